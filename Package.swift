@@ -1,0 +1,47 @@
+// swift-tools-version: 6.0
+// unet: U-Net semantic segmentation in Swift. See README.md for the architecture.
+import PackageDescription
+
+let package = Package(
+    name: "unet",
+    products: [
+        .executable(name: "unet", targets: ["unet"]),
+        .library(name: "UNetKit", targets: ["Tensors", "Kernels", "NN", "Checkpoints", "ImageIO"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: - C system libraries (Debian packages installed by scripts/bootstrap.sh)
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        .systemLibrary(name: "CImageCodecs", path: "Sources/CImageCodecs"),
+
+        // MARK: - Libraries
+        .target(name: "DNNL", dependencies: ["CDNNL"]),
+        .target(name: "Tensors"),
+        .target(name: "Kernels", dependencies: ["DNNL", "Tensors"]),
+        .target(name: "NN", dependencies: ["Kernels", "Tensors"]),
+        .target(name: "Checkpoints", dependencies: ["Tensors"]),
+        .target(name: "ImageIO", dependencies: ["CImageCodecs"]),
+
+        // MARK: - Command-line tool
+        .executableTarget(
+            name: "unet",
+            dependencies: [
+                "NN", "Tensors", "Kernels", "Checkpoints", "ImageIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // MARK: - Tests
+        .target(
+            name: "TestSupport", dependencies: ["Tensors", "Checkpoints"], path: "Tests/TestSupport",
+            resources: [.copy("Fixtures")]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Tensors", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Kernels", "Tensors", "TestSupport"]),
+        .testTarget(name: "DNNLTests", dependencies: ["DNNL"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "TestSupport"]),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["unet", "TestSupport"]),
+    ]
+)

@@ -1,0 +1,37 @@
+import CDNNL
+
+/// Options attached to a primitive: fused post-operations and floating-point math mode.
+/// Mirrors `dnnl::primitive_attr` and `dnnl::post_ops`.
+public final class PrimitiveAttributes {
+    let handle: dnnl_primitive_attr_t
+
+    /// An operation fused after the primitive's main computation.
+    public enum PostOp: Sendable {
+        /// `dst = max(dst, 0)`.
+        case relu
+        /// `dst = scale * dst_before + dst` (accumulate into the existing destination).
+        case sum(scale: Float)
+    }
+
+    public init(postOps: [PostOp] = []) throws(DNNLError) {
+        var attr: dnnl_primitive_attr_t?
+        try check(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create")
+        handle = attr!
+        guard !postOps.isEmpty else { return }
+        var ops: dnnl_post_ops_t?
+        try check(dnnl_post_ops_create(&ops), "dnnl_post_ops_create")
+        defer { dnnl_post_ops_destroy(ops) }
+        for op in postOps {
+            switch op {
+            case .relu:
+                try check(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_relu, 0, 0),
+                          "dnnl_post_ops_append_eltwise")
+            case .sum(let scale):
+                try check(dnnl_post_ops_append_sum(ops, scale), "dnnl_post_ops_append_sum")
+            }
+        }
+        try check(dnnl_primitive_attr_set_post_ops(handle, ops), "dnnl_primitive_attr_set_post_ops")
+    }
+
+    deinit { dnnl_primitive_attr_destroy(handle) }
+}

@@ -1,0 +1,45 @@
+import CDNNL
+
+/// An elementwise activation oneDNN computes.
+public enum EltwiseAlgorithm: Sendable {
+    /// `max(x, 0)`.
+    case relu
+    /// `1 / (1 + exp(-x))`; backward uses the forward output.
+    case logistic
+
+    var raw: dnnl_alg_kind_t {
+        switch self {
+        case .relu: dnnl_eltwise_relu
+        case .logistic: dnnl_eltwise_logistic_use_dst_for_bwd
+        }
+    }
+    var name: String { self == .relu ? "relu" : "logistic" }
+}
+
+extension PrimitiveDescriptor {
+    /// Elementwise activation forward.
+    public static func eltwiseForward(_ algorithm: EltwiseAlgorithm, training: Bool, data: MemoryDescriptor)
+        throws(DNNLError) -> PrimitiveDescriptor
+    {
+        var desc = dnnl_eltwise_desc_t()
+        var md = data.raw
+        try check(
+            dnnl_eltwise_forward_desc_init(
+                &desc, training ? dnnl_forward_training : dnnl_forward_inference, algorithm.raw, &md, 0, 0),
+            "dnnl_eltwise_forward_desc_init (\(algorithm.name)) \(data.dims)")
+        return try create(desc, operation: "\(algorithm.name) forward")
+    }
+
+    /// Elementwise activation backward. `data` is the forward input for ReLU and the forward output
+    /// for the logistic function.
+    public static func eltwiseBackward(
+        _ algorithm: EltwiseAlgorithm, diffData: MemoryDescriptor, data: MemoryDescriptor, hint: PrimitiveDescriptor
+    ) throws(DNNLError) -> PrimitiveDescriptor {
+        var desc = dnnl_eltwise_desc_t()
+        var (dmd, md) = (diffData.raw, data.raw)
+        try check(
+            dnnl_eltwise_backward_desc_init(&desc, algorithm.raw, &dmd, &md, 0, 0),
+            "dnnl_eltwise_backward_desc_init (\(algorithm.name)) \(data.dims)")
+        return try create(desc, operation: "\(algorithm.name) backward", hint: hint)
+    }
+}

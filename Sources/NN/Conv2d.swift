@@ -1,0 +1,53 @@
+import Kernels
+import Tensors
+
+/// 2-D convolution over `(N, C_in, H, W)` input, groups 1, dilation 1. Mirrors `torch.nn.Conv2d`
+/// (https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html); defaults match PyTorch's.
+public final class Conv2d: Module {
+    /// `(C_out, C_in, kH, kW)`, PyTorch OIHW.
+    public let weight: Parameter
+    /// `(C_out)`, or nil for `bias=False`.
+    public let bias: Parameter?
+    public let stride: Int
+    public let padding: Int
+    public var isTraining = true
+
+    public var namedTensors: [(String, Parameter)] {
+        [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
+    }
+
+    /// A convolution initialised as PyTorch does (uniform in `±1/sqrt(C_in·k·k)`).
+    public init(
+        inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+        bias: Bool = true, generator: inout SeededGenerator
+    ) {
+        let (w, b) = defaultConvolutionInitialization(
+            weightShape: [outputChannels, inputChannels, kernelSize, kernelSize],
+            fanIn: inputChannels * kernelSize * kernelSize, biasCount: bias ? outputChannels : nil,
+            generator: &generator)
+        weight = Parameter(w)
+        self.bias = b.map { Parameter($0) }
+        self.stride = stride
+        self.padding = padding
+    }
+
+    /// `(N, C_in, H, W)` → `(N, C_out, (H + 2p − k)/s + 1, (W + 2p − k)/s + 1)`.
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try conv2dForward(x, weight: weight.value, bias: bias?.value, stride: stride, padding: padding)
+    }
+
+    /// The output and a pullback that keeps `x` alive, accumulates into `weight.grad` and `bias.grad`, and
+    /// returns the input gradient.
+    public func forward(_ x: Tensor) throws -> (Tensor, Pullback) {
+        let weightValue = weight.value
+        return (try self(x), { dy in
+            let (dWeight, dBias) = try conv2dBackwardWeights(
+                dy, input: x, weightShape: weightValue.shape, withBias: self.bias != nil, stride: self.stride,
+                padding: self.padding)
+            try self.weight.accumulate(dWeight)
+            if let dBias { try self.bias?.accumulate(dBias) }
+            return try conv2dBackwardData(dy, weight: weightValue, inputShape: x.shape, stride: self.stride,
+                                          padding: self.padding)
+        })
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// The `unet` command-line tool: U-Net semantic segmentation on the CPU, with oneDNN kernels.
+@main
+struct UNetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unet",
+        abstract: "U-Net semantic segmentation: train, predict, evaluate; PyTorch checkpoint interop.",
+        subcommands: [DemoCommand.self])
+}

@@ -1,0 +1,46 @@
+import DNNL
+import Testing
+
+@Suite("oneDNN wrapper")
+struct DNNLTests {
+    @Test("an invalid descriptor becomes a Swift error naming the C call")
+    func errorNamesCall() throws {
+        // Input channels 3 vs weights expecting 5: oneDNN refuses the descriptor.
+        let error = #expect(throws: DNNLError.self) {
+            try PrimitiveDescriptor.convolutionForward(
+                .convolution, training: false, source: MemoryDescriptor(dims: [1, 3, 8, 8], format: .abcd),
+                weights: MemoryDescriptor(dims: [4, 5, 3, 3], format: .abcd), bias: nil,
+                destination: MemoryDescriptor(dims: [1, 4, 8, 8], format: .abcd),
+                geometry: SpatialGeometry(stride: 1, padding: 1))
+        }
+        let text = try #require(error).description
+        #expect(text.contains("dnnl_convolution_forward_desc_init") && text.contains("invalid arguments"))
+    }
+
+    @Test("format any lets oneDNN choose a layout and implementation")
+    func formatAny() throws {
+        let pd = try PrimitiveDescriptor.convolutionForward(
+            .convolution, training: false, source: MemoryDescriptor(dims: [1, 32, 16, 16], format: .any),
+            weights: MemoryDescriptor(dims: [32, 32, 3, 3], format: .any), bias: nil,
+            destination: MemoryDescriptor(dims: [1, 32, 16, 16], format: .any),
+            geometry: SpatialGeometry(stride: 1, padding: 1))
+        let source = pd.memoryDescriptor(.source)
+        #expect(!source.isFormatAny && source.dims == [1, 32, 16, 16])
+        #expect(source.byteCount >= 32 * 16 * 16 * 4)
+        #expect(!pd.implementationName.isEmpty && pd.implementationName != "unknown")
+        #expect(pd.memoryDescriptor(.workspace).isEmpty)
+    }
+
+    @Test("memory descriptors compare by layout")
+    func descriptors() throws {
+        let nchw = try MemoryDescriptor(dims: [2, 3, 4, 5], format: .abcd)
+        let strided = try MemoryDescriptor(dims: [2, 3, 4, 5], strides: [60, 20, 5, 1])
+        let nhwc = try MemoryDescriptor(dims: [2, 3, 4, 5], format: .acdb)
+        #expect(nchw == strided)
+        #expect(nchw != nhwc)
+        #expect(nchw.byteCount == 2 * 3 * 4 * 5 * 4)
+        #expect(nchw.with(dataType: .bf16).byteCount == 2 * 3 * 4 * 5 * 2)
+        #expect(try nchw.reshaped([6, 20]).dims == [6, 20])
+        #expect(throws: DNNLError.self) { try nchw.reshaped([7, 20]) }
+    }
+}

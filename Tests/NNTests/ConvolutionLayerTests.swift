@@ -1,0 +1,63 @@
+import NN
+import Tensors
+import TestSupport
+import Testing
+
+@Suite("Conv2d and ConvTranspose2d layers")
+struct ConvolutionLayerTests {
+    @Test("Conv2d keys, forward and accumulated gradients match PyTorch",
+          arguments: ["conv2d_k3_p1_bias", "conv2d_k3_p0_nobias", "conv2d_k1_p0_bias"])
+    func conv2d(name: String) throws {
+        let f = try Fixture("ops/" + name)
+        var g = SeededGenerator(seed: 1)
+        let hasBias = try f.int("bias") == 1
+        let conv = Conv2d(inputChannels: 3, outputChannels: 4, kernelSize: try f.int("kernel_size"),
+                          padding: try f.int("padding"), bias: hasBias, generator: &g)
+        #expect(conv.stateDict().keys == (hasBias ? ["weight", "bias"] : ["weight"]))
+        try conv.load(StateDict([("weight", try f.tensor("weight"))] + (hasBias ? [("bias", try f.tensor("bias"))] : [])))
+        let (y, pullback) = try conv.forward(try f.tensor("x"))
+        expectClose(y, try f.tensor("y"), rtol: Tolerance.forward.rtol, atol: Tolerance.forward.atol, "y")
+        let dx = try pullback(try f.tensor("dy"))
+        expectClose(dx, try f.tensor("dx"), rtol: Tolerance.backward.rtol, atol: Tolerance.backward.atol, "dx")
+        expectClose(conv.weight.grad, try f.tensor("dweight"), rtol: Tolerance.backward.rtol,
+                    atol: Tolerance.backward.atol, "dweight")
+        if let bias = conv.bias {
+            expectClose(bias.grad, try f.tensor("dbias"), rtol: Tolerance.backward.rtol, atol: Tolerance.backward.atol)
+        }
+        // A second pullback accumulates (PyTorch's .grad +=); zeroGrad resets.
+        _ = try pullback(try f.tensor("dy"))
+        expectClose(conv.weight.grad, 2 * (try f.tensor("dweight")), rtol: Tolerance.backward.rtol,
+                    atol: Tolerance.backward.atol, "accumulated dweight")
+        conv.zeroGrad()
+        #expect(conv.weight.grad == Tensor(shape: conv.weight.value.shape))
+    }
+
+    @Test("ConvTranspose2d keys, forward and gradients match PyTorch")
+    func convTranspose() throws {
+        let f = try Fixture("ops/conv_transpose2d_k2_s2_bias")
+        var g = SeededGenerator(seed: 1)
+        let up = ConvTranspose2d(inputChannels: 3, outputChannels: 4, kernelSize: 2, stride: 2, generator: &g)
+        #expect(up.weight.value.shape == [3, 4, 2, 2])
+        try up.load(StateDict([("weight", try f.tensor("weight")), ("bias", try f.tensor("bias"))]))
+        let (y, pullback) = try up.forward(try f.tensor("x"))
+        expectClose(y, try f.tensor("y"), rtol: Tolerance.forward.rtol, atol: Tolerance.forward.atol, "y")
+        expectClose(try pullback(try f.tensor("dy")), try f.tensor("dx"), rtol: Tolerance.backward.rtol,
+                    atol: Tolerance.backward.atol, "dx")
+        expectClose(up.weight.grad, try f.tensor("dweight"), rtol: Tolerance.backward.rtol, atol: Tolerance.backward.atol)
+        expectClose(try #require(up.bias).grad, try f.tensor("dbias"), rtol: Tolerance.backward.rtol,
+                    atol: Tolerance.backward.atol)
+    }
+
+    @Test("default initialisation is PyTorch's: uniform in ±1/sqrt(fan_in)")
+    func initialization() {
+        var g = SeededGenerator(seed: 2)
+        let conv = Conv2d(inputChannels: 8, outputChannels: 16, kernelSize: 3, generator: &g)
+        let bound = 1 / Float(8 * 9).squareRoot()
+        #expect(conv.weight.value.scalars.allSatisfy { abs($0) <= bound })
+        #expect(conv.weight.value.scalars.map(abs).max()! > 0.9 * bound)
+        let up = ConvTranspose2d(inputChannels: 16, outputChannels: 4, kernelSize: 2, stride: 2, generator: &g)
+        let upBound = 1 / Float(4 * 4).squareRoot()  // PyTorch's fan_in for ConvTranspose2d is C_out·k·k
+        #expect(up.weight.value.scalars.allSatisfy { abs($0) <= upBound })
+        #expect(up.weight.value.scalars.map(abs).max()! > 0.9 * upBound)
+    }
+}

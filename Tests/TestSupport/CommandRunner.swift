@@ -1,0 +1,27 @@
+import Foundation
+
+/// Runs the built `unet` executable as a user would, capturing its output.
+public enum CommandRunner {
+    /// The folder holding the built products (the test bundle's folder).
+    public static var productsDirectory: URL {
+        Bundle.main.bundleURL.lastPathComponent.hasSuffix(".xctest")
+            ? Bundle.main.bundleURL.deletingLastPathComponent() : Bundle.main.bundleURL
+    }
+
+    /// Runs `unet` with `arguments`; returns the exit status, standard output and standard error.
+    public static func unet(_ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = productsDirectory.appendingPathComponent("unet")
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
+        let (out, err) = (Pipe(), Pipe())
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read before waiting so a full pipe cannot block the child.
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let error = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
+    }
+}

@@ -1,0 +1,57 @@
+import Tensors
+import Testing
+
+/// The largest violation of `|actual − expected| ≤ atol + rtol·|expected|`, or nil when every element
+/// passes: the message gives the worst element's index, both values and the maximum absolute difference.
+public func closenessFailure(_ actual: Tensor, _ expected: Tensor, rtol: Float, atol: Float) -> String? {
+    guard actual.shape == expected.shape else {
+        return "shape \(actual.shape) differs from expected \(expected.shape)"
+    }
+    var worstExcess: Float = 0
+    var worstIndex = -1
+    var maxDifference: Float = 0
+    for i in 0..<actual.count {
+        let (a, e) = (actual[flat: i], expected[flat: i])
+        let difference = abs(a - e)
+        if difference.isNaN || a.isNaN != e.isNaN {
+            return "NaN at flat index \(i): actual \(a), expected \(e)"
+        }
+        maxDifference = max(maxDifference, difference)
+        let excess = difference - (atol + rtol * abs(e))
+        if excess > worstExcess {
+            worstExcess = excess
+            worstIndex = i
+        }
+    }
+    guard worstIndex >= 0 else { return nil }
+    return "max |difference| \(maxDifference); worst at \(unflatten(worstIndex, actual.shape)): actual "
+        + "\(actual[flat: worstIndex]), expected \(expected[flat: worstIndex]) (rtol \(rtol), atol \(atol))"
+}
+
+/// Records a test issue unless `actual` is elementwise close to `expected` (see `closenessFailure`).
+public func expectClose(
+    _ actual: Tensor, _ expected: Tensor, rtol: Float, atol: Float, _ label: String = "",
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    if let failure = closenessFailure(actual, expected, rtol: rtol, atol: atol) {
+        Issue.record("\(label.isEmpty ? "" : label + ": ")\(failure)", sourceLocation: sourceLocation)
+    }
+}
+
+/// Tolerances of the project's comparisons with PyTorch (see the architecture guide).
+public enum Tolerance {
+    /// Forward outputs of float32 ops.
+    public static let forward = (rtol: Float(1e-4), atol: Float(1e-5))
+    /// Every backward output.
+    public static let backward = (rtol: Float(1e-3), atol: Float(1e-4))
+}
+
+private func unflatten(_ index: Int, _ shape: [Int]) -> [Int] {
+    var rest = index
+    var result = [Int](repeating: 0, count: shape.count)
+    for axis in shape.indices.reversed() {
+        result[axis] = rest % shape[axis]
+        rest /= shape[axis]
+    }
+    return result
+}

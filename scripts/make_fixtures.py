@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""Writes the PyTorch reference fixtures the Swift tests compare against.
+
+Pinned: torch 2.13.0+cpu, numpy, pillow, safetensors (see ../shared/README.md for the CPU-only install):
+    python3 -m venv .venv && .venv/bin/pip install torch==2.13.0+cpu numpy pillow safetensors
+    .venv/bin/python scripts/make_fixtures.py
+
+Each fixture is a safetensors file under Tests/TestSupport/Fixtures/ops/ holding full tensors: the inputs,
+parameters, output `y`, an upstream gradient `dy`, and every gradient, computed with the fake-loss trick
+`(y * dy).sum().backward()` so that dL/dy == dy. `__metadata__` records the op's options. The outputs are
+committed, so CI never needs torch.
+"""
+import os
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from PIL import Image
+from safetensors.numpy import save_file as save_numpy
+from safetensors.torch import save_file
+
+assert torch.__version__.startswith("2.13."), f"fixtures are pinned to torch 2.13, found {torch.__version__}"
+torch.use_deterministic_algorithms(True)
+torch.set_num_threads(1)
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "TestSupport", "Fixtures")
+SHAPE = (2, 3, 7, 9)  # odd sizes: exercise pooling floor, crop rounding and padding
+
+
+def save(group, name, tensors, **meta):
+    folder = os.path.join(ROOT, group)
+    os.makedirs(folder, exist_ok=True)
+    tensors = {k: v.detach().contiguous().float() if v.is_floating_point() else v.detach().contiguous()
+               for k, v in tensors.items() if v is not None}
+    save_file(tensors, os.path.join(folder, name + ".safetensors"), metadata={k: str(v) for k, v in meta.items()})
+
+
+def away_from_zero(t, margin=0.05):
+    """Keeps values away from ReLU's kink so that finite differences and fixtures agree."""
+    return torch.where(t >= 0, t + margin, t - margin)
+
+
+def backward(y, *inputs):
+    dy = torch.randn_like(y)
+    (y * dy).sum().backward()
+    return dy
+
+
+# ----------------------------------------------------------------------------- convolutions
+def conv_cases():
+    for name, k, pad, bias in [("conv2d_k3_p1_bias", 3, 1, True), ("conv2d_k3_p0_nobias", 3, 0, False),
+                               ("conv2d_k1_p0_bias", 1, 0, True)]:
+        torch.manual_seed(1)
+        conv = nn.Conv2d(3, 4, k, padding=pad, bias=bias)
+        x = torch.randn(SHAPE, requires_grad=True)
+        y = conv(x)
+        dy = backward(y)
+        save("ops", name, dict(x=x, weight=conv.weight, bias=conv.bias, y=y, dy=dy, dx=x.grad,
+                               dweight=conv.weight.grad, dbias=None if conv.bias is None else conv.bias.grad),
+             op="conv2d", kernel_size=k, padding=pad, bias=int(bias))
+
+    torch.manual_seed(2)
+    up = nn.ConvTranspose2d(3, 4, kernel_size=2, stride=2)
+    x = torch.randn(SHAPE, requires_grad=True)
+    y = up(x)
+    dy = backward(y)
+    save("ops", "conv_transpose2d_k2_s2_bias", dict(x=x, weight=up.weight, bias=up.bias, y=y, dy=dy, dx=x.grad,
+                                                    dweight=up.weight.grad, dbias=up.bias.grad),
+         op="conv_transpose2d", kernel_size=2, stride=2, bias=1)
+
+
+# ----------------------------------------------------------------------------- pooling, normalization
+def pool_and_norm_cases():
+    torch.manual_seed(3)
+    x = torch.randn(SHAPE, requires_grad=True)
+    y = F.max_pool2d(x, 2)
+    dy = backward(y)
+    save("ops", "max_pool2d", dict(x=x, y=y, dy=dy, dx=x.grad), op="max_pool2d", kernel_size=2, stride=2)
+
+    for training in (True, False):
+        torch.manual_seed(4)
+        bn = nn.BatchNorm2d(3)
+        with torch.no_grad():
+            bn.weight.copy_(torch.rand(3) + 0.5)
+            bn.bias.copy_(torch.randn(3))
+            bn.running_mean.copy_(torch.randn(3))
+            bn.running_var.copy_(torch.rand(3) + 0.5)
+        running_mean, running_var = bn.running_mean.clone(), bn.running_var.clone()
+        bn.train(training)
+        x = (torch.randn(SHAPE) * 2 + 1).requires_grad_(True)
+        y = bn(x)
+        dy = backward(y)
+        save("ops", "batch_norm2d_" + ("train" if training else "eval"),
+             dict(x=x, weight=bn.weight, bias=bn.bias, running_mean=running_mean, running_var=running_var,
+                  y=y, dy=dy, dx=x.grad, dweight=bn.weight.grad, dbias=bn.bias.grad,
+                  running_mean_after=bn.running_mean, running_var_after=bn.running_var,
+                  num_batches_tracked_after=bn.num_batches_tracked),
+             op="batch_norm2d", training=int(training), momentum=0.1, eps=1e-5)
+
+
+# ----------------------------------------------------------------------------- activations
+def activation_cases():
+    for name, fn in [("relu", torch.relu), ("sigmoid", torch.sigmoid), ("softmax", lambda t: torch.softmax(t, 1))]:
+        torch.manual_seed(5)
+        x = away_from_zero(torch.randn(SHAPE)).requires_grad_(True)
+        y = fn(x)
+        dy = backward(y)
+        save("ops", name, dict(x=x, y=y, dy=dy, dx=x.grad), op=name)
+
+
+# ----------------------------------------------------------------------------- data movement
+def torchvision_center_crop(img, output_size):
+    """torchvision.transforms.functional.center_crop (torchvision 0.28) for tensors, line for line:
+    pad with zeros when the crop is larger, then crop at round((H - h) / 2) with Python's rounding."""
+    image_height, image_width = img.shape[-2:]
+    crop_height, crop_width = output_size
+    if crop_width > image_width or crop_height > image_height:
+        padding_ltrb = [
+            (crop_width - image_width) // 2 if crop_width > image_width else 0,
+            (crop_height - image_height) // 2 if crop_height > image_height else 0,
+            (crop_width - image_width + 1) // 2 if crop_width > image_width else 0,
+            (crop_height - image_height + 1) // 2 if crop_height > image_height else 0,
+        ]
+        img = F.pad(img, [padding_ltrb[0], padding_ltrb[2], padding_ltrb[1], padding_ltrb[3]], value=0)
+        image_height, image_width = img.shape[-2:]
+        if crop_width == image_width and crop_height == image_height:
+            return img
+    crop_top = int(round((image_height - crop_height) / 2.0))
+    crop_left = int(round((image_width - crop_width) / 2.0))
+    return img[..., crop_top:crop_top + crop_height, crop_left:crop_left + crop_width]
+
+
+def movement_cases():
+    torch.manual_seed(6)
+    a = torch.randn(SHAPE, requires_grad=True)
+    b = torch.randn(2, 5, 7, 9, requires_grad=True)
+    y = torch.cat([a, b], dim=1)
+    dy = backward(y)
+    save("ops", "concat", dict(a=a, b=b, y=y, dy=dy, da=a.grad, db=b.grad), op="concat")
+
+    for name, size in [("center_crop_odd", (4, 6)), ("center_crop_half", (6, 8)), ("center_crop_larger", (9, 12)),
+                       ("center_crop_mixed", (10, 4))]:
+        torch.manual_seed(7)
+        x = torch.randn(SHAPE, requires_grad=True)
+        y = torchvision_center_crop(x, size)
+        dy = backward(y)
+        save("ops", name, dict(x=x, y=y, dy=dy, dx=x.grad), op="center_crop", height=size[0], width=size[1])
+
+    for name, pads in [("pad_positive", [1, 2, 0, 3]), ("pad_mixed", [-1, 2, 1, -2])]:
+        torch.manual_seed(8)
+        x = torch.randn(SHAPE, requires_grad=True)
+        y = F.pad(x, pads)
+        dy = backward(y)
+        save("ops", name, dict(x=x, y=y, dy=dy, dx=x.grad), op="pad", left=pads[0], right=pads[1], top=pads[2],
+             bottom=pads[3])
+
+    torch.manual_seed(9)
+    x = torch.randn(SHAPE, requires_grad=True)
+    y = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True)
+    dy = backward(y)
+    save("ops", "upsample_bilinear2d", dict(x=x, y=y, dy=dy, dx=x.grad), op="upsample_bilinear2d", scale=2)
+
+
+# ----------------------------------------------------------------------------- arithmetic, reductions
+def arithmetic_cases():
+    torch.manual_seed(10)
+    a = torch.randn(SHAPE, requires_grad=True)
+    b = torch.randn(SHAPE, requires_grad=True)
+    y = a + b
+    dy = backward(y)
+    save("ops", "add", dict(a=a, b=b, y=y, dy=dy, da=a.grad, db=b.grad), op="add")
+
+    for name, fn, axes in [("sum_axes", lambda t: t.sum(dim=(0, 2, 3)), "0,2,3"),
+                           ("mean_axes", lambda t: t.mean(dim=1), "1"),
+                           ("sum_all", lambda t: t.sum(), ""), ("mean_all", lambda t: t.mean(), "")]:
+        torch.manual_seed(11)
+        x = torch.randn(SHAPE, requires_grad=True)
+        y = fn(x)
+        dy = backward(y)
+        save("ops", name, dict(x=x, y=y, dy=dy, dx=x.grad), op=name.split("_")[0], axes=axes)
+
+
+# ----------------------------------------------------------------------------- checkpoint dtypes, images
+def dtype_cases():
+    values = torch.tensor([[0.0, 1.5, -2.25], [3.0, -0.5, 100.0]])
+    tensors = dict(f32=values, f16=values.half(), bf16=values.bfloat16(), f64=values.double(), i64=values.long(),
+                   i32=values.int(), u8=values.abs().to(torch.uint8), expected=values.clone(),
+                   expected_int=values.trunc(), expected_u8=values.abs().trunc())
+    os.makedirs(os.path.join(ROOT, "formats"), exist_ok=True)
+    save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(ROOT, "formats", "dtypes.safetensors"),
+              metadata={"note": "one matrix in every dtype the reader converts"})
+
+
+def image_cases():
+    """Small images in every format the loader must read, with the pixels a decoder must return.
+    `expected.safetensors` holds each image's samples as int32 (H, W, C) in the channel count stb or
+    libtiff delivers: palette PNGs expand to RGB, GIFs to RGBA."""
+    folder = os.path.join(ROOT, "images")
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(0)
+    h, w = 7, 13
+    gray = rng.integers(0, 256, (h, w), dtype=np.uint8)
+    gray16 = rng.integers(0, 65536, (h, w), dtype=np.uint16)
+    rgb = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    rgba = rng.integers(0, 256, (h, w, 4), dtype=np.uint8)
+    indices = rng.integers(0, 4, (h, w), dtype=np.uint8)
+    palette = np.array([[0, 0, 0], [255, 0, 0], [0, 128, 255], [20, 200, 40]], dtype=np.uint8)
+    binary = (rng.random((h, w)) > 0.5).astype(np.uint8)  # Carvana-style GIF mask: palette indices 0/1
+
+    def paletted(idx, colours):
+        img = Image.frombytes("P", (idx.shape[1], idx.shape[0]), idx.tobytes())
+        img.putpalette(colours.flatten().tolist() + [0] * (768 - colours.size))
+        return img
+
+    expected = {}
+    Image.fromarray(gray).save(os.path.join(folder, "gray8.png"))
+    expected["gray8.png"] = gray[..., None]
+    Image.fromarray(gray16).save(os.path.join(folder, "gray16.png"))
+    expected["gray16.png"] = gray16[..., None]
+    Image.fromarray(rgb).save(os.path.join(folder, "rgb.png"))
+    expected["rgb.png"] = rgb
+    Image.fromarray(rgba).save(os.path.join(folder, "rgba.png"))
+    expected["rgba.png"] = rgba
+    paletted(indices, palette).save(os.path.join(folder, "palette.png"))
+    expected["palette.png"] = palette[indices]
+    gif = paletted(binary, np.array([[0, 0, 0], [255, 255, 255]], dtype=np.uint8))
+    gif.save(os.path.join(folder, "mask.gif"))
+    expected["mask.gif"] = np.concatenate([np.repeat(binary[..., None] * 255, 3, axis=2),
+                                           np.full((h, w, 1), 255, np.uint8)], axis=2)
+    Image.fromarray(rgb).save(os.path.join(folder, "rgb.bmp"))
+    expected["rgb.bmp"] = rgb
+    Image.fromarray(rgb).save(os.path.join(folder, "rgb.jpg"), quality=95)
+    expected["rgb.jpg"] = np.asarray(Image.open(os.path.join(folder, "rgb.jpg")).convert("RGB"))  # lossy: compare loosely
+    Image.fromarray(rgb).save(os.path.join(folder, "rgb_lzw.tif"), compression="tiff_lzw")
+    expected["rgb_lzw.tif"] = rgb
+    Image.fromarray(gray16).save(os.path.join(folder, "gray16.tif"))
+    expected["gray16.tif"] = gray16[..., None]
+    paletted(indices, palette).save(os.path.join(folder, "palette.tif"))
+    expected["palette.tif"] = np.concatenate([palette[indices], np.full((h, w, 1), 255, np.uint8)], axis=2)
+    save_numpy({k: v.astype(np.int32) for k, v in expected.items()}, os.path.join(folder, "expected.safetensors"))
+
+
+if __name__ == "__main__":
+    dtype_cases()
+    image_cases()
+    conv_cases()
+    pool_and_norm_cases()
+    activation_cases()
+    movement_cases()
+    arithmetic_cases()
+    total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(ROOT) for f in fs)
+    print(f"fixtures written to {os.path.relpath(ROOT)} ({total / 1024:.0f} KiB)")
