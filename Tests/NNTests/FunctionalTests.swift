@@ -59,4 +59,21 @@ struct FunctionalTests {
         expectClose(da, try a.tensor("da"), rtol: 0, atol: 0)
         expectClose(db, try a.tensor("db"), rtol: 0, atol: 0)
     }
+
+    @Test("add and mean pullbacks match finite differences")
+    func finiteDifferences() throws {
+        var g = SeededGenerator(seed: 24)
+        let a = Tensor.normal(shape: [2, 3, 2, 2], using: &g)
+        let b = Tensor.normal(shape: [2, 3, 2, 2], using: &g)
+        try checkGradient(of: { a in
+            let (y, pullback) = try Functional.add(a, b)
+            return (y, { dy in try pullback(dy).0 })
+        }, at: a)
+        try checkGradient(of: { b in
+            let (y, pullback) = try Functional.add(a, b)
+            return (y, { dy in try pullback(dy).1 })
+        }, at: b)
+        try checkGradient(of: { x in try Functional.mean(x, alongAxes: [0, 2]) }, at: a)
+        try checkGradient(of: { x in try Functional.sum(x, alongAxes: [1, 3]) }, at: a)
+    }
 }

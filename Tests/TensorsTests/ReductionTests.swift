@@ -42,6 +42,17 @@ struct ReductionTests {
         }, at: x)
     }
 
+    @Test("the pullback of mean matches finite differences", arguments: [[1], [0, 1, 2, 3]])
+    func meanFiniteDifferences(axes: [Int]) throws {
+        var g = SeededGenerator(seed: 22)
+        let x = Tensor.normal(shape: [2, 3, 2, 4], using: &g)
+        try checkGradient(of: { x in
+            let y = try x.mean(alongAxes: axes)
+            let n = Float(x.count / y.count)
+            return (y, { dy in (1 / n) * (try dy.expanded(to: x.shape, alongAxes: axes)) })
+        }, at: x)
+    }
+
     @Test("invalid axes are errors")
     func invalidAxes() {
         let x = Tensor(shape: [2, 3])
