@@ -94,10 +94,7 @@ private func convolutionForward(_ problem: ConvolutionProblem, _ x: Tensor, weig
 }
 
 private func convolutionBackwardData(_ problem: ConvolutionProblem, _ dy: Tensor, weight: Tensor) throws -> Tensor {
-    guard dy.shape == problem.outputShape else {
-        throw TensorError.shapeMismatch(problem.operation + " backward", dy.shape, problem.outputShape,
-                                        "output gradient and output")
-    }
+    try problem.checkOutputGradient(dy)
     let hint = try problem.forwardDescriptor(training: true, bias: false)
     let pd = try PrimitiveDescriptor.convolutionBackwardData(
         problem.kind, diffSource: MemoryDescriptor(dims: problem.inputShape, format: .any),
@@ -116,10 +113,7 @@ private func convolutionBackwardData(_ problem: ConvolutionProblem, _ dy: Tensor
 private func convolutionBackwardWeights(_ problem: ConvolutionProblem, _ dy: Tensor, input x: Tensor, withBias: Bool)
     throws -> (weight: Tensor, bias: Tensor?)
 {
-    guard dy.shape == problem.outputShape else {
-        throw TensorError.shapeMismatch(problem.operation + " backward", dy.shape, problem.outputShape,
-                                        "output gradient and output")
-    }
+    try problem.checkOutputGradient(dy)
     let hint = try problem.forwardDescriptor(training: true, bias: withBias)
     let pd = try PrimitiveDescriptor.convolutionBackwardWeights(
         problem.kind, source: MemoryDescriptor(dims: problem.inputShape, format: .any),

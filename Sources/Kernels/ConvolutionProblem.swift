@@ -54,6 +54,13 @@ struct ConvolutionProblem {
         outputShape = [inputShape[0], weightShape[kind == .convolution ? 0 : 1]] + spatial
     }
 
+    /// Checks that a backward pass's output gradient has the forward output's shape.
+    func checkOutputGradient(_ dy: Tensor) throws {
+        guard dy.shape == outputShape else {
+            throw TensorError.shapeMismatch(operation + " backward", dy.shape, outputShape, "output gradient and output")
+        }
+    }
+
     /// Output channels.
     var outputChannels: Int { outputShape[1] }
 
