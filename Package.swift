@@ -6,7 +6,7 @@ let package = Package(
     name: "unet",
     products: [
         .executable(name: "unet", targets: ["unet"]),
-        .library(name: "UNetKit", targets: ["Tensors", "Kernels", "NN", "Checkpoints", "ImageIO"]),
+        .library(name: "UNetKit", targets: ["Tensors", "Kernels", "NN", "Models", "Checkpoints", "ImageIO"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -22,6 +22,7 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["DNNL", "Tensors"]),
         .target(name: "NN", dependencies: ["Kernels", "Tensors"]),
         .target(name: "Checkpoints", dependencies: ["Tensors"]),
+        .target(name: "Models", dependencies: ["NN", "Kernels", "Tensors", "Checkpoints"]),
         .target(name: "ImageIO", dependencies: ["CImageCodecs"]),
 
         // MARK: - Command-line tool
@@ -40,6 +41,7 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Tensors", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Kernels", "Tensors", "TestSupport"]),
         .testTarget(name: "DNNLTests", dependencies: ["DNNL"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Checkpoints", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["unet", "TestSupport"]),

@@ -12,6 +12,8 @@ committed, so CI never needs torch.
 """
 import os
 
+import sys
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -19,6 +21,9 @@ import torch.nn.functional as F
 from PIL import Image
 from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import save_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import unet_zoo  # noqa: E402
 
 assert torch.__version__.startswith("2.13."), f"fixtures are pinned to torch 2.13, found {torch.__version__}"
 torch.use_deterministic_algorithms(True)
@@ -241,7 +246,106 @@ def image_cases():
     save_numpy({k: v.astype(np.int32) for k, v in expected.items()}, os.path.join(folder, "expected.safetensors"))
 
 
+# ----------------------------------------------------------------------------- U-Net models and checkpoints
+def prepared(model, input_shape, seed):
+    """Random weights, non-trivial BN affine parameters and running statistics (three training batches)."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.copy_(torch.rand_like(m.weight) + 0.5)
+                m.bias.copy_(torch.randn_like(m.bias) * 0.2)
+        model.train()
+        for _ in range(3):
+            model(torch.randn(input_shape))
+    return model
+
+
+def model_case(name, model, input_shape, seed, gradients=True, **meta):
+    """Writes models/<name>.pth (torch.save of the state dict) and models/<name>.safetensors: the input x,
+    eval-mode logits, train-mode logits, and (with `gradients`) dy, the gradient of sum(logits * dy) for every
+    parameter (`grad.<key>`) and the buffers after the train-mode forward (`after.<key>`)."""
+    model = prepared(model, input_shape, seed)
+    folder = os.path.join(ROOT, "models")
+    os.makedirs(folder, exist_ok=True)
+    saved = {k: v.clone() for k, v in model.state_dict().items()}  # as written, before the train-mode forward
+    torch.save(model.state_dict(), os.path.join(folder, name + ".pth"))
+    x = torch.randn(input_shape)
+    model.eval()
+    with torch.no_grad():
+        logits_eval = model(x)
+    model.train()
+    logits_train = model(x)
+    out = dict(x=x, logits_eval=logits_eval, logits_train=logits_train)
+    if gradients:
+        dy = torch.randn_like(logits_train)
+        (logits_train * dy).sum().backward()
+        out["dy"] = dy
+        out.update({"grad." + k: p.grad for k, p in model.named_parameters()})
+        out.update({"after." + k: b for k, b in model.named_buffers()})
+    save("models", name, out, **meta)
+    return saved
+
+
+def checkpoint_cases():
+    folder = os.path.join(ROOT, "models")
+    sd = model_case("milesial_b2_c2", unet_zoo.MilesialUNet(3, 2, False, base=2), (2, 3, 33, 35), 20,
+                          layout="milesial", in_channels=3, classes=2, base=2, depth=4, bilinear=0, batch_norm=1,
+                          bias=0)
+    model_case("milesial_bilinear_b2_c1", unet_zoo.MilesialUNet(3, 1, True, base=2), (2, 3, 33, 35), 21,
+               layout="milesial", in_channels=3, classes=1, base=2, depth=4, bilinear=1, batch_norm=1, bias=0)
+    model_case("labml_b2", unet_zoo.LabmlUNet(1, 2, base=2), (2, 1, 37, 41), 22,
+               layout="labml", in_channels=1, classes=2, base=2, depth=4, bilinear=0, batch_norm=0, bias=1)
+    model_case("tutorial_valid_crop", unet_zoo.TutorialUNet(1, 2, base=2, padding=0, merge="crop"), (1, 1, 188, 188),
+               23, gradients=False, layout="tutorial", in_channels=1, classes=2, base=2, depth=4, bilinear=0,
+               batch_norm=1, bias=1, padding="valid", merge="crop")
+    model_case("tutorial_same_pad", unet_zoo.TutorialUNet(3, 2, base=2, padding=1, merge="pad"), (2, 3, 33, 35), 24,
+               gradients=False, layout="tutorial", in_channels=3, classes=2, base=2, depth=4, bilinear=0,
+               batch_norm=1, bias=1, padding="same", merge="pad")
+    model_case("tutorial_same_crop", unet_zoo.TutorialUNet(3, 2, base=2, padding=1, merge="crop"), (2, 3, 33, 35),
+               25, gradients=False, layout="tutorial", in_channels=3, classes=2, base=2, depth=4, bilinear=0,
+               batch_norm=1, bias=1, padding="same", merge="crop")
+    model_case("custom_depth3", unet_zoo.CustomUNet(3, 2, base=2), (2, 3, 21, 27), 26, gradients=False,
+               in_channels=3, classes=2, base=2, depth=3)
+
+    # The same tensors through safetensors: an independent reference for the .pth reader.
+    save_file({k: v.contiguous() for k, v in sd.items()}, os.path.join(folder, "milesial_b2_c2_weights.safetensors"))
+    with_mask_values = dict(sd)
+    with_mask_values["mask_values"] = [0, 255]  # what milesial's train.py saves
+    torch.save(with_mask_values, os.path.join(folder, "milesial_training_checkpoint.pth"))
+    torch.save({"state_dict": sd, "epoch": 7, "best_dice": 0.91}, os.path.join(folder, "wrapped_state_dict.pth"))
+    torch.save({"model": sd, "optimizer": {"lr": 1e-4, "betas": (0.9, 0.999)}}, os.path.join(folder, "wrapped_model.pth"))
+    torch.save({"network_weights": sd, "trainer_name": "nnUNetTrainer", "current_epoch": 5,
+                "init_args": {"fold": 0, "dataset_json": {"labels": {"background": 0, "cell": 1}}},
+                "logging": {"mean_fg_dice": [np.float64(0.5), np.float64(0.75)], "epoch_end_timestamps": [1.5, 2.5]},
+                "inference_allowed_mirroring_axes": (0, 1)},
+               os.path.join(folder, "wrapped_network_weights.pth"))
+    for suffix, dtype in [("half", torch.float16), ("bfloat16", torch.bfloat16), ("double", torch.float64)]:
+        torch.save({k: (v.to(dtype) if v.is_floating_point() else v) for k, v in sd.items()},
+                   os.path.join(folder, f"milesial_{suffix}.pth"))
+    torch.save(sd, os.path.join(folder, "milesial_legacy.pth"), _use_new_zipfile_serialization=False)
+    # A view: a non-contiguous tensor (transposed) and a slice sharing one storage, as tied weights would.
+    base = torch.arange(24, dtype=torch.float32).reshape(4, 6)
+    torch.save({"transposed": base.t(), "slice": base[1:3, 2:5], "whole": base},
+               os.path.join(folder, "views.pth"))
+    torch.save({"weight": torch.zeros(2, 2, dtype=torch.complex64)}, os.path.join(folder, "complex.pth"))
+
+    class Evil:  # what a malicious checkpoint does: make unpickling call os.system
+        def __reduce__(self):
+            return (os.system, ("echo unet-pwned > /tmp/unet-pwned",))
+
+    torch.save({"state_dict": Evil()}, os.path.join(folder, "evil.pth"))
+
+    for bilinear in (False, True):
+        full = unet_zoo.MilesialUNet(3, 2, bilinear)
+        name = "milesial_n3_c2" + ("_bilinear" if bilinear else "") + "_keys.txt"
+        with open(os.path.join(folder, name), "w") as f:
+            for k, v in full.state_dict().items():
+                f.write(f"{k} {list(v.shape)}\n")
+
+
 if __name__ == "__main__":
+    checkpoint_cases()
     dtype_cases()
     image_cases()
     conv_cases()

@@ -1,0 +1,31 @@
+import NN
+import Tensors
+
+/// A decoder level's up-sampling: `ConvTranspose2d(C, C/2, k=2, s=2)` or bilinear x2 (aligned corners).
+public enum Upsampler {
+    case transposed(ConvTranspose2d)
+    case bilinear(Upsample)
+
+    /// The module, for state-dict keys (the bilinear one has none).
+    public var module: any Module {
+        switch self {
+        case .transposed(let conv): conv
+        case .bilinear(let upsample): upsample
+        }
+    }
+
+    /// `(N, C, H, W)` → `(N, C/2, 2H, 2W)` (transposed) or `(N, C, 2H, 2W)` (bilinear).
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        switch self {
+        case .transposed(let conv): try conv(x)
+        case .bilinear(let upsample): try upsample(x)
+        }
+    }
+
+    public func forward(_ x: Tensor) throws -> (Tensor, Pullback) {
+        switch self {
+        case .transposed(let conv): try conv.forward(x)
+        case .bilinear(let upsample): try upsample.forward(x)
+        }
+    }
+}
