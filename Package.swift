@@ -29,7 +29,7 @@ let package = Package(
         .executableTarget(
             name: "unet",
             dependencies: [
-                "NN", "Tensors", "Kernels", "Checkpoints", "ImageIO",
+                "NN", "Models", "Tensors", "Kernels", "Checkpoints", "ImageIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -44,6 +44,6 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Checkpoints", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["unet", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["unet", "Checkpoints", "TestSupport"]),
     ]
 )

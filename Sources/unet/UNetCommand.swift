@@ -6,5 +6,5 @@ struct UNetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unet",
         abstract: "U-Net semantic segmentation: train, predict, evaluate; PyTorch checkpoint interop.",
-        subcommands: [DemoCommand.self])
+        subcommands: [DemoCommand.self, ConvertCommand.self, InfoCommand.self])
 }

@@ -1,0 +1,129 @@
+import Checkpoints
+import Foundation
+import NN
+import Tensors
+
+/// A U-Net read from a file, with its tensors as stored (keys renamed to the model's) and how it was found.
+public struct LoadedModel {
+    public let model: UNet
+    public let metadata: ModelMetadata
+    /// The file's tensors under the model's keys, element types and bytes untouched.
+    public let tensors: [(key: String, tensor: StoredTensor)]
+    public let format: Checkpoint.Format
+    /// One line per thing worth telling: detected layout, unwrapping, renamed keys.
+    public let report: [String]
+}
+
+/// Reads and writes U-Net models: native safetensors (self-describing through `__metadata__`) and PyTorch
+/// `.pth` state dicts of the milesial, labml and tutorial layouts (detected), or any other U-Net given its
+/// architecture (structural matching) or a key mapping.
+public enum ModelFile {
+    /// `__metadata__` keys of native model files.
+    public static let configurationKey = "unet.configuration"
+    public static let metadataKey = "unet.metadata"
+
+    /// Loads a model from `path` (safetensors or .pth, told apart by content).
+    /// - Throws: `CheckpointError` for unreadable files, `UNetError` naming the file and keys when the tensors do
+    ///   not fit the architecture. Nothing is written.
+    public static func load(path: String, options: ModelLoadOptions = .init()) throws -> LoadedModel {
+        let checkpoint = try Checkpoint.read(path: path)
+        var report = checkpoint.notes
+        var tensors = checkpoint.tensors
+        var metadata = ModelMetadata()
+        var configuration: UNetConfiguration?
+
+        if let text = checkpoint.metadata[configurationKey] {
+            guard let decoded = try? JSONDecoder().decode(UNetConfiguration.self, from: Data(text.utf8)) else {
+                throw UNetError.incompatibleCheckpoint("\(path): unreadable \(configurationKey) metadata")
+            }
+            configuration = decoded
+            if let text = checkpoint.metadata[metadataKey] {
+                guard let decoded = try? JSONDecoder().decode(ModelMetadata.self, from: Data(text.utf8)) else {
+                    throw UNetError.incompatibleCheckpoint("\(path): unreadable \(metadataKey) metadata")
+                }
+                metadata = decoded
+            }
+            report.append("native model: \(decoded)")
+        } else if let text = checkpoint.metadata["mask_values"] {
+            metadata.maskValues = ModelMetadata.maskValues(fromJSON: text)
+            report.append("mask_values \(text) (from the checkpoint)")
+        }
+        if let mapping = options.keyMapping {
+            let renamed = try mapping.rename(tensors.map(\.key))
+            for (old, new) in zip(tensors.map(\.key), renamed) where old != new { report.append("renamed \(old) -> \(new)") }
+            tensors = zip(renamed, tensors).map { ($0, $1.tensor) }
+        }
+        if let architecture = options.architecture {
+            configuration = architecture
+        } else if configuration == nil {
+            let shapes = Dictionary(tensors.map { ($0.key, $0.tensor.shape) }, uniquingKeysWith: { a, _ in a })
+            guard let detected = UNetConfiguration.detect(shapes: shapes) else {
+                let sample = tensors.prefix(3).map(\.key).joined(separator: ", ")
+                throw UNetError.incompatibleCheckpoint(
+                    "\(path): not a milesial, labml or tutorial U-Net (keys \(sample), ...); give the architecture "
+                        + "with --match-by-shape, or rename keys with --map FILE")
+            }
+            configuration = detected
+            report.append("detected \(detected)")
+        }
+        guard var configuration else { throw UNetError.incompatibleCheckpoint("\(path): no architecture") }
+        if let padding = options.padding { configuration.padding = padding }
+        if let merge = options.merge { configuration.merge = merge }
+
+        var generator = SeededGenerator(seed: 0)
+        let model: UNet
+        do { model = try UNet(configuration, generator: &generator) } catch { throw UNetError.invalidConfiguration("\(path): \(error)") }
+        if options.matchByShape {
+            let pairs = try StructuralMatcher.match(
+                source: tensors.map { ($0.key, $0.tensor.shape) },
+                target: model.stateDict().entries.map { ($0.key, $0.tensor.shape) })
+            let byKey = Dictionary(tensors.map { ($0.key, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+            tensors = pairs.map { ($0.target, byKey[$0.source]!) }
+            report += pairs.map { "matched \($0.source) \($0.shape) -> \($0.target)" }
+        }
+        do {
+            try model.load(StateDict(tensors.map { ($0.key, $0.tensor.floatTensor()) }))
+        } catch let error as StateDictError {
+            throw UNetError.incompatibleCheckpoint("\(path): the tensors do not fit \(configuration.layout.rawValue) "
+                + "(\(configuration)): \(error)")
+        }
+        // Keep the model's key order (PyTorch's), so that exports list keys as PyTorch would.
+        let stored = Dictionary(tensors.map { ($0.key, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+        let ordered = model.stateDict().keys.map { ($0, stored[$0]!) }
+        return LoadedModel(model: model, metadata: metadata, tensors: ordered, format: checkpoint.format, report: report)
+    }
+
+    /// The model's current tensors as a file stores them: float32, and int64 for counters.
+    public static func storedTensors(of model: UNet) -> [(key: String, tensor: StoredTensor)] {
+        model.namedParameters().map { key, parameter in
+            (key, parameter.isInteger ? StoredTensor(int64: parameter.value) : StoredTensor(parameter.value))
+        }
+    }
+
+    /// Writes `tensors` (the model's keys) to `path`: native safetensors with the configuration and metadata
+    /// in `__metadata__`, or, for a `.pth`/`.pt` path, a PyTorch state dict that `torch.load` +
+    /// `load_state_dict` accept. Atomic: a temporary file renamed into place.
+    public static func write(
+        _ tensors: [(key: String, tensor: StoredTensor)], configuration: UNetConfiguration, metadata: ModelMetadata,
+        to path: String
+    ) throws {
+        let lowered = path.lowercased()
+        if lowered.hasSuffix(".pth") || lowered.hasSuffix(".pt") {
+            try TorchCheckpoint.write(tensors, to: path)
+            return
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let file = SafeTensorsFile(tensors: tensors, metadata: [
+            "format": "pt",
+            configurationKey: String(decoding: try encoder.encode(configuration), as: UTF8.self),
+            metadataKey: String(decoding: try encoder.encode(metadata), as: UTF8.self),
+        ])
+        try file.write(to: path)
+    }
+
+    /// Saves a model's current weights (see `write`).
+    public static func save(_ model: UNet, metadata: ModelMetadata, to path: String) throws {
+        try write(storedTensors(of: model), configuration: model.configuration, metadata: metadata, to: path)
+    }
+}

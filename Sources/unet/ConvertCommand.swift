@@ -1,0 +1,42 @@
+import ArgumentParser
+import Checkpoints
+import Models
+
+/// `unet convert IN -o OUT`: between PyTorch .pth and native safetensors, in either direction.
+struct ConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert a model between PyTorch .pth and safetensors (the native format).",
+        discussion: """
+            The layout of milesial, labml and tutorial checkpoints is detected. Writing .pth gives a state dict that \
+            torch.load + load_state_dict accept; writing .safetensors records the architecture and metadata. \
+            Tensors keep their element type and bytes.
+            """)
+
+    @Argument(help: "The model to read (.pth, .pt or .safetensors).") var input: String
+    @Option(name: .shortAndLong, help: "Where to write: .safetensors, or .pth/.pt for PyTorch.") var output: String
+    @OptionGroup var model: ModelOptions
+    @Flag(help: "Print every matched or renamed key.") var verbose = false
+
+    func validate() throws {
+        let lowered = output.lowercased()
+        guard [".safetensors", ".pth", ".pt"].contains(where: lowered.hasSuffix) else {
+            throw ValidationError("--output must end in .safetensors, .pth or .pt, got '\(output)'")
+        }
+    }
+
+    func run() throws {
+        let loaded = try CLIError.reporting { try ModelFile.load(path: input, options: try model.loadOptions()) }
+        for line in loaded.report where verbose || !(line.hasPrefix("matched ") || line.hasPrefix("renamed ")) {
+            print(line)
+        }
+        let matched = loaded.report.filter { $0.hasPrefix("matched ") || $0.hasPrefix("renamed ") }.count
+        if matched > 0 && !verbose { print("\(matched) keys matched or renamed (--verbose lists them)") }
+        for line in ModelSummary(loaded).lines { print(line) }
+        try CLIError.reporting {
+            try ModelFile.write(loaded.tensors, configuration: loaded.model.configuration, metadata: loaded.metadata,
+                                to: output)
+        }
+        print("wrote \(output)")
+    }
+}

@@ -1,0 +1,23 @@
+import ArgumentParser
+import Models
+
+/// `unet info MODEL`: architecture, parameter count and metadata of a model file.
+struct InfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info", abstract: "Show a model's architecture, parameter count and metadata.")
+
+    @Argument(help: "The model (.pth, .pt or .safetensors).") var model: String
+    @OptionGroup var options: ModelOptions
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    func run() throws {
+        let loaded = try CLIError.reporting { try ModelFile.load(path: model, options: try options.loadOptions()) }
+        let summary = ModelSummary(loaded)
+        if json {
+            print(try summary.json())
+        } else {
+            for line in summary.lines { print(line) }
+            for line in loaded.report where !(line.hasPrefix("matched ") || line.hasPrefix("renamed ")) { print("note: \(line)") }
+        }
+    }
+}

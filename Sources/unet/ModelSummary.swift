@@ -1,0 +1,52 @@
+import Checkpoints
+import Foundation
+import Models
+
+/// The human-readable and JSON descriptions of a loaded model that `convert` and `info` print.
+struct ModelSummary: Encodable {
+    let format: String
+    let configuration: UNetConfiguration
+    let parameters: Int
+    let tensors: Int
+    let metadata: ModelMetadata
+    let minimumInputSize: Int
+
+    init(_ loaded: LoadedModel) {
+        format = loaded.format.rawValue
+        configuration = loaded.model.configuration
+        parameters = loaded.model.trainableParameters.reduce(0) { $0 + $1.value.count }
+        tensors = loaded.tensors.count
+        metadata = loaded.metadata
+        minimumInputSize = loaded.model.configuration.minimumInputSize
+    }
+
+    var lines: [String] {
+        let c = configuration
+        var lines = [
+            "format: \(format)",
+            "layout: \(c.layout.rawValue)",
+            "input channels: \(c.inputChannels), classes: \(c.classes)",
+            "base width: \(c.baseWidth), depth: \(c.depth)",
+            "padding: \(c.padding.rawValue), skip merge: \(c.merge.rawValue), concat: \(c.concatOrder.rawValue)",
+            "batch norm: \(c.batchNorm ? "yes" : "no"), conv bias: \(c.convolutionBias ? "yes" : "no"), up-sampling: \(c.upsampling.rawValue)",
+            "parameters: \(parameters.formatted()) in \(tensors) tensors",
+            "smallest input: \(minimumInputSize)x\(minimumInputSize)",
+        ]
+        if let values = metadata.maskValues {
+            lines.append("mask values: " + values.map { $0.count == 1 ? "\($0[0])" : "\($0)" }.joined(separator: ", "))
+        }
+        if let names = metadata.classNames { lines.append("class names: \(names.joined(separator: ", "))") }
+        if let mean = metadata.normalization.mean, let std = metadata.normalization.std {
+            lines.append("normalization: pixels / 255, then mean \(mean), std \(std)")
+        } else {
+            lines.append("normalization: pixels / 255")
+        }
+        return lines
+    }
+
+    func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}

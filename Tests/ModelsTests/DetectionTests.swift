@@ -1,0 +1,51 @@
+import Checkpoints
+import Models
+import Tensors
+import TestSupport
+import Testing
+
+@Suite("Layout detection")
+struct DetectionTests {
+    @Test("milesial, labml and tutorial checkpoints load with no architecture flags",
+          arguments: ["milesial_b2_c2", "milesial_bilinear_b2_c1", "labml_b2", "tutorial_same_pad"])
+    func detected(name: String) throws {
+        let f = try Fixture("models/" + name)
+        let c = try ModelFile.load(path: Fixture.path("models/\(name).pth")).model.configuration
+        #expect(c == (try UNetParityTests.configuration(f)))
+        let expected = [try f.int("in_channels"), try f.int("classes"), try f.int("base"), try f.int("depth"),
+                        try f.int("bilinear"), try f.int("batch_norm"), try f.int("bias")]
+        let found = [c.inputChannels, c.classes, c.baseWidth, c.depth, c.upsampling == .bilinear ? 1 : 0,
+                     c.batchNorm ? 1 : 0, c.convolutionBias ? 1 : 0]
+        #expect(found == expected)
+    }
+
+    @Test("a tutorial checkpoint's padding and merge come from flags; its logits then match PyTorch")
+    func tutorialOverrides() throws {
+        let f = try Fixture("models/tutorial_valid_crop")
+        let loaded = try ModelFile.load(path: Fixture.path("models/tutorial_valid_crop.pth"),
+                                        options: ModelLoadOptions(padding: .valid, merge: .crop))
+        #expect(loaded.model.configuration.padding == .valid && loaded.model.configuration.merge == .crop)
+        loaded.model.eval()
+        expectClose(try loaded.model(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4)
+    }
+
+    @Test("wrapped and legacy checkpoints load the same model",
+          arguments: ["wrapped_state_dict.pth", "wrapped_model.pth", "wrapped_network_weights.pth",
+                      "milesial_legacy.pth", "milesial_training_checkpoint.pth", "milesial_half.pth"])
+    func variants(name: String) throws {
+        let f = try Fixture("models/milesial_b2_c2")
+        let loaded = try ModelFile.load(path: Fixture.path("models/" + name))
+        loaded.model.eval()
+        let tolerance: Float = name.contains("half") ? 3e-2 : 1e-3
+        expectClose(try loaded.model(try f.tensor("x")), try f.tensor("logits_eval"), rtol: tolerance, atol: tolerance / 10)
+        if name.contains("training") { #expect(loaded.metadata.maskValues == [[0], [255]]) }
+    }
+
+    @Test("an unknown layout is not guessed")
+    func unknown() throws {
+        #expect(UNetConfiguration.detect(shapes: ["encoder.0.conv1.weight": [2, 3, 3, 3]]) == nil)
+        let error = #expect(throws: UNetError.self) { try ModelFile.load(path: Fixture.path("models/custom_depth3.pth")) }
+        let text = try #require(error).description
+        #expect(text.contains("custom_depth3.pth") && text.contains("--match-by-shape") && text.contains("--map"))
+    }
+}

@@ -1,0 +1,60 @@
+import Models
+import Tensors
+import TestSupport
+import Testing
+
+/// A U-Net of another depth and naming (scripts/unet_zoo.py `CustomUNet`, depth 3) loaded by structural
+/// matching or a key-mapping file, then checked against PyTorch's logits.
+@Suite("Foreign U-Net checkpoints")
+struct ForeignCheckpointTests {
+    let architecture = UNetConfiguration.milesial(inputChannels: 3, classes: 2, baseWidth: 2, depth: 3)
+
+    func checkLogits(_ loaded: LoadedModel) throws {
+        let f = try Fixture("models/custom_depth3")
+        loaded.model.eval()
+        expectClose(try loaded.model(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4, "eval")
+        loaded.model.train()
+        expectClose(try loaded.model.forward(try f.tensor("x")).0, try f.tensor("logits_train"), rtol: 1e-3, atol: 1e-4,
+                    "train")
+    }
+
+    @Test("architecture flags + matching by role and shape reproduce PyTorch's logits, and report each match")
+    func structural() throws {
+        let loaded = try ModelFile.load(path: Fixture.path("models/custom_depth3.pth"),
+                                        options: ModelLoadOptions(architecture: architecture, matchByShape: true))
+        #expect(loaded.report.contains("matched encoder.0.conv1.weight [2, 3, 3, 3] -> inc.double_conv.0.weight"))
+        #expect(loaded.report.contains("matched upconvs.0.bias [8] -> up1.up.bias"))
+        #expect(loaded.report.contains("matched head.bias [2] -> outc.conv.bias"))
+        try checkLogits(loaded)
+    }
+
+    @Test("a key-mapping file reproduces PyTorch's logits")
+    func mapping() throws {
+        let mapping = try KeyMapping(path: Fixture.path("models/custom_depth3.map"))
+        let loaded = try ModelFile.load(path: Fixture.path("models/custom_depth3.pth"),
+                                        options: ModelLoadOptions(keyMapping: mapping))
+        #expect(loaded.model.configuration == architecture)
+        #expect(loaded.report.contains("renamed bottleneck.conv2.weight -> down3.maxpool_conv.1.double_conv.3.weight"))
+        try checkLogits(loaded)
+    }
+
+    @Test("an architecture that does not fit is refused, listing the groups that differ")
+    func ambiguous() throws {
+        var wrong = architecture
+        wrong.depth = 4
+        let error = #expect(throws: UNetError.self) {
+            try ModelFile.load(path: Fixture.path("models/custom_depth3.pth"),
+                               options: ModelLoadOptions(architecture: wrong, matchByShape: true))
+        }
+        #expect(try #require(error).description.contains("'weight' [32, 16, 2, 2]: checkpoint has 0, architecture needs 1"))
+    }
+
+    @Test("mapping rules that merge two keys, or do not parse, are refused")
+    func badMappings() throws {
+        #expect(throws: UNetError.self) { try KeyMapping(text: "no arrow here", source: "m.map") }
+        #expect(throws: UNetError.self) { try KeyMapping(text: "([ => x", source: "m.map") }
+        let collapse = try KeyMapping(text: "\\.bn[12]\\. => .bn.", source: "m.map")
+        let error = #expect(throws: UNetError.self) { try collapse.rename(["a.bn1.weight", "a.bn2.weight"]) }
+        #expect(try #require(error).description.contains("a.bn.weight"))
+    }
+}
