@@ -23,6 +23,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["Kernels", "Tensors"]),
         .target(name: "Checkpoints", dependencies: ["Tensors"]),
         .target(name: "Models", dependencies: ["NN", "Kernels", "Tensors", "Checkpoints"]),
+        .target(name: "Execution", dependencies: ["DNNL", "Kernels", "NN", "Models", "Tensors"]),
         .target(name: "ImageIO", dependencies: ["CImageCodecs"]),
 
         // MARK: - Command-line tool
@@ -41,6 +42,7 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Tensors", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Kernels", "Tensors", "TestSupport"]),
         .testTarget(name: "DNNLTests", dependencies: ["DNNL"]),
+        .testTarget(name: "ExecutionTests", dependencies: ["Execution", "DNNL", "Kernels", "NN", "Models", "Tensors", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Checkpoints", "TestSupport"]),

@@ -44,6 +44,14 @@ public final class Memory {
         return pointer!
     }
 
+    /// A memory over `pointer` for the duration of `body` only (no ownership): for bridging a Swift buffer that
+    /// is valid just inside a `withUnsafe...` closure.
+    public static func borrowing<R>(_ descriptor: MemoryDescriptor, _ pointer: UnsafeMutableRawPointer,
+                                    _ body: (Memory) throws -> R) throws -> R {
+        let memory = try Memory(descriptor, pointer: pointer, owner: nil)
+        return try body(memory)
+    }
+
     /// Points this memory at another buffer of the same size, retaining `owner` instead of the previous one.
     public func setDataPointer(_ pointer: UnsafeMutableRawPointer, owner: AnyObject?) throws(DNNLError) {
         try check(dnnl_memory_set_data_handle(handle, pointer), "dnnl_memory_set_data_handle")

@@ -31,6 +31,8 @@ public enum FormatTag: Sendable {
     case abcd
     /// NHWC activations (`channels_last`).
     case acdb
+    /// NCHW with channels in blocks of 16 innermost (`nChw16c`), the layout oneDNN's AVX-512 kernels use.
+    case aBcd16b
     /// 4-D with the first two logical dimensions swapped in memory: PyTorch's `ConvTranspose2d` weight
     /// `(in, out, kH, kW)` described as logical `(out, in, kH, kW)`.
     case bacd
@@ -43,6 +45,7 @@ public enum FormatTag: Sendable {
         case .abc: dnnl_abc
         case .abcd: dnnl_abcd
         case .acdb: dnnl_acdb
+        case .aBcd16b: dnnl_aBcd16b
         case .bacd: dnnl_bacd
         }
     }

@@ -18,6 +18,19 @@ public struct SpatialGeometry: Sendable, Equatable {
     }
 }
 
+/// How oneDNN computes a convolution.
+public enum ConvolutionAlgorithm: Sendable {
+    case direct, winograd, auto
+
+    var raw: dnnl_alg_kind_t {
+        switch self {
+        case .direct: dnnl_convolution_direct
+        case .winograd: dnnl_convolution_winograd
+        case .auto: dnnl_convolution_auto
+        }
+    }
+}
+
 /// Whether a descriptor describes `torch.nn.Conv2d` (convolution) or `torch.nn.ConvTranspose2d`
 /// (oneDNN's deconvolution). Both share oneDNN's 2.x `dnnl_convolution_desc_t`.
 public enum ConvolutionKind: Sendable {
@@ -34,7 +47,7 @@ extension PrimitiveDescriptor {
     public static func convolutionForward(
         _ kind: ConvolutionKind, training: Bool, source: MemoryDescriptor, weights: MemoryDescriptor,
         bias: MemoryDescriptor?, destination: MemoryDescriptor, geometry: SpatialGeometry,
-        attributes: PrimitiveAttributes? = nil
+        attributes: PrimitiveAttributes? = nil, algorithm: ConvolutionAlgorithm = .direct
     ) throws(DNNLError) -> PrimitiveDescriptor {
         var desc = dnnl_convolution_desc_t()
         var (src, wei, dst) = (source.raw, weights.raw, destination.raw)
@@ -45,7 +58,7 @@ extension PrimitiveDescriptor {
             switch kind {
             case .convolution:
                 dnnl_convolution_forward_desc_init(
-                    &desc, prop, dnnl_convolution_direct, &src, &wei, biasPointer, &dst, s, l, r)
+                    &desc, prop, algorithm.raw, &src, &wei, biasPointer, &dst, s, l, r)
             case .transposed:
                 dnnl_deconvolution_forward_desc_init(
                     &desc, prop, dnnl_deconvolution_direct, &src, &wei, biasPointer, &dst, s, l, r)
@@ -58,7 +71,8 @@ extension PrimitiveDescriptor {
     /// Gradient with respect to the input of a convolution or deconvolution.
     public static func convolutionBackwardData(
         _ kind: ConvolutionKind, diffSource: MemoryDescriptor, weights: MemoryDescriptor,
-        diffDestination: MemoryDescriptor, geometry: SpatialGeometry, hint: PrimitiveDescriptor
+        diffDestination: MemoryDescriptor, geometry: SpatialGeometry, hint: PrimitiveDescriptor,
+        algorithm: ConvolutionAlgorithm = .direct
     ) throws(DNNLError) -> PrimitiveDescriptor {
         var desc = dnnl_convolution_desc_t()
         var (dsrc, wei, ddst) = (diffSource.raw, weights.raw, diffDestination.raw)
@@ -66,7 +80,7 @@ extension PrimitiveDescriptor {
         let status =
             switch kind {
             case .convolution:
-                dnnl_convolution_backward_data_desc_init(&desc, dnnl_convolution_direct, &dsrc, &wei, &ddst, s, l, r)
+                dnnl_convolution_backward_data_desc_init(&desc, algorithm.raw, &dsrc, &wei, &ddst, s, l, r)
             case .transposed:
                 dnnl_deconvolution_backward_data_desc_init(
                     &desc, dnnl_deconvolution_direct, &dsrc, &wei, &ddst, s, l, r)
@@ -79,7 +93,7 @@ extension PrimitiveDescriptor {
     public static func convolutionBackwardWeights(
         _ kind: ConvolutionKind, source: MemoryDescriptor, diffWeights: MemoryDescriptor,
         diffBias: MemoryDescriptor?, diffDestination: MemoryDescriptor, geometry: SpatialGeometry,
-        hint: PrimitiveDescriptor
+        hint: PrimitiveDescriptor, algorithm: ConvolutionAlgorithm = .direct
     ) throws(DNNLError) -> PrimitiveDescriptor {
         var desc = dnnl_convolution_desc_t()
         var (src, dwei, ddst) = (source.raw, diffWeights.raw, diffDestination.raw)
@@ -89,7 +103,7 @@ extension PrimitiveDescriptor {
             switch kind {
             case .convolution:
                 dnnl_convolution_backward_weights_desc_init(
-                    &desc, dnnl_convolution_direct, &src, &dwei, biasPointer, &ddst, s, l, r)
+                    &desc, algorithm.raw, &src, &dwei, biasPointer, &ddst, s, l, r)
             case .transposed:
                 dnnl_deconvolution_backward_weights_desc_init(
                     &desc, dnnl_deconvolution_direct, &src, &dwei, biasPointer, &ddst, s, l, r)

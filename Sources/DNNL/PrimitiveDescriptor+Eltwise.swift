@@ -4,16 +4,19 @@ import CDNNL
 public enum EltwiseAlgorithm: Sendable {
     /// `max(x, 0)`.
     case relu
+    /// `max(x, 0)` whose backward reads the forward output instead of the input.
+    case reluUsingOutput
     /// `1 / (1 + exp(-x))`; backward uses the forward output.
     case logistic
 
     var raw: dnnl_alg_kind_t {
         switch self {
         case .relu: dnnl_eltwise_relu
+        case .reluUsingOutput: dnnl_eltwise_relu_use_dst_for_bwd
         case .logistic: dnnl_eltwise_logistic_use_dst_for_bwd
         }
     }
-    var name: String { self == .relu ? "relu" : "logistic" }
+    var name: String { self == .logistic ? "logistic" : "relu" }
 }
 
 extension PrimitiveDescriptor {

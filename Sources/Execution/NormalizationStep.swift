@@ -1,0 +1,105 @@
+import DNNL
+import NN
+import Tensors
+
+/// Training-mode batch norm fused with the following ReLU (`dnnl_fuse_norm_relu`), over an activation in the
+/// engine's layout. Statistics, scale and shift are float32 whatever the activation type. Mirrors
+/// `BatchNorm2d` + `ReLU` in PyTorch's training mode; the running-statistics update is `updateRunningStatistics`.
+final class BatchNormReLUStep {
+    let shape: [Int]
+    let forwardPrimitive: Primitive
+    let backwardPrimitive: Primitive
+    let mean, variance, scale, shift, diffScale, diffShift: Memory
+    /// Which outputs ReLU zeroed, for backward.
+    let workspace: Memory
+
+    init(shape: [Int], data: MemoryDescriptor) throws {
+        self.shape = shape
+        let flags: BatchNormalizationFlags = [.useScale, .useShift, .fuseReLU]
+        let forward = try PrimitiveDescriptor.batchNormalizationForward(training: true, data: data, epsilon: 1e-5, flags: flags)
+        let backward = try PrimitiveDescriptor.batchNormalizationBackward(
+            diffData: data, data: data, epsilon: 1e-5, flags: flags, hint: forward)
+        forwardPrimitive = try Primitive(forward)
+        backwardPrimitive = try Primitive(backward)
+        let vector = try MemoryDescriptor(dims: [shape[1]], format: .a)
+        (mean, variance, scale, shift) = (try Memory(vector), try Memory(vector), try Memory(vector), try Memory(vector))
+        (diffScale, diffShift) = (try Memory(vector), try Memory(vector))
+        workspace = try Memory(forward.memoryDescriptor(.workspace))
+    }
+
+    /// Copies the layer's affine parameters in.
+    func loadParameters(_ norm: BatchNorm2d) throws {
+        let view = try PlainView.whole([shape[1]])
+        try norm.weight.value.copy(view, to: scale)
+        try norm.bias.value.copy(view, to: shift)
+    }
+
+    func forward(_ source: Memory, _ destination: Memory) throws {
+        try forwardPrimitive.execute([
+            .source: source, .destination: destination, .mean: mean, .variance: variance, .scale: scale, .shift: shift,
+            .workspace: workspace,
+        ])
+    }
+
+    /// PyTorch's running-statistics update from this step's batch statistics (momentum, unbiased variance).
+    func updateRunningStatistics(_ norm: BatchNorm2d) throws {
+        let count = shape[0] * shape[2] * shape[3]
+        guard count > 1 else {
+            throw TensorError("batch_norm2d", "training needs more than 1 value per channel, got input \(shape)")
+        }
+        let c = shape[1]
+        let batchMean = mean.dataPointer.assumingMemoryBound(to: Float.self)
+        let batchVariance = variance.dataPointer.assumingMemoryBound(to: Float.self)
+        let (m, unbiased) = (norm.momentum, Float(count) / Float(count - 1))
+        norm.runningMean.value.withUnsafeMutableBufferPointer { running in
+            for i in 0..<c { running[i] = (1 - m) * running[i] + m * batchMean[i] }
+        }
+        norm.runningVar.value.withUnsafeMutableBufferPointer { running in
+            for i in 0..<c { running[i] = (1 - m) * running[i] + m * unbiased * batchVariance[i] }
+        }
+        norm.numBatchesTracked.value = norm.numBatchesTracked.value.map { $0 + 1 }
+    }
+
+    func backward(_ source: Memory, _ diffDestination: Memory, _ diffSource: Memory) throws {
+        try backwardPrimitive.execute([
+            .source: source, .diffDestination: diffDestination, .diffSource: diffSource, .mean: mean, .variance: variance,
+            .scale: scale, .shift: shift, .diffScale: diffScale, .diffShift: diffShift, .workspace: workspace,
+        ])
+    }
+
+    /// Writes the scale and shift gradients of the last backward into the layer's `.grad`.
+    func storeGradients(_ norm: BatchNorm2d) throws {
+        let view = try PlainView.whole([shape[1]])
+        try norm.weight.grad.assign(view, from: diffScale)
+        try norm.bias.grad.assign(view, from: diffShift)
+    }
+}
+
+/// The gradient of a ReLU fused into a convolution as a post-op, computed from the convolution's output
+/// (`eltwise_relu_use_dst_for_bwd`), for networks without batch norm.
+final class ReLUGradientStep {
+    let primitive: Primitive
+
+    init(data: MemoryDescriptor) throws {
+        let hint = try PrimitiveDescriptor.eltwiseForward(.reluUsingOutput, training: true, data: data)
+        primitive = try Primitive(.eltwiseBackward(.reluUsingOutput, diffData: data, data: data, hint: hint))
+    }
+
+    /// `diffSource = diffDestination` where `output > 0`, else 0.
+    func callAsFunction(output: Memory, _ diffDestination: Memory, _ diffSource: Memory) throws {
+        try primitive.execute([.destination: output, .diffDestination: diffDestination, .diffSource: diffSource])
+    }
+}
+
+/// `a += b` on two equally laid-out activations (the two gradients of a skip connection).
+final class AddStep {
+    let primitive: Primitive
+
+    init(data: MemoryDescriptor) throws {
+        primitive = try Primitive(.binaryAdd(source0: data, source1: data, destination: data))
+    }
+
+    func callAsFunction(_ accumulator: Memory, plus other: Memory) throws {
+        try primitive.execute([.source: accumulator, .source1: other, .destination: accumulator])
+    }
+}

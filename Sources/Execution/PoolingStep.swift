@@ -1,0 +1,37 @@
+import DNNL
+
+/// 2x2 max pooling, stride 2, floor mode, on the engine's layout; in training it keeps the arg-max workspace.
+final class PoolingStep {
+    let outputShape: [Int]
+    let forwardPrimitive: Primitive
+    let backwardPrimitive: Primitive?
+    let workspace: Memory?
+
+    init(inputShape: [Int], type: DataType, training: Bool) throws {
+        outputShape = [inputShape[0], inputShape[1], inputShape[2] / 2, inputShape[3] / 2]
+        let source = try MemoryDescriptor(dims: inputShape, dataType: type, format: .aBcd16b)
+        let destination = try MemoryDescriptor(dims: outputShape, dataType: type, format: .aBcd16b)
+        let geometry = SpatialGeometry(stride: 2, padding: 0)
+        let forward = try PrimitiveDescriptor.maxPoolingForward(
+            training: training, source: source, destination: destination, kernel: [2, 2], geometry: geometry)
+        forwardPrimitive = try Primitive(forward)
+        if training {
+            backwardPrimitive = try Primitive(.maxPoolingBackward(
+                diffSource: source, diffDestination: destination, kernel: [2, 2], geometry: geometry, hint: forward))
+            workspace = try Memory(forward.memoryDescriptor(.workspace))
+        } else {
+            (backwardPrimitive, workspace) = (nil, nil)
+        }
+    }
+
+    func forward(_ source: Memory, _ destination: Memory) throws {
+        var arguments: [Argument: Memory] = [.source: source, .destination: destination]
+        if let workspace { arguments[.workspace] = workspace }
+        try forwardPrimitive.execute(arguments)
+    }
+
+    func backward(_ diffDestination: Memory, _ diffSource: Memory) throws {
+        guard let backwardPrimitive, let workspace else { return }
+        try backwardPrimitive.execute([.diffDestination: diffDestination, .diffSource: diffSource, .workspace: workspace])
+    }
+}

@@ -1,0 +1,293 @@
+import DNNL
+import Kernels
+import Models
+import NN
+import Tensors
+
+/// A `UNet` compiled for one input shape and precision: every oneDNN primitive created and every memory
+/// allocated once, activations kept in oneDNN's blocked layout (`nChw16c`) from layer to layer, BN folded or
+/// fused, skips joined without concatenation copies. Forward and backward only execute.
+///
+/// Buffers are shared along the graph: a block's output is the next step's input, and each backward step
+/// writes its input gradient straight into the buffer the preceding step's backward reads. A skip's two
+/// gradients (through the pool and through the decoder) meet in one in-place add.
+final class UNetPlan {
+    let model: UNet
+    let precision: Precision
+    let training: Bool
+    let inputShape: [Int]
+    let outputShape: [Int]
+
+    let input: Memory
+    private let inputReorder: Reorder
+    let encoders: [DoubleConvStep]
+    let pools: [PoolingStep]
+    /// `pooled[ℓ]` feeds encoder `ℓ + 1`.
+    private let pooled: [Memory]
+    let upsamplers: [UpsamplingStep]
+    /// `upsampled[i]`: output of decoder step `i`'s up-sampling.
+    private let upsampled: [Memory]
+    let decoders: [DoubleConvStep]
+    private let joins: [SkipJoin]
+    let head: ConvolutionStep
+    let logits: Memory
+    private let logitsReorder: Reorder
+    private let diffLogits: Memory?
+    private let diffLogitsReorder: Reorder?
+    private let skipAdds: [AddStep]
+
+    /// How decoder step `i` gets its two inputs from the up-sampled map and the skip.
+    struct SkipJoin {
+        /// The memories the decoder reads, in the model's concatenation order.
+        let sources: [Memory]
+        /// Index in `sources` of the skip and of the up-sampled map.
+        let skipIndex: Int
+        let upsampledIndex: Int
+        /// Zero-pads the up-sampled map (pad merge) or crops the skip (crop merge), when sizes differ.
+        let padUpsampled: SpatialWindowStep?
+        let cropSkip: SpatialWindowStep?
+        /// Gradient copies for those: crop the padded map's gradient; zero-pad the cropped skip's gradient.
+        let unpadGradient: SpatialWindowStep?
+        let uncropGradient: SpatialWindowStep?
+        /// The up-sampling's output gradient (the decoder's, or its unpadded window).
+        let diffUpsampled: Memory?
+        /// The skip's gradient from the decoder, at the skip's full size.
+        let diffSkip: Memory?
+    }
+
+    init(model: UNet, inputShape: [Int], precision: Precision, training: Bool) throws {
+        try model.checkInput(inputShape)
+        self.model = model
+        self.precision = precision
+        self.training = training
+        self.inputShape = inputShape
+        let c = model.configuration
+        let d = c.depth
+        let type: DataType = precision == .bf16 ? .bf16 : .f32
+
+        // Encoder: inc, then (pool, DoubleConv) per level.
+        var encoders: [DoubleConvStep] = []
+        var pools: [PoolingStep] = []
+        var pooled: [Memory] = []
+        for level in 0...d {
+            var shape = inputShape
+            if level > 0 {
+                let pool = try PoolingStep(inputShape: encoders[level - 1].outputShape, type: type, training: training)
+                pools.append(pool)
+                pooled.append(try Memory(MemoryDescriptor(dims: pool.outputShape, dataType: type, format: .aBcd16b)))
+                shape = pool.outputShape
+            }
+            encoders.append(try DoubleConvStep(
+                block: model.encoders[level], inputs: [.init(shape: shape, channels: 0..<shape[1])], precision: precision,
+                training: training, inputGradient: level > 0, sourceFormat: level == 0 ? .any : .aBcd16b))
+        }
+        input = try Memory(encoders[0].firstParts[0].source)
+        inputReorder = try Reorder(from: try MemoryDescriptor(dims: inputShape, format: .abcd), to: input.descriptor)
+
+        // Decoder: up-sample, join with the skip, DoubleConv.
+        var upsamplers: [UpsamplingStep] = []
+        var upsampled: [Memory] = []
+        var decoders: [DoubleConvStep] = []
+        var joins: [SkipJoin] = []
+        var h = encoders[d].outputShape
+        for i in 0..<d {
+            let skip = encoders[d - 1 - i]
+            let step: UpsamplingStep
+            switch model.upsamplers[i] {
+            case .transposed(let layer):
+                step = .transposed(try TransposedConvolutionStep(
+                    inputShape: h, outputChannels: layer.weight.value.shape[1], precision: precision, training: training), layer)
+            case .bilinear:
+                step = .bilinear(BilinearUpsamplingStep(inputShape: h))
+            }
+            upsamplers.append(step)
+            let u = try Memory(MemoryDescriptor(dims: step.outputShape, dataType: type, format: .aBcd16b))
+            upsampled.append(u)
+            let (join, decoder) = try Self.join(
+                upsampled: u, skip: skip, configuration: c, block: model.decoders[i], precision: precision,
+                training: training)
+            joins.append(join)
+            decoders.append(decoder)
+            h = decoder.outputShape
+        }
+
+        head = try ConvolutionStep(.init(
+            inputShape: h, outputChannels: c.classes, kernelSize: 1, padding: 0, precision: precision, training: training,
+            inputGradient: true, bias: true))
+        outputShape = head.outputShape
+        logits = try Memory(head.destination)
+        let plainLogits = try MemoryDescriptor(dims: outputShape, format: .abcd)
+        logitsReorder = try Reorder(from: head.destination, to: plainLogits)
+        if training {
+            diffLogits = try Memory(head.destination)
+            diffLogitsReorder = try Reorder(from: plainLogits, to: head.destination)
+            skipAdds = try (0..<d).map { try AddStep(data: encoders[$0].output.descriptor) }
+        } else {
+            (diffLogits, diffLogitsReorder, skipAdds) = (nil, nil, [])
+        }
+        (self.encoders, self.pools, self.pooled) = (encoders, pools, pooled)
+        (self.upsamplers, self.upsampled, self.decoders, self.joins) = (upsamplers, upsampled, decoders, joins)
+    }
+
+    /// Builds decoder step `i`'s join and DoubleConv for an up-sampled map `u` and an encoder `skip`.
+    private static func join(
+        upsampled u: Memory, skip: DoubleConvStep, configuration c: UNetConfiguration, block: DoubleConv,
+        precision: Precision, training: Bool
+    ) throws -> (SkipJoin, DoubleConvStep) {
+        let type: DataType = precision == .bf16 ? .bf16 : .f32
+        let (uShape, sShape) = (u.descriptor.dims, skip.outputShape)
+        let (dy, dx) = (sShape[2] - uShape[2], sShape[3] - uShape[3])
+        guard dy >= 0, dx >= 0 else {
+            throw UNetError.invalidInput("the compiled network needs each up-sampled map no larger than its skip; got \(uShape) and \(sShape)")
+        }
+        var skipSource = skip.output
+        var upsampledSource = u
+        var padUpsampled: SpatialWindowStep?
+        var cropSkip: SpatialWindowStep?
+        // milesial pads [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2]; dx, dy ≥ 0 here, so the window starts at (dy/2, dx/2).
+        if dy > 0 || dx > 0 {
+            switch c.merge {
+            case .pad:
+                let padded = try Memory(MemoryDescriptor(dims: [uShape[0], uShape[1], sShape[2], sShape[3]],
+                                                         dataType: type, format: .aBcd16b))
+                padUpsampled = try SpatialWindowStep(small: u, large: padded, offset: (dy / 2, dx / 2), zeroBorder: true)
+                upsampledSource = padded
+            case .crop:
+                let cropped = try Memory(MemoryDescriptor(dims: [sShape[0], sShape[1], uShape[2], uShape[3]],
+                                                          dataType: type, format: .aBcd16b))
+                let p = try centerCropOffsets(sShape, uShape)
+                cropSkip = try SpatialWindowStep(small: cropped, large: skip.output, offset: p, zeroBorder: false)
+                skipSource = cropped
+            }
+        }
+        let skipFirst = c.concatOrder == .skipFirst
+        let sources = skipFirst ? [skipSource, upsampledSource] : [upsampledSource, skipSource]
+        var offset = 0
+        let inputs = sources.map { source -> DoubleConvStep.Input in
+            let shape = source.descriptor.dims
+            defer { offset += shape[1] }
+            return .init(shape: shape, channels: offset..<(offset + shape[1]))
+        }
+        let decoder = try DoubleConvStep(block: block, inputs: inputs, precision: precision, training: training,
+                                         inputGradient: true)
+        let (skipIndex, upIndex) = skipFirst ? (0, 1) : (1, 0)
+        var unpad: SpatialWindowStep?
+        var uncrop: SpatialWindowStep?
+        var diffUpsampled: Memory?
+        var diffSkip: Memory?
+        if training {
+            diffUpsampled = decoder.diffInputs[upIndex]
+            diffSkip = decoder.diffInputs[skipIndex]
+            if padUpsampled != nil {
+                let small = try Memory(u.descriptor)
+                unpad = try SpatialWindowStep(small: small, large: decoder.diffInputs[upIndex],
+                                              offset: (dy / 2, dx / 2), zeroBorder: false)
+                diffUpsampled = small
+            }
+            if cropSkip != nil {
+                let full = try Memory(skip.output.descriptor)
+                uncrop = try SpatialWindowStep(small: decoder.diffInputs[skipIndex], large: full,
+                                               offset: try centerCropOffsets(sShape, uShape), zeroBorder: true)
+                diffSkip = full
+            }
+        }
+        let join = SkipJoin(sources: sources, skipIndex: skipIndex, upsampledIndex: upIndex, padUpsampled: padUpsampled,
+                            cropSkip: cropSkip, unpadGradient: unpad, uncropGradient: uncrop, diffUpsampled: diffUpsampled,
+                            diffSkip: diffSkip)
+        return (join, decoder)
+    }
+
+    /// `(top, left)` of torchvision's center crop of `large` to `small`'s spatial size.
+    private static func centerCropOffsets(_ large: [Int], _ small: [Int]) throws -> (Int, Int) {
+        let p = try centerCropPadding(inputHeight: large[2], inputWidth: large[3], height: small[2], width: small[3])
+        return (-p.top, -p.left)
+    }
+
+    // MARK: - Parameters
+
+    /// Copies every parameter of the model into the plan (folding BN for inference).
+    func loadParameters() throws {
+        for block in encoders + decoders { try block.loadParameters() }
+        for step in upsamplers { try step.loadParameters() }
+        try head.loadWeights(model.head.weight.value, view: try .whole(model.head.weight.value.shape),
+                             bias: model.head.bias?.value)
+    }
+
+    // MARK: - Forward
+
+    /// Logits `(N, classes, H', W')` for `x` `(N, C_in, H, W)`, both plain float32.
+    func forward(_ x: Tensor) throws -> Tensor {
+        guard x.shape == inputShape else {
+            throw UNetError.invalidInput("the compiled network takes \(inputShape), got \(x.shape)")
+        }
+        try x.withUnsafeBufferPointer { buffer in
+            try Memory.borrowing(try MemoryDescriptor(dims: inputShape, format: .abcd),
+                                 UnsafeMutableRawPointer(mutating: buffer.baseAddress!)) { try inputReorder($0, input) }
+        }
+        try encoders[0].forward([input])
+        for level in 1..<encoders.count {
+            try pools[level - 1].forward(encoders[level - 1].output, pooled[level - 1])
+            try encoders[level].forward([pooled[level - 1]])
+        }
+        var h = encoders[encoders.count - 1].output
+        for (i, decoder) in decoders.enumerated() {
+            try upsamplers[i].forward(h, upsampled[i])
+            try joins[i].padUpsampled?.insert()
+            try joins[i].cropSkip?.extract()
+            try decoder.forward(joins[i].sources)
+            h = decoder.output
+        }
+        try head.forward(h, logits)
+        var result = Tensor.empty(shape: outputShape)
+        try result.withUnsafeMutableBufferPointer { buffer in
+            try Memory.borrowing(try MemoryDescriptor(dims: outputShape, format: .abcd),
+                                 UnsafeMutableRawPointer(buffer.baseAddress!)) { try logitsReorder(logits, $0) }
+        }
+        return result
+    }
+
+    // MARK: - Backward
+
+    /// Back-propagates `dLogits` through the last forward, writing every parameter's `.grad`.
+    func backward(_ dLogits: Tensor) throws {
+        guard let diffLogits, let diffLogitsReorder else {
+            throw UNetError.invalidInput("this compiled network was built for inference")
+        }
+        guard dLogits.shape == outputShape else {
+            throw UNetError.invalidInput("the logits gradient must be \(outputShape), got \(dLogits.shape)")
+        }
+        try dLogits.withUnsafeBufferPointer { buffer in
+            try Memory.borrowing(try MemoryDescriptor(dims: outputShape, format: .abcd),
+                                 UnsafeMutableRawPointer(mutating: buffer.baseAddress!)) { try diffLogitsReorder($0, diffLogits) }
+        }
+        let d = decoders.count
+        // Head: its input gradient is the last decoder's output gradient.
+        try head.backwardData(diffLogits, decoders[d - 1].diffOutput!)
+        try head.backwardWeights(decoders[d - 1].output, diffLogits)
+        var headBias: Tensor? = model.head.bias?.grad
+        try head.storeGradients(weight: &model.head.weight.grad, view: try .whole(model.head.weight.value.shape),
+                                bias: &headBias)
+        if let headBias { model.head.bias?.grad = headBias }
+
+        // Decoder, deepest last: each step's up-sampling writes the gradient of the step below it.
+        for i in stride(from: d - 1, through: 0, by: -1) {
+            let join = joins[i]
+            try decoders[i].backward(join.sources)
+            try join.unpadGradient?.extract()
+            try join.uncropGradient?.insert()
+            let below = i > 0 ? decoders[i - 1] : encoders[d]
+            let source = i > 0 ? decoders[i - 1].output : encoders[d].output
+            try upsamplers[i].backward(source: source, join.diffUpsampled!, below.diffOutput!)
+        }
+
+        // Encoder, deepest first: pool backward writes the skip's gradient, then the decoder's part is added.
+        for level in stride(from: d, through: 0, by: -1) {
+            let sources = level == 0 ? [input] : [pooled[level - 1]]
+            try encoders[level].backward(sources)
+            guard level > 0 else { break }
+            let skip = encoders[level - 1]
+            try pools[level - 1].backward(encoders[level].diffInputs[0], skip.diffOutput!)
+            try skipAdds[level - 1](skip.diffOutput!, plus: joins[d - level].diffSkip!)
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Execution
+import Models
+import NN
+import Tensors
+import TestSupport
+import Testing
+
+/// The compiled fast path computes what the reference `UNet` (layer by layer, plain layouts) computes.
+@Suite("Compiled U-Net against the reference path")
+struct CompiledUNetTests {
+    static let configurations: [(String, UNetConfiguration, [Int])] = [
+        ("milesial", .milesial(inputChannels: 3, classes: 2, baseWidth: 16, depth: 3), [2, 3, 32, 48]),
+        ("milesial odd size (pad)", .milesial(inputChannels: 1, classes: 2, baseWidth: 16, depth: 3), [2, 1, 37, 29]),
+        ("milesial bilinear", .milesial(inputChannels: 3, classes: 1, bilinear: true, baseWidth: 16, depth: 2), [2, 3, 24, 40]),
+        ("labml (crop, no BN)", .labml(inputChannels: 1, classes: 3, baseWidth: 16, depth: 2), [2, 1, 37, 41]),
+        ("tutorial valid + crop", .tutorial(inputChannels: 1, classes: 2, baseWidth: 16, depth: 2, padding: .valid, merge: .crop), [1, 1, 76, 68]),
+        ("narrow (base 8, deconvolution fallback)", .milesial(inputChannels: 3, classes: 2, baseWidth: 8, depth: 2), [2, 3, 16, 16]),
+        ("wide (Winograd)", .milesial(inputChannels: 3, classes: 2, baseWidth: 32, depth: 2), [1, 3, 32, 32]),
+    ]
+
+    /// Two identical models: one for the reference path, one compiled. BN statistics made non-trivial.
+    static func models(_ c: UNetConfiguration) throws -> (UNet, UNet) {
+        var g1 = SeededGenerator(seed: 7)
+        var g2 = SeededGenerator(seed: 7)
+        let (reference, fast) = (try UNet(c, generator: &g1), try UNet(c, generator: &g2))
+        var g = SeededGenerator(seed: 8)
+        for (r, f) in zip(reference.namedParameters(), fast.namedParameters()) where r.0.contains("running") || r.0.hasSuffix(".weight") && r.1.value.rank == 1 {
+            let value = r.0.contains("running_var") || r.1.value.rank == 1 && !r.0.contains("running")
+                ? Tensor.uniform(shape: r.1.value.shape, low: 0.5, high: 1.5, using: &g)
+                : Tensor.normal(shape: r.1.value.shape, standardDeviation: 0.1, using: &g)
+            r.1.value = value
+            f.1.value = value
+        }
+        return (reference, fast)
+    }
+
+    @Test("inference: eval-mode logits, BN folded", arguments: configurations.indices)
+    func inference(index: Int) throws {
+        let (name, c, shape) = Self.configurations[index]
+        let (reference, fast) = try Self.models(c)
+        reference.eval()
+        var g = SeededGenerator(seed: 9)
+        let x = Tensor.normal(shape: shape, using: &g)
+        let compiled = try CompiledUNet(fast, inputShape: shape, training: false)
+        expectClose(try compiled.forward(x), try reference(x), rtol: 1e-3, atol: 1e-4, name)
+    }
+
+    @Test("training: train-mode logits, every gradient, BN running statistics", arguments: configurations.indices)
+    func training(index: Int) throws {
+        let (name, c, shape) = Self.configurations[index]
+        let (reference, fast) = try Self.models(c)
+        var g = SeededGenerator(seed: 10)
+        let x = Tensor.normal(shape: shape, using: &g)
+        let compiled = try CompiledUNet(fast, inputShape: shape, training: true)
+        let logits = try compiled.forward(x)
+        let (expected, pullback) = try reference.forward(x)
+        expectClose(logits, expected, rtol: 1e-3, atol: 1e-4, "\(name) logits")
+        let dy = Tensor.normal(shape: logits.shape, using: &g)
+        reference.zeroGrad()
+        _ = try pullback(dy)
+        try compiled.backward(dy)
+        for ((key, r), (_, f)) in zip(reference.namedParameters(), fast.namedParameters()) {
+            if r.requiresGrad {
+                expectClose(f.grad, r.grad, rtol: 2e-3, atol: 2e-4, "\(name) grad \(key)")
+            } else {
+                expectClose(f.value, r.value, rtol: 1e-4, atol: 1e-5, "\(name) \(key)")
+            }
+        }
+    }
+}
