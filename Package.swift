@@ -24,13 +24,14 @@ let package = Package(
         .target(name: "Checkpoints", dependencies: ["Tensors"]),
         .target(name: "Models", dependencies: ["NN", "Kernels", "Tensors", "Checkpoints"]),
         .target(name: "Execution", dependencies: ["DNNL", "Kernels", "NN", "Models", "Tensors"]),
+        .target(name: "Training", dependencies: ["NN", "Tensors"]),
         .target(name: "ImageIO", dependencies: ["CImageCodecs"]),
 
         // MARK: - Command-line tool
         .executableTarget(
             name: "unet",
             dependencies: [
-                "NN", "Models", "Tensors", "Kernels", "Checkpoints", "ImageIO",
+                "NN", "Models", "Execution", "Training", "DNNL", "Tensors", "Kernels", "Checkpoints", "ImageIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -42,6 +43,7 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Tensors", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Kernels", "Tensors", "TestSupport"]),
         .testTarget(name: "DNNLTests", dependencies: ["DNNL"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Tensors", "TestSupport"]),
         .testTarget(name: "ExecutionTests", dependencies: ["Execution", "DNNL", "Kernels", "NN", "Models", "Tensors", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "TestSupport"]),

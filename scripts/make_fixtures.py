@@ -246,6 +246,55 @@ def image_cases():
     save_numpy({k: v.astype(np.int32) for k, v in expected.items()}, os.path.join(folder, "expected.safetensors"))
 
 
+# ----------------------------------------------------------------------------- losses and optimizers
+def soft_dice(logits, target, classes, eps=1e-6):
+    """The benchmark reference's soft_dice_loss (../shared/bench/pytorch_unet.py)."""
+    if classes == 1:
+        probs, onehot = torch.sigmoid(logits), target
+    else:
+        probs = torch.softmax(logits, dim=1)
+        onehot = F.one_hot(target, classes).permute(0, 3, 1, 2).to(probs.dtype)
+    inter = (probs * onehot).sum(dim=(0, 2, 3))
+    union = probs.sum(dim=(0, 2, 3)) + onehot.sum(dim=(0, 2, 3))
+    return 1 - ((2 * inter + eps) / (union + eps)).mean()
+
+
+def loss_cases():
+    for classes in (3, 1):
+        torch.manual_seed(30 + classes)
+        logits = (torch.randn(2, classes, 7, 9) * 2).requires_grad_(True)
+        target = torch.randint(0, max(classes, 2), (2, 7, 9))
+        out = dict(logits=logits, target=target.to(torch.int32))
+        if classes == 1:
+            ce = F.binary_cross_entropy_with_logits(logits, target.unsqueeze(1).float())
+            dice = soft_dice(logits, target.unsqueeze(1).float(), 1)
+        else:
+            ce = F.cross_entropy(logits, target)
+            dice = soft_dice(logits, target, classes)
+        for name, value in [("ce", ce), ("dice", dice), ("dice_ce", ce + dice)]:
+            grad, = torch.autograd.grad(value, logits, retain_graph=True)
+            out[name] = value.reshape(1)
+            out["d" + name] = grad
+        save("losses", f"segmentation_c{classes}", out, classes=classes)
+
+
+def optimizer_cases():
+    for name, cls, kwargs in [("adam", torch.optim.Adam, dict(lr=1e-2, weight_decay=0.01)),
+                              ("adamw", torch.optim.AdamW, dict(lr=1e-2, weight_decay=0.01))]:
+        torch.manual_seed(40)
+        params = [torch.randn(5, 3, requires_grad=True), torch.randn(4, requires_grad=True)]
+        out = {"p0_0": params[0].detach().clone(), "p1_0": params[1].detach().clone()}
+        opt = cls(params, **kwargs)
+        for step in range(1, 6):
+            for i, p in enumerate(params):
+                p.grad = torch.randn_like(p)
+                out[f"g{i}_{step}"] = p.grad.clone()
+            opt.step()
+            for i, p in enumerate(params):
+                out[f"p{i}_{step}"] = p.detach().clone()
+        save("optimizers", name, out, steps=5, **kwargs)
+
+
 # ----------------------------------------------------------------------------- U-Net models and checkpoints
 def prepared(model, input_shape, seed):
     """Random weights, non-trivial BN affine parameters and running statistics (three training batches)."""
@@ -345,6 +394,8 @@ def checkpoint_cases():
 
 
 if __name__ == "__main__":
+    loss_cases()
+    optimizer_cases()
     checkpoint_cases()
     dtype_cases()
     image_cases()

@@ -38,6 +38,8 @@ public final class Primitive {
     let handle: dnnl_primitive_t
     /// The descriptor it was made from (layouts, implementation).
     public let descriptor: PrimitiveDescriptor
+    /// Scratch memory passed at every execution, for primitives made with a user-managed scratchpad.
+    public var scratchpad: Memory?
 
     public init(_ descriptor: PrimitiveDescriptor) throws(DNNLError) {
         var primitive: dnnl_primitive_t?
@@ -52,6 +54,8 @@ public final class Primitive {
     /// Runs the primitive on `arguments` and waits for it to finish.
     public func execute(_ arguments: [Argument: Memory]) throws(DNNLError) {
         let engine = try Engine.cpu()
+        var arguments = arguments
+        if let scratchpad { arguments[.scratchpad] = scratchpad }
         let args = arguments.map { dnnl_exec_arg_t(arg: $0.key.raw, memory: $0.value.handle) }
         try engine.serialized { () throws(DNNLError) in
             let status = args.withUnsafeBufferPointer { buffer in

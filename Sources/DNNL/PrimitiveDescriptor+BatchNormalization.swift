@@ -19,7 +19,8 @@ extension PrimitiveDescriptor {
     /// Batch normalization forward. In training mode without `.useGlobalStatistics` it computes and
     /// outputs the batch mean and (biased) variance.
     public static func batchNormalizationForward(
-        training: Bool, data: MemoryDescriptor, epsilon: Float, flags: BatchNormalizationFlags
+        training: Bool, data: MemoryDescriptor, epsilon: Float, flags: BatchNormalizationFlags,
+        attributes: PrimitiveAttributes? = nil
     ) throws(DNNLError) -> PrimitiveDescriptor {
         var desc = dnnl_batch_normalization_desc_t()
         var md = data.raw
@@ -27,14 +28,14 @@ extension PrimitiveDescriptor {
             dnnl_batch_normalization_forward_desc_init(
                 &desc, training ? dnnl_forward_training : dnnl_forward_inference, &md, epsilon, flags.rawValue),
             "dnnl_batch_normalization_forward_desc_init data \(data.dims)")
-        return try create(desc, operation: "batch normalization forward")
+        return try create(desc, operation: "batch normalization forward", attributes: attributes)
     }
 
     /// Batch normalization backward: gradients for the data and, with `.useScale`/`.useShift`, the
     /// scale and shift.
     public static func batchNormalizationBackward(
         diffData: MemoryDescriptor, data: MemoryDescriptor, epsilon: Float, flags: BatchNormalizationFlags,
-        hint: PrimitiveDescriptor
+        hint: PrimitiveDescriptor, attributes: PrimitiveAttributes? = nil
     ) throws(DNNLError) -> PrimitiveDescriptor {
         var desc = dnnl_batch_normalization_desc_t()
         var (dmd, md) = (diffData.raw, data.raw)
@@ -42,6 +43,6 @@ extension PrimitiveDescriptor {
         try check(
             dnnl_batch_normalization_backward_desc_init(&desc, prop, &dmd, &md, epsilon, flags.rawValue),
             "dnnl_batch_normalization_backward_desc_init data \(data.dims)")
-        return try create(desc, operation: "batch normalization backward", hint: hint)
+        return try create(desc, operation: "batch normalization backward", attributes: attributes, hint: hint)
     }
 }

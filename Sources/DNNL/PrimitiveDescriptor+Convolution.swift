@@ -72,7 +72,7 @@ extension PrimitiveDescriptor {
     public static func convolutionBackwardData(
         _ kind: ConvolutionKind, diffSource: MemoryDescriptor, weights: MemoryDescriptor,
         diffDestination: MemoryDescriptor, geometry: SpatialGeometry, hint: PrimitiveDescriptor,
-        algorithm: ConvolutionAlgorithm = .direct
+        algorithm: ConvolutionAlgorithm = .direct, attributes: PrimitiveAttributes? = nil
     ) throws(DNNLError) -> PrimitiveDescriptor {
         var desc = dnnl_convolution_desc_t()
         var (dsrc, wei, ddst) = (diffSource.raw, weights.raw, diffDestination.raw)
@@ -86,14 +86,14 @@ extension PrimitiveDescriptor {
                     &desc, dnnl_deconvolution_direct, &dsrc, &wei, &ddst, s, l, r)
             }
         try check(status, "dnnl_\(kind.name)_backward_data_desc_init diff_dst \(diffDestination.dims)")
-        return try create(desc, operation: "\(kind.name) backward data", hint: hint)
+        return try create(desc, operation: "\(kind.name) backward data", attributes: attributes, hint: hint)
     }
 
     /// Gradients with respect to the weights (and bias, unless `diffBias` is nil).
     public static func convolutionBackwardWeights(
         _ kind: ConvolutionKind, source: MemoryDescriptor, diffWeights: MemoryDescriptor,
         diffBias: MemoryDescriptor?, diffDestination: MemoryDescriptor, geometry: SpatialGeometry,
-        hint: PrimitiveDescriptor, algorithm: ConvolutionAlgorithm = .direct
+        hint: PrimitiveDescriptor, algorithm: ConvolutionAlgorithm = .direct, attributes: PrimitiveAttributes? = nil
     ) throws(DNNLError) -> PrimitiveDescriptor {
         var desc = dnnl_convolution_desc_t()
         var (src, dwei, ddst) = (source.raw, diffWeights.raw, diffDestination.raw)
@@ -110,7 +110,7 @@ extension PrimitiveDescriptor {
             }
         }
         try check(status, "dnnl_\(kind.name)_backward_weights_desc_init src \(source.dims)")
-        return try create(desc, operation: "\(kind.name) backward weights", hint: hint)
+        return try create(desc, operation: "\(kind.name) backward weights", attributes: attributes, hint: hint)
     }
 }
 

@@ -21,28 +21,28 @@ public enum EltwiseAlgorithm: Sendable {
 
 extension PrimitiveDescriptor {
     /// Elementwise activation forward.
-    public static func eltwiseForward(_ algorithm: EltwiseAlgorithm, training: Bool, data: MemoryDescriptor)
-        throws(DNNLError) -> PrimitiveDescriptor
-    {
+    public static func eltwiseForward(_ algorithm: EltwiseAlgorithm, training: Bool, data: MemoryDescriptor,
+                                      attributes: PrimitiveAttributes? = nil) throws(DNNLError) -> PrimitiveDescriptor {
         var desc = dnnl_eltwise_desc_t()
         var md = data.raw
         try check(
             dnnl_eltwise_forward_desc_init(
                 &desc, training ? dnnl_forward_training : dnnl_forward_inference, algorithm.raw, &md, 0, 0),
             "dnnl_eltwise_forward_desc_init (\(algorithm.name)) \(data.dims)")
-        return try create(desc, operation: "\(algorithm.name) forward")
+        return try create(desc, operation: "\(algorithm.name) forward", attributes: attributes)
     }
 
     /// Elementwise activation backward. `data` is the forward input for ReLU and the forward output
     /// for the logistic function.
     public static func eltwiseBackward(
-        _ algorithm: EltwiseAlgorithm, diffData: MemoryDescriptor, data: MemoryDescriptor, hint: PrimitiveDescriptor
+        _ algorithm: EltwiseAlgorithm, diffData: MemoryDescriptor, data: MemoryDescriptor, hint: PrimitiveDescriptor,
+        attributes: PrimitiveAttributes? = nil
     ) throws(DNNLError) -> PrimitiveDescriptor {
         var desc = dnnl_eltwise_desc_t()
         var (dmd, md) = (diffData.raw, data.raw)
         try check(
             dnnl_eltwise_backward_desc_init(&desc, algorithm.raw, &dmd, &md, 0, 0),
             "dnnl_eltwise_backward_desc_init (\(algorithm.name)) \(data.dims)")
-        return try create(desc, operation: "\(algorithm.name) backward", hint: hint)
+        return try create(desc, operation: "\(algorithm.name) backward", attributes: attributes, hint: hint)
     }
 }

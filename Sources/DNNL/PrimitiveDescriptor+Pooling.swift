@@ -5,7 +5,7 @@ extension PrimitiveDescriptor {
     /// (`memoryDescriptor(.workspace)`) that backward needs.
     public static func maxPoolingForward(
         training: Bool, source: MemoryDescriptor, destination: MemoryDescriptor, kernel: [Int],
-        geometry: SpatialGeometry
+        geometry: SpatialGeometry, attributes: PrimitiveAttributes? = nil
     ) throws(DNNLError) -> PrimitiveDescriptor {
         var desc = dnnl_pooling_v2_desc_t()
         var (src, dst) = (source.raw, destination.raw)
@@ -17,13 +17,13 @@ extension PrimitiveDescriptor {
                 &desc, training ? dnnl_forward_training : dnnl_forward_inference, dnnl_pooling_max,
                 &src, &dst, s, k, dilation, l, r),
             "dnnl_pooling_v2_forward_desc_init src \(source.dims) dst \(destination.dims)")
-        return try create(desc, operation: "max pooling forward")
+        return try create(desc, operation: "max pooling forward", attributes: attributes)
     }
 
     /// Max pooling backward: routes each output gradient to the input position that won the max.
     public static func maxPoolingBackward(
         diffSource: MemoryDescriptor, diffDestination: MemoryDescriptor, kernel: [Int],
-        geometry: SpatialGeometry, hint: PrimitiveDescriptor
+        geometry: SpatialGeometry, hint: PrimitiveDescriptor, attributes: PrimitiveAttributes? = nil
     ) throws(DNNLError) -> PrimitiveDescriptor {
         var desc = dnnl_pooling_v2_desc_t()
         var (dsrc, ddst) = (diffSource.raw, diffDestination.raw)
@@ -33,6 +33,6 @@ extension PrimitiveDescriptor {
         try check(
             dnnl_pooling_v2_backward_desc_init(&desc, dnnl_pooling_max, &dsrc, &ddst, s, k, dilation, l, r),
             "dnnl_pooling_v2_backward_desc_init diff_dst \(diffDestination.dims)")
-        return try create(desc, operation: "max pooling backward", hint: hint)
+        return try create(desc, operation: "max pooling backward", attributes: attributes, hint: hint)
     }
 }

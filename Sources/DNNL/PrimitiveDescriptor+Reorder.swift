@@ -2,13 +2,12 @@ import CDNNL
 
 extension PrimitiveDescriptor {
     /// Copies memory from one layout (or element type) to another (`dnnl_reorder`).
-    public static func reorder(source: MemoryDescriptor, destination: MemoryDescriptor)
-        throws(DNNLError) -> PrimitiveDescriptor
-    {
+    public static func reorder(source: MemoryDescriptor, destination: MemoryDescriptor,
+                               attributes: PrimitiveAttributes? = nil) throws(DNNLError) -> PrimitiveDescriptor {
         var pd: dnnl_primitive_desc_t?
         var (src, dst) = (source.raw, destination.raw)
         let engine = try Engine.cpu().handle
-        try check(dnnl_reorder_primitive_desc_create(&pd, &src, engine, &dst, engine, nil),
+        try check(dnnl_reorder_primitive_desc_create(&pd, &src, engine, &dst, engine, attributes?.handle),
                   "dnnl_reorder_primitive_desc_create \(source.dims)")
         return PrimitiveDescriptor(handle: pd!, operation: "reorder")
     }

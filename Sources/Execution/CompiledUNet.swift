@@ -23,17 +23,29 @@ public final class CompiledUNet {
     public var outputShape: [Int] { plan.outputShape }
     private let plan: UNetPlan
 
+    /// - Parameters:
+    ///   - retainModelWeights: for inference, false moves the weights into the compiled network: each
+    ///     layer's plain tensors are released once its compiled copy exists, so the model's weights are held
+    ///     once instead of twice. The model is then empty (its parameters have no elements) and must not be used
+    ///     again; this network cannot `loadParameters()`. For a predictor that loaded the model only to run it.
     /// - Throws: `UNetError.invalidInput` for a shape the model cannot take, `DNNLError` if oneDNN refuses.
-    public init(_ model: UNet, inputShape: [Int], precision: Precision = .fp32, training: Bool) throws {
+    public init(_ model: UNet, inputShape: [Int], precision: Precision = .fp32, training: Bool,
+                retainModelWeights: Bool = true) throws {
         self.model = model
         self.precision = precision
         self.training = training
         plan = try UNetPlan(model: model, inputShape: inputShape, precision: precision, training: training)
-        try plan.loadParameters()
+        try plan.loadParameters(releasingModelWeights: !training && !retainModelWeights)
+        weightsReleased = !training && !retainModelWeights
     }
+
+    private let weightsReleased: Bool
 
     /// Re-reads the model's parameters (inference: after changing weights; training does it every forward).
     public func loadParameters() throws {
+        guard !weightsReleased else {
+            throw UNetError.invalidInput("this compiled network took the model's weights; compile the model again")
+        }
         try plan.loadParameters()
     }
 
@@ -49,6 +61,20 @@ public final class CompiledUNet {
     public func backward(_ dLogits: Tensor) throws {
         try plan.backward(dLogits)
     }
+
+    /// The seconds a forward pass would take if it were nothing but its convolutions: each convolution of the
+    /// network (3x3, the 1x1 up-convolutions, the head) timed alone, medians summed. The ceiling that the whole
+    /// forward pass is measured against.
+    public func convolutionSeconds(repetitions: Int = 5) throws -> Double {
+        var steps = (plan.encoders + plan.decoders).flatMap { $0.firstParts + [$0.second] } + [plan.head]
+        for upsampler in plan.upsamplers {
+            if case .transposed(let step, _) = upsampler, let pointwise = step.pointwise { steps.append(pointwise.convolution) }
+        }
+        return try steps.reduce(0) { $0 + (try $1.timeForward(repetitions: repetitions)) }
+    }
+
+    /// Bytes of each shared storage slot (activations, staged weights, gradients, scratchpad), for reports.
+    public var sharedMemory: [(slot: String, bytes: Int)] { plan.sharedMemory }
 
     /// oneDNN's implementation of each convolution, for reports (`jit_wino_4x3:avx512_core`, ...).
     public var convolutionImplementations: [String] {

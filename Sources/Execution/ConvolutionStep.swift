@@ -2,8 +2,13 @@ import DNNL
 import Tensors
 
 /// One convolution of a compiled network (3x3 or 1x1, stride 1, groups 1) with the backward primitives
-/// training needs and its weights in the layouts oneDNN chose. Primitives and memories are made once; each
-/// step only executes them.
+/// training needs. Primitives are made once; each step only executes them.
+///
+/// Weights: for inference they are loaded once into a memory of their own (`loadWeights`); for training they
+/// live in a scratch slot shared by all convolutions and are staged from the model's plain tensor just
+/// before each use (`loadWeights` before `forward`, `loadBackwardDataWeights` before `backwardData`), and the
+/// weight gradient is stored into the model's `.grad` right after `backwardWeights`. So a training network
+/// holds no persistent copy of the weights, and the model's parameters are always the current ones.
 ///
 /// fp32 convolutions with at least 32 input and output channels run oneDNN's Winograd F(4x4, 3x3) kernels
 /// (`jit_wino_4x3`), 2.5–7x faster than direct convolution on AVX-512 and accurate to ~1e-6 relative; the
@@ -15,8 +20,6 @@ final class ConvolutionStep {
         var outputChannels: Int
         var kernelSize: Int
         var padding: Int
-        var precision: Precision
-        var training: Bool
         /// Whether backward must produce the input gradient (false for the first layer).
         var inputGradient: Bool
         var bias: Bool
@@ -26,8 +29,6 @@ final class ConvolutionStep {
         var relu = false
         /// The source layout; `.any` lets oneDNN choose (query `source`).
         var sourceFormat: FormatTag = .aBcd16b
-        /// The destination element type (f32 for logits).
-        var destinationType: DataType? = nil
         var allowWinograd = true
     }
 
@@ -41,8 +42,8 @@ final class ConvolutionStep {
     let forwardPrimitive: Primitive
     let backwardDataPrimitive: Primitive?
     let backwardWeightsPrimitive: Primitive?
-    /// Weights in the forward primitive's layout, and (if different) the backward-data primitive's.
     let weights: Memory
+    /// The backward-data primitive's weights, when its layout differs from the forward one.
     let backwardDataWeights: Memory?
     let bias: Memory?
     let diffWeights: Memory?
@@ -51,80 +52,97 @@ final class ConvolutionStep {
     /// oneDNN's name for the forward implementation (e.g. `jit_wino_4x3:avx512_core`).
     var implementation: String { forwardPrimitive.descriptor.implementationName }
 
-    init(_ options: Options) throws {
+    init(_ options: Options, context: PlanContext) throws {
         self.options = options
-        let (n, c, h, w) = (options.inputShape[0], options.inputShape[1], options.inputShape[2], options.inputShape[3])
-        let k = options.kernelSize
-        let o = options.outputChannels
-        outputShape = [n, o, h + 2 * options.padding - k + 1, w + 2 * options.padding - k + 1]
+        let (c, h, w) = (options.inputShape[1], options.inputShape[2], options.inputShape[3])
+        let (k, o) = (options.kernelSize, options.outputChannels)
+        outputShape = [options.inputShape[0], o, h + 2 * options.padding - k + 1, w + 2 * options.padding - k + 1]
         weightShape = [o, c, k, k]
-        let type: DataType = options.precision == .bf16 ? .bf16 : .f32
+        let type = context.activationType
+        let training = context.training
         let geometry = SpatialGeometry(stride: 1, padding: options.padding)
         let sourceAny = try MemoryDescriptor(dims: options.inputShape, dataType: type, format: options.sourceFormat)
         let weightsAny = try MemoryDescriptor(dims: weightShape, dataType: type, format: .any)
-        let destinationDescriptor = try MemoryDescriptor(
-            dims: outputShape, dataType: options.destinationType ?? type, format: .aBcd16b)
+        let destinationDescriptor = try MemoryDescriptor(dims: outputShape, dataType: type, format: .aBcd16b)
         let biasDescriptor = options.bias ? try MemoryDescriptor(dims: [o], format: .a) : nil
         var postOps: [PrimitiveAttributes.PostOp] = []
         if options.accumulate { postOps.append(.sum(scale: 1)) }
         if options.relu { postOps.append(.relu) }
-        let attributes = try PrimitiveAttributes(postOps: postOps)
+        let attributes = try context.attributes(postOps)
 
-        let useWinograd = options.allowWinograd && options.precision == .fp32 && k == 3 && c >= 32 && o >= 32
+        let winograd = options.allowWinograd && context.precision == .fp32 && k == 3 && c >= 32 && o >= 32
         func forwardDescriptor(_ algorithm: ConvolutionAlgorithm) throws -> PrimitiveDescriptor {
+            // Winograd for inference would keep weights pre-transformed (4x their size); the training variant
+            // of the same kernel transforms them on the fly from ordinary blocked weights.
             try .convolutionForward(
-                .convolution, training: options.training, source: sourceAny, weights: weightsAny, bias: biasDescriptor,
-                destination: destinationDescriptor, geometry: geometry, attributes: attributes, algorithm: algorithm)
+                .convolution, training: training || algorithm == .winograd, source: sourceAny, weights: weightsAny,
+                bias: biasDescriptor, destination: destinationDescriptor, geometry: geometry, attributes: attributes,
+                algorithm: algorithm)
         }
-        var algorithm: ConvolutionAlgorithm = useWinograd ? .winograd : .direct
-        let forward: PrimitiveDescriptor
-        if useWinograd, let winograd = try? forwardDescriptor(.winograd) {
-            forward = winograd
-        } else {
-            algorithm = .direct
-            forward = try forwardDescriptor(.direct)
-        }
-        forwardPrimitive = try Primitive(forward)
-        source = forward.memoryDescriptor(.source)
-        destination = forward.memoryDescriptor(.destination)
-        weights = try Memory(forward.memoryDescriptor(.weights))
+        let direct = try forwardDescriptor(.direct)
+        let forward = winograd ? context.preferWinograd(try? forwardDescriptor(.winograd), over: direct) : direct
+        forwardPrimitive = try context.primitive(forward)
+        let (chosenSource, chosenDestination) = (forward.memoryDescriptor(.source), forward.memoryDescriptor(.destination))
+        (source, destination) = (chosenSource, chosenDestination)
+        weights = try context.memory(forward.memoryDescriptor(.weights), slot: training ? .weights : nil)
         bias = try biasDescriptor.map { try Memory($0) }
 
-        guard options.training else {
+        guard training else {
             (backwardDataPrimitive, backwardWeightsPrimitive) = (nil, nil)
             (backwardDataWeights, diffWeights, diffBias) = (nil, nil, nil)
             return
         }
-        let hint = forward
+        // Each backward primitive picks its own algorithm (weights are staged per use, so layouts may differ);
+        // its hint is a forward descriptor of the same algorithm.
+        let winogradHint = winograd ? (forward.implementationName.contains("wino") ? forward : try? forwardDescriptor(.winograd)) : nil
         if options.inputGradient {
-            let data = try PrimitiveDescriptor.convolutionBackwardData(
-                .convolution, diffSource: source, weights: weightsAny, diffDestination: destination, geometry: geometry,
-                hint: hint, algorithm: algorithm)
-            backwardDataPrimitive = try Primitive(data)
-            let wanted = data.memoryDescriptor(.weights)
-            backwardDataWeights = wanted == weights.descriptor ? nil : try Memory(wanted)
+            func data(_ algorithm: ConvolutionAlgorithm, _ hint: PrimitiveDescriptor) throws -> PrimitiveDescriptor {
+                try .convolutionBackwardData(
+                    .convolution, diffSource: chosenSource, weights: weightsAny, diffDestination: chosenDestination, geometry: geometry,
+                    hint: hint, algorithm: algorithm, attributes: try context.attributes())
+            }
+            let chosen = context.preferWinograd(winogradHint.flatMap { try? data(.winograd, $0) }, over: try data(.direct, direct))
+            backwardDataPrimitive = try context.primitive(chosen)
+            let wanted = chosen.memoryDescriptor(.weights)
+            backwardDataWeights = wanted == weights.descriptor ? nil : try context.memory(wanted, slot: .weights)
         } else {
-            backwardDataPrimitive = nil
-            backwardDataWeights = nil
+            (backwardDataPrimitive, backwardDataWeights) = (nil, nil)
         }
-        let gradient = try PrimitiveDescriptor.convolutionBackwardWeights(
-            .convolution, source: source, diffWeights: weightsAny.with(dataType: .f32), diffBias: biasDescriptor,
-            diffDestination: destination, geometry: geometry, hint: hint, algorithm: algorithm)
-        backwardWeightsPrimitive = try Primitive(gradient)
-        diffWeights = try Memory(gradient.memoryDescriptor(.diffWeights))
+        func gradient(_ algorithm: ConvolutionAlgorithm, _ hint: PrimitiveDescriptor) throws -> PrimitiveDescriptor {
+            try .convolutionBackwardWeights(
+                .convolution, source: chosenSource, diffWeights: weightsAny.with(dataType: .f32), diffBias: biasDescriptor,
+                diffDestination: chosenDestination, geometry: geometry, hint: hint, algorithm: algorithm,
+                attributes: try context.attributes())
+        }
+        let chosen = context.preferWinograd(winogradHint.flatMap { try? gradient(.winograd, $0) }, over: try gradient(.direct, direct))
+        backwardWeightsPrimitive = try context.primitive(chosen)
+        diffWeights = try context.memory(chosen.memoryDescriptor(.diffWeights), slot: .diffWeights)
         diffBias = try biasDescriptor.map { try Memory($0) }
     }
 
     // MARK: - Weights
 
-    /// Copies a plain PyTorch weight (or the channel slice `view` of one) and bias into the step's layouts,
-    /// through a dense OIHW copy (oneDNN's Winograd weight layouts only reorder from dense sources).
+    /// Copies a plain PyTorch weight (or the channel slice `view` of one) and bias into the forward layout.
     func loadWeights(_ weight: Tensor, view: PlainView, bias biasTensor: Tensor?) throws {
-        let dense = try Memory(MemoryDescriptor(dims: weightShape, format: .abcd))
-        try weight.copy(view, to: dense)
-        try copy(dense, to: weights)
-        if let backwardDataWeights { try copy(dense, to: backwardDataWeights) }
+        try Self.stage(weight, view, into: weights, shape: weightShape)
         if let bias, let biasTensor { try biasTensor.copy(try .whole([options.outputChannels]), to: bias) }
+    }
+
+    /// Copies the weight into the layout the backward-data primitive reads (training, before `backwardData`).
+    func loadBackwardDataWeights(_ weight: Tensor, view: PlainView) throws {
+        try Self.stage(weight, view, into: backwardDataWeights ?? weights, shape: weightShape)
+    }
+
+    /// Reorders `view` of `weight` into `destination`; through a dense OIHW copy when oneDNN has no direct
+    /// reorder from the strided view.
+    private static func stage(_ weight: Tensor, _ view: PlainView, into destination: Memory, shape: [Int]) throws {
+        do {
+            try weight.copy(view, to: destination)
+        } catch is DNNLError {
+            let dense = try Memory(MemoryDescriptor(dims: shape, format: .abcd))
+            try weight.copy(view, to: dense)
+            try copy(dense, to: destination)
+        }
     }
 
     /// Writes the weight gradient of the last `backwardWeights` into `view` of `gradient`, and the bias gradient.
@@ -135,6 +153,23 @@ final class ConvolutionStep {
     }
 
     // MARK: - Execution
+
+    /// The median seconds of this convolution's forward alone, on buffers of its own.
+    func timeForward(repetitions: Int) throws -> Double {
+        let (source, destination) = (try Memory(self.source), try Memory(self.destination))
+        for memory in [source, destination] {
+            memory.dataPointer.initializeMemory(as: UInt8.self, repeating: 0, count: memory.descriptor.byteCount)
+        }
+        try forward(source, destination)
+        var times: [Double] = []
+        for _ in 0..<max(repetitions, 1) {
+            let start = ContinuousClock.now
+            try forward(source, destination)
+            let elapsed = ContinuousClock.now - start
+            times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+        }
+        return times.sorted()[times.count / 2]
+    }
 
     func forward(_ source: Memory, _ destination: Memory) throws {
         var arguments: [Argument: Memory] = [.source: source, .weights: weights, .destination: destination]

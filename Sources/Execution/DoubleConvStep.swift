@@ -18,6 +18,14 @@ final class DoubleConvStep {
         let channels: Range<Int>
     }
 
+    /// Where the block's memories live (nil: storage of their own). Inference uses `hidden` and `output`;
+    /// training keeps forward activations for backward and shares its gradients.
+    struct Slots {
+        var hidden: PlanContext.Slot?
+        var output: PlanContext.Slot?
+        var diffInputs: [PlanContext.Slot?] = []
+    }
+
     let block: DoubleConv
     let inputs: [Input]
     let training: Bool
@@ -25,7 +33,7 @@ final class DoubleConvStep {
     let second: ConvolutionStep
     let norm1, norm2: BatchNormReLUStep?
     let relu1Gradient, relu2Gradient: ReLUGradientStep?
-    /// Output of the first convolution before BN (training with BN only).
+    /// Output of each convolution before BN (training with BN only).
     let preNorm1, preNorm2: Memory?
     /// Input of the second convolution.
     let hidden: Memory
@@ -37,47 +45,48 @@ final class DoubleConvStep {
 
     var outputShape: [Int] { second.outputShape }
 
-    init(block: DoubleConv, inputs: [Input], precision: Precision, training: Bool, inputGradient: Bool,
-         sourceFormat: FormatTag = .aBcd16b) throws {
+    init(block: DoubleConv, inputs: [Input], inputGradient: Bool, sourceFormat: FormatTag = .aBcd16b, slots: Slots,
+         context: PlanContext) throws {
         self.block = block
         self.inputs = inputs
+        let training = context.training
         self.training = training
         let padding = block.conv1.padding
         let middle = block.conv1.weight.value.shape[0]
         let normalized = block.norm1 != nil
-        var parts: [ConvolutionStep] = []
-        for (index, input) in inputs.enumerated() {
-            let last = index == inputs.count - 1
-            parts.append(try ConvolutionStep(.init(
-                inputShape: input.shape, outputChannels: middle, kernelSize: 3, padding: padding, precision: precision,
-                training: training, inputGradient: inputGradient, bias: index == 0 && (block.conv1.bias != nil || (normalized && !training)),
-                accumulate: index > 0, relu: last && !(training && normalized), sourceFormat: sourceFormat)))
+        let separateNorm = training && normalized
+        firstParts = try inputs.enumerated().map { index, input in
+            try ConvolutionStep(.init(
+                inputShape: input.shape, outputChannels: middle, kernelSize: 3, padding: padding, inputGradient: inputGradient,
+                bias: index == 0 && (block.conv1.bias != nil || (normalized && !training)), accumulate: index > 0,
+                relu: index == inputs.count - 1 && !separateNorm, sourceFormat: sourceFormat), context: context)
         }
-        firstParts = parts
-        let hiddenShape = parts[0].outputShape
+        let hiddenShape = firstParts[0].outputShape
         second = try ConvolutionStep(.init(
             inputShape: hiddenShape, outputChannels: block.conv2.weight.value.shape[0], kernelSize: 3, padding: padding,
-            precision: precision, training: training, inputGradient: true,
-            bias: block.conv2.bias != nil || (normalized && !training), relu: !(training && normalized)))
-        let hiddenDescriptor = parts[0].destination
-        let outputDescriptor = second.destination
-        hidden = try Memory(hiddenDescriptor)
-        output = try Memory(outputDescriptor)
-        if training && normalized {
-            norm1 = try BatchNormReLUStep(shape: hiddenShape, data: hiddenDescriptor)
-            norm2 = try BatchNormReLUStep(shape: second.outputShape, data: outputDescriptor)
+            inputGradient: true, bias: block.conv2.bias != nil || (normalized && !training), relu: !separateNorm),
+            context: context)
+        let (hiddenDescriptor, outputDescriptor) = (firstParts[0].destination, second.destination)
+        hidden = try context.memory(hiddenDescriptor, slot: training ? nil : slots.hidden)
+        output = try context.memory(outputDescriptor, slot: training ? nil : slots.output)
+        if separateNorm {
+            norm1 = try BatchNormReLUStep(shape: hiddenShape, data: hiddenDescriptor, context: context)
+            norm2 = try BatchNormReLUStep(shape: second.outputShape, data: outputDescriptor, context: context)
             (preNorm1, preNorm2) = (try Memory(hiddenDescriptor), try Memory(outputDescriptor))
-            (diffPreNorm1, diffPreNorm2) = (try Memory(hiddenDescriptor), try Memory(outputDescriptor))
+            // Both BN input gradients share one slot: the second is dead before the first is written.
+            diffPreNorm1 = try context.memory(hiddenDescriptor, slot: .diffInner1)
+            diffPreNorm2 = try context.memory(outputDescriptor, slot: .diffInner1)
             (relu1Gradient, relu2Gradient) = (nil, nil)
         } else {
             (norm1, norm2, preNorm1, preNorm2, diffPreNorm1, diffPreNorm2) = (nil, nil, nil, nil, nil, nil)
-            relu1Gradient = training ? try ReLUGradientStep(data: hiddenDescriptor) : nil
-            relu2Gradient = training ? try ReLUGradientStep(data: outputDescriptor) : nil
+            relu1Gradient = training ? try ReLUGradientStep(data: hiddenDescriptor, context: context) : nil
+            relu2Gradient = training ? try ReLUGradientStep(data: outputDescriptor, context: context) : nil
         }
         if training {
-            diffOutput = try Memory(outputDescriptor)
-            diffHidden = try Memory(hiddenDescriptor)
-            diffInputs = inputGradient ? try parts.map { try Memory($0.source) } : []
+            diffOutput = try context.memory(outputDescriptor, slot: .diffFlow)
+            diffHidden = try context.memory(hiddenDescriptor, slot: .diffInner2)
+            diffInputs = inputGradient
+                ? try firstParts.enumerated().map { try context.memory($1.source, slot: slots.diffInputs[$0]) } : []
         } else {
             (diffOutput, diffHidden) = (nil, nil)
             diffInputs = []
@@ -86,22 +95,25 @@ final class DoubleConvStep {
 
     // MARK: - Parameters
 
-    /// Copies the block's weights in (folding batch norm for inference).
+    /// Inference: copies the block's weights in once, folding batch norm. Training: copies the batch-norm
+    /// parameters (the convolution weights are staged before each use).
     func loadParameters() throws {
-        let (w1, b1) = try effectiveWeights(block.conv1, block.norm1)
-        for (part, input) in zip(firstParts, inputs) {
-            try part.loadWeights(w1, view: try .inputChannels(input.channels, ofWeight: w1.shape),
-                                 bias: part === firstParts[0] ? b1 : nil)
+        if training {
+            if let norm1, let n = block.norm1 { try norm1.loadParameters(n) }
+            if let norm2, let n = block.norm2 { try norm2.loadParameters(n) }
+            return
         }
-        let (w2, b2) = try effectiveWeights(block.conv2, block.norm2)
+        let (w1, b1) = try foldedWeights(block.conv1, block.norm1)
+        for (index, part) in firstParts.enumerated() {
+            try part.loadWeights(w1, view: try .inputChannels(inputs[index].channels, ofWeight: w1.shape), bias: index == 0 ? b1 : nil)
+        }
+        let (w2, b2) = try foldedWeights(block.conv2, block.norm2)
         try second.loadWeights(w2, view: try .whole(w2.shape), bias: b2)
-        if let norm1, let n = block.norm1 { try norm1.loadParameters(n) }
-        if let norm2, let n = block.norm2 { try norm2.loadParameters(n) }
     }
 
-    /// The convolution's weight and bias, with eval-mode batch norm folded in when not training.
-    private func effectiveWeights(_ conv: Conv2d, _ norm: BatchNorm2d?) throws -> (Tensor, Tensor?) {
-        guard !training, let norm else { return (conv.weight.value, conv.bias?.value) }
+    /// The convolution's weight and bias with eval-mode batch norm folded in.
+    private func foldedWeights(_ conv: Conv2d, _ norm: BatchNorm2d?) throws -> (Tensor, Tensor?) {
+        guard let norm else { return (conv.weight.value, conv.bias?.value) }
         let channels = norm.weight.value.count
         let scale = (0..<channels).map { o in
             norm.weight.value[flat: o] / (norm.runningVar.value[flat: o] + norm.epsilon).squareRoot()
@@ -115,16 +127,24 @@ final class DoubleConvStep {
         return (folded, bias)
     }
 
+    private func firstView(_ index: Int) throws -> PlainView {
+        try .inputChannels(inputs[index].channels, ofWeight: block.conv1.weight.value.shape)
+    }
+
     // MARK: - Execution
 
     /// Runs the block on `sources` (one memory per input, in `inputs` order) into `output`.
     func forward(_ sources: [Memory]) throws {
         let firstOutput = preNorm1 ?? hidden
-        for (part, source) in zip(firstParts, sources) { try part.forward(source, firstOutput) }
+        for (index, (part, source)) in zip(firstParts, sources).enumerated() {
+            if training { try part.loadWeights(block.conv1.weight.value, view: try firstView(index), bias: index == 0 ? block.conv1.bias?.value : nil) }
+            try part.forward(source, firstOutput)
+        }
         if let norm1, let preNorm1 {
             try norm1.forward(preNorm1, hidden)
             try norm1.updateRunningStatistics(block.norm1!)
         }
+        if training { try second.loadWeights(block.conv2.weight.value, view: try .whole(block.conv2.weight.value.shape), bias: block.conv2.bias?.value) }
         try second.forward(hidden, preNorm2 ?? output)
         if let norm2, let preNorm2 {
             try norm2.forward(preNorm2, output)
@@ -136,6 +156,7 @@ final class DoubleConvStep {
     /// gradients into the block's `.grad`.
     func backward(_ sources: [Memory]) throws {
         guard let diffOutput, let diffHidden else { return }
+        // Second convolution: BN+ReLU (or ReLU) backward, then data and weight gradients.
         var diffSecond = diffOutput
         if let norm2, let preNorm2, let diffPreNorm2 {
             try norm2.backward(preNorm2, diffOutput, diffPreNorm2)
@@ -144,13 +165,13 @@ final class DoubleConvStep {
         } else if let relu2Gradient {
             try relu2Gradient(output: output, diffOutput, diffOutput)
         }
+        let w2 = block.conv2.weight.value
+        try second.loadBackwardDataWeights(w2, view: try .whole(w2.shape))
         try second.backwardData(diffSecond, diffHidden)
         try second.backwardWeights(hidden, diffSecond)
-        var biasGradient: Tensor? = block.conv2.bias?.grad
-        try second.storeGradients(weight: &block.conv2.weight.grad, view: try .whole(block.conv2.weight.value.shape),
-                                  bias: &biasGradient)
-        if let biasGradient { block.conv2.bias?.grad = biasGradient }
+        try storeGradients(second, block.conv2, view: try .whole(w2.shape), withBias: true)
 
+        // First convolution, one part per input.
         var diffFirst = diffHidden
         if let norm1, let preNorm1, let diffPreNorm1 {
             try norm1.backward(preNorm1, diffHidden, diffPreNorm1)
@@ -159,14 +180,20 @@ final class DoubleConvStep {
         } else if let relu1Gradient {
             try relu1Gradient(output: hidden, diffHidden, diffHidden)
         }
-        let shape = block.conv1.weight.value.shape
         for (index, (part, source)) in zip(firstParts, sources).enumerated() {
-            if index < diffInputs.count { try part.backwardData(diffFirst, diffInputs[index]) }
+            let view = try firstView(index)
+            if index < diffInputs.count {
+                try part.loadBackwardDataWeights(block.conv1.weight.value, view: view)
+                try part.backwardData(diffFirst, diffInputs[index])
+            }
             try part.backwardWeights(source, diffFirst)
-            var partBias: Tensor? = index == 0 ? block.conv1.bias?.grad : nil
-            try part.storeGradients(weight: &block.conv1.weight.grad, view: try .inputChannels(inputs[index].channels, ofWeight: shape),
-                                    bias: &partBias)
-            if index == 0, let partBias { block.conv1.bias?.grad = partBias }
+            try storeGradients(part, block.conv1, view: view, withBias: index == 0)
         }
+    }
+
+    private func storeGradients(_ step: ConvolutionStep, _ conv: Conv2d, view: PlainView, withBias: Bool) throws {
+        var bias: Tensor? = withBias ? conv.bias?.grad : nil
+        try step.storeGradients(weight: &conv.weight.grad, view: view, bias: &bias)
+        if let bias { conv.bias?.grad = bias }
     }
 }

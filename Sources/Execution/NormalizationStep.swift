@@ -13,14 +13,15 @@ final class BatchNormReLUStep {
     /// Which outputs ReLU zeroed, for backward.
     let workspace: Memory
 
-    init(shape: [Int], data: MemoryDescriptor) throws {
+    init(shape: [Int], data: MemoryDescriptor, context: PlanContext) throws {
         self.shape = shape
         let flags: BatchNormalizationFlags = [.useScale, .useShift, .fuseReLU]
-        let forward = try PrimitiveDescriptor.batchNormalizationForward(training: true, data: data, epsilon: 1e-5, flags: flags)
+        let forward = try PrimitiveDescriptor.batchNormalizationForward(
+            training: true, data: data, epsilon: 1e-5, flags: flags, attributes: try context.attributes())
         let backward = try PrimitiveDescriptor.batchNormalizationBackward(
-            diffData: data, data: data, epsilon: 1e-5, flags: flags, hint: forward)
-        forwardPrimitive = try Primitive(forward)
-        backwardPrimitive = try Primitive(backward)
+            diffData: data, data: data, epsilon: 1e-5, flags: flags, hint: forward, attributes: try context.attributes())
+        forwardPrimitive = try context.primitive(forward)
+        backwardPrimitive = try context.primitive(backward)
         let vector = try MemoryDescriptor(dims: [shape[1]], format: .a)
         (mean, variance, scale, shift) = (try Memory(vector), try Memory(vector), try Memory(vector), try Memory(vector))
         (diffScale, diffShift) = (try Memory(vector), try Memory(vector))
@@ -80,9 +81,10 @@ final class BatchNormReLUStep {
 final class ReLUGradientStep {
     let primitive: Primitive
 
-    init(data: MemoryDescriptor) throws {
+    init(data: MemoryDescriptor, context: PlanContext) throws {
         let hint = try PrimitiveDescriptor.eltwiseForward(.reluUsingOutput, training: true, data: data)
-        primitive = try Primitive(.eltwiseBackward(.reluUsingOutput, diffData: data, data: data, hint: hint))
+        primitive = try context.primitive(.eltwiseBackward(
+            .reluUsingOutput, diffData: data, data: data, hint: hint, attributes: try context.attributes()))
     }
 
     /// `diffSource = diffDestination` where `output > 0`, else 0.
@@ -95,8 +97,9 @@ final class ReLUGradientStep {
 final class AddStep {
     let primitive: Primitive
 
-    init(data: MemoryDescriptor) throws {
-        primitive = try Primitive(.binaryAdd(source0: data, source1: data, destination: data))
+    init(data: MemoryDescriptor, context: PlanContext) throws {
+        primitive = try context.primitive(.binaryAdd(
+            source0: data, source1: data, destination: data, attributes: try context.attributes()))
     }
 
     func callAsFunction(_ accumulator: Memory, plus other: Memory) throws {

@@ -7,17 +7,20 @@ final class PoolingStep {
     let backwardPrimitive: Primitive?
     let workspace: Memory?
 
-    init(inputShape: [Int], type: DataType, training: Bool) throws {
+    init(inputShape: [Int], context: PlanContext) throws {
+        let (type, training) = (context.activationType, context.training)
         outputShape = [inputShape[0], inputShape[1], inputShape[2] / 2, inputShape[3] / 2]
         let source = try MemoryDescriptor(dims: inputShape, dataType: type, format: .aBcd16b)
         let destination = try MemoryDescriptor(dims: outputShape, dataType: type, format: .aBcd16b)
         let geometry = SpatialGeometry(stride: 2, padding: 0)
         let forward = try PrimitiveDescriptor.maxPoolingForward(
-            training: training, source: source, destination: destination, kernel: [2, 2], geometry: geometry)
-        forwardPrimitive = try Primitive(forward)
+            training: training, source: source, destination: destination, kernel: [2, 2], geometry: geometry,
+            attributes: try context.attributes())
+        forwardPrimitive = try context.primitive(forward)
         if training {
-            backwardPrimitive = try Primitive(.maxPoolingBackward(
-                diffSource: source, diffDestination: destination, kernel: [2, 2], geometry: geometry, hint: forward))
+            backwardPrimitive = try context.primitive(.maxPoolingBackward(
+                diffSource: source, diffDestination: destination, kernel: [2, 2], geometry: geometry, hint: forward,
+                attributes: try context.attributes()))
             workspace = try Memory(forward.memoryDescriptor(.workspace))
         } else {
             (backwardPrimitive, workspace) = (nil, nil)

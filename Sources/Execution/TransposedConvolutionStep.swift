@@ -17,17 +17,22 @@ final class TransposedConvolutionStep {
         case deconvolution(DeconvolutionUpsampling)
     }
 
-    init(inputShape: [Int], outputChannels: Int, precision: Precision, training: Bool, inputGradient: Bool = true) throws {
+    init(inputShape: [Int], outputChannels: Int, context: PlanContext) throws {
         self.inputShape = inputShape
         outputShape = [inputShape[0], outputChannels, 2 * inputShape[2], 2 * inputShape[3]]
         implementation = outputChannels % 16 == 0
-            ? .pointwise(try PointwiseUpsampling(inputShape: inputShape, outputChannels: outputChannels,
-                                                 precision: precision, training: training))
+            ? .pointwise(try PointwiseUpsampling(inputShape: inputShape, outputChannels: outputChannels, context: context))
             : .deconvolution(try DeconvolutionUpsampling(inputShape: inputShape, outputChannels: outputChannels,
-                                                         precision: precision, training: training))
+                                                         context: context))
     }
 
-    /// Copies PyTorch's `(C_in, C_out, 2, 2)` weight and `(C_out)` bias in.
+    /// The 1x1-convolution implementation, when used.
+    var pointwise: PointwiseUpsampling? {
+        if case .pointwise(let p) = implementation { p } else { nil }
+    }
+
+    /// Copies PyTorch's `(C_in, C_out, 2, 2)` weight and `(C_out)` bias in (inference: once; training: before
+    /// every forward, and `backward` stages them again for its input gradient).
     func loadParameters(_ layer: ConvTranspose2d) throws {
         switch implementation {
         case .pointwise(let p): try p.loadParameters(layer)
@@ -63,14 +68,15 @@ final class PointwiseUpsampling {
     let expandedView: MemoryDescriptor
     let spaceView: MemoryDescriptor
 
-    init(inputShape: [Int], outputChannels: Int, precision: Precision, training: Bool) throws {
+    init(inputShape: [Int], outputChannels: Int, context: PlanContext) throws {
         self.outputChannels = outputChannels
-        let type: DataType = precision == .bf16 ? .bf16 : .f32
+        let (type, training) = (context.activationType, context.training)
         convolution = try ConvolutionStep(.init(
-            inputShape: inputShape, outputChannels: 4 * outputChannels, kernelSize: 1, padding: 0, precision: precision,
-            training: training, inputGradient: true, bias: true))
-        expanded = try Memory(convolution.destination)
-        diffExpanded = training ? try Memory(convolution.destination) : nil
+            inputShape: inputShape, outputChannels: 4 * outputChannels, kernelSize: 1, padding: 0, inputGradient: true,
+            bias: true), context: context)
+        // Transient in both modes: backward needs only the gradient of it, which the reorder regenerates.
+        expanded = try context.memory(convolution.destination, slot: training ? .diffInner1 : .hidden)
+        diffExpanded = training ? try context.memory(convolution.destination, slot: .diffExpanded) : nil
         // 7-D views (n, o/16, p, q, i, j, o%16) of the expanded map and of the (N, C_out, 2H, 2W) output,
         // both nChw16c: the reorder between them is the depth-to-space permutation.
         let (n, h, w, blocks) = (inputShape[0], inputShape[2], inputShape[3], outputChannels / 16)
@@ -84,9 +90,9 @@ final class PointwiseUpsampling {
         toDepth = training ? try Reorder(from: spaceView, to: expandedView) : nil
     }
 
-    func loadParameters(_ layer: ConvTranspose2d) throws {
+    /// PyTorch's `W[c, o, p, q]` rearranged as the 1x1 weight `W1[(2p + q)·C_out + o, c]`.
+    private func pointwiseWeight(_ layer: ConvTranspose2d) throws -> Tensor {
         let (cin, cout) = (layer.weight.value.shape[0], outputChannels)
-        // PyTorch's W[c, o, p, q] becomes the 1x1 weight W1[(2p + q)·C_out + o, c]: view W as (p, q, o, c).
         var pointwise = Tensor.empty(shape: [4 * cout, cin, 1, 1])
         let view = PlainView(descriptor: try MemoryDescriptor(dims: [2, 2, cout, cin], strides: [2, 1, 4, 4 * cout]), offset: 0)
         try pointwise.withUnsafeMutableBufferPointer { buffer in
@@ -94,8 +100,14 @@ final class PointwiseUpsampling {
                 memory in try layer.weight.value.copy(view, to: memory)
             }
         }
+        return pointwise
+    }
+
+    func loadParameters(_ layer: ConvTranspose2d) throws {
+        let cout = outputChannels
         let bias = layer.bias.map { b in Tensor(shape: [4 * cout]) { b.value[flat: $0 % cout] } }
-        try convolution.loadWeights(pointwise, view: try .whole(pointwise.shape), bias: bias)
+        let weight = try pointwiseWeight(layer)
+        try convolution.loadWeights(weight, view: try .whole(weight.shape), bias: bias)
     }
 
     func forward(_ source: Memory, _ destination: Memory) throws {
@@ -108,6 +120,8 @@ final class PointwiseUpsampling {
         guard let diffExpanded, let toDepth else { return }
         try toDepth(try Memory(spaceView, pointer: diffDestination.dataPointer, owner: diffDestination),
                     try Memory(expandedView, pointer: diffExpanded.dataPointer, owner: diffExpanded))
+        let weight = try pointwiseWeight(layer)
+        try convolution.loadBackwardDataWeights(weight, view: try .whole(weight.shape))
         try convolution.backwardData(diffExpanded, diffSource)
         try convolution.backwardWeights(source, diffExpanded)
         let (cin, cout) = (layer.weight.value.shape[0], outputChannels)
@@ -139,8 +153,8 @@ final class DeconvolutionUpsampling {
     let diffBias: Memory?
     let weightShape: [Int]
 
-    init(inputShape: [Int], outputChannels: Int, precision: Precision, training: Bool) throws {
-        let type: DataType = precision == .bf16 ? .bf16 : .f32
+    init(inputShape: [Int], outputChannels: Int, context: PlanContext) throws {
+        let (type, training) = (context.activationType, context.training)
         let outputShape = [inputShape[0], outputChannels, 2 * inputShape[2], 2 * inputShape[3]]
         weightShape = [outputChannels, inputShape[1], 2, 2]  // oneDNN's logical (out, in, k, k)
         let source = try MemoryDescriptor(dims: inputShape, dataType: type, format: .aBcd16b)
@@ -150,8 +164,8 @@ final class DeconvolutionUpsampling {
         let geometry = SpatialGeometry(stride: 2, padding: 0)
         let forward = try PrimitiveDescriptor.convolutionForward(
             .transposed, training: training, source: source, weights: weightsAny, bias: biasDescriptor,
-            destination: destination, geometry: geometry)
-        forwardPrimitive = try Primitive(forward)
+            destination: destination, geometry: geometry, attributes: try context.attributes())
+        forwardPrimitive = try context.primitive(forward)
         weights = try Memory(forward.memoryDescriptor(.weights))
         bias = try Memory(biasDescriptor)
         guard training else {
@@ -159,13 +173,14 @@ final class DeconvolutionUpsampling {
             return
         }
         let data = try PrimitiveDescriptor.convolutionBackwardData(
-            .transposed, diffSource: source, weights: weightsAny, diffDestination: destination, geometry: geometry, hint: forward)
-        backwardDataPrimitive = try Primitive(data)
+            .transposed, diffSource: source, weights: weightsAny, diffDestination: destination, geometry: geometry,
+            hint: forward, attributes: try context.attributes())
+        backwardDataPrimitive = try context.primitive(data)
         backwardWeights = data.memoryDescriptor(.weights) == weights.descriptor ? nil : try Memory(data.memoryDescriptor(.weights))
         let gradient = try PrimitiveDescriptor.convolutionBackwardWeights(
             .transposed, source: source, diffWeights: weightsAny.with(dataType: .f32), diffBias: biasDescriptor,
-            diffDestination: destination, geometry: geometry, hint: forward)
-        backwardWeightsPrimitive = try Primitive(gradient)
+            diffDestination: destination, geometry: geometry, hint: forward, attributes: try context.attributes())
+        backwardWeightsPrimitive = try context.primitive(gradient)
         diffWeights = try Memory(gradient.memoryDescriptor(.diffWeights))
         diffBias = try Memory(biasDescriptor)
     }

@@ -55,15 +55,27 @@ final class UNetPlan {
         let diffSkip: Memory?
     }
 
+    /// What every step shares: arena slots and the scratchpad. Inference needs two activation slots besides
+    /// the skips: `flowing` holds whatever passes between blocks — a pooled map, the bottom's output, an
+    /// up-sampled map, a decoder's output — each dead once the next block's first convolution has read it;
+    /// `hidden` holds each block's inner map and each 1x1 up-convolution's output. Training keeps forward activations for backward and shares the gradients: `diffFlow` carries each
+    /// block's output gradient, `diffInner1/2` the block-internal ones, `diffUpsampled`/`diffExpanded` the
+    /// up-sampling's, `diffPooled` the pooled map's; each skip's gradient from its decoder has its own.
+    private let context: PlanContext
+
     init(model: UNet, inputShape: [Int], precision: Precision, training: Bool) throws {
         try model.checkInput(inputShape)
         self.model = model
         self.precision = precision
         self.training = training
         self.inputShape = inputShape
+        // The largest activation: the first level's maps, (N, base width, H, W).
+        let largest = inputShape[0] * model.configuration.width(0) * inputShape[2] * inputShape[3] * (precision == .bf16 ? 2 : 4)
+        let context = PlanContext(precision: precision, training: training, largestActivation: largest)
+        self.context = context
         let c = model.configuration
         let d = c.depth
-        let type: DataType = precision == .bf16 ? .bf16 : .f32
+        let type = context.activationType
 
         // Encoder: inc, then (pool, DoubleConv) per level.
         var encoders: [DoubleConvStep] = []
@@ -72,14 +84,17 @@ final class UNetPlan {
         for level in 0...d {
             var shape = inputShape
             if level > 0 {
-                let pool = try PoolingStep(inputShape: encoders[level - 1].outputShape, type: type, training: training)
+                let pool = try PoolingStep(inputShape: encoders[level - 1].outputShape, context: context)
                 pools.append(pool)
-                pooled.append(try Memory(MemoryDescriptor(dims: pool.outputShape, dataType: type, format: .aBcd16b)))
+                pooled.append(try context.memory(MemoryDescriptor(dims: pool.outputShape, dataType: type, format: .aBcd16b),
+                                                 slot: training ? nil : .flowing))
                 shape = pool.outputShape
             }
             encoders.append(try DoubleConvStep(
-                block: model.encoders[level], inputs: [.init(shape: shape, channels: 0..<shape[1])], precision: precision,
-                training: training, inputGradient: level > 0, sourceFormat: level == 0 ? .any : .aBcd16b))
+                block: model.encoders[level], inputs: [.init(shape: shape, channels: 0..<shape[1])],
+                inputGradient: level > 0, sourceFormat: level == 0 ? .any : .aBcd16b,
+                slots: .init(hidden: .hidden, output: level == d ? .flowing : nil, diffInputs: [.diffPooled]),
+                context: context))
         }
         input = try Memory(encoders[0].firstParts[0].source)
         inputReorder = try Reorder(from: try MemoryDescriptor(dims: inputShape, format: .abcd), to: input.descriptor)
@@ -96,35 +111,45 @@ final class UNetPlan {
             switch model.upsamplers[i] {
             case .transposed(let layer):
                 step = .transposed(try TransposedConvolutionStep(
-                    inputShape: h, outputChannels: layer.weight.value.shape[1], precision: precision, training: training), layer)
+                    inputShape: h, outputChannels: layer.weight.value.shape[1], context: context), layer)
             case .bilinear:
                 step = .bilinear(BilinearUpsamplingStep(inputShape: h))
             }
             upsamplers.append(step)
-            let u = try Memory(MemoryDescriptor(dims: step.outputShape, dataType: type, format: .aBcd16b))
+            // The up-sampled map overwrites its input's slot: fine for the 1x1 path (its output goes through the
+            // hidden slot first) and bilinear (which copies its input out first), not for the deconvolution.
+            let inPlaceSafe: Bool =
+                switch step {
+                case .transposed(let t, _): t.pointwise != nil
+                case .bilinear: true
+                }
+            let u = try context.memory(MemoryDescriptor(dims: step.outputShape, dataType: type, format: .aBcd16b),
+                                       slot: training || !inPlaceSafe ? nil : .flowing)
             upsampled.append(u)
             let (join, decoder) = try Self.join(
-                upsampled: u, skip: skip, configuration: c, block: model.decoders[i], precision: precision,
-                training: training)
+                upsampled: u, skip: skip, configuration: c, block: model.decoders[i], context: context)
             joins.append(join)
             decoders.append(decoder)
             h = decoder.outputShape
         }
 
+        // Blocked logits, reordered to plain NCHW: a plain destination would send oneDNN to its reference kernel.
         head = try ConvolutionStep(.init(
-            inputShape: h, outputChannels: c.classes, kernelSize: 1, padding: 0, precision: precision, training: training,
-            inputGradient: true, bias: true))
+            inputShape: h, outputChannels: c.classes, kernelSize: 1, padding: 0, inputGradient: true, bias: true),
+            context: context)
         outputShape = head.outputShape
-        logits = try Memory(head.destination)
+        // For inference the hidden slot is free once the last decoder has run.
+        logits = try context.memory(head.destination, slot: training ? nil : .hidden)
         let plainLogits = try MemoryDescriptor(dims: outputShape, format: .abcd)
         logitsReorder = try Reorder(from: head.destination, to: plainLogits)
         if training {
             diffLogits = try Memory(head.destination)
             diffLogitsReorder = try Reorder(from: plainLogits, to: head.destination)
-            skipAdds = try (0..<d).map { try AddStep(data: encoders[$0].output.descriptor) }
+            skipAdds = try (0..<d).map { try AddStep(data: encoders[$0].output.descriptor, context: context) }
         } else {
             (diffLogits, diffLogitsReorder, skipAdds) = (nil, nil, [])
         }
+        try context.allocate()
         (self.encoders, self.pools, self.pooled) = (encoders, pools, pooled)
         (self.upsamplers, self.upsampled, self.decoders, self.joins) = (upsamplers, upsampled, decoders, joins)
     }
@@ -132,9 +157,9 @@ final class UNetPlan {
     /// Builds decoder step `i`'s join and DoubleConv for an up-sampled map `u` and an encoder `skip`.
     private static func join(
         upsampled u: Memory, skip: DoubleConvStep, configuration c: UNetConfiguration, block: DoubleConv,
-        precision: Precision, training: Bool
+        context: PlanContext
     ) throws -> (SkipJoin, DoubleConvStep) {
-        let type: DataType = precision == .bf16 ? .bf16 : .f32
+        let (type, training) = (context.activationType, context.training)
         let (uShape, sShape) = (u.descriptor.dims, skip.outputShape)
         let (dy, dx) = (sShape[2] - uShape[2], sShape[3] - uShape[3])
         guard dy >= 0, dx >= 0 else {
@@ -168,9 +193,12 @@ final class UNetPlan {
             defer { offset += shape[1] }
             return .init(shape: shape, channels: offset..<(offset + shape[1]))
         }
-        let decoder = try DoubleConvStep(block: block, inputs: inputs, precision: precision, training: training,
-                                         inputGradient: true)
         let (skipIndex, upIndex) = skipFirst ? (0, 1) : (1, 0)
+        var diffSlots: [PlanContext.Slot?] = [nil, nil]
+        diffSlots[upIndex] = .diffUpsampled  // the skip's gradient from the decoder stays until the encoder's backward
+        let decoder = try DoubleConvStep(
+            block: block, inputs: inputs, inputGradient: true,
+            slots: .init(hidden: .hidden, output: .flowing, diffInputs: diffSlots), context: context)
         var unpad: SpatialWindowStep?
         var uncrop: SpatialWindowStep?
         var diffUpsampled: Memory?
@@ -203,12 +231,38 @@ final class UNetPlan {
         return (-p.top, -p.left)
     }
 
+    /// Bytes of each shared slot.
+    var sharedMemory: [(slot: String, bytes: Int)] {
+        context.slotBytes.sorted { $0.key < $1.key }.map {
+            ("\(PlanContext.Slot(rawValue: $0.key).map { "\($0)" } ?? "?")", $0.value)
+        }
+    }
+
     // MARK: - Parameters
 
-    /// Copies every parameter of the model into the plan (folding BN for inference).
-    func loadParameters() throws {
-        for block in encoders + decoders { try block.loadParameters() }
-        for step in upsamplers { try step.loadParameters() }
+    /// Inference: copies every parameter of the model in (folding BN). Training: copies the batch-norm
+    /// parameters; convolution weights are staged right before each use.
+    /// - Parameter releasingModelWeights: empty each module's tensors right after they are loaded (inference).
+    func loadParameters(releasingModelWeights: Bool = false) throws {
+        for (block, module) in zip(encoders + decoders, model.encoders + model.decoders) {
+            try block.loadParameters()
+            if releasingModelWeights { release(module) }
+        }
+        guard !training else { return }
+        for (step, module) in zip(upsamplers, model.upsamplers) {
+            try step.loadParameters()
+            if releasingModelWeights { release(module.module) }
+        }
+        try loadHead()
+        if releasingModelWeights { release(model.head) }
+    }
+
+    /// Replaces every tensor of `module` with an empty one, freeing its storage.
+    private func release(_ module: any Module) {
+        for (_, parameter) in module.namedParameters() { parameter.value = Tensor(shape: [0]) }
+    }
+
+    private func loadHead() throws {
         try head.loadWeights(model.head.weight.value, view: try .whole(model.head.weight.value.shape),
                              bias: model.head.bias?.value)
     }
@@ -231,12 +285,14 @@ final class UNetPlan {
         }
         var h = encoders[encoders.count - 1].output
         for (i, decoder) in decoders.enumerated() {
+            if training { try upsamplers[i].loadParameters() }
             try upsamplers[i].forward(h, upsampled[i])
             try joins[i].padUpsampled?.insert()
             try joins[i].cropSkip?.extract()
             try decoder.forward(joins[i].sources)
             h = decoder.output
         }
+        if training { try loadHead() }
         try head.forward(h, logits)
         var result = Tensor.empty(shape: outputShape)
         try result.withUnsafeMutableBufferPointer { buffer in
@@ -262,6 +318,7 @@ final class UNetPlan {
         }
         let d = decoders.count
         // Head: its input gradient is the last decoder's output gradient.
+        try head.loadBackwardDataWeights(model.head.weight.value, view: try .whole(model.head.weight.value.shape))
         try head.backwardData(diffLogits, decoders[d - 1].diffOutput!)
         try head.backwardWeights(decoders[d - 1].output, diffLogits)
         var headBias: Tensor? = model.head.bias?.grad

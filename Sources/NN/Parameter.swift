@@ -8,8 +8,17 @@ public typealias Pullback = (Tensor) throws -> Tensor
 public final class Parameter {
     /// The current value.
     public var value: Tensor
-    /// The gradient accumulated by pullbacks since the last `zeroGrad()`; zeros of `value`'s shape.
-    public var grad: Tensor
+    /// The gradient accumulated by pullbacks since the last `zeroGrad()`; zeros of `value`'s shape until then.
+    /// Allocated on first write, so a model used only for inference holds no gradient memory.
+    public var grad: Tensor {
+        get { storedGrad ?? Tensor(shape: value.shape) }
+        set { storedGrad = newValue }
+        _modify {
+            if storedGrad == nil { storedGrad = Tensor(shape: value.shape) }
+            yield &storedGrad!
+        }
+    }
+    private var storedGrad: Tensor?
     /// False for buffers (running statistics, counters).
     public let requiresGrad: Bool
     /// True for integer buffers that PyTorch stores as int64 (`num_batches_tracked`).
@@ -17,7 +26,6 @@ public final class Parameter {
 
     public init(_ value: Tensor, requiresGrad: Bool = true, isInteger: Bool = false) {
         self.value = value
-        self.grad = Tensor(shape: requiresGrad ? value.shape : [0])
         self.requiresGrad = requiresGrad
         self.isInteger = isInteger
     }
@@ -25,11 +33,17 @@ public final class Parameter {
     /// Adds `gradient` to `grad`.
     /// - Throws: `TensorError` when its shape differs from the parameter's.
     public func accumulate(_ gradient: Tensor) throws {
+        guard storedGrad != nil else {
+            guard gradient.shape == value.shape else { throw TensorError.shapeMismatch("accumulate", gradient.shape, value.shape) }
+            storedGrad = gradient
+            return
+        }
         try grad.add(gradient)
     }
 
-    /// Resets `grad` to zeros (PyTorch `zero_grad(set_to_none=False)`).
+    /// Resets `grad` to zeros, releasing its memory (PyTorch `zero_grad()`, `set_to_none=True`; reading
+    /// `grad` afterwards gives zeros).
     public func zeroGrad() {
-        if requiresGrad { grad = Tensor(shape: value.shape) }
+        storedGrad = nil
     }
 }

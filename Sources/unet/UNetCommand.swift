@@ -1,4 +1,5 @@
 import ArgumentParser
+import DNNL
 
 /// The `unet` command-line tool: U-Net semantic segmentation on the CPU, with oneDNN kernels.
 @main
@@ -6,5 +7,10 @@ struct UNetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unet",
         abstract: "U-Net semantic segmentation: train, predict, evaluate; PyTorch checkpoint interop.",
-        subcommands: [DemoCommand.self, ConvertCommand.self, InfoCommand.self])
+        subcommands: [DemoCommand.self, ConvertCommand.self, InfoCommand.self, BenchCommand.self])
+
+    static func main() {
+        Allocator.returnLargeBuffersToSystem()
+        main(nil)
+    }
 }

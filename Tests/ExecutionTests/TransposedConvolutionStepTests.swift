@@ -13,7 +13,9 @@ struct TransposedConvolutionStepTests {
         var g = SeededGenerator(seed: UInt64(cin * 100 + cout))
         let layer = ConvTranspose2d(inputChannels: cin, outputChannels: cout, kernelSize: 2, stride: 2, generator: &g)
         let x = Tensor.normal(shape: [2, cin, 5, 7], using: &g)
-        let step = try TransposedConvolutionStep(inputShape: x.shape, outputChannels: cout, precision: precision, training: true)
+        let context = PlanContext(precision: precision, training: true)
+        let step = try TransposedConvolutionStep(inputShape: x.shape, outputChannels: cout, context: context)
+        try context.allocate()
         try step.loadParameters(layer)
         let type: DataType = precision == .bf16 ? .bf16 : .f32
         let source = try Memory(MemoryDescriptor(dims: x.shape, dataType: type, format: .aBcd16b))

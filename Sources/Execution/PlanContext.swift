@@ -1,0 +1,72 @@
+import DNNL
+import Foundation
+
+/// What every step of a compiled network shares: the precision and mode, the activation arena, and one
+/// user-managed scratchpad that all primitives use in turn (they never run concurrently).
+final class PlanContext {
+    let precision: Precision
+    let training: Bool
+    let arena = ActivationArena()
+
+    /// Storage shared between memories whose lifetimes do not overlap (see `UNetPlan` for who uses what).
+    enum Slot: Int {
+        /// Inference activations: the maps flowing between blocks (pooled, up-sampled, block outputs), and the
+        /// hidden maps inside blocks (and 1x1 up-convolution outputs).
+        case flowing, hidden
+        /// Training: blocked weights staged before each convolution, and its weight gradient.
+        case weights, diffWeights
+        /// Training gradients: the flowing output gradient, two block-internal ones, the up-sampled and 1x1
+        /// gradients, the pooled-map gradient.
+        case diffFlow, diffInner1, diffInner2, diffUpsampled, diffExpanded, diffPooled
+        /// Every primitive's scratchpad.
+        case scratchpad
+    }
+
+    /// The largest scratchpad a Winograd primitive may ask for; above it the direct algorithm is used.
+    /// Winograd's scratch holds transformed weights and tiles (per thread for backward-weights), which for the
+    /// deepest U-Net layers runs to hundreds of MB. The limit scales with the network's largest activation
+    /// (1.6x, at least 96 MiB), so the scratch stays in proportion to the activations it serves.
+    let winogradScratchLimit: Int
+
+    /// - Parameter largestActivation: bytes of the network's largest activation tensor.
+    init(precision: Precision, training: Bool, largestActivation: Int = 0) {
+        self.precision = precision
+        self.training = training
+        let override = ProcessInfo.processInfo.environment["UNET_WINOGRAD_SCRATCH_MB"].flatMap(Int.init)
+        winogradScratchLimit = override.map { $0 << 20 } ?? max(96 << 20, largestActivation * 8 / 5)
+    }
+
+    /// `winograd` if oneDNN offered it and its scratchpad is within the limit, else `direct`.
+    func preferWinograd(_ winograd: PrimitiveDescriptor?, over direct: PrimitiveDescriptor) -> PrimitiveDescriptor {
+        guard let winograd, winograd.memoryDescriptor(.scratchpad).byteCount <= winogradScratchLimit else { return direct }
+        return winograd
+    }
+
+    /// The element type of activations.
+    var activationType: DataType { precision == .bf16 ? .bf16 : .f32 }
+
+    /// A memory in `slot` (nil: storage of its own).
+    func memory(_ descriptor: MemoryDescriptor, slot: Slot?) throws -> Memory {
+        try arena.memory(descriptor, slot: slot?.rawValue)
+    }
+
+    /// Attributes with the user-managed scratchpad and the given post-ops.
+    func attributes(_ postOps: [PrimitiveAttributes.PostOp] = []) throws -> PrimitiveAttributes {
+        try PrimitiveAttributes(postOps: postOps, userScratchpad: true)
+    }
+
+    /// A primitive from a descriptor made with `attributes()`, its scratchpad in the shared slot.
+    func primitive(_ descriptor: PrimitiveDescriptor) throws -> Primitive {
+        let primitive = try Primitive(descriptor)
+        let scratch = descriptor.memoryDescriptor(.scratchpad)
+        if !scratch.isEmpty, scratch.byteCount > 0 { primitive.scratchpad = try memory(scratch, slot: .scratchpad) }
+
+        return primitive
+    }
+
+    /// Gives every shared slot its storage; call once, after all steps are built.
+    func allocate() throws { try arena.allocate() }
+
+    /// Bytes of every shared slot, for reports.
+    var slotBytes: [Int: Int] { arena.slotBytes }
+}

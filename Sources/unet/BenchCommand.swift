@@ -1,0 +1,149 @@
+import ArgumentParser
+import DNNL
+import Execution
+import Foundation
+import Models
+import Tensors
+import Training
+
+/// `unet bench`: the benchmark reference's cases (`../shared/bench/pytorch_unet.py`) with the same options
+/// and one JSON line per case in the same schema, so that `scripts/bench_compare.py` can run both side by side.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time U-Net inference and training steps; one JSON line per case (the PyTorch reference's schema).",
+        discussion: """
+            A training step is forward + Dice + cross-entropy (binary cross-entropy for one class) + backward + \
+            Adam, as in the reference. Timing: --warmup untimed steps, then at least --steps timed steps and \
+            --min-time seconds; ms_per_batch_median is the median step. peak_rss_mb is the process's peak \
+            resident memory during the case.
+            """)
+
+    enum Mode: String, ExpressibleByArgument, CaseIterable { case infer, train, both }
+
+    @Option(help: "infer, train or both.") var mode: Mode = .both
+    @Option(help: "Input channels.") var inChannels = 3
+    @Option(help: "Classes.") var classes = 2
+    @Option(help: "Base width.") var base = 64
+    @Flag(help: "Bilinear up-sampling instead of ConvTranspose2d.") var bilinear = false
+    @Option(parsing: .upToNextOption, help: "Batch sizes.") var batch: [Int] = [1]
+    @Option(parsing: .upToNextOption, help: "Image sizes (H = W).") var size: [Int] = [256]
+    @Option(parsing: .upToNextOption, help: "fp32 and/or bf16 (mixed precision, the same path as --amp).")
+    var dtype: [Precision] = [.fp32]
+    @Option(help: "oneDNN (OpenMP) threads.") var threads = 2
+    @Option(help: "Minimum timed steps.") var steps = 10
+    @Option(help: "Untimed warm-up steps.") var warmup = 3
+    @Option(help: "Minimum timed seconds per case.") var minTime: Double = 5
+    @Flag(help: "Also print the convolution ceiling: each convolution timed alone, against the whole forward pass.")
+    var ceiling = false
+
+    func validate() throws {
+        for (name, values) in [("--batch", batch), ("--size", size)] where values.contains(where: { $0 <= 0 }) {
+            throw ValidationError("\(name) values must be positive")
+        }
+        guard inChannels > 0, classes > 0, base > 0, threads > 0, steps > 0, warmup >= 0, minTime >= 0 else {
+            throw ValidationError("--in-channels, --classes, --base, --threads and --steps must be positive")
+        }
+    }
+
+    func run() throws {
+        guard Threads.setCount(threads) else { throw CLIError(description: "cannot set the OpenMP thread count") }
+        let modes: [Mode] = mode == .both ? [.infer, .train] : [mode]
+        for mode in modes {
+            for size in size {
+                for batch in batch {
+                    for precision in dtype {
+                        let result = try CLIError.reporting { try runCase(mode, size: size, batch: batch, precision) }
+                        print(result)
+                        fflush(nil)
+                    }
+                }
+            }
+        }
+    }
+
+    private func runCase(_ mode: Mode, size: Int, batch: Int, _ precision: Precision) throws -> String {
+        ProcessMemory.resetPeak()
+        var generator = SeededGenerator(seed: 0)
+        let model = try UNet(.milesial(inputChannels: inChannels, classes: classes, bilinear: bilinear, baseWidth: base),
+                             generator: &generator)
+        let x = Tensor.normal(shape: [batch, inChannels, size, size], using: &generator)
+        let targets = (0..<(batch * size * size)).map { _ in Int32(generator.next() % UInt64(max(classes, 2))) }
+        let training = mode == .train
+        let gflop = model.forwardFLOPs(height: size, width: size) / 1e9 * (training ? 3 : 1)
+        let clock = ContinuousClock()
+        var compiled: CompiledUNet?
+        var optimizer: Adam?
+        let step: () throws -> Void = {
+            if compiled == nil {
+                training ? model.train() : model.eval()
+                compiled = try CompiledUNet(model, inputShape: x.shape, precision: precision, training: training,
+                                            retainModelWeights: training)
+                optimizer = training ? Adam(parameters: model.trainableParameters, learningRate: 1e-4) : nil
+            }
+            let logits = try compiled!.forward(x)
+            if training {
+                let (_, gradient) = try SegmentationLoss.diceCrossEntropy(logits: logits, targets: targets)
+                try compiled!.backward(gradient)
+                optimizer!.update()
+            }
+        }
+        let first = try seconds(clock) { try step() }
+        for _ in 0..<max(warmup - 1, 0) { try step() }
+        var times: [Double] = []
+        let start = clock.now
+        while times.count < steps || seconds(clock.now - start) < minTime {
+            times.append(try seconds(clock) { try step() })
+        }
+        let median = times.sorted()[times.count / 2]
+        var fields: [(String, Any)] = [
+            ("framework", "unet"), ("version", "0.1"), ("onednn", Threads.oneDNNVersion), ("mode", mode.rawValue),
+            ("batch", batch), ("size", size), ("base", base), ("classes", classes), ("in_channels", inChannels),
+            ("bilinear", bilinear), ("dtype", precision.rawValue), ("threads", Threads.count), ("steps", times.count),
+            ("images_per_s", round(Double(batch) / median, 3)), ("ms_per_batch_median", round(1e3 * median, 2)),
+            ("ms_per_batch_min", round(1e3 * times.min()!, 2)), ("first_iter_s", round(first, 2)),
+            ("gflop_per_image", round(gflop, 3)), ("achieved_gflops", round(gflop * Double(batch) / median, 1)),
+            ("peak_rss_mb", round(ProcessMemory.peakMegabytes(), 1)),
+        ]
+        if ProcessInfo.processInfo.environment["UNET_BENCH_MEMORY"] != nil, let compiled {
+            let slots = compiled.sharedMemory.map { "\($0.slot) \($0.bytes / 1_000_000) MB" }.joined(separator: ", ")
+            FileHandle.standardError.write(Data("shared memory: \(slots)\n".utf8))
+        }
+        if ceiling, let compiled, !training {
+            let convolutions = try compiled.convolutionSeconds()
+            fields += [("convolution_ms", round(1e3 * convolutions, 2)),
+                       ("fraction_of_convolution_ceiling", round(convolutions / median, 3))]
+        }
+        return json(fields)
+    }
+
+    private func seconds(_ clock: ContinuousClock, _ body: () throws -> Void) throws -> Double {
+        let start = clock.now
+        try body()
+        return seconds(clock.now - start)
+    }
+
+    private func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+    }
+
+    private func round(_ value: Double, _ digits: Int) -> Double {
+        let scale = pow(10, Double(digits))
+        return (value * scale).rounded() / scale
+    }
+
+    /// A one-line JSON object with keys in the given order (the reference's field order).
+    private func json(_ fields: [(String, Any)]) -> String {
+        "{" + fields.map { key, value in
+            let encoded: String =
+                switch value {
+                case let text as String: "\"\(text)\""
+                case let flag as Bool: flag ? "true" : "false"
+                default: "\(value)"
+                }
+            return "\"\(key)\": \(encoded)"
+        }.joined(separator: ", ") + "}"
+    }
+}
+
+extension Precision: ExpressibleByArgument {}
