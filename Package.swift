@@ -6,7 +6,10 @@ let package = Package(
     name: "unet",
     products: [
         .executable(name: "unet", targets: ["unet"]),
-        .library(name: "UNetKit", targets: ["Tensors", "Kernels", "NN", "Models", "Checkpoints", "ImageIO"]),
+        .library(
+            name: "UNetKit",
+            targets: ["Tensors", "Kernels", "NN", "Models", "Execution", "Training", "Datasets", "Metrics", "Workflows",
+                      "Checkpoints", "ImageIO"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -25,25 +28,37 @@ let package = Package(
         .target(name: "Models", dependencies: ["NN", "Kernels", "Tensors", "Checkpoints"]),
         .target(name: "Execution", dependencies: ["DNNL", "Kernels", "NN", "Models", "Tensors"]),
         .target(name: "Training", dependencies: ["NN", "Tensors"]),
+        .target(name: "Metrics"),
+        .target(name: "Datasets", dependencies: ["ImageIO", "Tensors"]),
+        .target(name: "Reports", dependencies: ["ImageIO"]),
+        .target(
+            name: "Workflows",
+            dependencies: ["Datasets", "Execution", "Metrics", "Models", "NN", "Reports", "Tensors", "Training", "Kernels"]),
         .target(name: "ImageIO", dependencies: ["CImageCodecs"]),
 
         // MARK: - Command-line tool
         .executableTarget(
             name: "unet",
             dependencies: [
-                "NN", "Models", "Execution", "Training", "DNNL", "Tensors", "Kernels", "Checkpoints", "ImageIO",
+                "NN", "Models", "Execution", "Training", "Workflows", "Datasets", "Metrics", "Reports", "DNNL", "Tensors",
+                "Kernels", "Checkpoints", "ImageIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // MARK: - Tests
         .target(
-            name: "TestSupport", dependencies: ["Tensors", "Checkpoints"], path: "Tests/TestSupport",
+            name: "TestSupport", dependencies: ["Tensors", "Checkpoints", "ImageIO"], path: "Tests/TestSupport",
             resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Tensors", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Kernels", "Tensors", "TestSupport"]),
         .testTarget(name: "DNNLTests", dependencies: ["DNNL"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Tensors", "TestSupport"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO", "Tensors", "TestSupport"]),
+        .testTarget(
+            name: "WorkflowsTests",
+            dependencies: ["Workflows", "Datasets", "Execution", "Models", "Training", "Tensors", "Checkpoints", "TestSupport"]),
         .testTarget(name: "ExecutionTests", dependencies: ["Execution", "DNNL", "Kernels", "NN", "Models", "Tensors", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "TestSupport"]),

@@ -278,9 +278,69 @@ def loss_cases():
         save("losses", f"segmentation_c{classes}", out, classes=classes)
 
 
+def dice_reference(logits, target, include_background=True, eps=1e-6, ignore=255):
+    """Soft Dice over counted pixels (target != ignore), per class summed over batch and pixels, averaged over
+    all classes or classes 1... (the project's definition; binary: the sigmoid foreground)."""
+    valid = (target != ignore)
+    if logits.shape[1] == 1:
+        probs = torch.sigmoid(logits)[:, 0][valid]
+        t = target[valid].float()
+        inter, union = (probs * t).sum(), probs.sum() + t.sum()
+        return 1 - (2 * inter + eps) / (union + eps)
+    probs = torch.softmax(logits, 1).permute(0, 2, 3, 1)[valid]          # (P, C)
+    onehot = F.one_hot(target[valid], logits.shape[1]).float()
+    inter, union = (probs * onehot).sum(0), probs.sum(0) + onehot.sum(0)
+    dice = (2 * inter + eps) / (union + eps)
+    return 1 - (dice if include_background else dice[1:]).mean()
+
+
+def focal_reference(logits, target, gamma=2.0, ignore=255):
+    valid = (target != ignore)
+    if logits.shape[1] == 1:
+        z = logits[:, 0][valid]
+        t = target[valid].float()
+        s = torch.where(t == 1, z, -z)
+        logpt = F.logsigmoid(s)
+    else:
+        logp = torch.log_softmax(logits, 1).permute(0, 2, 3, 1)[valid]
+        logpt = logp.gather(1, target[valid].unsqueeze(1)).squeeze(1)
+    pt = logpt.exp()
+    return (-(1 - pt) ** gamma * logpt).mean()
+
+
+def loss_extended_cases():
+    for classes in (3, 1):
+        torch.manual_seed(50 + classes)
+        logits = (torch.randn(2, classes, 7, 9) * 2).requires_grad_(True)
+        target = torch.randint(0, max(classes, 2), (2, 7, 9))
+        target[:, :2, :3] = 255                      # ignored pixels
+        out = dict(logits=logits, target=torch.where(target == 255, -1, target).to(torch.int32))
+        cases = []
+        if classes == 1:
+            valid = target != 255
+            cases.append(("ce", F.binary_cross_entropy_with_logits(logits[:, 0][valid], target[valid].float())))
+        else:
+            weights = torch.tensor([0.2, 1.0, 2.5])
+            out["class_weights"] = weights
+            cases.append(("ce", F.cross_entropy(logits, target, ignore_index=255)))
+            cases.append(("ce_weighted", F.cross_entropy(logits, target, weight=weights, ignore_index=255)))
+            cases.append(("dice_no_background", dice_reference(logits, target, include_background=False)))
+        cases.append(("dice", dice_reference(logits, target)))
+        cases.append(("focal", focal_reference(logits, target)))
+        for name, value in cases:
+            grad, = torch.autograd.grad(value, logits, retain_graph=True)
+            out[name] = value.reshape(1)
+            out["d" + name] = grad
+        save("losses", f"ignore_c{classes}", out, classes=classes)
+
+
 def optimizer_cases():
     for name, cls, kwargs in [("adam", torch.optim.Adam, dict(lr=1e-2, weight_decay=0.01)),
-                              ("adamw", torch.optim.AdamW, dict(lr=1e-2, weight_decay=0.01))]:
+                              ("adamw", torch.optim.AdamW, dict(lr=1e-2, weight_decay=0.01)),
+                              ("sgd_momentum", torch.optim.SGD, dict(lr=1e-2, momentum=0.9, weight_decay=0.01)),
+                              ("sgd_nesterov", torch.optim.SGD, dict(lr=1e-2, momentum=0.9, nesterov=True)),
+                              ("sgd_plain", torch.optim.SGD, dict(lr=1e-2)),
+                              ("rmsprop", torch.optim.RMSprop, dict(lr=1e-3, weight_decay=1e-8, momentum=0.9))]:
         torch.manual_seed(40)
         params = [torch.randn(5, 3, requires_grad=True), torch.randn(4, requires_grad=True)]
         out = {"p0_0": params[0].detach().clone(), "p1_0": params[1].detach().clone()}
@@ -293,6 +353,58 @@ def optimizer_cases():
             for i, p in enumerate(params):
                 out[f"p{i}_{step}"] = p.detach().clone()
         save("optimizers", name, out, steps=5, **kwargs)
+
+
+def schedule_cases():
+    """Learning rates (and momentum for OneCycle) of each schedule over 20 steps: the value for step t is
+    get_last_lr() after t calls to scheduler.step()."""
+    total = 20
+    def run(make, momentum_key=None, metrics=None):
+        p = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.SGD([p], lr=0.1, momentum=0.9)
+        sched = make(opt)
+        lrs, moms = [], []
+        for t in range(total):
+            lrs.append(opt.param_groups[0]["lr"])
+            moms.append(opt.param_groups[0]["momentum"])
+            opt.step()
+            sched.step(metrics[t]) if metrics is not None else sched.step()
+        return torch.tensor(lrs, dtype=torch.float64), torch.tensor(moms, dtype=torch.float64)
+    out = {}
+    out["onecycle_lr"], out["onecycle_momentum"] = run(
+        lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=total))
+    out["poly_lr"], _ = run(lambda o: torch.optim.lr_scheduler.PolynomialLR(o, total_iters=total, power=0.9))
+    out["cosine_lr"], _ = run(lambda o: torch.optim.lr_scheduler.SequentialLR(o, [
+        torch.optim.lr_scheduler.LinearLR(o, start_factor=0.01, total_iters=5),
+        torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=total - 5, eta_min=1e-4)], milestones=[5]))
+    metrics = [0.1, 0.2, 0.25, 0.25, 0.24, 0.249, 0.26, 0.26, 0.26, 0.26, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3]
+    out["plateau_metric"] = torch.tensor(metrics, dtype=torch.float64)
+    out["plateau_lr"], _ = run(lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(o, mode="max", factor=0.5, patience=2),
+                               metrics=metrics)
+    save("schedules", "schedules", {k: v.float() for k, v in out.items()}, steps=total, base_lr=0.1)
+
+
+def training_parity_case():
+    """milesial_b2_c2 trained 3 Adam steps (lr 1e-3) on one fixed batch with Dice + CE: the loss of each step,
+    the final parameters and the running statistics."""
+    model = unet_zoo.MilesialUNet(3, 2, False, base=2)
+    model.load_state_dict(torch.load(os.path.join(ROOT, "models", "milesial_b2_c2.pth")))
+    torch.manual_seed(60)
+    x = torch.randn(2, 3, 32, 48)
+    target = torch.randint(0, 2, (2, 32, 48))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+    losses = []
+    for _ in range(3):
+        opt.zero_grad()
+        logits = model(x)
+        loss = F.cross_entropy(logits, target) + soft_dice(logits, target, 2)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    out = dict(x=x, target=target.to(torch.int32), losses=torch.tensor(losses))
+    out.update({"final." + k: v for k, v in model.state_dict().items()})
+    save("training", "adam_3_steps", out)
 
 
 # ----------------------------------------------------------------------------- U-Net models and checkpoints
@@ -395,8 +507,11 @@ def checkpoint_cases():
 
 if __name__ == "__main__":
     loss_cases()
+    loss_extended_cases()
     optimizer_cases()
+    schedule_cases()
     checkpoint_cases()
+    training_parity_case()
     dtype_cases()
     image_cases()
     conv_cases()

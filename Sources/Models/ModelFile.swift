@@ -12,6 +12,10 @@ public struct LoadedModel {
     public let format: Checkpoint.Format
     /// One line per thing worth telling: detected layout, unwrapping, renamed keys.
     public let report: [String]
+    /// The file's `__metadata__` (training checkpoints keep their state there).
+    public let fileMetadata: [String: String]
+    /// Tensors that are not the model's: a training checkpoint's optimizer buffers (`optimizer.*`).
+    public let extraTensors: [(key: String, tensor: StoredTensor)]
 }
 
 /// Reads and writes U-Net models: native safetensors (self-describing through `__metadata__`) and PyTorch
@@ -21,6 +25,9 @@ public enum ModelFile {
     /// `__metadata__` keys of native model files.
     public static let configurationKey = "unet.configuration"
     public static let metadataKey = "unet.metadata"
+    /// Training checkpoints: the trainer's state, and the prefix of the optimizer's tensors.
+    public static let trainingKey = "unet.training"
+    public static let optimizerPrefix = "optimizer."
 
     /// Loads a model from `path` (safetensors or .pth, told apart by content).
     /// - Throws: `CheckpointError` for unreadable files, `UNetError` naming the file and keys when the tensors do
@@ -29,6 +36,11 @@ public enum ModelFile {
         let checkpoint = try Checkpoint.read(path: path)
         var report = checkpoint.notes
         var tensors = checkpoint.tensors
+        var extra: [(key: String, tensor: StoredTensor)] = []
+        if checkpoint.metadata[trainingKey] != nil {
+            extra = tensors.filter { $0.key.hasPrefix(optimizerPrefix) }
+            tensors.removeAll { $0.key.hasPrefix(optimizerPrefix) }
+        }
         var metadata = ModelMetadata()
         var configuration: UNetConfiguration?
 
@@ -90,7 +102,8 @@ public enum ModelFile {
         // Keep the model's key order (PyTorch's), so that exports list keys as PyTorch would.
         let stored = Dictionary(tensors.map { ($0.key, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         let ordered = model.stateDict().keys.map { ($0, stored[$0]!) }
-        return LoadedModel(model: model, metadata: metadata, tensors: ordered, format: checkpoint.format, report: report)
+        return LoadedModel(model: model, metadata: metadata, tensors: ordered, format: checkpoint.format, report: report,
+                           fileMetadata: checkpoint.metadata, extraTensors: extra)
     }
 
     /// The model's current tensors as a file stores them: float32, and int64 for counters.
@@ -103,9 +116,11 @@ public enum ModelFile {
     /// Writes `tensors` (the model's keys) to `path`: native safetensors with the configuration and metadata
     /// in `__metadata__`, or, for a `.pth`/`.pt` path, a PyTorch state dict that `torch.load` +
     /// `load_state_dict` accept. Atomic: a temporary file renamed into place.
+    /// - Parameters:
+    ///   - extraTensors, extraMetadata: a training checkpoint's optimizer buffers and state (safetensors only).
     public static func write(
         _ tensors: [(key: String, tensor: StoredTensor)], configuration: UNetConfiguration, metadata: ModelMetadata,
-        to path: String
+        to path: String, extraTensors: [(key: String, tensor: StoredTensor)] = [], extraMetadata: [String: String] = [:]
     ) throws {
         let lowered = path.lowercased()
         if lowered.hasSuffix(".pth") || lowered.hasSuffix(".pt") {
@@ -114,11 +129,11 @@ public enum ModelFile {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let file = SafeTensorsFile(tensors: tensors, metadata: [
+        let file = SafeTensorsFile(tensors: tensors + extraTensors, metadata: extraMetadata.merging([
             "format": "pt",
             configurationKey: String(decoding: try encoder.encode(configuration), as: UTF8.self),
             metadataKey: String(decoding: try encoder.encode(metadata), as: UTF8.self),
-        ])
+        ]) { _, new in new })
         try file.write(to: path)
     }
 

@@ -8,9 +8,9 @@ import Tensors
 /// of operations: `m = β1·m + (1 − β1)·g`, `v = β2·v + (1 − β2)·g²`,
 /// `p −= (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + ε)`. Adam adds `weight_decay·p` to the gradient; AdamW
 /// multiplies `p` by `1 − lr·weight_decay` first. The update runs on all cores in chunks.
-public final class Adam {
+public final class Adam: Optimizer {
     public var learningRate: Float
-    public let beta1: Float
+    public var beta1: Float
     public let beta2: Float
     public let epsilon: Float
     public let weightDecay: Float
@@ -36,7 +36,11 @@ public final class Adam {
         secondMoments = parameters.map { Tensor(shape: $0.value.shape) }
     }
 
-    /// One update of every parameter from its `.grad`.
+    public var momentum: Float? {
+        get { beta1 }
+        set { if let newValue { beta1 = newValue } }
+    }
+
     public func update() {
         step += 1
         let t = Float(step)
@@ -66,6 +70,21 @@ public final class Adam {
             }
         }
     }
+
+    public var state: OptimizerState {
+        OptimizerState(
+            tensors: firstMoments.enumerated().map { ("\($0.offset).exp_avg", $0.element) }
+                + secondMoments.enumerated().map { ("\($0.offset).exp_avg_sq", $0.element) },
+            numbers: ["step": Double(step), "beta1": Double(beta1)])
+    }
+
+    public func restore(_ state: OptimizerState) throws {
+        let shapes = parameters.map(\.value.shape)
+        firstMoments = try state.buffers("exp_avg", shapes: shapes)
+        secondMoments = try state.buffers("exp_avg_sq", shapes: shapes)
+        step = Int(state.numbers["step"] ?? 0)
+        beta1 = Float(state.numbers["beta1"] ?? Double(beta1))
+    }
 }
 
 /// Runs `body` over `0..<count` split into contiguous chunks, on all cores for large counts. The chunks
@@ -85,4 +104,3 @@ func parallelChunks(_ count: Int, _ body: (Range<Int>) -> Void) {
 struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value
 }
-

@@ -1,0 +1,101 @@
+import ImageIO
+
+/// A decoded mask's pixel values: gray levels, or RGB colours when the channels differ anywhere. Alpha is
+/// dropped, and an RGB(A) mask whose channels are equal everywhere is gray: stb decodes palette GIFs and PNGs
+/// to colours, so Carvana's 0/1 GIFs arrive as gray RGBA.
+public struct MaskValues: Sendable {
+    public let width: Int
+    public let height: Int
+    public let isColor: Bool
+    /// One packed value per pixel (`MaskValues.pack`).
+    public let packed: [Int]
+
+    public init(_ image: Image) {
+        width = image.width
+        height = image.height
+        let c = image.channels
+        let colorChannels = c >= 3 ? 3 : 1
+        let samples = image.samples
+        var color = false
+        if colorChannels == 3 {
+            for pixel in 0..<(width * height) {
+                let base = pixel * c
+                if samples[base] != samples[base + 1] || samples[base] != samples[base + 2] {
+                    color = true
+                    break
+                }
+            }
+        }
+        isColor = color
+        packed = (0..<(width * height)).map { pixel in
+            let base = pixel * c
+            return color ? MaskValues.pack([Int(samples[base]), Int(samples[base + 1]), Int(samples[base + 2])])
+                : Int(samples[base])
+        }
+    }
+
+    /// A gray level as itself; an RGB colour as `1 << 48 | r << 32 | g << 16 | b`.
+    public static func pack(_ value: [Int]) -> Int {
+        value.count == 1 ? value[0] : 1 << 48 | value[0] << 32 | value[1] << 16 | value[2]
+    }
+
+    /// The inverse of `pack`.
+    public static func unpack(_ packed: Int) -> [Int] {
+        packed >> 48 == 1 ? [packed >> 32 & 0xFFFF, packed >> 16 & 0xFFFF, packed & 0xFFFF] : [packed]
+    }
+}
+
+/// Maps mask values (gray levels or RGB colours) to class indices, in class order: milesial's `mask_values`.
+/// Stored in the trained model, so that prediction writes masks back in the same values.
+public struct ClassTable: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// Each class's mask value, `[v]` or `[r, g, b]`.
+    public let values: [[Int]]
+    private let index: [Int: Int32]
+
+    /// - Throws: `DatasetProblem` for a repeated or malformed value.
+    public init(values: [[Int]]) throws(DatasetProblem) {
+        guard !values.isEmpty else { throw DatasetProblem("class table", "no values") }
+        var index: [Int: Int32] = [:]
+        for (c, value) in values.enumerated() {
+            guard value.count == 1 || value.count == 3, value.allSatisfy({ (0...65535).contains($0) }) else {
+                throw DatasetProblem("class table", "value \(value) is neither a gray level nor an RGB colour")
+            }
+            guard index.updateValue(Int32(c), forKey: MaskValues.pack(value)) == nil else {
+                throw DatasetProblem("class table", "value \(value) is listed twice")
+            }
+        }
+        self.values = values
+        self.index = index
+    }
+
+    /// The class indices themselves, `0..<classes` (class-index masks).
+    public static func identity(classes: Int) -> ClassTable {
+        try! ClassTable(values: (0..<max(classes, 1)).map { [$0] })
+    }
+
+    /// milesial's default: every distinct value found in the masks, sorted (colours after gray levels).
+    public static func scanning(_ packedValues: Set<Int>) throws(DatasetProblem) -> ClassTable {
+        try ClassTable(values: packedValues.sorted().map(MaskValues.unpack))
+    }
+
+    public var classes: Int { values.count }
+
+    /// The class of a packed value, or nil for a value outside the table.
+    public func classIndex(ofPacked value: Int) -> Int32? { index[value] }
+
+    public var description: String {
+        values.enumerated().map { "\($0.element.count == 1 ? "\($0.element[0])" : "\($0.element)") -> \($0.offset)" }
+            .joined(separator: ", ")
+    }
+
+    enum CodingKeys: CodingKey { case values }
+
+    public init(from decoder: any Decoder) throws {
+        try self.init(values: try decoder.container(keyedBy: CodingKeys.self).decode([[Int]].self, forKey: .values))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(values, forKey: .values)
+    }
+}

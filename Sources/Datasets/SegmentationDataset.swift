@@ -1,0 +1,217 @@
+import Dispatch
+import Foundation
+import ImageIO
+import Synchronization
+
+/// Image/mask pairs ready for training: validated in one pass before anything trains, their class table fixed,
+/// and decoded samples kept in memory when they fit (about 1.5 GB), else decoded again on each use.
+public final class SegmentationDataset: @unchecked Sendable {
+    public let samples: [SamplePaths]
+    public let options: DatasetOptions
+    public let table: ClassTable
+    public let report: DatasetReport
+    /// Decoded, scaled samples, when the dataset is small enough to keep.
+    private let cache: [(SampleImage, SampleMask)]?
+
+    /// Opens a dataset: decodes every image, mask and region once, checks them, and builds the class table.
+    /// - Throws: `DatasetProblems` listing every problem found (missing or unreadable files, size mismatches,
+    ///   mask values outside the table, channel counts the model cannot take, a class count that contradicts
+    ///   `options.classes`), so that a user fixes them all at once.
+    public static func open(_ samples: [SamplePaths], options: DatasetOptions, problems known: [DatasetProblem] = [])
+        throws(DatasetProblems) -> SegmentationDataset
+    {
+        var problems = known
+        if samples.isEmpty && known.isEmpty { problems.append(DatasetProblem("dataset", "no image/mask pairs")) }
+        // 1. Decode everything (in parallel), collecting mask values and problems; keep the decoded samples
+        //    only when the whole dataset is estimated to fit in memory.
+        let decoded = decodeAll(samples, options)
+        var report = DatasetReport()
+        var values: [Int: Int] = [:]
+        for item in decoded {
+            switch item {
+            case .failure(let problem): problems.append(problem)
+            case .success(let sample):
+                report.addImage(width: sample.width, height: sample.height, channels: sample.sourceChannels)
+                for (value, count) in sample.valueCounts { values[value, default: 0] += count }
+            }
+        }
+        for (value, count) in values { report.maskValues[MaskValues.unpack(value), default: 0] += count }
+        // 2. The class table: given, identity (class-index masks) or scanned (milesial), minus the ignore value.
+        let color = values.keys.contains { $0 >> 48 == 1 }
+        let ignorePacked = options.ignoreValue.map { MaskValues.pack(color ? [$0, $0, $0] : [$0]) }
+        let found = Set(values.keys).subtracting(ignorePacked.map { [$0] } ?? [])
+        let table: ClassTable
+        do {
+            switch (options.classTable, options.maskEncoding) {
+            case (let given?, _): table = given
+            case (nil, .indices): table = .identity(classes: max(options.classes ?? 0, (found.map { $0 & 0xFFFF }.max() ?? 0) + 1, 2))
+            case (nil, .values): table = try .scanning(found.isEmpty ? [0] : found)
+            }
+        } catch {
+            throw DatasetProblems(problems + [error])
+        }
+        report.classTable = table.values
+        // 3. Values outside the table, and a class count that contradicts the model's.
+        let unknown = found.filter { table.classIndex(ofPacked: $0) == nil }.sorted()
+        if !unknown.isEmpty {
+            let examples = unknown.prefix(8).map { "\(MaskValues.unpack($0))" }.joined(separator: ", ")
+            let files = decoded.compactMap { try? $0.get() }.filter { !Set($0.valueCounts.keys).isDisjoint(with: unknown) }
+                .prefix(3).map(\.paths.mask)
+            let also = files.count > 1 ? "; also in \(files.dropFirst().joined(separator: ", "))" : ""
+            problems.append(DatasetProblem(files.first ?? "masks", "mask values \(examples) are not in the class table "
+                + "(\(table))\(also). Give --mask-values, or --ignore-index for a value that marks unlabelled pixels"))
+        }
+        if let classes = options.classes {
+            let expected = classes == 1 ? 2 : classes
+            if table.classes != expected {
+                problems.append(DatasetProblem("masks", "the masks have \(table.classes) value\(table.classes == 1 ? "" : "s") (\(table)) but the model "
+                    + (classes == 1 ? "is binary (--classes 1 needs 2 values)" : "has \(classes) classes")
+                    + (table.classes == 1 ? "; every mask is one value, which trains to a constant (all-black) prediction" : "")))
+            }
+        }
+        guard problems.isEmpty else { throw DatasetProblems(problems) }
+        // 4. Count classes; encode and keep the samples decoded in step 1.
+        var classPixels = [Int](repeating: 0, count: table.classes)
+        var ignored = 0
+        var cache: [(SampleImage, SampleMask)] = []
+        for item in decoded {
+            guard case .success(let sample) = item else { continue }
+            for (value, count) in sample.valueCounts {
+                if value != ignorePacked, let c = table.classIndex(ofPacked: value) { classPixels[Int(c)] += count }
+            }
+            ignored += sample.excludedPixels + (ignorePacked.map { sample.valueCounts[$0] ?? 0 } ?? 0)
+            if let decoded = sample.decoded { cache.append((decoded.image, decoded.encode(table, ignore: ignorePacked))) }
+        }
+        report.classPixels = classPixels
+        report.ignoredPixels = ignored
+        let complete = cache.count == samples.count
+        return SegmentationDataset(samples: samples, options: options, table: table, report: report, cache: complete ? cache : nil)
+    }
+
+    private init(samples: [SamplePaths], options: DatasetOptions, table: ClassTable, report: DatasetReport,
+                 cache: [(SampleImage, SampleMask)]?) {
+        self.samples = samples
+        self.options = options
+        self.table = table
+        self.report = report
+        self.cache = cache
+    }
+
+    public var count: Int { samples.count }
+
+    /// True when the samples are kept decoded in memory.
+    public var isCached: Bool { cache != nil }
+
+    /// Sample `index`, decoded, scaled and encoded.
+    /// - Throws: `DatasetProblem` if a file changed since the dataset was opened.
+    public func sample(_ index: Int) throws(DatasetProblem) -> (image: SampleImage, mask: SampleMask) {
+        if let cache { return cache[index] }
+        let decoded = try DecodedSample.load(samples[index], options)
+        let ignorePacked = options.ignoreValue.map { MaskValues.pack(decoded.isColor ? [$0, $0, $0] : [$0]) }
+        return (decoded.image, decoded.encode(table, ignore: ignorePacked))
+    }
+
+    /// The bytes a decoded dataset may occupy before samples are decoded again on each use instead of kept.
+    static let cacheLimit = 1_500_000_000
+
+    /// Decodes every sample in parallel into summaries, keeping the decoded samples when the dataset, estimated
+    /// from its first sample, fits under `cacheLimit`.
+    private static func decodeAll(_ samples: [SamplePaths], _ options: DatasetOptions) -> [Result<SampleSummary, DatasetProblem>] {
+        guard let first = samples.first else { return [] }
+        let estimate = (try? DecodedSample.load(first, options)).map { $0.bytes * samples.count } ?? Int.max
+        let keep = estimate <= cacheLimit
+        let results = Mutex([Result<SampleSummary, DatasetProblem>?](repeating: nil, count: samples.count))
+        DispatchQueue.concurrentPerform(iterations: samples.count) { i in
+            let result = Result { () throws(DatasetProblem) in
+                let decoded = try DecodedSample.load(samples[i], options)
+                return SampleSummary(decoded, keep: keep)
+            }
+            results.withLock { $0[i] = result }
+        }
+        return results.withLock { $0.map { $0! } }
+    }
+}
+
+/// What the validation pass keeps of a sample: its statistics, and the decoded sample itself when caching.
+struct SampleSummary: Sendable {
+    let paths: SamplePaths
+    let width: Int
+    let height: Int
+    let sourceChannels: Int
+    let valueCounts: [Int: Int]
+    /// Pixels outside the region of interest.
+    let excludedPixels: Int
+    let decoded: DecodedSample?
+
+    init(_ sample: DecodedSample, keep: Bool) {
+        paths = sample.paths
+        (width, height, sourceChannels) = (sample.image.width, sample.image.height, sample.sourceChannels)
+        valueCounts = sample.valueCounts
+        excludedPixels = sample.scaledValues.reduce(0) { $0 + ($1 == nil ? 1 : 0) }
+        decoded = keep ? sample : nil
+    }
+}
+
+/// One sample as decoded, before its mask values are mapped to classes.
+struct DecodedSample: Sendable {
+    let paths: SamplePaths
+    let image: SampleImage
+    let sourceChannels: Int
+    /// The mask's packed values after scaling, `nil` outside the region of interest.
+    let scaledValues: [Int?]
+    let isColor: Bool
+    let valueCounts: [Int: Int]
+
+    /// Approximate bytes it occupies.
+    var bytes: Int { image.values.count * 4 + scaledValues.count * 9 }
+
+    static func load(_ paths: SamplePaths, _ options: DatasetOptions) throws(DatasetProblem) -> DecodedSample {
+        func read(_ path: String) throws(DatasetProblem) -> Image {
+            do { return try ImageReader.read(path: path) } catch { throw DatasetProblem(path, error.reason) }
+        }
+        let raw = try read(paths.image)
+        var image = try SampleImage(raw, channels: options.inputChannels, path: paths.image)
+        let maskImage = try read(paths.mask)
+        guard maskImage.width == raw.width, maskImage.height == raw.height else {
+            throw DatasetProblem(paths.mask, "mask is \(maskImage.width)x\(maskImage.height), its image \(raw.width)x\(raw.height)")
+        }
+        let values = MaskValues(maskImage)
+        var inside: [Bool]?
+        if let regionPath = paths.region {
+            let region = try read(regionPath)
+            guard region.width == raw.width, region.height == raw.height else {
+                throw DatasetProblem(regionPath, "region mask is \(region.width)x\(region.height), its image \(raw.width)x\(raw.height)")
+            }
+            inside = MaskValues(region).packed.map { $0 != 0 }
+        }
+        var packed: [Int?] = values.packed.enumerated().map { inside?[$0.offset] == false ? nil : $0.element }
+        if options.scale != 1 {
+            let (w, h) = (max(1, Int(options.scale * Double(raw.width))), max(1, Int(options.scale * Double(raw.height))))
+            image = image.resized(width: w, height: h)
+            packed = nearest(packed, width: raw.width, height: raw.height, newWidth: w, newHeight: h)
+        }
+        var counts: [Int: Int] = [:]
+        for value in packed { if let value { counts[value, default: 0] += 1 } }
+        return DecodedSample(paths: paths, image: image, sourceChannels: raw.channels, scaledValues: packed,
+                             isColor: values.isColor, valueCounts: counts)
+    }
+
+    /// Class indices per pixel; values outside the table, the ignore value and pixels outside the region become
+    /// `SampleMask.ignored`.
+    func encode(_ table: ClassTable, ignore: Int?) -> SampleMask {
+        let classes = scaledValues.map { value -> Int32 in
+            guard let value, value != ignore else { return SampleMask.ignored }
+            return table.classIndex(ofPacked: value) ?? SampleMask.ignored
+        }
+        return SampleMask(height: image.height, width: image.width, classes: classes)
+    }
+
+    private static func nearest(_ values: [Int?], width: Int, height: Int, newWidth: Int, newHeight: Int) -> [Int?] {
+        (0..<(newWidth * newHeight)).map { i in
+            let (y, x) = (i / newWidth, i % newWidth)
+            let sy = min(height - 1, Int((Double(y) + 0.5) * Double(height) / Double(newHeight)))
+            let sx = min(width - 1, Int((Double(x) + 0.5) * Double(width) / Double(newWidth)))
+            return values[sy * width + sx]
+        }
+    }
+}

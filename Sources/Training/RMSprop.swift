@@ -1,0 +1,75 @@
+import NN
+import Tensors
+
+/// RMSprop. Mirrors `torch.optim.RMSprop` (https://pytorch.org/docs/stable/generated/torch.optim.RMSprop.html),
+/// non-centered: `g = g + wd·p`; `s = α·s + (1 − α)·g²`; `avg = √s + ε`; with momentum
+/// `buf = μ·buf + g / avg`, `p −= lr·buf`, else `p −= lr·g / avg`. milesial's defaults: lr 1e-5,
+/// weight decay 1e-8, momentum 0.999.
+public final class RMSprop: Optimizer {
+    public var learningRate: Float
+    public var momentumValue: Float
+    public let alpha: Float
+    public let epsilon: Float
+    public let weightDecay: Float
+    public let parameters: [Parameter]
+    public private(set) var squareAverages: [Tensor]
+    public private(set) var buffers: [Tensor]
+
+    public init(parameters: [Parameter], learningRate: Float = 1e-2, alpha: Float = 0.99, epsilon: Float = 1e-8,
+                weightDecay: Float = 0, momentum: Float = 0) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.alpha = alpha
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        momentumValue = momentum
+        squareAverages = parameters.map { Tensor(shape: $0.value.shape) }
+        buffers = parameters.map { Tensor(shape: $0.value.shape) }
+    }
+
+    public var momentum: Float? {
+        get { momentumValue }
+        set { if let newValue { momentumValue = newValue } }
+    }
+
+    public func update() {
+        let (lr, mu, a, eps, wd) = (learningRate, momentumValue, alpha, epsilon, weightDecay)
+        for index in parameters.indices {
+            let parameter = parameters[index]
+            let gradient = parameter.grad
+            parameter.value.withUnsafeMutableBufferPointer { p in
+                squareAverages[index].withUnsafeMutableBufferPointer { s in
+                    buffers[index].withUnsafeMutableBufferPointer { b in
+                        gradient.withUnsafeBufferPointer { gp in
+                            for i in 0..<p.count {
+                                let g = gp[i] + wd * p[i]
+                                s[i] = a * s[i] + (1 - a) * g * g
+                                let average = s[i].squareRoot() + eps
+                                if mu > 0 {
+                                    b[i] = mu * b[i] + g / average
+                                    p[i] -= lr * b[i]
+                                } else {
+                                    p[i] -= lr * g / average
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public var state: OptimizerState {
+        OptimizerState(
+            tensors: squareAverages.enumerated().map { ("\($0.offset).square_avg", $0.element) }
+                + buffers.enumerated().map { ("\($0.offset).momentum_buffer", $0.element) },
+            numbers: ["momentum": Double(momentumValue)])
+    }
+
+    public func restore(_ state: OptimizerState) throws {
+        let shapes = parameters.map(\.value.shape)
+        squareAverages = try state.buffers("square_avg", shapes: shapes)
+        buffers = try state.buffers("momentum_buffer", shapes: shapes)
+        momentumValue = Float(state.numbers["momentum"] ?? Double(momentumValue))
+    }
+}

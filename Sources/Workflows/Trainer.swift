@@ -1,0 +1,206 @@
+import Datasets
+import Execution
+import Foundation
+import Metrics
+import Models
+import NN
+import Tensors
+import Training
+
+/// Trains a `UNet` on a segmentation dataset through the compiled (fast) network: milesial's `train.py` loop,
+/// by epochs or steps, with validation, best/last checkpoints written atomically, exact resume, and a stop on
+/// a non-finite loss that leaves the last good checkpoint untouched.
+public final class Trainer {
+    public let model: UNet
+    public let metadata: ModelMetadata
+    public let options: TrainingOptions
+    public let loader: BatchLoader
+    /// Validation samples (dataset and indices), evaluated whole, without augmentation.
+    public let validation: (dataset: SegmentationDataset, indices: [Int])?
+    public let outputDirectory: String
+    /// Called on every step, validation and checkpoint.
+    public var onEvent: (TrainingEvent) -> Void = { _ in }
+    /// Polled after every step: true stops training after saving `last.safetensors` (SIGINT/SIGTERM).
+    public var shouldStop: () -> Bool = { false }
+
+    public private(set) var step = 0
+    public private(set) var best: Double?
+    public private(set) var optimizer: any Optimizer
+    public private(set) var schedule: Schedule
+    private var trainingNetworks: [[Int]: CompiledUNet] = [:]
+    private var validationNetworks: [[Int]: CompiledUNet] = [:]
+    private let log: MetricsLog
+
+    public var totalSteps: Int { options.totalSteps(batchesPerEpoch: loader.batchesPerEpoch) }
+    public var lastCheckpoint: String { (outputDirectory as NSString).appendingPathComponent("last.safetensors") }
+    public var bestCheckpoint: String { (outputDirectory as NSString).appendingPathComponent("best.safetensors") }
+
+    public init(model: UNet, metadata: ModelMetadata, options: TrainingOptions, loader: BatchLoader,
+                validation: (dataset: SegmentationDataset, indices: [Int])?, outputDirectory: String) throws {
+        self.model = model
+        self.metadata = metadata
+        self.options = options
+        self.loader = loader
+        self.validation = validation
+        self.outputDirectory = outputDirectory
+        optimizer = Self.makeOptimizer(options, model.trainableParameters)
+        schedule = Schedule(kind: options.schedule, learningRate: options.learningRate,
+                            totalSteps: options.totalSteps(batchesPerEpoch: loader.batchesPerEpoch),
+                            warmupSteps: options.warmupSteps, minimumLearningRate: options.minimumLearningRate,
+                            patience: options.plateauPatience)
+        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+        log = try MetricsLog(path: (outputDirectory as NSString).appendingPathComponent("metrics.jsonl"))
+    }
+
+    static func makeOptimizer(_ o: TrainingOptions, _ parameters: [Parameter]) -> any Optimizer {
+        switch o.optimizer {
+        case .sgd: SGD(parameters: parameters, learningRate: o.learningRate, momentum: o.momentum, nesterov: o.nesterov,
+                       weightDecay: o.weightDecay)
+        case .adam: Adam(parameters: parameters, learningRate: o.learningRate, beta1: o.momentum, weightDecay: o.weightDecay)
+        case .adamw: Adam(parameters: parameters, learningRate: o.learningRate, beta1: o.momentum, weightDecay: o.weightDecay,
+                          decoupled: true)
+        case .rmsprop: RMSprop(parameters: parameters, learningRate: o.learningRate, weightDecay: o.weightDecay,
+                               momentum: o.momentum)
+        }
+    }
+
+    /// Continues from a training checkpoint whose weights `model` already holds: optimizer, schedule, step and
+    /// best metric as they were.
+    public func resume(from loaded: LoadedModel, path: String) throws {
+        let (state, optimizerState) = try TrainingCheckpoint.read(loaded, path: path)
+        guard state.optimizer == options.optimizer else {
+            throw TrainingError.invalidCheckpoint("\(path): trained with --optimizer \(state.optimizer.rawValue), not \(options.optimizer.rawValue)")
+        }
+        try optimizer.restore(optimizerState)
+        schedule = state.schedule
+        step = state.step
+        best = state.best
+        try log.truncate(after: step)
+    }
+
+    // MARK: - The loop
+
+    /// Trains until the total steps are done.
+    /// - Throws: `TrainingError` for a non-finite loss or an interruption, dataset and oneDNN errors.
+    public func run() throws {
+        let total = totalSteps
+        let perEpoch = max(loader.batchesPerEpoch, 1)
+        let validateEvery = options.validateEvery ?? (options.steps != nil ? max(total / 10, 1) : perEpoch)
+        let start = Date()
+        var epoch = step / perEpoch
+        var imagesSinceReport = 0
+        var reportTime = Date()
+        while step < total {
+            // 1. The epoch's batches, resumed mid-epoch if need be.
+            let batches = loader.epoch(epoch, startingAt: step % perEpoch)
+            defer { batches.cancel() }
+            while step < total, let batch = try batches.next() {
+                // 2. Forward, loss, backward.
+                let network = try trainingNetwork(for: batch.images.shape)
+                let logits = try network.forward(batch.images)
+                let shape = batch.images.shape
+                let targets = try SegmentationPrediction.cropTargets(
+                    batch.targets, batch: shape[0], height: shape[2], width: shape[3], to: logits.shape[2], logits.shape[3])
+                let (loss, dLogits) = try options.loss(logits: logits, targets: targets)
+                guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step + 1, loss: loss) }
+                try network.backward(dLogits)
+                // 3. Clip, schedule, update.
+                if let maximum = options.gradientClipping { clipGradientNorm(optimizer.parameters, maximum: maximum) }
+                optimizer.learningRate = schedule.learningRate(step: step)
+                if let momentum = schedule.momentum(step: step) { optimizer.momentum = momentum }
+                optimizer.update()
+                step += 1
+                // 4. Report.
+                imagesSinceReport += shape[0]
+                let now = Date()
+                let rate = Double(imagesSinceReport) / max(now.timeIntervalSince(reportTime), 1e-9)
+                if now.timeIntervalSince(reportTime) > 2 { (imagesSinceReport, reportTime) = (0, now) }
+                let record = TrainingStepRecord(step: step, epoch: epoch + 1, totalSteps: total, loss: loss,
+                                                learningRate: optimizer.learningRate, imagesPerSecond: rate,
+                                                elapsed: now.timeIntervalSince(start))
+                try log.write(record)
+                onEvent(.step(record))
+                // 5. Validate and checkpoint.
+                if step % validateEvery == 0 || step == total { try validateAndSave(epoch: epoch + 1) }
+                if shouldStop() {
+                    try save(lastCheckpoint, reason: "interrupted")
+                    throw TrainingError.interrupted(step: step, checkpoint: lastCheckpoint)
+                }
+            }
+            epoch += 1
+            if options.saveEveryEpoch, step % perEpoch == 0 {
+                try save((outputDirectory as NSString).appendingPathComponent("epoch_\(epoch).safetensors"), reason: "epoch \(epoch)")
+            }
+        }
+    }
+
+    /// The compiled training network for a batch shape (one per shape, kept).
+    private func trainingNetwork(for shape: [Int]) throws -> CompiledUNet {
+        if let network = trainingNetworks[shape] { return network }
+        let network = try CompiledUNet(model, inputShape: shape, precision: options.precision, training: true)
+        trainingNetworks[shape] = network
+        return network
+    }
+
+    // MARK: - Validation and checkpoints
+
+    private func validateAndSave(epoch: Int) throws {
+        if let record = try validate(epoch: epoch) {
+            log.write(record)
+            onEvent(.validation(record))
+            let value: Double =
+                switch options.bestMetric {
+                case .dice: record.dice
+                case .miou: record.meanIoU
+                case .accuracy: record.pixelAccuracy
+                }
+            if schedule.kind == .plateau { optimizer.learningRate = schedule.report(metric: value) }
+            if best.map({ value > $0 }) ?? true {
+                best = value
+                try save(bestCheckpoint, reason: "best \(options.bestMetric.rawValue) \(String(format: "%.4f", value))")
+            }
+        }
+        try save(lastCheckpoint, reason: "step \(step)")
+    }
+
+    /// Evaluates the validation samples whole with the eval-mode network; nil without validation samples.
+    public func validate(epoch: Int) throws -> ValidationRecord? {
+        guard let validation, !validation.indices.isEmpty else { return nil }
+        let classes = model.configuration.classes
+        var confusion = ConfusionMatrix(classes: max(classes, 2))
+        var lossTotal: Double = 0
+        var refreshed: Set<[Int]> = []
+        for index in validation.indices {
+            var (image, mask) = try validation.dataset.sample(index)
+            loader.normalization.apply(&image)
+            let shape = [1, image.channels, image.height, image.width]
+            let network: CompiledUNet
+            if let existing = validationNetworks[shape] {
+                network = existing
+                if refreshed.insert(shape).inserted { try network.loadParameters() }
+            } else {
+                network = try CompiledUNet(model, inputShape: shape, precision: options.precision, training: false)
+                validationNetworks[shape] = network
+                refreshed.insert(shape)
+            }
+            let logits = try network.forward(try Tensor(shape: shape, scalars: image.values))
+            let targets = try SegmentationPrediction.cropTargets(
+                mask.classes, batch: 1, height: mask.height, width: mask.width, to: logits.shape[2], logits.shape[3])
+            lossTotal += Double(try options.loss(logits: logits, targets: targets).loss)
+            try confusion.add(predictions: SegmentationPrediction.classes(logits), truth: targets, ignoreIndex: -1)
+        }
+        let metrics = SegmentationMetrics(confusion)
+        let dice = classes == 1 ? (metrics.perClassDice[1] ?? 0) : metrics.meanDiceWithoutBackground
+        return ValidationRecord(step: step, epoch: epoch, loss: Float(lossTotal / Double(validation.indices.count)),
+                                dice: dice, meanIoU: metrics.meanIoU, pixelAccuracy: metrics.pixelAccuracy,
+                                perClassIoU: metrics.perClassIoU)
+    }
+
+    /// Writes a training checkpoint atomically.
+    public func save(_ path: String, reason: String) throws {
+        let state = TrainingCheckpoint.State(step: step, optimizer: options.optimizer, optimizerNumbers: [:],
+                                             schedule: schedule, best: best, seed: options.seed)
+        try TrainingCheckpoint.write(model: model, metadata: metadata, optimizer: optimizer, state: state, to: path)
+        onEvent(.checkpoint(path: path, reason: reason))
+    }
+}

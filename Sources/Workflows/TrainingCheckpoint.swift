@@ -1,0 +1,40 @@
+import Checkpoints
+import Foundation
+import Models
+import Training
+
+/// A training checkpoint: a native model file (loadable by `predict`, `info`, `convert`) that also holds the
+/// optimizer's buffers (`optimizer.<parameter index>.<name>` tensors) and the trainer's state (`unet.training`
+/// metadata: step, optimizer numbers, schedule, best metric), so that `--resume` continues exactly.
+struct TrainingCheckpoint {
+    /// The trainer's state besides the model and the optimizer buffers.
+    struct State: Codable {
+        var step: Int
+        var optimizer: TrainingOptions.OptimizerKind
+        var optimizerNumbers: [String: Double]
+        var schedule: Schedule
+        var best: Double?
+        var seed: UInt64
+    }
+
+    /// Writes the checkpoint atomically.
+    static func write(model: UNet, metadata: ModelMetadata, optimizer: any Optimizer, state: State, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var state = state
+        state.optimizerNumbers = optimizer.state.numbers
+        let extra = optimizer.state.tensors.map { (ModelFile.optimizerPrefix + $0.key, StoredTensor($0.tensor)) }
+        try ModelFile.write(ModelFile.storedTensors(of: model), configuration: model.configuration, metadata: metadata,
+                            to: path, extraTensors: extra,
+                            extraMetadata: [ModelFile.trainingKey: String(decoding: try encoder.encode(state), as: UTF8.self)])
+    }
+
+    /// The state and optimizer buffers of a loaded training checkpoint.
+    static func read(_ loaded: LoadedModel, path: String) throws -> (State, OptimizerState) {
+        guard let text = loaded.fileMetadata[ModelFile.trainingKey],
+            let state = try? JSONDecoder().decode(State.self, from: Data(text.utf8))
+        else { throw TrainingError.invalidCheckpoint("\(path): not a training checkpoint (no \(ModelFile.trainingKey) metadata); use --load to start from its weights") }
+        let tensors = loaded.extraTensors.map { (String($0.key.dropFirst(ModelFile.optimizerPrefix.count)), $0.tensor.floatTensor()) }
+        return (state, OptimizerState(tensors: tensors, numbers: state.optimizerNumbers))
+    }
+}

@@ -1,0 +1,32 @@
+/// What the trainer reports as it goes, for progress bars and logs.
+public enum TrainingEvent: Sendable {
+    /// One optimizer step done.
+    case step(TrainingStepRecord)
+    /// A validation pass done.
+    case validation(ValidationRecord)
+    /// A checkpoint written.
+    case checkpoint(path: String, reason: String)
+}
+
+/// One step's numbers (a line of the metrics log).
+public struct TrainingStepRecord: Codable, Sendable {
+    public let step: Int
+    public let epoch: Int
+    public let totalSteps: Int
+    public let loss: Float
+    public let learningRate: Float
+    public let imagesPerSecond: Double
+    /// Seconds since training (or this resumed run) started.
+    public let elapsed: Double
+}
+
+/// One validation pass (a line of the metrics log).
+public struct ValidationRecord: Codable, Sendable {
+    public let step: Int
+    public let epoch: Int
+    public let loss: Float
+    public let dice: Double
+    public let meanIoU: Double
+    public let pixelAccuracy: Double
+    public let perClassIoU: [Double?]
+}

@@ -1,0 +1,46 @@
+import Execution
+import Training
+
+/// Everything `unet train` decides besides the data and the architecture. Defaults are milesial's
+/// `train.py`: RMSprop (lr 1e-5, weight decay 1e-8, momentum 0.999), ReduceLROnPlateau on validation Dice,
+/// Dice + cross-entropy, gradient clipping at 1.0, 5 epochs of batch 1.
+public struct TrainingOptions: Sendable {
+    public enum OptimizerKind: String, Codable, Sendable, CaseIterable { case sgd, adam, adamw, rmsprop }
+    public enum Metric: String, Codable, Sendable, CaseIterable {
+        /// Mean Dice over the foreground classes (the binary foreground's Dice for two classes).
+        case dice
+        case miou
+        /// Pixel accuracy.
+        case accuracy
+    }
+
+    public var epochs = 5
+    /// Total optimizer steps instead of epochs.
+    public var steps: Int?
+    public var batchSize = 1
+    public var learningRate: Float = 1e-5
+    public var optimizer: OptimizerKind = .rmsprop
+    public var weightDecay: Float = 1e-8
+    /// SGD and RMSprop momentum; Adam's β1.
+    public var momentum: Float = 0.999
+    public var nesterov = false
+    public var schedule: Schedule.Kind = .plateau
+    public var warmupSteps = 0
+    public var minimumLearningRate: Float = 0
+    public var plateauPatience = 5
+    /// Maximum global gradient norm; nil disables clipping.
+    public var gradientClipping: Float? = 1.0
+    public var loss = LossFunction()
+    public var precision: Precision = .fp32
+    /// Validate every this many steps (nil: only at the end of each epoch, or every tenth of the steps).
+    public var validateEvery: Int?
+    public var bestMetric: Metric = .dice
+    /// Also write `epoch_<n>.safetensors` at each epoch's end.
+    public var saveEveryEpoch = false
+    public var seed: UInt64 = 0
+
+    public init() {}
+
+    /// The number of optimizer steps for `batchesPerEpoch`.
+    public func totalSteps(batchesPerEpoch: Int) -> Int { steps ?? epochs * max(batchesPerEpoch, 1) }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Datasets
+import Foundation
+
+/// Where a dataset's images and masks are and how masks encode classes; shared by `train`, `evaluate` and
+/// `dataset check`.
+struct DataOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Folder of images.", valueName: "dir")) var images: String?
+    @Option(help: ArgumentHelp("Folder of masks, matched to images by file stem.", valueName: "dir")) var masks: String?
+    @Option(help: ArgumentHelp("What mask names add to the image stem (Carvana: _mask).", valueName: "suffix"))
+    var maskSuffix = ""
+    @Option(help: ArgumentHelp("A file listing 'IMAGE MASK [REGION]' per line, instead of --images/--masks.", valueName: "file"))
+    var list: String?
+    @Option(help: ArgumentHelp("Folder of region-of-interest masks (nonzero inside); pixels outside are ignored.", valueName: "dir"))
+    var regions: String?
+    @Option(help: ArgumentHelp("What region-mask names add to the image stem.", valueName: "suffix"))
+    var regionSuffix = ""
+    @Option(help: ArgumentHelp("A mask value excluded from loss and metrics (e.g. 255).", valueName: "value"))
+    var ignoreIndex: Int?
+    @Option(help: ArgumentHelp("The mask value of each class, in class order: '0,255', or colours '0 0 0;255 0 0'.",
+                               valueName: "table"))
+    var maskValues: String?
+    @Option(help: ArgumentHelp("values: the sorted distinct mask values are the classes (milesial); indices: mask values are class indices.",
+                               valueName: "values|indices"))
+    var maskEncoding: DatasetOptions.MaskEncoding = .values
+
+    func validate() throws {
+        if list == nil && (images == nil || masks == nil) {
+            throw ValidationError("give --images and --masks, or --list")
+        }
+    }
+
+    /// The image/mask pairs, with problems found while pairing.
+    func pairs() -> (pairs: [SamplePaths], problems: [DatasetProblem]) {
+        if let list { return SampleDiscovery.readList(list) }
+        return SampleDiscovery.pairFolders(images: images!, masks: masks!, maskSuffix: maskSuffix, regions: regions,
+                                           regionSuffix: regionSuffix)
+    }
+
+    /// The class table given by --mask-values, if any.
+    func classTable() throws -> ClassTable? {
+        guard let maskValues else { return nil }
+        let entries = maskValues.split(separator: ";").map { entry in
+            entry.split(whereSeparator: { $0 == " " || $0 == "," }).map { Int($0) }
+        }
+        let values: [[Int]] = entries.count == 1 && entries[0].count != 3
+            ? entries[0].map { [$0 ?? -1] } : entries.map { $0.map { $0 ?? -1 } }
+        guard values.allSatisfy({ !$0.contains(-1) }) else {
+            throw ValidationError("--mask-values: '\(maskValues)' is not a list of numbers or 'R G B' colours")
+        }
+        do { return try ClassTable(values: values) } catch { throw ValidationError("--mask-values: \(error.reason)") }
+    }
+}
+
+extension DatasetOptions.MaskEncoding: ExpressibleByArgument {}

@@ -1,0 +1,18 @@
+import Foundation
+import Synchronization
+
+/// Set by SIGINT or SIGTERM, so that long work can save and stop at a safe point instead of dying mid-write.
+enum InterruptFlag {
+    private static let raised = Atomic<Bool>(false)
+
+    /// Installs the handlers (idempotent). A second signal ends the process at once.
+    static func install() {
+        let handler: @convention(c) (Int32) -> Void = { signal in
+            if InterruptFlag.raised.exchange(true, ordering: .relaxed) { _exit(128 + signal) }
+        }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
+    }
+
+    static var isRaised: Bool { raised.load(ordering: .relaxed) }
+}

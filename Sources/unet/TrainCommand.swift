@@ -1,0 +1,240 @@
+import ArgumentParser
+import DNNL
+import Datasets
+import Execution
+import Foundation
+import Models
+import Tensors
+import Training
+import Workflows
+
+/// `unet train`: train a U-Net on folders of images and masks (milesial's `train.py`, natively).
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a U-Net on folders of images and masks.",
+        discussion: """
+            Defaults follow milesial/Pytorch-UNet: 5 epochs, batch 1, RMSprop at 1e-5, scale 0.5, 10% validation, \
+            Dice + cross-entropy, ReduceLROnPlateau on validation Dice. --output-dir receives best.safetensors, \
+            last.safetensors, metrics.jsonl and training_curves.png.
+            """)
+
+    @OptionGroup var data: DataOptions
+    @Option(help: ArgumentHelp("Validation images (instead of a --validation split).", valueName: "dir")) var valImages: String?
+    @Option(help: ArgumentHelp("Validation masks.", valueName: "dir")) var valMasks: String?
+    @Option(name: [.short, .customLong("validation")], help: "Percent of the data used for validation.")
+    var validation: Double = 10
+
+    @Option(name: [.short, .long], help: "Epochs.") var epochs = 5
+    @Option(help: "Total optimizer steps instead of epochs.") var steps: Int?
+    @Option(name: [.short, .long], help: "Batch size.") var batchSize = 1
+    @Option(name: [.short, .long], help: "Learning rate.") var learningRate: Float = 1e-5
+    @Option(name: [.customShort("f"), .long], help: ArgumentHelp("Start from a model's weights (.safetensors or .pth).", valueName: "model"))
+    var load: String?
+    @Option(help: ArgumentHelp("Continue a run exactly from its checkpoint (last.safetensors).", valueName: "checkpoint"))
+    var resume: String?
+    @Option(name: [.short, .long], help: "Downscaling factor of the images.") var scale: Double = 0.5
+    @Flag(help: "Mixed precision: bf16 convolutions, fp32 master weights (the same path as --dtype bf16 in bench).")
+    var amp = false
+    @Option(name: [.short, .long], help: "Classes (1 for a binary model with a sigmoid).") var classes = 2
+    @Flag(help: "Bilinear up-sampling instead of transposed convolutions.") var bilinear = false
+    @Option(help: "Input channels (1 gray, 3 RGB).") var inChannels = 3
+    @Option(help: "Base width.") var base = 64
+    @Option(help: "Number of down-samplings.") var depth = 4
+    @Option(help: ArgumentHelp("3x3 convolution padding.", valueName: "same|valid")) var padding: UNetConfiguration.Padding = .same
+
+    @Option(help: "Square random crop size (batches of equal sizes).") var crop: Int?
+    @Flag(help: "Random flips.") var flips = false
+    @Flag(help: "Random 90° rotations.") var rotate90 = false
+    @Option(help: "Random rotation in ± degrees.") var augmentRotation: Float = 0
+    @Option(help: "Random scaling in ± fraction.") var augmentScale: Float = 0
+    @Option(help: "Random brightness offset in ± value.") var brightness: Float = 0
+    @Option(help: "Random contrast factor in 1 ± value.") var contrast: Float = 0
+    @Option(help: "Random gamma in 1 ± value.") var gamma: Float = 0
+    @Option(help: "Gaussian noise standard deviation.") var noise: Float = 0
+    @Option(help: "Random blur strength (0: off).") var blur: Float = 0
+    @Option(help: ArgumentHelp("Per-channel mean to subtract, e.g. 0.485,0.456,0.406.", valueName: "values")) var mean: String?
+    @Option(help: ArgumentHelp("Per-channel standard deviation to divide by.", valueName: "values")) var std: String?
+
+    @Option(help: "Optimizer.") var optimizer: TrainingOptions.OptimizerKind = .rmsprop
+    @Option(help: "Weight decay.") var weightDecay: Float = 1e-8
+    @Option(help: "Momentum (SGD, RMSprop) or Adam's beta1.") var momentum: Float?
+    @Flag(help: "Nesterov momentum (SGD).") var nesterov = false
+    @Option(help: "Learning-rate schedule.") var schedule: Schedule.Kind = .plateau
+    @Option(help: "Warm-up steps (cosine).") var warmup = 0
+    @Option(help: "Final learning rate (cosine, plateau).") var minLr: Float = 0
+    @Option(help: "Validations without improvement before the plateau schedule lowers the rate.") var patience = 5
+    @Option(help: "Maximum gradient norm (0: no clipping).") var clip: Float = 1.0
+    @Option(help: "Loss.") var loss: LossFunction.Kind = .diceCE
+    @Option(help: ArgumentHelp("Cross-entropy class weights, e.g. 0.2,1,1.", valueName: "weights")) var classWeights: String?
+    @Flag(help: "Leave the background (class 0) out of the Dice term.") var diceNoBackground = false
+    @Option(help: "Focal loss gamma.") var focalGamma: Float = 2
+    @Option(help: "Validate every this many steps (default: each epoch, or every tenth of --steps).") var validateEvery: Int?
+    @Option(help: "The metric that picks best.safetensors.") var bestMetric: TrainingOptions.Metric = .dice
+    @Flag(help: "Also write epoch_<n>.safetensors at the end of each epoch.") var saveEveryEpoch = false
+    @Option(help: "Random seed (data split, weights, augmentation).") var seed: UInt64 = 0
+    @Option(help: "oneDNN threads (default: all cores).") var threads: Int?
+    @Option(help: ArgumentHelp("Where checkpoints, the log and the plot go.", valueName: "dir")) var outputDir = "runs/train"
+
+    func validate() throws {
+        guard epochs > 0, batchSize > 0, learningRate > 0, scale > 0, scale <= 1, classes > 0, inChannels > 0, base > 0,
+              depth > 0, (0..<100).contains(validation)
+        else {
+            throw ValidationError("--epochs, --batch-size, --learning-rate, --classes, --in-channels, --base and --depth must be "
+                + "positive; --scale in (0, 1]; --validation in [0, 100)")
+        }
+        if let steps, steps <= 0 { throw ValidationError("--steps must be positive") }
+        if let crop, crop < 16 { throw ValidationError("--crop must be at least 16") }
+        if (valImages == nil) != (valMasks == nil) { throw ValidationError("give both --val-images and --val-masks") }
+        if load != nil && resume != nil { throw ValidationError("--load and --resume exclude each other") }
+    }
+
+    func run() throws {
+        if let threads { Threads.setCount(threads) }
+        InterruptFlag.install()
+        let progress = ProgressDisplay()
+        try CLIError.reporting { try train(progress) }
+    }
+
+    private func train(_ progress: ProgressDisplay) throws {
+        // 1. Data: pair the files and check every one of them before anything trains.
+        var datasetOptions = DatasetOptions(inputChannels: inChannels, classes: classes, scale: scale,
+                                            maskEncoding: data.maskEncoding, classTable: try data.classTable(),
+                                            ignoreValue: data.ignoreIndex)
+        var loaded: LoadedModel?
+        if let path = resume ?? load {
+            loaded = try ModelFile.load(path: path)
+            if let values = loaded!.metadata.maskValues, resume != nil, datasetOptions.classTable == nil {
+                datasetOptions.classTable = try ClassTable(values: values)
+            }
+        }
+        let (pairs, pairProblems) = data.pairs()
+        let dataset = try SegmentationDataset.open(pairs, options: datasetOptions, problems: pairProblems)
+        progress.message("data: \(dataset.count) image/mask pairs, class table \(dataset.table)"
+            + (dataset.isCached ? " (decoded once, kept in memory)" : ""))
+        var trainIndices = Array(0..<dataset.count)
+        var validationSet: (SegmentationDataset, [Int])?
+        if let valImages, let valMasks {
+            let (valPairs, valProblems) = SampleDiscovery.pairFolders(images: valImages, masks: valMasks, maskSuffix: data.maskSuffix)
+            var valOptions = datasetOptions
+            valOptions.classTable = dataset.table
+            validationSet = (try SegmentationDataset.open(valPairs, options: valOptions, problems: valProblems),
+                             Array(0..<valPairs.count))
+        } else if validation > 0 {
+            var g = SeededGenerator(seed: seed)
+            let shuffled = trainIndices.shuffled(using: &g)
+            let count = Int(Double(dataset.count) * validation / 100)
+            validationSet = (dataset, Array(shuffled.prefix(count)).sorted())
+            trainIndices = Array(shuffled.dropFirst(count)).sorted()
+        }
+        guard trainIndices.count >= 1 else { throw CLIError(description: "no training samples left after the validation split") }
+        progress.message("split: \(trainIndices.count) for training, \(validationSet?.1.count ?? 0) for validation")
+
+        // 2. The model: new, loaded (fine-tuning, a different class count re-initialises the head), or resumed.
+        var generator = SeededGenerator(seed: seed)
+        let model: UNet
+        if let loaded, resume == nil {
+            model = try fineTuned(loaded, generator: &generator, progress)
+        } else if let loaded {
+            model = loaded.model
+        } else {
+            var c = UNetConfiguration.milesial(inputChannels: inChannels, classes: classes, bilinear: bilinear, baseWidth: base, depth: depth)
+            c.padding = padding
+            if padding == .valid { c.merge = .crop }
+            model = try UNet(c, generator: &generator)
+        }
+        let normalization = Normalization(mean: try numbers(mean, "--mean"), std: try numbers(std, "--std"))
+        let metadata = ModelMetadata(maskValues: dataset.table.values,
+                                     normalization: .init(mean: normalization.mean, std: normalization.std))
+
+        // 3. Batches, options, trainer.
+        var augmentation = Augmentation()
+        (augmentation.crop, augmentation.flips, augmentation.rotate90) = (crop, flips, rotate90)
+        (augmentation.rotationDegrees, augmentation.scaleJitter) = (augmentRotation, augmentScale)
+        (augmentation.brightness, augmentation.contrast, augmentation.gamma) = (brightness, contrast, gamma)
+        (augmentation.noise, augmentation.blur) = (noise, blur)
+        let loader = BatchLoader(dataset: dataset, indices: trainIndices, batchSize: batchSize, augmentation: augmentation,
+                                 normalization: normalization, shuffle: true, seed: seed, dropLast: true)
+        let trainer = try Trainer(model: model, metadata: metadata, options: try trainingOptions(),
+                                  loader: loader, validation: validationSet, outputDirectory: outputDir)
+        if let loaded, let resume {
+            try trainer.resume(from: loaded, path: resume)
+            progress.message("resumed \(resume) at step \(trainer.step) of \(trainer.totalSteps)")
+        }
+        progress.message("training \(model.configuration) for \(trainer.totalSteps) steps of \(batchSize) on "
+            + "\(Threads.count) threads, \(amp ? "bf16 mixed precision" : "fp32")")
+        trainer.shouldStop = { InterruptFlag.isRaised }
+        trainer.onEvent = { event in
+            switch event {
+            case .step(let r):
+                let remaining = r.elapsed / Double(max(r.step - (trainer.totalSteps - r.totalSteps), 1)) * Double(r.totalSteps - r.step)
+                progress.update(fraction: Double(r.step) / Double(r.totalSteps), label: "epoch \(r.epoch)",
+                                details: String(format: "step %d/%d loss %.4f lr %.2e %.1f img/s ETA %@", r.step, r.totalSteps,
+                                                r.loss, r.learningRate, r.imagesPerSecond, durationText(remaining)))
+            case .validation(let v):
+                progress.message(String(format: "step %d: validation loss %.4f, Dice %.4f, mIoU %.4f, pixel accuracy %.4f",
+                                        v.step, v.loss, v.dice, v.meanIoU, v.pixelAccuracy))
+            case .checkpoint(let path, let reason):
+                if reason.hasPrefix("best") { progress.message("saved \(path) (\(reason))") }
+            }
+        }
+        // 4. Train, then draw the curves.
+        defer { progress.finish() }
+        do {
+            try trainer.run()
+        } catch let error as TrainingError {
+            progress.finish()
+            try? TrainingCurves.write(metricsLog: (outputDir as NSString).appendingPathComponent("metrics.jsonl"),
+                                      to: (outputDir as NSString).appendingPathComponent("training_curves.png"))
+            throw error
+        }
+        progress.finish()
+        let curves = (outputDir as NSString).appendingPathComponent("training_curves.png")
+        try TrainingCurves.write(metricsLog: (outputDir as NSString).appendingPathComponent("metrics.jsonl"), to: curves)
+        print("best: \(trainer.bestCheckpoint) (\(bestMetric.rawValue) \(trainer.best.map { String(format: "%.4f", $0) } ?? "n/a"))")
+        print("last: \(trainer.lastCheckpoint)")
+        print("log: \((outputDir as NSString).appendingPathComponent("metrics.jsonl")), curves: \(curves)")
+    }
+
+    private func trainingOptions() throws -> TrainingOptions {
+        var o = TrainingOptions()
+        (o.epochs, o.steps, o.batchSize, o.learningRate) = (epochs, steps, batchSize, learningRate)
+        (o.optimizer, o.weightDecay, o.nesterov) = (optimizer, weightDecay, nesterov)
+        o.momentum = momentum ?? (optimizer == .adam || optimizer == .adamw ? 0.9 : (optimizer == .sgd ? 0.9 : 0.999))
+        (o.schedule, o.warmupSteps, o.minimumLearningRate, o.plateauPatience) = (schedule, warmup, minLr, patience)
+        o.gradientClipping = clip > 0 ? clip : nil
+        o.loss = LossFunction(kind: loss, classWeights: try numbers(classWeights, "--class-weights"),
+                              diceIncludesBackground: !diceNoBackground, focalGamma: focalGamma)
+        o.precision = amp ? .bf16 : .fp32
+        (o.validateEvery, o.bestMetric, o.saveEveryEpoch, o.seed) = (validateEvery, bestMetric, saveEveryEpoch, seed)
+        return o
+    }
+
+    /// The loaded model, with its head re-initialised if --classes differs from its class count.
+    private func fineTuned(_ loaded: LoadedModel, generator: inout SeededGenerator, _ progress: ProgressDisplay) throws -> UNet {
+        guard loaded.model.configuration.classes != classes else { return loaded.model }
+        var c = loaded.model.configuration
+        c.classes = classes
+        let model = try UNet(c, generator: &generator)
+        var state = loaded.model.stateDict()
+        for key in state.keys where model.stateDict()[key]?.shape != state[key]?.shape { state[key] = nil }
+        try model.load(state, strict: false)
+        progress.message("warning: \(load!) has \(loaded.model.configuration.classes) classes, training \(classes): "
+            + "the output layer starts from new random weights")
+        return model
+    }
+
+    private func numbers(_ text: String?, _ flag: String) throws -> [Float]? {
+        guard let text else { return nil }
+        let values = text.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
+            throw ValidationError("\(flag): '\(text)' is not a comma-separated list of numbers")
+        }
+        return values.map { $0! }
+    }
+}
+
+extension TrainingOptions.OptimizerKind: ExpressibleByArgument {}
+extension TrainingOptions.Metric: ExpressibleByArgument {}
+extension Schedule.Kind: ExpressibleByArgument {}
+extension LossFunction.Kind: ExpressibleByArgument {}

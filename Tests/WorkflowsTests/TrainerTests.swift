@@ -1,0 +1,109 @@
+import Datasets
+import Foundation
+import Models
+import Tensors
+import TestSupport
+import Testing
+import Training
+import Workflows
+
+@Suite("Trainer: learning, checkpoints, exact resume, failures")
+struct TrainerTests {
+    struct Run {
+        let folder: URL
+        let dataset: SegmentationDataset
+    }
+
+    func setUp(count: Int = 10) throws -> Run {
+        let folder = try SyntheticData.temporaryFolder("unet-trainer")
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: count, size: 32)
+        let (pairs, _) = SampleDiscovery.pairFolders(images: images, masks: masks)
+        return Run(folder: folder, dataset: try SegmentationDataset.open(pairs, options: DatasetOptions(inputChannels: 1, classes: 2)))
+    }
+
+    func trainer(_ run: Run, steps: Int, output: String, seed: UInt64 = 3, learningRate: Float = 3e-3) throws -> Trainer {
+        var g = SeededGenerator(seed: seed)
+        let model = try UNet(.milesial(inputChannels: 1, classes: 2, baseWidth: 8, depth: 2), generator: &g)
+        var options = TrainingOptions()
+        (options.steps, options.batchSize, options.learningRate, options.optimizer) = (steps, 2, learningRate, .adam)
+        (options.momentum, options.schedule, options.validateEvery, options.seed) = (0.9, .cosine, 4, seed)
+        var augmentation = Augmentation()
+        (augmentation.crop, augmentation.flips) = (24, true)
+        let loader = BatchLoader(dataset: run.dataset, indices: Array(0..<8), batchSize: 2, augmentation: augmentation,
+                                 shuffle: true, seed: seed, dropLast: true)
+        return try Trainer(model: model, metadata: ModelMetadata(maskValues: run.dataset.table.values), options: options,
+                           loader: loader, validation: (run.dataset, [8, 9]), outputDirectory: output)
+    }
+
+    func losses(_ trainer: Trainer) -> () -> [Float] {
+        final class Box { var values: [Float] = [] }
+        let box = Box()
+        trainer.onEvent = { if case .step(let r) = $0 { box.values.append(r.loss) } }
+        return { box.values }
+    }
+
+    @Test("the loss falls, validation Dice rises above chance, best and last checkpoints load as models")
+    func learns() throws {
+        let run = try setUp()
+        defer { try? FileManager.default.removeItem(at: run.folder) }
+        let output = run.folder.appendingPathComponent("out").path
+        let t = try trainer(run, steps: 40, output: output)
+        let recorded = losses(t)
+        try t.run()
+        let values = recorded()
+        #expect(values.count == 40)
+        let early: Float = values.prefix(8).reduce(0, +) / 8
+        let late: Float = values.suffix(8).reduce(0, +) / 8
+        #expect(late < early * 0.8, "\(values)")
+        let validation = try #require(try t.validate(epoch: 0))
+        #expect(validation.dice > 0.6, "Dice \(validation.dice)")
+        for name in ["best.safetensors", "last.safetensors", "metrics.jsonl"] {
+            #expect(FileManager.default.fileExists(atPath: output + "/" + name), "\(name)")
+        }
+        let loaded = try ModelFile.load(path: output + "/last.safetensors")
+        #expect(loaded.metadata.maskValues == [[0], [255]])
+        #expect(loaded.model.stateDict() == t.model.stateDict())
+    }
+
+    @Test("a run resumed from its checkpoint reproduces the uninterrupted loss sequence")
+    func exactResume() throws {
+        let run = try setUp()
+        defer { try? FileManager.default.removeItem(at: run.folder) }
+        let whole = try trainer(run, steps: 12, output: run.folder.appendingPathComponent("whole").path)
+        let wholeLosses = losses(whole)
+        try whole.run()
+
+        let partOutput = run.folder.appendingPathComponent("part").path
+        let first = try trainer(run, steps: 12, output: partOutput)
+        let firstLosses = losses(first)
+        var steps = 0
+        first.shouldStop = { steps += 1; return steps == 5 }  // stop (and save) after step 5
+        #expect(throws: TrainingError.self) { try first.run() }
+        let checkpoint = partOutput + "/last.safetensors"
+        let loaded = try ModelFile.load(path: checkpoint)
+        let second = try trainer(run, steps: 12, output: partOutput, seed: 3)
+        let model = second.model
+        try model.load(loaded.model.stateDict())
+        try second.resume(from: loaded, path: checkpoint)
+        #expect(second.step == 5)
+        let secondLosses = losses(second)
+        try second.run()
+        #expect(firstLosses() + secondLosses() == wholeLosses(), "\(firstLosses() + secondLosses()) vs \(wholeLosses())")
+        #expect(second.model.stateDict() == whole.model.stateDict())
+    }
+
+    @Test("a non-finite loss stops training with the step, and leaves the last good checkpoint untouched")
+    func nonFinite() throws {
+        let run = try setUp()
+        defer { try? FileManager.default.removeItem(at: run.folder) }
+        let output = run.folder.appendingPathComponent("nan").path
+        let t = try trainer(run, steps: 200, output: output, learningRate: 1e30)
+        let error = #expect(throws: TrainingError.self) { try t.run() }
+        let text = try #require(error).description
+        #expect(text.contains("the loss became") && text.contains("step"))
+        if FileManager.default.fileExists(atPath: output + "/last.safetensors") {
+            let loaded = try ModelFile.load(path: output + "/last.safetensors")
+            #expect(loaded.model.stateDict().entries.allSatisfy { $0.tensor.scalars.allSatisfy(\.isFinite) })
+        }
+    }
+}
