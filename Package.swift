@@ -8,8 +8,8 @@ let package = Package(
         .executable(name: "unet", targets: ["unet"]),
         .library(
             name: "UNetKit",
-            targets: ["Tensors", "Kernels", "NN", "Models", "Execution", "Training", "Datasets", "Metrics", "Workflows",
-                      "Checkpoints", "ImageIO"]),
+            targets: ["Tensors", "Kernels", "NN", "Models", "Execution", "Training", "Datasets", "Metrics", "Inference",
+                      "Reports", "Workflows", "Checkpoints", "ImageIO"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -31,9 +31,12 @@ let package = Package(
         .target(name: "Metrics"),
         .target(name: "Datasets", dependencies: ["ImageIO", "Tensors"]),
         .target(name: "Reports", dependencies: ["ImageIO"]),
+        .target(name: "Inference", dependencies: ["Datasets", "Execution", "Kernels", "Models", "Tensors"]),
         .target(
             name: "Workflows",
-            dependencies: ["Datasets", "Execution", "Metrics", "Models", "NN", "Reports", "Tensors", "Training", "Kernels"]),
+            dependencies: [
+                "Datasets", "Execution", "ImageIO", "Inference", "Metrics", "Models", "NN", "Reports", "Tensors", "Training", "Kernels",
+            ]),
         .target(name: "ImageIO", dependencies: ["CImageCodecs"]),
 
         // MARK: - Command-line tool
@@ -41,7 +44,7 @@ let package = Package(
             name: "unet",
             dependencies: [
                 "NN", "Models", "Execution", "Training", "Workflows", "Datasets", "Metrics", "Reports", "DNNL", "Tensors",
-                "Kernels", "Checkpoints", "ImageIO",
+                "Kernels", "Inference", "Checkpoints", "ImageIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -54,15 +57,20 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Kernels", "Tensors", "TestSupport"]),
         .testTarget(name: "DNNLTests", dependencies: ["DNNL"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Tensors", "TestSupport"]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO", "Tensors", "TestSupport"]),
         .testTarget(
             name: "WorkflowsTests",
-            dependencies: ["Workflows", "Datasets", "Execution", "Models", "Training", "Tensors", "Checkpoints", "TestSupport"]),
+            dependencies: [
+                "Workflows", "Inference", "Datasets", "Execution", "Models", "Training", "Tensors", "Checkpoints", "TestSupport",
+            ]),
         .testTarget(name: "ExecutionTests", dependencies: ["Execution", "DNNL", "Kernels", "NN", "Models", "Tensors", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Checkpoints", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["unet", "Checkpoints", "TestSupport"]),
+        .testTarget(
+            name: "InferenceTests",
+            dependencies: ["Inference", "Datasets", "Execution", "Models", "Tensors", "ImageIO", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["unet", "Checkpoints", "ImageIO", "Tensors", "TestSupport"]),
     ]
 )

@@ -505,19 +505,80 @@ def checkpoint_cases():
                 f.write(f"{k} {list(v.shape)}\n")
 
 
+def metrics_cases():
+    """Segmentation metrics computed independently with numpy over random label maps: 4 classes, where class 2
+    is absent from both truth and prediction (an empty class), class 3 is never predicted (undefined precision),
+    truth 255 is ignored and a region-of-interest mask leaves pixels out. NaN marks an undefined value."""
+    rng = np.random.default_rng(7)
+    classes, shape = 4, (3, 37, 41)
+    truth = rng.choice([0, 1, 3], size=shape, p=[0.5, 0.4, 0.1]).astype(np.int32)
+    truth[rng.random(shape) < 0.05] = 255
+    noisy = rng.random(shape) < 0.3
+    pred = np.where(noisy, rng.choice([0, 1], size=shape), np.where(truth == 3, 1, truth)).astype(np.int32)
+    pred[truth == 255] = rng.choice([0, 1], size=int((truth == 255).sum()))
+    region = (rng.random(shape) < 0.9).astype(np.int32)
+    counted = (truth != 255) & (region == 1)
+    confusion = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(confusion, (truth[counted], pred[counted]), 1)
+    tp = np.diag(confusion).astype(np.float64)
+    fp = confusion.sum(0) - tp
+    fn = confusion.sum(1) - tp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = tp / (tp + fp + fn)
+        dice = 2 * tp / (2 * tp + fp + fn)
+        recall = tp / (tp + fn)
+        precision = tp / (tp + fp)
+    empty = (tp + fp + fn) == 0
+    out = dict(truth=truth, prediction=pred, region=region, confusion=confusion.astype(np.int32),
+               pixel_accuracy=np.array([tp.sum() / confusion.sum()]), mean_accuracy=np.array([np.nanmean(recall)]),
+               per_class_iou=iou, mean_iou=np.array([np.nanmean(iou)]), per_class_dice=dice,
+               mean_dice=np.array([np.nanmean(dice)]), mean_dice_no_background=np.array([np.nanmean(dice[1:])]),
+               precision=precision, recall=recall,
+               mean_iou_empty_one=np.array([np.where(empty, 1.0, iou).mean()]),
+               mean_dice_empty_one=np.array([np.where(empty, 1.0, dice).mean()]))
+    folder = os.path.join(ROOT, "metrics")
+    os.makedirs(folder, exist_ok=True)
+    save_numpy({k: (v.astype(np.float32) if v.dtype == np.float64 else v) for k, v in out.items()},
+               os.path.join(folder, "random_maps.safetensors"), metadata={"classes": str(classes), "ignore": "255"})
+
+
+def predict_cases():
+    """What milesial's predict.py computes for a PNG: pixels / 255, the eval-mode network on the whole (odd-sized)
+    image, softmax (or sigmoid for one class). Writes predict/<model>.pth (milesial training checkpoints, with
+    mask_values), predict/rgb_45x61.png and predict/expected.safetensors with `probabilities_<model>` (C, H, W)."""
+    folder = os.path.join(ROOT, "predict")
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(3)
+    smooth = np.cumsum(np.cumsum(rng.normal(size=(45, 61, 3)), 0), 1)
+    pixels = ((smooth - smooth.min()) / (smooth.max() - smooth.min()) * 255).astype(np.uint8)
+    Image.fromarray(pixels, "RGB").save(os.path.join(folder, "rgb_45x61.png"))
+    x = torch.from_numpy(pixels.astype(np.float32) / 255).permute(2, 0, 1)[None]
+    out = {}
+    for name, classes, bilinear, values in [("milesial_c2", 2, False, [0, 255]), ("milesial_c1_bilinear", 1, True, [0, 1])]:
+        model = prepared(unet_zoo.MilesialUNet(3, classes, bilinear, base=4), (2, 3, 32, 32), 31 + classes)
+        state = model.state_dict()
+        state["mask_values"] = values
+        torch.save(state, os.path.join(folder, name + ".pth"))
+        model.eval()
+        with torch.no_grad():
+            logits = model(x)
+        out["probabilities_" + name] = (torch.sigmoid(logits) if classes == 1 else torch.softmax(logits, 1))[0]
+    save("predict", "expected", out)
+
+
+CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cases], schedules=[schedule_cases],
+             models=[checkpoint_cases], training=[training_parity_case], formats=[dtype_cases], images=[image_cases],
+             ops=[conv_cases, pool_and_norm_cases, activation_cases, movement_cases, arithmetic_cases],
+             metrics=[metrics_cases], predict=[predict_cases])
+
 if __name__ == "__main__":
-    loss_cases()
-    loss_extended_cases()
-    optimizer_cases()
-    schedule_cases()
-    checkpoint_cases()
-    training_parity_case()
-    dtype_cases()
-    image_cases()
-    conv_cases()
-    pool_and_norm_cases()
-    activation_cases()
-    movement_cases()
-    arithmetic_cases()
+    # Groups named on the command line (e.g. `make_fixtures.py metrics`), or all of them.
+    chosen = sys.argv[1:] or list(CASES)
+    unknown = [g for g in chosen if g not in CASES]
+    if unknown:
+        sys.exit(f"unknown fixture group(s) {unknown}; choose from {sorted(CASES)}")
+    for group in chosen:
+        for make in CASES[group]:
+            make()
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(ROOT) for f in fs)
     print(f"fixtures written to {os.path.relpath(ROOT)} ({total / 1024:.0f} KiB)")

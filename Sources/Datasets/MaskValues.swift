@@ -64,6 +64,11 @@ public struct ClassTable: Sendable, Equatable, Codable, CustomStringConvertible 
                 throw DatasetProblem("class table", "value \(value) is listed twice")
             }
         }
+        // A colour with equal components also matches that gray level: a colour mask holding only black (or only
+        // gray colours) decodes as gray.
+        for (c, value) in values.enumerated() where value.count == 3 && value[0] == value[1] && value[1] == value[2] {
+            if index[value[0]] == nil { index[value[0]] = Int32(c) }
+        }
         self.values = values
         self.index = index
     }

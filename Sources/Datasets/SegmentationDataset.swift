@@ -35,9 +35,16 @@ public final class SegmentationDataset: @unchecked Sendable {
                 for (value, count) in sample.valueCounts { values[value, default: 0] += count }
             }
         }
-        for (value, count) in values { report.maskValues[MaskValues.unpack(value), default: 0] += count }
         // 2. The class table: given, identity (class-index masks) or scanned (milesial), minus the ignore value.
+        //    In a colour dataset, a mask that decoded as gray (only black, say) holds the colours (v, v, v).
         let color = values.keys.contains { $0 >> 48 == 1 }
+        if color {
+            values = values.reduce(into: [:]) { merged, entry in
+                let key = entry.key >> 48 == 1 ? entry.key : MaskValues.pack([entry.key, entry.key, entry.key])
+                merged[key, default: 0] += entry.value
+            }
+        }
+        for (value, count) in values { report.maskValues[MaskValues.unpack(value), default: 0] += count }
         let ignorePacked = options.ignoreValue.map { MaskValues.pack(color ? [$0, $0, $0] : [$0]) }
         let found = Set(values.keys).subtracting(ignorePacked.map { [$0] } ?? [])
         let table: ClassTable
@@ -65,7 +72,7 @@ public final class SegmentationDataset: @unchecked Sendable {
             let expected = classes == 1 ? 2 : classes
             if table.classes != expected {
                 problems.append(DatasetProblem("masks", "the masks have \(table.classes) value\(table.classes == 1 ? "" : "s") (\(table)) but the model "
-                    + (classes == 1 ? "is binary (--classes 1 needs 2 values)" : "has \(classes) classes")
+                    + (classes == 1 ? "is binary (--classes 1 needs 2 values)" : "has \(classes) classes (--classes)")
                     + (table.classes == 1 ? "; every mask is one value, which trains to a constant (all-black) prediction" : "")))
             }
         }

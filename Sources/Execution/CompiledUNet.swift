@@ -68,7 +68,7 @@ public final class CompiledUNet {
     public func convolutionSeconds(repetitions: Int = 5) throws -> Double {
         var steps = (plan.encoders + plan.decoders).flatMap { $0.firstParts + [$0.second] } + [plan.head]
         for upsampler in plan.upsamplers {
-            if case .transposed(let step, _) = upsampler, let pointwise = step.pointwise { steps.append(pointwise.convolution) }
+            if case .transposed(let step, _) = upsampler { steps.append(step.convolution) }
         }
         return try steps.reduce(0) { $0 + (try $1.timeForward(repetitions: repetitions)) }
     }

@@ -27,8 +27,8 @@ final class ConvolutionStep {
         var accumulate = false
         /// Apply ReLU to the result (post-op).
         var relu = false
-        /// The source layout; `.any` lets oneDNN choose (query `source`).
-        var sourceFormat: FormatTag = .aBcd16b
+        /// The source layout: nil for the plan's activation layout; `.any` lets oneDNN choose (query `source`).
+        var sourceFormat: FormatTag?
         var allowWinograd = true
     }
 
@@ -61,9 +61,9 @@ final class ConvolutionStep {
         let type = context.activationType
         let training = context.training
         let geometry = SpatialGeometry(stride: 1, padding: options.padding)
-        let sourceAny = try MemoryDescriptor(dims: options.inputShape, dataType: type, format: options.sourceFormat)
+        let sourceAny = try MemoryDescriptor(dims: options.inputShape, dataType: type, format: options.sourceFormat ?? context.activationFormat)
         let weightsAny = try MemoryDescriptor(dims: weightShape, dataType: type, format: .any)
-        let destinationDescriptor = try MemoryDescriptor(dims: outputShape, dataType: type, format: .aBcd16b)
+        let destinationDescriptor = try MemoryDescriptor(dims: outputShape, dataType: type, format: context.activationFormat)
         let biasDescriptor = options.bias ? try MemoryDescriptor(dims: [o], format: .a) : nil
         var postOps: [PrimitiveAttributes.PostOp] = []
         if options.accumulate { postOps.append(.sum(scale: 1)) }

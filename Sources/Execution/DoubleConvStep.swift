@@ -45,7 +45,7 @@ final class DoubleConvStep {
 
     var outputShape: [Int] { second.outputShape }
 
-    init(block: DoubleConv, inputs: [Input], inputGradient: Bool, sourceFormat: FormatTag = .aBcd16b, slots: Slots,
+    init(block: DoubleConv, inputs: [Input], inputGradient: Bool, sourceFormat: FormatTag? = nil, slots: Slots,
          context: PlanContext) throws {
         self.block = block
         self.inputs = inputs

@@ -28,10 +28,19 @@ final class PlanContext {
     /// (1.6x, at least 96 MiB), so the scratch stays in proportion to the activations it serves.
     let winogradScratchLimit: Int
 
-    /// - Parameter largestActivation: bytes of the network's largest activation tensor.
-    init(precision: Precision, training: Bool, largestActivation: Int = 0) {
+    /// The layout of every activation between layers: channels in blocks of 16 (`nChw16c`, what oneDNN's
+    /// AVX-512 kernels run fastest on) when every width of the network is a multiple of 16; else channels-last
+    /// (NHWC), because oneDNN 2.6 has no optimized convolution for a padded block (8 channels in a block of 16)
+    /// and would fall back to its reference loops, 100x slower.
+    let activationFormat: FormatTag
+
+    /// - Parameters:
+    ///   - largestActivation: bytes of the network's largest activation tensor.
+    ///   - blockedActivations: true when every activation's channel count is a multiple of 16.
+    init(precision: Precision, training: Bool, largestActivation: Int = 0, blockedActivations: Bool = true) {
         self.precision = precision
         self.training = training
+        activationFormat = blockedActivations ? .aBcd16b : .acdb
         let override = ProcessInfo.processInfo.environment["UNET_WINOGRAD_SCRATCH_MB"].flatMap(Int.init)
         winogradScratchLimit = override.map { $0 << 20 } ?? max(96 << 20, largestActivation * 8 / 5)
     }

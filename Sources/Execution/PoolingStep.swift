@@ -10,8 +10,8 @@ final class PoolingStep {
     init(inputShape: [Int], context: PlanContext) throws {
         let (type, training) = (context.activationType, context.training)
         outputShape = [inputShape[0], inputShape[1], inputShape[2] / 2, inputShape[3] / 2]
-        let source = try MemoryDescriptor(dims: inputShape, dataType: type, format: .aBcd16b)
-        let destination = try MemoryDescriptor(dims: outputShape, dataType: type, format: .aBcd16b)
+        let source = try MemoryDescriptor(dims: inputShape, dataType: type, format: context.activationFormat)
+        let destination = try MemoryDescriptor(dims: outputShape, dataType: type, format: context.activationFormat)
         let geometry = SpatialGeometry(stride: 2, padding: 0)
         let forward = try PrimitiveDescriptor.maxPoolingForward(
             training: training, source: source, destination: destination, kernel: [2, 2], geometry: geometry,

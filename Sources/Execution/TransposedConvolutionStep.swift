@@ -3,61 +3,13 @@ import NN
 import Tensors
 
 /// `ConvTranspose2d(C_in, C_out, kernel 2, stride 2)` for the compiled network. oneDNN 2.6's deconvolution
-/// runs this shape at a fraction of its convolution speed, so when `C_out` is a multiple of 16 it runs as
-/// what it is: a 1x1 convolution to `4·C_out` channels (channel `(2p + q)·C_out + o` holds output pixel
-/// `(2i + p, 2j + q)` of channel `o`) followed by a depth-to-space reorder between two 7-D views of the
-/// blocked layouts. Otherwise it uses oneDNN's deconvolution primitive.
+/// runs this shape at a fraction of its convolution speed, so it runs as what it is: a 1x1 convolution to
+/// `4·C_out` channels (channel `(2p + q)·C_out + o` holds output pixel `(2i + p, 2j + q)` of channel `o`)
+/// followed by a depth-to-space reorder between two views of the activation layout: 7-D for `nChw16c` (whose
+/// plans have every width a multiple of 16), 6-D for NHWC.
 final class TransposedConvolutionStep {
     let inputShape: [Int]
     let outputShape: [Int]
-    private let implementation: Implementation
-
-    private enum Implementation {
-        case pointwise(PointwiseUpsampling)
-        case deconvolution(DeconvolutionUpsampling)
-    }
-
-    init(inputShape: [Int], outputChannels: Int, context: PlanContext) throws {
-        self.inputShape = inputShape
-        outputShape = [inputShape[0], outputChannels, 2 * inputShape[2], 2 * inputShape[3]]
-        implementation = outputChannels % 16 == 0
-            ? .pointwise(try PointwiseUpsampling(inputShape: inputShape, outputChannels: outputChannels, context: context))
-            : .deconvolution(try DeconvolutionUpsampling(inputShape: inputShape, outputChannels: outputChannels,
-                                                         context: context))
-    }
-
-    /// The 1x1-convolution implementation, when used.
-    var pointwise: PointwiseUpsampling? {
-        if case .pointwise(let p) = implementation { p } else { nil }
-    }
-
-    /// Copies PyTorch's `(C_in, C_out, 2, 2)` weight and `(C_out)` bias in (inference: once; training: before
-    /// every forward, and `backward` stages them again for its input gradient).
-    func loadParameters(_ layer: ConvTranspose2d) throws {
-        switch implementation {
-        case .pointwise(let p): try p.loadParameters(layer)
-        case .deconvolution(let d): try d.loadParameters(layer)
-        }
-    }
-
-    func forward(_ source: Memory, _ destination: Memory) throws {
-        switch implementation {
-        case .pointwise(let p): try p.forward(source, destination)
-        case .deconvolution(let d): try d.forward(source, destination)
-        }
-    }
-
-    /// Input gradient, and the weight and bias gradients stored into `layer`'s `.grad`.
-    func backward(source: Memory, _ diffDestination: Memory, _ diffSource: Memory, _ layer: ConvTranspose2d) throws {
-        switch implementation {
-        case .pointwise(let p): try p.backward(source: source, diffDestination, diffSource, layer)
-        case .deconvolution(let d): try d.backward(source: source, diffDestination, diffSource, layer)
-        }
-    }
-}
-
-/// The 1x1-convolution formulation (see `TransposedConvolutionStep`).
-final class PointwiseUpsampling {
     let convolution: ConvolutionStep
     let outputChannels: Int
     /// `(N, 4·C_out, H, W)`, the 1x1 convolution's output (and, in training, its gradient).
@@ -68,7 +20,12 @@ final class PointwiseUpsampling {
     let expandedView: MemoryDescriptor
     let spaceView: MemoryDescriptor
 
+    /// - Precondition: with the blocked layout, `outputChannels` is a multiple of 16.
     init(inputShape: [Int], outputChannels: Int, context: PlanContext) throws {
+        precondition(context.activationFormat == .acdb || outputChannels % 16 == 0,
+                     "TransposedConvolutionStep: \(outputChannels) channels in blocks of 16")
+        self.inputShape = inputShape
+        outputShape = [inputShape[0], outputChannels, 2 * inputShape[2], 2 * inputShape[3]]
         self.outputChannels = outputChannels
         let (type, training) = (context.activationType, context.training)
         convolution = try ConvolutionStep(.init(
@@ -77,15 +34,21 @@ final class PointwiseUpsampling {
         // Transient in both modes: backward needs only the gradient of it, which the reorder regenerates.
         expanded = try context.memory(convolution.destination, slot: training ? .diffInner1 : .hidden)
         diffExpanded = training ? try context.memory(convolution.destination, slot: .diffExpanded) : nil
-        // 7-D views (n, o/16, p, q, i, j, o%16) of the expanded map and of the (N, C_out, 2H, 2W) output,
-        // both nChw16c: the reorder between them is the depth-to-space permutation.
-        let (n, h, w, blocks) = (inputShape[0], inputShape[2], inputShape[3], outputChannels / 16)
-        let dims = [n, blocks, 2, 2, h, w, 16]
-        let plane = h * w * 16
-        expandedView = try MemoryDescriptor(
-            dims: dims, dataType: type, strides: [4 * outputChannels * h * w, plane, 2 * blocks * plane, blocks * plane, w * 16, 16, 1])
-        spaceView = try MemoryDescriptor(
-            dims: dims, dataType: type, strides: [4 * outputChannels * h * w, 4 * plane, 2 * w * 16, 16, 4 * w * 16, 32, 1])
+        // Views of the expanded map and of the (N, C_out, 2H, 2W) output whose reorder is the depth-to-space
+        // permutation: 7-D (n, o/16, p, q, i, j, o%16) for nChw16c, 6-D (n, p, q, i, j, o) for NHWC.
+        let (n, h, w, c) = (inputShape[0], inputShape[2], inputShape[3], outputChannels)
+        if context.activationFormat == .acdb {
+            let dims = [n, 2, 2, h, w, c]
+            expandedView = try MemoryDescriptor(dims: dims, dataType: type, strides: [4 * c * h * w, 2 * c, c, w * 4 * c, 4 * c, 1])
+            spaceView = try MemoryDescriptor(dims: dims, dataType: type, strides: [4 * c * h * w, 2 * w * c, c, 4 * w * c, 2 * c, 1])
+        } else {
+            let (blocks, plane) = (c / 16, h * w * 16)
+            let dims = [n, blocks, 2, 2, h, w, 16]
+            expandedView = try MemoryDescriptor(
+                dims: dims, dataType: type, strides: [4 * c * h * w, plane, 2 * blocks * plane, blocks * plane, w * 16, 16, 1])
+            spaceView = try MemoryDescriptor(
+                dims: dims, dataType: type, strides: [4 * c * h * w, 4 * plane, 2 * w * 16, 16, 4 * w * 16, 32, 1])
+        }
         toSpace = try Reorder(from: expandedView, to: spaceView)
         toDepth = training ? try Reorder(from: spaceView, to: expandedView) : nil
     }
@@ -103,6 +66,8 @@ final class PointwiseUpsampling {
         return pointwise
     }
 
+    /// Copies PyTorch's `(C_in, C_out, 2, 2)` weight and `(C_out)` bias in (inference: once; training: before
+    /// every forward, and `backward` stages them again for its input gradient).
     func loadParameters(_ layer: ConvTranspose2d) throws {
         let cout = outputChannels
         let bias = layer.bias.map { b in Tensor(shape: [4 * cout]) { b.value[flat: $0 % cout] } }
@@ -116,6 +81,7 @@ final class PointwiseUpsampling {
                     try Memory(spaceView, pointer: destination.dataPointer, owner: destination))
     }
 
+    /// Input gradient, and the weight and bias gradients stored into `layer`'s `.grad`.
     func backward(source: Memory, _ diffDestination: Memory, _ diffSource: Memory, _ layer: ConvTranspose2d) throws {
         guard let diffExpanded, let toDepth else { return }
         try toDepth(try Memory(spaceView, pointer: diffDestination.dataPointer, owner: diffDestination),
@@ -138,77 +104,5 @@ final class PointwiseUpsampling {
         if let bias = layer.bias, let biasGradient {
             bias.grad = Tensor(shape: [cout]) { o in (0..<4).reduce(0) { $0 + biasGradient[flat: $1 * cout + o] } }
         }
-    }
-}
-
-/// oneDNN's deconvolution primitive, for output channel counts that are not a multiple of 16.
-final class DeconvolutionUpsampling {
-    let forwardPrimitive: Primitive
-    let backwardDataPrimitive: Primitive?
-    let backwardWeightsPrimitive: Primitive?
-    let weights: Memory
-    let backwardWeights: Memory?
-    let bias: Memory
-    let diffWeights: Memory?
-    let diffBias: Memory?
-    let weightShape: [Int]
-
-    init(inputShape: [Int], outputChannels: Int, context: PlanContext) throws {
-        let (type, training) = (context.activationType, context.training)
-        let outputShape = [inputShape[0], outputChannels, 2 * inputShape[2], 2 * inputShape[3]]
-        weightShape = [outputChannels, inputShape[1], 2, 2]  // oneDNN's logical (out, in, k, k)
-        let source = try MemoryDescriptor(dims: inputShape, dataType: type, format: .aBcd16b)
-        let destination = try MemoryDescriptor(dims: outputShape, dataType: type, format: .aBcd16b)
-        let weightsAny = try MemoryDescriptor(dims: weightShape, dataType: type, format: .any)
-        let biasDescriptor = try MemoryDescriptor(dims: [outputChannels], format: .a)
-        let geometry = SpatialGeometry(stride: 2, padding: 0)
-        let forward = try PrimitiveDescriptor.convolutionForward(
-            .transposed, training: training, source: source, weights: weightsAny, bias: biasDescriptor,
-            destination: destination, geometry: geometry, attributes: try context.attributes())
-        forwardPrimitive = try context.primitive(forward)
-        weights = try Memory(forward.memoryDescriptor(.weights))
-        bias = try Memory(biasDescriptor)
-        guard training else {
-            (backwardDataPrimitive, backwardWeightsPrimitive, backwardWeights, diffWeights, diffBias) = (nil, nil, nil, nil, nil)
-            return
-        }
-        let data = try PrimitiveDescriptor.convolutionBackwardData(
-            .transposed, diffSource: source, weights: weightsAny, diffDestination: destination, geometry: geometry,
-            hint: forward, attributes: try context.attributes())
-        backwardDataPrimitive = try context.primitive(data)
-        backwardWeights = data.memoryDescriptor(.weights) == weights.descriptor ? nil : try Memory(data.memoryDescriptor(.weights))
-        let gradient = try PrimitiveDescriptor.convolutionBackwardWeights(
-            .transposed, source: source, diffWeights: weightsAny.with(dataType: .f32), diffBias: biasDescriptor,
-            diffDestination: destination, geometry: geometry, hint: forward, attributes: try context.attributes())
-        backwardWeightsPrimitive = try context.primitive(gradient)
-        diffWeights = try Memory(gradient.memoryDescriptor(.diffWeights))
-        diffBias = try Memory(biasDescriptor)
-    }
-
-    /// PyTorch's `(C_in, C_out, 2, 2)` weight is oneDNN's logical `(C_out, C_in, 2, 2)` stored as `bacd`.
-    private func pytorchView() throws -> PlainView {
-        PlainView(descriptor: try MemoryDescriptor(dims: weightShape, format: .bacd), offset: 0)
-    }
-
-    func loadParameters(_ layer: ConvTranspose2d) throws {
-        try layer.weight.value.copy(try pytorchView(), to: weights)
-        if let backwardWeights { try layer.weight.value.copy(try pytorchView(), to: backwardWeights) }
-        if let b = layer.bias { try b.value.copy(try .whole([weightShape[0]]), to: bias) }
-    }
-
-    func forward(_ source: Memory, _ destination: Memory) throws {
-        try forwardPrimitive.execute([.source: source, .weights: weights, .bias: bias, .destination: destination])
-    }
-
-    func backward(source: Memory, _ diffDestination: Memory, _ diffSource: Memory, _ layer: ConvTranspose2d) throws {
-        guard let backwardDataPrimitive, let backwardWeightsPrimitive, let diffWeights, let diffBias else { return }
-        try backwardDataPrimitive.execute([
-            .diffDestination: diffDestination, .weights: backwardWeights ?? weights, .diffSource: diffSource,
-        ])
-        try backwardWeightsPrimitive.execute([
-            .source: source, .diffDestination: diffDestination, .diffWeights: diffWeights, .diffBias: diffBias,
-        ])
-        try layer.weight.grad.assign(try pytorchView(), from: diffWeights)
-        if let b = layer.bias { try b.grad.assign(try .whole([weightShape[0]]), from: diffBias) }
     }
 }

@@ -71,7 +71,9 @@ final class UNetPlan {
         self.inputShape = inputShape
         // The largest activation: the first level's maps, (N, base width, H, W).
         let largest = inputShape[0] * model.configuration.width(0) * inputShape[2] * inputShape[3] * (precision == .bf16 ? 2 : 4)
-        let context = PlanContext(precision: precision, training: training, largestActivation: largest)
+        // Every width is the base width times a power of two (milesial's bilinear halving included).
+        let context = PlanContext(precision: precision, training: training, largestActivation: largest,
+                                  blockedActivations: model.configuration.baseWidth % 16 == 0)
         self.context = context
         let c = model.configuration
         let d = c.depth
@@ -86,13 +88,13 @@ final class UNetPlan {
             if level > 0 {
                 let pool = try PoolingStep(inputShape: encoders[level - 1].outputShape, context: context)
                 pools.append(pool)
-                pooled.append(try context.memory(MemoryDescriptor(dims: pool.outputShape, dataType: type, format: .aBcd16b),
+                pooled.append(try context.memory(MemoryDescriptor(dims: pool.outputShape, dataType: type, format: context.activationFormat),
                                                  slot: training ? nil : .flowing))
                 shape = pool.outputShape
             }
             encoders.append(try DoubleConvStep(
                 block: model.encoders[level], inputs: [.init(shape: shape, channels: 0..<shape[1])],
-                inputGradient: level > 0, sourceFormat: level == 0 ? .any : .aBcd16b,
+                inputGradient: level > 0, sourceFormat: level == 0 ? .any : context.activationFormat,
                 slots: .init(hidden: .hidden, output: level == d ? .flowing : nil, diffInputs: [.diffPooled]),
                 context: context))
         }
@@ -116,15 +118,10 @@ final class UNetPlan {
                 step = .bilinear(BilinearUpsamplingStep(inputShape: h))
             }
             upsamplers.append(step)
-            // The up-sampled map overwrites its input's slot: fine for the 1x1 path (its output goes through the
-            // hidden slot first) and bilinear (which copies its input out first), not for the deconvolution.
-            let inPlaceSafe: Bool =
-                switch step {
-                case .transposed(let t, _): t.pointwise != nil
-                case .bilinear: true
-                }
-            let u = try context.memory(MemoryDescriptor(dims: step.outputShape, dataType: type, format: .aBcd16b),
-                                       slot: training || !inPlaceSafe ? nil : .flowing)
+            // The up-sampled map overwrites its input's slot: the 1x1 path's output goes through the hidden slot
+            // first, and bilinear copies its input out first.
+            let u = try context.memory(MemoryDescriptor(dims: step.outputShape, dataType: type, format: context.activationFormat),
+                                       slot: training ? nil : .flowing)
             upsampled.append(u)
             let (join, decoder) = try Self.join(
                 upsampled: u, skip: skip, configuration: c, block: model.decoders[i], context: context)
@@ -174,12 +171,12 @@ final class UNetPlan {
             switch c.merge {
             case .pad:
                 let padded = try Memory(MemoryDescriptor(dims: [uShape[0], uShape[1], sShape[2], sShape[3]],
-                                                         dataType: type, format: .aBcd16b))
+                                                         dataType: type, format: context.activationFormat))
                 padUpsampled = try SpatialWindowStep(small: u, large: padded, offset: (dy / 2, dx / 2), zeroBorder: true)
                 upsampledSource = padded
             case .crop:
                 let cropped = try Memory(MemoryDescriptor(dims: [sShape[0], sShape[1], uShape[2], uShape[3]],
-                                                          dataType: type, format: .aBcd16b))
+                                                          dataType: type, format: context.activationFormat))
                 let p = try centerCropOffsets(sShape, uShape)
                 cropSkip = try SpatialWindowStep(small: cropped, large: skip.output, offset: p, zeroBorder: false)
                 skipSource = cropped

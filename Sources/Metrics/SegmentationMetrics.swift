@@ -31,6 +31,15 @@ public struct SegmentationMetrics: Codable, Equatable, Sendable {
     public let confusionMatrix: [[Int]]
     public let emptyClass: EmptyClass
 
+    /// JSON keys in snake case (`unet evaluate --json`, the demo's `metrics.json`).
+    enum CodingKeys: String, CodingKey {
+        case pixelAccuracy = "pixel_accuracy", meanAccuracy = "mean_accuracy", perClassAccuracy = "per_class_accuracy"
+        case meanIoU = "mean_iou", perClassIoU = "per_class_iou", meanDice = "mean_dice"
+        case meanDiceWithoutBackground = "mean_dice_no_background", perClassDice = "per_class_dice"
+        case perClassPrecision = "per_class_precision", perClassRecall = "per_class_recall"
+        case confusionMatrix = "confusion_matrix", emptyClass = "empty_class"
+    }
+
     public init(_ matrix: ConfusionMatrix, emptyClass: EmptyClass = .exclude) {
         self.emptyClass = emptyClass
         let classes = 0..<matrix.classes

@@ -21,11 +21,15 @@ public struct ModelMetadata: Codable, Equatable, Sendable {
     /// Optional class names, in class order.
     public var classNames: [String]?
     public var normalization: Normalization
+    /// The resize factor the images were trained at (`--scale`): prediction's default.
+    public var scale: Double?
 
-    public init(maskValues: [[Int]]? = nil, classNames: [String]? = nil, normalization: Normalization = .init()) {
+    public init(maskValues: [[Int]]? = nil, classNames: [String]? = nil, normalization: Normalization = .init(),
+                scale: Double? = nil) {
         self.maskValues = maskValues
         self.classNames = classNames
         self.normalization = normalization
+        self.scale = scale
     }
 
     /// Parses milesial's `mask_values` as a .pth stores it (`[0, 255]` or `[[0, 0, 0], [255, 0, 0]]`).

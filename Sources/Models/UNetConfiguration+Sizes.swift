@@ -1,6 +1,6 @@
 extension UNetConfiguration {
     /// Pixels each 3x3 convolution pair removes from a side length: 0 with same padding, 4 with valid.
-    var shrinkPerBlock: Int { padding == .valid ? 4 : 0 }
+    public var shrinkPerBlock: Int { padding == .valid ? 4 : 0 }
 
     /// The spatial size of the logits for an input side length `inputSize`, or nil when the input is too small
     /// for every level to keep at least one pixel. Same padding with `.pad` merge returns `inputSize`; valid

@@ -10,7 +10,8 @@ public struct Canvas: Sendable {
     public init(width: Int, height: Int, background: (UInt8, UInt8, UInt8) = (255, 255, 255)) {
         self.width = width
         self.height = height
-        pixels = (0..<(width * height)).flatMap { _ in [background.0, background.1, background.2] }
+        pixels = [UInt8](repeating: 0, count: width * height * 3)
+        for i in stride(from: 0, to: pixels.count, by: 3) { (pixels[i], pixels[i + 1], pixels[i + 2]) = background }
     }
 
     public typealias Color = (UInt8, UInt8, UInt8)

@@ -1,6 +1,7 @@
 import Datasets
 import Execution
 import Foundation
+import Inference
 import Metrics
 import Models
 import NN
@@ -28,7 +29,7 @@ public final class Trainer {
     public private(set) var optimizer: any Optimizer
     public private(set) var schedule: Schedule
     private var trainingNetworks: [[Int]: CompiledUNet] = [:]
-    private var validationNetworks: [[Int]: CompiledUNet] = [:]
+    private var validationPredictor: Predictor?
     private let log: MetricsLog
 
     public var totalSteps: Int { options.totalSteps(batchesPerEpoch: loader.batchesPerEpoch) }
@@ -137,6 +138,10 @@ public final class Trainer {
     /// The compiled training network for a batch shape (one per shape, kept).
     private func trainingNetwork(for shape: [Int]) throws -> CompiledUNet {
         if let network = trainingNetworks[shape] { return network }
+        let depth = model.configuration.depth
+        if model.configuration.batchNorm, shape[0] * (shape[2] >> depth) * (shape[3] >> depth) <= 1 {
+            throw TrainingError.batchTooSmall(shape: shape, depth: depth)
+        }
         let network = try CompiledUNet(model, inputShape: shape, precision: options.precision, training: true)
         trainingNetworks[shape] = network
         return network
@@ -163,37 +168,35 @@ public final class Trainer {
         try save(lastCheckpoint, reason: "step \(step)")
     }
 
-    /// Evaluates the validation samples whole with the eval-mode network; nil without validation samples.
+    /// Evaluates the validation samples whole (any size: `Predictor` pads or mirrors what the network needs) with
+    /// the eval-mode network; nil without validation samples.
     public func validate(epoch: Int) throws -> ValidationRecord? {
         guard let validation, !validation.indices.isEmpty else { return nil }
         let classes = model.configuration.classes
+        let predictor: Predictor
+        if let existing = validationPredictor {
+            predictor = existing
+            try predictor.parametersChanged()
+        } else {
+            var options = PredictionOptions()
+            options.precision = self.options.precision
+            predictor = try Predictor(model: model, options: options)
+            validationPredictor = predictor
+        }
         var confusion = ConfusionMatrix(classes: max(classes, 2))
         var lossTotal: Double = 0
-        var refreshed: Set<[Int]> = []
         for index in validation.indices {
             var (image, mask) = try validation.dataset.sample(index)
             loader.normalization.apply(&image)
-            let shape = [1, image.channels, image.height, image.width]
-            let network: CompiledUNet
-            if let existing = validationNetworks[shape] {
-                network = existing
-                if refreshed.insert(shape).inserted { try network.loadParameters() }
-            } else {
-                network = try CompiledUNet(model, inputShape: shape, precision: options.precision, training: false)
-                validationNetworks[shape] = network
-                refreshed.insert(shape)
-            }
-            let logits = try network.forward(try Tensor(shape: shape, scalars: image.values))
-            let targets = try SegmentationPrediction.cropTargets(
-                mask.classes, batch: 1, height: mask.height, width: mask.width, to: logits.shape[2], logits.shape[3])
-            lossTotal += Double(try options.loss(logits: logits, targets: targets).loss)
-            try confusion.add(predictions: SegmentationPrediction.classes(logits), truth: targets, ignoreIndex: -1)
+            let logits = try predictor.logits(image, path: validation.dataset.samples[index].image)
+            lossTotal += Double(try options.loss(logits: logits, targets: mask.classes).loss)
+            try confusion.add(predictions: SegmentationPrediction.classes(logits), truth: mask.classes, ignoreIndex: -1)
         }
         let metrics = SegmentationMetrics(confusion)
         let dice = classes == 1 ? (metrics.perClassDice[1] ?? 0) : metrics.meanDiceWithoutBackground
         return ValidationRecord(step: step, epoch: epoch, loss: Float(lossTotal / Double(validation.indices.count)),
                                 dice: dice, meanIoU: metrics.meanIoU, pixelAccuracy: metrics.pixelAccuracy,
-                                perClassIoU: metrics.perClassIoU)
+                                perClassIoU: metrics.perClassIoU, perClassDice: metrics.perClassDice)
     }
 
     /// Writes a training checkpoint atomically.

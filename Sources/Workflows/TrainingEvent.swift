@@ -29,4 +29,6 @@ public struct ValidationRecord: Codable, Sendable {
     public let meanIoU: Double
     public let pixelAccuracy: Double
     public let perClassIoU: [Double?]
+    /// Dice of each class (class 0 included); nil for a class absent from both prediction and truth.
+    public let perClassDice: [Double?]
 }

@@ -25,27 +25,29 @@ struct DataOptions: ParsableArguments {
     var maskEncoding: DatasetOptions.MaskEncoding = .values
 
     func validate() throws {
-        if list == nil && (images == nil || masks == nil) {
-            throw ValidationError("give --images and --masks, or --list")
-        }
+        if list != nil && (images != nil || masks != nil) { throw ValidationError("--list excludes --images and --masks") }
     }
 
-    /// The image/mask pairs, with problems found while pairing.
-    func pairs() -> (pairs: [SamplePaths], problems: [DatasetProblem]) {
+    /// The image/mask pairs, with problems found while pairing; `images` replaces `--images` (evaluate's
+    /// `--predictions`).
+    /// - Throws: `ValidationError` when neither --images/--masks nor --list is given.
+    func pairs(images override: String? = nil) throws -> (pairs: [SamplePaths], problems: [DatasetProblem]) {
         if let list { return SampleDiscovery.readList(list) }
-        return SampleDiscovery.pairFolders(images: images!, masks: masks!, maskSuffix: maskSuffix, regions: regions,
+        guard let images = override ?? images, let masks else { throw ValidationError("give --images and --masks, or --list") }
+        return SampleDiscovery.pairFolders(images: images, masks: masks, maskSuffix: maskSuffix, regions: regions,
                                            regionSuffix: regionSuffix)
     }
 
     /// The class table given by --mask-values, if any.
     func classTable() throws -> ClassTable? {
         guard let maskValues else { return nil }
-        let entries = maskValues.split(separator: ";").map { entry in
-            entry.split(whereSeparator: { $0 == " " || $0 == "," }).map { Int($0) }
-        }
-        let values: [[Int]] = entries.count == 1 && entries[0].count != 3
-            ? entries[0].map { [$0 ?? -1] } : entries.map { $0.map { $0 ?? -1 } }
-        guard values.allSatisfy({ !$0.contains(-1) }) else {
+        // Gray levels are separated by commas ("0,128,255"); colours by semicolons, their components by spaces
+        // or commas ("0 0 0;255 0 0").
+        let entries = maskValues.contains(";")
+            ? maskValues.split(separator: ";").map { $0.split(whereSeparator: { $0 == " " || $0 == "," }).map { Int($0) } }
+            : maskValues.split(separator: ",").map { $0.split(separator: " ").map { Int($0) } }
+        let values: [[Int]] = entries.map { $0.map { $0 ?? -1 } }
+        guard values.allSatisfy({ !$0.contains(-1) && ($0.count == 1 || $0.count == 3) }) else {
             throw ValidationError("--mask-values: '\(maskValues)' is not a list of numbers or 'R G B' colours")
         }
         do { return try ClassTable(values: values) } catch { throw ValidationError("--mask-values: \(error.reason)") }

@@ -22,6 +22,8 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var data: DataOptions
     @Option(help: ArgumentHelp("Validation images (instead of a --validation split).", valueName: "dir")) var valImages: String?
     @Option(help: ArgumentHelp("Validation masks.", valueName: "dir")) var valMasks: String?
+    @Option(help: ArgumentHelp("A list file of validation pairs ('IMAGE MASK [REGION]' per line).", valueName: "file"))
+    var valList: String?
     @Option(name: [.short, .customLong("validation")], help: "Percent of the data used for validation.")
     var validation: Double = 10
 
@@ -83,9 +85,13 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--epochs, --batch-size, --learning-rate, --classes, --in-channels, --base and --depth must be "
                 + "positive; --scale in (0, 1]; --validation in [0, 100)")
         }
+        if data.list == nil && (data.images == nil || data.masks == nil) {
+            throw ValidationError("give --images and --masks, or --list")
+        }
         if let steps, steps <= 0 { throw ValidationError("--steps must be positive") }
         if let crop, crop < 16 { throw ValidationError("--crop must be at least 16") }
         if (valImages == nil) != (valMasks == nil) { throw ValidationError("give both --val-images and --val-masks") }
+        if valList != nil && valImages != nil { throw ValidationError("--val-list and --val-images exclude each other") }
         if load != nil && resume != nil { throw ValidationError("--load and --resume exclude each other") }
     }
 
@@ -108,14 +114,16 @@ struct TrainCommand: ParsableCommand {
                 datasetOptions.classTable = try ClassTable(values: values)
             }
         }
-        let (pairs, pairProblems) = data.pairs()
+        let (pairs, pairProblems) = try data.pairs()
         let dataset = try SegmentationDataset.open(pairs, options: datasetOptions, problems: pairProblems)
         progress.message("data: \(dataset.count) image/mask pairs, class table \(dataset.table)"
             + (dataset.isCached ? " (decoded once, kept in memory)" : ""))
         var trainIndices = Array(0..<dataset.count)
         var validationSet: (SegmentationDataset, [Int])?
-        if let valImages, let valMasks {
-            let (valPairs, valProblems) = SampleDiscovery.pairFolders(images: valImages, masks: valMasks, maskSuffix: data.maskSuffix)
+        if valList != nil || valImages != nil {
+            let (valPairs, valProblems) = valList.map(SampleDiscovery.readList)
+                ?? SampleDiscovery.pairFolders(images: valImages!, masks: valMasks!, maskSuffix: data.maskSuffix,
+                                               regions: data.regions, regionSuffix: data.regionSuffix)
             var valOptions = datasetOptions
             valOptions.classTable = dataset.table
             validationSet = (try SegmentationDataset.open(valPairs, options: valOptions, problems: valProblems),
@@ -143,9 +151,9 @@ struct TrainCommand: ParsableCommand {
             if padding == .valid { c.merge = .crop }
             model = try UNet(c, generator: &generator)
         }
-        let normalization = Normalization(mean: try numbers(mean, "--mean"), std: try numbers(std, "--std"))
+        let normalization = Normalization(mean: try NumberList.parse(mean, "--mean"), std: try NumberList.parse(std, "--std"))
         let metadata = ModelMetadata(maskValues: dataset.table.values,
-                                     normalization: .init(mean: normalization.mean, std: normalization.std))
+                                     normalization: .init(mean: normalization.mean, std: normalization.std), scale: scale)
 
         // 3. Batches, options, trainer.
         var augmentation = Augmentation()
@@ -172,8 +180,9 @@ struct TrainCommand: ParsableCommand {
                                 details: String(format: "step %d/%d loss %.4f lr %.2e %.1f img/s ETA %@", r.step, r.totalSteps,
                                                 r.loss, r.learningRate, r.imagesPerSecond, durationText(remaining)))
             case .validation(let v):
-                progress.message(String(format: "step %d: validation loss %.4f, Dice %.4f, mIoU %.4f, pixel accuracy %.4f",
-                                        v.step, v.loss, v.dice, v.meanIoU, v.pixelAccuracy))
+                let perClass = v.perClassDice.map { $0.map { String(format: "%.4f", $0) } ?? "-" }.joined(separator: " ")
+                progress.message(String(format: "step %d: validation loss %.4f, Dice %.4f, mIoU %.4f, pixel accuracy %.4f, "
+                                        + "Dice per class [%@]", v.step, v.loss, v.dice, v.meanIoU, v.pixelAccuracy, perClass))
             case .checkpoint(let path, let reason):
                 if reason.hasPrefix("best") { progress.message("saved \(path) (\(reason))") }
             }
@@ -203,7 +212,7 @@ struct TrainCommand: ParsableCommand {
         o.momentum = momentum ?? (optimizer == .adam || optimizer == .adamw ? 0.9 : (optimizer == .sgd ? 0.9 : 0.999))
         (o.schedule, o.warmupSteps, o.minimumLearningRate, o.plateauPatience) = (schedule, warmup, minLr, patience)
         o.gradientClipping = clip > 0 ? clip : nil
-        o.loss = LossFunction(kind: loss, classWeights: try numbers(classWeights, "--class-weights"),
+        o.loss = LossFunction(kind: loss, classWeights: try NumberList.parse(classWeights, "--class-weights"),
                               diceIncludesBackground: !diceNoBackground, focalGamma: focalGamma)
         o.precision = amp ? .bf16 : .fp32
         (o.validateEvery, o.bestMetric, o.saveEveryEpoch, o.seed) = (validateEvery, bestMetric, saveEveryEpoch, seed)
@@ -222,15 +231,6 @@ struct TrainCommand: ParsableCommand {
         progress.message("warning: \(load!) has \(loaded.model.configuration.classes) classes, training \(classes): "
             + "the output layer starts from new random weights")
         return model
-    }
-
-    private func numbers(_ text: String?, _ flag: String) throws -> [Float]? {
-        guard let text else { return nil }
-        let values = text.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
-            throw ValidationError("\(flag): '\(text)' is not a comma-separated list of numbers")
-        }
-        return values.map { $0! }
     }
 }
 

@@ -100,4 +100,22 @@ struct SegmentationDatasetTests {
         let (_, ignoredMask) = try ignoring.sample(0)
         #expect(ignoredMask.classes.contains(SampleMask.ignored) && !ignoredMask.classes.contains(1))
     }
+
+    @Test("colour masks: an all-black mask (decoded as gray) joins the colour table instead of adding a class")
+    func colourMasksWithAnEmptyOne() throws {
+        let folder = try SyntheticData.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 2)
+        // Mask 0: black with a red square; mask 1: all black (RGB files both).
+        var red = [UInt16](repeating: 0, count: 32 * 32 * 3)
+        for y in 4..<12 { for x in 4..<12 { red[(y * 32 + x) * 3] = 255 } }
+        try ImageWriter.writePNG(try Image(width: 32, height: 32, channels: 3, samples: red), to: "\(masks)/0.png")
+        try ImageWriter.writePNG(try Image(width: 32, height: 32, channels: 3, samples: [UInt16](repeating: 0, count: 32 * 32 * 3)),
+                                 to: "\(masks)/1.png")
+        let (pairs, _) = SampleDiscovery.pairFolders(images: images, masks: masks)
+        let dataset = try SegmentationDataset.open(pairs, options: DatasetOptions(inputChannels: 1, classes: 2))
+        #expect(dataset.table.values == [[0, 0, 0], [255, 0, 0]])
+        #expect(try dataset.sample(1).mask.classes.allSatisfy { $0 == 0 })
+        #expect(try dataset.sample(0).mask.classes.filter { $0 == 1 }.count == 64)
+    }
 }

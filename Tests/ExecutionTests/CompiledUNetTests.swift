@@ -14,7 +14,7 @@ struct CompiledUNetTests {
         ("milesial bilinear", .milesial(inputChannels: 3, classes: 1, bilinear: true, baseWidth: 16, depth: 2), [2, 3, 24, 40]),
         ("labml (crop, no BN)", .labml(inputChannels: 1, classes: 3, baseWidth: 16, depth: 2), [2, 1, 37, 41]),
         ("tutorial valid + crop", .tutorial(inputChannels: 1, classes: 2, baseWidth: 16, depth: 2, padding: .valid, merge: .crop), [1, 1, 76, 68]),
-        ("narrow (base 8, deconvolution fallback)", .milesial(inputChannels: 3, classes: 2, baseWidth: 8, depth: 2), [2, 3, 16, 16]),
+        ("narrow (base 8, NHWC activations)", .milesial(inputChannels: 3, classes: 2, baseWidth: 8, depth: 2), [2, 3, 16, 16]),
         ("wide (Winograd)", .milesial(inputChannels: 3, classes: 2, baseWidth: 32, depth: 2), [1, 3, 32, 32]),
     ]
 

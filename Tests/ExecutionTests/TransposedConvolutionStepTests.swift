@@ -8,18 +8,19 @@ import Testing
 
 @Suite("Transposed convolution of the compiled path")
 struct TransposedConvolutionStepTests {
-    /// Runs the step forward and backward on plain tensors through the engine's blocked layout.
+    /// Runs the step forward and backward on plain tensors through the activation layout a plan of these widths
+    /// uses: blocks of 16 channels, or NHWC.
     func run(cin: Int, cout: Int, precision: Precision) throws -> (y: Tensor, dx: Tensor, layer: ConvTranspose2d, x: Tensor, dy: Tensor) {
         var g = SeededGenerator(seed: UInt64(cin * 100 + cout))
         let layer = ConvTranspose2d(inputChannels: cin, outputChannels: cout, kernelSize: 2, stride: 2, generator: &g)
         let x = Tensor.normal(shape: [2, cin, 5, 7], using: &g)
-        let context = PlanContext(precision: precision, training: true)
+        let context = PlanContext(precision: precision, training: true, blockedActivations: cout % 16 == 0)
         let step = try TransposedConvolutionStep(inputShape: x.shape, outputChannels: cout, context: context)
         try context.allocate()
         try step.loadParameters(layer)
         let type: DataType = precision == .bf16 ? .bf16 : .f32
-        let source = try Memory(MemoryDescriptor(dims: x.shape, dataType: type, format: .aBcd16b))
-        let destination = try Memory(MemoryDescriptor(dims: step.outputShape, dataType: type, format: .aBcd16b))
+        let source = try Memory(MemoryDescriptor(dims: x.shape, dataType: type, format: context.activationFormat))
+        let destination = try Memory(MemoryDescriptor(dims: step.outputShape, dataType: type, format: context.activationFormat))
         try x.copy(try .whole(x.shape), to: source)
         try step.forward(source, destination)
         var y = Tensor.empty(shape: step.outputShape)
@@ -34,7 +35,7 @@ struct TransposedConvolutionStepTests {
         return (y, dx, layer, x, dy)
     }
 
-    @Test("1x1 + depth-to-space (C_out % 16 == 0) and oneDNN deconvolution agree with the reference kernel",
+    @Test("1x1 convolution + depth-to-space agrees with the reference kernel, blocked (C_out % 16 == 0) and NHWC",
           arguments: [(32, 16), (64, 32), (16, 8), (8, 4)])
     func fp32(channels: (Int, Int)) throws {
         let r = try run(cin: channels.0, cout: channels.1, precision: .fp32)

@@ -1,0 +1,15 @@
+/// Why a prediction cannot run: the message names the option or file at fault.
+public enum PredictionError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// A tile size the network cannot take.
+    case invalidTile(String)
+    /// An image whose channels the model cannot read.
+    case channels(path: String, found: Int, expected: Int)
+
+    public var description: String {
+        switch self {
+        case .invalidTile(let reason): reason
+        case .channels(let path, let found, let expected):
+            "\(path): \(found) channels, but the model reads \(expected)"
+        }
+    }
+}

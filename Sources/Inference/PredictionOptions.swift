@@ -1,0 +1,22 @@
+import Execution
+
+/// How `Predictor` runs a network over an image.
+public struct PredictionOptions: Sendable {
+    /// The side of the square network input for sliding-window prediction; nil predicts whole images (images
+    /// above `automaticTilingPixels` are then tiled anyway, at `automaticTile`).
+    public var tile: Int?
+    /// The least fraction of a window its neighbour shares (0.25: MONAI's default; nnU-Net uses 0.5).
+    public var overlap: Double = 0.25
+    public var blending: Blending = .gaussian
+    /// Test-time augmentation: average the logits over horizontal, vertical and both flips.
+    public var flips = false
+    /// Windows per forward pass.
+    public var batchSize = 4
+    public var precision: Precision = .fp32
+    /// Whole images with more pixels than this are tiled, so memory stays bounded by the window.
+    public var automaticTilingPixels = 2048 * 2048
+    /// The window side used when tiling automatically (rounded to what the network takes).
+    public var automaticTile = 512
+
+    public init() {}
+}

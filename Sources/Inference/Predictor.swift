@@ -1,0 +1,114 @@
+import Datasets
+import Execution
+import Models
+import Tensors
+
+/// Runs a U-Net over images of any size: whole, or window by window (sliding window for same padding,
+/// the paper's exact overlap-tile for valid padding; see `WindowLayout`), optionally averaging flips. Windows
+/// are batched through the compiled network, whose memory is bounded by the window and the batch.
+///
+///     let predictor = try Predictor(model: model, options: options)
+///     let logits = try predictor.logits(image)        // (1, classes, H, W) at the image's size
+public final class Predictor {
+    public let model: UNet
+    public let options: PredictionOptions
+    /// Called after each batch of windows with (windows done, windows in the image).
+    public var onProgress: (Int, Int) -> Void = { _, _ in }
+    private var networks: [[Int]: CompiledUNet] = [:]
+
+    /// - Throws: `PredictionError.invalidTile` for a tile the network cannot take.
+    public init(model: UNet, options: PredictionOptions = .init()) throws(PredictionError) {
+        self.model = model
+        self.options = options
+        if let tile = options.tile {
+            _ = try WindowLayout(configuration: model.configuration, height: tile, width: tile, tile: tile, overlap: 0)
+        }
+    }
+
+    /// Where the windows of an image of `height × width` go: `options.tile`, or for a whole image above
+    /// `options.automaticTilingPixels`, the automatic tile rounded to a size the network takes.
+    public func layout(height: Int, width: Int) throws(PredictionError) -> WindowLayout {
+        let c = model.configuration
+        var tile = options.tile
+        if tile == nil, height * width > options.automaticTilingPixels {
+            let alignment = 1 << c.depth
+            tile = c.padding == .valid ? options.automaticTile : max(options.automaticTile / alignment, 1) * alignment
+        }
+        return try WindowLayout(configuration: c, height: height, width: width, tile: tile, overlap: options.overlap)
+    }
+
+    /// Re-reads the model's weights into the compiled networks (after training changed them).
+    public func parametersChanged() throws {
+        for network in networks.values { try network.loadParameters() }
+    }
+
+    /// The logits `(1, classes, H, W)` of a CHW image already scaled and normalised as the model expects.
+    /// - Throws: `PredictionError` for a channel count the model does not read, errors of the network.
+    public func logits(_ image: SampleImage, path: String = "image") throws -> Tensor {
+        let c = model.configuration
+        guard image.channels == c.inputChannels else {
+            throw PredictionError.channels(path: path, found: image.channels, expected: c.inputChannels)
+        }
+        let layout = try layout(height: image.height, width: image.width)
+        let (height, width, classes, channels) = (image.height, image.width, c.classes, image.channels)
+        let (inH, inW) = layout.input
+        let (outH, outW) = layout.output
+        let blending: Blending = layout.windowCount == 1 ? .constant : options.blending
+        let windowWeights = blending.weights(height: outH, width: outW)
+        let flips: [Flip] = options.flips ? Flip.allCases : [.none]
+        let jobs = layout.rows.flatMap { r in layout.columns.flatMap { col in flips.map { (row: r, column: col, flip: $0) } } }
+
+        var sum = [Float](repeating: 0, count: classes * height * width)
+        var weight = [Float](repeating: 0, count: height * width)
+        let plane = height * width
+        for start in stride(from: 0, to: jobs.count, by: max(options.batchSize, 1)) {
+            let batch = jobs[start..<min(start + max(options.batchSize, 1), jobs.count)]
+            // 1. The batch of mirrored (and flipped) windows.
+            var x = Tensor.empty(shape: [batch.count, channels, inH, inW])
+            x.withUnsafeMutableBufferPointer { destination in
+                image.values.withUnsafeBufferPointer { source in
+                    for (k, job) in batch.enumerated() {
+                        let window = destination.baseAddress! + k * channels * inH * inW
+                        Mirror.window(source, channels: channels, rows: height, columns: width, top: job.row - layout.margin.top,
+                                      left: job.column - layout.margin.left, height: inH, width: inW, into: window)
+                        job.flip.apply(window, channels: channels, height: inH, width: inW)
+                    }
+                }
+            }
+            // 2. Forward, then each window's logits flipped back and added in, weighted.
+            var y = try network(batch: batch.count, height: inH, width: inW).forward(x)
+            y.withUnsafeMutableBufferPointer { logits in
+                for (k, job) in batch.enumerated() {
+                    let window = logits.baseAddress! + k * classes * outH * outW
+                    job.flip.apply(window, channels: classes, height: outH, width: outW)
+                    let rows = min(outH, height - job.row)
+                    let columns = min(outW, width - job.column)
+                    for yy in 0..<rows {
+                        let target = (job.row + yy) * width + job.column
+                        for xx in 0..<columns {
+                            let w = windowWeights[yy * outW + xx]
+                            weight[target + xx] += w
+                            for ch in 0..<classes { sum[ch * plane + target + xx] += w * window[(ch * outH + yy) * outW + xx] }
+                        }
+                    }
+                }
+            }
+            onProgress(min(start + batch.count, jobs.count), jobs.count)
+        }
+        for i in 0..<plane {
+            let inverse = 1 / weight[i]
+            for ch in 0..<classes { sum[ch * plane + i] *= inverse }
+        }
+        return try Tensor(shape: [1, classes, height, width], scalars: sum)
+    }
+
+    /// The compiled inference network for a batch of windows (two shapes kept: the full and the last batch).
+    private func network(batch: Int, height: Int, width: Int) throws -> CompiledUNet {
+        let shape = [batch, model.configuration.inputChannels, height, width]
+        if let network = networks[shape] { return network }
+        if networks.count >= 2 { networks.removeAll() }
+        let network = try CompiledUNet(model, inputShape: shape, precision: options.precision, training: false)
+        networks[shape] = network
+        return network
+    }
+}

@@ -1,0 +1,107 @@
+import Models
+
+/// How one image is cut into network inputs: the window each forward pass sees, the part of the image its
+/// output covers, and where the windows go. Pixels a window needs beyond the image are mirrored.
+///
+/// - Same padding: the output of a window is the window. A whole image is one window (padded up to a
+///   size the network takes: a multiple of `2^depth`, unless the network pads its skips as milesial's does and
+///   takes any size); tiles are windows of `tile` pixels, spread as nnU-Net does with at least `overlap` shared.
+/// - Valid padding (overlap-tile, the U-Net paper): a window of input `I` yields the centre `O = I − 2m` of it;
+///   windows are placed at strides that are multiples of `2^depth`, so the result equals one pass over the
+///   mirrored image exactly. Input sizes are *exact*: every map entering a pooling has an even size.
+public struct WindowLayout: Equatable, Sendable {
+    /// The network's input window `(height, width)`.
+    public let input: (height: Int, width: Int)
+    /// The window's output `(height, width)`.
+    public let output: (height: Int, width: Int)
+    /// Where the output starts inside the input window (`(I − O) / 2` with valid padding, else 0).
+    public let margin: (top: Int, left: Int)
+    /// Output origins along each axis, in image coordinates; windows may reach past the image (mirrored input,
+    /// output cropped).
+    public let rows: [Int]
+    public let columns: [Int]
+
+    public var windowCount: Int { rows.count * columns.count }
+
+    public static func == (a: WindowLayout, b: WindowLayout) -> Bool {
+        a.input == b.input && a.output == b.output && a.margin == b.margin && a.rows == b.rows && a.columns == b.columns
+    }
+
+    /// The layout for an image of `height × width`.
+    /// - Parameters:
+    ///   - tile: the window's input side, or nil for the whole image at once.
+    ///   - overlap: the least fraction of a window shared with its neighbour, in `[0, 1)`.
+    /// - Throws: `PredictionError.invalidTile` for a tile the network cannot take.
+    public init(configuration c: UNetConfiguration, height: Int, width: Int, tile: Int?, overlap: Double) throws(PredictionError) {
+        let alignment = 1 << c.depth
+        if c.padding == .valid {
+            func side(_ length: Int) throws(PredictionError) -> (input: Int, output: Int, origins: [Int]) {
+                let input: Int
+                if let tile {
+                    guard let size = Self.largestExactValidInput(c, atMost: tile) else {
+                        throw .invalidTile("--tile \(tile) is smaller than this valid-padding network's smallest input "
+                            + "\(Self.smallestExactValidInput(c, minimumOutput: 1))")
+                    }
+                    input = size
+                } else {
+                    input = Self.smallestExactValidInput(c, minimumOutput: length)
+                }
+                let output = c.outputSize(forInputSize: input)!
+                let origins = tile == nil ? [0] : TileGrid.alignedOrigins(length: length, tile: output, overlap: overlap,
+                                                                           alignment: alignment)
+                return (input, output, origins)
+            }
+            let (y, x) = (try side(height), try side(width))
+            self.init(input: (y.input, x.input), output: (y.output, x.output),
+                      margin: ((y.input - y.output) / 2, (x.input - x.output) / 2), rows: y.origins, columns: x.origins)
+            return
+        }
+        if let tile {
+            guard tile % alignment == 0, c.outputSize(forInputSize: tile) == tile else {
+                throw .invalidTile("--tile \(tile) must be a multiple of \(alignment) (2^depth) for this network")
+            }
+        }
+        func side(_ length: Int) -> (window: Int, origins: [Int]) {
+            let whole = c.merge == .pad && c.outputSize(forInputSize: length) == length
+                ? length : (max(length, c.minimumInputSize) + alignment - 1) / alignment * alignment
+            guard let tile, tile < whole else { return (whole, [0]) }
+            return (tile, TileGrid.origins(length: length, tile: tile, overlap: overlap))
+        }
+        let (y, x) = (side(height), side(width))
+        self.init(input: (y.window, x.window), output: (y.window, x.window), margin: (0, 0), rows: y.origins,
+                  columns: x.origins)
+    }
+
+    init(input: (Int, Int), output: (Int, Int), margin: (Int, Int), rows: [Int], columns: [Int]) {
+        self.input = input
+        self.output = output
+        self.margin = margin
+        self.rows = rows
+        self.columns = columns
+    }
+
+    /// True when every map entering a max-pooling of a valid-padding network has an even size for `input`, so that
+    /// shifting the input by `2^depth` shifts the output by the same: the condition for exact tiling.
+    static func isExactValidInput(_ c: UNetConfiguration, _ input: Int) -> Bool {
+        guard c.outputSize(forInputSize: input) != nil else { return false }
+        var size = input
+        for _ in 0..<c.depth {
+            size -= c.shrinkPerBlock
+            guard size > 0, size % 2 == 0 else { return false }
+            size /= 2
+        }
+        return true
+    }
+
+    /// The smallest exact input whose output has at least `minimumOutput` pixels.
+    static func smallestExactValidInput(_ c: UNetConfiguration, minimumOutput: Int) -> Int {
+        var size = c.minimumInputSize
+        while !isExactValidInput(c, size) || c.outputSize(forInputSize: size)! < minimumOutput { size += 1 }
+        return size
+    }
+
+    /// The largest exact input of at most `limit` pixels, if any.
+    static func largestExactValidInput(_ c: UNetConfiguration, atMost limit: Int) -> Int? {
+        stride(from: limit, through: c.minimumInputSize, by: -1).first { isExactValidInput(c, $0) }
+    }
+}

@@ -1,0 +1,66 @@
+import Datasets
+import ImageIO
+import Inference
+import Models
+import Tensors
+
+/// Segments image files with a model, as milesial's `predict_img` does: decode, convert the channels to the
+/// model's, resize (by `scale`, or to a fixed size), scale pixels to [0, 1] and normalise, predict (whole, in
+/// windows, with flips: `Predictor`), bring the logits back to the image's size (bilinear), then take the classes
+/// (arg-max, or sigmoid above `threshold` for one class) and, when asked, the probabilities.
+public final class ImageSegmenter {
+    /// What happens to an image before the network sees it.
+    public struct Preprocessing: Sendable {
+        /// Resize factor, milesial's `--scale` (sizes are truncated: `Int(scale · side)`).
+        public var scale: Double = 1
+        /// A fixed network input size `(width, height)` instead of `scale` (the course lab's 572x572).
+        public var size: (width: Int, height: Int)?
+        public var normalization = Normalization()
+
+        public init() {}
+    }
+
+    /// One image's result, at the image's own size.
+    public struct Segmentation {
+        /// The image as decoded.
+        public let image: Image
+        /// One class index per pixel, row-major.
+        public let classes: [Int32]
+        /// `(C, H, W)` softmax probabilities (sigmoid for one class), when asked for.
+        public let probabilities: Tensor?
+    }
+
+    public let model: UNet
+    public let predictor: Predictor
+    public let preprocessing: Preprocessing
+    /// The probability above which a one-class model marks a pixel (milesial's `--mask-threshold`).
+    public let threshold: Float
+
+    public init(model: UNet, options: PredictionOptions, preprocessing: Preprocessing, threshold: Float = 0.5) throws {
+        self.model = model
+        self.predictor = try Predictor(model: model, options: options)
+        self.preprocessing = preprocessing
+        self.threshold = threshold
+    }
+
+    /// Reads and segments the image at `path`.
+    /// - Throws: `ImageError` for an unreadable file, `DatasetProblem` for channels the model cannot read (both
+    ///   name the file), errors of the network.
+    public func segment(path: String, probabilities: Bool = false) throws -> Segmentation {
+        try segment(ImageReader.read(path: path), path: path, probabilities: probabilities)
+    }
+
+    /// Segments a decoded image (`path` names it in errors).
+    public func segment(_ image: Image, path: String, probabilities wantsProbabilities: Bool = false) throws -> Segmentation {
+        var input = try SampleImage(image, channels: model.configuration.inputChannels, path: path)
+        let (width, height) = preprocessing.size
+            ?? (max(1, Int(preprocessing.scale * Double(image.width))), max(1, Int(preprocessing.scale * Double(image.height))))
+        if (width, height) != (image.width, image.height) { input = input.resized(width: width, height: height) }
+        preprocessing.normalization.apply(&input)
+        let logits = try LogitResampler.resize(try predictor.logits(input, path: path), height: image.height, width: image.width)
+        let classes = SegmentationPrediction.classes(logits, threshold: threshold)
+        let probabilities = wantsProbabilities
+            ? try Probabilities.of(logits).reshaped([model.configuration.classes, image.height, image.width]) : nil
+        return Segmentation(image: image, classes: classes, probabilities: probabilities)
+    }
+}

@@ -1,0 +1,150 @@
+import ArgumentParser
+import DNNL
+import Datasets
+import Foundation
+import Inference
+import Metrics
+import Models
+import Workflows
+
+/// `unet evaluate`: the standard segmentation metrics of a model on image/mask folders, or of predicted masks
+/// against ground truth.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Score a model (or predicted masks) against ground-truth masks.",
+        discussion: """
+            With -m MODEL --images DIR --masks DIR, predicts every image and scores it; with --predictions DIR \
+            --masks DIR --classes N, scores mask files written earlier (class-index PNGs, or the ground truth's own \
+            values). Pixel accuracy, mean class accuracy, IoU, Dice, precision and recall per class, their means and \
+            the confusion matrix. A class absent from both prediction and ground truth is left out of the means \
+            (segmentation_models_pytorch, MONAI); --empty-class one scores it 1 instead.
+            """)
+
+    @Option(name: [.short, .long], help: ArgumentHelp("The model (.safetensors or .pth).", valueName: "file")) var model: String?
+    @Option(help: ArgumentHelp("Folder of predicted masks, matched to --masks by stem (instead of a model).", valueName: "dir"))
+    var predictions: String?
+    @OptionGroup var data: DataOptions
+    @Option(help: ArgumentHelp("How to score a class absent from both prediction and truth.", valueName: "exclude|one"))
+    var emptyClass: SegmentationMetrics.EmptyClass = .exclude
+    @Flag(help: "Print one JSON object instead of the table.") var json = false
+    @Option(help: ArgumentHelp("Also write the JSON object to this file.", valueName: "file")) var output: String?
+    @OptionGroup(title: "Prediction (with a model)") var prediction: EvaluationPredictionOptions
+    @OptionGroup(title: "Foreign checkpoints; --classes also sets the class count of --predictions") var modelOptions: ModelOptions
+
+    func validate() throws {
+        guard (model == nil) != (predictions == nil) else { throw ValidationError("give either --model or --predictions") }
+        if predictions != nil {
+            guard data.masks != nil else { throw ValidationError("--predictions needs --masks") }
+            guard let classes = modelOptions.classes else { throw ValidationError("--predictions needs --classes") }
+            guard classes >= 1 else { throw ValidationError("--classes must be positive") }
+        } else if data.list == nil && (data.images == nil || data.masks == nil) {
+            throw ValidationError("give --images and --masks, or --list")
+        }
+    }
+
+    func run() throws {
+        if let threads = prediction.threads { Threads.setCount(threads) }
+        try CLIError.reporting {
+            let (metrics, names, images) = try predictions != nil ? scorePredictions() : scoreModel()
+            try report(metrics, names: names, images: images)
+        }
+    }
+
+    private func scorePredictions() throws -> (SegmentationMetrics, [String], Int) {
+        let classes = modelOptions.classes!
+        let (pairs, problems) = try data.pairs(images: predictions)
+        let table = try data.classTable()
+        let matrix = try MaskComparison.confusion(pairs, classes: classes, table: table, ignoreValue: data.ignoreIndex,
+                                                  problems: problems)
+        let labels = table.map { names(of: $0) } ?? (0..<max(classes, 2)).map { "\($0)" }
+        return (SegmentationMetrics(matrix, emptyClass: emptyClass), labels, pairs.count)
+    }
+
+    private func scoreModel() throws -> (SegmentationMetrics, [String], Int) {
+        let loaded = try ModelFile.load(path: model!, options: try modelOptions.loadOptions())
+        let c = loaded.model.configuration
+        let (pairs, problems) = try data.pairs()
+        let table = try data.classTable() ?? loaded.metadata.maskValues.flatMap { try? ClassTable(values: $0) }
+        let dataset = try SegmentationDataset.open(pairs, options: DatasetOptions(
+            inputChannels: c.inputChannels, classes: c.classes, maskEncoding: data.maskEncoding, classTable: table,
+            ignoreValue: data.ignoreIndex), problems: problems)
+        let segmenter = try ImageSegmenter(model: loaded.model, options: prediction.options(),
+                                           preprocessing: try prediction.preprocessing(loaded), threshold: prediction.maskThreshold)
+        let progress = ProgressDisplay()
+        var matrix = ConfusionMatrix(classes: max(c.classes, 2))
+        let start = Date()
+        for index in 0..<dataset.count {
+            let path = dataset.samples[index].image
+            progress.update(fraction: Double(index) / Double(dataset.count), label: "image \(index + 1)/\(dataset.count)",
+                            details: (path as NSString).lastPathComponent)
+            let result = try segmenter.segment(path: path)
+            try matrix.add(predictions: result.classes, truth: try dataset.sample(index).mask.classes, ignoreIndex: SampleMask.ignored)
+        }
+        progress.finish()
+        let seconds = Date().timeIntervalSince(start)
+        if !json {
+            print(String(format: "predicted %d images in %.1f s (%.2f images/s)", dataset.count, seconds, Double(dataset.count) / seconds))
+        }
+        return (SegmentationMetrics(matrix, emptyClass: emptyClass), names(of: dataset.table), dataset.count)
+    }
+
+    private func names(of table: ClassTable) -> [String] {
+        table.values.map { $0.count == 1 ? "\($0[0])" : "(\($0.map(String.init).joined(separator: ",")))" }
+    }
+
+    private func report(_ metrics: SegmentationMetrics, names: [String], images: Int) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var object = try JSONSerialization.jsonObject(with: encoder.encode(metrics)) as! [String: Any]
+        object["classes"] = names
+        object["images"] = images
+        let text = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        if let output {
+            do { try (text + "\n").write(toFile: output, atomically: true, encoding: .utf8) } catch {
+                throw CLIError(description: "\(output): cannot write: \(error.localizedDescription)")
+            }
+        }
+        if json {
+            print(text)
+        } else {
+            print("\(images) image\(images == 1 ? "" : "s"), \(metrics.confusionMatrix.joined().reduce(0, +)) pixels scored")
+            for line in MetricsTable.lines(metrics, names: names) { print(line) }
+        }
+    }
+}
+
+/// How `unet evaluate` predicts with a model.
+struct EvaluationPredictionOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: "Resize factor of the images (default: the model's training scale, or 1).")
+    var scale: Double?
+    @Option(name: [.customShort("t"), .customLong("mask-threshold")], help: "Probability above which a one-class model marks a pixel.")
+    var maskThreshold: Float = 0.5
+    @Option(help: ArgumentHelp("Predict in windows of N pixels.", valueName: "N")) var tile: Int?
+    @Option(help: "Fraction of a window shared with its neighbour.") var overlap = 0.25
+    @Option(help: ArgumentHelp("Window weighting.", valueName: "gaussian|constant")) var blend: Blending = .gaussian
+    @Flag(help: "Test-time augmentation: average over flips.") var tta = false
+    @Flag(help: "bf16 convolutions.") var amp = false
+    @Option(help: "oneDNN threads (default: all cores).") var threads: Int?
+
+    func validate() throws {
+        if let scale, scale <= 0 || scale > 1 { throw ValidationError("--scale must be in (0, 1]") }
+        guard (0..<1).contains(overlap) else { throw ValidationError("--overlap must be in [0, 1)") }
+        guard (0...1).contains(maskThreshold) else { throw ValidationError("--mask-threshold must be in [0, 1]") }
+    }
+
+    func options() -> PredictionOptions {
+        var o = PredictionOptions()
+        (o.tile, o.overlap, o.blending, o.flips, o.precision) = (tile, overlap, blend, tta, amp ? .bf16 : .fp32)
+        return o
+    }
+
+    func preprocessing(_ loaded: LoadedModel) throws -> ImageSegmenter.Preprocessing {
+        var p = ImageSegmenter.Preprocessing()
+        p.scale = scale ?? loaded.metadata.scale ?? 1
+        p.normalization = Normalization(mean: loaded.metadata.normalization.mean, std: loaded.metadata.normalization.std)
+        return p
+    }
+}
+
+extension SegmentationMetrics.EmptyClass: ExpressibleByArgument {}

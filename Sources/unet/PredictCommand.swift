@@ -1,0 +1,165 @@
+import ArgumentParser
+import Checkpoints
+import DNNL
+import Datasets
+import Execution
+import Foundation
+import ImageIO
+import Inference
+import Models
+import Reports
+import Workflows
+
+/// `unet predict`: masks for images of any size (milesial's `predict.py`, natively).
+struct PredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Predict masks for images of any size.",
+        discussion: """
+            The model is a native .safetensors file or a PyTorch .pth (milesial, labml and tutorial layouts are \
+            detected). Masks are written in the training masks' own values by default (--mask-format). Whole images \
+            are predicted at once; --tile predicts in windows (Gaussian-weighted sliding window for same padding, \
+            the exact overlap-tile strategy with mirrored borders for valid padding), which bounds memory by the tile.
+            """)
+
+    @Option(name: [.short, .long], help: ArgumentHelp("The model (.safetensors or .pth).", valueName: "file"))
+    var model = "MODEL.pth"
+    @Option(name: [.short, .long], parsing: .upToNextOption, help: ArgumentHelp("Images or folders of images.", valueName: "path"))
+    var input: [String] = []
+    @Option(name: [.short, .long], parsing: .upToNextOption,
+            help: ArgumentHelp("Mask files (one per image) or a folder (default: <stem>_OUT.png beside each image).", valueName: "path"))
+    var output: [String] = []
+    @Flag(name: [.short, .customLong("viz")], help: "Also write <mask>_overlay.png: the image with the classes tinted.")
+    var viz = false
+    @Flag(name: [.short, .customLong("no-save")], help: "Do not write the masks.") var noSave = false
+    @Option(name: [.customShort("t"), .customLong("mask-threshold")], help: "Probability above which a one-class model marks a pixel.")
+    var maskThreshold: Float = 0.5
+    @Option(name: [.short, .long], help: "Resize factor of the images (default: the model's training scale, or 1).")
+    var scale: Double?
+    @Option(help: ArgumentHelp("Resize every image to N or WxH before prediction (the lab's 572); masks return to the image size.",
+                               valueName: "size"))
+    var size: String?
+    @Option(help: ArgumentHelp("Predict in windows of N pixels (default: whole images; automatic above 2048x2048).", valueName: "N"))
+    var tile: Int?
+    @Option(help: "Fraction of a window shared with its neighbour.") var overlap = 0.25
+    @Option(help: ArgumentHelp("Window weighting where windows overlap.", valueName: "gaussian|constant")) var blend: Blending = .gaussian
+    @Flag(help: "Test-time augmentation: average over horizontal and vertical flips.") var tta = false
+    @Option(help: "Windows (or flipped copies) per forward pass.") var batchSize = 4
+    @Option(help: ArgumentHelp("Mask pixel values: the training masks' values, class indices, or VOC colours.",
+                               valueName: "values|indices|palette"))
+    var maskFormat: MaskRenderer.Format = .values
+    @Flag(help: "Draw class contours on the overlay.") var contours = false
+    @Flag(help: "Also write <mask>_side.png: the image beside the coloured mask.") var sideBySide = false
+    @Flag(help: "Also write <mask>.npy: float32 (C, H, W) probabilities at the image's size.") var saveProbabilities = false
+    @Option(help: ArgumentHelp("Per-channel mean to subtract after scaling to [0, 1] (default: the model's).", valueName: "values"))
+    var mean: String?
+    @Option(help: ArgumentHelp("Per-channel standard deviation (default: the model's).", valueName: "values")) var std: String?
+    @Flag(help: "bf16 convolutions.") var amp = false
+    @Option(help: "oneDNN threads (default: all cores).") var threads: Int?
+    @OptionGroup(title: "Foreign checkpoints") var modelOptions: ModelOptions
+
+    func validate() throws {
+        guard !input.isEmpty else { throw ValidationError("--input: give at least one image or folder") }
+        guard (0...1).contains(maskThreshold) else { throw ValidationError("--mask-threshold must be in [0, 1]") }
+        if let scale, scale <= 0 || scale > 1 { throw ValidationError("--scale must be in (0, 1]") }
+        if scale != nil && size != nil { throw ValidationError("--scale and --size exclude each other") }
+        if size != nil, try parsedSize() == nil { throw ValidationError("--size: '\(size!)' is not N or WxH") }
+        guard (0..<1).contains(overlap) else { throw ValidationError("--overlap must be in [0, 1)") }
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        if let tile, tile < 8 { throw ValidationError("--tile must be at least 8") }
+        if noSave && !viz && !sideBySide && !saveProbabilities {
+            throw ValidationError("--no-save without --viz, --side-by-side or --save-probabilities writes nothing")
+        }
+    }
+
+    private func parsedSize() throws -> (width: Int, height: Int)? {
+        guard let size else { return nil }
+        let parts = size.lowercased().split(separator: "x").map { Int($0) }
+        guard (1...2).contains(parts.count), parts.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+        return (parts[0]!, parts.last!!)
+    }
+
+    func run() throws {
+        if let threads { Threads.setCount(threads) }
+        try CLIError.reporting { try predict() }
+    }
+
+    private func predict() throws {
+        let loaded = try ModelFile.load(path: model, options: try modelOptions.loadOptions())
+        let targets = try PredictionTargets(inputs: input, outputs: output)
+        let segmenter = try ImageSegmenter(model: loaded.model, options: predictionOptions(), preprocessing: try preprocessing(loaded),
+                                           threshold: maskThreshold)
+        let table = loaded.metadata.maskValues.flatMap { try? ClassTable(values: $0) }
+        let progress = ProgressDisplay()
+        var failures = targets.missing
+        for line in targets.missing { progress.message("error: \(line)") }
+        let start = Date()
+        var done = 0
+        for (index, target) in targets.targets.enumerated() {
+            let label = "image \(index + 1)/\(targets.targets.count)"
+            segmenter.predictor.onProgress = { windows, total in
+                guard total > 1 else { return }
+                progress.update(fraction: (Double(index) + Double(windows) / Double(total)) / Double(targets.targets.count),
+                                label: label, details: "\((target.input as NSString).lastPathComponent) window \(windows)/\(total)")
+            }
+            progress.update(fraction: Double(index) / Double(targets.targets.count), label: label,
+                            details: (target.input as NSString).lastPathComponent)
+            do {
+                try write(try segmenter.segment(path: target.input, probabilities: saveProbabilities), target, table: table,
+                          classes: loaded.model.configuration.classes)
+                done += 1
+            } catch {
+                progress.message("error: \(error)")
+                failures.append("\(error)")
+            }
+        }
+        progress.finish()
+        let seconds = Date().timeIntervalSince(start)
+        print(String(format: "predicted %d image%@ in %.1f s (%.2f images/s)", done, done == 1 ? "" : "s", seconds,
+                     Double(done) / max(seconds, 1e-9)))
+        if !failures.isEmpty {
+            throw CLIError(description: "\(failures.count) input(s) failed:\n" + failures.map { "  \($0)" }.joined(separator: "\n"))
+        }
+    }
+
+    private func write(_ result: ImageSegmenter.Segmentation, _ target: PredictionTargets.Target, table: ClassTable?,
+                       classes: Int) throws {
+        let (width, height) = (result.image.width, result.image.height)
+        if !noSave {
+            try ImageWriter.writePNG(MaskRenderer.image(result.classes, width: width, height: height, format: maskFormat,
+                                                        table: table, modelClasses: classes), to: target.mask)
+        }
+        if viz || sideBySide {
+            let canvas = Overlay.canvas(result.image)
+            if viz { try Overlay.blend(canvas, classes: result.classes, contours: contours).writePNG(to: target.overlay) }
+            if sideBySide { try Overlay.sideBySide(canvas, classes: result.classes).writePNG(to: target.sideBySide) }
+        }
+        if let probabilities = result.probabilities { try NumpyArray.write(probabilities, to: target.probabilities) }
+    }
+
+    private func predictionOptions() -> PredictionOptions {
+        var options = PredictionOptions()
+        (options.tile, options.overlap, options.blending, options.flips) = (tile, overlap, blend, tta)
+        (options.batchSize, options.precision) = (batchSize, amp ? .bf16 : .fp32)
+        return options
+    }
+
+    private func preprocessing(_ loaded: LoadedModel) throws -> ImageSegmenter.Preprocessing {
+        var p = ImageSegmenter.Preprocessing()
+        p.scale = scale ?? loaded.metadata.scale ?? 1
+        p.size = try parsedSize()
+        let stored = loaded.metadata.normalization
+        p.normalization = Normalization(mean: try NumberList.parse(mean, "--mean") ?? stored.mean,
+                                        std: try NumberList.parse(std, "--std") ?? stored.std)
+        let channels = loaded.model.configuration.inputChannels
+        for (flag, values) in [("--mean", p.normalization.mean), ("--std", p.normalization.std)] {
+            if let values, values.count != channels {
+                throw ValidationError("\(flag): \(values.count) values for a model of \(channels) input channel(s)")
+            }
+        }
+        return p
+    }
+}
+
+extension Blending: ExpressibleByArgument {}
+extension MaskRenderer.Format: ExpressibleByArgument {}

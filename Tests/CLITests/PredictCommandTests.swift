@@ -1,0 +1,81 @@
+import Checkpoints
+import Foundation
+import ImageIO
+import TestSupport
+import Testing
+
+@Suite("unet predict")
+struct PredictCommandTests {
+    @Test("--save-probabilities of a milesial .pth equals PyTorch's probabilities", arguments: ["milesial_c2", "milesial_c1_bilinear"])
+    func probabilitiesMatchPyTorch(model: String) throws {
+        let folder = try SyntheticData.temporaryFolder("unet-predict-pth")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let mask = folder.appendingPathComponent("rgb.png").path
+        let (status, output, error) = try CommandRunner.unet([
+            "predict", "-m", Fixture.path("predict/\(model).pth"), "-i", Fixture.path("predict/rgb_45x61.png"), "-o", mask,
+            "--save-probabilities"])
+        #expect(status == 0, "\(error)")
+        #expect(output.contains("predicted 1 image"))
+        let probabilities = try NumpyArray.read(path: folder.appendingPathComponent("rgb.npy").path)
+        let expected = try Fixture("predict/expected").tensor("probabilities_" + model)
+        expectClose(probabilities, expected, rtol: 0, atol: 1e-4, model)
+        // The mask holds the checkpoint's mask_values: [0, 255] for two classes, [0, 1] (written 0/255) for one.
+        let written = try ImageReader.read(path: mask)
+        #expect(written.width == 61 && written.height == 45 && written.channels == 1)
+        let p = expected.scalars
+        let plane = 45 * 61
+        for i in stride(from: 0, to: plane, by: 7) {
+            let foreground = model == "milesial_c2" ? p[plane + i] > p[i] : p[i] > 0.5
+            #expect(written.samples[i] == (foreground ? 255 : 0), "pixel \(i)")
+        }
+    }
+
+    @Test("folders in and out, overlays, tiles; a corrupt image is listed and the others are still written")
+    func foldersAndFailures() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-predict-folder")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, _) = try SyntheticData.writeDiscs(to: folder, count: 3, size: 40)
+        try Data("broken".utf8).write(to: URL(fileURLWithPath: images + "/9.png"))
+        let out = folder.appendingPathComponent("out").path
+        let (status, _, error) = try CommandRunner.unet([
+            "predict", "-m", Fixture.path("predict/milesial_c2.pth"), "-i", images, "-o", out, "--viz", "--side-by-side",
+            "--contours", "--tile", "16", "--overlap", "0.5", "--tta", "--mask-format", "indices"])
+        #expect(status != 0)
+        #expect(error.contains("9.png") && error.contains("1 input(s) failed"), "\(error)")
+        for stem in ["0", "1", "2"] {
+            let mask = try ImageReader.read(path: out + "/\(stem).png")
+            #expect(mask.width == 40 && mask.samples.allSatisfy { $0 <= 1 })
+            let overlay = try ImageReader.read(path: out + "/\(stem)_overlay.png")
+            #expect(overlay.width == 40 && overlay.channels == 3)
+            #expect(try ImageReader.read(path: out + "/\(stem)_side.png").width == 80)
+        }
+    }
+
+    @Test("the course-lab flow: resize to 572, sigmoid, threshold, overlay, at the image's own size")
+    func labFlow() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-predict-lab")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let image = folder.appendingPathComponent("cell.png").path
+        try FileManager.default.copyItem(atPath: Fixture.path("predict/rgb_45x61.png"), toPath: image)
+        let (status, _, error) = try CommandRunner.unet([
+            "predict", "-m", Fixture.path("predict/milesial_c1_bilinear.pth"), "-i", image, "--size", "572", "--viz", "-t", "0.4"])
+        #expect(status == 0, "\(error)")
+        let mask = try ImageReader.read(path: folder.appendingPathComponent("cell_OUT.png").path)
+        #expect(mask.width == 61 && mask.height == 45)
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("cell_OUT_overlay.png").path))
+    }
+
+    @Test("bad input: a missing model, a missing image, conflicting flags; one line naming it, non-zero exit")
+    func badInput() throws {
+        let missingModel = try CommandRunner.unet(["predict", "-m", "/nonexistent/model.pth", "-i", Fixture.path("predict/rgb_45x61.png")])
+        #expect(missingModel.status != 0 && missingModel.error.contains("/nonexistent/model.pth"))
+        let missingImage = try CommandRunner.unet(["predict", "-m", Fixture.path("predict/milesial_c2.pth"), "-i", "/nonexistent/x.png",
+                                                   "-n", "--viz"])
+        #expect(missingImage.status != 0 && missingImage.error.contains("/nonexistent/x.png"))
+        let flags = try CommandRunner.unet(["predict", "-i", "x.png", "--scale", "0.5", "--size", "572"])
+        #expect(flags.status != 0 && flags.error.contains("--size"))
+        let tile = try CommandRunner.unet(["predict", "-m", Fixture.path("predict/milesial_c2.pth"), "-i",
+                                           Fixture.path("predict/rgb_45x61.png"), "-n", "--viz", "--tile", "100"])
+        #expect(tile.status != 0 && tile.error.contains("--tile 100"), "\(tile.error)")
+    }
+}

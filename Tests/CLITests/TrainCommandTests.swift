@@ -1,0 +1,129 @@
+import Foundation
+import ImageIO
+import TestSupport
+import Testing
+
+@Suite("unet train")
+struct TrainCommandTests {
+    /// The numbers of each JSON line of a metrics log that has `key`.
+    func records(_ log: String, having key: String) throws -> [[String: Any]] {
+        try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").compactMap {
+            let object = try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            return object?[key] != nil ? object : nil
+        }
+    }
+
+    @Test("trains on folders and writes best and last models, the metrics log and the curves")
+    func trainsOnFolders() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-train-cli")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 10, size: 32)
+        let output = folder.appendingPathComponent("run").path
+        let (status, stdout, stderr) = try CommandRunner.unet([
+            "train", "--images", images, "--masks", masks, "--in-channels", "1", "--base", "8", "--depth", "2",
+            "--scale", "1", "--steps", "30", "-b", "2", "--optimizer", "adam", "-l", "3e-3", "--schedule", "cosine",
+            "--crop", "24", "--flips", "-v", "20", "--output-dir", output])
+        #expect(status == 0, "\(stderr)")
+        for name in ["best.safetensors", "last.safetensors", "metrics.jsonl", "training_curves.png"] {
+            #expect(FileManager.default.fileExists(atPath: output + "/" + name), "\(name) missing")
+        }
+        #expect(stdout.contains("best: ") && stderr.contains("split: 8 for training, 2 for validation"), "\(stdout)\n\(stderr)")
+        let steps = try records(output + "/metrics.jsonl", having: "learningRate")
+        #expect(steps.count == 30)
+        let validations = try records(output + "/metrics.jsonl", having: "meanIoU")
+        #expect(validations.count == 10)
+        let curves = try ImageReader.read(path: output + "/training_curves.png")
+        #expect(curves.width >= 400 && curves.height >= 200)
+        let info = try CommandRunner.unet(["info", output + "/best.safetensors"])
+        #expect(info.status == 0 && info.output.contains("classes"), "\(info.error)")
+
+        // The trained model evaluates and predicts; masks come back in the training masks' values (0/255).
+        let evaluation = try CommandRunner.unet(["evaluate", "-m", output + "/best.safetensors", "--images", images,
+                                                 "--masks", masks, "--json"])
+        #expect(evaluation.status == 0, "\(evaluation.error)")
+        let metrics = try #require(try JSONSerialization.jsonObject(with: Data(evaluation.output.utf8)) as? [String: Any])
+        for key in ["pixel_accuracy", "mean_accuracy", "mean_iou", "per_class_iou", "mean_dice", "per_class_dice", "confusion_matrix"] {
+            #expect(metrics[key] != nil, "\(key) missing")
+        }
+        #expect((metrics["mean_iou"] as? Double ?? 0) > 0.6, "\(metrics)")
+        let predicted = folder.appendingPathComponent("predicted").path
+        let prediction = try CommandRunner.unet(["predict", "-m", output + "/best.safetensors", "-i", images, "-o", predicted])
+        #expect(prediction.status == 0, "\(prediction.error)")
+        let mask = try ImageReader.read(path: predicted + "/0.png")
+        #expect(mask.samples.allSatisfy { $0 == 0 || $0 == 255 } && mask.samples.contains(255))
+    }
+
+    @Test("dataset problems are all reported together, naming each file, and nothing is written")
+    func datasetProblems() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-train-problems")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 4, size: 32)
+        // An image without a mask, a mask of another size, a corrupt image.
+        try FileManager.default.copyItem(atPath: images + "/0.png", toPath: images + "/orphan.png")
+        try ImageWriter.writePNG(try Image(width: 16, height: 16, channels: 1, samples: [UInt16](repeating: 0, count: 256)),
+                                 to: masks + "/1.png")
+        try Data("not a png".utf8).write(to: URL(fileURLWithPath: images + "/2.png"))
+        let output = folder.appendingPathComponent("run").path
+        let (status, _, stderr) = try CommandRunner.unet([
+            "train", "--images", images, "--masks", masks, "--in-channels", "1", "--base", "8", "--depth", "2",
+            "--steps", "2", "--output-dir", output])
+        #expect(status != 0)
+        for name in ["orphan.png", "1.png", "2.png"] { #expect(stderr.contains(name), "\(name) not named in: \(stderr)") }
+        #expect(!FileManager.default.fileExists(atPath: output), "the output folder was created")
+    }
+
+    @Test("a class count that contradicts --classes, and bad flags, fail with one line naming them")
+    func contradictions() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-train-classes")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 3, size: 32)
+        try ImageWriter.writePNG(try Image(width: 32, height: 32, channels: 1, samples: [UInt16](repeating: 128, count: 1024)),
+                                 to: masks + "/0.png")
+        let classes = try CommandRunner.unet(["train", "--images", images, "--masks", masks, "--in-channels", "1",
+                                              "--classes", "2", "--scale", "1", "--steps", "1", "--output-dir", folder.path + "/run"])
+        #expect(classes.status != 0 && classes.error.contains("--classes") && classes.error.contains("3 values"), "\(classes.error)")
+        #expect(!FileManager.default.fileExists(atPath: folder.path + "/run"))
+        // One image per batch whose deepest map is 1x1 cannot be batch-normalised: said before training starts.
+        let tiny = try CommandRunner.unet(["train", "--images", images, "--masks", masks, "--in-channels", "1", "--mask-values", "0,128,255",
+                                           "--classes", "3", "--scale", "0.5", "-b", "1", "--steps", "1", "--output-dir", folder.path + "/tiny"])
+        #expect(tiny.status != 0 && tiny.error.contains("--batch-size"), "\(tiny.error)")
+        let crop = try CommandRunner.unet(["train", "--images", images, "--masks", masks, "--crop", "4"])
+        #expect(crop.status != 0 && crop.error.contains("--crop"))
+        let both = try CommandRunner.unet(["train", "--images", images, "--masks", masks, "--load", "a", "--resume", "b"])
+        #expect(both.status != 0 && both.error.contains("--resume"))
+    }
+
+    @Test("SIGINT saves last.safetensors at the step it reached and exits non-zero")
+    func interrupt() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-train-interrupt")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 4, size: 32)
+        let output = folder.appendingPathComponent("run").path
+        let process = Process()
+        process.executableURL = CommandRunner.productsDirectory.appendingPathComponent("unet")
+        process.arguments = ["train", "--images", images, "--masks", masks, "--in-channels", "1", "--base", "8",
+                             "--depth", "2", "--scale", "1", "--steps", "100000", "-v", "0", "--output-dir", output]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait for a few steps in the log, then interrupt.
+        let log = output + "/metrics.jsonl"
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, ((try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").count ?? 0) < 3 {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        process.interrupt()
+        let exitDeadline = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < exitDeadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            Issue.record("unet train did not stop within 60 s of SIGINT")
+        }
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        let info = try CommandRunner.unet(["info", output + "/last.safetensors"])
+        #expect(info.status == 0, "\(info.error)")
+        let steps = try records(log, having: "learningRate").count
+        #expect(steps >= 3 && steps < 100000)
+    }
+}

@@ -1,0 +1,130 @@
+import Datasets
+import Inference
+import Models
+import Tensors
+import TestSupport
+import Testing
+
+@Suite("Predictor: whole images, windows, flips")
+struct PredictorTests {
+    /// A model with non-trivial batch-norm statistics, in eval mode.
+    func model(_ c: UNetConfiguration, seed: UInt64 = 5) throws -> UNet {
+        var g = SeededGenerator(seed: seed)
+        let model = try UNet(c, generator: &g)
+        for (name, parameter) in model.namedParameters() where name.contains("running_var") {
+            parameter.value = Tensor.uniform(shape: parameter.value.shape, low: 0.5, high: 1.5, using: &g)
+        }
+        model.eval()
+        return model
+    }
+
+    func image(channels: Int, height: Int, width: Int, seed: UInt64 = 11) -> SampleImage {
+        var g = SeededGenerator(seed: seed)
+        return SampleImage(channels: channels, height: height, width: width,
+                           values: (0..<(channels * height * width)).map { _ in g.nextUnitFloat() })
+    }
+
+    /// The image with `top`/`left` mirrored rows and columns before it and enough after to reach `height × width`
+    /// (numpy's `pad(mode="reflect")`), as a `(1, C, height, width)` tensor.
+    func mirrored(_ image: SampleImage, top: Int, left: Int, height: Int, width: Int) throws -> Tensor {
+        func reflect(_ i: Int, _ n: Int) -> Int {
+            var j = i
+            while j < 0 || j >= n { j = j < 0 ? -j : 2 * (n - 1) - j }
+            return j
+        }
+        var values: [Float] = []
+        for c in 0..<image.channels {
+            for y in 0..<height {
+                for x in 0..<width {
+                    values.append(image.values[(c * image.height + reflect(y - top, image.height)) * image.width
+                        + reflect(x - left, image.width)])
+                }
+            }
+        }
+        return try Tensor(shape: [1, image.channels, height, width], scalars: values)
+    }
+
+    func crop(_ t: Tensor, top: Int, left: Int, height: Int, width: Int) throws -> Tensor {
+        let (n, c, h, w) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
+        let s = t.scalars
+        var out: [Float] = []
+        for p in 0..<(n * c) { for y in 0..<height { for x in 0..<width { out.append(s[(p * h + top + y) * w + left + x]) } } }
+        return try Tensor(shape: [n, c, height, width], scalars: out)
+    }
+
+    @Test("valid padding: overlap-tile output equals one pass over the mirrored image", arguments: [0.0, 0.3])
+    func overlapTileIsExact(overlap: Double) throws {
+        let c = UNetConfiguration.tutorial(inputChannels: 1, classes: 2, baseWidth: 4, depth: 2, padding: .valid, merge: .crop)
+        let unet = try model(c)
+        let picture = image(channels: 1, height: 75, width: 101)
+        var options = PredictionOptions()
+        (options.tile, options.overlap, options.batchSize) = (60, overlap, 3)
+        let predictor = try Predictor(model: unet, options: options)
+        let layout = try predictor.layout(height: 75, width: 101)
+        #expect(layout.windowCount > 4, "\(layout)")
+        let tiled = try predictor.logits(picture)
+
+        let extent = (layout.rows.last! + layout.input.height, layout.columns.last! + layout.input.width)
+        let single = try unet(try mirrored(picture, top: layout.margin.top, left: layout.margin.left,
+                                           height: extent.0, width: extent.1))
+        expectClose(tiled, try crop(single, top: 0, left: 0, height: 75, width: 101), rtol: 0, atol: 1e-4, "overlap \(overlap)")
+    }
+
+    @Test("whole images of any size: the logits cover the image", arguments: [
+        (UNetConfiguration.milesial(inputChannels: 3, classes: 2, baseWidth: 4, depth: 3), 37, 29),
+        (UNetConfiguration.labml(inputChannels: 3, classes: 3, baseWidth: 4, depth: 3), 37, 29),
+        (UNetConfiguration.tutorial(inputChannels: 3, classes: 2, baseWidth: 4, depth: 2, padding: .valid, merge: .crop), 21, 50),
+        (UNetConfiguration.milesial(inputChannels: 3, classes: 1, baseWidth: 4, depth: 4), 5, 7),
+    ])
+    func anySize(c: UNetConfiguration, height: Int, width: Int) throws {
+        let predictor = try Predictor(model: try model(c))
+        let logits = try predictor.logits(image(channels: 3, height: height, width: width))
+        #expect(logits.shape == [1, c.classes, height, width])
+        #expect(logits.scalars.allSatisfy { $0.isFinite })
+    }
+
+    @Test("milesial's layout predicts odd sizes as PyTorch does: the network itself, no padding")
+    func padMergeRunsAsIs() throws {
+        let unet = try model(.milesial(inputChannels: 3, classes: 2, baseWidth: 4, depth: 3))
+        let picture = image(channels: 3, height: 37, width: 29)
+        let expected = try unet(try Tensor(shape: [1, 3, 37, 29], scalars: picture.values))
+        expectClose(try Predictor(model: unet).logits(picture), expected, rtol: 0, atol: 1e-4, "milesial 37x29")
+    }
+
+    @Test("flips: the average of the four flipped predictions, flipped back")
+    func flips() throws {
+        let unet = try model(.milesial(inputChannels: 1, classes: 2, baseWidth: 4, depth: 2))
+        let picture = image(channels: 1, height: 24, width: 32)
+        var options = PredictionOptions()
+        options.flips = true
+        let averaged = try Predictor(model: unet, options: options).logits(picture)
+        func flipped(_ values: [Float], channels: Int, h: Int, w: Int, x: Bool, y: Bool) -> [Float] {
+            var out = values
+            for c in 0..<channels {
+                for r in 0..<h {
+                    for col in 0..<w {
+                        out[(c * h + r) * w + col] = values[(c * h + (y ? h - 1 - r : r)) * w + (x ? w - 1 - col : col)]
+                    }
+                }
+            }
+            return out
+        }
+        var sum = [Float](repeating: 0, count: 2 * 24 * 32)
+        for (x, y) in [(false, false), (true, false), (false, true), (true, true)] {
+            let input = try Tensor(shape: [1, 1, 24, 32], scalars: flipped(picture.values, channels: 1, h: 24, w: 32, x: x, y: y))
+            let back = flipped(try unet(input).scalars, channels: 2, h: 24, w: 32, x: x, y: y)
+            for i in sum.indices { sum[i] += back[i] / 4 }
+        }
+        expectClose(averaged, try Tensor(shape: [1, 2, 24, 32], scalars: sum), rtol: 0, atol: 1e-4, "flips")
+    }
+
+    @Test("a tile the network cannot take is refused naming --tile")
+    func badTile() throws {
+        var options = PredictionOptions()
+        options.tile = 100
+        let error = #expect(throws: PredictionError.self) {
+            try Predictor(model: try model(.milesial(inputChannels: 1, classes: 2, baseWidth: 4, depth: 3)), options: options)
+        }
+        #expect(error?.description.contains("--tile 100") == true)
+    }
+}
