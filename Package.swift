@@ -2,10 +2,15 @@
 // unet: U-Net semantic segmentation in Swift. See README.md for the architecture.
 import PackageDescription
 
+/// Targets whose Swift loops (optimizers, losses, augmentation, tiling, metrics) carry real work are optimized in
+/// debug builds too, so that `swift test` trains at a useful speed; the rest keeps debug settings.
+let optimizedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "unet",
     products: [
         .executable(name: "unet", targets: ["unet"]),
+        .executable(name: "segment-image", targets: ["SegmentImage"]),
         .library(
             name: "UNetKit",
             targets: ["Tensors", "Kernels", "NN", "Models", "Execution", "Training", "Datasets", "Metrics", "Inference",
@@ -21,22 +26,24 @@ let package = Package(
 
         // MARK: - Libraries
         .target(name: "DNNL", dependencies: ["CDNNL"]),
-        .target(name: "Tensors"),
+        .target(name: "Tensors", swiftSettings: optimizedInDebug),
         .target(name: "Kernels", dependencies: ["DNNL", "Tensors"]),
         .target(name: "NN", dependencies: ["Kernels", "Tensors"]),
         .target(name: "Checkpoints", dependencies: ["Tensors"]),
         .target(name: "Models", dependencies: ["NN", "Kernels", "Tensors", "Checkpoints"]),
         .target(name: "Execution", dependencies: ["DNNL", "Kernels", "NN", "Models", "Tensors"]),
-        .target(name: "Training", dependencies: ["NN", "Tensors"]),
-        .target(name: "Metrics"),
-        .target(name: "Datasets", dependencies: ["ImageIO", "Tensors"]),
-        .target(name: "Reports", dependencies: ["ImageIO"]),
-        .target(name: "Inference", dependencies: ["Datasets", "Execution", "Kernels", "Models", "Tensors"]),
+        .target(name: "Training", dependencies: ["NN", "Tensors"], swiftSettings: optimizedInDebug),
+        .target(name: "Metrics", swiftSettings: optimizedInDebug),
+        .target(name: "Datasets", dependencies: ["ImageIO", "Tensors"], swiftSettings: optimizedInDebug),
+        .target(name: "Reports", dependencies: ["ImageIO"], swiftSettings: optimizedInDebug),
+        .target(
+            name: "Inference", dependencies: ["Datasets", "Execution", "Kernels", "Models", "Tensors"], swiftSettings: optimizedInDebug),
         .target(
             name: "Workflows",
             dependencies: [
                 "Datasets", "Execution", "ImageIO", "Inference", "Metrics", "Models", "NN", "Reports", "Tensors", "Training", "Kernels",
-            ]),
+            ],
+            swiftSettings: optimizedInDebug),
         .target(name: "ImageIO", dependencies: ["CImageCodecs"]),
 
         // MARK: - Command-line tool
@@ -47,6 +54,10 @@ let package = Package(
                 "Kernels", "Inference", "Checkpoints", "ImageIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+
+        // MARK: - Example (README: using the library from Swift)
+        .executableTarget(
+            name: "SegmentImage", dependencies: ["ImageIO", "Inference", "Models", "Workflows"], path: "Examples/SegmentImage"),
 
         // MARK: - Tests
         .target(
@@ -71,6 +82,6 @@ let package = Package(
         .testTarget(
             name: "InferenceTests",
             dependencies: ["Inference", "Datasets", "Execution", "Models", "Tensors", "ImageIO", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["unet", "Checkpoints", "ImageIO", "Tensors", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["unet", "SegmentImage", "Checkpoints", "ImageIO", "Tensors", "TestSupport"]),
     ]
 )

@@ -14,8 +14,13 @@ public struct DatasetProblem: Error, Sendable, Equatable, CustomStringConvertibl
 /// Several dataset problems, reported together.
 public struct DatasetProblems: Error, Sendable, CustomStringConvertible {
     public let problems: [DatasetProblem]
+    /// What the pass found in the files it could read, when it got that far (`unet dataset check` shows it).
+    public let report: DatasetReport?
 
-    public init(_ problems: [DatasetProblem]) { self.problems = problems }
+    public init(_ problems: [DatasetProblem], report: DatasetReport? = nil) {
+        self.problems = problems
+        self.report = report
+    }
 
     public var description: String {
         "\(problems.count) dataset problem\(problems.count == 1 ? "" : "s"):\n" + problems.map { "  \($0)" }.joined(separator: "\n")

@@ -55,7 +55,7 @@ public final class SegmentationDataset: @unchecked Sendable {
             case (nil, .values): table = try .scanning(found.isEmpty ? [0] : found)
             }
         } catch {
-            throw DatasetProblems(problems + [error])
+            throw DatasetProblems(problems + [error], report: report)
         }
         report.classTable = table.values
         // 3. Values outside the table, and a class count that contradicts the model's.
@@ -76,7 +76,7 @@ public final class SegmentationDataset: @unchecked Sendable {
                     + (table.classes == 1 ? "; every mask is one value, which trains to a constant (all-black) prediction" : "")))
             }
         }
-        guard problems.isEmpty else { throw DatasetProblems(problems) }
+        guard problems.isEmpty else { throw DatasetProblems(problems, report: report) }
         // 4. Count classes; encode and keep the samples decoded in step 1.
         var classPixels = [Int](repeating: 0, count: table.classes)
         var ignored = 0

@@ -164,6 +164,9 @@ public final class Trainer {
                 best = value
                 try save(bestCheckpoint, reason: "best \(options.bestMetric.rawValue) \(String(format: "%.4f", value))")
             }
+        } else {
+            // Without validation images nothing ranks the checkpoints: best is the latest.
+            try save(bestCheckpoint, reason: "latest (no validation images)")
         }
         try save(lastCheckpoint, reason: "step \(step)")
     }

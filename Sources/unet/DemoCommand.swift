@@ -1,114 +1,134 @@
 import ArgumentParser
+import DNNL
+import Datasets
 import Foundation
-import NN
+import ImageIO
+import Inference
+import Metrics
+import Models
+import Reports
 import Tensors
+import Training
+import Workflows
 
-/// `unet demo`: an end-to-end smoke job of the foundation on generated data — forward, backward and SGD
-/// steps of a small encoder-decoder through the oneDNN kernels, then evaluation on held-out images.
+/// `unet demo` (what `make demo` runs): the whole product on a generated task, with nothing to download.
+/// Generates discs, squares and triangles on textured backgrounds, trains a U-Net on them, scores it on
+/// held-out images, and writes the model, the metrics, the training curves and overlays to `--output-dir`.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Train a small encoder-decoder on generated images and report what it learned.")
+        abstract: "Generate a dataset, train a U-Net on it, evaluate and predict: the whole product in minutes.",
+        discussion: """
+            The generated task: RGB images of textured, noisy backgrounds with discs, squares and triangles of \
+            random colours (colour says nothing about the class). Everything goes to --output-dir: data/ (the \
+            generated images and colour masks), best.safetensors and last.safetensors, metrics.json (the \
+            held-out metrics, as unet evaluate --json), training_curves.png, predictions/ (masks and overlays).
+            """)
 
-    @Option(help: "Training steps.") var steps = 60
-    @Option(help: "Images per step.") var batchSize = 8
-    @Option(help: "Image side in pixels (even).") var size = 48
-    @Option(help: "SGD learning rate.") var learningRate: Float = 0.1
-    @Option(help: "Random seed for data and weights.") var seed: UInt64 = 0
+    @Option(help: "Training steps.") var steps = 1000
+    @Option(help: "Generated training images.") var trainImages = 400
+    @Option(help: "Generated held-out images (validation and the final score).") var testImages = 48
+    @Option(help: "Image side in pixels (a multiple of 16).") var size = 96
+    @Option(help: "Base width of the U-Net.") var base = 16
+    @Option(name: [.short, .long], help: "Batch size.") var batchSize = 8
+    @Option(name: [.short, .long], help: "Learning rate (Adam, cosine decay).") var learningRate: Float = 2e-3
+    @Flag(help: "bf16 mixed precision.") var amp = false
+    @Option(help: "Random seed (data, weights, augmentation).") var seed: UInt64 = 0
+    @Option(help: "oneDNN threads (default: all cores).") var threads: Int?
+    @Option(help: ArgumentHelp("Where everything is written.", valueName: "dir")) var outputDir = "runs/demo"
 
     func validate() throws {
-        guard steps > 0, batchSize > 1, size >= 8, size % 2 == 0, learningRate > 0 else {
-            throw ValidationError("--steps and --learning-rate must be positive, --batch-size > 1, --size even and >= 8")
+        guard steps > 0, trainImages >= batchSize, testImages > 0, batchSize > 1, base > 0, learningRate > 0 else {
+            throw ValidationError("--steps, --test-images, --base and --learning-rate must be positive, --batch-size > 1, "
+                + "--train-images at least --batch-size")
         }
+        guard size >= 32, size % 16 == 0 else { throw ValidationError("--size must be a multiple of 16, at least 32") }
     }
 
     func run() throws {
-        var generator = SeededGenerator(seed: seed)
-        let network = SmokeNetwork(generator: &generator)
-        let parameterCount = network.trainableParameters.reduce(0) { $0 + $1.value.count }
-        print("unet demo: forward + backward + SGD through the oneDNN kernels, on generated data")
-        print("network: conv-BN-ReLU, max-pool, conv-BN-ReLU, up-conv, skip concat, conv-BN-ReLU, 1x1 conv "
-              + "(\(parameterCount) parameters)")
-        print("task: find the bright disc in \(size)x\(size) noisy grayscale images; batch \(batchSize), \(steps) steps")
-
-        let (heldOutImages, heldOutMasks) = DiscDataset.batch(count: 16, size: size, generator: &generator)
-        let before = try evaluate(network, heldOutImages, heldOutMasks)
-        let clock = ContinuousClock()
-        var stepTime = Duration.zero
-        for step in 1...steps {
-            let (images, masks) = DiscDataset.batch(count: batchSize, size: size, generator: &generator)
-            let start = clock.now
-            network.train()
-            network.zeroGrad()
-            let (logits, pullback) = try network.forward(images)
-            let (loss, dLogits) = try binaryCrossEntropyWithLogits(logits, targets: masks)
-            _ = try pullback(dLogits)
-            for parameter in network.trainableParameters {
-                try parameter.value.add(parameter.grad, scaledBy: -learningRate)
-            }
-            stepTime += clock.now - start
-            if step == 1 || step % max(steps / 10, 1) == 0 || step == steps {
-                print(String(format: "step %4d/%d  loss %.4f", step, steps, loss))
-            }
-        }
-        let after = try evaluate(network, heldOutImages, heldOutMasks)
-        print(String(format: "held-out: pixel accuracy %.3f -> %.3f, disc IoU %.3f -> %.3f",
-                     before.accuracy, after.accuracy, before.iou, after.iou))
-        let milliseconds = Double(stepTime.components.seconds) * 1e3 + Double(stepTime.components.attoseconds) * 1e-15
-        print(String(format: "time: %.1f ms per training step (forward + backward + update)", milliseconds / Double(steps)))
+        if let threads { Threads.setCount(threads) }
+        try CLIError.reporting { try demo() }
     }
 
-    /// Pixel accuracy and foreground IoU of thresholded predictions in eval mode.
-    private func evaluate(_ network: SmokeNetwork, _ images: Tensor, _ masks: Tensor) throws -> (accuracy: Float, iou: Float) {
-        network.eval()
-        let logits = try network.forward(images).0
-        var (correct, intersection, union) = (0, 0, 0)
-        for i in 0..<logits.count {
-            let (predicted, actual) = (logits[flat: i] > 0, masks[flat: i] > 0.5)
-            correct += predicted == actual ? 1 : 0
-            intersection += predicted && actual ? 1 : 0
-            union += predicted || actual ? 1 : 0
-        }
-        return (Float(correct) / Float(logits.count), union == 0 ? 1 : Float(intersection) / Float(union))
-    }
-}
+    private func path(_ name: String) -> String { (outputDir as NSString).appendingPathComponent(name) }
 
-/// Mean binary cross-entropy of `logits` against 0/1 `targets` (PyTorch `binary_cross_entropy_with_logits`,
-/// computed stably as `max(z, 0) − z·t + log(1 + e^−|z|)`), and its gradient `(σ(z) − t) / count`.
-func binaryCrossEntropyWithLogits(_ logits: Tensor, targets: Tensor) throws -> (Float, Tensor) {
-    guard logits.shape == targets.shape else {
-        throw TensorError.shapeMismatch("binary_cross_entropy_with_logits", logits.shape, targets.shape)
+    /// Prints a line at once, so that it lands in order with the progress lines on standard error.
+    private func say(_ line: String) {
+        print(line)
+        fflush(nil)
     }
-    var total: Double = 0
-    let n = Float(logits.count)
-    var gradient = Tensor.empty(shape: logits.shape)
-    gradient.withUnsafeMutableBufferPointer { g in
-        for i in 0..<logits.count {
-            let (z, t) = (logits[flat: i], targets[flat: i])
-            total += Double(max(z, 0) - z * t + log1p(exp(-abs(z))))
-            g[i] = (1 / (1 + exp(-z)) - t) / n
-        }
-    }
-    return (Float(total / Double(n)), gradient)
-}
 
-/// Generated segmentation data: grayscale noise with one brighter disc per image; the mask marks the disc.
-enum DiscDataset {
-    /// `count` images `(count, 1, size, size)` and masks of the same shape (1 inside the disc, else 0).
-    static func batch(count: Int, size: Int, generator: inout SeededGenerator) -> (Tensor, Tensor) {
-        var images = Tensor.normal(shape: [count, 1, size, size], mean: 0, standardDeviation: 0.6, using: &generator)
-        var masks = Tensor(shape: [count, 1, size, size])
-        for n in 0..<count {
-            let radius = Float(size) * (0.12 + 0.15 * generator.nextUnitFloat())
-            let cx = radius + (Float(size) - 2 * radius) * generator.nextUnitFloat()
-            let cy = radius + (Float(size) - 2 * radius) * generator.nextUnitFloat()
-            for y in 0..<size {
-                for x in 0..<size where (Float(x) - cx) * (Float(x) - cx) + (Float(y) - cy) * (Float(y) - cy) <= radius * radius {
-                    images[n, 0, y, x] += 1
-                    masks[n, 0, y, x] = 1
-                }
-            }
+    private func demo() throws {
+        let progress = ProgressDisplay()
+        say("unet demo: segment discs, squares and triangles on textured backgrounds (\(size)x\(size) RGB)")
+        // 1. The data, written as files and read back through the same pipeline as a user's folders.
+        let train = try ShapesDataset.write(to: path("data/train"), count: trainImages, size: size, seed: seed)
+        let test = try ShapesDataset.write(to: path("data/test"), count: testImages, size: size, seed: seed &+ 1)
+        let options = DatasetOptions(inputChannels: 3, classes: ShapesDataset.classNames.count)
+        let trainSet = try SegmentationDataset.open(SampleDiscovery.pairFolders(images: train.images, masks: train.masks).pairs,
+                                                    options: options)
+        var testOptions = options
+        testOptions.classTable = trainSet.table
+        let testSet = try SegmentationDataset.open(SampleDiscovery.pairFolders(images: test.images, masks: test.masks).pairs,
+                                                   options: testOptions)
+        say("data: \(trainImages) training and \(testImages) held-out images in \(path("data")); class table \(trainSet.table)")
+
+        // 2. Train: Adam with cosine decay, Dice + cross-entropy, flips and rotations.
+        var g = SeededGenerator(seed: seed)
+        let configuration = UNetConfiguration.milesial(inputChannels: 3, classes: ShapesDataset.classNames.count, baseWidth: base)
+        let model = try UNet(configuration, generator: &g)
+        var o = TrainingOptions()
+        (o.steps, o.batchSize, o.learningRate, o.optimizer, o.momentum) = (steps, batchSize, learningRate, .adam, 0.9)
+        (o.schedule, o.weightDecay, o.gradientClipping, o.bestMetric) = (.cosine, 0, nil, .miou)
+        (o.precision, o.seed, o.validateEvery) = (amp ? .bf16 : .fp32, seed, max(steps / 5, 1))
+        var augmentation = Augmentation()
+        (augmentation.flips, augmentation.rotate90) = (true, true)
+        let loader = BatchLoader(dataset: trainSet, indices: Array(0..<trainSet.count), batchSize: batchSize,
+                                 augmentation: augmentation, shuffle: true, seed: seed, dropLast: true)
+        let metadata = ModelMetadata(maskValues: trainSet.table.values, classNames: ShapesDataset.classNames, scale: 1)
+        let trainer = try Trainer(model: model, metadata: metadata, options: o, loader: loader,
+                                  validation: (testSet, Array(0..<testSet.count)), outputDirectory: outputDir)
+        say("model: \(configuration), \(model.trainableParameters.reduce(0) { $0 + $1.value.count }) parameters; "
+              + "\(steps) steps of \(batchSize) on \(Threads.count) threads")
+        TrainingReporter.attach(trainer, to: progress)
+        let start = Date()
+        try trainer.run()
+        progress.finish()
+        let seconds = Date().timeIntervalSince(start)
+        try TrainingCurves.write(metricsLog: path("metrics.jsonl"), to: path("training_curves.png"))
+
+        // 3. Score the best model on the held-out images, and draw its predictions.
+        let best = try ModelFile.load(path: trainer.bestCheckpoint)
+        let segmenter = try ImageSegmenter(model: best.model, options: PredictionOptions(), preprocessing: .init())
+        var confusion = ConfusionMatrix(classes: configuration.classes)
+        try FileManager.default.createDirectory(atPath: path("predictions"), withIntermediateDirectories: true)
+        for index in 0..<testSet.count {
+            let file = testSet.samples[index].image
+            let result = try segmenter.segment(path: file)
+            try confusion.add(predictions: result.classes, truth: try testSet.sample(index).mask.classes,
+                              ignoreIndex: SampleMask.ignored)
+            guard index < 8 else { continue }
+            let stem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+            let canvas = Overlay.canvas(result.image)
+            try Overlay.blend(canvas, classes: result.classes, contours: true).writePNG(to: path("predictions/\(stem)_overlay.png"))
+            try ImageWriter.writePNG(MaskRenderer.image(result.classes, width: size, height: size, format: .values,
+                                                        table: trainSet.table, modelClasses: configuration.classes),
+                                     to: path("predictions/\(stem).png"))
         }
-        return (images, masks)
+        let metrics = SegmentationMetrics(confusion)
+        try (try MetricsJSON.text(metrics, names: ShapesDataset.classNames, images: testSet.count) + "\n")
+            .write(toFile: path("metrics.json"), atomically: true, encoding: .utf8)
+
+        say(String(format: "trained in %.0f s; held-out images: %d", seconds, testSet.count))
+        for line in MetricsTable.lines(metrics, names: ShapesDataset.classNames) { say(line) }
+        say("""
+            wrote:
+              \(trainer.bestCheckpoint)   the model with the best held-out mIoU (\(trainer.lastCheckpoint): the last step)
+              \(path("metrics.json"))   held-out metrics (the keys of unet evaluate --json)
+              \(path("training_curves.png"))   loss, validation Dice and mIoU, learning rate
+              \(path("predictions"))/   masks and overlays of held-out images
+              \(path("data"))/   the generated images and colour masks
+            next: unet predict -m \(trainer.bestCheckpoint) -i \(test.images) -o predictions --viz
+            """)
     }
 }

@@ -94,12 +94,7 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     private func report(_ metrics: SegmentationMetrics, names: [String], images: Int) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        var object = try JSONSerialization.jsonObject(with: encoder.encode(metrics)) as! [String: Any]
-        object["classes"] = names
-        object["images"] = images
-        let text = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        let text = try MetricsJSON.text(metrics, names: names, images: images)
         if let output {
             do { try (text + "\n").write(toFile: output, atomically: true, encoding: .utf8) } catch {
                 throw CLIError(description: "\(output): cannot write: \(error.localizedDescription)")

@@ -26,7 +26,7 @@ enum MetricsTable {
                 : "classes absent from both prediction and truth score 1 (--empty-class one)")
         }
         lines.append("confusion matrix (rows: truth, columns: prediction):")
-        let width = max(8, (m.confusionMatrix.joined().max() ?? 0).description.count + 2)
+        let width = max(8, (m.confusionMatrix.joined().max() ?? 0).description.count + 2, (names.map(\.count).max() ?? 0) + 2)
         lines.append(padded("", nameWidth) + (0..<classes).map { padded(c(names, $0), width) }.joined())
         for (t, row) in m.confusionMatrix.enumerated() {
             lines.append(padded(c(names, t), nameWidth) + row.map { padded("\($0)", width) }.joined())
@@ -35,4 +35,15 @@ enum MetricsTable {
     }
 
     private static func c(_ names: [String], _ i: Int) -> String { i < names.count ? names[i] : "\(i)" }
+}
+
+/// The machine-readable form: one JSON object with the metrics' snake-case keys, the class names and the image
+/// count (`unet evaluate --json`, the demo's `metrics.json`).
+enum MetricsJSON {
+    static func text(_ metrics: SegmentationMetrics, names: [String], images: Int) throws -> String {
+        var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(metrics)) as! [String: Any]
+        object["classes"] = names
+        object["images"] = images
+        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
 }

@@ -22,6 +22,8 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var data: DataOptions
     @Option(help: ArgumentHelp("Validation images (instead of a --validation split).", valueName: "dir")) var valImages: String?
     @Option(help: ArgumentHelp("Validation masks.", valueName: "dir")) var valMasks: String?
+    @Option(help: ArgumentHelp("Region-of-interest masks of the validation images (named as --region-suffix says).", valueName: "dir"))
+    var valRegions: String?
     @Option(help: ArgumentHelp("A list file of validation pairs ('IMAGE MASK [REGION]' per line).", valueName: "file"))
     var valList: String?
     @Option(name: [.short, .customLong("validation")], help: "Percent of the data used for validation.")
@@ -97,7 +99,6 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         if let threads { Threads.setCount(threads) }
-        InterruptFlag.install()
         let progress = ProgressDisplay()
         try CLIError.reporting { try train(progress) }
     }
@@ -123,7 +124,7 @@ struct TrainCommand: ParsableCommand {
         if valList != nil || valImages != nil {
             let (valPairs, valProblems) = valList.map(SampleDiscovery.readList)
                 ?? SampleDiscovery.pairFolders(images: valImages!, masks: valMasks!, maskSuffix: data.maskSuffix,
-                                               regions: data.regions, regionSuffix: data.regionSuffix)
+                                               regions: valRegions, regionSuffix: data.regionSuffix)
             var valOptions = datasetOptions
             valOptions.classTable = dataset.table
             validationSet = (try SegmentationDataset.open(valPairs, options: valOptions, problems: valProblems),
@@ -171,22 +172,7 @@ struct TrainCommand: ParsableCommand {
         }
         progress.message("training \(model.configuration) for \(trainer.totalSteps) steps of \(batchSize) on "
             + "\(Threads.count) threads, \(amp ? "bf16 mixed precision" : "fp32")")
-        trainer.shouldStop = { InterruptFlag.isRaised }
-        trainer.onEvent = { event in
-            switch event {
-            case .step(let r):
-                let remaining = r.elapsed / Double(max(r.step - (trainer.totalSteps - r.totalSteps), 1)) * Double(r.totalSteps - r.step)
-                progress.update(fraction: Double(r.step) / Double(r.totalSteps), label: "epoch \(r.epoch)",
-                                details: String(format: "step %d/%d loss %.4f lr %.2e %.1f img/s ETA %@", r.step, r.totalSteps,
-                                                r.loss, r.learningRate, r.imagesPerSecond, durationText(remaining)))
-            case .validation(let v):
-                let perClass = v.perClassDice.map { $0.map { String(format: "%.4f", $0) } ?? "-" }.joined(separator: " ")
-                progress.message(String(format: "step %d: validation loss %.4f, Dice %.4f, mIoU %.4f, pixel accuracy %.4f, "
-                                        + "Dice per class [%@]", v.step, v.loss, v.dice, v.meanIoU, v.pixelAccuracy, perClass))
-            case .checkpoint(let path, let reason):
-                if reason.hasPrefix("best") { progress.message("saved \(path) (\(reason))") }
-            }
-        }
+        TrainingReporter.attach(trainer, to: progress)
         // 4. Train, then draw the curves.
         defer { progress.finish() }
         do {
@@ -200,7 +186,8 @@ struct TrainCommand: ParsableCommand {
         progress.finish()
         let curves = (outputDir as NSString).appendingPathComponent("training_curves.png")
         try TrainingCurves.write(metricsLog: (outputDir as NSString).appendingPathComponent("metrics.jsonl"), to: curves)
-        print("best: \(trainer.bestCheckpoint) (\(bestMetric.rawValue) \(trainer.best.map { String(format: "%.4f", $0) } ?? "n/a"))")
+        print("best: \(trainer.bestCheckpoint) " + (trainer.best.map { String(format: "(%@ %.4f)", bestMetric.rawValue, $0) }
+            ?? "(no validation images: the last step)"))
         print("last: \(trainer.lastCheckpoint)")
         print("log: \((outputDir as NSString).appendingPathComponent("metrics.jsonl")), curves: \(curves)")
     }

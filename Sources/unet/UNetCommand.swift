@@ -7,7 +7,7 @@ struct UNetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unet",
         abstract: "U-Net semantic segmentation: train, predict, evaluate; PyTorch checkpoint interop.",
-        subcommands: [TrainCommand.self, PredictCommand.self, EvaluateCommand.self, DemoCommand.self, ConvertCommand.self, InfoCommand.self, BenchCommand.self])
+        subcommands: [TrainCommand.self, PredictCommand.self, EvaluateCommand.self, DatasetCommand.self, DemoCommand.self, ConvertCommand.self, InfoCommand.self, BenchCommand.self])
 
     static func main() {
         Allocator.returnLargeBuffersToSystem()

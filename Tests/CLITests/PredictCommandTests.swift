@@ -79,3 +79,20 @@ struct PredictCommandTests {
         #expect(tile.status != 0 && tile.error.contains("--tile 100"), "\(tile.error)")
     }
 }
+
+@Suite("The library example (Examples/SegmentImage)")
+struct SegmentImageExampleTests {
+    @Test("segments an image with a PyTorch checkpoint and writes a colour mask")
+    func segments() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-example")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let output = folder.appendingPathComponent("mask.png").path
+        let (status, stdout, error) = try CommandRunner.run("segment-image", [
+            Fixture.path("predict/milesial_c2.pth"), Fixture.path("predict/rgb_45x61.png"), output])
+        #expect(status == 0, "\(error)")
+        let counts = stdout.split(separator: "\n").compactMap { line in line.split(separator: " ").dropLast().last.flatMap { Int($0) } }
+        #expect(counts.count == 2 && counts.reduce(0, +) == 45 * 61, "\(stdout)")
+        let mask = try ImageReader.read(path: output)
+        #expect(mask.width == 61 && mask.height == 45 && mask.channels == 3)
+    }
+}

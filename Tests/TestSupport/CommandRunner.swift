@@ -10,8 +10,15 @@ public enum CommandRunner {
 
     /// Runs `unet` with `arguments`; returns the exit status, standard output and standard error.
     public static func unet(_ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String, error: String) {
+        try run("unet", arguments, in: directory)
+    }
+
+    /// Runs the built executable `product` (e.g. the `segment-image` example) with `arguments`.
+    public static func run(_ product: String, _ arguments: [String], in directory: URL? = nil) throws
+        -> (status: Int32, output: String, error: String)
+    {
         let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent("unet")
+        process.executableURL = productsDirectory.appendingPathComponent(product)
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
         let (out, err) = (Pipe(), Pipe())
