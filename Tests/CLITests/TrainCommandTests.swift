@@ -126,4 +126,66 @@ struct TrainCommandTests {
         let steps = try records(log, having: "learningRate").count
         #expect(steps >= 3 && steps < 100000)
     }
+
+    @Test("a run stopped by SIGINT and resumed with --resume ends exactly where an uninterrupted run ends")
+    func resume() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-train-resume")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 8, size: 32)
+        let steps = 200
+        func arguments(_ output: String) -> [String] {
+            ["train", "--images", images, "--masks", masks, "--in-channels", "1", "--base", "8", "--depth", "2", "--scale", "1",
+             "--steps", "\(steps)", "-b", "2", "--optimizer", "adam", "-l", "3e-3", "--schedule", "cosine", "--crop", "24",
+             "--flips", "-v", "25", "--validate-every", "7", "--output-dir", output]
+        }
+        let whole = folder.appendingPathComponent("whole").path
+        let uninterrupted = try CommandRunner.unet(arguments(whole))
+        #expect(uninterrupted.status == 0, "\(uninterrupted.error)")
+
+        // The same run, interrupted after a few steps, then resumed from its last.safetensors.
+        let part = folder.appendingPathComponent("part").path
+        let process = Process()
+        process.executableURL = CommandRunner.productsDirectory.appendingPathComponent("unet")
+        process.arguments = arguments(part)
+        (process.standardOutput, process.standardError) = (FileHandle.nullDevice, FileHandle.nullDevice)
+        try process.run()
+        let deadline = Date().addingTimeInterval(120)
+        while process.isRunning, Date() < deadline,
+            ((try? String(contentsOfFile: part + "/metrics.jsonl", encoding: .utf8))?.split(separator: "\n").count ?? 0) < 5
+        {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        process.interrupt()
+        process.waitUntilExit()
+        let stoppedAt = try records(part + "/metrics.jsonl", having: "learningRate").count
+        let resumed = try CommandRunner.unet(arguments(part) + ["--resume", part + "/last.safetensors"])
+        #expect(resumed.status == 0, "\(resumed.error)")
+        #expect(stoppedAt < steps || process.terminationStatus == 0, "stopped at \(stoppedAt)")
+
+        let expected = try records(whole + "/metrics.jsonl", having: "learningRate").map { $0["loss"] as? Double }
+        let found = try records(part + "/metrics.jsonl", having: "learningRate").map { $0["loss"] as? Double }
+        let sameLosses = found == expected
+        #expect(sameLosses, "losses differ after resuming at step \(stoppedAt)")
+        let a = try Data(contentsOf: URL(fileURLWithPath: whole + "/last.safetensors"))
+        let b = try Data(contentsOf: URL(fileURLWithPath: part + "/last.safetensors"))
+        let sameWeights = a == b
+        #expect(sameWeights, "last.safetensors differs from the uninterrupted run's after resuming at step \(stoppedAt)")
+    }
+
+    @Test("--load fine-tunes a model for another class count: the head starts anew, with a warning")
+    func fineTuneOtherClasses() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-train-finetune")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 6, size: 32)
+        let first = folder.appendingPathComponent("first").path
+        let base = ["train", "--images", images, "--masks", masks, "--in-channels", "1", "--base", "8", "--depth", "2",
+                    "--scale", "1", "--steps", "2", "-b", "2", "-v", "0"]
+        #expect(try CommandRunner.unet(base + ["--output-dir", first]).status == 0)
+        let tuned = try CommandRunner.unet(base + ["--classes", "1", "--load", first + "/last.safetensors", "--output-dir",
+                                                   folder.appendingPathComponent("tuned").path])
+        #expect(tuned.status == 0, "\(tuned.error)")
+        #expect(tuned.error.contains("warning") && tuned.error.contains("new random weights"), "\(tuned.error)")
+        let info = try CommandRunner.unet(["info", folder.appendingPathComponent("tuned/last.safetensors").path, "--json"])
+        #expect(info.output.contains("\"classes\":1") || info.output.contains("\"classes\": 1"), "\(info.output)")
+    }
 }
