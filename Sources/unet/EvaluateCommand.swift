@@ -109,37 +109,4 @@ struct EvaluateCommand: ParsableCommand {
     }
 }
 
-/// How `unet evaluate` predicts with a model.
-struct EvaluationPredictionOptions: ParsableArguments {
-    @Option(name: [.short, .long], help: "Resize factor of the images (default: the model's training scale, or 1).")
-    var scale: Double?
-    @Option(name: [.customShort("t"), .customLong("mask-threshold")], help: "Probability above which a one-class model marks a pixel.")
-    var maskThreshold: Float = 0.5
-    @Option(help: ArgumentHelp("Predict in windows of N pixels.", valueName: "N")) var tile: Int?
-    @Option(help: "Fraction of a window shared with its neighbour.") var overlap = 0.25
-    @Option(help: ArgumentHelp("Window weighting.", valueName: "gaussian|constant")) var blend: Blending = .gaussian
-    @Flag(help: "Test-time augmentation: average over flips.") var tta = false
-    @Flag(help: "bf16 convolutions.") var amp = false
-    @Option(help: "oneDNN threads (default: all cores).") var threads: Int?
-
-    func validate() throws {
-        if let scale, scale <= 0 || scale > 1 { throw ValidationError("--scale must be in (0, 1]") }
-        guard (0..<1).contains(overlap) else { throw ValidationError("--overlap must be in [0, 1)") }
-        guard (0...1).contains(maskThreshold) else { throw ValidationError("--mask-threshold must be in [0, 1]") }
-    }
-
-    func options() -> PredictionOptions {
-        var o = PredictionOptions()
-        (o.tile, o.overlap, o.blending, o.flips, o.precision) = (tile, overlap, blend, tta, amp ? .bf16 : .fp32)
-        return o
-    }
-
-    func preprocessing(_ loaded: LoadedModel) throws -> ImageSegmenter.Preprocessing {
-        var p = ImageSegmenter.Preprocessing()
-        p.scale = scale ?? loaded.metadata.scale ?? 1
-        p.normalization = Normalization(mean: loaded.metadata.normalization.mean, std: loaded.metadata.normalization.std)
-        return p
-    }
-}
-
 extension SegmentationMetrics.EmptyClass: ExpressibleByArgument {}

@@ -36,14 +36,3 @@ enum MetricsTable {
 
     private static func c(_ names: [String], _ i: Int) -> String { i < names.count ? names[i] : "\(i)" }
 }
-
-/// The machine-readable form: one JSON object with the metrics' snake-case keys, the class names and the image
-/// count (`unet evaluate --json`, the demo's `metrics.json`).
-enum MetricsJSON {
-    static func text(_ metrics: SegmentationMetrics, names: [String], images: Int) throws -> String {
-        var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(metrics)) as! [String: Any]
-        object["classes"] = names
-        object["images"] = images
-        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
-    }
-}

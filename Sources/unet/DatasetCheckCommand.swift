@@ -1,0 +1,78 @@
+import ArgumentParser
+import Datasets
+import Foundation
+
+/// `unet dataset check`: the pass training runs first, reported in full: counts, sizes, channels, mask values,
+/// the class table and class balance, every problem, and warnings about encodings that train to blank masks.
+struct DatasetCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check a dataset: sizes, channels, mask values, class table and balance, and every problem.",
+        discussion: """
+            DIR may hold the images and masks folders (images|imgs|image and masks|labels|label|mask); or give \
+            --images and --masks (or --list). Exits non-zero when training would refuse the dataset.
+            """)
+
+    @Argument(help: ArgumentHelp("A folder holding the images and masks folders.", valueName: "dir")) var folder: String?
+    @OptionGroup var data: DataOptions
+    @Option(help: "Input channels of the model that will read the images.") var inChannels = 3
+    @Option(name: [.short, .long], help: "Classes the model will have (checked against the masks).") var classes: Int?
+    @Flag(help: "Print the report as one JSON object.") var json = false
+
+    func validate() throws {
+        if folder != nil && (data.images != nil || data.list != nil) {
+            throw ValidationError("give DIR, or --images and --masks, or --list")
+        }
+        if folder == nil && data.list == nil && (data.images == nil || data.masks == nil) {
+            throw ValidationError("give DIR, or --images and --masks, or --list")
+        }
+    }
+
+    func run() throws {
+        try CLIError.reporting {
+            let (pairs, known) = try pairs()
+            let options = DatasetOptions(inputChannels: inChannels, classes: classes, maskEncoding: data.maskEncoding,
+                                         classTable: try data.classTable(), ignoreValue: data.ignoreIndex)
+            var report: DatasetReport?
+            var problems: [DatasetProblem] = []
+            do throws(DatasetProblems) {
+                report = try SegmentationDataset.open(pairs, options: options, problems: known).report
+            } catch {
+                (report, problems) = (error.report, error.problems)
+            }
+            let warnings = report?.warnings(maskPaths: pairs.map(\.mask)) ?? []
+            if json {
+                try printJSON(report, problems: problems, warnings: warnings)
+            } else {
+                if let report { for line in DatasetReportText.lines(report) { print(line) } }
+                for warning in warnings { print("warning: \(warning)") }
+                print(problems.isEmpty ? "problems: none" : "problems (\(problems.count)):")
+                for problem in problems { print("  \(problem)") }
+            }
+            if !problems.isEmpty { throw CLIError(description: "\(problems.count) dataset problem(s); training would refuse this dataset") }
+        }
+    }
+
+    /// The pairs from DIR (its images and masks folders found by name) or from the data options.
+    private func pairs() throws -> (pairs: [SamplePaths], problems: [DatasetProblem]) {
+        guard let folder else { return try data.pairs() }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        func find(_ candidates: [String]) -> String? {
+            candidates.first { names.contains($0) }.map { (folder as NSString).appendingPathComponent($0) }
+        }
+        guard let images = find(["images", "imgs", "image"]), let masks = find(["masks", "labels", "label", "mask"]) else {
+            throw CLIError(description: "\(folder): no images|imgs|image and masks|labels|label|mask folders inside; "
+                + "give --images and --masks")
+        }
+        return SampleDiscovery.pairFolders(images: images, masks: masks, maskSuffix: data.maskSuffix, regions: data.regions,
+                                           regionSuffix: data.regionSuffix)
+    }
+
+    private func printJSON(_ report: DatasetReport?, problems: [DatasetProblem], warnings: [String]) throws {
+        var object: [String: Any] = ["problems": problems.map(\.description), "warnings": warnings]
+        if let report {
+            object["report"] = DatasetReportText.jsonObject(report)
+        }
+        print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+    }
+}
