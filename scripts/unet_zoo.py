@@ -83,7 +83,20 @@ class MilesialOutConv(nn.Module):
         return self.conv(x)
 
 
-class MilesialUNet(nn.Module):
+class FourLevelUNet(nn.Module):
+    """The forward pass shared by layouts named inc, down1-4, up1-4, outc (milesial and the tutorial)."""
+    def forward(self, x):
+        x1 = self.inc(x)
+        x2 = self.down1(x1)
+        x3 = self.down2(x2)
+        x4 = self.down3(x3)
+        x = self.up1(self.down4(x4), x4)
+        x = self.up2(x, x3)
+        x = self.up3(x, x2)
+        return self.outc(self.up4(x, x1))
+
+
+class MilesialUNet(FourLevelUNet):
     def __init__(self, n_channels, n_classes, bilinear=False, base=64):
         super().__init__()
         b, f = base, (2 if bilinear else 1)
@@ -97,16 +110,6 @@ class MilesialUNet(nn.Module):
         self.up3 = MilesialUp(4 * b, 2 * b // f, bilinear)
         self.up4 = MilesialUp(2 * b, b, bilinear)
         self.outc = MilesialOutConv(b, n_classes)
-
-    def forward(self, x):
-        x1 = self.inc(x)
-        x2 = self.down1(x1)
-        x3 = self.down2(x2)
-        x4 = self.down3(x3)
-        x = self.up1(self.down4(x4), x4)
-        x = self.up2(x, x3)
-        x = self.up3(x, x2)
-        return self.outc(self.up4(x, x1))
 
 
 # ----------------------------------------------------------------------------- labml
@@ -194,7 +197,7 @@ class TutorialUp(nn.Module):
         return self.conv(torch.cat([skip, x], dim=1))
 
 
-class TutorialUNet(nn.Module):
+class TutorialUNet(FourLevelUNet):
     def __init__(self, n_channels, n_classes, base=64, padding=1, merge="pad"):
         super().__init__()
         b = base
@@ -204,16 +207,6 @@ class TutorialUNet(nn.Module):
         self.up1, self.up2 = TutorialUp(16 * b, 8 * b, padding, merge), TutorialUp(8 * b, 4 * b, padding, merge)
         self.up3, self.up4 = TutorialUp(4 * b, 2 * b, padding, merge), TutorialUp(2 * b, b, padding, merge)
         self.outc = nn.Conv2d(b, n_classes, kernel_size=1)
-
-    def forward(self, x):
-        x1 = self.inc(x)
-        x2 = self.down1(x1)
-        x3 = self.down2(x2)
-        x4 = self.down3(x3)
-        x = self.up1(self.down4(x4), x4)
-        x = self.up2(x, x3)
-        x = self.up3(x, x2)
-        return self.outc(self.up4(x, x1))
 
 
 # ----------------------------------------------------------------------------- custom (structural matching)

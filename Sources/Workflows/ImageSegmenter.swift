@@ -1,6 +1,7 @@
 import Datasets
 import ImageIO
 import Inference
+import Metrics
 import Models
 import Tensors
 
@@ -62,5 +63,22 @@ public final class ImageSegmenter {
         let probabilities = wantsProbabilities
             ? try Probabilities.of(logits).reshaped([model.configuration.classes, image.height, image.width]) : nil
         return Segmentation(image: image, classes: classes, probabilities: probabilities)
+    }
+}
+
+extension ImageSegmenter {
+    /// Segments every image of `dataset` and counts the predictions against its masks (ignored pixels and
+    /// pixels outside the regions of interest left out): what `unet evaluate` and the demo score.
+    /// - Parameter each: called after each image with its index and result (progress, drawings).
+    public func confusion(on dataset: SegmentationDataset, each: (Int, Segmentation) throws -> Void = { _, _ in })
+        throws -> ConfusionMatrix
+    {
+        var matrix = ConfusionMatrix(classes: max(model.configuration.classes, 2))
+        for index in 0..<dataset.count {
+            let result = try segment(path: dataset.samples[index].image)
+            try matrix.add(predictions: result.classes, truth: try dataset.sample(index).mask.classes, ignoreIndex: SampleMask.ignored)
+            try each(index, result)
+        }
+        return matrix
     }
 }

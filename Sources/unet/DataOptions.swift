@@ -28,6 +28,9 @@ struct DataOptions: ParsableArguments {
         if list != nil && (images != nil || masks != nil) { throw ValidationError("--list excludes --images and --masks") }
     }
 
+    /// True when the options name the pairs: --images and --masks, or --list.
+    var namesPairs: Bool { list != nil || (images != nil && masks != nil) }
+
     /// The image/mask pairs, with problems found while pairing; `images` replaces `--images` (evaluate's
     /// `--predictions`).
     /// - Throws: `ValidationError` when neither --images/--masks nor --list is given.

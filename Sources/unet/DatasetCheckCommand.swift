@@ -23,7 +23,7 @@ struct DatasetCheckCommand: ParsableCommand {
         if folder != nil && (data.images != nil || data.list != nil) {
             throw ValidationError("give DIR, or --images and --masks, or --list")
         }
-        if folder == nil && data.list == nil && (data.images == nil || data.masks == nil) {
+        if folder == nil && !data.namesPairs {
             throw ValidationError("give DIR, or --images and --masks, or --list")
         }
     }

@@ -15,10 +15,7 @@ enum DatasetReportText {
         let values = r.maskValues.sorted { MaskValues.pack($0.key) < MaskValues.pack($1.key) }
         lines.append("mask values (\(values.count)): " + values.prefix(12).map { "\($0.key.count == 1 ? "\($0.key[0])" : "\($0.key)") "
             + share($0.value, total) }.joined(separator: ", ") + (values.count > 12 ? ", ..." : ""))
-        if !r.classTable.isEmpty {
-            lines.append("class table: " + r.classTable.enumerated().map { "\($0.element.count == 1 ? "\($0.element[0])" : "\($0.element)") -> \($0.offset)" }
-                .joined(separator: ", "))
-        }
+        if let table = try? ClassTable(values: r.classTable) { lines.append("class table: \(table)") }
         let counted = r.classPixels.reduce(0, +)
         if counted > 0 {
             lines.append("class balance: " + r.classPixels.enumerated().map { "class \($0.offset) \(share($0.element, counted))" }

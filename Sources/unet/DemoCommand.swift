@@ -100,15 +100,10 @@ struct DemoCommand: ParsableCommand {
         // 3. Score the best model on the held-out images, and draw its predictions.
         let best = try ModelFile.load(path: trainer.bestCheckpoint)
         let segmenter = try ImageSegmenter(model: best.model, options: PredictionOptions(), preprocessing: .init())
-        var confusion = ConfusionMatrix(classes: configuration.classes)
         try FileManager.default.createDirectory(atPath: path("predictions"), withIntermediateDirectories: true)
-        for index in 0..<testSet.count {
-            let file = testSet.samples[index].image
-            let result = try segmenter.segment(path: file)
-            try confusion.add(predictions: result.classes, truth: try testSet.sample(index).mask.classes,
-                              ignoreIndex: SampleMask.ignored)
-            guard index < 8 else { continue }
-            let stem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+        let confusion = try segmenter.confusion(on: testSet) { index, result in
+            guard index < 8 else { return }
+            let stem = ((testSet.samples[index].image as NSString).lastPathComponent as NSString).deletingPathExtension
             let canvas = Overlay.canvas(result.image)
             try Overlay.blend(canvas, classes: result.classes, contours: true).writePNG(to: path("predictions/\(stem)_overlay.png"))
             try ImageWriter.writePNG(MaskRenderer.image(result.classes, width: size, height: size, format: .values,

@@ -29,7 +29,7 @@ struct EvaluateCommand: ParsableCommand {
     var emptyClass: SegmentationMetrics.EmptyClass = .exclude
     @Flag(help: "Print one JSON object instead of the table.") var json = false
     @Option(help: ArgumentHelp("Also write the JSON object to this file.", valueName: "file")) var output: String?
-    @OptionGroup(title: "Prediction (with a model)") var prediction: EvaluationPredictionOptions
+    @OptionGroup(title: "Prediction (with a model)") var prediction: PredictionFlags
     @OptionGroup(title: "Foreign checkpoints; --classes also sets the class count of --predictions") var modelOptions: ModelOptions
 
     func validate() throws {
@@ -38,7 +38,7 @@ struct EvaluateCommand: ParsableCommand {
             guard data.masks != nil else { throw ValidationError("--predictions needs --masks") }
             guard let classes = modelOptions.classes else { throw ValidationError("--predictions needs --classes") }
             guard classes >= 1 else { throw ValidationError("--classes must be positive") }
-        } else if data.list == nil && (data.images == nil || data.masks == nil) {
+        } else if !data.namesPairs {
             throw ValidationError("give --images and --masks, or --list")
         }
     }
@@ -70,16 +70,12 @@ struct EvaluateCommand: ParsableCommand {
             inputChannels: c.inputChannels, classes: c.classes, maskEncoding: data.maskEncoding, classTable: table,
             ignoreValue: data.ignoreIndex), problems: problems)
         let segmenter = try ImageSegmenter(model: loaded.model, options: prediction.options(),
-                                           preprocessing: try prediction.preprocessing(loaded), threshold: prediction.maskThreshold)
+                                           preprocessing: prediction.preprocessing(loaded), threshold: prediction.maskThreshold)
         let progress = ProgressDisplay()
-        var matrix = ConfusionMatrix(classes: max(c.classes, 2))
         let start = Date()
-        for index in 0..<dataset.count {
-            let path = dataset.samples[index].image
-            progress.update(fraction: Double(index) / Double(dataset.count), label: "image \(index + 1)/\(dataset.count)",
-                            details: (path as NSString).lastPathComponent)
-            let result = try segmenter.segment(path: path)
-            try matrix.add(predictions: result.classes, truth: try dataset.sample(index).mask.classes, ignoreIndex: SampleMask.ignored)
+        let matrix = try segmenter.confusion(on: dataset) { index, _ in
+            progress.update(fraction: Double(index + 1) / Double(dataset.count), label: "image \(index + 1)/\(dataset.count)",
+                            details: (dataset.samples[index].image as NSString).lastPathComponent)
         }
         progress.finish()
         let seconds = Date().timeIntervalSince(start)

@@ -32,18 +32,9 @@ struct PredictCommand: ParsableCommand {
     @Flag(name: [.short, .customLong("viz")], help: "Also write <mask>_overlay.png: the image with the classes tinted.")
     var viz = false
     @Flag(name: [.short, .customLong("no-save")], help: "Do not write the masks.") var noSave = false
-    @Option(name: [.customShort("t"), .customLong("mask-threshold")], help: "Probability above which a one-class model marks a pixel.")
-    var maskThreshold: Float = 0.5
-    @Option(name: [.short, .long], help: "Resize factor of the images (default: the model's training scale, or 1).")
-    var scale: Double?
     @Option(help: ArgumentHelp("Resize every image to N or WxH before prediction (the lab's 572); masks return to the image size.",
                                valueName: "size"))
     var size: String?
-    @Option(help: ArgumentHelp("Predict in windows of N pixels (default: whole images; automatic above 2048x2048).", valueName: "N"))
-    var tile: Int?
-    @Option(help: "Fraction of a window shared with its neighbour.") var overlap = 0.25
-    @Option(help: ArgumentHelp("Window weighting where windows overlap.", valueName: "gaussian|constant")) var blend: Blending = .gaussian
-    @Flag(help: "Test-time augmentation: average over horizontal and vertical flips.") var tta = false
     @Option(help: "Windows (or flipped copies) per forward pass.") var batchSize = 4
     @Option(help: ArgumentHelp("Mask pixel values: the training masks' values, class indices, or VOC colours.",
                                valueName: "values|indices|palette"))
@@ -54,19 +45,14 @@ struct PredictCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Per-channel mean to subtract after scaling to [0, 1] (default: the model's).", valueName: "values"))
     var mean: String?
     @Option(help: ArgumentHelp("Per-channel standard deviation (default: the model's).", valueName: "values")) var std: String?
-    @Flag(help: "bf16 convolutions.") var amp = false
-    @Option(help: "oneDNN threads (default: all cores).") var threads: Int?
+    @OptionGroup(title: "Prediction") var prediction: PredictionFlags
     @OptionGroup(title: "Foreign checkpoints") var modelOptions: ModelOptions
 
     func validate() throws {
         guard !input.isEmpty else { throw ValidationError("--input: give at least one image or folder") }
-        guard (0...1).contains(maskThreshold) else { throw ValidationError("--mask-threshold must be in [0, 1]") }
-        if let scale, scale <= 0 || scale > 1 { throw ValidationError("--scale must be in (0, 1]") }
-        if scale != nil && size != nil { throw ValidationError("--scale and --size exclude each other") }
+        if prediction.scale != nil && size != nil { throw ValidationError("--scale and --size exclude each other") }
         if size != nil, try parsedSize() == nil { throw ValidationError("--size: '\(size!)' is not N or WxH") }
-        guard (0..<1).contains(overlap) else { throw ValidationError("--overlap must be in [0, 1)") }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
-        if let tile, tile < 8 { throw ValidationError("--tile must be at least 8") }
         if noSave && !viz && !sideBySide && !saveProbabilities {
             throw ValidationError("--no-save without --viz, --side-by-side or --save-probabilities writes nothing")
         }
@@ -80,7 +66,7 @@ struct PredictCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { Threads.setCount(threads) }
+        if let threads = prediction.threads { Threads.setCount(threads) }
         try CLIError.reporting { try predict() }
     }
 
@@ -88,7 +74,7 @@ struct PredictCommand: ParsableCommand {
         let loaded = try ModelFile.load(path: model, options: try modelOptions.loadOptions())
         let targets = try PredictionTargets(inputs: input, outputs: output)
         let segmenter = try ImageSegmenter(model: loaded.model, options: predictionOptions(), preprocessing: try preprocessing(loaded),
-                                           threshold: maskThreshold)
+                                           threshold: prediction.maskThreshold)
         let table = loaded.metadata.maskValues.flatMap { try? ClassTable(values: $0) }
         let progress = ProgressDisplay()
         var failures = targets.missing
@@ -138,15 +124,13 @@ struct PredictCommand: ParsableCommand {
     }
 
     private func predictionOptions() -> PredictionOptions {
-        var options = PredictionOptions()
-        (options.tile, options.overlap, options.blending, options.flips) = (tile, overlap, blend, tta)
-        (options.batchSize, options.precision) = (batchSize, amp ? .bf16 : .fp32)
+        var options = prediction.options()
+        options.batchSize = batchSize
         return options
     }
 
     private func preprocessing(_ loaded: LoadedModel) throws -> ImageSegmenter.Preprocessing {
-        var p = ImageSegmenter.Preprocessing()
-        p.scale = scale ?? loaded.metadata.scale ?? 1
+        var p = prediction.preprocessing(loaded)
         p.size = try parsedSize()
         let stored = loaded.metadata.normalization
         p.normalization = Normalization(mean: try NumberList.parse(mean, "--mean") ?? stored.mean,
@@ -161,5 +145,4 @@ struct PredictCommand: ParsableCommand {
     }
 }
 
-extension Blending: ExpressibleByArgument {}
 extension MaskRenderer.Format: ExpressibleByArgument {}

@@ -87,7 +87,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--epochs, --batch-size, --learning-rate, --classes, --in-channels, --base and --depth must be "
                 + "positive; --scale in (0, 1]; --validation in [0, 100)")
         }
-        if data.list == nil && (data.images == nil || data.masks == nil) {
+        if !data.namesPairs {
             throw ValidationError("give --images and --masks, or --list")
         }
         if let steps, steps <= 0 { throw ValidationError("--steps must be positive") }
@@ -173,23 +173,22 @@ struct TrainCommand: ParsableCommand {
         progress.message("training \(model.configuration) for \(trainer.totalSteps) steps of \(batchSize) on "
             + "\(Threads.count) threads, \(amp ? "bf16 mixed precision" : "fp32")")
         TrainingReporter.attach(trainer, to: progress)
-        // 4. Train, then draw the curves.
+        // 4. Train, then draw the curves (after a stop too, so that the run so far can be seen).
+        let log = (outputDir as NSString).appendingPathComponent("metrics.jsonl")
+        let curves = (outputDir as NSString).appendingPathComponent("training_curves.png")
         defer { progress.finish() }
         do {
             try trainer.run()
         } catch let error as TrainingError {
-            progress.finish()
-            try? TrainingCurves.write(metricsLog: (outputDir as NSString).appendingPathComponent("metrics.jsonl"),
-                                      to: (outputDir as NSString).appendingPathComponent("training_curves.png"))
+            try? TrainingCurves.write(metricsLog: log, to: curves)
             throw error
         }
         progress.finish()
-        let curves = (outputDir as NSString).appendingPathComponent("training_curves.png")
-        try TrainingCurves.write(metricsLog: (outputDir as NSString).appendingPathComponent("metrics.jsonl"), to: curves)
+        try TrainingCurves.write(metricsLog: log, to: curves)
         print("best: \(trainer.bestCheckpoint) " + (trainer.best.map { String(format: "(%@ %.4f)", bestMetric.rawValue, $0) }
             ?? "(no validation images: the last step)"))
         print("last: \(trainer.lastCheckpoint)")
-        print("log: \((outputDir as NSString).appendingPathComponent("metrics.jsonl")), curves: \(curves)")
+        print("log: \(log), curves: \(curves)")
     }
 
     private func trainingOptions() throws -> TrainingOptions {

@@ -4,23 +4,26 @@ import Inference
 import Models
 import Workflows
 
-/// How `unet evaluate` predicts with a model.
-struct EvaluationPredictionOptions: ParsableArguments {
+/// How a model predicts, shared by `unet predict` and `unet evaluate`: resizing, threshold, windows, flips,
+/// precision and threads.
+struct PredictionFlags: ParsableArguments {
     @Option(name: [.short, .long], help: "Resize factor of the images (default: the model's training scale, or 1).")
     var scale: Double?
     @Option(name: [.customShort("t"), .customLong("mask-threshold")], help: "Probability above which a one-class model marks a pixel.")
     var maskThreshold: Float = 0.5
-    @Option(help: ArgumentHelp("Predict in windows of N pixels.", valueName: "N")) var tile: Int?
+    @Option(help: ArgumentHelp("Predict in windows of N pixels (default: whole images; automatic above 2048x2048).", valueName: "N"))
+    var tile: Int?
     @Option(help: "Fraction of a window shared with its neighbour.") var overlap = 0.25
-    @Option(help: ArgumentHelp("Window weighting.", valueName: "gaussian|constant")) var blend: Blending = .gaussian
-    @Flag(help: "Test-time augmentation: average over flips.") var tta = false
+    @Option(help: ArgumentHelp("Window weighting where windows overlap.", valueName: "gaussian|constant")) var blend: Blending = .gaussian
+    @Flag(help: "Test-time augmentation: average over horizontal and vertical flips.") var tta = false
     @Flag(help: "bf16 convolutions.") var amp = false
     @Option(help: "oneDNN threads (default: all cores).") var threads: Int?
 
     func validate() throws {
         if let scale, scale <= 0 || scale > 1 { throw ValidationError("--scale must be in (0, 1]") }
-        guard (0..<1).contains(overlap) else { throw ValidationError("--overlap must be in [0, 1)") }
         guard (0...1).contains(maskThreshold) else { throw ValidationError("--mask-threshold must be in [0, 1]") }
+        guard (0..<1).contains(overlap) else { throw ValidationError("--overlap must be in [0, 1)") }
+        if let tile, tile < 8 { throw ValidationError("--tile must be at least 8") }
     }
 
     func options() -> PredictionOptions {
@@ -29,10 +32,13 @@ struct EvaluationPredictionOptions: ParsableArguments {
         return o
     }
 
-    func preprocessing(_ loaded: LoadedModel) throws -> ImageSegmenter.Preprocessing {
+    /// The model's own preprocessing (training scale, normalisation), with `--scale` taking precedence.
+    func preprocessing(_ loaded: LoadedModel) -> ImageSegmenter.Preprocessing {
         var p = ImageSegmenter.Preprocessing()
         p.scale = scale ?? loaded.metadata.scale ?? 1
         p.normalization = Normalization(mean: loaded.metadata.normalization.mean, std: loaded.metadata.normalization.std)
         return p
     }
 }
+
+extension Blending: ExpressibleByArgument {}
