@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "Checkpoints", dependencies: ["Tensors"]),
         .target(name: "Models", dependencies: ["NN", "Kernels", "Tensors", "Checkpoints"]),
         .target(name: "Execution", dependencies: ["DNNL", "Kernels", "NN", "Models", "Tensors"]),
-        .target(name: "Training", dependencies: ["NN", "Tensors"], swiftSettings: optimizedInDebug),
+        .target(name: "Training", dependencies: ["DNNL", "NN", "Tensors"], swiftSettings: optimizedInDebug),
         .target(name: "Metrics", swiftSettings: optimizedInDebug),
         .target(name: "Datasets", dependencies: ["ImageIO", "Tensors"], swiftSettings: optimizedInDebug),
         .target(name: "Reports", dependencies: ["ImageIO"], swiftSettings: optimizedInDebug),
@@ -75,7 +75,7 @@ let package = Package(
             dependencies: [
                 "Workflows", "Inference", "Datasets", "Execution", "Models", "Training", "Tensors", "Checkpoints", "TestSupport",
             ]),
-        .testTarget(name: "ExecutionTests", dependencies: ["Execution", "DNNL", "Kernels", "NN", "Models", "Tensors", "TestSupport"]),
+        .testTarget(name: "ExecutionTests", dependencies: ["Execution", "DNNL", "Kernels", "NN", "Models", "Tensors", "TestSupport", "Training"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Checkpoints", "TestSupport"]),

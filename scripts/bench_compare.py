@@ -7,7 +7,7 @@ where it compiles), then `unet bench` again; ratios use the better of our two ru
 measured in between, so slow drifts of a shared machine hit both sides.
 
     swift build -c release --product unet
-    .venv/bin/python scripts/bench_compare.py [--quick] [--no-compile] [--out results.jsonl]
+    .venv/bin/python scripts/bench_compare.py [--quick] [--no-compile] [--mode infer|train] [--out results.jsonl]
 """
 import argparse
 import json
@@ -44,6 +44,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="short timing (3 s per case) for a first look")
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile")
+    parser.add_argument("--mode", choices=["infer", "train", "both"], default="both", help="which cases to run")
     parser.add_argument("--out", help="also append every JSON line to this file")
     parser.add_argument("--python", default=sys.executable, help="Python with torch (default: this one)")
     args = parser.parse_args()
@@ -52,6 +53,8 @@ def main():
     rows = []
     out = open(args.out, "a") if args.out else None
     for mode, base, classes, size, batch in CASES:
+        if args.mode != "both" and mode != args.mode:
+            continue
         for dtype in ("fp32", "bf16"):
             common = case_args(mode, base, classes, size, batch, dtype, timing)
             results = {}

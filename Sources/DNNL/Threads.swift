@@ -27,6 +27,29 @@ public enum Threads {
         symbol("omp_get_max_threads", as: GetThreads.self).map { Int($0()) } ?? 1
     }
 
+    private typealias Region = @convention(c) (UnsafeMutableRawPointer?) -> Void
+    private typealias Parallel = @convention(c) (Region, UnsafeMutableRawPointer?, UInt32, UInt32) -> Void
+    private static let parallelRegion = symbol("GOMP_parallel", as: Parallel.self)
+    private static let threadNumber = symbol("omp_get_thread_num", as: GetThreads.self)
+    private static let teamSize = symbol("omp_get_num_threads", as: GetThreads.self)
+
+    /// Runs `body(thread, threads)` once on each thread of oneDNN's OpenMP team (libgomp's `GOMP_parallel`,
+    /// what `#pragma omp parallel` compiles to). Element-wise work between primitives (an optimizer step fused
+    /// into backward) then runs on the threads that are still spinning from the last primitive instead of
+    /// competing with them for the cores. Without libgomp: `body(0, 1)` on the calling thread.
+    public static func parallel(_ body: (_ thread: Int, _ threads: Int) -> Void) {
+        guard let parallelRegion, threadNumber != nil, teamSize != nil else { return body(0, 1) }
+        withoutActuallyEscaping(body) { body in
+            var work = body
+            withUnsafeMutablePointer(to: &work) { pointer in
+                parallelRegion({ context in
+                    let body = context!.assumingMemoryBound(to: ((Int, Int) -> Void).self).pointee
+                    body(Int(Threads.threadNumber!()), Int(Threads.teamSize!()))
+                }, pointer, 0, 0)
+            }
+        }
+    }
+
     /// oneDNN's version, e.g. `v2.6.3`.
     public static var oneDNNVersion: String {
         guard let version = dnnl_version() else { return "unknown" }

@@ -1,4 +1,6 @@
+import DNNL
 import Models
+import NN
 import Tensors
 
 /// A `UNet` compiled for one input shape: the fast path for training and prediction.
@@ -10,6 +12,7 @@ import Tensors
 ///     let compiled = try CompiledUNet(model, inputShape: [4, 1, 256, 256], training: true)
 ///     let logits = try compiled.forward(x)           // train-mode BN: updates the running statistics
 ///     try compiled.backward(dLogits)                 // sets every parameter's .grad
+///     try optimizer.step { try compiled.backward(dLogits, applying: $0) }  // or: update as gradients come
 ///
 /// Inference uses eval-mode batch norm (folded into the convolutions); call `loadParameters()` after
 /// changing the model's weights.
@@ -59,8 +62,25 @@ public final class CompiledUNet {
     /// Back-propagates the gradient of a loss with respect to the last forward's logits, *setting* (not
     /// accumulating) every trainable parameter's `.grad`. Training plans only.
     public func backward(_ dLogits: Tensor) throws {
-        try plan.backward(dLogits)
+        try plan.backward(dLogits, gradients: GradientSink())
     }
+
+    /// Back-propagates like `backward(_:)` but hands each parameter's gradient (plain float32, the parameter's
+    /// row-major order) to `apply` as soon as it is complete, instead of storing it in `.grad`: an optimizer
+    /// step fused into backward (`Optimizer.step(_:)`), so the gradients are never all held at once. The buffer
+    /// is valid only during the call; each parameter is handed over once, after its last use in backward.
+    public func backward(_ dLogits: Tensor, applying apply: (Parameter, UnsafeBufferPointer<Float>) throws -> Void) throws {
+        if gradientScratch == nil {
+            let largest = model.trainableParameters.map(\.value.count).max() ?? 1
+            gradientScratch = try Memory(MemoryDescriptor(dims: [largest], format: .a))
+        }
+        try withoutActuallyEscaping(apply) { apply in
+            try plan.backward(dLogits, gradients: GradientSink(consumer: apply, scratch: gradientScratch!))
+        }
+    }
+
+    /// The buffer `backward(_:applying:)` hands gradients over in, made on first use.
+    private var gradientScratch: Memory?
 
     /// The seconds a forward pass would take if it were nothing but its convolutions: each convolution of the
     /// network (3x3, the 1x1 up-convolutions, the head) timed alone, medians summed. The ceiling that the whole

@@ -145,11 +145,16 @@ final class ConvolutionStep {
         }
     }
 
-    /// Writes the weight gradient of the last `backwardWeights` into `view` of `gradient`, and the bias gradient.
-    func storeGradients(weight gradient: inout Tensor, view: PlainView, bias biasGradient: inout Tensor?) throws {
+    /// Writes the weight gradient of the last `backwardWeights` into `view` of the plain buffer at `base`.
+    func storeWeightGradient(into base: UnsafeMutablePointer<Float>, view: PlainView) throws {
         guard let diffWeights else { return }
-        try gradient.assign(view, from: diffWeights)
-        if let diffBias, biasGradient != nil { try biasGradient!.assign(try .whole([options.outputChannels]), from: diffBias) }
+        try store(diffWeights, into: base, view: view)
+    }
+
+    /// Writes the bias gradient of the last `backwardWeights` (`C_out` values) to `base`.
+    func storeBiasGradient(into base: UnsafeMutablePointer<Float>) throws {
+        guard let diffBias else { return }
+        base.update(from: diffBias.dataPointer.assumingMemoryBound(to: Float.self), count: options.outputChannels)
     }
 
     // MARK: - Execution

@@ -153,47 +153,48 @@ final class DoubleConvStep {
     }
 
     /// Back-propagates `diffOutput` (filled by the caller): input gradients into `diffInputs`, parameter
-    /// gradients into the block's `.grad`.
-    func backward(_ sources: [Memory]) throws {
+    /// gradients to `sink`.
+    func backward(_ sources: [Memory], gradients sink: GradientSink) throws {
         guard let diffOutput, let diffHidden else { return }
         // Second convolution: BN+ReLU (or ReLU) backward, then data and weight gradients.
         var diffSecond = diffOutput
         if let norm2, let preNorm2, let diffPreNorm2 {
             try norm2.backward(preNorm2, diffOutput, diffPreNorm2)
-            try norm2.storeGradients(block.norm2!)
+            try norm2.deliverGradients(block.norm2!, to: sink)
             diffSecond = diffPreNorm2
         } else if let relu2Gradient {
             try relu2Gradient(output: output, diffOutput, diffOutput)
         }
-        let w2 = block.conv2.weight.value
-        try second.loadBackwardDataWeights(w2, view: try .whole(w2.shape))
+        // No copy of a weight tensor may outlive its use: the sink's optimizer step then updates it in place.
+        let whole2 = try PlainView.whole(block.conv2.weight.value.shape)
+        try second.loadBackwardDataWeights(block.conv2.weight.value, view: whole2)
         try second.backwardData(diffSecond, diffHidden)
-        try second.backwardWeights(hidden, diffSecond)
-        try storeGradients(second, block.conv2, view: try .whole(w2.shape), withBias: true)
+        try sink.deliver(block.conv2.weight) { base in
+            try second.backwardWeights(hidden, diffSecond)
+            try second.storeWeightGradient(into: base, view: whole2)
+        }
+        if let bias = block.conv2.bias { try sink.deliver(bias) { try second.storeBiasGradient(into: $0) } }
 
-        // First convolution, one part per input.
+        // First convolution, one part per input: every input gradient first (they read the staged weights), then
+        // the weight gradient, each part filling its input channels.
         var diffFirst = diffHidden
         if let norm1, let preNorm1, let diffPreNorm1 {
             try norm1.backward(preNorm1, diffHidden, diffPreNorm1)
-            try norm1.storeGradients(block.norm1!)
+            try norm1.deliverGradients(block.norm1!, to: sink)
             diffFirst = diffPreNorm1
         } else if let relu1Gradient {
             try relu1Gradient(output: hidden, diffHidden, diffHidden)
         }
-        for (index, (part, source)) in zip(firstParts, sources).enumerated() {
-            let view = try firstView(index)
-            if index < diffInputs.count {
-                try part.loadBackwardDataWeights(block.conv1.weight.value, view: view)
-                try part.backwardData(diffFirst, diffInputs[index])
-            }
-            try part.backwardWeights(source, diffFirst)
-            try storeGradients(part, block.conv1, view: view, withBias: index == 0)
+        for (index, part) in firstParts.enumerated() where index < diffInputs.count {
+            try part.loadBackwardDataWeights(block.conv1.weight.value, view: try firstView(index))
+            try part.backwardData(diffFirst, diffInputs[index])
         }
-    }
-
-    private func storeGradients(_ step: ConvolutionStep, _ conv: Conv2d, view: PlainView, withBias: Bool) throws {
-        var bias: Tensor? = withBias ? conv.bias?.grad : nil
-        try step.storeGradients(weight: &conv.weight.grad, view: view, bias: &bias)
-        if let bias { conv.bias?.grad = bias }
+        try sink.deliver(block.conv1.weight) { base in
+            for (index, (part, source)) in zip(firstParts, sources).enumerated() {
+                try part.backwardWeights(source, diffFirst)
+                try part.storeWeightGradient(into: base, view: try firstView(index))
+            }
+        }
+        if let bias = block.conv1.bias { try sink.deliver(bias) { try firstParts[0].storeBiasGradient(into: $0) } }
     }
 }

@@ -68,11 +68,10 @@ final class BatchNormReLUStep {
         ])
     }
 
-    /// Writes the scale and shift gradients of the last backward into the layer's `.grad`.
-    func storeGradients(_ norm: BatchNorm2d) throws {
-        let view = try PlainView.whole([shape[1]])
-        try norm.weight.grad.assign(view, from: diffScale)
-        try norm.bias.grad.assign(view, from: diffShift)
+    /// Hands the scale and shift gradients of the last backward to `sink`.
+    func deliverGradients(_ norm: BatchNorm2d, to sink: GradientSink) throws {
+        try sink.deliver(norm.weight, copying: diffScale)
+        try sink.deliver(norm.bias, copying: diffShift)
     }
 }
 

@@ -50,6 +50,11 @@ final class Reorder {
     }
 }
 
+/// Reorders `source` into `view` of the row-major float32 buffer at `base`.
+func store(_ source: Memory, into base: UnsafeMutablePointer<Float>, view: PlainView) throws {
+    try Memory.borrowing(view.descriptor, UnsafeMutableRawPointer(base + view.offset)) { try copy(source, to: $0) }
+}
+
 extension Tensor {
     /// Reorders `view` of this tensor into `destination` (converting element type and layout).
     func copy(_ view: PlainView, to destination: Memory) throws {

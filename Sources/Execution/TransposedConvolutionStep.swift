@@ -50,20 +50,27 @@ final class TransposedConvolutionStep {
                 dims: dims, dataType: type, strides: [4 * c * h * w, 4 * plane, 2 * w * 16, 16, 4 * w * 16, 32, 1])
         }
         toSpace = try Reorder(from: expandedView, to: spaceView)
+        pointwise = Tensor.empty(shape: [4 * outputChannels, inputShape[1], 1, 1])
         toDepth = training ? try Reorder(from: spaceView, to: expandedView) : nil
     }
 
-    /// PyTorch's `W[c, o, p, q]` rearranged as the 1x1 weight `W1[(2p + q)·C_out + o, c]`.
-    private func pointwiseWeight(_ layer: ConvTranspose2d) throws -> Tensor {
+    /// The 1x1 weight `W1[(2p + q)·C_out + o, c]` rearranged from PyTorch's `W[c, o, p, q]`, and the weight
+    /// gradient's way back; kept between steps, so training re-arranges in place.
+    private var pointwise: Tensor
+
+    /// Fills `pointwise` from PyTorch's `(C_in, C_out, 2, 2)` weight.
+    private func arrangePointwise(_ layer: ConvTranspose2d) {
         let (cin, cout) = (layer.weight.value.shape[0], outputChannels)
-        var pointwise = Tensor.empty(shape: [4 * cout, cin, 1, 1])
-        let view = PlainView(descriptor: try MemoryDescriptor(dims: [2, 2, cout, cin], strides: [2, 1, 4, 4 * cout]), offset: 0)
-        try pointwise.withUnsafeMutableBufferPointer { buffer in
-            try Memory.borrowing(try MemoryDescriptor(dims: [2, 2, cout, cin], format: .abcd), UnsafeMutableRawPointer(buffer.baseAddress!)) {
-                memory in try layer.weight.value.copy(view, to: memory)
+        layer.weight.value.withUnsafeBufferPointer { w in
+            pointwise.withUnsafeMutableBufferPointer { w1 in
+                for pq in 0..<4 {
+                    for o in 0..<cout {
+                        let row = (pq * cout + o) * cin
+                        for c in 0..<cin { w1[row + c] = w[(c * cout + o) * 4 + pq] }
+                    }
+                }
             }
         }
-        return pointwise
     }
 
     /// Copies PyTorch's `(C_in, C_out, 2, 2)` weight and `(C_out)` bias in (inference: once; training: before
@@ -71,8 +78,8 @@ final class TransposedConvolutionStep {
     func loadParameters(_ layer: ConvTranspose2d) throws {
         let cout = outputChannels
         let bias = layer.bias.map { b in Tensor(shape: [4 * cout]) { b.value[flat: $0 % cout] } }
-        let weight = try pointwiseWeight(layer)
-        try convolution.loadWeights(weight, view: try .whole(weight.shape), bias: bias)
+        arrangePointwise(layer)
+        try convolution.loadWeights(pointwise, view: try .whole(pointwise.shape), bias: bias)
     }
 
     func forward(_ source: Memory, _ destination: Memory) throws {
@@ -81,28 +88,37 @@ final class TransposedConvolutionStep {
                     try Memory(spaceView, pointer: destination.dataPointer, owner: destination))
     }
 
-    /// Input gradient, and the weight and bias gradients stored into `layer`'s `.grad`.
-    func backward(source: Memory, _ diffDestination: Memory, _ diffSource: Memory, _ layer: ConvTranspose2d) throws {
+    /// Input gradient, and the weight and bias gradients handed to `sink`.
+    func backward(source: Memory, _ diffDestination: Memory, _ diffSource: Memory, _ layer: ConvTranspose2d,
+                  gradients sink: GradientSink) throws {
         guard let diffExpanded, let toDepth else { return }
         try toDepth(try Memory(spaceView, pointer: diffDestination.dataPointer, owner: diffDestination),
                     try Memory(expandedView, pointer: diffExpanded.dataPointer, owner: diffExpanded))
-        let weight = try pointwiseWeight(layer)
-        try convolution.loadBackwardDataWeights(weight, view: try .whole(weight.shape))
+        arrangePointwise(layer)
+        try convolution.loadBackwardDataWeights(pointwise, view: try .whole(pointwise.shape))
         try convolution.backwardData(diffExpanded, diffSource)
         try convolution.backwardWeights(source, diffExpanded)
+        // The 1x1 gradient G1[(2p + q)·C_out + o, c] into `pointwise`, then back to PyTorch's G[c, o, p, q].
         let (cin, cout) = (layer.weight.value.shape[0], outputChannels)
-        var pointwise = Tensor.empty(shape: [4 * cout, cin, 1, 1])
-        var biasGradient: Tensor? = Tensor.empty(shape: [4 * cout])
-        try convolution.storeGradients(weight: &pointwise, view: try .whole(pointwise.shape), bias: &biasGradient)
-        let view = PlainView(descriptor: try MemoryDescriptor(dims: [2, 2, cout, cin], strides: [2, 1, 4, 4 * cout]), offset: 0)
-        try pointwise.withUnsafeBufferPointer { buffer in
-            try Memory.borrowing(try MemoryDescriptor(dims: [2, 2, cout, cin], format: .abcd),
-                                 UnsafeMutableRawPointer(mutating: buffer.baseAddress!)) { memory in
-                try layer.weight.grad.assign(view, from: memory)
+        try pointwise.withUnsafeMutableBufferPointer {
+            try convolution.storeWeightGradient(into: $0.baseAddress!, view: try .whole([4 * cout, cin, 1, 1]))
+        }
+        try sink.deliver(layer.weight) { g in
+            pointwise.withUnsafeBufferPointer { g1 in
+                for pq in 0..<4 {
+                    for o in 0..<cout {
+                        let row = (pq * cout + o) * cin
+                        for c in 0..<cin { g[(c * cout + o) * 4 + pq] = g1[row + c] }
+                    }
+                }
             }
         }
-        if let bias = layer.bias, let biasGradient {
-            bias.grad = Tensor(shape: [cout]) { o in (0..<4).reduce(0) { $0 + biasGradient[flat: $1 * cout + o] } }
+        if let bias = layer.bias {
+            var expandedBias = [Float](repeating: 0, count: 4 * cout)
+            try expandedBias.withUnsafeMutableBufferPointer { try convolution.storeBiasGradient(into: $0.baseAddress!) }
+            try sink.deliver(bias) { g in
+                for o in 0..<cout { g[o] = (0..<4).reduce(0) { $0 + expandedBias[$1 * cout + o] } }
+            }
         }
     }
 }

@@ -301,8 +301,8 @@ final class UNetPlan {
 
     // MARK: - Backward
 
-    /// Back-propagates `dLogits` through the last forward, writing every parameter's `.grad`.
-    func backward(_ dLogits: Tensor) throws {
+    /// Back-propagates `dLogits` through the last forward, handing every parameter's gradient to `sink`.
+    func backward(_ dLogits: Tensor, gradients sink: GradientSink) throws {
         guard let diffLogits, let diffLogitsReorder else {
             throw UNetError.invalidInput("this compiled network was built for inference")
         }
@@ -317,27 +317,27 @@ final class UNetPlan {
         // Head: its input gradient is the last decoder's output gradient.
         try head.loadBackwardDataWeights(model.head.weight.value, view: try .whole(model.head.weight.value.shape))
         try head.backwardData(diffLogits, decoders[d - 1].diffOutput!)
-        try head.backwardWeights(decoders[d - 1].output, diffLogits)
-        var headBias: Tensor? = model.head.bias?.grad
-        try head.storeGradients(weight: &model.head.weight.grad, view: try .whole(model.head.weight.value.shape),
-                                bias: &headBias)
-        if let headBias { model.head.bias?.grad = headBias }
+        try sink.deliver(model.head.weight) { base in
+            try head.backwardWeights(decoders[d - 1].output, diffLogits)
+            try head.storeWeightGradient(into: base, view: try .whole(model.head.weight.value.shape))
+        }
+        if let bias = model.head.bias { try sink.deliver(bias) { try head.storeBiasGradient(into: $0) } }
 
         // Decoder, deepest last: each step's up-sampling writes the gradient of the step below it.
         for i in stride(from: d - 1, through: 0, by: -1) {
             let join = joins[i]
-            try decoders[i].backward(join.sources)
+            try decoders[i].backward(join.sources, gradients: sink)
             try join.unpadGradient?.extract()
             try join.uncropGradient?.insert()
             let below = i > 0 ? decoders[i - 1] : encoders[d]
             let source = i > 0 ? decoders[i - 1].output : encoders[d].output
-            try upsamplers[i].backward(source: source, join.diffUpsampled!, below.diffOutput!)
+            try upsamplers[i].backward(source: source, join.diffUpsampled!, below.diffOutput!, gradients: sink)
         }
 
         // Encoder, deepest first: pool backward writes the skip's gradient, then the decoder's part is added.
         for level in stride(from: d, through: 0, by: -1) {
             let sources = level == 0 ? [input] : [pooled[level - 1]]
-            try encoders[level].backward(sources)
+            try encoders[level].backward(sources, gradients: sink)
             guard level > 0 else { break }
             let skip = encoders[level - 1]
             try pools[level - 1].backward(encoders[level].diffInputs[0], skip.diffOutput!)

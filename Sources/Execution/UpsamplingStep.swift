@@ -24,9 +24,10 @@ enum UpsamplingStep {
         }
     }
 
-    func backward(source: Memory, _ diffDestination: Memory, _ diffSource: Memory) throws {
+    func backward(source: Memory, _ diffDestination: Memory, _ diffSource: Memory, gradients sink: GradientSink) throws {
         switch self {
-        case .transposed(let step, let layer): try step.backward(source: source, diffDestination, diffSource, layer)
+        case .transposed(let step, let layer):
+            try step.backward(source: source, diffDestination, diffSource, layer, gradients: sink)
         case .bilinear(let step): try step.backward(diffDestination, diffSource)
         }
     }

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import NN
 import Tensors
@@ -41,31 +40,27 @@ public final class Adam: Optimizer {
         set { if let newValue { beta1 = newValue } }
     }
 
-    public func update() {
+    /// `lr / (1 − β1^t)` and `√(1 − β2^t)` of the current step.
+    private var stepSize: Float = 0
+    private var correction2: Float = 1
+
+    public func beginStep() {
         step += 1
         let t = Float(step)
-        let stepSize = learningRate / (1 - pow(beta1, t))
-        let correction2 = (1 - pow(beta2, t)).squareRoot()
-        let (b1, b2, eps, lr, wd, decoupled) = (beta1, beta2, epsilon, learningRate, weightDecay, self.decoupled)
-        for index in parameters.indices {
-            let parameter = parameters[index]
-            let gradient = parameter.grad
-            parameter.value.withUnsafeMutableBufferPointer { p in
-                firstMoments[index].withUnsafeMutableBufferPointer { m in
-                    secondMoments[index].withUnsafeMutableBufferPointer { v in
-                        gradient.withUnsafeBufferPointer { g in
-                            let (pp, mp, vp, gp) = (p.baseAddress!, m.baseAddress!, v.baseAddress!, g.baseAddress!)
-                            parallelChunks(p.count) { range in
-                                for i in range {
-                                    var grad = gp[i]
-                                    if decoupled { pp[i] *= 1 - lr * wd } else if wd != 0 { grad += wd * pp[i] }
-                                    mp[i] = b1 * mp[i] + (1 - b1) * grad
-                                    vp[i] = b2 * vp[i] + (1 - b2) * grad * grad
-                                    pp[i] -= stepSize * mp[i] / (vp[i].squareRoot() / correction2 + eps)
-                                }
-                            }
-                        }
-                    }
+        stepSize = learningRate / (1 - pow(beta1, t))
+        correction2 = (1 - pow(beta2, t)).squareRoot()
+    }
+
+    public func update(parameterAt index: Int, gradient: UnsafeBufferPointer<Float>) {
+        let settings = AdamKernel(beta1: beta1, beta2: beta2, epsilon: epsilon, learningRate: learningRate,
+                                  weightDecay: weightDecay, decoupled: decoupled, stepSize: stepSize,
+                                  correction2: correction2)
+        parameters[index].value.withUnsafeMutableBufferPointer { p in
+            firstMoments[index].withUnsafeMutableBufferPointer { m in
+                secondMoments[index].withUnsafeMutableBufferPointer { v in
+                    precondition(gradient.count == p.count, "Adam: gradient of \(gradient.count) for \(p.count) elements")
+                    let (pp, mp, vp, gp) = (p.baseAddress!, m.baseAddress!, v.baseAddress!, gradient.baseAddress!)
+                    parallelChunks(p.count) { range in settings.run(pp, mp, vp, gp, range) }
                 }
             }
         }
@@ -85,22 +80,4 @@ public final class Adam: Optimizer {
         step = Int(state.numbers["step"] ?? 0)
         beta1 = Float(state.numbers["beta1"] ?? Double(beta1))
     }
-}
-
-/// Runs `body` over `0..<count` split into contiguous chunks, on all cores for large counts. The chunks
-/// are disjoint, so `body` may write through the pointers it captured.
-func parallelChunks(_ count: Int, _ body: (Range<Int>) -> Void) {
-    let chunks = count < 1 << 16 ? 1 : min(ProcessInfo.processInfo.activeProcessorCount, 8)
-    let size = (count + chunks - 1) / max(chunks, 1)
-    withoutActuallyEscaping(body) { body in
-        let shared = UncheckedSendable(value: body)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            shared.value((chunk * size)..<min(count, (chunk + 1) * size))
-        }
-    }
-}
-
-/// Hands a non-Sendable value to concurrent workers that use it on disjoint data.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
 }

@@ -3,18 +3,53 @@ import Tensors
 
 /// Updates parameters from their gradients. Mirrors `torch.optim.Optimizer`: `learningRate` and `momentum`
 /// (SGD's momentum, RMSprop's momentum, Adam's β1) are the parameter group's settings that schedules change.
+///
+/// A step is `beginStep()` then `update(parameterAt:gradient:)` once per parameter, in any order: every
+/// update is element-wise, so a compiled network can apply each parameter's update as soon as backward has
+/// its gradient and never store `.grad` (`update()` does the same from `.grad`, PyTorch's `optimizer.step()`).
 public protocol Optimizer: AnyObject {
     var parameters: [Parameter] { get }
     var learningRate: Float { get set }
     /// The momentum-like setting a one-cycle schedule cycles (nil if the optimizer has none).
     var momentum: Float? { get set }
-    /// One update of every parameter from its `.grad`.
-    func update()
+    /// Starts a step: counts it and fixes its settings (learning rate, momentum, bias corrections).
+    func beginStep()
+    /// Updates `parameters[index]` from `gradient`, its elements in the parameter's row-major order.
+    /// - Precondition: `gradient.count == parameters[index].value.count`, after `beginStep()`.
+    func update(parameterAt index: Int, gradient: UnsafeBufferPointer<Float>)
     /// Everything needed to continue exactly after a restart.
     var state: OptimizerState { get }
     /// Restores `state` as `state` returned it.
     /// - Throws: `TensorError` when the state does not fit these parameters.
     func restore(_ state: OptimizerState) throws
+}
+
+extension Optimizer {
+    /// One update of every parameter from its `.grad` (zeros where none was written).
+    public func update() {
+        beginStep()
+        for index in parameters.indices {
+            parameters[index].grad.withUnsafeBufferPointer { update(parameterAt: index, gradient: $0) }
+        }
+    }
+
+    /// One step whose gradients `produce` hands over, each as soon as it has it (a compiled network's
+    /// `backward(_:applying:)`): no `.grad` is stored. Parameters it never hands over are updated with a zero
+    /// gradient, as `update()` would; gradients of parameters this optimizer does not own are ignored.
+    public func step(_ produce: ((Parameter, UnsafeBufferPointer<Float>) throws -> Void) throws -> Void) throws {
+        beginStep()
+        let indices = Dictionary(parameters.enumerated().map { (ObjectIdentifier($1), $0) },
+                                 uniquingKeysWith: { first, _ in first })
+        var updated = [Bool](repeating: false, count: parameters.count)
+        try produce { parameter, gradient in
+            guard let index = indices[ObjectIdentifier(parameter)], !updated[index] else { return }
+            update(parameterAt: index, gradient: gradient)
+            updated[index] = true
+        }
+        for index in parameters.indices where !updated[index] {
+            Tensor(shape: parameters[index].value.shape).withUnsafeBufferPointer { update(parameterAt: index, gradient: $0) }
+        }
+    }
 }
 
 /// An optimizer's state for checkpoints: named tensors (per-parameter buffers) and numbers.

@@ -32,26 +32,23 @@ public final class RMSprop: Optimizer {
         set { if let newValue { momentumValue = newValue } }
     }
 
-    public func update() {
+    public func beginStep() {}
+
+    public func update(parameterAt index: Int, gradient gp: UnsafeBufferPointer<Float>) {
         let (lr, mu, a, eps, wd) = (learningRate, momentumValue, alpha, epsilon, weightDecay)
-        for index in parameters.indices {
-            let parameter = parameters[index]
-            let gradient = parameter.grad
-            parameter.value.withUnsafeMutableBufferPointer { p in
-                squareAverages[index].withUnsafeMutableBufferPointer { s in
-                    buffers[index].withUnsafeMutableBufferPointer { b in
-                        gradient.withUnsafeBufferPointer { gp in
-                            for i in 0..<p.count {
-                                let g = gp[i] + wd * p[i]
-                                s[i] = a * s[i] + (1 - a) * g * g
-                                let average = s[i].squareRoot() + eps
-                                if mu > 0 {
-                                    b[i] = mu * b[i] + g / average
-                                    p[i] -= lr * b[i]
-                                } else {
-                                    p[i] -= lr * g / average
-                                }
-                            }
+        parameters[index].value.withUnsafeMutableBufferPointer { p in
+            precondition(gp.count == p.count, "RMSprop: gradient of \(gp.count) for \(p.count) elements")
+            squareAverages[index].withUnsafeMutableBufferPointer { s in
+                buffers[index].withUnsafeMutableBufferPointer { b in
+                    for i in 0..<p.count {
+                        let g = gp[i] + wd * p[i]
+                        s[i] = a * s[i] + (1 - a) * g * g
+                        let average = s[i].squareRoot() + eps
+                        if mu > 0 {
+                            b[i] = mu * b[i] + g / average
+                            p[i] -= lr * b[i]
+                        } else {
+                            p[i] -= lr * g / average
                         }
                     }
                 }

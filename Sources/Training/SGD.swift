@@ -30,25 +30,29 @@ public final class SGD: Optimizer {
         set { if let newValue { momentumValue = newValue } }
     }
 
-    public func update() {
-        let (lr, mu, damp, wd) = (learningRate, momentumValue, dampening, weightDecay)
-        for index in parameters.indices {
-            let parameter = parameters[index]
-            var d = parameter.grad
-            if wd != 0 { try? d.add(parameter.value, scaledBy: wd) }
-            if mu != 0 {
-                if var buffer = buffers[index] {
-                    buffer.withUnsafeMutableBufferPointer { b in
-                        d.withUnsafeBufferPointer { g in for i in 0..<b.count { b[i] = mu * b[i] + (1 - damp) * g[i] } }
+    public func beginStep() {}
+
+    public func update(parameterAt index: Int, gradient: UnsafeBufferPointer<Float>) {
+        let (lr, mu, damp, wd, nesterov) = (learningRate, momentumValue, dampening, weightDecay, self.nesterov)
+        let parameter = parameters[index]
+        precondition(gradient.count == parameter.value.count, "SGD: gradient of \(gradient.count) for \(parameter.value.count) elements")
+        let firstStep = buffers[index] == nil
+        var buffer = mu != 0 ? buffers[index] ?? Tensor.empty(shape: parameter.value.shape) : Tensor.empty(shape: [0])
+        buffers[index] = nil  // the buffer is uniquely referenced while it is updated in place
+        parameter.value.withUnsafeMutableBufferPointer { p in
+            buffer.withUnsafeMutableBufferPointer { b in
+                for i in 0..<p.count {
+                    var d = gradient[i]
+                    if wd != 0 { d += wd * p[i] }
+                    if mu != 0 {
+                        b[i] = firstStep ? d : mu * b[i] + (1 - damp) * d
+                        d = nesterov ? d + mu * b[i] : b[i]
                     }
-                    buffers[index] = buffer
-                } else {
-                    buffers[index] = d
+                    p[i] += -lr * d
                 }
-                if nesterov { try? d.add(buffers[index]!, scaledBy: mu) } else { d = buffers[index]! }
             }
-            try? parameter.value.add(d, scaledBy: -lr)
         }
+        if mu != 0 { buffers[index] = buffer }
     }
 
     public var state: OptimizerState {

@@ -96,7 +96,7 @@ public final class Trainer {
             let batches = loader.epoch(epoch, startingAt: step % perEpoch)
             defer { batches.cancel() }
             while step < total, let batch = try batches.next() {
-                // 2. Forward, loss, backward.
+                // 2. Forward and loss.
                 let network = try trainingNetwork(for: batch.images.shape)
                 let logits = try network.forward(batch.images)
                 let shape = batch.images.shape
@@ -104,12 +104,17 @@ public final class Trainer {
                     batch.targets, batch: shape[0], height: shape[2], width: shape[3], to: logits.shape[2], logits.shape[3])
                 let (loss, dLogits) = try options.loss(logits: logits, targets: targets)
                 guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step + 1, loss: loss) }
-                try network.backward(dLogits)
-                // 3. Clip, schedule, update.
-                if let maximum = options.gradientClipping { clipGradientNorm(optimizer.parameters, maximum: maximum) }
+                // 3. Schedule; backward and update. Clipping needs every gradient first; without it each
+                // parameter is updated as soon as backward has its gradient, and no gradient is stored.
                 optimizer.learningRate = schedule.learningRate(step: step)
                 if let momentum = schedule.momentum(step: step) { optimizer.momentum = momentum }
-                optimizer.update()
+                if let maximum = options.gradientClipping {
+                    try network.backward(dLogits)
+                    clipGradientNorm(optimizer.parameters, maximum: maximum)
+                    optimizer.update()
+                } else {
+                    try optimizer.step { try network.backward(dLogits, applying: $0) }
+                }
                 step += 1
                 // 4. Report.
                 imagesSinceReport += shape[0]

@@ -14,7 +14,8 @@ struct BenchCommand: ParsableCommand {
         abstract: "Time U-Net inference and training steps; one JSON line per case (the PyTorch reference's schema).",
         discussion: """
             A training step is forward + Dice + cross-entropy (binary cross-entropy for one class) + backward + \
-            Adam, as in the reference. Timing: --warmup untimed steps, then at least --steps timed steps and \
+            Adam, as in the reference (each parameter's Adam update runs as soon as backward has its gradient, \
+            as `unet train` does without --clip). Timing: --warmup untimed steps, then at least --steps timed steps and \
             --min-time seconds; ms_per_batch_median is the median step. peak_rss_mb is the process's peak \
             resident memory during the case.
             """)
@@ -84,8 +85,7 @@ struct BenchCommand: ParsableCommand {
             let logits = try compiled!.forward(x)
             if training {
                 let (_, gradient) = try SegmentationLoss.diceCrossEntropy(logits: logits, targets: targets)
-                try compiled!.backward(gradient)
-                optimizer!.update()
+                try optimizer!.step { try compiled!.backward(gradient, applying: $0) }
             }
         }
         let first = try seconds(clock) { try step() }

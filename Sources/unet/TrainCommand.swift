@@ -68,7 +68,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Warm-up steps (cosine).") var warmup = 0
     @Option(help: "Final learning rate (cosine, plateau).") var minLr: Float = 0
     @Option(help: "Validations without improvement before the plateau schedule lowers the rate.") var patience = 5
-    @Option(help: "Maximum gradient norm (0: no clipping).") var clip: Float = 1.0
+    @Option(help: "Maximum gradient norm (0: no clipping; each parameter is then updated as soon as backward has its gradient, which stores no gradients).") var clip: Float = 1.0
     @Option(help: "Loss.") var loss: LossFunction.Kind = .diceCE
     @Option(help: ArgumentHelp("Cross-entropy class weights, e.g. 0.2,1,1.", valueName: "weights")) var classWeights: String?
     @Flag(help: "Leave the background (class 0) out of the Dice term.") var diceNoBackground = false

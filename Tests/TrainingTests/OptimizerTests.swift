@@ -1,3 +1,4 @@
+import Foundation
 import NN
 import Tensors
 import TestSupport
@@ -84,5 +85,73 @@ struct OptimizerTests {
             optimizer.update()
         }
         #expect(big.value.scalars == pieces.flatMap(\.value.scalars))
+    }
+
+    @Test("Adam's vectorized update equals PyTorch's formula evaluated one element at a time",
+          arguments: [(Float(0), false), (Float(0.01), false), (Float(0.01), true)])
+    func adamFormula(weightDecay: Float, decoupled: Bool) throws {
+        var g = SeededGenerator(seed: 3)
+        let count = 100_003  // parallel chunks, eight-lane vectors and a scalar tail
+        let start = Tensor.normal(shape: [count], using: &g)
+        let gradients = (0..<3).map { _ in Tensor.normal(shape: [count], using: &g) }
+        let p = Parameter(start)
+        let adam = Adam(parameters: [p], learningRate: 1e-2, weightDecay: weightDecay, decoupled: decoupled)
+        var (value, m, v) = (start.scalars, [Float](repeating: 0, count: count), [Float](repeating: 0, count: count))
+        let (b1, b2, eps, lr): (Float, Float, Float, Float) = (0.9, 0.999, 1e-8, 1e-2)
+        for (index, gradient) in gradients.enumerated() {
+            p.grad = gradient
+            adam.update()
+            let t = Float(index + 1)
+            let (stepSize, correction2) = (lr / (1 - pow(b1, t)), (1 - pow(b2, t)).squareRoot())
+            for i in 0..<count {
+                var grad = gradient.scalars[i]
+                if decoupled { value[i] *= 1 - lr * weightDecay } else if weightDecay != 0 { grad += weightDecay * value[i] }
+                m[i] = b1 * m[i] + (1 - b1) * grad
+                v[i] = b2 * v[i] + (1 - b2) * grad * grad
+                value[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2 + eps)
+            }
+        }
+        #expect(p.value.scalars == value)
+        #expect(adam.firstMoments[0].scalars == m && adam.secondMoments[0].scalars == v)
+    }
+
+    @Test("a step fed one gradient at a time, in any order, equals update() from .grad",
+          arguments: ["adam", "adamw", "sgd_momentum", "sgd_nesterov", "sgd_plain", "rmsprop"])
+    func stepByParameter(name: String) throws {
+        let f = try Fixture("optimizers/" + name)
+        let (a, b) = ([Parameter(try f.tensor("p0_0")), Parameter(try f.tensor("p1_0"))],
+                      [Parameter(try f.tensor("p0_0")), Parameter(try f.tensor("p1_0"))])
+        let (whole, fed) = (make(name, a), make(name, b))
+        for step in 1...3 {
+            let gradients = [try f.tensor("g0_\(step)"), try f.tensor("g1_\(step)")]
+            for (p, gradient) in zip(a, gradients) { p.grad = gradient }
+            whole.update()
+            var handed: [Int] = []
+            try fed.step { deliver in
+                for i in [1, 0] {
+                    try gradients[i].withUnsafeBufferPointer { try deliver(b[i], $0) }
+                    handed.append(i)
+                }
+            }
+            #expect(handed == [1, 0])
+            #expect(a.map(\.value) == b.map(\.value), "\(name) step \(step)")
+            #expect(b.allSatisfy { $0.grad.scalars.allSatisfy { $0 == 0 } }, "a fed step stores no gradient")
+        }
+    }
+
+    @Test("a step updates a parameter it was never handed with a zero gradient, as update() does")
+    func stepWithoutGradient() throws {
+        let (a, b) = (Parameter(try Tensor(shape: [2], scalars: [1, 2])), Parameter(try Tensor(shape: [2], scalars: [1, 2])))
+        let (whole, fed) = (Adam(parameters: [a], learningRate: 0.1), Adam(parameters: [b], learningRate: 0.1))
+        let gradient = try Tensor(shape: [2], scalars: [0.5, -0.5])
+        a.grad = gradient
+        whole.update()
+        try fed.step { deliver in try gradient.withUnsafeBufferPointer { try deliver(b, $0) } }
+        a.zeroGrad()
+        whole.update()
+        let before = b.value
+        try fed.step { _ in }
+        #expect(b.value != before, "the first step's momentum still moves the parameter")
+        #expect(a.value == b.value)
     }
 }
