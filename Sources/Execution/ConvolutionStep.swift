@@ -7,7 +7,8 @@ import Tensors
 /// Weights: for inference they are loaded once into a memory of their own (`loadWeights`); for training they
 /// live in a scratch slot shared by all convolutions and are staged from the model's plain tensor just
 /// before each use (`loadWeights` before `forward`, `loadBackwardDataWeights` before `backwardData`), and the
-/// weight gradient is stored into the model's `.grad` right after `backwardWeights`. So a training network
+/// weight gradient is handed over (`storeWeightGradient`, to `.grad` or a fused optimizer step) right after
+/// `backwardWeights`. So a training network
 /// holds no persistent copy of the weights, and the model's parameters are always the current ones.
 ///
 /// fp32 convolutions with at least 32 input and output channels run oneDNN's Winograd F(4x4, 3x3) kernels
