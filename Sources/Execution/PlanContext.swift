@@ -15,9 +15,10 @@ final class PlanContext {
         case flowing, hidden
         /// Training: blocked weights staged before each convolution, and its weight gradient.
         case weights, diffWeights
-        /// Training gradients: the flowing output gradient, two block-internal ones, the up-sampled and 1x1
-        /// gradients, the pooled-map gradient.
-        case diffFlow, diffInner1, diffInner2, diffUpsampled, diffExpanded, diffPooled
+        /// Training gradients: the flowing output gradient, two block-internal ones (the first also holds each
+        /// 1x1 up-convolution's output and its gradient, between blocks), the up-sampled map's gradient, the
+        /// pooled-map gradient.
+        case diffFlow, diffInner1, diffInner2, diffUpsampled, diffPooled
         /// Every primitive's scratchpad.
         case scratchpad
     }

@@ -58,9 +58,11 @@ final class UNetPlan {
     /// What every step shares: arena slots and the scratchpad. Inference needs two activation slots besides
     /// the skips: `flowing` holds whatever passes between blocks — a pooled map, the bottom's output, an
     /// up-sampled map, a decoder's output — each dead once the next block's first convolution has read it;
-    /// `hidden` holds each block's inner map and each 1x1 up-convolution's output. Training keeps forward activations for backward and shares the gradients: `diffFlow` carries each
-    /// block's output gradient, `diffInner1/2` the block-internal ones, `diffUpsampled`/`diffExpanded` the
-    /// up-sampling's, `diffPooled` the pooled map's; each skip's gradient from its decoder has its own.
+    /// `hidden` holds each block's inner map and each 1x1 up-convolution's output. Training keeps forward
+    /// activations for backward and shares the gradients: `diffFlow` carries each block's output gradient,
+    /// `diffInner1/2` the block-internal ones (and, between blocks, the 1x1 up-convolution's output and its
+    /// gradient), `diffUpsampled` the up-sampled map's, `diffPooled` the pooled map's; each skip's gradient
+    /// from its decoder has its own.
     private let context: PlanContext
 
     init(model: UNet, inputShape: [Int], precision: Precision, training: Bool) throws {
