@@ -66,10 +66,6 @@ extension Tensor {
 
     /// Reorders `source` into `view` of this tensor (copying the storage first if it is shared).
     mutating func assign(_ view: PlainView, from source: Memory) throws {
-        try withUnsafeMutableBufferPointer { buffer in
-            try Memory.borrowing(view.descriptor, UnsafeMutableRawPointer(buffer.baseAddress! + view.offset)) {
-                try Execution.copy(source, to: $0)
-            }
-        }
+        try withUnsafeMutableBufferPointer { try store(source, into: $0.baseAddress!, view: view) }
     }
 }

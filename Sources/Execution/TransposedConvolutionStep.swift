@@ -59,17 +59,23 @@ final class TransposedConvolutionStep {
     /// gradient's way back; kept between steps, so training re-arranges in place.
     private var pointwise: Tensor
 
+    /// Calls `body(t, w)` for every weight element: `t` its index in PyTorch's `(C_in, C_out, 2, 2)` weight,
+    /// `w` its index in the 1x1 weight `W1[(2p + q)·C_out + o, c]` (in increasing order).
+    private func forEachWeightIndex(inputChannels cin: Int, _ body: (_ t: Int, _ w: Int) -> Void) {
+        let cout = outputChannels
+        for pq in 0..<4 {
+            for o in 0..<cout {
+                let row = (pq * cout + o) * cin
+                for c in 0..<cin { body((c * cout + o) * 4 + pq, row + c) }
+            }
+        }
+    }
+
     /// Fills `pointwise` from PyTorch's `(C_in, C_out, 2, 2)` weight.
     private func arrangePointwise(_ layer: ConvTranspose2d) {
-        let (cin, cout) = (layer.weight.value.shape[0], outputChannels)
         layer.weight.value.withUnsafeBufferPointer { w in
             pointwise.withUnsafeMutableBufferPointer { w1 in
-                for pq in 0..<4 {
-                    for o in 0..<cout {
-                        let row = (pq * cout + o) * cin
-                        for c in 0..<cin { w1[row + c] = w[(c * cout + o) * 4 + pq] }
-                    }
-                }
+                forEachWeightIndex(inputChannels: layer.weight.value.shape[0]) { t, j in w1[j] = w[t] }
             }
         }
     }
@@ -105,14 +111,7 @@ final class TransposedConvolutionStep {
             try convolution.storeWeightGradient(into: $0.baseAddress!, view: try .whole([4 * cout, cin, 1, 1]))
         }
         try sink.deliver(layer.weight) { g in
-            pointwise.withUnsafeBufferPointer { g1 in
-                for pq in 0..<4 {
-                    for o in 0..<cout {
-                        let row = (pq * cout + o) * cin
-                        for c in 0..<cin { g[(c * cout + o) * 4 + pq] = g1[row + c] }
-                    }
-                }
-            }
+            pointwise.withUnsafeBufferPointer { g1 in forEachWeightIndex(inputChannels: cin) { t, j in g[t] = g1[j] } }
         }
         if let bias = layer.bias {
             var expandedBias = [Float](repeating: 0, count: 4 * cout)
