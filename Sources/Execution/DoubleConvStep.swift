@@ -10,7 +10,9 @@ import Tensors
 /// channels and summing (oneDNN `sum` post-op), so no concatenated copy is ever made and backward yields each
 /// input's gradient separately. For inference, batch norm is folded into the convolutions
 /// (`w·γ/√(σ²+ε)`, `(b − μ)·γ/√(σ²+ε) + β`) and ReLU is a post-op; for training, BN and ReLU run as one fused
-/// oneDNN primitive, or, without BN, ReLU stays a post-op whose gradient is computed from its output.
+/// oneDNN primitive, or, without BN, ReLU stays a post-op whose gradient is computed from its output. With BN,
+/// training keeps only the convolutions' outputs for backward: the BN+ReLU outputs are made again from them
+/// with the batch statistics when backward needs them (a memory-bound pass, far cheaper than storing them).
 final class DoubleConvStep {
     struct Input {
         let shape: [Int]
@@ -18,11 +20,18 @@ final class DoubleConvStep {
         let channels: Range<Int>
     }
 
-    /// Where the block's memories live (nil: storage of their own). Inference uses `hidden` and `output`;
-    /// training keeps forward activations for backward and shares its gradients.
+    /// Where the block's memories live (nil: storage of their own).
     struct Slots {
+        /// The inner map: in inference, and in training with batch norm, where backward makes it again from the
+        /// first convolution's output instead of keeping it.
         var hidden: PlanContext.Slot?
+        /// The output in inference.
         var output: PlanContext.Slot?
+        /// The output in training with batch norm, when the network calls `recomputeOutput()` before each use in
+        /// backward (nil: kept).
+        var recomputedOutput: PlanContext.Slot?
+        /// Training: each input's gradient. nil: storage that stays valid until the next forward — the block's
+        /// own pre-norm maps, free once backward has passed them, or else a buffer of its own.
         var diffInputs: [PlanContext.Slot?] = []
     }
 
@@ -33,14 +42,17 @@ final class DoubleConvStep {
     let second: ConvolutionStep
     let norm1, norm2: BatchNormReLUStep?
     let relu1Gradient, relu2Gradient: ReLUGradientStep?
-    /// Output of each convolution before BN (training with BN only).
+    /// Output of each convolution before BN (training with BN only): what backward keeps of the block.
     let preNorm1, preNorm2: Memory?
     /// Input of the second convolution.
     let hidden: Memory
     /// The block's output.
     let output: Memory
-    /// Gradients (training): of the output (filled by the caller), internal ones, and one per input.
-    let diffOutput, diffHidden, diffPreNorm1, diffPreNorm2: Memory?
+    /// Whether `output` lives in a shared slot and `recomputeOutput()` makes it again.
+    let recomputesOutput: Bool
+    /// Gradients (training): of the output (filled by the caller), of the hidden map, and one per input. The
+    /// batch-norm backward passes run in place on the first two.
+    let diffOutput, diffHidden: Memory?
     let diffInputs: [Memory]
 
     var outputShape: [Int] { second.outputShape }
@@ -67,26 +79,33 @@ final class DoubleConvStep {
             inputGradient: true, bias: block.conv2.bias != nil || (normalized && !training), relu: !separateNorm),
             context: context)
         let (hiddenDescriptor, outputDescriptor) = (firstParts[0].destination, second.destination)
-        hidden = try context.memory(hiddenDescriptor, slot: training ? nil : slots.hidden)
-        output = try context.memory(outputDescriptor, slot: training ? nil : slots.output)
+        // Without batch norm, training keeps both ReLU outputs: their gradients are computed from them.
+        hidden = try context.memory(hiddenDescriptor, slot: training && !separateNorm ? nil : slots.hidden)
+        recomputesOutput = separateNorm && slots.recomputedOutput != nil
+        output = try context.memory(outputDescriptor, slot: training ? (separateNorm ? slots.recomputedOutput : nil) : slots.output)
         if separateNorm {
             norm1 = try BatchNormReLUStep(shape: hiddenShape, data: hiddenDescriptor, context: context)
             norm2 = try BatchNormReLUStep(shape: second.outputShape, data: outputDescriptor, context: context)
             (preNorm1, preNorm2) = (try Memory(hiddenDescriptor), try Memory(outputDescriptor))
-            // Both BN input gradients share one slot: the second is dead before the first is written.
-            diffPreNorm1 = try context.memory(hiddenDescriptor, slot: .diffInner1)
-            diffPreNorm2 = try context.memory(outputDescriptor, slot: .diffInner1)
             (relu1Gradient, relu2Gradient) = (nil, nil)
         } else {
-            (norm1, norm2, preNorm1, preNorm2, diffPreNorm1, diffPreNorm2) = (nil, nil, nil, nil, nil, nil)
+            (norm1, norm2, preNorm1, preNorm2) = (nil, nil, nil, nil)
             relu1Gradient = training ? try ReLUGradientStep(data: hiddenDescriptor, context: context) : nil
             relu2Gradient = training ? try ReLUGradientStep(data: outputDescriptor, context: context) : nil
         }
         if training {
             diffOutput = try context.memory(outputDescriptor, slot: .diffFlow)
-            diffHidden = try context.memory(hiddenDescriptor, slot: .diffInner2)
-            diffInputs = inputGradient
-                ? try firstParts.enumerated().map { try context.memory($1.source, slot: slots.diffInputs[$0]) } : []
+            diffHidden = try context.memory(hiddenDescriptor, slot: .diffInner)
+            // Input gradients are written after both batch-norm backward passes, so the pre-norm maps are free.
+            var reusable = [preNorm2, preNorm1].compactMap { $0 }
+            diffInputs = inputGradient ? try firstParts.enumerated().map { index, part in
+                if let slot = slots.diffInputs[index] { return try context.memory(part.source, slot: slot) }
+                if let at = reusable.firstIndex(where: { part.source.byteCount <= $0.descriptor.byteCount }) {
+                    let saved = reusable.remove(at: at)
+                    return try Memory(part.source, pointer: saved.dataPointer, owner: saved)
+                }
+                return try Memory(part.source)
+            } : []
         } else {
             (diffOutput, diffHidden) = (nil, nil)
             diffInputs = []
@@ -152,46 +171,50 @@ final class DoubleConvStep {
         }
     }
 
+    /// Training with batch norm and `recomputesOutput`: writes the last forward's output into its slot again
+    /// (the slot has been reused since); call before each read of `output` in backward.
+    func recomputeOutput() throws {
+        guard recomputesOutput, let norm2, let preNorm2 else { return }
+        try norm2.recompute(preNorm2, output)
+    }
+
     /// Back-propagates `diffOutput` (filled by the caller): input gradients into `diffInputs`, parameter
-    /// gradients to `sink`.
+    /// gradients to `sink`. With batch norm, the hidden map is recomputed into its slot first.
     func backward(_ sources: [Memory], gradients sink: GradientSink) throws {
         guard let diffOutput, let diffHidden else { return }
-        // Second convolution: BN+ReLU (or ReLU) backward, then data and weight gradients.
-        var diffSecond = diffOutput
-        if let norm2, let preNorm2, let diffPreNorm2 {
-            try norm2.backward(preNorm2, diffOutput, diffPreNorm2)
+        // Second convolution: BN+ReLU (or ReLU) backward in place, then data and weight gradients.
+        if let norm2, let preNorm2 {
+            try norm2.backward(preNorm2, diffOutput, diffOutput)
             try norm2.deliverGradients(block.norm2!, to: sink)
-            diffSecond = diffPreNorm2
         } else if let relu2Gradient {
             try relu2Gradient(output: output, diffOutput, diffOutput)
         }
         // No copy of a weight tensor may outlive its use: the sink's optimizer step then updates it in place.
         let whole2 = try PlainView.whole(block.conv2.weight.value.shape)
         try second.loadBackwardDataWeights(block.conv2.weight.value, view: whole2)
-        try second.backwardData(diffSecond, diffHidden)
+        try second.backwardData(diffOutput, diffHidden)
+        if let norm1, let preNorm1 { try norm1.recompute(preNorm1, hidden) }
         try sink.deliver(block.conv2.weight) { base in
-            try second.backwardWeights(hidden, diffSecond)
+            try second.backwardWeights(hidden, diffOutput)
             try second.storeWeightGradient(into: base, view: whole2)
         }
         if let bias = block.conv2.bias { try sink.deliver(bias) { try second.storeBiasGradient(into: $0) } }
 
         // First convolution, one part per input: every input gradient first (they read the staged weights), then
         // the weight gradient, each part filling its input channels.
-        var diffFirst = diffHidden
-        if let norm1, let preNorm1, let diffPreNorm1 {
-            try norm1.backward(preNorm1, diffHidden, diffPreNorm1)
+        if let norm1, let preNorm1 {
+            try norm1.backward(preNorm1, diffHidden, diffHidden)
             try norm1.deliverGradients(block.norm1!, to: sink)
-            diffFirst = diffPreNorm1
         } else if let relu1Gradient {
             try relu1Gradient(output: hidden, diffHidden, diffHidden)
         }
         for (index, part) in firstParts.enumerated() where index < diffInputs.count {
             try part.loadBackwardDataWeights(block.conv1.weight.value, view: try firstView(index))
-            try part.backwardData(diffFirst, diffInputs[index])
+            try part.backwardData(diffHidden, diffInputs[index])
         }
         try sink.deliver(block.conv1.weight) { base in
             for (index, (part, source)) in zip(firstParts, sources).enumerated() {
-                try part.backwardWeights(source, diffFirst)
+                try part.backwardWeights(source, diffHidden)
                 try part.storeWeightGradient(into: base, view: try firstView(index))
             }
         }

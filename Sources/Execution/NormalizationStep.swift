@@ -5,10 +5,15 @@ import Tensors
 /// Training-mode batch norm fused with the following ReLU (`dnnl_fuse_norm_relu`), over an activation in the
 /// engine's layout. Statistics, scale and shift are float32 whatever the activation type. Mirrors
 /// `BatchNorm2d` + `ReLU` in PyTorch's training mode; the running-statistics update is `updateRunningStatistics`.
+///
+/// Backward may run in place (`diffSource` the same memory as `diffDestination`), and the output can be made
+/// again from the input and the last batch statistics (`recompute`), so a training network need not keep it.
 final class BatchNormReLUStep {
     let shape: [Int]
     let forwardPrimitive: Primitive
     let backwardPrimitive: Primitive
+    /// The same normalization with the stored batch statistics (global-statistics inference forward).
+    let recomputePrimitive: Primitive
     let mean, variance, scale, shift, diffScale, diffShift: Memory
     /// Which outputs ReLU zeroed, for backward.
     let workspace: Memory
@@ -22,6 +27,9 @@ final class BatchNormReLUStep {
             diffData: data, data: data, epsilon: 1e-5, flags: flags, hint: forward, attributes: try context.attributes())
         forwardPrimitive = try context.primitive(forward)
         backwardPrimitive = try context.primitive(backward)
+        recomputePrimitive = try context.primitive(.batchNormalizationForward(
+            training: false, data: data, epsilon: 1e-5, flags: flags.union(.useGlobalStatistics),
+            attributes: try context.attributes()))
         let vector = try MemoryDescriptor(dims: [shape[1]], format: .a)
         (mean, variance, scale, shift) = (try Memory(vector), try Memory(vector), try Memory(vector), try Memory(vector))
         (diffScale, diffShift) = (try Memory(vector), try Memory(vector))
@@ -39,6 +47,14 @@ final class BatchNormReLUStep {
         try forwardPrimitive.execute([
             .source: source, .destination: destination, .mean: mean, .variance: variance, .scale: scale, .shift: shift,
             .workspace: workspace,
+        ])
+    }
+
+    /// Writes the last `forward`'s output again from its `source`: `relu(γ·(x − μ)/√(σ² + ε) + β)` with the
+    /// batch mean and variance that forward computed.
+    func recompute(_ source: Memory, _ destination: Memory) throws {
+        try recomputePrimitive.execute([
+            .source: source, .destination: destination, .mean: mean, .variance: variance, .scale: scale, .shift: shift,
         ])
     }
 
@@ -61,6 +77,7 @@ final class BatchNormReLUStep {
         norm.numBatchesTracked.value = norm.numBatchesTracked.value.map { $0 + 1 }
     }
 
+    /// `diffSource` may be `diffDestination` (in place).
     func backward(_ source: Memory, _ diffDestination: Memory, _ diffSource: Memory) throws {
         try backwardPrimitive.execute([
             .source: source, .diffDestination: diffDestination, .diffSource: diffSource, .mean: mean, .variance: variance,

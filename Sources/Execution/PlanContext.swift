@@ -11,14 +11,15 @@ final class PlanContext {
     /// Storage shared between memories whose lifetimes do not overlap (see `UNetPlan` for who uses what).
     enum Slot: Int {
         /// Inference activations: the maps flowing between blocks (pooled, up-sampled, block outputs), and the
-        /// hidden maps inside blocks (and 1x1 up-convolution outputs).
+        /// hidden maps inside blocks (and 1x1 up-convolution outputs). In training with batch norm, `hidden`
+        /// holds each block's inner map and each decoder's output, recomputed for backward.
         case flowing, hidden
         /// Training: blocked weights staged before each convolution, and its weight gradient.
         case weights, diffWeights
-        /// Training gradients: the flowing output gradient, two block-internal ones (the first also holds each
-        /// 1x1 up-convolution's output and its gradient, between blocks), the up-sampled map's gradient, the
+        /// Training gradients: the flowing output gradient, the block-internal one (which between blocks also
+        /// holds each 1x1 up-convolution's output and its gradient), the up-sampled map's gradient, the
         /// pooled-map gradient.
-        case diffFlow, diffInner1, diffInner2, diffUpsampled, diffPooled
+        case diffFlow, diffInner, diffUpsampled, diffPooled
         /// Every primitive's scratchpad.
         case scratchpad
     }

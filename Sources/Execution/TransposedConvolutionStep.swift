@@ -32,9 +32,9 @@ final class TransposedConvolutionStep {
             inputShape: inputShape, outputChannels: 4 * outputChannels, kernelSize: 1, padding: 0, inputGradient: true,
             bias: true), context: context)
         // Transient in both modes: backward needs only the gradient of it, which the reorder regenerates. In
-        // training both live in the slot of the blocks' batch-norm input gradients, free between blocks.
-        expanded = try context.memory(convolution.destination, slot: training ? .diffInner1 : .hidden)
-        diffExpanded = training ? try context.memory(convolution.destination, slot: .diffInner1) : nil
+        // training both live in the slot of the blocks' inner gradients, free between blocks.
+        expanded = try context.memory(convolution.destination, slot: training ? .diffInner : .hidden)
+        diffExpanded = training ? try context.memory(convolution.destination, slot: .diffInner) : nil
         // Views of the expanded map and of the (N, C_out, 2H, 2W) output whose reorder is the depth-to-space
         // permutation: 7-D (n, o/16, p, q, i, j, o%16) for nChw16c, 6-D (n, p, q, i, j, o) for NHWC.
         let (n, h, w, c) = (inputShape[0], inputShape[2], inputShape[3], outputChannels)

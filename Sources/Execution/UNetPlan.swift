@@ -60,9 +60,11 @@ final class UNetPlan {
     /// up-sampled map, a decoder's output — each dead once the next block's first convolution has read it;
     /// `hidden` holds each block's inner map and each 1x1 up-convolution's output. Training keeps forward
     /// activations for backward and shares the gradients: `diffFlow` carries each block's output gradient,
-    /// `diffInner1/2` the block-internal ones (and, between blocks, the 1x1 up-convolution's output and its
+    /// `diffInner` the block-internal one (and, between blocks, the 1x1 up-convolution's output and its
     /// gradient), `diffUpsampled` the up-sampled map's, `diffPooled` the pooled map's; each skip's gradient
-    /// from its decoder has its own.
+    /// from its decoder waits in that decoder's spent pre-norm map. With batch norm, training keeps the
+    /// convolutions' outputs, not the BN+ReLU outputs: each block's inner map and each decoder's output live
+    /// in `hidden` and are recomputed when backward reads them.
     private let context: PlanContext
 
     init(model: UNet, inputShape: [Int], precision: Precision, training: Bool) throws {
@@ -197,7 +199,8 @@ final class UNetPlan {
         diffSlots[upIndex] = .diffUpsampled  // the skip's gradient from the decoder stays until the encoder's backward
         let decoder = try DoubleConvStep(
             block: block, inputs: inputs, inputGradient: true,
-            slots: .init(hidden: .hidden, output: .flowing, diffInputs: diffSlots), context: context)
+            slots: .init(hidden: .hidden, output: .flowing, recomputedOutput: .hidden, diffInputs: diffSlots),
+            context: context)
         var unpad: SpatialWindowStep?
         var uncrop: SpatialWindowStep?
         var diffUpsampled: Memory?
@@ -319,6 +322,7 @@ final class UNetPlan {
         // Head: its input gradient is the last decoder's output gradient.
         try head.loadBackwardDataWeights(model.head.weight.value, view: try .whole(model.head.weight.value.shape))
         try head.backwardData(diffLogits, decoders[d - 1].diffOutput!)
+        try decoders[d - 1].recomputeOutput()
         try sink.deliver(model.head.weight) { base in
             try head.backwardWeights(decoders[d - 1].output, diffLogits)
             try head.storeWeightGradient(into: base, view: try .whole(model.head.weight.value.shape))
@@ -332,8 +336,8 @@ final class UNetPlan {
             try join.unpadGradient?.extract()
             try join.uncropGradient?.insert()
             let below = i > 0 ? decoders[i - 1] : encoders[d]
-            let source = i > 0 ? decoders[i - 1].output : encoders[d].output
-            try upsamplers[i].backward(source: source, join.diffUpsampled!, below.diffOutput!, gradients: sink)
+            try below.recomputeOutput()
+            try upsamplers[i].backward(source: below.output, join.diffUpsampled!, below.diffOutput!, gradients: sink)
         }
 
         // Encoder, deepest first: pool backward writes the skip's gradient, then the decoder's part is added.
