@@ -113,6 +113,22 @@ public struct MemoryDescriptor: Equatable, @unchecked Sendable {
         return MemoryDescriptor(raw: md)
     }
 
+    /// How many consecutive indices of logical dimension `dimension` one block of this layout holds (16 for
+    /// `O` in `OIhw16i16o`; 1 for plain layouts): sub-memories along it must start at multiples of this.
+    public func blockSize(ofDimension dimension: Int) -> Int {
+        guard raw.format_kind == dnnl_blocked else { return 1 }
+        var blocking = raw.format_desc.blocking
+        let count = Int(blocking.inner_nblks)
+        return withUnsafeBytes(of: &blocking.inner_blks) { sizes in
+            withUnsafeBytes(of: &blocking.inner_idxs) { indices in
+                (0..<count).reduce(1) { product, i in
+                    let index = indices.load(fromByteOffset: i * 8, as: Int64.self)
+                    return index == dimension ? product * Int(sizes.load(fromByteOffset: i * 8, as: Int64.self)) : product
+                }
+            }
+        }
+    }
+
     /// The same memory seen with other logical dimensions (`dnnl_memory_desc_reshape`).
     public func reshaped(_ dims: [Int]) throws(DNNLError) -> MemoryDescriptor {
         var source = raw

@@ -66,21 +66,29 @@ public final class CompiledUNet {
     }
 
     /// Back-propagates like `backward(_:)` but hands each parameter's gradient (plain float32, the parameter's
-    /// row-major order) to `apply` as soon as it is complete, instead of storing it in `.grad`: an optimizer
-    /// step fused into backward (`Optimizer.step(_:)`), so the gradients are never all held at once. The buffer
-    /// is valid only during the call; each parameter is handed over once, after its last use in backward.
-    public func backward(_ dLogits: Tensor, applying apply: (Parameter, UnsafeBufferPointer<Float>) throws -> Void) throws {
-        if gradientScratch == nil {
-            let largest = model.trainableParameters.map(\.value.count).max() ?? 1
-            gradientScratch = try Memory(MemoryDescriptor(dims: [largest], format: .a))
+    /// row-major order) to `apply` as soon as it is complete, in pieces of whole rows (the first dimension):
+    /// `apply(parameter, range, gradient)` gets elements `range` of it. No `.grad` is stored, so an optimizer
+    /// step fused into backward (`Optimizer.step(_:)`) never holds the gradients at once, and the buffer they
+    /// pass through is about `gradientPieceLimit` floats, not the largest parameter. The buffer is valid only
+    /// during the call; each element is handed over once, after its parameter's last use in backward.
+    public func backward(_ dLogits: Tensor, applying apply: (Parameter, Range<Int>, UnsafeBufferPointer<Float>) throws -> Void) throws {
+        let limit = gradientPieceLimit
+        if gradientScratch?.limit != limit {
+            let elements = GradientSink.scratchElements(for: model.trainableParameters, pieceLimit: limit)
+            gradientScratch = (limit, try Memory(MemoryDescriptor(dims: [elements], format: .a)))
         }
         try withoutActuallyEscaping(apply) { apply in
-            try plan.backward(dLogits, gradients: GradientSink(consumer: apply, scratch: gradientScratch!))
+            try plan.backward(dLogits, gradients: GradientSink(consumer: apply, scratch: gradientScratch!.memory, pieceLimit: limit))
         }
     }
 
-    /// The buffer `backward(_:applying:)` hands gradients over in, made on first use.
-    private var gradientScratch: Memory?
+    /// The most floats `backward(_:applying:)` hands over at once, where a parameter's rows allow it (a piece
+    /// is whole rows, aligned to the weight-gradient layout's blocks of up to 64 rows). 1 Mi floats (4 MB) by
+    /// default: large enough that pieces cost nothing, small beside the largest U-Net weights (37 MB).
+    public var gradientPieceLimit = 1 << 20
+
+    /// The buffer `backward(_:applying:)` hands gradients over in, made on first use, and the limit it was made for.
+    private var gradientScratch: (limit: Int, memory: Memory)?
 
     /// The seconds a forward pass would take if it were nothing but its convolutions: each convolution of the
     /// network (3x3, the 1x1 up-convolutions, the head) timed alone, medians summed. The ceiling that the whole

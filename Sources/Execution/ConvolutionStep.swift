@@ -7,8 +7,8 @@ import Tensors
 /// Weights: for inference they are loaded once into a memory of their own (`loadWeights`); for training they
 /// live in a scratch slot shared by all convolutions and are staged from the model's plain tensor just
 /// before each use (`loadWeights` before `forward`, `loadBackwardDataWeights` before `backwardData`), and the
-/// weight gradient is handed over (`storeWeightGradient`, to `.grad` or a fused optimizer step) right after
-/// `backwardWeights`. So a training network
+/// weight gradient is handed over (`storeWeightGradient`, to `.grad` or a fused optimizer step, a few output
+/// channels at a time) right after `backwardWeights`. So a training network
 /// holds no persistent copy of the weights, and the model's parameters are always the current ones.
 ///
 /// fp32 convolutions with at least 32 input and output channels run oneDNN's Winograd F(4x4, 3x3) kernels
@@ -31,6 +31,9 @@ final class ConvolutionStep {
         /// The source layout: nil for the plan's activation layout; `.any` lets oneDNN choose (query `source`).
         var sourceFormat: FormatTag?
         var allowWinograd = true
+        /// Bytes into the shared diff-weights slot where this convolution's weight gradient starts (a multiple
+        /// of 64): convolutions whose gradients must be live together take disjoint ranges.
+        var diffWeightsOffset = 0
     }
 
     let options: Options
@@ -117,7 +120,8 @@ final class ConvolutionStep {
         }
         let chosen = context.preferWinograd(winogradHint.flatMap { try? gradient(.winograd, $0) }, over: try gradient(.direct, direct))
         backwardWeightsPrimitive = try context.primitive(chosen)
-        diffWeights = try context.memory(chosen.memoryDescriptor(.diffWeights), slot: .diffWeights)
+        diffWeights = try context.memory(chosen.memoryDescriptor(.diffWeights), slot: .diffWeights,
+                                         offset: options.diffWeightsOffset)
         diffBias = try biasDescriptor.map { try Memory($0) }
     }
 
@@ -146,16 +150,25 @@ final class ConvolutionStep {
         }
     }
 
-    /// Writes the weight gradient of the last `backwardWeights` into `view` of the plain buffer at `base`.
-    func storeWeightGradient(into base: UnsafeMutablePointer<Float>, view: PlainView) throws {
+    /// The output channels a piece of the weight gradient may start at a multiple of: the blocking of `O` in
+    /// the diff weights' layout.
+    var weightGradientAlignment: Int { diffWeights?.descriptor.blockSize(ofDimension: 0) ?? 1 }
+
+    /// Writes output channels `rows` of the last `backwardWeights`'s weight gradient into `view` — the plain
+    /// layout of those rows — of the buffer at `base`.
+    /// - Precondition: `rows` starts at a multiple of `weightGradientAlignment`.
+    func storeWeightGradient(rows: Range<Int>, into base: UnsafeMutablePointer<Float>, view: PlainView) throws {
         guard let diffWeights else { return }
-        try store(diffWeights, into: base, view: view)
+        guard rows.count < weightShape[0] else { return try store(diffWeights, into: base, view: view) }
+        let part = try diffWeights.descriptor.submemory(dims: [rows.count] + weightShape.dropFirst(),
+                                                        offsets: [rows.lowerBound, 0, 0, 0])
+        try store(try Memory(part, pointer: diffWeights.dataPointer, owner: diffWeights), into: base, view: view)
     }
 
-    /// Writes the bias gradient of the last `backwardWeights` (`C_out` values) to `base`.
-    func storeBiasGradient(into base: UnsafeMutablePointer<Float>) throws {
+    /// Writes entries `rows` of the last `backwardWeights`'s bias gradient to `base`.
+    func storeBiasGradient(rows: Range<Int>, into base: UnsafeMutablePointer<Float>) {
         guard let diffBias else { return }
-        base.update(from: diffBias.dataPointer.assumingMemoryBound(to: Float.self), count: options.outputChannels)
+        base.update(from: diffBias.dataPointer.assumingMemoryBound(to: Float.self) + rows.lowerBound, count: rows.count)
     }
 
     // MARK: - Execution

@@ -67,11 +67,17 @@ final class DoubleConvStep {
         let middle = block.conv1.weight.value.shape[0]
         let normalized = block.norm1 != nil
         let separateNorm = training && normalized
+        // The parts' weight gradients are live together (the weight's gradient is handed over from all of them),
+        // so each takes its own range of the diff-weights slot.
+        var diffWeightsOffset = 0
         firstParts = try inputs.enumerated().map { index, input in
-            try ConvolutionStep(.init(
+            let part = try ConvolutionStep(.init(
                 inputShape: input.shape, outputChannels: middle, kernelSize: 3, padding: padding, inputGradient: inputGradient,
                 bias: index == 0 && (block.conv1.bias != nil || (normalized && !training)), accumulate: index > 0,
-                relu: index == inputs.count - 1 && !separateNorm, sourceFormat: sourceFormat), context: context)
+                relu: index == inputs.count - 1 && !separateNorm, sourceFormat: sourceFormat,
+                diffWeightsOffset: diffWeightsOffset), context: context)
+            diffWeightsOffset += ((part.diffWeights?.descriptor.byteCount ?? 0) + 4095) / 4096 * 4096
+            return part
         }
         let hiddenShape = firstParts[0].outputShape
         second = try ConvolutionStep(.init(
@@ -146,8 +152,15 @@ final class DoubleConvStep {
         return (folded, bias)
     }
 
-    private func firstView(_ index: Int) throws -> PlainView {
-        try .inputChannels(inputs[index].channels, ofWeight: block.conv1.weight.value.shape)
+    /// Input `index`'s slice of the first convolution's weight, its first `rows` output channels by default.
+    private func firstView(_ index: Int, rows: Int? = nil) throws -> PlainView {
+        let shape = block.conv1.weight.value.shape
+        return try .inputChannels(inputs[index].channels, ofWeight: [rows ?? shape[0]] + shape.dropFirst())
+    }
+
+    /// The second convolution's whole weight, its first `rows` output channels.
+    private func secondView(rows: Int) throws -> PlainView {
+        try .whole([rows] + block.conv2.weight.value.shape.dropFirst())
     }
 
     // MARK: - Execution
@@ -190,15 +203,14 @@ final class DoubleConvStep {
             try relu2Gradient(output: output, diffOutput, diffOutput)
         }
         // No copy of a weight tensor may outlive its use: the sink's optimizer step then updates it in place.
-        let whole2 = try PlainView.whole(block.conv2.weight.value.shape)
-        try second.loadBackwardDataWeights(block.conv2.weight.value, view: whole2)
+        try second.loadBackwardDataWeights(block.conv2.weight.value, view: try .whole(block.conv2.weight.value.shape))
         try second.backwardData(diffOutput, diffHidden)
         if let norm1, let preNorm1 { try norm1.recompute(preNorm1, hidden) }
-        try sink.deliver(block.conv2.weight) { base in
-            try second.backwardWeights(hidden, diffOutput)
-            try second.storeWeightGradient(into: base, view: whole2)
+        try second.backwardWeights(hidden, diffOutput)
+        try sink.deliver(block.conv2.weight, alignment: second.weightGradientAlignment) { rows, base in
+            try second.storeWeightGradient(rows: rows, into: base, view: try secondView(rows: rows.count))
         }
-        if let bias = block.conv2.bias { try sink.deliver(bias) { try second.storeBiasGradient(into: $0) } }
+        if let bias = block.conv2.bias { try sink.deliver(bias) { second.storeBiasGradient(rows: $0, into: $1) } }
 
         // First convolution, one part per input: every input gradient first (they read the staged weights), then
         // the weight gradient, each part filling its input channels.
@@ -212,12 +224,15 @@ final class DoubleConvStep {
             try part.loadBackwardDataWeights(block.conv1.weight.value, view: try firstView(index))
             try part.backwardData(diffHidden, diffInputs[index])
         }
-        try sink.deliver(block.conv1.weight) { base in
-            for (index, (part, source)) in zip(firstParts, sources).enumerated() {
-                try part.backwardWeights(source, diffHidden)
-                try part.storeWeightGradient(into: base, view: try firstView(index))
+        for (part, source) in zip(firstParts, sources) { try part.backwardWeights(source, diffHidden) }
+        let alignment = firstParts.map(\.weightGradientAlignment).reduce(1) { a, b in a * b / greatestCommonDivisor(a, b) }
+        try sink.deliver(block.conv1.weight, alignment: alignment) { rows, base in
+            for (index, part) in firstParts.enumerated() {
+                try part.storeWeightGradient(rows: rows, into: base, view: try firstView(index, rows: rows.count))
             }
         }
-        if let bias = block.conv1.bias { try sink.deliver(bias) { try firstParts[0].storeBiasGradient(into: $0) } }
+        if let bias = block.conv1.bias { try sink.deliver(bias) { firstParts[0].storeBiasGradient(rows: $0, into: $1) } }
     }
 }
+
+private func greatestCommonDivisor(_ a: Int, _ b: Int) -> Int { b == 0 ? a : greatestCommonDivisor(b, a % b) }

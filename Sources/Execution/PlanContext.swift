@@ -56,9 +56,9 @@ final class PlanContext {
     /// The element type of activations.
     var activationType: DataType { precision == .bf16 ? .bf16 : .f32 }
 
-    /// A memory in `slot` (nil: storage of its own).
-    func memory(_ descriptor: MemoryDescriptor, slot: Slot?) throws -> Memory {
-        try arena.memory(descriptor, slot: slot?.rawValue)
+    /// A memory in `slot` (nil: storage of its own), `offset` bytes into it (a multiple of 64).
+    func memory(_ descriptor: MemoryDescriptor, slot: Slot?, offset: Int = 0) throws -> Memory {
+        try arena.memory(descriptor, slot: slot?.rawValue, offset: offset)
     }
 
     /// Attributes with the user-managed scratchpad and the given post-ops.

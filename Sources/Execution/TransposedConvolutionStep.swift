@@ -59,14 +59,15 @@ final class TransposedConvolutionStep {
     /// gradient's way back; kept between steps, so training re-arranges in place.
     private var pointwise: Tensor
 
-    /// Calls `body(t, w)` for every weight element: `t` its index in PyTorch's `(C_in, C_out, 2, 2)` weight,
-    /// `w` its index in the 1x1 weight `W1[(2p + q)·C_out + o, c]` (in increasing order).
-    private func forEachWeightIndex(inputChannels cin: Int, _ body: (_ t: Int, _ w: Int) -> Void) {
+    /// Calls `body(t, w)` for every weight element of input channels `channels`: `t` its index in PyTorch's
+    /// `(C_in, C_out, 2, 2)` weight, `w` its index in the 1x1 weight `W1[(2p + q)·C_out + o, c]` (in increasing
+    /// order).
+    private func forEachWeightIndex(inputChannels cin: Int, _ channels: Range<Int>, _ body: (_ t: Int, _ w: Int) -> Void) {
         let cout = outputChannels
         for pq in 0..<4 {
             for o in 0..<cout {
                 let row = (pq * cout + o) * cin
-                for c in 0..<cin { body((c * cout + o) * 4 + pq, row + c) }
+                for c in channels { body((c * cout + o) * 4 + pq, row + c) }
             }
         }
     }
@@ -75,7 +76,8 @@ final class TransposedConvolutionStep {
     private func arrangePointwise(_ layer: ConvTranspose2d) {
         layer.weight.value.withUnsafeBufferPointer { w in
             pointwise.withUnsafeMutableBufferPointer { w1 in
-                forEachWeightIndex(inputChannels: layer.weight.value.shape[0]) { t, j in w1[j] = w[t] }
+                let cin = layer.weight.value.shape[0]
+                forEachWeightIndex(inputChannels: cin, 0..<cin) { t, j in w1[j] = w[t] }
             }
         }
     }
@@ -108,16 +110,20 @@ final class TransposedConvolutionStep {
         // The 1x1 gradient G1[(2p + q)·C_out + o, c] into `pointwise`, then back to PyTorch's G[c, o, p, q].
         let (cin, cout) = (layer.weight.value.shape[0], outputChannels)
         try pointwise.withUnsafeMutableBufferPointer {
-            try convolution.storeWeightGradient(into: $0.baseAddress!, view: try .whole([4 * cout, cin, 1, 1]))
+            try convolution.storeWeightGradient(rows: 0..<(4 * cout), into: $0.baseAddress!, view: try .whole([4 * cout, cin, 1, 1]))
         }
-        try sink.deliver(layer.weight) { g in
-            pointwise.withUnsafeBufferPointer { g1 in forEachWeightIndex(inputChannels: cin) { t, j in g[t] = g1[j] } }
+        // Rows of G are input channels: a piece of rows `channels` starts at element `channels.lowerBound·C_out·4`.
+        try sink.deliver(layer.weight) { channels, g in
+            let start = channels.lowerBound * cout * 4
+            pointwise.withUnsafeBufferPointer { g1 in
+                forEachWeightIndex(inputChannels: cin, channels) { t, j in g[t - start] = g1[j] }
+            }
         }
         if let bias = layer.bias {
             var expandedBias = [Float](repeating: 0, count: 4 * cout)
-            try expandedBias.withUnsafeMutableBufferPointer { try convolution.storeBiasGradient(into: $0.baseAddress!) }
-            try sink.deliver(bias) { g in
-                for o in 0..<cout { g[o] = (0..<4).reduce(0) { $0 + expandedBias[$1 * cout + o] } }
+            expandedBias.withUnsafeMutableBufferPointer { convolution.storeBiasGradient(rows: 0..<(4 * cout), into: $0.baseAddress!) }
+            try sink.deliver(bias) { outputs, g in
+                for o in outputs { g[o - outputs.lowerBound] = (0..<4).reduce(0) { $0 + expandedBias[$1 * cout + o] } }
             }
         }
     }

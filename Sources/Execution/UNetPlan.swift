@@ -323,11 +323,11 @@ final class UNetPlan {
         try head.loadBackwardDataWeights(model.head.weight.value, view: try .whole(model.head.weight.value.shape))
         try head.backwardData(diffLogits, decoders[d - 1].diffOutput!)
         try decoders[d - 1].recomputeOutput()
-        try sink.deliver(model.head.weight) { base in
-            try head.backwardWeights(decoders[d - 1].output, diffLogits)
-            try head.storeWeightGradient(into: base, view: try .whole(model.head.weight.value.shape))
+        try head.backwardWeights(decoders[d - 1].output, diffLogits)
+        try sink.deliver(model.head.weight, alignment: head.weightGradientAlignment) { rows, base in
+            try head.storeWeightGradient(rows: rows, into: base, view: try .whole([rows.count] + model.head.weight.value.shape.dropFirst()))
         }
-        if let bias = model.head.bias { try sink.deliver(bias) { try head.storeBiasGradient(into: $0) } }
+        if let bias = model.head.bias { try sink.deliver(bias) { head.storeBiasGradient(rows: $0, into: $1) } }
 
         // Decoder, deepest last: each step's up-sampling writes the gradient of the step below it.
         for i in stride(from: d - 1, through: 0, by: -1) {

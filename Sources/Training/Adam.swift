@@ -51,16 +51,19 @@ public final class Adam: Optimizer {
         correction2 = (1 - pow(beta2, t)).squareRoot()
     }
 
-    public func update(parameterAt index: Int, gradient: UnsafeBufferPointer<Float>) {
+    public func update(parameterAt index: Int, elements: Range<Int>, gradient: UnsafeBufferPointer<Float>) {
         let settings = AdamKernel(beta1: beta1, beta2: beta2, epsilon: epsilon, learningRate: learningRate,
                                   weightDecay: weightDecay, decoupled: decoupled, stepSize: stepSize,
                                   correction2: correction2)
         parameters[index].value.withUnsafeMutableBufferPointer { p in
             firstMoments[index].withUnsafeMutableBufferPointer { m in
                 secondMoments[index].withUnsafeMutableBufferPointer { v in
-                    precondition(gradient.count == p.count, "Adam: gradient of \(gradient.count) for \(p.count) elements")
-                    let (pp, mp, vp, gp) = (p.baseAddress!, m.baseAddress!, v.baseAddress!, gradient.baseAddress!)
-                    parallelChunks(p.count) { range in settings.run(pp, mp, vp, gp, range) }
+                    precondition(gradient.count == elements.count && elements.upperBound <= p.count,
+                                 "Adam: gradient of \(gradient.count) for elements \(elements) of \(p.count)")
+                    let start = elements.lowerBound
+                    let (pp, mp, vp) = (p.baseAddress! + start, m.baseAddress! + start, v.baseAddress! + start)
+                    let gp = gradient.baseAddress!
+                    parallelChunks(elements.count) { range in settings.run(pp, mp, vp, gp, range) }
                 }
             }
         }

@@ -4,9 +4,10 @@ import Tensors
 /// Updates parameters from their gradients. Mirrors `torch.optim.Optimizer`: `learningRate` and `momentum`
 /// (SGD's momentum, RMSprop's momentum, Adam's β1) are the parameter group's settings that schedules change.
 ///
-/// A step is `beginStep()` then `update(parameterAt:gradient:)` once per parameter, in any order: every
-/// update is element-wise, so a compiled network can apply each parameter's update as soon as backward has
-/// its gradient and never store `.grad` (`update()` does the same from `.grad`, PyTorch's `optimizer.step()`).
+/// A step is `beginStep()` then `update(parameterAt:elements:gradient:)` once for every element of every
+/// parameter, in any order and in pieces of any size: every update is element-wise, so a compiled network can
+/// apply each piece of a gradient as soon as backward has it and never store `.grad` (`update()` does the
+/// same from `.grad`, PyTorch's `optimizer.step()`).
 public protocol Optimizer: AnyObject {
     var parameters: [Parameter] { get }
     var learningRate: Float { get set }
@@ -14,9 +15,10 @@ public protocol Optimizer: AnyObject {
     var momentum: Float? { get set }
     /// Starts a step: counts it and fixes its settings (learning rate, momentum, bias corrections).
     func beginStep()
-    /// Updates `parameters[index]` from `gradient`, its elements in the parameter's row-major order.
-    /// - Precondition: `gradient.count == parameters[index].value.count`, after `beginStep()`.
-    func update(parameterAt index: Int, gradient: UnsafeBufferPointer<Float>)
+    /// Updates elements `elements` (row-major) of `parameters[index]` from `gradient`, their gradient.
+    /// - Precondition: `gradient.count == elements.count`, within the parameter, after `beginStep()`; no
+    ///   element is updated twice in a step.
+    func update(parameterAt index: Int, elements: Range<Int>, gradient: UnsafeBufferPointer<Float>)
     /// Everything needed to continue exactly after a restart.
     var state: OptimizerState { get }
     /// Restores `state` as `state` returned it.
@@ -25,6 +27,11 @@ public protocol Optimizer: AnyObject {
 }
 
 extension Optimizer {
+    /// Updates the whole of `parameters[index]` from `gradient`.
+    public func update(parameterAt index: Int, gradient: UnsafeBufferPointer<Float>) {
+        update(parameterAt: index, elements: 0..<gradient.count, gradient: gradient)
+    }
+
     /// One update of every parameter from its `.grad` (zeros where none was written).
     public func update() {
         beginStep()
@@ -33,20 +40,27 @@ extension Optimizer {
         }
     }
 
-    /// One step whose gradients `produce` hands over, each as soon as it has it (a compiled network's
-    /// `backward(_:applying:)`): no `.grad` is stored. Parameters it never hands over are updated with a zero
-    /// gradient, as `update()` would; gradients of parameters this optimizer does not own are ignored.
-    public func step(_ produce: ((Parameter, UnsafeBufferPointer<Float>) throws -> Void) throws -> Void) throws {
+    /// One step whose gradients `produce` hands over, piece by piece (`deliver(parameter, elements, gradient)`),
+    /// each as soon as it has it (a compiled network's `backward(_:applying:)`): no `.grad` is stored.
+    /// Parameters it never hands over are updated with a zero gradient, as `update()` would; gradients of
+    /// parameters this optimizer does not own are ignored.
+    /// - Precondition: `produce` hands over every element of a parameter once, or none of them.
+    public func step(
+        _ produce: ((Parameter, Range<Int>, UnsafeBufferPointer<Float>) throws -> Void) throws -> Void
+    ) throws {
         beginStep()
         let indices = Dictionary(parameters.enumerated().map { (ObjectIdentifier($1), $0) },
                                  uniquingKeysWith: { first, _ in first })
-        var updated = [Bool](repeating: false, count: parameters.count)
-        try produce { parameter, gradient in
-            guard let index = indices[ObjectIdentifier(parameter)], !updated[index] else { return }
-            update(parameterAt: index, gradient: gradient)
-            updated[index] = true
+        var handed = [Int](repeating: 0, count: parameters.count)
+        try produce { parameter, elements, gradient in
+            guard let index = indices[ObjectIdentifier(parameter)] else { return }
+            precondition(handed[index] + elements.count <= parameters[index].value.count,
+                         "Optimizer.step: more gradient elements than parameter elements")
+            update(parameterAt: index, elements: elements, gradient: gradient)
+            handed[index] += elements.count
         }
-        for index in parameters.indices where !updated[index] {
+        for index in parameters.indices where handed[index] != parameters[index].value.count {
+            precondition(handed[index] == 0, "Optimizer.step: parameter \(index) handed over in part")
             Tensor(shape: parameters[index].value.shape).withUnsafeBufferPointer { update(parameterAt: index, gradient: $0) }
         }
     }

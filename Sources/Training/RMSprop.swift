@@ -34,14 +34,15 @@ public final class RMSprop: Optimizer {
 
     public func beginStep() {}
 
-    public func update(parameterAt index: Int, gradient gp: UnsafeBufferPointer<Float>) {
+    public func update(parameterAt index: Int, elements: Range<Int>, gradient gp: UnsafeBufferPointer<Float>) {
         let (lr, mu, a, eps, wd) = (learningRate, momentumValue, alpha, epsilon, weightDecay)
         parameters[index].value.withUnsafeMutableBufferPointer { p in
-            precondition(gp.count == p.count, "RMSprop: gradient of \(gp.count) for \(p.count) elements")
+            precondition(gp.count == elements.count && elements.upperBound <= p.count,
+                         "RMSprop: gradient of \(gp.count) for elements \(elements) of \(p.count)")
             squareAverages[index].withUnsafeMutableBufferPointer { s in
                 buffers[index].withUnsafeMutableBufferPointer { b in
-                    for i in 0..<p.count {
-                        let g = gp[i] + wd * p[i]
+                    for i in elements {
+                        let g = gp[i - elements.lowerBound] + wd * p[i]
                         s[i] = a * s[i] + (1 - a) * g * g
                         let average = s[i].squareRoot() + eps
                         if mu > 0 {

@@ -30,19 +30,23 @@ public final class SGD: Optimizer {
         set { if let newValue { momentumValue = newValue } }
     }
 
-    public func beginStep() {}
+    /// Which parameters have no momentum buffer at the start of the step (their first step: `buf = d`).
+    private var starting: [Bool] = []
 
-    public func update(parameterAt index: Int, gradient: UnsafeBufferPointer<Float>) {
+    public func beginStep() { starting = buffers.map { $0 == nil } }
+
+    public func update(parameterAt index: Int, elements: Range<Int>, gradient: UnsafeBufferPointer<Float>) {
         let (lr, mu, damp, wd, nesterov) = (learningRate, momentumValue, dampening, weightDecay, self.nesterov)
         let parameter = parameters[index]
-        precondition(gradient.count == parameter.value.count, "SGD: gradient of \(gradient.count) for \(parameter.value.count) elements")
-        let firstStep = buffers[index] == nil
+        precondition(gradient.count == elements.count && elements.upperBound <= parameter.value.count,
+                     "SGD: gradient of \(gradient.count) for elements \(elements) of \(parameter.value.count)")
+        let firstStep = starting[index]
         var buffer = mu != 0 ? buffers[index] ?? Tensor.empty(shape: parameter.value.shape) : Tensor.empty(shape: [0])
         buffers[index] = nil  // the buffer is uniquely referenced while it is updated in place
         parameter.value.withUnsafeMutableBufferPointer { p in
             buffer.withUnsafeMutableBufferPointer { b in
-                for i in 0..<p.count {
-                    var d = gradient[i]
+                for i in elements {
+                    var d = gradient[i - elements.lowerBound]
                     if wd != 0 { d += wd * p[i] }
                     if mu != 0 {
                         b[i] = firstStep ? d : mu * b[i] + (1 - damp) * d

@@ -22,38 +22,50 @@ struct FusedOptimizerStepTests {
         return (try UNet(c, generator: &g1), try UNet(c, generator: &g2))
     }
 
-    @Test("each trainable parameter is handed over once, with the gradient backward(_:) stores", arguments: cases.indices)
-    func handsOverEveryGradient(index: Int) throws {
+    /// Default pieces (whole parameters at these sizes), and pieces of at most 300 floats (many rows apart).
+    static let arguments = cases.indices.flatMap { [($0, 1 << 20), ($0, 300)] }
+
+    @Test("every element of every trainable parameter is handed over once, with the gradient backward(_:) stores",
+          arguments: arguments)
+    func handsOverEveryGradient(index: Int, pieceLimit: Int) throws {
         let (name, c, shape, precision) = Self.cases[index]
         let (stored, handed) = try Self.twin(c)
         var g = SeededGenerator(seed: 22)
         let x = Tensor.normal(shape: shape, using: &g)
         let (a, b) = (try CompiledUNet(stored, inputShape: shape, precision: precision, training: true),
                       try CompiledUNet(handed, inputShape: shape, precision: precision, training: true))
+        b.gradientPieceLimit = pieceLimit
         let logits = try a.forward(x)
         #expect(try b.forward(x) == logits, "\(name): identical networks, identical logits")
         let dy = Tensor.normal(shape: logits.shape, using: &g)
         try a.backward(dy)
-        var received: [ObjectIdentifier: [Float]] = [:]
-        var calls = 0
-        try b.backward(dy) { parameter, gradient in
-            calls += 1
-            received[ObjectIdentifier(parameter)] = Array(gradient)
+        var received: [ObjectIdentifier: [Float?]] = [:]
+        var pieces = 0
+        try b.backward(dy) { parameter, elements, gradient in
+            pieces += 1
+            var values = received[ObjectIdentifier(parameter)] ?? [Float?](repeating: nil, count: parameter.value.count)
+            for (k, i) in elements.enumerated() {
+                #expect(values[i] == nil, "\(name): element \(i) handed over twice")
+                values[i] = gradient[k]
+            }
+            received[ObjectIdentifier(parameter)] = values
         }
         let pairs = zip(stored.namedParameters(), handed.namedParameters()).filter { $0.0.1.requiresGrad }
-        #expect(calls == pairs.count, "\(name): one call per trainable parameter")
+        #expect(received.count == pairs.count, "\(name): every trainable parameter handed over")
+        if pieceLimit < 1000 { #expect(pieces > pairs.count, "\(name): large weights come in several pieces") }
         for ((key, s), (_, h)) in pairs {
-            #expect(received[ObjectIdentifier(h)] == s.grad.scalars, "\(name): gradient of \(key)")
+            #expect(received[ObjectIdentifier(h)] == s.grad.scalars.map { $0 }, "\(name): gradient of \(key)")
         }
     }
 
     @Test("Adam fused into backward leaves every parameter and buffer bit for bit where backward + update() does",
-          arguments: cases.indices)
-    func fusedAdam(index: Int) throws {
+          arguments: arguments)
+    func fusedAdam(index: Int, pieceLimit: Int) throws {
         let (name, c, shape, precision) = Self.cases[index]
         let (plain, fused) = try Self.twin(c)
         let (a, b) = (try CompiledUNet(plain, inputShape: shape, precision: precision, training: true),
                       try CompiledUNet(fused, inputShape: shape, precision: precision, training: true))
+        b.gradientPieceLimit = pieceLimit
         let (first, second) = (Adam(parameters: plain.trainableParameters, learningRate: 1e-2, weightDecay: 1e-3),
                                Adam(parameters: fused.trainableParameters, learningRate: 1e-2, weightDecay: 1e-3))
         var g = SeededGenerator(seed: 23)

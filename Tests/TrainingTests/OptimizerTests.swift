@@ -115,7 +115,7 @@ struct OptimizerTests {
         #expect(adam.firstMoments[0].scalars == m && adam.secondMoments[0].scalars == v)
     }
 
-    @Test("a step fed one gradient at a time, in any order, equals update() from .grad",
+    @Test("a step fed gradients piece by piece, in any order, equals update() from .grad",
           arguments: ["adam", "adamw", "sgd_momentum", "sgd_nesterov", "sgd_plain", "rmsprop"])
     func stepByParameter(name: String) throws {
         let f = try Fixture("optimizers/" + name)
@@ -129,11 +129,17 @@ struct OptimizerTests {
             var handed: [Int] = []
             try fed.step { deliver in
                 for i in [1, 0] {
-                    try gradients[i].withUnsafeBufferPointer { try deliver(b[i], $0) }
+                    // The second half first, then the first.
+                    try gradients[i].withUnsafeBufferPointer { g in
+                        let half = g.count / 2
+                        try deliver(b[i], half..<g.count, UnsafeBufferPointer(rebasing: g[half...]))
+                        try deliver(b[i], 0..<half, UnsafeBufferPointer(rebasing: g[..<half]))
+                    }
                     handed.append(i)
                 }
             }
             #expect(handed == [1, 0])
+            #expect(gradients.allSatisfy { $0.count >= 2 }, "every parameter comes in two pieces")
             #expect(a.map(\.value) == b.map(\.value), "\(name) step \(step)")
             #expect(b.allSatisfy { $0.grad.scalars.allSatisfy { $0 == 0 } }, "a fed step stores no gradient")
         }
@@ -146,7 +152,7 @@ struct OptimizerTests {
         let gradient = try Tensor(shape: [2], scalars: [0.5, -0.5])
         a.grad = gradient
         whole.update()
-        try fed.step { deliver in try gradient.withUnsafeBufferPointer { try deliver(b, $0) } }
+        try fed.step { deliver in try gradient.withUnsafeBufferPointer { try deliver(b, 0..<2, $0) } }
         a.zeroGrad()
         whole.update()
         let before = b.value
