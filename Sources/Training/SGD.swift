@@ -40,7 +40,8 @@ public final class SGD: Optimizer {
         let parameter = parameters[index]
         precondition(gradient.count == elements.count && elements.upperBound <= parameter.value.count,
                      "SGD: gradient of \(gradient.count) for elements \(elements) of \(parameter.value.count)")
-        let firstStep = starting[index]
+        // Without `beginStep()` (a whole-parameter update on its own), the buffer's absence says it.
+        let firstStep = index < starting.count ? starting[index] : buffers[index] == nil
         var buffer = mu != 0 ? buffers[index] ?? Tensor.empty(shape: parameter.value.shape) : Tensor.empty(shape: [0])
         buffers[index] = nil  // the buffer is uniquely referenced while it is updated in place
         parameter.value.withUnsafeMutableBufferPointer { p in
