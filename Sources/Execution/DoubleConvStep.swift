@@ -30,9 +30,18 @@ final class DoubleConvStep {
         /// The output in training with batch norm, when the network calls `recomputeOutput()` before each use in
         /// backward (nil: kept).
         var recomputedOutput: PlanContext.Slot?
-        /// Training: each input's gradient. nil: storage that stays valid until the next forward — the block's
-        /// own pre-norm maps, free once backward has passed them, or else a buffer of its own.
-        var diffInputs: [PlanContext.Slot?] = []
+        /// Training: where each input's gradient goes.
+        var diffInputs: [GradientStorage] = []
+    }
+
+    /// Storage for an input gradient.
+    enum GradientStorage {
+        /// A shared slot.
+        case slot(PlanContext.Slot)
+        /// Storage that stays valid until the next forward: one of the block's pre-norm maps (free once backward
+        /// has passed both batch norms, before any input gradient is written) if one is large enough, else
+        /// `fallback` (nil: a buffer of its own).
+        case spent(fallback: PlanContext.Slot?)
     }
 
     let block: DoubleConv
@@ -105,12 +114,15 @@ final class DoubleConvStep {
             // Input gradients are written after both batch-norm backward passes, so the pre-norm maps are free.
             var reusable = [preNorm2, preNorm1].compactMap { $0 }
             diffInputs = inputGradient ? try firstParts.enumerated().map { index, part in
-                if let slot = slots.diffInputs[index] { return try context.memory(part.source, slot: slot) }
-                if let at = reusable.firstIndex(where: { part.source.byteCount <= $0.descriptor.byteCount }) {
-                    let saved = reusable.remove(at: at)
-                    return try Memory(part.source, pointer: saved.dataPointer, owner: saved)
+                switch slots.diffInputs[index] {
+                case .slot(let slot): return try context.memory(part.source, slot: slot)
+                case .spent(let fallback):
+                    if let at = reusable.firstIndex(where: { part.source.byteCount <= $0.descriptor.byteCount }) {
+                        let saved = reusable.remove(at: at)
+                        return try Memory(part.source, pointer: saved.dataPointer, owner: saved)
+                    }
+                    return try context.memory(part.source, slot: fallback)
                 }
-                return try Memory(part.source)
             } : []
         } else {
             (diffOutput, diffHidden) = (nil, nil)

@@ -61,8 +61,9 @@ final class UNetPlan {
     /// `hidden` holds each block's inner map and each 1x1 up-convolution's output. Training keeps forward
     /// activations for backward and shares the gradients: `diffFlow` carries each block's output gradient,
     /// `diffInner` the block-internal one (and, between blocks, the 1x1 up-convolution's output and its
-    /// gradient), `diffUpsampled` the up-sampled map's, `diffPooled` the pooled map's; each skip's gradient
-    /// from its decoder waits in that decoder's spent pre-norm map. With batch norm, training keeps the
+    /// gradient), `diffPooled` the pooled map's; a decoder's two input gradients (the skip's, which waits for
+    /// the encoder's backward, and the up-sampled map's) go into its spent pre-norm maps, or without batch norm
+    /// into storage of the skip's own and `diffUpsampled`. With batch norm, training keeps the
     /// convolutions' outputs, not the BN+ReLU outputs: each block's inner map and each decoder's output live
     /// in `hidden` and are recomputed when backward reads them.
     private let context: PlanContext
@@ -99,7 +100,7 @@ final class UNetPlan {
             encoders.append(try DoubleConvStep(
                 block: model.encoders[level], inputs: [.init(shape: shape, channels: 0..<shape[1])],
                 inputGradient: level > 0, sourceFormat: level == 0 ? .any : context.activationFormat,
-                slots: .init(hidden: .hidden, output: level == d ? .flowing : nil, diffInputs: [.diffPooled]),
+                slots: .init(hidden: .hidden, output: level == d ? .flowing : nil, diffInputs: [.slot(.diffPooled)]),
                 context: context))
         }
         input = try Memory(encoders[0].firstParts[0].source)
@@ -195,8 +196,10 @@ final class UNetPlan {
             return .init(shape: shape, channels: offset..<(offset + shape[1]))
         }
         let (skipIndex, upIndex) = skipFirst ? (0, 1) : (1, 0)
-        var diffSlots: [PlanContext.Slot?] = [nil, nil]
-        diffSlots[upIndex] = .diffUpsampled  // the skip's gradient from the decoder stays until the encoder's backward
+        // The skip's gradient from the decoder stays until the encoder's backward; the up-sampled map's is read
+        // right after the decoder's backward, by the up-sampling's.
+        var diffSlots: [DoubleConvStep.GradientStorage] = [.spent(fallback: nil), .spent(fallback: nil)]
+        diffSlots[upIndex] = .spent(fallback: .diffUpsampled)
         let decoder = try DoubleConvStep(
             block: block, inputs: inputs, inputGradient: true,
             slots: .init(hidden: .hidden, output: .flowing, recomputedOutput: .hidden, diffInputs: diffSlots),
