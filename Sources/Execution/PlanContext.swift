@@ -17,8 +17,8 @@ final class PlanContext {
         /// Training: blocked weights staged before each convolution, and its weight gradient.
         case weights, diffWeights
         /// Training gradients: the flowing output gradient, the block-internal one (which between blocks also
-        /// holds each 1x1 up-convolution's output and its gradient), the up-sampled map's gradient, the
-        /// pooled-map gradient.
+        /// holds each 1x1 up-convolution's output and its gradient), the up-sampled map's gradient (networks
+        /// without batch norm; with it, the decoder's spent pre-norm map holds it), the pooled-map gradient.
         case diffFlow, diffInner, diffUpsampled, diffPooled
         /// Every primitive's scratchpad.
         case scratchpad
