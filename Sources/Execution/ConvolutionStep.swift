@@ -165,12 +165,6 @@ final class ConvolutionStep {
         try store(try Memory(part, pointer: diffWeights.dataPointer, owner: diffWeights), into: base, view: view)
     }
 
-    /// Writes entries `rows` of the last `backwardWeights`'s bias gradient to `base`.
-    func storeBiasGradient(rows: Range<Int>, into base: UnsafeMutablePointer<Float>) {
-        guard let diffBias else { return }
-        base.update(from: diffBias.dataPointer.assumingMemoryBound(to: Float.self) + rows.lowerBound, count: rows.count)
-    }
-
     // MARK: - Execution
 
     /// The median seconds of this convolution's forward alone, on buffers of its own.

@@ -222,7 +222,7 @@ final class DoubleConvStep {
         try sink.deliver(block.conv2.weight, alignment: second.weightGradientAlignment) { rows, base in
             try second.storeWeightGradient(rows: rows, into: base, view: try secondView(rows: rows.count))
         }
-        if let bias = block.conv2.bias { try sink.deliver(bias) { second.storeBiasGradient(rows: $0, into: $1) } }
+        if let bias = block.conv2.bias, let diffBias = second.diffBias { try sink.deliver(bias, copying: diffBias) }
 
         // First convolution, one part per input: every input gradient first (they read the staged weights), then
         // the weight gradient, each part filling its input channels.
@@ -243,7 +243,7 @@ final class DoubleConvStep {
                 try part.storeWeightGradient(rows: rows, into: base, view: try firstView(index, rows: rows.count))
             }
         }
-        if let bias = block.conv1.bias { try sink.deliver(bias) { firstParts[0].storeBiasGradient(rows: $0, into: $1) } }
+        if let bias = block.conv1.bias, let diffBias = firstParts[0].diffBias { try sink.deliver(bias, copying: diffBias) }
     }
 }
 

@@ -66,7 +66,7 @@ final class GradientSink {
         }
     }
 
-    /// Delivers a float32 vector held by a oneDNN memory (batch-norm scale and shift gradients).
+    /// Delivers a float32 vector held by a oneDNN memory (bias, batch-norm scale and shift gradients).
     func deliver(_ parameter: Parameter, copying source: Memory) throws {
         let values = source.dataPointer.assumingMemoryBound(to: Float.self)
         try deliver(parameter) { rows, target in target.update(from: values + rows.lowerBound, count: rows.count) }

@@ -119,9 +119,9 @@ final class TransposedConvolutionStep {
                 forEachWeightIndex(inputChannels: cin, channels) { t, j in g[t - start] = g1[j] }
             }
         }
-        if let bias = layer.bias {
-            var expandedBias = [Float](repeating: 0, count: 4 * cout)
-            expandedBias.withUnsafeMutableBufferPointer { convolution.storeBiasGradient(rows: 0..<(4 * cout), into: $0.baseAddress!) }
+        // Each output channel's bias gradient sums its four expanded channels'.
+        if let bias = layer.bias, let diffBias = convolution.diffBias {
+            let expandedBias = diffBias.dataPointer.assumingMemoryBound(to: Float.self)
             try sink.deliver(bias) { outputs, g in
                 for o in outputs { g[o - outputs.lowerBound] = (0..<4).reduce(0) { $0 + expandedBias[$1 * cout + o] } }
             }

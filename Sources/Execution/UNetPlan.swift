@@ -330,7 +330,7 @@ final class UNetPlan {
         try sink.deliver(model.head.weight, alignment: head.weightGradientAlignment) { rows, base in
             try head.storeWeightGradient(rows: rows, into: base, view: try .whole([rows.count] + model.head.weight.value.shape.dropFirst()))
         }
-        if let bias = model.head.bias { try sink.deliver(bias) { head.storeBiasGradient(rows: $0, into: $1) } }
+        if let bias = model.head.bias, let diffBias = head.diffBias { try sink.deliver(bias, copying: diffBias) }
 
         // Decoder, deepest last: each step's up-sampling writes the gradient of the step below it.
         for i in stride(from: d - 1, through: 0, by: -1) {
@@ -339,7 +339,7 @@ final class UNetPlan {
             try join.unpadGradient?.extract()
             try join.uncropGradient?.insert()
             let below = i > 0 ? decoders[i - 1] : encoders[d]
-            try below.recomputeOutput()
+            if upsamplers[i].backwardReadsSource { try below.recomputeOutput() }
             try upsamplers[i].backward(source: below.output, join.diffUpsampled!, below.diffOutput!, gradients: sink)
         }
 

@@ -13,6 +13,12 @@ enum UpsamplingStep {
         }
     }
 
+    /// Whether `backward` reads `source` (the transposed convolution's weight gradient does; bilinear's does not).
+    var backwardReadsSource: Bool {
+        if case .transposed = self { return true }
+        return false
+    }
+
     func loadParameters() throws {
         if case .transposed(let step, let layer) = self { try step.loadParameters(layer) }
     }
