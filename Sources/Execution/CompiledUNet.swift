@@ -31,13 +31,18 @@ public final class CompiledUNet {
     ///     layer's plain tensors are released once its compiled copy exists, so the model's weights are held
     ///     once instead of twice. The model is then empty (its parameters have no elements) and must not be used
     ///     again; this network cannot `loadParameters()`. For a predictor that loaded the model only to run it.
+    ///   - recomputesConvolutions: for training, backward runs each block's first convolution (with batch
+    ///     norm) and each up-sampling again instead of keeping their outputs: about 15% more time for a step,
+    ///     for half the activation memory. nil (the default): float32 does; bf16, whose maps take half the
+    ///     memory, does not.
     /// - Throws: `UNetError.invalidInput` for a shape the model cannot take, `DNNLError` if oneDNN refuses.
     public init(_ model: UNet, inputShape: [Int], precision: Precision = .fp32, training: Bool,
-                retainModelWeights: Bool = true) throws {
+                retainModelWeights: Bool = true, recomputesConvolutions: Bool? = nil) throws {
         self.model = model
         self.precision = precision
         self.training = training
-        plan = try UNetPlan(model: model, inputShape: inputShape, precision: precision, training: training)
+        plan = try UNetPlan(model: model, inputShape: inputShape, precision: precision, training: training,
+                            recomputesConvolutions: recomputesConvolutions ?? (precision == .fp32))
         try plan.loadParameters(releasingModelWeights: !training && !retainModelWeights)
         weightsReleased = !training && !retainModelWeights
     }

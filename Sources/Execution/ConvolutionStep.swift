@@ -5,7 +5,7 @@ import Tensors
 /// training needs. Primitives are made once; each step only executes them.
 ///
 /// Weights: for inference they are loaded once into a memory of their own (`loadWeights`); for training they
-/// live in a scratch slot shared by all convolutions and are staged from the model's plain tensor just
+/// live in the workspace shared by all convolutions and are staged from the model's plain tensor just
 /// before each use (`loadWeights` before `forward`, `loadBackwardDataWeights` before `backwardData`), and the
 /// weight gradient is handed over (`storeWeightGradient`, to `.grad` or a fused optimizer step, a few output
 /// channels at a time) right after `backwardWeights`. So a training network
@@ -31,8 +31,8 @@ final class ConvolutionStep {
         /// The source layout: nil for the plan's activation layout; `.any` lets oneDNN choose (query `source`).
         var sourceFormat: FormatTag?
         var allowWinograd = true
-        /// Bytes into the shared diff-weights slot where this convolution's weight gradient starts (a multiple
-        /// of 64): convolutions whose gradients must be live together take disjoint ranges.
+        /// Bytes into the workspace where this convolution's weight gradient starts (a multiple of 64):
+        /// convolutions whose gradients must be live together take disjoint ranges.
         var diffWeightsOffset = 0
     }
 
@@ -85,10 +85,12 @@ final class ConvolutionStep {
         }
         let direct = try forwardDescriptor(.direct)
         let forward = winograd ? context.preferWinograd(try? forwardDescriptor(.winograd), over: direct) : direct
-        forwardPrimitive = try context.primitive(forward)
+        // Training stages the weights at the start of the workspace, so each scratchpad starts after them.
+        let staged = { (weights: MemoryDescriptor) in training ? PlanContext.workspaceBytes(weights.byteCount) : 0 }
+        forwardPrimitive = try context.primitive(forward, scratchpadOffset: staged(forward.memoryDescriptor(.weights)))
         let (chosenSource, chosenDestination) = (forward.memoryDescriptor(.source), forward.memoryDescriptor(.destination))
         (source, destination) = (chosenSource, chosenDestination)
-        weights = try context.memory(forward.memoryDescriptor(.weights), slot: training ? .weights : nil)
+        weights = try context.memory(forward.memoryDescriptor(.weights), slot: training ? .workspace : nil)
         bias = try biasDescriptor.map { try Memory($0) }
 
         guard training else {
@@ -106,9 +108,9 @@ final class ConvolutionStep {
                     hint: hint, algorithm: algorithm, attributes: try context.attributes())
             }
             let chosen = context.preferWinograd(winogradHint.flatMap { try? data(.winograd, $0) }, over: try data(.direct, direct))
-            backwardDataPrimitive = try context.primitive(chosen)
             let wanted = chosen.memoryDescriptor(.weights)
-            backwardDataWeights = wanted == weights.descriptor ? nil : try context.memory(wanted, slot: .weights)
+            backwardDataPrimitive = try context.primitive(chosen, scratchpadOffset: staged(wanted))
+            backwardDataWeights = wanted == weights.descriptor ? nil : try context.memory(wanted, slot: .workspace)
         } else {
             (backwardDataPrimitive, backwardDataWeights) = (nil, nil)
         }
@@ -119,9 +121,10 @@ final class ConvolutionStep {
                 attributes: try context.attributes())
         }
         let chosen = context.preferWinograd(winogradHint.flatMap { try? gradient(.winograd, $0) }, over: try gradient(.direct, direct))
-        backwardWeightsPrimitive = try context.primitive(chosen)
-        diffWeights = try context.memory(chosen.memoryDescriptor(.diffWeights), slot: .diffWeights,
-                                         offset: options.diffWeightsOffset)
+        let diffWeightsDescriptor = chosen.memoryDescriptor(.diffWeights)
+        let diffWeightsEnd = options.diffWeightsOffset + PlanContext.workspaceBytes(diffWeightsDescriptor.byteCount)
+        backwardWeightsPrimitive = try context.primitive(chosen, scratchpadOffset: diffWeightsEnd)
+        diffWeights = try context.memory(diffWeightsDescriptor, slot: .workspace, offset: options.diffWeightsOffset)
         diffBias = try biasDescriptor.map { try Memory($0) }
     }
 

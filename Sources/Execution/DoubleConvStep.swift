@@ -13,6 +13,8 @@ import Tensors
 /// oneDNN primitive, or, without BN, ReLU stays a post-op whose gradient is computed from its output. With BN,
 /// training keeps only the convolutions' outputs for backward: the BN+ReLU outputs are made again from them
 /// with the batch statistics when backward needs them (a memory-bound pass, far cheaper than storing them).
+/// The first convolution's output can be made again too (`Slots.recomputedPreNorm`): one more forward
+/// convolution in backward instead of keeping the block's largest map.
 final class DoubleConvStep {
     struct Input {
         let shape: [Int]
@@ -27,21 +29,27 @@ final class DoubleConvStep {
         var hidden: PlanContext.Slot?
         /// The output in inference.
         var output: PlanContext.Slot?
-        /// The output in training with batch norm, when the network calls `recomputeOutput()` before each use in
-        /// backward (nil: kept).
+        /// The output in training with batch norm, when the network calls `recomputeOutput()` before each use
+        /// (nil: kept).
         var recomputedOutput: PlanContext.Slot?
+        /// The first convolution's output in training with batch norm, when backward convolves the inputs again
+        /// to make it (nil: kept). The inputs must then hold their forward values at the block's backward.
+        var recomputedPreNorm: PlanContext.Slot?
         /// Training: where each input's gradient goes.
         var diffInputs: [GradientStorage] = []
     }
 
-    /// Storage for an input gradient.
+    /// Storage for an input gradient. The block's pre-norm maps are free once backward has passed both batch
+    /// norms, before any input gradient is written, so gradients may go into them.
     enum GradientStorage {
         /// A shared slot.
         case slot(PlanContext.Slot)
-        /// Storage that stays valid until the next forward: one of the block's pre-norm maps (free once backward
-        /// has passed both batch norms, before any input gradient is written) if one is large enough, else
-        /// `fallback` (nil: a buffer of its own).
-        case spent(fallback: PlanContext.Slot?)
+        /// Storage valid until the next forward (a skip's gradient, which waits for the encoder's backward): the
+        /// second pre-norm map if it is large enough, else a buffer of its own.
+        case kept
+        /// Storage read right after the block's backward, before any other block runs (the up-sampled map's
+        /// gradient): the first pre-norm map if it is large enough, else `fallback`.
+        case transient(fallback: PlanContext.Slot?)
     }
 
     let block: DoubleConv
@@ -59,6 +67,8 @@ final class DoubleConvStep {
     let output: Memory
     /// Whether `output` lives in a shared slot and `recomputeOutput()` makes it again.
     let recomputesOutput: Bool
+    /// Whether `preNorm1` lives in a shared slot and backward convolves again to make it.
+    let recomputesPreNorm: Bool
     /// Gradients (training): of the output (filled by the caller), of the hidden map, and one per input. The
     /// batch-norm backward passes run in place on the first two.
     let diffOutput, diffHidden: Memory?
@@ -77,7 +87,7 @@ final class DoubleConvStep {
         let normalized = block.norm1 != nil
         let separateNorm = training && normalized
         // The parts' weight gradients are live together (the weight's gradient is handed over from all of them),
-        // so each takes its own range of the diff-weights slot.
+        // so each takes its own range of the workspace.
         var diffWeightsOffset = 0
         firstParts = try inputs.enumerated().map { index, input in
             let part = try ConvolutionStep(.init(
@@ -85,7 +95,7 @@ final class DoubleConvStep {
                 bias: index == 0 && (block.conv1.bias != nil || (normalized && !training)), accumulate: index > 0,
                 relu: index == inputs.count - 1 && !separateNorm, sourceFormat: sourceFormat,
                 diffWeightsOffset: diffWeightsOffset), context: context)
-            diffWeightsOffset += ((part.diffWeights?.descriptor.byteCount ?? 0) + 4095) / 4096 * 4096
+            diffWeightsOffset += PlanContext.workspaceBytes(part.diffWeights?.descriptor.byteCount ?? 0)
             return part
         }
         let hiddenShape = firstParts[0].outputShape
@@ -97,11 +107,13 @@ final class DoubleConvStep {
         // Without batch norm, training keeps both ReLU outputs: their gradients are computed from them.
         hidden = try context.memory(hiddenDescriptor, slot: training && !separateNorm ? nil : slots.hidden)
         recomputesOutput = separateNorm && slots.recomputedOutput != nil
+        recomputesPreNorm = separateNorm && slots.recomputedPreNorm != nil
         output = try context.memory(outputDescriptor, slot: training ? (separateNorm ? slots.recomputedOutput : nil) : slots.output)
         if separateNorm {
             norm1 = try BatchNormReLUStep(shape: hiddenShape, data: hiddenDescriptor, context: context)
             norm2 = try BatchNormReLUStep(shape: second.outputShape, data: outputDescriptor, context: context)
-            (preNorm1, preNorm2) = (try Memory(hiddenDescriptor), try Memory(outputDescriptor))
+            preNorm1 = try context.memory(hiddenDescriptor, slot: slots.recomputedPreNorm)
+            preNorm2 = try Memory(outputDescriptor)
             (relu1Gradient, relu2Gradient) = (nil, nil)
         } else {
             (norm1, norm2, preNorm1, preNorm2) = (nil, nil, nil, nil)
@@ -111,17 +123,22 @@ final class DoubleConvStep {
         if training {
             diffOutput = try context.memory(outputDescriptor, slot: .diffFlow)
             diffHidden = try context.memory(hiddenDescriptor, slot: .diffInner)
-            // Input gradients are written after both batch-norm backward passes, so the pre-norm maps are free.
-            var reusable = [preNorm2, preNorm1].compactMap { $0 }
+            let (kept, transient) = (preNorm2, preNorm1)
             diffInputs = inputGradient ? try firstParts.enumerated().map { index, part in
+                let bytes = part.source.byteCount
                 switch slots.diffInputs[index] {
-                case .slot(let slot): return try context.memory(part.source, slot: slot)
-                case .spent(let fallback):
-                    if let at = reusable.firstIndex(where: { part.source.byteCount <= $0.descriptor.byteCount }) {
-                        let saved = reusable.remove(at: at)
-                        return try Memory(part.source, pointer: saved.dataPointer, owner: saved)
+                case .slot(let slot):
+                    return try context.memory(part.source, slot: slot)
+                case .kept:
+                    guard let kept, bytes <= kept.descriptor.byteCount else { return try Memory(part.source) }
+                    return try Memory(part.source, pointer: kept.dataPointer, owner: kept)
+                case .transient(let fallback):
+                    guard let transient, bytes <= transient.descriptor.byteCount else {
+                        return try context.memory(part.source, slot: fallback)
                     }
-                    return try context.memory(part.source, slot: fallback)
+                    // In a slot, the map's storage exists only after allocation: share the slot instead.
+                    if let slot = slots.recomputedPreNorm { return try context.memory(part.source, slot: slot) }
+                    return try Memory(part.source, pointer: transient.dataPointer, owner: transient)
                 }
             } : []
         } else {
@@ -179,11 +196,7 @@ final class DoubleConvStep {
 
     /// Runs the block on `sources` (one memory per input, in `inputs` order) into `output`.
     func forward(_ sources: [Memory]) throws {
-        let firstOutput = preNorm1 ?? hidden
-        for (index, (part, source)) in zip(firstParts, sources).enumerated() {
-            if training { try part.loadWeights(block.conv1.weight.value, view: try firstView(index), bias: index == 0 ? block.conv1.bias?.value : nil) }
-            try part.forward(source, firstOutput)
-        }
+        try convolveFirst(sources, into: preNorm1 ?? hidden)
         if let norm1, let preNorm1 {
             try norm1.forward(preNorm1, hidden)
             try norm1.updateRunningStatistics(block.norm1!)
@@ -196,6 +209,14 @@ final class DoubleConvStep {
         }
     }
 
+    /// The first convolution of `sources` into `destination`, each part adding its input's share.
+    private func convolveFirst(_ sources: [Memory], into destination: Memory) throws {
+        for (index, (part, source)) in zip(firstParts, sources).enumerated() {
+            if training { try part.loadWeights(block.conv1.weight.value, view: try firstView(index), bias: index == 0 ? block.conv1.bias?.value : nil) }
+            try part.forward(source, destination)
+        }
+    }
+
     /// Training with batch norm and `recomputesOutput`: writes the last forward's output into its slot again
     /// (the slot has been reused since); call before each read of `output` in backward.
     func recomputeOutput() throws {
@@ -204,7 +225,8 @@ final class DoubleConvStep {
     }
 
     /// Back-propagates `diffOutput` (filled by the caller): input gradients into `diffInputs`, parameter
-    /// gradients to `sink`. With batch norm, the hidden map is recomputed into its slot first.
+    /// gradients to `sink`. With batch norm, the hidden map is recomputed into its slot first (and, with
+    /// `recomputesPreNorm`, the first convolution's output from `sources` before it).
     func backward(_ sources: [Memory], gradients sink: GradientSink) throws {
         guard let diffOutput, let diffHidden else { return }
         // Second convolution: BN+ReLU (or ReLU) backward in place, then data and weight gradients.
@@ -217,7 +239,11 @@ final class DoubleConvStep {
         // No copy of a weight tensor may outlive its use: the sink's optimizer step then updates it in place.
         try second.loadBackwardDataWeights(block.conv2.weight.value, view: try .whole(block.conv2.weight.value.shape))
         try second.backwardData(diffOutput, diffHidden)
-        if let norm1, let preNorm1 { try norm1.recompute(preNorm1, hidden) }
+        if let norm1, let preNorm1 {
+            // The weights are still the forward's: no optimizer step has reached this block's first convolution.
+            if recomputesPreNorm { try convolveFirst(sources, into: preNorm1) }
+            try norm1.recompute(preNorm1, hidden)
+        }
         try second.backwardWeights(hidden, diffOutput)
         try sink.deliver(block.conv2.weight, alignment: second.weightGradientAlignment) { rows, base in
             try second.storeWeightGradient(rows: rows, into: base, view: try secondView(rows: rows.count))

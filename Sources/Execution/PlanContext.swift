@@ -2,7 +2,8 @@ import DNNL
 import Foundation
 
 /// What every step of a compiled network shares: the precision and mode, the activation arena, and one
-/// user-managed scratchpad that all primitives use in turn (they never run concurrently).
+/// workspace that all primitives use in turn for their scratchpads (they never run concurrently) and training
+/// for the staged weights and weight gradient of the convolution running.
 final class PlanContext {
     let precision: Precision
     let training: Bool
@@ -11,17 +12,24 @@ final class PlanContext {
     /// Storage shared between memories whose lifetimes do not overlap (see `UNetPlan` for who uses what).
     enum Slot: Int {
         /// Inference activations: the maps flowing between blocks (pooled, up-sampled, block outputs), and the
-        /// hidden maps inside blocks (and 1x1 up-convolution outputs). In training with batch norm, `hidden`
-        /// holds each block's inner map and each decoder's output, recomputed for backward.
+        /// hidden maps inside blocks (and 1x1 up-convolution outputs). In training with batch norm, maps made
+        /// again when backward reads them: `hidden` holds each block's inner map and each decoder's output,
+        /// `flowing` each encoder's output.
         case flowing, hidden
-        /// Training: blocked weights staged before each convolution, and its weight gradient.
-        case weights, diffWeights
+        /// Training plans that recompute convolutions: each block's first convolution output and each
+        /// up-sampled map, made again when backward reads them.
+        case preNorm, upsampled
         /// Training gradients: the flowing output gradient, the block-internal one (which between blocks also
         /// holds each 1x1 up-convolution's output and its gradient), the up-sampled map's gradient (networks
         /// without batch norm; with it, the decoder's spent pre-norm map holds it), the pooled-map gradient.
         case diffFlow, diffInner, diffUpsampled, diffPooled
-        /// Every primitive's scratchpad.
-        case scratchpad
+        /// Every primitive's scratchpad, and in training the blocked weights staged before each convolution and
+        /// its weight gradient. Staged weights and weight gradients start at 0: a convolution's weight gradient
+        /// is computed after its backward-data pass and handed over before the next staging, so the two are
+        /// never live together. Each primitive's scratchpad starts after what stays live while it runs (its
+        /// staged weights or weight gradient, `workspaceBytes`); the other primitives run between
+        /// convolutions, with their scratchpads at 0.
+        case workspace
     }
 
     /// The largest scratchpad a Winograd primitive may ask for; above it the direct algorithm is used.
@@ -61,16 +69,20 @@ final class PlanContext {
         try arena.memory(descriptor, slot: slot?.rawValue, offset: offset)
     }
 
+    /// `bytes` rounded up to whole pages, for ranges of the workspace.
+    static func workspaceBytes(_ bytes: Int) -> Int { (bytes + 4095) / 4096 * 4096 }
+
     /// Attributes with the user-managed scratchpad and the given post-ops.
     func attributes(_ postOps: [PrimitiveAttributes.PostOp] = []) throws -> PrimitiveAttributes {
         try PrimitiveAttributes(postOps: postOps, userScratchpad: true)
     }
 
-    /// A primitive from a descriptor made with `attributes()`, its scratchpad in the shared slot.
-    func primitive(_ descriptor: PrimitiveDescriptor) throws -> Primitive {
+    /// A primitive from a descriptor made with `attributes()`, its scratchpad in the workspace from `offset`
+    /// (a multiple of 64: the bytes of the workspace that stay live while it runs).
+    func primitive(_ descriptor: PrimitiveDescriptor, scratchpadOffset offset: Int = 0) throws -> Primitive {
         let primitive = try Primitive(descriptor)
         let scratch = descriptor.memoryDescriptor(.scratchpad)
-        if !scratch.isEmpty, scratch.byteCount > 0 { primitive.scratchpad = try memory(scratch, slot: .scratchpad) }
+        if !scratch.isEmpty, scratch.byteCount > 0 { primitive.scratchpad = try memory(scratch, slot: .workspace, offset: offset) }
 
         return primitive
     }

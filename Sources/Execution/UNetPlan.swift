@@ -65,15 +65,24 @@ final class UNetPlan {
     /// the encoder's backward, and the up-sampled map's) go into its spent pre-norm maps, or without batch norm
     /// into storage of the skip's own and `diffUpsampled`. With batch norm, training keeps the
     /// convolutions' outputs, not the BN+ReLU outputs: each block's inner map and each decoder's output live
-    /// in `hidden` and are recomputed when backward reads them.
+    /// in `hidden`, each encoder's output (a skip) in `flowing`, and they are made again from the pre-norm
+    /// maps when read later. With `recomputesConvolutions`, each block's first convolution output lives in
+    /// `preNorm` and each up-sampled map in `upsampled`, and backward runs those convolutions again.
     private let context: PlanContext
 
-    init(model: UNet, inputShape: [Int], precision: Precision, training: Bool) throws {
+    /// Training: whether backward runs each block's first convolution (with batch norm) and each up-sampling
+    /// again instead of keeping their outputs.
+    let recomputesConvolutions: Bool
+
+    /// - Parameter recomputesConvolutions: see the property; about 15% more time for a training step, for
+    ///   half the activation memory.
+    init(model: UNet, inputShape: [Int], precision: Precision, training: Bool, recomputesConvolutions: Bool) throws {
         try model.checkInput(inputShape)
         self.model = model
         self.precision = precision
         self.training = training
         self.inputShape = inputShape
+        self.recomputesConvolutions = training && recomputesConvolutions
         // The largest activation: the first level's maps, (N, base width, H, W).
         let largest = inputShape[0] * model.configuration.width(0) * inputShape[2] * inputShape[3] * (precision == .bf16 ? 2 : 4)
         // Every width is the base width times a power of two (milesial's bilinear halving included).
@@ -83,6 +92,7 @@ final class UNetPlan {
         let c = model.configuration
         let d = c.depth
         let type = context.activationType
+        let preNorm: PlanContext.Slot? = recomputesConvolutions ? .preNorm : nil
 
         // Encoder: inc, then (pool, DoubleConv) per level.
         var encoders: [DoubleConvStep] = []
@@ -100,7 +110,8 @@ final class UNetPlan {
             encoders.append(try DoubleConvStep(
                 block: model.encoders[level], inputs: [.init(shape: shape, channels: 0..<shape[1])],
                 inputGradient: level > 0, sourceFormat: level == 0 ? .any : context.activationFormat,
-                slots: .init(hidden: .hidden, output: level == d ? .flowing : nil, diffInputs: [.slot(.diffPooled)]),
+                slots: .init(hidden: .hidden, output: level == d ? .flowing : nil, recomputedOutput: .flowing,
+                             recomputedPreNorm: preNorm, diffInputs: [.slot(.diffPooled)]),
                 context: context))
         }
         input = try Memory(encoders[0].firstParts[0].source)
@@ -123,13 +134,13 @@ final class UNetPlan {
                 step = .bilinear(BilinearUpsamplingStep(inputShape: h))
             }
             upsamplers.append(step)
-            // The up-sampled map overwrites its input's slot: the 1x1 path's output goes through the hidden slot
-            // first, and bilinear copies its input out first.
+            // In inference the up-sampled map overwrites its input's slot: the 1x1 path's output goes through the
+            // hidden slot first, and bilinear copies its input out first.
             let u = try context.memory(MemoryDescriptor(dims: step.outputShape, dataType: type, format: context.activationFormat),
-                                       slot: training ? nil : .flowing)
+                                       slot: training ? (recomputesConvolutions ? .upsampled : nil) : .flowing)
             upsampled.append(u)
             let (join, decoder) = try Self.join(
-                upsampled: u, skip: skip, configuration: c, block: model.decoders[i], context: context)
+                upsampled: u, skip: skip, configuration: c, block: model.decoders[i], preNorm: preNorm, context: context)
             joins.append(join)
             decoders.append(decoder)
             h = decoder.outputShape
@@ -159,7 +170,7 @@ final class UNetPlan {
     /// Builds decoder step `i`'s join and DoubleConv for an up-sampled map `u` and an encoder `skip`.
     private static func join(
         upsampled u: Memory, skip: DoubleConvStep, configuration c: UNetConfiguration, block: DoubleConv,
-        context: PlanContext
+        preNorm: PlanContext.Slot?, context: PlanContext
     ) throws -> (SkipJoin, DoubleConvStep) {
         let (type, training) = (context.activationType, context.training)
         let (uShape, sShape) = (u.descriptor.dims, skip.outputShape)
@@ -198,11 +209,12 @@ final class UNetPlan {
         let (skipIndex, upIndex) = skipFirst ? (0, 1) : (1, 0)
         // The skip's gradient from the decoder stays until the encoder's backward; the up-sampled map's is read
         // right after the decoder's backward, by the up-sampling's.
-        var diffSlots: [DoubleConvStep.GradientStorage] = [.spent(fallback: nil), .spent(fallback: nil)]
-        diffSlots[upIndex] = .spent(fallback: .diffUpsampled)
+        var diffSlots: [DoubleConvStep.GradientStorage] = [.kept, .kept]
+        diffSlots[upIndex] = .transient(fallback: .diffUpsampled)
         let decoder = try DoubleConvStep(
             block: block, inputs: inputs, inputGradient: true,
-            slots: .init(hidden: .hidden, output: .flowing, recomputedOutput: .hidden, diffInputs: diffSlots),
+            slots: .init(hidden: .hidden, output: .flowing, recomputedOutput: .hidden, recomputedPreNorm: preNorm,
+                         diffInputs: diffSlots),
             context: context)
         var unpad: SpatialWindowStep?
         var uncrop: SpatialWindowStep?
@@ -288,11 +300,13 @@ final class UNetPlan {
             try pools[level - 1].forward(encoders[level - 1].output, pooled[level - 1])
             try encoders[level].forward([pooled[level - 1]])
         }
-        var h = encoders[encoders.count - 1].output
+        let d = decoders.count
+        var h = encoders[d].output
         for (i, decoder) in decoders.enumerated() {
             if training { try upsamplers[i].loadParameters() }
             try upsamplers[i].forward(h, upsampled[i])
             try joins[i].padUpsampled?.insert()
+            try encoders[d - 1 - i].recomputeOutput()
             try joins[i].cropSkip?.extract()
             try decoder.forward(joins[i].sources)
             h = decoder.output
@@ -335,10 +349,19 @@ final class UNetPlan {
         // Decoder, deepest last: each step's up-sampling writes the gradient of the step below it.
         for i in stride(from: d - 1, through: 0, by: -1) {
             let join = joins[i]
+            let below = i > 0 ? decoders[i - 1] : encoders[d]
+            // The decoder's inputs, made again where they live in shared slots: the up-sampled map (not read when
+            // padded: the padded copy is kept), then the skip (not read when cropped), whose slot may be the
+            // bottom's.
+            if recomputesConvolutions && join.padUpsampled == nil {
+                try below.recomputeOutput()
+                try upsamplers[i].loadParameters()
+                try upsamplers[i].forward(below.output, upsampled[i])
+            }
+            if join.cropSkip == nil { try encoders[d - 1 - i].recomputeOutput() }
             try decoders[i].backward(join.sources, gradients: sink)
             try join.unpadGradient?.extract()
             try join.uncropGradient?.insert()
-            let below = i > 0 ? decoders[i - 1] : encoders[d]
             if upsamplers[i].backwardReadsSource { try below.recomputeOutput() }
             try upsamplers[i].backward(source: below.output, join.diffUpsampled!, below.diffOutput!, gradients: sink)
         }

@@ -68,6 +68,27 @@ struct CompiledUNetTests {
         }
     }
 
+    /// Running convolutions again in backward is exact: the same primitive on the same inputs and weights
+    /// gives the same map, so recomputing changes no value at all.
+    @Test("fp32 training that recomputes convolutions gives bit for bit the gradients of one that keeps them",
+          arguments: [0, 1, 2, 3, 4, 6])
+    func recomputedConvolutions(index: Int) throws {
+        let (name, c, shape) = Self.configurations[index]
+        let (keeping, recomputing) = try Self.models(c)
+        var g = SeededGenerator(seed: 12)
+        let x = Tensor.normal(shape: shape, using: &g)
+        let kept = try CompiledUNet(keeping, inputShape: shape, training: true, recomputesConvolutions: false)
+        let recomputed = try CompiledUNet(recomputing, inputShape: shape, training: true, recomputesConvolutions: true)
+        let logits = try kept.forward(x)
+        #expect(try recomputed.forward(x) == logits, "\(name) logits")
+        let dy = Tensor.normal(shape: logits.shape, using: &g)
+        try kept.backward(dy)
+        try recomputed.backward(dy)
+        for ((key, k), (_, r)) in zip(keeping.namedParameters(), recomputing.namedParameters()) {
+            #expect(k.requiresGrad ? k.grad == r.grad : k.value == r.value, "\(name) \(key)")
+        }
+    }
+
     static func norm(_ t: Tensor) -> Float { t.map { $0 * $0 }.sum().squareRoot() }
 
     /// bf16 activations and weights (float32 accumulation, statistics and gradients) against the float32
