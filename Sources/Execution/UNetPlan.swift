@@ -74,8 +74,7 @@ final class UNetPlan {
     /// again instead of keeping their outputs.
     let recomputesConvolutions: Bool
 
-    /// - Parameter recomputesConvolutions: see the property; about 15% more time for a training step, for
-    ///   half the activation memory.
+    /// - Parameter recomputesConvolutions: see the property (`CompiledUNet.init` has its costs).
     init(model: UNet, inputShape: [Int], precision: Precision, training: Bool, recomputesConvolutions: Bool) throws {
         try model.checkInput(inputShape)
         self.model = model

@@ -147,7 +147,8 @@ public final class Trainer {
         if model.configuration.batchNorm, shape[0] * (shape[2] >> depth) * (shape[3] >> depth) <= 1 {
             throw TrainingError.batchTooSmall(shape: shape, depth: depth)
         }
-        let network = try CompiledUNet(model, inputShape: shape, precision: options.precision, training: true)
+        let network = try CompiledUNet(model, inputShape: shape, precision: options.precision, training: true,
+                                       recomputesConvolutions: options.recomputesConvolutions)
         trainingNetworks[shape] = network
         return network
     }

@@ -32,6 +32,9 @@ public struct TrainingOptions: Sendable {
     public var gradientClipping: Float? = 1.0
     public var loss = LossFunction()
     public var precision: Precision = .fp32
+    /// Whether backward runs each block's first convolution and each up-sampling again instead of keeping
+    /// their outputs (`CompiledUNet`'s `recomputesConvolutions`; nil: float32 does, bf16 does not).
+    public var recomputesConvolutions: Bool?
     /// Validate every this many steps (nil: only at the end of each epoch, or every tenth of the steps).
     public var validateEvery: Int?
     public var bestMetric: Metric = .dice

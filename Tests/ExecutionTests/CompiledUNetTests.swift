@@ -87,6 +87,11 @@ struct CompiledUNetTests {
         for ((key, k), (_, r)) in zip(keeping.namedParameters(), recomputing.namedParameters()) {
             #expect(k.requiresGrad ? k.grad == r.grad : k.value == r.value, "\(name) \(key)")
         }
+        #expect(recomputed.recomputesConvolutions && !kept.recomputesConvolutions)
+        #expect(try CompiledUNet(keeping, inputShape: shape, training: true).recomputesConvolutions, "fp32 default")
+        #expect(try !CompiledUNet(keeping, inputShape: shape, precision: .bf16, training: true).recomputesConvolutions,
+                "bf16 default")
+        #expect(try !CompiledUNet(keeping, inputShape: shape, training: false).recomputesConvolutions, "inference")
     }
 
     static func norm(_ t: Tensor) -> Float { t.map { $0 * $0 }.sum().squareRoot() }

@@ -21,12 +21,14 @@ struct TrainerTests {
         return Run(folder: folder, dataset: try SegmentationDataset.open(pairs, options: DatasetOptions(inputChannels: 1, classes: 2)))
     }
 
-    func trainer(_ run: Run, steps: Int, output: String, seed: UInt64 = 3, learningRate: Float = 3e-3) throws -> Trainer {
+    func trainer(_ run: Run, steps: Int, output: String, seed: UInt64 = 3, learningRate: Float = 3e-3,
+                 recomputesConvolutions: Bool? = nil) throws -> Trainer {
         var g = SeededGenerator(seed: seed)
         let model = try UNet(.milesial(inputChannels: 1, classes: 2, baseWidth: 8, depth: 2), generator: &g)
         var options = TrainingOptions()
         (options.steps, options.batchSize, options.learningRate, options.optimizer) = (steps, 2, learningRate, .adam)
         (options.momentum, options.schedule, options.validateEvery, options.seed) = (0.9, .cosine, 4, seed)
+        options.recomputesConvolutions = recomputesConvolutions
         var augmentation = Augmentation()
         (augmentation.crop, augmentation.flips) = (24, true)
         let loader = BatchLoader(dataset: run.dataset, indices: Array(0..<8), batchSize: 2, augmentation: augmentation,
@@ -63,6 +65,22 @@ struct TrainerTests {
         let loaded = try ModelFile.load(path: output + "/last.safetensors")
         #expect(loaded.metadata.maskValues == [[0], [255]])
         #expect(loaded.model.stateDict() == t.model.stateDict())
+    }
+
+    @Test("keeping every convolution output for backward trains to the same model, bit for bit, as recomputing")
+    func keptActivations() throws {
+        let run = try setUp()
+        defer { try? FileManager.default.removeItem(at: run.folder) }
+        let recomputing = try trainer(run, steps: 6, output: run.folder.appendingPathComponent("recompute").path,
+                                      recomputesConvolutions: true)
+        let keeping = try trainer(run, steps: 6, output: run.folder.appendingPathComponent("keep").path,
+                                  recomputesConvolutions: false)
+        let (recomputedLosses, keptLosses) = (losses(recomputing), losses(keeping))
+        try recomputing.run()
+        try keeping.run()
+        #expect(recomputedLosses().count == 6)
+        #expect(recomputedLosses() == keptLosses())
+        #expect(recomputing.model.stateDict() == keeping.model.stateDict())
     }
 
     @Test("a run resumed from its checkpoint reproduces the uninterrupted loss sequence")
