@@ -218,7 +218,7 @@ final class DoubleConvStep {
     }
 
     /// Training with batch norm and `recomputesOutput`: writes the last forward's output into its slot again
-    /// (the slot has been reused since); call before each read of `output` in backward.
+    /// (the slot has been reused since); call before each later read of `output` (a skip's in forward too).
     func recomputeOutput() throws {
         guard recomputesOutput, let norm2, let preNorm2 else { return }
         try norm2.recompute(preNorm2, output)

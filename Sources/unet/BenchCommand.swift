@@ -37,8 +37,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Minimum timed seconds per case.") var minTime: Double = 5
     @Flag(help: "Also print the convolution ceiling: each convolution timed alone, against the whole forward pass.")
     var ceiling = false
-    @Flag(help: "Training cases in fp32: keep every convolution output for backward instead of running the first convolution of each block and each up-sampling again (about 15% faster, about 15% more peak memory).")
-    var keepActivations = false
+    @Flag(help: TrainCommand.keepActivationsHelp) var keepActivations = false
 
     func validate() throws {
         for (name, values) in [("--batch", batch), ("--size", size)] where values.contains(where: { $0 <= 0 }) {

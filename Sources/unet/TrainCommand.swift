@@ -40,8 +40,10 @@ struct TrainCommand: ParsableCommand {
     @Option(name: [.short, .long], help: "Downscaling factor of the images.") var scale: Double = 0.5
     @Flag(help: "Mixed precision: bf16 convolutions, fp32 master weights (the same path as --dtype bf16 in bench).")
     var amp = false
-    @Flag(help: "fp32 training: keep every convolution output for backward instead of running the first convolution of each block and each up-sampling again (about 15% faster, about 15% more peak memory).")
-    var keepActivations = false
+    @Flag(help: Self.keepActivationsHelp) var keepActivations = false
+    /// `--keep-activations`, here and in `unet bench`.
+    static let keepActivationsHelp = ArgumentHelp(
+        "fp32 training: keep every convolution output for backward instead of running the first convolution of each block and each up-sampling again (about 15% faster, about 15% more peak memory).")
     @Option(name: [.short, .long], help: "Classes (1 for a binary model with a sigmoid).") var classes = 2
     @Flag(help: "Bilinear up-sampling instead of transposed convolutions.") var bilinear = false
     @Option(help: "Input channels (1 gray, 3 RGB).") var inChannels = 3
