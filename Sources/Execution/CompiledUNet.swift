@@ -26,6 +26,9 @@ public final class CompiledUNet {
     public var recomputesConvolutions: Bool { plan.recomputesConvolutions }
     /// `(N, classes, H', W')`.
     public var outputShape: [Int] { plan.outputShape }
+    /// The precision each level runs in, from the top: `precision` everywhere, except that bf16 inference runs
+    /// deeper levels in fp32 where oneDNN's fp32 Winograd convolutions are faster than its bf16 ones.
+    public var levelPrecisions: [Precision] { plan.levelPrecisions }
     private let plan: UNetPlan
 
     /// - Parameters:

@@ -30,7 +30,6 @@ final class ConvolutionStep {
         var relu = false
         /// The source layout: nil for the plan's activation layout; `.any` lets oneDNN choose (query `source`).
         var sourceFormat: FormatTag?
-        var allowWinograd = true
         /// Bytes into the workspace where this convolution's weight gradient starts (a multiple of 64):
         /// convolutions whose gradients must be live together take disjoint ranges.
         var diffWeightsOffset = 0
@@ -58,30 +57,15 @@ final class ConvolutionStep {
 
     init(_ options: Options, context: PlanContext) throws {
         self.options = options
-        let (c, h, w) = (options.inputShape[1], options.inputShape[2], options.inputShape[3])
-        let (k, o) = (options.kernelSize, options.outputChannels)
-        outputShape = [options.inputShape[0], o, h + 2 * options.padding - k + 1, w + 2 * options.padding - k + 1]
-        weightShape = [o, c, k, k]
-        let type = context.activationType
+        outputShape = Self.outputShape(options)
+        weightShape = Self.weightShape(options)
         let training = context.training
         let geometry = SpatialGeometry(stride: 1, padding: options.padding)
-        let sourceAny = try MemoryDescriptor(dims: options.inputShape, dataType: type, format: options.sourceFormat ?? context.activationFormat)
-        let weightsAny = try MemoryDescriptor(dims: weightShape, dataType: type, format: .any)
-        let destinationDescriptor = try MemoryDescriptor(dims: outputShape, dataType: type, format: context.activationFormat)
-        let biasDescriptor = options.bias ? try MemoryDescriptor(dims: [o], format: .a) : nil
-        var postOps: [PrimitiveAttributes.PostOp] = []
-        if options.accumulate { postOps.append(.sum(scale: 1)) }
-        if options.relu { postOps.append(.relu) }
-        let attributes = try context.attributes(postOps)
-
-        let winograd = options.allowWinograd && context.precision == .fp32 && k == 3 && c >= 32 && o >= 32
+        let weightsAny = try MemoryDescriptor(dims: weightShape, dataType: context.activationType, format: .any)
+        let biasDescriptor = options.bias ? try MemoryDescriptor(dims: [options.outputChannels], format: .a) : nil
+        let winograd = Self.mayRunWinograd(options, context: context)
         func forwardDescriptor(_ algorithm: ConvolutionAlgorithm) throws -> PrimitiveDescriptor {
-            // Winograd for inference would keep weights pre-transformed (4x their size); the training variant
-            // of the same kernel transforms them on the fly from ordinary blocked weights.
-            try .convolutionForward(
-                .convolution, training: training || algorithm == .winograd, source: sourceAny, weights: weightsAny,
-                bias: biasDescriptor, destination: destinationDescriptor, geometry: geometry, attributes: attributes,
-                algorithm: algorithm)
+            try Self.forwardDescriptor(options, context: context, algorithm: algorithm)
         }
         let direct = try forwardDescriptor(.direct)
         let forward = winograd ? context.preferWinograd(try? forwardDescriptor(.winograd), over: direct) : direct
@@ -126,6 +110,51 @@ final class ConvolutionStep {
         backwardWeightsPrimitive = try context.primitive(chosen, scratchpadOffset: diffWeightsEnd)
         diffWeights = try context.memory(diffWeightsDescriptor, slot: .workspace, offset: options.diffWeightsOffset)
         diffBias = try biasDescriptor.map { try Memory($0) }
+    }
+
+    /// `(N, C_out, H', W')` of a convolution with `options`.
+    private static func outputShape(_ options: Options) -> [Int] {
+        let (h, w, k, p) = (options.inputShape[2], options.inputShape[3], options.kernelSize, options.padding)
+        return [options.inputShape[0], options.outputChannels, h + 2 * p - k + 1, w + 2 * p - k + 1]
+    }
+
+    /// `(C_out, C_in, k, k)`.
+    private static func weightShape(_ options: Options) -> [Int] {
+        [options.outputChannels, options.inputShape[1], options.kernelSize, options.kernelSize]
+    }
+
+    /// Whether oneDNN has Winograd kernels for this convolution in the context's precision (fp32, 3x3, at
+    /// least 32 channels in and out).
+    private static func mayRunWinograd(_ options: Options, context: PlanContext) -> Bool {
+        context.precision == .fp32 && options.kernelSize == 3 && options.inputShape[1] >= 32 && options.outputChannels >= 32
+    }
+
+    /// The forward descriptor of `options` in the context's precision and mode, with `algorithm`. Winograd for
+    /// inference would keep weights pre-transformed (4x their size); the training variant of the same kernel
+    /// transforms them on the fly from ordinary blocked weights, so Winograd always takes that one.
+    private static func forwardDescriptor(
+        _ options: Options, context: PlanContext, algorithm: ConvolutionAlgorithm
+    ) throws -> PrimitiveDescriptor {
+        let type = context.activationType
+        var postOps: [PrimitiveAttributes.PostOp] = []
+        if options.accumulate { postOps.append(.sum(scale: 1)) }
+        if options.relu { postOps.append(.relu) }
+        return try .convolutionForward(
+            .convolution, training: context.training || algorithm == .winograd,
+            source: try MemoryDescriptor(dims: options.inputShape, dataType: type, format: options.sourceFormat ?? context.activationFormat),
+            weights: try MemoryDescriptor(dims: weightShape(options), dataType: type, format: .any),
+            bias: options.bias ? try MemoryDescriptor(dims: [options.outputChannels], format: .a) : nil,
+            destination: try MemoryDescriptor(dims: outputShape(options), dataType: type, format: context.activationFormat),
+            geometry: SpatialGeometry(stride: 1, padding: options.padding), attributes: try context.attributes(postOps),
+            algorithm: algorithm)
+    }
+
+    /// Whether this convolution would run as Winograd in fp32 (within the context's scratchpad limit), without
+    /// building it.
+    static func runsWinogradInFP32(_ options: Options, context: PlanContext) -> Bool {
+        let fp32 = context.with(precision: .fp32)
+        return mayRunWinograd(options, context: fp32)
+            && fp32.admits(winograd: try? forwardDescriptor(options, context: fp32, algorithm: .winograd))
     }
 
     // MARK: - Weights

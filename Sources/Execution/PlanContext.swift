@@ -1,18 +1,19 @@
 import DNNL
 import Foundation
 
-/// What every step of a compiled network shares: the precision and mode, the activation arena, and one
-/// workspace that all primitives use in turn for their scratchpads (they never run concurrently) and training
-/// for the staged weights and weight gradient of the convolution running.
+/// What every step of a compiled network shares: the mode, the activation arena, and one workspace that all
+/// primitives use in turn for their scratchpads (they never run concurrently) and training for the staged
+/// weights and weight gradient of the convolution running. Each step runs in the context's precision; a plan
+/// whose levels differ in precision builds them with `with(precision:)`, which shares everything else.
 final class PlanContext {
     let precision: Precision
     let training: Bool
-    let arena = ActivationArena()
+    let arena: ActivationArena
 
     /// Storage shared between memories whose lifetimes do not overlap (see `UNetPlan` for who uses what).
     enum Slot: Int {
         /// Inference activations: the maps flowing between blocks (pooled, up-sampled, block outputs), and the
-        /// hidden maps inside blocks (and 1x1 up-convolution outputs). In training with batch norm, maps made
+        /// hidden maps inside blocks (and 1x1 up-convolution outputs), with the skips placed above them. In training with batch norm, maps made
         /// again when backward reads them: `hidden` holds each block's inner map and each decoder's output,
         /// `flowing` each encoder's output.
         case flowing, hidden
@@ -50,14 +51,32 @@ final class PlanContext {
     init(precision: Precision, training: Bool, largestActivation: Int = 0, blockedActivations: Bool = true) {
         self.precision = precision
         self.training = training
+        arena = ActivationArena()
         activationFormat = blockedActivations ? .aBcd16b : .acdb
         let override = ProcessInfo.processInfo.environment["UNET_WINOGRAD_SCRATCH_MB"].flatMap(Int.init)
         winogradScratchLimit = override.map { $0 << 20 } ?? max(96 << 20, largestActivation * 8 / 5)
     }
 
+    private init(_ shared: PlanContext, precision: Precision) {
+        self.precision = precision
+        (training, arena) = (shared.training, shared.arena)
+        (activationFormat, winogradScratchLimit) = (shared.activationFormat, shared.winogradScratchLimit)
+    }
+
+    /// This context in `precision`: the same arena, workspace, layout and limits.
+    func with(precision: Precision) -> PlanContext {
+        precision == self.precision ? self : PlanContext(self, precision: precision)
+    }
+
+    /// Whether `winograd` (oneDNN offered it) has a scratchpad within the limit.
+    func admits(winograd: PrimitiveDescriptor?) -> Bool {
+        guard let winograd else { return false }
+        return winograd.memoryDescriptor(.scratchpad).byteCount <= winogradScratchLimit
+    }
+
     /// `winograd` if oneDNN offered it and its scratchpad is within the limit, else `direct`.
     func preferWinograd(_ winograd: PrimitiveDescriptor?, over direct: PrimitiveDescriptor) -> PrimitiveDescriptor {
-        guard let winograd, winograd.memoryDescriptor(.scratchpad).byteCount <= winogradScratchLimit else { return direct }
+        guard admits(winograd: winograd), let winograd else { return direct }
         return winograd
     }
 
@@ -68,6 +87,9 @@ final class PlanContext {
     func memory(_ descriptor: MemoryDescriptor, slot: Slot?, offset: Int = 0) throws -> Memory {
         try arena.memory(descriptor, slot: slot?.rawValue, offset: offset)
     }
+
+    /// Makes `memory` (in a shared slot) start where the last of `others` (in the same slot) ends.
+    func place(_ memory: Memory, after others: [Memory]) { arena.place(memory, after: others) }
 
     /// `bytes` rounded up to whole pages, for ranges of the workspace.
     static func workspaceBytes(_ bytes: Int) -> Int { (bytes + 4095) / 4096 * 4096 }

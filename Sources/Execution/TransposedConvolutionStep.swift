@@ -20,14 +20,17 @@ final class TransposedConvolutionStep {
     let expandedView: MemoryDescriptor
     let spaceView: MemoryDescriptor
 
+    /// - Parameter outputPrecision: the precision of the map it writes, when it differs from the context's
+    ///   (a level of a mixed-precision plan); the depth-to-space reorder converts.
     /// - Precondition: with the blocked layout, `outputChannels` is a multiple of 16.
-    init(inputShape: [Int], outputChannels: Int, context: PlanContext) throws {
+    init(inputShape: [Int], outputChannels: Int, context: PlanContext, outputPrecision: Precision? = nil) throws {
         precondition(context.activationFormat == .acdb || outputChannels % 16 == 0,
                      "TransposedConvolutionStep: \(outputChannels) channels in blocks of 16")
         self.inputShape = inputShape
         outputShape = [inputShape[0], outputChannels, 2 * inputShape[2], 2 * inputShape[3]]
         self.outputChannels = outputChannels
         let (type, training) = (context.activationType, context.training)
+        let outputType = context.with(precision: outputPrecision ?? context.precision).activationType
         convolution = try ConvolutionStep(.init(
             inputShape: inputShape, outputChannels: 4 * outputChannels, kernelSize: 1, padding: 0, inputGradient: true,
             bias: true), context: context)
@@ -41,14 +44,14 @@ final class TransposedConvolutionStep {
         if context.activationFormat == .acdb {
             let dims = [n, 2, 2, h, w, c]
             expandedView = try MemoryDescriptor(dims: dims, dataType: type, strides: [4 * c * h * w, 2 * c, c, w * 4 * c, 4 * c, 1])
-            spaceView = try MemoryDescriptor(dims: dims, dataType: type, strides: [4 * c * h * w, 2 * w * c, c, 4 * w * c, 2 * c, 1])
+            spaceView = try MemoryDescriptor(dims: dims, dataType: outputType, strides: [4 * c * h * w, 2 * w * c, c, 4 * w * c, 2 * c, 1])
         } else {
             let (blocks, plane) = (c / 16, h * w * 16)
             let dims = [n, blocks, 2, 2, h, w, 16]
             expandedView = try MemoryDescriptor(
                 dims: dims, dataType: type, strides: [4 * c * h * w, plane, 2 * blocks * plane, blocks * plane, w * 16, 16, 1])
             spaceView = try MemoryDescriptor(
-                dims: dims, dataType: type, strides: [4 * c * h * w, 4 * plane, 2 * w * 16, 16, 4 * w * 16, 32, 1])
+                dims: dims, dataType: outputType, strides: [4 * c * h * w, 4 * plane, 2 * w * 16, 16, 4 * w * 16, 32, 1])
         }
         toSpace = try Reorder(from: expandedView, to: spaceView)
         pointwise = Tensor.empty(shape: [4 * outputChannels, inputShape[1], 1, 1])

@@ -24,6 +24,11 @@ final class UNetPlan {
     let pools: [PoolingStep]
     /// `pooled[ℓ]` feeds encoder `ℓ + 1`.
     private let pooled: [Memory]
+    /// `conversions[ℓ]`: where level `ℓ + 1` runs in another precision than level `ℓ`, the pool writes its
+    /// source and it converts into `pooled[ℓ]`.
+    private let conversions: [ConversionStep?]
+    /// The precision each level runs in, from the top (see `precision(ofLevel:block:inputShape:context:)`).
+    let levelPrecisions: [Precision]
     let upsamplers: [UpsamplingStep]
     /// `upsampled[i]`: output of decoder step `i`'s up-sampling.
     private let upsampled: [Memory]
@@ -90,29 +95,39 @@ final class UNetPlan {
         self.context = context
         let c = model.configuration
         let d = c.depth
-        let type = context.activationType
         let preNorm: PlanContext.Slot? = recomputesConvolutions ? .preNorm : nil
 
-        // Encoder: inc, then (pool, DoubleConv) per level.
+        // Encoder: inc, then (pool, DoubleConv) per level, each level in its precision (`contexts`).
         var encoders: [DoubleConvStep] = []
         var pools: [PoolingStep] = []
         var pooled: [Memory] = []
+        var conversions: [ConversionStep?] = []
+        var contexts: [PlanContext] = []
         for level in 0...d {
             var shape = inputShape
+            var levelContext = context
             if level > 0 {
-                let pool = try PoolingStep(inputShape: encoders[level - 1].outputShape, context: context)
+                let above = contexts[level - 1]
+                let pool = try PoolingStep(inputShape: encoders[level - 1].outputShape, context: above)
                 pools.append(pool)
-                pooled.append(try context.memory(MemoryDescriptor(dims: pool.outputShape, dataType: type, format: context.activationFormat),
-                                                 slot: training ? nil : .flowing))
                 shape = pool.outputShape
+                levelContext = context.with(precision: Self.precision(
+                    ofLevel: level, block: model.encoders[level], inputShape: shape, context: context))
+                let map = try levelContext.memory(
+                    MemoryDescriptor(dims: shape, dataType: levelContext.activationType, format: context.activationFormat),
+                    slot: training ? nil : .flowing)
+                pooled.append(map)
+                conversions.append(levelContext === above ? nil : try ConversionStep(from: above.activationType, to: map))
             }
+            contexts.append(levelContext)
             encoders.append(try DoubleConvStep(
                 block: model.encoders[level], inputs: [.init(shape: shape, channels: 0..<shape[1])],
                 inputGradient: level > 0, sourceFormat: level == 0 ? .any : context.activationFormat,
-                slots: .init(hidden: .hidden, output: level == d ? .flowing : nil, recomputedOutput: .flowing,
+                slots: .init(hidden: .hidden, output: level == d ? .flowing : .hidden, recomputedOutput: .flowing,
                              recomputedPreNorm: preNorm, diffInputs: [.slot(.diffPooled)]),
-                context: context))
+                context: levelContext))
         }
+        levelPrecisions = contexts.map(\.precision)
         input = try Memory(encoders[0].firstParts[0].source)
         inputReorder = try Reorder(from: try MemoryDescriptor(dims: inputShape, format: .abcd), to: input.descriptor)
 
@@ -123,23 +138,25 @@ final class UNetPlan {
         var joins: [SkipJoin] = []
         var h = encoders[d].outputShape
         for i in 0..<d {
-            let skip = encoders[d - 1 - i]
+            let (skip, levelContext) = (encoders[d - 1 - i], contexts[d - 1 - i])
             let step: UpsamplingStep
             switch model.upsamplers[i] {
             case .transposed(let layer):
                 step = .transposed(try TransposedConvolutionStep(
-                    inputShape: h, outputChannels: layer.weight.value.shape[1], context: context), layer)
+                    inputShape: h, outputChannels: layer.weight.value.shape[1], context: contexts[d - i],
+                    outputPrecision: levelContext.precision), layer)
             case .bilinear:
                 step = .bilinear(BilinearUpsamplingStep(inputShape: h))
             }
             upsamplers.append(step)
             // In inference the up-sampled map overwrites its input's slot: the 1x1 path's output goes through the
             // hidden slot first, and bilinear copies its input out first.
-            let u = try context.memory(MemoryDescriptor(dims: step.outputShape, dataType: type, format: context.activationFormat),
-                                       slot: training ? (recomputesConvolutions ? .upsampled : nil) : .flowing)
+            let u = try context.memory(
+                MemoryDescriptor(dims: step.outputShape, dataType: levelContext.activationType, format: context.activationFormat),
+                slot: training ? (recomputesConvolutions ? .upsampled : nil) : .flowing)
             upsampled.append(u)
             let (join, decoder) = try Self.join(
-                upsampled: u, skip: skip, configuration: c, block: model.decoders[i], preNorm: preNorm, context: context)
+                upsampled: u, skip: skip, configuration: c, block: model.decoders[i], preNorm: preNorm, context: levelContext)
             joins.append(join)
             decoders.append(decoder)
             h = decoder.outputShape
@@ -148,7 +165,7 @@ final class UNetPlan {
         // Blocked logits, reordered to plain NCHW: a plain destination would send oneDNN to its reference kernel.
         head = try ConvolutionStep(.init(
             inputShape: h, outputChannels: c.classes, kernelSize: 1, padding: 0, inputGradient: true, bias: true),
-            context: context)
+            context: contexts[0])
         outputShape = head.outputShape
         // For inference the hidden slot is free once the last decoder has run.
         logits = try context.memory(head.destination, slot: training ? nil : .hidden)
@@ -161,9 +178,50 @@ final class UNetPlan {
         } else {
             (diffLogits, diffLogitsReorder, skipAdds) = (nil, nil, [])
         }
+        if !training { Self.placeSkips(encoders: encoders, upsamplers: upsamplers, decoders: decoders, context: context) }
         try context.allocate()
-        (self.encoders, self.pools, self.pooled) = (encoders, pools, pooled)
+        (self.encoders, self.pools, self.pooled, self.conversions) = (encoders, pools, pooled, conversions)
         (self.upsamplers, self.upsampled, self.decoders, self.joins) = (upsamplers, upsampled, decoders, joins)
+    }
+
+    /// The precision level `level` runs in (encoder and decoder), given its input shape. bf16 inference runs a
+    /// level below the first in fp32 where oneDNN would run its convolutions as fp32 Winograd (within the
+    /// scratchpad limit) on at least 1024 pixels (batch × height × width), unless bf16 convolutions run on AMX.
+    /// F(4x4, 3x3) Winograd does a quarter of the multiplications, so at half the bf16 rate it beats bf16 direct
+    /// by 20–40% there (AVX-512 with bf16, base 64 at 256², batch 4: the 512-channel level 114 ms against 164).
+    /// On fewer pixels, transforming the weights at every run costs more than that saves (1024 channels at
+    /// 16², batch 1: 22 ms against 10). The first level keeps the plan's precision: its maps are the network's
+    /// largest, and halving them is what bf16 saves in memory. Training runs every level in the plan's precision.
+    private static func precision(ofLevel level: Int, block: DoubleConv, inputShape: [Int], context: PlanContext) -> Precision {
+        guard context.precision == .bf16, !context.training, level > 0, !CPUISA.hasAMX,
+              inputShape[0] * inputShape[2] * inputShape[3] >= 1024 else { return context.precision }
+        // The block's second convolution stands for the level: the widest, on the level's largest maps.
+        let p = block.conv1.padding
+        let hidden = [inputShape[0], block.conv1.weight.value.shape[0], inputShape[2] + 2 * p - 2, inputShape[3] + 2 * p - 2]
+        let second = ConvolutionStep.Options(
+            inputShape: hidden, outputChannels: block.conv2.weight.value.shape[0], kernelSize: 3, padding: p,
+            inputGradient: false, bias: true, relu: true)
+        return ConvolutionStep.runsWinogradInFP32(second, context: context) ? .fp32 : context.precision
+    }
+
+    /// Inference: skip `k` (encoder `k`'s output) is live from encoder `k` to decoder `k`, while the steps of
+    /// level `k` and the deeper levels run and no step of a level above. So in the hidden slot it starts above
+    /// the hidden maps of those steps (the blocks' inner maps, the 1x1 up-convolutions' outputs) and the deeper
+    /// skips, and the steps of the levels above reuse its storage: the maps of the first level overlay all the
+    /// deeper skips.
+    private static func placeSkips(encoders: [DoubleConvStep], upsamplers: [UpsamplingStep], decoders: [DoubleConvStep],
+                                   context: PlanContext) {
+        let d = decoders.count
+        var beneath: [Memory] = []
+        for level in stride(from: d, through: 0, by: -1) {
+            beneath.append(encoders[level].hidden)
+            guard level < d else { continue }
+            let i = d - 1 - level
+            beneath.append(decoders[i].hidden)
+            if case .transposed(let step, _) = upsamplers[i] { beneath.append(step.expanded) }
+            context.place(encoders[level].output, after: beneath)
+            beneath.append(encoders[level].output)
+        }
     }
 
     /// Builds decoder step `i`'s join and DoubleConv for an up-sampled map `u` and an encoder `skip`.
@@ -296,7 +354,9 @@ final class UNetPlan {
         }
         try encoders[0].forward([input])
         for level in 1..<encoders.count {
-            try pools[level - 1].forward(encoders[level - 1].output, pooled[level - 1])
+            let conversion = conversions[level - 1]
+            try pools[level - 1].forward(encoders[level - 1].output, conversion?.source ?? pooled[level - 1])
+            try conversion?()
             try encoders[level].forward([pooled[level - 1]])
         }
         let d = decoders.count

@@ -16,7 +16,7 @@ struct PredictionFlags: ParsableArguments {
     @Option(help: "Fraction of a window shared with its neighbour.") var overlap = 0.25
     @Option(help: ArgumentHelp("Window weighting where windows overlap.", valueName: "gaussian|constant")) var blend: Blending = .gaussian
     @Flag(help: "Test-time augmentation: average over horizontal and vertical flips.") var tta = false
-    @Flag(help: "bf16 convolutions.") var amp = false
+    @Flag(help: "Mixed precision: bf16 convolutions (deeper levels in fp32 Winograd where faster).") var amp = false
     @Option(help: "oneDNN threads (default: all cores).") var threads: Int?
 
     func validate() throws {

@@ -1,0 +1,54 @@
+import DNNL
+@testable import Execution
+import Models
+import NN
+import Tensors
+import TestSupport
+import Testing
+
+/// bf16 inference against the float32 reference. Its plans run deeper levels in fp32 where oneDNN's fp32
+/// Winograd is faster, converting maps where the precision changes (the pooled map going down, the up-sampled
+/// map coming up); a conversion that read or wrote the wrong element type would give garbage, far outside
+/// bf16's rounding.
+@Suite("bf16 inference against the reference path")
+struct MixedPrecisionTests {
+    /// Networks whose level 1 runs on enough pixels for fp32 Winograd (and whose level 2 does not).
+    static let mixed: [(String, UNetConfiguration, [Int])] = [
+        ("milesial, level 1 in fp32", .milesial(inputChannels: 3, classes: 2, baseWidth: 32, depth: 2), [2, 3, 64, 64]),
+        ("milesial bilinear, level 1 in fp32", .milesial(inputChannels: 3, classes: 1, bilinear: true, baseWidth: 32, depth: 2), [2, 3, 64, 64]),
+        ("tutorial valid + crop, level 1 in fp32",
+         .tutorial(inputChannels: 1, classes: 2, baseWidth: 32, depth: 2, padding: .valid, merge: .crop), [1, 1, 92, 92]),
+    ]
+    static let configurations = CompiledUNetTests.configurations + mixed
+
+    /// bf16 rounding of activations and weights moves these logits by 0.2–0.3% of their norm; the bound is 1.5%.
+    @Test("bf16 inference: eval-mode logits near the float32 reference", arguments: configurations.indices)
+    func bf16Inference(index: Int) throws {
+        let (name, c, shape) = Self.configurations[index]
+        let (reference, fast) = try CompiledUNetTests.models(c)
+        reference.eval()
+        var g = SeededGenerator(seed: 13)
+        let x = Tensor.normal(shape: shape, using: &g)
+        let compiled = try CompiledUNet(fast, inputShape: shape, precision: .bf16, training: false)
+        let (logits, expected) = (try compiled.forward(x), try reference(x))
+        let error = CompiledUNetTests.norm(try logits - expected)
+        #expect(error < 0.015 * CompiledUNetTests.norm(expected), "\(name): error \(error)")
+    }
+
+    /// The first level stays bf16 (the largest maps), a level on 1024 pixels or more runs fp32 where this
+    /// machine's oneDNN has fp32 Winograd and no AMX, a level on fewer stays bf16; training never mixes.
+    @Test("bf16 plans: which levels run in fp32", arguments: mixed.indices)
+    func levelPrecisions(index: Int) throws {
+        let (name, c, shape) = Self.mixed[index]
+        let winograd = !CPUISA.hasAMX && ConvolutionStep.runsWinogradInFP32(
+            .init(inputShape: [2, 64, 32, 32], outputChannels: 64, kernelSize: 3, padding: 1, inputGradient: false, bias: true),
+            context: PlanContext(precision: .bf16, training: false))
+        var g = SeededGenerator(seed: 14)
+        let model = try UNet(c, generator: &g)
+        let inference = try CompiledUNet(model, inputShape: shape, precision: .bf16, training: false)
+        #expect(inference.levelPrecisions == [.bf16, winograd ? .fp32 : .bf16, .bf16], "\(name)")
+        let training = try CompiledUNet(model, inputShape: shape, precision: .bf16, training: true)
+        #expect(training.levelPrecisions == [.bf16, .bf16, .bf16], "\(name) training")
+        #expect(try CompiledUNet(model, inputShape: shape, training: false).levelPrecisions == [.fp32, .fp32, .fp32], "\(name) fp32")
+    }
+}
