@@ -60,10 +60,10 @@ final class UNetPlan {
         let diffSkip: Memory?
     }
 
-    /// What every step shares: arena slots and the scratchpad. Inference needs two activation slots besides
-    /// the skips: `flowing` holds whatever passes between blocks — a pooled map, the bottom's output, an
-    /// up-sampled map, a decoder's output — each dead once the next block's first convolution has read it;
-    /// `hidden` holds each block's inner map and each 1x1 up-convolution's output. Training keeps forward
+    /// What every step shares: arena slots and the scratchpad. Inference needs two activation slots:
+    /// `flowing` holds whatever passes between blocks — a pooled map, the bottom's output, an up-sampled map,
+    /// a decoder's output — each dead once the next block's first convolution has read it; `hidden` holds each
+    /// block's inner map and each 1x1 up-convolution's output, and above them the skips (`placeSkips`). Training keeps forward
     /// activations for backward and shares the gradients: `diffFlow` carries each block's output gradient,
     /// `diffInner` the block-internal one (and, between blocks, the 1x1 up-convolution's output and its
     /// gradient), `diffPooled` the pooled map's; a decoder's two input gradients (the skip's, which waits for
@@ -185,22 +185,25 @@ final class UNetPlan {
     }
 
     /// The precision level `level` runs in (encoder and decoder), given its input shape. bf16 inference runs a
-    /// level below the first in fp32 where oneDNN would run its convolutions as fp32 Winograd (within the
-    /// scratchpad limit) on at least 1024 pixels (batch × height × width), unless bf16 convolutions run on AMX.
-    /// F(4x4, 3x3) Winograd does a quarter of the multiplications, so at half the bf16 rate it beats bf16 direct
-    /// by 20–40% there (AVX-512 with bf16, base 64 at 256², batch 4: the 512-channel level 114 ms against 164).
-    /// On fewer pixels, transforming the weights at every run costs more than that saves (1024 channels at
-    /// 16², batch 1: 22 ms against 10). The first level keeps the plan's precision: its maps are the network's
-    /// largest, and halving them is what bf16 saves in memory. Training runs every level in the plan's precision.
+    /// level below the first in fp32 where it is at least 256 channels wide on at least 1024 pixels (batch ×
+    /// height × width) and oneDNN would run its convolutions as fp32 Winograd (within the scratchpad limit),
+    /// unless bf16 convolutions run on AMX. F(4x4, 3x3) Winograd does a quarter of the multiplications, so at
+    /// half the bf16 rate it beats bf16 direct by 20–30% there (AVX-512 with bf16, base 64 at 256², batch 4:
+    /// 28 ms against 41 for a 512-channel convolution, 33 against 41 for 256 channels). It also transforms the
+    /// weights at every run, and every input and output tile: on fewer pixels or narrower levels that costs
+    /// more than it saves (1024 channels at 16², batch 1: 22 ms against 10; 128 channels at 16², batch 8: 1.45
+    /// against 1.21; 32 channels at 64², batch 8: 1.68 against 1.31). The first level keeps the plan's precision:
+    /// its maps are the network's largest, and halving them is what bf16 saves in memory. Training runs every
+    /// level in the plan's precision.
     private static func precision(ofLevel level: Int, block: DoubleConv, inputShape: [Int], context: PlanContext) -> Precision {
-        guard context.precision == .bf16, !context.training, level > 0, !CPUISA.hasAMX,
+        let width = block.conv2.weight.value.shape[0]
+        guard context.precision == .bf16, !context.training, level > 0, !CPUISA.hasAMX, width >= 256,
               inputShape[0] * inputShape[2] * inputShape[3] >= 1024 else { return context.precision }
         // The block's second convolution stands for the level: the widest, on the level's largest maps.
         let p = block.conv1.padding
         let hidden = [inputShape[0], block.conv1.weight.value.shape[0], inputShape[2] + 2 * p - 2, inputShape[3] + 2 * p - 2]
         let second = ConvolutionStep.Options(
-            inputShape: hidden, outputChannels: block.conv2.weight.value.shape[0], kernelSize: 3, padding: p,
-            inputGradient: false, bias: true, relu: true)
+            inputShape: hidden, outputChannels: width, kernelSize: 3, padding: p, inputGradient: false, bias: true, relu: true)
         return ConvolutionStep.runsWinogradInFP32(second, context: context) ? .fp32 : context.precision
     }
 

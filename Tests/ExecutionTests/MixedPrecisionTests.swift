@@ -12,16 +12,17 @@ import Testing
 /// bf16's rounding.
 @Suite("bf16 inference against the reference path")
 struct MixedPrecisionTests {
-    /// Networks whose level 1 runs on enough pixels for fp32 Winograd (and whose level 2 does not).
+    /// Networks whose level 1 is 256 channels wide on at least 1024 pixels, so it runs in fp32 (Winograd),
+    /// and whose level 2 runs on fewer pixels, so it stays bf16.
     static let mixed: [(String, UNetConfiguration, [Int])] = [
-        ("milesial, level 1 in fp32", .milesial(inputChannels: 3, classes: 2, baseWidth: 32, depth: 2), [2, 3, 64, 64]),
-        ("milesial bilinear, level 1 in fp32", .milesial(inputChannels: 3, classes: 1, bilinear: true, baseWidth: 32, depth: 2), [2, 3, 64, 64]),
+        ("milesial, level 1 in fp32", .milesial(inputChannels: 3, classes: 2, baseWidth: 128, depth: 2), [1, 3, 64, 64]),
+        ("milesial bilinear, level 1 in fp32", .milesial(inputChannels: 3, classes: 1, bilinear: true, baseWidth: 128, depth: 2), [1, 3, 64, 64]),
         ("tutorial valid + crop, level 1 in fp32",
-         .tutorial(inputChannels: 1, classes: 2, baseWidth: 32, depth: 2, padding: .valid, merge: .crop), [1, 1, 92, 92]),
+         .tutorial(inputChannels: 1, classes: 2, baseWidth: 128, depth: 2, padding: .valid, merge: .crop), [1, 1, 92, 92]),
     ]
     static let configurations = CompiledUNetTests.configurations + mixed
 
-    /// bf16 rounding of activations and weights moves these logits by 0.2–0.3% of their norm; the bound is 1.5%.
+    /// bf16 rounding of activations and weights moves these logits by 0.2–1.2% of their norm; the bound is 3%.
     @Test("bf16 inference: eval-mode logits near the float32 reference", arguments: configurations.indices)
     func bf16Inference(index: Int) throws {
         let (name, c, shape) = Self.configurations[index]
@@ -32,16 +33,17 @@ struct MixedPrecisionTests {
         let compiled = try CompiledUNet(fast, inputShape: shape, precision: .bf16, training: false)
         let (logits, expected) = (try compiled.forward(x), try reference(x))
         let error = CompiledUNetTests.norm(try logits - expected)
-        #expect(error < 0.015 * CompiledUNetTests.norm(expected), "\(name): error \(error)")
+        #expect(error < 0.03 * CompiledUNetTests.norm(expected), "\(name): error \(error)")
     }
 
-    /// The first level stays bf16 (the largest maps), a level on 1024 pixels or more runs fp32 where this
-    /// machine's oneDNN has fp32 Winograd and no AMX, a level on fewer stays bf16; training never mixes.
+    /// The first level stays bf16 (the largest maps), a level of 256 channels on 1024 pixels or more runs fp32
+    /// where this machine's oneDNN has fp32 Winograd and no AMX, a level on fewer pixels stays bf16; training
+    /// never mixes.
     @Test("bf16 plans: which levels run in fp32", arguments: mixed.indices)
     func levelPrecisions(index: Int) throws {
         let (name, c, shape) = Self.mixed[index]
         let winograd = !CPUISA.hasAMX && ConvolutionStep.runsWinogradInFP32(
-            .init(inputShape: [2, 64, 32, 32], outputChannels: 64, kernelSize: 3, padding: 1, inputGradient: false, bias: true),
+            .init(inputShape: [1, 256, 32, 32], outputChannels: 256, kernelSize: 3, padding: 1, inputGradient: false, bias: true),
             context: PlanContext(precision: .bf16, training: false))
         var g = SeededGenerator(seed: 14)
         let model = try UNet(c, generator: &g)
