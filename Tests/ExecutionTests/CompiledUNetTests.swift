@@ -34,15 +34,23 @@ struct CompiledUNetTests {
         return (reference, fast)
     }
 
+    /// Eval-mode logits of a compiled network in `precision` and of the reference path, for one random input.
+    static func inferenceLogits(
+        _ c: UNetConfiguration, shape: [Int], precision: Precision = .fp32, seed: UInt64
+    ) throws -> (compiled: Tensor, reference: Tensor) {
+        let (reference, fast) = try models(c)
+        reference.eval()
+        var g = SeededGenerator(seed: seed)
+        let x = Tensor.normal(shape: shape, using: &g)
+        let compiled = try CompiledUNet(fast, inputShape: shape, precision: precision, training: false)
+        return (try compiled.forward(x), try reference(x))
+    }
+
     @Test("inference: eval-mode logits, BN folded", arguments: configurations.indices)
     func inference(index: Int) throws {
         let (name, c, shape) = Self.configurations[index]
-        let (reference, fast) = try Self.models(c)
-        reference.eval()
-        var g = SeededGenerator(seed: 9)
-        let x = Tensor.normal(shape: shape, using: &g)
-        let compiled = try CompiledUNet(fast, inputShape: shape, training: false)
-        expectClose(try compiled.forward(x), try reference(x), rtol: 1e-3, atol: 1e-4, name)
+        let (compiled, reference) = try Self.inferenceLogits(c, shape: shape, seed: 9)
+        expectClose(compiled, reference, rtol: 1e-3, atol: 1e-4, name)
     }
 
     @Test("training: train-mode logits, every gradient, BN running statistics", arguments: configurations.indices)

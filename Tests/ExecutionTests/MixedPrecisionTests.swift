@@ -26,12 +26,7 @@ struct MixedPrecisionTests {
     @Test("bf16 inference: eval-mode logits near the float32 reference", arguments: configurations.indices)
     func bf16Inference(index: Int) throws {
         let (name, c, shape) = Self.configurations[index]
-        let (reference, fast) = try CompiledUNetTests.models(c)
-        reference.eval()
-        var g = SeededGenerator(seed: 13)
-        let x = Tensor.normal(shape: shape, using: &g)
-        let compiled = try CompiledUNet(fast, inputShape: shape, precision: .bf16, training: false)
-        let (logits, expected) = (try compiled.forward(x), try reference(x))
+        let (logits, expected) = try CompiledUNetTests.inferenceLogits(c, shape: shape, precision: .bf16, seed: 13)
         let error = CompiledUNetTests.norm(try logits - expected)
         #expect(error < 0.03 * CompiledUNetTests.norm(expected), "\(name): error \(error)")
     }
