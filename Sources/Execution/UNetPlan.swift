@@ -117,7 +117,7 @@ final class UNetPlan {
                     MemoryDescriptor(dims: shape, dataType: levelContext.activationType, format: context.activationFormat),
                     slot: training ? nil : .flowing)
                 pooled.append(map)
-                conversions.append(levelContext === above ? nil : try ConversionStep(from: above.activationType, to: map))
+                conversions.append(levelContext.precision == above.precision ? nil : try ConversionStep(from: above.activationType, to: map))
             }
             contexts.append(levelContext)
             encoders.append(try DoubleConvStep(
