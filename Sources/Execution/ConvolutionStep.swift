@@ -113,7 +113,7 @@ final class ConvolutionStep {
     }
 
     /// `(N, C_out, H', W')` of a convolution with `options`.
-    private static func outputShape(_ options: Options) -> [Int] {
+    static func outputShape(_ options: Options) -> [Int] {
         let (h, w, k, p) = (options.inputShape[2], options.inputShape[3], options.kernelSize, options.padding)
         return [options.inputShape[0], options.outputChannels, h + 2 * p - k + 1, w + 2 * p - k + 1]
     }

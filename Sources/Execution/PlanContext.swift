@@ -13,9 +13,9 @@ final class PlanContext {
     /// Storage shared between memories whose lifetimes do not overlap (see `UNetPlan` for who uses what).
     enum Slot: Int {
         /// Inference activations: the maps flowing between blocks (pooled, up-sampled, block outputs), and the
-        /// hidden maps inside blocks (and 1x1 up-convolution outputs), with the skips placed above them. In training with batch norm, maps made
-        /// again when backward reads them: `hidden` holds each block's inner map and each decoder's output,
-        /// `flowing` each encoder's output.
+        /// hidden maps inside blocks (and 1x1 up-convolution outputs), with the skips placed above them. In
+        /// training with batch norm, maps made again when backward reads them: `hidden` holds each block's inner
+        /// map and each decoder's output, `flowing` each encoder's output.
         case flowing, hidden
         /// Training plans that recompute convolutions: each block's first convolution output and each
         /// up-sampled map, made again when backward reads them.

@@ -60,19 +60,19 @@ final class UNetPlan {
         let diffSkip: Memory?
     }
 
-    /// What every step shares: arena slots and the scratchpad. Inference needs two activation slots:
-    /// `flowing` holds whatever passes between blocks — a pooled map, the bottom's output, an up-sampled map,
-    /// a decoder's output — each dead once the next block's first convolution has read it; `hidden` holds each
-    /// block's inner map and each 1x1 up-convolution's output, and above them the skips (`placeSkips`). Training keeps forward
+    /// What every step shares: arena slots and the scratchpad. Inference needs two activation slots: `flowing`
+    /// holds whatever passes between blocks — a pooled map, the bottom's output, an up-sampled map, a decoder's
+    /// output — each dead once the next block's first convolution has read it; `hidden` holds each block's inner
+    /// map and each 1x1 up-convolution's output, and above them the skips (`placeSkips`). Training keeps forward
     /// activations for backward and shares the gradients: `diffFlow` carries each block's output gradient,
-    /// `diffInner` the block-internal one (and, between blocks, the 1x1 up-convolution's output and its
-    /// gradient), `diffPooled` the pooled map's; a decoder's two input gradients (the skip's, which waits for
-    /// the encoder's backward, and the up-sampled map's) go into its spent pre-norm maps, or without batch norm
-    /// into storage of the skip's own and `diffUpsampled`. With batch norm, training keeps the
-    /// convolutions' outputs, not the BN+ReLU outputs: each block's inner map and each decoder's output live
-    /// in `hidden`, each encoder's output (a skip) in `flowing`, and they are made again from the pre-norm
-    /// maps when read later. With `recomputesConvolutions`, each block's first convolution output lives in
-    /// `preNorm` and each up-sampled map in `upsampled`, and backward runs those convolutions again.
+    /// `diffInner` the block-internal one (and, between blocks, the 1x1 up-convolution's output and its gradient),
+    /// `diffPooled` the pooled map's; a decoder's two input gradients (the skip's, which waits for the encoder's
+    /// backward, and the up-sampled map's) go into its spent pre-norm maps, or without batch norm into storage of
+    /// the skip's own and `diffUpsampled`. With batch norm, training keeps the convolutions' outputs, not the
+    /// BN+ReLU outputs: each block's inner map and each decoder's output live in `hidden`, each encoder's output (a
+    /// skip) in `flowing`, and they are made again from the pre-norm maps when read later. With
+    /// `recomputesConvolutions`, each block's first convolution output lives in `preNorm` and each up-sampled map
+    /// in `upsampled`, and backward runs those convolutions again.
     private let context: PlanContext
 
     /// Training: whether backward runs each block's first convolution (with batch norm) and each up-sampling
@@ -117,7 +117,8 @@ final class UNetPlan {
                     MemoryDescriptor(dims: shape, dataType: levelContext.activationType, format: context.activationFormat),
                     slot: training ? nil : .flowing)
                 pooled.append(map)
-                conversions.append(levelContext.precision == above.precision ? nil : try ConversionStep(from: above.activationType, to: map))
+                let changes = levelContext.precision != above.precision
+                conversions.append(changes ? try ConversionStep(from: above.activationType, to: map) : nil)
             }
             contexts.append(levelContext)
             encoders.append(try DoubleConvStep(
@@ -201,9 +202,11 @@ final class UNetPlan {
               inputShape[0] * inputShape[2] * inputShape[3] >= 1024 else { return context.precision }
         // The block's second convolution stands for the level: the widest, on the level's largest maps.
         let p = block.conv1.padding
-        let hidden = [inputShape[0], block.conv1.weight.value.shape[0], inputShape[2] + 2 * p - 2, inputShape[3] + 2 * p - 2]
-        let second = ConvolutionStep.Options(
-            inputShape: hidden, outputChannels: width, kernelSize: 3, padding: p, inputGradient: false, bias: true, relu: true)
+        let first = ConvolutionStep.Options(
+            inputShape: inputShape, outputChannels: block.conv1.weight.value.shape[0], kernelSize: 3, padding: p,
+            inputGradient: false, bias: true, relu: true)
+        var second = first
+        (second.inputShape, second.outputChannels) = (ConvolutionStep.outputShape(first), width)
         return ConvolutionStep.runsWinogradInFP32(second, context: context) ? .fp32 : context.precision
     }
 
