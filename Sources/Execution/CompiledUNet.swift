@@ -26,7 +26,7 @@ public final class CompiledUNet {
     public var recomputesConvolutions: Bool { plan.recomputesConvolutions }
     /// `(N, classes, H', W')`.
     public var outputShape: [Int] { plan.outputShape }
-    /// The precision each level runs in, from the top: `precision` everywhere, except that bf16 inference runs
+    /// The precision each level runs in, from the top: `precision` everywhere, except that a bf16 network runs
     /// deeper levels in fp32 where oneDNN's fp32 Winograd convolutions are faster than its bf16 ones.
     public var levelPrecisions: [Precision] { plan.levelPrecisions }
     private let plan: UNetPlan

@@ -13,7 +13,9 @@ import Tensors
 ///
 /// fp32 convolutions with at least 32 input and output channels run oneDNN's Winograd F(4x4, 3x3) kernels
 /// (`jit_wino_4x3`), 2.5–7x faster than direct convolution on AVX-512 and accurate to ~1e-6 relative; the
-/// rest run direct kernels. bf16 convolutions always run oneDNN's bf16 direct kernels.
+/// rest run direct kernels. bf16 convolutions always run oneDNN's bf16 direct kernels. In an fp32 level of a
+/// bf16 training plan, a weight gradient that Winograd cannot compute within the scratchpad limit runs in bf16,
+/// from bf16 copies of its inputs.
 final class ConvolutionStep {
     struct Options {
         /// `(N, C_in, H, W)`.
@@ -51,6 +53,10 @@ final class ConvolutionStep {
     let bias: Memory?
     let diffWeights: Memory?
     let diffBias: Memory?
+    /// Where the weight gradient runs in bf16 in an fp32 level of a bf16 plan (fp32 Winograd's would not fit
+    /// the scratchpad limit, and fp32 direct is 2.4x slower than bf16): bf16 copies of the source and output
+    /// gradient in the workspace, and the reorders that fill them.
+    private let bf16GradientInputs: (source: Memory, diffDestination: Memory, toSource: Reorder, toDiff: Reorder)?
 
     /// oneDNN's name for the forward implementation (e.g. `jit_wino_4x3:avx512_core`).
     var implementation: String { forwardPrimitive.descriptor.implementationName }
@@ -60,8 +66,6 @@ final class ConvolutionStep {
         outputShape = Self.outputShape(options)
         weightShape = Self.weightShape(options)
         let training = context.training
-        let geometry = SpatialGeometry(stride: 1, padding: options.padding)
-        let weightsAny = try MemoryDescriptor(dims: weightShape, dataType: context.activationType, format: .any)
         let biasDescriptor = options.bias ? try MemoryDescriptor(dims: [options.outputChannels], format: .a) : nil
         let winograd = Self.mayRunWinograd(options, context: context)
         func forwardDescriptor(_ algorithm: ConvolutionAlgorithm) throws -> PrimitiveDescriptor {
@@ -72,14 +76,13 @@ final class ConvolutionStep {
         // Training stages the weights at the start of the workspace, so each scratchpad starts after them.
         let staged = { (weights: MemoryDescriptor) in training ? PlanContext.workspaceBytes(weights.byteCount) : 0 }
         forwardPrimitive = try context.primitive(forward, scratchpadOffset: staged(forward.memoryDescriptor(.weights)))
-        let (chosenSource, chosenDestination) = (forward.memoryDescriptor(.source), forward.memoryDescriptor(.destination))
-        (source, destination) = (chosenSource, chosenDestination)
+        (source, destination) = (forward.memoryDescriptor(.source), forward.memoryDescriptor(.destination))
         weights = try context.memory(forward.memoryDescriptor(.weights), slot: training ? .workspace : nil)
         bias = try biasDescriptor.map { try Memory($0) }
 
         guard training else {
             (backwardDataPrimitive, backwardWeightsPrimitive) = (nil, nil)
-            (backwardDataWeights, diffWeights, diffBias) = (nil, nil, nil)
+            (backwardDataWeights, diffWeights, diffBias, bf16GradientInputs) = (nil, nil, nil, nil)
             return
         }
         // Each backward primitive picks its own algorithm (weights are staged per use, so layouts may differ);
@@ -87,9 +90,7 @@ final class ConvolutionStep {
         let winogradHint = winograd ? (forward.implementationName.contains("wino") ? forward : try? forwardDescriptor(.winograd)) : nil
         if options.inputGradient {
             func data(_ algorithm: ConvolutionAlgorithm, _ hint: PrimitiveDescriptor) throws -> PrimitiveDescriptor {
-                try .convolutionBackwardData(
-                    .convolution, diffSource: chosenSource, weights: weightsAny, diffDestination: chosenDestination, geometry: geometry,
-                    hint: hint, algorithm: algorithm, attributes: try context.attributes())
+                try Self.backwardDataDescriptor(options, layouts: forward, hint: hint, algorithm: algorithm, context: context)
             }
             let chosen = context.preferWinograd(winogradHint.flatMap { try? data(.winograd, $0) }, over: try data(.direct, direct))
             let wanted = chosen.memoryDescriptor(.weights)
@@ -99,17 +100,33 @@ final class ConvolutionStep {
             (backwardDataPrimitive, backwardDataWeights) = (nil, nil)
         }
         func gradient(_ algorithm: ConvolutionAlgorithm, _ hint: PrimitiveDescriptor) throws -> PrimitiveDescriptor {
-            try .convolutionBackwardWeights(
-                .convolution, source: chosenSource, diffWeights: weightsAny.with(dataType: .f32), diffBias: biasDescriptor,
-                diffDestination: chosenDestination, geometry: geometry, hint: hint, algorithm: algorithm,
-                attributes: try context.attributes())
+            try Self.backwardWeightsDescriptor(options, layouts: forward, hint: hint, algorithm: algorithm, context: context)
         }
-        let chosen = context.preferWinograd(winogradHint.flatMap { try? gradient(.winograd, $0) }, over: try gradient(.direct, direct))
+        let winogradGradient = winogradHint.flatMap { try? gradient(.winograd, $0) }
+        var chosen = context.preferWinograd(winogradGradient, over: try gradient(.direct, direct))
+        let inBF16 = winograd && context.planPrecision == .bf16 && !context.admits(winograd: winogradGradient)
+        if inBF16 {
+            let bf16 = context.with(precision: .bf16)
+            let layouts = try Self.forwardDescriptor(options, context: bf16, algorithm: .direct)
+            chosen = try Self.backwardWeightsDescriptor(options, layouts: layouts, hint: layouts, algorithm: .direct, context: bf16)
+        }
         let diffWeightsDescriptor = chosen.memoryDescriptor(.diffWeights)
-        let diffWeightsEnd = options.diffWeightsOffset + PlanContext.workspaceBytes(diffWeightsDescriptor.byteCount)
-        backwardWeightsPrimitive = try context.primitive(chosen, scratchpadOffset: diffWeightsEnd)
+        var end = options.diffWeightsOffset + PlanContext.workspaceBytes(diffWeightsDescriptor.byteCount)
         diffWeights = try context.memory(diffWeightsDescriptor, slot: .workspace, offset: options.diffWeightsOffset)
         diffBias = try biasDescriptor.map { try Memory($0) }
+        if inBF16 {
+            // The copies follow the weight gradient in the workspace, and the scratchpad follows them.
+            let (copy, diffCopy) = (chosen.memoryDescriptor(.source), chosen.memoryDescriptor(.diffDestination))
+            let sourceCopy = try context.memory(copy, slot: .workspace, offset: end)
+            end += PlanContext.workspaceBytes(copy.byteCount)
+            let diffDestinationCopy = try context.memory(diffCopy, slot: .workspace, offset: end)
+            end += PlanContext.workspaceBytes(diffCopy.byteCount)
+            bf16GradientInputs = (sourceCopy, diffDestinationCopy, try Reorder(from: source, to: copy),
+                                  try Reorder(from: destination, to: diffCopy))
+        } else {
+            bf16GradientInputs = nil
+        }
+        backwardWeightsPrimitive = try context.primitive(chosen, scratchpadOffset: end)
     }
 
     /// `(N, C_out, H', W')` of a convolution with `options`.
@@ -149,12 +166,46 @@ final class ConvolutionStep {
             algorithm: algorithm)
     }
 
+    /// The backward-data descriptor of `options` in the context's precision with `algorithm` (the forward
+    /// `hint`'s), on the source and destination layouts of the forward `layouts`; weights in the layout oneDNN
+    /// prefers.
+    private static func backwardDataDescriptor(
+        _ options: Options, layouts: PrimitiveDescriptor, hint: PrimitiveDescriptor, algorithm: ConvolutionAlgorithm,
+        context: PlanContext
+    ) throws -> PrimitiveDescriptor {
+        try .convolutionBackwardData(
+            .convolution, diffSource: layouts.memoryDescriptor(.source),
+            weights: try MemoryDescriptor(dims: weightShape(options), dataType: context.activationType, format: .any),
+            diffDestination: layouts.memoryDescriptor(.destination), geometry: SpatialGeometry(stride: 1, padding: options.padding),
+            hint: hint, algorithm: algorithm, attributes: try context.attributes())
+    }
+
+    /// The backward-weights descriptor of `options` with `algorithm` (the forward `hint`'s), on the source and
+    /// destination layouts of the forward `layouts`: float32 weight (and bias) gradients in the layout oneDNN
+    /// prefers.
+    private static func backwardWeightsDescriptor(
+        _ options: Options, layouts: PrimitiveDescriptor, hint: PrimitiveDescriptor, algorithm: ConvolutionAlgorithm,
+        context: PlanContext
+    ) throws -> PrimitiveDescriptor {
+        try .convolutionBackwardWeights(
+            .convolution, source: layouts.memoryDescriptor(.source),
+            diffWeights: try MemoryDescriptor(dims: weightShape(options), format: .any),
+            diffBias: options.bias ? try MemoryDescriptor(dims: [options.outputChannels], format: .a) : nil,
+            diffDestination: layouts.memoryDescriptor(.destination), geometry: SpatialGeometry(stride: 1, padding: options.padding),
+            hint: hint, algorithm: algorithm, attributes: try context.attributes())
+    }
+
     /// Whether this convolution would run as Winograd in fp32 (within the context's scratchpad limit), without
-    /// building it.
+    /// building it; in training, its backward-data pass too (a bf16 plan's weight gradient that fp32 Winograd
+    /// cannot fit runs in bf16).
     static func runsWinogradInFP32(_ options: Options, context: PlanContext) -> Bool {
         let fp32 = context.with(precision: .fp32)
-        return mayRunWinograd(options, context: fp32)
-            && fp32.admits(winograd: try? forwardDescriptor(options, context: fp32, algorithm: .winograd))
+        guard mayRunWinograd(options, context: fp32),
+              let forward = try? forwardDescriptor(options, context: fp32, algorithm: .winograd),
+              fp32.admits(winograd: forward) else { return false }
+        guard fp32.training, options.inputGradient else { return true }
+        return fp32.admits(winograd: try? backwardDataDescriptor(
+            options, layouts: forward, hint: forward, algorithm: .winograd, context: fp32))
     }
 
     // MARK: - Weights
@@ -168,6 +219,25 @@ final class ConvolutionStep {
     /// Copies the weight into the layout the backward-data primitive reads (training, before `backwardData`).
     func loadBackwardDataWeights(_ weight: Tensor, view: PlainView) throws {
         try Self.stage(weight, view, into: backwardDataWeights ?? weights, shape: weightShape)
+    }
+
+    /// `loadWeights` from a memory holding the whole weight, row-major.
+    func loadWeights(plain weight: Memory, bias biasTensor: Tensor?) throws {
+        try copy(weight, to: weights)
+        if let bias, let biasTensor { try biasTensor.copy(try .whole([options.outputChannels]), to: bias) }
+    }
+
+    /// `loadBackwardDataWeights` from a memory holding the whole weight, row-major.
+    func loadBackwardDataWeights(plain weight: Memory) throws {
+        try copy(weight, to: backwardDataWeights ?? weights)
+    }
+
+    /// Training: the bytes at the start of the workspace that the staged weights and the weight gradient take.
+    /// Above them the workspace is free between this convolution's primitives.
+    var stagedWorkspaceBytes: Int {
+        guard let diffWeights else { return 0 }
+        let staged = [weights, backwardDataWeights ?? weights].map { PlanContext.workspaceBytes($0.descriptor.byteCount) }
+        return max(staged.max()!, options.diffWeightsOffset + PlanContext.workspaceBytes(diffWeights.descriptor.byteCount))
     }
 
     /// Reorders `view` of `weight` into `destination`; through a dense OIHW copy when oneDNN has no direct
@@ -231,6 +301,12 @@ final class ConvolutionStep {
 
     func backwardWeights(_ source: Memory, _ diffDestination: Memory) throws {
         guard let backwardWeightsPrimitive, let diffWeights else { return }
+        var (source, diffDestination) = (source, diffDestination)
+        if let copies = bf16GradientInputs {
+            try copies.toSource(source, copies.source)
+            try copies.toDiff(diffDestination, copies.diffDestination)
+            (source, diffDestination) = (copies.source, copies.diffDestination)
+        }
         var arguments: [Argument: Memory] = [.source: source, .diffDestination: diffDestination, .diffWeights: diffWeights]
         if let diffBias { arguments[.diffBias] = diffBias }
         try backwardWeightsPrimitive.execute(arguments)

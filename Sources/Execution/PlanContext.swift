@@ -7,6 +7,10 @@ import Foundation
 /// whose levels differ in precision builds them with `with(precision:)`, which shares everything else.
 final class PlanContext {
     let precision: Precision
+    /// The precision of the plan this context belongs to (`with(precision:)` keeps it): where a bf16 plan runs
+    /// a level in fp32, that level's weight gradients that fp32 Winograd cannot compute within the scratchpad
+    /// limit run in bf16 (`ConvolutionStep`).
+    let planPrecision: Precision
     let training: Bool
     let arena: ActivationArena
 
@@ -21,7 +25,8 @@ final class PlanContext {
         /// up-sampled map, made again when backward reads them.
         case preNorm, upsampled
         /// Training gradients: the flowing output gradient, the block-internal one (which between blocks also
-        /// holds each 1x1 up-convolution's output and its gradient), the up-sampled map's gradient (networks
+        /// holds each 1x1 up-convolution's output and its gradient, and each conversion's pooled map and its
+        /// gradient), the up-sampled map's gradient (networks
         /// without batch norm; with it, the decoder's spent pre-norm map holds it), the pooled-map gradient.
         case diffFlow, diffInner, diffUpsampled, diffPooled
         /// Every primitive's scratchpad, and in training the blocked weights staged before each convolution and
@@ -48,18 +53,21 @@ final class PlanContext {
     /// - Parameters:
     ///   - largestActivation: bytes of the network's largest activation tensor.
     ///   - blockedActivations: true when every activation's channel count is a multiple of 16.
-    init(precision: Precision, training: Bool, largestActivation: Int = 0, blockedActivations: Bool = true) {
+    ///   - winogradScratchLimit: overrides the limit (and `UNET_WINOGRAD_SCRATCH_MB`), in bytes.
+    init(precision: Precision, training: Bool, largestActivation: Int = 0, blockedActivations: Bool = true,
+         winogradScratchLimit limit: Int? = nil) {
         self.precision = precision
+        planPrecision = precision
         self.training = training
         arena = ActivationArena()
         activationFormat = blockedActivations ? .aBcd16b : .acdb
         let override = ProcessInfo.processInfo.environment["UNET_WINOGRAD_SCRATCH_MB"].flatMap(Int.init)
-        winogradScratchLimit = override.map { $0 << 20 } ?? max(96 << 20, largestActivation * 8 / 5)
+        winogradScratchLimit = limit ?? override.map { $0 << 20 } ?? max(96 << 20, largestActivation * 8 / 5)
     }
 
     private init(_ shared: PlanContext, precision: Precision) {
         self.precision = precision
-        (training, arena) = (shared.training, shared.arena)
+        (planPrecision, training, arena) = (shared.planPrecision, shared.training, shared.arena)
         (activationFormat, winogradScratchLimit) = (shared.activationFormat, shared.winogradScratchLimit)
     }
 

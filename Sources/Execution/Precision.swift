@@ -3,7 +3,7 @@ public enum Precision: String, Sendable, CaseIterable {
     /// float32 everywhere.
     case fp32
     /// Mixed precision (`--amp`, `--dtype bf16`): activations and convolutions in bfloat16 through oneDNN's
-    /// bf16 kernels, float32 weights, statistics, gradients and logits. For inference, deeper levels run in
-    /// float32 where oneDNN's fp32 Winograd convolutions are faster (`CompiledUNet.levelPrecisions`).
+    /// bf16 kernels, float32 weights, statistics, gradients and logits. Deeper levels run in float32 where
+    /// oneDNN's fp32 Winograd convolutions are faster (`CompiledUNet.levelPrecisions`).
     case bf16
 }

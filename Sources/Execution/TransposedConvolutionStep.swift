@@ -21,7 +21,8 @@ final class TransposedConvolutionStep {
     let spaceView: MemoryDescriptor
 
     /// - Parameter outputPrecision: the precision of the map it writes, when it differs from the context's
-    ///   (a level of a mixed-precision plan); the depth-to-space reorder converts.
+    ///   (a level of a mixed-precision plan); the depth-to-space reorder converts (and in training its inverse
+    ///   converts the gradient back).
     /// - Precondition: with the blocked layout, `outputChannels` is a multiple of 16.
     init(inputShape: [Int], outputChannels: Int, context: PlanContext, outputPrecision: Precision? = nil) throws {
         precondition(context.activationFormat == .acdb || outputChannels % 16 == 0,
@@ -54,13 +55,17 @@ final class TransposedConvolutionStep {
                 dims: dims, dataType: outputType, strides: [4 * c * h * w, 4 * plane, 2 * w * 16, 16, 4 * w * 16, 32, 1])
         }
         toSpace = try Reorder(from: expandedView, to: spaceView)
-        pointwise = Tensor.empty(shape: [4 * outputChannels, inputShape[1], 1, 1])
         toDepth = training ? try Reorder(from: spaceView, to: expandedView) : nil
+        // In the workspace above what the convolution keeps there: the weight is staged from it before the
+        // convolution runs, and its gradient is read out of it after.
+        pointwise = try context.memory(MemoryDescriptor(dims: [4 * outputChannels, inputShape[1], 1, 1], format: .abcd),
+                                       slot: .workspace, offset: convolution.stagedWorkspaceBytes)
     }
 
-    /// The 1x1 weight `W1[(2p + q)·C_out + o, c]` rearranged from PyTorch's `W[c, o, p, q]`, and the weight
-    /// gradient's way back; kept between steps, so training re-arranges in place.
-    private var pointwise: Tensor
+    /// The 1x1 weight `W1[(2p + q)·C_out + o, c]` (row-major) rearranged from PyTorch's `W[c, o, p, q]`, and
+    /// the weight gradient's way back.
+    private let pointwise: Memory
+    private var pointwiseElements: UnsafeMutablePointer<Float> { pointwise.dataPointer.assumingMemoryBound(to: Float.self) }
 
     /// Calls `body(t, w)` for every weight element of input channels `channels`: `t` its index in PyTorch's
     /// `(C_in, C_out, 2, 2)` weight, `w` its index in the 1x1 weight `W1[(2p + q)·C_out + o, c]` (in increasing
@@ -77,11 +82,10 @@ final class TransposedConvolutionStep {
 
     /// Fills `pointwise` from PyTorch's `(C_in, C_out, 2, 2)` weight.
     private func arrangePointwise(_ layer: ConvTranspose2d) {
+        let w1 = pointwiseElements
         layer.weight.value.withUnsafeBufferPointer { w in
-            pointwise.withUnsafeMutableBufferPointer { w1 in
-                let cin = layer.weight.value.shape[0]
-                forEachWeightIndex(inputChannels: cin, 0..<cin) { t, j in w1[j] = w[t] }
-            }
+            let cin = layer.weight.value.shape[0]
+            forEachWeightIndex(inputChannels: cin, 0..<cin) { t, j in w1[j] = w[t] }
         }
     }
 
@@ -91,7 +95,7 @@ final class TransposedConvolutionStep {
         let cout = outputChannels
         let bias = layer.bias.map { b in Tensor(shape: [4 * cout]) { b.value[flat: $0 % cout] } }
         arrangePointwise(layer)
-        try convolution.loadWeights(pointwise, view: try .whole(pointwise.shape), bias: bias)
+        try convolution.loadWeights(plain: pointwise, bias: bias)
     }
 
     func forward(_ source: Memory, _ destination: Memory) throws {
@@ -107,20 +111,16 @@ final class TransposedConvolutionStep {
         try toDepth(try Memory(spaceView, pointer: diffDestination.dataPointer, owner: diffDestination),
                     try Memory(expandedView, pointer: diffExpanded.dataPointer, owner: diffExpanded))
         arrangePointwise(layer)
-        try convolution.loadBackwardDataWeights(pointwise, view: try .whole(pointwise.shape))
+        try convolution.loadBackwardDataWeights(plain: pointwise)
         try convolution.backwardData(diffExpanded, diffSource)
         try convolution.backwardWeights(source, diffExpanded)
         // The 1x1 gradient G1[(2p + q)·C_out + o, c] into `pointwise`, then back to PyTorch's G[c, o, p, q].
-        let (cin, cout) = (layer.weight.value.shape[0], outputChannels)
-        try pointwise.withUnsafeMutableBufferPointer {
-            try convolution.storeWeightGradient(rows: 0..<(4 * cout), into: $0.baseAddress!, view: try .whole([4 * cout, cin, 1, 1]))
-        }
+        let (cin, cout, g1) = (layer.weight.value.shape[0], outputChannels, pointwiseElements)
+        try convolution.storeWeightGradient(rows: 0..<(4 * cout), into: g1, view: try .whole([4 * cout, cin, 1, 1]))
         // Rows of G are input channels: a piece of rows `channels` starts at element `channels.lowerBound·C_out·4`.
         try sink.deliver(layer.weight) { channels, g in
             let start = channels.lowerBound * cout * 4
-            pointwise.withUnsafeBufferPointer { g1 in
-                forEachWeightIndex(inputChannels: cin, channels) { t, j in g[t - start] = g1[j] }
-            }
+            forEachWeightIndex(inputChannels: cin, channels) { t, j in g[t - start] = g1[j] }
         }
         // Each output channel's bias gradient sums its four expanded channels'.
         if let bias = layer.bias, let diffBias = convolution.diffBias {

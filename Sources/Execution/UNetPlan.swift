@@ -25,7 +25,8 @@ final class UNetPlan {
     /// `pooled[ℓ]` feeds encoder `ℓ + 1`.
     private let pooled: [Memory]
     /// `conversions[ℓ]`: where level `ℓ + 1` runs in another precision than level `ℓ`, the pool writes its
-    /// source and it converts into `pooled[ℓ]`.
+    /// source and it converts into `pooled[ℓ]`; in training it converts the pooled map's gradient back for the
+    /// pool's backward.
     private let conversions: [ConversionStep?]
     /// The precision each level runs in, from the top (see `precision(ofLevel:block:inputShape:context:)`).
     let levelPrecisions: [Precision]
@@ -65,8 +66,8 @@ final class UNetPlan {
     /// output — each dead once the next block's first convolution has read it; `hidden` holds each block's inner
     /// map and each 1x1 up-convolution's output, and above them the skips (`placeSkips`). Training keeps forward
     /// activations for backward and shares the gradients: `diffFlow` carries each block's output gradient,
-    /// `diffInner` the block-internal one (and, between blocks, the 1x1 up-convolution's output and its gradient),
-    /// `diffPooled` the pooled map's; a decoder's two input gradients (the skip's, which waits for the encoder's
+    /// `diffInner` the block-internal one (and, between blocks, the 1x1 up-convolution's output and its gradient,
+    /// and a conversion's pooled map and its gradient), `diffPooled` the pooled map's; a decoder's two input gradients (the skip's, which waits for the encoder's
     /// backward, and the up-sampled map's) go into its spent pre-norm maps, or without batch norm into storage of
     /// the skip's own and `diffUpsampled`. With batch norm, training keeps the convolutions' outputs, not the
     /// BN+ReLU outputs: each block's inner map and each decoder's output live in `hidden`, each encoder's output (a
@@ -118,7 +119,7 @@ final class UNetPlan {
                     slot: training ? nil : .flowing)
                 pooled.append(map)
                 let changes = levelContext.precision != above.precision
-                conversions.append(changes ? try ConversionStep(from: above.activationType, to: map) : nil)
+                conversions.append(changes ? try ConversionStep(from: above.activationType, to: map, context: context) : nil)
             }
             contexts.append(levelContext)
             encoders.append(try DoubleConvStep(
@@ -185,26 +186,30 @@ final class UNetPlan {
         (self.upsamplers, self.upsampled, self.decoders, self.joins) = (upsamplers, upsampled, decoders, joins)
     }
 
-    /// The precision level `level` runs in (encoder and decoder), given its input shape. bf16 inference runs a
-    /// level below the first in fp32 where it is at least 256 channels wide on at least 1024 pixels (batch ×
-    /// height × width) and oneDNN would run its convolutions as fp32 Winograd (within the scratchpad limit),
-    /// unless bf16 convolutions run on AMX. F(4x4, 3x3) Winograd does a quarter of the multiplications, so at
-    /// half the bf16 rate it beats bf16 direct by 20–30% there (AVX-512 with bf16, base 64 at 256², batch 4:
-    /// 28 ms against 41 for a 512-channel convolution, 33 against 41 for 256 channels). It also transforms the
-    /// weights at every run, and every input and output tile: on fewer pixels or narrower levels that costs
-    /// more than it saves (1024 channels at 16², batch 1: 22 ms against 10; 128 channels at 16², batch 8: 1.45
+    /// The precision level `level` runs in (encoder and decoder), given its input shape. A bf16 plan runs a level
+    /// below the first in fp32 where it is at least 256 channels wide on at least 1024 pixels (batch × height ×
+    /// width) and oneDNN would run its convolutions as fp32 Winograd within the scratchpad limit (in training, their
+    /// backward passes too), unless bf16 convolutions run on AMX. F(4x4, 3x3) Winograd does a quarter of the
+    /// multiplications, so at half the bf16 rate it beats bf16 direct by 20–30% there (AVX-512 with bf16, base 64 at
+    /// 256², batch 4: 28 ms against 41 for a 512-channel convolution, 33 against 41 for 256 channels). It also
+    /// transforms the weights at every run, and every input and output tile: on fewer pixels or narrower levels that
+    /// costs more than it saves (1024 channels at 16², batch 1: 22 ms against 10; 128 channels at 16², batch 8: 1.45
     /// against 1.21; 32 channels at 64², batch 8: 1.68 against 1.31). The first level keeps the plan's precision:
-    /// its maps are the network's largest, and halving them is what bf16 saves in memory. Training runs every
-    /// level in the plan's precision.
+    /// its maps are the network's largest, and halving them is what bf16 saves in memory. Training (base 64 at
+    /// 256², batch 2): the 256-channel level's three passes take 185 ms against 253 in bf16; the 512-channel
+    /// level's take 205 against 250, its weight gradient running in bf16 (fp32 Winograd's would need more
+    /// scratch than the limit, and fp32 direct is 2.4x slower than bf16). The step is 9% faster for 62 MB more
+    /// peak memory, most of it Winograd's scratchpad. The 128-channel level would give 3% more for 80 MB more,
+    /// past the memory target, which is why narrower levels stay bf16 in training too.
     private static func precision(ofLevel level: Int, block: DoubleConv, inputShape: [Int], context: PlanContext) -> Precision {
         let width = block.conv2.weight.value.shape[0]
-        guard context.precision == .bf16, !context.training, level > 0, !CPUISA.hasAMX, width >= 256,
+        guard context.precision == .bf16, level > 0, !CPUISA.hasAMX, width >= 256,
               inputShape[0] * inputShape[2] * inputShape[3] >= 1024 else { return context.precision }
         // The block's second convolution stands for the level: the widest, on the level's largest maps.
         let p = block.conv1.padding
         let first = ConvolutionStep.Options(
             inputShape: inputShape, outputChannels: block.conv1.weight.value.shape[0], kernelSize: 3, padding: p,
-            inputGradient: false, bias: true, relu: true)
+            inputGradient: context.training, bias: true, relu: true)
         var second = first
         (second.inputShape, second.outputChannels) = (ConvolutionStep.outputShape(first), width)
         return ConvolutionStep.runsWinogradInFP32(second, context: context) ? .fp32 : context.precision
@@ -437,7 +442,8 @@ final class UNetPlan {
             try encoders[level].backward(sources, gradients: sink)
             guard level > 0 else { break }
             let skip = encoders[level - 1]
-            try pools[level - 1].backward(encoders[level].diffInputs[0], skip.diffOutput!)
+            let diffPooled = encoders[level].diffInputs[0]
+            try pools[level - 1].backward(try conversions[level - 1]?.backward(diffPooled) ?? diffPooled, skip.diffOutput!)
             try skipAdds[level - 1](skip.diffOutput!, plus: joins[d - level].diffSkip!)
         }
     }

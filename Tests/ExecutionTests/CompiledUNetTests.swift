@@ -113,6 +113,11 @@ struct CompiledUNetTests {
     @Test("bf16 training: logits and every gradient near the float32 reference", arguments: [0, 2, 3, 4])
     func bf16Training(index: Int) throws {
         let (name, c, shape) = Self.configurations[index]
+        try Self.expectBF16TrainingNearReference(name, c, shape: shape)
+    }
+
+    /// One bf16 training step's logits and gradients against the float32 reference's (see `bf16Training`).
+    static func expectBF16TrainingNearReference(_ name: String, _ c: UNetConfiguration, shape: [Int]) throws {
         let (reference, fast) = try Self.models(c)
         var g = SeededGenerator(seed: 11)
         let x = Tensor.normal(shape: shape, using: &g)

@@ -6,11 +6,11 @@ import Tensors
 import TestSupport
 import Testing
 
-/// bf16 inference against the float32 reference. Its plans run deeper levels in fp32 where oneDNN's fp32
-/// Winograd is faster, converting maps where the precision changes (the pooled map going down, the up-sampled
-/// map coming up); a conversion that read or wrote the wrong element type would give garbage, far outside
-/// bf16's rounding.
-@Suite("bf16 inference against the reference path")
+/// bf16 plans against the float32 reference. They run deeper levels in fp32 where oneDNN's fp32 Winograd is
+/// faster, converting maps where the precision changes (the pooled map going down, the up-sampled map coming
+/// up, and in training their gradients going the other way); a conversion that read or wrote the wrong
+/// element type would give garbage, far outside bf16's rounding.
+@Suite("bf16 plans with fp32 levels against the reference path")
 struct MixedPrecisionTests {
     /// Networks whose level 1 is 256 channels wide on at least 1024 pixels, so it runs in fp32 (Winograd),
     /// and whose level 2 runs on fewer pixels, so it stays bf16.
@@ -31,21 +31,30 @@ struct MixedPrecisionTests {
         #expect(error < 0.03 * CompiledUNetTests.norm(expected), "\(name): error \(error)")
     }
 
+    /// One training step with level 1 in fp32 (bounds of `CompiledUNetTests.bf16Training`): dropping the
+    /// gradient's conversion at the pool turns the first level's gradients into NaN.
+    @Test("bf16 training: logits and every gradient near the float32 reference", arguments: mixed.indices)
+    func bf16Training(index: Int) throws {
+        let (name, c, shape) = Self.mixed[index]
+        try CompiledUNetTests.expectBF16TrainingNearReference(name, c, shape: shape)
+    }
+
     /// The first level stays bf16 (the largest maps), a level of 256 channels on 1024 pixels or more runs fp32
-    /// where this machine's oneDNN has fp32 Winograd and no AMX, a level on fewer pixels stays bf16; training
-    /// never mixes.
+    /// where this machine's oneDNN has fp32 Winograd (in training, for the backward passes too) and no AMX, a
+    /// level on fewer pixels stays bf16; fp32 plans never mix.
     @Test("bf16 plans: which levels run in fp32", arguments: mixed.indices)
     func levelPrecisions(index: Int) throws {
         let (name, c, shape) = Self.mixed[index]
-        let winograd = !CPUISA.hasAMX && ConvolutionStep.runsWinogradInFP32(
-            .init(inputShape: [1, 256, 32, 32], outputChannels: 256, kernelSize: 3, padding: 1, inputGradient: false, bias: true),
-            context: PlanContext(precision: .bf16, training: false))
         var g = SeededGenerator(seed: 14)
         let model = try UNet(c, generator: &g)
-        let inference = try CompiledUNet(model, inputShape: shape, precision: .bf16, training: false)
-        #expect(inference.levelPrecisions == [.bf16, winograd ? .fp32 : .bf16, .bf16], "\(name)")
-        let training = try CompiledUNet(model, inputShape: shape, precision: .bf16, training: true)
-        #expect(training.levelPrecisions == [.bf16, .bf16, .bf16], "\(name) training")
+        for training in [false, true] {
+            let winograd = !CPUISA.hasAMX && ConvolutionStep.runsWinogradInFP32(
+                .init(inputShape: [1, 256, 32, 32], outputChannels: 256, kernelSize: 3, padding: 1, inputGradient: training, bias: true),
+                context: PlanContext(precision: .bf16, training: training))
+            let compiled = try CompiledUNet(model, inputShape: shape, precision: .bf16, training: training)
+            #expect(compiled.levelPrecisions == [.bf16, winograd ? .fp32 : .bf16, .bf16], "\(name), training \(training)")
+        }
         #expect(try CompiledUNet(model, inputShape: shape, training: false).levelPrecisions == [.fp32, .fp32, .fp32], "\(name) fp32")
+        #expect(try CompiledUNet(model, inputShape: shape, training: true).levelPrecisions == [.fp32, .fp32, .fp32], "\(name) fp32 training")
     }
 }
