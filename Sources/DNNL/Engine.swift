@@ -4,9 +4,10 @@ import Synchronization
 /// The CPU engine and its in-order stream, created once and shared by every primitive.
 /// oneDNN runs each primitive on OpenMP threads (`OMP_NUM_THREADS`, default: all cores).
 ///
-/// Executions are serialized: oneDNN 2.6 as Debian builds it keeps one library-managed scratchpad that
-/// concurrent executions from different threads would share, and parallel primitives would oversubscribe
-/// the cores anyway. Callers on other threads (data loading, tests running in parallel) wait their turn.
+/// Executions are serialized: primitives running in parallel would oversubscribe the cores (each runs on all
+/// of oneDNN's OpenMP threads), and Debian's oneDNN 2.6 is built for one execution at a time. Callers on
+/// other threads (data loading, tests running in parallel) wait their turn. Every primitive has a scratchpad
+/// of its own or its caller's (`PrimitiveAttributes`), so a primitive may run on any thread.
 public final class Engine: @unchecked Sendable {
     let handle: dnnl_engine_t
     let stream: dnnl_stream_t

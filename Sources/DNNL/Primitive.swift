@@ -38,7 +38,9 @@ public final class Primitive {
     let handle: dnnl_primitive_t
     /// The descriptor it was made from (layouts, implementation).
     public let descriptor: PrimitiveDescriptor
-    /// Scratch memory passed at every execution, for primitives made with a user-managed scratchpad.
+    /// Scratch memory passed at every execution (every descriptor asks for a user-managed scratchpad). Set it to
+    /// share one buffer between primitives that never run at once; if it is nil when a primitive that needs
+    /// scratch runs, the primitive allocates its own.
     public var scratchpad: Memory?
 
     public init(_ descriptor: PrimitiveDescriptor) throws(DNNLError) {
@@ -47,7 +49,12 @@ public final class Primitive {
                   "dnnl_primitive_create (\(descriptor.operation))")
         handle = primitive!
         self.descriptor = descriptor
+        let scratch = descriptor.memoryDescriptor(.scratchpad)
+        scratchNeeded = !scratch.isEmpty && scratch.byteCount > 0 ? scratch : nil
     }
+
+    /// The scratch memory the primitive needs, if any.
+    private let scratchNeeded: MemoryDescriptor?
 
     deinit { dnnl_primitive_destroy(handle) }
 
@@ -55,6 +62,7 @@ public final class Primitive {
     public func execute(_ arguments: [Argument: Memory]) throws(DNNLError) {
         let engine = try Engine.cpu()
         var arguments = arguments
+        if scratchpad == nil, let scratchNeeded { scratchpad = try Memory(scratchNeeded) }
         if let scratchpad { arguments[.scratchpad] = scratchpad }
         let args = arguments.map { dnnl_exec_arg_t(arg: $0.key.raw, memory: $0.value.handle) }
         try engine.serialized { () throws(DNNLError) in

@@ -13,16 +13,16 @@ public final class PrimitiveAttributes {
         case sum(scale: Float)
     }
 
-    /// - Parameter userScratchpad: the caller passes the primitive's scratch memory at execution
-    ///   (`Primitive.scratchpad`) instead of oneDNN allocating it, so that one buffer can serve many primitives.
-    public init(postOps: [PostOp] = [], userScratchpad: Bool = false) throws(DNNLError) {
+    /// Every primitive's scratch memory is the caller's (`Primitive.scratchpad`, or one `Primitive` allocates
+    /// for itself): so one buffer can serve many primitives, and no primitive uses oneDNN's library-managed
+    /// scratchpad, which Debian's oneDNN shares between the primitives a thread creates and which breaks when
+    /// a primitive runs on another thread than the one that made it.
+    public init(postOps: [PostOp] = []) throws(DNNLError) {
         var attr: dnnl_primitive_attr_t?
         try check(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create")
         handle = attr!
-        if userScratchpad {
-            try check(dnnl_primitive_attr_set_scratchpad_mode(handle, dnnl_scratchpad_mode_user),
-                      "dnnl_primitive_attr_set_scratchpad_mode")
-        }
+        try check(dnnl_primitive_attr_set_scratchpad_mode(handle, dnnl_scratchpad_mode_user),
+                  "dnnl_primitive_attr_set_scratchpad_mode")
         guard !postOps.isEmpty else { return }
         var ops: dnnl_post_ops_t?
         try check(dnnl_post_ops_create(&ops), "dnnl_post_ops_create")

@@ -7,7 +7,8 @@ extension PrimitiveDescriptor {
         var pd: dnnl_primitive_desc_t?
         var (src, dst) = (source.raw, destination.raw)
         let engine = try Engine.cpu().handle
-        try check(dnnl_reorder_primitive_desc_create(&pd, &src, engine, &dst, engine, attributes?.handle),
+        let attributes = if let attributes { attributes } else { try PrimitiveAttributes() }
+        try check(dnnl_reorder_primitive_desc_create(&pd, &src, engine, &dst, engine, attributes.handle),
                   "dnnl_reorder_primitive_desc_create \(source.dims)")
         return PrimitiveDescriptor(handle: pd!, operation: "reorder")
     }
@@ -20,10 +21,11 @@ extension PrimitiveDescriptor {
         let raws = sources.map(\.raw)
         var dst = destination?.raw ?? dnnl_memory_desc_t()
         let engine = try Engine.cpu().handle
+        let attributes = try PrimitiveAttributes()
         let status = withOptional(destination != nil, &dst) { dstPointer in
             raws.withUnsafeBufferPointer { buffer in
                 dnnl_concat_primitive_desc_create(&pd, dstPointer, Int32(buffer.count), Int32(axis),
-                                                  buffer.baseAddress, nil, engine)
+                                                  buffer.baseAddress, attributes.handle, engine)
             }
         }
         try check(status, "dnnl_concat_primitive_desc_create \(sources.map(\.dims)) axis \(axis)")
@@ -38,8 +40,9 @@ extension PrimitiveDescriptor {
         let raws = sources.map(\.raw)
         var dst = destination.raw
         let engine = try Engine.cpu().handle
+        let attributes = try PrimitiveAttributes()
         let status = raws.withUnsafeBufferPointer { buffer in
-            dnnl_sum_primitive_desc_create(&pd, &dst, Int32(buffer.count), scales, buffer.baseAddress, nil, engine)
+            dnnl_sum_primitive_desc_create(&pd, &dst, Int32(buffer.count), scales, buffer.baseAddress, attributes.handle, engine)
         }
         try check(status, "dnnl_sum_primitive_desc_create \(destination.dims)")
         return PrimitiveDescriptor(handle: pd!, operation: "sum")

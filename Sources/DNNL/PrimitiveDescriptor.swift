@@ -22,8 +22,9 @@ public final class PrimitiveDescriptor {
         var desc = operationDescriptor
         var pd: dnnl_primitive_desc_t?
         let engine = try Engine.cpu().handle
+        let attributes = if let attributes { attributes } else { try PrimitiveAttributes() }
         let status = withUnsafePointer(to: &desc) { pointer in
-            dnnl_primitive_desc_create(&pd, UnsafeRawPointer(pointer), attributes?.handle, engine, hint?.handle)
+            dnnl_primitive_desc_create(&pd, UnsafeRawPointer(pointer), attributes.handle, engine, hint?.handle)
         }
         try check(status, "dnnl_primitive_desc_create (\(operation))")
         return PrimitiveDescriptor(handle: pd!, operation: operation)

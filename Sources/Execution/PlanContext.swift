@@ -104,7 +104,7 @@ final class PlanContext {
 
     /// Attributes with the user-managed scratchpad and the given post-ops.
     func attributes(_ postOps: [PrimitiveAttributes.PostOp] = []) throws -> PrimitiveAttributes {
-        try PrimitiveAttributes(postOps: postOps, userScratchpad: true)
+        try PrimitiveAttributes(postOps: postOps)
     }
 
     /// A primitive from a descriptor made with `attributes()`, its scratchpad in the workspace from `offset`

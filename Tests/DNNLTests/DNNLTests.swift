@@ -1,4 +1,5 @@
 import DNNL
+import Foundation
 import Testing
 
 @Suite("oneDNN wrapper")
@@ -42,5 +43,41 @@ struct DNNLTests {
         #expect(nchw.with(dataType: .bf16).byteCount == 2 * 3 * 4 * 5 * 2)
         #expect(try nchw.reshaped([6, 20]).dims == [6, 20])
         #expect(throws: DNNLError.self) { try nchw.reshaped([7, 20]) }
+    }
+
+    /// A Winograd convolution (which needs scratch memory) made on one thread and run on another gives what
+    /// it gives on the thread that made it: it brings its own scratchpad instead of oneDNN's library-managed
+    /// one, which belongs to the thread that made the primitive.
+    @Test("a primitive made on one thread runs on another, with a scratchpad of its own")
+    func primitiveOnAnotherThread() throws {
+        let pd = try PrimitiveDescriptor.convolutionForward(
+            .convolution, training: false, source: MemoryDescriptor(dims: [2, 32, 16, 16], format: .any),
+            weights: MemoryDescriptor(dims: [32, 32, 3, 3], format: .any), bias: nil,
+            destination: MemoryDescriptor(dims: [2, 32, 16, 16], format: .any),
+            geometry: SpatialGeometry(stride: 1, padding: 1), algorithm: .winograd)
+        #expect(pd.memoryDescriptor(.scratchpad).byteCount > 0)
+        let (source, weights) = (try Memory(pd.memoryDescriptor(.source)), try Memory(pd.memoryDescriptor(.weights)))
+        for (memory, step) in [(source, 7), (weights, 3)] {
+            let values = memory.dataPointer.assumingMemoryBound(to: Float.self)
+            for i in 0..<(memory.descriptor.byteCount / 4) { values[i] = Float((i * step) % 17) / 17 - 0.5 }
+        }
+        func run(_ primitive: Primitive) throws -> [Float] {
+            let destination = try Memory(pd.memoryDescriptor(.destination))
+            try primitive.execute([.source: source, .weights: weights, .destination: destination])
+            let values = destination.dataPointer.assumingMemoryBound(to: Float.self)
+            return Array(UnsafeBufferPointer(start: values, count: destination.descriptor.byteCount / 4))
+        }
+        let expected = try run(try Primitive(pd))
+        nonisolated(unsafe) let descriptor = pd
+        nonisolated(unsafe) var made: Result<Primitive, DNNLError>?
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            made = Result { () throws(DNNLError) in try Primitive(descriptor) }
+            done.signal()
+        }.start()
+        done.wait()
+        let primitive = try #require(made).get()
+        #expect(try run(primitive) == expected)
+        #expect(primitive.scratchpad != nil)
     }
 }
