@@ -26,15 +26,16 @@ final class PlanContext {
         case preNorm, upsampled
         /// Training gradients: the flowing output gradient, the block-internal one (which between blocks also
         /// holds each 1x1 up-convolution's output and its gradient, and each conversion's pooled map and its
-        /// gradient), the up-sampled map's gradient (networks
-        /// without batch norm; with it, the decoder's spent pre-norm map holds it), the pooled-map gradient.
+        /// gradient), the up-sampled map's gradient (networks without batch norm; with it, the decoder's spent
+        /// pre-norm map holds it), the pooled-map gradient.
         case diffFlow, diffInner, diffUpsampled, diffPooled
         /// Every primitive's scratchpad, and in training the blocked weights staged before each convolution and
         /// its weight gradient. Staged weights and weight gradients start at 0: a convolution's weight gradient
         /// is computed after its backward-data pass and handed over before the next staging, so the two are
         /// never live together. Each primitive's scratchpad starts after what stays live while it runs (its
-        /// staged weights or weight gradient, `workspaceBytes`); the other primitives run between
-        /// convolutions, with their scratchpads at 0.
+        /// staged weights or weight gradient, `workspaceBytes`, and a bf16 weight gradient's input copies); the
+        /// other primitives run between convolutions, with their scratchpads at 0. Between primitives, an
+        /// up-convolution's rearranged 1x1 weight lies above its staged weights and weight gradient.
         case workspace
     }
 
