@@ -50,11 +50,11 @@ public final class Primitive {
         handle = primitive!
         self.descriptor = descriptor
         let scratch = descriptor.memoryDescriptor(.scratchpad)
-        scratchNeeded = !scratch.isEmpty && scratch.byteCount > 0 ? scratch : nil
+        scratchpadNeeded = !scratch.isEmpty && scratch.byteCount > 0 ? scratch : nil
     }
 
     /// The scratch memory the primitive needs, if any.
-    private let scratchNeeded: MemoryDescriptor?
+    public let scratchpadNeeded: MemoryDescriptor?
 
     deinit { dnnl_primitive_destroy(handle) }
 
@@ -62,7 +62,7 @@ public final class Primitive {
     public func execute(_ arguments: [Argument: Memory]) throws(DNNLError) {
         let engine = try Engine.cpu()
         var arguments = arguments
-        if scratchpad == nil, let scratchNeeded { scratchpad = try Memory(scratchNeeded) }
+        if scratchpad == nil, let scratchpadNeeded { scratchpad = try Memory(scratchpadNeeded) }
         if let scratchpad { arguments[.scratchpad] = scratchpad }
         let args = arguments.map { dnnl_exec_arg_t(arg: $0.key.raw, memory: $0.value.handle) }
         try engine.serialized { () throws(DNNLError) in

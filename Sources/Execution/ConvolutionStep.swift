@@ -213,7 +213,7 @@ final class ConvolutionStep {
     /// Copies a plain PyTorch weight (or the channel slice `view` of one) and bias into the forward layout.
     func loadWeights(_ weight: Tensor, view: PlainView, bias biasTensor: Tensor?) throws {
         try Self.stage(weight, view, into: weights, shape: weightShape)
-        if let bias, let biasTensor { try biasTensor.copy(try .whole([options.outputChannels]), to: bias) }
+        try loadBias(biasTensor)
     }
 
     /// Copies the weight into the layout the backward-data primitive reads (training, before `backwardData`).
@@ -224,6 +224,10 @@ final class ConvolutionStep {
     /// `loadWeights` from a memory holding the whole weight, row-major.
     func loadWeights(plain weight: Memory, bias biasTensor: Tensor?) throws {
         try copy(weight, to: weights)
+        try loadBias(biasTensor)
+    }
+
+    private func loadBias(_ biasTensor: Tensor?) throws {
         if let bias, let biasTensor { try biasTensor.copy(try .whole([options.outputChannels]), to: bias) }
     }
 

@@ -112,9 +112,7 @@ final class PlanContext {
     /// (a multiple of 64: the bytes of the workspace that stay live while it runs).
     func primitive(_ descriptor: PrimitiveDescriptor, scratchpadOffset offset: Int = 0) throws -> Primitive {
         let primitive = try Primitive(descriptor)
-        let scratch = descriptor.memoryDescriptor(.scratchpad)
-        if !scratch.isEmpty, scratch.byteCount > 0 { primitive.scratchpad = try memory(scratch, slot: .workspace, offset: offset) }
-
+        if let scratch = primitive.scratchpadNeeded { primitive.scratchpad = try memory(scratch, slot: .workspace, offset: offset) }
         return primitive
     }
 

@@ -67,13 +67,13 @@ final class UNetPlan {
     /// map and each 1x1 up-convolution's output, and above them the skips (`placeSkips`). Training keeps forward
     /// activations for backward and shares the gradients: `diffFlow` carries each block's output gradient,
     /// `diffInner` the block-internal one (and, between blocks, the 1x1 up-convolution's output and its gradient,
-    /// and a conversion's pooled map and its gradient), `diffPooled` the pooled map's; a decoder's two input gradients (the skip's, which waits for the encoder's
-    /// backward, and the up-sampled map's) go into its spent pre-norm maps, or without batch norm into storage of
-    /// the skip's own and `diffUpsampled`. With batch norm, training keeps the convolutions' outputs, not the
-    /// BN+ReLU outputs: each block's inner map and each decoder's output live in `hidden`, each encoder's output (a
-    /// skip) in `flowing`, and they are made again from the pre-norm maps when read later. With
-    /// `recomputesConvolutions`, each block's first convolution output lives in `preNorm` and each up-sampled map
-    /// in `upsampled`, and backward runs those convolutions again.
+    /// and a conversion's pooled map and its gradient), `diffPooled` the pooled map's; a decoder's two input
+    /// gradients (the skip's, which waits for the encoder's backward, and the up-sampled map's) go into its spent
+    /// pre-norm maps, or without batch norm into storage of the skip's own and `diffUpsampled`. With batch norm,
+    /// training keeps the convolutions' outputs, not the BN+ReLU outputs: each block's inner map and each decoder's
+    /// output live in `hidden`, each encoder's output (a skip) in `flowing`, and they are made again from the
+    /// pre-norm maps when read later. With `recomputesConvolutions`, each block's first convolution output lives in
+    /// `preNorm` and each up-sampled map in `upsampled`, and backward runs those convolutions again.
     private let context: PlanContext
 
     /// Training: whether backward runs each block's first convolution (with batch norm) and each up-sampling
@@ -189,7 +189,7 @@ final class UNetPlan {
     /// The precision level `level` runs in (encoder and decoder), given its input shape. A bf16 plan runs a level
     /// below the first in fp32 where it is at least 256 channels wide on at least 1024 pixels (batch × height ×
     /// width) and oneDNN would run its convolutions as fp32 Winograd within the scratchpad limit (in training, their
-    /// backward passes too), unless bf16 convolutions run on AMX. F(4x4, 3x3) Winograd does a quarter of the
+    /// backward-data passes too), unless bf16 convolutions run on AMX. F(4x4, 3x3) Winograd does a quarter of the
     /// multiplications, so at half the bf16 rate it beats bf16 direct by 20–30% there (AVX-512 with bf16, base 64 at
     /// 256², batch 4: 28 ms against 41 for a 512-channel convolution, 33 against 41 for 256 channels). It also
     /// transforms the weights at every run, and every input and output tile: on fewer pixels or narrower levels that
