@@ -14,7 +14,7 @@ let package = Package(
         .library(
             name: "UNetKit",
             targets: ["Tensors", "Kernels", "NN", "Models", "Execution", "Training", "Datasets", "Metrics", "Inference",
-                      "Reports", "Workflows", "Checkpoints", "ImageIO"]),
+                      "Reports", "Workflows", "Checkpoints", "ImageIO", "Files"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -26,38 +26,44 @@ let package = Package(
 
         // MARK: - Libraries
         .target(name: "DNNL", dependencies: ["CDNNL"]),
+        .target(name: "Files"),
         .target(name: "Tensors", swiftSettings: optimizedInDebug),
         .target(name: "Kernels", dependencies: ["DNNL", "Tensors"]),
         .target(name: "NN", dependencies: ["Kernels", "Tensors"]),
-        .target(name: "Checkpoints", dependencies: ["Tensors"]),
-        .target(name: "Models", dependencies: ["NN", "Kernels", "Tensors", "Checkpoints"]),
+        .target(name: "Checkpoints", dependencies: ["Files", "Tensors"]),
+        .target(name: "Models", dependencies: ["Checkpoints", "Files", "Kernels", "NN", "Tensors"]),
         .target(name: "Execution", dependencies: ["DNNL", "Kernels", "NN", "Models", "Tensors"]),
         .target(name: "Training", dependencies: ["DNNL", "NN", "Tensors"], swiftSettings: optimizedInDebug),
         .target(name: "Metrics", swiftSettings: optimizedInDebug),
-        .target(name: "Datasets", dependencies: ["ImageIO", "Tensors"], swiftSettings: optimizedInDebug),
+        .target(name: "Datasets", dependencies: ["Files", "ImageIO", "Tensors"], swiftSettings: optimizedInDebug),
         .target(name: "Reports", dependencies: ["ImageIO"], swiftSettings: optimizedInDebug),
         .target(
             name: "Inference", dependencies: ["Datasets", "Execution", "Kernels", "Models", "Tensors"], swiftSettings: optimizedInDebug),
         .target(
             name: "Workflows",
             dependencies: [
-                "Datasets", "Execution", "ImageIO", "Inference", "Metrics", "Models", "NN", "Reports", "Tensors", "Training", "Kernels",
+                "Checkpoints", "Datasets", "Execution", "Files", "ImageIO", "Inference", "Metrics", "Models", "NN", "Reports",
+                "Tensors", "Training",
             ],
             swiftSettings: optimizedInDebug),
-        .target(name: "ImageIO", dependencies: ["CImageCodecs"]),
+        .target(name: "ImageIO", dependencies: ["CImageCodecs", "Files"]),
 
         // MARK: - Command-line tool
         .executableTarget(
             name: "unet",
             dependencies: [
-                "NN", "Models", "Execution", "Training", "Workflows", "Datasets", "Metrics", "Reports", "DNNL", "Tensors",
-                "Kernels", "Inference", "Checkpoints", "ImageIO",
+                "Checkpoints", "DNNL", "Datasets", "Execution", "Files", "ImageIO", "Inference", "Metrics", "Models", "Reports",
+                "Tensors", "Training", "Workflows",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // MARK: - Example (README: using the library from Swift)
         .executableTarget(
             name: "SegmentImage", dependencies: ["ImageIO", "Inference", "Models", "Workflows"], path: "Examples/SegmentImage"),
+
+        // MARK: - Fuzzing (Fuzz/run.sh builds unet-fuzz with libFuzzer; make test replays Fuzz/regressions)
+        .target(name: "FuzzHarnesses", dependencies: ["Checkpoints", "Datasets", "ImageIO", "Models"], path: "Fuzz/Harnesses"),
+        .executableTarget(name: "unet-fuzz", dependencies: ["FuzzHarnesses"], path: "Fuzz/Driver"),
 
         // MARK: - Tests
         .target(
@@ -67,6 +73,8 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Tensors", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Kernels", "Tensors", "TestSupport"]),
         .testTarget(name: "DNNLTests", dependencies: ["DNNL"]),
+        .testTarget(name: "FilesTests", dependencies: ["Files"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzHarnesses"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Tensors", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO", "Tensors", "TestSupport"]),
@@ -81,7 +89,7 @@ let package = Package(
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Checkpoints", "TestSupport"]),
         .testTarget(
             name: "InferenceTests",
-            dependencies: ["Inference", "Datasets", "Execution", "Models", "Tensors", "ImageIO", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["unet", "SegmentImage", "Checkpoints", "ImageIO", "Tensors", "TestSupport"]),
+            dependencies: ["Inference", "Datasets", "Execution", "Models", "Tensors", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["unet", "SegmentImage", "Checkpoints", "Files", "ImageIO", "Tensors", "TestSupport"]),
     ]
 )

@@ -27,7 +27,7 @@ do {
 
     // 3. Segment, then write the classes as a colour mask.
     let result = try segmenter.segment(path: arguments[2])
-    let mask = MaskRenderer.image(result.classes, width: result.image.width, height: result.image.height, format: .palette,
+    let mask = try MaskRenderer.image(result.classes, width: result.image.width, height: result.image.height, format: .palette,
                                   table: nil, modelClasses: classes)
     try ImageWriter.writePNG(mask, to: arguments[3])
     for c in 0..<max(classes, 2) {

@@ -14,14 +14,16 @@ struct ByteReader {
     var remaining: Int { bytes.count - offset }
 
     mutating func uint8() throws(OutOfBounds) -> UInt8 {
-        guard offset < bytes.count else { throw OutOfBounds() }
+        guard offset >= 0, offset < bytes.count else { throw OutOfBounds() }
         defer { offset += 1 }
         return bytes[offset]
     }
 
     /// An unsigned little-endian integer of `width` bytes (at most 8).
     mutating func unsigned(_ width: Int) throws(OutOfBounds) -> UInt64 {
-        guard width >= 0, width <= 8, offset >= 0, offset + width <= bytes.count else { throw OutOfBounds() }
+        guard width >= 0, width <= 8, offset >= 0, offset <= bytes.count, width <= bytes.count - offset else {
+            throw OutOfBounds()
+        }
         var value: UInt64 = 0
         for i in 0..<width { value |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
         offset += width
@@ -34,7 +36,7 @@ struct ByteReader {
 
     /// `count` bytes.
     mutating func take(_ count: Int) throws(OutOfBounds) -> ArraySlice<UInt8> {
-        guard count >= 0, offset >= 0, count <= bytes.count - offset else { throw OutOfBounds() }
+        guard count >= 0, offset >= 0, offset <= bytes.count, count <= bytes.count - offset else { throw OutOfBounds() }
         defer { offset += count }
         return bytes[offset..<(offset + count)]
     }

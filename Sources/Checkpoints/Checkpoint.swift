@@ -29,23 +29,20 @@ public struct Checkpoint: Sendable {
     /// Reads a safetensors file or a PyTorch `.pth` (zip or legacy), choosing by content.
     /// - Throws: `CheckpointError` naming the file (and key) for anything unreadable.
     public static func read(path: String) throws(CheckpointError) -> Checkpoint {
-        let head = try prefix(of: path)
-        if head.starts(with: [0x50, 0x4B]) || LegacyTorchFormat.isLegacy(head) {
-            let object = try TorchCheckpoint.readObject(path: path)
-            var checkpoint = try stateDict(from: object, path: path)
-            checkpoint.format = head.starts(with: [0x50, 0x4B]) ? .torchZip : .torchLegacy
-            return checkpoint
-        }
-        let file = try SafeTensorsFile.read(path: path)
-        return Checkpoint(tensors: file.tensors, metadata: file.metadata, format: .safetensors, notes: [])
+        try decode(try TorchCheckpoint.readBytes(path), path: path)
     }
 
-    private static func prefix(of path: String) throws(CheckpointError) -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw CheckpointError(path, FileManager.default.fileExists(atPath: path) ? "cannot read file" : "no such file")
+    /// Decodes the bytes of a model file in any supported format; `path` labels errors.
+    /// - Throws: `CheckpointError` naming the file (and key) for anything malformed.
+    public static func decode(_ bytes: [UInt8], path: String) throws(CheckpointError) -> Checkpoint {
+        if ZipArchive.isZip(bytes) || LegacyTorchFormat.isLegacy(bytes) {
+            let object = try TorchCheckpoint.readObject(bytes: bytes, path: path)
+            var checkpoint = try stateDict(from: object, path: path)
+            checkpoint.format = ZipArchive.isZip(bytes) ? .torchZip : .torchLegacy
+            return checkpoint
         }
-        defer { try? handle.close() }
-        return [UInt8]((try? handle.read(upToCount: 16)) ?? Data())
+        let file = try SafeTensorsFile.parse(bytes, path: path)
+        return Checkpoint(tensors: file.tensors, metadata: file.metadata, format: .safetensors, notes: [])
     }
 
     /// Finds the state dict in a decoded `.pth` object: the top-level dict if it holds tensors, else the first
@@ -58,7 +55,8 @@ public struct Checkpoint: Sendable {
         var notes: [String] = []
         if !top.entries.contains(where: { isTensor($0.value) }) {
             guard let wrapper = wrapperKeys.first(where: { top[$0]?.dict != nil }), let inner = top[wrapper]?.dict else {
-                let keys = top.entries.map { $0.key.description }.joined(separator: ", ")
+                let shown = top.entries.prefix(10).map { $0.key.description }
+                let keys = shown.joined(separator: ", ") + (top.entries.count > shown.count ? ", ..." : "")
                 throw CheckpointError(path, "no state dict found (top-level keys: \(keys); looked under \(wrapperKeys.joined(separator: ", ")))")
             }
             dict = inner
@@ -70,10 +68,13 @@ public struct Checkpoint: Sendable {
             guard let key = keyValue.string else { throw CheckpointError(path, "state dict key \(keyValue) is not a string") }
             switch value {
             case .tensor(let tensor): tensors.append((key, tensor))
-            case .unsupportedTensor(let why): throw CheckpointError(path, "key '\(key)': \(why)")
+            case .unsupportedTensor(let why): throw CheckpointError(path, "key \(CheckpointError.quote(key)): \(why)")
             case .list(let list) where key == "mask_values":
-                metadata["mask_values"] = "[" + list.items.map(\.description).joined(separator: ", ") + "]"
-            default: notes.append("ignored non-tensor entry '\(key)'")
+                guard let json = maskValuesJSON(list) else {
+                    throw CheckpointError(path, "mask_values is not a list of numbers or of RGB triples: \(value)")
+                }
+                metadata["mask_values"] = json
+            default: notes.append("ignored non-tensor entry \(CheckpointError.quote(key))")
             }
         }
         guard !tensors.isEmpty else { throw CheckpointError(path, "the state dict holds no tensors") }
@@ -82,6 +83,36 @@ public struct Checkpoint: Sendable {
             notes.append("removed the 'module.' prefix of DataParallel")
         }
         return Checkpoint(tensors: tensors, metadata: metadata, format: .torchZip, notes: notes)
+    }
+
+    /// milesial's `mask_values` (`[0, 255]` or `[[0, 0, 0], [255, 0, 0]]`) as JSON, or nil for anything else:
+    /// at most 65536 entries, each an integer or a list or tuple of three.
+    static func maskValuesJSON(_ list: PickleList) -> String? {
+        func integer(_ value: PickleValue) -> Int? {
+            switch value {
+            case .int(let i): i
+            case .bool(let b): b ? 1 : 0
+            default: nil
+            }
+        }
+        guard list.items.count <= 65536 else { return nil }
+        var entries: [String] = []
+        for item in list.items {
+            if let n = integer(item) {
+                entries.append("\(n)")
+                continue
+            }
+            let components: [PickleValue]
+            switch item {
+            case .list(let inner): components = inner.items
+            case .tuple(let inner): components = inner
+            default: return nil
+            }
+            let numbers = components.compactMap(integer)
+            guard numbers.count == components.count, numbers.count == 3 else { return nil }
+            entries.append("[" + numbers.map(String.init).joined(separator: ", ") + "]")
+        }
+        return "[" + entries.joined(separator: ", ") + "]"
     }
 
     private static func isTensor(_ value: PickleValue) -> Bool {

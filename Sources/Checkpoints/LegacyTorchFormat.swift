@@ -15,6 +15,8 @@ enum LegacyTorchFormat {
         let count: Int
         /// `(view key, element offset, element count)` when the storage is a view of `root`.
         let view: (key: String, offset: Int, count: Int)?
+        /// `count` elements of `type`, checked not to overflow.
+        let byteCount: Int
     }
 
     private static func reference(_ id: PickleValue) throws(PickleReader.Failure) -> Reference {
@@ -25,8 +27,11 @@ enum LegacyTorchFormat {
         if case .tuple(let v) = f[5], v.count == 3, let key = v[0].string, case .int(let o) = v[1], case .int(let c) = v[2] {
             view = (key, o, c)
         }
-        return Reference(typeName: typeName, type: PickleReader.storageType(typeName) ?? nil, root: root, count: count,
-                         view: view)
+        let type = PickleReader.storageType(typeName) ?? nil
+        guard let byteCount = Checked.product([count, type?.byteWidth ?? 0]) else {
+            throw PickleReader.Failure(reason: "legacy storage \(CheckpointError.quote(root)) declares \(count) elements, more than memory can hold")
+        }
+        return Reference(typeName: typeName, type: type, root: root, count: count, view: view, byteCount: byteCount)
     }
 
     static func read(_ bytes: [UInt8]) throws -> PickleValue {
@@ -34,11 +39,12 @@ enum LegacyTorchFormat {
         let noStorage: PickleReader.PersistentLoad = { (_) throws(PickleReader.Failure) in
             throw PickleReader.Failure(reason: "unexpected storage in legacy header")
         }
-        for _ in 0..<3 { _ = try PickleReader.read(bytes, offset: &offset, persistentLoad: noStorage) }
+        for _ in 0..<3 { _ = try PickleReader.read(bytes, offset: &offset, tensorBytes: 0, persistentLoad: noStorage) }
         // First pass over the object: learn the storages' types and sizes (tensors are built from zeros).
         let objectStart = offset
         let references = try collectReferences(bytes, &offset)
-        guard case .list(let keyList) = try PickleReader.read(bytes, offset: &offset, persistentLoad: noStorage) else {
+        guard case .list(let keyList) = try PickleReader.read(bytes, offset: &offset, tensorBytes: 0, persistentLoad: noStorage)
+        else {
             throw PickleReader.Failure(reason: "legacy checkpoint without a storage key list")
         }
         // The raw storages, in key-list order.
@@ -50,24 +56,25 @@ enum LegacyTorchFormat {
             }
             do {
                 let count = Int(clamping: try reader.uint64())
-                let width = r.type?.byteWidth ?? 0
-                guard count == r.count else { throw PickleReader.Failure(reason: "legacy storage \(key) size mismatch") }
-                data[key] = Array(try reader.take(count * width))
+                guard count == r.count else { throw PickleReader.Failure(reason: "legacy storage \(CheckpointError.quote(key)) size mismatch") }
+                data[key] = Array(try reader.take(r.byteCount))
             } catch is ByteReader.OutOfBounds {
-                throw PickleReader.Failure(reason: "truncated legacy checkpoint (storage \(key))")
+                throw PickleReader.Failure(reason: "truncated legacy checkpoint (storage \(CheckpointError.quote(key)))")
             }
         }
         // Second pass: build the tensors.
         offset = objectStart
-        return try PickleReader.read(bytes, offset: &offset) { (id) throws(PickleReader.Failure) in
+        return try PickleReader.read(bytes, offset: &offset, tensorBytes: bytes.count) { (id) throws(PickleReader.Failure) in
             let r = try reference(id)
-            guard let root = data[r.root] else { throw PickleReader.Failure(reason: "legacy storage \(r.root) has no data") }
+            guard let root = data[r.root] else { throw PickleReader.Failure(reason: "legacy storage \(CheckpointError.quote(r.root)) has no data") }
             let width = r.type?.byteWidth ?? 0
             var bytes = root
             var count = r.count
             if let view = r.view {
-                guard view.offset >= 0, view.count >= 0, (view.offset + view.count) * width <= root.count else {
-                    throw PickleReader.Failure(reason: "legacy storage view \(view.key) outside its storage")
+                guard let end = Checked.sum([view.offset, view.count]).flatMap({ Checked.product([$0, width]) }),
+                    end <= root.count
+                else {
+                    throw PickleReader.Failure(reason: "legacy storage view \(CheckpointError.quote(view.key)) outside its storage")
                 }
                 bytes = Array(root[(view.offset * width)..<((view.offset + view.count) * width)])
                 count = view.count
@@ -76,14 +83,25 @@ enum LegacyTorchFormat {
         }
     }
 
-    /// Walks the object pickle collecting every storage reference (the first pass).
+    /// Walks the object pickle collecting every storage reference (the first pass). The storages' data
+    /// follows the pickles, so together they cannot be larger than the file: the zeros that stand in for them
+    /// here are bounded by it.
     private static func collectReferences(_ bytes: [UInt8], _ offset: inout Int) throws -> [String: Reference] {
-        final class Collected { var references: [String: Reference] = [:] }
+        final class Collected {
+            var references: [String: Reference] = [:]
+            var bytes = 0
+        }
         let collected = Collected()
-        _ = try PickleReader.read(bytes, offset: &offset) { (id) throws(PickleReader.Failure) in
+        _ = try PickleReader.read(bytes, offset: &offset, tensorBytes: bytes.count) { (id) throws(PickleReader.Failure) in
             let r = try reference(id)
+            if collected.references[r.root] == nil {
+                collected.bytes = Checked.sum([collected.bytes, r.byteCount]) ?? Int.max
+                guard collected.bytes <= bytes.count else {
+                    throw PickleReader.Failure(reason: "legacy storages declare more bytes than the file holds (truncated?)")
+                }
+            }
             collected.references[r.root] = r
-            let placeholder = [UInt8](repeating: 0, count: r.count * (r.type?.byteWidth ?? 0))
+            let placeholder = [UInt8](repeating: 0, count: r.byteCount)
             return .storage(TorchStorage(elementType: r.type, typeName: r.typeName, key: r.root, count: r.count,
                                          bytes: placeholder))
         }

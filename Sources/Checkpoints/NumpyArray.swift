@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import Tensors
 
@@ -24,14 +25,18 @@ public enum NumpyArray {
     /// Writes `tensor` to `path` atomically (a temporary file renamed into place).
     /// - Throws: `CheckpointError` naming the path when it cannot be written.
     public static func write(_ tensor: Tensor, to path: String) throws(CheckpointError) {
-        try AtomicFile.write(encode(tensor), to: path)
+        do { try AtomicFile.write(encode(tensor), to: path) } catch { throw CheckpointError(error) }
     }
 
     /// Reads a float32 C-order `.npy` file.
     /// - Throws: `CheckpointError` for another dtype, Fortran order, or a malformed file.
     public static func read(path: String) throws(CheckpointError) -> Tensor {
-        guard let data = FileManager.default.contents(atPath: path) else { throw CheckpointError(path, "cannot read") }
-        let bytes = [UInt8](data)
+        try decode(try TorchCheckpoint.readBytes(path), path: path)
+    }
+
+    /// Decodes `.npy` bytes (version 1.0, little-endian float32, C order); `path` labels errors.
+    /// - Throws: `CheckpointError` for another dtype or order, a malformed header, or data of the wrong size.
+    public static func decode(_ bytes: [UInt8], path: String) throws(CheckpointError) -> Tensor {
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic, bytes[6] == 1 else {
             throw CheckpointError(path, "not a version 1 .npy file")
         }
@@ -41,15 +46,17 @@ public enum NumpyArray {
         else { throw CheckpointError(path, "truncated header") }
         guard header.contains("'descr': '<f4'"), header.contains("'fortran_order': False"),
             let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")")
-        else { throw CheckpointError(path, "only little-endian float32 arrays in C order are read, found \(header)") }
-        let shape = header[open.upperBound..<close].split(separator: ",").compactMap {
-            Int($0.trimmingCharacters(in: .whitespaces))
+        else { throw CheckpointError(path, "only little-endian float32 arrays in C order are read, found \(CheckpointError.printable(header.prefix(120)))") }
+        let fields = header[open.upperBound..<close].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        let shape = fields.compactMap { Int($0) }
+        guard shape.count == fields.count, shape.count <= 32, let count = Tensor.elementCount(shape) else {
+            throw CheckpointError(path, "malformed shape (\(CheckpointError.printable(header[open.upperBound..<close].prefix(120))))")
         }
-        let count = shape.reduce(1, *)
         let start = 10 + headerLength
-        guard bytes.count == start + 4 * count else {
-            throw CheckpointError(path, "\(bytes.count - start) data bytes for shape \(shape)")
-        }
+        guard let dataBytes = count.multipliedReportingOverflow(by: 4).overflow ? nil : count * 4,
+            bytes.count - start == dataBytes
+        else { throw CheckpointError(path, "\(bytes.count - start) data bytes for shape \(shape)") }
         let values = (0..<count).map { i in
             Float(bitPattern: UInt32(bytes[start + 4 * i]) | UInt32(bytes[start + 4 * i + 1]) << 8
                 | UInt32(bytes[start + 4 * i + 2]) << 16 | UInt32(bytes[start + 4 * i + 3]) << 24)

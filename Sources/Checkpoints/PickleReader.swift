@@ -34,25 +34,50 @@ struct PickleReader {
         }
     }
 
+    /// Bounds on what one pickle may build, so that a small file cannot make a huge or endless structure.
+    struct Limits {
+        /// Nesting levels of any value (state dicts need about 6; Python's own limit is about 1000 frames).
+        var depth = 100
+        /// Nodes of any value's fully expanded tree: 80 `DUP` + `TUPLE2` pairs make a 2^80-node tuple from
+        /// 160 bytes, which anything walking it would never finish.
+        var weight = 1 << 24
+        /// Values and memo entries created in all (each costs tens of bytes, each opcode one byte).
+        var allocations = 1 << 22
+        /// Bytes of tensor data the pickle's views may materialise in all: no more than the file holds, so
+        /// overlapping (stride-0) views of one storage cannot ask for gigabytes.
+        var tensorBytes: Int
+    }
+
+    /// A value on the stack or in the memo, with the measure of a tuple (lists and dicts carry their own).
+    private struct Entry {
+        var value: PickleValue
+        var depth = 1
+        var weight = 1
+    }
+
     private var reader: ByteReader
     private let persistentLoad: PersistentLoad
-    private var stack: [PickleValue] = []
+    private var limits: Limits
+    private var allocations = 0
+    private var stack: [Entry] = []
     private var marks: [Int] = []
-    private var memo: [Int: PickleValue] = [:]
+    private var memo: [Int: Entry] = [:]
 
     /// Decodes one pickle starting at `offset`; on return `offset` is just past its STOP opcode.
-    static func read(_ bytes: [UInt8], offset: inout Int, persistentLoad: @escaping PersistentLoad) throws(Failure)
-        -> PickleValue
-    {
-        var machine = PickleReader(reader: ByteReader(bytes, offset: offset), persistentLoad: persistentLoad)
+    /// - Parameter tensorBytes: the most bytes of tensor data the pickle may materialise (`Limits.tensorBytes`).
+    static func read(_ bytes: [UInt8], offset: inout Int, tensorBytes: Int,
+                     persistentLoad: @escaping PersistentLoad) throws(Failure) -> PickleValue {
+        var machine = PickleReader(reader: ByteReader(bytes, offset: offset), persistentLoad: persistentLoad,
+                                   limits: Limits(tensorBytes: tensorBytes))
         let value = try machine.run()
         offset = machine.reader.offset
         return value
     }
 
-    private init(reader: ByteReader, persistentLoad: @escaping PersistentLoad) {
+    private init(reader: ByteReader, persistentLoad: @escaping PersistentLoad, limits: Limits) {
         self.reader = reader
         self.persistentLoad = persistentLoad
+        self.limits = limits
     }
 
     // MARK: - The machine
@@ -62,7 +87,7 @@ struct PickleReader {
             let position = reader.offset
             do {
                 let opcode = try reader.uint8()
-                if opcode == UInt8(ascii: ".") { return try pop() }
+                if opcode == UInt8(ascii: ".") { return try pop().value }
                 try execute(opcode)
             } catch let failure as Failure {
                 throw failure
@@ -76,100 +101,195 @@ struct PickleReader {
         switch opcode {
         case 0x80: _ = try reader.uint8()  // PROTO
         case 0x95: _ = try reader.uint64()  // FRAME
-        case UInt8(ascii: "("): marks.append(stack.count)  // MARK
-        case UInt8(ascii: "N"): stack.append(.none)
-        case 0x88: stack.append(.bool(true))
-        case 0x89: stack.append(.bool(false))
-        case UInt8(ascii: "J"): stack.append(.int(Int(Int32(truncatingIfNeeded: try reader.unsigned(4)))))  // BININT
-        case UInt8(ascii: "K"): stack.append(.int(Int(try reader.uint8())))  // BININT1
-        case UInt8(ascii: "M"): stack.append(.int(try reader.uint16()))  // BININT2
-        case 0x8A: stack.append(try long(Int(try reader.uint8())))  // LONG1
-        case 0x8B: stack.append(try long(try reader.uint32()))  // LONG4
+        case UInt8(ascii: "("): try count(); marks.append(stack.count)  // MARK
+        case UInt8(ascii: "N"): try push(.none)
+        case 0x88: try push(.bool(true))
+        case 0x89: try push(.bool(false))
+        case UInt8(ascii: "J"): try push(.int(Int(Int32(truncatingIfNeeded: try reader.unsigned(4)))))  // BININT
+        case UInt8(ascii: "K"): try push(.int(Int(try reader.uint8())))  // BININT1
+        case UInt8(ascii: "M"): try push(.int(try reader.uint16()))  // BININT2
+        case 0x8A: try push(try long(Int(try reader.uint8())))  // LONG1
+        case 0x8B: try push(try long(try reader.uint32()))  // LONG4
         case UInt8(ascii: "G"):  // BINFLOAT, big-endian
-            stack.append(.float(Double(bitPattern: try reader.unsigned(8).byteSwapped)))
-        case UInt8(ascii: "X"): stack.append(.string(try text(try reader.uint32())))  // BINUNICODE
-        case 0x8C: stack.append(.string(try text(Int(try reader.uint8()))))  // SHORT_BINUNICODE
-        case 0x8D: stack.append(.string(try text(Int(clamping: try reader.uint64()))))  // BINUNICODE8
-        case UInt8(ascii: "T"), UInt8(ascii: "B"): stack.append(try byteString(try reader.uint32(), opcode))
-        case UInt8(ascii: "U"), UInt8(ascii: "C"): stack.append(try byteString(Int(try reader.uint8()), opcode))
-        case 0x8E: stack.append(.bytes(Array(try reader.take(Int(clamping: try reader.uint64())))))  // BINBYTES8
-        case UInt8(ascii: ")"): stack.append(.tuple([]))
-        case UInt8(ascii: "t"): stack.append(.tuple(try popToMark()))
-        case 0x85: stack.append(.tuple([try pop()]))
-        case 0x86: let b = try pop(); let a = try pop(); stack.append(.tuple([a, b]))
-        case 0x87: let c = try pop(); let b = try pop(); let a = try pop(); stack.append(.tuple([a, b, c]))
-        case UInt8(ascii: "]"): stack.append(.list(PickleList()))
-        case UInt8(ascii: "l"): stack.append(.list(PickleList(try popToMark())))
-        case UInt8(ascii: "a"): let item = try pop(); try list(try top()).items.append(item)  // APPEND
-        case UInt8(ascii: "e"): let items = try popToMark(); try list(try top()).items += items  // APPENDS
-        case 0x8F: stack.append(.list(PickleList()))  // EMPTY_SET, kept as a list
-        case 0x90: let items = try popToMark(); try list(try top()).items += items  // ADDITEMS
-        case 0x91: stack.append(.list(PickleList(try popToMark())))  // FROZENSET
-        case UInt8(ascii: "}"): stack.append(.dict(PickleDict()))
-        case UInt8(ascii: "d"): stack.append(.dict(try pairs(try popToMark(), into: PickleDict())))  // DICT
-        case UInt8(ascii: "s"): let v = try pop(); let k = try pop(); try dict(try top()).set(k, v)  // SETITEM
-        case UInt8(ascii: "u"): _ = try pairs(try popToMark(), into: try dict(try top()))  // SETITEMS
-        case UInt8(ascii: "q"): memo[Int(try reader.uint8())] = try top()  // BINPUT
-        case UInt8(ascii: "r"): memo[try reader.uint32()] = try top()  // LONG_BINPUT
-        case 0x94: memo[memo.count] = try top()  // MEMOIZE
-        case UInt8(ascii: "h"): stack.append(try recall(Int(try reader.uint8())))  // BINGET
-        case UInt8(ascii: "j"): stack.append(try recall(try reader.uint32()))  // LONG_BINGET
+            try push(.float(Double(bitPattern: try reader.unsigned(8).byteSwapped)))
+        case UInt8(ascii: "X"): try push(.string(try text(try reader.uint32())))  // BINUNICODE
+        case 0x8C: try push(.string(try text(Int(try reader.uint8()))))  // SHORT_BINUNICODE
+        case 0x8D: try push(.string(try text(Int(clamping: try reader.uint64()))))  // BINUNICODE8
+        case UInt8(ascii: "T"), UInt8(ascii: "B"): try push(try byteString(try reader.uint32(), opcode))
+        case UInt8(ascii: "U"), UInt8(ascii: "C"): try push(try byteString(Int(try reader.uint8()), opcode))
+        case 0x8E: try push(.bytes(Array(try reader.take(Int(clamping: try reader.uint64())))))  // BINBYTES8
+        case UInt8(ascii: ")"): try push(.tuple([]))
+        case UInt8(ascii: "t"): try pushTuple(try popToMark())
+        case 0x85: try pushTuple([try pop()])
+        case 0x86: let b = try pop(); let a = try pop(); try pushTuple([a, b])
+        case 0x87: let c = try pop(); let b = try pop(); let a = try pop(); try pushTuple([a, b, c])
+        case UInt8(ascii: "]"), 0x8F: try push(.list(PickleList()))  // EMPTY_LIST; EMPTY_SET, kept as a list
+        case UInt8(ascii: "l"), 0x91:  // LIST; FROZENSET, kept as a list
+            let list = PickleList()
+            try append(try popToMark(), to: list)
+            try push(.list(list))
+        case UInt8(ascii: "a"): let item = try pop(); try append([item], to: try list(try top()))  // APPEND
+        case UInt8(ascii: "e"), 0x90: let items = try popToMark(); try append(items, to: try list(try top()))  // APPENDS, ADDITEMS
+        case UInt8(ascii: "}"): try push(.dict(PickleDict()))
+        case UInt8(ascii: "d"):  // DICT
+            let dict = PickleDict()
+            try setItems(try popToMark(), in: dict)
+            try push(.dict(dict))
+        case UInt8(ascii: "s"): let v = try pop(); let k = try pop(); try setItems([k, v], in: try dict(try top()))  // SETITEM
+        case UInt8(ascii: "u"): let items = try popToMark(); try setItems(items, in: try dict(try top()))  // SETITEMS
+        case UInt8(ascii: "q"): try remember(Int(try reader.uint8()))  // BINPUT
+        case UInt8(ascii: "r"): try remember(try reader.uint32())  // LONG_BINPUT
+        case 0x94: try remember(memo.count)  // MEMOIZE
+        case UInt8(ascii: "h"): try push(try recall(Int(try reader.uint8())))  // BINGET
+        case UInt8(ascii: "j"): try push(try recall(try reader.uint32()))  // LONG_BINGET
         case UInt8(ascii: "c"):  // GLOBAL "module\nname\n"
             let module = try line()
-            stack.append(try global(module + "." + (try line())))
-        case 0x93: let name = try pop(); let module = try pop()  // STACK_GLOBAL
+            try push(try global(module + "." + (try line())))
+        case 0x93: let name = try pop().value; let module = try pop().value  // STACK_GLOBAL
             guard let m = module.string, let n = name.string else { throw Failure(reason: "malformed STACK_GLOBAL") }
-            stack.append(try global(m + "." + n))
-        case UInt8(ascii: "R"), 0x81: let arguments = try pop(); let callable = try pop()  // REDUCE, NEWOBJ
-            stack.append(try reduce(callable, arguments))
-        case UInt8(ascii: "b"): try build(try pop(), on: try top())  // BUILD
-        case UInt8(ascii: "Q"): stack.append(try persistentLoad(try pop()))  // BINPERSID
+            try push(try global(m + "." + n))
+        case UInt8(ascii: "R"), 0x81: let arguments = try pop(); let callable = try pop().value  // REDUCE, NEWOBJ
+            try push(try reduce(callable, arguments))
+        case UInt8(ascii: "b"): try build(try pop().value, on: try top().value)  // BUILD
+        case UInt8(ascii: "Q"): try push(try persistentLoad(try pop().value))  // BINPERSID
         case UInt8(ascii: "0"): _ = try pop()  // POP
-        case UInt8(ascii: "2"): stack.append(try top())  // DUP
+        case UInt8(ascii: "2"): try push(try top())  // DUP
         default:
             throw Failure(reason: "unsupported pickle opcode 0x\(String(opcode, radix: 16)) at byte \(reader.offset - 1)")
         }
     }
 
-    // MARK: - Stack helpers
+    // MARK: - Stack and memo
 
-    private mutating func pop() throws(Failure) -> PickleValue {
-        guard let value = stack.popLast(), stack.count >= (marks.last ?? 0) else {
+    /// Counts one more value or memo entry against `limits.allocations`.
+    private mutating func count() throws(Failure) {
+        allocations += 1
+        guard allocations <= limits.allocations else {
+            throw Failure(reason: "pickle creates more than \(limits.allocations) values, more than any checkpoint holds")
+        }
+    }
+
+    private mutating func push(_ value: PickleValue) throws(Failure) { try push(Entry(value: value)) }
+
+    private mutating func push(_ entry: Entry) throws(Failure) {
+        try count()
+        stack.append(entry)
+    }
+
+    private mutating func pop() throws(Failure) -> Entry {
+        guard let entry = stack.popLast(), stack.count >= (marks.last ?? 0) else {
             throw Failure(reason: "malformed pickle (stack underflow at byte \(reader.offset))")
         }
-        return value
+        return entry
     }
 
-    private func top() throws(Failure) -> PickleValue {
-        guard let value = stack.last else { throw Failure(reason: "malformed pickle (empty stack)") }
-        return value
+    private func top() throws(Failure) -> Entry {
+        guard let entry = stack.last else { throw Failure(reason: "malformed pickle (empty stack)") }
+        return entry
     }
 
-    private mutating func popToMark() throws(Failure) -> [PickleValue] {
+    private mutating func popToMark() throws(Failure) -> [Entry] {
         guard let mark = marks.popLast(), mark <= stack.count else { throw Failure(reason: "malformed pickle (no mark)") }
         defer { stack.removeSubrange(mark...) }
         return Array(stack[mark...])
     }
 
-    private func recall(_ index: Int) throws(Failure) -> PickleValue {
-        guard let value = memo[index] else { throw Failure(reason: "malformed pickle (memo \(index) unset)") }
-        return value
+    private mutating func remember(_ index: Int) throws(Failure) {
+        try count()
+        memo[index] = try top()
     }
 
-    private func list(_ value: PickleValue) throws(Failure) -> PickleList {
-        guard case .list(let l) = value else { throw Failure(reason: "malformed pickle (append to \(value))") }
+    private func recall(_ index: Int) throws(Failure) -> Entry {
+        guard let entry = memo[index] else { throw Failure(reason: "malformed pickle (memo \(index) unset)") }
+        return entry
+    }
+
+    private func list(_ entry: Entry) throws(Failure) -> PickleList {
+        guard case .list(let l) = entry.value else { throw Failure(reason: "malformed pickle (append to \(entry.value))") }
         return l
     }
 
-    private func dict(_ value: PickleValue) throws(Failure) -> PickleDict {
-        guard case .dict(let d) = value else { throw Failure(reason: "malformed pickle (set item on \(value))") }
+    private func dict(_ entry: Entry) throws(Failure) -> PickleDict {
+        guard case .dict(let d) = entry.value else { throw Failure(reason: "malformed pickle (set item on \(entry.value))") }
         return d
     }
 
-    private func pairs(_ items: [PickleValue], into dict: PickleDict) throws(Failure) -> PickleDict {
+    // MARK: - Nesting
+    //
+    // Every value is measured as it is built: its nesting depth and the node count of its expanded tree. A list
+    // or dict is sealed once it is placed inside another value and may not change after, and nothing is placed
+    // inside itself; so no value can be cyclic, and every measure is exact. `torch.save` never changes a
+    // container after nesting it (pickle writes each object whole where it first appears); only recursive
+    // structures, which no state dict has, would need it.
+
+    /// The measure of `entry`'s value: a container's own, else the entry's.
+    private static func measure(_ entry: Entry) -> (depth: Int, weight: Int) {
+        switch entry.value {
+        case .list(let l): (l.depth, l.weight)
+        case .dict(let d): (d.depth, d.weight)
+        default: (entry.depth, entry.weight)
+        }
+    }
+
+    /// Seals the containers among `children`, refusing `parent` itself, and returns their deepest depth and
+    /// total weight.
+    private func nest(_ children: [Entry], in parent: AnyObject?) throws(Failure) -> (depth: Int, weight: Int) {
+        var (depth, weight) = (0, 0)
+        for child in children {
+            switch child.value {
+            case .list(let l):
+                guard l !== parent else { throw Failure(reason: "pickle puts a list inside itself (a cyclic structure)") }
+                l.sealed = true
+            case .dict(let d):
+                guard d !== parent else { throw Failure(reason: "pickle puts a dict inside itself (a cyclic structure)") }
+                d.sealed = true
+            default: break
+            }
+            let measure = Self.measure(child)
+            depth = max(depth, measure.depth)
+            weight = weight &+ measure.weight
+            guard weight >= 0, weight <= limits.weight else { throw tooLarge() }
+        }
+        return (depth, weight)
+    }
+
+    /// A parent of `depth` levels and `weight` nodes, checked against the limits.
+    private func checked(depth: Int, weight: Int) throws(Failure) -> (depth: Int, weight: Int) {
+        guard depth <= limits.depth else {
+            throw Failure(reason: "pickle nests values more than \(limits.depth) levels deep; no checkpoint does")
+        }
+        guard weight >= 0, weight <= limits.weight else { throw tooLarge() }
+        return (depth, weight)
+    }
+
+    private func tooLarge() -> Failure {
+        Failure(reason: "pickle builds a structure of more than \(limits.weight) values (repeated references)")
+    }
+
+    private mutating func pushTuple(_ items: [Entry]) throws(Failure) {
+        let (depth, weight) = try nest(items, in: nil)
+        let measure = try checked(depth: depth + 1, weight: weight &+ 1)
+        try push(Entry(value: .tuple(items.map(\.value)), depth: measure.depth, weight: measure.weight))
+    }
+
+    private func append(_ items: [Entry], to list: PickleList) throws(Failure) {
+        guard !list.sealed else { throw changedAfterNesting("list") }
+        let (depth, weight) = try nest(items, in: list)
+        (list.depth, list.weight) = try checked(depth: max(list.depth, depth + 1), weight: list.weight &+ weight)
+        list.items += items.map(\.value)
+    }
+
+    private func setItems(_ items: [Entry], in dict: PickleDict) throws(Failure) {
+        guard !dict.sealed else { throw changedAfterNesting("dict") }
         guard items.count % 2 == 0 else { throw Failure(reason: "malformed pickle (odd SETITEMS)") }
-        for i in stride(from: 0, to: items.count, by: 2) { dict.set(items[i], items[i + 1]) }
-        return dict
+        let (depth, weight) = try nest(items, in: dict)
+        (dict.depth, dict.weight) = try checked(depth: max(dict.depth, depth + 1), weight: dict.weight &+ weight)
+        for i in stride(from: 0, to: items.count, by: 2) { dict.set(items[i].value, items[i + 1].value) }
+    }
+
+    private func changedAfterNesting(_ kind: String) -> Failure {
+        Failure(reason: "pickle changes a \(kind) after placing it inside another value (a cyclic or self-changing "
+            + "structure, which no state dict has)")
     }
 
     // MARK: - Literals
@@ -210,14 +330,14 @@ struct PickleReader {
 
     private func global(_ name: String) throws(Failure) -> PickleValue {
         guard Self.allowedGlobals.contains(name) || Self.storageType(name) != nil else {
-            throw Failure(reason: "pickle names global \(name), which is not allowed (only tensor data is read; nothing is executed)")
+            throw Failure(reason: "pickle names global \(CheckpointError.quote(name)), which is not allowed (only tensor data is read; nothing is executed)")
         }
         return .global(name)
     }
 
     /// Reproduces the effect of calling an allowed global.
-    private func reduce(_ callable: PickleValue, _ arguments: PickleValue) throws(Failure) -> PickleValue {
-        guard case .global(let name) = callable, case .tuple(let args) = arguments else {
+    private mutating func reduce(_ callable: PickleValue, _ arguments: Entry) throws(Failure) -> Entry {
+        guard case .global(let name) = callable, case .tuple(let args) = arguments.value else {
             throw Failure(reason: "pickle calls \(callable), which is not allowed")
         }
         switch name {
@@ -228,25 +348,26 @@ struct PickleReader {
                     guard case .tuple(let pair) = item, pair.count == 2 else { throw Failure(reason: "malformed OrderedDict") }
                     dict.set(pair[0], pair[1])
                 }
+                (dict.depth, dict.weight) = (items.depth, items.weight)
             }
-            return .dict(dict)
+            return Entry(value: .dict(dict))
         case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor":
-            return try TensorView.rebuild(args)
+            return Entry(value: try TensorView.rebuild(args, budget: &limits.tensorBytes))
         case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
             guard let data = args.first else { throw Failure(reason: "malformed _rebuild_parameter") }
-            return data
+            return Entry(value: data, depth: arguments.depth, weight: arguments.weight)
         case "numpy.dtype":
             guard let code = args.first?.string else { throw Failure(reason: "malformed numpy.dtype") }
-            return .numpyDType(code)
+            return Entry(value: .numpyDType(code))
         case "numpy._core.multiarray.scalar", "numpy.core.multiarray.scalar":
-            return try numpyScalar(args)
+            return Entry(value: try numpyScalar(args))
         case "_codecs.encode":
             guard args.count == 2, let text = args[0].string, args[1].string == "latin1",
                 text.unicodeScalars.allSatisfy({ $0.value < 256 })
             else { throw Failure(reason: "malformed _codecs.encode") }
-            return .bytes(text.unicodeScalars.map { UInt8($0.value) })
+            return Entry(value: .bytes(text.unicodeScalars.map { UInt8($0.value) }))
         default:
-            throw Failure(reason: "pickle calls \(name), which is not allowed")
+            throw Failure(reason: "pickle calls \(CheckpointError.quote(name)), which is not allowed")
         }
     }
 
@@ -270,7 +391,7 @@ struct PickleReader {
             case "i8": return .int(Int(Int64(bitPattern: try reader.uint64())))
             case "i4": return .int(Int(Int32(truncatingIfNeeded: try reader.uint32())))
             case "b1": return .bool(try reader.uint8() != 0)
-            default: throw Failure(reason: "unsupported numpy scalar type \(code)")
+            default: throw Failure(reason: "unsupported numpy scalar type \(CheckpointError.quote(code))")
             }
         } catch let failure as Failure {
             throw failure

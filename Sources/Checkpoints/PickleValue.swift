@@ -23,23 +23,53 @@ public indirect enum PickleValue: CustomStringConvertible {
     /// `numpy.dtype(code)`, used by numpy scalars.
     case numpyDType(String)
 
+    /// At most `descriptionLimit` characters: values come from files, which may hold millions of items.
     public var description: String {
+        var text = ""
+        describe(into: &text)
+        return text.count > Self.descriptionLimit ? String(text.prefix(Self.descriptionLimit)) + "…" : text
+    }
+
+    /// The longest description, in characters.
+    public static let descriptionLimit = 200
+
+    /// Appends the description, stopping once the text is past the limit.
+    private func describe(into text: inout String) {
+        guard text.utf8.count <= Self.descriptionLimit else { return }
+        func items(_ values: [PickleValue], _ open: String, _ close: String) {
+            text += open
+            for (i, value) in values.enumerated() {
+                guard text.utf8.count <= Self.descriptionLimit else { break }
+                if i > 0 { text += ", " }
+                value.describe(into: &text)
+            }
+            text += close
+        }
         switch self {
-        case .none: "None"
-        case .bool(let b): b ? "True" : "False"
-        case .int(let i): "\(i)"
-        case .bigInteger: "<big integer>"
-        case .float(let d): "\(d)"
-        case .string(let s): "'\(s)'"
-        case .bytes(let b): "<\(b.count) bytes>"
-        case .tuple(let t): "(" + t.map(\.description).joined(separator: ", ") + ")"
-        case .list(let l): "[" + l.items.map(\.description).joined(separator: ", ") + "]"
-        case .dict(let d): "{" + d.entries.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
-        case .global(let name): name
-        case .storage(let s): "<storage \(s.key)>"
-        case .tensor(let t): "<tensor \(t.elementType.rawValue) \(t.shape)>"
-        case .unsupportedTensor(let why): "<tensor: \(why)>"
-        case .numpyDType(let code): "dtype('\(code)')"
+        case .none: text += "None"
+        case .bool(let b): text += b ? "True" : "False"
+        case .int(let i): text += "\(i)"
+        case .bigInteger: text += "<big integer>"
+        case .float(let d): text += "\(d)"
+        case .string(let s): text += "'" + CheckpointError.printable(s.prefix(Self.descriptionLimit)) + "'"
+        case .bytes(let b): text += "<\(b.count) bytes>"
+        case .tuple(let t): items(t, "(", ")")
+        case .list(let l): items(l.items, "[", "]")
+        case .dict(let d):
+            text += "{"
+            for (i, entry) in d.entries.enumerated() {
+                guard text.utf8.count <= Self.descriptionLimit else { break }
+                if i > 0 { text += ", " }
+                entry.key.describe(into: &text)
+                text += ": "
+                entry.value.describe(into: &text)
+            }
+            text += "}"
+        case .global(let name): text += CheckpointError.printable(name.prefix(Self.descriptionLimit))
+        case .storage(let s): text += "<storage \(CheckpointError.printable(s.key.prefix(Self.descriptionLimit)))>"
+        case .tensor(let t): text += "<tensor \(t.elementType.rawValue) \(t.shape)>"
+        case .unsupportedTensor(let why): text += "<tensor: \(why)>"
+        case .numpyDType(let code): text += "dtype('\(CheckpointError.printable(code.prefix(Self.descriptionLimit)))')"
         }
     }
 
@@ -49,9 +79,13 @@ public indirect enum PickleValue: CustomStringConvertible {
     public var string: String? { if case .string(let s) = self { s } else { nil } }
 }
 
-/// A mutable Python list (pickles append to lists after creating them).
+/// A mutable Python list (pickles append to lists after creating them). `PickleReader` measures what it
+/// holds and seals it once it is placed inside another value (see `PickleReader`).
 public final class PickleList {
-    public var items: [PickleValue] = []
+    public internal(set) var items: [PickleValue] = []
+    /// Nesting levels, this list included, and nodes of the fully expanded tree.
+    var depth = 1, weight = 1
+    var sealed = false
     init(_ items: [PickleValue] = []) { self.items = items }
 }
 
@@ -60,6 +94,9 @@ public final class PickleList {
 public final class PickleDict {
     public private(set) var entries: [(key: PickleValue, value: PickleValue)] = []
     private var stringIndex: [String: Int] = [:]
+    /// Nesting levels, this dict included, and nodes of the fully expanded tree (see `PickleList`).
+    var depth = 1, weight = 1
+    var sealed = false
 
     init() {}
 

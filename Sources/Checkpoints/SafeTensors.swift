@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import Tensors
 
@@ -31,26 +32,34 @@ public struct SafeTensorsFile: Sendable, Equatable {
     /// Reads and validates a safetensors file.
     /// - Throws: `CheckpointError` naming the file (and key) for a missing, truncated or malformed file.
     public static func read(path: String) throws(CheckpointError) -> SafeTensorsFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CheckpointError(path, FileManager.default.fileExists(atPath: path) ? "cannot read file" : "no such file")
-        }
-        return try parse(data, path: path)
+        try parse(try TorchCheckpoint.readBytes(path), path: path)
     }
+
+    /// The largest header read (the format's own limit, 100 MB).
+    public static let headerLimit = 100_000_000
 
     /// Parses safetensors bytes; `path` only labels errors.
     public static func parse(_ data: Data, path: String) throws(CheckpointError) -> SafeTensorsFile {
-        let bytes = [UInt8](data)
+        try parse([UInt8](data), path: path)
+    }
+
+    /// Parses safetensors bytes; `path` only labels errors. The tensors' byte ranges must not overlap (the
+    /// format's rule), so that the tensors together never need more memory than the file.
+    public static func parse(_ bytes: [UInt8], path: String) throws(CheckpointError) -> SafeTensorsFile {
         guard bytes.count >= 8 else { throw CheckpointError(path, "not a safetensors file (shorter than 8 bytes)") }
         let headerLength = bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         guard headerLength <= UInt64(bytes.count - 8) else {
             throw CheckpointError(path, "truncated or not a safetensors file (header length \(headerLength) exceeds file)")
+        }
+        guard headerLength <= UInt64(headerLimit) else {
+            throw CheckpointError(path, "safetensors header of \(headerLength) bytes, above the format's limit of \(headerLimit)")
         }
         let dataStart = 8 + Int(headerLength)
         guard let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<dataStart])) as? [String: Any] else {
             throw CheckpointError(path, "not a safetensors file (header is not a JSON object)")
         }
         var metadata: [String: String] = [:]
-        var entries: [(key: String, tensor: StoredTensor, offset: Int)] = []
+        var entries: [Entry] = []
         for (key, value) in header {
             if key == "__metadata__" {
                 guard let strings = value as? [String: String] else {
@@ -59,32 +68,44 @@ public struct SafeTensorsFile: Sendable, Equatable {
                 metadata = strings
                 continue
             }
-            let (tensor, offset) = try parseEntry(key, value, bytes, dataStart, path)
-            entries.append((key, tensor, offset))
+            entries.append(try Entry(key, value, dataBytes: bytes.count - dataStart, path))
         }
-        entries.sort { $0.offset < $1.offset }
-        return SafeTensorsFile(tensors: entries.map { ($0.key, $0.tensor) }, metadata: metadata)
+        entries.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
+        for (previous, next) in zip(entries, entries.dropFirst()) where next.begin < previous.end {
+            throw CheckpointError(path, "key \(CheckpointError.quote(next.key)): data overlaps key \(CheckpointError.quote(previous.key))")
+        }
+        var tensors: [(key: String, tensor: StoredTensor)] = []
+        for entry in entries {
+            do {
+                let data = Array(bytes[(dataStart + entry.begin)..<(dataStart + entry.end)])
+                tensors.append((entry.key, try StoredTensor(elementType: entry.type, shape: entry.shape, bytes: data)))
+            } catch {
+                throw CheckpointError(path, "key \(CheckpointError.quote(entry.key)): \(error)")
+            }
+        }
+        return SafeTensorsFile(tensors: tensors, metadata: metadata)
     }
 
-    private static func parseEntry(_ key: String, _ value: Any, _ bytes: [UInt8], _ dataStart: Int, _ path: String)
-        throws(CheckpointError) -> (StoredTensor, Int)
-    {
-        guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
-            let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2
-        else { throw CheckpointError(path, "key '\(key)': malformed header entry") }
-        guard let type = ElementType(rawValue: dtype) else {
-            throw CheckpointError(path, "key '\(key)': unsupported dtype \(dtype)")
-        }
-        let (begin, end) = (offsets[0], offsets[1])
-        guard begin >= 0, begin <= end, end <= bytes.count - dataStart else {
-            throw CheckpointError(path, "key '\(key)': data offsets \(offsets) outside the file (truncated?)")
-        }
-        do {
-            let tensor = try StoredTensor(
-                elementType: type, shape: shape, bytes: Array(bytes[(dataStart + begin)..<(dataStart + end)]))
-            return (tensor, begin)
-        } catch {
-            throw CheckpointError(path, "key '\(key)': \(error)")
+    /// One tensor's header entry, checked against the data section's size.
+    private struct Entry {
+        let key: String
+        let type: ElementType
+        let shape: [Int]
+        let begin: Int
+        let end: Int
+
+        init(_ key: String, _ value: Any, dataBytes: Int, _ path: String) throws(CheckpointError) {
+            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
+                let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2
+            else { throw CheckpointError(path, "key \(CheckpointError.quote(key)): malformed header entry") }
+            guard let type = ElementType(rawValue: dtype) else {
+                throw CheckpointError(path, "key \(CheckpointError.quote(key)): unsupported dtype \(dtype.prefix(32))")
+            }
+            let (begin, end) = (offsets[0], offsets[1])
+            guard begin >= 0, begin <= end, end <= dataBytes else {
+                throw CheckpointError(path, "key \(CheckpointError.quote(key)): data offsets \(offsets) outside the file (truncated?)")
+            }
+            (self.key, self.type, self.shape, self.begin, self.end) = (key, type, shape, begin, end)
         }
     }
 
@@ -112,7 +133,7 @@ public struct SafeTensorsFile: Sendable, Equatable {
 
     /// Writes the file atomically (temporary file, then rename).
     public func write(to path: String) throws(CheckpointError) {
-        try AtomicFile.write(encoded(), to: path)
+        do { try AtomicFile.write(encoded(), to: path) } catch { throw CheckpointError(error) }
     }
 
     /// The tensors converted to float32, in order.

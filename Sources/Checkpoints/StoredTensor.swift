@@ -27,7 +27,9 @@ public struct StoredTensor: Sendable, Equatable {
     /// - Throws: `StoredTensorError` when the shape is invalid or the byte count does not fit it.
     public init(elementType: ElementType, shape: [Int], bytes: [UInt8]) throws(StoredTensorError) {
         guard shape.allSatisfy({ $0 >= 0 }) else { throw StoredTensorError("negative dimension in shape \(shape)") }
-        let expected = shape.reduce(1, *) * elementType.byteWidth
+        guard let expected = Checked.product(shape + [elementType.byteWidth]) else {
+            throw StoredTensorError("shape \(shape) has more elements than memory can hold")
+        }
         guard bytes.count == expected else {
             throw StoredTensorError("shape \(shape) of \(elementType.rawValue) needs \(expected) bytes, found \(bytes.count)")
         }
@@ -53,6 +55,14 @@ public struct StoredTensor: Sendable, Equatable {
             withUnsafeBytes(of: Int64(value.rounded()).littleEndian) { out.append(contentsOf: $0) }
         }
         bytes = out
+    }
+
+    /// Whether every value is finite (no NaN or infinity); integer tensors always are.
+    public var isFinite: Bool {
+        switch elementType {
+        case .float32, .float64, .float16, .bfloat16: floatTensor().isFinite
+        default: true
+        }
     }
 
     /// The values as float32 (integers and wider floats converted; bool as 0/1).

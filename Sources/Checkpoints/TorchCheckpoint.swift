@@ -1,3 +1,4 @@
+import Files
 import Foundation
 
 /// PyTorch `.pth` files: the zip format `torch.save` writes since 1.6 (`data.pkl` plus one `data/<key>` entry
@@ -7,7 +8,12 @@ public enum TorchCheckpoint {
     /// The top-level object of a `.pth` file.
     /// - Throws: `CheckpointError` naming the file for a corrupt archive, a disallowed global, a malformed pickle.
     public static func readObject(path: String) throws(CheckpointError) -> PickleValue {
-        let bytes = try readBytes(path)
+        try readObject(bytes: try readBytes(path), path: path)
+    }
+
+    /// The top-level object of `.pth` bytes; `path` labels errors.
+    /// - Throws: `CheckpointError` for a corrupt archive, a disallowed global, a malformed or oversized pickle.
+    public static func readObject(bytes: [UInt8], path: String) throws(CheckpointError) -> PickleValue {
         do {
             if ZipArchive.isZip(bytes) { return try readZip(bytes) }
             if LegacyTorchFormat.isLegacy(bytes) { return try LegacyTorchFormat.read(bytes) }
@@ -21,11 +27,25 @@ public enum TorchCheckpoint {
         throw CheckpointError(path, "not a PyTorch checkpoint (neither a zip archive nor a legacy pickle)")
     }
 
-    static func readBytes(_ path: String) throws(CheckpointError) -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CheckpointError(path, FileManager.default.fileExists(atPath: path) ? "cannot read file" : "no such file")
+    /// Decodes a bare pickle (as `data.pkl` holds it) whose tensor storages cannot be resolved: for tools that
+    /// look at a pickle's structure; `path` labels errors.
+    /// - Throws: `CheckpointError` for a malformed or oversized pickle, a disallowed global, or a storage.
+    public static func readPickle(bytes: [UInt8], path: String) throws(CheckpointError) -> PickleValue {
+        var offset = 0
+        do {
+            return try PickleReader.read(bytes, offset: &offset, tensorBytes: 0) { (_) throws(PickleReader.Failure) in
+                throw PickleReader.Failure(reason: "tensor storage outside an archive")
+            }
+        } catch {
+            throw CheckpointError(path, error.reason)
         }
-        return [UInt8](data)
+    }
+
+    /// The largest model file read (16 GiB): far above any U-Net's, below what would exhaust memory.
+    public static let fileSizeLimit = 16 << 30
+
+    static func readBytes(_ path: String) throws(CheckpointError) -> [UInt8] {
+        do { return try FileContents.read(path, limit: fileSizeLimit) } catch { throw CheckpointError(error) }
     }
 
     private static func readZip(_ bytes: [UInt8]) throws -> PickleValue {
@@ -37,11 +57,12 @@ public enum TorchCheckpoint {
         guard let pickle = try archive.contents(of: pickleName) else { throw ZipArchive.Failure(reason: "missing data.pkl") }
         var storages: [String: TorchStorage] = [:]
         var offset = 0
-        return try PickleReader.read(pickle, offset: &offset) { (id) throws(PickleReader.Failure) in
+        return try PickleReader.read(pickle, offset: &offset, tensorBytes: bytes.count) { (id) throws(PickleReader.Failure) in
             guard case .tuple(let fields) = id, fields.count >= 5, fields[0].string == "storage",
                 case .global(let typeName) = fields[1], let key = fields[2].string, case .int(let count) = fields[4],
                 count >= 0
             else { throw PickleReader.Failure(reason: "malformed storage reference \(id)") }
+            guard key.utf8.count <= 256 else { throw PickleReader.Failure(reason: "storage key longer than 256 bytes") }
             if let known = storages[key] { return .storage(known) }
             let type = PickleReader.storageType(typeName) ?? nil
             let data: [UInt8]?
@@ -50,9 +71,10 @@ public enum TorchCheckpoint {
             } catch {
                 throw PickleReader.Failure(reason: error.reason)
             }
-            guard let data else { throw PickleReader.Failure(reason: "storage data/\(key) missing from the archive") }
-            if let type, data.count != count * type.byteWidth {
-                throw PickleReader.Failure(reason: "storage data/\(key) holds \(data.count) bytes, expected \(count * type.byteWidth)")
+            guard let data else { throw PickleReader.Failure(reason: "storage data/\(CheckpointError.quote(key)) missing from the archive") }
+            if let type, data.count != Checked.product([count, type.byteWidth]) {
+                throw PickleReader.Failure(
+                    reason: "storage data/\(CheckpointError.quote(key)) holds \(data.count) bytes, not \(count) elements of \(type.byteWidth) bytes")
             }
             let storage = TorchStorage(elementType: type, typeName: typeName, key: key, count: count, bytes: data)
             storages[key] = storage
@@ -82,6 +104,6 @@ public enum TorchCheckpoint {
     public static func write(_ tensors: [(key: String, tensor: StoredTensor)], to path: String) throws(CheckpointError) {
         let bytes: [UInt8]
         do { bytes = try encode(tensors) } catch { throw CheckpointError(path, error.reason) }
-        try AtomicFile.write(Data(bytes), to: path)
+        do { try AtomicFile.write(Data(bytes), to: path) } catch { throw CheckpointError(error) }
     }
 }

@@ -1,27 +1,33 @@
 /// A read-only ZIP archive held in memory, as `torch.save` writes it: stored (uncompressed) entries,
 /// sizes in the central directory (local headers may defer them to data descriptors), zip64 end records.
-/// Each entry's CRC-32 is checked when it is read.
-struct ZipArchive {
-    struct Entry {
-        let name: String
-        let method: Int
-        let crc: UInt32
-        let compressedSize: Int
-        let size: Int
-        let localHeaderOffset: Int
+/// Each entry's CRC-32 is checked when it is read. Nothing is ever extracted to disk, and compressed entries
+/// are refused, so neither path traversal nor a zip bomb can do harm.
+public struct ZipArchive {
+    public struct Entry: Sendable {
+        public let name: String
+        public let method: Int
+        public let crc: UInt32
+        public let compressedSize: Int
+        public let size: Int
+        public let localHeaderOffset: Int
     }
 
     let bytes: [UInt8]
     /// Entries in central-directory order.
-    let entries: [Entry]
+    public let entries: [Entry]
     private let index: [String: Int]
 
     /// Why an archive cannot be read; the caller adds the file name.
-    struct Failure: Error { let reason: String }
+    public struct Failure: Error, CustomStringConvertible {
+        public let reason: String
+        public var description: String { reason }
+    }
 
     static func isZip(_ bytes: [UInt8]) -> Bool { bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) }
 
-    init(_ bytes: [UInt8]) throws(Failure) {
+    /// Reads the central directory.
+    /// - Throws: `Failure` for a truncated or corrupt archive.
+    public init(_ bytes: [UInt8]) throws(Failure) {
         self.bytes = bytes
         do throws(any Error) {
             let (count, directoryOffset) = try Self.findCentralDirectory(bytes)
@@ -38,26 +44,27 @@ struct ZipArchive {
     }
 
     /// The bytes of entry `name`, or nil if there is none.
-    func contents(of name: String) throws(Failure) -> [UInt8]? {
+    /// - Throws: `Failure` for a compressed entry, one that extends past the end, or a CRC mismatch.
+    public func contents(of name: String) throws(Failure) -> [UInt8]? {
         guard let i = index[name] else { return nil }
         let entry = entries[i]
         guard entry.method == 0 else {
-            throw Failure(reason: "entry \(name) is compressed (method \(entry.method)); torch.save stores entries uncompressed")
+            throw Failure(reason: "entry \(CheckpointError.quote(name)) is compressed (method \(entry.method)); torch.save stores entries uncompressed")
         }
         do throws(any Error) {
             var reader = ByteReader(bytes, offset: entry.localHeaderOffset)
-            guard try reader.uint32() == 0x0403_4B50 else { throw Failure(reason: "corrupt zip: bad local header for \(name)") }
+            guard try reader.uint32() == 0x0403_4B50 else { throw Failure(reason: "corrupt zip: bad local header for \(CheckpointError.quote(name))") }
             _ = try reader.take(22)
             let nameLength = try reader.uint16()
             let extraLength = try reader.uint16()
             _ = try reader.take(nameLength + extraLength)
             let data = Array(try reader.take(entry.size))
-            guard CRC32.checksum(data) == entry.crc else { throw Failure(reason: "corrupt zip: CRC mismatch in \(name)") }
+            guard CRC32.checksum(data) == entry.crc else { throw Failure(reason: "corrupt zip: CRC mismatch in \(CheckpointError.quote(name))") }
             return data
         } catch let failure as Failure {
             throw failure
         } catch {
-            throw Failure(reason: "truncated zip archive: entry \(name) extends past the end")
+            throw Failure(reason: "truncated zip archive: entry \(CheckpointError.quote(name)) extends past the end")
         }
     }
 

@@ -19,6 +19,10 @@ public struct DatasetOptions: Sendable {
     public var classTable: ClassTable?
     /// A mask value whose pixels are excluded from loss and metrics (e.g. 255).
     public var ignoreValue: Int?
+    /// Scoring a model that records no class table: when the masks hold fewer values than the model has
+    /// classes (all-background ground truth), the scanned table is completed instead of refused: values below
+    /// the class count are class indices, and a binary model's 0/255 masks keep milesial's table.
+    public var completesScannedTable = false
 
     public init(inputChannels: Int, classes: Int? = nil, scale: Double = 1, maskEncoding: MaskEncoding = .values,
                 classTable: ClassTable? = nil, ignoreValue: Int? = nil) {

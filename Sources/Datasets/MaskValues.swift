@@ -1,3 +1,4 @@
+import Files
 import ImageIO
 
 /// A decoded mask's pixel values: gray levels, or RGB colours when the channels differ anywhere. Alpha is
@@ -55,6 +56,9 @@ public struct ClassTable: Sendable, Equatable, Codable, CustomStringConvertible 
     /// - Throws: `DatasetProblem` for a repeated or malformed value.
     public init(values: [[Int]]) throws(DatasetProblem) {
         guard !values.isEmpty else { throw DatasetProblem("class table", "no values") }
+        guard values.count <= Self.maximumClasses else {
+            throw DatasetProblem("class table", "\(values.count) values; a table holds at most \(Self.maximumClasses)")
+        }
         var index: [Int: Int32] = [:]
         for (c, value) in values.enumerated() {
             guard value.count == 1 || value.count == 3, value.allSatisfy({ (0...65535).contains($0) }) else {
@@ -73,9 +77,30 @@ public struct ClassTable: Sendable, Equatable, Codable, CustomStringConvertible 
         self.index = index
     }
 
+    /// The most classes a table holds: mask values are 16-bit, so class indices run up to 65535.
+    public static let maximumClasses = 65536
+
     /// The class indices themselves, `0..<classes` (class-index masks).
-    public static func identity(classes: Int) -> ClassTable {
-        try! ClassTable(values: (0..<max(classes, 1)).map { [$0] })
+    /// - Throws: `DatasetProblem` for more than `maximumClasses` classes.
+    public static func identity(classes: Int) throws(DatasetProblem) -> ClassTable {
+        guard classes <= maximumClasses else {
+            throw DatasetProblem("class table", "\(classes) classes; class-index masks hold at most \(maximumClasses) (0...65535)")
+        }
+        return try ClassTable(values: (0..<max(classes, 1)).map { [$0] })
+    }
+
+    /// Parses a table as `--mask-values` gives it: gray levels separated by commas (`0,128,255`), or colours
+    /// separated by semicolons with their components separated by spaces or commas (`0 0 0;255 0 0`).
+    /// - Throws: `DatasetProblem` naming `source` for anything but numbers 0...65535 in that form.
+    public init(parsing text: String, source: String) throws(DatasetProblem) {
+        let entries = text.contains(";")
+            ? text.split(separator: ";").map { $0.split(whereSeparator: { $0 == " " || $0 == "," }) }
+            : text.split(separator: ",").map { $0.split(separator: " ") }
+        let values = entries.map { $0.map { Int($0) } }
+        guard !values.isEmpty, values.allSatisfy({ ($0.count == 1 || $0.count == 3) && !$0.contains(nil) }) else {
+            throw DatasetProblem(source, "'\(TextFile.printable(text.prefix(80)))' is not a list of numbers or 'R G B' colours")
+        }
+        do { try self.init(values: values.map { $0.map { $0! } }) } catch { throw DatasetProblem(source, error.reason) }
     }
 
     /// milesial's default: every distinct value found in the masks, sorted (colours after gray levels).

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 
 /// The files of one training example: an image, its mask, and optionally a region-of-interest mask (nonzero
@@ -63,18 +64,24 @@ public enum SampleDiscovery {
     }
 
     /// Reads pairs from a list file: one `IMAGE MASK [REGION]` per line (whitespace or comma separated,
-    /// relative paths resolved against the list's folder, `#` comments).
+    /// relative paths resolved against the list's folder, `#` comments, any line ends).
     public static func readList(_ path: String) -> (pairs: [SamplePaths], problems: [DatasetProblem]) {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            return ([], [DatasetProblem(path, FileManager.default.fileExists(atPath: path) ? "cannot read the list" : "no such file")])
+        do {
+            return parseList(try TextFile.read(path), path: path)
+        } catch {
+            return ([], [DatasetProblem(path, error.reason == "no such file" ? "no such file" : "cannot read the list: \(error.reason)")])
         }
+    }
+
+    /// The pairs of a list file's text (see `readList`); `path` resolves relative names and labels problems.
+    public static func parseList(_ text: String, path: String) -> (pairs: [SamplePaths], problems: [DatasetProblem]) {
         let folder = (path as NSString).deletingLastPathComponent
         func resolve(_ p: Substring) -> String {
             p.hasPrefix("/") ? String(p) : (folder as NSString).appendingPathComponent(String(p))
         }
         var pairs: [SamplePaths] = []
         var problems: [DatasetProblem] = []
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (number, raw) in TextFile.lines(text).enumerated() {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," })
             if fields.isEmpty { continue }

@@ -47,12 +47,16 @@ public final class SegmentationDataset: @unchecked Sendable {
         for (value, count) in values { report.maskValues[MaskValues.unpack(value), default: 0] += count }
         let ignorePacked = options.ignoreValue.map { MaskValues.pack(color ? [$0, $0, $0] : [$0]) }
         let found = Set(values.keys).subtracting(ignorePacked.map { [$0] } ?? [])
-        let table: ClassTable
+        var table: ClassTable
         do {
             switch (options.classTable, options.maskEncoding) {
             case (let given?, _): table = given
-            case (nil, .indices): table = .identity(classes: max(options.classes ?? 0, (found.map { $0 & 0xFFFF }.max() ?? 0) + 1, 2))
-            case (nil, .values): table = try .scanning(found.isEmpty ? [0] : found)
+            case (nil, .indices): table = try .identity(classes: max(options.classes ?? 0, (found.map { $0 & 0xFFFF }.max() ?? 0) + 1, 2))
+            case (nil, .values):
+                table = try .scanning(found.isEmpty ? [0] : found)
+                if options.completesScannedTable, let classes = options.classes, let completed = try complete(table, found, classes) {
+                    table = completed
+                }
             }
         } catch {
             throw DatasetProblems(problems + [error], report: report)
@@ -93,6 +97,16 @@ public final class SegmentationDataset: @unchecked Sendable {
         report.ignoredPixels = ignored
         let complete = cache.count == samples.count
         return SegmentationDataset(samples: samples, options: options, table: table, report: report, cache: complete ? cache : nil)
+    }
+
+    /// A scanned table with fewer values than a model of `classes` classes has, completed (see
+    /// `DatasetOptions.completesScannedTable`); nil when it is complete or cannot be completed.
+    private static func complete(_ table: ClassTable, _ found: Set<Int>, _ classes: Int) throws(DatasetProblem) -> ClassTable? {
+        let expected = classes == 1 ? 2 : classes
+        guard table.classes < expected else { return nil }
+        if found.allSatisfy({ $0 >= 0 && $0 < expected }) { return try .identity(classes: expected) }
+        if expected == 2, found.isSubset(of: [0, 255]) { return try ClassTable(values: [[0], [255]]) }
+        return nil
     }
 
     private init(samples: [SamplePaths], options: DatasetOptions, table: ClassTable, report: DatasetReport,

@@ -46,6 +46,9 @@ public final class CompiledUNet {
         self.model = model
         self.precision = precision
         self.training = training
+        if inputShape.count == 4 {
+            try model.configuration.checkMemory(batch: inputShape[0], height: inputShape[2], width: inputShape[3], training: training)
+        }
         plan = try UNetPlan(model: model, inputShape: inputShape, precision: precision, training: training,
                             recomputesConvolutions: recomputesConvolutions ?? (precision == .fp32))
         try plan.loadParameters(releasingModelWeights: !training && !retainModelWeights)

@@ -1,4 +1,5 @@
 import CImageCodecs
+import Files
 import Foundation
 
 /// Encodes images as PNG through stb_image_write (8-bit samples) and writes them atomically.
@@ -27,10 +28,6 @@ public enum ImageWriter {
     /// - Throws: `ImageError` naming `path` when the folder cannot be written.
     public static func writePNG(_ image: Image, to path: String) throws(ImageError) {
         let bytes = try encodePNG(image, path: path)
-        do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw ImageError(path, "cannot write: \((error as NSError).localizedDescription)")
-        }
+        do { try AtomicFile.write(Data(bytes), to: path) } catch { throw ImageError(path, error.reason) }
     }
 }

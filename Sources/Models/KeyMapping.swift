@@ -1,12 +1,20 @@
+import Files
 import Foundation
 
 /// Renames checkpoint keys with regular-expression rules, one per line: `PATTERN => REPLACEMENT`
 /// (ICU syntax, `$1` for groups; `#` starts a comment). Every rule is applied in order to every key, like a
 /// chain of `sed` substitutions. Two keys renamed to the same name are refused as ambiguous.
 public struct KeyMapping: Sendable {
-    public struct Rule: Sendable {
+    /// One rule, its pattern compiled once. (`NSRegularExpression` is immutable once made, so sharing it is safe.)
+    public struct Rule: @unchecked Sendable {
         public let pattern: String
         public let replacement: String
+        let expression: NSRegularExpression
+
+        /// `key` with every match replaced (`$1` names a group).
+        func apply(_ key: String) -> String {
+            expression.stringByReplacingMatches(in: key, range: NSRange(key.startIndex..., in: key), withTemplate: replacement)
+        }
     }
 
     public let rules: [Rule]
@@ -14,7 +22,7 @@ public struct KeyMapping: Sendable {
     /// Parses mapping text; `source` names it in errors.
     public init(text: String, source: String) throws(UNetError) {
         var rules: [Rule] = []
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (number, raw) in TextFile.lines(text).enumerated() {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
             guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
             let parts = line.components(separatedBy: "=>")
@@ -22,10 +30,10 @@ public struct KeyMapping: Sendable {
                 throw .invalidConfiguration("\(source):\(number + 1): expected 'PATTERN => REPLACEMENT'")
             }
             let pattern = parts[0].trimmingCharacters(in: .whitespaces)
-            guard (try? NSRegularExpression(pattern: pattern)) != nil else {
-                throw .invalidConfiguration("\(source):\(number + 1): invalid regular expression '\(pattern)'")
+            guard let expression = try? NSRegularExpression(pattern: pattern) else {
+                throw .invalidConfiguration("\(source):\(number + 1): invalid regular expression '\(TextFile.printable(pattern.prefix(120)))'")
             }
-            rules.append(Rule(pattern: pattern, replacement: parts[1].trimmingCharacters(in: .whitespaces)))
+            rules.append(Rule(pattern: pattern, replacement: parts[1].trimmingCharacters(in: .whitespaces), expression: expression))
         }
         guard !rules.isEmpty else { throw .invalidConfiguration("\(source): no mapping rules") }
         self.rules = rules
@@ -33,17 +41,16 @@ public struct KeyMapping: Sendable {
 
     /// Reads a mapping file.
     public init(path: String) throws(UNetError) {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw .invalidConfiguration("\(path): cannot read the key mapping file")
+        let text: String
+        do { text = try TextFile.read(path) } catch {
+            throw .invalidConfiguration("\(path): cannot read the key mapping file: \(error.reason)")
         }
         try self.init(text: text, source: path)
     }
 
     /// `key` after every rule.
     public func apply(_ key: String) -> String {
-        rules.reduce(key) { key, rule in
-            key.replacingOccurrences(of: rule.pattern, with: rule.replacement, options: .regularExpression)
-        }
+        rules.reduce(key) { key, rule in rule.apply(key) }
     }
 
     /// Renames `keys`, in order.
@@ -53,7 +60,8 @@ public struct KeyMapping: Sendable {
         var seen: [String: String] = [:]
         for (old, new) in zip(keys, renamed) {
             if let other = seen[new] {
-                throw .incompatibleCheckpoint("key mapping is ambiguous: '\(other)' and '\(old)' both map to '\(new)'")
+                throw .incompatibleCheckpoint("key mapping is ambiguous: '\(TextFile.printable(other.prefix(120)))' and "
+                    + "'\(TextFile.printable(old.prefix(120)))' both map to '\(TextFile.printable(new.prefix(120)))'")
             }
             seen[new] = old
         }

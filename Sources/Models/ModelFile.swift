@@ -31,9 +31,18 @@ public enum ModelFile {
 
     /// Loads a model from `path` (safetensors or .pth, told apart by content).
     /// - Throws: `CheckpointError` for unreadable files, `UNetError` naming the file and keys when the tensors do
-    ///   not fit the architecture. Nothing is written.
+    ///   not fit the architecture, hold NaN or infinity, or the recorded metadata is out of range. Nothing is
+    ///   written.
     public static func load(path: String, options: ModelLoadOptions = .init()) throws -> LoadedModel {
-        let checkpoint = try Checkpoint.read(path: path)
+        try load(try Checkpoint.read(path: path), path: path, options: options)
+    }
+
+    /// Loads a model from a model file's bytes; `path` labels errors (see `load(path:options:)`).
+    public static func decode(_ bytes: [UInt8], path: String, options: ModelLoadOptions = .init()) throws -> LoadedModel {
+        try load(try Checkpoint.decode(bytes, path: path), path: path, options: options)
+    }
+
+    private static func load(_ checkpoint: Checkpoint, path: String, options: ModelLoadOptions) throws -> LoadedModel {
         var report = checkpoint.notes
         var tensors = checkpoint.tensors
         var extra: [(key: String, tensor: StoredTensor)] = []
@@ -42,13 +51,13 @@ public enum ModelFile {
             tensors.removeAll { $0.key.hasPrefix(optimizerPrefix) }
         }
         var metadata = ModelMetadata()
-        var configuration: UNetConfiguration?
+        var native: UNetConfiguration?
 
         if let text = checkpoint.metadata[configurationKey] {
             guard let decoded = try? JSONDecoder().decode(UNetConfiguration.self, from: Data(text.utf8)) else {
                 throw UNetError.incompatibleCheckpoint("\(path): unreadable \(configurationKey) metadata")
             }
-            configuration = decoded
+            native = decoded
             if let text = checkpoint.metadata[metadataKey] {
                 guard let decoded = try? JSONDecoder().decode(ModelMetadata.self, from: Data(text.utf8)) else {
                     throw UNetError.incompatibleCheckpoint("\(path): unreadable \(metadataKey) metadata")
@@ -65,22 +74,21 @@ public enum ModelFile {
             for (old, new) in zip(tensors.map(\.key), renamed) where old != new { report.append("renamed \(old) -> \(new)") }
             tensors = zip(renamed, tensors).map { ($0, $1.tensor) }
         }
-        if let architecture = options.architecture {
-            configuration = architecture
-        } else if configuration == nil {
-            let shapes = Dictionary(tensors.map { ($0.key, $0.tensor.shape) }, uniquingKeysWith: { a, _ in a })
-            guard let detected = UNetConfiguration.detect(shapes: shapes) else {
-                let sample = tensors.prefix(3).map(\.key).joined(separator: ", ")
-                throw UNetError.incompatibleCheckpoint(
-                    "\(path): not a milesial, labml or tutorial U-Net (keys \(sample), ...); give the architecture "
-                        + "with --match-by-shape, or rename keys with --map FILE")
-            }
-            configuration = detected
-            report.append("detected \(detected)")
+        let configuration = try architecture(native: native, tensors: tensors, path: path, options: options, report: &report)
+        do { try configuration.validate() } catch { throw UNetError.incompatibleCheckpoint("\(path): \(error)") }
+        if let problem = metadata.problem(inputChannels: configuration.inputChannels, classes: configuration.classes) {
+            throw UNetError.incompatibleCheckpoint("\(path): invalid \(metadataKey): \(problem)")
         }
-        guard var configuration else { throw UNetError.incompatibleCheckpoint("\(path): no architecture") }
-        if let padding = options.padding { configuration.padding = padding }
-        if let merge = options.merge { configuration.merge = merge }
+        // The weights the architecture needs must be in the file: no allocation beyond what it justifies.
+        let stored = tensors.reduce(0.0) { $0 + Double($1.tensor.shape.reduce(1, *)) }
+        guard configuration.parameterEstimate <= 1.5 * stored + 1_000_000 else {
+            throw UNetError.incompatibleCheckpoint("\(path): the architecture (\(configuration)) needs about "
+                + "\(Int(configuration.parameterEstimate)) parameters, but the file holds \(Int(stored)) values")
+        }
+        for (key, tensor) in tensors where !tensor.isFinite {
+            throw UNetError.incompatibleCheckpoint("\(path): key \(CheckpointError.quote(key)) holds NaN or infinite values; "
+                + "the model is broken (a diverged training run?)")
+        }
 
         var generator = SeededGenerator(seed: 0)
         let model: UNet
@@ -100,10 +108,45 @@ public enum ModelFile {
                 + "(\(configuration)): \(error)")
         }
         // Keep the model's key order (PyTorch's), so that exports list keys as PyTorch would.
-        let stored = Dictionary(tensors.map { ($0.key, $0.tensor) }, uniquingKeysWith: { a, _ in a })
-        let ordered = model.stateDict().keys.map { ($0, stored[$0]!) }
+        let byKey = Dictionary(tensors.map { ($0.key, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+        let ordered = model.stateDict().keys.map { ($0, byKey[$0]!) }
         return LoadedModel(model: model, metadata: metadata, tensors: ordered, format: checkpoint.format, report: report,
                            fileMetadata: checkpoint.metadata, extraTensors: extra)
+    }
+
+    /// The architecture to build: a native file's own (flags that contradict it are an error), the one the
+    /// caller describes for matching by shape, or the one detected from the keys (completed by the flags).
+    private static func architecture(
+        native: UNetConfiguration?, tensors: [(key: String, tensor: StoredTensor)], path: String,
+        options: ModelLoadOptions, report: inout [String]
+    ) throws -> UNetConfiguration {
+        let overrides = options.overrides
+        if let native {
+            let contradictions = overrides.contradictions(with: native)
+            guard contradictions.isEmpty else {
+                throw UNetError.incompatibleCheckpoint("\(path) records its own architecture; the options contradict it: "
+                    + contradictions.joined(separator: ", ") + "; leave them out")
+            }
+            return native
+        }
+        if options.matchByShape || options.architecture != nil {
+            guard let base = options.architecture ?? (overrides.isEmpty ? nil : overrides.configuration) else {
+                throw UNetError.incompatibleCheckpoint("\(path): matching by shape needs the architecture")
+            }
+            return overrides.applied(to: base)
+        }
+        let shapes = Dictionary(tensors.map { ($0.key, $0.tensor.shape) }, uniquingKeysWith: { a, _ in a })
+        if let detected = UNetConfiguration.detect(shapes: shapes) {
+            report.append("detected \(detected)")
+            return overrides.applied(to: detected)
+        }
+        guard !overrides.isEmpty else {
+            let sample = tensors.prefix(3).map { CheckpointError.quote($0.key) }.joined(separator: ", ")
+            throw UNetError.incompatibleCheckpoint(
+                "\(path): not a milesial, labml or tutorial U-Net (keys \(sample), ...); give the architecture "
+                    + "with --match-by-shape, or rename keys with --map FILE")
+        }
+        return overrides.configuration
     }
 
     /// The model's current tensors as a file stores them: float32, and int64 for counters.

@@ -32,6 +32,33 @@ public struct ModelMetadata: Codable, Equatable, Sendable {
         self.scale = scale
     }
 
+    /// Checks what a file recorded against the model it describes, so that prediction never runs on absurd
+    /// preprocessing: a finite scale in (0, 1], one finite mean and one positive finite std per input
+    /// channel, at most one mask value (a gray level or an RGB triple of 0...65535) per class.
+    /// - Returns: the first problem, naming the field, or nil.
+    public func problem(inputChannels: Int, classes: Int) -> String? {
+        if let scale, !(scale > 0 && scale <= 1) { return "scale \(scale) is not in (0, 1]" }
+        for (name, values) in [("mean", normalization.mean), ("std", normalization.std)] {
+            guard let values else { continue }
+            guard values.count == inputChannels else {
+                return "normalization \(name) has \(values.count) values for \(inputChannels) input channel(s)"
+            }
+            guard values.allSatisfy(\.isFinite) else { return "normalization \(name) holds a non-finite value" }
+        }
+        if let std = normalization.std, !std.allSatisfy({ $0 > 0 }) { return "normalization std must be positive" }
+        if let maskValues {
+            guard maskValues.count <= max(classes, 2) else {
+                return "\(maskValues.count) mask values for a model of \(classes) class(es)"
+            }
+            guard maskValues.allSatisfy({ ($0.count == 1 || $0.count == 3) && $0.allSatisfy { (0...65535).contains($0) } })
+            else { return "mask values must be gray levels or RGB triples of 0...65535" }
+        }
+        if let classNames, classNames.count > max(classes, 2) || classNames.contains(where: { $0.count > 256 }) {
+            return "class names do not fit the \(classes) class(es)"
+        }
+        return nil
+    }
+
     /// Parses milesial's `mask_values` as a .pth stores it (`[0, 255]` or `[[0, 0, 0], [255, 0, 0]]`).
     static func maskValues(fromJSON text: String) -> [[Int]]? {
         guard let data = text.data(using: .utf8),

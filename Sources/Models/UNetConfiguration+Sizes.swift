@@ -1,4 +1,42 @@
+import Foundation
+
 extension UNetConfiguration {
+    /// About how many parameters the network has (an upper bound within a few percent: the 3x3 and
+    /// up-convolution weights of transposed up-sampling; bilinear networks have fewer), computed in floating
+    /// point so that absurd widths cannot overflow. Checked before any weight is allocated.
+    public var parameterEstimate: Double {
+        func w(_ level: Int) -> Double { level < 0 ? Double(inputChannels) : Double(baseWidth) * Double(1 << level) }
+        var total = Double(classes) * w(0)
+        for level in 0...depth { total += 9 * (w(level - 1) * w(level) + w(level) * w(level)) }
+        for level in 0..<depth { total += 9 * (w(level + 1) * w(level) + w(level) * w(level)) + 4 * w(level + 1) * w(level) }
+        return total
+    }
+
+    /// About how many bytes the feature maps of a batch take: every level's maps, in float32, counted a few
+    /// times over (inference keeps about 3 maps a level alive, training about 8 and their gradients). An
+    /// estimate within a factor of two, for refusing what cannot fit before allocating it.
+    public func activationBytesEstimate(batch: Int, height: Int, width: Int, training: Bool) -> Double {
+        var total = 0.0
+        for level in 0...depth {
+            let pixels = Double(height) * Double(width) / Double(1 << (2 * level))
+            total += Double(baseWidth) * Double(1 << level) * pixels
+        }
+        return total * Double(batch) * 4 * (training ? 16 : 6)
+    }
+
+    /// Refuses a batch whose feature maps could not fit in this machine's memory (the estimate above twice the
+    /// physical memory), before anything of that size is allocated.
+    /// - Throws: `UNetError.invalidInput` with the sizes and the memory.
+    public func checkMemory(batch: Int, height: Int, width: Int, training: Bool) throws(UNetError) {
+        let needed = activationBytesEstimate(batch: batch, height: height, width: width, training: training)
+        let physical = Double(ProcessInfo.processInfo.physicalMemory)
+        guard needed <= 2 * physical else {
+            throw .invalidInput(String(format: "a batch of %d image(s) of %dx%d needs about %.0f GB of feature maps to %@; "
+                + "this machine has %.0f GB: lower the batch size or the image size (--crop, --scale, --tile)",
+                batch, width, height, needed / 1e9, training ? "train" : "predict", physical / 1e9))
+        }
+    }
+
     /// Pixels each 3x3 convolution pair removes from a side length: 0 with same padding, 4 with valid.
     public var shrinkPerBlock: Int { padding == .valid ? 4 : 0 }
 

@@ -100,14 +100,27 @@ public struct UNetConfiguration: Codable, Equatable, Sendable, CustomStringConve
     /// Channels of encoder level `level` (0...depth).
     public func width(_ level: Int) -> Int { baseWidth << level }
 
-    /// Checks the options fit together.
+    /// The most channels any level may have, and the most input channels and classes.
+    public static let maximumChannels = 65536
+    /// The most parameters a U-Net may have (2^30: 4 GiB of float32 weights, 16 GiB to train with Adam).
+    public static let maximumParameters = 1 << 30
+
+    /// Checks the options fit together and within the limits (channels, parameters).
     /// - Throws: `UNetError.invalidConfiguration` naming the option.
     public func validate() throws(UNetError) {
         func fail(_ reason: String) -> UNetError { .invalidConfiguration(reason) }
-        guard inputChannels > 0 else { throw fail("input channels must be positive, got \(inputChannels)") }
-        guard classes > 0 else { throw fail("classes must be positive, got \(classes)") }
-        guard baseWidth > 0 else { throw fail("base width must be positive, got \(baseWidth)") }
+        let limit = Self.maximumChannels
+        guard (1...limit).contains(inputChannels) else { throw fail("input channels must be 1...\(limit), got \(inputChannels)") }
+        guard (1...limit).contains(classes) else { throw fail("classes must be 1...\(limit), got \(classes)") }
+        guard (1...limit).contains(baseWidth) else { throw fail("base width must be 1...\(limit), got \(baseWidth)") }
         guard (1...8).contains(depth) else { throw fail("depth must be 1...8, got \(depth)") }
+        guard baseWidth << depth <= limit else {
+            throw fail("base width \(baseWidth) at depth \(depth) gives \(baseWidth << depth) channels, more than \(limit)")
+        }
+        guard parameterEstimate <= Double(Self.maximumParameters) else {
+            throw fail("base width \(baseWidth), depth \(depth): about \(Int(parameterEstimate)) parameters, more than the "
+                + "limit of \(Self.maximumParameters)")
+        }
         if upsampling == .bilinear, baseWidth % 2 != 0 {
             throw fail("bilinear up-sampling halves the channels: base width \(baseWidth) must be even")
         }

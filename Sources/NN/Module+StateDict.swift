@@ -11,12 +11,20 @@ public struct StateDictError: Error, CustomStringConvertible, Sendable {
 
     var isEmpty: Bool { missingKeys.isEmpty && unexpectedKeys.isEmpty && shapeMismatches.isEmpty }
 
+    /// Entries of each list a description shows; the rest are counted.
+    public static let shownEntries = 5
+
+    /// One line: the first few entries of each kind, and how many more there are.
     public var description: String {
+        func shown(_ items: [String]) -> String {
+            let head = items.prefix(Self.shownEntries).joined(separator: ", ")
+            return items.count > Self.shownEntries ? head + " and \(items.count - Self.shownEntries) more" : head
+        }
         var parts: [String] = []
-        if !missingKeys.isEmpty { parts.append("missing keys: \(missingKeys.joined(separator: ", "))") }
-        if !unexpectedKeys.isEmpty { parts.append("unexpected keys: \(unexpectedKeys.joined(separator: ", "))") }
-        for m in shapeMismatches {
-            parts.append("size mismatch for \(m.key): expected \(m.expected), found \(m.found)")
+        if !missingKeys.isEmpty { parts.append("missing keys: \(shown(missingKeys))") }
+        if !unexpectedKeys.isEmpty { parts.append("unexpected keys: \(shown(unexpectedKeys))") }
+        if !shapeMismatches.isEmpty {
+            parts.append("size mismatches: " + shown(shapeMismatches.map { "\($0.key) (expected \($0.expected), found \($0.found))" }))
         }
         return "error loading state dict: " + parts.joined(separator: "; ")
     }

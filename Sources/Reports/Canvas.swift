@@ -62,11 +62,11 @@ public struct Canvas: Sendable {
     public static func textWidth(_ string: String, scale: Int = 1) -> Int { string.count * 6 * scale - scale }
 
     /// The canvas as an 8-bit RGB image.
-    public var image: Image {
-        // The sizes and samples are consistent by construction.
-        try! Image(width: width, height: height, channels: 3, samples: pixels.map(UInt16.init))
+    /// - Throws: `ImageError` for an empty canvas.
+    public func image() throws(ImageError) -> Image {
+        try Image(width: width, height: height, channels: 3, samples: pixels.map(UInt16.init))
     }
 
     /// Writes the canvas as a PNG file.
-    public func writePNG(to path: String) throws { try ImageWriter.writePNG(image, to: path) }
+    public func writePNG(to path: String) throws { try ImageWriter.writePNG(try image(), to: path) }
 }

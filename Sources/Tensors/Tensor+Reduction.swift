@@ -83,3 +83,24 @@ extension Tensor {
         }
     }
 }
+
+extension Tensor {
+    /// Whether every element is finite (no NaN or infinity). `x - x` is 0 for a finite `x` and NaN otherwise,
+    /// so one vectorised sum answers it; cheap enough to check every parameter after every training step.
+    public var isFinite: Bool {
+        let base = storage.baseAddress
+        var accumulator = SIMD16<Float>()
+        var i = 0
+        while i + 16 <= count {
+            let chunk = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<Float>.self)
+            accumulator += chunk - chunk
+            i += 16
+        }
+        var tail: Float = 0
+        while i < count {
+            tail += base[i] - base[i]
+            i += 1
+        }
+        return accumulator.sum() + tail == 0
+    }
+}

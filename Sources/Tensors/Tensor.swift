@@ -27,8 +27,8 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     /// A tensor holding `scalars` in row-major order.
     /// - Throws: `TensorError` when the number of scalars differs from the product of `shape`.
     public init(shape: [Int], scalars: [Float]) throws(TensorError) {
-        guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == scalars.count else {
-            throw TensorError("Tensor", "shape \(shape) needs \(shape.reduce(1, *)) values, got \(scalars.count)")
+        guard let expected = Tensor.elementCount(shape), expected == scalars.count else {
+            throw TensorError("Tensor", "shape \(shape) does not hold the \(scalars.count) values given")
         }
         self.shape = shape
         storage = TensorStorage(uninitializedCount: scalars.count)
@@ -47,6 +47,18 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         self = Tensor.empty(shape: shape)
         let base = storage.baseAddress
         for i in 0..<count { base[i] = body(i) }
+    }
+
+    /// The product of `shape`, or nil for a negative dimension or a product that overflows (a crafted shape).
+    public static func elementCount(_ shape: [Int]) -> Int? {
+        var count = 1
+        for dimension in shape {
+            guard dimension >= 0 else { return nil }
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            guard !overflow else { return nil }
+            count = product
+        }
+        return count
     }
 
     init(shape: [Int], storage: TensorStorage) {

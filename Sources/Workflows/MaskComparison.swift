@@ -29,7 +29,7 @@ public enum MaskComparison {
             if let given {
                 table = given
             } else if found.allSatisfy({ $0 >= 0 && $0 < classes }) {
-                table = .identity(classes: classes)
+                table = try .identity(classes: classes)
             } else {
                 table = try .scanning(found)
             }

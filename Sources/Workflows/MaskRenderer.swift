@@ -17,8 +17,9 @@ public enum MaskRenderer {
     }
 
     /// The mask image of `classes` (`height × width`, row-major).
+    /// - Throws: `ImageError` when the sizes do not match the classes.
     public static func image(_ classes: [Int32], width: Int, height: Int, format: Format, table: ClassTable?,
-                             modelClasses: Int) -> Image {
+                             modelClasses: Int) throws(ImageError) -> Image {
         let values: [[Int]]
         switch format {
         case .values:
@@ -35,11 +36,13 @@ public enum MaskRenderer {
         let channels = values.contains { $0.count == 3 } ? 3 : 1
         let lookup = values.map { v in channels == 3 && v.count == 1 ? [v[0], v[0], v[0]] : v }.map { $0.map(UInt16.init) }
         var samples = [UInt16](repeating: 0, count: width * height * channels)
+        guard classes.count == width * height, classes.allSatisfy({ $0 >= 0 && Int($0) < lookup.count }) else {
+            throw ImageError("mask", "\(classes.count) class indices for a \(width)x\(height) mask of \(lookup.count) classes")
+        }
         for (i, c) in classes.enumerated() {
             for k in 0..<channels { samples[i * channels + k] = lookup[Int(c)][k] }
         }
         let deep = values.joined().contains { $0 > 255 }
-        // The sizes and samples are consistent by construction.
-        return try! Image(width: width, height: height, channels: channels, bitDepth: deep ? 16 : 8, samples: samples)
+        return try Image(width: width, height: height, channels: channels, bitDepth: deep ? 16 : 8, samples: samples)
     }
 }

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import ImageIO
 import Tensors
@@ -20,7 +21,7 @@ public enum ShapesDataset {
     public static func write(to folder: String, count: Int, size: Int, seed: UInt64) throws -> (images: String, masks: String) {
         let images = (folder as NSString).appendingPathComponent("images")
         let masks = (folder as NSString).appendingPathComponent("masks")
-        for path in [images, masks] { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        for path in [images, masks] { try FileContents.createFolder(path) }
         var g = SeededGenerator(seed: seed)
         for index in 0..<count {
             let (image, mask) = try sample(size: size, generator: &g)

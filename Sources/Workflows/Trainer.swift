@@ -10,7 +10,8 @@ import Training
 
 /// Trains a `UNet` on a segmentation dataset through the compiled (fast) network: milesial's `train.py` loop,
 /// by epochs or steps, with validation, best/last checkpoints written atomically, exact resume, and a stop on
-/// a non-finite loss that leaves the last good checkpoint untouched.
+/// a non-finite loss, batch or parameter that leaves the last good checkpoint untouched. The output folder is
+/// held exclusively for the run (`RunDirectory`), and no checkpoint with NaN or infinity is ever written.
 public final class Trainer {
     public let model: UNet
     public let metadata: ModelMetadata
@@ -19,6 +20,8 @@ public final class Trainer {
     /// Validation samples (dataset and indices), evaluated whole, without augmentation.
     public let validation: (dataset: SegmentationDataset, indices: [Int])?
     public let outputDirectory: String
+    /// The locked output folder, held as long as the trainer lives.
+    private let runDirectory: RunDirectory
     /// Called on every step, validation and checkpoint.
     public var onEvent: (TrainingEvent) -> Void = { _ in }
     /// Polled after every step: true stops training after saving `last.safetensors` (SIGINT/SIGTERM).
@@ -36,21 +39,33 @@ public final class Trainer {
     public var lastCheckpoint: String { (outputDirectory as NSString).appendingPathComponent("last.safetensors") }
     public var bestCheckpoint: String { (outputDirectory as NSString).appendingPathComponent("best.safetensors") }
 
+    /// A trainer writing into `outputDirectory`, which it opens (and locks) as `mode` allows.
+    /// - Throws: `TrainingError.outputDirectory` when the folder is held by another run or holds a run `mode`
+    ///   does not allow; `FileError` when the log cannot be opened.
+    public convenience init(model: UNet, metadata: ModelMetadata, options: TrainingOptions, loader: BatchLoader,
+                            validation: (dataset: SegmentationDataset, indices: [Int])?, outputDirectory: String,
+                            mode: RunDirectory.Mode = .new) throws {
+        try self.init(model: model, metadata: metadata, options: options, loader: loader, validation: validation,
+                      runDirectory: try RunDirectory(path: outputDirectory, mode: mode))
+    }
+
+    /// A trainer writing into a folder the caller opened (and locked) already.
+    /// - Throws: `FileError` when the log cannot be opened.
     public init(model: UNet, metadata: ModelMetadata, options: TrainingOptions, loader: BatchLoader,
-                validation: (dataset: SegmentationDataset, indices: [Int])?, outputDirectory: String) throws {
+                validation: (dataset: SegmentationDataset, indices: [Int])?, runDirectory: RunDirectory) throws {
         self.model = model
         self.metadata = metadata
         self.options = options
         self.loader = loader
         self.validation = validation
-        self.outputDirectory = outputDirectory
+        self.runDirectory = runDirectory
+        outputDirectory = runDirectory.path
         optimizer = Self.makeOptimizer(options, model.trainableParameters)
         schedule = Schedule(kind: options.schedule, learningRate: options.learningRate,
                             totalSteps: options.totalSteps(batchesPerEpoch: loader.batchesPerEpoch),
                             warmupSteps: options.warmupSteps, minimumLearningRate: options.minimumLearningRate,
                             patience: options.plateauPatience)
-        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
-        log = try MetricsLog(path: (outputDirectory as NSString).appendingPathComponent("metrics.jsonl"))
+        log = try MetricsLog(path: runDirectory.file("metrics.jsonl"))
     }
 
     static func makeOptimizer(_ o: TrainingOptions, _ parameters: [Parameter]) -> any Optimizer {
@@ -84,6 +99,11 @@ public final class Trainer {
     /// Trains until the total steps are done.
     /// - Throws: `TrainingError` for a non-finite loss or an interruption, dataset and oneDNN errors.
     public func run() throws {
+        // The largest batch the loader will make, checked before any is made.
+        let size = loader.augmentation.crop.map { [$0, $0] } ?? loader.dataset.report.maximumSize
+        if size.count == 2 {
+            try model.configuration.checkMemory(batch: loader.batchSize, height: size[1], width: size[0], training: true)
+        }
         let total = totalSteps
         let perEpoch = max(loader.batchesPerEpoch, 1)
         let validateEvery = options.validateEvery ?? (options.steps != nil ? max(total / 10, 1) : perEpoch)
@@ -96,6 +116,10 @@ public final class Trainer {
             let batches = loader.epoch(epoch, startingAt: step % perEpoch)
             defer { batches.cancel() }
             while step < total, let batch = try batches.next() {
+                guard batch.images.isFinite else {
+                    throw TrainingError.nonFiniteBatch(
+                        step: step + 1, samples: batch.indices.map { loader.dataset.samples[$0].image })
+                }
                 // 2. Forward and loss.
                 let network = try trainingNetwork(for: batch.images.shape)
                 let logits = try network.forward(batch.images)
@@ -116,6 +140,7 @@ public final class Trainer {
                     try optimizer.step { try network.backward(dLogits, applying: $0) }
                 }
                 step += 1
+                try checkParameters()
                 // 4. Report.
                 imagesSinceReport += shape[0]
                 let now = Date()
@@ -155,9 +180,17 @@ public final class Trainer {
 
     // MARK: - Validation and checkpoints
 
+    /// Stops at the first parameter or running statistic that is not finite (oneDNN's ReLU turns NaN into 0,
+    /// so a NaN weight can leave the loss finite).
+    private func checkParameters() throws {
+        for (key, parameter) in model.namedParameters() where !parameter.value.isFinite {
+            throw TrainingError.nonFiniteParameter(step: step, key: key)
+        }
+    }
+
     private func validateAndSave(epoch: Int) throws {
         if let record = try validate(epoch: epoch) {
-            log.write(record)
+            try log.write(record)
             onEvent(.validation(record))
             let value: Double =
                 switch options.bestMetric {
@@ -209,7 +242,13 @@ public final class Trainer {
     }
 
     /// Writes a training checkpoint atomically.
+    /// - Throws: `TrainingError.nonFiniteParameter` instead of writing a model or optimizer state that holds NaN
+    ///   or infinity.
     public func save(_ path: String, reason: String) throws {
+        try checkParameters()
+        for (key, tensor) in optimizer.state.tensors where !tensor.isFinite {
+            throw TrainingError.nonFiniteParameter(step: step, key: "optimizer state \(key)")
+        }
         let state = TrainingCheckpoint.State(step: step, optimizer: options.optimizer, optimizerNumbers: [:],
                                              schedule: schedule, best: best, seed: options.seed)
         try TrainingCheckpoint.write(model: model, metadata: metadata, optimizer: optimizer, state: state, to: path)

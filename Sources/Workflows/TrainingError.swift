@@ -7,6 +7,12 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     case invalidCheckpoint(String)
     /// A batch whose deepest feature map holds one value per channel: batch norm cannot normalise it.
     case batchTooSmall(shape: [Int], depth: Int)
+    /// A batch holding NaN or infinity after normalisation and augmentation, naming its samples.
+    case nonFiniteBatch(step: Int, samples: [String])
+    /// A parameter or running statistic that became NaN or infinite, naming it; nothing was saved.
+    case nonFiniteParameter(step: Int, key: String)
+    /// The output folder cannot be used: held by another run, holding a run, or not creatable.
+    case outputDirectory(String)
 
     public var description: String {
         switch self {
@@ -14,6 +20,13 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
             "the loss became \(loss) at step \(step); stopped, the last good checkpoint is unchanged (lower --learning-rate?)"
         case .interrupted(let step, let checkpoint): "interrupted at step \(step); saved \(checkpoint) (continue with --resume)"
         case .invalidCheckpoint(let reason): reason
+        case .nonFiniteBatch(let step, let samples):
+            "the batch of step \(step) holds NaN or infinite values (\(samples.prefix(3).joined(separator: ", "))); "
+                + "check --mean, --std and the augmentation flags; the last good checkpoint is unchanged"
+        case .nonFiniteParameter(let step, let key):
+            "\(key) became NaN or infinite at step \(step); stopped, the last good checkpoint is unchanged "
+                + "(lower --learning-rate, or keep --clip?)"
+        case .outputDirectory(let reason): reason
         case .batchTooSmall(let shape, let depth):
             "a batch of \(shape[0]) image(s) of \(shape[3])x\(shape[2]) leaves one value per channel after \(depth) "
                 + "down-samplings, which batch norm cannot normalise (PyTorch refuses it too): use --batch-size 2 or more, "

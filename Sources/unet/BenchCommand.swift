@@ -40,12 +40,15 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: TrainCommand.keepActivationsHelp) var keepActivations = false
 
     func validate() throws {
-        for (name, values) in [("--batch", batch), ("--size", size)] where values.contains(where: { $0 <= 0 }) {
-            throw ValidationError("\(name) values must be positive")
-        }
-        guard inChannels > 0, classes > 0, base > 0, threads > 0, steps > 0, warmup >= 0, minTime >= 0 else {
-            throw ValidationError("--in-channels, --classes, --base, --threads and --steps must be positive")
-        }
+        for value in batch { try FlagRange.check(value, "--batch", in: 1...1024) }
+        for value in size { try FlagRange.check(value, "--size", in: 16...8192) }
+        try FlagRange.check(inChannels, "--in-channels", in: 1...1024)
+        try FlagRange.check(classes, "--classes", in: 1...1024)
+        try FlagRange.check(base, "--base", in: 1...512)
+        try FlagRange.check(threads, "--threads", in: 1...RuntimeOptions.maximumThreads)
+        try FlagRange.check(steps, "--steps", in: 1...1_000_000)
+        try FlagRange.check(warmup, "--warmup", in: 0...1_000_000)
+        try FlagRange.check(minTime, "--min-time", in: 0...86_400)
     }
 
     func run() throws {
@@ -56,8 +59,7 @@ struct BenchCommand: ParsableCommand {
                 for batch in batch {
                     for precision in dtype {
                         let result = try CLIError.reporting { try runCase(mode, size: size, batch: batch, precision) }
-                        print(result)
-                        fflush(nil)
+                        Console.out(result)
                     }
                 }
             }
@@ -108,7 +110,7 @@ struct BenchCommand: ParsableCommand {
         ]
         if ProcessInfo.processInfo.environment["UNET_BENCH_MEMORY"] != nil, let compiled {
             let slots = compiled.sharedMemory.map { "\($0.slot) \($0.bytes / 1_000_000) MB" }.joined(separator: ", ")
-            FileHandle.standardError.write(Data("shared memory: \(slots)\n".utf8))
+            Console.error("shared memory: \(slots)")
         }
         if ceiling, let compiled, !training {
             let convolutions = try compiled.convolutionSeconds()

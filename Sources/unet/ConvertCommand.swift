@@ -26,17 +26,20 @@ struct ConvertCommand: ParsableCommand {
     }
 
     func run() throws {
+        guard !FileIdentity.same(input, output) else {
+            throw CLIError(description: "-o: \(output) is the input file; write the conversion to another path")
+        }
         let loaded = try CLIError.reporting { try ModelFile.load(path: input, options: try model.loadOptions()) }
         for line in loaded.report where verbose || !(line.hasPrefix("matched ") || line.hasPrefix("renamed ")) {
-            print(line)
+            Console.out(line)
         }
         let matched = loaded.report.filter { $0.hasPrefix("matched ") || $0.hasPrefix("renamed ") }.count
-        if matched > 0 && !verbose { print("\(matched) keys matched or renamed (--verbose lists them)") }
-        for line in ModelSummary(loaded).lines { print(line) }
+        if matched > 0 && !verbose { Console.out("\(matched) keys matched or renamed (--verbose lists them)") }
+        for line in ModelSummary(loaded).lines { Console.out(line) }
         try CLIError.reporting {
             try ModelFile.write(loaded.tensors, configuration: loaded.model.configuration, metadata: loaded.metadata,
                                 to: output)
         }
-        print("wrote \(output)")
+        Console.out("wrote \(output)")
     }
 }

@@ -26,6 +26,8 @@ struct DataOptions: ParsableArguments {
 
     func validate() throws {
         if list != nil && (images != nil || masks != nil) { throw ValidationError("--list excludes --images and --masks") }
+        try FlagRange.check(ignoreIndex, "--ignore-index", in: 0...65535)
+        _ = try classTable()
     }
 
     /// True when the options name the pairs: --images and --masks, or --list.
@@ -44,16 +46,9 @@ struct DataOptions: ParsableArguments {
     /// The class table given by --mask-values, if any.
     func classTable() throws -> ClassTable? {
         guard let maskValues else { return nil }
-        // Gray levels are separated by commas ("0,128,255"); colours by semicolons, their components by spaces
-        // or commas ("0 0 0;255 0 0").
-        let entries = maskValues.contains(";")
-            ? maskValues.split(separator: ";").map { $0.split(whereSeparator: { $0 == " " || $0 == "," }).map { Int($0) } }
-            : maskValues.split(separator: ",").map { $0.split(separator: " ").map { Int($0) } }
-        let values: [[Int]] = entries.map { $0.map { $0 ?? -1 } }
-        guard values.allSatisfy({ !$0.contains(-1) && ($0.count == 1 || $0.count == 3) }) else {
-            throw ValidationError("--mask-values: '\(maskValues)' is not a list of numbers or 'R G B' colours")
+        do { return try ClassTable(parsing: maskValues, source: "--mask-values") } catch {
+            throw ValidationError(error.description)
         }
-        do { return try ClassTable(values: values) } catch { throw ValidationError("--mask-values: \(error.reason)") }
     }
 }
 

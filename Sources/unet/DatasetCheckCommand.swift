@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import Models
 
 /// `unet dataset check`: the pass training runs first, reported in full: counts, sizes, channels, mask values,
 /// the class table and class balance, every problem, and warnings about encodings that train to blank masks.
@@ -18,8 +19,11 @@ struct DatasetCheckCommand: ParsableCommand {
     @Option(help: "Input channels of the model that will read the images.") var inChannels = 3
     @Option(name: [.short, .long], help: "Classes the model will have (checked against the masks).") var classes: Int?
     @Flag(help: "Print the report as one JSON object.") var json = false
+    @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
+        try FlagRange.check(inChannels, "--in-channels", in: 1...UNetConfiguration.maximumChannels)
+        try FlagRange.check(classes, "--classes", in: 1...UNetConfiguration.maximumChannels)
         if folder != nil && (data.images != nil || data.list != nil) {
             throw ValidationError("give DIR, or --images and --masks, or --list")
         }
@@ -29,6 +33,7 @@ struct DatasetCheckCommand: ParsableCommand {
     }
 
     func run() throws {
+        runtime.apply()
         try CLIError.reporting {
             let (pairs, known) = try pairs()
             let options = DatasetOptions(inputChannels: inChannels, classes: classes, maskEncoding: data.maskEncoding,
@@ -44,10 +49,10 @@ struct DatasetCheckCommand: ParsableCommand {
             if json {
                 try printJSON(report, problems: problems, warnings: warnings)
             } else {
-                if let report { for line in DatasetReportText.lines(report) { print(line) } }
-                for warning in warnings { print("warning: \(warning)") }
-                print(problems.isEmpty ? "problems: none" : "problems (\(problems.count)):")
-                for problem in problems { print("  \(problem)") }
+                if let report { for line in DatasetReportText.lines(report) { Console.out(line) } }
+                for warning in warnings { Console.out("warning: \(warning)") }
+                Console.out(problems.isEmpty ? "problems: none" : "problems (\(problems.count)):")
+                for problem in problems { Console.out("  \(problem)") }
             }
             if !problems.isEmpty { throw CLIError(description: "\(problems.count) dataset problem(s); training would refuse this dataset") }
         }
@@ -73,6 +78,6 @@ struct DatasetCheckCommand: ParsableCommand {
         if let report {
             object["report"] = DatasetReportText.jsonObject(report)
         }
-        print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+        Console.out(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
     }
 }

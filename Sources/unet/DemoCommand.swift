@@ -1,6 +1,7 @@
 import ArgumentParser
 import DNNL
 import Datasets
+import Files
 import Foundation
 import ImageIO
 import Inference
@@ -34,19 +35,26 @@ struct DemoCommand: ParsableCommand {
     @Option(name: [.short, .long], help: "Learning rate (Adam, cosine decay).") var learningRate: Float = 2e-3
     @Flag(help: "bf16 mixed precision.") var amp = false
     @Option(help: "Random seed (data, weights, augmentation).") var seed: UInt64 = 0
-    @Option(help: "oneDNN threads (default: all cores).") var threads: Int?
-    @Option(help: ArgumentHelp("Where everything is written.", valueName: "dir")) var outputDir = "runs/demo"
+    @OptionGroup var runtime: RuntimeOptions
+    @Option(help: ArgumentHelp("Where everything is written (a folder holding another run is refused; an earlier demo's is replaced).",
+                               valueName: "dir"))
+    var outputDir = "runs/demo"
 
     func validate() throws {
-        guard steps > 0, trainImages >= batchSize, testImages > 0, batchSize > 1, base > 0, learningRate > 0 else {
-            throw ValidationError("--steps, --test-images, --base and --learning-rate must be positive, --batch-size > 1, "
-                + "--train-images at least --batch-size")
+        try FlagRange.check(steps, "--steps", in: 1...10_000_000)
+        try FlagRange.check(trainImages, "--train-images", in: 1...100_000)
+        try FlagRange.check(testImages, "--test-images", in: 1...100_000)
+        try FlagRange.check(batchSize, "--batch-size", in: 2...1024)
+        try FlagRange.check(base, "--base", in: 1...256)
+        try FlagRange.positive(learningRate, "--learning-rate", atMost: 10)
+        guard trainImages >= batchSize else { throw ValidationError("--train-images must be at least --batch-size") }
+        guard (32...1024).contains(size), size % 16 == 0 else {
+            throw ValidationError("--size must be a multiple of 16 in 32...1024, got \(size)")
         }
-        guard size >= 32, size % 16 == 0 else { throw ValidationError("--size must be a multiple of 16, at least 32") }
     }
 
     func run() throws {
-        if let threads { Threads.setCount(threads) }
+        runtime.apply()
         try CLIError.reporting { try demo() }
     }
 
@@ -54,11 +62,14 @@ struct DemoCommand: ParsableCommand {
 
     /// Prints a line at once, so that it lands in order with the progress lines on standard error.
     private func say(_ line: String) {
-        print(line)
-        fflush(nil)
+        Console.out(line)
     }
 
     private func demo() throws {
+        // An earlier demo's folder (its metrics.json and data/) is replaced; any other run in it is refused.
+        let earlierDemo = FileManager.default.fileExists(atPath: path("metrics.json"))
+            && FileManager.default.fileExists(atPath: path("data/train"))
+        let runDirectory = try RunDirectory(path: outputDir, mode: earlierDemo ? .overwrite : .new)
         let progress = ProgressDisplay()
         say("unet demo: segment discs, squares and triangles on textured backgrounds (\(size)x\(size) RGB)")
         // 1. The data, written as files and read back through the same pipeline as a user's folders.
@@ -87,7 +98,7 @@ struct DemoCommand: ParsableCommand {
                                  augmentation: augmentation, shuffle: true, seed: seed, dropLast: true)
         let metadata = ModelMetadata(maskValues: trainSet.table.values, classNames: ShapesDataset.classNames, scale: 1)
         let trainer = try Trainer(model: model, metadata: metadata, options: o, loader: loader,
-                                  validation: (testSet, Array(0..<testSet.count)), outputDirectory: outputDir)
+                                  validation: (testSet, Array(0..<testSet.count)), runDirectory: runDirectory)
         say("model: \(configuration), \(model.trainableParameters.reduce(0) { $0 + $1.value.count }) parameters; "
               + "\(steps) steps of \(batchSize) on \(Threads.count) threads")
         TrainingReporter.attach(trainer, to: progress)
@@ -100,7 +111,7 @@ struct DemoCommand: ParsableCommand {
         // 3. Score the best model on the held-out images, and draw its predictions.
         let best = try ModelFile.load(path: trainer.bestCheckpoint)
         let segmenter = try ImageSegmenter(model: best.model, options: PredictionOptions(), preprocessing: .init())
-        try FileManager.default.createDirectory(atPath: path("predictions"), withIntermediateDirectories: true)
+        try FileContents.createFolder(path("predictions"))
         let confusion = try segmenter.confusion(on: testSet) { index, result in
             guard index < 8 else { return }
             let stem = ((testSet.samples[index].image as NSString).lastPathComponent as NSString).deletingPathExtension
@@ -111,8 +122,8 @@ struct DemoCommand: ParsableCommand {
                                      to: path("predictions/\(stem).png"))
         }
         let metrics = SegmentationMetrics(confusion)
-        try (try MetricsJSON.text(metrics, names: ShapesDataset.classNames, images: testSet.count) + "\n")
-            .write(toFile: path("metrics.json"), atomically: true, encoding: .utf8)
+        try AtomicFile.write(try MetricsJSON.text(metrics, names: ShapesDataset.classNames, images: testSet.count) + "\n",
+                             to: path("metrics.json"))
 
         say(String(format: "trained in %.0f s; held-out images: %d", seconds, testSet.count))
         for line in MetricsTable.lines(metrics, names: ShapesDataset.classNames) { say(line) }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DNNL
 import Datasets
+import Files
 import Foundation
 import Inference
 import Metrics
@@ -44,31 +45,35 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads = prediction.threads { Threads.setCount(threads) }
+        prediction.runtime.apply()
         try CLIError.reporting {
-            let (metrics, names, images) = try predictions != nil ? scorePredictions() : scoreModel()
+            let (metrics, names, images, read) = try predictions != nil ? scorePredictions() : scoreModel()
+            if let output, let input = read.first(where: { FileIdentity.same($0, output) }) {
+                throw CLIError(description: "--output: \(output) would replace the input \(input)")
+            }
             try report(metrics, names: names, images: images)
         }
     }
 
-    private func scorePredictions() throws -> (SegmentationMetrics, [String], Int) {
+    private func scorePredictions() throws -> (SegmentationMetrics, [String], Int, read: [String]) {
         let classes = modelOptions.classes!
         let (pairs, problems) = try data.pairs(images: predictions)
         let table = try data.classTable()
         let matrix = try MaskComparison.confusion(pairs, classes: classes, table: table, ignoreValue: data.ignoreIndex,
                                                   problems: problems)
         let labels = table.map { names(of: $0) } ?? (0..<max(classes, 2)).map { "\($0)" }
-        return (SegmentationMetrics(matrix, emptyClass: emptyClass), labels, pairs.count)
+        return (SegmentationMetrics(matrix, emptyClass: emptyClass), labels, pairs.count, Self.files(pairs))
     }
 
-    private func scoreModel() throws -> (SegmentationMetrics, [String], Int) {
+    private func scoreModel() throws -> (SegmentationMetrics, [String], Int, read: [String]) {
         let loaded = try ModelFile.load(path: model!, options: try modelOptions.loadOptions())
         let c = loaded.model.configuration
         let (pairs, problems) = try data.pairs()
         let table = try data.classTable() ?? loaded.metadata.maskValues.flatMap { try? ClassTable(values: $0) }
-        let dataset = try SegmentationDataset.open(pairs, options: DatasetOptions(
-            inputChannels: c.inputChannels, classes: c.classes, maskEncoding: data.maskEncoding, classTable: table,
-            ignoreValue: data.ignoreIndex), problems: problems)
+        var options = DatasetOptions(inputChannels: c.inputChannels, classes: c.classes, maskEncoding: data.maskEncoding,
+                                     classTable: table, ignoreValue: data.ignoreIndex)
+        options.completesScannedTable = table == nil
+        let dataset = try SegmentationDataset.open(pairs, options: options, problems: problems)
         let segmenter = try ImageSegmenter(model: loaded.model, options: prediction.options(),
                                            preprocessing: prediction.preprocessing(loaded), threshold: prediction.maskThreshold)
         let progress = ProgressDisplay()
@@ -80,9 +85,15 @@ struct EvaluateCommand: ParsableCommand {
         progress.finish()
         let seconds = Date().timeIntervalSince(start)
         if !json {
-            print(String(format: "predicted %d images in %.1f s (%.2f images/s)", dataset.count, seconds, Double(dataset.count) / seconds))
+            Console.out(String(format: "predicted %d images in %.1f s (%.2f images/s)", dataset.count, seconds, Double(dataset.count) / seconds))
         }
-        return (SegmentationMetrics(matrix, emptyClass: emptyClass), names(of: dataset.table), dataset.count)
+        return (SegmentationMetrics(matrix, emptyClass: emptyClass), names(of: dataset.table), dataset.count,
+                Self.files(pairs) + [model!])
+    }
+
+    /// Every file the pairs name.
+    private static func files(_ pairs: [SamplePaths]) -> [String] {
+        pairs.flatMap { [$0.image, $0.mask] + ($0.region.map { [$0] } ?? []) }
     }
 
     private func names(of table: ClassTable) -> [String] {
@@ -91,16 +102,12 @@ struct EvaluateCommand: ParsableCommand {
 
     private func report(_ metrics: SegmentationMetrics, names: [String], images: Int) throws {
         let text = try MetricsJSON.text(metrics, names: names, images: images)
-        if let output {
-            do { try (text + "\n").write(toFile: output, atomically: true, encoding: .utf8) } catch {
-                throw CLIError(description: "\(output): cannot write: \(error.localizedDescription)")
-            }
-        }
+        if let output { try AtomicFile.write(text + "\n", to: output) }
         if json {
-            print(text)
+            Console.out(text)
         } else {
-            print("\(images) image\(images == 1 ? "" : "s"), \(metrics.confusionMatrix.joined().reduce(0, +)) pixels scored")
-            for line in MetricsTable.lines(metrics, names: names) { print(line) }
+            Console.out("\(images) image\(images == 1 ? "" : "s"), \(metrics.confusionMatrix.joined().reduce(0, +)) pixels scored")
+            for line in MetricsTable.lines(metrics, names: names) { Console.out(line) }
         }
     }
 }

@@ -14,10 +14,10 @@ struct InfoCommand: ParsableCommand {
         let loaded = try CLIError.reporting { try ModelFile.load(path: model, options: try options.loadOptions()) }
         let summary = ModelSummary(loaded)
         if json {
-            print(try summary.json())
+            Console.out(try summary.json())
         } else {
-            for line in summary.lines { print(line) }
-            for line in loaded.report where !(line.hasPrefix("matched ") || line.hasPrefix("renamed ")) { print("note: \(line)") }
+            for line in summary.lines { Console.out(line) }
+            for line in loaded.report where !(line.hasPrefix("matched ") || line.hasPrefix("renamed ")) { Console.out("note: \(line)") }
         }
     }
 }

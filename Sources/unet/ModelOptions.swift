@@ -26,44 +26,28 @@ struct ModelOptions: ParsableArguments {
                                valueName: "file"))
     var map: String?
 
-    /// True when any architecture flag was given.
-    var describesArchitecture: Bool {
-        layout != nil || inChannels != nil || classes != nil || base != nil || depth != nil || concat != nil
-            || batchNorm != nil || bias != nil || bilinear
+    /// The architecture flags given, each nil when not.
+    var overrides: ArchitectureOverrides {
+        ArchitectureOverrides(layout: layout, inputChannels: inChannels, classes: classes, baseWidth: base, depth: depth,
+                              padding: padding, merge: merge, concatOrder: concat, batchNorm: batchNorm,
+                              convolutionBias: bias, upsampling: bilinear ? .bilinear : nil)
     }
 
     func validate() throws {
-        if matchByShape && !describesArchitecture {
+        if matchByShape && overrides.isEmpty {
             throw ValidationError("--match-by-shape needs the architecture: --layout, --in-channels, --classes, --base, --depth, ...")
         }
-        for (name, value) in [("--in-channels", inChannels), ("--classes", classes), ("--base", base), ("--depth", depth)] {
-            if let value, value <= 0 { throw ValidationError("\(name) must be positive, got \(value)") }
-        }
+        try FlagRange.check(inChannels, "--in-channels", in: 1...UNetConfiguration.maximumChannels)
+        try FlagRange.check(classes, "--classes", in: 1...UNetConfiguration.maximumChannels)
+        try FlagRange.check(base, "--base", in: 1...UNetConfiguration.maximumChannels)
+        try FlagRange.check(depth, "--depth", in: 1...8)
     }
 
-    /// The options for `ModelFile.load`.
+    /// The options for `ModelFile.load`: the flags given, which complete a foreign checkpoint's architecture and
+    /// must agree with a native file's.
     func loadOptions() throws -> ModelLoadOptions {
-        var options = ModelLoadOptions(padding: padding, merge: merge, matchByShape: matchByShape)
+        var options = ModelLoadOptions(overrides: overrides, matchByShape: matchByShape)
         if let map { options.keyMapping = try KeyMapping(path: map) }
-        if describesArchitecture {
-            var c: UNetConfiguration =
-                switch layout ?? .milesial {
-                case .milesial: .milesial(bilinear: bilinear)
-                case .labml: .labml()
-                case .tutorial: .tutorial()
-                }
-            if bilinear { c.upsampling = .bilinear }
-            c.inputChannels = inChannels ?? c.inputChannels
-            c.classes = classes ?? c.classes
-            c.baseWidth = base ?? c.baseWidth
-            c.depth = depth ?? c.depth
-            c.padding = padding ?? c.padding
-            c.merge = merge ?? c.merge
-            c.concatOrder = concat ?? c.concatOrder
-            c.batchNorm = batchNorm ?? c.batchNorm
-            c.convolutionBias = bias ?? c.convolutionBias
-            options.architecture = c
-        }
         return options
     }
 }

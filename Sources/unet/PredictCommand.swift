@@ -51,8 +51,16 @@ struct PredictCommand: ParsableCommand {
     func validate() throws {
         guard !input.isEmpty else { throw ValidationError("--input: give at least one image or folder") }
         if prediction.scale != nil && size != nil { throw ValidationError("--scale and --size exclude each other") }
-        if size != nil, try parsedSize() == nil { throw ValidationError("--size: '\(size!)' is not N or WxH") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        if let size {
+            guard let (width, height) = try parsedSize() else { throw ValidationError("--size: '\(size)' is not N or WxH") }
+            let limit = prediction.runtime.maxPixels
+            guard width <= 65536, height <= 65536, width * height <= limit else {
+                throw ValidationError("--size: \(width)x\(height) is more than --max-pixels (\(limit)) allows")
+            }
+        }
+        try FlagRange.check(batchSize, "--batch-size", in: 1...1024)
+        try FlagRange.each(try NumberList.parse(mean, "--mean"), "--mean", { $0.isFinite }, "finite")
+        try FlagRange.each(try NumberList.parse(std, "--std"), "--std", { $0.isFinite && $0 > 0 }, "positive and finite")
         if noSave && !viz && !sideBySide && !saveProbabilities {
             throw ValidationError("--no-save without --viz, --side-by-side or --save-probabilities writes nothing")
         }
@@ -60,19 +68,21 @@ struct PredictCommand: ParsableCommand {
 
     private func parsedSize() throws -> (width: Int, height: Int)? {
         guard let size else { return nil }
-        let parts = size.lowercased().split(separator: "x").map { Int($0) }
-        guard (1...2).contains(parts.count), parts.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+        let parts = size.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard (1...2).contains(parts.count), parts.allSatisfy({ (1...65536).contains($0 ?? 0) }) else { return nil }
         return (parts[0]!, parts.last!!)
     }
 
     func run() throws {
-        if let threads = prediction.threads { Threads.setCount(threads) }
+        prediction.runtime.apply()
         try CLIError.reporting { try predict() }
     }
 
     private func predict() throws {
+        // Where everything goes is settled first: no output may be an input, the model, or another's output.
+        let targets = try PredictionTargets(inputs: input, outputs: output, model: model,
+                                            writes: writtenKinds)
         let loaded = try ModelFile.load(path: model, options: try modelOptions.loadOptions())
-        let targets = try PredictionTargets(inputs: input, outputs: output)
         let segmenter = try ImageSegmenter(model: loaded.model, options: predictionOptions(), preprocessing: try preprocessing(loaded),
                                            threshold: prediction.maskThreshold)
         let table = loaded.metadata.maskValues.flatMap { try? ClassTable(values: $0) }
@@ -101,11 +111,20 @@ struct PredictCommand: ParsableCommand {
         }
         progress.finish()
         let seconds = Date().timeIntervalSince(start)
-        print(String(format: "predicted %d image%@ in %.1f s (%.2f images/s)", done, done == 1 ? "" : "s", seconds,
+        Console.out(String(format: "predicted %d image%@ in %.1f s (%.2f images/s)", done, done == 1 ? "" : "s", seconds,
                      Double(done) / max(seconds, 1e-9)))
         if !failures.isEmpty {
             throw CLIError(description: "\(failures.count) input(s) failed:\n" + failures.map { "  \($0)" }.joined(separator: "\n"))
         }
+    }
+
+    /// The files written for each image, as the flags ask.
+    private var writtenKinds: Set<PredictionTargets.Kind> {
+        var kinds: Set<PredictionTargets.Kind> = noSave ? [] : [.mask]
+        if viz { kinds.insert(.overlay) }
+        if sideBySide { kinds.insert(.sideBySide) }
+        if saveProbabilities { kinds.insert(.probabilities) }
+        return kinds
     }
 
     private func write(_ result: ImageSegmenter.Segmentation, _ target: PredictionTargets.Target, table: ClassTable?,

@@ -13,17 +13,17 @@ struct PredictionFlags: ParsableArguments {
     var maskThreshold: Float = 0.5
     @Option(help: ArgumentHelp("Predict in windows of N pixels (default: whole images; automatic above 2048x2048).", valueName: "N"))
     var tile: Int?
-    @Option(help: "Fraction of a window shared with its neighbour.") var overlap = 0.25
+    @Option(help: "Fraction of a window shared with its neighbour (0 to 0.9).") var overlap = 0.25
     @Option(help: ArgumentHelp("Window weighting where windows overlap.", valueName: "gaussian|constant")) var blend: Blending = .gaussian
     @Flag(help: "Test-time augmentation: average over horizontal and vertical flips.") var tta = false
     @Flag(help: "Mixed precision: bf16 convolutions (deeper levels in fp32 Winograd where faster).") var amp = false
-    @Option(help: "oneDNN threads (default: all cores).") var threads: Int?
+    @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
-        if let scale, scale <= 0 || scale > 1 { throw ValidationError("--scale must be in (0, 1]") }
-        guard (0...1).contains(maskThreshold) else { throw ValidationError("--mask-threshold must be in [0, 1]") }
-        guard (0..<1).contains(overlap) else { throw ValidationError("--overlap must be in [0, 1)") }
-        if let tile, tile < 8 { throw ValidationError("--tile must be at least 8") }
+        try FlagRange.positive(scale, "--scale", atMost: 1)
+        try FlagRange.check(maskThreshold, "--mask-threshold", in: 0...1)
+        try FlagRange.check(overlap, "--overlap", in: 0...0.9)
+        try FlagRange.check(tile, "--tile", in: 8...8192)
     }
 
     func options() -> PredictionOptions {

@@ -33,7 +33,7 @@ final class ProgressDisplay {
         drawn = false
     }
 
-    private func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+    private func write(_ text: String) { Console.write(text) }
 }
 
 /// Formats seconds as `1h02m`, `3m05s` or `12s`.

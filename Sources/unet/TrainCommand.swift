@@ -16,7 +16,8 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Defaults follow milesial/Pytorch-UNet: 5 epochs, batch 1, RMSprop at 1e-5, scale 0.5, 10% validation, \
             Dice + cross-entropy, ReduceLROnPlateau on validation Dice. --output-dir receives best.safetensors, \
-            last.safetensors, metrics.jsonl and training_curves.png.
+            last.safetensors, metrics.jsonl and training_curves.png; it is locked for the run, and a folder that \
+            already holds a run is refused unless --resume continues it or --overwrite replaces it.
             """)
 
     @OptionGroup var data: DataOptions
@@ -81,33 +82,74 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The metric that picks best.safetensors.") var bestMetric: TrainingOptions.Metric = .dice
     @Flag(help: "Also write epoch_<n>.safetensors at the end of each epoch.") var saveEveryEpoch = false
     @Option(help: "Random seed (data split, weights, augmentation).") var seed: UInt64 = 0
-    @Option(help: "oneDNN threads (default: all cores).") var threads: Int?
+    @OptionGroup var runtime: RuntimeOptions
     @Option(help: ArgumentHelp("Where checkpoints, the log and the plot go.", valueName: "dir")) var outputDir = "runs/train"
+    @Flag(help: "Replace the run --output-dir holds (its checkpoints, log and curves) instead of refusing.")
+    var overwrite = false
 
     func validate() throws {
-        guard epochs > 0, batchSize > 0, learningRate > 0, scale > 0, scale <= 1, classes > 0, inChannels > 0, base > 0,
-              depth > 0, (0..<100).contains(validation)
-        else {
-            throw ValidationError("--epochs, --batch-size, --learning-rate, --classes, --in-channels, --base and --depth must be "
-                + "positive; --scale in (0, 1]; --validation in [0, 100)")
+        // Counts and sizes.
+        try FlagRange.check(epochs, "--epochs", in: 1...1_000_000)
+        try FlagRange.check(steps, "--steps", in: 1...1_000_000_000)
+        try FlagRange.check(batchSize, "--batch-size", in: 1...4096)
+        try FlagRange.check(classes, "--classes", in: 1...UNetConfiguration.maximumChannels)
+        try FlagRange.check(inChannels, "--in-channels", in: 1...UNetConfiguration.maximumChannels)
+        try FlagRange.check(base, "--base", in: 1...4096)
+        try FlagRange.check(depth, "--depth", in: 1...8)
+        try FlagRange.check(crop, "--crop", in: 16...8192)
+        try FlagRange.check(validateEvery, "--validate-every", in: 1...1_000_000_000)
+        try FlagRange.check(warmup, "--warmup", in: 0...1_000_000_000)
+        try FlagRange.check(patience, "--patience", in: 0...1_000_000)
+        // Rates and factors: finite, in the range where they mean something.
+        try FlagRange.below(validation, "--validation", 100)
+        try FlagRange.positive(scale, "--scale", atMost: 1)
+        try FlagRange.positive(learningRate, "--learning-rate", atMost: 10)
+        try FlagRange.check(minLr, "--min-lr", in: 0...learningRate)
+        try FlagRange.check(weightDecay, "--weight-decay", in: 0...1)
+        try FlagRange.below(momentum, "--momentum", 1)
+        try FlagRange.check(clip, "--clip", in: 0...1e6)
+        try FlagRange.check(focalGamma, "--focal-gamma", in: 0...10)
+        try FlagRange.check(augmentRotation, "--augment-rotation", in: 0...180)
+        try FlagRange.below(augmentScale, "--augment-scale", 1)
+        try FlagRange.check(brightness, "--brightness", in: 0...1)
+        try FlagRange.check(contrast, "--contrast", in: 0...1)
+        try FlagRange.below(gamma, "--gamma", 1)
+        try FlagRange.check(noise, "--noise", in: 0...1)
+        try FlagRange.check(blur, "--blur", in: 0...10)
+        for (flag, values) in [("--mean", try NumberList.parse(mean, "--mean")), ("--std", try NumberList.parse(std, "--std"))] {
+            guard let values else { continue }
+            guard values.count == inChannels else {
+                throw ValidationError("\(flag): \(values.count) value(s) for \(inChannels) input channel(s) (--in-channels)")
+            }
+        }
+        try FlagRange.each(try NumberList.parse(mean, "--mean"), "--mean", { $0.isFinite }, "finite")
+        try FlagRange.each(try NumberList.parse(std, "--std"), "--std", { $0.isFinite && $0 > 0 }, "positive and finite")
+        if let weights = try NumberList.parse(classWeights, "--class-weights") {
+            try FlagRange.each(weights, "--class-weights", { $0.isFinite && $0 >= 0 }, "finite and at least 0")
+            guard weights.contains(where: { $0 > 0 }) else { throw ValidationError("--class-weights: every weight is 0") }
+            if classes > 1, weights.count != classes {
+                throw ValidationError("--class-weights: \(weights.count) weight(s) for \(classes) classes")
+            }
         }
         if !data.namesPairs {
             throw ValidationError("give --images and --masks, or --list")
         }
-        if let steps, steps <= 0 { throw ValidationError("--steps must be positive") }
-        if let crop, crop < 16 { throw ValidationError("--crop must be at least 16") }
         if (valImages == nil) != (valMasks == nil) { throw ValidationError("give both --val-images and --val-masks") }
         if valList != nil && valImages != nil { throw ValidationError("--val-list and --val-images exclude each other") }
         if load != nil && resume != nil { throw ValidationError("--load and --resume exclude each other") }
+        if overwrite && resume != nil { throw ValidationError("--overwrite replaces a run; --resume continues one") }
     }
 
     func run() throws {
-        if let threads { Threads.setCount(threads) }
+        runtime.apply()
         let progress = ProgressDisplay()
         try CLIError.reporting { try train(progress) }
     }
 
     private func train(_ progress: ProgressDisplay) throws {
+        // 0. The output folder, checked before the data is read (and locked once the data is good).
+        let mode: RunDirectory.Mode = resume.map { .resume(checkpoint: $0) } ?? (overwrite ? .overwrite : .new)
+        try RunDirectory.check(path: outputDir, mode: mode)
         // 1. Data: pair the files and check every one of them before anything trains.
         var datasetOptions = DatasetOptions(inputChannels: inChannels, classes: classes, scale: scale,
                                             maskEncoding: data.maskEncoding, classTable: try data.classTable(),
@@ -169,9 +211,13 @@ struct TrainCommand: ParsableCommand {
         let loader = BatchLoader(dataset: dataset, indices: trainIndices, batchSize: batchSize, augmentation: augmentation,
                                  normalization: normalization, shuffle: true, seed: seed, dropLast: true)
         let trainer = try Trainer(model: model, metadata: metadata, options: try trainingOptions(),
-                                  loader: loader, validation: validationSet, outputDirectory: outputDir)
+                                  loader: loader, validation: validationSet, outputDirectory: outputDir, mode: mode)
         if let loaded, let resume {
             try trainer.resume(from: loaded, path: resume)
+            guard trainer.step < trainer.totalSteps else {
+                Console.out("nothing to train: \(resume) is at step \(trainer.step) of \(trainer.totalSteps) (give more --steps or --epochs to go on)")
+                return
+            }
             progress.message("resumed \(resume) at step \(trainer.step) of \(trainer.totalSteps)")
         }
         progress.message("training \(model.configuration) for \(trainer.totalSteps) steps of \(batchSize) on "
@@ -189,10 +235,10 @@ struct TrainCommand: ParsableCommand {
         }
         progress.finish()
         try TrainingCurves.write(metricsLog: log, to: curves)
-        print("best: \(trainer.bestCheckpoint) " + (trainer.best.map { String(format: "(%@ %.4f)", bestMetric.rawValue, $0) }
+        Console.out("best: \(trainer.bestCheckpoint) " + (trainer.best.map { String(format: "(%@ %.4f)", bestMetric.rawValue, $0) }
             ?? "(no validation images: the last step)"))
-        print("last: \(trainer.lastCheckpoint)")
-        print("log: \(log), curves: \(curves)")
+        Console.out("last: \(trainer.lastCheckpoint)")
+        Console.out("log: \(log), curves: \(curves)")
     }
 
     private func trainingOptions() throws -> TrainingOptions {

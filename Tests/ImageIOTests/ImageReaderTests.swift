@@ -74,3 +74,36 @@ struct ImageReaderTests {
         #expect(Set(mask.samples).count <= 3)  // palette expanded: a few colours (black, white, opaque alpha)
     }
 }
+
+/// Valid files in the variants real datasets hold (scripts/make_image_variants.py): the truncation checks and
+/// decoders accept every one, with Pillow's pixels.
+@Suite("Image variants against Pillow")
+struct ImageVariantTests {
+    static let names = ["progressive.jpg", "exif.jpg", "gray.jpg", "animated.gif", "bits.gif", "bits.bmp", "palette8.bmp",
+                        "gray.bmp", "rgba.bmp", "raw.tif", "deflate.tif", "packbits.tif", "jpeg.tif", "pages.tif",
+                        "gray16.png", "optimized.png"]
+
+    @Test("each variant decodes to Pillow's pixels (JPEGs within a few levels)", arguments: names)
+    func variant(name: String) throws {
+        let path = Fixture.path("images/variants/" + name)
+        let image = try ImageReader.read(path: path)
+        let expected = try NumpyArray.read(path: path + ".npy")
+        #expect(expected.shape[0] == image.height && expected.shape[1] == image.width)
+        // Pillow's pixels are RGBA (or one 16-bit channel); expand ours the same way.
+        let wide = expected.shape[2] == 4
+        var found: [Float] = []
+        for pixel in 0..<(image.width * image.height) {
+            let s = (0..<image.channels).map { Float(image.samples[pixel * image.channels + $0]) }
+            guard wide else { found.append(s[0]); continue }
+            switch image.channels {
+            case 1: found += [s[0], s[0], s[0], 255]
+            case 2: found += [s[0], s[0], s[0], s[1]]
+            case 3: found += s + [255]
+            default: found += s
+            }
+        }
+        let tolerance: Float = name.hasSuffix(".jpg") || name == "jpeg.tif" ? 12 : 0
+        let worst = zip(found, expected.scalars).map { abs($0 - $1) }.max() ?? 0
+        #expect(found.count == expected.count && worst <= tolerance, "\(name): largest difference \(worst)")
+    }
+}

@@ -23,7 +23,7 @@ struct DetectionTests {
     func tutorialOverrides() throws {
         let f = try Fixture("models/tutorial_valid_crop")
         let loaded = try ModelFile.load(path: Fixture.path("models/tutorial_valid_crop.pth"),
-                                        options: ModelLoadOptions(padding: .valid, merge: .crop))
+                                        options: ModelLoadOptions(overrides: .init(padding: .valid, merge: .crop)))
         #expect(loaded.model.configuration.padding == .valid && loaded.model.configuration.merge == .crop)
         loaded.model.eval()
         expectClose(try loaded.model(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4)

@@ -70,7 +70,7 @@ struct ModelFileTests {
             let i = tensors.firstIndex { $0.key == "outc.conv.bias" }!
             tensors[i].tensor = StoredTensor(Tensor(shape: [3]))
         }
-        #expect(shape.contains("size mismatch for outc.conv.bias: expected [2], found [3]"))
+        #expect(shape.contains("size mismatches: outc.conv.bias (expected [2], found [3])"))
         for text in [missing, unexpected, shape] { #expect(!text.contains("\n")) }
     }
 

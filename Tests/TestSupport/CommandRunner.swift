@@ -13,6 +13,26 @@ public enum CommandRunner {
         try run("unet", arguments, in: directory)
     }
 
+    /// Runs `command` with `/bin/sh -c`, `$UNET` standing for the built `unet` (for pipes and redirections such
+    /// as `$UNET train ... | head -1` or `$UNET evaluate ... --json > /dev/full`); returns the shell's status.
+    public static func shell(_ command: String, in directory: URL? = nil) throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        var environment = ProcessInfo.processInfo.environment
+        environment["UNET"] = productsDirectory.appendingPathComponent("unet").path
+        process.environment = environment
+        if let directory { process.currentDirectoryURL = directory }
+        let (out, err) = (Pipe(), Pipe())
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let error = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
+    }
+
     /// Runs the built executable `product` (e.g. the `segment-image` example) with `arguments`.
     public static func run(_ product: String, _ arguments: [String], in directory: URL? = nil) throws
         -> (status: Int32, output: String, error: String)

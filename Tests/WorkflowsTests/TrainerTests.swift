@@ -22,7 +22,7 @@ struct TrainerTests {
     }
 
     func trainer(_ run: Run, steps: Int, output: String, seed: UInt64 = 3, learningRate: Float = 3e-3,
-                 recomputesConvolutions: Bool? = nil) throws -> Trainer {
+                 recomputesConvolutions: Bool? = nil, mode: RunDirectory.Mode = .new) throws -> Trainer {
         var g = SeededGenerator(seed: seed)
         let model = try UNet(.milesial(inputChannels: 1, classes: 2, baseWidth: 8, depth: 2), generator: &g)
         var options = TrainingOptions()
@@ -34,7 +34,7 @@ struct TrainerTests {
         let loader = BatchLoader(dataset: run.dataset, indices: Array(0..<8), batchSize: 2, augmentation: augmentation,
                                  shuffle: true, seed: seed, dropLast: true)
         return try Trainer(model: model, metadata: ModelMetadata(maskValues: run.dataset.table.values), options: options,
-                           loader: loader, validation: (run.dataset, [8, 9]), outputDirectory: output)
+                           loader: loader, validation: (run.dataset, [8, 9]), outputDirectory: output, mode: mode)
     }
 
     func losses(_ trainer: Trainer) -> () -> [Float] {
@@ -92,21 +92,26 @@ struct TrainerTests {
         try whole.run()
 
         let partOutput = run.folder.appendingPathComponent("part").path
-        let first = try trainer(run, steps: 12, output: partOutput)
-        let firstLosses = losses(first)
-        var steps = 0
-        first.shouldStop = { steps += 1; return steps == 5 }  // stop (and save) after step 5
-        #expect(throws: TrainingError.self) { try first.run() }
+        var firstLosses: [Float] = []
+        do {
+            // The first run holds the folder's lock until it is released, at the end of this block.
+            let first = try trainer(run, steps: 12, output: partOutput)
+            let recorded = losses(first)
+            var steps = 0
+            first.shouldStop = { steps += 1; return steps == 5 }  // stop (and save) after step 5
+            #expect(throws: TrainingError.self) { try first.run() }
+            firstLosses = recorded()
+        }
         let checkpoint = partOutput + "/last.safetensors"
         let loaded = try ModelFile.load(path: checkpoint)
-        let second = try trainer(run, steps: 12, output: partOutput, seed: 3)
+        let second = try trainer(run, steps: 12, output: partOutput, seed: 3, mode: .resume(checkpoint: checkpoint))
         let model = second.model
         try model.load(loaded.model.stateDict())
         try second.resume(from: loaded, path: checkpoint)
         #expect(second.step == 5)
         let secondLosses = losses(second)
         try second.run()
-        #expect(firstLosses() + secondLosses() == wholeLosses(), "\(firstLosses() + secondLosses()) vs \(wholeLosses())")
+        #expect(firstLosses + secondLosses() == wholeLosses(), "\(firstLosses + secondLosses()) vs \(wholeLosses())")
         #expect(second.model.stateDict() == whole.model.stateDict())
     }
 
@@ -123,5 +128,51 @@ struct TrainerTests {
             let loaded = try ModelFile.load(path: output + "/last.safetensors")
             #expect(loaded.model.stateDict().entries.allSatisfy { $0.tensor.scalars.allSatisfy(\.isFinite) })
         }
+    }
+}
+
+@Suite("Trainer: non-finite values never reach a checkpoint")
+struct TrainerNonFiniteTests {
+    @Test("a batch holding infinity (std 0) stops at step 1 naming its images, and writes no checkpoint")
+    func nonFiniteBatch() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-trainer-inf")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 4, size: 32)
+        let dataset = try SegmentationDataset.open(SampleDiscovery.pairFolders(images: images, masks: masks).pairs,
+                                                   options: DatasetOptions(inputChannels: 1, classes: 2))
+        var g = SeededGenerator(seed: 1)
+        let model = try UNet(.milesial(inputChannels: 1, classes: 2, baseWidth: 4, depth: 2), generator: &g)
+        let loader = BatchLoader(dataset: dataset, indices: [0, 1, 2, 3], batchSize: 2,
+                                 normalization: Normalization(mean: [0.5], std: [0]), shuffle: false, seed: 1, dropLast: true)
+        var options = TrainingOptions()
+        options.steps = 4
+        let output = folder.appendingPathComponent("run").path
+        let trainer = try Trainer(model: model, metadata: ModelMetadata(), options: options, loader: loader, validation: nil,
+                                  outputDirectory: output)
+        let error = #expect(throws: TrainingError.self) { try trainer.run() }
+        let text = try #require(error).description
+        #expect(text.contains("step 1") && text.contains("NaN or infinite") && text.contains(".png"), "\(text)")
+        #expect(!FileManager.default.fileExists(atPath: output + "/last.safetensors"))
+        #expect(!FileManager.default.fileExists(atPath: output + "/best.safetensors"))
+    }
+
+    @Test("a parameter that becomes NaN is named, and save refuses to write it")
+    func nonFiniteParameter() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-trainer-nanweight")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 2, size: 32)
+        let dataset = try SegmentationDataset.open(SampleDiscovery.pairFolders(images: images, masks: masks).pairs,
+                                                   options: DatasetOptions(inputChannels: 1, classes: 2))
+        var g = SeededGenerator(seed: 1)
+        let model = try UNet(.milesial(inputChannels: 1, classes: 2, baseWidth: 4, depth: 2), generator: &g)
+        let loader = BatchLoader(dataset: dataset, indices: [0, 1], batchSize: 2, shuffle: false, seed: 1, dropLast: true)
+        let output = folder.appendingPathComponent("run").path
+        let trainer = try Trainer(model: model, metadata: ModelMetadata(), options: TrainingOptions(), loader: loader,
+                                  validation: nil, outputDirectory: output)
+        model.head.weight.value = Tensor(shape: model.head.weight.value.shape, repeating: .nan)
+        let path = output + "/manual.safetensors"
+        let error = #expect(throws: TrainingError.self) { try trainer.save(path, reason: "test") }
+        #expect(try #require(error).description.contains("outc.conv.weight became NaN or infinite"))
+        #expect(!FileManager.default.fileExists(atPath: path))
     }
 }

@@ -1,0 +1,78 @@
+/// Architecture options a user gave explicitly (command-line flags), each nil when not given. They complete
+/// what a foreign checkpoint leaves open (a tutorial checkpoint's padding, or the whole architecture for
+/// matching by shape), and are checked against what a native model file records: a native file's own
+/// architecture wins, and a flag that contradicts it is an error, not a silent rebuild.
+public struct ArchitectureOverrides: Sendable, Equatable {
+    public var layout: UNetConfiguration.Layout?
+    public var inputChannels: Int?
+    public var classes: Int?
+    public var baseWidth: Int?
+    public var depth: Int?
+    public var padding: UNetConfiguration.Padding?
+    public var merge: UNetConfiguration.SkipMerge?
+    public var concatOrder: UNetConfiguration.ConcatOrder?
+    public var batchNorm: Bool?
+    public var convolutionBias: Bool?
+    public var upsampling: UNetConfiguration.Upsampling?
+
+    public init(layout: UNetConfiguration.Layout? = nil, inputChannels: Int? = nil, classes: Int? = nil,
+                baseWidth: Int? = nil, depth: Int? = nil, padding: UNetConfiguration.Padding? = nil,
+                merge: UNetConfiguration.SkipMerge? = nil, concatOrder: UNetConfiguration.ConcatOrder? = nil,
+                batchNorm: Bool? = nil, convolutionBias: Bool? = nil, upsampling: UNetConfiguration.Upsampling? = nil) {
+        (self.layout, self.inputChannels, self.classes, self.baseWidth, self.depth) = (layout, inputChannels, classes, baseWidth, depth)
+        (self.padding, self.merge, self.concatOrder) = (padding, merge, concatOrder)
+        (self.batchNorm, self.convolutionBias, self.upsampling) = (batchNorm, convolutionBias, upsampling)
+    }
+
+    /// True when nothing was given.
+    public var isEmpty: Bool { self == ArchitectureOverrides() }
+
+    /// The defaults of the given layout (milesial's when none), with the given options applied.
+    public var configuration: UNetConfiguration {
+        let base: UNetConfiguration =
+            switch layout ?? .milesial {
+            case .milesial: .milesial()
+            case .labml: .labml()
+            case .tutorial: .tutorial()
+            }
+        return applied(to: base)
+    }
+
+    /// `configuration` with every given option set.
+    public func applied(to configuration: UNetConfiguration) -> UNetConfiguration {
+        var c = configuration
+        c.layout = layout ?? c.layout
+        c.inputChannels = inputChannels ?? c.inputChannels
+        c.classes = classes ?? c.classes
+        c.baseWidth = baseWidth ?? c.baseWidth
+        c.depth = depth ?? c.depth
+        c.padding = padding ?? c.padding
+        c.merge = merge ?? c.merge
+        c.concatOrder = concatOrder ?? c.concatOrder
+        c.batchNorm = batchNorm ?? c.batchNorm
+        c.convolutionBias = convolutionBias ?? c.convolutionBias
+        c.upsampling = upsampling ?? c.upsampling
+        return c
+    }
+
+    /// One phrase per given option that differs from `configuration`: `"base width 64 (the file has 32)"`.
+    public func contradictions(with configuration: UNetConfiguration) -> [String] {
+        let c = configuration
+        var found: [String] = []
+        func check<T: Equatable>(_ name: String, _ given: T?, _ actual: T, _ text: (T) -> String) {
+            if let given, given != actual { found.append("\(name) \(text(given)) (the file has \(text(actual)))") }
+        }
+        check("layout", layout, c.layout, \.rawValue)
+        check("input channels", inputChannels, c.inputChannels, String.init)
+        check("classes", classes, c.classes, String.init)
+        check("base width", baseWidth, c.baseWidth, String.init)
+        check("depth", depth, c.depth, String.init)
+        check("padding", padding, c.padding, \.rawValue)
+        check("merge", merge, c.merge, \.rawValue)
+        check("concatenation", concatOrder, c.concatOrder, \.rawValue)
+        check("batch norm", batchNorm, c.batchNorm) { $0 ? "on" : "off" }
+        check("bias", convolutionBias, c.convolutionBias) { $0 ? "on" : "off" }
+        check("up-sampling", upsampling, c.upsampling, \.rawValue)
+        return found
+    }
+}
