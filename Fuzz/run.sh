@@ -37,9 +37,11 @@ seed() {
     for file in "$@"; do [ -f "$file" ] && cp -n "$file" "$build/corpus/$target/" || true; done
 }
 seed pickle
-for pth in "$fixtures"/models/*.pth; do
-    unzip -p "$pth" '*/data.pkl' > "$build/corpus/pickle/$(basename "$pth" .pth).pkl" 2>/dev/null || true
-done
+if command -v unzip > /dev/null; then
+    for pth in "$fixtures"/models/*.pth; do
+        unzip -p "$pth" '*/data.pkl' > "$build/corpus/pickle/$(basename "$pth" .pth).pkl" 2>/dev/null || true
+    done
+fi
 seed torch "$fixtures"/models/*.pth "$fixtures"/predict/*.pth
 seed zip "$fixtures"/models/milesial_b2_c2.pth "$fixtures"/models/views.pth
 seed safetensors "$fixtures"/models/*.safetensors "$fixtures"/formats/*.safetensors

@@ -1,15 +1,27 @@
 import Foundation
 
 extension UNetConfiguration {
-    /// About how many parameters the network has (an upper bound within a few percent: the 3x3 and
-    /// up-convolution weights of transposed up-sampling; bilinear networks have fewer), computed in floating
-    /// point so that absurd widths cannot overflow. Checked before any weight is allocated.
-    public var parameterEstimate: Double {
-        func w(_ level: Int) -> Double { level < 0 ? Double(inputChannels) : Double(baseWidth) * Double(1 << level) }
-        var total = Double(classes) * w(0)
-        for level in 0...depth { total += 9 * (w(level - 1) * w(level) + w(level) * w(level)) }
-        for level in 0..<depth { total += 9 * (w(level + 1) * w(level) + w(level) * w(level)) + 4 * w(level + 1) * w(level) }
-        return total
+    /// The number of trainable parameters (weights and biases, not the batch-norm statistics), counted from
+    /// the channels as `UNet.init` lays them out, in floating point so that absurd widths cannot overflow.
+    /// Checked before any weight is allocated.
+    public var parameterCount: Double {
+        let factor = upsampling == .bilinear ? 2.0 : 1.0
+        func w(_ level: Int) -> Double { Double(baseWidth) * Double(1 << level) }
+        /// A DoubleConv: two 3x3 convolutions, their biases or batch-norm affine parameters.
+        func block(_ input: Double, _ output: Double, middle: Double? = nil) -> Double {
+            let middle = middle ?? output
+            let perChannel = (convolutionBias ? 1.0 : 0) + (batchNorm ? 2 : 0)
+            return 9 * input * middle + 9 * middle * output + perChannel * (middle + output)
+        }
+        var total = block(Double(inputChannels), w(0))
+        for level in 1...depth { total += block(w(level - 1), w(level) / (level == depth ? factor : 1)) }
+        for level in 0..<depth {
+            let (input, output) = (w(level + 1), level == 0 ? w(0) : w(level) / factor)
+            total += upsampling == .bilinear
+                ? block(input, output, middle: input / 2)
+                : 4 * input * (input / 2) + input / 2 + block(input, output)
+        }
+        return total + w(0) * Double(classes) + Double(classes)
     }
 
     /// About how many bytes the feature maps of a batch take: every level's maps, in float32, counted a few

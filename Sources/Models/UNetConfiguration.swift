@@ -117,8 +117,8 @@ public struct UNetConfiguration: Codable, Equatable, Sendable, CustomStringConve
         guard baseWidth << depth <= limit else {
             throw fail("base width \(baseWidth) at depth \(depth) gives \(baseWidth << depth) channels, more than \(limit)")
         }
-        guard parameterEstimate <= Double(Self.maximumParameters) else {
-            throw fail("base width \(baseWidth), depth \(depth): about \(Int(parameterEstimate)) parameters, more than the "
+        guard parameterCount <= Double(Self.maximumParameters) else {
+            throw fail("base width \(baseWidth), depth \(depth): \(Int(parameterCount)) parameters, more than the "
                 + "limit of \(Self.maximumParameters)")
         }
         if upsampling == .bilinear, baseWidth % 2 != 0 {

@@ -50,6 +50,16 @@ public struct Schedule: Codable, Sendable, Equatable {
         plateauRate = learningRate
     }
 
+    /// Whether every field is in range: a schedule decoded from a checkpoint may have been edited or crafted,
+    /// and step arithmetic on an absurd `totalSteps` would overflow.
+    public var isValid: Bool {
+        let rates = [baseLearningRate, minimumLearningRate, plateauRate, onecycleDivisor, onecycleFinalDivisor, factor]
+        return rates.allSatisfy { $0.isFinite && $0 >= 0 } && baseLearningRate > 0 && onecycleDivisor > 0
+            && onecycleFinalDivisor > 0 && onecycleRise > 0 && onecycleRise < 1 && (best?.isFinite ?? true)
+            && (1...1_000_000_000).contains(totalSteps) && (0...1_000_000_000).contains(warmupSteps)
+            && (0...1_000_000).contains(patience) && (0...1_000_000).contains(badEvaluations)
+    }
+
     /// The learning rate of optimizer step `step`.
     public func learningRate(step: Int) -> Float {
         let t = Double(min(step, totalSteps))

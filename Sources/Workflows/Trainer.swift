@@ -80,13 +80,21 @@ public final class Trainer {
         }
     }
 
-    /// Continues from a training checkpoint whose weights `model` already holds: optimizer, schedule, step and
-    /// best metric as they were.
-    public func resume(from loaded: LoadedModel, path: String) throws {
-        let (state, optimizerState) = try TrainingCheckpoint.read(loaded, path: path)
+    /// Checks that `loaded` is a training checkpoint these options can continue (its state in range, the same
+    /// optimizer), before anything is created for the run.
+    /// - Throws: `TrainingError.invalidCheckpoint` naming the file.
+    public static func checkResumable(_ loaded: LoadedModel, path: String, options: TrainingOptions) throws {
+        let (state, _) = try TrainingCheckpoint.read(loaded, path: path)
         guard state.optimizer == options.optimizer else {
             throw TrainingError.invalidCheckpoint("\(path): trained with --optimizer \(state.optimizer.rawValue), not \(options.optimizer.rawValue)")
         }
+    }
+
+    /// Continues from a training checkpoint whose weights `model` already holds: optimizer, schedule, step and
+    /// best metric as they were.
+    public func resume(from loaded: LoadedModel, path: String) throws {
+        try Self.checkResumable(loaded, path: path, options: options)
+        let (state, optimizerState) = try TrainingCheckpoint.read(loaded, path: path)
         try optimizer.restore(optimizerState)
         schedule = state.schedule
         step = state.step

@@ -34,6 +34,13 @@ struct TrainingCheckpoint {
         guard let text = loaded.fileMetadata[ModelFile.trainingKey],
             let state = try? JSONDecoder().decode(State.self, from: Data(text.utf8))
         else { throw TrainingError.invalidCheckpoint("\(path): not a training checkpoint (no \(ModelFile.trainingKey) metadata); use --load to start from its weights") }
+        // The state comes from a file: every number must be in range before step arithmetic uses it.
+        guard (0...1_000_000_000).contains(state.step), state.schedule.isValid, state.best?.isFinite ?? true,
+            state.optimizerNumbers.values.allSatisfy({ $0.isFinite && abs($0) <= 1e15 })
+        else { throw TrainingError.invalidCheckpoint("\(path): \(ModelFile.trainingKey) holds values out of range (edited?)") }
+        for (key, tensor) in loaded.extraTensors where !tensor.isFinite {
+            throw TrainingError.invalidCheckpoint("\(path): optimizer state \(CheckpointError.quote(key)) holds NaN or infinite values")
+        }
         let tensors = loaded.extraTensors.map { (String($0.key.dropFirst(ModelFile.optimizerPrefix.count)), $0.tensor.floatTensor()) }
         return (state, OptimizerState(tensors: tensors, numbers: state.optimizerNumbers))
     }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import DNNL
 import Datasets
 import Files
 import Foundation

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Checkpoints
-import DNNL
 import Datasets
 import Execution
 import Foundation

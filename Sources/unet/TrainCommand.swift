@@ -210,7 +210,9 @@ struct TrainCommand: ParsableCommand {
         (augmentation.noise, augmentation.blur) = (noise, blur)
         let loader = BatchLoader(dataset: dataset, indices: trainIndices, batchSize: batchSize, augmentation: augmentation,
                                  normalization: normalization, shuffle: true, seed: seed, dropLast: true)
-        let trainer = try Trainer(model: model, metadata: metadata, options: try trainingOptions(),
+        let options = try trainingOptions()
+        if let loaded, let resume { try Trainer.checkResumable(loaded, path: resume, options: options) }
+        let trainer = try Trainer(model: model, metadata: metadata, options: options,
                                   loader: loader, validation: validationSet, outputDirectory: outputDir, mode: mode)
         if let loaded, let resume {
             try trainer.resume(from: loaded, path: resume)

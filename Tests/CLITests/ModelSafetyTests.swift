@@ -16,11 +16,8 @@ struct ModelSafetyTests {
     static func setUp(_ name: String, base: Int = 4) throws -> Setup {
         let folder = try SyntheticData.temporaryFolder(name)
         let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 4, size: 32)
-        let run = folder.appendingPathComponent("run").path
-        let trained = try CommandRunner.unet(["train", "--images", images, "--masks", masks, "--in-channels", "1", "--base", "\(base)",
-                                              "--depth", "2", "--scale", "1", "--steps", "2", "-b", "2", "-v", "0", "--output-dir", run])
-        #expect(trained.status == 0, "\(trained.error)")
-        return Setup(folder: folder, images: images, masks: masks, model: run + "/last.safetensors")
+        let model = try CommandRunner.trainSmallModel(images: images, masks: masks, output: folder.path + "/run", base: base)
+        return Setup(folder: folder, images: images, masks: masks, model: model)
     }
 
     /// A copy of `model` with `edit` applied to its file.

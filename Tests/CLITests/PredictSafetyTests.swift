@@ -17,11 +17,8 @@ struct PredictSafetyTests {
     static func setUp(_ name: String) throws -> Setup {
         let folder = try SyntheticData.temporaryFolder(name)
         let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 4, size: 32)
-        let run = folder.appendingPathComponent("run").path
-        let trained = try CommandRunner.unet(["train", "--images", images, "--masks", masks, "--in-channels", "1", "--base", "4",
-                                              "--depth", "2", "--scale", "1", "--steps", "2", "-b", "2", "-v", "0", "--output-dir", run])
-        #expect(trained.status == 0, "\(trained.error)")
-        return Setup(folder: folder, images: images, model: run + "/last.safetensors")
+        let model = try CommandRunner.trainSmallModel(images: images, masks: masks, output: folder.path + "/run")
+        return Setup(folder: folder, images: images, model: model)
     }
 
     func contents(_ folder: String) throws -> [String: Data] {

@@ -1,3 +1,4 @@
+import Checkpoints
 import Files
 import Foundation
 import TestSupport
@@ -105,6 +106,25 @@ struct TrainSafetyTests {
         #expect(result.status != 0 && result.error.contains("GB of feature maps") && result.error.contains("this machine has"),
                 "\(result.error)")
         #expect(!result.error.contains("Fatal error"))
+    }
+
+    @Test("a training checkpoint whose state was edited out of range is refused on --resume, in one line")
+    func editedState() throws {
+        let (folder, arguments) = try Self.data("unet-train-edited")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = folder.path + "/run"
+        #expect(try CommandRunner.unet(arguments + ["--output-dir", run]).status == 0)
+        for (from, to) in [(#""step":2"#, #""step":-5"#), (#""totalSteps":2"#, #""totalSteps":-9223372036854775807"#)] {
+            var file = try SafeTensorsFile.read(path: run + "/last.safetensors")
+            let state = try #require(file.metadata["unet.training"])
+            #expect(state.contains(from), "\(state)")
+            file.metadata["unet.training"] = state.replacingOccurrences(of: from, with: to)
+            let edited = folder.path + "/edited.safetensors"
+            try file.write(to: edited)
+            let resumed = try CommandRunner.unet(arguments + ["--steps", "4", "--resume", edited, "--output-dir", folder.path + "/resumed"])
+            #expect(resumed.status != 0 && resumed.error.contains("out of range"), "\(to): \(resumed.error)")
+            #expect(!resumed.error.contains("Fatal"), "\(resumed.error)")
+        }
     }
 
     @Test("a list file with Windows line ends (CRLF) reads as the same pairs")

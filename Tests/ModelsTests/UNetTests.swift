@@ -16,6 +16,26 @@ struct UNetTests {
         #expect(UNetConfiguration.milesial().minimumInputSize == 16)
     }
 
+    @Test("parameterCount counts every trainable parameter, before any is allocated",
+          arguments: [UNetConfiguration.milesial(inputChannels: 3, classes: 2, baseWidth: 6, depth: 3),
+                      .milesial(inputChannels: 1, classes: 1, bilinear: true, baseWidth: 8, depth: 4),
+                      .labml(inputChannels: 1, classes: 3, baseWidth: 4, depth: 2),
+                      .tutorial(inputChannels: 3, classes: 5, baseWidth: 4, depth: 3, padding: .valid, merge: .crop)])
+    func parameterCount(configuration: UNetConfiguration) throws {
+        var g = SeededGenerator(seed: 1)
+        let model = try UNet(configuration, generator: &g)
+        #expect(configuration.parameterCount == Double(model.trainableParameters.reduce(0) { $0 + $1.value.count }))
+    }
+
+    @Test("widths and parameter counts past the limits are refused before anything is allocated")
+    func limits() {
+        var g = SeededGenerator(seed: 1)
+        let error = #expect(throws: UNetError.self) { try UNet(.milesial(baseWidth: 1_000_000), generator: &g) }
+        #expect(error?.description.contains("base width must be 1...65536") == true)
+        let wide = #expect(throws: UNetError.self) { try UNet(.milesial(baseWidth: 512, depth: 6), generator: &g) }
+        #expect(wide?.description.contains("parameters, more than the limit") == true, "\(String(describing: wide))")
+    }
+
     @Test("invalid options and inputs give errors naming them")
     func invalid() throws {
         var g = SeededGenerator(seed: 1)

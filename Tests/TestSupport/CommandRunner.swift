@@ -22,15 +22,7 @@ public enum CommandRunner {
         var environment = ProcessInfo.processInfo.environment
         environment["UNET"] = productsDirectory.appendingPathComponent("unet").path
         process.environment = environment
-        if let directory { process.currentDirectoryURL = directory }
-        let (out, err) = (Pipe(), Pipe())
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let error = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
+        return try capture(process, in: directory)
     }
 
     /// Runs the built executable `product` (e.g. the `segment-image` example) with `arguments`.
@@ -40,6 +32,25 @@ public enum CommandRunner {
         let process = Process()
         process.executableURL = productsDirectory.appendingPathComponent(product)
         process.arguments = arguments
+        return try capture(process, in: directory)
+    }
+
+    /// Trains a small gray model (base `base`, depth 2, two steps) on `images` and `masks` into `output`.
+    /// - Returns: the path of its `last.safetensors`.
+    public static func trainSmallModel(images: String, masks: String, output: String, base: Int = 4) throws -> String {
+        let result = try unet(["train", "--images", images, "--masks", masks, "--in-channels", "1", "--base", "\(base)", "--depth", "2",
+                               "--scale", "1", "--steps", "2", "-b", "2", "-v", "0", "--output-dir", output])
+        guard result.status == 0 else { throw CommandError(description: "training the test model failed: \(result.error)") }
+        return output + "/last.safetensors"
+    }
+
+    /// A test command that failed.
+    public struct CommandError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Runs `process`, returning its status and what it wrote.
+    private static func capture(_ process: Process, in directory: URL?) throws -> (status: Int32, output: String, error: String) {
         if let directory { process.currentDirectoryURL = directory }
         let (out, err) = (Pipe(), Pipe())
         process.standardOutput = out

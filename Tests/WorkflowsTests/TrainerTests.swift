@@ -133,44 +133,40 @@ struct TrainerTests {
 
 @Suite("Trainer: non-finite values never reach a checkpoint")
 struct TrainerNonFiniteTests {
-    @Test("a batch holding infinity (std 0) stops at step 1 naming its images, and writes no checkpoint")
-    func nonFiniteBatch() throws {
-        let folder = try SyntheticData.temporaryFolder("unet-trainer-inf")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 4, size: 32)
+    /// A trainer of a base-4 model on `count` synthetic images in `folder`, writing into `folder/run`.
+    func trainer(in folder: URL, count: Int, normalization: Normalization = Normalization(), steps: Int = 4) throws -> Trainer {
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: count, size: 32)
         let dataset = try SegmentationDataset.open(SampleDiscovery.pairFolders(images: images, masks: masks).pairs,
                                                    options: DatasetOptions(inputChannels: 1, classes: 2))
         var g = SeededGenerator(seed: 1)
         let model = try UNet(.milesial(inputChannels: 1, classes: 2, baseWidth: 4, depth: 2), generator: &g)
-        let loader = BatchLoader(dataset: dataset, indices: [0, 1, 2, 3], batchSize: 2,
-                                 normalization: Normalization(mean: [0.5], std: [0]), shuffle: false, seed: 1, dropLast: true)
+        let loader = BatchLoader(dataset: dataset, indices: Array(0..<count), batchSize: 2, normalization: normalization,
+                                 shuffle: false, seed: 1, dropLast: true)
         var options = TrainingOptions()
-        options.steps = 4
-        let output = folder.appendingPathComponent("run").path
-        let trainer = try Trainer(model: model, metadata: ModelMetadata(), options: options, loader: loader, validation: nil,
-                                  outputDirectory: output)
+        options.steps = steps
+        return try Trainer(model: model, metadata: ModelMetadata(), options: options, loader: loader, validation: nil,
+                           outputDirectory: folder.appendingPathComponent("run").path)
+    }
+
+    @Test("a batch holding infinity (std 0) stops at step 1 naming its images, and writes no checkpoint")
+    func nonFiniteBatch() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-trainer-inf")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let trainer = try trainer(in: folder, count: 4, normalization: Normalization(mean: [0.5], std: [0]))
         let error = #expect(throws: TrainingError.self) { try trainer.run() }
         let text = try #require(error).description
         #expect(text.contains("step 1") && text.contains("NaN or infinite") && text.contains(".png"), "\(text)")
-        #expect(!FileManager.default.fileExists(atPath: output + "/last.safetensors"))
-        #expect(!FileManager.default.fileExists(atPath: output + "/best.safetensors"))
+        #expect(!FileManager.default.fileExists(atPath: trainer.lastCheckpoint))
+        #expect(!FileManager.default.fileExists(atPath: trainer.bestCheckpoint))
     }
 
     @Test("a parameter that becomes NaN is named, and save refuses to write it")
     func nonFiniteParameter() throws {
         let folder = try SyntheticData.temporaryFolder("unet-trainer-nanweight")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 2, size: 32)
-        let dataset = try SegmentationDataset.open(SampleDiscovery.pairFolders(images: images, masks: masks).pairs,
-                                                   options: DatasetOptions(inputChannels: 1, classes: 2))
-        var g = SeededGenerator(seed: 1)
-        let model = try UNet(.milesial(inputChannels: 1, classes: 2, baseWidth: 4, depth: 2), generator: &g)
-        let loader = BatchLoader(dataset: dataset, indices: [0, 1], batchSize: 2, shuffle: false, seed: 1, dropLast: true)
-        let output = folder.appendingPathComponent("run").path
-        let trainer = try Trainer(model: model, metadata: ModelMetadata(), options: TrainingOptions(), loader: loader,
-                                  validation: nil, outputDirectory: output)
-        model.head.weight.value = Tensor(shape: model.head.weight.value.shape, repeating: .nan)
-        let path = output + "/manual.safetensors"
+        let trainer = try trainer(in: folder, count: 2)
+        trainer.model.head.weight.value = Tensor(shape: trainer.model.head.weight.value.shape, repeating: .nan)
+        let path = trainer.outputDirectory + "/manual.safetensors"
         let error = #expect(throws: TrainingError.self) { try trainer.save(path, reason: "test") }
         #expect(try #require(error).description.contains("outc.conv.weight became NaN or infinite"))
         #expect(!FileManager.default.fileExists(atPath: path))
