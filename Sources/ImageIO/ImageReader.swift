@@ -62,7 +62,10 @@ public enum ImageReader {
         }
     }
 
-    private static func failureReason() -> String { stbi_failure_reason().map { String(cString: $0) } ?? "unknown format" }
+    /// stb's reason, with control characters escaped: it may quote bytes of the file (a chunk's name).
+    private static func failureReason() -> String {
+        stbi_failure_reason().map { TextFile.printable(String(cString: $0)) } ?? "unknown format"
+    }
 
     private static func decodeWithSTB(_ bytes: [UInt8], format: ImageFormat, path: String) throws(ImageError) -> Image {
         var (width, height, channels): (Int32, Int32, Int32) = (0, 0, 0)

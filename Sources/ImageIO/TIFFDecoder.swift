@@ -1,4 +1,5 @@
 import CImageCodecs
+import Files
 import Foundation
 
 /// TIFF decoding through libtiff, from memory. Gray and RGB(A) images with 8 or 16 bits per sample are read
@@ -28,7 +29,7 @@ enum TIFFDecoder {
                 var buffer = [CChar](repeating: 0, count: 256)
                 _ = vsnprintf(&buffer, buffer.count, format, arguments)
                 let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                source.error = module.map { String(cString: $0) + ": " + text } ?? text
+                source.error = TextFile.printable(module.map { String(cString: $0) + ": " + text } ?? text)
             }
             return 1
         }, context)

@@ -58,6 +58,9 @@ public final class Predictor {
         let flips: [Flip] = options.flips ? Flip.allCases : [.none]
         let jobs = layout.rows.flatMap { r in layout.columns.flatMap { col in flips.map { (row: r, column: col, flip: $0) } } }
 
+        // What this image needs, checked before any of it is allocated.
+        try c.checkOutputMemory(height: height, width: width)
+        try c.checkMemory(batch: min(max(options.batchSize, 1), jobs.count), height: inH, width: inW, training: false)
         var sum = [Float](repeating: 0, count: classes * height * width)
         var weight = [Float](repeating: 0, count: height * width)
         let plane = height * width

@@ -25,15 +25,17 @@ extension UNetConfiguration {
     }
 
     /// About how many bytes the feature maps of a batch take: every level's maps, in float32, counted a few
-    /// times over (inference keeps about 3 maps a level alive, training about 8 and their gradients). An
-    /// estimate within a factor of two, for refusing what cannot fit before allocating it.
+    /// times over (inference keeps about 3 maps a level alive, training about 8 and their gradients), and the
+    /// logits. An estimate within a factor of two, for refusing what cannot fit before allocating it.
     public func activationBytesEstimate(batch: Int, height: Int, width: Int, training: Bool) -> Double {
         var total = 0.0
         for level in 0...depth {
             let pixels = Double(height) * Double(width) / Double(1 << (2 * level))
             total += Double(baseWidth) * Double(1 << level) * pixels
         }
-        return total * Double(batch) * 4 * (training ? 16 : 6)
+        // The logits (and in training their gradient and the loss's maps) hold `classes` planes at full size.
+        let logits = Double(classes) * Double(height) * Double(width) * (training ? 4 : 2)
+        return (total * (training ? 16 : 6) + logits) * Double(batch) * 4
     }
 
     /// Refuses a batch whose feature maps could not fit in this machine's memory (the estimate above twice the
@@ -41,11 +43,24 @@ extension UNetConfiguration {
     /// - Throws: `UNetError.invalidInput` with the sizes and the memory.
     public func checkMemory(batch: Int, height: Int, width: Int, training: Bool) throws(UNetError) {
         let needed = activationBytesEstimate(batch: batch, height: height, width: width, training: training)
+        try Self.check(needed, String(format: "a batch of %d image(s) of %dx%d needs about %%.0f GB of feature maps to %@",
+                                      batch, width, height, training ? "train" : "predict"))
+    }
+
+    /// Refuses an image whose class scores (the sum of windows, the logits at the image's size, the
+    /// probabilities: three float32 maps of `classes` planes) could not fit in this machine's memory.
+    /// - Throws: `UNetError.invalidInput` with the sizes and the memory.
+    public func checkOutputMemory(height: Int, width: Int) throws(UNetError) {
+        let needed = 3 * 4 * Double(classes) * Double(height) * Double(width)
+        try Self.check(needed, "the \(classes) class scores of a \(width)x\(height) image need about %.0f GB")
+    }
+
+    /// Throws when `bytes` are more than twice the physical memory; `format` holds one `%.0f` for the gigabytes.
+    private static func check(_ bytes: Double, _ format: String) throws(UNetError) {
         let physical = Double(ProcessInfo.processInfo.physicalMemory)
-        guard needed <= 2 * physical else {
-            throw .invalidInput(String(format: "a batch of %d image(s) of %dx%d needs about %.0f GB of feature maps to %@; "
-                + "this machine has %.0f GB: lower the batch size or the image size (--crop, --scale, --tile)",
-                batch, width, height, needed / 1e9, training ? "train" : "predict", physical / 1e9))
+        guard bytes <= 2 * physical else {
+            throw .invalidInput(String(format: format, bytes / 1e9) + String(format: "; this machine has %.0f GB: lower the "
+                + "batch size or the image size (--crop, --scale, --tile)", physical / 1e9))
         }
     }
 

@@ -71,6 +71,7 @@ struct BenchCommand: ParsableCommand {
         var generator = SeededGenerator(seed: 0)
         let model = try UNet(.milesial(inputChannels: inChannels, classes: classes, bilinear: bilinear, baseWidth: base),
                              generator: &generator)
+        try model.configuration.checkMemory(batch: batch, height: size, width: size, training: mode == .train)
         let x = Tensor.normal(shape: [batch, inChannels, size, size], using: &generator)
         let targets = (0..<(batch * size * size)).map { _ in Int32(generator.next() % UInt64(max(classes, 2))) }
         let training = mode == .train

@@ -54,15 +54,18 @@ struct FlagRangeTests {
         #expect(result.error.contains(fragment) && result.error.split(separator: "\n").count <= 3, "\(flags): \(result.error)")
     }
 
-    @Test("demo, bench and evaluate refuse out-of-range values too")
-    func others() throws {
-        for arguments in [["demo", "--size", "100000"], ["demo", "-l", "nan"], ["demo", "--steps", "0"],
-                          ["bench", "--size", "0"], ["bench", "--threads", "3000000000"], ["bench", "--min-time", "inf"],
-                          ["evaluate", "--predictions", "p", "--masks", "m", "--classes", "70000"],
-                          ["dataset", "check", "x", "--in-channels", "0"]] {
-            let result = try CommandRunner.unet(arguments)
-            #expect(result.status != 0 && result.error.contains(arguments[arguments.count - 2]) && !result.error.contains("Fatal"),
-                    "\(arguments): \(result.error)")
-        }
+    static let otherCases: [([String], String)] = [
+        (["demo", "--size", "100000"], "--size"), (["demo", "-l", "nan"], "--learning-rate"), (["demo", "--steps", "0"], "--steps"),
+        (["bench", "--size", "0"], "--size"), (["bench", "--threads", "3000000000"], "--threads"),
+        (["bench", "--min-time", "inf"], "--min-time"), (["bench", "--batch", "1024", "--size", "8192"], "GB of feature maps"),
+        (["evaluate", "--predictions", "p", "--masks", "m", "--classes", "70000"], "--classes"),
+        (["dataset", "check", "x", "--in-channels", "0"], "--in-channels"),
+    ]
+
+    @Test("demo, bench, evaluate and dataset check refuse out-of-range values too", arguments: otherCases)
+    func others(arguments: [String], fragment: String) throws {
+        let result = try CommandRunner.unet(arguments)
+        #expect(result.status != 0 && result.error.contains(fragment), "\(arguments): \(result.error)")
+        #expect(!result.error.contains("Fatal error"), "\(result.error)")
     }
 }
