@@ -62,7 +62,8 @@ let package = Package(
             name: "SegmentImage", dependencies: ["ImageIO", "Inference", "Models", "Workflows"], path: "Examples/SegmentImage"),
 
         // MARK: - Fuzzing (Fuzz/run.sh builds unet-fuzz with libFuzzer; make test replays Fuzz/regressions)
-        .target(name: "FuzzHarnesses", dependencies: ["Checkpoints", "Datasets", "ImageIO", "Models"], path: "Fuzz/Harnesses"),
+        .target(
+            name: "FuzzHarnesses", dependencies: ["Checkpoints", "Datasets", "ImageIO", "Models", "Workflows"], path: "Fuzz/Harnesses"),
         .executableTarget(name: "unet-fuzz", dependencies: ["FuzzHarnesses"], path: "Fuzz/Driver"),
 
         // MARK: - Tests

@@ -2,6 +2,7 @@ import Checkpoints
 import Datasets
 import ImageIO
 import Models
+import Workflows
 
 /// The parsers that read what users hand us, each as a fuzzing entry point: bytes in, and either a value or a
 /// thrown one-line error out. A trap, a hang, a memory blow-up or an error of several lines is a finding.
@@ -25,6 +26,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case masktable
     /// PNG, JPEG, GIF, BMP and TIFF through `ImageReader`, under a pixel limit.
     case image
+    /// A `metrics.jsonl` drawn as the training curves (a user may edit the log).
+    case metricslog
 
     /// The pixel limit images are fuzzed under (decoding stays within the fuzzer's memory limit).
     public static let imagePixelLimit = 1 << 20
@@ -50,6 +53,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             case .image:
                 ImageReader.maximumPixels = Self.imagePixelLimit
                 _ = try ImageReader.decode(bytes, path: name)
+            case .metricslog: _ = try TrainingCurves.chart(metricsText: String(decoding: bytes, as: UTF8.self)).render().image()
             }
         } catch {
             let text = "\(error)"

@@ -45,7 +45,7 @@ public struct LineChart {
         let (left, right, plotTop, bottom) = (80, width - 20, top + 30, top + height - 40)
         canvas.text(panel.title, left, top + 10, (0, 0, 0), scale: 2)
         canvas.rectangle(left, plotTop, right - left, bottom - plotTop, (90, 90, 90))
-        let all = panel.series.flatMap(\.points).filter { $0.y.isFinite && (!panel.logarithmic || $0.y > 0) }
+        let all = panel.series.flatMap(\.points).filter { plotted($0, panel) }
         guard let minX = all.map(\.x).min(), let maxX = all.map(\.x).max() else {
             canvas.text("no data", left + 10, plotTop + 10, (120, 120, 120))
             return
@@ -54,8 +54,9 @@ public struct LineChart {
         var (minY, maxY) = (all.map { transform($0.y) }.min()!, all.map { transform($0.y) }.max()!)
         if maxY - minY < 1e-12 { (minY, maxY) = (minY - 0.5, maxY + 0.5) }
         let spanX = max(maxX - minX, 1e-12)
-        func px(_ x: Double) -> Int { left + Int((x - minX) / spanX * Double(right - left)) }
-        func py(_ y: Double) -> Int { bottom - Int((transform(y) - minY) / (maxY - minY) * Double(bottom - plotTop)) }
+        // Fractions of the axes, computed in Double and clamped before becoming pixels: a log may hold 1e308.
+        func px(_ x: Double) -> Int { left + Self.pixels((x - minX) / spanX, Double(right - left)) }
+        func py(_ y: Double) -> Int { bottom - Self.pixels((transform(y) - minY) / (maxY - minY), Double(bottom - plotTop)) }
         // Axis labels: y at bottom, middle, top; x at both ends.
         for fraction in [0.0, 0.5, 1.0] {
             let value = minY + fraction * (maxY - minY)
@@ -71,7 +72,7 @@ public struct LineChart {
         canvas.text(xLabel, (left + right - Canvas.textWidth(xLabel)) / 2, bottom + 20, (60, 60, 60))
         // Series, with a legend.
         for (index, series) in panel.series.enumerated() {
-            let points = series.points.filter { $0.y.isFinite && (!panel.logarithmic || $0.y > 0) }
+            let points = series.points.filter { plotted($0, panel) }
             for (a, b) in zip(points, points.dropFirst()) {
                 canvas.line(px(a.x), py(a.y), px(b.x), py(b.y), series.color, thickness: 2)
             }
@@ -80,6 +81,17 @@ public struct LineChart {
             canvas.line(legendX, plotTop + 12 + 12 * index, legendX + 16, plotTop + 12 + 12 * index, series.color, thickness: 3)
             canvas.text(series.name, legendX + 22, plotTop + 9 + 12 * index, (40, 40, 40))
         }
+    }
+
+    /// Whether a point can be drawn: finite, and positive on a log scale.
+    private func plotted(_ point: (x: Double, y: Double), _ panel: Panel) -> Bool {
+        point.x.isFinite && point.y.isFinite && (!panel.logarithmic || point.y > 0)
+    }
+
+    /// `fraction` of `length` pixels, clamped to the axis (and 0 for a fraction that is not a number).
+    static func pixels(_ fraction: Double, _ length: Double) -> Int {
+        let value = fraction * length
+        return value.isFinite ? Int(min(max(value, 0), length)) : 0
     }
 
     static func format(_ value: Double) -> String {

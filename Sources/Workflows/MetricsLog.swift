@@ -42,11 +42,13 @@ final class MetricsLog {
         file = try AppendingFile(path: path)
     }
 
-    /// Every record, parsed, for the plot.
+    /// Every record of the log at `path`, parsed, for the plot.
     static func read(_ path: String) -> [[String: Any]] {
-        let text = ((try? FileContents.read(path, limit: TextFile.sizeLimit * 16)).map { String(decoding: $0, as: UTF8.self) }) ?? ""
-        return TextFile.lines(text).compactMap {
-            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-        }
+        parse(((try? FileContents.read(path, limit: TextFile.sizeLimit * 16)).map { String(decoding: $0, as: UTF8.self) }) ?? "")
+    }
+
+    /// Every line of `text` that is a JSON object.
+    static func parse(_ text: String) -> [[String: Any]] {
+        TextFile.lines(text).compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
 }

@@ -6,7 +6,15 @@ import Reports
 public enum TrainingCurves {
     /// Renders `metricsLog` into a PNG at `path`.
     public static func write(metricsLog: String, to path: String) throws {
-        let records = MetricsLog.read(metricsLog)
+        try chart(records: MetricsLog.read(metricsLog)).render().writePNG(to: path)
+    }
+
+    /// The chart of a metrics log's text (`metrics.jsonl`, one JSON object per line; other lines are skipped).
+    public static func chart(metricsText: String) -> LineChart {
+        chart(records: MetricsLog.parse(metricsText))
+    }
+
+    private static func chart(records: [[String: Any]]) -> LineChart {
         func points(_ kind: String, _ key: String) -> [(x: Double, y: Double)] {
             records.filter { $0["kind"] as? String == kind }.compactMap { r in
                 guard let step = r["step"] as? Double ?? (r["step"] as? Int).map(Double.init),
@@ -16,7 +24,7 @@ public enum TrainingCurves {
             }
         }
         let loss = smoothed(points("step", "loss"))
-        let chart = LineChart(panels: [
+        return LineChart(panels: [
             .init(title: "loss", series: [
                 .init(name: "training", points: loss, color: (31, 119, 180)),
                 .init(name: "validation", points: points("validation", "loss"), color: (255, 127, 14)),
@@ -29,7 +37,6 @@ public enum TrainingCurves {
                 .init(name: "lr", points: points("step", "learningRate"), color: (214, 39, 40)),
             ], logarithmic: true),
         ])
-        try chart.render().writePNG(to: path)
     }
 
     /// A running mean over about 1% of the points, so the training loss reads as a curve.
