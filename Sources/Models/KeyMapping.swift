@@ -19,6 +19,9 @@ public struct KeyMapping: Sendable {
 
     public let rules: [Rule]
 
+    /// The longest pattern accepted, in UTF-16 units.
+    public static let patternLimit = 256
+
     /// Parses mapping text; `source` names it in errors.
     public init(text: String, source: String) throws(UNetError) {
         var rules: [Rule] = []
@@ -30,6 +33,11 @@ public struct KeyMapping: Sendable {
                 throw .invalidConfiguration("\(source):\(number + 1): expected 'PATTERN => REPLACEMENT'")
             }
             let pattern = parts[0].trimmingCharacters(in: .whitespaces)
+            // No key needs a longer pattern, and Foundation's NSRegularExpression leaks the copy it makes of one
+            // longer than 256 UTF-16 units (found by fuzzing).
+            guard pattern.utf16.count <= Self.patternLimit else {
+                throw .invalidConfiguration("\(source):\(number + 1): a pattern longer than \(Self.patternLimit) characters")
+            }
             guard let expression = try? NSRegularExpression(pattern: pattern) else {
                 throw .invalidConfiguration("\(source):\(number + 1): invalid regular expression '\(TextFile.printable(pattern.prefix(120)))'")
             }
