@@ -56,7 +56,7 @@ public final class RunDirectory {
             let folder = (checkpoint as NSString).deletingLastPathComponent
             guard runFiles.isEmpty || sameFolder(folder.isEmpty ? "." : folder, path) else {
                 throw TrainingError.outputDirectory("\(path) holds another run (\(runFiles.joined(separator: ", "))) than "
-                    + "\(checkpoint)'s; resume into the checkpoint's own folder, or give --overwrite to replace it")
+                    + "\(checkpoint)'s; resume into the checkpoint's own folder or an empty one")
             }
         }
     }
