@@ -48,7 +48,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             case .list: _ = SampleDiscovery.parseList(String(decoding: bytes, as: UTF8.self), path: "list/\(name).txt")
             case .keymap:
                 let mapping = try KeyMapping(text: String(decoding: bytes, as: UTF8.self), source: name)
-                _ = try mapping.rename(["inc.double_conv.0.weight", "outc.conv.bias"])
+                _ = try mapping.rename(["inc.double_conv.0.weight", "outc.conv.bias"], within: 1)
             case .masktable: _ = try ClassTable(parsing: String(decoding: bytes, as: UTF8.self), source: name)
             case .image:
                 ImageReader.maximumPixels = Self.imagePixelLimit

@@ -11,9 +11,25 @@ public struct KeyMapping: Sendable {
         public let replacement: String
         let expression: NSRegularExpression
 
-        /// `key` with every match replaced (`$1` names a group).
-        func apply(_ key: String) -> String {
-            expression.stringByReplacingMatches(in: key, range: NSRange(key.startIndex..., in: key), withTemplate: replacement)
+        /// `key` with every match replaced (`$1` names a group), or nil when matching runs past `deadline`: a
+        /// pattern such as `(a*)*b` backtracks exponentially, and ICU sets no time limit of its own.
+        func apply(_ key: String, deadline: Date) -> String? {
+            let text = NSString(string: key)
+            var result = ""
+            var copied = 0
+            var late = false
+            expression.enumerateMatches(in: key, options: [.reportProgress], range: NSRange(location: 0, length: text.length)) {
+                match, _, stop in
+                guard Date() < deadline else {
+                    (late, stop.pointee) = (true, true)
+                    return
+                }
+                guard let match else { return }
+                result += text.substring(with: NSRange(location: copied, length: match.range.location - copied))
+                result += expression.replacementString(for: match, in: key, offset: 0, template: replacement)
+                copied = match.range.location + match.range.length
+            }
+            return late ? nil : result + text.substring(from: copied)
         }
     }
 
@@ -56,15 +72,37 @@ public struct KeyMapping: Sendable {
         try self.init(text: text, source: path)
     }
 
+    /// The longest key a rule may make (rules that each multiply a key's length would otherwise grow it
+    /// exponentially: seven rules replacing every character by nine make a key half a million times longer).
+    public static let keyLimit = 1000
+
+    /// The most time renaming a checkpoint's keys may take (ordinary rules take microseconds).
+    public static let timeLimit: TimeInterval = 10
+
     /// `key` after every rule.
-    public func apply(_ key: String) -> String {
-        rules.reduce(key) { key, rule in rule.apply(key) }
+    /// - Throws: when a rule makes the key longer than `keyLimit` characters, or matching runs past `deadline`.
+    public func apply(_ key: String, deadline: Date = Date(timeIntervalSinceNow: timeLimit)) throws(UNetError) -> String {
+        var key = key
+        for (number, rule) in rules.enumerated() {
+            guard let renamed = rule.apply(key, deadline: deadline) else {
+                throw .invalidConfiguration("key mapping rule \(number + 1) ('\(TextFile.printable(rule.pattern.prefix(60)))') "
+                    + "takes too long to match (a pattern that backtracks without end?)")
+            }
+            key = renamed
+            guard key.utf16.count <= Self.keyLimit else {
+                throw .invalidConfiguration("key mapping rule \(number + 1) ('\(TextFile.printable(rule.pattern.prefix(60)))') "
+                    + "makes a key longer than \(Self.keyLimit) characters")
+            }
+        }
+        return key
     }
 
-    /// Renames `keys`, in order.
-    /// - Throws: when two keys end up with the same name.
-    public func rename(_ keys: [String]) throws(UNetError) -> [String] {
-        let renamed = keys.map(apply)
+    /// Renames `keys`, in order, within `seconds`.
+    /// - Throws: when two keys end up with the same name, a key grows past `keyLimit`, or time runs out.
+    public func rename(_ keys: [String], within seconds: TimeInterval = timeLimit) throws(UNetError) -> [String] {
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        var renamed: [String] = []
+        for key in keys { renamed.append(try apply(key, deadline: deadline)) }
         var seen: [String: String] = [:]
         for (old, new) in zip(keys, renamed) {
             if let other = seen[new] {

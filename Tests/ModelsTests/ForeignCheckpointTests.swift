@@ -53,6 +53,14 @@ struct ForeignCheckpointTests {
     func badMappings() throws {
         #expect(throws: UNetError.self) { try KeyMapping(text: "no arrow here", source: "m.map") }
         #expect(throws: UNetError.self) { try KeyMapping(text: "([ => x", source: "m.map") }
+        // Rules that grow a key without bound, backtrack without end, or are too long stop with the rule named.
+        let growing = try KeyMapping(text: ". => 0123456789\n. => 0123456789\n. => 0123456789", source: "m.map")
+        let grown = #expect(throws: UNetError.self) { try growing.rename(["inc.double_conv.0.weight"]) }
+        #expect(try #require(grown).description.contains("rule 2 ('.') makes a key longer than 1000 characters"))
+        let backtracking = try KeyMapping(text: "(a*)*b => x", source: "m.map")
+        let slow = #expect(throws: UNetError.self) { try backtracking.rename([String(repeating: "a", count: 40)], within: 0.2) }
+        #expect(try #require(slow).description.contains("takes too long to match"))
+        #expect(throws: UNetError.self) { try KeyMapping(text: String(repeating: "a", count: 300) + " => b", source: "m.map") }
         let collapse = try KeyMapping(text: "\\.bn[12]\\. => .bn.", source: "m.map")
         let error = #expect(throws: UNetError.self) { try collapse.rename(["a.bn1.weight", "a.bn2.weight"]) }
         #expect(try #require(error).description.contains("a.bn.weight"))
