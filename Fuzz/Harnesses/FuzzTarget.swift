@@ -53,7 +53,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             case .image:
                 ImageReader.maximumPixels = Self.imagePixelLimit
                 _ = try ImageReader.decode(bytes, path: name)
-            case .metricslog: _ = try TrainingCurves.chart(metricsText: String(decoding: bytes, as: UTF8.self)).render().image()
+            case .metricslog:
+                let chart = TrainingCurves.chart(metricsText: String(decoding: bytes, as: UTF8.self))
+                _ = try chart.render(width: 160, panelHeight: 90).image()  // small: the drawing code, not its pixel count
             }
         } catch {
             let text = "\(error)"
