@@ -33,6 +33,8 @@ public enum FormatTag: Sendable {
     case acdb
     /// NCHW with channels in blocks of 16 innermost (`nChw16c`), the layout oneDNN's AVX-512 kernels use.
     case aBcd16b
+    /// NCHW with channels in blocks of 8 innermost (`nChw8c`), the layout oneDNN's AVX2 kernels use.
+    case aBcd8b
     /// 4-D with the first two logical dimensions swapped in memory: PyTorch's `ConvTranspose2d` weight
     /// `(in, out, kH, kW)` described as logical `(out, in, kH, kW)`.
     case bacd
@@ -46,6 +48,7 @@ public enum FormatTag: Sendable {
         case .abcd: dnnl_abcd
         case .acdb: dnnl_acdb
         case .aBcd16b: dnnl_aBcd16b
+        case .aBcd8b: dnnl_aBcd8b
         case .bacd: dnnl_bacd
         }
     }

@@ -40,9 +40,11 @@ public final class CompiledUNet {
     ///     norm) and each up-sampling again instead of keeping their outputs: about 15% more time for a step,
     ///     for about 12% less peak memory (a base-64 U-Net with Adam). nil (the default): float32 does; bf16,
     ///     whose maps take half the memory, does not.
-    /// - Throws: `UNetError.invalidInput` for a shape the model cannot take, `DNNLError` if oneDNN refuses.
+    /// - Throws: `UNetError.invalidInput` for a shape the model cannot take, `UNetError.unsupported` for bf16 on a
+    ///   CPU without bf16 kernels (`CPUISA.supportsBF16`), `DNNLError` if oneDNN refuses.
     public init(_ model: UNet, inputShape: [Int], precision: Precision = .fp32, training: Bool,
                 retainModelWeights: Bool = true, recomputesConvolutions: Bool? = nil) throws {
+        if precision == .bf16, let reason = CPUISA.bf16Unsupported { throw UNetError.unsupported("bf16: \(reason)") }
         self.model = model
         self.precision = precision
         self.training = training

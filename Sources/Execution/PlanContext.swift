@@ -45,23 +45,31 @@ final class PlanContext {
     /// (1.6x, at least 96 MiB), so the scratch stays in proportion to the activations it serves.
     let winogradScratchLimit: Int
 
-    /// The layout of every activation between layers: channels in blocks of 16 (`nChw16c`, what oneDNN's
-    /// AVX-512 kernels run fastest on) when every width of the network is a multiple of 16; else channels-last
-    /// (NHWC), because oneDNN 2.6 has no optimized convolution for a padded block (8 channels in a block of 16)
-    /// and would fall back to its reference loops, 100x slower.
+    /// The layout of every activation between layers: channels in blocks of the CPU's vector width (`nChw16c`
+    /// on AVX-512, `nChw8c` on AVX2: what oneDNN's kernels run fastest on) when every width of the network is a
+    /// multiple of the block; else channels-last (NHWC), because oneDNN 2.6 has no optimized convolution for a
+    /// padded block (8 channels in a block of 16) or a block the CPU's vectors do not match, and would fall
+    /// back to its reference loops, 100x slower.
     let activationFormat: FormatTag
+    /// The channel block of `activationFormat` (nil: NHWC).
+    let channelBlock: Int?
 
     /// - Parameters:
     ///   - largestActivation: bytes of the network's largest activation tensor.
-    ///   - blockedActivations: true when every activation's channel count is a multiple of 16.
+    ///   - channelMultiple: a number every activation's channel count is a multiple of.
     ///   - winogradScratchLimit: overrides the limit (and `UNET_WINOGRAD_SCRATCH_MB`), in bytes.
-    init(precision: Precision, training: Bool, largestActivation: Int = 0, blockedActivations: Bool = true,
+    init(precision: Precision, training: Bool, largestActivation: Int = 0, channelMultiple: Int = 64,
          winogradScratchLimit limit: Int? = nil) {
         self.precision = precision
         planPrecision = precision
         self.training = training
         arena = ActivationArena()
-        activationFormat = blockedActivations ? .aBcd16b : .acdb
+        channelBlock = CPUISA.channelBlock.flatMap { channelMultiple % $0 == 0 ? $0 : nil }
+        activationFormat = switch channelBlock {
+        case 16: .aBcd16b
+        case 8: .aBcd8b
+        default: .acdb
+        }
         let override = ProcessInfo.processInfo.environment["UNET_WINOGRAD_SCRATCH_MB"].flatMap(Int.init)
         winogradScratchLimit = limit ?? override.map { $0 << 20 } ?? max(96 << 20, largestActivation * 8 / 5)
     }
@@ -69,7 +77,7 @@ final class PlanContext {
     private init(_ shared: PlanContext, precision: Precision) {
         self.precision = precision
         (planPrecision, training, arena) = (shared.planPrecision, shared.training, shared.arena)
-        (activationFormat, winogradScratchLimit) = (shared.activationFormat, shared.winogradScratchLimit)
+        (activationFormat, channelBlock, winogradScratchLimit) = (shared.activationFormat, shared.channelBlock, shared.winogradScratchLimit)
     }
 
     /// This context in `precision`: the same arena, workspace, layout and limits.

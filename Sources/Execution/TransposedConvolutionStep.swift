@@ -5,8 +5,8 @@ import Tensors
 /// `ConvTranspose2d(C_in, C_out, kernel 2, stride 2)` for the compiled network. oneDNN 2.6's deconvolution
 /// runs this shape at a fraction of its convolution speed, so it runs as what it is: a 1x1 convolution to
 /// `4·C_out` channels (channel `(2p + q)·C_out + o` holds output pixel `(2i + p, 2j + q)` of channel `o`)
-/// followed by a depth-to-space reorder between two views of the activation layout: 7-D for `nChw16c` (whose
-/// plans have every width a multiple of 16), 6-D for NHWC.
+/// followed by a depth-to-space reorder between two views of the activation layout: 7-D for a blocked layout
+/// (`nChw16c` or `nChw8c`, whose plans have every width a multiple of the block), 6-D for NHWC.
 final class TransposedConvolutionStep {
     let inputShape: [Int]
     let outputShape: [Int]
@@ -23,10 +23,10 @@ final class TransposedConvolutionStep {
     /// - Parameter outputPrecision: the precision of the map it writes, when it differs from the context's
     ///   (a level of a mixed-precision plan); the depth-to-space reorder converts (and in training its inverse
     ///   converts the gradient back).
-    /// - Precondition: with the blocked layout, `outputChannels` is a multiple of 16.
+    /// - Precondition: with a blocked layout, `outputChannels` is a multiple of the block.
     init(inputShape: [Int], outputChannels: Int, context: PlanContext, outputPrecision: Precision? = nil) throws {
-        precondition(context.activationFormat == .acdb || outputChannels % 16 == 0,
-                     "TransposedConvolutionStep: \(outputChannels) channels in blocks of 16")
+        precondition(context.channelBlock.map { outputChannels % $0 == 0 } ?? true,
+                     "TransposedConvolutionStep: \(outputChannels) channels in blocks of \(context.channelBlock ?? 1)")
         self.inputShape = inputShape
         outputShape = [inputShape[0], outputChannels, 2 * inputShape[2], 2 * inputShape[3]]
         self.outputChannels = outputChannels
@@ -40,19 +40,19 @@ final class TransposedConvolutionStep {
         expanded = try context.memory(convolution.destination, slot: training ? .diffInner : .hidden)
         diffExpanded = training ? try context.memory(convolution.destination, slot: .diffInner) : nil
         // Views of the expanded map and of the (N, C_out, 2H, 2W) output whose reorder is the depth-to-space
-        // permutation: 7-D (n, o/16, p, q, i, j, o%16) for nChw16c, 6-D (n, p, q, i, j, o) for NHWC.
+        // permutation: 7-D (n, o/b, p, q, i, j, o%b) for blocks of b channels, 6-D (n, p, q, i, j, o) for NHWC.
         let (n, h, w, c) = (inputShape[0], inputShape[2], inputShape[3], outputChannels)
-        if context.activationFormat == .acdb {
+        if let b = context.channelBlock {
+            let (blocks, plane) = (c / b, h * w * b)
+            let dims = [n, blocks, 2, 2, h, w, b]
+            expandedView = try MemoryDescriptor(
+                dims: dims, dataType: type, strides: [4 * c * h * w, plane, 2 * blocks * plane, blocks * plane, w * b, b, 1])
+            spaceView = try MemoryDescriptor(
+                dims: dims, dataType: outputType, strides: [4 * c * h * w, 4 * plane, 2 * w * b, b, 4 * w * b, 2 * b, 1])
+        } else {
             let dims = [n, 2, 2, h, w, c]
             expandedView = try MemoryDescriptor(dims: dims, dataType: type, strides: [4 * c * h * w, 2 * c, c, w * 4 * c, 4 * c, 1])
             spaceView = try MemoryDescriptor(dims: dims, dataType: outputType, strides: [4 * c * h * w, 2 * w * c, c, 4 * w * c, 2 * c, 1])
-        } else {
-            let (blocks, plane) = (c / 16, h * w * 16)
-            let dims = [n, blocks, 2, 2, h, w, 16]
-            expandedView = try MemoryDescriptor(
-                dims: dims, dataType: type, strides: [4 * c * h * w, plane, 2 * blocks * plane, blocks * plane, w * 16, 16, 1])
-            spaceView = try MemoryDescriptor(
-                dims: dims, dataType: outputType, strides: [4 * c * h * w, 4 * plane, 2 * w * 16, 16, 4 * w * 16, 32, 1])
         }
         toSpace = try Reorder(from: expandedView, to: spaceView)
         toDepth = training ? try Reorder(from: spaceView, to: expandedView) : nil

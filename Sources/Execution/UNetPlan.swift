@@ -92,7 +92,7 @@ final class UNetPlan {
         let largest = inputShape[0] * model.configuration.width(0) * inputShape[2] * inputShape[3] * (precision == .bf16 ? 2 : 4)
         // Every width is the base width times a power of two (milesial's bilinear halving included).
         let context = PlanContext(precision: precision, training: training, largestActivation: largest,
-                                  blockedActivations: model.configuration.baseWidth % 16 == 0)
+                                  channelMultiple: model.configuration.baseWidth)
         self.context = context
         let c = model.configuration
         let d = c.depth

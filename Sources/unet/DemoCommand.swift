@@ -91,7 +91,7 @@ struct DemoCommand: ParsableCommand {
         var o = TrainingOptions()
         (o.steps, o.batchSize, o.learningRate, o.optimizer, o.momentum) = (steps, batchSize, learningRate, .adam, 0.9)
         (o.schedule, o.weightDecay, o.gradientClipping, o.bestMetric) = (.cosine, 0, nil, .miou)
-        (o.precision, o.seed, o.validateEvery) = (amp ? .bf16 : .fp32, seed, max(steps / 5, 1))
+        (o.precision, o.seed, o.validateEvery) = (MixedPrecision.precision(amp: amp), seed, max(steps / 5, 1))
         var augmentation = Augmentation()
         (augmentation.flips, augmentation.rotate90) = (true, true)
         let loader = BatchLoader(dataset: trainSet, indices: Array(0..<trainSet.count), batchSize: batchSize,

@@ -28,7 +28,8 @@ struct PredictionFlags: ParsableArguments {
 
     func options() -> PredictionOptions {
         var o = PredictionOptions()
-        (o.tile, o.overlap, o.blending, o.flips, o.precision) = (tile, overlap, blend, tta, amp ? .bf16 : .fp32)
+        (o.tile, o.overlap, o.blending, o.flips) = (tile, overlap, blend, tta)
+        o.precision = MixedPrecision.precision(amp: amp)
         return o
     }
 

@@ -223,7 +223,7 @@ struct TrainCommand: ParsableCommand {
             progress.message("resumed \(resume) at step \(trainer.step) of \(trainer.totalSteps)")
         }
         progress.message("training \(model.configuration) for \(trainer.totalSteps) steps of \(batchSize) on "
-            + "\(Threads.count) threads, \(amp ? "bf16 mixed precision" : "fp32")")
+            + "\(Threads.count) threads, \(options.precision == .bf16 ? "bf16 mixed precision" : "fp32")")
         TrainingReporter.attach(trainer, to: progress)
         // 4. Train, then draw the curves (after a stop too, so that the run so far can be seen).
         let log = (outputDir as NSString).appendingPathComponent("metrics.jsonl")
@@ -252,7 +252,7 @@ struct TrainCommand: ParsableCommand {
         o.gradientClipping = clip > 0 ? clip : nil
         o.loss = LossFunction(kind: loss, classWeights: try NumberList.parse(classWeights, "--class-weights"),
                               diceIncludesBackground: !diceNoBackground, focalGamma: focalGamma)
-        o.precision = amp ? .bf16 : .fp32
+        o.precision = MixedPrecision.precision(amp: amp)
         o.recomputesConvolutions = keepActivations ? false : nil
         (o.validateEvery, o.bestMetric, o.saveEveryEpoch, o.seed) = (validateEvery, bestMetric, saveEveryEpoch, seed)
         return o

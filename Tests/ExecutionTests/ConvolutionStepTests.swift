@@ -44,7 +44,7 @@ struct ConvolutionStepTests {
     /// weight gradient and the scratchpad; forward and backward data stay fp32. bf16 rounding of the inputs
     /// moves the gradient by 0.24% of its norm; a copy overlapping the gradient or the scratchpad, or read
     /// in the wrong type, moves it by far more.
-    @Test("fp32 level of a bf16 plan: weight gradient in bf16, near the fp32 one; forward and input gradient fp32")
+    @Test("fp32 level of a bf16 plan: weight gradient in bf16, near the fp32 one; forward and input gradient fp32", .enabled(if: CPUISA.supportsBF16, "needs oneDNN bf16 kernels (AVX-512)"))
     func bf16WeightGradient() throws {
         let expected = try run(PlanContext(precision: .fp32, training: true))
         let mixed = try run(PlanContext(precision: .bf16, training: true, winogradScratchLimit: 0).with(precision: .fp32))

@@ -1,3 +1,4 @@
+import DNNL
 import Execution
 import Models
 import NN
@@ -22,8 +23,9 @@ struct FusedOptimizerStepTests {
         return (try UNet(c, generator: &g1), try UNet(c, generator: &g2))
     }
 
-    /// Default pieces (whole parameters at these sizes), and pieces of at most 300 floats (many rows apart).
-    static let arguments = cases.indices.flatMap { [($0, 1 << 20), ($0, 300)] }
+    /// Default pieces (whole parameters at these sizes), and pieces of at most 300 floats (many rows apart); bf16
+    /// where this CPU has bf16 kernels.
+    static let arguments = cases.indices.filter { cases[$0].3 == .fp32 || CPUISA.supportsBF16 }.flatMap { [($0, 1 << 20), ($0, 300)] }
 
     @Test("every element of every trainable parameter is handed over once, with the gradient backward(_:) stores",
           arguments: arguments)

@@ -10,7 +10,7 @@ import Testing
 /// faster, converting maps where the precision changes (the pooled map going down, the up-sampled map coming
 /// up, and in training their gradients going the other way); a conversion that read or wrote the wrong
 /// element type would give garbage, far outside bf16's rounding.
-@Suite("bf16 plans with fp32 levels against the reference path")
+@Suite("bf16 plans with fp32 levels against the reference path", .enabled(if: CPUISA.supportsBF16, "needs oneDNN bf16 kernels (AVX-512)"))
 struct MixedPrecisionTests {
     /// Networks whose level 1 is 256 channels wide on at least 1024 pixels, so it runs in fp32 (Winograd),
     /// and whose level 2 runs on fewer pixels, so it stays bf16.
