@@ -13,7 +13,7 @@ let package = Package(
         .executable(name: "segment-image", targets: ["SegmentImage"]),
         .library(
             name: "UNetKit",
-            targets: ["Tensors", "Kernels", "NN", "Models", "Execution", "Training", "Datasets", "Metrics", "Inference",
+            targets: ["Tensors", "Graph", "Kernels", "NN", "Models", "Execution", "Training", "Datasets", "Metrics", "Inference",
                       "Reports", "Workflows", "Checkpoints", "ImageIO", "Files"]),
     ],
     dependencies: [
@@ -28,21 +28,22 @@ let package = Package(
         .target(name: "DNNL", dependencies: ["CDNNL"]),
         .target(name: "Files"),
         .target(name: "Tensors", swiftSettings: optimizedInDebug),
+        .target(name: "Graph"),
         .target(name: "Kernels", dependencies: ["DNNL", "Tensors"]),
         .target(name: "NN", dependencies: ["Kernels", "Tensors"]),
         .target(name: "Checkpoints", dependencies: ["Files", "Tensors"]),
-        .target(name: "Models", dependencies: ["Checkpoints", "Files", "Kernels", "NN", "Tensors"]),
-        .target(name: "Execution", dependencies: ["DNNL", "Kernels", "NN", "Models", "Tensors"]),
+        .target(name: "Models", dependencies: ["Checkpoints", "Files", "Graph", "Kernels", "NN", "Tensors"]),
+        .target(name: "Execution", dependencies: ["DNNL", "Graph", "Kernels", "NN", "Models", "Tensors"]),
         .target(name: "Training", dependencies: ["DNNL", "NN", "Tensors"], swiftSettings: optimizedInDebug),
         .target(name: "Metrics", swiftSettings: optimizedInDebug),
         .target(name: "Datasets", dependencies: ["Files", "ImageIO", "Tensors"], swiftSettings: optimizedInDebug),
         .target(name: "Reports", dependencies: ["ImageIO"], swiftSettings: optimizedInDebug),
         .target(
-            name: "Inference", dependencies: ["Datasets", "Execution", "Kernels", "Models", "Tensors"], swiftSettings: optimizedInDebug),
+            name: "Inference", dependencies: ["Datasets", "Execution", "Graph", "Kernels", "Models", "Tensors"], swiftSettings: optimizedInDebug),
         .target(
             name: "Workflows",
             dependencies: [
-                "Checkpoints", "Datasets", "Execution", "Files", "ImageIO", "Inference", "Metrics", "Models", "NN", "Reports",
+                "Checkpoints", "Datasets", "Execution", "Files", "Graph", "ImageIO", "Inference", "Metrics", "Models", "NN", "Reports",
                 "Tensors", "Training",
             ],
             swiftSettings: optimizedInDebug),
@@ -52,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "unet",
             dependencies: [
-                "Checkpoints", "DNNL", "Datasets", "Execution", "Files", "ImageIO", "Inference", "Metrics", "Models", "Reports",
+                "Checkpoints", "DNNL", "Datasets", "Execution", "Files", "Graph", "ImageIO", "Inference", "Metrics", "Models", "Reports",
                 "Tensors", "Training", "Workflows",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -68,9 +69,10 @@ let package = Package(
 
         // MARK: - Tests
         .target(
-            name: "TestSupport", dependencies: ["Tensors", "Checkpoints", "ImageIO"], path: "Tests/TestSupport",
+            name: "TestSupport", dependencies: ["Tensors", "Checkpoints", "ImageIO", "Models"], path: "Tests/TestSupport",
             resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
+        .testTarget(name: "GraphTests", dependencies: ["Graph"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Tensors", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Kernels", "Tensors", "TestSupport"]),
         .testTarget(name: "DNNLTests", dependencies: ["DNNL"]),
@@ -84,13 +86,13 @@ let package = Package(
             dependencies: [
                 "Workflows", "Inference", "Datasets", "Execution", "Models", "Training", "Tensors", "Checkpoints", "TestSupport",
             ]),
-        .testTarget(name: "ExecutionTests", dependencies: ["Execution", "DNNL", "Kernels", "NN", "Models", "Tensors", "TestSupport", "Training"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Checkpoints", "Tensors", "TestSupport"]),
+        .testTarget(name: "ExecutionTests", dependencies: ["Execution", "Graph", "DNNL", "Kernels", "NN", "Models", "Tensors", "TestSupport", "Training"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Execution", "Graph", "Models", "NN", "Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Checkpoints", "TestSupport"]),
         .testTarget(
             name: "InferenceTests",
-            dependencies: ["Inference", "Datasets", "Execution", "Models", "Tensors", "TestSupport"]),
+            dependencies: ["Inference", "Datasets", "Execution", "Graph", "Models", "Tensors", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["unet", "SegmentImage", "Checkpoints", "Files", "ImageIO", "Tensors", "TestSupport"]),
     ]
 )

@@ -186,6 +186,98 @@ def arithmetic_cases():
         save("ops", name, dict(x=x, y=y, dy=dy, dx=x.grad), op=name.split("_")[0], axes=axes)
 
 
+# ----------------------------------------------------------------------------- graph ops (the engine)
+def graph_op(name, x, fn, params=(), op=None, buffers=None, **meta):
+    """Writes graph/<name>.safetensors: the input x, each parameter, y = fn(x), dy, dx and every parameter's
+    gradient (`d` + its name), and `buffers()` after the forward (running statistics); `__metadata__` holds the op
+    and its attributes, which the Swift test turns into a one-node graph (or, for `add` and `concat`, a node
+    reading x twice)."""
+    x = x.detach().requires_grad_(True)
+    out = {k: p.detach().clone() for k, p in params}
+    out.update(buffers() if buffers else {})
+    y = fn(x)
+    dy = backward(y)
+    out.update(x=x, y=y, dy=dy, dx=x.grad)
+    for key, p in params:
+        out["d" + key] = p.grad
+    if buffers:
+        out.update({k + "_after": v for k, v in buffers().items()})
+    save("graph", name, out, op=op or name, **meta)
+
+
+def graph_cases():
+    torch.manual_seed(40)
+    x = torch.randn(2, 4, 7, 9)
+    for name, cin, cout, k, s, p, d, g, bias in [
+            ("conv2d_s2_p1", 4, 6, 3, 2, 1, 1, 1, True), ("conv2d_d2_p2", 4, 6, 3, 1, 2, 2, 1, False),
+            ("conv2d_g2", 4, 6, 3, 1, 1, 1, 2, True), ("conv2d_k1_s2", 4, 8, 1, 2, 0, 1, 1, True),
+            ("conv2d_k7_s2_p3", 4, 8, 7, 2, 3, 1, 1, False)]:
+        torch.manual_seed(41)
+        conv = nn.Conv2d(cin, cout, k, stride=s, padding=p, dilation=d, groups=g, bias=bias)
+        params = [("weight", conv.weight)] + ([("bias", conv.bias)] if bias else [])
+        graph_op(name, x, conv, params, op="conv2d", out_channels=cout, kernel=k, stride=s, padding=p, dilation=d,
+                 groups=g, bias=int(bias))
+    for name, k, s, p, op_, bias in [("conv_transpose2d_k2_s2", 2, 2, 0, 0, True), ("conv_transpose2d_k3_s2_p1_op1", 3, 2, 1, 1, True),
+                                     ("conv_transpose2d_k4_s2_p1", 4, 2, 1, 0, False), ("conv_transpose2d_k3_s1_p1", 3, 1, 1, 0, True)]:
+        torch.manual_seed(42)
+        up = nn.ConvTranspose2d(4, 6, k, stride=s, padding=p, output_padding=op_, bias=bias)
+        params = [("weight", up.weight)] + ([("bias", up.bias)] if bias else [])
+        graph_op(name, x, up, params, op="conv_transpose2d", out_channels=6, kernel=k, stride=s, padding=p,
+                 output_padding=op_, bias=int(bias))
+    for training in (True, False):
+        torch.manual_seed(43)
+        bn = nn.BatchNorm2d(4)
+        with torch.no_grad():
+            bn.weight.copy_(torch.rand(4) + 0.5)
+            bn.bias.copy_(torch.randn(4))
+            bn.running_mean.copy_(torch.randn(4))
+            bn.running_var.copy_(torch.rand(4) + 0.5)
+        bn.train(training)
+        graph_op("batch_norm_" + ("train" if training else "eval"), x * 2 + 1, bn, [("weight", bn.weight), ("bias", bn.bias)],
+                 op="batch_norm", training=int(training),
+                 buffers=lambda: dict(running_mean=bn.running_mean.clone(), running_var=bn.running_var.clone()))
+    for affine in (True, False):
+        torch.manual_seed(44)
+        norm = nn.InstanceNorm2d(4, affine=affine)
+        if affine:
+            with torch.no_grad():
+                norm.weight.copy_(torch.rand(4) + 0.5)
+                norm.bias.copy_(torch.randn(4))
+        params = [("weight", norm.weight), ("bias", norm.bias)] if affine else []
+        graph_op("instance_norm_" + ("affine" if affine else "plain"), x * 3 - 1, norm, params, op="instance_norm",
+                 affine=int(affine))
+    torch.manual_seed(45)
+    xa = away_from_zero(torch.randn(2, 4, 7, 9))
+    graph_op("relu", xa, torch.relu)
+    graph_op("leaky_relu", xa, lambda t: F.leaky_relu(t, 0.1), op="leaky_relu", slope=0.1)
+    graph_op("sigmoid", xa, torch.sigmoid)
+    graph_op("softmax", xa, lambda t: torch.softmax(t, 1))
+    for name, count in [("prelu_channels", 4), ("prelu_shared", 1)]:
+        torch.manual_seed(46)
+        act = nn.PReLU(count)
+        with torch.no_grad():
+            act.weight.copy_(torch.rand(count) * 0.5)
+        graph_op(name, xa, act, [("weight", act.weight)], op="prelu", count=count)
+    for name, k, s, p, ceil, fn in [("max_pool2d_k2", 2, 2, 0, False, F.max_pool2d), ("max_pool2d_k3_s2_p1_ceil", 3, 2, 1, True, F.max_pool2d),
+                                    ("avg_pool2d_k3_s2_p1", 3, 2, 1, False, F.avg_pool2d)]:
+        graph_op(name, x, lambda t: fn(t, k, s, p, ceil_mode=ceil), op=name.split("_k")[0], kernel=k, stride=s, padding=p,
+                 ceil=int(ceil), count_include_pad=1)
+    graph_op("avg_pool2d_k2_ceil_exclude", x, lambda t: F.avg_pool2d(t, 2, 2, 0, ceil_mode=True, count_include_pad=False),
+             op="avg_pool2d", kernel=2, stride=2, padding=0, ceil=1, count_include_pad=0)
+    for name, size, mode, aligned in [("upsample_nearest_x2", (14, 18), "nearest", None), ("upsample_nearest_size", (11, 13), "nearest", None),
+                                      ("upsample_bilinear_aligned", (14, 18), "bilinear", True),
+                                      ("upsample_bilinear_x2", (14, 18), "bilinear", False),
+                                      ("upsample_bilinear_size", (9, 23), "bilinear", False)]:
+        graph_op(name, x, lambda t: F.interpolate(t, size=size, mode=mode, align_corners=aligned), op="upsample",
+                 mode=mode, align_corners=int(bool(aligned)), height=size[0], width=size[1])
+    for mode in ("constant", "replicate", "reflect"):
+        graph_op("pad_" + mode, x, lambda t: F.pad(t, [2, 1, 3, 0], mode=mode), op="pad", mode=mode, left=2, right=1, top=3,
+                 bottom=0)
+    graph_op("center_crop", x, lambda t: torchvision_center_crop(t, (4, 6)), op="center_crop", height=4, width=6)
+    graph_op("add", x, lambda t: t + t)
+    graph_op("concat", x, lambda t: torch.cat([t, t], dim=1))
+
+
 # ----------------------------------------------------------------------------- checkpoint dtypes, images
 def dtype_cases():
     values = torch.tensor([[0.0, 1.5, -2.25], [3.0, -0.5, 100.0]])
@@ -569,7 +661,7 @@ def predict_cases():
 CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cases], schedules=[schedule_cases],
              models=[checkpoint_cases], training=[training_parity_case], formats=[dtype_cases], images=[image_cases],
              ops=[conv_cases, pool_and_norm_cases, activation_cases, movement_cases, arithmetic_cases],
-             metrics=[metrics_cases], predict=[predict_cases])
+             metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases])
 
 if __name__ == "__main__":
     # Groups named on the command line (e.g. `make_fixtures.py metrics`), or all of them.

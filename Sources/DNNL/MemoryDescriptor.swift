@@ -14,6 +14,22 @@ public enum DataType: Sendable {
         case .u8: dnnl_u8
         }
     }
+
+    init(raw: dnnl_data_type_t) {
+        self = [DataType.f32, .bf16, .f16, .s32, .s8, .u8].first { $0.raw == raw } ?? .f32
+    }
+
+    /// oneDNN's name: `f32`, `bf16`, ...
+    public var name: String {
+        switch self {
+        case .f32: "f32"
+        case .bf16: "bf16"
+        case .f16: "f16"
+        case .s32: "s32"
+        case .s8: "s8"
+        case .u8: "u8"
+        }
+    }
 }
 
 /// A plain memory layout, named by oneDNN's letters for dimensions in logical order (`abcd` = NCHW for
@@ -78,6 +94,33 @@ public struct MemoryDescriptor: Equatable, @unchecked Sendable {
         try check(dnnl_memory_desc_init_by_strides(&md, Int32(d.count), d, dataType.raw, s),
                   "dnnl_memory_desc_init_by_strides \(dims)")
         raw = md
+    }
+
+    /// The element type.
+    public var dataType: DataType { DataType(raw: raw.data_type) }
+
+    /// The plain tag this descriptor's layout is (`abcd`, `acdb`, `aBcd16b`, `aBcd8b`), if it is one of them.
+    public var layoutTag: FormatTag? {
+        guard raw.ndims == 4 else { return nil }
+        return [FormatTag.abcd, .acdb, .aBcd16b, .aBcd8b].first { tag in
+            (try? MemoryDescriptor(dims: dims, dataType: dataType, format: tag)) == self
+        }
+    }
+
+    /// The layout in oneDNN's letters (`abcd`, `acdb`, `aBcd16b`, `aBcd8b`, `a`, ...), or `blocked` for one that is
+    /// none of the plain tags this package uses.
+    public var layoutName: String {
+        let tags: [(FormatTag, String)] = switch raw.ndims {
+        case 1: [(.a, "a")]
+        case 2: [(.ab, "ab")]
+        case 3: [(.abc, "abc")]
+        case 4: [(.abcd, "abcd"), (.acdb, "acdb"), (.aBcd16b, "aBcd16b"), (.aBcd8b, "aBcd8b"), (.bacd, "bacd")]
+        default: []
+        }
+        for (tag, name) in tags {
+            if let plain = try? MemoryDescriptor(dims: dims, dataType: dataType, format: tag), plain == self { return name }
+        }
+        return "blocked"
     }
 
     /// Logical dimensions.

@@ -38,9 +38,9 @@ public final class Primitive {
     let handle: dnnl_primitive_t
     /// The descriptor it was made from (layouts, implementation).
     public let descriptor: PrimitiveDescriptor
-    /// Scratch memory passed at every execution (every descriptor asks for a user-managed scratchpad). Set it to
-    /// share one buffer between primitives that never run at once; if it is nil when a primitive that needs
-    /// scratch runs, the primitive allocates its own.
+    /// Scratch memory passed at every execution that brings none in its arguments (every descriptor asks for a
+    /// user-managed scratchpad). If it is nil when a primitive that needs scratch runs without one, the primitive
+    /// allocates its own.
     public var scratchpad: Memory?
 
     public init(_ descriptor: PrimitiveDescriptor) throws(DNNLError) {
@@ -62,8 +62,10 @@ public final class Primitive {
     public func execute(_ arguments: [Argument: Memory]) throws(DNNLError) {
         let engine = try Engine.cpu()
         var arguments = arguments
-        if scratchpad == nil, let scratchpadNeeded { scratchpad = try Memory(scratchpadNeeded) }
-        if let scratchpad { arguments[.scratchpad] = scratchpad }
+        if arguments[.scratchpad] == nil {
+            if scratchpad == nil, let scratchpadNeeded { scratchpad = try Memory(scratchpadNeeded) }
+            if let scratchpad { arguments[.scratchpad] = scratchpad }
+        }
         let args = arguments.map { dnnl_exec_arg_t(arg: $0.key.raw, memory: $0.value.handle) }
         try engine.serialized { () throws(DNNLError) in
             let status = args.withUnsafeBufferPointer { buffer in

@@ -9,6 +9,8 @@ public final class PrimitiveAttributes {
     public enum PostOp: Sendable {
         /// `dst = max(dst, 0)`.
         case relu
+        /// `dst = dst` where positive, `slope·dst` elsewhere.
+        case leakyReLU(slope: Float)
         /// `dst = scale * dst_before + dst` (accumulate into the existing destination).
         case sum(scale: Float)
     }
@@ -31,6 +33,9 @@ public final class PrimitiveAttributes {
             switch op {
             case .relu:
                 try check(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_relu, 0, 0),
+                          "dnnl_post_ops_append_eltwise")
+            case .leakyReLU(let slope):
+                try check(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_relu, slope, 0),
                           "dnnl_post_ops_append_eltwise")
             case .sum(let scale):
                 try check(dnnl_post_ops_append_sum(ops, scale), "dnnl_post_ops_append_sum")

@@ -1,15 +1,18 @@
 import CDNNL
 
-/// Strides and zero padding of a 2-D convolution, pooling or transposed convolution.
+/// Strides, zero padding and dilation of a 2-D convolution, pooling or transposed convolution.
 public struct SpatialGeometry: Sendable, Equatable {
     public var strides: [Int]
     public var paddingLeft: [Int]
     public var paddingRight: [Int]
+    /// PyTorch's convention: 1 is no dilation (oneDNN counts the gaps: 0).
+    public var dilation: [Int]
 
-    public init(strides: [Int], paddingLeft: [Int], paddingRight: [Int]) {
+    public init(strides: [Int], paddingLeft: [Int], paddingRight: [Int], dilation: [Int] = [1, 1]) {
         self.strides = strides
         self.paddingLeft = paddingLeft
         self.paddingRight = paddingRight
+        self.dilation = dilation
     }
 
     /// Equal stride and symmetric padding in both spatial dimensions.
@@ -53,15 +56,16 @@ extension PrimitiveDescriptor {
         var (src, wei, dst) = (source.raw, weights.raw, destination.raw)
         var biasRaw = bias?.raw ?? dnnl_memory_desc_t()
         let (s, l, r) = geometry.raw
+        let d = geometry.dilates
         let prop = training ? dnnl_forward_training : dnnl_forward_inference
         let status = withOptional(bias != nil, &biasRaw) { biasPointer in
             switch kind {
             case .convolution:
-                dnnl_convolution_forward_desc_init(
-                    &desc, prop, algorithm.raw, &src, &wei, biasPointer, &dst, s, l, r)
+                dnnl_dilated_convolution_forward_desc_init(
+                    &desc, prop, algorithm.raw, &src, &wei, biasPointer, &dst, s, d, l, r)
             case .transposed:
-                dnnl_deconvolution_forward_desc_init(
-                    &desc, prop, dnnl_deconvolution_direct, &src, &wei, biasPointer, &dst, s, l, r)
+                dnnl_dilated_deconvolution_forward_desc_init(
+                    &desc, prop, dnnl_deconvolution_direct, &src, &wei, biasPointer, &dst, s, d, l, r)
             }
         }
         try check(status, "dnnl_\(kind.name)_forward_desc_init src \(source.dims) weights \(weights.dims)")
@@ -77,13 +81,14 @@ extension PrimitiveDescriptor {
         var desc = dnnl_convolution_desc_t()
         var (dsrc, wei, ddst) = (diffSource.raw, weights.raw, diffDestination.raw)
         let (s, l, r) = geometry.raw
+        let d = geometry.dilates
         let status =
             switch kind {
             case .convolution:
-                dnnl_convolution_backward_data_desc_init(&desc, algorithm.raw, &dsrc, &wei, &ddst, s, l, r)
+                dnnl_dilated_convolution_backward_data_desc_init(&desc, algorithm.raw, &dsrc, &wei, &ddst, s, d, l, r)
             case .transposed:
-                dnnl_deconvolution_backward_data_desc_init(
-                    &desc, dnnl_deconvolution_direct, &dsrc, &wei, &ddst, s, l, r)
+                dnnl_dilated_deconvolution_backward_data_desc_init(
+                    &desc, dnnl_deconvolution_direct, &dsrc, &wei, &ddst, s, d, l, r)
             }
         try check(status, "dnnl_\(kind.name)_backward_data_desc_init diff_dst \(diffDestination.dims)")
         return try create(desc, operation: "\(kind.name) backward data", attributes: attributes, hint: hint)
@@ -99,14 +104,15 @@ extension PrimitiveDescriptor {
         var (src, dwei, ddst) = (source.raw, diffWeights.raw, diffDestination.raw)
         var biasRaw = diffBias?.raw ?? dnnl_memory_desc_t()
         let (s, l, r) = geometry.raw
+        let d = geometry.dilates
         let status = withOptional(diffBias != nil, &biasRaw) { biasPointer in
             switch kind {
             case .convolution:
-                dnnl_convolution_backward_weights_desc_init(
-                    &desc, algorithm.raw, &src, &dwei, biasPointer, &ddst, s, l, r)
+                dnnl_dilated_convolution_backward_weights_desc_init(
+                    &desc, algorithm.raw, &src, &dwei, biasPointer, &ddst, s, d, l, r)
             case .transposed:
-                dnnl_deconvolution_backward_weights_desc_init(
-                    &desc, dnnl_deconvolution_direct, &src, &dwei, biasPointer, &ddst, s, l, r)
+                dnnl_dilated_deconvolution_backward_weights_desc_init(
+                    &desc, dnnl_deconvolution_direct, &src, &dwei, biasPointer, &ddst, s, d, l, r)
             }
         }
         try check(status, "dnnl_\(kind.name)_backward_weights_desc_init src \(source.dims)")
@@ -118,6 +124,9 @@ extension SpatialGeometry {
     var raw: ([Int64], [Int64], [Int64]) {
         (strides.map(Int64.init), paddingLeft.map(Int64.init), paddingRight.map(Int64.init))
     }
+
+    /// oneDNN's dilation: the gaps between kernel taps.
+    var dilates: [Int64] { dilation.map { Int64($0 - 1) } }
 }
 
 /// Calls `body` with a pointer to `value` when `present`, else with nil (an optional C argument).

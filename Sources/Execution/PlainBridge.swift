@@ -50,6 +50,18 @@ final class Reorder {
     }
 }
 
+/// Reorders `view` of `weight` into `destination`; through a dense copy of `dims` where oneDNN has no reorder from
+/// the strided view.
+func stageWeights(_ weight: Tensor, _ view: PlainView, into destination: Memory, dims: [Int]) throws {
+    do {
+        try weight.copy(view, to: destination)
+    } catch is DNNLError {
+        let dense = try Memory(MemoryDescriptor(dims: dims, strides: rowMajorStrides(dims)))
+        try weight.copy(view, to: dense)
+        try copy(dense, to: destination)
+    }
+}
+
 /// Reorders `source` into `view` of the row-major float32 buffer at `base`.
 func store(_ source: Memory, into base: UnsafeMutablePointer<Float>, view: PlainView) throws {
     try Memory.borrowing(view.descriptor, UnsafeMutableRawPointer(base + view.offset)) { try copy(source, to: $0) }

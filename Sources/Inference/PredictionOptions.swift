@@ -1,4 +1,5 @@
 import Execution
+import Graph
 
 /// How `Predictor` runs a network over an image.
 public struct PredictionOptions: Sendable {

@@ -47,27 +47,4 @@ public final class DoubleConv: Module {
         norm2 = batchNorm ? BatchNorm2d(numFeatures: outputChannels) : nil
         self.naming = naming
     }
-
-    /// `(N, C_in, H, W)` → `(N, C_out, H − 4·(1 − padding), W − 4·(1 − padding))`.
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        var y = try conv1(x)
-        if let norm1 { y = try norm1(y) }
-        y = try Functional.relu(y).0
-        y = try conv2(y)
-        if let norm2 { y = try norm2(y) }
-        return try Functional.relu(y).0
-    }
-
-    /// The output and its pullback (conv → BN → ReLU, twice, reversed).
-    public func forward(_ x: Tensor) throws -> (Tensor, Pullback) {
-        let (a, conv1Back) = try conv1.forward(x)
-        let (b, norm1Back) = try norm1?.forward(a) ?? (a, { $0 })
-        let (c, relu1Back) = try Functional.relu(b)
-        let (d, conv2Back) = try conv2.forward(c)
-        let (e, norm2Back) = try norm2?.forward(d) ?? (d, { $0 })
-        let (y, relu2Back) = try Functional.relu(e)
-        return (y, { dy in
-            try conv1Back(try norm1Back(try relu1Back(try conv2Back(try norm2Back(try relu2Back(dy))))))
-        })
-    }
 }

@@ -2,7 +2,8 @@ import NN
 import Tensors
 
 /// A configurable U-Net (Ronneberger et al. 2015) whose state dict matches the configured PyTorch layout
-/// key for key. Encoder level 0 is milesial's `inc`; levels 1...depth follow a 2x2 max-pool (`down1`...);
+/// key for key. It holds the parameters; `graph(inputShape:)` describes the computation, which a `CompiledUNet`
+/// runs. Encoder level 0 is milesial's `inc`; levels 1...depth follow a 2x2 max-pool (`down1`...);
 /// decoder step i (`up{i+1}`) up-samples, merges the skip of level `depth − 1 − i`, and applies a DoubleConv;
 /// a 1x1 convolution gives the logits.
 ///
@@ -22,8 +23,6 @@ public final class UNet: Module {
     public let decoders: [DoubleConv]
     /// The 1x1 convolution to class logits.
     public let head: Conv2d
-    let pool = MaxPool2d(kernelSize: 2)
-    let skip: SkipConnection
     public var isTraining = true
 
     /// A randomly initialised U-Net (PyTorch's default initialisation).
@@ -66,7 +65,6 @@ public final class UNet: Module {
         self.upsamplers = upsamplers
         self.decoders = decoders
         head = Conv2d(inputChannels: c.width(0), outputChannels: c.classes, kernelSize: 1, generator: &generator)
-        skip = SkipConnection(merge: c.merge, order: c.concatOrder)
     }
 
     /// Sub-modules under the configured layout's names, in PyTorch's registration order.
@@ -104,70 +102,5 @@ public final class UNet: Module {
         guard c.outputSize(forInputSize: shape[2]) != nil, c.outputSize(forInputSize: shape[3]) != nil else {
             throw .invalidInput("\(shape[2])x\(shape[3]) is too small for this U-Net (at least \(c.minimumInputSize) pixels a side)")
         }
-    }
-
-    /// Logits `(N, classes, H', W')` for `(N, C_in, H, W)`; no pullback is built. In training mode batch norm
-    /// uses and updates batch statistics, as PyTorch's `model(x)` does.
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try checkInput(x.shape)
-        var skips: [Tensor] = []
-        var h = x
-        for (level, encoder) in encoders.enumerated() {
-            if level > 0 { h = try pool(h) }
-            h = try encoder(h)
-            if level < configuration.depth { skips.append(h) }
-        }
-        for (i, (upsampler, decoder)) in zip(upsamplers, decoders).enumerated() {
-            h = try decoder(try skip(upsampled: try upsampler(h), skip: skips[skips.count - 1 - i]))
-        }
-        return try head(h)
-    }
-
-    /// Logits and a pullback that accumulates every parameter's gradient and returns the input gradient.
-    /// Reads as PyTorch's `forward`; the pullback runs it in reverse, adding each skip's two gradients.
-    public func forward(_ x: Tensor) throws -> (Tensor, Pullback) {
-        try checkInput(x.shape)
-        let d = configuration.depth
-        var skips: [Tensor] = []
-        var encoderBacks: [Pullback] = []
-        var poolBacks: [Pullback] = []
-        var h = x
-        for (level, encoder) in encoders.enumerated() {
-            if level > 0 {
-                let (pooled, poolBack) = try pool.forward(h)  // (N, C, H/2, W/2)
-                poolBacks.append(poolBack)
-                h = pooled
-            }
-            let (encoded, encoderBack) = try encoder.forward(h)
-            encoderBacks.append(encoderBack)
-            h = encoded
-            if level < d { skips.append(h) }
-        }
-        var upBacks: [Pullback] = []
-        var mergeBacks: [(Tensor) throws -> (Tensor, Tensor)] = []
-        var decoderBacks: [Pullback] = []
-        for i in 0..<d {
-            let (upsampled, upBack) = try upsamplers[i].forward(h)
-            let (merged, mergeBack) = try skip.forward(upsampled: upsampled, skip: skips[d - 1 - i])
-            let (decoded, decoderBack) = try decoders[i].forward(merged)
-            (upBacks, mergeBacks, decoderBacks) = (upBacks + [upBack], mergeBacks + [mergeBack], decoderBacks + [decoderBack])
-            h = decoded
-        }
-        let (logits, headBack) = try head.forward(h)
-        return (logits, { dLogits in
-            var dh = try headBack(dLogits)
-            var dSkips: [Tensor] = []
-            for i in (0..<d).reversed() {
-                let (dUpsampled, dSkip) = try mergeBacks[i](try decoderBacks[i](dh))
-                dSkips.append(dSkip)  // level i, from the shallowest up
-                dh = try upBacks[i](dUpsampled)
-            }
-            for level in (0...d).reversed() {
-                if level < d { dh = try dh + dSkips[level] }  // the skip feeds both down and across
-                dh = try encoderBacks[level](dh)
-                if level > 0 { dh = try poolBacks[level - 1](dh) }
-            }
-            return dh
-        })
     }
 }

@@ -13,19 +13,4 @@ public enum Upsampler {
         case .bilinear(let upsample): upsample
         }
     }
-
-    /// `(N, C, H, W)` → `(N, C/2, 2H, 2W)` (transposed) or `(N, C, 2H, 2W)` (bilinear).
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        switch self {
-        case .transposed(let conv): try conv(x)
-        case .bilinear(let upsample): try upsample(x)
-        }
-    }
-
-    public func forward(_ x: Tensor) throws -> (Tensor, Pullback) {
-        switch self {
-        case .transposed(let conv): try conv.forward(x)
-        case .bilinear(let upsample): try upsample.forward(x)
-        }
-    }
 }

@@ -1,4 +1,5 @@
 import Execution
+import Graph
 import Training
 
 /// Everything `unet train` decides besides the data and the architecture. Defaults are milesial's

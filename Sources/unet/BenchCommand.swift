@@ -2,6 +2,7 @@ import ArgumentParser
 import DNNL
 import Execution
 import Foundation
+import Graph
 import Models
 import Tensors
 import Training
@@ -38,6 +39,8 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Also print the convolution ceiling: each convolution timed alone, against the whole forward pass.")
     var ceiling = false
     @Flag(help: TrainCommand.keepActivationsHelp) var keepActivations = false
+    @Flag(help: "Print each case's memory plan (every buffer: shape, type, layout, first writer, last reader, offset in the arena) instead of timing it.")
+    var memoryPlan = false
 
     func validate() throws {
         for value in batch { try FlagRange.check(value, "--batch", in: 1...1024) }
@@ -76,6 +79,13 @@ struct BenchCommand: ParsableCommand {
         let targets = (0..<(batch * size * size)).map { _ in Int32(generator.next() % UInt64(max(classes, 2))) }
         let training = mode == .train
         let gflop = model.forwardFLOPs(height: size, width: size) / 1e9 * (training ? 3 : 1)
+        if memoryPlan {
+            training ? model.train() : model.eval()
+            let network = try CompiledUNet(model, inputShape: x.shape, precision: precision, training: training,
+                                           recomputesConvolutions: keepActivations ? false : nil)
+            return "\(mode.rawValue) base \(base), \(classes) classes, \(size)x\(size), batch \(batch), \(precision.rawValue):\n"
+                + network.network.memoryPlan.table
+        }
         let clock = ContinuousClock()
         var compiled: CompiledUNet?
         var optimizer: Adam?
@@ -109,10 +119,6 @@ struct BenchCommand: ParsableCommand {
             ("gflop_per_image", round(gflop, 3)), ("achieved_gflops", round(gflop * Double(batch) / median, 1)),
             ("peak_rss_mb", round(ProcessMemory.peakMegabytes(), 1)),
         ]
-        if ProcessInfo.processInfo.environment["UNET_BENCH_MEMORY"] != nil, let compiled {
-            let slots = compiled.sharedMemory.map { "\($0.slot) \($0.bytes / 1_000_000) MB" }.joined(separator: ", ")
-            Console.error("shared memory: \(slots)")
-        }
         if ceiling, let compiled, !training {
             let convolutions = try compiled.convolutionSeconds()
             fields += [("convolution_ms", round(1e3 * convolutions, 2)),

@@ -3,6 +3,7 @@ import DNNL
 import Datasets
 import Files
 import Foundation
+import Graph
 import ImageIO
 import Inference
 import Metrics

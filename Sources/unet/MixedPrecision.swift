@@ -1,5 +1,6 @@
 import DNNL
 import Execution
+import Graph
 
 /// What `--amp` gives on this CPU: bf16 where oneDNN has bf16 kernels (AVX-512); elsewhere fp32, with a warning,
 /// so that a command written for one machine still runs on another.

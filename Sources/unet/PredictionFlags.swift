@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import Graph
 import Inference
 import Models
 import Workflows

@@ -3,6 +3,7 @@ import DNNL
 import Datasets
 import Execution
 import Foundation
+import Graph
 import Models
 import Tensors
 import Training

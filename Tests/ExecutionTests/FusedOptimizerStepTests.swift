@@ -1,5 +1,6 @@
 import DNNL
 import Execution
+import Graph
 import Models
 import NN
 import Tensors

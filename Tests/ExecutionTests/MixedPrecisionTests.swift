@@ -1,5 +1,6 @@
 import DNNL
-@testable import Execution
+import Execution
+import Graph
 import Models
 import NN
 import Tensors
@@ -40,17 +41,15 @@ struct MixedPrecisionTests {
     }
 
     /// The first level stays bf16 (the largest maps), a level of 256 channels on 1024 pixels or more runs fp32
-    /// where this machine's oneDNN has fp32 Winograd (in training, for the backward passes too) and no AMX, a
-    /// level on fewer pixels stays bf16; fp32 plans never mix.
-    @Test("bf16 plans: which levels run in fp32", arguments: mixed.indices)
+    /// where this machine's oneDNN has fp32 Winograd (AVX-512; in training, for the backward passes too) and no
+    /// AMX, a level on fewer pixels stays bf16; fp32 networks never mix.
+    @Test("bf16 networks: which levels run in fp32", arguments: mixed.indices)
     func levelPrecisions(index: Int) throws {
         let (name, c, shape) = Self.mixed[index]
         var g = SeededGenerator(seed: 14)
         let model = try UNet(c, generator: &g)
+        let winograd = CPUISA.hasAVX512 && !CPUISA.hasAMX
         for training in [false, true] {
-            let winograd = !CPUISA.hasAMX && ConvolutionStep.runsWinogradInFP32(
-                .init(inputShape: [1, 256, 32, 32], outputChannels: 256, kernelSize: 3, padding: 1, inputGradient: training, bias: true),
-                context: PlanContext(precision: .bf16, training: training))
             let compiled = try CompiledUNet(model, inputShape: shape, precision: .bf16, training: training)
             #expect(compiled.levelPrecisions == [.bf16, winograd ? .fp32 : .bf16, .bf16], "\(name), training \(training)")
         }

@@ -45,9 +45,9 @@ struct UNetTests {
         labmlWithBN.batchNorm = true
         #expect(throws: UNetError.self) { try UNet(labmlWithBN, generator: &g) }
         let model = try UNet(.milesial(inputChannels: 3, classes: 2, baseWidth: 2, depth: 2), generator: &g)
-        let channels = #expect(throws: UNetError.self) { try model(Tensor(shape: [1, 1, 16, 16])) }
+        let channels = #expect(throws: UNetError.self) { try model.graph(inputShape: [1, 1, 16, 16]) }
         #expect(try #require(channels).description.contains("3 input channels"))
-        let small = #expect(throws: UNetError.self) { try model(Tensor(shape: [1, 3, 3, 16])) }
+        let small = #expect(throws: UNetError.self) { try model.graph(inputShape: [1, 3, 3, 16]) }
         #expect(try #require(small).description.contains("at least 4 pixels"))
     }
 
@@ -57,28 +57,8 @@ struct UNetTests {
         var c = UNetConfiguration.milesial(inputChannels: 1, classes: 2, baseWidth: 2, depth: 3)
         c.merge = merge
         let model = try UNet(c, generator: &g)
-        let y = try model(Tensor.normal(shape: [1, 1, 37, 29], using: &g))
+        let graph = try model.graph(inputShape: [1, 1, 37, 29])
         let side = [try #require(c.outputSize(forInputSize: 37)), try #require(c.outputSize(forInputSize: 29))]
-        #expect(y.shape == [1, 2] + side)
-    }
-
-    @Test("input and parameter gradients of a width-4 U-Net match finite differences",
-          arguments: [UNetConfiguration.milesial(inputChannels: 2, classes: 2, bilinear: true, baseWidth: 4, depth: 2),
-                      .labml(inputChannels: 2, classes: 2, baseWidth: 4, depth: 2),
-                      .tutorial(inputChannels: 2, classes: 2, baseWidth: 4, depth: 2, padding: .same, merge: .crop)])
-    func finiteDifferences(configuration: UNetConfiguration) throws {
-        var g = SeededGenerator(seed: 4)
-        let model = try UNet(configuration, generator: &g)
-        model.eval()  // fixed BN statistics keep the function smooth
-        let x = Tensor.normal(shape: [2, 2, 9, 7], using: &g)
-        try checkGradient(of: { x in try model.forward(x) }, at: x, epsilon: 1e-2, rtol: 3e-2, atol: 3e-3)
-        let parameter = model.decoders[0].conv1.weight
-        let original = parameter.value
-        try checkGradient(of: { w in
-            parameter.value = w
-            model.zeroGrad()
-            let (y, pullback) = try model.forward(x)
-            return (y, { dy in _ = try pullback(dy); return parameter.grad })
-        }, at: original, epsilon: 1e-2, rtol: 3e-2, atol: 3e-3)
+        #expect(graph.shape(graph.output) == [1, 2] + side)
     }
 }

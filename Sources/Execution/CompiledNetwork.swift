@@ -1,0 +1,195 @@
+import DNNL
+import Graph
+import NN
+import Tensors
+
+/// A network compiled for one input shape, precision and mode: its graph rewritten by the passes, every oneDNN
+/// primitive created, every buffer placed in one arena by the memory plan. Forward and backward only run steps.
+///
+///     let network = try CompiledNetwork(graph: model.graph(inputShape: [4, 3, 256, 256]),
+///                                       parameters: model.namedParameters(), training: true)
+///     let logits = try network.forward(x)        // train-mode batch norm: updates the running statistics
+///     try network.backward(dLogits)              // sets every parameter's .grad
+///     try optimizer.step { try network.backward(dLogits, applying: $0) }  // or: update as gradients come
+///
+/// It reads the parameters by key: for inference once (`loadParameters()` after changing them), for training at
+/// every use, so the model stays the authority: optimizers update `Parameter.value`, checkpoints save the model.
+/// With every pass off (`passes: []`) it is the reference the passes are tested against.
+public final class CompiledNetwork {
+    /// The graph after the passes.
+    public let graph: Graph
+    public let precision: Precision
+    public let training: Bool
+    public let passes: Set<Pass>
+    /// Whether training makes convolution outputs again in backward instead of keeping them (see `init`).
+    public let recomputesConvolutions: Bool
+    /// Where every buffer lives.
+    public let memoryPlan: MemoryPlan
+    private let lowering: Lowering
+    private let kernels: [NodeKernel]
+    private let schedule: Schedule
+    private var weightsReleased = false
+
+    /// - Parameters:
+    ///   - graph: the network, its parameters named by key.
+    ///   - parameters: the model's tensors by `state_dict` key (`Module.namedParameters()`).
+    ///   - passes: the passes to apply (all by default; none gives the reference).
+    ///   - recomputesConvolutions: for training, whether backward makes convolution outputs again where the rest of
+    ///     what they need is at hand, instead of keeping them: about 15% more time for a U-Net's step, about 12% less
+    ///     peak memory. nil (the default): float32 does, bf16 (whose maps take half the memory) does not.
+    ///   - winogradScratchLimit: the largest Winograd scratchpad, in bytes (default: from the largest activation).
+    ///   - inputGradient: training: whether backward also computes the gradient of the input (`inputGradient`).
+    /// - Throws: `UNetError`-like `CompilationError` for a graph the model's tensors do not fit, `DNNLError` where
+    ///   oneDNN refuses.
+    public init(graph: Graph, parameters: [(String, Parameter)], precision: Precision = .fp32, training: Bool,
+                passes: Set<Pass> = Set(Pass.allCases), recomputesConvolutions: Bool? = nil, winogradScratchLimit: Int? = nil,
+                inputGradient: Bool = false) throws {
+        if precision == .bf16, let reason = CPUISA.bf16Unsupported { throw CompilationError("bf16: \(reason)") }
+        (self.precision, self.training, self.passes) = (precision, training, passes)
+        var g = graph
+        if !training && passes.contains(.foldBatchNorm) { g = g.foldingBatchNorm() }
+        if passes.contains(.fuseActivations) { g = g.fusingActivations() }
+        if passes.contains(.transposedAsDepthToSpace) { g = g.rewritingTransposedConvolutions() }
+        if passes.contains(.splitConcat) { g = g.splittingConcatenations() }
+        let (regions, precisions) = PrecisionRegions.apply(
+            to: g, precision: precision, training: training, enabled: passes.contains(.precisionRegions),
+            winogradScratchLimit: winogradScratchLimit)
+        self.graph = regions
+        let lowering = try Lowering(
+            graph: regions, parameters: Dictionary(parameters, uniquingKeysWith: { a, _ in a }), training: training,
+            inputGradient: inputGradient, precision: precision, passes: passes, valuePrecisions: precisions,
+            activationFormat: LayoutChoice.activationFormat(for: regions, enabled: passes.contains(.layout)),
+            winogradScratchLimit: winogradScratchLimit)
+        self.lowering = lowering
+        kernels = try regions.nodes.map { try lowering.kernel(for: $0) }
+        let recomputes = training && passes.contains(.recompute) && (recomputesConvolutions ?? (precision == .fp32))
+        self.recomputesConvolutions = recomputes
+        schedule = try Schedule(graph: regions, kernels: kernels, lowering: lowering, recomputesConvolutions: recomputes)
+        memoryPlan = try MemoryPlan(steps: schedule.steps, buffers: lowering.buffers)
+        try loadParameters()
+    }
+
+    /// `(N, C_in, H, W)`.
+    public var inputShape: [Int] { graph.shape(graph.input) }
+    /// `(N, classes, H', W')`.
+    public var outputShape: [Int] { graph.shape(graph.output) }
+
+    /// Inference: copies the parameters in again (after changing them). Training reads them at every use.
+    public func loadParameters() throws {
+        guard !weightsReleased else {
+            throw CompilationError("this compiled network took the model's weights; compile the model again")
+        }
+        for load in lowering.loaders { try load() }
+    }
+
+    /// Inference: empties the model's tensors that the network read (it holds its own copies), so the weights are
+    /// held once instead of twice. The model must not be used again, and `loadParameters()` then fails.
+    public func releaseModelWeights(_ parameters: [(String, Parameter)]) {
+        guard !training else { return }
+        let read = Set(graph.parameterKeys)
+        for (key, parameter) in parameters where read.contains(key) { parameter.value = Tensor(shape: [0]) }
+        weightsReleased = true
+    }
+
+    // MARK: - Running
+
+    /// The output for `x`, plain float32 in and out. In training mode batch norm uses batch statistics and updates
+    /// the running statistics, as PyTorch's `model.train(); model(x)` does.
+    public func forward(_ x: Tensor) throws -> Tensor {
+        guard x.shape == inputShape else {
+            throw CompilationError("the compiled network takes \(inputShape), got \(x.shape)")
+        }
+        memoryPlan.startRun()
+        schedule.pendingInput = x
+        defer { (schedule.pendingInput, schedule.pendingOutput) = (nil, nil) }
+        try run(0..<schedule.forwardCount)
+        return schedule.pendingOutput!
+    }
+
+    /// Back-propagates the gradient of a loss with respect to the last forward's output, *setting* (not
+    /// accumulating) every trainable parameter's `.grad`. Training networks only.
+    public func backward(_ dOutput: Tensor) throws {
+        try runBackward(dOutput, sink: GradientSink())
+    }
+
+    /// Back-propagates like `backward(_:)` but hands each parameter's gradient (plain float32, the parameter's
+    /// row-major order) to `apply` as soon as it is complete, in pieces of whole rows (the first dimension):
+    /// `apply(parameter, range, gradient)` gets elements `range` of it. No `.grad` is stored, so an optimizer step
+    /// fused into backward (`Optimizer.step(_:)`) never holds the gradients at once. The buffer is valid only
+    /// during the call; each element is handed over once, after the parameter's last use in backward. Without the
+    /// fuse-optimizer pass, the gradients are handed over whole after backward.
+    public func backward(_ dOutput: Tensor, applying apply: (Parameter, Range<Int>, UnsafeBufferPointer<Float>) throws -> Void) throws {
+        guard passes.contains(.fuseOptimizer) else {
+            try runBackward(dOutput, sink: GradientSink())
+            for (parameter, _) in schedule.deliveries {
+                try parameter.grad.withUnsafeBufferPointer { try apply(parameter, 0..<parameter.value.count, $0) }
+                parameter.zeroGrad()
+            }
+            return
+        }
+        let limit = gradientPieceLimit
+        let elements = schedule.deliveries.map { parameter, alignment in
+            let rows = parameter.value.shape.first ?? 1
+            let rowSize = parameter.value.count / max(rows, 1)
+            return GradientSink.rowsPerPiece(rows: rows, rowSize: rowSize, alignment: alignment, pieceLimit: limit) * rowSize
+        }.max() ?? 1
+        if gradientScratch?.descriptor.byteCount != elements * 4 {
+            gradientScratch = try Memory(MemoryDescriptor(dims: [max(elements, 1)], format: .a))
+        }
+        try withoutActuallyEscaping(apply) { apply in
+            try runBackward(dOutput, sink: GradientSink(consumer: apply, scratch: gradientScratch!, pieceLimit: limit))
+        }
+    }
+
+    /// The gradient of the network's input from the last backward, plain `(N, C_in, H, W)` (networks compiled with
+    /// `inputGradient`; nil otherwise).
+    public var inputGradient: Tensor? { schedule.pendingInputGradient }
+
+    private func runBackward(_ dOutput: Tensor, sink: GradientSink) throws {
+        guard training else { throw CompilationError("this compiled network was built for inference") }
+        guard dOutput.shape == outputShape else {
+            throw CompilationError("the output gradient must be \(outputShape), got \(dOutput.shape)")
+        }
+        schedule.sink = sink
+        schedule.pendingOutputGradient = dOutput
+        defer { (schedule.sink, schedule.pendingOutputGradient) = (GradientSink(), nil) }
+        try run(schedule.forwardCount..<schedule.steps.count)
+    }
+
+    /// The most floats `backward(_:applying:)` hands over at once, where a parameter's rows allow it (a piece is
+    /// whole rows, aligned to the weight-gradient layout's blocks). 1 Mi floats (4 MB) by default.
+    public var gradientPieceLimit = 1 << 20
+
+    /// The buffer `backward(_:applying:)` hands gradients over in, made on first use.
+    private var gradientScratch: Memory?
+
+    private func run(_ range: Range<Int>) throws {
+        for step in schedule.steps[range] {
+            #if DEBUG
+            try memoryPlan.check(step: step)
+            #endif
+            try step.run()
+        }
+    }
+
+    // MARK: - Reports
+
+    /// The names of the steps, forward then backward, in the order they run.
+    public var stepNames: [String] { schedule.steps.map(\.name) }
+
+    /// The precision each resolution level's convolutions run in, from the top (see `PrecisionRegions`).
+    public var levelPrecisions: [Precision] {
+        let levels = graph.levels
+        let top = levels.max() ?? 0
+        return (0...top).map { level in
+            let conv = graph.nodes.first { levels[$0.output.id] == level && $0.op.isConvolution3x3 }
+            return conv.map { lowering.valuePrecisions[$0.output.id] } ?? precision
+        }
+    }
+
+    /// The seconds a forward pass would take if it were nothing but its convolutions: each convolution timed alone,
+    /// medians summed. The ceiling that the whole forward pass is measured against.
+    public func convolutionSeconds(repetitions: Int = 5) throws -> Double {
+        try kernels.compactMap { $0 as? Conv2dKernel }.reduce(0) { $0 + (try $1.timeForward(repetitions: repetitions)) }
+    }
+}

@@ -1,0 +1,440 @@
+import DNNL
+import Graph
+import NN
+import Tensors
+
+/// `conv2d` in a compiled network, with what passes add to it: a slice of the weight's input channels adding into
+/// a partial sum (a convolution split over concatenated inputs), a folded eval-mode batch norm, a fused
+/// activation, a transposed convolution's weight read as a 1x1 one.
+///
+/// Weights: for inference they are copied in once (`Lowering.loaders`) into storage of their own in the layout
+/// oneDNN chose; for training they are staged from the model's tensor into a short-lived buffer right before
+/// each use, and the weight gradient is handed over right after backward has it, so a training network holds
+/// no copy of the weights and the model's parameters are always the current ones.
+///
+/// fp32 convolutions of 3x3 with at least 32 channels in and out run oneDNN's Winograd F(4x4, 3x3) kernels where
+/// oneDNN has them (AVX-512) within the scratchpad limit; the rest run direct kernels. In an fp32 region of a
+/// bf16 network, a weight gradient whose Winograd scratchpad would pass the limit runs in bf16 from bf16 copies
+/// of its inputs (fp32 direct is 2.4x slower than bf16 there).
+final class Conv2dKernel: NodeKernel {
+    private let a: Conv2dAttributes
+    private let name: String
+    private let lowering: Lowering
+    private let training: Bool
+    /// Logical weight dimensions for oneDNN: `(O, I, kH, kW)`, or `(G, O/G, I/G, kH, kW)` with groups.
+    private let weightDims: [Int]
+    /// The model's weight tensor's shape.
+    private let weightShape: [Int]
+    private let outputElements: Int
+    private let geometry: SpatialGeometry
+    private let source: MemoryDescriptor
+    private let destination: MemoryDescriptor
+    private let forwardPrimitive: Primitive
+    private let weight: Parameter
+    private let bias: Parameter?
+    /// Whether this convolution adds a bias (its own, or a folded batch norm's shift): the first part of a split.
+    private let addsBias: Bool
+    private let activationBackward: Primitive?
+    private let backwardDataPrimitive: Primitive?
+    private let backwardWeightsPrimitive: Primitive?
+    /// bf16 copies of the source and output gradient for a bf16 weight gradient in an fp32 region.
+    private let bf16GradientInputs: (source: MemoryDescriptor, diffDestination: MemoryDescriptor)?
+    /// Inference: the weights and bias, loaded once.
+    private var loadedWeights: Buffer?
+    private var loadedBias: Buffer?
+
+    init(_ node: Graph.Node, attributes a: Conv2dAttributes, lowering: Lowering) throws {
+        (self.a, name, self.lowering, training) = (a, node.name, lowering, lowering.training)
+        let inputShape = lowering.graph.shape(node.inputs[0])
+        outputElements = lowering.graph.shape(node.output).reduce(1, *)
+        let inputChannels = inputShape[1]
+        weight = try lowering.parameter(a.weight)
+        bias = try a.bias.map { try lowering.parameter($0) }
+        weightShape = weight.value.shape
+        let g = a.groups
+        weightDims = g == 1
+            ? [a.outputChannels, inputChannels] + a.kernel
+            : [g, a.outputChannels / g, inputChannels / g] + a.kernel
+        try Self.checkWeight(a, shape: weightShape, inputChannels: inputChannels, name: node.name)
+        addsBias = !a.accumulates && (bias != nil || (!training && a.foldedNorm != nil))
+        geometry = SpatialGeometry(strides: a.stride, paddingLeft: [a.padding[0], a.padding[2]],
+                                   paddingRight: [a.padding[1], a.padding[3]], dilation: a.dilation)
+        let type = lowering.dataType(node.output)
+        let destination = try lowering.descriptor(node.output)
+        self.destination = destination
+        // The input's layout is the first convolution's choice where convolutions alone read it.
+        let isInput = node.inputs[0] == lowering.graph.input && lowering.activationFormat != .abcd
+            && lowering.graph.nodes.allSatisfy { other in
+                guard other.inputs.contains(lowering.graph.input) else { return true }
+                if case .conv2d = other.op { return true }
+                return false
+            }
+        let sourceWanted = isInput
+            ? try MemoryDescriptor(dims: inputShape, dataType: type, format: .any) : try lowering.descriptor(node.inputs[0])
+        let winograd = lowering.passes.contains(.winograd) && type == .f32 && a.kernel == [3, 3] && a.stride == [1, 1]
+            && a.dilation == [1, 1] && g == 1 && inputChannels >= 32 && a.outputChannels >= 32
+        var postOps: [PrimitiveAttributes.PostOp] = []
+        if a.accumulates { postOps.append(.sum(scale: 1)) }
+        switch a.activation {
+        case .relu: postOps.append(.relu)
+        case .leakyReLU(let slope): postOps.append(.leakyReLU(slope: slope))
+        case nil: break
+        }
+        let (training, geometry, weightDims, biasDims) = (training, geometry, weightDims, [a.outputChannels])
+        let addsBias = addsBias
+        func forwardDescriptor(_ algorithm: ConvolutionAlgorithm, type: DataType) throws -> PrimitiveDescriptor {
+            // Inference Winograd would keep weights pre-transformed (4x their size); the training variant of the same
+            // kernel transforms them on the fly from ordinary blocked weights, so Winograd always takes that one.
+            try .convolutionForward(
+                .convolution, training: training || algorithm == .winograd, source: sourceWanted.with(dataType: type),
+                weights: MemoryDescriptor(dims: weightDims, dataType: type, format: .any),
+                bias: addsBias ? try MemoryDescriptor(dims: biasDims, format: .a) : nil,
+                destination: destination.with(dataType: type), geometry: geometry,
+                attributes: try lowering.attributes(postOps), algorithm: algorithm)
+        }
+        let direct = try forwardDescriptor(.direct, type: type)
+        let forward = winograd ? lowering.preferWinograd(try? forwardDescriptor(.winograd, type: type), over: direct) : direct
+        source = forward.memoryDescriptor(.source)
+        if isInput { lowering.setInputDescriptor(source) }
+        forwardPrimitive = try Primitive(forward)
+
+        guard training else {
+            (activationBackward, backwardDataPrimitive, backwardWeightsPrimitive, bf16GradientInputs) = (nil, nil, nil, nil)
+            try prepareLoading(forward)
+            return
+        }
+        switch a.activation {
+        case nil:
+            activationBackward = nil
+        case let activation?:
+            let algorithm: EltwiseAlgorithm = switch activation {
+            case .relu: .reluUsingOutput
+            case .leakyReLU(let slope): .leakyReLUUsingOutput(slope: slope)
+            }
+            let hint = try PrimitiveDescriptor.eltwiseForward(algorithm, training: true, data: destination)
+            activationBackward = try Primitive(.eltwiseBackward(
+                algorithm, diffData: destination, data: destination, hint: hint, attributes: try lowering.attributes()))
+        }
+        // Each backward primitive picks its own algorithm (weights are staged per use, so layouts may differ); its
+        // hint is a forward descriptor of the same algorithm.
+        let winogradHint = winograd ? (forward.implementationName.contains("wino") ? forward : try? forwardDescriptor(.winograd, type: type)) : nil
+        let wantsInputGradient = node.inputs[0] != lowering.graph.input || lowering.inputGradient
+        if wantsInputGradient {
+            func data(_ algorithm: ConvolutionAlgorithm, _ hint: PrimitiveDescriptor) throws -> PrimitiveDescriptor {
+                try .convolutionBackwardData(
+                    .convolution, diffSource: forward.memoryDescriptor(.source),
+                    weights: MemoryDescriptor(dims: weightDims, dataType: type, format: .any),
+                    diffDestination: forward.memoryDescriptor(.destination), geometry: geometry, hint: hint,
+                    algorithm: algorithm, attributes: try lowering.attributes())
+            }
+            backwardDataPrimitive = try Primitive(lowering.preferWinograd(
+                winogradHint.flatMap { try? data(.winograd, $0) }, over: try data(.direct, direct)))
+        } else {
+            backwardDataPrimitive = nil
+        }
+        func weights(_ algorithm: ConvolutionAlgorithm, _ layouts: PrimitiveDescriptor, _ hint: PrimitiveDescriptor) throws
+            -> PrimitiveDescriptor
+        {
+            try .convolutionBackwardWeights(
+                .convolution, source: layouts.memoryDescriptor(.source),
+                diffWeights: MemoryDescriptor(dims: weightDims, format: .any),
+                diffBias: addsBias ? try MemoryDescriptor(dims: biasDims, format: .a) : nil,
+                diffDestination: layouts.memoryDescriptor(.destination), geometry: geometry, hint: hint,
+                algorithm: algorithm, attributes: try lowering.attributes())
+        }
+        let winogradGradient = winogradHint.flatMap { try? weights(.winograd, forward, $0) }
+        var chosen = lowering.preferWinograd(winogradGradient, over: try weights(.direct, forward, direct))
+        if winograd && lowering.precision == .bf16 && !lowering.admits(winograd: winogradGradient) {
+            let layouts = try forwardDescriptor(.direct, type: .bf16)
+            chosen = try weights(.direct, layouts, layouts)
+            bf16GradientInputs = (chosen.memoryDescriptor(.source), chosen.memoryDescriptor(.diffDestination))
+        } else {
+            bf16GradientInputs = nil
+        }
+        backwardWeightsPrimitive = try Primitive(chosen)
+    }
+
+    /// Checks the model's weight has the shape the attributes need.
+    private static func checkWeight(_ a: Conv2dAttributes, shape: [Int], inputChannels: Int, name: String) throws {
+        let fits: Bool
+        let needed: String
+        switch a.weightSource {
+        case .conv2d:
+            let columns = a.weightInputChannels.map { $0.upperBound } ?? inputChannels / a.groups
+            fits = shape.count == 4 && shape[0] == a.outputChannels && shape[1] >= columns && Array(shape[2...]) == a.kernel
+                && (a.weightInputChannels != nil || shape[1] == columns)
+            needed = "(\(a.outputChannels), \(columns), \(a.kernel[0]), \(a.kernel[1]))"
+        case .transposedAsPointwise(let k, let outputChannels):
+            fits = shape == [inputChannels, outputChannels, k, k]
+            needed = "(\(inputChannels), \(outputChannels), \(k), \(k))"
+        }
+        guard fits else { throw CompilationError("\(name): the weight \(a.weight) is \(shape), the convolution needs \(needed)") }
+    }
+
+    /// Multiply-adds: each output element sums over its input channels' kernel windows.
+    var cost: RecomputeCost {
+        .convolution(flops: 2 * Double(outputElements) * Double(weightDims.dropFirst(a.groups == 1 ? 1 : 2).reduce(1, *)))
+    }
+
+    var outputReusesInput: Int? { a.accumulates ? 1 : nil }
+
+    var backwardReads: (inputs: [Bool], output: Bool) {
+        // The weight gradient reads the source; a fused activation's gradient reads the output. A partial sum is not
+        // read: its gradient is the output's.
+        ([true] + (a.accumulates ? [false] : []), a.activation != nil)
+    }
+
+    // MARK: - Weights
+
+    /// The plain weight this convolution multiplies, `(O, I, kH, kW)` over all the weight's input channels
+    /// (`weightInputChannels` selects later): the model's, rearranged from a transposed convolution's, with a
+    /// folded batch norm's scale.
+    private func plainWeight() -> Tensor {
+        var w = weight.value
+        if case .transposedAsPointwise(let k, let cout) = a.weightSource {
+            let cin = weightShape[0]
+            let source = w
+            w = Tensor(shape: [k * k * cout, cin, 1, 1])
+            w.withUnsafeMutableBufferPointer { target in
+                source.withUnsafeBufferPointer { s in
+                    Self.forEachPointwiseIndex(k: k, inputChannels: cin, outputChannels: cout, 0..<cin) { t, j in target[j] = s[t] }
+                }
+            }
+        }
+        if let scale = foldedScale() {
+            let perChannel = w.count / scale.count
+            let unscaled = w
+            w = Tensor(shape: w.shape) { unscaled[flat: $0] * scale[$0 / perChannel] }
+        }
+        return w
+    }
+
+    /// The bias this convolution adds (nil: none): its own, repeated per position for a transposed convolution's,
+    /// with a folded batch norm's shift.
+    private func plainBias() -> Tensor? {
+        guard addsBias else { return nil }
+        var b = bias?.value ?? Tensor(shape: [a.outputChannels / repeatsOfBias])
+        if repeatsOfBias > 1 {
+            let single = b
+            b = Tensor(shape: [a.outputChannels]) { single[flat: $0 % single.count] }
+        }
+        if let norm = a.foldedNorm, let scale = foldedScale(), !training,
+           let mean = try? lowering.parameter(norm.runningMean).value, let beta = try? lowering.parameter(norm.bias).value {
+            let raw = b
+            b = Tensor(shape: [a.outputChannels]) { o in (raw[flat: o] - mean[flat: o]) * scale[o] + beta[flat: o] }
+        }
+        return b
+    }
+
+    private var repeatsOfBias: Int {
+        if case .transposedAsPointwise(let k, _) = a.weightSource { return k * k }
+        return 1
+    }
+
+    /// `γ/√(σ²+ε)` of a folded batch norm, per output channel.
+    private func foldedScale() -> [Float]? {
+        guard !training, let norm = a.foldedNorm, let gamma = try? lowering.parameter(norm.weight).value,
+              let variance = try? lowering.parameter(norm.runningVar).value else { return nil }
+        return (0..<gamma.count).map { o in gamma[flat: o] / (variance[flat: o] + norm.epsilon).squareRoot() }
+    }
+
+    /// The view of a plain weight of `rows` output channels that this convolution reads: its input channels.
+    private func view(rows: Int? = nil) throws -> PlainView {
+        let shape = [rows ?? weightDims.prefix(a.groups == 1 ? 1 : 2).reduce(1, *)] + plainColumns
+        if let channels = a.weightInputChannels { return try .inputChannels(channels, ofWeight: shape) }
+        return try .whole(a.groups == 1 ? shape : weightDims)
+    }
+
+    /// The plain weight's dimensions after the first (all input channels).
+    private var plainColumns: [Int] {
+        switch a.weightSource {
+        case .conv2d: Array(weightShape.dropFirst())
+        case .transposedAsPointwise: [weightShape[0], 1, 1]
+        }
+    }
+
+    /// Calls `body(t, w)` for every weight element of input channels `channels`: `t` its index in a transposed
+    /// convolution's `(C_in, C_out, k, k)` weight, `w` its index in the 1x1 weight `W1[(k·p + q)·C_out + o, c]`.
+    private static func forEachPointwiseIndex(k: Int, inputChannels cin: Int, outputChannels cout: Int,
+                                              _ channels: Range<Int>, _ body: (_ t: Int, _ w: Int) -> Void) {
+        for pq in 0..<(k * k) {
+            for o in 0..<cout {
+                let row = (pq * cout + o) * cin
+                for c in channels { body((c * cout + o) * k * k + pq, row + c) }
+            }
+        }
+    }
+
+    /// Inference: storage of its own for the weights and bias, filled by a loader.
+    private func prepareLoading(_ forward: PrimitiveDescriptor) throws {
+        let weights = try lowering.buffer(name + " weights", .weights, forward.memoryDescriptor(.weights), dedicated: true)
+        let biasBuffer = addsBias ? try lowering.buffer(name + " bias", .weights, MemoryDescriptor(dims: [a.outputChannels], format: .a),
+                                                        dedicated: true) : nil
+        (loadedWeights, loadedBias) = (weights, biasBuffer)
+        lowering.loaders.append { [unowned self] in
+            try stageWeights(self.plainWeight(), self.view(), into: weights.memory, dims: self.weightDims)
+            if let biasBuffer, let b = self.plainBias() { try b.copy(try .whole([self.a.outputChannels]), to: biasBuffer.memory) }
+        }
+    }
+
+    /// Training: a step copying the current weights (and bias) into `staged` (and `stagedBias`).
+    private func stageStep(_ staged: Buffer, bias stagedBias: Buffer?) -> Step {
+        Step("\(name): stage weights", reads: [], writes: [staged] + (stagedBias.map { [$0] } ?? [])) { [unowned self] in
+            try stageWeights(self.plainWeight(), self.view(), into: staged.memory, dims: self.weightDims)
+            if let stagedBias, let b = self.plainBias() { try b.copy(try .whole([self.a.outputChannels]), to: stagedBias.memory) }
+        }
+    }
+
+    // MARK: - Forward
+
+    func forward(_ inputs: [Buffer], _ output: Buffer) throws -> [Step] {
+        try convolve(inputs, output, what: "forward")
+    }
+
+    func recompute(_ inputs: [Buffer], _ output: Buffer) throws -> [Step]? {
+        try convolve(inputs, output, what: "forward again")
+    }
+
+    private func convolve(_ inputs: [Buffer], _ output: Buffer, what: String) throws -> [Step] {
+        var steps: [Step] = []
+        var reads: [Argument: Buffer] = [.source: inputs[0]]
+        if training {
+            let staged = try lowering.buffer(name + " staged weights", .weights, forwardPrimitive.descriptor.memoryDescriptor(.weights))
+            let stagedBias = addsBias ? try lowering.buffer(name + " staged bias", .weights, MemoryDescriptor(dims: [a.outputChannels], format: .a)) : nil
+            steps.append(stageStep(staged, bias: stagedBias))
+            reads[.weights] = staged
+            if let stagedBias { reads[.bias] = stagedBias }
+        } else {
+            reads[.weights] = loadedWeights!
+            if let loadedBias { reads[.bias] = loadedBias }
+        }
+        // A part adding into a partial sum reads and writes the same buffer.
+        if a.accumulates { precondition(inputs[1] === output, "Conv2dKernel: the partial sum must be the output's buffer") }
+        steps.append(.primitive("\(name): \(what)", forwardPrimitive, reading: reads, writing: [.destination: output],
+                                scratchpad: try lowering.scratchpad(forwardPrimitive, name)))
+        return steps
+    }
+
+    // MARK: - Backward
+
+    func backward(
+        inputs: [Buffer?], output: Buffer?, outputGradient: Buffer, wanted: [Bool], gradient: (Int) throws -> Buffer,
+        sources: inout [GradientSource]
+    ) throws -> (steps: [Step], inputGradients: [Buffer?]) {
+        var steps: [Step] = []
+        // The gradient before the fused activation, computed in place where the output gradient is not read again.
+        var diff = outputGradient
+        if let activationBackward, let output {
+            let before = try lowering.buffer(name + " pre-activation gradient", .gradient, outputGradient.descriptor)
+            steps.append(.primitive("\(name): activation backward", activationBackward,
+                                    reading: [.destination: output, .diffDestination: outputGradient],
+                                    writing: [.diffSource: before], scratchpad: try lowering.scratchpad(activationBackward, name),
+                                    inPlace: [(before, outputGradient)]))
+            diff = before
+        }
+        var inputGradients: [Buffer?] = Array(repeating: nil, count: wanted.count)
+        if a.accumulates, wanted.count > 1, wanted[1] { inputGradients[1] = diff }
+        if wanted[0], let backwardDataPrimitive {
+            let staged = try lowering.buffer(name + " staged weights (backward)", .weights,
+                                             backwardDataPrimitive.descriptor.memoryDescriptor(.weights))
+            steps.append(stageStep(staged, bias: nil))
+            let dx = try gradient(0)
+            steps.append(.primitive("\(name): backward data", backwardDataPrimitive,
+                                    reading: [.diffDestination: diff, .weights: staged], writing: [.diffSource: dx],
+                                    scratchpad: try lowering.scratchpad(backwardDataPrimitive, name)))
+            inputGradients[0] = dx
+        }
+        if let backwardWeightsPrimitive, let x = inputs[0] {
+            steps += try weightGradient(backwardWeightsPrimitive, source: x, diff: diff, sources: &sources)
+        }
+        return (steps, inputGradients)
+    }
+
+    /// The weight (and bias) gradient steps, and the sources that hand them over.
+    private func weightGradient(_ primitive: Primitive, source x: Buffer, diff: Buffer, sources: inout [GradientSource]) throws -> [Step] {
+        var steps: [Step] = []
+        let pd = primitive.descriptor
+        let diffWeights = try lowering.buffer(name + " weight gradient", .weights, pd.memoryDescriptor(.diffWeights))
+        let diffBias = addsBias ? try lowering.buffer(name + " bias gradient", .weights, MemoryDescriptor(dims: [a.outputChannels], format: .a)) : nil
+        var (src, diffDst) = (x, diff)
+        if let copies = bf16GradientInputs {
+            let (sourceCopy, diffCopy) = (try lowering.buffer(name + " bf16 source", .activation, copies.source),
+                                          try lowering.buffer(name + " bf16 gradient", .gradient, copies.diffDestination))
+            let (toSource, toDiff) = (try Reorder(from: x.descriptor, to: copies.source), try Reorder(from: diff.descriptor, to: copies.diffDestination))
+            steps.append(Step("\(name): bf16 copies for the weight gradient", reads: [x, diff], writes: [sourceCopy, diffCopy]) {
+                try toSource(x.memory, sourceCopy.memory)
+                try toDiff(diff.memory, diffCopy.memory)
+            })
+            (src, diffDst) = (sourceCopy, diffCopy)
+        }
+        var writes: [Argument: Buffer] = [.diffWeights: diffWeights]
+        if let diffBias { writes[.diffBias] = diffBias }
+        steps.append(.primitive("\(name): backward weights", primitive, reading: [.source: src, .diffDestination: diffDst],
+                                writing: writes, scratchpad: try lowering.scratchpad(primitive, name)))
+        switch a.weightSource {
+        case .conv2d:
+            let whole = a.groups > 1
+            let rows = weightShape[0]
+            let alignment = a.groups > 1 ? rows : diffWeights.descriptor.blockSize(ofDimension: 0)
+            sources.append(GradientSource(parameter: weight, reads: [diffWeights], alignment: alignment) { [unowned self] piece, base in
+                if piece.count == rows || whole { return try store(diffWeights.memory, into: base, view: try self.view(rows: rows)) }
+                let part = try diffWeights.descriptor.submemory(dims: [piece.count] + self.weightDims.dropFirst(),
+                                                                offsets: [piece.lowerBound] + Array(repeating: 0, count: self.weightDims.count - 1))
+                try store(try Memory(part, pointer: diffWeights.memory.dataPointer, owner: diffWeights.memory), into: base,
+                          view: try self.view(rows: piece.count))
+            })
+            if let bias, let diffBias { sources.append(.vector(bias, diffBias)) }
+        case .transposedAsPointwise(let k, let cout):
+            // The 1x1 gradient G1[(k·p + q)·C_out + o, c] in plain order, then rows of PyTorch's G[c, o, p, q].
+            let cin = weightShape[0]
+            let plain = try lowering.buffer(name + " plain weight gradient", .weights,
+                                            MemoryDescriptor(dims: [k * k * cout, cin, 1, 1], format: .abcd))
+            steps.append(Step("\(name): weight gradient to plain", reads: [diffWeights], writes: [plain]) {
+                try copy(diffWeights.memory, to: plain.memory)
+            })
+            sources.append(GradientSource(parameter: weight, reads: [plain], alignment: 1) { channels, g in
+                let g1 = plain.memory.dataPointer.assumingMemoryBound(to: Float.self)
+                let start = channels.lowerBound * cout * k * k
+                Self.forEachPointwiseIndex(k: k, inputChannels: cin, outputChannels: cout, channels) { t, j in g[t - start] = g1[j] }
+            })
+            if let bias, let diffBias {
+                sources.append(GradientSource(parameter: bias, reads: [diffBias], alignment: 1) { outputs, g in
+                    let expanded = diffBias.memory.dataPointer.assumingMemoryBound(to: Float.self)
+                    for o in outputs { g[o - outputs.lowerBound] = (0..<(k * k)).reduce(0) { $0 + expanded[$1 * cout + o] } }
+                })
+            }
+        }
+        return steps
+    }
+
+    // MARK: - Reports
+
+    /// oneDNN's implementation of the forward convolution (`jit_wino_4x3:avx512_core`, ...).
+    var implementation: String { forwardPrimitive.descriptor.implementationName }
+
+    /// The median seconds of the forward convolution alone, on buffers of its own.
+    func timeForward(repetitions: Int) throws -> Double {
+        let pd = forwardPrimitive.descriptor
+        var arguments: [Argument: Memory] = [:]
+        for (argument, query) in [(Argument.source, PrimitiveDescriptor.MemoryQuery.source), (.weights, .weights), (.destination, .destination)] {
+            let memory = try Memory(pd.memoryDescriptor(query))
+            memory.dataPointer.initializeMemory(as: UInt8.self, repeating: 0, count: memory.descriptor.byteCount)
+            arguments[argument] = memory
+        }
+        if addsBias {
+            let memory = try Memory(pd.memoryDescriptor(.weights, index: 1))
+            memory.dataPointer.initializeMemory(as: UInt8.self, repeating: 0, count: memory.descriptor.byteCount)
+            arguments[.bias] = memory
+        }
+        let primitive = try Primitive(pd)
+        try primitive.execute(arguments)
+        var times: [Double] = []
+        for _ in 0..<max(repetitions, 1) {
+            let start = ContinuousClock.now
+            try primitive.execute(arguments)
+            let elapsed = ContinuousClock.now - start
+            times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+        }
+        return times.sorted()[times.count / 2]
+    }
+}

@@ -1,0 +1,32 @@
+import DNNL
+import Graph
+
+extension Lowering {
+    /// The kernel that runs `node` (its primitives created now).
+    func kernel(for node: Graph.Node) throws -> NodeKernel {
+        switch node.op {
+        case .conv2d(let a): return try Conv2dKernel(node, attributes: a, lowering: self)
+        case .convTranspose2d(let a): return try ConvTranspose2dKernel(node, attributes: a, lowering: self)
+        case .batchNorm(let a): return try BatchNormKernel(node, attributes: a, lowering: self)
+        case .relu: return try EltwiseKernel(node, algorithm: .reluUsingOutput, lowering: self)
+        case .leakyReLU(let slope): return try EltwiseKernel(node, algorithm: .leakyReLUUsingOutput(slope: slope), lowering: self)
+        case .sigmoid: return try EltwiseKernel(node, algorithm: .logistic, lowering: self)
+        case .maxPool(let a): return try PoolKernel(node, attributes: a, max: true, lowering: self)
+        case .avgPool(let a): return try PoolKernel(node, attributes: a, max: false, lowering: self)
+        case .upsample(let a): return UpsampleKernel(node, attributes: a, lowering: self)
+        case .pad(let a) where a.mode == .zeros:
+            return try WindowKernel(node, crops: false, offset: (a.amounts[0], a.amounts[2]), lowering: self)
+        case .pad(let a): return EdgePadKernel(node, attributes: a, lowering: self)
+        case .centerCrop(let height, let width):
+            let offset = WindowKernel.centerCropOffset(graph.shape(node.inputs[0]), height: height, width: width)
+            return try WindowKernel(node, crops: true, offset: offset, lowering: self)
+        case .concat: return try ConcatKernel(node, lowering: self)
+        case .add: return try AddKernel(node, lowering: self)
+        case .depthToSpace(let block): return try DepthToSpaceKernel(node, block: block, lowering: self)
+        case .convert: return try ConvertKernel(node, lowering: self)
+        case .instanceNorm(let a): return try InstanceNormKernel(node, attributes: a, lowering: self)
+        case .prelu(let weight): return try PReLUKernel(node, weight: weight, lowering: self)
+        case .softmax: return try SoftmaxKernel(node, lowering: self)
+        }
+    }
+}

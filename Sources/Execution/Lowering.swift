@@ -1,0 +1,112 @@
+import DNNL
+import Foundation
+import Graph
+import NN
+
+/// What the kernels of one compiled network share while it is built: the graph after the graph passes, the
+/// layout and precision of every value, the model's parameters by key, and the buffers made so far.
+final class Lowering {
+    let graph: Graph
+    let training: Bool
+    /// Training: whether backward computes the gradient of the network's input too.
+    let inputGradient: Bool
+    let passes: Set<Pass>
+    /// The precision the network was asked for (bf16 networks may run some regions in fp32).
+    let precision: Precision
+    /// Each value's precision, by `Graph.Value.id`.
+    let valuePrecisions: [Precision]
+    /// The layout of activations between ops.
+    let activationFormat: FormatTag
+    /// The largest scratchpad a Winograd convolution may ask for; above it the direct algorithm runs. Winograd's
+    /// scratch holds transformed weights and tiles (per thread in backward), hundreds of MB for a U-Net's deepest
+    /// layers; the limit scales with the network's largest activation (1.6x, at least 96 MiB).
+    let winogradScratchLimit: Int
+    private let parameters: [String: Parameter]
+    private(set) var buffers: [Buffer] = []
+    /// Copies the model's parameters into dedicated buffers (inference), run by `loadParameters`.
+    var loaders: [() throws -> Void] = []
+    private let placeholder: Memory
+    private var inputDescriptor: MemoryDescriptor?
+
+    init(graph: Graph, parameters: [String: Parameter], training: Bool, inputGradient: Bool, precision: Precision,
+         passes: Set<Pass>, valuePrecisions: [Precision], activationFormat: FormatTag, winogradScratchLimit: Int? = nil) throws {
+        (self.graph, self.parameters, self.training, self.precision) = (graph, parameters, training, precision)
+        self.inputGradient = training && inputGradient
+        (self.passes, self.valuePrecisions, self.activationFormat) = (passes, valuePrecisions, activationFormat)
+        placeholder = try Memory(MemoryDescriptor(dims: [16], format: .a))
+        let largest = graph.shapes.map { $0.reduce(1, *) }.max()! * (precision == .bf16 ? 2 : 4)
+        let override = ProcessInfo.processInfo.environment["UNET_WINOGRAD_SCRATCH_MB"].flatMap(Int.init)
+        self.winogradScratchLimit = winogradScratchLimit ?? override.map { $0 << 20 } ?? max(96 << 20, largest * 8 / 5)
+    }
+
+    // MARK: - Values
+
+    func dataType(_ value: Graph.Value) -> DataType { valuePrecisions[value.id] == .bf16 ? .bf16 : .f32 }
+
+    /// The layout of `value` and of its gradient: the network's, except for the input, which takes the layout
+    /// its first convolution prefers (`setInputDescriptor`; oneDNN chooses, for 1 or 3 channels usually NCHW or
+    /// NHWC), or NHWC where its channels do not fill the network's blocks.
+    func descriptor(_ value: Graph.Value) throws -> MemoryDescriptor {
+        if value == graph.input, let inputDescriptor { return inputDescriptor }
+        var format = activationFormat
+        // An input that convolutions alone read and whose channels do not fill the blocks (only they take it).
+        if value == graph.input, let block = channelBlock, graph.shape(value)[1] % block != 0 { format = .acdb }
+        return try MemoryDescriptor(dims: graph.shape(value), dataType: dataType(value), format: format)
+    }
+
+    /// The channel block of the activation layout (nil: NCHW or NHWC).
+    var channelBlock: Int? {
+        switch activationFormat {
+        case .aBcd16b: 16
+        case .aBcd8b: 8
+        default: nil
+        }
+    }
+
+    /// Sets the input's layout (a convolution reading it asked oneDNN for its preferred one).
+    func setInputDescriptor(_ descriptor: MemoryDescriptor) { inputDescriptor = descriptor }
+
+    // MARK: - Resources
+
+    func parameter(_ key: String) throws -> Parameter {
+        guard let parameter = parameters[key] else {
+            throw CompilationError("the model has no tensor \(key) that the network reads")
+        }
+        return parameter
+    }
+
+    func buffer(_ name: String, _ kind: Buffer.Kind, _ descriptor: MemoryDescriptor, dedicated: Bool = false) throws -> Buffer {
+        let buffer = try Buffer(id: buffers.count, name: name, kind: kind, descriptor: descriptor,
+                                dedicated: dedicated || !passes.contains(.planMemory), placeholder: placeholder)
+        buffers.append(buffer)
+        return buffer
+    }
+
+    /// A buffer like `value`'s, for its gradient or a copy made again.
+    func buffer(_ name: String, _ kind: Buffer.Kind, like value: Graph.Value) throws -> Buffer {
+        try buffer(name, kind, try descriptor(value))
+    }
+
+    /// The scratchpad `primitive` needs, as a buffer of its own (nil if it needs none).
+    func scratchpad(_ primitive: Primitive, _ name: String) throws -> Buffer? {
+        try primitive.scratchpadNeeded.map { try buffer(name + " scratchpad", .scratchpad, $0) }
+    }
+
+    /// Attributes with the user-managed scratchpad and the given post-ops.
+    func attributes(_ postOps: [PrimitiveAttributes.PostOp] = []) throws -> PrimitiveAttributes {
+        try PrimitiveAttributes(postOps: postOps)
+    }
+
+    /// Whether `winograd` (oneDNN offered it) has a scratchpad within the limit.
+    func admits(winograd: PrimitiveDescriptor?) -> Bool {
+        guard passes.contains(.winograd), let winograd else { return false }
+        return winograd.memoryDescriptor(.scratchpad).byteCount <= winogradScratchLimit
+    }
+
+    /// `winograd` if oneDNN offered it and its scratchpad is within the limit, else `direct`.
+    func preferWinograd(_ winograd: @autoclosure () -> PrimitiveDescriptor?, over direct: PrimitiveDescriptor) -> PrimitiveDescriptor {
+        guard passes.contains(.winograd), let w = winograd(), admits(winograd: w) else { return direct }
+        return w
+    }
+}
+

@@ -1,0 +1,98 @@
+import DNNL
+import Graph
+
+/// The precision pass of a bf16 network: every value's precision, with a conversion where a region of another
+/// precision begins.
+///
+/// Regions are resolution levels (`Graph.levels`). A level below the first runs in fp32 where it is at least 256
+/// channels wide on at least 1024 pixels (batch × height × width) and oneDNN would run its widest convolution as
+/// fp32 Winograd within the scratchpad limit (in training, its backward-data pass too), unless bf16 convolutions
+/// run on AMX: F(4x4, 3x3) Winograd does a quarter of the multiplications, so at half the bf16 rate it beats bf16
+/// direct by 20–30% there, while on fewer pixels or narrower levels its transforms cost more than they save. The
+/// first level keeps bf16: its maps are the network's largest, and halving them is what bf16 saves in memory.
+///
+/// Convolutions, normalizations and activations run in their output's level's precision; ops that only move data
+/// (pooling, padding, cropping, concatenation, depth-to-space, up-sampling, addition) in their first input's, so a
+/// pooled map is converted after pooling (the smaller map). A conversion right after a depth-to-space is done by
+/// its reorder. Switched off (or in fp32 networks): one precision everywhere.
+enum PrecisionRegions {
+    static func apply(to graph: Graph, precision: Precision, training: Bool, enabled: Bool, winogradScratchLimit: Int?)
+        -> (graph: Graph, precisions: [Precision])
+    {
+        guard precision == .bf16, enabled, !CPUISA.hasAMX else {
+            return (graph, Array(repeating: precision, count: graph.shapes.count))
+        }
+        let levels = graph.levels
+        var fp32Levels = Set<Int>()
+        for level in Set(levels) where level > 0 {
+            let convolutions = graph.nodes.filter { levels[$0.output.id] == level && $0.op.isConvolution3x3 }
+            guard let widest = convolutions.max(by: { graph.shape($0.output)[1] < graph.shape($1.output)[1] }) else { continue }
+            let x = graph.shape(widest.inputs[0])
+            guard graph.shape(widest.output)[1] >= 256, x[0] * x[2] * x[3] >= 1024,
+                  runsWinogradInFP32(widest, in: graph, training: training, limit: winogradScratchLimit) else { continue }
+            fp32Levels.insert(level)
+        }
+        let consumers = graph.consumers
+        var rewritten = graph
+        rewritten.nodes = []
+        var precisions = Array(repeating: precision, count: graph.shapes.count)
+        for node in graph.nodes {
+            var node = node
+            let own: Precision = node.op.onlyMovesData
+                ? precisions[node.inputs[0].id]
+                : (fp32Levels.contains(levels[node.output.id]) ? .fp32 : .bf16)
+            for (k, input) in node.inputs.enumerated() where precisions[input.id] != own {
+                if let producer = rewritten.nodes.first(where: { $0.output == input }), case .depthToSpace = producer.op,
+                   consumers[input]?.count == 1 {
+                    precisions[input.id] = own
+                    continue
+                }
+                let converted = rewritten.newValue(shape: graph.shape(input))
+                precisions.append(own)
+                rewritten.nodes.append(Graph.Node(op: .convert(to: own), inputs: [input], output: converted,
+                                                  name: "\(node.name).to_\(own.rawValue)"))
+                node.inputs[k] = converted
+            }
+            precisions[node.output.id] = own
+            rewritten.nodes.append(node)
+        }
+        return (rewritten, precisions)
+    }
+
+    /// Whether `node`, a 3x3 convolution, would run as Winograd in fp32 within the scratchpad limit (in training,
+    /// its backward-data pass too).
+    private static func runsWinogradInFP32(_ node: Graph.Node, in graph: Graph, training: Bool, limit: Int?) -> Bool {
+        guard case .conv2d(let a) = node.op, let block = CPUISA.channelBlock else { return false }
+        let format: FormatTag = block == 16 ? .aBcd16b : .aBcd8b
+        let largest = graph.shapes.map { $0.reduce(1, *) }.max()! * 2
+        let limit = limit ?? max(96 << 20, largest * 8 / 5)
+        guard let source = try? MemoryDescriptor(dims: graph.shape(node.inputs[0]), format: format),
+              let destination = try? MemoryDescriptor(dims: graph.shape(node.output), format: format),
+              let weights = try? MemoryDescriptor(dims: [a.outputChannels, graph.shape(node.inputs[0])[1]] + a.kernel, format: .any),
+              let forward = try? PrimitiveDescriptor.convolutionForward(
+                  .convolution, training: true, source: source, weights: weights, bias: nil, destination: destination,
+                  geometry: SpatialGeometry(stride: 1, padding: a.padding[0]), algorithm: .winograd),
+              forward.memoryDescriptor(.scratchpad).byteCount <= limit else { return false }
+        guard training else { return true }
+        guard let data = try? PrimitiveDescriptor.convolutionBackwardData(
+            .convolution, diffSource: source, weights: weights, diffDestination: destination,
+            geometry: SpatialGeometry(stride: 1, padding: a.padding[0]), hint: forward, algorithm: .winograd) else { return false }
+        return data.memoryDescriptor(.scratchpad).byteCount <= limit
+    }
+}
+
+extension Op {
+    /// A 3x3 stride-1 convolution (what Winograd runs).
+    var isConvolution3x3: Bool {
+        guard case .conv2d(let a) = self else { return false }
+        return a.kernel == [3, 3] && a.stride == [1, 1] && a.dilation == [1, 1] && a.groups == 1
+    }
+
+    /// Whether the op only moves or combines data (no arithmetic a precision would speed up).
+    var onlyMovesData: Bool {
+        switch self {
+        case .maxPool, .avgPool, .pad, .centerCrop, .concat, .depthToSpace, .upsample, .add: true
+        default: false
+        }
+    }
+}

@@ -1,0 +1,7 @@
+/// An elementwise activation fused into the op before it (a convolution's or a normalization's post-op).
+public enum Activation: Hashable, Sendable {
+    /// `max(x, 0)`.
+    case relu
+    /// `x` where positive, `slope·x` elsewhere (`torch.nn.LeakyReLU(negative_slope)`).
+    case leakyReLU(slope: Float)
+}

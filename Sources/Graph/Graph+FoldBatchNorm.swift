@@ -1,0 +1,34 @@
+extension Graph {
+    /// Inference: each eval-mode batch norm whose input is a convolution's output read by nothing else becomes
+    /// part of that convolution (`Conv2dAttributes.foldedNorm`): `w·γ/√(σ²+ε)`, `(b − μ)·γ/√(σ²+ε) + β`.
+    public func foldingBatchNorm() -> Graph {
+        let consumers = self.consumers
+        var graph = self
+        var removed = Set<Int>()
+        var replacement: [Value: Value] = [:]
+        for (index, node) in nodes.enumerated() {
+            guard case .batchNorm(let norm) = node.op, norm.activation == nil,
+                  let producerIndex = nodes.firstIndex(where: { $0.output == node.inputs[0] }),
+                  case .conv2d(var conv) = nodes[producerIndex].op, conv.foldedNorm == nil, conv.activation == nil,
+                  !conv.accumulates, consumers[node.inputs[0]] == [index], node.inputs[0] != output else { continue }
+            conv.foldedNorm = norm
+            graph.nodes[producerIndex].op = .conv2d(conv)
+            graph.nodes[producerIndex].name += "+" + node.name
+            replacement[node.output] = node.inputs[0]
+            removed.insert(index)
+        }
+        return graph.removing(removed, replacing: replacement)
+    }
+
+    /// The graph without the nodes at `indices`, every read of a key of `replacement` reading its value instead.
+    func removing(_ indices: Set<Int>, replacing replacement: [Value: Value]) -> Graph {
+        var graph = self
+        graph.nodes = nodes.enumerated().filter { !indices.contains($0.offset) }.map { _, node in
+            var node = node
+            node.inputs = node.inputs.map { replacement[$0] ?? $0 }
+            return node
+        }
+        graph.output = replacement[output] ?? output
+        return graph
+    }
+}

@@ -1,0 +1,36 @@
+extension Graph {
+    /// A ReLU or leaky ReLU whose input is a convolution's output read by nothing else becomes the convolution's
+    /// post-op; a ReLU after a batch norm becomes part of it (oneDNN's `fuse_norm_relu`, whose backward needs only
+    /// the normalization's input, statistics and a mask of which outputs it zeroed).
+    public func fusingActivations() -> Graph {
+        let consumers = self.consumers
+        var graph = self
+        var removed = Set<Int>()
+        var replacement: [Value: Value] = [:]
+        for (index, node) in nodes.enumerated() {
+            let activation: Activation
+            switch node.op {
+            case .relu: activation = .relu
+            case .leakyReLU(let slope): activation = .leakyReLU(slope: slope)
+            default: continue
+            }
+            let input = node.inputs[0]
+            guard input != output, consumers[input] == [index],
+                  let producerIndex = nodes.firstIndex(where: { $0.output == input }) else { continue }
+            switch graph.nodes[producerIndex].op {
+            case .conv2d(var conv) where conv.activation == nil:
+                conv.activation = activation
+                graph.nodes[producerIndex].op = .conv2d(conv)
+            case .batchNorm(var norm) where norm.activation == nil && activation == .relu:
+                norm.activation = activation
+                graph.nodes[producerIndex].op = .batchNorm(norm)
+            default:
+                continue
+            }
+            graph.nodes[producerIndex].name += "+" + node.name
+            replacement[node.output] = input
+            removed.insert(index)
+        }
+        return graph.removing(removed, replacing: replacement)
+    }
+}

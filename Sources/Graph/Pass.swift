@@ -1,0 +1,35 @@
+/// The optimizations a compiled network applies, each of which can be switched off. With every pass off the
+/// engine is the reference: each op runs as its own oneDNN primitive on plain NCHW float32 tensors, each value has
+/// storage of its own, training keeps every value backward reads and hands gradients to the optimizer after
+/// backward. Tests compare every pass on with every pass off on each architecture and option.
+public enum Pass: String, CaseIterable, Sendable, Comparable {
+    /// Inference: an eval-mode batch norm after a convolution folded into its weight and bias
+    /// (`Graph.foldingBatchNorm()`).
+    case foldBatchNorm = "fold-batch-norm"
+    /// ReLU (and leaky ReLU) after a convolution as its post-op, and ReLU after a training batch norm fused into
+    /// it (`Graph.fusingActivations(training:)`).
+    case fuseActivations = "fuse-activations"
+    /// A convolution of a concatenation split into one convolution per input, each adding into the same output:
+    /// no concatenated copy (`Graph.splittingConcatenations()`).
+    case splitConcat = "split-concat"
+    /// A transposed convolution with kernel = stride as a 1x1 convolution and a depth-to-space reorder, which
+    /// oneDNN runs several times faster than its deconvolution (`Graph.rewritingTransposedConvolutions()`).
+    case transposedAsDepthToSpace = "transposed-as-depth-to-space"
+    /// Activations in oneDNN's blocked layout (`nChw16c` on AVX-512, `nChw8c` on AVX2) or NHWC, instead of NCHW.
+    case layout
+    /// Winograd convolutions where oneDNN has them within the scratchpad limit.
+    case winograd
+    /// bf16 networks: regions where fp32 Winograd beats bf16 run in fp32, with conversions between.
+    case precisionRegions = "precision-regions"
+    /// Training: values backward reads are made again from kept ones where that is cheap (normalizations,
+    /// activations, copies; and, in fp32, convolutions whose inputs are at hand) instead of kept.
+    case recompute
+    /// Training: each parameter's optimizer update runs inside backward as soon as its gradient is complete.
+    case fuseOptimizer = "fuse-optimizer"
+    /// Buffers whose lifetimes do not overlap share storage: one arena, offsets by interval packing.
+    case planMemory = "plan-memory"
+
+    public static func < (a: Pass, b: Pass) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}

@@ -1,0 +1,62 @@
+import Graph
+import Testing
+
+/// The graph passes rewrite what they should and nothing else (what the rewritten graphs compute is checked
+/// against the reference in the engine's tests).
+@Suite("Graph passes")
+struct GraphPassTests {
+    /// conv → BN → ReLU, twice, the second convolution reading a concatenation of the first's output and an
+    /// up-sampled map: a decoder block.
+    static func decoderBlock() throws -> Graph {
+        let b = GraphBuilder(inputShape: [1, 8, 8, 8])
+        let skip = try b.relu(try b.conv2d(b.input, Conv2dAttributes(weight: "a.weight", outputChannels: 8, kernel: 3, padding: 1), name: "a"),
+                              name: "a.relu")
+        let low = try b.maxPool(skip, PoolAttributes(kernel: 2), name: "pool")
+        let up = try b.convTranspose2d(low, ConvTranspose2dAttributes(weight: "t.weight", bias: "t.bias", outputChannels: 8, kernel: 2, stride: 2),
+                                       name: "up")
+        let joined = try b.concat([skip, up], name: "cat")
+        let conv = try b.conv2d(joined, Conv2dAttributes(weight: "c.weight", outputChannels: 4, kernel: 3, padding: 1), name: "c")
+        let norm = try b.batchNorm(conv, BatchNormAttributes(prefix: "bn."), name: "bn")
+        let output = try b.relu(norm, name: "relu")
+        return b.graph(output: output)
+    }
+
+    @Test("folding batch norm, fusing activations, splitting the concatenation, the transposed convolution as depth to space")
+    func pipeline() throws {
+        let graph = try Self.decoderBlock()
+        let folded = graph.foldingBatchNorm()
+        #expect(!folded.nodes.contains { if case .batchNorm = $0.op { true } else { false } })
+        let fused = folded.fusingActivations()
+        #expect(!fused.nodes.contains { $0.op == .relu })
+        let rewritten = fused.rewritingTransposedConvolutions()
+        #expect(rewritten.nodes.contains { $0.op == .depthToSpace(block: 2) })
+        let split = rewritten.splittingConcatenations()
+        #expect(!split.nodes.contains { $0.op == .concat })
+        let parts = split.nodes.compactMap { node -> Conv2dAttributes? in
+            if case .conv2d(let a) = node.op, a.weight == "c.weight" { return a }
+            return nil
+        }
+        #expect(parts.map(\.weightInputChannels) == [0..<8, 8..<16])
+        #expect(parts.map(\.accumulates) == [false, true])
+        #expect(parts.map(\.activation) == [nil, .relu], "the activation goes with the last part")
+        #expect(parts.allSatisfy { $0.foldedNorm?.prefix == "bn." })
+        #expect(split.producer(of: split.output).map { if case .conv2d(let a) = $0.op { a.accumulates } else { false } } == true,
+                "the output is the last part's")
+        #expect(split.shape(split.output) == [1, 4, 8, 8])
+    }
+
+    @Test("training keeps batch norm, fusing the ReLU into it; a value read twice is not fused")
+    func training() throws {
+        let fused = try Self.decoderBlock().fusingActivations()
+        #expect(fused.nodes.contains { node in
+            if case .batchNorm(let a) = node.op { return a.activation == .relu }
+            return false
+        })
+        let b = GraphBuilder(inputShape: [1, 4, 8, 8])
+        let conv = try b.conv2d(b.input, Conv2dAttributes(weight: "w", outputChannels: 4, kernel: 1), name: "conv")
+        let relu = try b.relu(conv, name: "relu")
+        let sum = try b.add(relu, conv, name: "add")
+        let graph = b.graph(output: sum)
+        #expect(graph.fusingActivations().nodes.count == 3, "the convolution's output is also read by the add")
+    }
+}
