@@ -2,19 +2,12 @@
 // unet: U-Net semantic segmentation in Swift. See README.md for the architecture.
 import PackageDescription
 
-/// Targets whose Swift loops (optimizers, losses, augmentation, tiling, metrics) carry real work are optimized in
-/// debug builds too, so that `swift test` trains at a useful speed; the rest keeps debug settings.
-let optimizedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
-
 let package = Package(
     name: "unet",
     products: [
         .executable(name: "unet", targets: ["unet"]),
         .executable(name: "segment-image", targets: ["SegmentImage"]),
-        .library(
-            name: "UNetKit",
-            targets: ["Tensors", "Graph", "Kernels", "NN", "Models", "Execution", "Training", "Datasets", "Metrics", "Inference",
-                      "Reports", "Workflows", "Checkpoints", "ImageIO", "Files"]),
+        .library(name: "UNetKit", targets: ["UNetKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,27 +20,33 @@ let package = Package(
         // MARK: - Libraries
         .target(name: "DNNL", dependencies: ["CDNNL"]),
         .target(name: "Files"),
-        .target(name: "Tensors", swiftSettings: optimizedInDebug),
+        .target(name: "Tensors"),
         .target(name: "Graph"),
         .target(name: "Kernels", dependencies: ["DNNL", "Tensors"]),
         .target(name: "NN", dependencies: ["Kernels", "Tensors"]),
         .target(name: "Checkpoints", dependencies: ["Files", "Tensors"]),
-        .target(name: "Models", dependencies: ["Checkpoints", "Files", "Graph", "Kernels", "NN", "Tensors"]),
+        .target(name: "Models", dependencies: ["Checkpoints", "Files", "Graph", "NN", "Tensors"]),
         .target(name: "Execution", dependencies: ["DNNL", "Graph", "Kernels", "NN", "Models", "Tensors"]),
-        .target(name: "Training", dependencies: ["DNNL", "NN", "Tensors"], swiftSettings: optimizedInDebug),
-        .target(name: "Metrics", swiftSettings: optimizedInDebug),
-        .target(name: "Datasets", dependencies: ["Files", "ImageIO", "Tensors"], swiftSettings: optimizedInDebug),
-        .target(name: "Reports", dependencies: ["ImageIO"], swiftSettings: optimizedInDebug),
+        .target(name: "Training", dependencies: ["DNNL", "NN", "Tensors"]),
+        .target(name: "Metrics"),
+        .target(name: "Datasets", dependencies: ["Files", "ImageIO", "Tensors"]),
+        .target(name: "Reports", dependencies: ["ImageIO"]),
         .target(
-            name: "Inference", dependencies: ["Datasets", "Execution", "Graph", "Kernels", "Models", "Tensors"], swiftSettings: optimizedInDebug),
+            name: "Inference", dependencies: ["Datasets", "Execution", "Graph", "Kernels", "Models", "Tensors"]),
         .target(
             name: "Workflows",
             dependencies: [
                 "Checkpoints", "Datasets", "Execution", "Files", "Graph", "ImageIO", "Inference", "Metrics", "Models", "NN", "Reports",
                 "Tensors", "Training",
-            ],
-            swiftSettings: optimizedInDebug),
+            ]),
         .target(name: "ImageIO", dependencies: ["CImageCodecs", "Files"]),
+        // One import for the whole library (`@_exported` re-exports of every target above).
+        .target(
+            name: "UNetKit",
+            dependencies: [
+                "Checkpoints", "DNNL", "Datasets", "Execution", "Files", "Graph", "ImageIO", "Inference", "Kernels", "Metrics", "Models",
+                "NN", "Reports", "Tensors", "Training", "Workflows",
+            ]),
 
         // MARK: - Command-line tool
         .executableTarget(
@@ -60,7 +59,7 @@ let package = Package(
 
         // MARK: - Example (README: using the library from Swift)
         .executableTarget(
-            name: "SegmentImage", dependencies: ["ImageIO", "Inference", "Models", "Workflows"], path: "Examples/SegmentImage"),
+            name: "SegmentImage", dependencies: ["UNetKit"], path: "Examples/SegmentImage"),
 
         // MARK: - Fuzzing (Fuzz/run.sh builds unet-fuzz with libFuzzer; make test replays Fuzz/regressions)
         .target(
@@ -86,8 +85,10 @@ let package = Package(
             dependencies: [
                 "Workflows", "Inference", "Datasets", "Execution", "Models", "Training", "Tensors", "Checkpoints", "TestSupport",
             ]),
-        .testTarget(name: "ExecutionTests", dependencies: ["Execution", "Graph", "DNNL", "Kernels", "NN", "Models", "Tensors", "TestSupport", "Training"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Execution", "Graph", "Models", "NN", "Checkpoints", "Tensors", "TestSupport"]),
+        .testTarget(
+            name: "ExecutionTests",
+            dependencies: ["Checkpoints", "Execution", "Graph", "DNNL", "NN", "Models", "Tensors", "TestSupport", "Training"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Execution", "Models", "NN", "Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Checkpoints", "TestSupport"]),
         .testTarget(

@@ -5,10 +5,7 @@
 // MODEL is a native .safetensors file or a PyTorch .pth (milesial, labml and tutorial layouts are detected).
 // OUTPUT.png receives the mask in VOC colours; the pixel count of each class is printed.
 import Foundation
-import ImageIO
-import Inference
-import Models
-import Workflows
+import UNetKit
 
 let arguments = CommandLine.arguments
 guard arguments.count == 4 else {

@@ -39,11 +39,14 @@ public final class CompiledNetwork {
     ///     peak memory. nil (the default): float32 does, bf16 (whose maps take half the memory) does not.
     ///   - winogradScratchLimit: the largest Winograd scratchpad, in bytes (default: from the largest activation).
     ///   - inputGradient: training: whether backward also computes the gradient of the input (`inputGradient`).
+    ///   - releasingModelWeights: inference: empties each model tensor the network reads (`parameters`) as soon as the
+    ///     network holds its copy, so the weights are held once instead of twice, even while loading. The model must
+    ///     not be used again, and `loadParameters()` then fails.
     /// - Throws: `UNetError`-like `CompilationError` for a graph the model's tensors do not fit, `DNNLError` where
     ///   oneDNN refuses.
     public init(graph: Graph, parameters: [(String, Parameter)], precision: Precision = .fp32, training: Bool,
                 passes: Set<Pass> = Set(Pass.allCases), recomputesConvolutions: Bool? = nil, winogradScratchLimit: Int? = nil,
-                inputGradient: Bool = false) throws {
+                inputGradient: Bool = false, releasingModelWeights: Bool = false) throws {
         if precision == .bf16, let reason = CPUISA.bf16Unsupported { throw CompilationError("bf16: \(reason)") }
         (self.precision, self.training, self.passes) = (precision, training, passes)
         var g = graph
@@ -61,13 +64,23 @@ public final class CompiledNetwork {
             activationFormat: LayoutChoice.activationFormat(for: regions, enabled: passes.contains(.layout)),
             winogradScratchLimit: winogradScratchLimit)
         self.lowering = lowering
-        kernels = try regions.nodes.map { try lowering.kernel(for: $0) }
+        var loaderNodes: [Int] = []
+        kernels = try regions.nodes.enumerated().map { index, node in
+            let before = lowering.loaders.count
+            let kernel = try lowering.kernel(for: node)
+            loaderNodes += Array(repeating: index, count: lowering.loaders.count - before)
+            return kernel
+        }
+        self.loaderNodes = loaderNodes
         let recomputes = training && passes.contains(.recompute) && (recomputesConvolutions ?? (precision == .fp32))
         self.recomputesConvolutions = recomputes
         schedule = try Schedule(graph: regions, kernels: kernels, lowering: lowering, recomputesConvolutions: recomputes)
         memoryPlan = try MemoryPlan(steps: schedule.steps, buffers: lowering.buffers)
-        try loadParameters()
+        try load(releasing: releasingModelWeights && !training ? parameters : nil)
     }
+
+    /// The node each of `lowering.loaders` loads the parameters of.
+    private let loaderNodes: [Int]
 
     /// `(N, C_in, H, W)`.
     public var inputShape: [Int] { graph.shape(graph.input) }
@@ -79,16 +92,22 @@ public final class CompiledNetwork {
         guard !weightsReleased else {
             throw CompilationError("this compiled network took the model's weights; compile the model again")
         }
-        for load in lowering.loaders { try load() }
+        try load(releasing: nil)
     }
 
-    /// Inference: empties the model's tensors that the network read (it holds its own copies), so the weights are
-    /// held once instead of twice. The model must not be used again, and `loadParameters()` then fails.
-    public func releaseModelWeights(_ parameters: [(String, Parameter)]) {
-        guard !training else { return }
-        let read = Set(graph.parameterKeys)
-        for (key, parameter) in parameters where read.contains(key) { parameter.value = Tensor(shape: [0]) }
-        weightsReleased = true
+    /// Runs every loader; with `releasing`, empties each of those tensors right after the last node reading it loaded.
+    private func load(releasing parameters: [(String, Parameter)]?) throws {
+        var lastReader: [String: Int] = [:]
+        for (index, node) in graph.nodes.enumerated() { for key in node.op.parameterKeys { lastReader[key] = index } }
+        let byKey = Dictionary(parameters ?? [], uniquingKeysWith: { a, _ in a })
+        for (index, load) in lowering.loaders.enumerated() {
+            try load()
+            guard parameters != nil, index + 1 == lowering.loaders.count || loaderNodes[index + 1] != loaderNodes[index] else { continue }
+            for key in graph.nodes[loaderNodes[index]].op.parameterKeys where lastReader[key] == loaderNodes[index] {
+                byKey[key]?.value = Tensor(shape: [0])
+            }
+        }
+        if parameters != nil { weightsReleased = true }
     }
 
     // MARK: - Running

@@ -40,8 +40,8 @@ public final class CompiledUNet {
         try model.configuration.checkMemory(batch: inputShape[0], height: inputShape[2], width: inputShape[3], training: training)
         let parameters = model.namedParameters()
         network = try CompiledNetwork(graph: try model.graph(inputShape: inputShape), parameters: parameters, precision: precision,
-                                      training: training, passes: passes, recomputesConvolutions: recomputesConvolutions)
-        if !training && !retainModelWeights { network.releaseModelWeights(parameters) }
+                                      training: training, passes: passes, recomputesConvolutions: recomputesConvolutions,
+                                      releasingModelWeights: !training && !retainModelWeights)
     }
 
     public var precision: Precision { network.precision }

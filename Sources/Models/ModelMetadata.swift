@@ -1,25 +1,15 @@
 import Foundation
+import Tensors
 
 /// What a native model file records beside its weights, so that prediction reproduces training's
 /// conventions: the mask value of each class and the input normalisation.
 public struct ModelMetadata: Codable, Equatable, Sendable {
-    /// Input normalisation: pixels are divided by the format maximum (255 for 8-bit) and then, when given,
-    /// `(x − mean[c]) / std[c]` per channel.
-    public struct Normalization: Codable, Equatable, Sendable {
-        public var mean: [Float]?
-        public var std: [Float]?
-
-        public init(mean: [Float]? = nil, std: [Float]? = nil) {
-            self.mean = mean
-            self.std = std
-        }
-    }
-
     /// The mask value of each class, in class order (milesial's `mask_values`): one number per class for
     /// gray masks (`[[0], [255]]`), an RGB triple for colour masks.
     public var maskValues: [[Int]]?
     /// Optional class names, in class order.
     public var classNames: [String]?
+    /// Input normalisation after pixels are divided by the format maximum.
     public var normalization: Normalization
     /// The resize factor the images were trained at (`--scale`): prediction's default.
     public var scale: Double?

@@ -18,7 +18,6 @@ public struct TrainingOptions: Sendable {
     public var epochs = 5
     /// Total optimizer steps instead of epochs.
     public var steps: Int?
-    public var batchSize = 1
     public var learningRate: Float = 1e-5
     public var optimizer: OptimizerKind = .rmsprop
     public var weightDecay: Float = 1e-8

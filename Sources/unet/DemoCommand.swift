@@ -90,7 +90,7 @@ struct DemoCommand: ParsableCommand {
         let configuration = UNetConfiguration.milesial(inputChannels: 3, classes: ShapesDataset.classNames.count, baseWidth: base)
         let model = try UNet(configuration, generator: &g)
         var o = TrainingOptions()
-        (o.steps, o.batchSize, o.learningRate, o.optimizer, o.momentum) = (steps, batchSize, learningRate, .adam, 0.9)
+        (o.steps, o.learningRate, o.optimizer, o.momentum) = (steps, learningRate, .adam, 0.9)
         (o.schedule, o.weightDecay, o.gradientClipping, o.bestMetric) = (.cosine, 0, nil, .miou)
         (o.precision, o.seed, o.validateEvery) = (MixedPrecision.precision(amp: amp), seed, max(steps / 5, 1))
         var augmentation = Augmentation()

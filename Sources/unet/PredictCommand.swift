@@ -7,6 +7,7 @@ import ImageIO
 import Inference
 import Models
 import Reports
+import Tensors
 import Workflows
 
 /// `unet predict`: masks for images of any size (milesial's `predict.py`, natively).

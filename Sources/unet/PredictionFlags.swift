@@ -38,7 +38,7 @@ struct PredictionFlags: ParsableArguments {
     func preprocessing(_ loaded: LoadedModel) -> ImageSegmenter.Preprocessing {
         var p = ImageSegmenter.Preprocessing()
         p.scale = scale ?? loaded.metadata.scale ?? 1
-        p.normalization = Normalization(mean: loaded.metadata.normalization.mean, std: loaded.metadata.normalization.std)
+        p.normalization = loaded.metadata.normalization
         return p
     }
 }

@@ -246,7 +246,7 @@ struct TrainCommand: ParsableCommand {
 
     private func trainingOptions() throws -> TrainingOptions {
         var o = TrainingOptions()
-        (o.epochs, o.steps, o.batchSize, o.learningRate) = (epochs, steps, batchSize, learningRate)
+        (o.epochs, o.steps, o.learningRate) = (epochs, steps, learningRate)
         (o.optimizer, o.weightDecay, o.nesterov) = (optimizer, weightDecay, nesterov)
         o.momentum = momentum ?? (optimizer == .adam || optimizer == .adamw ? 0.9 : (optimizer == .sgd ? 0.9 : 0.999))
         (o.schedule, o.warmupSteps, o.minimumLearningRate, o.plateauPatience) = (schedule, warmup, minLr, patience)

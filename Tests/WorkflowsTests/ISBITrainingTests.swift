@@ -25,7 +25,7 @@ struct ISBITrainingTests {
         var g = SeededGenerator(seed: 1)
         let model = try UNet(.milesial(inputChannels: 1, classes: 2, baseWidth: 8, depth: 4), generator: &g)
         var o = TrainingOptions()
-        (o.steps, o.batchSize, o.learningRate, o.optimizer, o.momentum) = (80, 4, 3e-3, .adam, 0.9)
+        (o.steps, o.learningRate, o.optimizer, o.momentum) = (80, 3e-3, .adam, 0.9)
         (o.schedule, o.weightDecay, o.gradientClipping, o.validateEvery) = (.cosine, 0, nil, 80)
         var augmentation = Augmentation()
         (augmentation.crop, augmentation.flips, augmentation.rotate90) = (128, true, true)

@@ -26,7 +26,7 @@ struct TrainerTests {
         var g = SeededGenerator(seed: seed)
         let model = try UNet(.milesial(inputChannels: 1, classes: 2, baseWidth: 8, depth: 2), generator: &g)
         var options = TrainingOptions()
-        (options.steps, options.batchSize, options.learningRate, options.optimizer) = (steps, 2, learningRate, .adam)
+        (options.steps, options.learningRate, options.optimizer) = (steps, learningRate, .adam)
         (options.momentum, options.schedule, options.validateEvery, options.seed) = (0.9, .cosine, 4, seed)
         options.recomputesConvolutions = recomputesConvolutions
         var augmentation = Augmentation()
