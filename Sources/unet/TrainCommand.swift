@@ -34,7 +34,6 @@ struct TrainCommand: ParsableCommand {
     @Option(name: [.short, .long], help: "Epochs.") var epochs = 5
     @Option(help: "Total optimizer steps instead of epochs.") var steps: Int?
     @Option(name: [.short, .long], help: "Batch size.") var batchSize = 1
-    @Option(name: [.short, .long], help: "Learning rate.") var learningRate: Float = 1e-5
     @Option(name: [.customShort("f"), .long], help: ArgumentHelp("Start from a model's weights (.safetensors or .pth).", valueName: "model"))
     var load: String?
     @Option(help: ArgumentHelp("Continue a run exactly from its checkpoint (last.safetensors).", valueName: "checkpoint"))
@@ -46,39 +45,12 @@ struct TrainCommand: ParsableCommand {
     /// `--keep-activations`, here and in `unet bench`.
     static let keepActivationsHelp = ArgumentHelp(
         "fp32 training: keep every convolution output for backward instead of running the first convolution of each block and each up-sampling again (about 15% faster, about 15% more peak memory).")
-    @Option(name: [.short, .long], help: "Classes (1 for a binary model with a sigmoid).") var classes = 2
-    @Flag(help: "Bilinear up-sampling instead of transposed convolutions.") var bilinear = false
-    @Option(help: "Input channels (1 gray, 3 RGB).") var inChannels = 3
-    @Option(help: "Base width.") var base = 64
-    @Option(help: "Number of down-samplings.") var depth = 4
-    @Option(help: ArgumentHelp("3x3 convolution padding.", valueName: "same|valid")) var padding: UNetConfiguration.Padding = .same
-
-    @Option(help: "Square random crop size (batches of equal sizes).") var crop: Int?
-    @Flag(help: "Random flips.") var flips = false
-    @Flag(help: "Random 90° rotations.") var rotate90 = false
-    @Option(help: "Random rotation in ± degrees.") var augmentRotation: Float = 0
-    @Option(help: "Random scaling in ± fraction.") var augmentScale: Float = 0
-    @Option(help: "Random brightness offset in ± value.") var brightness: Float = 0
-    @Option(help: "Random contrast factor in 1 ± value.") var contrast: Float = 0
-    @Option(help: "Random gamma in 1 ± value.") var gamma: Float = 0
-    @Option(help: "Gaussian noise standard deviation.") var noise: Float = 0
-    @Option(help: "Random blur strength (0: off).") var blur: Float = 0
+    @OptionGroup var architecture: ArchitectureOptions
+    @OptionGroup var augmentation: AugmentationOptions
     @Option(help: ArgumentHelp("Per-channel mean to subtract, e.g. 0.485,0.456,0.406.", valueName: "values")) var mean: String?
     @Option(help: ArgumentHelp("Per-channel standard deviation to divide by.", valueName: "values")) var std: String?
-
-    @Option(help: "Optimizer.") var optimizer: TrainingOptions.OptimizerKind = .rmsprop
-    @Option(help: "Weight decay.") var weightDecay: Float = 1e-8
-    @Option(help: "Momentum (SGD, RMSprop) or Adam's beta1.") var momentum: Float?
-    @Flag(help: "Nesterov momentum (SGD).") var nesterov = false
-    @Option(help: "Learning-rate schedule.") var schedule: Schedule.Kind = .plateau
-    @Option(help: "Warm-up steps (cosine).") var warmup = 0
-    @Option(help: "Final learning rate (cosine, plateau).") var minLr: Float = 0
-    @Option(help: "Validations without improvement before the plateau schedule lowers the rate.") var patience = 5
-    @Option(help: "Maximum gradient norm (0: no clipping; each parameter is then updated as soon as backward has its gradient, which stores no gradients).") var clip: Float = 1.0
-    @Option(help: "Loss.") var loss: LossFunction.Kind = .diceCE
-    @Option(help: ArgumentHelp("Cross-entropy class weights, e.g. 0.2,1,1.", valueName: "weights")) var classWeights: String?
-    @Flag(help: "Leave the background (class 0) out of the Dice term.") var diceNoBackground = false
-    @Option(help: "Focal loss gamma.") var focalGamma: Float = 2
+    @OptionGroup var optimizer: OptimizerOptions
+    @OptionGroup var loss: LossOptions
     @Option(help: "Validate every this many steps (default: each epoch, or every tenth of --steps).") var validateEvery: Int?
     @Option(help: "The metric that picks best.safetensors.") var bestMetric: TrainingOptions.Metric = .dice
     @Flag(help: "Also write epoch_<n>.safetensors at the end of each epoch.") var saveEveryEpoch = false
@@ -89,34 +61,15 @@ struct TrainCommand: ParsableCommand {
     var overwrite = false
 
     func validate() throws {
-        // Counts and sizes.
+        // Counts and sizes (the option groups check their own).
         try FlagRange.check(epochs, "--epochs", in: 1...1_000_000)
         try FlagRange.check(steps, "--steps", in: 1...1_000_000_000)
         try FlagRange.check(batchSize, "--batch-size", in: 1...4096)
-        try FlagRange.check(classes, "--classes", in: 1...UNetConfiguration.maximumChannels)
-        try FlagRange.check(inChannels, "--in-channels", in: 1...UNetConfiguration.maximumChannels)
-        try FlagRange.check(base, "--base", in: 1...4096)
-        try FlagRange.check(depth, "--depth", in: 1...8)
-        try FlagRange.check(crop, "--crop", in: 16...8192)
         try FlagRange.check(validateEvery, "--validate-every", in: 1...1_000_000_000)
-        try FlagRange.check(warmup, "--warmup", in: 0...1_000_000_000)
-        try FlagRange.check(patience, "--patience", in: 0...1_000_000)
         // Rates and factors: finite, in the range where they mean something.
         try FlagRange.below(validation, "--validation", 100)
         try FlagRange.positive(scale, "--scale", atMost: 1)
-        try FlagRange.positive(learningRate, "--learning-rate", atMost: 10)
-        try FlagRange.check(minLr, "--min-lr", in: 0...learningRate)
-        try FlagRange.check(weightDecay, "--weight-decay", in: 0...1)
-        try FlagRange.below(momentum, "--momentum", 1)
-        try FlagRange.check(clip, "--clip", in: 0...1e6)
-        try FlagRange.check(focalGamma, "--focal-gamma", in: 0...10)
-        try FlagRange.check(augmentRotation, "--augment-rotation", in: 0...180)
-        try FlagRange.below(augmentScale, "--augment-scale", 1)
-        try FlagRange.check(brightness, "--brightness", in: 0...1)
-        try FlagRange.check(contrast, "--contrast", in: 0...1)
-        try FlagRange.below(gamma, "--gamma", 1)
-        try FlagRange.check(noise, "--noise", in: 0...1)
-        try FlagRange.check(blur, "--blur", in: 0...10)
+        let inChannels = architecture.inChannels
         for (flag, values) in [("--mean", try NumberList.parse(mean, "--mean")), ("--std", try NumberList.parse(std, "--std"))] {
             guard let values else { continue }
             guard values.count == inChannels else {
@@ -125,13 +78,7 @@ struct TrainCommand: ParsableCommand {
         }
         try FlagRange.each(try NumberList.parse(mean, "--mean"), "--mean", { $0.isFinite }, "finite")
         try FlagRange.each(try NumberList.parse(std, "--std"), "--std", { $0.isFinite && $0 > 0 }, "positive and finite")
-        if let weights = try NumberList.parse(classWeights, "--class-weights") {
-            try FlagRange.each(weights, "--class-weights", { $0.isFinite && $0 >= 0 }, "finite and at least 0")
-            guard weights.contains(where: { $0 > 0 }) else { throw ValidationError("--class-weights: every weight is 0") }
-            if classes > 1, weights.count != classes {
-                throw ValidationError("--class-weights: \(weights.count) weight(s) for \(classes) classes")
-            }
-        }
+        _ = try loss.lossFunction(classes: architecture.classes)
         if !data.namesPairs {
             throw ValidationError("give --images and --masks, or --list")
         }
@@ -152,6 +99,7 @@ struct TrainCommand: ParsableCommand {
         let mode: RunDirectory.Mode = resume.map { .resume(checkpoint: $0) } ?? (overwrite ? .overwrite : .new)
         try RunDirectory.check(path: outputDir, mode: mode)
         // 1. Data: pair the files and check every one of them before anything trains.
+        let (inChannels, classes) = (architecture.inChannels, architecture.classes)
         var datasetOptions = DatasetOptions(inputChannels: inChannels, classes: classes, scale: scale,
                                             maskEncoding: data.maskEncoding, classTable: try data.classTable(),
                                             ignoreValue: data.ignoreIndex)
@@ -194,22 +142,14 @@ struct TrainCommand: ParsableCommand {
         } else if let loaded {
             model = loaded.model
         } else {
-            var c = UNetConfiguration.milesial(inputChannels: inChannels, classes: classes, bilinear: bilinear, baseWidth: base, depth: depth)
-            c.padding = padding
-            if padding == .valid { c.merge = .crop }
-            model = try UNet(c, generator: &generator)
+            model = try UNet(architecture.configuration(), generator: &generator)
         }
         let normalization = Normalization(mean: try NumberList.parse(mean, "--mean"), std: try NumberList.parse(std, "--std"))
         let metadata = ModelMetadata(maskValues: dataset.table.values,
                                      normalization: .init(mean: normalization.mean, std: normalization.std), scale: scale)
 
         // 3. Batches, options, trainer.
-        var augmentation = Augmentation()
-        (augmentation.crop, augmentation.flips, augmentation.rotate90) = (crop, flips, rotate90)
-        (augmentation.rotationDegrees, augmentation.scaleJitter) = (augmentRotation, augmentScale)
-        (augmentation.brightness, augmentation.contrast, augmentation.gamma) = (brightness, contrast, gamma)
-        (augmentation.noise, augmentation.blur) = (noise, blur)
-        let loader = BatchLoader(dataset: dataset, indices: trainIndices, batchSize: batchSize, augmentation: augmentation,
+        let loader = BatchLoader(dataset: dataset, indices: trainIndices, batchSize: batchSize, augmentation: augmentation.augmentation(),
                                  normalization: normalization, shuffle: true, seed: seed, dropLast: true)
         let options = try trainingOptions()
         if let loaded, let resume { try Trainer.checkResumable(loaded, path: resume, options: options) }
@@ -246,13 +186,9 @@ struct TrainCommand: ParsableCommand {
 
     private func trainingOptions() throws -> TrainingOptions {
         var o = TrainingOptions()
-        (o.epochs, o.steps, o.learningRate) = (epochs, steps, learningRate)
-        (o.optimizer, o.weightDecay, o.nesterov) = (optimizer, weightDecay, nesterov)
-        o.momentum = momentum ?? (optimizer == .adam || optimizer == .adamw ? 0.9 : (optimizer == .sgd ? 0.9 : 0.999))
-        (o.schedule, o.warmupSteps, o.minimumLearningRate, o.plateauPatience) = (schedule, warmup, minLr, patience)
-        o.gradientClipping = clip > 0 ? clip : nil
-        o.loss = LossFunction(kind: loss, classWeights: try NumberList.parse(classWeights, "--class-weights"),
-                              diceIncludesBackground: !diceNoBackground, focalGamma: focalGamma)
+        (o.epochs, o.steps) = (epochs, steps)
+        optimizer.apply(to: &o)
+        o.loss = try loss.lossFunction(classes: architecture.classes)
         o.precision = MixedPrecision.precision(amp: amp)
         o.recomputesConvolutions = keepActivations ? false : nil
         (o.validateEvery, o.bestMetric, o.saveEveryEpoch, o.seed) = (validateEvery, bestMetric, saveEveryEpoch, seed)
@@ -261,6 +197,7 @@ struct TrainCommand: ParsableCommand {
 
     /// The loaded model, with its head re-initialised if --classes differs from its class count.
     private func fineTuned(_ loaded: LoadedModel, generator: inout SeededGenerator, _ progress: ProgressDisplay) throws -> UNet {
+        let classes = architecture.classes
         guard loaded.model.configuration.classes != classes else { return loaded.model }
         var c = loaded.model.configuration
         c.classes = classes
@@ -274,7 +211,4 @@ struct TrainCommand: ParsableCommand {
     }
 }
 
-extension TrainingOptions.OptimizerKind: ExpressibleByArgument {}
 extension TrainingOptions.Metric: ExpressibleByArgument {}
-extension Schedule.Kind: ExpressibleByArgument {}
-extension LossFunction.Kind: ExpressibleByArgument {}
