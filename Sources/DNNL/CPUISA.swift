@@ -17,7 +17,7 @@ public enum CPUISA {
 
     /// The channel block of the activation layout oneDNN's optimized convolutions run on here: 16 (`nChw16c`)
     /// with AVX-512, 8 (`nChw8c`) with AVX2, nil below AVX2. A blocked layout whose block does not match the
-    /// CPU's vectors sends oneDNN 2.6 to its reference loops, about 100x slower.
+    /// CPU's vectors sends oneDNN 2.6 to its reference loops.
     public static var channelBlock: Int? { hasAVX512 ? 16 : has(dnnl_cpu_isa_avx2) ? 8 : nil }
 
     /// Whether oneDNN 2.6 has bf16 convolution kernels for this CPU (AVX-512; native with `avx512_core_bf16`,

@@ -35,15 +35,15 @@ public final class CompiledNetwork {
     ///   - parameters: the model's tensors by `state_dict` key (`Module.namedParameters()`).
     ///   - passes: the passes to apply (all by default; none gives the reference).
     ///   - recomputesConvolutions: for training, whether backward makes convolution outputs again where the rest of
-    ///     what they need is at hand, instead of keeping them: about 15% more time for a U-Net's step, about 12% less
-    ///     peak memory. nil (the default): float32 does, bf16 (whose maps take half the memory) does not.
+    ///     what they need is at hand, instead of keeping them: more time for less peak memory (the trade is measured in
+    ///     the README). nil (the default): float32 does, bf16 (whose maps take half the memory) does not.
     ///   - winogradScratchLimit: the largest Winograd scratchpad, in bytes (default: from the largest activation).
     ///   - inputGradient: training: whether backward also computes the gradient of the input (`inputGradient`).
     ///   - releasingModelWeights: inference: empties each model tensor the network reads (`parameters`) as soon as the
     ///     network holds its copy, so the weights are held once instead of twice, even while loading. The model must
     ///     not be used again, and `loadParameters()` then fails.
-    /// - Throws: `UNetError`-like `CompilationError` for a graph the model's tensors do not fit, `DNNLError` where
-    ///   oneDNN refuses.
+    /// - Throws: `CompilationError` for a graph the model's tensors do not fit (or bf16 on a CPU without bf16
+    ///   kernels), `DNNLError` where oneDNN refuses.
     public init(graph: Graph, parameters: [(String, Parameter)], precision: Precision = .fp32, training: Bool,
                 passes: Set<Pass> = Set(Pass.allCases), recomputesConvolutions: Bool? = nil, winogradScratchLimit: Int? = nil,
                 inputGradient: Bool = false, releasingModelWeights: Bool = false) throws {
@@ -176,7 +176,7 @@ public final class CompiledNetwork {
     }
 
     /// The most floats `backward(_:applying:)` hands over at once, where a parameter's rows allow it (a piece is
-    /// whole rows, aligned to the weight-gradient layout's blocks). 1 Mi floats (4 MB) by default.
+    /// whole rows, aligned to the weight-gradient layout's blocks). 1 Mi floats by default.
     public var gradientPieceLimit = 1 << 20
 
     /// The buffer `backward(_:applying:)` hands gradients over in, made on first use.

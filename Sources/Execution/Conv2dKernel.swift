@@ -15,7 +15,7 @@ import Tensors
 /// fp32 convolutions of 3x3 with at least 32 channels in and out run oneDNN's Winograd F(4x4, 3x3) kernels where
 /// oneDNN has them (AVX-512) within the scratchpad limit; the rest run direct kernels. In an fp32 region of a
 /// bf16 network, a weight gradient whose Winograd scratchpad would pass the limit runs in bf16 from bf16 copies
-/// of its inputs (fp32 direct is 2.4x slower than bf16 there).
+/// of its inputs (fp32 direct is the slowest choice there; `Sources/Execution/README.md` has the figures).
 final class Conv2dKernel: NodeKernel {
     private let a: Conv2dAttributes
     private let name: String

@@ -35,14 +35,13 @@ final class EdgePadKernel: NodeKernel {
 
     func forward(_ inputs: [Buffer], _ output: Buffer) throws -> [Step] {
         [Step("\(name): forward", reads: [inputs[0]], writes: [output]) { [self] in
-            var x = Tensor.empty(shape: inputShape)
-            try x.assign(try .whole(inputShape), from: inputs[0].memory)
+            let x = try Tensor.copy(of: inputs[0].memory, shape: inputShape)
             let (h, w, oh, ow) = (inputShape[2], inputShape[3], outputShape[2], outputShape[3])
             let y = Tensor(shape: outputShape) { index in
                 let (plane, pixel) = (index / (oh * ow), index % (oh * ow))
                 return x[flat: plane * h * w + rows[pixel / ow] * w + columns[pixel % ow]]
             }
-            try y.copy(try .whole(outputShape), to: output.memory)
+            try y.copy(to: output.memory)
         }]
     }
 
@@ -55,8 +54,7 @@ final class EdgePadKernel: NodeKernel {
         guard wanted[0] else { return ([], [nil]) }
         let dx = try gradient(0)
         return ([Step("\(name): backward", reads: [outputGradient], writes: [dx]) { [self] in
-            var dy = Tensor.empty(shape: outputShape)
-            try dy.assign(try .whole(outputShape), from: outputGradient.memory)
+            let dy = try Tensor.copy(of: outputGradient.memory, shape: outputShape)
             var result = Tensor(shape: inputShape)
             let (h, w, oh, ow) = (inputShape[2], inputShape[3], outputShape[2], outputShape[3])
             result.withUnsafeMutableBufferPointer { target in
@@ -70,7 +68,7 @@ final class EdgePadKernel: NodeKernel {
                     }
                 }
             }
-            try result.copy(try .whole(inputShape), to: dx.memory)
+            try result.copy(to: dx.memory)
         }], [dx])
     }
 }

@@ -5,7 +5,7 @@ import Graph
 /// (`nChw16c` on AVX-512, `nChw8c` on AVX2: what oneDNN's kernels run fastest on) where every value inside the
 /// network has a multiple of that many channels; else channels-last (NHWC), because oneDNN 2.6 has no optimized
 /// convolution for a padded block (8 channels in a block of 16) or a block the CPU's vectors do not match, and
-/// would run its reference loops, 100x slower. The input takes the layout its first convolution prefers where only
+/// would run its reference loops, two orders of magnitude slower. The input takes the layout its first convolution prefers where only
 /// convolutions read it; a convolution writing the output may leave its last block part empty; the output is
 /// reordered to NCHW at the boundary. Switched off: NCHW everywhere.
 enum LayoutChoice {

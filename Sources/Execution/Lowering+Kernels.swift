@@ -8,9 +8,10 @@ extension Lowering {
         case .conv2d(let a): return try Conv2dKernel(node, attributes: a, lowering: self)
         case .convTranspose2d(let a): return try ConvTranspose2dKernel(node, attributes: a, lowering: self)
         case .batchNorm(let a): return try BatchNormKernel(node, attributes: a, lowering: self)
-        case .relu: return try EltwiseKernel(node, algorithm: .reluUsingOutput, lowering: self)
-        case .leakyReLU(let slope): return try EltwiseKernel(node, algorithm: .leakyReLUUsingOutput(slope: slope), lowering: self)
-        case .sigmoid: return try EltwiseKernel(node, algorithm: .logistic, lowering: self)
+        case .relu: return try ActivationKernel(node, .eltwise(.reluUsingOutput), lowering: self)
+        case .leakyReLU(let slope): return try ActivationKernel(node, .eltwise(.leakyReLUUsingOutput(slope: slope)), lowering: self)
+        case .sigmoid: return try ActivationKernel(node, .eltwise(.logistic), lowering: self)
+        case .softmax: return try ActivationKernel(node, .softmax, lowering: self)
         case .maxPool(let a): return try PoolKernel(node, attributes: a, max: true, lowering: self)
         case .avgPool(let a): return try PoolKernel(node, attributes: a, max: false, lowering: self)
         case .upsample(let a): return UpsampleKernel(node, attributes: a, lowering: self)
@@ -26,7 +27,6 @@ extension Lowering {
         case .convert: return try ConvertKernel(node, lowering: self)
         case .instanceNorm(let a): return try InstanceNormKernel(node, attributes: a, lowering: self)
         case .prelu(let weight): return try PReLUKernel(node, weight: weight, lowering: self)
-        case .softmax: return try SoftmaxKernel(node, lowering: self)
         }
     }
 }

@@ -76,6 +76,16 @@ extension Tensor {
         }
     }
 
+    /// A plain float32 copy of `memory`, which holds a tensor of `shape` in any layout and element type.
+    static func copy(of memory: Memory, shape: [Int]) throws -> Tensor {
+        var tensor = Tensor.empty(shape: shape)
+        try tensor.assign(try .whole(shape), from: memory)
+        return tensor
+    }
+
+    /// Copies this whole tensor into `memory` (converting layout and element type).
+    func copy(to memory: Memory) throws { try copy(try .whole(shape), to: memory) }
+
     /// Reorders `source` into `view` of this tensor (copying the storage first if it is shared).
     mutating func assign(_ view: PlainView, from source: Memory) throws {
         try withUnsafeMutableBufferPointer { try store(source, into: $0.baseAddress!, view: view) }

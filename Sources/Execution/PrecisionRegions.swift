@@ -8,7 +8,8 @@ import Graph
 /// channels wide on at least 1024 pixels (batch × height × width) and oneDNN would run its widest convolution as
 /// fp32 Winograd within the scratchpad limit (in training, its backward-data pass too), unless bf16 convolutions
 /// run on AMX: F(4x4, 3x3) Winograd does a quarter of the multiplications, so at half the bf16 rate it beats bf16
-/// direct by 20–30% there, while on fewer pixels or narrower levels its transforms cost more than they save. The
+/// direct there, while on fewer pixels or narrower levels its transforms cost more than they save (measured in
+/// `Sources/Execution/README.md`). The
 /// first level keeps bf16: its maps are the network's largest, and halving them is what bf16 saves in memory.
 ///
 /// Convolutions, normalizations and activations run in their output's level's precision; ops that only move data

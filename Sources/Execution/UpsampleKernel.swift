@@ -27,9 +27,8 @@ final class UpsampleKernel: NodeKernel {
 
     func forward(_ inputs: [Buffer], _ output: Buffer) throws -> [Step] {
         [Step("\(name): forward", reads: [inputs[0]], writes: [output]) { [self] in
-            var x = Tensor.empty(shape: inputShape)
-            try x.assign(try .whole(inputShape), from: inputs[0].memory)
-            try interpolate2dForward(x, size: Array(outputShape[2...]), mode).copy(try .whole(outputShape), to: output.memory)
+            let x = try Tensor.copy(of: inputs[0].memory, shape: inputShape)
+            try interpolate2dForward(x, size: Array(outputShape[2...]), mode).copy(to: output.memory)
         }]
     }
 
@@ -42,9 +41,8 @@ final class UpsampleKernel: NodeKernel {
         guard wanted[0] else { return ([], [nil]) }
         let dx = try gradient(0)
         return ([Step("\(name): backward", reads: [outputGradient], writes: [dx]) { [self] in
-            var dy = Tensor.empty(shape: outputShape)
-            try dy.assign(try .whole(outputShape), from: outputGradient.memory)
-            try interpolate2dBackward(dy, inputShape: inputShape, mode).copy(try .whole(inputShape), to: dx.memory)
+            let dy = try Tensor.copy(of: outputGradient.memory, shape: outputShape)
+            try interpolate2dBackward(dy, inputShape: inputShape, mode).copy(to: dx.memory)
         }], [dx])
     }
 }

@@ -32,13 +32,13 @@ struct BenchCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Image sizes (H = W).") var size: [Int] = [256]
     @Option(parsing: .upToNextOption, help: "fp32 and/or bf16 (mixed precision, the same path as --amp).")
     var dtype: [Precision] = [.fp32]
-    @Option(help: "oneDNN (OpenMP) threads.") var threads = 2
     @Option(help: "Minimum timed steps.") var steps = 10
     @Option(help: "Untimed warm-up steps.") var warmup = 3
     @Option(help: "Minimum timed seconds per case.") var minTime: Double = 5
     @Flag(help: "Also print the convolution ceiling: each convolution timed alone, against the whole forward pass.")
     var ceiling = false
     @Flag(help: TrainCommand.keepActivationsHelp) var keepActivations = false
+    @OptionGroup var runtime: RuntimeOptions
     @Flag(help: "Print each case's memory plan (every buffer: shape, type, layout, first writer, last reader, offset in the arena) instead of timing it.")
     var memoryPlan = false
 
@@ -48,14 +48,13 @@ struct BenchCommand: ParsableCommand {
         try FlagRange.check(inChannels, "--in-channels", in: 1...1024)
         try FlagRange.check(classes, "--classes", in: 1...1024)
         try FlagRange.check(base, "--base", in: 1...512)
-        try FlagRange.check(threads, "--threads", in: 1...RuntimeOptions.maximumThreads)
         try FlagRange.check(steps, "--steps", in: 1...1_000_000)
         try FlagRange.check(warmup, "--warmup", in: 0...1_000_000)
         try FlagRange.check(minTime, "--min-time", in: 0...86_400)
     }
 
     func run() throws {
-        guard Threads.setCount(threads) else { throw CLIError(description: "cannot set the OpenMP thread count") }
+        runtime.apply()
         let modes: [Mode] = mode == .both ? [.infer, .train] : [mode]
         for mode in modes {
             for size in size {

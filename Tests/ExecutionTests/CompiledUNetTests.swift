@@ -56,25 +56,46 @@ struct CompiledUNetTests {
         expectClose(compiled, reference, rtol: 1e-3, atol: 1e-4, name)
     }
 
-    /// Logits elementwise, every gradient and running statistic: passes on against passes off, for up to three random
-    /// inputs, until one agrees everywhere. Max pooling sends a window's gradient to its largest value; where two
-    /// values of a window differ by less than the rounding of the convolutions before it (about 1e-6 relative), the
-    /// two networks (whose kernels round differently in different layouts) may pick different ones, and parts of every
-    /// gradient upstream move by a few percent. At these sizes that happens for about one network in ten and one input
-    /// in ten; a wrong buffer or a missed term fails for every input.
+    /// Every pass on against every pass off (`trainingDisagreements`). Max pooling sends a window's gradient to its
+    /// largest value; where two values of a window differ by less than the rounding of the convolutions before it
+    /// (about 1e-6 relative), the two networks (whose kernels round differently in different layouts) may pick
+    /// different ones, and parts of every gradient upstream move by a few percent. At these sizes that happens for
+    /// about one network in ten and one input in ten; a wrong buffer or a missed term fails for every input.
     @Test("training: train-mode logits, every gradient, BN running statistics", arguments: configurations.indices)
     func training(index: Int) throws {
         let (name, c, shape) = Self.configurations[index]
+        let failures = try Self.trainingDisagreements(c, shape: shape, passes: Set(Pass.allCases))
+        #expect(failures.isEmpty, "\(name): \(failures.prefix(5))")
+    }
+
+    /// Each pass switched off alone (the others on) against every pass off: passes do not depend on each other to be
+    /// right.
+    @Test("training and inference with each pass switched off alone", arguments: Pass.allCases)
+    func eachPassOff(pass: Pass) throws {
+        let (name, c, shape) = Self.configurations[0]
+        let passes = Set(Pass.allCases).subtracting([pass])
+        let failures = try Self.trainingDisagreements(c, shape: shape, passes: passes)
+        #expect(failures.isEmpty, "\(name) without \(pass.rawValue): \(failures.prefix(5))")
+        let (reference, fast) = try Self.models(c)
+        var g = SeededGenerator(seed: 9)
+        let x = Tensor.normal(shape: shape, using: &g)
+        expectClose(try CompiledUNet(fast, inputShape: shape, training: false, passes: passes).forward(x),
+                    try CompiledUNet(reference, inputShape: shape, training: false, passes: []).forward(x), rtol: 1e-3, atol: 1e-4,
+                    "\(name) without \(pass.rawValue): eval-mode logits")
+    }
+
+    /// Train-mode logits elementwise, every gradient and running statistic of a network compiled with `passes` against
+    /// every pass off, for up to three random inputs, until one agrees everywhere; what disagreed for the last one.
+    static func trainingDisagreements(_ c: UNetConfiguration, shape: [Int], passes: Set<Pass>) throws -> [String] {
         var failures: [String] = []
         for seed in [11, 12, 13] as [UInt64] {
             let (reference, fast) = try Self.models(c)
             var g = SeededGenerator(seed: seed)
             let x = Tensor.normal(shape: shape, using: &g)
-            let compiled = try CompiledUNet(fast, inputShape: shape, training: true)
+            let compiled = try CompiledUNet(fast, inputShape: shape, training: true, passes: passes)
             let referenceNetwork = try CompiledUNet(reference, inputShape: shape, training: true, passes: [])
             let logits = try compiled.forward(x)
-            let expected = try referenceNetwork.forward(x)
-            expectClose(logits, expected, rtol: 1e-3, atol: 1e-4, "\(name) logits")
+            expectClose(logits, try referenceNetwork.forward(x), rtol: 1e-3, atol: 1e-4, "logits")
             let dy = Tensor.normal(shape: logits.shape, using: &g)
             try referenceNetwork.backward(dy)
             try compiled.backward(dy)
@@ -86,7 +107,7 @@ struct CompiledUNetTests {
             }
             if failures.isEmpty { break }
         }
-        #expect(failures.isEmpty, "\(name): \(failures.prefix(5))")
+        return failures
     }
 
     /// Running convolutions again in backward is exact: the same primitive on the same inputs and weights

@@ -1,23 +1,38 @@
 import DNNL
 import Graph
 
-/// `relu`, `leaky_relu` and `sigmoid` in a compiled network, as oneDNN eltwise primitives whose backward reads
-/// the output (so the input need not be kept) and may run in place on the output gradient.
-final class EltwiseKernel: NodeKernel {
+/// `relu`, `leaky_relu`, `sigmoid` and `softmax` (over channels) in a compiled network: oneDNN eltwise or softmax
+/// primitives whose backward reads the output (so the input need not be kept) and may run in place on the output
+/// gradient.
+final class ActivationKernel: NodeKernel {
+    enum Function {
+        case eltwise(EltwiseAlgorithm)
+        case softmax
+    }
+
     private let name: String
     private let lowering: Lowering
     private let forwardPrimitive: Primitive
     private let backwardPrimitive: Primitive?
 
-    init(_ node: Graph.Node, algorithm: EltwiseAlgorithm, lowering: Lowering) throws {
+    init(_ node: Graph.Node, _ function: Function, lowering: Lowering) throws {
         (name, self.lowering) = (node.name, lowering)
         let data = try lowering.descriptor(node.output)
-        let forward = try PrimitiveDescriptor.eltwiseForward(algorithm, training: lowering.training, data: data,
-                                                             attributes: try lowering.attributes())
-        forwardPrimitive = try Primitive(forward)
-        backwardPrimitive = lowering.training
-            ? try Primitive(.eltwiseBackward(algorithm, diffData: data, data: data, hint: forward, attributes: try lowering.attributes()))
-            : nil
+        let training = lowering.training
+        switch function {
+        case .eltwise(let algorithm):
+            let forward = try PrimitiveDescriptor.eltwiseForward(algorithm, training: training, data: data, attributes: try lowering.attributes())
+            forwardPrimitive = try Primitive(forward)
+            backwardPrimitive = training
+                ? try Primitive(.eltwiseBackward(algorithm, diffData: data, data: data, hint: forward, attributes: try lowering.attributes()))
+                : nil
+        case .softmax:
+            let forward = try PrimitiveDescriptor.softmaxForward(training: training, source: data, destination: data, axis: 1)
+            forwardPrimitive = try Primitive(forward)
+            backwardPrimitive = training
+                ? try Primitive(.softmaxBackward(diffSource: data, diffDestination: data, destination: data, axis: 1, hint: forward))
+                : nil
+        }
     }
 
     var cost: RecomputeCost { .cheap }
