@@ -658,10 +658,80 @@ def predict_cases():
     save("predict", "expected", out)
 
 
+# ----------------------------------------------------------------------------- the peers' U-Nets
+def smp_unet(**config):
+    """segmentation_models_pytorch.Unet, imported late: only the peers' group needs the package (0.6.0, with
+    torchvision 0.28, whose meta-kernel registration fails on the CPU build of torch unless skipped)."""
+    import types
+    sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
+    import segmentation_models_pytorch as smp
+    assert smp.__version__ == "0.6.0", f"fixtures are pinned to segmentation-models-pytorch 0.6.0, found {smp.__version__}"
+    return smp.Unet(encoder_weights=None, **config)
+
+
+SMP_PARITY = [  # small enough to commit: layers past the encoder depth are not read, so not stored
+    ("smp_resnet18_d3", dict(encoder_name="resnet18", encoder_depth=3, decoder_channels=(32, 16, 8), in_channels=3, classes=2)),
+    ("smp_resnet34_d2_c1", dict(encoder_name="resnet34", encoder_depth=2, decoder_channels=(16, 8), in_channels=1, classes=1)),
+    ("smp_resnet50_d2", dict(encoder_name="resnet50", encoder_depth=2, decoder_channels=(12, 6), in_channels=3, classes=3)),
+]
+SMP_LAYOUTS = [  # every key and shape of full-size models, as their users' state dicts hold them
+    ("resnet34_default", dict(encoder_name="resnet34", in_channels=3, classes=2)),
+    ("resnet18_d4_in1_c5", dict(encoder_name="resnet18", encoder_depth=4, decoder_channels=(128, 64, 32, 16), in_channels=1, classes=5)),
+    ("resnet50_default", dict(encoder_name="resnet50", in_channels=3, classes=1)),
+]
+
+
+def smp_cases():
+    """models/smp_<case>.safetensors: an smp Unet's eval-mode and train-mode logits for an odd-sized input, its
+    parameters (`param.<key>`: every tensor the network reads; encoder layers past `encoder_depth` are in the state
+    dict but never read, and are left out to keep the fixture small), dy, every read parameter's gradient and the
+    read buffers after the train-mode forward; models/smp_layouts.json: key → shape of full-size models' state
+    dicts, in order, with their configuration; models/smp_stem_adapted.safetensors: a stem weight `w3` as smp adapts
+    pretrained weights to 1, 2 and 4 input channels (`w1`, `w2`, `w4`)."""
+    import json
+    for name, config in SMP_PARITY:
+        torch.manual_seed(49)  # the package's own initialisation draws from the global generator
+        model = prepared(smp_unet(**config), (2, config["in_channels"], 37, 45), 50)
+        depth = config["encoder_depth"]
+        unused = tuple(f"encoder.layer{k}." for k in range(depth, 5))
+        x = torch.randn(2, config["in_channels"], 37, 45)
+        out = {"param." + k: v.clone() for k, v in model.state_dict().items() if not k.startswith(unused)}
+        model.eval()
+        with torch.no_grad():
+            out["logits_eval"] = model(x)
+        model.train()
+        y = model(x)
+        dy = torch.randn_like(y)
+        (y * dy).sum().backward()
+        out.update(x=x, logits_train=y, dy=dy)
+        out.update({"grad." + k: p.grad for k, p in model.named_parameters() if not k.startswith(unused)})
+        out.update({"after." + k: b for k, b in model.named_buffers() if not k.startswith(unused)})
+        save("models", name, out, encoder=config["encoder_name"], depth=depth,
+             decoder_channels=",".join(map(str, config["decoder_channels"])), in_channels=config["in_channels"],
+             classes=config["classes"])
+    # smp's patch_first_conv: ImageNet stem weights adapted to 1, 2 and 4 input channels.
+    from segmentation_models_pytorch.encoders._utils import patch_first_conv
+    torch.manual_seed(51)
+    stems = {"w3": torch.randn(64, 3, 7, 7)}
+    for channels in (1, 2, 4):
+        holder = nn.Sequential(nn.Conv2d(3, 64, 7, bias=False))
+        with torch.no_grad():
+            holder[0].weight.copy_(stems["w3"])
+        patch_first_conv(holder, channels, pretrained=True)
+        stems[f"w{channels}"] = holder[0].weight
+    save("models", "smp_stem_adapted", stems)
+    layouts = {}
+    for name, config in SMP_LAYOUTS:
+        state = smp_unet(**config).state_dict()
+        layouts[name] = dict(config=config, keys=[[k, list(v.shape)] for k, v in state.items()])
+    with open(os.path.join(ROOT, "models", "smp_layouts.json"), "w") as f:
+        json.dump(layouts, f, indent=0)
+
+
 CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cases], schedules=[schedule_cases],
              models=[checkpoint_cases], training=[training_parity_case], formats=[dtype_cases], images=[image_cases],
              ops=[conv_cases, pool_and_norm_cases, activation_cases, movement_cases, arithmetic_cases],
-             metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases])
+             metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases], peers=[smp_cases])
 
 if __name__ == "__main__":
     # Groups named on the command line (e.g. `make_fixtures.py metrics`), or all of them.

@@ -1,0 +1,59 @@
+import NN
+import Tensors
+
+/// One residual block of a torchvision ResNet: `BasicBlock` (two 3x3 convolutions) or `Bottleneck` (1x1, 3x3,
+/// 1x1 with 4x expansion; the stride on the 3x3, as torchvision's v1.5), each convolution without bias and
+/// followed by batch norm, the input added back — through `downsample` (1x1 convolution + batch norm) where the
+/// stride or the width changes — and a ReLU. `(N, C_in, H, W)` → `(N, C_out, ⌈H/stride⌉, ⌈W/stride⌉)`.
+///
+/// Keys: `conv1`, `bn1`, `conv2`, `bn2`, [`conv3`, `bn3`], [`downsample.0`, `downsample.1`].
+public final class ResNetBlock: Module {
+    public enum Kind: Sendable {
+        case basic
+        case bottleneck
+
+        /// Output channels over the block's `planes` (torchvision's `expansion`).
+        public var expansion: Int { self == .basic ? 1 : 4 }
+    }
+
+    public let kind: Kind
+    public let stride: Int
+    /// `conv1`, `conv2` and, for a bottleneck, `conv3`, each with its batch norm.
+    public let convolutions: [(Conv2d, BatchNorm2d)]
+    public let downsample: (Conv2d, BatchNorm2d)?
+    public var isTraining = true
+
+    public var namedChildren: [(String, any Module)] {
+        var children: [(String, any Module)] = []
+        for (i, (conv, norm)) in convolutions.enumerated() {
+            children += [("conv\(i + 1)", conv), ("bn\(i + 1)", norm)]
+        }
+        if let (conv, norm) = downsample { children += [("downsample.0", conv), ("downsample.1", norm)] }
+        return children
+    }
+
+    /// A block of torchvision's default initialisation for convolutions (as PyTorch's `Conv2d`; torchvision's
+    /// Kaiming-normal is a training recipe, not the layout) and batch norms at weight 1, bias 0.
+    /// - Parameters:
+    ///   - inputChannels: torchvision's `inplanes`.
+    ///   - planes: the block's width; its output is `planes · kind.expansion`.
+    public init(_ kind: Kind, inputChannels: Int, planes: Int, stride: Int, generator: inout SeededGenerator) {
+        let output = planes * kind.expansion
+        func unit(_ input: Int, _ output: Int, _ kernel: Int, _ stride: Int, _ g: inout SeededGenerator) -> (Conv2d, BatchNorm2d) {
+            (Conv2d(inputChannels: input, outputChannels: output, kernelSize: kernel, stride: stride, padding: kernel / 2,
+                    bias: false, generator: &g), BatchNorm2d(numFeatures: output))
+        }
+        switch kind {
+        case .basic:
+            convolutions = [unit(inputChannels, planes, 3, stride, &generator), unit(planes, planes, 3, 1, &generator)]
+        case .bottleneck:
+            convolutions = [unit(inputChannels, planes, 1, 1, &generator), unit(planes, planes, 3, stride, &generator),
+                            unit(planes, output, 1, 1, &generator)]
+        }
+        downsample = stride != 1 || inputChannels != output ? unit(inputChannels, output, 1, stride, &generator) : nil
+        (self.kind, self.stride) = (kind, stride)
+    }
+
+    /// `planes · expansion`.
+    public var outputChannels: Int { convolutions.last!.0.weight.value.shape[0] }
+}

@@ -1,0 +1,49 @@
+import NN
+import Tensors
+
+/// segmentation_models_pytorch's `Unet` with a ResNet encoder, key for key (smp 0.6.0): `encoder.*` is a
+/// torchvision ResNet, `decoder.blocks.{i}.conv{1,2}.{0,1}` the decoder's Conv-BN-ReLU pairs, `segmentation_head.0`
+/// a 3x3 convolution to logits. `graph(inputShape:)` describes the computation, which the engine runs.
+///
+///     x (N, C_in, H, W) → stem (H/2) → pool + layer1 (H/4) → layer2 … (as deep as encoderDepth)
+///     decoder block i: nearest up-sampling to the next shallower feature's size, [up, skip] concatenated,
+///     (3x3 conv → BN → ReLU) × 2; the last block has no skip and ends at H × W → 3x3 head → logits (N, classes, H, W)
+public final class SMPUNet: Module {
+    public let configuration: SMPUNetConfiguration
+    public let encoder: ResNetEncoder
+    /// Decoder blocks, deepest first: `(conv1, conv2)`.
+    public let decoder: [(Conv2dReLU, Conv2dReLU)]
+    /// smp's `SegmentationHead`: 3x3, padding 1, with bias.
+    public let head: Conv2d
+    public var isTraining = true
+
+    public var namedChildren: [(String, any Module)] {
+        var children: [(String, any Module)] = [("encoder", encoder)]
+        for (i, (conv1, conv2)) in decoder.enumerated() {
+            children += [("decoder.blocks.\(i).conv1", conv1), ("decoder.blocks.\(i).conv2", conv2)]
+        }
+        return children + [("segmentation_head.0", head)]
+    }
+
+    /// A randomly initialised network (PyTorch's default initialisation).
+    /// - Throws: `UNetError.invalidConfiguration` for options out of range.
+    public init(_ configuration: SMPUNetConfiguration, generator: inout SeededGenerator) throws(UNetError) {
+        try configuration.validate()
+        self.configuration = configuration
+        encoder = ResNetEncoder(configuration.encoder, inputChannels: configuration.inputChannels, generator: &generator)
+        decoder = configuration.decoderChannels.enumerated().map { i, width in
+            let (input, skip) = configuration.decoderInputs(i)
+            return (Conv2dReLU(inputChannels: input + skip, outputChannels: width, kernelSize: 3, padding: 1, generator: &generator),
+                    Conv2dReLU(inputChannels: width, outputChannels: width, kernelSize: 3, padding: 1, generator: &generator))
+        }
+        head = Conv2d(inputChannels: configuration.decoderChannels.last!, outputChannels: configuration.classes, kernelSize: 3,
+                      padding: 1, generator: &generator)
+    }
+
+    /// Checks `x` is `(N, inputChannels, H, W)` with at least one pixel.
+    public func checkInput(_ shape: [Int]) throws(UNetError) {
+        let c = configuration.inputChannels
+        guard shape.count == 4, shape.allSatisfy({ $0 >= 1 }) else { throw .invalidInput("expected (N, \(c), H, W), got \(shape)") }
+        guard shape[1] == c else { throw .invalidInput("the model takes \(c) input channels, got \(shape[1]) in \(shape)") }
+    }
+}

@@ -1,0 +1,46 @@
+/// The options of segmentation_models_pytorch's `Unet` this project builds (smp 0.6.0): a ResNet encoder of
+/// `encoderDepth` stages and one decoder block per stage. The defaults are smp's: `resnet34`, depth 5, decoder
+/// channels `(256, 128, 64, 32, 16)`, batch-norm decoder blocks, nearest up-sampling, no attention.
+public struct SMPUNetConfiguration: Hashable, Sendable, Codable {
+    /// smp's `encoder_name`.
+    public var encoder: ResNetEncoder.Variant
+    /// smp's `encoder_depth`: how many of the encoder's five feature maps the decoder uses (1-5).
+    public var encoderDepth: Int
+    /// smp's `decoder_channels`, deepest block first; one per encoder stage.
+    public var decoderChannels: [Int]
+    public var inputChannels: Int
+    public var classes: Int
+
+    public init(encoder: ResNetEncoder.Variant = .resnet34, encoderDepth: Int = 5, decoderChannels: [Int] = [256, 128, 64, 32, 16],
+                inputChannels: Int = 3, classes: Int = 1) {
+        (self.encoder, self.encoderDepth, self.decoderChannels) = (encoder, encoderDepth, decoderChannels)
+        (self.inputChannels, self.classes) = (inputChannels, classes)
+    }
+
+    /// The largest width of a decoder block this project accepts (smp's defaults stay far below it).
+    public static let maximumWidth = 4096
+
+    /// - Throws: `UNetError.invalidConfiguration` naming the option out of range.
+    public func validate() throws(UNetError) {
+        guard (1...5).contains(encoderDepth) else {
+            throw .invalidConfiguration("encoder depth \(encoderDepth): smp's ResNet encoders have 1 to 5 stages")
+        }
+        guard decoderChannels.count == encoderDepth else {
+            throw .invalidConfiguration("\(decoderChannels.count) decoder channels for encoder depth \(encoderDepth): one per stage")
+        }
+        guard decoderChannels.allSatisfy({ (1...Self.maximumWidth).contains($0) }) else {
+            throw .invalidConfiguration("decoder channels \(decoderChannels) must be in 1...\(Self.maximumWidth)")
+        }
+        guard (1...64).contains(inputChannels) else { throw .invalidConfiguration("\(inputChannels) input channels (1...64)") }
+        guard (1...65536).contains(classes) else { throw .invalidConfiguration("\(classes) classes (1...65536)") }
+    }
+
+    /// For decoder block `i` (deepest first): its input channels (the up-sampled map) and the skip's (0 for the
+    /// last block, which has none).
+    public func decoderInputs(_ i: Int) -> (input: Int, skip: Int) {
+        let features = encoder.featureChannels.prefix(encoderDepth)
+        let input = i == 0 ? features.last! : decoderChannels[i - 1]
+        let skipLevel = encoderDepth - 2 - i  // feature index (0-based) of the skip
+        return (input, skipLevel >= 0 ? features[skipLevel] : 0)
+    }
+}

@@ -1,0 +1,69 @@
+import Execution
+import Graph
+import Models
+import NN
+import Tensors
+import TestSupport
+import Testing
+
+/// segmentation_models_pytorch's `Unet` (ResNet-18, -34 and -50 encoders, written by scripts/make_fixtures.py with the
+/// package itself) run by the engine with every pass off and every pass on, against smp's logits, gradients and
+/// running statistics at an odd input size (37x45: every stride-2 stage rounds up, every up-sampling has a size to
+/// reach). Weight gradients are compared as tensors (`expectCloseInNorm`): they agree with smp's to about 1e-6, but
+/// a few small elements of sums over every pixel land past an elementwise tolerance.
+@Suite("smp Unet parity with segmentation_models_pytorch, passes off and on")
+struct SMPUNetParityTests {
+    static let names = ["smp_resnet18_d3", "smp_resnet34_d2_c1", "smp_resnet50_d2"]
+
+    /// The fixture's network with its parameters: every tensor the graph reads comes from the fixture.
+    static func model(_ name: String) throws -> (SMPUNet, Graph, Fixture) {
+        let f = try Fixture("models/" + name)
+        let configuration = SMPUNetConfiguration(
+            encoder: try #require(ResNetEncoder.Variant(rawValue: try f.string("encoder"))), encoderDepth: try f.int("depth"),
+            decoderChannels: try f.string("decoder_channels").split(separator: ",").map { Int($0)! },
+            inputChannels: try f.int("in_channels"), classes: try f.int("classes"))
+        var g = SeededGenerator(seed: 0)
+        let model = try SMPUNet(configuration, generator: &g)
+        let graph = try model.graph(inputShape: try f.tensor("x").shape)
+        var loaded = Set<String>()
+        for (key, parameter) in model.namedParameters() where f.has("param." + key) {
+            let value = try f.tensor("param." + key)
+            try #require(value.shape == parameter.value.shape, "\(name): \(key)")
+            parameter.value = value
+            loaded.insert(key)
+        }
+        let unread = graph.parameterKeys.filter { !loaded.contains($0) }
+        try #require(unread.isEmpty, "\(name): the graph reads tensors the fixture lacks: \(unread.prefix(3))")
+        return (model, graph, f)
+    }
+
+    @Test("eval-mode logits match smp", arguments: names)
+    func evalLogits(name: String) throws {
+        for (label, passes) in UNetParityTests.passSets {
+            let (model, graph, f) = try Self.model(name)
+            let network = try CompiledNetwork(graph: graph, parameters: model.namedParameters(), training: false, passes: passes)
+            expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4, "\(name), \(label)")
+        }
+    }
+
+    @Test("train-mode logits, every gradient and the running statistics match smp", arguments: names)
+    func training(name: String) throws {
+        for (label, passes) in UNetParityTests.passSets {
+            let (model, graph, f) = try Self.model(name)
+            let network = try CompiledNetwork(graph: graph, parameters: model.namedParameters(), training: true, passes: passes)
+            expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_train"), rtol: 1e-3, atol: 1e-4, "\(name), \(label)")
+            try network.backward(try f.tensor("dy"))
+            let read = Set(graph.parameterKeys)
+            var checked = 0
+            for (key, parameter) in model.namedParameters() where read.contains(key) {
+                if parameter.requiresGrad {
+                    expectCloseInNorm(parameter.grad, try f.tensor("grad." + key), "\(name), \(label): grad \(key)")
+                } else {
+                    expectClose(parameter.value, try f.tensor("after." + key), rtol: 1e-4, atol: 1e-5, "\(name), \(label): after \(key)")
+                }
+                checked += 1
+            }
+            #expect(checked == read.count && checked > 50)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Models
+import NN
+import Tensors
+import TestSupport
+import Testing
+
+/// The state dict of `SMPUNet` against full-size models of segmentation_models_pytorch 0.6.0 (keys, order and
+/// shapes dumped by scripts/make_fixtures.py into models/smp_layouts.json).
+@Suite("smp Unet layout")
+struct SMPUNetLayoutTests {
+    struct Layout: Decodable {
+        struct Config: Decodable {
+            let encoder_name: String
+            let encoder_depth: Int?
+            let decoder_channels: [Int]?
+            let in_channels: Int
+            let classes: Int
+        }
+        let config: Config
+        let keys: [[Value]]
+    }
+    enum Value: Decodable {
+        case key(String), shape([Int])
+        init(from decoder: Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let key = try? container.decode(String.self) { self = .key(key) } else { self = .shape(try container.decode([Int].self)) }
+        }
+    }
+
+    static let layouts: [String: Layout] = {
+        let data = FileManager.default.contents(atPath: Fixture.path("models/smp_layouts.json")) ?? Data()
+        return (try? JSONDecoder().decode([String: Layout].self, from: data)) ?? [:]
+    }()
+
+    @Test("every key and shape of smp's state dict, in smp's order", arguments: ["resnet34_default", "resnet18_d4_in1_c5", "resnet50_default"])
+    func stateDict(name: String) throws {
+        let layout = try #require(Self.layouts[name], "models/smp_layouts.json lacks \(name)")
+        let c = layout.config
+        var configuration = SMPUNetConfiguration(encoder: try #require(ResNetEncoder.Variant(rawValue: c.encoder_name)),
+                                                 inputChannels: c.in_channels, classes: c.classes)
+        if let depth = c.encoder_depth { configuration.encoderDepth = depth }
+        if let channels = c.decoder_channels { configuration.decoderChannels = channels }
+        var g = SeededGenerator(seed: 0)
+        let ours = try SMPUNet(configuration, generator: &g).namedParameters().map { "\($0.0) \($0.1.value.shape)" }
+        let theirs = layout.keys.map { entry -> String in
+            guard case .key(let key) = entry[0], case .shape(let shape) = entry[1] else { return "?" }
+            return "\(key) \(shape)"
+        }
+        #expect(ours.count == theirs.count)
+        let firstDifference = zip(ours, theirs).first { $0 != $1 }
+        #expect(firstDifference == nil, "first difference (ours, smp's): \(String(describing: firstDifference))")
+    }
+
+    @Test("options out of range are refused naming the option")
+    func validation() {
+        var g = SeededGenerator(seed: 0)
+        #expect(throws: UNetError.self) { try SMPUNet(SMPUNetConfiguration(encoderDepth: 6), generator: &g) }
+        #expect(throws: UNetError.self) { try SMPUNet(SMPUNetConfiguration(encoderDepth: 3), generator: &g) }  // 5 decoder widths
+        #expect(throws: UNetError.self) { try SMPUNet(SMPUNetConfiguration(decoderChannels: [256, 128, 64, 32, 0]), generator: &g) }
+    }
+}
