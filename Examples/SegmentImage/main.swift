@@ -15,7 +15,7 @@ guard arguments.count == 4 else {
 do {
     // 1. The model: architecture detected from the keys, weights converted to float32.
     let loaded = try ModelFile.load(path: arguments[1])
-    let classes = loaded.model.configuration.classes
+    let classes = loaded.model.architecture.classes
 
     // 2. A segmenter: whole-image prediction, pixels scaled to [0, 1] (the file's own normalisation if native).
     var preprocessing = ImageSegmenter.Preprocessing()

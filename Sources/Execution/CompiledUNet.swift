@@ -19,7 +19,7 @@ import Tensors
 /// Inference uses eval-mode batch norm (folded into the convolutions); call `loadParameters()` after changing the
 /// model's weights.
 public final class CompiledUNet {
-    public let model: UNet
+    public let model: any SegmentationModel
     /// The compiled network: its graph after the passes, its memory plan.
     public let network: CompiledNetwork
 
@@ -32,12 +32,12 @@ public final class CompiledUNet {
     ///   - passes: the engine's passes (all by default; none gives the reference).
     /// - Throws: `UNetError.invalidInput` for a shape the model cannot take, `UNetError.unsupported` for bf16 on a CPU
     ///   without bf16 kernels (`CPUISA.supportsBF16`), `DNNLError` if oneDNN refuses.
-    public init(_ model: UNet, inputShape: [Int], precision: Precision = .fp32, training: Bool, retainModelWeights: Bool = true,
+    public init(_ model: any SegmentationModel, inputShape: [Int], precision: Precision = .fp32, training: Bool, retainModelWeights: Bool = true,
                 recomputesConvolutions: Bool? = nil, passes: Set<Pass> = Set(Pass.allCases)) throws {
         if precision == .bf16, let reason = CPUISA.bf16Unsupported { throw UNetError.unsupported("bf16: \(reason)") }
         self.model = model
         try model.checkInput(inputShape)
-        try model.configuration.checkMemory(batch: inputShape[0], height: inputShape[2], width: inputShape[3], training: training)
+        try model.architecture.checkMemory(batch: inputShape[0], height: inputShape[2], width: inputShape[3], training: training)
         let parameters = model.namedParameters()
         network = try CompiledNetwork(graph: try model.graph(inputShape: inputShape), parameters: parameters, precision: precision,
                                       training: training, passes: passes, recomputesConvolutions: recomputesConvolutions,

@@ -10,31 +10,35 @@ import Tensors
 ///     let predictor = try Predictor(model: model, options: options)
 ///     let logits = try predictor.logits(image)        // (1, classes, H, W) at the image's size
 public final class Predictor {
-    public let model: UNet
+    public let model: any SegmentationModel
     public let options: PredictionOptions
     /// Called after each batch of windows with (windows done, windows in the image).
     public var onProgress: (Int, Int) -> Void = { _, _ in }
     private var networks: [[Int]: CompiledUNet] = [:]
 
     /// - Throws: `PredictionError.invalidTile` for a tile the network cannot take.
-    public init(model: UNet, options: PredictionOptions = .init()) throws(PredictionError) {
+    public init(model: any SegmentationModel, options: PredictionOptions = .init()) throws(PredictionError) {
         self.model = model
         self.options = options
         if let tile = options.tile {
-            _ = try WindowLayout(configuration: model.configuration, height: tile, width: tile, tile: tile, overlap: 0)
+            _ = try WindowLayout(architecture: model.architecture, height: tile, width: tile, tile: tile, overlap: 0)
         }
     }
 
     /// Where the windows of an image of `height × width` go: `options.tile`, or for a whole image above
     /// `options.automaticTilingPixels`, the automatic tile rounded to a size the network takes.
     public func layout(height: Int, width: Int) throws(PredictionError) -> WindowLayout {
-        let c = model.configuration
+        let architecture = model.architecture
         var tile = options.tile
         if tile == nil, height * width > options.automaticTilingPixels {
-            let alignment = 1 << c.depth
-            tile = c.padding == .valid ? options.automaticTile : max(options.automaticTile / alignment, 1) * alignment
+            let alignment = 1 << architecture.depth
+            if case .unet(let c) = architecture, c.padding == .valid {
+                tile = options.automaticTile
+            } else {
+                tile = max(options.automaticTile / alignment, 1) * alignment
+            }
         }
-        return try WindowLayout(configuration: c, height: height, width: width, tile: tile, overlap: options.overlap)
+        return try WindowLayout(architecture: architecture, height: height, width: width, tile: tile, overlap: options.overlap)
     }
 
     /// Re-reads the model's weights into the compiled networks (after training changed them).
@@ -45,7 +49,7 @@ public final class Predictor {
     /// The logits `(1, classes, H, W)` of a CHW image already scaled and normalised as the model expects.
     /// - Throws: `PredictionError` for a channel count the model does not read, errors of the network.
     public func logits(_ image: SampleImage, path: String = "image") throws -> Tensor {
-        let c = model.configuration
+        let c = model.architecture
         guard image.channels == c.inputChannels else {
             throw PredictionError.channels(path: path, found: image.channels, expected: c.inputChannels)
         }
@@ -107,7 +111,7 @@ public final class Predictor {
 
     /// The compiled inference network for a batch of windows (two shapes kept: the full and the last batch).
     private func network(batch: Int, height: Int, width: Int) throws -> CompiledUNet {
-        let shape = [batch, model.configuration.inputChannels, height, width]
+        let shape = [batch, model.architecture.inputChannels, height, width]
         if let network = networks[shape] { return network }
         if networks.count >= 2 { networks.removeAll() }
         let network = try CompiledUNet(model, inputShape: shape, precision: options.precision, training: false)

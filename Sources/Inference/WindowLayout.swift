@@ -32,6 +32,23 @@ public struct WindowLayout: Equatable, Sendable {
     ///   - tile: the window's input side, or nil for the whole image at once.
     ///   - overlap: the least fraction of a window shared with its neighbour, in `[0, 1)`.
     /// - Throws: `PredictionError.invalidTile` for a tile the network cannot take.
+    public init(architecture: Architecture, height: Int, width: Int, tile: Int?, overlap: Double) throws(PredictionError) {
+        switch architecture {
+        case .unet(let c):
+            try self.init(configuration: c, height: height, width: width, tile: tile, overlap: overlap)
+        case .smpUNet:
+            // Any size in, the same size out (each up-sampling goes to its skip's size): the image as it is, or tiles.
+            if let tile, tile < 1 { throw .invalidTile("--tile \(tile) must be at least 1") }
+            func side(_ length: Int) -> (window: Int, origins: [Int]) {
+                guard let tile, tile < length else { return (length, [0]) }
+                return (tile, TileGrid.origins(length: length, tile: tile, overlap: overlap))
+            }
+            let (y, x) = (side(height), side(width))
+            self.init(input: (y.window, x.window), output: (y.window, x.window), margin: (0, 0), rows: y.origins, columns: x.origins)
+        }
+    }
+
+    /// The layout for a classic U-Net (see `init(architecture:height:width:tile:overlap:)`).
     public init(configuration c: UNetConfiguration, height: Int, width: Int, tile: Int?, overlap: Double) throws(PredictionError) {
         let alignment = 1 << c.depth
         if c.padding == .valid {

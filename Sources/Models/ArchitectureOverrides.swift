@@ -75,4 +75,18 @@ public struct ArchitectureOverrides: Sendable, Equatable {
         check("up-sampling", upsampling, c.upsampling, \.rawValue)
         return found
     }
+
+    /// The phrases of `contradictions(with:)` for an smp `Unet`: input channels and classes must agree, and every
+    /// classic U-Net option is one (the file is not a classic U-Net).
+    public func contradictions(with configuration: SMPUNetConfiguration) -> [String] {
+        var found: [String] = []
+        if let inputChannels, inputChannels != configuration.inputChannels {
+            found.append("input channels \(inputChannels) (the file has \(configuration.inputChannels))")
+        }
+        if let classes, classes != configuration.classes { found.append("classes \(classes) (the file has \(configuration.classes))") }
+        var classic = self
+        (classic.inputChannels, classic.classes) = (nil, nil)
+        if !classic.isEmpty { found.append("classic U-Net options (the file is \(configuration))") }
+        return found
+    }
 }

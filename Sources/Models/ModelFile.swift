@@ -3,9 +3,9 @@ import Foundation
 import NN
 import Tensors
 
-/// A U-Net read from a file, with its tensors as stored (keys renamed to the model's) and how it was found.
+/// A model read from a file, with its tensors as stored (keys renamed to the model's) and how it was found.
 public struct LoadedModel {
-    public let model: UNet
+    public let model: any SegmentationModel
     public let metadata: ModelMetadata
     /// The file's tensors under the model's keys, element types and bytes untouched.
     public let tensors: [(key: String, tensor: StoredTensor)]
@@ -18,12 +18,14 @@ public struct LoadedModel {
     public let extraTensors: [(key: String, tensor: StoredTensor)]
 }
 
-/// Reads and writes U-Net models: native safetensors (self-describing through `__metadata__`) and PyTorch
-/// `.pth` state dicts of the milesial, labml and tutorial layouts (detected), or any other U-Net given its
-/// architecture (structural matching) or a key mapping.
+/// Reads and writes models: native safetensors (self-describing through `__metadata__`) and PyTorch `.pth` state
+/// dicts of the milesial, labml and tutorial layouts and of segmentation_models_pytorch's `Unet` (detected), or any
+/// other classic U-Net given its architecture (structural matching) or a key mapping.
 public enum ModelFile {
     /// `__metadata__` keys of native model files.
     public static let configurationKey = "unet.configuration"
+    /// The configuration of an smp `Unet` (`SMPUNetConfiguration`), where classic U-Nets have `configurationKey`.
+    public static let smpConfigurationKey = "unet.smp_unet"
     public static let metadataKey = "unet.metadata"
     /// Training checkpoints: the trainer's state, and the prefix of the optimizer's tensors.
     public static let trainingKey = "unet.training"
@@ -51,11 +53,15 @@ public enum ModelFile {
             tensors.removeAll { $0.key.hasPrefix(optimizerPrefix) }
         }
         var metadata = ModelMetadata()
-        var native: UNetConfiguration?
+        var native: Architecture?
 
-        if let text = checkpoint.metadata[configurationKey] {
-            guard let decoded = try? JSONDecoder().decode(UNetConfiguration.self, from: Data(text.utf8)) else {
-                throw UNetError.incompatibleCheckpoint("\(path): unreadable \(configurationKey) metadata")
+        if let text = checkpoint.metadata[configurationKey] ?? checkpoint.metadata[smpConfigurationKey] {
+            let smp = checkpoint.metadata[configurationKey] == nil
+            let data = Data(text.utf8)
+            guard let decoded = smp ? (try? JSONDecoder().decode(SMPUNetConfiguration.self, from: data)).map(Architecture.smpUNet)
+                : (try? JSONDecoder().decode(UNetConfiguration.self, from: data)).map(Architecture.unet)
+            else {
+                throw UNetError.incompatibleCheckpoint("\(path): unreadable \(smp ? smpConfigurationKey : configurationKey) metadata")
             }
             native = decoded
             if let text = checkpoint.metadata[metadataKey] {
@@ -92,8 +98,8 @@ public enum ModelFile {
         }
 
         var generator = SeededGenerator(seed: 0)
-        let model: UNet
-        do { model = try UNet(configuration, generator: &generator) } catch { throw UNetError.invalidConfiguration("\(path): \(error)") }
+        let model: any SegmentationModel
+        do { model = try configuration.makeModel(generator: &generator) } catch { throw UNetError.invalidConfiguration("\(path): \(error)") }
         if options.matchByShape {
             let pairs = try StructuralMatcher.match(
                 source: tensors.map { ($0.key, $0.tensor.shape) },
@@ -105,8 +111,7 @@ public enum ModelFile {
         do {
             try model.load(StateDict(tensors.map { ($0.key, $0.tensor.floatTensor()) }))
         } catch let error as StateDictError {
-            throw UNetError.incompatibleCheckpoint("\(path): the tensors do not fit \(configuration.layout.rawValue) "
-                + "(\(configuration)): \(error)")
+            throw UNetError.incompatibleCheckpoint("\(path): the tensors do not fit \(configuration): \(error)")
         }
         // Keep the model's key order (PyTorch's), so that exports list keys as PyTorch would.
         let byKey = Dictionary(tensors.map { ($0.key, $0.tensor) }, uniquingKeysWith: { a, _ in a })
@@ -118,40 +123,50 @@ public enum ModelFile {
     /// The architecture to build: a native file's own (flags that contradict it are an error), the one the
     /// caller describes for matching by shape, or the one detected from the keys (completed by the flags).
     private static func architecture(
-        native: UNetConfiguration?, tensors: [(key: String, tensor: StoredTensor)], path: String,
+        native: Architecture?, tensors: [(key: String, tensor: StoredTensor)], path: String,
         options: ModelLoadOptions, report: inout [String]
-    ) throws -> UNetConfiguration {
+    ) throws -> Architecture {
         let overrides = options.overrides
-        if let native {
-            let contradictions = overrides.contradictions(with: native)
+        func checked(_ architecture: Architecture, contradictions: [String], _ recorded: String) throws -> Architecture {
             guard contradictions.isEmpty else {
-                throw UNetError.incompatibleCheckpoint("\(path) records its own architecture; the options contradict it: "
+                throw UNetError.incompatibleCheckpoint("\(path) \(recorded); the options contradict it: "
                     + contradictions.joined(separator: ", ") + "; leave them out")
             }
-            return native
+            return architecture
+        }
+        switch native {
+        case .unet(let c)?: return try checked(.unet(c), contradictions: overrides.contradictions(with: c), "records its own architecture")
+        case .smpUNet(let c)?: return try checked(.smpUNet(c), contradictions: overrides.contradictions(with: c), "records its own architecture")
+        case nil: break
         }
         if options.matchByShape || options.architecture != nil {
             guard let base = options.architecture ?? (overrides.isEmpty ? nil : overrides.configuration) else {
                 throw UNetError.incompatibleCheckpoint("\(path): matching by shape needs the architecture")
             }
-            return overrides.applied(to: base)
+            return .unet(overrides.applied(to: base))
         }
         let shapes = Dictionary(tensors.map { ($0.key, $0.tensor.shape) }, uniquingKeysWith: { a, _ in a })
+        let smp: SMPUNetConfiguration?
+        do { smp = try SMPUNetConfiguration.detect(shapes: shapes) } catch { throw UNetError.incompatibleCheckpoint("\(path): \(error)") }
+        if let smp {
+            report.append("detected \(smp)")
+            return try checked(.smpUNet(smp), contradictions: overrides.contradictions(with: smp), "is an smp Unet")
+        }
         if let detected = UNetConfiguration.detect(shapes: shapes) {
             report.append("detected \(detected)")
-            return overrides.applied(to: detected)
+            return .unet(overrides.applied(to: detected))
         }
         guard !overrides.isEmpty else {
             let sample = tensors.prefix(3).map { CheckpointError.quote($0.key) }.joined(separator: ", ")
             throw UNetError.incompatibleCheckpoint(
-                "\(path): not a milesial, labml or tutorial U-Net (keys \(sample), ...); give the architecture "
+                "\(path): not a milesial, labml, tutorial or smp U-Net (keys \(sample), ...); give the architecture "
                     + "with --match-by-shape, or rename keys with --map FILE")
         }
-        return overrides.configuration
+        return .unet(overrides.configuration)
     }
 
     /// The model's current tensors as a file stores them: float32, and int64 for counters.
-    public static func storedTensors(of model: UNet) -> [(key: String, tensor: StoredTensor)] {
+    public static func storedTensors(of model: any SegmentationModel) -> [(key: String, tensor: StoredTensor)] {
         model.namedParameters().map { key, parameter in
             (key, parameter.isInteger ? StoredTensor(int64: parameter.value) : StoredTensor(parameter.value))
         }
@@ -163,7 +178,7 @@ public enum ModelFile {
     /// - Parameters:
     ///   - extraTensors, extraMetadata: a training checkpoint's optimizer buffers and state (safetensors only).
     public static func write(
-        _ tensors: [(key: String, tensor: StoredTensor)], configuration: UNetConfiguration, metadata: ModelMetadata,
+        _ tensors: [(key: String, tensor: StoredTensor)], architecture: Architecture, metadata: ModelMetadata,
         to path: String, extraTensors: [(key: String, tensor: StoredTensor)] = [], extraMetadata: [String: String] = [:]
     ) throws {
         let lowered = path.lowercased()
@@ -173,16 +188,21 @@ public enum ModelFile {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        let (key, configuration) =
+            switch architecture {
+            case .unet(let c): (configurationKey, try encoder.encode(c))
+            case .smpUNet(let c): (smpConfigurationKey, try encoder.encode(c))
+            }
         let file = SafeTensorsFile(tensors: tensors + extraTensors, metadata: extraMetadata.merging([
             "format": "pt",
-            configurationKey: String(decoding: try encoder.encode(configuration), as: UTF8.self),
+            key: String(decoding: configuration, as: UTF8.self),
             metadataKey: String(decoding: try encoder.encode(metadata), as: UTF8.self),
         ]) { _, new in new })
         try file.write(to: path)
     }
 
     /// Saves a model's current weights (see `write`).
-    public static func save(_ model: UNet, metadata: ModelMetadata, to path: String) throws {
-        try write(storedTensors(of: model), configuration: model.configuration, metadata: metadata, to: path)
+    public static func save(_ model: any SegmentationModel, metadata: ModelMetadata, to path: String) throws {
+        try write(storedTensors(of: model), architecture: model.architecture, metadata: metadata, to: path)
     }
 }

@@ -44,3 +44,11 @@ public struct SMPUNetConfiguration: Hashable, Sendable, Codable {
         return (input, skipLevel >= 0 ? features[skipLevel] : 0)
     }
 }
+
+extension SMPUNetConfiguration: CustomStringConvertible {
+    /// `smp Unet(resnet34, depth 5, decoder 256-128-64-32-16, 3 -> 2 classes)`.
+    public var description: String {
+        "smp Unet(\(encoder.rawValue), depth \(encoderDepth), decoder \(decoderChannels.map(String.init).joined(separator: "-")), "
+            + "\(inputChannels) -> \(classes) classes)"
+    }
+}

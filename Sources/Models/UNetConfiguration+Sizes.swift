@@ -51,12 +51,17 @@ extension UNetConfiguration {
     /// probabilities: three float32 maps of `classes` planes) could not fit in this machine's memory.
     /// - Throws: `UNetError.invalidInput` with the sizes and the memory.
     public func checkOutputMemory(height: Int, width: Int) throws(UNetError) {
+        try Self.checkOutputMemory(classes: classes, height: height, width: width)
+    }
+
+    /// `checkOutputMemory(height:width:)` for any network of `classes` classes.
+    static func checkOutputMemory(classes: Int, height: Int, width: Int) throws(UNetError) {
         let needed = 3 * 4 * Double(classes) * Double(height) * Double(width)
         try Self.check(needed, "the \(classes) class scores of a \(width)x\(height) image need about %.0f GB")
     }
 
     /// Throws when `bytes` are more than twice the physical memory; `format` holds one `%.0f` for the gigabytes.
-    private static func check(_ bytes: Double, _ format: String) throws(UNetError) {
+    static func check(_ bytes: Double, _ format: String) throws(UNetError) {
         let physical = Double(ProcessInfo.processInfo.physicalMemory)
         guard bytes <= 2 * physical else {
             throw .invalidInput(String(format: format, bytes / 1e9) + String(format: "; this machine has %.0f GB: lower the "

@@ -31,13 +31,13 @@ public final class ImageSegmenter {
         public let probabilities: Tensor?
     }
 
-    public let model: UNet
+    public let model: any SegmentationModel
     public let predictor: Predictor
     public let preprocessing: Preprocessing
     /// The probability above which a one-class model marks a pixel (milesial's `--mask-threshold`).
     public let threshold: Float
 
-    public init(model: UNet, options: PredictionOptions, preprocessing: Preprocessing, threshold: Float = 0.5) throws {
+    public init(model: any SegmentationModel, options: PredictionOptions, preprocessing: Preprocessing, threshold: Float = 0.5) throws {
         self.model = model
         self.predictor = try Predictor(model: model, options: options)
         self.preprocessing = preprocessing
@@ -53,7 +53,7 @@ public final class ImageSegmenter {
 
     /// Segments a decoded image (`path` names it in errors).
     public func segment(_ image: Image, path: String, probabilities wantsProbabilities: Bool = false) throws -> Segmentation {
-        var input = try SampleImage(image, channels: model.configuration.inputChannels, path: path)
+        var input = try SampleImage(image, channels: model.architecture.inputChannels, path: path)
         let (width, height) = preprocessing.size
             ?? (max(1, Int(preprocessing.scale * Double(image.width))), max(1, Int(preprocessing.scale * Double(image.height))))
         if (width, height) != (image.width, image.height) { input = input.resized(width: width, height: height) }
@@ -61,7 +61,7 @@ public final class ImageSegmenter {
         let logits = try LogitResampler.resize(try predictor.logits(input, path: path), height: image.height, width: image.width)
         let classes = SegmentationPrediction.classes(logits, threshold: threshold)
         let probabilities = wantsProbabilities
-            ? try Probabilities.of(logits).reshaped([model.configuration.classes, image.height, image.width]) : nil
+            ? try Probabilities.of(logits).reshaped([model.architecture.classes, image.height, image.width]) : nil
         return Segmentation(image: image, classes: classes, probabilities: probabilities)
     }
 }
@@ -73,7 +73,7 @@ extension ImageSegmenter {
     public func confusion(on dataset: SegmentationDataset, each: (Int, Segmentation) throws -> Void = { _, _ in })
         throws -> ConfusionMatrix
     {
-        var matrix = ConfusionMatrix(classes: max(model.configuration.classes, 2))
+        var matrix = ConfusionMatrix(classes: max(model.architecture.classes, 2))
         for index in 0..<dataset.count {
             let result = try segment(path: dataset.samples[index].image)
             try matrix.add(predictions: result.classes, truth: try dataset.sample(index).mask.classes, ignoreIndex: SampleMask.ignored)

@@ -13,7 +13,7 @@ import Training
 /// a non-finite loss, batch or parameter that leaves the last good checkpoint untouched. The output folder is
 /// held exclusively for the run (`RunDirectory`), and no checkpoint with NaN or infinity is ever written.
 public final class Trainer {
-    public let model: UNet
+    public let model: any SegmentationModel
     public let metadata: ModelMetadata
     public let options: TrainingOptions
     public let loader: BatchLoader
@@ -42,7 +42,7 @@ public final class Trainer {
     /// A trainer writing into `outputDirectory`, which it opens (and locks) as `mode` allows.
     /// - Throws: `TrainingError.outputDirectory` when the folder is held by another run or holds a run `mode`
     ///   does not allow; `FileError` when the log cannot be opened.
-    public convenience init(model: UNet, metadata: ModelMetadata, options: TrainingOptions, loader: BatchLoader,
+    public convenience init(model: any SegmentationModel, metadata: ModelMetadata, options: TrainingOptions, loader: BatchLoader,
                             validation: (dataset: SegmentationDataset, indices: [Int])?, outputDirectory: String,
                             mode: RunDirectory.Mode = .new) throws {
         try self.init(model: model, metadata: metadata, options: options, loader: loader, validation: validation,
@@ -51,7 +51,7 @@ public final class Trainer {
 
     /// A trainer writing into a folder the caller opened (and locked) already.
     /// - Throws: `FileError` when the log cannot be opened.
-    public init(model: UNet, metadata: ModelMetadata, options: TrainingOptions, loader: BatchLoader,
+    public init(model: any SegmentationModel, metadata: ModelMetadata, options: TrainingOptions, loader: BatchLoader,
                 validation: (dataset: SegmentationDataset, indices: [Int])?, runDirectory: RunDirectory) throws {
         self.model = model
         self.metadata = metadata
@@ -110,7 +110,7 @@ public final class Trainer {
         // The largest batch the loader will make, checked before any is made.
         let size = loader.augmentation.crop.map { [$0, $0] } ?? loader.dataset.report.maximumSize
         if size.count == 2 {
-            try model.configuration.checkMemory(batch: loader.batchSize, height: size[1], width: size[0], training: true)
+            try model.architecture.checkMemory(batch: loader.batchSize, height: size[1], width: size[0], training: true)
         }
         let total = totalSteps
         let perEpoch = max(loader.batchesPerEpoch, 1)
@@ -176,8 +176,8 @@ public final class Trainer {
     /// The compiled training network for a batch shape (one per shape, kept).
     private func trainingNetwork(for shape: [Int]) throws -> CompiledUNet {
         if let network = trainingNetworks[shape] { return network }
-        let depth = model.configuration.depth
-        if model.configuration.batchNorm, shape[0] * (shape[2] >> depth) * (shape[3] >> depth) <= 1 {
+        let depth = model.architecture.depth
+        if model.architecture.hasBatchNorm, shape[0] * (shape[2] >> depth) * (shape[3] >> depth) <= 1 {
             throw TrainingError.batchTooSmall(shape: shape, depth: depth)
         }
         let network = try CompiledUNet(model, inputShape: shape, precision: options.precision, training: true,
@@ -222,7 +222,7 @@ public final class Trainer {
     /// the eval-mode network; nil without validation samples.
     public func validate(epoch: Int) throws -> ValidationRecord? {
         guard let validation, !validation.indices.isEmpty else { return nil }
-        let classes = model.configuration.classes
+        let classes = model.architecture.classes
         let predictor: Predictor
         if let existing = validationPredictor {
             predictor = existing

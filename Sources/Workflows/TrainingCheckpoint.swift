@@ -18,13 +18,13 @@ struct TrainingCheckpoint {
     }
 
     /// Writes the checkpoint atomically.
-    static func write(model: UNet, metadata: ModelMetadata, optimizer: any Optimizer, state: State, to path: String) throws {
+    static func write(model: any SegmentationModel, metadata: ModelMetadata, optimizer: any Optimizer, state: State, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var state = state
         state.optimizerNumbers = optimizer.state.numbers
         let extra = optimizer.state.tensors.map { (ModelFile.optimizerPrefix + $0.key, StoredTensor($0.tensor)) }
-        try ModelFile.write(ModelFile.storedTensors(of: model), configuration: model.configuration, metadata: metadata,
+        try ModelFile.write(ModelFile.storedTensors(of: model), architecture: model.architecture, metadata: metadata,
                             to: path, extraTensors: extra,
                             extraMetadata: [ModelFile.trainingKey: String(decoding: try encoder.encode(state), as: UTF8.self)])
     }

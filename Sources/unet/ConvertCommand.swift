@@ -37,7 +37,7 @@ struct ConvertCommand: ParsableCommand {
         if matched > 0 && !verbose { Console.out("\(matched) keys matched or renamed (--verbose lists them)") }
         for line in ModelSummary(loaded).lines { Console.out(line) }
         try CLIError.reporting {
-            try ModelFile.write(loaded.tensors, configuration: loaded.model.configuration, metadata: loaded.metadata,
+            try ModelFile.write(loaded.tensors, architecture: loaded.model.architecture, metadata: loaded.metadata,
                                 to: output)
         }
         Console.out("wrote \(output)")

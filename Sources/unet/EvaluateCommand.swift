@@ -66,7 +66,7 @@ struct EvaluateCommand: ParsableCommand {
 
     private func scoreModel() throws -> (SegmentationMetrics, [String], Int, read: [String]) {
         let loaded = try ModelFile.load(path: model!, options: try modelOptions.loadOptions())
-        let c = loaded.model.configuration
+        let c = loaded.model.architecture
         let (pairs, problems) = try data.pairs()
         let table = try data.classTable() ?? loaded.metadata.maskValues.flatMap { try? ClassTable(values: $0) }
         var options = DatasetOptions(inputChannels: c.inputChannels, classes: c.classes, maskEncoding: data.maskEncoding,

@@ -5,7 +5,12 @@ import Models
 /// The human-readable and JSON descriptions of a loaded model that `convert` and `info` print.
 struct ModelSummary: Encodable {
     let format: String
-    let configuration: UNetConfiguration
+    /// A classic U-Net's configuration (nil for other families).
+    let configuration: UNetConfiguration?
+    /// An smp `Unet`'s configuration.
+    let smpUNet: SMPUNetConfiguration?
+    /// One line naming the network.
+    let architecture: String
     let parameters: Int
     let tensors: Int
     let metadata: ModelMetadata
@@ -13,25 +18,38 @@ struct ModelSummary: Encodable {
 
     init(_ loaded: LoadedModel) {
         format = loaded.format.rawValue
-        configuration = loaded.model.configuration
+        switch loaded.model.architecture {
+        case .unet(let c): (configuration, smpUNet) = (c, nil)
+        case .smpUNet(let c): (configuration, smpUNet) = (nil, c)
+        }
+        architecture = loaded.model.architecture.description
         parameters = loaded.model.trainableParameters.reduce(0) { $0 + $1.value.count }
         tensors = loaded.tensors.count
         metadata = loaded.metadata
-        minimumInputSize = loaded.model.configuration.minimumInputSize
+        minimumInputSize = loaded.model.architecture.minimumInputSize
     }
 
     var lines: [String] {
-        let c = configuration
-        var lines = [
-            "format: \(format)",
-            "layout: \(c.layout.rawValue)",
-            "input channels: \(c.inputChannels), classes: \(c.classes)",
-            "base width: \(c.baseWidth), depth: \(c.depth)",
-            "padding: \(c.padding.rawValue), skip merge: \(c.merge.rawValue), concat: \(c.concatOrder.rawValue)",
-            "batch norm: \(c.batchNorm ? "yes" : "no"), conv bias: \(c.convolutionBias ? "yes" : "no"), up-sampling: \(c.upsampling.rawValue)",
-            "parameters: \(parameters.formatted()) in \(tensors) tensors",
-            "smallest input: \(minimumInputSize)x\(minimumInputSize)",
-        ]
+        var lines = ["format: \(format)"]
+        if let c = configuration {
+            lines += [
+                "layout: \(c.layout.rawValue)",
+                "input channels: \(c.inputChannels), classes: \(c.classes)",
+                "base width: \(c.baseWidth), depth: \(c.depth)",
+                "padding: \(c.padding.rawValue), skip merge: \(c.merge.rawValue), concat: \(c.concatOrder.rawValue)",
+                "batch norm: \(c.batchNorm ? "yes" : "no"), conv bias: \(c.convolutionBias ? "yes" : "no"), up-sampling: \(c.upsampling.rawValue)",
+            ]
+        }
+        if let c = smpUNet {
+            lines += [
+                "layout: smp Unet (segmentation_models_pytorch)",
+                "input channels: \(c.inputChannels), classes: \(c.classes)",
+                "encoder: \(c.encoder.rawValue), depth: \(c.encoderDepth)",
+                "decoder channels: \(c.decoderChannels.map(String.init).joined(separator: ", "))",
+            ]
+        }
+        lines += ["parameters: \(parameters.formatted()) in \(tensors) tensors",
+                  "smallest input: \(minimumInputSize)x\(minimumInputSize)"]
         if let values = metadata.maskValues {
             lines.append("mask values: " + values.map { $0.count == 1 ? "\($0[0])" : "\($0)" }.joined(separator: ", "))
         }

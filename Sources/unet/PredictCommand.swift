@@ -102,7 +102,7 @@ struct PredictCommand: ParsableCommand {
                             details: (target.input as NSString).lastPathComponent)
             do {
                 try write(try segmenter.segment(path: target.input, probabilities: saveProbabilities), target, table: table,
-                          classes: loaded.model.configuration.classes)
+                          classes: loaded.model.architecture.classes)
                 done += 1
             } catch {
                 progress.message("error: \(error)")
@@ -154,7 +154,7 @@ struct PredictCommand: ParsableCommand {
         let stored = loaded.metadata.normalization
         p.normalization = Normalization(mean: try NumberList.parse(mean, "--mean") ?? stored.mean,
                                         std: try NumberList.parse(std, "--std") ?? stored.std)
-        let channels = loaded.model.configuration.inputChannels
+        let channels = loaded.model.architecture.inputChannels
         for (flag, values) in [("--mean", p.normalization.mean), ("--std", p.normalization.std)] {
             if let values, values.count != channels {
                 throw ValidationError("\(flag): \(values.count) values for a model of \(channels) input channel(s)")

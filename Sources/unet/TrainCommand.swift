@@ -136,7 +136,7 @@ struct TrainCommand: ParsableCommand {
 
         // 2. The model: new, loaded (fine-tuning, a different class count re-initialises the head), or resumed.
         var generator = SeededGenerator(seed: seed)
-        let model: UNet
+        let model: any SegmentationModel
         if let loaded, resume == nil {
             model = try fineTuned(loaded, generator: &generator, progress)
         } else if let loaded {
@@ -163,7 +163,7 @@ struct TrainCommand: ParsableCommand {
             }
             progress.message("resumed \(resume) at step \(trainer.step) of \(trainer.totalSteps)")
         }
-        progress.message("training \(model.configuration) for \(trainer.totalSteps) steps of \(batchSize) on "
+        progress.message("training \(model.architecture) for \(trainer.totalSteps) steps of \(batchSize) on "
             + "\(Threads.count) threads, \(options.precision == .bf16 ? "bf16 mixed precision" : "fp32")")
         TrainingReporter.attach(trainer, to: progress)
         // 4. Train, then draw the curves (after a stop too, so that the run so far can be seen).
@@ -196,16 +196,16 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// The loaded model, with its head re-initialised if --classes differs from its class count.
-    private func fineTuned(_ loaded: LoadedModel, generator: inout SeededGenerator, _ progress: ProgressDisplay) throws -> UNet {
+    private func fineTuned(_ loaded: LoadedModel, generator: inout SeededGenerator, _ progress: ProgressDisplay) throws
+        -> any SegmentationModel
+    {
         let classes = architecture.classes
-        guard loaded.model.configuration.classes != classes else { return loaded.model }
-        var c = loaded.model.configuration
-        c.classes = classes
-        let model = try UNet(c, generator: &generator)
+        guard loaded.model.architecture.classes != classes else { return loaded.model }
+        let model = try loaded.model.architecture.with(classes: classes).makeModel(generator: &generator)
         var state = loaded.model.stateDict()
         for key in state.keys where model.stateDict()[key]?.shape != state[key]?.shape { state[key] = nil }
         try model.load(state, strict: false)
-        progress.message("warning: \(load!) has \(loaded.model.configuration.classes) classes, training \(classes): "
+        progress.message("warning: \(load!) has \(loaded.model.architecture.classes) classes, training \(classes): "
             + "the output layer starts from new random weights")
         return model
     }

@@ -1,4 +1,6 @@
+import Checkpoints
 import Execution
+import Foundation
 import Graph
 import Models
 import NN
@@ -65,5 +67,20 @@ struct SMPUNetParityTests {
             }
             #expect(checked == read.count && checked > 50)
         }
+    }
+
+    @Test("a .pth of it loads with no flags (detected) and predicts smp's logits", arguments: names)
+    func loadedWithoutFlags(name: String) throws {
+        let (model, _, f) = try Self.model(name)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("smp-\(name)-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("model.pth").path
+        try TorchCheckpoint.write(ModelFile.storedTensors(of: model), to: path)
+        let loaded = try ModelFile.load(path: path)
+        #expect(loaded.model.architecture == model.architecture)
+        #expect(loaded.report.contains { $0.hasPrefix("detected smp Unet") })
+        let network = try CompiledUNet(loaded.model, inputShape: try f.tensor("x").shape, training: false)
+        expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4, name)
     }
 }

@@ -11,7 +11,7 @@ struct DetectionTests {
           arguments: ["milesial_b2_c2", "milesial_bilinear_b2_c1", "labml_b2", "tutorial_same_pad"])
     func detected(name: String) throws {
         let f = try Fixture("models/" + name)
-        let c = try ModelFile.load(path: Fixture.path("models/\(name).pth")).model.configuration
+        let c = try #require(try ModelFile.load(path: Fixture.path("models/\(name).pth")).model.architecture.unetConfiguration)
         #expect(c == (try f.unetConfiguration()))
         let expected = [try f.int("in_channels"), try f.int("classes"), try f.int("base"), try f.int("depth"),
                         try f.int("bilinear"), try f.int("batch_norm"), try f.int("bias")]
@@ -25,7 +25,8 @@ struct DetectionTests {
         let f = try Fixture("models/tutorial_valid_crop")
         let loaded = try ModelFile.load(path: Fixture.path("models/tutorial_valid_crop.pth"),
                                         options: ModelLoadOptions(overrides: .init(padding: .valid, merge: .crop)))
-        #expect(loaded.model.configuration.padding == .valid && loaded.model.configuration.merge == .crop)
+        let c = try #require(loaded.model.architecture.unetConfiguration)
+        #expect(c.padding == .valid && c.merge == .crop)
         let x = try f.tensor("x")
         expectClose(try CompiledUNet(loaded.model, inputShape: x.shape, training: false).forward(x), try f.tensor("logits_eval"),
                     rtol: 1e-3, atol: 1e-4)

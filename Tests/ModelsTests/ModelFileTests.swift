@@ -25,7 +25,7 @@ struct ModelFileTests {
         let path = folder.appendingPathComponent("model.safetensors").path
         try ModelFile.save(model, metadata: metadata, to: path)
         let loaded = try ModelFile.load(path: path)
-        #expect(loaded.model.configuration == model.configuration)
+        #expect(try #require(loaded.model.architecture.unetConfiguration) == model.configuration)
         #expect(loaded.metadata == metadata)
         #expect(loaded.model.stateDict() == model.stateDict())
         #expect(loaded.tensors.first { $0.key.hasSuffix("num_batches_tracked") }?.tensor.elementType == .int64)
@@ -40,9 +40,9 @@ struct ModelFileTests {
         let native = folder.appendingPathComponent("m.safetensors").path
         let exported = folder.appendingPathComponent("m.pth").path
         let loaded = try ModelFile.load(path: Fixture.path("models/labml_b2.pth"))
-        try ModelFile.write(loaded.tensors, configuration: loaded.model.configuration, metadata: loaded.metadata, to: native)
+        try ModelFile.write(loaded.tensors, architecture: loaded.model.architecture, metadata: loaded.metadata, to: native)
         let again = try ModelFile.load(path: native)
-        try ModelFile.write(again.tensors, configuration: again.model.configuration, metadata: again.metadata, to: exported)
+        try ModelFile.write(again.tensors, architecture: again.model.architecture, metadata: again.metadata, to: exported)
         let back = try Checkpoint.read(path: exported)
         #expect(back.tensors.map(\.key) == source.tensors.map(\.key))
         #expect(back.tensors.map(\.tensor) == source.tensors.map(\.tensor))
@@ -79,7 +79,7 @@ struct ModelFileTests {
         let loaded = try ModelFile.load(path: Fixture.path("models/labml_b2.pth"))
         for path in ["/nonexistent/dir/m.safetensors", "/nonexistent/dir/m.pth"] {
             #expect(throws: CheckpointError.self) {
-                try ModelFile.write(loaded.tensors, configuration: loaded.model.configuration, metadata: loaded.metadata,
+                try ModelFile.write(loaded.tensors, architecture: loaded.model.architecture, metadata: loaded.metadata,
                                     to: path)
             }
         }

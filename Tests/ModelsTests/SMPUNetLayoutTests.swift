@@ -52,6 +52,40 @@ struct SMPUNetLayoutTests {
         #expect(firstDifference == nil, "first difference (ours, smp's): \(String(describing: firstDifference))")
     }
 
+    @Test("the configuration is detected from keys and shapes alone", arguments: ["resnet34_default", "resnet18_d4_in1_c5", "resnet50_default"])
+    func detection(name: String) throws {
+        let layout = try #require(Self.layouts[name])
+        var shapes: [String: [Int]] = [:]
+        for entry in layout.keys {
+            guard case .key(let key) = entry[0], case .shape(let shape) = entry[1] else { continue }
+            shapes[key] = shape
+        }
+        let c = layout.config
+        let detected = try #require(try SMPUNetConfiguration.detect(shapes: shapes))
+        #expect(detected.encoder.rawValue == c.encoder_name)
+        #expect(detected.encoderDepth == (c.encoder_depth ?? 5))
+        #expect(detected.decoderChannels == (c.decoder_channels ?? [256, 128, 64, 32, 16]))
+        #expect(detected.inputChannels == c.in_channels && detected.classes == c.classes)
+        // Decoder attention is named, not mistaken for a plain Unet; other models' keys are not an smp Unet.
+        shapes["decoder.blocks.0.attention1.attention.cSE.1.weight"] = [48, 768, 1, 1]
+        #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: shapes) }
+        #expect(try SMPUNetConfiguration.detect(shapes: ["inc.double_conv.0.weight": [64, 3, 3, 3]]) == nil)
+    }
+
+    @Test("the parameter count is computed without building the network", arguments: ["resnet34_default", "resnet18_d4_in1_c5", "resnet50_default"])
+    func parameterCount(name: String) throws {
+        let layout = try #require(Self.layouts[name])
+        var shapes: [String: [Int]] = [:]
+        for entry in layout.keys {
+            guard case .key(let key) = entry[0], case .shape(let shape) = entry[1] else { continue }
+            shapes[key] = shape
+        }
+        let configuration = try #require(try SMPUNetConfiguration.detect(shapes: shapes))
+        var g = SeededGenerator(seed: 0)
+        let model = try SMPUNet(configuration, generator: &g)
+        #expect(configuration.parameterCount == Double(model.trainableParameters.reduce(0) { $0 + $1.value.count }))
+    }
+
     @Test("options out of range are refused naming the option")
     func validation() {
         var g = SeededGenerator(seed: 0)

@@ -165,7 +165,8 @@ struct TrainerNonFiniteTests {
         let folder = try SyntheticData.temporaryFolder("unet-trainer-nanweight")
         defer { try? FileManager.default.removeItem(at: folder) }
         let trainer = try trainer(in: folder, count: 2)
-        trainer.model.head.weight.value = Tensor(shape: trainer.model.head.weight.value.shape, repeating: .nan)
+        let head = try #require(trainer.model as? UNet).head
+        head.weight.value = Tensor(shape: head.weight.value.shape, repeating: .nan)
         let path = trainer.outputDirectory + "/manual.safetensors"
         let error = #expect(throws: TrainingError.self) { try trainer.save(path, reason: "test") }
         #expect(try #require(error).description.contains("outc.conv.weight became NaN or infinite"))

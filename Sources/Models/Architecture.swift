@@ -1,0 +1,111 @@
+import Tensors
+
+/// Which network a model is: the configuration of one of the families this project builds.
+public enum Architecture: Equatable, Sendable, CustomStringConvertible {
+    /// The classic U-Net (milesial, labml, the tutorials, the paper).
+    case unet(UNetConfiguration)
+    /// segmentation_models_pytorch's `Unet` with a ResNet encoder.
+    case smpUNet(SMPUNetConfiguration)
+
+    /// The classic U-Net's configuration; nil for the other families.
+    public var unetConfiguration: UNetConfiguration? {
+        if case .unet(let c) = self { c } else { nil }
+    }
+
+    public var inputChannels: Int {
+        switch self {
+        case .unet(let c): c.inputChannels
+        case .smpUNet(let c): c.inputChannels
+        }
+    }
+
+    public var classes: Int {
+        switch self {
+        case .unet(let c): c.classes
+        case .smpUNet(let c): c.classes
+        }
+    }
+
+    /// The same network with another number of classes (fine-tuning to another label set).
+    public func with(classes: Int) -> Architecture {
+        switch self {
+        case .unet(var c):
+            c.classes = classes
+            return .unet(c)
+        case .smpUNet(var c):
+            c.classes = classes
+            return .smpUNet(c)
+        }
+    }
+
+    /// Stride-2 stages from the input to the deepest map: inputs that are multiples of `2^depth` run without padding.
+    public var depth: Int {
+        switch self {
+        case .unet(let c): c.depth
+        case .smpUNet(let c): c.encoderDepth
+        }
+    }
+
+    /// Whether the network normalises with batch statistics in training (then a batch must hold more than one value
+    /// per channel at the deepest level).
+    public var hasBatchNorm: Bool {
+        switch self {
+        case .unet(let c): c.batchNorm
+        case .smpUNet: true
+        }
+    }
+
+    /// The number of trainable parameters, counted from the configuration before anything is allocated.
+    public var parameterCount: Double {
+        switch self {
+        case .unet(let c): c.parameterCount
+        case .smpUNet(let c): c.parameterCount
+        }
+    }
+
+    /// The smallest input side length the network accepts.
+    public var minimumInputSize: Int {
+        switch self {
+        case .unet(let c): c.minimumInputSize
+        case .smpUNet: 1
+        }
+    }
+
+    /// - Throws: `UNetError.invalidConfiguration` naming the option out of range.
+    public func validate() throws(UNetError) {
+        switch self {
+        case .unet(let c): try c.validate()
+        case .smpUNet(let c): try c.validate()
+        }
+    }
+
+    /// Refuses a batch whose feature maps could not fit in this machine's memory, before allocating them.
+    /// - Throws: `UNetError.invalidInput` with the sizes and the memory.
+    public func checkMemory(batch: Int, height: Int, width: Int, training: Bool) throws(UNetError) {
+        switch self {
+        case .unet(let c): try c.checkMemory(batch: batch, height: height, width: width, training: training)
+        case .smpUNet(let c): try c.checkMemory(batch: batch, height: height, width: width, training: training)
+        }
+    }
+
+    /// Refuses an image whose class scores could not fit in this machine's memory.
+    public func checkOutputMemory(height: Int, width: Int) throws(UNetError) {
+        try UNetConfiguration.checkOutputMemory(classes: classes, height: height, width: width)
+    }
+
+    /// A randomly initialised network (PyTorch's default initialisation).
+    /// - Throws: `UNetError.invalidConfiguration` for options that do not fit together.
+    public func makeModel(generator: inout SeededGenerator) throws(UNetError) -> any SegmentationModel {
+        switch self {
+        case .unet(let c): try UNet(c, generator: &generator)
+        case .smpUNet(let c): try SMPUNet(c, generator: &generator)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .unet(let c): c.description
+        case .smpUNet(let c): c.description
+        }
+    }
+}

@@ -1,0 +1,55 @@
+extension SMPUNetConfiguration {
+    /// The number of trainable parameters (weights, biases, batch-norm affine parameters), counted from the
+    /// configuration as `SMPUNet.init` lays it out, in floating point. Checked before any weight is allocated.
+    public var parameterCount: Double {
+        func conv(_ input: Int, _ output: Int, _ kernel: Int) -> Double { Double(input) * Double(output) * Double(kernel * kernel) }
+        func norm(_ channels: Int) -> Double { 2 * Double(channels) }
+        var total = conv(inputChannels, 64, 7) + norm(64)
+        var width = 64
+        let expansion = encoder.block.expansion
+        for (i, count) in encoder.layers.enumerated() {
+            let planes = 64 << i
+            for b in 0..<count {
+                let output = planes * expansion
+                if encoder.block == .basic {
+                    total += conv(width, planes, 3) + conv(planes, planes, 3) + 2 * norm(planes)
+                } else {
+                    total += conv(width, planes, 1) + conv(planes, planes, 3) + conv(planes, output, 1) + 2 * norm(planes) + norm(output)
+                }
+                if (i > 0 && b == 0) || width != output { total += conv(width, output, 1) + norm(output) }
+                width = output
+            }
+        }
+        for (i, out) in decoderChannels.enumerated() {
+            let (input, skip) = decoderInputs(i)
+            total += conv(input + skip, out, 3) + conv(out, out, 3) + 2 * norm(out)
+        }
+        return total + conv(decoderChannels.last ?? 0, classes, 3) + Double(classes)
+    }
+
+    /// About how many bytes the feature maps of a batch take (see `UNetConfiguration.activationBytesEstimate`): the
+    /// encoder's features, each counted for its stage's blocks, and the decoder's maps, in float32.
+    public func activationBytesEstimate(batch: Int, height: Int, width: Int, training: Bool) -> Double {
+        let pixels = Double(height) * Double(width)
+        var total = 0.0
+        for (stage, channels) in encoder.featureChannels.prefix(encoderDepth).enumerated() {
+            let blocks = stage == 0 ? 1 : encoder.layers[stage - 1]
+            total += Double(channels) * Double(blocks) * pixels / Double(1 << (2 * (stage + 1)))
+        }
+        for (i, channels) in decoderChannels.enumerated() {
+            let (input, skip) = decoderInputs(i)
+            total += Double(input + skip + 2 * channels) * pixels / Double(1 << (2 * (encoderDepth - 1 - i)))
+        }
+        let logits = Double(classes) * pixels * (training ? 4 : 2)
+        return (total * (training ? 8 : 3) + logits) * Double(batch) * 4
+    }
+
+    /// Refuses a batch whose feature maps could not fit in this machine's memory, before anything of that size is
+    /// allocated.
+    /// - Throws: `UNetError.invalidInput` with the sizes and the memory.
+    public func checkMemory(batch: Int, height: Int, width: Int, training: Bool) throws(UNetError) {
+        let needed = activationBytesEstimate(batch: batch, height: height, width: width, training: training)
+        try UNetConfiguration.check(needed, "a batch of \(batch) image(s) of \(width)x\(height) needs about %.0f GB of feature maps to "
+            + (training ? "train" : "predict"))
+    }
+}

@@ -1,0 +1,22 @@
+import Graph
+import NN
+
+/// A network this project builds, trains and runs: it holds its parameters under its PyTorch package's
+/// `state_dict` keys and describes its computation as a graph, which the engine compiles.
+public protocol SegmentationModel: Module {
+    /// What the network is, enough to build it again.
+    var architecture: Architecture { get }
+    /// Checks `x` is `(N, C_in, H, W)` of a size the network takes.
+    /// - Throws: `UNetError.invalidInput` naming what does not fit.
+    func checkInput(_ shape: [Int]) throws(UNetError)
+    /// The computation for input `(N, C_in, H, W)`, parameters named by the model's keys.
+    func graph(inputShape: [Int]) throws -> Graph
+}
+
+extension UNet: SegmentationModel {
+    public var architecture: Architecture { .unet(configuration) }
+}
+
+extension SMPUNet: SegmentationModel {
+    public var architecture: Architecture { .smpUNet(configuration) }
+}
