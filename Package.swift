@@ -94,6 +94,6 @@ let package = Package(
         .testTarget(
             name: "InferenceTests",
             dependencies: ["Inference", "Datasets", "Execution", "Graph", "Models", "Tensors", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["unet", "SegmentImage", "Checkpoints", "Files", "ImageIO", "Tensors", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["unet", "SegmentImage", "Checkpoints", "Files", "ImageIO", "Models", "Tensors", "TestSupport"]),
     ]
 )

@@ -166,7 +166,7 @@ public enum ModelFile {
     }
 
     /// The model's current tensors as a file stores them: float32, and int64 for counters.
-    public static func storedTensors(of model: any SegmentationModel) -> [(key: String, tensor: StoredTensor)] {
+    public static func storedTensors(of model: any Module) -> [(key: String, tensor: StoredTensor)] {
         model.namedParameters().map { key, parameter in
             (key, parameter.isInteger ? StoredTensor(int64: parameter.value) : StoredTensor(parameter.value))
         }

@@ -24,6 +24,9 @@ struct BenchCommand: ParsableCommand {
     enum Mode: String, ExpressibleByArgument, CaseIterable { case infer, train, both }
 
     @Option(help: "infer, train or both.") var mode: Mode = .both
+    @Option(help: ArgumentHelp("The network: milesial's classic U-Net, or smp's Unet (default depth and decoder).", valueName: "unet|smp-unet"))
+    var arch: ArchitectureOptions.Family = .unet
+    @Option(help: ArgumentHelp("smp-unet: the encoder.", valueName: "resnet18|resnet34|resnet50")) var encoder: ResNetEncoder.Variant = .resnet34
     @Option(help: "Input channels.") var inChannels = 3
     @Option(help: "Classes.") var classes = 2
     @Option(help: "Base width.") var base = 64
@@ -71,18 +74,20 @@ struct BenchCommand: ParsableCommand {
     private func runCase(_ mode: Mode, size: Int, batch: Int, _ precision: Precision) throws -> String {
         ProcessMemory.resetPeak()
         var generator = SeededGenerator(seed: 0)
-        let model = try UNet(.milesial(inputChannels: inChannels, classes: classes, bilinear: bilinear, baseWidth: base),
-                             generator: &generator)
-        try model.configuration.checkMemory(batch: batch, height: size, width: size, training: mode == .train)
+        let architecture: Architecture = arch == .smpUNet
+            ? .smpUNet(SMPUNetConfiguration(encoder: encoder, inputChannels: inChannels, classes: classes))
+            : .unet(.milesial(inputChannels: inChannels, classes: classes, bilinear: bilinear, baseWidth: base))
+        try architecture.checkMemory(batch: batch, height: size, width: size, training: mode == .train)
+        let model = try architecture.makeModel(generator: &generator)
         let x = Tensor.normal(shape: [batch, inChannels, size, size], using: &generator)
         let targets = (0..<(batch * size * size)).map { _ in Int32(generator.next() % UInt64(max(classes, 2))) }
         let training = mode == .train
-        let gflop = model.forwardFLOPs(height: size, width: size) / 1e9 * (training ? 3 : 1)
+        let gflop = try model.graph(inputShape: [1, inChannels, size, size]).forwardFLOPs / 1e9 * (training ? 3 : 1)
         if memoryPlan {
             training ? model.train() : model.eval()
             let network = try CompiledUNet(model, inputShape: x.shape, precision: precision, training: training,
                                            recomputesConvolutions: keepActivations ? false : nil)
-            return "\(mode.rawValue) base \(base), \(classes) classes, \(size)x\(size), batch \(batch), \(precision.rawValue):\n"
+            return "\(mode.rawValue) \(arch == .smpUNet ? "smp Unet \(encoder.rawValue)" : "base \(base)"), \(classes) classes, \(size)x\(size), batch \(batch), \(precision.rawValue):\n"
                 + network.network.memoryPlan.table
         }
         let clock = ContinuousClock()
@@ -112,7 +117,8 @@ struct BenchCommand: ParsableCommand {
         var fields: [(String, Any)] = [
             ("framework", "unet"), ("version", "0.1"), ("onednn", Threads.oneDNNVersion), ("mode", mode.rawValue),
             ("batch", batch), ("size", size), ("base", base), ("classes", classes), ("in_channels", inChannels),
-            ("bilinear", bilinear), ("dtype", precision.rawValue), ("threads", Threads.count), ("steps", times.count),
+            ("bilinear", bilinear), ("arch", arch.rawValue)] + (arch == .smpUNet ? [("encoder", encoder.rawValue)] : []) + [
+            ("dtype", precision.rawValue), ("threads", Threads.count), ("steps", times.count),
             ("images_per_s", round(Double(batch) / median, 3)), ("ms_per_batch_median", round(1e3 * median, 2)),
             ("ms_per_batch_min", round(1e3 * times.min()!, 2)), ("first_iter_s", round(first, 2)),
             ("gflop_per_image", round(gflop, 3)), ("achieved_gflops", round(gflop * Double(batch) / median, 1)),

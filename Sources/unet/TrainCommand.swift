@@ -46,6 +46,9 @@ struct TrainCommand: ParsableCommand {
     static let keepActivationsHelp = ArgumentHelp(
         "fp32 training: keep every convolution output for backward instead of running the first convolution of each block and each up-sampling again (about 15% faster, about 15% more peak memory).")
     @OptionGroup var architecture: ArchitectureOptions
+    @Option(help: ArgumentHelp("smp-unet: initialise the encoder from a torchvision or timm ResNet file (ImageNet weights: "
+        + "conv1.weight, layer1.0.conv1.weight, ...); the default normalization then is ImageNet's mean and std.", valueName: "file"))
+    var encoderWeights: String?
     @OptionGroup var augmentation: AugmentationOptions
     @Option(help: ArgumentHelp("Per-channel mean to subtract, e.g. 0.485,0.456,0.406.", valueName: "values")) var mean: String?
     @Option(help: ArgumentHelp("Per-channel standard deviation to divide by.", valueName: "values")) var std: String?
@@ -85,6 +88,10 @@ struct TrainCommand: ParsableCommand {
         if (valImages == nil) != (valMasks == nil) { throw ValidationError("give both --val-images and --val-masks") }
         if valList != nil && valImages != nil { throw ValidationError("--val-list and --val-images exclude each other") }
         if load != nil && resume != nil { throw ValidationError("--load and --resume exclude each other") }
+        if encoderWeights != nil && architecture.arch != .smpUNet { throw ValidationError("--encoder-weights needs --arch smp-unet") }
+        if encoderWeights != nil && (load != nil || resume != nil) {
+            throw ValidationError("--encoder-weights starts a new model; --load and --resume start from a whole one")
+        }
         if overwrite && resume != nil { throw ValidationError("--overwrite replaces a run; --resume continues one") }
     }
 
@@ -142,9 +149,17 @@ struct TrainCommand: ParsableCommand {
         } else if let loaded {
             model = loaded.model
         } else {
-            model = try UNet(architecture.configuration(), generator: &generator)
+            model = try architecture.architecture().makeModel(generator: &generator)
         }
-        let normalization = Normalization(mean: try NumberList.parse(mean, "--mean"), std: try NumberList.parse(std, "--std"))
+        var normalization = Normalization(mean: try NumberList.parse(mean, "--mean"), std: try NumberList.parse(std, "--std"))
+        if let path = encoderWeights, let smp = model as? SMPUNet {
+            try smp.encoder.loadPretrained(path: path)
+            progress.message("encoder: \(smp.configuration.encoder.rawValue) weights from \(path)")
+            if inChannels == 3, mean == nil, std == nil {
+                normalization = Normalization(mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
+                progress.message("normalization: ImageNet's mean and std (the encoder's weights expect them; --mean/--std to change)")
+            }
+        }
         let metadata = ModelMetadata(maskValues: dataset.table.values,
                                      normalization: .init(mean: normalization.mean, std: normalization.std), scale: scale)
 

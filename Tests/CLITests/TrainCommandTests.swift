@@ -1,5 +1,8 @@
+import Checkpoints
 import Foundation
 import ImageIO
+import Models
+import Tensors
 import TestSupport
 import Testing
 
@@ -187,5 +190,40 @@ struct TrainCommandTests {
         #expect(tuned.error.contains("warning") && tuned.error.contains("new random weights"), "\(tuned.error)")
         let info = try CommandRunner.unet(["info", folder.appendingPathComponent("tuned/last.safetensors").path, "--json"])
         #expect(info.output.contains("\"classes\":1") || info.output.contains("\"classes\": 1"), "\(info.output)")
+    }
+
+    @Test("--arch smp-unet trains smp's Unet from a torchvision ResNet file; the model predicts and goes back to smp's keys")
+    func smpUNet() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-train-smp")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 6, size: 32)
+        // A torchvision resnet18 file (random weights standing in for ImageNet's), with the classifier smp drops.
+        var g = SeededGenerator(seed: 3)
+        let resnet = ResNetEncoder(.resnet18, inputChannels: 3, generator: &g)
+        let weights = folder.appendingPathComponent("resnet18.pth").path
+        try TorchCheckpoint.write(ModelFile.storedTensors(of: resnet) + [("fc.weight", StoredTensor(Tensor(shape: [1000, 512]))),
+                                                                       ("fc.bias", StoredTensor(Tensor(shape: [1000])))], to: weights)
+        let output = folder.appendingPathComponent("run").path
+        let trained = try CommandRunner.unet([
+            "train", "--arch", "smp-unet", "--encoder", "resnet18", "--encoder-depth", "2", "--decoder-channels", "16,8",
+            "--encoder-weights", weights, "--images", images, "--masks", masks, "--in-channels", "1", "--scale", "1",
+            "--steps", "4", "-b", "2", "-v", "0", "--output-dir", output])
+        #expect(trained.status == 0, "\(trained.error)")
+        #expect(trained.error.contains("encoder: resnet18 weights from"), "\(trained.error)")
+        let info = try CommandRunner.unet(["info", output + "/last.safetensors"])
+        #expect(info.output.contains("smp Unet") && info.output.contains("encoder: resnet18, depth: 2"), "\(info.output)")
+        // Back to smp's layout: a .pth whose keys and shapes are smp's, detected again with no flags.
+        let exported = folder.appendingPathComponent("smp.pth").path
+        #expect(try CommandRunner.unet(["convert", output + "/last.safetensors", "-o", exported]).status == 0)
+        let loaded = try ModelFile.load(path: exported)
+        #expect(loaded.model.architecture == .smpUNet(SMPUNetConfiguration(
+            encoder: .resnet18, encoderDepth: 2, decoderChannels: [16, 8], inputChannels: 1, classes: 2)))
+        #expect(loaded.tensors.contains { $0.key == "encoder.layer4.1.bn2.num_batches_tracked" })
+        let predicted = folder.appendingPathComponent("predicted").path
+        let prediction = try CommandRunner.unet(["predict", "-m", exported, "-i", images, "-o", predicted])
+        #expect(prediction.status == 0, "\(prediction.error)")
+
+        let refused = try CommandRunner.unet(["train", "--encoder-weights", weights, "--images", images, "--masks", masks])
+        #expect(refused.status != 0 && refused.error.contains("--encoder-weights needs --arch smp-unet"), "\(refused.error)")
     }
 }

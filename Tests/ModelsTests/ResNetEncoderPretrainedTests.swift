@@ -1,0 +1,54 @@
+import Checkpoints
+import Models
+import NN
+import Tensors
+import TestSupport
+import Testing
+
+/// `ResNetEncoder.loadPretrained`: torchvision/timm ResNet files as ImageNet weights, as smp's `encoder_weights`.
+@Suite("ResNet encoder from pretrained weights")
+struct ResNetEncoderPretrainedTests {
+    /// The tensors of a torchvision ResNet file: the encoder's keys and the classifier smp drops.
+    static func torchvisionFile(_ encoder: ResNetEncoder) -> [(key: String, tensor: StoredTensor)] {
+        let fc = Tensor(shape: [1000, encoder.variant.featureChannels.last!]) { Float($0 % 7) * 0.01 }
+        return encoder.namedParameters().map { ($0.0, $0.1.isInteger ? StoredTensor(int64: $0.1.value) : StoredTensor($0.1.value)) }
+            + [("fc.weight", StoredTensor(fc)), ("fc.bias", StoredTensor(Tensor(shape: [1000])))]
+    }
+
+    @Test("every tensor is taken, the classifier dropped, an smp encoder. prefix taken off")
+    func loads() throws {
+        var g1 = SeededGenerator(seed: 1), g2 = SeededGenerator(seed: 2)
+        let source = ResNetEncoder(.resnet18, inputChannels: 3, generator: &g1)
+        let target = ResNetEncoder(.resnet18, inputChannels: 3, generator: &g2)
+        try target.loadPretrained(Self.torchvisionFile(source), path: "resnet18.pth")
+        for ((key, a), (_, b)) in zip(source.namedParameters(), target.namedParameters()) {
+            #expect(a.value.scalars == b.value.scalars, "\(key)")
+        }
+        let prefixed = Self.torchvisionFile(source).map { ("encoder." + $0.key, $0.tensor) }
+        try target.loadPretrained(prefixed, path: "smp.pth")
+    }
+
+    @Test("a file of another network is refused, naming the key")
+    func refusesOthers() throws {
+        var g = SeededGenerator(seed: 1)
+        let resnet34 = ResNetEncoder(.resnet34, inputChannels: 3, generator: &g)
+        let resnet18 = ResNetEncoder(.resnet18, inputChannels: 3, generator: &g)
+        let extra = #expect(throws: UNetError.self) { try resnet18.loadPretrained(Self.torchvisionFile(resnet34), path: "r34.pth") }
+        #expect(extra.map { "\($0)" }?.contains("'layer1.2.bn1.bias' is not a key of a torchvision resnet18") == true, "\(String(describing: extra))")
+        let missing = #expect(throws: UNetError.self) {
+            try resnet34.loadPretrained(Self.torchvisionFile(resnet18).filter { $0.key != "conv1.weight" }, path: "r18.pth")
+        }
+        #expect(missing.map { "\($0)" }?.hasPrefix("r18.pth: ") == true)
+    }
+
+    @Test("the stem is adapted to 1, 2 and 4 input channels as smp's patch_first_conv does", arguments: [1, 2, 4])
+    func stemAdaptation(channels: Int) throws {
+        let f = try Fixture("models/smp_stem_adapted")
+        var g = SeededGenerator(seed: 1)
+        let source = ResNetEncoder(.resnet18, inputChannels: 3, generator: &g)
+        source.conv1.weight.value = try f.tensor("w3")
+        let target = ResNetEncoder(.resnet18, inputChannels: channels, generator: &g)
+        try target.loadPretrained(Self.torchvisionFile(source), path: "resnet18.pth")
+        expectClose(target.conv1.weight.value, try f.tensor("w\(channels)"), rtol: 1e-6, atol: 1e-6, "\(channels) channels")
+    }
+}
