@@ -14,7 +14,7 @@ extension Lowering {
         case .softmax: return try ActivationKernel(node, .softmax, lowering: self)
         case .maxPool(let a): return try PoolKernel(node, attributes: a, max: true, lowering: self)
         case .avgPool(let a): return try PoolKernel(node, attributes: a, max: false, lowering: self)
-        case .upsample(let a): return UpsampleKernel(node, attributes: a, lowering: self)
+        case .upsample(let a): return try UpsampleKernel(node, attributes: a, lowering: self)
         case .pad(let a) where a.mode == .zeros:
             return try WindowKernel(node, crops: false, offset: (a.amounts[0], a.amounts[2]), lowering: self)
         case .pad(let a): return EdgePadKernel(node, attributes: a, lowering: self)

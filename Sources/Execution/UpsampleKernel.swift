@@ -3,22 +3,39 @@ import Graph
 import Kernels
 import Tensors
 
-/// `interpolate` (nearest, bilinear with or without aligned corners) in a compiled network: the input copied to a
-/// plain tensor, resized by two interpolation matrices (`interpolate2dForward`), copied back; backward applies
-/// the transposed matrices. Correct, though not as fast as the transposed convolution U-Nets use.
+/// `interpolate` (nearest, bilinear with or without aligned corners) in a compiled network. Nearest up-sampling by
+/// whole factors (every smp `Unet` decoder step at sizes divisible by 32) runs as oneDNN's resampling in the
+/// activations' own layout, where its rounding is PyTorch's. Other sizes and modes copy the input to a plain
+/// tensor, resize it by two interpolation matrices (`interpolate2dForward`) and copy back; backward applies the
+/// transposed matrices.
 final class UpsampleKernel: NodeKernel {
     private let name: String
+    private let lowering: Lowering
     private let mode: Interpolation
     private let inputShape: [Int]
     private let outputShape: [Int]
+    /// Forward and backward (training) resampling primitives for whole-factor nearest up-sampling.
+    private let resampling: (forward: Primitive, backward: Primitive?)?
 
-    init(_ node: Graph.Node, attributes a: UpsampleAttributes, lowering: Lowering) {
-        name = node.name
+    init(_ node: Graph.Node, attributes a: UpsampleAttributes, lowering: Lowering) throws {
+        (name, self.lowering) = (node.name, lowering)
         mode = switch a.mode {
         case .nearest: .nearest
         case .bilinear(let aligned): aligned ? .linearAlignedCorners : .linear
         }
         (inputShape, outputShape) = (lowering.graph.shape(node.inputs[0]), lowering.graph.shape(node.output))
+        if case .nearest = a.mode, outputShape[2] % inputShape[2] == 0, outputShape[3] % inputShape[3] == 0 {
+            let (source, destination) = (try lowering.descriptor(node.inputs[0]), try lowering.descriptor(node.output))
+            let forward = try PrimitiveDescriptor.nearestResamplingForward(
+                training: lowering.training, source: source, destination: destination, attributes: try lowering.attributes())
+            let backward = lowering.training
+                ? try Primitive(.nearestResamplingBackward(diffSource: source, diffDestination: destination, hint: forward,
+                                                           attributes: try lowering.attributes()))
+                : nil
+            resampling = (try Primitive(forward), backward)
+        } else {
+            resampling = nil
+        }
     }
 
     var cost: RecomputeCost { .cheap }
@@ -26,7 +43,11 @@ final class UpsampleKernel: NodeKernel {
     var backwardReads: (inputs: [Bool], output: Bool) { ([false], false) }
 
     func forward(_ inputs: [Buffer], _ output: Buffer) throws -> [Step] {
-        [Step("\(name): forward", reads: [inputs[0]], writes: [output]) { [self] in
+        if let (primitive, _) = resampling {
+            return [.primitive("\(name): forward", primitive, reading: [.source: inputs[0]], writing: [.destination: output],
+                               scratchpad: try lowering.scratchpad(primitive, name))]
+        }
+        return [Step("\(name): forward", reads: [inputs[0]], writes: [output]) { [self] in
             let x = try Tensor.copy(of: inputs[0].memory, shape: inputShape)
             try interpolate2dForward(x, size: Array(outputShape[2...]), mode).copy(to: output.memory)
         }]
@@ -40,6 +61,10 @@ final class UpsampleKernel: NodeKernel {
     ) throws -> (steps: [Step], inputGradients: [Buffer?]) {
         guard wanted[0] else { return ([], [nil]) }
         let dx = try gradient(0)
+        if let primitive = resampling?.backward {
+            return ([.primitive("\(name): backward", primitive, reading: [.diffDestination: outputGradient], writing: [.diffSource: dx],
+                                scratchpad: try lowering.scratchpad(primitive, name))], [dx])
+        }
         return ([Step("\(name): backward", reads: [outputGradient], writes: [dx]) { [self] in
             let dy = try Tensor.copy(of: outputGradient.memory, shape: outputShape)
             try interpolate2dBackward(dy, inputShape: inputShape, mode).copy(to: dx.memory)

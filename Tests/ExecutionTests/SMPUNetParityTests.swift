@@ -83,4 +83,29 @@ struct SMPUNetParityTests {
         let network = try CompiledUNet(loaded.model, inputShape: try f.tensor("x").shape, training: false)
         expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4, name)
     }
+
+    @Test("at a size divisible by 32 (whole-factor up-sampling, oneDNN's resampling in the blocked layout) passes on equal passes off")
+    func wholeFactors() throws {
+        let (model, _, _) = try Self.model("smp_resnet18_d3")
+        var g = SeededGenerator(seed: 5)
+        let x = Tensor.normal(shape: [2, 3, 64, 96], using: &g)
+        let graph = try model.graph(inputShape: x.shape)
+        #expect(graph.nodes.filter { if case .upsample = $0.op { true } else { false } }.count == 3)
+        for training in [false, true] {
+            var logits: [Tensor] = [], gradients: [[Tensor]] = []
+            for passes in [Set<Pass>(), Set(Pass.allCases)] {
+                let network = try CompiledNetwork(graph: graph, parameters: model.namedParameters(), training: training, passes: passes)
+                let y = try network.forward(x)
+                logits.append(y)
+                if training {
+                    try network.backward(Tensor(shape: y.shape) { Float($0 % 13) * 0.01 - 0.06 })
+                    gradients.append(model.trainableParameters.map(\.grad))
+                }
+            }
+            expectClose(logits[1], logits[0], rtol: 1e-3, atol: 1e-4, "logits, training \(training)")
+            if training {
+                for (i, (on, off)) in zip(gradients[1], gradients[0]).enumerated() { expectCloseInNorm(on, off, "gradient \(i)") }
+            }
+        }
+    }
 }

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Times the peers' U-Nets in `unet bench` and in PyTorch (the packages themselves, eager channels_last), side by side,
+alternating, case by case, and prints the ratios as a Markdown table. The PyTorch side measures as the benchmark
+reference does (../shared/bench/pytorch_unet.py: its timing loop, loss and peak-RSS reading are imported from it):
+inference is an eval-mode forward under inference_mode; a training step is forward + cross-entropy + soft Dice +
+backward + Adam. Each case runs: unet, PyTorch, unet, PyTorch; each side keeps its best images/s and lowest peak RSS.
+
+    swift build -c release --product unet
+    .venv/bin/python scripts/bench_peers.py [--quick] [--mode infer|train|both] [--encoder resnet18 resnet34 resnet50]
+
+Needs torch and segmentation-models-pytorch 0.6.0 (see scripts/make_fixtures.py).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+REFERENCE = os.path.normpath(os.path.join(ROOT, "..", "shared", "bench"))
+UNET = os.path.join(ROOT, ".build", "release", "unet")
+CASES = [("infer", 256, 1), ("infer", 256, 4), ("train", 256, 2)]  # (mode, size, batch)
+
+
+def pytorch_case(args):
+    """One case in this process (so that its peak RSS is its own); prints the reference's JSON line."""
+    import statistics
+    import types
+    sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
+    import torch
+    import segmentation_models_pytorch as smp
+    sys.path.insert(0, REFERENCE)
+    import pytorch_unet as reference
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    reference.reset_peak_rss()
+    model = smp.Unet(args.encoder[0], encoder_weights=None, in_channels=3, classes=args.classes).to(memory_format=torch.channels_last)
+    x = torch.randn(args.batch, 3, args.size, args.size).to(memory_format=torch.channels_last)
+    target = torch.randint(0, args.classes, (args.batch, args.size, args.size))
+    if args.mode == "infer":
+        model.eval()
+
+        def step():
+            with torch.inference_mode():
+                model(x)
+    else:
+        model.train()
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+
+        def step():
+            optimizer.zero_grad(set_to_none=True)
+            reference.seg_loss(model(x), target, args.classes).backward()
+            optimizer.step()
+    times, first = reference.time_loop(step, args.warmup, args.steps, args.min_time)
+    median = statistics.median(times)
+    print(json.dumps({"framework": "pytorch", "version": torch.__version__, "arch": "smp-unet", "encoder": args.encoder[0],
+                      "mode": args.mode, "batch": args.batch, "size": args.size, "classes": args.classes,
+                      "threads": torch.get_num_threads(), "steps": len(times), "images_per_s": round(args.batch / median, 3),
+                      "ms_per_batch_median": round(1e3 * median, 2), "first_iter_s": round(first, 2),
+                      "peak_rss_mb": round(reference.peak_rss_mb(), 1)}), flush=True)
+
+
+def run(command):
+    result = subprocess.run(command, capture_output=True, text=True)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode != 0 or not lines:
+        return {"error": (result.stderr.strip().splitlines() or ["no result"])[-1]}
+    return json.loads(lines[-1])
+
+
+def best(records):
+    good = [r for r in records if "error" not in r]
+    if not good:
+        return records[0]
+    result = dict(max(good, key=lambda r: r["images_per_s"]))
+    result["peak_rss_mb"] = min(r["peak_rss_mb"] for r in good)
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short timing (3 s per case) for a first look")
+    parser.add_argument("--mode", choices=["infer", "train", "both"], default="both")
+    parser.add_argument("--encoder", nargs="+", default=["resnet18", "resnet34", "resnet50"])
+    parser.add_argument("--classes", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--pytorch-case", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, default=256, help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--steps", type=int, default=10, help=argparse.SUPPRESS)
+    parser.add_argument("--warmup", type=int, default=3, help=argparse.SUPPRESS)
+    parser.add_argument("--min-time", type=float, default=8, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.pytorch_case:
+        return pytorch_case(args)
+    timing = ["--steps", "5", "--warmup", "2", "--min-time", "3"] if args.quick else ["--steps", "10", "--warmup", "3", "--min-time", "8"]
+    rows = []
+    for encoder in args.encoder:
+        for mode, size, batch in CASES:
+            if args.mode != "both" and mode != args.mode:
+                continue
+            common = ["--mode", mode, "--size", str(size), "--batch", str(batch), "--classes", str(args.classes),
+                      "--threads", str(args.threads)] + timing
+            ours = [UNET, "bench", "--arch", "smp-unet", "--encoder", encoder, "--dtype", "fp32"] + common
+            theirs = [sys.executable, os.path.abspath(__file__), "--pytorch-case", "--encoder", encoder] + common
+            records = [run(ours), run(theirs), run(ours), run(theirs)]
+            u, t = best(records[0::2]), best(records[1::2])
+            name = f"{mode} smp Unet {encoder}, {args.classes} cls, {size}², batch {batch}"
+            rows.append((name, u, t))
+            if "error" in u or "error" in t:
+                print(f"{name}: {u.get('error') or t.get('error')}", file=sys.stderr)
+            else:
+                print(f"{name}: unet {u['images_per_s']} img/s, PyTorch {t['images_per_s']} "
+                      f"({u['images_per_s'] / t['images_per_s']:.2f}x), rss {u['peak_rss_mb']} vs {t['peak_rss_mb']} MB", file=sys.stderr)
+    print("| case | unet img/s | PyTorch CL img/s | ratio | unet RSS MB | PyTorch RSS MB | RSS ratio |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for name, u, t in rows:
+        if "error" in u or "error" in t:
+            print(f"| {name} | {u.get('error') or t.get('error')} | | | | | |")
+            continue
+        print(f"| {name} | {u['images_per_s']:.3g} | {t['images_per_s']:.3g} | {u['images_per_s'] / t['images_per_s']:.2f}x | "
+              f"{u['peak_rss_mb']:.0f} | {t['peak_rss_mb']:.0f} | {u['peak_rss_mb'] / t['peak_rss_mb']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
