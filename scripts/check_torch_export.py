@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Checks that .pth files written by `unet convert` load back into PyTorch.
 
+The peers: segmentation_models_pytorch's Unet (resnet18, resnet34 with smp's defaults, resnet50) saved as its
+users do (`torch.save(model.state_dict())`), converted to native safetensors and back to .pth; smp's own `Unet` must
+take it with `load_state_dict(strict=True)`, bit-identical, with equal logits.
+
 For each fixture model of scripts/unet_zoo.py: `unet convert fixture.pth -o model.safetensors`, then
 `unet convert model.safetensors -o exported.pth`; PyTorch then loads the safetensors file with
 `safetensors.torch.load_file` and the .pth with `torch.load` (weights_only, the default), both through
@@ -55,7 +59,39 @@ def main(unet):
             print(f"{name}: safetensors load_file + load_state_dict ok; torch.load + load_state_dict(strict=True) ok; tensors bit-identical: {identical}; "
                   f"logits match: {close}")
             failures += (not identical) + (not close)
+        failures += check_smp(unet, tmp)
     sys.exit(1 if failures else 0)
+
+
+SMP = {  # smp.Unet options
+    "smp_resnet18_d3": dict(encoder_name="resnet18", encoder_depth=3, decoder_channels=(32, 16, 8), in_channels=3, classes=2),
+    "smp_resnet34_default": dict(encoder_name="resnet34", in_channels=3, classes=2),
+    "smp_resnet50_in1_c3": dict(encoder_name="resnet50", encoder_depth=4, decoder_channels=(64, 32, 16, 8), in_channels=1, classes=3),
+}
+
+
+def check_smp(unet, tmp):
+    from make_fixtures import prepared, smp_unet
+    failures = 0
+    for name, config in SMP.items():
+        torch.manual_seed(7)
+        original = prepared(smp_unet(**config), (2, config["in_channels"], 64, 64), 8)
+        source, native, exported = (os.path.join(tmp, name + suffix) for suffix in (".pth", ".safetensors", "_back.pth"))
+        torch.save(original.state_dict(), source)
+        subprocess.run([unet, "convert", source, "-o", native], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([unet, "convert", native, "-o", exported], check=True, stdout=subprocess.DEVNULL)
+        model = smp_unet(**config)
+        state = torch.load(exported)
+        model.load_state_dict(state, strict=True)
+        identical = all(torch.equal(state[k], v) and state[k].dtype == v.dtype for k, v in original.state_dict().items())
+        x = torch.randn(1, config["in_channels"], 45, 61)
+        model.eval()
+        original.eval()
+        with torch.no_grad():
+            close = torch.allclose(model(x), original(x), rtol=1e-5, atol=1e-6)
+        print(f"{name}: smp Unet load_state_dict(strict=True) ok; tensors bit-identical: {identical}; logits match: {close}")
+        failures += (not identical) + (not close)
+    return failures
 
 
 if __name__ == "__main__":

@@ -687,7 +687,8 @@ def smp_cases():
     dict but never read, and are left out to keep the fixture small), dy, every read parameter's gradient and the
     read buffers after the train-mode forward; models/smp_layouts.json: key → shape of full-size models' state
     dicts, in order, with their configuration; models/smp_stem_adapted.safetensors: a stem weight `w3` as smp adapts
-    pretrained weights to 1, 2 and 4 input channels (`w1`, `w2`, `w4`)."""
+    pretrained weights to 1, 2 and 4 input channels (`w1`, `w2`, `w4`); models/smp_resnet18_d3_config.json: the
+    config.json `save_pretrained` writes for the first parity case."""
     import json
     for name, config in SMP_PARITY:
         torch.manual_seed(49)  # the package's own initialisation draws from the global generator
@@ -720,6 +721,12 @@ def smp_cases():
         patch_first_conv(holder, channels, pretrained=True)
         stems[f"w{channels}"] = holder[0].weight
     save("models", "smp_stem_adapted", stems)
+    # save_pretrained's config.json (its model.safetensors is the state dict, which the tests write themselves).
+    import shutil
+    import tempfile
+    with tempfile.TemporaryDirectory() as folder:
+        smp_unet(**SMP_PARITY[0][1]).save_pretrained(folder)
+        shutil.copy(os.path.join(folder, "config.json"), os.path.join(ROOT, "models", "smp_resnet18_d3_config.json"))
     layouts = {}
     for name, config in SMP_LAYOUTS:
         state = smp_unet(**config).state_dict()

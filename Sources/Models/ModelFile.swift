@@ -1,4 +1,5 @@
 import Checkpoints
+import Files
 import Foundation
 import NN
 import Tensors
@@ -35,8 +36,34 @@ public enum ModelFile {
     /// - Throws: `CheckpointError` for unreadable files, `UNetError` naming the file and keys when the tensors do
     ///   not fit the architecture, hold NaN or infinity, or the recorded metadata is out of range. Nothing is
     ///   written.
+    /// A folder is an smp `save_pretrained` folder: its `model.safetensors`, checked against its `config.json`.
     public static func load(path: String, options: ModelLoadOptions = .init()) throws -> LoadedModel {
-        try load(try Checkpoint.read(path: path), path: path, options: options)
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else {
+            return try load(try Checkpoint.read(path: path), path: path, options: options)
+        }
+        let configPath = (path as NSString).appendingPathComponent("config.json")
+        let weightsPath = (path as NSString).appendingPathComponent("model.safetensors")
+        guard FileContents.isRegularFile(configPath), FileContents.isRegularFile(weightsPath) else {
+            throw UNetError.incompatibleCheckpoint("\(path) is a folder without config.json and model.safetensors "
+                + "(smp's save_pretrained); give a model file")
+        }
+        let config = try SMPPretrainedConfig.decode(try FileContents.read(configPath, limit: SMPPretrainedConfig.sizeLimit), path: configPath)
+        let loaded = try load(try Checkpoint.read(path: weightsPath), path: weightsPath, options: options)
+        guard case .smpUNet(let detected) = loaded.model.architecture else {
+            throw UNetError.incompatibleCheckpoint("\(weightsPath): not the weights of an smp Unet, as \(configPath) says")
+        }
+        let contradictions = config.contradictions(with: detected)
+        guard contradictions.isEmpty else {
+            throw UNetError.incompatibleCheckpoint("\(configPath) says \(contradictions.joined(separator: ", ")), but the weights are "
+                + "\(detected)")
+        }
+        var report = loaded.report + ["smp save_pretrained folder: \(path)"]
+        if let activation = config.activation {
+            report.append("config.json's activation '\(activation)' is left out: unet applies sigmoid or softmax to the logits itself")
+        }
+        return LoadedModel(model: loaded.model, metadata: loaded.metadata, tensors: loaded.tensors, format: loaded.format, report: report,
+                           fileMetadata: loaded.fileMetadata, extraTensors: loaded.extraTensors)
     }
 
     /// Loads a model from a model file's bytes; `path` labels errors (see `load(path:options:)`).

@@ -108,4 +108,29 @@ struct SMPUNetParityTests {
             }
         }
     }
+
+    @Test("a save_pretrained folder (config.json + model.safetensors) loads and predicts smp's logits; a config.json that contradicts the weights is refused")
+    func pretrainedFolder() throws {
+        let (model, _, f) = try Self.model("smp_resnet18_d3")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("smp-folder-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = try String(contentsOfFile: Fixture.path("models/smp_resnet18_d3_config.json"), encoding: .utf8)
+        try config.write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        try SafeTensorsFile(tensors: ModelFile.storedTensors(of: model), metadata: ["format": "pt"])
+            .write(to: folder.appendingPathComponent("model.safetensors").path)
+        let loaded = try ModelFile.load(path: folder.path)
+        #expect(loaded.model.architecture == model.architecture)
+        let network = try CompiledUNet(loaded.model, inputShape: try f.tensor("x").shape, training: false)
+        expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4)
+
+        try config.replacingOccurrences(of: "\"classes\": 2", with: "\"classes\": 3")
+            .write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        let error = #expect(throws: UNetError.self) { try ModelFile.load(path: folder.path) }
+        #expect(error.map { "\($0)" }?.contains("config.json says classes 3") == true, "\(String(describing: error))")
+        try config.replacingOccurrences(of: "\"decoder_attention_type\": null", with: "\"decoder_attention_type\": \"scse\"")
+            .write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        let attention = #expect(throws: UNetError.self) { try ModelFile.load(path: folder.path) }
+        #expect(attention.map { "\($0)" }?.contains("decoder_attention_type scse") == true, "\(String(describing: attention))")
+    }
 }
