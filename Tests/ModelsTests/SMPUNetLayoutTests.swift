@@ -19,6 +19,16 @@ struct SMPUNetLayoutTests {
         }
         let config: Config
         let keys: [[Value]]
+
+        /// Key → shape, as a state dict holds them.
+        var shapes: [String: [Int]] {
+            var shapes: [String: [Int]] = [:]
+            for entry in keys {
+                guard case .key(let key) = entry[0], case .shape(let shape) = entry[1] else { continue }
+                shapes[key] = shape
+            }
+            return shapes
+        }
     }
     enum Value: Decodable {
         case key(String), shape([Int])
@@ -55,11 +65,7 @@ struct SMPUNetLayoutTests {
     @Test("the configuration is detected from keys and shapes alone", arguments: ["resnet34_default", "resnet18_d4_in1_c5", "resnet50_default"])
     func detection(name: String) throws {
         let layout = try #require(Self.layouts[name])
-        var shapes: [String: [Int]] = [:]
-        for entry in layout.keys {
-            guard case .key(let key) = entry[0], case .shape(let shape) = entry[1] else { continue }
-            shapes[key] = shape
-        }
+        var shapes = layout.shapes
         let c = layout.config
         let detected = try #require(try SMPUNetConfiguration.detect(shapes: shapes))
         #expect(detected.encoder.rawValue == c.encoder_name)
@@ -75,11 +81,7 @@ struct SMPUNetLayoutTests {
     @Test("the parameter count is computed without building the network", arguments: ["resnet34_default", "resnet18_d4_in1_c5", "resnet50_default"])
     func parameterCount(name: String) throws {
         let layout = try #require(Self.layouts[name])
-        var shapes: [String: [Int]] = [:]
-        for entry in layout.keys {
-            guard case .key(let key) = entry[0], case .shape(let shape) = entry[1] else { continue }
-            shapes[key] = shape
-        }
+        let shapes = layout.shapes
         let configuration = try #require(try SMPUNetConfiguration.detect(shapes: shapes))
         var g = SeededGenerator(seed: 0)
         let model = try SMPUNet(configuration, generator: &g)
