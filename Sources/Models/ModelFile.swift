@@ -107,7 +107,7 @@ public enum ModelFile {
             for (old, new) in zip(tensors.map(\.key), renamed) where old != new { report.append("renamed \(old) -> \(new)") }
             tensors = zip(renamed, tensors).map { ($0, $1.tensor) }
         }
-        let configuration = try architecture(native: native, tensors: tensors, path: path, options: options, report: &report)
+        let (configuration, matching) = try architecture(native: native, tensors: tensors, path: path, options: options, report: &report)
         do { try configuration.validate() } catch { throw UNetError.incompatibleCheckpoint("\(path): \(error)") }
         if let problem = metadata.problem(inputChannels: configuration.inputChannels, classes: configuration.classes) {
             throw UNetError.incompatibleCheckpoint("\(path): invalid \(metadataKey): \(problem)")
@@ -127,7 +127,7 @@ public enum ModelFile {
         var generator = SeededGenerator(seed: 0)
         let model: any SegmentationModel
         do { model = try configuration.makeModel(generator: &generator) } catch { throw UNetError.invalidConfiguration("\(path): \(error)") }
-        if options.matchByShape {
+        if matching {
             let pairs = try StructuralMatcher.match(
                 source: tensors.map { ($0.key, $0.tensor.shape) },
                 target: model.stateDict().entries.map { ($0.key, $0.tensor.shape) })
@@ -148,11 +148,12 @@ public enum ModelFile {
     }
 
     /// The architecture to build: a native file's own (flags that contradict it are an error), the one the
-    /// caller describes for matching by shape, or the one detected from the keys (completed by the flags).
+    /// caller describes for matching by shape, the one detected from the keys (completed by the flags), or for keys
+    /// of no known layout the classic U-Net the shapes describe; and whether tensors are matched by role and shape.
     private static func architecture(
         native: Architecture?, tensors: [(key: String, tensor: StoredTensor)], path: String,
         options: ModelLoadOptions, report: inout [String]
-    ) throws -> Architecture {
+    ) throws -> (Architecture, matchByShape: Bool) {
         let overrides = options.overrides
         func checked(_ architecture: Architecture, contradictions: [String], _ recorded: String) throws -> Architecture {
             guard contradictions.isEmpty else {
@@ -162,26 +163,33 @@ public enum ModelFile {
             return architecture
         }
         switch native {
-        case .unet(let c)?: return try checked(.unet(c), contradictions: overrides.contradictions(with: c), "records its own architecture")
-        case .smpUNet(let c)?: return try checked(.smpUNet(c), contradictions: overrides.contradictions(with: c), "records its own architecture")
+        case .unet(let c)?: return (try checked(.unet(c), contradictions: overrides.contradictions(with: c), "records its own architecture"), false)
+        case .smpUNet(let c)?:
+            return (try checked(.smpUNet(c), contradictions: overrides.contradictions(with: c), "records its own architecture"), false)
         case nil: break
         }
         if options.matchByShape || options.architecture != nil {
             guard let base = options.architecture ?? (overrides.isEmpty ? nil : overrides.configuration) else {
                 throw UNetError.incompatibleCheckpoint("\(path): matching by shape needs the architecture")
             }
-            return .unet(overrides.applied(to: base))
+            return (.unet(overrides.applied(to: base)), true)
         }
         let shapes = Dictionary(tensors.map { ($0.key, $0.tensor.shape) }, uniquingKeysWith: { a, _ in a })
         let smp: SMPUNetConfiguration?
         do { smp = try SMPUNetConfiguration.detect(shapes: shapes) } catch { throw UNetError.incompatibleCheckpoint("\(path): \(error)") }
         if let smp {
             report.append("detected \(smp)")
-            return try checked(.smpUNet(smp), contradictions: overrides.contradictions(with: smp), "is an smp Unet")
+            return (try checked(.smpUNet(smp), contradictions: overrides.contradictions(with: smp), "is an smp Unet"), false)
         }
         if let detected = UNetConfiguration.detect(shapes: shapes) {
             report.append("detected \(detected)")
-            return .unet(overrides.applied(to: detected))
+            return (.unet(overrides.applied(to: detected)), false)
+        }
+        if overrides.isEmpty, let inferred = UNetConfiguration.inferred(from: tensors.map { ($0.key, $0.tensor.shape) }) {
+            report.append("inferred from the tensor shapes (no known key layout; tensors matched by role and shape, in order): \(inferred)")
+            report.append("padding, merge and concatenation order leave no trace in the weights: assumed same padding and "
+                + "[skip, up-sampled]; for a model trained otherwise give --concat upsampled-first, or --padding valid --merge crop")
+            return (.unet(inferred), true)
         }
         guard !overrides.isEmpty else {
             let sample = tensors.prefix(3).map { CheckpointError.quote($0.key) }.joined(separator: ", ")
@@ -189,7 +197,7 @@ public enum ModelFile {
                 "\(path): not a milesial, labml, tutorial or smp U-Net (keys \(sample), ...); give the architecture "
                     + "with --match-by-shape, or rename keys with --map FILE")
         }
-        return .unet(overrides.configuration)
+        return (.unet(overrides.configuration), false)
     }
 
     /// The model's current tensors as a file stores them: float32, and int64 for counters.

@@ -1,5 +1,6 @@
 import Checkpoints
 import Foundation
+import Tensors
 import TestSupport
 import Testing
 
@@ -67,13 +68,17 @@ struct ConvertCommandTests {
         let truncated = folder.appendingPathComponent("truncated.pth").path
         let bytes = try Data(contentsOf: URL(fileURLWithPath: Fixture.path("models/labml_b2.pth")))
         FileManager.default.createFile(atPath: truncated, contents: bytes.prefix(bytes.count / 3))
+        // Neither a known layout nor the shapes of a classic U-Net (a classifier).
+        let classifier = folder.appendingPathComponent("classifier.pth").path
+        try TorchCheckpoint.write([("features.0.weight", StoredTensor(Tensor(shape: [8, 3, 3, 3]))),
+                                   ("fc.weight", StoredTensor(Tensor(shape: [10, 8])))], to: classifier)
         let output = folder.appendingPathComponent("out.safetensors").path
         let cases: [([String], String)] = [
             (["convert", Fixture.path("models/evil.pth"), "-o", output], "posix.system"),
             (["convert", truncated, "-o", output], "truncated.pth"),
             (["convert", Fixture.path("models/complex.pth"), "-o", output], "'weight'"),
             (["convert", "/nonexistent/model.pth", "-o", output], "/nonexistent/model.pth"),
-            (["convert", Fixture.path("models/custom_depth3.pth"), "-o", output], "--match-by-shape"),
+            (["convert", classifier, "-o", output], "--match-by-shape"),
             (["convert", Fixture.path("models/labml_b2.pth"), "-o", folder.appendingPathComponent("x.onnx").path], "--output"),
             (["info", Fixture.path("models/labml_b2.pth"), "--match-by-shape"], "--match-by-shape"),
             (["info", Fixture.path("models/custom_depth3.pth"), "--match-by-shape", "--depth", "4", "--base", "2"],
@@ -86,6 +91,6 @@ struct ConvertCommandTests {
             #expect(lines.count == 1 && result.error.contains(fragment), "\(arguments): \(result.error)")
         }
         #expect(!FileManager.default.fileExists(atPath: output))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["truncated.pth"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["classifier.pth", "truncated.pth"])
     }
 }

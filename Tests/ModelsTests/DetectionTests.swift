@@ -45,11 +45,27 @@ struct DetectionTests {
         if name.contains("training") { #expect(loaded.metadata.maskValues == [[0], [255]]) }
     }
 
-    @Test("an unknown layout is not guessed")
-    func unknown() throws {
+    @Test("a classic U-Net under unknown key names loads with no flags: its structure inferred from the shapes, the assumptions said")
+    func inferredFromShapes() throws {
         #expect(UNetConfiguration.detect(shapes: ["encoder.0.conv1.weight": [2, 3, 3, 3]]) == nil)
-        let error = #expect(throws: UNetError.self) { try ModelFile.load(path: Fixture.path("models/custom_depth3.pth")) }
-        let text = try #require(error).description
-        #expect(text.contains("custom_depth3.pth") && text.contains("--match-by-shape") && text.contains("--map"))
+        let loaded = try ModelFile.load(path: Fixture.path("models/custom_depth3.pth"))
+        let c = try #require(loaded.model.architecture.unetConfiguration)
+        #expect([c.inputChannels, c.classes, c.baseWidth, c.depth] == [3, 2, 2, 3] && c.batchNorm && c.upsampling == .transposed)
+        #expect(loaded.report.contains { $0.contains("--concat upsampled-first") })
+        let f = try Fixture("models/custom_depth3")
+        let x = try f.tensor("x")
+        expectClose(try CompiledUNet(loaded.model, inputShape: x.shape, training: false).forward(x), try f.tensor("logits_eval"),
+                    rtol: 1e-3, atol: 1e-4)
+    }
+
+    @Test("shapes that are no classic U-Net are not guessed: the error names the flags")
+    func unknown() throws {
+        #expect(UNetConfiguration.inferred(from: [("features.0.weight", [8, 3, 3, 3]), ("fc.weight", [10, 8])]) == nil)
+        // A U-Net's tensors with one decoder convolution missing: no configuration matches them all.
+        let tensors = try Checkpoint.read(path: Fixture.path("models/custom_depth3.pth")).tensors
+        let shapes = tensors.map { ($0.key, $0.tensor.shape) }
+        #expect(UNetConfiguration.inferred(from: shapes) != nil)
+        let broken = shapes.enumerated().filter { $0.offset != shapes.count - 6 }.map(\.element)
+        #expect(UNetConfiguration.inferred(from: broken) == nil)
     }
 }
