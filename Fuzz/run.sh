@@ -14,7 +14,7 @@ seconds=${1:-60}
 shift || true
 targets=("$@")
 if ((${#targets[@]} == 0)); then
-    targets=(pickle torch zip safetensors npy model list keymap masktable image metricslog)
+    targets=(pickle torch zip safetensors npy model list keymap masktable image metricslog smpconfig)
 fi
 
 toolchain=$(dirname "$(dirname "$(readlink -f "$(command -v swift)")")")
@@ -57,6 +57,7 @@ printf '0 0 0;255 0 0;0 255 0' > "$build/corpus/masktable/colours.txt"
 printf '0,128,255' > "$build/corpus/masktable/gray.txt"
 seed metricslog
 printf '{"kind":"step","step":1,"loss":0.9,"learningRate":0.001}\n{"kind":"validation","step":1,"dice":0.5,"meanIoU":0.4,"loss":0.8}\n' > "$build/corpus/metricslog/seed.jsonl"
+seed smpconfig "$fixtures"/models/smp_resnet18_d3_config.json
 seed image "$fixtures"/images/*.png "$fixtures"/images/*.jpg "$fixtures"/images/*.gif "$fixtures"/images/*.bmp "$fixtures"/images/*.tif
 
 status=0

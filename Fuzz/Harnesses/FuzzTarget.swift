@@ -28,6 +28,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case image
     /// A `metrics.jsonl` drawn as the training curves (a user may edit the log).
     case metricslog
+    /// The `config.json` of an smp `save_pretrained` folder.
+    case smpconfig
 
     /// The pixel limit images are fuzzed under (decoding stays within the fuzzer's memory limit).
     public static let imagePixelLimit = 1 << 20
@@ -56,6 +58,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             case .metricslog:
                 let chart = TrainingCurves.chart(metricsText: String(decoding: bytes, as: UTF8.self))
                 _ = try chart.render(width: 160, panelHeight: 90).image()  // small: the drawing code, not its pixel count
+            case .smpconfig: _ = try SMPPretrainedConfig.decode(bytes, path: name)
             }
         } catch {
             let text = "\(error)"
