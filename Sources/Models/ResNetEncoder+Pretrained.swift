@@ -24,7 +24,7 @@ extension ResNetEncoder {
         let parameters = namedParameters()
         let expected = Set(parameters.map(\.0))
         if let unexpected = byKey.keys.sorted().first(where: { !expected.contains($0) }) {
-            throw .incompatibleCheckpoint("\(path): '\(unexpected)' is not a key of a torchvision \(variant.rawValue)")
+            throw .incompatibleCheckpoint("\(path): \(CheckpointError.quote(unexpected)) is not a key of a torchvision \(variant.rawValue)")
         }
         for (key, parameter) in parameters {
             guard let stored = byKey[key] else {

@@ -1,3 +1,4 @@
+import Checkpoints
 import Foundation
 
 /// The `config.json` of an smp model folder written by `save_pretrained` (beside `model.safetensors`): the arguments
@@ -30,10 +31,10 @@ public struct SMPPretrainedConfig: Decodable, Sendable {
     public static func decode(_ bytes: [UInt8], path: String) throws(UNetError) -> SMPPretrainedConfig {
         let config: SMPPretrainedConfig
         do { config = try JSONDecoder().decode(SMPPretrainedConfig.self, from: Data(bytes)) } catch {
-            throw .incompatibleCheckpoint("\(path): not an smp config.json (\(error.localizedDescription))")
+            throw .incompatibleCheckpoint("\(path): not an smp config.json (\(CheckpointError.printable(error.localizedDescription.prefix(300))))")
         }
         func refuse(_ field: String, _ value: String, _ supported: String) -> UNetError {
-            .incompatibleCheckpoint("\(path): \(field) \(value) is not built by this version (\(supported))")
+            .incompatibleCheckpoint("\(path): \(field) \(CheckpointError.quote(value)) is not built by this version (\(supported))")
         }
         if let name = config.modelClass, name != "Unet" { throw refuse("_model_class", name, "Unet") }
         if let norm = config.decoderUseNorm, norm != "batchnorm" { throw refuse("decoder_use_norm", norm, "batchnorm") }
@@ -45,7 +46,7 @@ public struct SMPPretrainedConfig: Decodable, Sendable {
     /// The phrases where `configuration` (detected from the weights) differs from this file.
     public func contradictions(with configuration: SMPUNetConfiguration) -> [String] {
         var found: [String] = []
-        if let encoderName, encoderName != configuration.encoder.rawValue { found.append("encoder_name \(encoderName)") }
+        if let encoderName, encoderName != configuration.encoder.rawValue { found.append("encoder_name \(CheckpointError.quote(encoderName))") }
         if let encoderDepth, encoderDepth != configuration.encoderDepth { found.append("encoder_depth \(encoderDepth)") }
         if let decoderChannels, decoderChannels != configuration.decoderChannels { found.append("decoder_channels \(decoderChannels)") }
         if let inChannels, inChannels != configuration.inputChannels { found.append("in_channels \(inChannels)") }

@@ -131,6 +131,6 @@ struct SMPUNetParityTests {
         try config.replacingOccurrences(of: "\"decoder_attention_type\": null", with: "\"decoder_attention_type\": \"scse\"")
             .write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
         let attention = #expect(throws: UNetError.self) { try ModelFile.load(path: folder.path) }
-        #expect(attention.map { "\($0)" }?.contains("decoder_attention_type scse") == true, "\(String(describing: attention))")
+        #expect(attention.map { "\($0)" }?.contains("decoder_attention_type 'scse'") == true, "\(String(describing: attention))")
     }
 }
