@@ -4,8 +4,8 @@ import Models
 import NN
 import Tensors
 
-/// A `UNet` compiled for one input shape: the fast path for training and prediction, its graph
-/// (`UNet.graph(inputShape:)`) run by a `CompiledNetwork`.
+/// A model (a classic `UNet`, an `SMPUNet`: any `SegmentationModel`) compiled for one input shape: the fast path for
+/// training and prediction, its graph (`graph(inputShape:)`) run by a `CompiledNetwork`.
 ///
 /// Built once per input shape, precision and mode (inference or training); reuse it for every batch of that
 /// shape. It reads the model's parameters at build time and, for training, at every use, so the model stays the
