@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["Kernels", "Tensors"]),
         .target(name: "Checkpoints", dependencies: ["Files", "Tensors"]),
         .target(name: "Models", dependencies: ["Checkpoints", "Files", "Graph", "NN", "Tensors"]),
-        .target(name: "Execution", dependencies: ["DNNL", "Graph", "Kernels", "NN", "Models", "Tensors"]),
+        .target(name: "Execution", dependencies: ["DNNL", "Graph", "Kernels", "NN", "Models", "Tensors"], exclude: ["README.md"]),
         .target(name: "Training", dependencies: ["DNNL", "NN", "Tensors"]),
         .target(name: "Metrics"),
         .target(name: "Datasets", dependencies: ["Files", "ImageIO", "Tensors"]),
@@ -87,7 +87,8 @@ let package = Package(
             ]),
         .testTarget(
             name: "ExecutionTests",
-            dependencies: ["Checkpoints", "Execution", "Graph", "DNNL", "NN", "Models", "Tensors", "TestSupport", "Training"]),
+            dependencies: ["Checkpoints", "Execution", "Graph", "DNNL", "NN", "Models", "Tensors", "TestSupport", "Training"],
+            exclude: ["Snapshots"]),
         .testTarget(name: "ModelsTests", dependencies: ["Execution", "Models", "NN", "Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Checkpoints", "TestSupport"]),
