@@ -14,10 +14,15 @@ public struct StateDictError: Error, CustomStringConvertible, Sendable {
     /// Entries of each list a description shows; the rest are counted.
     public static let shownEntries = 5
 
-    /// One line: the first few entries of each kind, and how many more there are.
+    /// One line: the first few entries of each kind, and how many more there are. Keys come from files, so control
+    /// characters in them are written as escapes (`\n`, `\u{1B}`) and long keys are cut.
     public var description: String {
+        func printable(_ key: String) -> String {
+            let text = key.unicodeScalars.prefix(120).map { $0.properties.generalCategory == .control ? $0.escaped(asASCII: true) : String($0) }
+            return text.joined() + (key.unicodeScalars.count > 120 ? "…" : "")
+        }
         func shown(_ items: [String]) -> String {
-            let head = items.prefix(Self.shownEntries).joined(separator: ", ")
+            let head = items.prefix(Self.shownEntries).map(printable).joined(separator: ", ")
             return items.count > Self.shownEntries ? head + " and \(items.count - Self.shownEntries) more" : head
         }
         var parts: [String] = []

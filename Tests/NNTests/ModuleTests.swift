@@ -82,4 +82,16 @@ struct ModuleTests {
         net.train()
         #expect(net.isTraining && net.block.bn.isTraining)
     }
+
+    @Test("a state dict error stays one line whatever the file's keys hold")
+    func errorIsOneLine() throws {
+        var g = SeededGenerator(seed: 1)
+        let net = TestNetwork(generator: &g)
+        var broken = net.stateDict()
+        for key in ["a\nb.weight", "c\u{1B}[2J", String(repeating: "k", count: 500)] { broken[key] = Tensor(shape: [1]) }
+        let error = try #require(#expect(throws: StateDictError.self) { try net.load(broken) })
+        #expect(!error.description.contains("\n") && !error.description.contains("\u{1B}"))
+        #expect(error.description.contains("a\\nb.weight") && error.description.count < 400)
+    }
 }
+
