@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import Models
 
 /// The architecture of a new network for `unet train`: milesial's classic U-Net with its defaults (valid padding
@@ -44,15 +43,8 @@ struct ArchitectureOptions: ParsableArguments {
 
     /// The smp `Unet` the flags describe.
     func smpConfiguration() throws -> SMPUNetConfiguration {
-        var widths = Array([256, 128, 64, 32, 16].suffix(encoderDepth))
-        if let decoderChannels {
-            widths = try decoderChannels.split(separator: ",").map { text in
-                guard let width = Int(text.trimmingCharacters(in: .whitespaces)) else {
-                    throw ValidationError("--decoder-channels: '\(text)' is not a whole number")
-                }
-                return width
-            }
-        }
+        let widths = try NumberList.parse(decoderChannels, "--decoder-channels", as: Int.self)
+            ?? Array([256, 128, 64, 32, 16].suffix(encoderDepth))
         return SMPUNetConfiguration(encoder: encoder, encoderDepth: encoderDepth, decoderChannels: widths, inputChannels: inChannels,
                                     classes: classes)
     }
