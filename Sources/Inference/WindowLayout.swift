@@ -39,13 +39,20 @@ public struct WindowLayout: Equatable, Sendable {
         case .smpUNet:
             // Any size in, the same size out (each up-sampling goes to its skip's size): the image as it is, or tiles.
             if let tile, tile < 1 { throw .invalidTile("--tile \(tile) must be at least 1") }
-            func side(_ length: Int) -> (window: Int, origins: [Int]) {
-                guard let tile, tile < length else { return (length, [0]) }
-                return (tile, TileGrid.origins(length: length, tile: tile, overlap: overlap))
-            }
-            let (y, x) = (side(height), side(width))
-            self.init(input: (y.window, x.window), output: (y.window, x.window), margin: (0, 0), rows: y.origins, columns: x.origins)
+            self.init(sameSizeHeight: height, width: width, tile: tile, overlap: overlap) { $0 }
         }
+    }
+
+    /// A network whose output is its window: each side whole (`whole(length)`: the length, or the size the network
+    /// takes that holds it) or, below that, in windows of `tile`.
+    private init(sameSizeHeight height: Int, width: Int, tile: Int?, overlap: Double, whole: (Int) -> Int) {
+        func side(_ length: Int) -> (window: Int, origins: [Int]) {
+            let whole = whole(length)
+            guard let tile, tile < whole else { return (whole, [0]) }
+            return (tile, TileGrid.origins(length: length, tile: tile, overlap: overlap))
+        }
+        let (y, x) = (side(height), side(width))
+        self.init(input: (y.window, x.window), output: (y.window, x.window), margin: (0, 0), rows: y.origins, columns: x.origins)
     }
 
     /// The layout for a classic U-Net (see `init(architecture:height:width:tile:overlap:)`).
@@ -78,15 +85,10 @@ public struct WindowLayout: Equatable, Sendable {
                 throw .invalidTile("--tile \(tile) must be a multiple of \(alignment) (2^depth) for this network")
             }
         }
-        func side(_ length: Int) -> (window: Int, origins: [Int]) {
-            let whole = c.merge == .pad && c.outputSize(forInputSize: length) == length
+        self.init(sameSizeHeight: height, width: width, tile: tile, overlap: overlap) { length in
+            c.merge == .pad && c.outputSize(forInputSize: length) == length
                 ? length : (max(length, c.minimumInputSize) + alignment - 1) / alignment * alignment
-            guard let tile, tile < whole else { return (whole, [0]) }
-            return (tile, TileGrid.origins(length: length, tile: tile, overlap: overlap))
         }
-        let (y, x) = (side(height), side(width))
-        self.init(input: (y.window, x.window), output: (y.window, x.window), margin: (0, 0), rows: y.origins,
-                  columns: x.origins)
     }
 
     init(input: (Int, Int), output: (Int, Int), margin: (Int, Int), rows: [Int], columns: [Int]) {
