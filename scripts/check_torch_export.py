@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Checks that .pth files written by `unet convert` load back into PyTorch.
 
-The peers: segmentation_models_pytorch's Unet (resnet18, resnet34 with smp's defaults, resnet50) saved as its
-users do (`torch.save(model.state_dict())`), converted to native safetensors and back to .pth; smp's own `Unet` must
+The peers: segmentation_models_pytorch's Unet (resnet18, resnet34 with smp's defaults, resnet50) and MONAI's
+BasicUNet and UNet (MONAI's defaults, the tutorials' residual batch-norm network) saved as their users do
+(`torch.save(model.state_dict())`), converted to native safetensors and back to .pth; the package's own class must
 take it with `load_state_dict(strict=True)`, bit-identical, with equal logits.
 
 For each fixture model of scripts/unet_zoo.py: `unet convert fixture.pth -o model.safetensors`, then
@@ -59,37 +60,53 @@ def main(unet):
             print(f"{name}: safetensors load_file + load_state_dict ok; torch.load + load_state_dict(strict=True) ok; tensors bit-identical: {identical}; "
                   f"logits match: {close}")
             failures += (not identical) + (not close)
-        failures += check_smp(unet, tmp)
+        failures += check_peers(unet, tmp)
     sys.exit(1 if failures else 0)
 
 
-SMP = {  # smp.Unet options
-    "smp_resnet18_d3": dict(encoder_name="resnet18", encoder_depth=3, decoder_channels=(32, 16, 8), in_channels=3, classes=2),
-    "smp_resnet34_default": dict(encoder_name="resnet34", in_channels=3, classes=2),
-    "smp_resnet50_in1_c3": dict(encoder_name="resnet50", encoder_depth=4, decoder_channels=(64, 32, 16, 8), in_channels=1, classes=3),
+def smp(**config):
+    from make_fixtures import smp_unet
+    return smp_unet(**config)
+
+
+def monai(kind, **config):
+    from make_fixtures import monai_nets
+    return getattr(monai_nets(), kind)(spatial_dims=2, **config)
+
+
+PEERS = {  # name: (build, input channels, an input size the network takes)
+    "smp_resnet18_d3": (lambda: smp(encoder_name="resnet18", encoder_depth=3, decoder_channels=(32, 16, 8), in_channels=3, classes=2), 3, (45, 61)),
+    "smp_resnet34_default": (lambda: smp(encoder_name="resnet34", in_channels=3, classes=2), 3, (45, 61)),
+    "smp_resnet50_in1_c3": (lambda: smp(encoder_name="resnet50", encoder_depth=4, decoder_channels=(64, 32, 16, 8), in_channels=1,
+                                        classes=3), 1, (45, 61)),
+    "monai_basicunet_default": (lambda: monai("BasicUNet", in_channels=1, out_channels=2), 1, (45, 61)),
+    "monai_unet_tutorial": (lambda: monai("UNet", channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), num_res_units=2, norm="batch",
+                                          in_channels=1, out_channels=2), 1, (48, 64)),
+    "monai_unet_default_in3_c4": (lambda: monai("UNet", channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), in_channels=3,
+                                                out_channels=4), 3, (48, 64)),
 }
 
 
-def check_smp(unet, tmp):
-    from make_fixtures import prepared, smp_unet
+def check_peers(unet, tmp):
+    from make_fixtures import prepared
     failures = 0
-    for name, config in SMP.items():
+    for name, (build, in_channels, size) in PEERS.items():
         torch.manual_seed(7)
-        original = prepared(smp_unet(**config), (2, config["in_channels"], 64, 64), 8)
+        original = prepared(build(), (2, in_channels, 64, 64), 8)
         source, native, exported = (os.path.join(tmp, name + suffix) for suffix in (".pth", ".safetensors", "_back.pth"))
         torch.save(original.state_dict(), source)
         subprocess.run([unet, "convert", source, "-o", native], check=True, stdout=subprocess.DEVNULL)
         subprocess.run([unet, "convert", native, "-o", exported], check=True, stdout=subprocess.DEVNULL)
-        model = smp_unet(**config)
+        model = build()
         state = torch.load(exported)
         model.load_state_dict(state, strict=True)
         identical = all(torch.equal(state[k], v) and state[k].dtype == v.dtype for k, v in original.state_dict().items())
-        x = torch.randn(1, config["in_channels"], 45, 61)
+        x = torch.randn(1, in_channels, *size)
         model.eval()
         original.eval()
         with torch.no_grad():
             close = torch.allclose(model(x), original(x), rtol=1e-5, atol=1e-6)
-        print(f"{name}: smp Unet load_state_dict(strict=True) ok; tensors bit-identical: {identical}; logits match: {close}")
+        print(f"{name}: {type(model).__name__} load_state_dict(strict=True) ok; tensors bit-identical: {identical}; logits match: {close}")
         failures += (not identical) + (not close)
     return failures
 

@@ -735,10 +735,84 @@ def smp_cases():
         json.dump(layouts, f, indent=0)
 
 
+def monai_nets():
+    """monai.networks.nets, imported late: only the peers' group needs the package (1.6.1)."""
+    import monai
+    import monai.networks.nets as nets
+    assert monai.__version__ == "1.6.1", f"fixtures are pinned to monai 1.6.1, found {monai.__version__}"
+    return nets
+
+
+MONAI_PARITY = [  # (name, class, options, input shape): odd sizes for BasicUNet, multiples of the strides for UNet
+    ("monai_basicunet", "BasicUNet", dict(features=(4, 4, 8, 8, 16, 4), in_channels=1, out_channels=2), (2, 1, 37, 45)),
+    ("monai_basicunet_batch_nobias", "BasicUNet",
+     dict(features=(6, 8, 8, 12, 16, 8), in_channels=3, out_channels=3, norm="batch", bias=False), (2, 3, 33, 20)),
+    ("monai_unet_res2_batch", "UNet",
+     dict(channels=(4, 8, 16, 32), strides=(2, 2, 2), num_res_units=2, norm="batch", in_channels=1, out_channels=2), (2, 1, 32, 48)),
+    ("monai_unet_res0", "UNet", dict(channels=(4, 8, 16), strides=(2, 2), in_channels=3, out_channels=3), (2, 3, 36, 44)),
+    ("monai_unet_res1_affine_s1", "UNet",
+     dict(channels=(4, 8, 8, 16), strides=(2, 1, 2), num_res_units=1, norm=("instance", {"affine": True}), in_channels=1,
+          out_channels=1), (2, 1, 20, 28)),
+]
+MONAI_LAYOUTS = [  # every key and shape of full-size models, as their users' state dicts hold them
+    ("unet_tutorial", "UNet", dict(channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), num_res_units=2, norm="batch",
+                                   in_channels=1, out_channels=2)),
+    ("unet_default", "UNet", dict(channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), in_channels=3, out_channels=4)),
+    ("basicunet_default", "BasicUNet", dict(in_channels=1, out_channels=2)),
+]
+
+
+def monai_cases():
+    """models/monai_<case>.safetensors: a MONAI UNet's or BasicUNet's parameters (`param.<key>`), eval-mode and
+    train-mode logits, dy, every gradient and the buffers after the train-mode forward, with the options as metadata;
+    models/monai_unet_res0.pth: that network's state dict as MONAI's research scripts save it
+    (`{"epoch", "best_acc", "state_dict"}`); models/monai_layouts.json: key → shape of full-size models."""
+    import json
+    nets = monai_nets()
+    for name, kind, options, shape in MONAI_PARITY:
+        torch.manual_seed(61)
+        model = getattr(nets, kind)(spatial_dims=2, **options)
+        torch.manual_seed(62)
+        with torch.no_grad():  # non-trivial affine norms and PReLU slopes
+            for m in model.modules():
+                if isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d)) and m.affine:
+                    m.weight.copy_(torch.rand_like(m.weight) + 0.5)
+                    m.bias.copy_(torch.randn_like(m.bias) * 0.2)
+                if isinstance(m, nn.PReLU):
+                    m.weight.copy_(torch.rand_like(m.weight) * 0.5)
+        model = prepared(model, shape, 63)
+        if name == "monai_unet_res0":
+            torch.save({"epoch": 3, "best_acc": 0.5, "state_dict": model.state_dict()},
+                       os.path.join(ROOT, "models", name + ".pth"))
+        x = torch.randn(shape)
+        out = {"param." + k: v.clone() for k, v in model.state_dict().items()}
+        model.eval()
+        with torch.no_grad():
+            out["logits_eval"] = model(x)
+        model.train()
+        y = model(x)
+        dy = torch.randn_like(y)
+        (y * dy).sum().backward()
+        out.update(x=x, logits_train=y, dy=dy)
+        out.update({"grad." + k: p.grad for k, p in model.named_parameters()})
+        out.update({"after." + k: b for k, b in model.named_buffers()})
+        norms = {"batch" if isinstance(m, nn.BatchNorm2d) else "instance-affine" if m.affine else "instance"
+                 for m in model.modules() if isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d))}
+        assert len(norms) == 1, norms
+        meta = {k: ",".join(map(str, v)) if isinstance(v, tuple) else v for k, v in options.items() if k != "norm"}
+        save("models", name, out, kind=kind, norm=norms.pop(), **meta)
+    layouts = {}
+    for name, kind, options in MONAI_LAYOUTS:
+        state = getattr(nets, kind)(spatial_dims=2, **options).state_dict()
+        layouts[name] = dict(kind=kind, config=options, keys=[[k, list(v.shape)] for k, v in state.items()])
+    with open(os.path.join(ROOT, "models", "monai_layouts.json"), "w") as f:
+        json.dump(layouts, f, indent=0)
+
+
 CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cases], schedules=[schedule_cases],
              models=[checkpoint_cases], training=[training_parity_case], formats=[dtype_cases], images=[image_cases],
              ops=[conv_cases, pool_and_norm_cases, activation_cases, movement_cases, arithmetic_cases],
-             metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases], peers=[smp_cases])
+             metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases], peers=[smp_cases, monai_cases])
 
 if __name__ == "__main__":
     # Groups named on the command line (e.g. `make_fixtures.py metrics`), or all of them.

@@ -31,7 +31,7 @@ public final class Predictor {
         let architecture = model.architecture
         var tile = options.tile
         if tile == nil, height * width > options.automaticTilingPixels {
-            let alignment = 1 << architecture.depth
+            let alignment = architecture.downsampling
             if case .unet(let c) = architecture, c.padding == .valid {
                 tile = options.automaticTile
             } else {

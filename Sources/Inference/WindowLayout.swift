@@ -4,8 +4,9 @@ import Models
 /// output covers, and where the windows go. Pixels a window needs beyond the image are mirrored.
 ///
 /// - Same padding: the output of a window is the window. A whole image is one window (padded up to a
-///   size the network takes: a multiple of `2^depth`, unless the network pads its skips as milesial's does and
-///   takes any size); tiles are windows of `tile` pixels, spread as nnU-Net does with at least `overlap` shared.
+///   size the network takes: a multiple of `2^depth` or of MONAI `UNet`'s strides' product, unless the network
+///   takes any size as milesial's, smp's and `BasicUNet` do); tiles are windows of `tile` pixels, spread as nnU-Net
+///   does with at least `overlap` shared.
 /// - Valid padding (overlap-tile, the U-Net paper): a window of input `I` yields the centre `O = I − 2m` of it;
 ///   windows are placed at strides that are multiples of `2^depth`, so the result equals one pass over the
 ///   mirrored image exactly. Input sizes are *exact*: every map entering a pooling has an even size.
@@ -36,10 +37,19 @@ public struct WindowLayout: Equatable, Sendable {
         switch architecture {
         case .unet(let c):
             try self.init(configuration: c, height: height, width: width, tile: tile, overlap: overlap)
-        case .smpUNet:
-            // Any size in, the same size out (each up-sampling goes to its skip's size): the image as it is, or tiles.
-            if let tile, tile < 1 { throw .invalidTile("--tile \(tile) must be at least 1") }
-            self.init(sameSizeHeight: height, width: width, tile: tile, overlap: overlap) { $0 }
+        case .smpUNet, .basicUNet:
+            // Any size from the smallest up, the same size out (each up-sampling goes to its skip's size): the image as
+            // it is (a small one mirrored up to the smallest), or tiles.
+            let smallest = architecture.minimumInputSize
+            if let tile, tile < smallest { throw .invalidTile("--tile \(tile) must be at least \(smallest) for this network") }
+            self.init(sameSizeHeight: height, width: width, tile: tile, overlap: overlap) { max($0, smallest) }
+        case .monaiUNet(let c):
+            // Multiples of the strides' product only (MONAI's condition): the image mirrored up to one, or tiles of one.
+            let m = c.sizeMultiple
+            if let tile, tile < 1 || tile % m != 0 {
+                throw .invalidTile("--tile \(tile) must be a multiple of \(m) (the strides' product) for this network")
+            }
+            self.init(sameSizeHeight: height, width: width, tile: tile, overlap: overlap) { ($0 + m - 1) / m * m }
         }
     }
 

@@ -6,6 +6,10 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
     case unet(UNetConfiguration)
     /// segmentation_models_pytorch's `Unet` with a ResNet encoder.
     case smpUNet(SMPUNetConfiguration)
+    /// MONAI's `BasicUNet`.
+    case basicUNet(BasicUNetConfiguration)
+    /// MONAI's `UNet`.
+    case monaiUNet(MONAIUNetConfiguration)
 
     /// The classic U-Net's configuration; nil for the other families.
     public var unetConfiguration: UNetConfiguration? {
@@ -16,6 +20,8 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .unet(let c): c.inputChannels
         case .smpUNet(let c): c.inputChannels
+        case .basicUNet(let c): c.inputChannels
+        case .monaiUNet(let c): c.inputChannels
         }
     }
 
@@ -23,6 +29,8 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .unet(let c): c.classes
         case .smpUNet(let c): c.classes
+        case .basicUNet(let c): c.classes
+        case .monaiUNet(let c): c.classes
         }
     }
 
@@ -35,14 +43,23 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .smpUNet(var c):
             c.classes = classes
             return .smpUNet(c)
+        case .basicUNet(var c):
+            c.classes = classes
+            return .basicUNet(c)
+        case .monaiUNet(var c):
+            c.classes = classes
+            return .monaiUNet(c)
         }
     }
 
-    /// Stride-2 stages from the input to the deepest map: inputs that are multiples of `2^depth` run without padding.
-    public var depth: Int {
+    /// How much the network shrinks the input on its way to the deepest map (`2^depth` for the U-Nets that halve at
+    /// each level): inputs that are multiples of it run without padding.
+    public var downsampling: Int {
         switch self {
-        case .unet(let c): c.depth
-        case .smpUNet(let c): c.encoderDepth
+        case .unet(let c): 1 << c.depth
+        case .smpUNet(let c): 1 << c.encoderDepth
+        case .basicUNet: 16
+        case .monaiUNet(let c): c.sizeMultiple
         }
     }
 
@@ -52,6 +69,8 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .unet(let c): c.batchNorm
         case .smpUNet: true
+        case .basicUNet(let c): c.norm == .batch
+        case .monaiUNet(let c): c.norm == .batch
         }
     }
 
@@ -60,6 +79,8 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .unet(let c): c.parameterCount
         case .smpUNet(let c): c.parameterCount
+        case .basicUNet(let c): c.parameterCount
+        case .monaiUNet(let c): c.parameterCount
         }
     }
 
@@ -68,6 +89,8 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .unet(let c): c.minimumInputSize
         case .smpUNet: 1
+        case .basicUNet: BasicUNetConfiguration.minimumInputSize
+        case .monaiUNet(let c): c.sizeMultiple
         }
     }
 
@@ -76,16 +99,23 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .unet(let c): try c.validate()
         case .smpUNet(let c): try c.validate()
+        case .basicUNet(let c): try c.validate()
+        case .monaiUNet(let c): try c.validate()
         }
     }
 
     /// Refuses a batch whose feature maps could not fit in this machine's memory, before allocating them.
     /// - Throws: `UNetError.invalidInput` with the sizes and the memory.
     public func checkMemory(batch: Int, height: Int, width: Int, training: Bool) throws(UNetError) {
+        let needed: Double
         switch self {
-        case .unet(let c): try c.checkMemory(batch: batch, height: height, width: width, training: training)
-        case .smpUNet(let c): try c.checkMemory(batch: batch, height: height, width: width, training: training)
+        case .unet(let c): needed = c.activationBytesEstimate(batch: batch, height: height, width: width, training: training)
+        case .smpUNet(let c): needed = c.activationBytesEstimate(batch: batch, height: height, width: width, training: training)
+        case .basicUNet(let c): needed = c.activationBytesEstimate(batch: batch, height: height, width: width, training: training)
+        case .monaiUNet(let c): needed = c.activationBytesEstimate(batch: batch, height: height, width: width, training: training)
         }
+        try UNetConfiguration.check(needed, "a batch of \(batch) image(s) of \(width)x\(height) needs about %.0f GB of feature maps to "
+            + (training ? "train" : "predict"))
     }
 
     /// Refuses an image whose class scores could not fit in this machine's memory.
@@ -99,6 +129,8 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .unet(let c): try UNet(c, generator: &generator)
         case .smpUNet(let c): try SMPUNet(c, generator: &generator)
+        case .basicUNet(let c): try BasicUNet(c, generator: &generator)
+        case .monaiUNet(let c): try MONAIUNet(c, generator: &generator)
         }
     }
 
@@ -106,6 +138,8 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .unet(let c): c.description
         case .smpUNet(let c): c.description
+        case .basicUNet(let c): c.description
+        case .monaiUNet(let c): c.description
         }
     }
 }

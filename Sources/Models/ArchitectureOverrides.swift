@@ -76,17 +76,17 @@ public struct ArchitectureOverrides: Sendable, Equatable {
         return found
     }
 
-    /// The phrases of `contradictions(with:)` for an smp `Unet`: input channels and classes must agree, and every
-    /// classic U-Net option is one (the file is not a classic U-Net).
-    public func contradictions(with configuration: SMPUNetConfiguration) -> [String] {
+    /// The phrases of `contradictions(with:)` for a network of another family (smp, MONAI): input channels and classes
+    /// must agree, and every classic U-Net option is one (the file is not a classic U-Net).
+    public func contradictions(withForeign architecture: Architecture) -> [String] {
         var found: [String] = []
-        if let inputChannels, inputChannels != configuration.inputChannels {
-            found.append("input channels \(inputChannels) (the file has \(configuration.inputChannels))")
+        if let inputChannels, inputChannels != architecture.inputChannels {
+            found.append("input channels \(inputChannels) (the file has \(architecture.inputChannels))")
         }
-        if let classes, classes != configuration.classes { found.append("classes \(classes) (the file has \(configuration.classes))") }
+        if let classes, classes != architecture.classes { found.append("classes \(classes) (the file has \(architecture.classes))") }
         var classic = self
         (classic.inputChannels, classic.classes) = (nil, nil)
-        if !classic.isEmpty { found.append("classic U-Net options (the file is \(configuration))") }
+        if !classic.isEmpty { found.append("classic U-Net options (the file is \(architecture))") }
         return found
     }
 }

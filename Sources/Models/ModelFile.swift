@@ -20,13 +20,16 @@ public struct LoadedModel {
 }
 
 /// Reads and writes models: native safetensors (self-describing through `__metadata__`) and PyTorch `.pth` state
-/// dicts of the milesial, labml and tutorial layouts and of segmentation_models_pytorch's `Unet` (detected), or any
-/// other classic U-Net given its architecture (structural matching) or a key mapping.
+/// dicts of the milesial, labml and tutorial layouts, of segmentation_models_pytorch's `Unet` and of MONAI's `UNet` and
+/// `BasicUNet` (detected), or any other classic U-Net given its architecture (structural matching) or a key mapping.
 public enum ModelFile {
     /// `__metadata__` keys of native model files.
     public static let configurationKey = "unet.configuration"
     /// The configuration of an smp `Unet` (`SMPUNetConfiguration`), where classic U-Nets have `configurationKey`.
     public static let smpConfigurationKey = "unet.smp_unet"
+    /// The configuration of a MONAI `BasicUNet` (`BasicUNetConfiguration`) and of a MONAI `UNet` (`MONAIUNetConfiguration`).
+    public static let basicUNetConfigurationKey = "unet.monai_basic_unet"
+    public static let monaiUNetConfigurationKey = "unet.monai_unet"
     public static let metadataKey = "unet.metadata"
     /// Training checkpoints: the trainer's state, and the prefix of the optimizer's tensors.
     public static let trainingKey = "unet.training"
@@ -82,13 +85,15 @@ public enum ModelFile {
         var metadata = ModelMetadata()
         var native: Architecture?
 
-        if let text = checkpoint.metadata[configurationKey] ?? checkpoint.metadata[smpConfigurationKey] {
-            let smp = checkpoint.metadata[configurationKey] == nil
-            let data = Data(text.utf8)
-            guard let decoded = smp ? (try? JSONDecoder().decode(SMPUNetConfiguration.self, from: data)).map(Architecture.smpUNet)
-                : (try? JSONDecoder().decode(UNetConfiguration.self, from: data)).map(Architecture.unet)
-            else {
-                throw UNetError.incompatibleCheckpoint("\(path): unreadable \(smp ? smpConfigurationKey : configurationKey) metadata")
+        let families: [(key: String, decode: (Data) -> Architecture?)] = [
+            (configurationKey, { (try? JSONDecoder().decode(UNetConfiguration.self, from: $0)).map(Architecture.unet) }),
+            (smpConfigurationKey, { (try? JSONDecoder().decode(SMPUNetConfiguration.self, from: $0)).map(Architecture.smpUNet) }),
+            (basicUNetConfigurationKey, { (try? JSONDecoder().decode(BasicUNetConfiguration.self, from: $0)).map(Architecture.basicUNet) }),
+            (monaiUNetConfigurationKey, { (try? JSONDecoder().decode(MONAIUNetConfiguration.self, from: $0)).map(Architecture.monaiUNet) }),
+        ]
+        if let family = families.first(where: { checkpoint.metadata[$0.key] != nil }), let text = checkpoint.metadata[family.key] {
+            guard let decoded = family.decode(Data(text.utf8)) else {
+                throw UNetError.incompatibleCheckpoint("\(path): unreadable \(family.key) metadata")
             }
             native = decoded
             if let text = checkpoint.metadata[metadataKey] {
@@ -106,6 +111,10 @@ public enum ModelFile {
             let renamed = try mapping.rename(tensors.map(\.key))
             for (old, new) in zip(tensors.map(\.key), renamed) where old != new { report.append("renamed \(old) -> \(new)") }
             tensors = zip(renamed, tensors).map { ($0, $1.tensor) }
+        }
+        if native == nil, MONAILegacyKeys.areLegacy(tensors.map(\.key)) {
+            tensors = tensors.map { (MONAILegacyKeys.modern($0.key), $0.tensor) }
+            report.append("MONAI's old names (norm, act) read as the current ones (adn.N, adn.A)")
         }
         let (configuration, matching) = try architecture(native: native, tensors: tensors, path: path, options: options, report: &report)
         do { try configuration.validate() } catch { throw UNetError.incompatibleCheckpoint("\(path): \(error)") }
@@ -164,8 +173,7 @@ public enum ModelFile {
         }
         switch native {
         case .unet(let c)?: return (try checked(.unet(c), contradictions: overrides.contradictions(with: c), "records its own architecture"), false)
-        case .smpUNet(let c)?:
-            return (try checked(.smpUNet(c), contradictions: overrides.contradictions(with: c), "records its own architecture"), false)
+        case let foreign?: return (try checked(foreign, contradictions: overrides.contradictions(withForeign: foreign), "records its own architecture"), false)
         case nil: break
         }
         if options.matchByShape || options.architecture != nil {
@@ -179,7 +187,27 @@ public enum ModelFile {
         do { smp = try SMPUNetConfiguration.detect(shapes: shapes) } catch { throw UNetError.incompatibleCheckpoint("\(path): \(error)") }
         if let smp {
             report.append("detected \(smp)")
-            return (try checked(.smpUNet(smp), contradictions: overrides.contradictions(with: smp), "is an smp Unet"), false)
+            return (try checked(.smpUNet(smp), contradictions: overrides.contradictions(withForeign: .smpUNet(smp)), "is an smp Unet"), false)
+        }
+        let basic: BasicUNetConfiguration?, monai: (MONAIUNetConfiguration, assumedStrides: Bool)?
+        do {
+            basic = try BasicUNetConfiguration.detect(shapes: shapes)
+            monai = try MONAIUNetConfiguration.detect(shapes: shapes)
+        } catch {
+            throw UNetError.incompatibleCheckpoint("\(path): \(error)")
+        }
+        if let basic {
+            report += ["detected \(basic)", BasicUNetConfiguration.detectionAssumptions]
+            return (try checked(.basicUNet(basic), contradictions: overrides.contradictions(withForeign: .basicUNet(basic)),
+                                "is a MONAI BasicUNet"), false)
+        }
+        if let (monai, assumedStrides) = monai {
+            report.append("detected \(monai)")
+            if assumedStrides {
+                report.append("strides leave no trace in a MONAI UNet without residual units: assumed 2 at every level (MONAI's usual)")
+            }
+            return (try checked(.monaiUNet(monai), contradictions: overrides.contradictions(withForeign: .monaiUNet(monai)),
+                                "is a MONAI UNet"), false)
         }
         if let detected = UNetConfiguration.detect(shapes: shapes) {
             report.append("detected \(detected)")
@@ -194,7 +222,7 @@ public enum ModelFile {
         guard !overrides.isEmpty else {
             let sample = tensors.prefix(3).map { CheckpointError.quote($0.key) }.joined(separator: ", ")
             throw UNetError.incompatibleCheckpoint(
-                "\(path): not a milesial, labml, tutorial or smp U-Net (keys \(sample), ...); give the architecture "
+                "\(path): not a milesial, labml, tutorial, smp or MONAI U-Net (keys \(sample), ...); give the architecture "
                     + "with --match-by-shape, or rename keys with --map FILE")
         }
         return (.unet(overrides.configuration), false)
@@ -227,6 +255,8 @@ public enum ModelFile {
             switch architecture {
             case .unet(let c): (configurationKey, try encoder.encode(c))
             case .smpUNet(let c): (smpConfigurationKey, try encoder.encode(c))
+            case .basicUNet(let c): (basicUNetConfigurationKey, try encoder.encode(c))
+            case .monaiUNet(let c): (monaiUNetConfigurationKey, try encoder.encode(c))
             }
         let file = SafeTensorsFile(tensors: tensors + extraTensors, metadata: extraMetadata.merging([
             "format": "pt",

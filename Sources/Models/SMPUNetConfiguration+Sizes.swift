@@ -43,13 +43,4 @@ extension SMPUNetConfiguration {
         let logits = Double(classes) * pixels * (training ? 4 : 2)
         return (total * (training ? 8 : 3) + logits) * Double(batch) * 4
     }
-
-    /// Refuses a batch whose feature maps could not fit in this machine's memory, before anything of that size is
-    /// allocated.
-    /// - Throws: `UNetError.invalidInput` with the sizes and the memory.
-    public func checkMemory(batch: Int, height: Int, width: Int, training: Bool) throws(UNetError) {
-        let needed = activationBytesEstimate(batch: batch, height: height, width: width, training: training)
-        try UNetConfiguration.check(needed, "a batch of \(batch) image(s) of \(width)x\(height) needs about %.0f GB of feature maps to "
-            + (training ? "train" : "predict"))
-    }
 }

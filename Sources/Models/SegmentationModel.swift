@@ -20,3 +20,11 @@ extension UNet: SegmentationModel {
 extension SMPUNet: SegmentationModel {
     public var architecture: Architecture { .smpUNet(configuration) }
 }
+
+extension BasicUNet: SegmentationModel {
+    public var architecture: Architecture { .basicUNet(configuration) }
+}
+
+extension MONAIUNet: SegmentationModel {
+    public var architecture: Architecture { .monaiUNet(configuration) }
+}

@@ -38,15 +38,6 @@ extension UNetConfiguration {
         return (total * (training ? 16 : 6) + logits) * Double(batch) * 4
     }
 
-    /// Refuses a batch whose feature maps could not fit in this machine's memory (the estimate above twice the
-    /// physical memory), before anything of that size is allocated.
-    /// - Throws: `UNetError.invalidInput` with the sizes and the memory.
-    public func checkMemory(batch: Int, height: Int, width: Int, training: Bool) throws(UNetError) {
-        let needed = activationBytesEstimate(batch: batch, height: height, width: width, training: training)
-        try Self.check(needed, String(format: "a batch of %d image(s) of %dx%d needs about %%.0f GB of feature maps to %@",
-                                      batch, width, height, training ? "train" : "predict"))
-    }
-
     /// Refuses an image whose class scores (the sum of windows, the logits at the image's size, the
     /// probabilities: three float32 maps of `classes` planes) could not fit in this machine's memory.
     /// - Throws: `UNetError.invalidInput` with the sizes and the memory.

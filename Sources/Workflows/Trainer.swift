@@ -176,9 +176,9 @@ public final class Trainer {
     /// The compiled training network for a batch shape (one per shape, kept).
     private func trainingNetwork(for shape: [Int]) throws -> CompiledUNet {
         if let network = trainingNetworks[shape] { return network }
-        let depth = model.architecture.depth
-        if model.architecture.hasBatchNorm, shape[0] * (shape[2] >> depth) * (shape[3] >> depth) <= 1 {
-            throw TrainingError.batchTooSmall(shape: shape, depth: depth)
+        let factor = model.architecture.downsampling
+        if model.architecture.hasBatchNorm, shape[0] * (shape[2] / factor) * (shape[3] / factor) <= 1 {
+            throw TrainingError.batchTooSmall(shape: shape, downsampling: factor)
         }
         let network = try CompiledUNet(model, inputShape: shape, precision: options.precision, training: true,
                                        recomputesConvolutions: options.recomputesConvolutions)

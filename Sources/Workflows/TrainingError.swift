@@ -6,7 +6,7 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     case interrupted(step: Int, checkpoint: String)
     case invalidCheckpoint(String)
     /// A batch whose deepest feature map holds one value per channel: batch norm cannot normalise it.
-    case batchTooSmall(shape: [Int], depth: Int)
+    case batchTooSmall(shape: [Int], downsampling: Int)
     /// A batch holding NaN or infinity after normalisation and augmentation, naming its samples.
     case nonFiniteBatch(step: Int, samples: [String])
     /// A parameter or running statistic that became NaN or infinite, naming it; nothing was saved.
@@ -27,9 +27,9 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
             "\(key) became NaN or infinite at step \(step); stopped, the last good checkpoint is unchanged "
                 + "(lower --learning-rate, or keep --clip?)"
         case .outputDirectory(let reason): reason
-        case .batchTooSmall(let shape, let depth):
-            "a batch of \(shape[0]) image(s) of \(shape[3])x\(shape[2]) leaves one value per channel after \(depth) "
-                + "down-samplings, which batch norm cannot normalise (PyTorch refuses it too): use --batch-size 2 or more, "
+        case .batchTooSmall(let shape, let downsampling):
+            "a batch of \(shape[0]) image(s) of \(shape[3])x\(shape[2]) leaves one value per channel after down-sampling "
+                + "\(downsampling)x, which batch norm cannot normalise (PyTorch refuses it too): use --batch-size 2 or more, "
                 + "or larger images (--crop, --scale)"
         }
     }

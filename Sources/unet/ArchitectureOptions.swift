@@ -2,15 +2,18 @@ import ArgumentParser
 import Models
 
 /// The architecture of a new network for `unet train`: milesial's classic U-Net with its defaults (valid padding
-/// crops the skips, as the paper does), or segmentation_models_pytorch's `Unet` with a ResNet encoder and smp's
-/// defaults.
+/// crops the skips, as the paper does), segmentation_models_pytorch's `Unet` with a ResNet encoder and smp's
+/// defaults, MONAI's `BasicUNet` with MONAI's defaults, or MONAI's `UNet` as MONAI's tutorials build it.
 struct ArchitectureOptions: ParsableArguments {
     enum Family: String, ExpressibleByArgument, CaseIterable {
         case unet
         case smpUNet = "smp-unet"
+        case basicUNet = "basic-unet"
+        case monaiUNet = "monai-unet"
     }
 
-    @Option(help: ArgumentHelp("The network: a classic U-Net, or smp's Unet with a ResNet encoder.", valueName: "unet|smp-unet"))
+    @Option(help: ArgumentHelp("The network: a classic U-Net, smp's Unet with a ResNet encoder, MONAI's BasicUNet or MONAI's UNet.",
+                               valueName: "unet|smp-unet|basic-unet|monai-unet"))
     var arch: Family = .unet
     @Option(name: [.short, .long], help: "Classes (1 for a binary model with a sigmoid).") var classes = 2
     @Flag(help: "Bilinear up-sampling instead of transposed convolutions.") var bilinear = false
@@ -22,6 +25,15 @@ struct ArchitectureOptions: ParsableArguments {
     @Option(help: "smp-unet: encoder stages the decoder uses (1-5).") var encoderDepth = 5
     @Option(help: ArgumentHelp("smp-unet: decoder block widths, deepest first, one per stage (default: 256,128,64,32,16, "
         + "the last --encoder-depth of them).", valueName: "widths")) var decoderChannels: String?
+    @Option(help: ArgumentHelp("basic-unet: MONAI's features, the five levels' widths and the last up-sampling's "
+        + "(default: 32,32,64,128,256,32).", valueName: "widths")) var features: String?
+    @Option(help: ArgumentHelp("monai-unet: MONAI's channels, top level first (default: 16,32,64,128,256).", valueName: "widths"))
+    var channels: String?
+    @Option(help: ArgumentHelp("monai-unet: MONAI's strides, one per level above the bottom (default: 2 each).", valueName: "strides"))
+    var strides: String?
+    @Option(help: "monai-unet: MONAI's num_res_units (0 for plain blocks).") var resUnits = 2
+    @Option(help: ArgumentHelp("basic-unet, monai-unet: the norm (default: instance-affine for basic-unet, batch for monai-unet).",
+                               valueName: "instance|instance-affine|batch")) var norm: MONAINorm?
 
     func validate() throws {
         try FlagRange.check(classes, "--classes", in: 1...UNetConfiguration.maximumChannels)
@@ -29,16 +41,32 @@ struct ArchitectureOptions: ParsableArguments {
         try FlagRange.check(base, "--base", in: 1...4096)
         try FlagRange.check(depth, "--depth", in: 1...8)
         try FlagRange.check(encoderDepth, "--encoder-depth", in: 1...5)
-        if arch == .smpUNet {
-            do { try smpConfiguration().validate() } catch let error as UNetError {
-                throw ValidationError("--encoder-depth/--decoder-channels/--in-channels/--classes: \(error)")
-            }
+        try FlagRange.check(resUnits, "--res-units", in: 0...8)
+        let flags: String
+        switch arch {
+        case .unet: return
+        case .smpUNet: flags = "--encoder-depth/--decoder-channels/--in-channels/--classes"
+        case .basicUNet: flags = "--features/--in-channels/--classes"
+        case .monaiUNet: flags = "--channels/--strides/--in-channels/--classes"
         }
+        do { try architecture().validate() } catch let error as UNetError { throw ValidationError("\(flags): \(error)") }
     }
 
     /// The architecture the flags describe.
     func architecture() throws -> Architecture {
-        arch == .smpUNet ? .smpUNet(try smpConfiguration()) : .unet(configuration())
+        switch arch {
+        case .unet: return .unet(configuration())
+        case .smpUNet: return .smpUNet(try smpConfiguration())
+        case .basicUNet:
+            return .basicUNet(BasicUNetConfiguration(
+                features: try NumberList.parse(features, "--features", as: Int.self) ?? [32, 32, 64, 128, 256, 32],
+                inputChannels: inChannels, classes: classes, norm: norm ?? .instanceAffine))
+        case .monaiUNet:
+            let channels = try NumberList.parse(channels, "--channels", as: Int.self) ?? [16, 32, 64, 128, 256]
+            return .monaiUNet(MONAIUNetConfiguration(
+                channels: channels, strides: try NumberList.parse(strides, "--strides", as: Int.self) ?? Array(repeating: 2, count: channels.count - 1),
+                residualUnits: resUnits, norm: norm ?? .batch, inputChannels: inChannels, classes: classes))
+        }
     }
 
     /// The smp `Unet` the flags describe.
@@ -59,3 +87,4 @@ struct ArchitectureOptions: ParsableArguments {
 }
 
 extension ResNetEncoder.Variant: ExpressibleByArgument {}
+extension MONAINorm: ExpressibleByArgument {}

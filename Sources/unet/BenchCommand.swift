@@ -24,7 +24,9 @@ struct BenchCommand: ParsableCommand {
     enum Mode: String, ExpressibleByArgument, CaseIterable { case infer, train, both }
 
     @Option(help: "infer, train or both.") var mode: Mode = .both
-    @Option(help: ArgumentHelp("The network: milesial's classic U-Net, or smp's Unet (default depth and decoder).", valueName: "unet|smp-unet"))
+    @Option(help: ArgumentHelp("The network: milesial's classic U-Net, smp's Unet (default depth and decoder), MONAI's BasicUNet "
+        + "(MONAI's defaults) or MONAI's UNet (the tutorials': channels 16-256, two residual units, batch norm).",
+        valueName: "unet|smp-unet|basic-unet|monai-unet"))
     var arch: ArchitectureOptions.Family = .unet
     @Option(help: ArgumentHelp("smp-unet: the encoder.", valueName: "resnet18|resnet34|resnet50")) var encoder: ResNetEncoder.Variant = .resnet34
     @Option(help: "Input channels.") var inChannels = 3
@@ -74,9 +76,12 @@ struct BenchCommand: ParsableCommand {
     private func runCase(_ mode: Mode, size: Int, batch: Int, _ precision: Precision) throws -> String {
         ProcessMemory.resetPeak()
         var generator = SeededGenerator(seed: 0)
-        let architecture: Architecture = arch == .smpUNet
-            ? .smpUNet(SMPUNetConfiguration(encoder: encoder, inputChannels: inChannels, classes: classes))
-            : .unet(.milesial(inputChannels: inChannels, classes: classes, bilinear: bilinear, baseWidth: base))
+        let architecture: Architecture = switch arch {
+        case .unet: .unet(.milesial(inputChannels: inChannels, classes: classes, bilinear: bilinear, baseWidth: base))
+        case .smpUNet: .smpUNet(SMPUNetConfiguration(encoder: encoder, inputChannels: inChannels, classes: classes))
+        case .basicUNet: .basicUNet(BasicUNetConfiguration(inputChannels: inChannels, classes: classes))
+        case .monaiUNet: .monaiUNet(MONAIUNetConfiguration(inputChannels: inChannels, classes: classes))
+        }
         try architecture.checkMemory(batch: batch, height: size, width: size, training: mode == .train)
         let model = try architecture.makeModel(generator: &generator)
         let x = Tensor.normal(shape: [batch, inChannels, size, size], using: &generator)
@@ -87,7 +92,7 @@ struct BenchCommand: ParsableCommand {
             training ? model.train() : model.eval()
             let network = try CompiledUNet(model, inputShape: x.shape, precision: precision, training: training,
                                            recomputesConvolutions: keepActivations ? false : nil)
-            return "\(mode.rawValue) \(arch == .smpUNet ? "smp Unet \(encoder.rawValue)" : "base \(base)"), \(classes) classes, \(size)x\(size), batch \(batch), \(precision.rawValue):\n"
+            return "\(mode.rawValue) \(arch == .unet ? "base \(base)" : architecture.description), \(classes) classes, \(size)x\(size), batch \(batch), \(precision.rawValue):\n"
                 + network.network.memoryPlan.table
         }
         let clock = ContinuousClock()

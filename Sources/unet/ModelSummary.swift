@@ -9,6 +9,9 @@ struct ModelSummary: Encodable {
     let configuration: UNetConfiguration?
     /// An smp `Unet`'s configuration.
     let smpUNet: SMPUNetConfiguration?
+    /// A MONAI `BasicUNet`'s or `UNet`'s configuration.
+    let monaiBasicUNet: BasicUNetConfiguration?
+    let monaiUNet: MONAIUNetConfiguration?
     /// One line naming the network.
     let architecture: String
     let parameters: Int
@@ -18,10 +21,11 @@ struct ModelSummary: Encodable {
 
     init(_ loaded: LoadedModel) {
         format = loaded.format.rawValue
-        switch loaded.model.architecture {
-        case .unet(let c): (configuration, smpUNet) = (c, nil)
-        case .smpUNet(let c): (configuration, smpUNet) = (nil, c)
-        }
+        let network = loaded.model.architecture
+        configuration = network.unetConfiguration
+        smpUNet = if case .smpUNet(let c) = network { c } else { nil }
+        monaiBasicUNet = if case .basicUNet(let c) = network { c } else { nil }
+        monaiUNet = if case .monaiUNet(let c) = network { c } else { nil }
         architecture = loaded.model.architecture.description
         parameters = loaded.model.trainableParameters.reduce(0) { $0 + $1.value.count }
         tensors = loaded.tensors.count
@@ -46,6 +50,23 @@ struct ModelSummary: Encodable {
                 "input channels: \(c.inputChannels), classes: \(c.classes)",
                 "encoder: \(c.encoder.rawValue), depth: \(c.encoderDepth)",
                 "decoder channels: \(c.decoderChannels.map(String.init).joined(separator: ", "))",
+            ]
+        }
+        if let c = monaiBasicUNet {
+            lines += [
+                "layout: MONAI BasicUNet",
+                "input channels: \(c.inputChannels), classes: \(c.classes)",
+                "features: \(c.features.map(String.init).joined(separator: ", "))",
+                "norm: \(c.norm.rawValue), conv bias: \(c.bias ? "yes" : "no"), activation: LeakyReLU(0.1)",
+            ]
+        }
+        if let c = monaiUNet {
+            lines += [
+                "layout: MONAI UNet",
+                "input channels: \(c.inputChannels), classes: \(c.classes)",
+                "channels: \(c.channels.map(String.init).joined(separator: ", ")), strides: \(c.strides.map(String.init).joined(separator: ", "))",
+                "residual units: \(c.residualUnits), kernel: \(c.kernelSize), up kernel: \(c.upKernelSize)",
+                "norm: \(c.norm.rawValue), conv bias: \(c.bias ? "yes" : "no"), activation: PReLU",
             ]
         }
         lines += ["parameters: \(parameters.formatted()) in \(tensors) tensors",

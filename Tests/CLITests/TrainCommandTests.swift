@@ -226,4 +226,34 @@ struct TrainCommandTests {
         let refused = try CommandRunner.unet(["train", "--encoder-weights", weights, "--images", images, "--masks", masks])
         #expect(refused.status != 0 && refused.error.contains("--encoder-weights needs --arch smp-unet"), "\(refused.error)")
     }
+
+    @Test("train --arch basic-unet and --arch monai-unet: train, save, info, convert to MONAI's layout, detected again, predict; odd sizes and non-multiples are predicted at their size",
+          arguments: [
+              (["--arch", "basic-unet", "--features", "4,4,8,8,16,4"],
+               Architecture.basicUNet(BasicUNetConfiguration(features: [4, 4, 8, 8, 16, 4], inputChannels: 1, classes: 2)), "MONAI BasicUNet"),
+              (["--arch", "monai-unet", "--channels", "4,8,16", "--strides", "2,2", "--res-units", "1", "--norm", "instance"],
+               Architecture.monaiUNet(MONAIUNetConfiguration(channels: [4, 8, 16], strides: [2, 2], residualUnits: 1, norm: .instance,
+                                                             inputChannels: 1, classes: 2)), "MONAI UNet"),
+          ])
+    func monai(flags: [String], expected: Architecture, layout: String) throws {
+        let folder = try SyntheticData.temporaryFolder("unet-train-monai")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 6, size: 37)
+        let output = folder.appendingPathComponent("run").path
+        let trained = try CommandRunner.unet(["train"] + flags + [
+            "--images", images, "--masks", masks, "--in-channels", "1", "--scale", "1", "--crop", "32", "--steps", "4", "-b", "2", "-v", "0",
+            "--output-dir", output])
+        #expect(trained.status == 0, "\(trained.error)")
+        let info = try CommandRunner.unet(["info", output + "/last.safetensors"])
+        #expect(info.output.contains("layout: \(layout)"), "\(info.output)")
+        let exported = folder.appendingPathComponent("monai.pth").path
+        #expect(try CommandRunner.unet(["convert", output + "/last.safetensors", "-o", exported]).status == 0)
+        let loaded = try ModelFile.load(path: exported)
+        #expect(loaded.model.architecture == expected)
+        let predicted = folder.appendingPathComponent("predicted").path
+        let prediction = try CommandRunner.unet(["predict", "-m", exported, "-i", images, "-o", predicted])
+        #expect(prediction.status == 0, "\(prediction.error)")
+        let mask = try ImageReader.read(path: predicted + "/0.png")
+        #expect(mask.width == 37 && mask.height == 37)
+    }
 }

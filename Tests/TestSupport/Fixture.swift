@@ -30,6 +30,9 @@ public struct Fixture: Sendable {
     /// True when the fixture holds `key`.
     public func has(_ key: String) -> Bool { file[key] != nil }
 
+    /// True when the metadata holds the option `key`.
+    public func hasOption(_ key: String) -> Bool { file.metadata[key] != nil }
+
     /// An integer option from the metadata.
     public func int(_ key: String) throws -> Int {
         guard let text = file.metadata[key], let value = Int(text) else {

@@ -1,0 +1,37 @@
+extension BasicUNetConfiguration {
+    /// The configuration of a MONAI `BasicUNet` state dict, read from its keys and shapes: the features from each
+    /// `TwoConv`'s first convolution, the norm from `adn.N`'s tensors, the classes from `final_conv.weight`.
+    /// - Returns: nil when the keys are not a `BasicUNet`'s (no `conv_0.conv_0.conv.weight` or `final_conv.weight`).
+    /// - Throws: `UNetError.incompatibleCheckpoint` for a `BasicUNet` this project does not build, naming what.
+    public static func detect(shapes: [String: [Int]]) throws(UNetError) -> BasicUNetConfiguration? {
+        guard let first = shapes["conv_0.conv_0.conv.weight"], let head = shapes["final_conv.weight"] else { return nil }
+        guard first.count == 4, head.count == 4 else {
+            throw .incompatibleCheckpoint("a \(first.count - 2)-D MONAI BasicUNet (conv_0.conv_0.conv.weight \(first)); 2-D networks are built")
+        }
+        guard shapes["upcat_4.upsample.deconv.weight"] != nil else {
+            throw .incompatibleCheckpoint("a MONAI BasicUNet whose up-sampling is not upsample=\"deconv\" (no "
+                + "upcat_4.upsample.deconv.weight), which this version does not build")
+        }
+        if shapes["conv_0.conv_0.adn.A.weight"] != nil {
+            throw .incompatibleCheckpoint("a MONAI BasicUNet with a PReLU activation (conv_0.conv_0.adn.A.weight); LeakyReLU is built")
+        }
+        var features = [first[0]]
+        for k in 1...4 {
+            guard let w = shapes["down_\(k).convs.conv_0.conv.weight"], w.count == 4 else {
+                throw .incompatibleCheckpoint("a MONAI BasicUNet without down_\(k).convs.conv_0.conv.weight")
+            }
+            features.append(w[0])
+        }
+        guard let last = shapes["upcat_1.convs.conv_0.conv.weight"], last.count == 4 else {
+            throw .incompatibleCheckpoint("a MONAI BasicUNet without upcat_1.convs.conv_0.conv.weight")
+        }
+        features.append(last[0])
+        return BasicUNetConfiguration(
+            features: features, inputChannels: first[1], classes: head[0],
+            norm: MONAINorm.detect(keys: Array(shapes.keys), prefix: "conv_0.conv_0.adn.N.") ?? .instance,
+            bias: shapes["conv_0.conv_0.conv.bias"] != nil)
+    }
+
+    /// What the weights cannot show, said when a detected network is loaded.
+    public static let detectionAssumptions = "activations leave no trace in the weights: assumed BasicUNet's LeakyReLU(0.1)"
+}

@@ -1,0 +1,59 @@
+extension MONAIUNetConfiguration {
+    /// The configuration of a MONAI `UNet` state dict, read from its keys and shapes: the levels from how deep
+    /// `model.1.submodule…` nests, the channels from each down block's first convolution, residual units from
+    /// `conv.unit{k}`, the classes from the top up block's transposed convolution, the norm from `adn.N`'s tensors.
+    /// Strides leave a trace only in residual units (a strided level's residual convolution has the full kernel, a
+    /// stride-1 level's is 1x1 or absent); strides above 1 are read as 2, MONAI's usual, and without residual units
+    /// every stride is taken as 2 (`assumedStrides`).
+    /// - Returns: nil when the keys are not a MONAI `UNet`'s (no `model.0.…conv.weight` and `model.1.submodule.…`).
+    /// - Throws: `UNetError.incompatibleCheckpoint` for a MONAI `UNet` this project does not build, naming what.
+    public static func detect(shapes: [String: [Int]]) throws(UNetError) -> (MONAIUNetConfiguration, assumedStrides: Bool)? {
+        let residualUnits: Int
+        if shapes["model.0.conv.unit0.conv.weight"] != nil {
+            var units = 1
+            while units < 9, shapes["model.0.conv.unit\(units).conv.weight"] != nil { units += 1 }
+            residualUnits = units
+        } else if shapes["model.0.conv.weight"] != nil {
+            residualUnits = 0
+        } else {
+            return nil
+        }
+        var levels = 0
+        while levels < 12, shapes.keys.contains(where: { $0.hasPrefix(MONAIUNet.prefix(levels + 1) + ".") }) { levels += 1 }
+        guard levels >= 1 else { return nil }
+        let unit = residualUnits > 0 ? ".conv.unit0" : ""
+        func weight(_ key: String) throws(UNetError) -> [Int] {
+            guard let w = shapes[key], w.count == 4, w[2] == w[3] else {
+                throw .incompatibleCheckpoint("a MONAI UNet without a 2-D square-kernel \(key) (\(shapes[key].map { "\($0)" } ?? "missing"))")
+            }
+            return w
+        }
+        var channels: [Int] = []
+        var strides: [Int] = []
+        let first = try weight("model.0\(unit).conv.weight")
+        for i in 0...levels {
+            let key = i == levels ? MONAIUNet.prefix(i) : MONAIUNet.prefix(i) + ".0"
+            channels.append(try weight(key + unit + ".conv.weight")[0])
+            guard i < levels else { break }
+            if residualUnits > 0 {
+                let residual = shapes[key + ".residual.weight"]
+                strides.append(residual.map { $0.count == 4 && $0[2] > 1 ? 2 : 1 } ?? 1)
+            } else {
+                strides.append(2)
+            }
+        }
+        let top = try weight(residualUnits > 0 ? "model.2.0.conv.weight" : "model.2.conv.weight")
+        let prelu = "model.0\(unit).adn.A.weight"
+        guard let slope = shapes[prelu] else {
+            throw .incompatibleCheckpoint("a MONAI UNet whose activation is not PReLU (no \(prelu)), which this version does not build")
+        }
+        guard slope == [1] else {
+            throw .incompatibleCheckpoint("a MONAI UNet with a per-channel PReLU (\(prelu) \(slope)); one shared slope is built")
+        }
+        let configuration = MONAIUNetConfiguration(
+            channels: channels, strides: strides, residualUnits: residualUnits, kernelSize: first[2], upKernelSize: top[2],
+            norm: MONAINorm.detect(keys: Array(shapes.keys), prefix: "model.0\(unit).adn.N.") ?? .instance,
+            bias: shapes["model.0\(unit).conv.bias"] != nil, inputChannels: first[1], classes: top[1])
+        return (configuration, residualUnits == 0 && levels > 0)
+    }
+}

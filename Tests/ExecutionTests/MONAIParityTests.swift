@@ -1,0 +1,145 @@
+import Checkpoints
+import Execution
+import Foundation
+import Graph
+import Models
+import NN
+import Tensors
+import TestSupport
+import Testing
+
+/// MONAI's `BasicUNet` and `UNet` (written by scripts/make_fixtures.py with monai 1.6.1 itself: instance norm with
+/// and without affine parameters, batch norm, no bias, 0-2 residual units, a stride-1 level) run by the engine with
+/// every pass off and every pass on, against MONAI's logits, gradients and running statistics. BasicUNet's inputs
+/// have odd sizes (its replicate padding), UNet's multiples of its strides' product (MONAI's own condition).
+@Suite("MONAI UNet and BasicUNet parity with monai, passes off and on")
+struct MONAIParityTests {
+    static let names = ["monai_basicunet", "monai_basicunet_batch_nobias", "monai_unet_res2_batch", "monai_unet_res0",
+                        "monai_unet_res1_affine_s1"]
+
+    /// The configuration the fixture's metadata describes (not detected: detection is tested against it).
+    static func architecture(_ f: Fixture) throws -> Architecture {
+        func list(_ key: String) throws -> [Int] { try f.string(key).split(separator: ",").map { Int($0)! } }
+        let norm = try #require(MONAINorm(rawValue: try f.string("norm")))
+        let bias = f.hasOption("bias") ? try f.string("bias") == "True" : true
+        let (input, classes) = (try f.int("in_channels"), try f.int("out_channels"))
+        if try f.string("kind") == "BasicUNet" {
+            return .basicUNet(BasicUNetConfiguration(features: try list("features"), inputChannels: input, classes: classes, norm: norm,
+                                                     bias: bias))
+        }
+        return .monaiUNet(MONAIUNetConfiguration(
+            channels: try list("channels"), strides: try list("strides"),
+            residualUnits: f.hasOption("num_res_units") ? try f.int("num_res_units") : 0, norm: norm, bias: bias, inputChannels: input,
+            classes: classes))
+    }
+
+    /// The fixture's network with MONAI's parameters; every key of MONAI's state dict and of ours is the same.
+    static func model(_ name: String) throws -> (any SegmentationModel, Fixture) {
+        let f = try Fixture("models/" + name)
+        var g = SeededGenerator(seed: 0)
+        let model = try architecture(f).makeModel(generator: &g)
+        for (key, parameter) in model.namedParameters() {
+            let value = try f.tensor("param." + key)
+            try #require(value.shape == parameter.value.shape, "\(name): \(key) \(value.shape) vs \(parameter.value.shape)")
+            parameter.value = value
+        }
+        let expected = f.file.tensors.filter { $0.key.hasPrefix("param.") }.count
+        try #require(model.namedParameters().count == expected, "\(name): \(model.namedParameters().count) keys, MONAI has \(expected)")
+        return (model, f)
+    }
+
+    static func largest(_ t: Tensor) -> Float { (0..<t.count).reduce(0) { max($0, abs(t[flat: $1])) } }
+
+    /// For a bias whose gradient MONAI computes as zero up to rounding (a convolution's, before a norm): the largest
+    /// gradient of the same convolution's weight, which the rounding is relative to; nil for any other key.
+    static func vanishingScale(_ f: Fixture, _ key: String) throws -> Float? {
+        guard key.hasSuffix("conv.bias") else { return nil }
+        let weight = largest(try f.tensor("grad." + key.dropLast("bias".count) + "weight"))
+        return largest(try f.tensor("grad." + key)) <= 1e-5 * weight ? weight : nil
+    }
+
+    @Test("eval-mode logits match MONAI", arguments: names)
+    func evalLogits(name: String) throws {
+        for (label, passes) in UNetParityTests.passSets {
+            let (model, f) = try Self.model(name)
+            let graph = try model.graph(inputShape: try f.tensor("x").shape)
+            let network = try CompiledNetwork(graph: graph, parameters: model.namedParameters(), training: false, passes: passes)
+            expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4, "\(name), \(label)")
+        }
+    }
+
+    @Test("train-mode logits, every gradient and the running statistics match MONAI", arguments: names)
+    func training(name: String) throws {
+        for (label, passes) in UNetParityTests.passSets {
+            let (model, f) = try Self.model(name)
+            let graph = try model.graph(inputShape: try f.tensor("x").shape)
+            let network = try CompiledNetwork(graph: graph, parameters: model.namedParameters(), training: true, passes: passes)
+            expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_train"), rtol: 1e-3, atol: 1e-4, "\(name), \(label)")
+            try network.backward(try f.tensor("dy"))
+            var checked = 0
+            for (key, parameter) in model.namedParameters() {
+                if parameter.requiresGrad, let scale = try Self.vanishingScale(f, key) {
+                    // A convolution's bias just before a norm: the norm removes it, its gradient is zero up to rounding.
+                    #expect(Self.largest(parameter.grad) <= 1e-4 * scale, "\(name), \(label): grad \(key) should vanish")
+                } else if parameter.requiresGrad {
+                    expectCloseInNorm(parameter.grad, try f.tensor("grad." + key), "\(name), \(label): grad \(key)")
+                } else {
+                    expectClose(parameter.value, try f.tensor("after." + key), rtol: 1e-4, atol: 1e-5, "\(name), \(label): after \(key)")
+                }
+                checked += 1
+            }
+            #expect(checked == model.namedParameters().count && checked > 10)
+        }
+    }
+
+    @Test("a .pth of it loads with no flags (detected as what MONAI built) and predicts MONAI's logits", arguments: names)
+    func loadedWithoutFlags(name: String) throws {
+        let (model, f) = try Self.model(name)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("monai-\(name)-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("model.pth").path
+        try TorchCheckpoint.write(ModelFile.storedTensors(of: model), to: path)
+        let loaded = try ModelFile.load(path: path)
+        #expect(loaded.model.architecture == model.architecture)
+        #expect(loaded.report.contains { $0.hasPrefix("detected MONAI") }, "\(loaded.report)")
+        let network = try CompiledUNet(loaded.model, inputShape: try f.tensor("x").shape, training: false)
+        expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4, name)
+    }
+
+    @Test("MONAI's own torch.save of {epoch, best_acc, state_dict} loads and predicts its logits")
+    func researchCheckpoint() throws {
+        let f = try Fixture("models/monai_unet_res0")
+        let loaded = try ModelFile.load(path: Fixture.path("models/monai_unet_res0.pth"))
+        #expect(loaded.model.architecture == (try Self.architecture(f)))
+        #expect(loaded.report.contains { $0.contains("strides leave no trace") }, "\(loaded.report)")
+        let network = try CompiledUNet(loaded.model, inputShape: try f.tensor("x").shape, training: false)
+        expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4)
+    }
+
+    @Test("old MONAI names (…unit0.act.weight, …unit0.norm.*) load as the current adn.A / adn.N",
+          arguments: ["monai_unet_res2_batch", "monai_basicunet"])
+    func legacyNames(name: String) throws {
+        let (model, f) = try Self.model(name)
+        let old = ModelFile.storedTensors(of: model).map { entry in
+            (key: entry.key.replacingOccurrences(of: ".adn.A.", with: ".act.").replacingOccurrences(of: ".adn.N.", with: ".norm."),
+             tensor: entry.tensor)
+        }
+        #expect(old.contains { $0.key.hasSuffix(".norm.weight") })
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("monai-old-\(name)-\(getpid()).pth").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try TorchCheckpoint.write(old, to: path)
+        let loaded = try ModelFile.load(path: path)
+        #expect(loaded.model.architecture == model.architecture)
+        #expect(loaded.report.contains { $0.contains("old names") })
+        let network = try CompiledUNet(loaded.model, inputShape: try f.tensor("x").shape, training: false)
+        expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4, name)
+    }
+
+    @Test("a MONAI UNet refuses sizes that are not multiples of its strides' product, in one line")
+    func sizeMultiple() throws {
+        let (model, _) = try Self.model("monai_unet_res2_batch")
+        let error = #expect(throws: UNetError.self) { try model.graph(inputShape: [1, 1, 33, 48]) }
+        #expect(error.map { "\($0)" }?.contains("multiples of 8") == true, "\(String(describing: error))")
+    }
+}

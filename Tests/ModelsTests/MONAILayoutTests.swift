@@ -1,0 +1,82 @@
+import Foundation
+import Models
+import NN
+import Tensors
+import TestSupport
+import Testing
+
+/// The state dicts of `MONAIUNet` and `BasicUNet` against full-size models of monai 1.6.1 (keys, order and shapes
+/// dumped by scripts/make_fixtures.py into models/monai_layouts.json), and detection from those keys and shapes alone.
+@Suite("MONAI UNet and BasicUNet layout and detection")
+struct MONAILayoutTests {
+    /// The expected configuration of each dumped model (its options in monai_layouts.json, as this project names them).
+    static let cases: [(String, Architecture)] = [
+        ("unet_tutorial", .monaiUNet(MONAIUNetConfiguration(channels: [16, 32, 64, 128, 256], strides: [2, 2, 2, 2], residualUnits: 2,
+                                                           norm: .batch, inputChannels: 1, classes: 2))),
+        ("unet_default", .monaiUNet(MONAIUNetConfiguration(channels: [16, 32, 64, 128, 256], strides: [2, 2, 2, 2], residualUnits: 0,
+                                                          norm: .instance, inputChannels: 3, classes: 4))),
+        ("basicunet_default", .basicUNet(BasicUNetConfiguration())),
+    ]
+
+    /// `name` → its `[key, shape]` pairs, in MONAI's order.
+    static func layout(_ name: String) throws -> [(String, [Int])] {
+        let data = try #require(FileManager.default.contents(atPath: Fixture.path("models/monai_layouts.json")))
+        let all = try #require(try JSONSerialization.jsonObject(with: data) as? [String: [String: Any]])
+        let keys = try #require(all[name]?["keys"] as? [[Any]], "monai_layouts.json lacks \(name)")
+        return keys.compactMap { entry in (entry[0] as? String).map { ($0, (entry[1] as? [Int]) ?? []) } }
+    }
+
+    @Test("every key and shape of MONAI's state dict, in MONAI's order", arguments: cases.map(\.0))
+    func stateDict(name: String) throws {
+        let architecture = try #require(Self.cases.first { $0.0 == name }?.1)
+        var g = SeededGenerator(seed: 0)
+        let ours = try architecture.makeModel(generator: &g).namedParameters().map { "\($0.0) \($0.1.value.shape)" }
+        let theirs = try Self.layout(name).map { "\($0.0) \($0.1)" }
+        #expect(ours.count == theirs.count)
+        for (a, b) in zip(ours, theirs) where a != b {
+            Issue.record("first difference: ours \(a), MONAI's \(b)")
+            break
+        }
+        let trainable = try architecture.makeModel(generator: &g).trainableParameters.reduce(0) { $0 + $1.value.count }
+        #expect(Double(trainable) == architecture.parameterCount, "\(name): counted \(architecture.parameterCount), built \(trainable)")
+    }
+
+    @Test("detected from keys and shapes alone", arguments: cases.map(\.0))
+    func detection(name: String) throws {
+        let architecture = try #require(Self.cases.first { $0.0 == name }?.1)
+        let shapes = Dictionary(try Self.layout(name), uniquingKeysWith: { a, _ in a })
+        switch architecture {
+        case .monaiUNet(let expected):
+            #expect(try MONAIUNetConfiguration.detect(shapes: shapes)?.0 == expected)
+            #expect(try BasicUNetConfiguration.detect(shapes: shapes) == nil)
+        case .basicUNet(let expected):
+            #expect(try BasicUNetConfiguration.detect(shapes: shapes) == expected)
+            #expect(try MONAIUNetConfiguration.detect(shapes: shapes) == nil)
+        default: Issue.record("unexpected case")
+        }
+        #expect(try SMPUNetConfiguration.detect(shapes: shapes) == nil)
+        #expect(UNetConfiguration.detect(shapes: shapes) == nil)
+    }
+
+    @Test("networks this project does not build are refused in one line naming what")
+    func refused() throws {
+        var shapes = Dictionary(try Self.layout("basicunet_default"), uniquingKeysWith: { a, _ in a })
+        shapes["conv_0.conv_0.conv.weight"] = [32, 1, 3, 3, 3]
+        let threeD = #expect(throws: UNetError.self) { try BasicUNetConfiguration.detect(shapes: shapes) }
+        #expect(threeD.map { "\($0)" }?.contains("3-D MONAI BasicUNet") == true)
+        var unet = Dictionary(try Self.layout("unet_tutorial"), uniquingKeysWith: { a, _ in a })
+        unet = unet.filter { !$0.key.contains(".adn.A.") }
+        let activation = #expect(throws: UNetError.self) { try MONAIUNetConfiguration.detect(shapes: unet) }
+        #expect(activation.map { "\($0)" }?.contains("not PReLU") == true)
+    }
+
+    @Test("old names map to the current ones; other keys are left alone")
+    func legacyKeys() {
+        #expect(MONAILegacyKeys.modern("model.0.conv.unit0.act.weight") == "model.0.conv.unit0.adn.A.weight")
+        #expect(MONAILegacyKeys.modern("model.0.conv.unit0.norm.running_var") == "model.0.conv.unit0.adn.N.running_var")
+        #expect(MONAILegacyKeys.modern("encoder.stages.0.0.convs.0.norm.weight") == "encoder.stages.0.0.convs.0.adn.N.weight")
+        #expect(!MONAILegacyKeys.areLegacy(["encoder.stages.0.0.convs.0.norm.weight"]))
+        #expect(MONAILegacyKeys.areLegacy(["model.0.conv.unit0.norm.weight"]))
+        #expect(MONAILegacyKeys.modern("model.0.conv.unit0.adn.N.weight") == "model.0.conv.unit0.adn.N.weight")
+    }
+}
