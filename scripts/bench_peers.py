@@ -6,9 +6,11 @@ inference is an eval-mode forward under inference_mode; a training step is forwa
 backward + Adam. Each case runs: unet, PyTorch, unet, PyTorch; each side keeps its best images/s and lowest peak RSS.
 
     swift build -c release --product unet
-    .venv/bin/python scripts/bench_peers.py [--quick] [--mode infer|train|both] [--encoder resnet18 resnet34 resnet50]
+    .venv/bin/python scripts/bench_peers.py [--quick] [--mode infer|train|both] [--nets smp:resnet18 ... basic-unet monai-unet]
 
-Needs torch and segmentation-models-pytorch 0.6.0 (see scripts/make_fixtures.py).
+Networks: smp's Unet with a ResNet encoder (`smp:ENCODER`, smp's defaults), MONAI's BasicUNet (MONAI's defaults) and
+MONAI's UNet as its tutorials build it (channels 16-256, strides 2, two residual units, batch norm), 3 input channels.
+Needs torch, segmentation-models-pytorch 0.6.0 and monai 1.6.1 (see scripts/make_fixtures.py).
 """
 import argparse
 import json
@@ -28,13 +30,21 @@ def pytorch_case(args):
     import types
     sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
     import torch
-    import segmentation_models_pytorch as smp
     sys.path.insert(0, REFERENCE)
     import pytorch_unet as reference
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     reference.reset_peak_rss()
-    model = smp.Unet(args.encoder[0], encoder_weights=None, in_channels=3, classes=args.classes).to(memory_format=torch.channels_last)
+    net = args.nets[0]
+    if net.startswith("smp:"):
+        import segmentation_models_pytorch as smp
+        model = smp.Unet(net[4:], encoder_weights=None, in_channels=3, classes=args.classes)
+    else:
+        import monai.networks.nets as nets
+        model = (nets.BasicUNet(spatial_dims=2, in_channels=3, out_channels=args.classes) if net == "basic-unet" else
+                 nets.UNet(spatial_dims=2, in_channels=3, out_channels=args.classes, channels=(16, 32, 64, 128, 256),
+                           strides=(2, 2, 2, 2), num_res_units=2, norm="batch"))
+    model = model.to(memory_format=torch.channels_last)
     x = torch.randn(args.batch, 3, args.size, args.size).to(memory_format=torch.channels_last)
     target = torch.randint(0, args.classes, (args.batch, args.size, args.size))
     if args.mode == "infer":
@@ -53,7 +63,7 @@ def pytorch_case(args):
             optimizer.step()
     times, first = reference.time_loop(step, args.warmup, args.steps, args.min_time)
     median = statistics.median(times)
-    print(json.dumps({"framework": "pytorch", "version": torch.__version__, "arch": "smp-unet", "encoder": args.encoder[0],
+    print(json.dumps({"framework": "pytorch", "version": torch.__version__, "net": net,
                       "mode": args.mode, "batch": args.batch, "size": args.size, "classes": args.classes,
                       "threads": torch.get_num_threads(), "steps": len(times), "images_per_s": round(args.batch / median, 3),
                       "ms_per_batch_median": round(1e3 * median, 2), "first_iter_s": round(first, 2),
@@ -81,7 +91,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="short timing (3 s per case) for a first look")
     parser.add_argument("--mode", choices=["infer", "train", "both"], default="both")
-    parser.add_argument("--encoder", nargs="+", default=["resnet18", "resnet34", "resnet50"])
+    parser.add_argument("--nets", nargs="+", default=["smp:resnet18", "smp:resnet34", "smp:resnet50", "basic-unet", "monai-unet"])
     parser.add_argument("--classes", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--pytorch-case", action="store_true", help=argparse.SUPPRESS)
@@ -95,17 +105,19 @@ def main():
         return pytorch_case(args)
     timing = ["--steps", "5", "--warmup", "2", "--min-time", "3"] if args.quick else ["--steps", "10", "--warmup", "3", "--min-time", "8"]
     rows = []
-    for encoder in args.encoder:
+    for net in args.nets:
         for mode, size, batch in CASES:
             if args.mode != "both" and mode != args.mode:
                 continue
             common = ["--mode", mode, "--size", str(size), "--batch", str(batch), "--classes", str(args.classes),
                       "--threads", str(args.threads)] + timing
-            ours = [UNET, "bench", "--arch", "smp-unet", "--encoder", encoder, "--dtype", "fp32"] + common
-            theirs = [sys.executable, os.path.abspath(__file__), "--pytorch-case", "--encoder", encoder] + common
+            arch = ["--arch", "smp-unet", "--encoder", net[4:]] if net.startswith("smp:") else ["--arch", net]
+            ours = [UNET, "bench"] + arch + ["--dtype", "fp32"] + common
+            theirs = [sys.executable, os.path.abspath(__file__), "--pytorch-case", "--nets", net] + common
             records = [run(ours), run(theirs), run(ours), run(theirs)]
             u, t = best(records[0::2]), best(records[1::2])
-            name = f"{mode} smp Unet {encoder}, {args.classes} cls, {size}², batch {batch}"
+            label = {"basic-unet": "MONAI BasicUNet", "monai-unet": "MONAI UNet (tutorial)"}.get(net, f"smp Unet {net[4:]}")
+            name = f"{mode} {label}, {args.classes} cls, {size}², batch {batch}"
             rows.append((name, u, t))
             if "error" in u or "error" in t:
                 print(f"{name}: {u.get('error') or t.get('error')}", file=sys.stderr)

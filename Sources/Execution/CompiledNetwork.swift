@@ -54,18 +54,18 @@ public final class CompiledNetwork {
         if passes.contains(.fuseActivations) { g = g.fusingActivations() }
         if passes.contains(.transposedAsDepthToSpace) { g = g.rewritingTransposedConvolutions() }
         if passes.contains(.splitConcat) { g = g.splittingConcatenations() }
-        let (regions, precisions) = PrecisionRegions.apply(
+        let (regions, regionPrecisions) = PrecisionRegions.apply(
             to: g, precision: precision, training: training, enabled: passes.contains(.precisionRegions),
             winogradScratchLimit: winogradScratchLimit)
-        self.graph = regions
+        let (laidOut, precisions, formats) = LayoutChoice.apply(to: regions, precisions: regionPrecisions, enabled: passes.contains(.layout))
+        self.graph = laidOut
         let lowering = try Lowering(
-            graph: regions, parameters: Dictionary(parameters, uniquingKeysWith: { a, _ in a }), training: training,
-            inputGradient: inputGradient, precision: precision, passes: passes, valuePrecisions: precisions,
-            activationFormat: LayoutChoice.activationFormat(for: regions, enabled: passes.contains(.layout)),
+            graph: laidOut, parameters: Dictionary(parameters, uniquingKeysWith: { a, _ in a }), training: training,
+            inputGradient: inputGradient, precision: precision, passes: passes, valuePrecisions: precisions, formats: formats,
             winogradScratchLimit: winogradScratchLimit)
         self.lowering = lowering
         var loaderNodes: [Int] = []
-        kernels = try regions.nodes.enumerated().map { index, node in
+        kernels = try laidOut.nodes.enumerated().map { index, node in
             let before = lowering.loaders.count
             let kernel = try lowering.kernel(for: node)
             loaderNodes += Array(repeating: index, count: lowering.loaders.count - before)
@@ -74,7 +74,7 @@ public final class CompiledNetwork {
         self.loaderNodes = loaderNodes
         let recomputes = training && passes.contains(.recompute) && (recomputesConvolutions ?? (precision == .fp32))
         self.recomputesConvolutions = recomputes
-        schedule = try Schedule(graph: regions, kernels: kernels, lowering: lowering, recomputesConvolutions: recomputes)
+        schedule = try Schedule(graph: laidOut, kernels: kernels, lowering: lowering, recomputesConvolutions: recomputes)
         memoryPlan = try MemoryPlan(steps: schedule.steps, buffers: lowering.buffers)
         try load(releasing: releasingModelWeights && !training ? parameters : nil)
     }

@@ -63,7 +63,7 @@ final class Conv2dKernel: NodeKernel {
         let destination = try lowering.descriptor(node.output)
         self.destination = destination
         // The input's layout is the first convolution's choice where convolutions alone read it.
-        let isInput = node.inputs[0] == lowering.graph.input && lowering.activationFormat != .abcd
+        let isInput = node.inputs[0] == lowering.graph.input && lowering.formats[node.output.id] != .abcd
             && lowering.graph.nodes.allSatisfy { other in
                 guard other.inputs.contains(lowering.graph.input) else { return true }
                 if case .conv2d = other.op { return true }

@@ -21,7 +21,7 @@ final class DepthToSpaceKernel: NodeKernel {
         let dims: [Int]
         let expandedStrides: [Int]
         let spaceStrides: [Int]
-        switch lowering.activationFormat {
+        switch lowering.formats[node.output.id] {
         case .acdb:
             // (n, p, q, i, j, o): the expanded map's channel (k·p + q)·C + o at pixel (i, j); the output's pixel (k·i + p, k·j + q).
             dims = [n, k, k, h, w, c]
@@ -33,8 +33,8 @@ final class DepthToSpaceKernel: NodeKernel {
             expandedStrides = [k * k * c * h * w, h * w, k * c * h * w, c * h * w, w, 1]
             spaceStrides = [k * k * c * h * w, k * k * h * w, k * w, 1, k * k * w, k]
         default:
-            guard let b = lowering.channelBlock, c % b == 0 else {
-                throw CompilationError("\(node.name): \(c) channels do not fill blocks of \(lowering.channelBlock ?? 0)")
+            guard let b = lowering.channelBlock(node.output), c % b == 0 else {
+                throw CompilationError("\(node.name): \(c) channels do not fill blocks of \(lowering.channelBlock(node.output) ?? 0)")
             }
             // (n, o/b, p, q, i, j, o%b).
             let (blocks, plane) = (c / b, h * w * b)

@@ -1,31 +1,56 @@
 import DNNL
 import Graph
 
-/// The layout pass: the layout activations keep from op to op. Channels in blocks of the CPU's vector width
-/// (`nChw16c` on AVX-512, `nChw8c` on AVX2: what oneDNN's kernels run fastest on) where every value inside the
-/// network has a multiple of that many channels; else channels-last (NHWC), because oneDNN 2.6 has no optimized
-/// convolution for a padded block (8 channels in a block of 16) or a block the CPU's vectors do not match, and
-/// would run its reference loops, two orders of magnitude slower. The input takes the layout its first convolution prefers where only
-/// convolutions read it; a convolution writing the output may leave its last block part empty; the output is
-/// reordered to NCHW at the boundary. Switched off: NCHW everywhere.
+/// The layout pass: the layout each value keeps between ops. Channels in blocks of the CPU's vector width
+/// (`nChw16c` on AVX-512, `nChw8c` on AVX2: what oneDNN's kernels run fastest on) where a value has a multiple of that
+/// many channels; channels-last (NHWC) where it has not, because oneDNN 2.6 has no optimized convolution for a padded
+/// block (8 channels in a block of 16) or a block the CPU's vectors do not match, and would run its reference loops,
+/// two orders of magnitude slower.
+///
+/// An op runs in one layout: blocked where its output and its inputs fill blocks, else channels-last; each input in
+/// another layout reaches it through a `convert` node (one reorder, its gradient reordered back). So a network whose
+/// narrow maps sit at its edges (MONAI's `UNet`, whose top level ends in 2-class maps) runs blocked everywhere else.
+/// The input takes the layout its first convolution prefers where only convolutions read it; a convolution writing
+/// the output from blocked maps may leave its last block part empty; the output is reordered to NCHW at the boundary.
+/// Switched off: NCHW everywhere.
 enum LayoutChoice {
-    static func activationFormat(for graph: Graph, enabled: Bool) -> FormatTag {
-        guard enabled else { return .abcd }
-        guard let block = CPUISA.channelBlock else { return .acdb }
+    /// The graph with the conversions between layouts, each value's precision (the conversions keep their input's)
+    /// and each value's layout.
+    static func apply(to graph: Graph, precisions: [Precision], enabled: Bool)
+        -> (graph: Graph, precisions: [Precision], formats: [FormatTag])
+    {
+        guard enabled else { return (graph, precisions, Array(repeating: .abcd, count: graph.shapes.count)) }
+        guard let block = CPUISA.channelBlock else { return (graph, precisions, Array(repeating: .acdb, count: graph.shapes.count)) }
+        let blocked: FormatTag = block == 16 ? .aBcd16b : .aBcd8b
+        func fills(_ value: Graph.Value) -> Bool { graph.shape(value)[1] % block == 0 }
         // The input keeps a layout of its own only where convolutions alone read it (they take any layout).
         let inputAlone = graph.nodes.allSatisfy { node in
             guard node.inputs.contains(graph.input) else { return true }
             if case .conv2d = node.op { return true }
             return false
         }
-        // The output may leave channels of its last block unused where a convolution writes it (a head of 2 classes).
-        let outputByConvolution = graph.nodes.contains { node in
-            if case .conv2d = node.op { return node.output == graph.output }
-            return false
+        var rewritten = graph
+        rewritten.nodes = []
+        var (precisions, formats) = (precisions, Array(repeating: blocked, count: graph.shapes.count))
+        formats[graph.input.id] = fills(graph.input) ? blocked : .acdb
+        for node in graph.nodes {
+            var node = node
+            let read = node.inputs.filter { !(inputAlone && $0 == graph.input) }
+            // The output may leave channels of its last block unused where a convolution writes it (a head of 2 classes).
+            var outputFits = fills(node.output)
+            if case .conv2d = node.op, node.output == graph.output { outputFits = true }
+            let own: FormatTag = outputFits && read.allSatisfy(fills) ? blocked : .acdb
+            for (k, input) in node.inputs.enumerated() where formats[input.id] != own && !(inputAlone && input == graph.input) {
+                let converted = rewritten.newValue(shape: graph.shape(input))
+                precisions.append(precisions[input.id])
+                formats.append(own)
+                rewritten.nodes.append(Graph.Node(op: .convert(to: precisions[input.id]), inputs: [input], output: converted,
+                                                  name: "\(node.name).\(own == .acdb ? "to_nhwc" : "to_blocked")"))
+                node.inputs[k] = converted
+            }
+            formats[node.output.id] = own
+            rewritten.nodes.append(node)
         }
-        let interior = graph.nodes.map(\.output).filter { $0 != graph.output || !outputByConvolution }
-            + (inputAlone ? [] : [graph.input])
-        guard interior.allSatisfy({ graph.shape($0)[1] % block == 0 }) else { return .acdb }
-        return block == 16 ? .aBcd16b : .aBcd8b
+        return (rewritten, precisions, formats)
     }
 }

@@ -15,8 +15,8 @@ final class Lowering {
     let precision: Precision
     /// Each value's precision, by `Graph.Value.id`.
     let valuePrecisions: [Precision]
-    /// The layout of activations between ops.
-    let activationFormat: FormatTag
+    /// Each value's layout between ops, by `Graph.Value.id` (`LayoutChoice`).
+    let formats: [FormatTag]
     /// The largest scratchpad a Winograd convolution may ask for; above it the direct algorithm runs. Winograd's
     /// scratch holds transformed weights and tiles (per thread in backward), hundreds of MB for a U-Net's deepest
     /// layers; the limit scales with the network's largest activation (1.6x, at least 96 MiB).
@@ -29,10 +29,10 @@ final class Lowering {
     private var inputDescriptor: MemoryDescriptor?
 
     init(graph: Graph, parameters: [String: Parameter], training: Bool, inputGradient: Bool, precision: Precision,
-         passes: Set<Pass>, valuePrecisions: [Precision], activationFormat: FormatTag, winogradScratchLimit: Int? = nil) throws {
+         passes: Set<Pass>, valuePrecisions: [Precision], formats: [FormatTag], winogradScratchLimit: Int? = nil) throws {
         (self.graph, self.parameters, self.training, self.precision) = (graph, parameters, training, precision)
         self.inputGradient = training && inputGradient
-        (self.passes, self.valuePrecisions, self.activationFormat) = (passes, valuePrecisions, activationFormat)
+        (self.passes, self.valuePrecisions, self.formats) = (passes, valuePrecisions, formats)
         placeholder = try Memory(MemoryDescriptor(dims: [16], format: .a))
         let largest = graph.shapes.map { $0.reduce(1, *) }.max()! * (precision == .bf16 ? 2 : 4)
         let override = ProcessInfo.processInfo.environment["UNET_WINOGRAD_SCRATCH_MB"].flatMap(Int.init)
@@ -43,20 +43,17 @@ final class Lowering {
 
     func dataType(_ value: Graph.Value) -> DataType { valuePrecisions[value.id] == .bf16 ? .bf16 : .f32 }
 
-    /// The layout of `value` and of its gradient: the network's, except for the input, which takes the layout
-    /// its first convolution prefers (`setInputDescriptor`; oneDNN chooses, for 1 or 3 channels usually NCHW or
-    /// NHWC), or NHWC where its channels do not fill the network's blocks.
+    /// The layout of `value` and of its gradient (`formats`), except for an input that convolutions alone read,
+    /// which takes the layout its first convolution prefers (`setInputDescriptor`; oneDNN chooses, for 1 or 3
+    /// channels usually NCHW or NHWC).
     func descriptor(_ value: Graph.Value) throws -> MemoryDescriptor {
         if value == graph.input, let inputDescriptor { return inputDescriptor }
-        var format = activationFormat
-        // An input that convolutions alone read and whose channels do not fill the blocks (only they take it).
-        if value == graph.input, let block = channelBlock, graph.shape(value)[1] % block != 0 { format = .acdb }
-        return try MemoryDescriptor(dims: graph.shape(value), dataType: dataType(value), format: format)
+        return try MemoryDescriptor(dims: graph.shape(value), dataType: dataType(value), format: formats[value.id])
     }
 
-    /// The channel block of the activation layout (nil: NCHW or NHWC).
-    var channelBlock: Int? {
-        switch activationFormat {
+    /// The channel block of `value`'s layout (nil: NCHW or NHWC).
+    func channelBlock(_ value: Graph.Value) -> Int? {
+        switch formats[value.id] {
         case .aBcd16b: 16
         case .aBcd8b: 8
         default: nil

@@ -3,14 +3,17 @@ import Graph
 import NN
 import Tensors
 
-/// `prelu` in a compiled network: oneDNN's PReLU with the learned slopes broadcast over the map, one per channel
-/// `(1, C, 1, 1)` or one shared `(1, 1, 1, 1)`. Backward reads the input and gives the slopes' gradient summed over
-/// what they were broadcast over.
+/// `prelu` in a compiled network: oneDNN's PReLU with the learned slopes broadcast over the map, one per channel or
+/// one shared by all. oneDNN always sees one slope per channel `(1, C, 1, 1)` (a shared slope repeated), in the
+/// layout it picks for the data: its optimized kernels take no other (a single broadcast slope, or plain slopes beside
+/// blocked data, leave only its reference loops). Backward reads the input and gives the slopes' gradient summed
+/// over what they were broadcast over.
 final class PReLUKernel: NodeKernel {
     private let name: String
     private let lowering: Lowering
     private let weight: Parameter
     private let slopes: MemoryDescriptor
+    private let channels: Int
     private let forwardPrimitive: Primitive
     private let backwardPrimitive: Primitive?
     private var loaded: Buffer?
@@ -24,9 +27,11 @@ final class PReLUKernel: NodeKernel {
             throw CompilationError("\(node.name): the PReLU weight \(key) must be (\(shape[1])) or (1), got \(weight.value.shape)")
         }
         let data = try lowering.descriptor(node.output)
-        slopes = try MemoryDescriptor(dims: [1, weight.value.count, 1, 1], dataType: data.dataType, format: .abcd)
-        let forward = try PrimitiveDescriptor.preluForward(training: lowering.training, data: data, weights: slopes,
+        channels = shape[1]
+        let wanted = try MemoryDescriptor(dims: [1, channels, 1, 1], dataType: data.dataType, format: .any)
+        let forward = try PrimitiveDescriptor.preluForward(training: lowering.training, data: data, weights: wanted,
                                                            attributes: try lowering.attributes())
+        slopes = forward.memoryDescriptor(.weights)
         forwardPrimitive = try Primitive(forward)
         if lowering.training {
             backwardPrimitive = try Primitive(.preluBackward(data: data, weights: slopes, hint: forward, attributes: try lowering.attributes()))
@@ -43,7 +48,8 @@ final class PReLUKernel: NodeKernel {
     var backwardReads: (inputs: [Bool], output: Bool) { ([true], false) }
 
     private func load(into buffer: Buffer) throws {
-        try weight.value.copy(try .whole([1, weight.value.count, 1, 1]), to: buffer.memory)
+        let perChannel = weight.value.count == channels ? weight.value : Tensor(shape: [channels], repeating: weight.value[flat: 0])
+        try perChannel.copy(try .whole([1, channels, 1, 1]), to: buffer.memory)
     }
 
     func forward(_ inputs: [Buffer], _ output: Buffer) throws -> [Step] {
@@ -75,13 +81,20 @@ final class PReLUKernel: NodeKernel {
         let dx = try lowering.buffer(name + " input gradient", .gradient, outputGradient.descriptor)
         let diffSlopes = try lowering.buffer(name + " slope gradient", .weights,
                                              backwardPrimitive.descriptor.memoryDescriptor(.diffWeights))
-        let plain = try MemoryDescriptor(dims: slopes.dims, format: .abcd)
+        let (plain, channels, shared) = (try MemoryDescriptor(dims: slopes.dims, format: .abcd), channels, weight.value.count == 1)
         let step = Step.primitive("\(name): backward", backwardPrimitive,
                                   reading: [.source: x, .weights: saved, .diffDestination: outputGradient],
                                   writing: [.diffSource: dx, .diffWeights: diffSlopes],
                                   scratchpad: try lowering.scratchpad(backwardPrimitive, name), inPlace: [(dx, outputGradient)])
         sources.append(GradientSource(parameter: weight, reads: [diffSlopes], alignment: weight.value.count) { _, base in
-            try Memory.borrowing(plain, UnsafeMutableRawPointer(base)) { try copy(diffSlopes.memory, to: $0) }
+            guard shared else {
+                return try Memory.borrowing(plain, UnsafeMutableRawPointer(base)) { try copy(diffSlopes.memory, to: $0) }
+            }
+            var perChannel = [Float](repeating: 0, count: channels)
+            try perChannel.withUnsafeMutableBytes { bytes in
+                try Memory.borrowing(plain, bytes.baseAddress!) { try copy(diffSlopes.memory, to: $0) }
+            }
+            base.pointee = perChannel.reduce(0, +)
         })
         return ([step], [wanted[0] ? dx : nil])
     }

@@ -82,7 +82,10 @@ struct MONAIParityTests {
                     // A convolution's bias just before a norm: the norm removes it, its gradient is zero up to rounding.
                     #expect(Self.largest(parameter.grad) <= 1e-4 * scale, "\(name), \(label): grad \(key) should vanish")
                 } else if parameter.requiresGrad {
-                    expectCloseInNorm(parameter.grad, try f.tensor("grad." + key), "\(name), \(label): grad \(key)")
+                    // A shared PReLU slope's gradient is one sum over every value of its map: float32 rounding of the
+                    // sum's order shows at 1e-4.
+                    expectCloseInNorm(parameter.grad, try f.tensor("grad." + key), relative: key.hasSuffix("adn.A.weight") ? 1e-3 : 1e-4,
+                                      "\(name), \(label): grad \(key)")
                 } else {
                     expectClose(parameter.value, try f.tensor("after." + key), rtol: 1e-4, atol: 1e-5, "\(name), \(label): after \(key)")
                 }
