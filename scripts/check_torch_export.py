@@ -2,7 +2,8 @@
 """Checks that .pth files written by `unet convert` load back into PyTorch.
 
 The peers: segmentation_models_pytorch's Unet (resnet18, resnet34 with smp's defaults, resnet50) and MONAI's
-BasicUNet and UNet (MONAI's defaults, the tutorials' residual batch-norm network) saved as their users do
+BasicUNet and UNet (MONAI's defaults, the tutorials' residual batch-norm network) and nnU-Net's 2-D PlainConvUNet
+(dynamic-network-architectures, with its aliased keys) saved as their users do
 (`torch.save(model.state_dict())`), converted to native safetensors and back to .pth; the package's own class must
 take it with `load_state_dict(strict=True)`, bit-identical, with equal logits.
 
@@ -74,6 +75,11 @@ def monai(kind, **config):
     return getattr(monai_nets(), kind)(spatial_dims=2, **config)
 
 
+def nnunet(features, strides, in_channels, classes):
+    from make_fixtures import plain_conv_unet
+    return plain_conv_unet(features, strides, in_channels, classes, deep_supervision=True)
+
+
 PEERS = {  # name: (build, input channels, an input size the network takes)
     "smp_resnet18_d3": (lambda: smp(encoder_name="resnet18", encoder_depth=3, decoder_channels=(32, 16, 8), in_channels=3, classes=2), 3, (45, 61)),
     "smp_resnet34_default": (lambda: smp(encoder_name="resnet34", in_channels=3, classes=2), 3, (45, 61)),
@@ -84,6 +90,7 @@ PEERS = {  # name: (build, input channels, an input size the network takes)
                                           in_channels=1, out_channels=2), 1, (48, 64)),
     "monai_unet_default_in3_c4": (lambda: monai("UNet", channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), in_channels=3,
                                                 out_channels=4), 3, (48, 64)),
+    "nnunet_plain_default_7_stages": (lambda: nnunet([32, 64, 128, 256, 512, 512, 512], [1, 2, 2, 2, 2, 2, 2], 1, 4), 1, (128, 64)),
 }
 
 
@@ -92,7 +99,7 @@ def check_peers(unet, tmp):
     failures = 0
     for name, (build, in_channels, size) in PEERS.items():
         torch.manual_seed(7)
-        original = prepared(build(), (2, in_channels, 64, 64), 8)
+        original = prepared(build(), (2, in_channels, *size), 8)
         source, native, exported = (os.path.join(tmp, name + suffix) for suffix in (".pth", ".safetensors", "_back.pth"))
         torch.save(original.state_dict(), source)
         subprocess.run([unet, "convert", source, "-o", native], check=True, stdout=subprocess.DEVNULL)
@@ -105,7 +112,10 @@ def check_peers(unet, tmp):
         model.eval()
         original.eval()
         with torch.no_grad():
-            close = torch.allclose(model(x), original(x), rtol=1e-5, atol=1e-6)
+            ours, theirs = model(x), original(x)
+            if isinstance(ours, list):  # deep supervision: the full-resolution output first
+                ours, theirs = ours[0], theirs[0]
+            close = torch.allclose(ours, theirs, rtol=1e-5, atol=1e-6)
         print(f"{name}: {type(model).__name__} load_state_dict(strict=True) ok; tensors bit-identical: {identical}; logits match: {close}")
         failures += (not identical) + (not close)
     return failures

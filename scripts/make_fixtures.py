@@ -809,10 +809,115 @@ def monai_cases():
         json.dump(layouts, f, indent=0)
 
 
+def plain_conv_unet(features, strides, in_channels, classes, convs=2, decoder_convs=2, deep_supervision=False):
+    """dynamic_network_architectures' PlainConvUNet as nnU-Net v2 plans it for 2-D (conv bias, affine instance norm,
+    LeakyReLU 0.01), imported late: only the peers' group needs the package (0.4.4)."""
+    from importlib.metadata import version
+    from dynamic_network_architectures.architectures.unet import PlainConvUNet
+    assert version("dynamic-network-architectures") == "0.4.4", "fixtures are pinned to dynamic-network-architectures 0.4.4"
+    return PlainConvUNet(in_channels, len(features), features, nn.Conv2d, 3, strides, convs, classes, decoder_convs, True,
+                         nn.InstanceNorm2d, {"eps": 1e-5, "affine": True}, None, None, nn.LeakyReLU, {"inplace": True},
+                         deep_supervision=deep_supervision)
+
+
+NNUNET_PARITY = [  # (name, options, input shape): sizes multiples of the strides' product, as nnU-Net's patches are
+    ("nnunet_plain_s4", dict(features=[4, 8, 16, 16], strides=[1, 2, 2, 2], in_channels=1, classes=3), (2, 1, 24, 40)),
+    ("nnunet_plain_s3_c1", dict(features=[8, 16, 24], strides=[1, 2, 2], in_channels=3, classes=2, convs=[2, 3, 2],
+                                decoder_convs=[1, 2]), (2, 3, 20, 28)),
+]
+
+
+def nnunet_cases():
+    """models/nnunet_<case>.safetensors: a PlainConvUNet's parameters (`param.<key>`, every key of its state dict,
+    aliases included), eval-mode and train-mode logits (no deep supervision), dy, every gradient; models/
+    nnunet_layout.json: key → shape of nnU-Net's typical 2-D 7-stage network."""
+    import json
+    for name, options, shape in NNUNET_PARITY:
+        torch.manual_seed(71)
+        model = plain_conv_unet(**options)
+        torch.manual_seed(72)
+        with torch.no_grad():
+            for m in model.modules():
+                if isinstance(m, nn.InstanceNorm2d):
+                    m.weight.copy_(torch.rand_like(m.weight) + 0.5)
+                    m.bias.copy_(torch.randn_like(m.bias) * 0.2)
+        x = torch.randn(shape)
+        out = {"param." + k: v.clone() for k, v in model.state_dict().items()}
+        model.eval()
+        with torch.no_grad():
+            out["logits_eval"] = model(x)
+        model.train()
+        y = model(x)
+        dy = torch.randn_like(y)
+        (y * dy).sum().backward()
+        out.update(x=x, logits_train=y, dy=dy)
+        out.update({"grad." + k: p.grad for k, p in model.named_parameters()})
+        convs = options.get("convs", 2)
+        decoder_convs = options.get("decoder_convs", 2)
+        save("models", name, out, features=",".join(map(str, options["features"])), strides=",".join(map(str, options["strides"])),
+             convs=",".join(map(str, convs if isinstance(convs, list) else [convs] * len(options["features"]))),
+             decoder_convs=",".join(map(str, decoder_convs if isinstance(decoder_convs, list) else [decoder_convs] * (len(options["features"]) - 1))),
+             in_channels=options["in_channels"], classes=options["classes"])
+    nnunet_folder()
+    state = plain_conv_unet([32, 64, 128, 256, 512, 512, 512], [1, 2, 2, 2, 2, 2, 2], 1, 4, deep_supervision=True).state_dict()
+    with open(os.path.join(ROOT, "models", "nnunet_layout.json"), "w") as f:
+        json.dump(dict(keys=[[k, list(v.shape)] for k, v in state.items()]), f, indent=0)
+
+
+def nnunet_folder():
+    """models/nnunet_folder/: a trained-model folder as nnU-Net v2 writes it (plans.json, dataset.json,
+    fold_0/checkpoint_final.pth), for a small 2-D PlainConvUNet on 3-channel PNGs. The checkpoint is the dict nnU-Net's
+    trainer saves: network_weights (with the aliased keys), optimizer state with momentum buffers, numpy scalars in
+    its logs, its init_args with a torch.device, the mirroring axes."""
+    import json
+    import numpy as np
+    folder = os.path.join(ROOT, "models", "nnunet_folder")
+    os.makedirs(os.path.join(folder, "fold_0"), exist_ok=True)
+    features, strides = [8, 16, 16], [1, 2, 2]
+    torch.manual_seed(81)
+    model = plain_conv_unet(features, strides, 3, 3, deep_supervision=True)
+    arch = {"network_class_name": "dynamic_network_architectures.architectures.unet.PlainConvUNet",
+            "arch_kwargs": {"n_stages": 3, "features_per_stage": features, "conv_op": "torch.nn.modules.conv.Conv2d",
+                            "kernel_sizes": [[3, 3]] * 3, "strides": [[s, s] for s in strides], "n_conv_per_stage": [2, 2, 2],
+                            "n_conv_per_stage_decoder": [2, 2], "conv_bias": True,
+                            "norm_op": "torch.nn.modules.instancenorm.InstanceNorm2d",
+                            "norm_op_kwargs": {"eps": 1e-05, "affine": True}, "dropout_op": None, "dropout_op_kwargs": None,
+                            "nonlin": "torch.nn.LeakyReLU", "nonlin_kwargs": {"inplace": True}},
+            "_kw_requires_import": ["conv_op", "norm_op", "dropout_op", "nonlin"]}
+    plans = {"dataset_name": "Dataset901_Discs", "plans_name": "nnUNetPlans", "original_median_spacing_after_transp": [999.0, 1.0, 1.0],
+             "image_reader_writer": "NaturalImage2DIO", "transpose_forward": [0, 1, 2], "transpose_backward": [0, 1, 2],
+             "configurations": {"2d": {"data_identifier": "nnUNetPlans_2d", "preprocessor_name": "DefaultPreprocessor",
+                                       "batch_size": 12, "patch_size": [32, 24], "median_image_size_in_voxels": [37.0, 45.0],
+                                       "spacing": [1.0, 1.0], "normalization_schemes": ["ZScoreNormalization"] * 3,
+                                       "use_mask_for_norm": [False] * 3, "resampling_fn_data": "resample_data_or_seg_to_shape",
+                                       "architecture": arch, "batch_dice": True}},
+             "experiment_planner_used": "ExperimentPlanner", "label_manager": "LabelManager",
+             "foreground_intensity_properties_per_channel": {str(c): {"max": 255.0, "mean": 120.0, "median": 118.0, "min": 0.0,
+                                                                     "percentile_00_5": 3.0, "percentile_99_5": 250.0, "std": 40.0}
+                                                           for c in range(3)}}
+    dataset = {"channel_names": {"0": "R", "1": "G", "2": "B"}, "labels": {"background": 0, "disc": 1, "ring": 2},
+               "numTraining": 6, "file_ending": ".png"}
+    with open(os.path.join(folder, "plans.json"), "w") as f:
+        json.dump(plans, f, indent=4)
+    with open(os.path.join(folder, "dataset.json"), "w") as f:
+        json.dump(dataset, f, indent=4)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.99, nesterov=True)
+    model(torch.randn(2, 3, 32, 24))[0].sum().backward()
+    optimizer.step()
+    torch.save({"network_weights": model.state_dict(), "optimizer_state": optimizer.state_dict(), "grad_scaler_state": None,
+                "logging": {"mean_fg_dice": [np.float64(0.25), np.float64(0.5)], "ema_fg_dice": [np.float64(0.25), np.float64(0.275)],
+                            "train_losses": [np.float32(-0.1), np.float32(-0.3)], "lrs": [0.01, 0.0099]},
+                "_best_ema": np.float64(0.275), "current_epoch": 2,
+                "init_args": {"plans": plans, "configuration": "2d", "fold": 0, "dataset_json": dataset,
+                              "device": torch.device("cuda", 0)},
+                "trainer_name": "nnUNetTrainer", "inference_allowed_mirroring_axes": (0, 1)},
+               os.path.join(folder, "fold_0", "checkpoint_final.pth"))
+
+
 CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cases], schedules=[schedule_cases],
              models=[checkpoint_cases], training=[training_parity_case], formats=[dtype_cases], images=[image_cases],
              ops=[conv_cases, pool_and_norm_cases, activation_cases, movement_cases, arithmetic_cases],
-             metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases], peers=[smp_cases, monai_cases])
+             metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases], peers=[smp_cases, monai_cases, nnunet_cases])
 
 if __name__ == "__main__":
     # Groups named on the command line (e.g. `make_fixtures.py metrics`), or all of them.

@@ -15,6 +15,8 @@ struct PickleReader {
         "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
         // numpy scalars (nnU-Net's training logs) and the latin-1 bytes they carry
         "numpy.dtype", "numpy._core.multiarray.scalar", "numpy.core.multiarray.scalar", "_codecs.encode",
+        // the device a checkpoint was trained on (nnU-Net's init_args)
+        "torch.device",
     ]
 
     /// Storage type names and the element type of their data (nil: a type we do not read, e.g. complex).
@@ -62,6 +64,9 @@ struct PickleReader {
     private var stack: [Entry] = []
     private var marks: [Int] = []
     private var memo: [Int: Entry] = [:]
+    /// Tensors already rebuilt, by storage, offset, size and stride: a view named again (nnU-Net's aliased keys: one
+    /// tensor under several names) is the same tensor, sharing its bytes, and costs the budget nothing more.
+    private var views: [String: PickleValue] = [:]
 
     /// Decodes one pickle starting at `offset`; on return `offset` is just past its STOP opcode.
     /// - Parameter tensorBytes: the most bytes of tensor data the pickle may materialise (`Limits.tensorBytes`).
@@ -352,7 +357,26 @@ struct PickleReader {
             }
             return Entry(value: .dict(dict))
         case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor":
-            return Entry(value: try TensorView.rebuild(args, budget: &limits.tensorBytes))
+            guard args.count >= 4, case .storage(let storage) = args[0] else { throw Failure(reason: "malformed _rebuild_tensor arguments") }
+            func integers(_ value: PickleValue) -> [Int]? {
+                switch value {
+                case .int(let i): [i]
+                case .tuple(let items): items.allSatisfy { if case .int = $0 { true } else { false } }
+                    ? items.compactMap { if case .int(let i) = $0 { i } else { nil } } : nil
+                default: nil
+                }
+            }
+            let layout = args[1...3].map(integers)
+            let key = layout.contains { $0 == nil } ? nil
+                : "\(storage.key)|\(storage.typeName)|" + layout.map { $0!.map(String.init).joined(separator: ",") }.joined(separator: "|")
+            if let key, let tensor = views[key] { return Entry(value: tensor) }
+            let tensor = try TensorView.rebuild(args, budget: &limits.tensorBytes)
+            if let key { views[key] = tensor }
+            return Entry(value: tensor)
+        case "torch.device":
+            // nnU-Net's checkpoints record the training device (`torch.device('cuda', 0)`): kept as its name, inert.
+            guard let type = args.first?.string, args.count <= 2 else { throw Failure(reason: "malformed torch.device") }
+            return Entry(value: .string(args.count == 2 ? "\(type):\(args[1])" : type))
         case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
             guard let data = args.first else { throw Failure(reason: "malformed _rebuild_parameter") }
             return Entry(value: data, depth: arguments.depth, weight: arguments.weight)

@@ -43,9 +43,10 @@ public struct WindowLayout: Equatable, Sendable {
             let smallest = architecture.minimumInputSize
             if let tile, tile < smallest { throw .invalidTile("--tile \(tile) must be at least \(smallest) for this network") }
             self.init(sameSizeHeight: height, width: width, tile: tile, overlap: overlap) { max($0, smallest) }
-        case .monaiUNet(let c):
-            // Multiples of the strides' product only (MONAI's condition): the image mirrored up to one, or tiles of one.
-            let m = c.sizeMultiple
+        case .monaiUNet, .plainConvUNet:
+            // Multiples of the strides' product only (MONAI's and nnU-Net's condition): the image mirrored up to one, or
+            // tiles of one.
+            let m = architecture.downsampling
             if let tile, tile < 1 || tile % m != 0 {
                 throw .invalidTile("--tile \(tile) must be a multiple of \(m) (the strides' product) for this network")
             }

@@ -10,6 +10,8 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
     case basicUNet(BasicUNetConfiguration)
     /// MONAI's `UNet`.
     case monaiUNet(MONAIUNetConfiguration)
+    /// nnU-Net v2's 2-D `PlainConvUNet`.
+    case plainConvUNet(PlainConvUNetConfiguration)
 
     /// The classic U-Net's configuration; nil for the other families.
     public var unetConfiguration: UNetConfiguration? {
@@ -22,6 +24,7 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .smpUNet(let c): c.inputChannels
         case .basicUNet(let c): c.inputChannels
         case .monaiUNet(let c): c.inputChannels
+        case .plainConvUNet(let c): c.inputChannels
         }
     }
 
@@ -31,6 +34,7 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .smpUNet(let c): c.classes
         case .basicUNet(let c): c.classes
         case .monaiUNet(let c): c.classes
+        case .plainConvUNet(let c): c.classes
         }
     }
 
@@ -49,6 +53,9 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .monaiUNet(var c):
             c.classes = classes
             return .monaiUNet(c)
+        case .plainConvUNet(var c):
+            c.classes = classes
+            return .plainConvUNet(c)
         }
     }
 
@@ -60,6 +67,7 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .smpUNet(let c): 1 << c.encoderDepth
         case .basicUNet: 16
         case .monaiUNet(let c): c.sizeMultiple
+        case .plainConvUNet(let c): c.sizeMultiple
         }
     }
 
@@ -71,6 +79,7 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .smpUNet: true
         case .basicUNet(let c): c.norm == .batch
         case .monaiUNet(let c): c.norm == .batch
+        case .plainConvUNet: false
         }
     }
 
@@ -81,6 +90,7 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .smpUNet(let c): c.parameterCount
         case .basicUNet(let c): c.parameterCount
         case .monaiUNet(let c): c.parameterCount
+        case .plainConvUNet(let c): c.parameterCount
         }
     }
 
@@ -91,6 +101,7 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .smpUNet: 1
         case .basicUNet: BasicUNetConfiguration.minimumInputSize
         case .monaiUNet(let c): c.sizeMultiple
+        case .plainConvUNet(let c): c.sizeMultiple
         }
     }
 
@@ -101,6 +112,7 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .smpUNet(let c): try c.validate()
         case .basicUNet(let c): try c.validate()
         case .monaiUNet(let c): try c.validate()
+        case .plainConvUNet(let c): try c.validate()
         }
     }
 
@@ -113,6 +125,7 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .smpUNet(let c): needed = c.activationBytesEstimate(batch: batch, height: height, width: width, training: training)
         case .basicUNet(let c): needed = c.activationBytesEstimate(batch: batch, height: height, width: width, training: training)
         case .monaiUNet(let c): needed = c.activationBytesEstimate(batch: batch, height: height, width: width, training: training)
+        case .plainConvUNet(let c): needed = c.activationBytesEstimate(batch: batch, height: height, width: width, training: training)
         }
         try UNetConfiguration.check(needed, "a batch of \(batch) image(s) of \(width)x\(height) needs about %.0f GB of feature maps to "
             + (training ? "train" : "predict"))
@@ -131,6 +144,7 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .smpUNet(let c): try SMPUNet(c, generator: &generator)
         case .basicUNet(let c): try BasicUNet(c, generator: &generator)
         case .monaiUNet(let c): try MONAIUNet(c, generator: &generator)
+        case .plainConvUNet(let c): try PlainConvUNet(c, generator: &generator)
         }
     }
 
@@ -140,6 +154,7 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .smpUNet(let c): c.description
         case .basicUNet(let c): c.description
         case .monaiUNet(let c): c.description
+        case .plainConvUNet(let c): c.description
         }
     }
 }

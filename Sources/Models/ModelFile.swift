@@ -30,6 +30,8 @@ public enum ModelFile {
     /// The configuration of a MONAI `BasicUNet` (`BasicUNetConfiguration`) and of a MONAI `UNet` (`MONAIUNetConfiguration`).
     public static let basicUNetConfigurationKey = "unet.monai_basic_unet"
     public static let monaiUNetConfigurationKey = "unet.monai_unet"
+    /// The configuration of an nnU-Net `PlainConvUNet` (`PlainConvUNetConfiguration`).
+    public static let plainConvUNetConfigurationKey = "unet.nnunet_plain_conv_unet"
     public static let metadataKey = "unet.metadata"
     /// Training checkpoints: the trainer's state, and the prefix of the optimizer's tensors.
     public static let trainingKey = "unet.training"
@@ -39,12 +41,14 @@ public enum ModelFile {
     /// - Throws: `CheckpointError` for unreadable files, `UNetError` naming the file and keys when the tensors do
     ///   not fit the architecture, hold NaN or infinity, or the recorded metadata is out of range. Nothing is
     ///   written.
-    /// A folder is an smp `save_pretrained` folder: its `model.safetensors`, checked against its `config.json`.
+    /// A folder is an smp `save_pretrained` folder (its `model.safetensors`, checked against its `config.json`) or an
+    /// nnU-Net trained-model folder (see `loadNNUNet`).
     public static func load(path: String, options: ModelLoadOptions = .init()) throws -> LoadedModel {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else {
             return try load(try Checkpoint.read(path: path), path: path, options: options)
         }
+        if let loaded = try loadNNUNet(folder: path, options: options) { return loaded }
         let configPath = (path as NSString).appendingPathComponent("config.json")
         let weightsPath = (path as NSString).appendingPathComponent("model.safetensors")
         guard FileContents.isRegularFile(configPath), FileContents.isRegularFile(weightsPath) else {
@@ -69,6 +73,39 @@ public enum ModelFile {
                            fileMetadata: loaded.fileMetadata, extraTensors: loaded.extraTensors)
     }
 
+    /// An nnU-Net v2 trained-model folder (`nnUNetTrainer__nnUNetPlans__2d`: `plans.json`, `dataset.json`,
+    /// `fold_N/checkpoint_final.pth`), or one of its `fold_N` folders: the weights of `fold_0` (else the first fold
+    /// with a `checkpoint_final.pth`, else `checkpoint_best.pth`), checked against the plans' 2-D network, with
+    /// nnU-Net's way of predicting as the model's defaults (`NNUNetPlans.metadata`). Nil for a folder that is not one.
+    static func loadNNUNet(folder path: String, options: ModelLoadOptions) throws -> LoadedModel? {
+        let folder = URL(fileURLWithPath: path).standardizedFileURL
+        let isFold = folder.lastPathComponent.hasPrefix("fold_")
+        let root = isFold ? folder.deletingLastPathComponent() : folder
+        let (plansPath, datasetPath) = (root.appendingPathComponent("plans.json").path, root.appendingPathComponent("dataset.json").path)
+        guard FileContents.isRegularFile(plansPath) else { return nil }
+        guard FileContents.isRegularFile(datasetPath) else {
+            throw UNetError.incompatibleCheckpoint("\(path): an nnU-Net folder (plans.json) without dataset.json beside it")
+        }
+        let folds = isFold ? [folder] : ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [])
+            .filter { $0.hasPrefix("fold_") }.sorted().map { root.appendingPathComponent($0) }
+        let candidates = folds.flatMap { fold in ["checkpoint_final.pth", "checkpoint_best.pth"].map { fold.appendingPathComponent($0).path } }
+        guard let weights = candidates.first(where: FileContents.isRegularFile) else {
+            throw UNetError.incompatibleCheckpoint("\(path): an nnU-Net folder without fold_N/checkpoint_final.pth or checkpoint_best.pth")
+        }
+        let plans = try NNUNetPlans.read(plans: plansPath, dataset: datasetPath)
+        let loaded = try load(try Checkpoint.read(path: weights), path: weights, options: options)
+        guard case .plainConvUNet(let detected) = loaded.model.architecture, detected == plans.configuration else {
+            throw UNetError.incompatibleCheckpoint("\(weights): the weights are \(loaded.model.architecture), but \(plansPath) and "
+                + "\(datasetPath) describe \(plans.configuration)")
+        }
+        let report = loaded.report + ["nnU-Net folder: \(weights) with \(plansPath) (2d: patch \(plans.patchSize.map(String.init).joined(separator: "x")), "
+            + "\(plans.normalizationSchemes[0]), mirroring, half-window overlap)"]
+            + (folds.count > 1 && !isFold ? ["\(folds.count) folds: \(URL(fileURLWithPath: weights).deletingLastPathComponent().lastPathComponent) is used "
+                + "(give -m FOLDER/fold_N for another; the folds are not ensembled)"] : [])
+        return LoadedModel(model: loaded.model, metadata: plans.metadata, tensors: loaded.tensors, format: loaded.format, report: report,
+                           fileMetadata: loaded.fileMetadata, extraTensors: loaded.extraTensors)
+    }
+
     /// Loads a model from a model file's bytes; `path` labels errors (see `load(path:options:)`).
     public static func decode(_ bytes: [UInt8], path: String, options: ModelLoadOptions = .init()) throws -> LoadedModel {
         try load(try Checkpoint.decode(bytes, path: path), path: path, options: options)
@@ -90,6 +127,7 @@ public enum ModelFile {
             (smpConfigurationKey, { (try? JSONDecoder().decode(SMPUNetConfiguration.self, from: $0)).map(Architecture.smpUNet) }),
             (basicUNetConfigurationKey, { (try? JSONDecoder().decode(BasicUNetConfiguration.self, from: $0)).map(Architecture.basicUNet) }),
             (monaiUNetConfigurationKey, { (try? JSONDecoder().decode(MONAIUNetConfiguration.self, from: $0)).map(Architecture.monaiUNet) }),
+            (plainConvUNetConfigurationKey, { (try? JSONDecoder().decode(PlainConvUNetConfiguration.self, from: $0)).map(Architecture.plainConvUNet) }),
         ]
         if let family = families.first(where: { checkpoint.metadata[$0.key] != nil }), let text = checkpoint.metadata[family.key] {
             guard let decoded = family.decode(Data(text.utf8)) else {
@@ -111,6 +149,21 @@ public enum ModelFile {
             let renamed = try mapping.rename(tensors.map(\.key))
             for (old, new) in zip(tensors.map(\.key), renamed) where old != new { report.append("renamed \(old) -> \(new)") }
             tensors = zip(renamed, tensors).map { ($0, $1.tensor) }
+        }
+        if native == nil, tensors.contains(where: { $0.key == "encoder.stages.0.0.convs.0.conv.weight" }) {
+            // nnU-Net's aliases: the same tensors under each block's all_modules and the encoder again in the decoder.
+            let keys = Set(tensors.map(\.key))
+            let aliases = Dictionary(PlainConvUNet.aliases(of: tensors.map(\.key).filter { !$0.contains(".all_modules.") && !$0.hasPrefix("decoder.encoder.") })
+                .filter { keys.contains($0.alias) }.map { ($0.alias, $0.key) }, uniquingKeysWith: { a, _ in a })
+            if !aliases.isEmpty {
+                let byKey = Dictionary(tensors.map { ($0.key, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+                for (alias, key) in aliases where byKey[alias]?.shape != byKey[key]?.shape {
+                    throw UNetError.incompatibleCheckpoint("\(path): \(CheckpointError.quote(alias)) should be the same tensor as "
+                        + "\(CheckpointError.quote(key)) (nnU-Net's alias), but their shapes differ")
+                }
+                tensors.removeAll { aliases[$0.key] != nil }
+                report.append("nnU-Net's \(aliases.count) aliased keys (all_modules.*, decoder.encoder.*) read as the tensors they alias")
+            }
         }
         if native == nil, MONAILegacyKeys.areLegacy(tensors.map(\.key)) {
             tensors = tensors.map { (MONAILegacyKeys.modern($0.key), $0.tensor) }
@@ -201,6 +254,13 @@ public enum ModelFile {
             return (try checked(.basicUNet(basic), contradictions: overrides.contradictions(withForeign: .basicUNet(basic)),
                                 "is a MONAI BasicUNet"), false)
         }
+        let plain: PlainConvUNetConfiguration?
+        do { plain = try PlainConvUNetConfiguration.detect(shapes: shapes) } catch { throw UNetError.incompatibleCheckpoint("\(path): \(error)") }
+        if let plain {
+            report.append("detected \(plain)")
+            return (try checked(.plainConvUNet(plain), contradictions: overrides.contradictions(withForeign: .plainConvUNet(plain)),
+                                "is an nnU-Net PlainConvUNet"), false)
+        }
         if let (monai, assumedStrides) = monai {
             report.append("detected \(monai)")
             if assumedStrides {
@@ -222,7 +282,7 @@ public enum ModelFile {
         guard !overrides.isEmpty else {
             let sample = tensors.prefix(3).map { CheckpointError.quote($0.key) }.joined(separator: ", ")
             throw UNetError.incompatibleCheckpoint(
-                "\(path): not a milesial, labml, tutorial, smp or MONAI U-Net (keys \(sample), ...); give the architecture "
+                "\(path): not a milesial, labml, tutorial, smp, MONAI or nnU-Net U-Net (keys \(sample), ...); give the architecture "
                     + "with --match-by-shape, or rename keys with --map FILE")
         }
         return (.unet(overrides.configuration), false)
@@ -246,8 +306,11 @@ public enum ModelFile {
     ) throws {
         let lowered = path.lowercased()
         if lowered.hasSuffix(".pth") || lowered.hasSuffix(".pt") {
-            try TorchCheckpoint.write(tensors, to: path)
-            return
+            guard case .plainConvUNet = architecture else { return try TorchCheckpoint.write(tensors, to: path) }
+            // nnU-Net's state dict lists its aliases too; load_state_dict(strict=True) wants every one.
+            let byKey = Dictionary(tensors.map { ($0.key, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+            let aliases = PlainConvUNet.aliases(of: tensors.map(\.key)).compactMap { entry in byKey[entry.key].map { (key: entry.alias, tensor: $0) } }
+            return try TorchCheckpoint.write(tensors + aliases, to: path)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -257,6 +320,7 @@ public enum ModelFile {
             case .smpUNet(let c): (smpConfigurationKey, try encoder.encode(c))
             case .basicUNet(let c): (basicUNetConfigurationKey, try encoder.encode(c))
             case .monaiUNet(let c): (monaiUNetConfigurationKey, try encoder.encode(c))
+            case .plainConvUNet(let c): (plainConvUNetConfigurationKey, try encoder.encode(c))
             }
         let file = SafeTensorsFile(tensors: tensors + extraTensors, metadata: extraMetadata.merging([
             "format": "pt",

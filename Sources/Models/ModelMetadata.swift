@@ -13,6 +13,11 @@ public struct ModelMetadata: Codable, Equatable, Sendable {
     public var normalization: Normalization
     /// The resize factor the images were trained at (`--scale`): prediction's default.
     public var scale: Double?
+    /// Prediction's defaults where the model's home predicts in windows (nnU-Net: its patch, half overlap,
+    /// mirroring): the window side, the overlap and test-time flips.
+    public var tile: Int?
+    public var overlap: Double?
+    public var flips: Bool?
 
     public init(maskValues: [[Int]]? = nil, classNames: [String]? = nil, normalization: Normalization = .init(),
                 scale: Double? = nil) {
@@ -28,6 +33,8 @@ public struct ModelMetadata: Codable, Equatable, Sendable {
     /// - Returns: the first problem, naming the field, or nil.
     public func problem(inputChannels: Int, classes: Int) -> String? {
         if let scale, !(scale > 0 && scale <= 1) { return "scale \(scale) is not in (0, 1]" }
+        if let tile, !(8...8192).contains(tile) { return "tile \(tile) is not in 8...8192" }
+        if let overlap, !(overlap >= 0 && overlap <= 0.9) { return "overlap \(overlap) is not in [0, 0.9]" }
         for (name, values) in [("mean", normalization.mean), ("std", normalization.std)] {
             guard let values else { continue }
             guard values.count == inputChannels else {

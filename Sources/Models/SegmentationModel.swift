@@ -28,3 +28,7 @@ extension BasicUNet: SegmentationModel {
 extension MONAIUNet: SegmentationModel {
     public var architecture: Architecture { .monaiUNet(configuration) }
 }
+
+extension PlainConvUNet: SegmentationModel {
+    public var architecture: Architecture { .plainConvUNet(configuration) }
+}

@@ -3,17 +3,19 @@ import Models
 
 /// The architecture of a new network for `unet train`: milesial's classic U-Net with its defaults (valid padding
 /// crops the skips, as the paper does), segmentation_models_pytorch's `Unet` with a ResNet encoder and smp's
-/// defaults, MONAI's `BasicUNet` with MONAI's defaults, or MONAI's `UNet` as MONAI's tutorials build it.
+/// defaults, MONAI's `BasicUNet` with MONAI's defaults, MONAI's `UNet` as MONAI's tutorials build it, or nnU-Net's
+/// 2-D `PlainConvUNet` as nnU-Net's planner does.
 struct ArchitectureOptions: ParsableArguments {
     enum Family: String, ExpressibleByArgument, CaseIterable {
         case unet
         case smpUNet = "smp-unet"
         case basicUNet = "basic-unet"
         case monaiUNet = "monai-unet"
+        case nnUNet = "nnunet"
     }
 
-    @Option(help: ArgumentHelp("The network: a classic U-Net, smp's Unet with a ResNet encoder, MONAI's BasicUNet or MONAI's UNet.",
-                               valueName: "unet|smp-unet|basic-unet|monai-unet"))
+    @Option(help: ArgumentHelp("The network: a classic U-Net, smp's Unet with a ResNet encoder, MONAI's BasicUNet, MONAI's UNet or "
+        + "nnU-Net's 2-D PlainConvUNet.", valueName: "unet|smp-unet|basic-unet|monai-unet|nnunet"))
     var arch: Family = .unet
     @Option(name: [.short, .long], help: "Classes (1 for a binary model with a sigmoid).") var classes = 2
     @Flag(help: "Bilinear up-sampling instead of transposed convolutions.") var bilinear = false
@@ -26,10 +28,12 @@ struct ArchitectureOptions: ParsableArguments {
     @Option(help: ArgumentHelp("smp-unet: decoder block widths, deepest first, one per stage (default: 256,128,64,32,16, "
         + "the last --encoder-depth of them).", valueName: "widths")) var decoderChannels: String?
     @Option(help: ArgumentHelp("basic-unet: MONAI's features, the five levels' widths and the last up-sampling's "
-        + "(default: 32,32,64,128,256,32).", valueName: "widths")) var features: String?
+        + "(default: 32,32,64,128,256,32); nnunet: features per stage (default: 32,64,128,256,512,512).", valueName: "widths"))
+    var features: String?
     @Option(help: ArgumentHelp("monai-unet: MONAI's channels, top level first (default: 16,32,64,128,256).", valueName: "widths"))
     var channels: String?
-    @Option(help: ArgumentHelp("monai-unet: MONAI's strides, one per level above the bottom (default: 2 each).", valueName: "strides"))
+    @Option(help: ArgumentHelp("monai-unet: MONAI's strides, one per level above the bottom (default: 2 each); nnunet: one per "
+        + "stage (default: 1, then 2 each).", valueName: "strides"))
     var strides: String?
     @Option(help: "monai-unet: MONAI's num_res_units (0 for plain blocks).") var resUnits = 2
     @Option(help: ArgumentHelp("basic-unet, monai-unet: the norm (default: instance-affine for basic-unet, batch for monai-unet).",
@@ -48,6 +52,7 @@ struct ArchitectureOptions: ParsableArguments {
         case .smpUNet: flags = "--encoder-depth/--decoder-channels/--in-channels/--classes"
         case .basicUNet: flags = "--features/--in-channels/--classes"
         case .monaiUNet: flags = "--channels/--strides/--in-channels/--classes"
+        case .nnUNet: flags = "--features/--strides/--in-channels/--classes"
         }
         do { try architecture().validate() } catch let error as UNetError { throw ValidationError("\(flags): \(error)") }
     }
@@ -66,6 +71,11 @@ struct ArchitectureOptions: ParsableArguments {
             return .monaiUNet(MONAIUNetConfiguration(
                 channels: channels, strides: try NumberList.parse(strides, "--strides", as: Int.self) ?? Array(repeating: 2, count: channels.count - 1),
                 residualUnits: resUnits, norm: norm ?? .batch, inputChannels: inChannels, classes: classes))
+        case .nnUNet:
+            let features = try NumberList.parse(features, "--features", as: Int.self) ?? [32, 64, 128, 256, 512, 512]
+            return .plainConvUNet(PlainConvUNetConfiguration(
+                features: features, strides: try NumberList.parse(strides, "--strides", as: Int.self) ?? [1] + Array(repeating: 2, count: features.count - 1),
+                inputChannels: inChannels, classes: classes))
         }
     }
 

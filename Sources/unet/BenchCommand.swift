@@ -25,8 +25,8 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: "infer, train or both.") var mode: Mode = .both
     @Option(help: ArgumentHelp("The network: milesial's classic U-Net, smp's Unet (default depth and decoder), MONAI's BasicUNet "
-        + "(MONAI's defaults) or MONAI's UNet (the tutorials': channels 16-256, two residual units, batch norm).",
-        valueName: "unet|smp-unet|basic-unet|monai-unet"))
+        + "(MONAI's defaults), MONAI's UNet (the tutorials': channels 16-256, two residual units, batch norm) or nnU-Net's "
+        + "PlainConvUNet (its 2-D plan's 6 stages, 32-512 features).", valueName: "unet|smp-unet|basic-unet|monai-unet|nnunet"))
     var arch: ArchitectureOptions.Family = .unet
     @Option(help: ArgumentHelp("smp-unet: the encoder.", valueName: "resnet18|resnet34|resnet50")) var encoder: ResNetEncoder.Variant = .resnet34
     @Option(help: "Input channels.") var inChannels = 3
@@ -81,6 +81,7 @@ struct BenchCommand: ParsableCommand {
         case .smpUNet: .smpUNet(SMPUNetConfiguration(encoder: encoder, inputChannels: inChannels, classes: classes))
         case .basicUNet: .basicUNet(BasicUNetConfiguration(inputChannels: inChannels, classes: classes))
         case .monaiUNet: .monaiUNet(MONAIUNetConfiguration(inputChannels: inChannels, classes: classes))
+        case .nnUNet: .plainConvUNet(.nnUNetDefault(stages: 6, inputChannels: inChannels, classes: classes))
         }
         try architecture.checkMemory(batch: batch, height: size, width: size, training: mode == .train)
         let model = try architecture.makeModel(generator: &generator)

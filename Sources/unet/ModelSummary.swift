@@ -12,6 +12,8 @@ struct ModelSummary: Encodable {
     /// A MONAI `BasicUNet`'s or `UNet`'s configuration.
     let monaiBasicUNet: BasicUNetConfiguration?
     let monaiUNet: MONAIUNetConfiguration?
+    /// An nnU-Net `PlainConvUNet`'s configuration.
+    let nnUNetPlainConvUNet: PlainConvUNetConfiguration?
     /// One line naming the network.
     let architecture: String
     let parameters: Int
@@ -26,6 +28,7 @@ struct ModelSummary: Encodable {
         smpUNet = if case .smpUNet(let c) = network { c } else { nil }
         monaiBasicUNet = if case .basicUNet(let c) = network { c } else { nil }
         monaiUNet = if case .monaiUNet(let c) = network { c } else { nil }
+        nnUNetPlainConvUNet = if case .plainConvUNet(let c) = network { c } else { nil }
         architecture = loaded.model.architecture.description
         parameters = loaded.model.trainableParameters.reduce(0) { $0 + $1.value.count }
         tensors = loaded.tensors.count
@@ -67,6 +70,16 @@ struct ModelSummary: Encodable {
                 "channels: \(c.channels.map(String.init).joined(separator: ", ")), strides: \(c.strides.map(String.init).joined(separator: ", "))",
                 "residual units: \(c.residualUnits), kernel: \(c.kernelSize), up kernel: \(c.upKernelSize)",
                 "norm: \(c.norm.rawValue), conv bias: \(c.bias ? "yes" : "no"), activation: PReLU",
+            ]
+        }
+        if let c = nnUNetPlainConvUNet {
+            lines += [
+                "layout: nnU-Net PlainConvUNet (dynamic-network-architectures)",
+                "input channels: \(c.inputChannels), classes: \(c.classes)",
+                "features: \(c.features.map(String.init).joined(separator: ", ")), strides: \(c.strides.map(String.init).joined(separator: ", "))",
+                "kernels: \(c.kernelSizes.map(String.init).joined(separator: ", ")), convolutions: "
+                    + "\(c.convsPerStage.map(String.init).joined(separator: ", ")) / decoder \(c.convsPerStageDecoder.map(String.init).joined(separator: ", "))",
+                "norm: instance (affine), conv bias: \(c.convolutionBias ? "yes" : "no"), activation: LeakyReLU(0.01)",
             ]
         }
         lines += ["parameters: \(parameters.formatted()) in \(tensors) tensors",

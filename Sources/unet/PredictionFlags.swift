@@ -14,22 +14,26 @@ struct PredictionFlags: ParsableArguments {
     var maskThreshold: Float = 0.5
     @Option(help: ArgumentHelp("Predict in windows of N pixels (default: whole images; automatic above 2048x2048).", valueName: "N"))
     var tile: Int?
-    @Option(help: "Fraction of a window shared with its neighbour (0 to 0.9).") var overlap = 0.25
+    @Option(help: "Fraction of a window shared with its neighbour, 0 to 0.9 (default: the model's, or 0.25).") var overlap: Double?
     @Option(help: ArgumentHelp("Window weighting where windows overlap.", valueName: "gaussian|constant")) var blend: Blending = .gaussian
-    @Flag(help: "Test-time augmentation: average over horizontal and vertical flips.") var tta = false
+    @Flag(inversion: .prefixedNo, help: "Test-time augmentation: average over horizontal and vertical flips (default: the model's, or off).")
+    var tta: Bool?
     @Flag(help: "Mixed precision: bf16 convolutions (deeper levels in fp32 Winograd where faster).") var amp = false
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
         try FlagRange.positive(scale, "--scale", atMost: 1)
         try FlagRange.check(maskThreshold, "--mask-threshold", in: 0...1)
-        try FlagRange.check(overlap, "--overlap", in: 0...0.9)
+        if let overlap { try FlagRange.check(overlap, "--overlap", in: 0...0.9) }
         try FlagRange.check(tile, "--tile", in: 8...8192)
     }
 
-    func options() -> PredictionOptions {
+    /// The options the flags give, with the model's own defaults (`ModelMetadata`: an nnU-Net folder's patch, half
+    /// overlap and mirroring) where a flag is not given.
+    func options(_ metadata: ModelMetadata = ModelMetadata()) -> PredictionOptions {
         var o = PredictionOptions()
-        (o.tile, o.overlap, o.blending, o.flips) = (tile, overlap, blend, tta)
+        (o.tile, o.blending) = (tile ?? metadata.tile, blend)
+        (o.overlap, o.flips) = (overlap ?? metadata.overlap ?? 0.25, tta ?? metadata.flips ?? false)
         o.precision = MixedPrecision.precision(amp: amp)
         return o
     }

@@ -95,4 +95,19 @@ struct SegmentImageExampleTests {
         let mask = try ImageReader.read(path: output)
         #expect(mask.width == 61 && mask.height == 45 && mask.channels == 3)
     }
+
+    @Test("an nnU-Net trained-model folder predicts with no flags: its patch as the window, half overlap, mirroring, z-score, label values")
+    func nnUNetFolder() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-predict-nnunet")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, _) = try SyntheticData.writeDiscs(to: folder, count: 2, size: 37)
+        let output = folder.appendingPathComponent("out").path
+        let result = try CommandRunner.unet(["predict", "-m", Fixture.path("models/nnunet_folder"), "-i", images, "-o", output])
+        #expect(result.status == 0, "\(result.error)")
+        let info = try CommandRunner.unet(["info", Fixture.path("models/nnunet_folder")])
+        #expect(info.output.contains("note: nnU-Net folder") && info.output.contains("nnU-Net PlainConvUNet"), "\(info.output)")
+        let mask = try ImageReader.read(path: output + "/0.png")
+        #expect(mask.width == 37 && mask.height == 37 && mask.channels == 1)
+        #expect(mask.samples.allSatisfy { $0 <= 2 }, "labels are 0, 1, 2")
+    }
 }

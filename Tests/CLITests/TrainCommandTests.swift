@@ -227,15 +227,18 @@ struct TrainCommandTests {
         #expect(refused.status != 0 && refused.error.contains("--encoder-weights needs --arch smp-unet"), "\(refused.error)")
     }
 
-    @Test("train --arch basic-unet and --arch monai-unet: train, save, info, convert to MONAI's layout, detected again, predict; odd sizes and non-multiples are predicted at their size",
+    @Test("train --arch basic-unet, monai-unet and nnunet: train, save, info, convert to MONAI's layout, detected again, predict; odd sizes and non-multiples are predicted at their size",
           arguments: [
               (["--arch", "basic-unet", "--features", "4,4,8,8,16,4"],
                Architecture.basicUNet(BasicUNetConfiguration(features: [4, 4, 8, 8, 16, 4], inputChannels: 1, classes: 2)), "MONAI BasicUNet"),
               (["--arch", "monai-unet", "--channels", "4,8,16", "--strides", "2,2", "--res-units", "1", "--norm", "instance"],
                Architecture.monaiUNet(MONAIUNetConfiguration(channels: [4, 8, 16], strides: [2, 2], residualUnits: 1, norm: .instance,
                                                              inputChannels: 1, classes: 2)), "MONAI UNet"),
+              (["--arch", "nnunet", "--features", "4,8,16", "--strides", "1,2,2"],
+               Architecture.plainConvUNet(PlainConvUNetConfiguration(features: [4, 8, 16], strides: [1, 2, 2], inputChannels: 1, classes: 2)),
+               "nnU-Net PlainConvUNet"),
           ])
-    func monai(flags: [String], expected: Architecture, layout: String) throws {
+    func peers(flags: [String], expected: Architecture, layout: String) throws {
         let folder = try SyntheticData.temporaryFolder("unet-train-monai")
         defer { try? FileManager.default.removeItem(at: folder) }
         let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 6, size: 37)

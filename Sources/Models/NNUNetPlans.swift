@@ -1,0 +1,117 @@
+import Checkpoints
+import Files
+import Foundation
+
+/// What this project reads from an nnU-Net v2 trained-model folder's `plans.json` and `dataset.json`: the 2-D
+/// configuration's network (checked against the weights), patch size and normalization schemes, and the labels. The
+/// rest (resampling, spacing, 3-D configurations) is not used for 2-D natural images and is ignored.
+public struct NNUNetPlans: Sendable {
+    public let configuration: PlainConvUNetConfiguration
+    /// `patch_size` `[height, width]`: the sliding window nnU-Net predicts with.
+    public let patchSize: [Int]
+    /// One scheme per input channel (`ZScoreNormalization`, `RGBTo0_1Normalization`, …).
+    public let normalizationSchemes: [String]
+    /// Label names in label-value order, and their values.
+    public let labels: [(name: String, value: Int)]
+
+    /// The largest `plans.json` / `dataset.json` read (nnU-Net's are tens of kilobytes).
+    public static let sizeLimit = 16 << 20
+
+    private struct Plans: Decodable {
+        struct Configuration: Decodable {
+            struct Network: Decodable {
+                struct Arguments: Decodable {
+                    let n_stages: Int
+                    let features_per_stage: [Int]
+                    let kernel_sizes: [[Int]]
+                    let strides: [[Int]]
+                    let n_conv_per_stage: [Int]
+                    let n_conv_per_stage_decoder: [Int]
+                    let conv_bias: Bool
+                }
+                let network_class_name: String
+                let arch_kwargs: Arguments
+            }
+            let patch_size: [Int]
+            let normalization_schemes: [String]
+            let architecture: Network?
+        }
+        let configurations: [String: Configuration]
+    }
+
+    private struct DatasetJSON: Decodable {
+        let channel_names: [String: String]
+        let labels: [String: Int]
+    }
+
+    /// Reads `plans.json` and `dataset.json` (paths name them in errors).
+    /// - Throws: `UNetError.incompatibleCheckpoint` naming the file and what does not fit: no 2-D configuration, a
+    ///   network other than `PlainConvUNet`, non-square kernels or strides, a normalization this project does not do.
+    public static func read(plans plansPath: String, dataset datasetPath: String) throws -> NNUNetPlans {
+        func decode<T: Decodable>(_ type: T.Type, _ path: String) throws -> T {
+            do { return try JSONDecoder().decode(type, from: Data(try FileContents.read(path, limit: sizeLimit))) } catch let error as DecodingError {
+                throw UNetError.incompatibleCheckpoint("\(path): not nnU-Net's (\(CheckpointError.printable(Self.describe(error).prefix(200))))")
+            }
+        }
+        let plans = try decode(Plans.self, plansPath)
+        let dataset = try decode(DatasetJSON.self, datasetPath)
+        guard let c = plans.configurations["2d"] else {
+            throw UNetError.incompatibleCheckpoint("\(plansPath): no \"2d\" configuration (configurations: "
+                + plans.configurations.keys.sorted().prefix(5).joined(separator: ", ") + "); 2-D networks are built")
+        }
+        guard let network = c.architecture, network.network_class_name.hasSuffix(".PlainConvUNet") else {
+            throw UNetError.incompatibleCheckpoint("\(plansPath): the 2d network is \(c.architecture.map { CheckpointError.quote($0.network_class_name) } ?? "not given"); "
+                + "PlainConvUNet is built")
+        }
+        let a = network.arch_kwargs
+        func squares(_ pairs: [[Int]], _ name: String) throws -> [Int] {
+            guard pairs.allSatisfy({ $0.count == 2 && $0[0] == $0[1] }) else {
+                throw UNetError.incompatibleCheckpoint("\(plansPath): \(name) \(pairs.prefix(8)) are not all square; square ones are built")
+            }
+            return pairs.map { $0[0] }
+        }
+        let configuration = PlainConvUNetConfiguration(
+            features: a.features_per_stage, strides: try squares(a.strides, "strides"), kernelSizes: try squares(a.kernel_sizes, "kernel_sizes"),
+            convsPerStage: a.n_conv_per_stage, convsPerStageDecoder: a.n_conv_per_stage_decoder, inputChannels: dataset.channel_names.count,
+            classes: dataset.labels.count, convolutionBias: a.conv_bias)
+        guard a.n_stages == a.features_per_stage.count, c.patch_size.count == 2, c.patch_size.allSatisfy({ (1...8192).contains($0) }) else {
+            throw UNetError.incompatibleCheckpoint("\(plansPath): n_stages \(a.n_stages), features \(a.features_per_stage.count), "
+                + "patch size \(c.patch_size.prefix(4)) do not describe a 2-D network")
+        }
+        for scheme in c.normalization_schemes where !["ZScoreNormalization", "RGBTo0_1Normalization", "NoNormalization"].contains(scheme) {
+            throw UNetError.incompatibleCheckpoint("\(plansPath): normalization \(CheckpointError.quote(scheme)) is not done by this "
+                + "version (ZScoreNormalization, RGBTo0_1Normalization and NoNormalization are)")
+        }
+        guard c.normalization_schemes.count == dataset.channel_names.count, Set(c.normalization_schemes).count == 1 else {
+            throw UNetError.incompatibleCheckpoint("\(plansPath): normalization schemes \(c.normalization_schemes.prefix(8)) for "
+                + "\(dataset.channel_names.count) channel(s): one scheme for every channel is supported")
+        }
+        let labels = dataset.labels.map { (name: $0.key, value: $0.value) }.sorted { $0.value < $1.value }
+        guard labels.map(\.value) == Array(0..<labels.count) else {
+            throw UNetError.incompatibleCheckpoint("\(datasetPath): labels \(labels.prefix(8).map(\.value)) are not 0, 1, 2, …; "
+                + "region-based labels are not supported")
+        }
+        return NNUNetPlans(configuration: configuration, patchSize: c.patch_size, normalizationSchemes: c.normalization_schemes,
+                           labels: labels)
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, let context): "no \((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+        @unknown default: "\(error)"
+        }
+    }
+
+    /// What prediction should do as nnU-Net does: the patch as the window (its shorter side, square, a multiple of
+    /// what the network takes), half a window's overlap, mirroring, the normalization and the labels.
+    public var metadata: ModelMetadata {
+        var m = ModelMetadata(maskValues: labels.map { [$0.value] }, classNames: labels.map(\.name))
+        if normalizationSchemes.first == "ZScoreNormalization" { m.normalization.perImage = true }
+        let multiple = configuration.sizeMultiple
+        m.tile = max(patchSize.min()! / multiple, 1) * multiple
+        (m.overlap, m.flips) = (0.5, true)
+        return m
+    }
+}

@@ -1,0 +1,97 @@
+import Checkpoints
+import Execution
+import Foundation
+import Graph
+import Models
+import NN
+import Tensors
+import TestSupport
+import Testing
+
+/// nnU-Net's 2-D `PlainConvUNet` (built by scripts/make_fixtures.py with dynamic-network-architectures 0.4.4 as
+/// nnU-Net's planner configures it; one network with three convolutions in a stage and one in a decoder stage) run by
+/// the engine with every pass off and every pass on, against the package's logits and gradients (without deep
+/// supervision: the full-resolution head).
+@Suite("nnU-Net PlainConvUNet parity with dynamic-network-architectures, passes off and on")
+struct PlainConvUNetParityTests {
+    static let names = ["nnunet_plain_s4", "nnunet_plain_s3_c1"]
+
+    static func configuration(_ f: Fixture) throws -> PlainConvUNetConfiguration {
+        func list(_ key: String) throws -> [Int] { try f.string(key).split(separator: ",").map { Int($0)! } }
+        return PlainConvUNetConfiguration(features: try list("features"), strides: try list("strides"), convsPerStage: try list("convs"),
+                                          convsPerStageDecoder: try list("decoder_convs"), inputChannels: try f.int("in_channels"),
+                                          classes: try f.int("classes"))
+    }
+
+    static func model(_ name: String) throws -> (PlainConvUNet, Fixture) {
+        let f = try Fixture("models/" + name)
+        var g = SeededGenerator(seed: 0)
+        let model = try PlainConvUNet(try configuration(f), generator: &g)
+        for (key, parameter) in model.namedParameters() {
+            let value = try f.tensor("param." + key)
+            try #require(value.shape == parameter.value.shape, "\(name): \(key)")
+            parameter.value = value
+        }
+        return (model, f)
+    }
+
+    @Test("eval-mode logits match the package", arguments: names)
+    func evalLogits(name: String) throws {
+        for (label, passes) in UNetParityTests.passSets {
+            let (model, f) = try Self.model(name)
+            let network = try CompiledNetwork(graph: try model.graph(inputShape: try f.tensor("x").shape), parameters: model.namedParameters(),
+                                              training: false, passes: passes)
+            expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4, "\(name), \(label)")
+        }
+    }
+
+    @Test("train-mode logits and every gradient the full-resolution head reaches match the package", arguments: names)
+    func training(name: String) throws {
+        for (label, passes) in UNetParityTests.passSets {
+            let (model, f) = try Self.model(name)
+            let graph = try model.graph(inputShape: try f.tensor("x").shape)
+            let network = try CompiledNetwork(graph: graph, parameters: model.namedParameters(), training: true, passes: passes)
+            expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_train"), rtol: 1e-3, atol: 1e-4, "\(name), \(label)")
+            try network.backward(try f.tensor("dy"))
+            var checked = 0
+            for (key, parameter) in model.namedParameters() {
+                guard f.has("grad." + key) else {
+                    // A lower-resolution head (deep supervision's): PyTorch leaves it without a gradient.
+                    #expect(key.hasPrefix("decoder.seg_layers.") && MONAIParityTests.largest(parameter.grad) == 0, "\(name): \(key)")
+                    continue
+                }
+                let expected = try f.tensor("grad." + key)
+                if key.hasSuffix("conv.bias"), MONAIParityTests.largest(expected) <= 1e-5 * MONAIParityTests.largest(try f.tensor("grad." + key.dropLast(4) + "weight")) {
+                    // A convolution's bias before instance norm: its gradient is zero up to rounding.
+                    #expect(MONAIParityTests.largest(parameter.grad) <= 1e-4 * MONAIParityTests.largest(try f.tensor("grad." + key.dropLast(4) + "weight")))
+                } else {
+                    expectCloseInNorm(parameter.grad, expected, "\(name), \(label): grad \(key)")
+                }
+                checked += 1
+            }
+            #expect(checked == model.namedParameters().count - (model.heads.count - 1) * 2)
+        }
+    }
+
+    @Test("the package's state dict with its aliases loads with no flags (detected), predicts its logits, and goes back with every alias",
+          arguments: names)
+    func aliasedStateDict(name: String) throws {
+        let (model, f) = try Self.model(name)
+        let all = f.file.tensors.filter { $0.key.hasPrefix("param.") }.map { (key: String($0.key.dropFirst("param.".count)), tensor: $0.tensor) }
+        #expect(all.contains { $0.key.hasPrefix("decoder.encoder.") } && all.contains { $0.key.contains(".all_modules.1.") })
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nnunet-\(name)-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("model.pth").path
+        try TorchCheckpoint.write(all, to: path)
+        let loaded = try ModelFile.load(path: path)
+        #expect(loaded.model.architecture == model.architecture)
+        #expect(loaded.report.contains { $0.contains("aliased keys") }, "\(loaded.report)")
+        let network = try CompiledUNet(loaded.model, inputShape: try f.tensor("x").shape, training: false)
+        expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4, name)
+        let back = directory.appendingPathComponent("back.pth").path
+        try ModelFile.write(loaded.tensors, architecture: loaded.model.architecture, metadata: loaded.metadata, to: back)
+        let written = try Checkpoint.read(path: back).tensors.map(\.key)
+        #expect(Set(written) == Set(all.map(\.key)), "\(Set(all.map(\.key)).subtracting(written).prefix(3))")
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Models
+import Tensors
+import TestSupport
+import Testing
+
+/// nnU-Net v2 trained-model folders (scripts/make_fixtures.py writes one as nnU-Net does: plans.json, dataset.json and
+/// fold_0/checkpoint_final.pth with its trainer's dict: aliased keys, optimizer state, numpy scalars, torch.device).
+@Suite("nnU-Net trained-model folders")
+struct NNUNetFolderTests {
+    static let folder = Fixture.path("models/nnunet_folder")
+
+    @Test("the folder (and its fold_0) loads with no flags: the plans' network, nnU-Net's way of predicting, the labels")
+    func folder() throws {
+        for path in [Self.folder, Self.folder + "/fold_0"] {
+            let loaded = try ModelFile.load(path: path)
+            #expect(loaded.model.architecture == .plainConvUNet(PlainConvUNetConfiguration(
+                features: [8, 16, 16], strides: [1, 2, 2], inputChannels: 3, classes: 3)))
+            let m = loaded.metadata
+            #expect(m.tile == 24 && m.overlap == 0.5 && m.flips == true && m.normalization.perImage == true, "\(m)")
+            #expect(m.classNames == ["background", "disc", "ring"] && m.maskValues == [[0], [1], [2]])
+            #expect(loaded.report.contains { $0.hasPrefix("nnU-Net folder:") && $0.contains("ZScoreNormalization") }, "\(loaded.report)")
+        }
+    }
+
+    @Test("plans that do not describe the weights, or a network this project does not build, are refused in one line naming the file")
+    func refused() throws {
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("nnunet-folder-\(getpid())")
+        try? FileManager.default.removeItem(at: copy)
+        try FileManager.default.copyItem(atPath: Self.folder, toPath: copy.path)
+        defer { try? FileManager.default.removeItem(at: copy) }
+        let plans = copy.appendingPathComponent("plans.json")
+        let text = try String(contentsOf: plans, encoding: .utf8)
+        for (change, expected) in [(("[\n                        8,", "[\n                        4,"), "but "),
+                                   (("\"2d\"", "\"3d_fullres\""), "no \"2d\" configuration"),
+                                   (("ZScoreNormalization", "CTNormalization"), "CTNormalization")] {
+            try text.replacingOccurrences(of: change.0, with: change.1).write(to: plans, atomically: true, encoding: .utf8)
+            let error = #expect(throws: UNetError.self) { try ModelFile.load(path: copy.path) }
+            let message = error.map { "\($0)" } ?? ""
+            #expect(message.contains(expected) && !message.contains("\n"), "\(message)")
+        }
+    }
+
+}
