@@ -762,6 +762,30 @@ MONAI_LAYOUTS = [  # every key and shape of full-size models, as their users' st
 ]
 
 
+def monai_parity_model(name):
+    """The network of MONAI_PARITY's `name` with its fixture's parameters (the same seeds and steps as monai_cases)."""
+    nets = monai_nets()
+    _, kind, options, shape = next(case for case in MONAI_PARITY if case[0] == name)
+    torch.manual_seed(61)
+    model = getattr(nets, kind)(spatial_dims=2, **options)
+    torch.manual_seed(62)
+    with torch.no_grad():  # non-trivial affine norms and PReLU slopes
+        for m in model.modules():
+            if isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d)) and m.affine:
+                m.weight.copy_(torch.rand_like(m.weight) + 0.5)
+                m.bias.copy_(torch.randn_like(m.bias) * 0.2)
+            if isinstance(m, nn.PReLU):
+                m.weight.copy_(torch.rand_like(m.weight) * 0.5)
+    return prepared(model, shape, 63)
+
+
+def whole_module_case():
+    """models/monai_basicunet_whole.pth: `torch.save(model)` of the monai_basicunet fixture's network, the whole module
+    pickled (its classes named in the pickle), as old examples saved their best model."""
+    model = monai_parity_model("monai_basicunet")
+    torch.save(model, os.path.join(ROOT, "models", "monai_basicunet_whole.pth"))
+
+
 def monai_cases():
     """models/monai_<case>.safetensors: a MONAI UNet's or BasicUNet's parameters (`param.<key>`), eval-mode and
     train-mode logits, dy, every gradient and the buffers after the train-mode forward, with the options as metadata;
@@ -770,17 +794,7 @@ def monai_cases():
     import json
     nets = monai_nets()
     for name, kind, options, shape in MONAI_PARITY:
-        torch.manual_seed(61)
-        model = getattr(nets, kind)(spatial_dims=2, **options)
-        torch.manual_seed(62)
-        with torch.no_grad():  # non-trivial affine norms and PReLU slopes
-            for m in model.modules():
-                if isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d)) and m.affine:
-                    m.weight.copy_(torch.rand_like(m.weight) + 0.5)
-                    m.bias.copy_(torch.randn_like(m.bias) * 0.2)
-                if isinstance(m, nn.PReLU):
-                    m.weight.copy_(torch.rand_like(m.weight) * 0.5)
-        model = prepared(model, shape, 63)
+        model = monai_parity_model(name)
         if name == "monai_unet_res0":
             torch.save({"epoch": 3, "best_acc": 0.5, "state_dict": model.state_dict()},
                        os.path.join(ROOT, "models", name + ".pth"))
@@ -801,6 +815,7 @@ def monai_cases():
         assert len(norms) == 1, norms
         meta = {k: ",".join(map(str, v)) if isinstance(v, tuple) else v for k, v in options.items() if k != "norm"}
         save("models", name, out, kind=kind, norm=norms.pop(), **meta)
+    whole_module_case()
     layouts = {}
     for name, kind, options in MONAI_LAYOUTS:
         state = getattr(nets, kind)(spatial_dims=2, **options).state_dict()

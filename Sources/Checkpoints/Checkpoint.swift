@@ -48,6 +48,12 @@ public struct Checkpoint: Sendable {
     /// Finds the state dict in a decoded `.pth` object: the top-level dict if it holds tensors, else the first
     /// wrapper key holding a dict (`{'state_dict': ...}`, `{'model': ...}`, `{'network_weights': ...}`).
     static func stateDict(from object: PickleValue, path: String) throws(CheckpointError) -> Checkpoint {
+        if case .object(let module) = object {
+            let tensors = try ModuleTree.stateDict(of: module, path: path)
+            return Checkpoint(tensors: tensors, metadata: [:], format: .torchZip,
+                              notes: ["a whole pickled \(CheckpointError.quote(module.className)) (torch.save(model)): its parameters and "
+                                + "buffers read from its modules' dicts, without its classes"])
+        }
         guard case .dict(let top) = object else {
             throw CheckpointError(path, "expected a state dict (a dict of tensors), found \(kind(object))")
         }

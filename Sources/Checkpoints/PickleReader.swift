@@ -17,6 +17,8 @@ struct PickleReader {
         "numpy.dtype", "numpy._core.multiarray.scalar", "numpy.core.multiarray.scalar", "_codecs.encode",
         // the device a checkpoint was trained on (nnU-Net's init_args)
         "torch.device",
+        // the set of a pickled module's non-persistent buffers
+        "builtins.set", "__builtin__.set",
     ]
 
     /// Storage type names and the element type of their data (nil: a type we do not read, e.g. complex).
@@ -153,9 +155,11 @@ struct PickleReader {
         case 0x93: let name = try pop().value; let module = try pop().value  // STACK_GLOBAL
             guard let m = module.string, let n = name.string else { throw Failure(reason: "malformed STACK_GLOBAL") }
             try push(try global(m + "." + n))
-        case UInt8(ascii: "R"), 0x81: let arguments = try pop(); let callable = try pop().value  // REDUCE, NEWOBJ
+        case UInt8(ascii: "R"): let arguments = try pop(); let callable = try pop().value  // REDUCE
             try push(try reduce(callable, arguments))
-        case UInt8(ascii: "b"): try build(try pop().value, on: try top().value)  // BUILD
+        case 0x81: let arguments = try pop(); let callable = try pop().value  // NEWOBJ
+            try push(try newObject(callable, arguments))
+        case UInt8(ascii: "b"): let state = try pop(); try build(state, on: try top().value)  // BUILD
         case UInt8(ascii: "Q"): try push(try persistentLoad(try pop().value))  // BINPERSID
         case UInt8(ascii: "0"): _ = try pop()  // POP
         case UInt8(ascii: "2"): try push(try top())  // DUP
@@ -232,6 +236,7 @@ struct PickleReader {
         switch entry.value {
         case .list(let l): (l.depth, l.weight)
         case .dict(let d): (d.depth, d.weight)
+        case .object(let o): (o.depth, o.weight)
         default: (entry.depth, entry.weight)
         }
     }
@@ -248,6 +253,9 @@ struct PickleReader {
             case .dict(let d):
                 guard d !== parent else { throw Failure(reason: "pickle puts a dict inside itself (a cyclic structure)") }
                 d.sealed = true
+            case .object(let o):
+                guard o !== parent else { throw Failure(reason: "pickle puts an object inside itself (a cyclic structure)") }
+                o.sealed = true
             default: break
             }
             let measure = Self.measure(child)
@@ -334,10 +342,30 @@ struct PickleReader {
     // MARK: - Globals
 
     private func global(_ name: String) throws(Failure) -> PickleValue {
-        guard Self.allowedGlobals.contains(name) || Self.storageType(name) != nil else {
+        guard Self.allowedGlobals.contains(name) || Self.storageType(name) != nil || Self.isClassName(name) else {
             throw Failure(reason: "pickle names global \(CheckpointError.quote(name)), which is not allowed (only tensor data is read; nothing is executed)")
         }
         return .global(name)
+    }
+
+    /// Whether `name` reads as a class (`package.module.ClassName`): a pickled module's class, which `NEWOBJ` may
+    /// instantiate as an inert `PickleValue.object` and nothing may call.
+    static func isClassName(_ name: String) -> Bool {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count >= 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } }),
+              let first = parts.last?.first else { return false }
+        return first.isUppercase
+    }
+
+    /// `cls.__new__(cls)` for a class reference: an empty object of that class's name (`torch.save(model)` makes each
+    /// module so, then gives it its `__dict__` by `BUILD`).
+    private mutating func newObject(_ callable: PickleValue, _ arguments: Entry) throws(Failure) -> Entry {
+        if case .global(let name) = callable, Self.allowedGlobals.contains(name) { return try reduce(callable, arguments) }
+        guard case .global(let name) = callable, Self.isClassName(name), case .tuple(let args) = arguments.value, args.isEmpty else {
+            throw Failure(reason: "pickle makes an object of \(callable) with \(arguments.value), which is not allowed")
+        }
+        try count()
+        return Entry(value: .object(PickleObject(className: name)))
     }
 
     /// Reproduces the effect of calling an allowed global.
@@ -373,6 +401,11 @@ struct PickleReader {
             let tensor = try TensorView.rebuild(args, budget: &limits.tensorBytes)
             if let key { views[key] = tensor }
             return Entry(value: tensor)
+        case "builtins.set", "__builtin__.set":
+            // A module's _non_persistent_buffers_set: its items, as a list.
+            guard args.count <= 1 else { throw Failure(reason: "malformed set") }
+            guard case .list(let items)? = args.first else { return Entry(value: .list(PickleList())) }
+            return Entry(value: .list(items), depth: arguments.depth, weight: arguments.weight)
         case "torch.device":
             // nnU-Net's checkpoints record the training device (`torch.device('cuda', 0)`): kept as its name, inert.
             guard let type = args.first?.string, args.count <= 2 else { throw Failure(reason: "malformed torch.device") }
@@ -395,9 +428,15 @@ struct PickleReader {
         }
     }
 
-    /// BUILD sets attributes (`_metadata` of a state dict, numpy dtype flags): recorded nowhere, checked harmless.
-    private func build(_ state: PickleValue, on object: PickleValue) throws(Failure) {
+    /// BUILD sets attributes: an object's state (once, before it is placed anywhere), or on a state dict
+    /// (`_metadata`), a tensor or a numpy dtype, nothing recorded.
+    private mutating func build(_ state: Entry, on object: PickleValue) throws(Failure) {
         switch object {
+        case .object(let o):
+            guard !o.sealed, o.state == nil else { throw changedAfterNesting("object") }
+            let (depth, weight) = try nest([state], in: o)
+            (o.depth, o.weight) = try checked(depth: max(o.depth, depth + 1), weight: o.weight &+ weight)
+            o.state = state.value
         case .dict, .tensor, .unsupportedTensor, .numpyDType: return
         default: throw Failure(reason: "pickle sets state on \(object), which is not allowed")
         }

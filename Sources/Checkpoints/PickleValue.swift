@@ -22,6 +22,9 @@ public indirect enum PickleValue: CustomStringConvertible {
     case unsupportedTensor(String)
     /// `numpy.dtype(code)`, used by numpy scalars.
     case numpyDType(String)
+    /// An instance of a class the pickle names (`torch.save(model)`'s modules), made without the class: its name and
+    /// the state `BUILD` gave it. No method of the class is ever run.
+    case object(PickleObject)
 
     /// At most `descriptionLimit` characters: values come from files, which may hold millions of items.
     public var description: String {
@@ -70,6 +73,7 @@ public indirect enum PickleValue: CustomStringConvertible {
         case .tensor(let t): text += "<tensor \(t.elementType.rawValue) \(t.shape)>"
         case .unsupportedTensor(let why): text += "<tensor: \(why)>"
         case .numpyDType(let code): text += "dtype('\(CheckpointError.printable(code.prefix(Self.descriptionLimit)))')"
+        case .object(let o): text += "<\(CheckpointError.printable(o.className.prefix(Self.descriptionLimit))) object>"
         }
     }
 
@@ -77,6 +81,16 @@ public indirect enum PickleValue: CustomStringConvertible {
     public var dict: PickleDict? { if case .dict(let d) = self { d } else { nil } }
     /// The string, if this is one.
     public var string: String? { if case .string(let s) = self { s } else { nil } }
+}
+
+/// An object made by `NEWOBJ` from a class reference and given its state by one `BUILD` (see `PickleValue.object`);
+/// measured and sealed like a container.
+public final class PickleObject {
+    public let className: String
+    public internal(set) var state: PickleValue?
+    var depth = 1, weight = 1
+    var sealed = false
+    init(className: String) { self.className = className }
 }
 
 /// A mutable Python list (pickles append to lists after creating them). `PickleReader` measures what it

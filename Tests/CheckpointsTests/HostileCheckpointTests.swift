@@ -117,6 +117,31 @@ struct HostileCheckpointTests {
         #expect(text.contains("more bytes than the file holds"))
     }
 
+    @Test("pickled module objects stay inert: a class called, an object given arguments, built twice or put inside itself is refused")
+    func moduleObjects() throws {
+        var called = Pickle()
+        called.global("subprocess", "Popen"); called.op("("); called.string("ls"); called.op("t"); called.op("R")
+        let call = try failure(try zip(called.stop()))
+        #expect(call.contains("pickle calls 'subprocess.Popen'") && call.contains("not allowed"), "\(call)")
+
+        var arguments = Pickle()
+        arguments.global("torch.nn.modules.conv", "Conv2d"); arguments.op("("); arguments.int(3); arguments.op("t"); arguments.op(0x81)
+        #expect(try failure(try zip(arguments.stop())).contains("not allowed"))
+
+        // obj = Conv2d.__new__(); obj.__dict__ = {"_modules": {"self": obj}}: the object inside its own state.
+        var cyclic = Pickle()
+        cyclic.global("torch.nn.modules.conv", "Conv2d"); cyclic.op(")"); cyclic.op(0x81); cyclic.op("q"); cyclic.bytes.append(0)
+        cyclic.op("}"); cyclic.string("_modules"); cyclic.op("}"); cyclic.string("self"); cyclic.op("h"); cyclic.bytes.append(0)
+        cyclic.op("s"); cyclic.op("s"); cyclic.op("b")
+        let text = try failure(try zip(cyclic.stop()))
+        #expect(text.contains("after placing it inside another value") || text.contains("inside itself"), "\(text)")
+
+        var twice = Pickle()
+        twice.global("torch.nn.modules.conv", "Conv2d"); twice.op(")"); twice.op(0x81)
+        twice.op("}"); twice.op("b"); twice.op("}"); twice.op("b")
+        #expect(try failure(try zip(twice.stop())).contains("object"))
+    }
+
     @Test("a storage whose element count overflows its byte size is refused")
     func overflowingStorage() throws {
         var p = Pickle()

@@ -120,6 +120,17 @@ struct MONAIParityTests {
         expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4)
     }
 
+    @Test("a whole pickled module (torch.save(model)) loads: its parameters and buffers read from the module tree, its classes never run")
+    func wholeModule() throws {
+        let (model, f) = try Self.model("monai_basicunet")
+        let loaded = try ModelFile.load(path: Fixture.path("models/monai_basicunet_whole.pth"))
+        #expect(loaded.model.architecture == model.architecture)
+        #expect(loaded.report.contains { $0.contains("whole pickled 'monai.networks.nets.basic_unet.BasicUNet'") }, "\(loaded.report)")
+        #expect(loaded.tensors.map(\.key) == model.namedParameters().map(\.0))
+        let network = try CompiledUNet(loaded.model, inputShape: try f.tensor("x").shape, training: false)
+        expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4)
+    }
+
     @Test("old MONAI names (…unit0.act.weight, …unit0.norm.*) load as the current adn.A / adn.N",
           arguments: ["monai_unet_res2_batch", "monai_basicunet"])
     func legacyNames(name: String) throws {
