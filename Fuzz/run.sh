@@ -14,7 +14,7 @@ seconds=${1:-60}
 shift || true
 targets=("$@")
 if ((${#targets[@]} == 0)); then
-    targets=(pickle torch zip safetensors npy model list keymap masktable image metricslog smpconfig)
+    targets=(pickle torch zip safetensors npy model list keymap masktable image metricslog smpconfig nnunetplans)
 fi
 
 toolchain=$(dirname "$(dirname "$(readlink -f "$(command -v swift)")")")
@@ -42,13 +42,14 @@ if command -v unzip > /dev/null; then
         unzip -p "$pth" '*/data.pkl' > "$build/corpus/pickle/$(basename "$pth" .pth).pkl" 2>/dev/null || true
     done
 fi
-seed torch "$fixtures"/models/*.pth "$fixtures"/predict/*.pth
+seed torch "$fixtures"/models/*.pth "$fixtures"/predict/*.pth "$fixtures"/models/nnunet_folder/fold_0/*.pth
 seed zip "$fixtures"/models/milesial_b2_c2.pth "$fixtures"/models/views.pth
 seed safetensors "$fixtures"/models/*.safetensors "$fixtures"/formats/*.safetensors
 seed npy
 printf "\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }%*s\n" 49 "" > "$build/corpus/npy/seed.npy"
 head -c 24 /dev/zero >> "$build/corpus/npy/seed.npy"
-seed model "$fixtures"/models/labml_b2.pth "$fixtures"/models/milesial_b2_c2.safetensors "$fixtures"/models/tutorial_same_pad.pth
+seed model "$fixtures"/models/labml_b2.pth "$fixtures"/models/milesial_b2_c2.safetensors "$fixtures"/models/tutorial_same_pad.pth \
+    "$fixtures"/models/monai_unet_res0.pth "$fixtures"/models/monai_basicunet_whole.pth "$fixtures"/models/nnunet_folder/fold_0/*.pth
 seed list
 printf 'image/0.png label/0.png\r\nimage/1.png, label/1.png  roi/1.png # comment\n\n' > "$build/corpus/list/seed.txt"
 seed keymap "$fixtures"/models/custom_depth3.map
@@ -58,6 +59,7 @@ printf '0,128,255' > "$build/corpus/masktable/gray.txt"
 seed metricslog
 printf '{"kind":"step","step":1,"loss":0.9,"learningRate":0.001}\n{"kind":"validation","step":1,"dice":0.5,"meanIoU":0.4,"loss":0.8}\n' > "$build/corpus/metricslog/seed.jsonl"
 seed smpconfig "$fixtures"/models/smp_resnet18_d3_config.json
+seed nnunetplans "$fixtures"/models/nnunet_folder/plans.json
 seed image "$fixtures"/images/*.png "$fixtures"/images/*.jpg "$fixtures"/images/*.gif "$fixtures"/images/*.bmp "$fixtures"/images/*.tif
 
 status=0

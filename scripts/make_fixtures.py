@@ -447,6 +447,27 @@ def optimizer_cases():
         save("optimizers", name, out, steps=5, **kwargs)
 
 
+def frozen_optimizer_cases():
+    """optimizers/<name>_frozen.safetensors: five steps where the second parameter has no gradient in the first two
+    (`requires_grad=False`, a frozen encoder): PyTorch leaves it alone and counts its Adam steps from its first
+    gradient."""
+    for name, cls, kwargs in [("adamw", torch.optim.AdamW, dict(lr=1e-2, weight_decay=0.01)),
+                              ("sgd_momentum", torch.optim.SGD, dict(lr=1e-2, momentum=0.9, weight_decay=0.01))]:
+        torch.manual_seed(41)
+        params = [torch.randn(5, 3, requires_grad=True), torch.randn(4, requires_grad=True)]
+        out = {"p0_0": params[0].detach().clone(), "p1_0": params[1].detach().clone()}
+        opt = cls(params, **kwargs)
+        for step in range(1, 6):
+            for i, p in enumerate(params):
+                g = torch.randn_like(p)
+                out[f"g{i}_{step}"] = g.clone()
+                p.grad = None if (i == 1 and step <= 2) else g
+            opt.step()
+            for i, p in enumerate(params):
+                out[f"p{i}_{step}"] = p.detach().clone()
+        save("optimizers", name + "_frozen", out, steps=5, frozen_steps=2, **kwargs)
+
+
 def schedule_cases():
     """Learning rates (and momentum for OneCycle) of each schedule over 20 steps: the value for step t is
     get_last_lr() after t calls to scheduler.step()."""
@@ -929,7 +950,7 @@ def nnunet_folder():
                os.path.join(folder, "fold_0", "checkpoint_final.pth"))
 
 
-CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cases], schedules=[schedule_cases],
+CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cases, frozen_optimizer_cases], schedules=[schedule_cases],
              models=[checkpoint_cases], training=[training_parity_case], formats=[dtype_cases], images=[image_cases],
              ops=[conv_cases, pool_and_norm_cases, activation_cases, movement_cases, arithmetic_cases],
              metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases], peers=[smp_cases, monai_cases, nnunet_cases])

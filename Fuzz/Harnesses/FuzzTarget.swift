@@ -30,6 +30,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case metricslog
     /// The `config.json` of an smp `save_pretrained` folder.
     case smpconfig
+    /// An nnU-Net folder's `plans.json`, then after a zero byte its `dataset.json` (a valid one when there is none).
+    case nnunetplans
 
     /// The pixel limit images are fuzzed under (decoding stays within the fuzzer's memory limit).
     public static let imagePixelLimit = 1 << 20
@@ -59,6 +61,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 let chart = TrainingCurves.chart(metricsText: String(decoding: bytes, as: UTF8.self))
                 _ = try chart.render(width: 160, panelHeight: 90).image()  // small: the drawing code, not its pixel count
             case .smpconfig: _ = try SMPPretrainedConfig.decode(bytes, path: name)
+            case .nnunetplans:
+                let parts = bytes.split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
+                let dataset = parts.count > 1 ? Array(parts[1])
+                    : Array(#"{"channel_names": {"0": "R", "1": "G", "2": "B"}, "labels": {"background": 0, "disc": 1}}"#.utf8)
+                _ = try NNUNetPlans.decode(plans: Array(parts[0]), dataset: dataset, plansPath: "plans.json", datasetPath: "dataset.json").metadata
             }
         } catch {
             let text = "\(error)"

@@ -48,25 +48,35 @@ public struct NNUNetPlans: Sendable {
     /// - Throws: `UNetError.incompatibleCheckpoint` naming the file and what does not fit: no 2-D configuration, a
     ///   network other than `PlainConvUNet`, non-square kernels or strides, a normalization this project does not do.
     public static func read(plans plansPath: String, dataset datasetPath: String) throws -> NNUNetPlans {
-        func decode<T: Decodable>(_ type: T.Type, _ path: String) throws -> T {
-            do { return try JSONDecoder().decode(type, from: Data(try FileContents.read(path, limit: sizeLimit))) } catch let error as DecodingError {
-                throw UNetError.incompatibleCheckpoint("\(path): not nnU-Net's (\(CheckpointError.printable(Self.describe(error).prefix(200))))")
+        try decode(plans: try FileContents.read(plansPath, limit: sizeLimit), dataset: try FileContents.read(datasetPath, limit: sizeLimit),
+                   plansPath: plansPath, datasetPath: datasetPath)
+    }
+
+    /// Reads `plans.json` and `dataset.json` bytes (see `read(plans:dataset:)`); the paths name them in errors.
+    public static func decode(plans plansBytes: [UInt8], dataset datasetBytes: [UInt8], plansPath: String, datasetPath: String)
+        throws(UNetError) -> NNUNetPlans
+    {
+        func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8], _ path: String) throws(UNetError) -> T {
+            do { return try JSONDecoder().decode(type, from: Data(bytes)) } catch let error as DecodingError {
+                throw .incompatibleCheckpoint("\(path): not nnU-Net's (\(CheckpointError.printable(Self.describe(error).prefix(200))))")
+            } catch {
+                throw .incompatibleCheckpoint("\(path): not nnU-Net's (\(CheckpointError.printable(error.localizedDescription.prefix(200))))")
             }
         }
-        let plans = try decode(Plans.self, plansPath)
-        let dataset = try decode(DatasetJSON.self, datasetPath)
+        let plans = try decode(Plans.self, plansBytes, plansPath)
+        let dataset = try decode(DatasetJSON.self, datasetBytes, datasetPath)
         guard let c = plans.configurations["2d"] else {
-            throw UNetError.incompatibleCheckpoint("\(plansPath): no \"2d\" configuration (configurations: "
+            throw .incompatibleCheckpoint("\(plansPath): no \"2d\" configuration (configurations: "
                 + plans.configurations.keys.sorted().prefix(5).joined(separator: ", ") + "); 2-D networks are built")
         }
         guard let network = c.architecture, network.network_class_name.hasSuffix(".PlainConvUNet") else {
-            throw UNetError.incompatibleCheckpoint("\(plansPath): the 2d network is \(c.architecture.map { CheckpointError.quote($0.network_class_name) } ?? "not given"); "
+            throw .incompatibleCheckpoint("\(plansPath): the 2d network is \(c.architecture.map { CheckpointError.quote($0.network_class_name) } ?? "not given"); "
                 + "PlainConvUNet is built")
         }
         let a = network.arch_kwargs
-        func squares(_ pairs: [[Int]], _ name: String) throws -> [Int] {
+        func squares(_ pairs: [[Int]], _ name: String) throws(UNetError) -> [Int] {
             guard pairs.allSatisfy({ $0.count == 2 && $0[0] == $0[1] }) else {
-                throw UNetError.incompatibleCheckpoint("\(plansPath): \(name) \(pairs.prefix(8)) are not all square; square ones are built")
+                throw .incompatibleCheckpoint("\(plansPath): \(name) \(pairs.prefix(8)) are not all square; square ones are built")
             }
             return pairs.map { $0[0] }
         }
@@ -75,20 +85,21 @@ public struct NNUNetPlans: Sendable {
             convsPerStage: a.n_conv_per_stage, convsPerStageDecoder: a.n_conv_per_stage_decoder, inputChannels: dataset.channel_names.count,
             classes: dataset.labels.count, convolutionBias: a.conv_bias)
         guard a.n_stages == a.features_per_stage.count, c.patch_size.count == 2, c.patch_size.allSatisfy({ (1...8192).contains($0) }) else {
-            throw UNetError.incompatibleCheckpoint("\(plansPath): n_stages \(a.n_stages), features \(a.features_per_stage.count), "
+            throw .incompatibleCheckpoint("\(plansPath): n_stages \(a.n_stages), features \(a.features_per_stage.count), "
                 + "patch size \(c.patch_size.prefix(4)) do not describe a 2-D network")
         }
+        do { try configuration.validate() } catch { throw .incompatibleCheckpoint("\(plansPath): \(error)") }
         for scheme in c.normalization_schemes where !["ZScoreNormalization", "RGBTo0_1Normalization", "NoNormalization"].contains(scheme) {
-            throw UNetError.incompatibleCheckpoint("\(plansPath): normalization \(CheckpointError.quote(scheme)) is not done by this "
+            throw .incompatibleCheckpoint("\(plansPath): normalization \(CheckpointError.quote(scheme)) is not done by this "
                 + "version (ZScoreNormalization, RGBTo0_1Normalization and NoNormalization are)")
         }
         guard c.normalization_schemes.count == dataset.channel_names.count, Set(c.normalization_schemes).count == 1 else {
-            throw UNetError.incompatibleCheckpoint("\(plansPath): normalization schemes \(c.normalization_schemes.prefix(8)) for "
+            throw .incompatibleCheckpoint("\(plansPath): normalization schemes \(c.normalization_schemes.prefix(8)) for "
                 + "\(dataset.channel_names.count) channel(s): one scheme for every channel is supported")
         }
         let labels = dataset.labels.map { (name: $0.key, value: $0.value) }.sorted { $0.value < $1.value }
         guard labels.map(\.value) == Array(0..<labels.count) else {
-            throw UNetError.incompatibleCheckpoint("\(datasetPath): labels \(labels.prefix(8).map(\.value)) are not 0, 1, 2, …; "
+            throw .incompatibleCheckpoint("\(datasetPath): labels \(labels.prefix(8).map(\.value)) are not 0, 1, 2, …; "
                 + "region-based labels are not supported")
         }
         return NNUNetPlans(configuration: configuration, patchSize: c.patch_size, normalizationSchemes: c.normalization_schemes,

@@ -21,6 +21,10 @@ public final class Adam: Optimizer {
     public private(set) var secondMoments: [Tensor]
     /// Steps taken (PyTorch's `state['step']`).
     public private(set) var step = 0
+    /// Steps each parameter took: fewer than `step` for one that was frozen (PyTorch keeps `step` per parameter,
+    /// counted from its first gradient).
+    public private(set) var steps: [Int]
+    public var frozen: Set<Int> = []
 
     public init(parameters: [Parameter], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
                 epsilon: Float = 1e-8, weightDecay: Float = 0, decoupled: Bool = false) {
@@ -33,6 +37,7 @@ public final class Adam: Optimizer {
         self.decoupled = decoupled
         firstMoments = parameters.map { Tensor(shape: $0.value.shape) }
         secondMoments = parameters.map { Tensor(shape: $0.value.shape) }
+        steps = Array(repeating: 0, count: parameters.count)
     }
 
     public var momentum: Float? {
@@ -40,21 +45,18 @@ public final class Adam: Optimizer {
         set { if let newValue { beta1 = newValue } }
     }
 
-    /// `lr / (1 − β1^t)` and `√(1 − β2^t)` of the current step.
-    private var stepSize: Float = 0
-    private var correction2: Float = 1
-
     public func beginStep() {
         step += 1
-        let t = Float(step)
-        stepSize = learningRate / (1 - pow(beta1, t))
-        correction2 = (1 - pow(beta2, t)).squareRoot()
+        for index in steps.indices where !frozen.contains(index) { steps[index] += 1 }
     }
 
     public func update(parameterAt index: Int, elements: Range<Int>, gradient: UnsafeBufferPointer<Float>) {
+        guard !frozen.contains(index) else { return }
+        // `lr / (1 − β1^t)` and `√(1 − β2^t)` of the parameter's own step t.
+        let t = Float(max(steps[index], 1))
         let settings = AdamKernel(beta1: beta1, beta2: beta2, epsilon: epsilon, learningRate: learningRate,
-                                  weightDecay: weightDecay, decoupled: decoupled, stepSize: stepSize,
-                                  correction2: correction2)
+                                  weightDecay: weightDecay, decoupled: decoupled, stepSize: learningRate / (1 - pow(beta1, t)),
+                                  correction2: (1 - pow(beta2, t)).squareRoot())
         parameters[index].value.withUnsafeMutableBufferPointer { p in
             firstMoments[index].withUnsafeMutableBufferPointer { m in
                 secondMoments[index].withUnsafeMutableBufferPointer { v in
@@ -73,7 +75,9 @@ public final class Adam: Optimizer {
         OptimizerState(
             tensors: firstMoments.enumerated().map { ("\($0.offset).exp_avg", $0.element) }
                 + secondMoments.enumerated().map { ("\($0.offset).exp_avg_sq", $0.element) },
-            numbers: ["step": Double(step), "beta1": Double(beta1)])
+            numbers: ["step": Double(step), "beta1": Double(beta1)].merging(
+                steps.allSatisfy { $0 == step } ? [:] : Dictionary(uniqueKeysWithValues: steps.enumerated().map { ("step.\($0.offset)", Double($0.element)) })
+            ) { a, _ in a })
     }
 
     public func restore(_ state: OptimizerState) throws {
@@ -81,6 +85,7 @@ public final class Adam: Optimizer {
         firstMoments = try state.buffers("exp_avg", shapes: shapes)
         secondMoments = try state.buffers("exp_avg_sq", shapes: shapes)
         step = Int(state.numbers["step"] ?? 0)
+        steps = parameters.indices.map { Int(state.numbers["step.\($0)"] ?? Double(step)) }
         beta1 = Float(state.numbers["beta1"] ?? Double(beta1))
     }
 }

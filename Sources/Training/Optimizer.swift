@@ -13,6 +13,9 @@ public protocol Optimizer: AnyObject {
     var learningRate: Float { get set }
     /// The momentum-like setting a one-cycle schedule cycles (nil if the optimizer has none).
     var momentum: Float? { get set }
+    /// Indices of parameters left alone, as PyTorch leaves parameters whose gradient is None (`requires_grad=False`,
+    /// a frozen encoder): no update, no state, no step counted for them.
+    var frozen: Set<Int> { get set }
     /// Starts a step: counts it and fixes its settings (learning rate, momentum, bias corrections).
     func beginStep()
     /// Updates elements `elements` (row-major) of `parameters[index]` from `gradient`, their gradient.

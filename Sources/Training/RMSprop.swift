@@ -14,6 +14,7 @@ public final class RMSprop: Optimizer {
     public let parameters: [Parameter]
     public private(set) var squareAverages: [Tensor]
     public private(set) var buffers: [Tensor]
+    public var frozen: Set<Int> = []
 
     public init(parameters: [Parameter], learningRate: Float = 1e-2, alpha: Float = 0.99, epsilon: Float = 1e-8,
                 weightDecay: Float = 0, momentum: Float = 0) {
@@ -35,6 +36,7 @@ public final class RMSprop: Optimizer {
     public func beginStep() {}
 
     public func update(parameterAt index: Int, elements: Range<Int>, gradient gp: UnsafeBufferPointer<Float>) {
+        guard !frozen.contains(index) else { return }
         let (lr, mu, a, eps, wd) = (learningRate, momentumValue, alpha, epsilon, weightDecay)
         parameters[index].value.withUnsafeMutableBufferPointer { p in
             precondition(gp.count == elements.count && elements.upperBound <= p.count,

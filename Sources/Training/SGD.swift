@@ -13,6 +13,7 @@ public final class SGD: Optimizer {
     public let weightDecay: Float
     public let parameters: [Parameter]
     public private(set) var buffers: [Tensor?]
+    public var frozen: Set<Int> = []
 
     public init(parameters: [Parameter], learningRate: Float, momentum: Float = 0, dampening: Float = 0,
                 nesterov: Bool = false, weightDecay: Float = 0) {
@@ -36,6 +37,7 @@ public final class SGD: Optimizer {
     public func beginStep() { starting = buffers.map { $0 == nil } }
 
     public func update(parameterAt index: Int, elements: Range<Int>, gradient: UnsafeBufferPointer<Float>) {
+        guard !frozen.contains(index) else { return }
         let (lr, mu, damp, wd, nesterov) = (learningRate, momentumValue, dampening, weightDecay, self.nesterov)
         let parameter = parameters[index]
         precondition(gradient.count == elements.count && elements.upperBound <= parameter.value.count,

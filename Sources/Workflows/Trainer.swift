@@ -30,6 +30,8 @@ public final class Trainer {
     public private(set) var step = 0
     public private(set) var best: Double?
     public private(set) var optimizer: any Optimizer
+    /// The optimizer's indices of the encoder's parameters (`TrainingOptions.freezeEncoderSteps`).
+    private let encoderIndices: Set<Int>
     public private(set) var schedule: Schedule
     private var trainingNetworks: [[Int]: CompiledUNet] = [:]
     private var validationPredictor: Predictor?
@@ -61,6 +63,8 @@ public final class Trainer {
         self.runDirectory = runDirectory
         outputDirectory = runDirectory.path
         optimizer = Self.makeOptimizer(options, model.trainableParameters)
+        encoderIndices = Set(model.namedParameters().filter { $0.1.requiresGrad }.enumerated()
+            .filter { $0.element.0.hasPrefix("encoder.") }.map(\.offset))
         schedule = Schedule(kind: options.schedule, learningRate: options.learningRate,
                             totalSteps: options.totalSteps(batchesPerEpoch: loader.batchesPerEpoch),
                             warmupSteps: options.warmupSteps, minimumLearningRate: options.minimumLearningRate,
@@ -140,9 +144,11 @@ public final class Trainer {
                 // parameter is updated as soon as backward has its gradient, and no gradient is stored.
                 optimizer.learningRate = schedule.learningRate(step: step)
                 if let momentum = schedule.momentum(step: step) { optimizer.momentum = momentum }
+                optimizer.frozen = step < options.freezeEncoderSteps ? encoderIndices : []
                 if let maximum = options.gradientClipping {
                     try network.backward(dLogits)
-                    clipGradientNorm(optimizer.parameters, maximum: maximum)
+                    clipGradientNorm(optimizer.parameters.enumerated().filter { !optimizer.frozen.contains($0.offset) }.map(\.element),
+                                     maximum: maximum)
                     optimizer.update()
                 } else {
                     try optimizer.step { try network.backward(dLogits, applying: $0) }

@@ -28,6 +28,9 @@ public struct TrainingOptions: Sendable {
     public var warmupSteps = 0
     public var minimumLearningRate: Float = 0
     public var plateauPatience = 5
+    /// Steps at the start during which the encoder's parameters (keys `encoder.*`: smp's and nnU-Net's) are left
+    /// alone, as PyTorch leaves parameters with `requires_grad=False` (transfer learning: train the decoder first).
+    public var freezeEncoderSteps = 0
     /// Maximum global gradient norm; nil disables clipping.
     public var gradientClipping: Float? = 1.0
     public var loss = LossFunction()

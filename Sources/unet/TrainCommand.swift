@@ -49,6 +49,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("smp-unet: initialise the encoder from a torchvision or timm ResNet file (ImageNet weights: "
         + "conv1.weight, layer1.0.conv1.weight, ...); the default normalization then is ImageNet's mean and std.", valueName: "file"))
     var encoderWeights: String?
+    @Option(help: ArgumentHelp("smp-unet, nnunet: leave the encoder's weights alone for the first N steps (train the decoder "
+        + "first), as requires_grad=False does in PyTorch.", valueName: "N")) var freezeEncoder = 0
     @OptionGroup var augmentation: AugmentationOptions
     @Option(help: ArgumentHelp("Per-channel mean to subtract, e.g. 0.485,0.456,0.406.", valueName: "values")) var mean: String?
     @Option(help: ArgumentHelp("Per-channel standard deviation to divide by.", valueName: "values")) var std: String?
@@ -89,6 +91,7 @@ struct TrainCommand: ParsableCommand {
         if valList != nil && valImages != nil { throw ValidationError("--val-list and --val-images exclude each other") }
         if load != nil && resume != nil { throw ValidationError("--load and --resume exclude each other") }
         if encoderWeights != nil && architecture.arch != .smpUNet { throw ValidationError("--encoder-weights needs --arch smp-unet") }
+        try FlagRange.check(freezeEncoder, "--freeze-encoder", in: 0...1_000_000_000)
         if encoderWeights != nil && (load != nil || resume != nil) {
             throw ValidationError("--encoder-weights starts a new model; --load and --resume start from a whole one")
         }
@@ -160,6 +163,12 @@ struct TrainCommand: ParsableCommand {
                 progress.message("normalization: ImageNet's mean and std (the encoder's weights expect them; --mean/--std to change)")
             }
         }
+        if freezeEncoder > 0 {
+            guard model.namedParameters().contains(where: { $0.0.hasPrefix("encoder.") }) else {
+                throw ValidationError("--freeze-encoder: \(model.architecture) has no encoder.* parameters (smp-unet and nnunet have)")
+            }
+            progress.message("encoder frozen for the first \(freezeEncoder) steps")
+        }
         let metadata = ModelMetadata(maskValues: dataset.table.values,
                                      normalization: .init(mean: normalization.mean, std: normalization.std), scale: scale)
 
@@ -207,6 +216,7 @@ struct TrainCommand: ParsableCommand {
         o.precision = MixedPrecision.precision(amp: amp)
         o.recomputesConvolutions = keepActivations ? false : nil
         (o.validateEvery, o.bestMetric, o.saveEveryEpoch, o.seed) = (validateEvery, bestMetric, saveEveryEpoch, seed)
+        o.freezeEncoderSteps = freezeEncoder
         return o
     }
 

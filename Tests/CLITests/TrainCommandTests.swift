@@ -259,4 +259,39 @@ struct TrainCommandTests {
         let mask = try ImageReader.read(path: predicted + "/0.png")
         #expect(mask.width == 37 && mask.height == 37)
     }
+
+    @Test("--freeze-encoder N leaves the encoder's weights as the file gave them for N steps while the decoder trains; refused without an encoder")
+    func freezeEncoder() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-train-freeze")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 6, size: 32)
+        var g = SeededGenerator(seed: 4)
+        let resnet = ResNetEncoder(.resnet18, inputChannels: 3, generator: &g)
+        let weights = folder.appendingPathComponent("resnet18.pth").path
+        try TorchCheckpoint.write(ModelFile.storedTensors(of: resnet), to: weights)
+        let output = folder.appendingPathComponent("run").path
+        let trained = try CommandRunner.unet([
+            "train", "--arch", "smp-unet", "--encoder", "resnet18", "--encoder-depth", "2", "--decoder-channels", "16,8",
+            "--encoder-weights", weights, "--freeze-encoder", "3", "--images", images, "--masks", masks, "--scale", "1",
+            "--steps", "3", "-b", "2", "-v", "0", "--output-dir", output])
+        #expect(trained.status == 0, "\(trained.error)")
+        #expect(trained.error.contains("encoder frozen for the first 3 steps"), "\(trained.error)")
+        let loaded = try ModelFile.load(path: output + "/last.safetensors")
+        let stored = Dictionary(loaded.tensors.map { ($0.key, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+        for (key, parameter) in resnet.namedParameters() where parameter.requiresGrad {
+            #expect(stored["encoder." + key]?.floatTensor() == parameter.value, "encoder.\(key) changed while frozen")
+        }
+        // The same run without freezing moves the encoder: the freeze is what held it.
+        let moving = try CommandRunner.unet([
+            "train", "--arch", "smp-unet", "--encoder", "resnet18", "--encoder-depth", "2", "--decoder-channels", "16,8",
+            "--encoder-weights", weights, "--images", images, "--masks", masks, "--scale", "1",
+            "--steps", "3", "-b", "2", "-v", "0", "--output-dir", folder.appendingPathComponent("moving").path])
+        #expect(moving.status == 0, "\(moving.error)")
+        let moved = try ModelFile.load(path: folder.appendingPathComponent("moving/last.safetensors").path)
+        #expect(moved.tensors.first { $0.key == "encoder.conv1.weight" }?.tensor.floatTensor() != resnet.namedParameters().first { $0.0 == "conv1.weight" }?.1.value)
+
+        let refused = try CommandRunner.unet(["train", "--arch", "basic-unet", "--freeze-encoder", "2", "--images", images, "--masks", masks,
+                                              "--steps", "1", "--output-dir", folder.appendingPathComponent("b").path])
+        #expect(refused.status != 0 && refused.error.contains("--freeze-encoder") && refused.error.contains("no encoder"), "\(refused.error)")
+    }
 }

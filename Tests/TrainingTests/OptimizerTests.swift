@@ -33,6 +33,28 @@ struct OptimizerTests {
         }
     }
 
+    @Test("a frozen parameter (no gradient for its first two steps in PyTorch) is left alone, then counts its own Adam steps",
+          arguments: ["adamw", "sgd_momentum"])
+    func frozen(name: String) throws {
+        let f = try Fixture("optimizers/\(name)_frozen")
+        let parameters = [Parameter(try f.tensor("p0_0")), Parameter(try f.tensor("p1_0"))]
+        var optimizer = make(name, parameters)
+        for step in 1...5 {
+            if step == 3 {
+                // A restart between frozen and unfrozen steps continues exactly (per-parameter steps in the state).
+                let restored = make(name, parameters)
+                try restored.restore(optimizer.state)
+                optimizer = restored
+            }
+            optimizer.frozen = step <= 2 ? [1] : []
+            for (i, p) in parameters.enumerated() { p.grad = try f.tensor("g\(i)_\(step)") }
+            optimizer.update()
+            for (i, p) in parameters.enumerated() {
+                expectClose(p.value, try f.tensor("p\(i)_\(step)"), rtol: 1e-5, atol: 1e-6, "\(name) step \(step) p\(i)")
+            }
+        }
+    }
+
     @Test("state round trip: a restored optimizer continues exactly", arguments: ["adam", "sgd_momentum", "rmsprop"])
     func stateRoundTrip(name: String) throws {
         let f = try Fixture("optimizers/" + name)
