@@ -9,7 +9,8 @@ backward + Adam. Each case runs: unet, PyTorch, unet, PyTorch; each side keeps i
     .venv/bin/python scripts/bench_peers.py [--quick] [--mode infer|train|both] [--nets smp:resnet18 ... basic-unet monai-unet]
 
 Networks: smp's Unet with a ResNet encoder (`smp:ENCODER`, smp's defaults), MONAI's BasicUNet (MONAI's defaults) and
-MONAI's UNet as its tutorials build it (channels 16-256, strides 2, two residual units, batch norm), 3 input channels.
+MONAI's UNet as its tutorials build it (channels 16-256, strides 2, two residual units, batch norm) and nnU-Net's 2-D
+PlainConvUNet (`nnunet`: its plans' 6 stages of 32-512 features), 3 input channels.
 Needs torch, segmentation-models-pytorch 0.6.0 and monai 1.6.1 (see scripts/make_fixtures.py).
 """
 import argparse
@@ -39,6 +40,10 @@ def pytorch_case(args):
     if net.startswith("smp:"):
         import segmentation_models_pytorch as smp
         model = smp.Unet(net[4:], encoder_weights=None, in_channels=3, classes=args.classes)
+    elif net == "nnunet":
+        from dynamic_network_architectures.architectures.unet import PlainConvUNet
+        model = PlainConvUNet(3, 6, [32, 64, 128, 256, 512, 512], torch.nn.Conv2d, 3, [1, 2, 2, 2, 2, 2], 2, args.classes, 2, True,
+                              torch.nn.InstanceNorm2d, {"eps": 1e-5, "affine": True}, None, None, torch.nn.LeakyReLU, {"inplace": True})
     else:
         import monai.networks.nets as nets
         model = (nets.BasicUNet(spatial_dims=2, in_channels=3, out_channels=args.classes) if net == "basic-unet" else
@@ -91,7 +96,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="short timing (3 s per case) for a first look")
     parser.add_argument("--mode", choices=["infer", "train", "both"], default="both")
-    parser.add_argument("--nets", nargs="+", default=["smp:resnet18", "smp:resnet34", "smp:resnet50", "basic-unet", "monai-unet"])
+    parser.add_argument("--nets", nargs="+", default=["smp:resnet18", "smp:resnet34", "smp:resnet50", "basic-unet", "monai-unet", "nnunet"])
     parser.add_argument("--classes", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--pytorch-case", action="store_true", help=argparse.SUPPRESS)
@@ -116,7 +121,8 @@ def main():
             theirs = [sys.executable, os.path.abspath(__file__), "--pytorch-case", "--nets", net] + common
             records = [run(ours), run(theirs), run(ours), run(theirs)]
             u, t = best(records[0::2]), best(records[1::2])
-            label = {"basic-unet": "MONAI BasicUNet", "monai-unet": "MONAI UNet (tutorial)"}.get(net, f"smp Unet {net[4:]}")
+            label = {"basic-unet": "MONAI BasicUNet", "monai-unet": "MONAI UNet (tutorial)",
+                     "nnunet": "nnU-Net PlainConvUNet (6 stages)"}.get(net, f"smp Unet {net[4:]}")
             name = f"{mode} {label}, {args.classes} cls, {size}², batch {batch}"
             rows.append((name, u, t))
             if "error" in u or "error" in t:

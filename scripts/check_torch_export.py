@@ -3,7 +3,7 @@
 
 The peers: segmentation_models_pytorch's Unet (resnet18, resnet34 with smp's defaults, resnet50) and MONAI's
 BasicUNet and UNet (MONAI's defaults, the tutorials' residual batch-norm network) and nnU-Net's 2-D PlainConvUNet
-(dynamic-network-architectures, with its aliased keys) saved as their users do
+and ResidualEncoderUNet (dynamic-network-architectures, with their aliased keys) saved as their users do
 (`torch.save(model.state_dict())`), converted to native safetensors and back to .pth; the package's own class must
 take it with `load_state_dict(strict=True)`, bit-identical, with equal logits.
 
@@ -80,6 +80,11 @@ def nnunet(features, strides, in_channels, classes):
     return plain_conv_unet(features, strides, in_channels, classes, deep_supervision=True)
 
 
+def resenc(features, strides, blocks, in_channels, classes):
+    from make_fixtures import residual_encoder_unet
+    return residual_encoder_unet(features, strides, blocks, in_channels, classes, deep_supervision=True)
+
+
 PEERS = {  # name: (build, input channels, an input size the network takes)
     "smp_resnet18_d3": (lambda: smp(encoder_name="resnet18", encoder_depth=3, decoder_channels=(32, 16, 8), in_channels=3, classes=2), 3, (45, 61)),
     "smp_resnet34_default": (lambda: smp(encoder_name="resnet34", in_channels=3, classes=2), 3, (45, 61)),
@@ -91,6 +96,7 @@ PEERS = {  # name: (build, input channels, an input size the network takes)
     "monai_unet_default_in3_c4": (lambda: monai("UNet", channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), in_channels=3,
                                                 out_channels=4), 3, (48, 64)),
     "nnunet_plain_default_7_stages": (lambda: nnunet([32, 64, 128, 256, 512, 512, 512], [1, 2, 2, 2, 2, 2, 2], 1, 4), 1, (128, 64)),
+    "nnunet_resenc_m_6_stages": (lambda: resenc([32, 64, 128, 256, 512, 512], [1, 2, 2, 2, 2, 2], [1, 3, 4, 6, 6, 6], 3, 2), 3, (64, 96)),
 }
 
 

@@ -856,6 +856,14 @@ def plain_conv_unet(features, strides, in_channels, classes, convs=2, decoder_co
                          deep_supervision=deep_supervision)
 
 
+def residual_encoder_unet(features, strides, blocks, in_channels, classes, decoder_convs=1, deep_supervision=False):
+    """dynamic_network_architectures' ResidualEncoderUNet as nnU-Net's ResEnc planners configure it for 2-D."""
+    from dynamic_network_architectures.architectures.unet import ResidualEncoderUNet
+    return ResidualEncoderUNet(in_channels, len(features), features, nn.Conv2d, 3, strides, blocks, classes, decoder_convs, True,
+                               nn.InstanceNorm2d, {"eps": 1e-5, "affine": True}, None, None, nn.LeakyReLU, {"inplace": True},
+                               deep_supervision=deep_supervision)
+
+
 NNUNET_PARITY = [  # (name, options, input shape): sizes multiples of the strides' product, as nnU-Net's patches are
     ("nnunet_plain_s4", dict(features=[4, 8, 16, 16], strides=[1, 2, 2, 2], in_channels=1, classes=3), (2, 1, 24, 40)),
     ("nnunet_plain_s3_c1", dict(features=[8, 16, 24], strides=[1, 2, 2], in_channels=3, classes=2, convs=[2, 3, 2],
@@ -868,9 +876,11 @@ def nnunet_cases():
     aliases included), eval-mode and train-mode logits (no deep supervision), dy, every gradient; models/
     nnunet_layout.json: key → shape of nnU-Net's typical 2-D 7-stage network."""
     import json
-    for name, options, shape in NNUNET_PARITY:
+    cases = NNUNET_PARITY + [("nnunet_resenc_s3", dict(features=[4, 8, 16], strides=[1, 2, 2], blocks=[1, 2, 2], in_channels=1, classes=2),
+                              (2, 1, 20, 28))]
+    for name, options, shape in cases:
         torch.manual_seed(71)
-        model = plain_conv_unet(**options)
+        model = residual_encoder_unet(**options) if "blocks" in options else plain_conv_unet(**options)
         torch.manual_seed(72)
         with torch.no_grad():
             for m in model.modules():
@@ -888,6 +898,10 @@ def nnunet_cases():
         (y * dy).sum().backward()
         out.update(x=x, logits_train=y, dy=dy)
         out.update({"grad." + k: p.grad for k, p in model.named_parameters()})
+        if "blocks" in options:
+            save("models", name, out, features=",".join(map(str, options["features"])), strides=",".join(map(str, options["strides"])),
+                 blocks=",".join(map(str, options["blocks"])), in_channels=options["in_channels"], classes=options["classes"])
+            continue
         convs = options.get("convs", 2)
         decoder_convs = options.get("decoder_convs", 2)
         save("models", name, out, features=",".join(map(str, options["features"])), strides=",".join(map(str, options["strides"])),

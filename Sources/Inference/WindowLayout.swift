@@ -43,7 +43,7 @@ public struct WindowLayout: Equatable, Sendable {
             let smallest = architecture.minimumInputSize
             if let tile, tile < smallest { throw .invalidTile("--tile \(tile) must be at least \(smallest) for this network") }
             self.init(sameSizeHeight: height, width: width, tile: tile, overlap: overlap) { max($0, smallest) }
-        case .monaiUNet, .plainConvUNet:
+        case .monaiUNet, .plainConvUNet, .residualEncoderUNet:
             // Multiples of the strides' product only (MONAI's and nnU-Net's condition): the image mirrored up to one, or
             // tiles of one.
             let m = architecture.downsampling

@@ -12,6 +12,8 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
     case monaiUNet(MONAIUNetConfiguration)
     /// nnU-Net v2's 2-D `PlainConvUNet`.
     case plainConvUNet(PlainConvUNetConfiguration)
+    /// nnU-Net v2's 2-D `ResidualEncoderUNet` (the ResEnc presets).
+    case residualEncoderUNet(ResidualEncoderUNetConfiguration)
 
     /// The classic U-Net's configuration; nil for the other families.
     public var unetConfiguration: UNetConfiguration? {
@@ -25,6 +27,7 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .basicUNet(let c): c.inputChannels
         case .monaiUNet(let c): c.inputChannels
         case .plainConvUNet(let c): c.inputChannels
+        case .residualEncoderUNet(let c): c.inputChannels
         }
     }
 
@@ -35,6 +38,7 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .basicUNet(let c): c.classes
         case .monaiUNet(let c): c.classes
         case .plainConvUNet(let c): c.classes
+        case .residualEncoderUNet(let c): c.classes
         }
     }
 
@@ -56,6 +60,9 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .plainConvUNet(var c):
             c.classes = classes
             return .plainConvUNet(c)
+        case .residualEncoderUNet(var c):
+            c.classes = classes
+            return .residualEncoderUNet(c)
         }
     }
 
@@ -68,6 +75,7 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .basicUNet: 16
         case .monaiUNet(let c): c.sizeMultiple
         case .plainConvUNet(let c): c.sizeMultiple
+        case .residualEncoderUNet(let c): c.sizeMultiple
         }
     }
 
@@ -79,7 +87,7 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .smpUNet: true
         case .basicUNet(let c): c.norm == .batch
         case .monaiUNet(let c): c.norm == .batch
-        case .plainConvUNet: false
+        case .plainConvUNet, .residualEncoderUNet: false
         }
     }
 
@@ -91,6 +99,7 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .basicUNet(let c): c.parameterCount
         case .monaiUNet(let c): c.parameterCount
         case .plainConvUNet(let c): c.parameterCount
+        case .residualEncoderUNet(let c): c.parameterCount
         }
     }
 
@@ -102,6 +111,7 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .basicUNet: BasicUNetConfiguration.minimumInputSize
         case .monaiUNet(let c): c.sizeMultiple
         case .plainConvUNet(let c): c.sizeMultiple
+        case .residualEncoderUNet(let c): c.sizeMultiple
         }
     }
 
@@ -113,6 +123,7 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .basicUNet(let c): try c.validate()
         case .monaiUNet(let c): try c.validate()
         case .plainConvUNet(let c): try c.validate()
+        case .residualEncoderUNet(let c): try c.validate()
         }
     }
 
@@ -126,6 +137,7 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .basicUNet(let c): needed = c.activationBytesEstimate(batch: batch, height: height, width: width, training: training)
         case .monaiUNet(let c): needed = c.activationBytesEstimate(batch: batch, height: height, width: width, training: training)
         case .plainConvUNet(let c): needed = c.activationBytesEstimate(batch: batch, height: height, width: width, training: training)
+        case .residualEncoderUNet(let c): needed = c.activationBytesEstimate(batch: batch, height: height, width: width, training: training)
         }
         try UNetConfiguration.check(needed, "a batch of \(batch) image(s) of \(width)x\(height) needs about %.0f GB of feature maps to "
             + (training ? "train" : "predict"))
@@ -145,6 +157,7 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .basicUNet(let c): try BasicUNet(c, generator: &generator)
         case .monaiUNet(let c): try MONAIUNet(c, generator: &generator)
         case .plainConvUNet(let c): try PlainConvUNet(c, generator: &generator)
+        case .residualEncoderUNet(let c): try ResidualEncoderUNet(c, generator: &generator)
         }
     }
 
@@ -155,6 +168,7 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .basicUNet(let c): c.description
         case .monaiUNet(let c): c.description
         case .plainConvUNet(let c): c.description
+        case .residualEncoderUNet(let c): c.description
         }
     }
 }

@@ -32,6 +32,7 @@ public enum ModelFile {
     public static let monaiUNetConfigurationKey = "unet.monai_unet"
     /// The configuration of an nnU-Net `PlainConvUNet` (`PlainConvUNetConfiguration`).
     public static let plainConvUNetConfigurationKey = "unet.nnunet_plain_conv_unet"
+    public static let residualEncoderUNetConfigurationKey = "unet.nnunet_residual_encoder_unet"
     public static let metadataKey = "unet.metadata"
     /// Training checkpoints: the trainer's state, and the prefix of the optimizer's tensors.
     public static let trainingKey = "unet.training"
@@ -94,9 +95,9 @@ public enum ModelFile {
         }
         let plans = try NNUNetPlans.read(plans: plansPath, dataset: datasetPath)
         let loaded = try load(try Checkpoint.read(path: weights), path: weights, options: options)
-        guard case .plainConvUNet(let detected) = loaded.model.architecture, detected == plans.configuration else {
+        guard loaded.model.architecture == plans.architecture else {
             throw UNetError.incompatibleCheckpoint("\(weights): the weights are \(loaded.model.architecture), but \(plansPath) and "
-                + "\(datasetPath) describe \(plans.configuration)")
+                + "\(datasetPath) describe \(plans.architecture)")
         }
         let report = loaded.report + ["nnU-Net folder: \(weights) with \(plansPath) (2d: patch \(plans.patchSize.map(String.init).joined(separator: "x")), "
             + "\(plans.normalizationSchemes[0]), mirroring, half-window overlap)"]
@@ -128,6 +129,9 @@ public enum ModelFile {
             (basicUNetConfigurationKey, { (try? JSONDecoder().decode(BasicUNetConfiguration.self, from: $0)).map(Architecture.basicUNet) }),
             (monaiUNetConfigurationKey, { (try? JSONDecoder().decode(MONAIUNetConfiguration.self, from: $0)).map(Architecture.monaiUNet) }),
             (plainConvUNetConfigurationKey, { (try? JSONDecoder().decode(PlainConvUNetConfiguration.self, from: $0)).map(Architecture.plainConvUNet) }),
+            (residualEncoderUNetConfigurationKey, {
+                (try? JSONDecoder().decode(ResidualEncoderUNetConfiguration.self, from: $0)).map(Architecture.residualEncoderUNet)
+            }),
         ]
         if let family = families.first(where: { checkpoint.metadata[$0.key] != nil }), let text = checkpoint.metadata[family.key] {
             guard let decoded = family.decode(Data(text.utf8)) else {
@@ -150,10 +154,10 @@ public enum ModelFile {
             for (old, new) in zip(tensors.map(\.key), renamed) where old != new { report.append("renamed \(old) -> \(new)") }
             tensors = zip(renamed, tensors).map { ($0, $1.tensor) }
         }
-        if native == nil, tensors.contains(where: { $0.key == "encoder.stages.0.0.convs.0.conv.weight" }) {
+        if native == nil, tensors.contains(where: { $0.key.hasPrefix("decoder.seg_layers.") }), tensors.contains(where: { NNUNetAliases.isAlias($0.key) }) {
             // nnU-Net's aliases: the same tensors under each block's all_modules and the encoder again in the decoder.
             let keys = Set(tensors.map(\.key))
-            let aliases = Dictionary(PlainConvUNet.aliases(of: tensors.map(\.key).filter { !$0.contains(".all_modules.") && !$0.hasPrefix("decoder.encoder.") })
+            let aliases = Dictionary(NNUNetAliases.aliases(of: tensors.map(\.key).filter { !NNUNetAliases.isAlias($0) })
                 .filter { keys.contains($0.alias) }.map { ($0.alias, $0.key) }, uniquingKeysWith: { a, _ in a })
             if !aliases.isEmpty {
                 let byKey = Dictionary(tensors.map { ($0.key, $0.tensor) }, uniquingKeysWith: { a, _ in a })
@@ -254,8 +258,18 @@ public enum ModelFile {
             return (try checked(.basicUNet(basic), contradictions: overrides.contradictions(withForeign: .basicUNet(basic)),
                                 "is a MONAI BasicUNet"), false)
         }
-        let plain: PlainConvUNetConfiguration?
-        do { plain = try PlainConvUNetConfiguration.detect(shapes: shapes) } catch { throw UNetError.incompatibleCheckpoint("\(path): \(error)") }
+        let plain: PlainConvUNetConfiguration?, residual: ResidualEncoderUNetConfiguration?
+        do {
+            plain = try PlainConvUNetConfiguration.detect(shapes: shapes)
+            residual = try ResidualEncoderUNetConfiguration.detect(shapes: shapes)
+        } catch {
+            throw UNetError.incompatibleCheckpoint("\(path): \(error)")
+        }
+        if let residual {
+            report.append("detected \(residual)")
+            return (try checked(.residualEncoderUNet(residual), contradictions: overrides.contradictions(withForeign: .residualEncoderUNet(residual)),
+                                "is an nnU-Net ResidualEncoderUNet"), false)
+        }
         if let plain {
             report.append("detected \(plain)")
             return (try checked(.plainConvUNet(plain), contradictions: overrides.contradictions(withForeign: .plainConvUNet(plain)),
@@ -306,10 +320,13 @@ public enum ModelFile {
     ) throws {
         let lowered = path.lowercased()
         if lowered.hasSuffix(".pth") || lowered.hasSuffix(".pt") {
-            guard case .plainConvUNet = architecture else { return try TorchCheckpoint.write(tensors, to: path) }
+            switch architecture {
+            case .plainConvUNet, .residualEncoderUNet: break
+            default: return try TorchCheckpoint.write(tensors, to: path)
+            }
             // nnU-Net's state dict lists its aliases too; load_state_dict(strict=True) wants every one.
             let byKey = Dictionary(tensors.map { ($0.key, $0.tensor) }, uniquingKeysWith: { a, _ in a })
-            let aliases = PlainConvUNet.aliases(of: tensors.map(\.key)).compactMap { entry in byKey[entry.key].map { (key: entry.alias, tensor: $0) } }
+            let aliases = NNUNetAliases.aliases(of: tensors.map(\.key)).compactMap { entry in byKey[entry.key].map { (key: entry.alias, tensor: $0) } }
             return try TorchCheckpoint.write(tensors + aliases, to: path)
         }
         let encoder = JSONEncoder()
@@ -321,6 +338,7 @@ public enum ModelFile {
             case .basicUNet(let c): (basicUNetConfigurationKey, try encoder.encode(c))
             case .monaiUNet(let c): (monaiUNetConfigurationKey, try encoder.encode(c))
             case .plainConvUNet(let c): (plainConvUNetConfigurationKey, try encoder.encode(c))
+            case .residualEncoderUNet(let c): (residualEncoderUNetConfigurationKey, try encoder.encode(c))
             }
         let file = SafeTensorsFile(tensors: tensors + extraTensors, metadata: extraMetadata.merging([
             "format": "pt",

@@ -3,10 +3,10 @@ import Files
 import Foundation
 
 /// What this project reads from an nnU-Net v2 trained-model folder's `plans.json` and `dataset.json`: the 2-D
-/// configuration's network (checked against the weights), patch size and normalization schemes, and the labels. The
+/// configuration's network (`PlainConvUNet` or `ResidualEncoderUNet`, checked against the weights), patch size and normalization schemes, and the labels. The
 /// rest (resampling, spacing, 3-D configurations) is not used for 2-D natural images and is ignored.
 public struct NNUNetPlans: Sendable {
-    public let configuration: PlainConvUNetConfiguration
+    public let architecture: Architecture
     /// `patch_size` `[height, width]`: the sliding window nnU-Net predicts with.
     public let patchSize: [Int]
     /// One scheme per input channel (`ZScoreNormalization`, `RGBTo0_1Normalization`, …).
@@ -25,7 +25,8 @@ public struct NNUNetPlans: Sendable {
                     let features_per_stage: [Int]
                     let kernel_sizes: [[Int]]
                     let strides: [[Int]]
-                    let n_conv_per_stage: [Int]
+                    let n_conv_per_stage: [Int]?
+                    let n_blocks_per_stage: [Int]?
                     let n_conv_per_stage_decoder: [Int]
                     let conv_bias: Bool
                 }
@@ -69,9 +70,10 @@ public struct NNUNetPlans: Sendable {
             throw .incompatibleCheckpoint("\(plansPath): no \"2d\" configuration (configurations: "
                 + plans.configurations.keys.sorted().prefix(5).joined(separator: ", ") + "); 2-D networks are built")
         }
-        guard let network = c.architecture, network.network_class_name.hasSuffix(".PlainConvUNet") else {
+        guard let network = c.architecture,
+              network.network_class_name.hasSuffix(".PlainConvUNet") || network.network_class_name.hasSuffix(".ResidualEncoderUNet") else {
             throw .incompatibleCheckpoint("\(plansPath): the 2d network is \(c.architecture.map { CheckpointError.quote($0.network_class_name) } ?? "not given"); "
-                + "PlainConvUNet is built")
+                + "PlainConvUNet and ResidualEncoderUNet are built")
         }
         let a = network.arch_kwargs
         func squares(_ pairs: [[Int]], _ name: String) throws(UNetError) -> [Int] {
@@ -80,15 +82,26 @@ public struct NNUNetPlans: Sendable {
             }
             return pairs.map { $0[0] }
         }
-        let configuration = PlainConvUNetConfiguration(
-            features: a.features_per_stage, strides: try squares(a.strides, "strides"), kernelSizes: try squares(a.kernel_sizes, "kernel_sizes"),
-            convsPerStage: a.n_conv_per_stage, convsPerStageDecoder: a.n_conv_per_stage_decoder, inputChannels: dataset.channel_names.count,
-            classes: dataset.labels.count, convolutionBias: a.conv_bias)
+        let (strides, kernels) = (try squares(a.strides, "strides"), try squares(a.kernel_sizes, "kernel_sizes"))
+        let architecture: Architecture
+        if network.network_class_name.hasSuffix(".ResidualEncoderUNet") {
+            guard let blocks = a.n_blocks_per_stage else { throw .incompatibleCheckpoint("\(plansPath): a ResidualEncoderUNet without n_blocks_per_stage") }
+            architecture = .residualEncoderUNet(ResidualEncoderUNetConfiguration(
+                features: a.features_per_stage, strides: strides, kernelSizes: kernels, blocksPerStage: blocks,
+                convsPerStageDecoder: a.n_conv_per_stage_decoder, inputChannels: dataset.channel_names.count, classes: dataset.labels.count,
+                convolutionBias: a.conv_bias))
+        } else {
+            guard let convs = a.n_conv_per_stage else { throw .incompatibleCheckpoint("\(plansPath): a PlainConvUNet without n_conv_per_stage") }
+            architecture = .plainConvUNet(PlainConvUNetConfiguration(
+                features: a.features_per_stage, strides: strides, kernelSizes: kernels, convsPerStage: convs,
+                convsPerStageDecoder: a.n_conv_per_stage_decoder, inputChannels: dataset.channel_names.count, classes: dataset.labels.count,
+                convolutionBias: a.conv_bias))
+        }
         guard a.n_stages == a.features_per_stage.count, c.patch_size.count == 2, c.patch_size.allSatisfy({ (1...8192).contains($0) }) else {
             throw .incompatibleCheckpoint("\(plansPath): n_stages \(a.n_stages), features \(a.features_per_stage.count), "
                 + "patch size \(c.patch_size.prefix(4)) do not describe a 2-D network")
         }
-        do { try configuration.validate() } catch { throw .incompatibleCheckpoint("\(plansPath): \(error)") }
+        do { try architecture.validate() } catch { throw .incompatibleCheckpoint("\(plansPath): \(error)") }
         for scheme in c.normalization_schemes where !["ZScoreNormalization", "RGBTo0_1Normalization", "NoNormalization"].contains(scheme) {
             throw .incompatibleCheckpoint("\(plansPath): normalization \(CheckpointError.quote(scheme)) is not done by this "
                 + "version (ZScoreNormalization, RGBTo0_1Normalization and NoNormalization are)")
@@ -102,7 +115,7 @@ public struct NNUNetPlans: Sendable {
             throw .incompatibleCheckpoint("\(datasetPath): labels \(labels.prefix(8).map(\.value)) are not 0, 1, 2, …; "
                 + "region-based labels are not supported")
         }
-        return NNUNetPlans(configuration: configuration, patchSize: c.patch_size, normalizationSchemes: c.normalization_schemes,
+        return NNUNetPlans(architecture: architecture, patchSize: c.patch_size, normalizationSchemes: c.normalization_schemes,
                            labels: labels)
     }
 
@@ -120,7 +133,7 @@ public struct NNUNetPlans: Sendable {
     public var metadata: ModelMetadata {
         var m = ModelMetadata(maskValues: labels.map { [$0.value] }, classNames: labels.map(\.name))
         if normalizationSchemes.first == "ZScoreNormalization" { m.normalization.perImage = true }
-        let multiple = configuration.sizeMultiple
+        let multiple = architecture.downsampling
         m.tile = max(patchSize.min()! / multiple, 1) * multiple
         (m.overlap, m.flips) = (0.5, true)
         return m

@@ -7,10 +7,6 @@ extension PlainConvUNetConfiguration {
     ///   `decoder.seg_layers.0.weight`).
     /// - Throws: `UNetError.incompatibleCheckpoint` for an nnU-Net network this project does not build, naming what.
     public static func detect(shapes: [String: [Int]]) throws(UNetError) -> PlainConvUNetConfiguration? {
-        if shapes["encoder.stem.convs.0.conv.weight"] != nil {
-            throw .incompatibleCheckpoint("an nnU-Net ResidualEncoderUNet (encoder.stem.convs.0.conv.weight), which this version does "
-                + "not build; PlainConvUNet is built")
-        }
         guard let first = shapes["encoder.stages.0.0.convs.0.conv.weight"], let head = shapes["decoder.seg_layers.0.weight"] else { return nil }
         guard first.count == 4, head.count == 4 else {
             throw .incompatibleCheckpoint("a \(first.count - 2)-D nnU-Net network (encoder.stages.0.0.convs.0.conv.weight \(first)); "

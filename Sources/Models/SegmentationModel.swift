@@ -32,3 +32,7 @@ extension MONAIUNet: SegmentationModel {
 extension PlainConvUNet: SegmentationModel {
     public var architecture: Architecture { .plainConvUNet(configuration) }
 }
+
+extension ResidualEncoderUNet: SegmentationModel {
+    public var architecture: Architecture { .residualEncoderUNet(configuration) }
+}

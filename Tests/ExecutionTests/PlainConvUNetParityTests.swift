@@ -8,25 +8,31 @@ import Tensors
 import TestSupport
 import Testing
 
-/// nnU-Net's 2-D `PlainConvUNet` (built by scripts/make_fixtures.py with dynamic-network-architectures 0.4.4 as
-/// nnU-Net's planner configures it; one network with three convolutions in a stage and one in a decoder stage) run by
-/// the engine with every pass off and every pass on, against the package's logits and gradients (without deep
-/// supervision: the full-resolution head).
-@Suite("nnU-Net PlainConvUNet parity with dynamic-network-architectures, passes off and on")
+/// nnU-Net's 2-D `PlainConvUNet` and `ResidualEncoderUNet` (built by scripts/make_fixtures.py with
+/// dynamic-network-architectures 0.4.4 as nnU-Net's planners configure them; one plain network with three convolutions
+/// in a stage and one in a decoder stage, one residual encoder with strided and projecting blocks) run by the engine
+/// with every pass off and every pass on, against the package's logits and gradients (without deep supervision: the
+/// full-resolution head).
+@Suite("nnU-Net PlainConvUNet and ResidualEncoderUNet parity with dynamic-network-architectures, passes off and on")
 struct PlainConvUNetParityTests {
-    static let names = ["nnunet_plain_s4", "nnunet_plain_s3_c1"]
+    static let names = ["nnunet_plain_s4", "nnunet_plain_s3_c1", "nnunet_resenc_s3"]
 
-    static func configuration(_ f: Fixture) throws -> PlainConvUNetConfiguration {
+    static func architecture(_ f: Fixture) throws -> Architecture {
         func list(_ key: String) throws -> [Int] { try f.string(key).split(separator: ",").map { Int($0)! } }
-        return PlainConvUNetConfiguration(features: try list("features"), strides: try list("strides"), convsPerStage: try list("convs"),
-                                          convsPerStageDecoder: try list("decoder_convs"), inputChannels: try f.int("in_channels"),
-                                          classes: try f.int("classes"))
+        if f.hasOption("blocks") {
+            return .residualEncoderUNet(ResidualEncoderUNetConfiguration(
+                features: try list("features"), strides: try list("strides"), blocksPerStage: try list("blocks"),
+                inputChannels: try f.int("in_channels"), classes: try f.int("classes")))
+        }
+        return .plainConvUNet(PlainConvUNetConfiguration(
+            features: try list("features"), strides: try list("strides"), convsPerStage: try list("convs"),
+            convsPerStageDecoder: try list("decoder_convs"), inputChannels: try f.int("in_channels"), classes: try f.int("classes")))
     }
 
-    static func model(_ name: String) throws -> (PlainConvUNet, Fixture) {
+    static func model(_ name: String) throws -> (any SegmentationModel, Fixture) {
         let f = try Fixture("models/" + name)
         var g = SeededGenerator(seed: 0)
-        let model = try PlainConvUNet(try configuration(f), generator: &g)
+        let model = try architecture(f).makeModel(generator: &g)
         for (key, parameter) in model.namedParameters() {
             let value = try f.tensor("param." + key)
             try #require(value.shape == parameter.value.shape, "\(name): \(key)")
@@ -69,7 +75,8 @@ struct PlainConvUNetParityTests {
                 }
                 checked += 1
             }
-            #expect(checked == model.namedParameters().count - (model.heads.count - 1) * 2)
+            let heads = model.namedParameters().filter { $0.0.hasPrefix("decoder.seg_layers.") }.count / 2
+            #expect(checked == model.namedParameters().count - (heads - 1) * 2)
         }
     }
 

@@ -18,7 +18,7 @@ struct PlainConvUNetLayoutTests {
         var g = SeededGenerator(seed: 0)
         let model = try PlainConvUNet(expected, generator: &g)
         let ours = model.namedParameters().map { "\($0.0) \($0.1.value.shape)" }
-        let aliasKeys = Set(PlainConvUNet.aliases(of: model.namedParameters().map(\.0)).map(\.alias))
+        let aliasKeys = Set(NNUNetAliases.aliases(of: model.namedParameters().map(\.0)).map(\.alias))
         #expect(ours == theirs.filter { !aliasKeys.contains($0.0) }.map { "\($0.0) \($0.1)" })
         #expect(theirs.count == ours.count + aliasKeys.count && theirs.count == 344)
         let trainable = model.trainableParameters.reduce(0) { $0 + $1.value.count }
