@@ -14,6 +14,8 @@ struct ModelSummary: Encodable {
     let monaiUNet: MONAIUNetConfiguration?
     /// An nnU-Net `PlainConvUNet`'s configuration.
     let nnUNetPlainConvUNet: PlainConvUNetConfiguration?
+    /// An nnU-Net `ResidualEncoderUNet`'s configuration.
+    let nnUNetResidualEncoderUNet: ResidualEncoderUNetConfiguration?
     /// One line naming the network.
     let architecture: String
     let parameters: Int
@@ -29,6 +31,7 @@ struct ModelSummary: Encodable {
         monaiBasicUNet = if case .basicUNet(let c) = network { c } else { nil }
         monaiUNet = if case .monaiUNet(let c) = network { c } else { nil }
         nnUNetPlainConvUNet = if case .plainConvUNet(let c) = network { c } else { nil }
+        nnUNetResidualEncoderUNet = if case .residualEncoderUNet(let c) = network { c } else { nil }
         architecture = loaded.model.architecture.description
         parameters = loaded.model.trainableParameters.reduce(0) { $0 + $1.value.count }
         tensors = loaded.tensors.count
@@ -79,6 +82,16 @@ struct ModelSummary: Encodable {
                 "features: \(c.features.map(String.init).joined(separator: ", ")), strides: \(c.strides.map(String.init).joined(separator: ", "))",
                 "kernels: \(c.kernelSizes.map(String.init).joined(separator: ", ")), convolutions: "
                     + "\(c.convsPerStage.map(String.init).joined(separator: ", ")) / decoder \(c.convsPerStageDecoder.map(String.init).joined(separator: ", "))",
+                "norm: instance (affine), conv bias: \(c.convolutionBias ? "yes" : "no"), activation: LeakyReLU(0.01)",
+            ]
+        }
+        if let c = nnUNetResidualEncoderUNet {
+            lines += [
+                "layout: nnU-Net ResidualEncoderUNet (dynamic-network-architectures)",
+                "input channels: \(c.inputChannels), classes: \(c.classes)",
+                "features: \(c.features.map(String.init).joined(separator: ", ")), strides: \(c.strides.map(String.init).joined(separator: ", "))",
+                "kernels: \(c.kernelSizes.map(String.init).joined(separator: ", ")), residual blocks: "
+                    + "\(c.blocksPerStage.map(String.init).joined(separator: ", ")) / decoder convolutions \(c.convsPerStageDecoder.map(String.init).joined(separator: ", "))",
                 "norm: instance (affine), conv bias: \(c.convolutionBias ? "yes" : "no"), activation: LeakyReLU(0.01)",
             ]
         }

@@ -33,6 +33,8 @@ struct PlainConvUNetParityTests {
         let f = try Fixture("models/" + name)
         var g = SeededGenerator(seed: 0)
         let model = try architecture(f).makeModel(generator: &g)
+        let trainable = model.trainableParameters.reduce(0) { $0 + $1.value.count }
+        #expect(Double(trainable) == model.architecture.parameterCount, "\(name): counted before allocating vs built")
         for (key, parameter) in model.namedParameters() {
             let value = try f.tensor("param." + key)
             try #require(value.shape == parameter.value.shape, "\(name): \(key)")
