@@ -46,11 +46,11 @@ public struct WindowLayout: Equatable, Sendable {
         case .monaiUNet, .plainConvUNet, .residualEncoderUNet:
             // Multiples of the strides' product only (MONAI's and nnU-Net's condition): the image mirrored up to one, or
             // tiles of one.
-            let m = architecture.downsampling
-            if let tile, tile < 1 || tile % m != 0 {
-                throw .invalidTile("--tile \(tile) must be a multiple of \(m) (the strides' product) for this network")
+            let (m, smallest) = (architecture.downsampling, architecture.minimumInputSize)
+            if let tile, tile < smallest || tile % m != 0 {
+                throw .invalidTile("--tile \(tile) must be a multiple of \(m) (the strides' product), at least \(smallest), for this network")
             }
-            self.init(sameSizeHeight: height, width: width, tile: tile, overlap: overlap) { ($0 + m - 1) / m * m }
+            self.init(sameSizeHeight: height, width: width, tile: tile, overlap: overlap) { (max($0, smallest) + m - 1) / m * m }
         }
     }
 

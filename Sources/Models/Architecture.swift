@@ -103,15 +103,16 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The smallest input side length the network accepts.
+    /// The smallest input side length the network accepts (instance norm needs more than one value per channel at
+    /// the deepest level, so networks with it take twice their down-sampling).
     public var minimumInputSize: Int {
         switch self {
         case .unet(let c): c.minimumInputSize
         case .smpUNet: 1
-        case .basicUNet: BasicUNetConfiguration.minimumInputSize
-        case .monaiUNet(let c): c.sizeMultiple
-        case .plainConvUNet(let c): c.sizeMultiple
-        case .residualEncoderUNet(let c): c.sizeMultiple
+        case .basicUNet(let c): c.norm == .batch ? BasicUNetConfiguration.minimumInputSize : 2 * BasicUNetConfiguration.minimumInputSize
+        case .monaiUNet(let c): c.norm == .batch ? c.sizeMultiple : 2 * c.sizeMultiple
+        case .plainConvUNet(let c): 2 * c.sizeMultiple
+        case .residualEncoderUNet(let c): 2 * c.sizeMultiple
         }
     }
 

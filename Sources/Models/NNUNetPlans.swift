@@ -134,7 +134,7 @@ public struct NNUNetPlans: Sendable {
         var m = ModelMetadata(maskValues: labels.map { [$0.value] }, classNames: labels.map(\.name))
         if normalizationSchemes.first == "ZScoreNormalization" { m.normalization.perImage = true }
         let multiple = architecture.downsampling
-        m.tile = max(patchSize.min()! / multiple, 1) * multiple
+        m.tile = max(max(patchSize.min()!, architecture.minimumInputSize) / multiple, 1) * multiple
         (m.overlap, m.flips) = (0.5, true)
         return m
     }

@@ -90,6 +90,22 @@ struct PredictorTests {
         #expect(logits.scalars.allSatisfy { $0.isFinite })
     }
 
+    @Test("the peers' networks predict images smaller than they take and of sizes they do not take, at the image's size",
+          arguments: [
+              Architecture.basicUNet(BasicUNetConfiguration(features: [4, 4, 8, 8, 8, 4], inputChannels: 3, classes: 2)),
+              Architecture.monaiUNet(MONAIUNetConfiguration(channels: [4, 8, 8], strides: [2, 2], residualUnits: 1, norm: .instance,
+                                                           inputChannels: 3, classes: 2)),
+              Architecture.plainConvUNet(PlainConvUNetConfiguration(features: [4, 8, 8], strides: [1, 2, 2], inputChannels: 3, classes: 2)),
+          ])
+    func peersAnySize(architecture: Architecture) throws {
+        var g = SeededGenerator(seed: 3)
+        let predictor = try Predictor(model: try architecture.makeModel(generator: &g))
+        for (h, w) in [(10, 13), (37, 45)] {
+            let logits = try predictor.logits(image(channels: 3, height: h, width: w))
+            #expect(logits.shape == [1, 2, h, w] && logits.isFinite, "\(architecture) \(h)x\(w)")
+        }
+    }
+
     @Test("milesial's layout predicts odd sizes as PyTorch does: the network itself, no padding")
     func padMergeRunsAsIs() throws {
         let unet = try model(.milesial(inputChannels: 3, classes: 2, baseWidth: 4, depth: 3))
