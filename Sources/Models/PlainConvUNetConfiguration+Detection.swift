@@ -12,16 +12,10 @@ extension PlainConvUNetConfiguration {
             throw .incompatibleCheckpoint("a \(first.count - 2)-D nnU-Net network (encoder.stages.0.0.convs.0.conv.weight \(first)); "
                 + "2-D networks are built")
         }
-        func weight(_ key: String) throws(UNetError) -> [Int] {
-            guard let w = shapes[key], w.count == 4, w[2] == w[3] else {
-                throw .incompatibleCheckpoint("an nnU-Net network without a square 2-D \(key) (\(shapes[key].map { "\($0)" } ?? "missing"))")
-            }
-            return w
-        }
-        var (features, kernels, convs, decoderConvs, strides) = ([Int](), [Int](), [Int](), [Int](), [Int]())
+        var (features, kernels, convs) = ([Int](), [Int](), [Int]())
         while features.count < 12, shapes["encoder.stages.\(features.count).0.convs.0.conv.weight"] != nil {
             let s = features.count
-            let w = try weight("encoder.stages.\(s).0.convs.0.conv.weight")
+            let w = try UNetDecoder.squareWeight(shapes, "encoder.stages.\(s).0.convs.0.conv.weight")
             (features, kernels) = (features + [w[0]], kernels + [w[2]])
             var c = 1
             while c < 9, shapes["encoder.stages.\(s).0.convs.\(c).conv.weight"] != nil { c += 1 }
@@ -32,14 +26,7 @@ extension PlainConvUNetConfiguration {
         }
         let n = features.count
         guard n >= 2 else { throw .incompatibleCheckpoint("an nnU-Net network with \(n) stage (2 or more expected)") }
-        strides = [1]
-        for s in 1..<n { strides.append(try transposedKernel("decoder.transpconvs.\(n - 1 - s).weight")) }
-        func transposedKernel(_ key: String) throws(UNetError) -> Int { try weight(key)[2] }
-        for i in 0..<(n - 1) {
-            var c = 0
-            while c < 9, shapes["decoder.stages.\(i).convs.\(c).conv.weight"] != nil { c += 1 }
-            decoderConvs.append(c)
-        }
+        let (strides, decoderConvs) = try UNetDecoder.detect(shapes: shapes, stages: n)
         return PlainConvUNetConfiguration(features: features, strides: strides, kernelSizes: kernels, convsPerStage: convs,
                                           convsPerStageDecoder: decoderConvs, inputChannels: first[1], classes: head[0],
                                           convolutionBias: shapes["encoder.stages.0.0.convs.0.conv.bias"] != nil)

@@ -14,16 +14,10 @@ extension ResidualEncoderUNetConfiguration {
             throw .incompatibleCheckpoint("an nnU-Net residual encoder with bottleneck or squeeze-excitation blocks, which this version "
                 + "does not build (BasicBlockD is built)")
         }
-        func weight(_ key: String) throws(UNetError) -> [Int] {
-            guard let w = shapes[key], w.count == 4, w[2] == w[3] else {
-                throw .incompatibleCheckpoint("an nnU-Net network without a square 2-D \(key) (\(shapes[key].map { "\($0)" } ?? "missing"))")
-            }
-            return w
-        }
-        var (features, kernels, blocks, decoderConvs) = ([Int](), [Int](), [Int](), [Int]())
+        var (features, kernels, blocks) = ([Int](), [Int](), [Int]())
         while features.count < 12, shapes["encoder.stages.\(features.count).blocks.0.conv1.conv.weight"] != nil {
             let s = features.count
-            let w = try weight("encoder.stages.\(s).blocks.0.conv1.conv.weight")
+            let w = try UNetDecoder.squareWeight(shapes, "encoder.stages.\(s).blocks.0.conv1.conv.weight")
             (features, kernels) = (features + [w[0]], kernels + [w[2]])
             var b = 1
             while b < 9, shapes["encoder.stages.\(s).blocks.\(b).conv1.conv.weight"] != nil { b += 1 }
@@ -31,13 +25,7 @@ extension ResidualEncoderUNetConfiguration {
         }
         let n = features.count
         guard n >= 2 else { throw .incompatibleCheckpoint("an nnU-Net ResidualEncoderUNet with \(n) stage (2 or more expected)") }
-        var strides = [1]
-        for s in 1..<n { strides.append(try weight("decoder.transpconvs.\(n - 1 - s).weight")[2]) }
-        for i in 0..<(n - 1) {
-            var c = 0
-            while c < 9, shapes["decoder.stages.\(i).convs.\(c).conv.weight"] != nil { c += 1 }
-            decoderConvs.append(c)
-        }
+        let (strides, decoderConvs) = try UNetDecoder.detect(shapes: shapes, stages: n)
         guard shapes["encoder.stem.convs.0.norm.weight"] != nil, shapes["encoder.stem.convs.0.norm.running_mean"] == nil else {
             throw .incompatibleCheckpoint("an nnU-Net network whose norm is not affine instance norm (encoder.stem.convs.0.norm)")
         }

@@ -1,0 +1,24 @@
+extension UNetDecoder {
+    /// A square 2-D convolution weight of an nnU-Net state dict, `(out, in, k, k)`.
+    /// - Throws: `UNetError.incompatibleCheckpoint` naming `key` when it is missing or not one.
+    static func squareWeight(_ shapes: [String: [Int]], _ key: String) throws(UNetError) -> [Int] {
+        guard let w = shapes[key], w.count == 4, w[2] == w[3] else {
+            throw .incompatibleCheckpoint("an nnU-Net network without a square 2-D \(key) (\(shapes[key].map { "\($0)" } ?? "missing"))")
+        }
+        return w
+    }
+
+    /// What the decoder of an `stages`-stage nnU-Net network shows of the encoder and itself: each stage's stride (its
+    /// transposed convolution's kernel; the first stage's is nnU-Net's 1) and the convolutions per decoder stage.
+    /// - Throws: `UNetError.incompatibleCheckpoint` naming a missing or malformed transposed convolution.
+    static func detect(shapes: [String: [Int]], stages n: Int) throws(UNetError) -> (strides: [Int], convsPerStage: [Int]) {
+        var strides = [1]
+        for s in 1..<n { strides.append(try squareWeight(shapes, "decoder.transpconvs.\(n - 1 - s).weight")[2]) }
+        let convs = (0..<(n - 1)).map { i in
+            var c = 0
+            while c < 9, shapes["decoder.stages.\(i).convs.\(c).conv.weight"] != nil { c += 1 }
+            return c
+        }
+        return (strides, convs)
+    }
+}
