@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(
             name: "WorkflowsTests",
             dependencies: [
-                "Workflows", "Inference", "Datasets", "Execution", "Models", "Training", "Tensors", "Checkpoints", "TestSupport",
+                "Workflows", "Inference", "Datasets", "Execution", "ImageIO", "Models", "Training", "Tensors", "Checkpoints", "TestSupport",
             ]),
         .testTarget(
             name: "ExecutionTests",

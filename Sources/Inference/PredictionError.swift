@@ -4,10 +4,13 @@ public enum PredictionError: Error, CustomStringConvertible, Sendable, Equatable
     case invalidTile(String)
     /// An image whose channels the model cannot read.
     case channels(path: String, found: Int, expected: Int)
+    /// An ensemble whose networks differ in architecture.
+    case ensemble(String)
 
     public var description: String {
         switch self {
         case .invalidTile(let reason): reason
+        case .ensemble(let reason): "an ensemble of different networks: \(reason)"
         case .channels(let path, let found, let expected):
             "\(path): \(found) channels, but the model reads \(expected)"
         }

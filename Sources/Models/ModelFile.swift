@@ -17,6 +17,9 @@ public struct LoadedModel {
     public let fileMetadata: [String: String]
     /// Tensors that are not the model's: a training checkpoint's optimizer buffers (`optimizer.*`).
     public let extraTensors: [(key: String, tensor: StoredTensor)]
+    /// More networks of the same architecture whose logits prediction averages with `model`'s: an nnU-Net folder's
+    /// other folds. Empty for a model file.
+    public var ensemble: [any SegmentationModel] = []
 }
 
 /// Reads and writes models: native safetensors (self-describing through `__metadata__`) and PyTorch `.pth` state
@@ -75,9 +78,10 @@ public enum ModelFile {
     }
 
     /// An nnU-Net v2 trained-model folder (`nnUNetTrainer__nnUNetPlans__2d`: `plans.json`, `dataset.json`,
-    /// `fold_N/checkpoint_final.pth`), or one of its `fold_N` folders: the weights of `fold_0` (else the first fold
-    /// with a `checkpoint_final.pth`, else `checkpoint_best.pth`), checked against the plans' 2-D network, with
-    /// nnU-Net's way of predicting as the model's defaults (`NNUNetPlans.metadata`). Nil for a folder that is not one.
+    /// `fold_N/checkpoint_final.pth`), or one of its `fold_N` folders: every fold's weights (`checkpoint_final.pth`, else
+    /// `checkpoint_best.pth`), each checked against the plans' 2-D network, the first as `model` and the others as its
+    /// `ensemble` (nnU-Net averages the folds' logits), with nnU-Net's way of predicting as the model's defaults
+    /// (`NNUNetPlans.metadata`). Nil for a folder that is not one.
     static func loadNNUNet(folder path: String, options: ModelLoadOptions) throws -> LoadedModel? {
         let folder = URL(fileURLWithPath: path).standardizedFileURL
         let isFold = folder.lastPathComponent.hasPrefix("fold_")
@@ -89,22 +93,29 @@ public enum ModelFile {
         }
         let folds = isFold ? [folder] : ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [])
             .filter { $0.hasPrefix("fold_") }.sorted().map { root.appendingPathComponent($0) }
-        let candidates = folds.flatMap { fold in ["checkpoint_final.pth", "checkpoint_best.pth"].map { fold.appendingPathComponent($0).path } }
-        guard let weights = candidates.first(where: FileContents.isRegularFile) else {
+        let weights = folds.compactMap { fold in
+            ["checkpoint_final.pth", "checkpoint_best.pth"].map { fold.appendingPathComponent($0).path }.first(where: FileContents.isRegularFile)
+        }
+        guard !weights.isEmpty else {
             throw UNetError.incompatibleCheckpoint("\(path): an nnU-Net folder without fold_N/checkpoint_final.pth or checkpoint_best.pth")
         }
         let plans = try NNUNetPlans.read(plans: plansPath, dataset: datasetPath)
-        let loaded = try load(try Checkpoint.read(path: weights), path: weights, options: options)
-        guard loaded.model.architecture == plans.architecture else {
-            throw UNetError.incompatibleCheckpoint("\(weights): the weights are \(loaded.model.architecture), but \(plansPath) and "
-                + "\(datasetPath) describe \(plans.architecture)")
+        let loaded = try weights.map { file in
+            let loaded = try load(try Checkpoint.read(path: file), path: file, options: options)
+            guard loaded.model.architecture == plans.architecture else {
+                throw UNetError.incompatibleCheckpoint("\(file): the weights are \(loaded.model.architecture), but \(plansPath) and "
+                    + "\(datasetPath) describe \(plans.architecture)")
+            }
+            return loaded
         }
-        let report = loaded.report + ["nnU-Net folder: \(weights) with \(plansPath) (2d: patch \(plans.patchSize.map(String.init).joined(separator: "x")), "
-            + "\(plans.normalizationSchemes[0]), mirroring, half-window overlap)"]
-            + (folds.count > 1 && !isFold ? ["\(folds.count) folds: \(URL(fileURLWithPath: weights).deletingLastPathComponent().lastPathComponent) is used "
-                + "(give -m FOLDER/fold_N for another; the folds are not ensembled)"] : [])
-        return LoadedModel(model: loaded.model, metadata: plans.metadata, tensors: loaded.tensors, format: loaded.format, report: report,
-                           fileMetadata: loaded.fileMetadata, extraTensors: loaded.extraTensors)
+        let first = loaded[0]
+        let report = first.report + ["nnU-Net folder: \(weights.joined(separator: ", ")) with \(plansPath) (2d: patch "
+            + "\(plans.patchSize.map(String.init).joined(separator: "x")), \(plans.normalizationSchemes[0]), mirroring, half-window overlap"
+            + (weights.count > 1 ? "; the \(weights.count) folds' logits averaged, as nnU-Net does; -m FOLDER/fold_N for one" : "") + ")"]
+        var result = LoadedModel(model: first.model, metadata: plans.metadata, tensors: first.tensors, format: first.format, report: report,
+                                 fileMetadata: first.fileMetadata, extraTensors: first.extraTensors)
+        result.ensemble = loaded.dropFirst().map(\.model)
+        return result
     }
 
     /// Loads a model from a model file's bytes; `path` labels errors (see `load(path:options:)`).

@@ -8,7 +8,8 @@ import Tensors
 /// Segments image files with a model, as milesial's `predict_img` does: decode, convert the channels to the
 /// model's, resize (by `scale`, or to a fixed size), scale pixels to [0, 1] and normalise, predict (whole, in
 /// windows, with flips: `Predictor`), bring the logits back to the image's size (bilinear), then take the classes
-/// (arg-max, or sigmoid above `threshold` for one class) and, when asked, the probabilities.
+/// (arg-max, or sigmoid above `threshold` for one class) and, when asked, the probabilities. With an ensemble (an
+/// nnU-Net folder's folds), the logits are the average of every network's, as nnU-Net averages its folds.
 public final class ImageSegmenter {
     /// What happens to an image before the network sees it.
     public struct Preprocessing: Sendable {
@@ -33,13 +34,23 @@ public final class ImageSegmenter {
 
     public let model: any SegmentationModel
     public let predictor: Predictor
+    /// The ensemble's other networks' predictors.
+    public let ensemble: [Predictor]
     public let preprocessing: Preprocessing
     /// The probability above which a one-class model marks a pixel (milesial's `--mask-threshold`).
     public let threshold: Float
 
-    public init(model: any SegmentationModel, options: PredictionOptions, preprocessing: Preprocessing, threshold: Float = 0.5) throws {
+    /// - Parameter ensemble: networks of `model`'s architecture whose logits are averaged with its own.
+    public init(model: any SegmentationModel, ensemble: [any SegmentationModel] = [], options: PredictionOptions, preprocessing: Preprocessing,
+                threshold: Float = 0.5) throws {
         self.model = model
         self.predictor = try Predictor(model: model, options: options)
+        self.ensemble = try ensemble.map { other in
+            guard other.architecture == model.architecture else {
+                throw PredictionError.ensemble("\(other.architecture) beside \(model.architecture)")
+            }
+            return try Predictor(model: other, options: options)
+        }
         self.preprocessing = preprocessing
         self.threshold = threshold
     }
@@ -58,7 +69,12 @@ public final class ImageSegmenter {
             ?? (max(1, Int(preprocessing.scale * Double(image.width))), max(1, Int(preprocessing.scale * Double(image.height))))
         if (width, height) != (image.width, image.height) { input = input.resized(width: width, height: height) }
         preprocessing.normalization.apply(&input)
-        let logits = try LogitResampler.resize(try predictor.logits(input, path: path), height: image.height, width: image.width)
+        var networkLogits = try predictor.logits(input, path: path)
+        if !ensemble.isEmpty {
+            for other in ensemble { try networkLogits.add(try other.logits(input, path: path)) }
+            networkLogits = Float(1) / Float(ensemble.count + 1) * networkLogits
+        }
+        let logits = try LogitResampler.resize(networkLogits, height: image.height, width: image.width)
         let classes = SegmentationPrediction.classes(logits, threshold: threshold)
         let probabilities = wantsProbabilities
             ? try Probabilities.of(logits).reshaped([model.architecture.classes, image.height, image.width]) : nil

@@ -73,7 +73,7 @@ struct EvaluateCommand: ParsableCommand {
                                      classTable: table, ignoreValue: data.ignoreIndex)
         options.completesScannedTable = table == nil
         let dataset = try SegmentationDataset.open(pairs, options: options, problems: problems)
-        let segmenter = try ImageSegmenter(model: loaded.model, options: prediction.options(loaded.metadata),
+        let segmenter = try ImageSegmenter(model: loaded.model, ensemble: loaded.ensemble, options: prediction.options(loaded.metadata),
                                            preprocessing: prediction.preprocessing(loaded), threshold: prediction.maskThreshold)
         let progress = ProgressDisplay()
         let start = Date()

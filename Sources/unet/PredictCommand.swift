@@ -83,7 +83,7 @@ struct PredictCommand: ParsableCommand {
         let targets = try PredictionTargets(inputs: input, outputs: output, model: model,
                                             writes: writtenKinds)
         let loaded = try ModelFile.load(path: model, options: try modelOptions.loadOptions())
-        let segmenter = try ImageSegmenter(model: loaded.model, options: predictionOptions(loaded.metadata), preprocessing: try preprocessing(loaded),
+        let segmenter = try ImageSegmenter(model: loaded.model, ensemble: loaded.ensemble, options: predictionOptions(loaded.metadata), preprocessing: try preprocessing(loaded),
                                            threshold: prediction.maskThreshold)
         let table = loaded.metadata.maskValues.flatMap { try? ClassTable(values: $0) }
         let progress = ProgressDisplay()
