@@ -6,6 +6,8 @@ public struct PredictionOptions: Sendable {
     /// The side of the square network input for sliding-window prediction; nil predicts whole images (images
     /// above `automaticTilingPixels` are then tiled anyway, at `automaticTile`).
     public var tile: Int?
+    /// The window's width where it differs from `tile` (nnU-Net's patches are not square); nil: square.
+    public var tileWidth: Int?
     /// The least fraction of a window its neighbour shares (0.25: MONAI's default; nnU-Net uses 0.5).
     public var overlap: Double = 0.25
     public var blending: Blending = .gaussian

@@ -21,7 +21,8 @@ public final class Predictor {
         self.model = model
         self.options = options
         if let tile = options.tile {
-            _ = try WindowLayout(architecture: model.architecture, height: tile, width: tile, tile: tile, overlap: 0)
+            _ = try WindowLayout(architecture: model.architecture, height: tile, width: options.tileWidth ?? tile, tile: tile,
+                                 tileWidth: options.tileWidth, overlap: 0)
         }
     }
 
@@ -29,7 +30,7 @@ public final class Predictor {
     /// `options.automaticTilingPixels`, the automatic tile rounded to a size the network takes.
     public func layout(height: Int, width: Int) throws(PredictionError) -> WindowLayout {
         let architecture = model.architecture
-        var tile = options.tile
+        var (tile, tileWidth) = (options.tile, options.tile == nil ? nil : options.tileWidth)
         if tile == nil, height * width > options.automaticTilingPixels {
             let alignment = architecture.downsampling
             if case .unet(let c) = architecture, c.padding == .valid {
@@ -38,7 +39,8 @@ public final class Predictor {
                 tile = max(options.automaticTile / alignment, 1) * alignment
             }
         }
-        return try WindowLayout(architecture: architecture, height: height, width: width, tile: tile, overlap: options.overlap)
+        return try WindowLayout(architecture: architecture, height: height, width: width, tile: tile, tileWidth: tileWidth,
+                                overlap: options.overlap)
     }
 
     /// Re-reads the model's weights into the compiled networks (after training changed them).

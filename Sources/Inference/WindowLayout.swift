@@ -31,38 +31,42 @@ public struct WindowLayout: Equatable, Sendable {
     /// The layout for an image of `height × width`.
     /// - Parameters:
     ///   - tile: the window's input side, or nil for the whole image at once.
+    ///   - tileWidth: a window width other than `tile` (nnU-Net's patches are not square; networks whose output is
+    ///     their window take it), nil for a square window.
     ///   - overlap: the least fraction of a window shared with its neighbour, in `[0, 1)`.
     /// - Throws: `PredictionError.invalidTile` for a tile the network cannot take.
-    public init(architecture: Architecture, height: Int, width: Int, tile: Int?, overlap: Double) throws(PredictionError) {
+    public init(architecture: Architecture, height: Int, width: Int, tile: Int?, tileWidth: Int? = nil, overlap: Double) throws(PredictionError) {
+        let tiles = tile.map { [$0, tileWidth ?? $0] }
         switch architecture {
         case .unet(let c):
+            if let tiles, tiles[0] != tiles[1] { throw .invalidTile("a classic U-Net takes square tiles, not \(tiles[0])x\(tiles[1])") }
             try self.init(configuration: c, height: height, width: width, tile: tile, overlap: overlap)
         case .smpUNet, .basicUNet:
             // Any size from the smallest up, the same size out (each up-sampling goes to its skip's size): the image as
             // it is (a small one mirrored up to the smallest), or tiles.
             let smallest = architecture.minimumInputSize
-            if let tile, tile < smallest { throw .invalidTile("--tile \(tile) must be at least \(smallest) for this network") }
-            self.init(sameSizeHeight: height, width: width, tile: tile, overlap: overlap) { max($0, smallest) }
+            for tile in tiles ?? [] where tile < smallest { throw .invalidTile("--tile \(tile) must be at least \(smallest) for this network") }
+            self.init(sameSizeHeight: height, width: width, tiles: tiles, overlap: overlap) { max($0, smallest) }
         case .monaiUNet, .plainConvUNet, .residualEncoderUNet:
             // Multiples of the strides' product only (MONAI's and nnU-Net's condition): the image mirrored up to one, or
             // tiles of one.
             let (m, smallest) = (architecture.downsampling, architecture.minimumInputSize)
-            if let tile, tile < smallest || tile % m != 0 {
+            for tile in tiles ?? [] where tile < smallest || tile % m != 0 {
                 throw .invalidTile("--tile \(tile) must be a multiple of \(m) (the strides' product), at least \(smallest), for this network")
             }
-            self.init(sameSizeHeight: height, width: width, tile: tile, overlap: overlap) { (max($0, smallest) + m - 1) / m * m }
+            self.init(sameSizeHeight: height, width: width, tiles: tiles, overlap: overlap) { (max($0, smallest) + m - 1) / m * m }
         }
     }
 
     /// A network whose output is its window: each side whole (`whole(length)`: the length, or the size the network
-    /// takes that holds it) or, below that, in windows of `tile`.
-    private init(sameSizeHeight height: Int, width: Int, tile: Int?, overlap: Double, whole: (Int) -> Int) {
-        func side(_ length: Int) -> (window: Int, origins: [Int]) {
+    /// takes that holds it) or, below that, in windows of `tiles` (`[height, width]`).
+    private init(sameSizeHeight height: Int, width: Int, tiles: [Int]?, overlap: Double, whole: (Int) -> Int) {
+        func side(_ length: Int, _ tile: Int?) -> (window: Int, origins: [Int]) {
             let whole = whole(length)
             guard let tile, tile < whole else { return (whole, [0]) }
             return (tile, TileGrid.origins(length: length, tile: tile, overlap: overlap))
         }
-        let (y, x) = (side(height), side(width))
+        let (y, x) = (side(height, tiles?[0]), side(width, tiles?[1]))
         self.init(input: (y.window, x.window), output: (y.window, x.window), margin: (0, 0), rows: y.origins, columns: x.origins)
     }
 
@@ -96,7 +100,7 @@ public struct WindowLayout: Equatable, Sendable {
                 throw .invalidTile("--tile \(tile) must be a multiple of \(alignment) (2^depth) for this network")
             }
         }
-        self.init(sameSizeHeight: height, width: width, tile: tile, overlap: overlap) { length in
+        self.init(sameSizeHeight: height, width: width, tiles: tile.map { [$0, $0] }, overlap: overlap) { length in
             c.merge == .pad && c.outputSize(forInputSize: length) == length
                 ? length : (max(length, c.minimumInputSize) + alignment - 1) / alignment * alignment
         }

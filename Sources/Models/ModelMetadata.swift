@@ -16,6 +16,8 @@ public struct ModelMetadata: Codable, Equatable, Sendable {
     /// Prediction's defaults where the model's home predicts in windows (nnU-Net: its patch, half overlap,
     /// mirroring): the window side, the overlap and test-time flips.
     public var tile: Int?
+    /// The window's width where it is not square (nnU-Net's patch `[height, width]`: `tile` × `tileWidth`).
+    public var tileWidth: Int?
     public var overlap: Double?
     public var flips: Bool?
 
@@ -33,7 +35,7 @@ public struct ModelMetadata: Codable, Equatable, Sendable {
     /// - Returns: the first problem, naming the field, or nil.
     public func problem(inputChannels: Int, classes: Int) -> String? {
         if let scale, !(scale > 0 && scale <= 1) { return "scale \(scale) is not in (0, 1]" }
-        if let tile, !(8...8192).contains(tile) { return "tile \(tile) is not in 8...8192" }
+        for value in [tile, tileWidth].compactMap({ $0 }) where !(8...8192).contains(value) { return "tile \(value) is not in 8...8192" }
         if let overlap, !(overlap >= 0 && overlap <= 0.9) { return "overlap \(overlap) is not in [0, 0.9]" }
         for (name, values) in [("mean", normalization.mean), ("std", normalization.std)] {
             guard let values else { continue }

@@ -128,13 +128,14 @@ public struct NNUNetPlans: Sendable {
         }
     }
 
-    /// What prediction should do as nnU-Net does: the patch as the window (its shorter side, square, a multiple of
-    /// what the network takes), half a window's overlap, mirroring, the normalization and the labels.
+    /// What prediction should do as nnU-Net does: the patch as the window (each side a multiple of what the network
+    /// takes), half a window's overlap, mirroring, the normalization and the labels.
     public var metadata: ModelMetadata {
         var m = ModelMetadata(maskValues: labels.map { [$0.value] }, classNames: labels.map(\.name))
         if normalizationSchemes.first == "ZScoreNormalization" { m.normalization.perImage = true }
         let multiple = architecture.downsampling
-        m.tile = max(max(patchSize.min()!, architecture.minimumInputSize) / multiple, 1) * multiple
+        let sides = patchSize.map { max(max($0, architecture.minimumInputSize) / multiple, 1) * multiple }
+        (m.tile, m.tileWidth) = (sides[0], sides[1])
         (m.overlap, m.flips) = (0.5, true)
         return m
     }

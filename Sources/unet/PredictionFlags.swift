@@ -32,7 +32,7 @@ struct PredictionFlags: ParsableArguments {
     /// overlap and mirroring) where a flag is not given.
     func options(_ metadata: ModelMetadata = ModelMetadata()) -> PredictionOptions {
         var o = PredictionOptions()
-        (o.tile, o.blending) = (tile ?? metadata.tile, blend)
+        (o.tile, o.tileWidth, o.blending) = (tile ?? metadata.tile, tile == nil ? metadata.tileWidth : nil, blend)
         (o.overlap, o.flips) = (overlap ?? metadata.overlap ?? 0.25, tta ?? metadata.flips ?? false)
         o.precision = MixedPrecision.precision(amp: amp)
         return o

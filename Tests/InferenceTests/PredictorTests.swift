@@ -106,6 +106,26 @@ struct PredictorTests {
         }
     }
 
+    @Test("non-square windows (nnU-Net's patches): each side tiled on its own; a classic U-Net refuses them")
+    func nonSquareTiles() throws {
+        let nnunet = Architecture.plainConvUNet(PlainConvUNetConfiguration(features: [4, 8, 8], strides: [1, 2, 2], inputChannels: 3, classes: 2))
+        let layout = try WindowLayout(architecture: nnunet, height: 37, width: 45, tile: 32, tileWidth: 24, overlap: 0.5)
+        #expect(layout.input == (32, 24) && layout.output == (32, 24))
+        #expect(layout.rows == TileGrid.origins(length: 37, tile: 32, overlap: 0.5))
+        #expect(layout.columns == TileGrid.origins(length: 45, tile: 24, overlap: 0.5) && layout.columns.count > 1)
+        #expect(throws: PredictionError.self) {
+            try WindowLayout(architecture: nnunet, height: 37, width: 45, tile: 32, tileWidth: 22, overlap: 0.5)
+        }
+        #expect(throws: PredictionError.self) {
+            try WindowLayout(architecture: .unet(.milesial(baseWidth: 4, depth: 2)), height: 37, width: 45, tile: 32, tileWidth: 24, overlap: 0)
+        }
+        var options = PredictionOptions()
+        (options.tile, options.tileWidth) = (32, 24)
+        var g = SeededGenerator(seed: 3)
+        let logits = try Predictor(model: try nnunet.makeModel(generator: &g), options: options).logits(image(channels: 3, height: 37, width: 45))
+        #expect(logits.shape == [1, 2, 37, 45] && logits.isFinite)
+    }
+
     @Test("milesial's layout predicts odd sizes as PyTorch does: the network itself, no padding")
     func padMergeRunsAsIs() throws {
         let unet = try model(.milesial(inputChannels: 3, classes: 2, baseWidth: 4, depth: 3))

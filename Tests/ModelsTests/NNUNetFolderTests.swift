@@ -17,7 +17,7 @@ struct NNUNetFolderTests {
             #expect(loaded.model.architecture == .plainConvUNet(PlainConvUNetConfiguration(
                 features: [8, 16, 16], strides: [1, 2, 2], inputChannels: 3, classes: 3)))
             let m = loaded.metadata
-            #expect(m.tile == 24 && m.overlap == 0.5 && m.flips == true && m.normalization.perImage == true, "\(m)")
+            #expect(m.tile == 32 && m.tileWidth == 24 && m.overlap == 0.5 && m.flips == true && m.normalization.perImage == true, "\(m)")
             #expect(m.classNames == ["background", "disc", "ring"] && m.maskValues == [[0], [1], [2]])
             #expect(loaded.report.contains { $0.hasPrefix("nnU-Net folder:") && $0.contains("ZScoreNormalization") }, "\(loaded.report)")
         }
