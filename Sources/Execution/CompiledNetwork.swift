@@ -29,6 +29,8 @@ public final class CompiledNetwork {
     private let kernels: [NodeKernel]
     private let schedule: Schedule
     private var weightsReleased = false
+    /// Shared PReLU slopes compiled in as leaky ReLUs (`Pass.bakePReLU`), with the value each had.
+    private var bakedSlopes: [(parameter: Parameter, slope: Float)] = []
 
     /// - Parameters:
     ///   - graph: the network, its parameters named by key.
@@ -50,6 +52,7 @@ public final class CompiledNetwork {
         if precision == .bf16, let reason = CPUISA.bf16Unsupported { throw CompilationError("bf16: \(reason)") }
         (self.precision, self.training, self.passes) = (precision, training, passes)
         var g = graph
+        if !training && passes.contains(.bakePReLU) { (g, bakedSlopes) = Self.bakingSharedSlopes(g, parameters) }
         if !training && passes.contains(.foldBatchNorm) { g = g.foldingBatchNorm() }
         if passes.contains(.fuseActivations) { g = g.fusingActivations() }
         if passes.contains(.transposedAsDepthToSpace) { g = g.rewritingTransposedConvolutions() }
@@ -87,10 +90,31 @@ public final class CompiledNetwork {
     /// `(N, classes, H', W')`.
     public var outputShape: [Int] { graph.shape(graph.output) }
 
+    /// Whether a value compiled into the network (a shared PReLU slope) has changed since: `loadParameters()` would
+    /// refuse, and the model must be compiled again.
+    public var bakedParametersChanged: Bool { bakedSlopes.contains { $0.parameter.value[flat: 0] != $0.slope } }
+
+    /// `graph` with each PReLU of one shared slope as a leaky ReLU of its current value, and those slopes.
+    private static func bakingSharedSlopes(_ graph: Graph, _ parameters: [(String, Parameter)]) -> (Graph, [(Parameter, Float)]) {
+        let byKey = Dictionary(parameters, uniquingKeysWith: { a, _ in a })
+        var (g, baked) = (graph, [(Parameter, Float)]())
+        for i in g.nodes.indices {
+            guard case .prelu(let key) = g.nodes[i].op, let slope = byKey[key], slope.value.count == 1 else { continue }
+            baked.append((slope, slope.value[flat: 0]))
+            g.nodes[i].op = .leakyReLU(slope: slope.value[flat: 0])
+        }
+        return (g, baked)
+    }
+
     /// Inference: copies the parameters in again (after changing them). Training reads them at every use.
+    /// - Throws: `CompilationError` after `compile(releasingModelWeights:)`, or where a compiled-in value changed
+    ///   (`bakedParametersChanged`).
     public func loadParameters() throws {
         guard !weightsReleased else {
             throw CompilationError("this compiled network took the model's weights; compile the model again")
+        }
+        guard !bakedParametersChanged else {
+            throw CompilationError("a shared PReLU slope changed since the network was compiled with it; compile the model again")
         }
         try load(releasing: nil)
     }

@@ -59,6 +59,9 @@ public final class CompiledUNet {
     /// Re-reads the model's parameters (inference: after changing weights; training reads them at every use).
     public func loadParameters() throws { try network.loadParameters() }
 
+    /// Whether a value compiled into the network has changed since (`CompiledNetwork.bakedParametersChanged`).
+    public var bakedParametersChanged: Bool { network.bakedParametersChanged }
+
     /// Logits for `x`, plain float32 in and out. In training mode batch norm uses batch statistics and updates the
     /// model's running statistics, as PyTorch's `model.train(); model(x)` does.
     public func forward(_ x: Tensor) throws -> Tensor { try network.forward(x) }

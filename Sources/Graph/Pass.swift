@@ -6,6 +6,9 @@ public enum Pass: String, CaseIterable, Sendable, Comparable {
     /// Inference: an eval-mode batch norm after a convolution folded into its weight and bias
     /// (`Graph.foldingBatchNorm()`).
     case foldBatchNorm = "fold-batch-norm"
+    /// Inference: a PReLU with one shared slope (MONAI's) as a leaky ReLU of the slope the network is compiled with,
+    /// then a convolution's post-op like any leaky ReLU; reloading a changed slope is refused (compile again).
+    case bakePReLU = "bake-prelu"
     /// ReLU (and leaky ReLU) after a convolution as its post-op, and ReLU after a training batch norm fused into
     /// it (`Graph.fusingActivations(training:)`).
     case fuseActivations = "fuse-activations"

@@ -43,8 +43,10 @@ public final class Predictor {
                                 overlap: options.overlap)
     }
 
-    /// Re-reads the model's weights into the compiled networks (after training changed them).
+    /// Re-reads the model's weights into the compiled networks (after training changed them); a network with a value
+    /// compiled in that changed (a shared PReLU slope) is dropped, to be compiled again when next used.
     public func parametersChanged() throws {
+        networks = networks.filter { !$0.value.bakedParametersChanged }
         for network in networks.values { try network.loadParameters() }
     }
 

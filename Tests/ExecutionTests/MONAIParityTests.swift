@@ -150,6 +150,24 @@ struct MONAIParityTests {
         expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4, name)
     }
 
+    @Test("inference compiles a shared PReLU slope in; a changed slope is refused on reload and the predictor compiles again")
+    func bakedSlopes() throws {
+        let (model, f) = try Self.model("monai_unet_res0")
+        let network = try CompiledUNet(model, inputShape: try f.tensor("x").shape, training: false)
+        #expect(!network.network.graph.nodes.contains { if case .prelu = $0.op { true } else { false } })
+        let slope = try #require(model.namedParameters().first { $0.0.hasSuffix("adn.A.weight") }?.1)
+        try network.loadParameters()
+        slope.value = slope.value.map { $0 + 0.5 }
+        #expect(network.bakedParametersChanged)
+        let error = #expect(throws: CompilationError.self) { try network.loadParameters() }
+        #expect(error.map { "\($0)" }?.contains("compile the model again") == true)
+        // Compiled again, the network reads the new slope: equal to the reference engine (passes off) with it.
+        let again = try CompiledUNet(model, inputShape: try f.tensor("x").shape, training: false)
+        let reference = try CompiledNetwork(graph: try model.graph(inputShape: try f.tensor("x").shape), parameters: model.namedParameters(),
+                                            training: false, passes: [])
+        expectClose(try again.forward(try f.tensor("x")), try reference.forward(try f.tensor("x")), rtol: 1e-4, atol: 1e-5)
+    }
+
     @Test("a MONAI UNet refuses sizes that are not multiples of its strides' product, in one line")
     func sizeMultiple() throws {
         let (model, _) = try Self.model("monai_unet_res2_batch")
