@@ -21,7 +21,7 @@ import sys
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 REFERENCE = os.path.normpath(os.path.join(ROOT, "..", "shared", "bench"))
-UNET = os.path.join(ROOT, ".build", "release", "unet")
+UNET = os.environ.get("UNET_BINARY", os.path.join(ROOT, ".build", "release", "unet"))  # another build: the previous commit's
 CASES = [("infer", 256, 1), ("infer", 256, 4), ("train", 256, 2)]  # (mode, size, batch)
 
 
