@@ -251,48 +251,11 @@ public enum ModelFile {
             return (.unet(overrides.applied(to: base)), true)
         }
         let shapes = Dictionary(tensors.map { ($0.key, $0.tensor.shape) }, uniquingKeysWith: { a, _ in a })
-        let smp: SMPUNetConfiguration?
-        do { smp = try SMPUNetConfiguration.detect(shapes: shapes) } catch { throw UNetError.incompatibleCheckpoint("\(path): \(error)") }
-        if let smp {
-            report.append("detected \(smp)")
-            return (try checked(.smpUNet(smp), contradictions: overrides.contradictions(withForeign: .smpUNet(smp)), "is an smp Unet"), false)
-        }
-        let basic: BasicUNetConfiguration?, monai: (MONAIUNetConfiguration, assumedStrides: Bool)?
-        do {
-            basic = try BasicUNetConfiguration.detect(shapes: shapes)
-            monai = try MONAIUNetConfiguration.detect(shapes: shapes)
-        } catch {
-            throw UNetError.incompatibleCheckpoint("\(path): \(error)")
-        }
-        if let basic {
-            report += ["detected \(basic)", BasicUNetConfiguration.detectionAssumptions]
-            return (try checked(.basicUNet(basic), contradictions: overrides.contradictions(withForeign: .basicUNet(basic)),
-                                "is a MONAI BasicUNet"), false)
-        }
-        let plain: PlainConvUNetConfiguration?, residual: ResidualEncoderUNetConfiguration?
-        do {
-            plain = try PlainConvUNetConfiguration.detect(shapes: shapes)
-            residual = try ResidualEncoderUNetConfiguration.detect(shapes: shapes)
-        } catch {
-            throw UNetError.incompatibleCheckpoint("\(path): \(error)")
-        }
-        if let residual {
-            report.append("detected \(residual)")
-            return (try checked(.residualEncoderUNet(residual), contradictions: overrides.contradictions(withForeign: .residualEncoderUNet(residual)),
-                                "is an nnU-Net ResidualEncoderUNet"), false)
-        }
-        if let plain {
-            report.append("detected \(plain)")
-            return (try checked(.plainConvUNet(plain), contradictions: overrides.contradictions(withForeign: .plainConvUNet(plain)),
-                                "is an nnU-Net PlainConvUNet"), false)
-        }
-        if let (monai, assumedStrides) = monai {
-            report.append("detected \(monai)")
-            if assumedStrides {
-                report.append("strides leave no trace in a MONAI UNet without residual units: assumed 2 at every level (MONAI's usual)")
-            }
-            return (try checked(.monaiUNet(monai), contradictions: overrides.contradictions(withForeign: .monaiUNet(monai)),
-                                "is a MONAI UNet"), false)
+        let found: (architecture: Architecture, what: String, notes: [String])?
+        do { found = try detectedPeer(shapes) } catch { throw UNetError.incompatibleCheckpoint("\(path): \(error)") }
+        if let found {
+            report += ["detected \(found.architecture)"] + found.notes
+            return (try checked(found.architecture, contradictions: overrides.contradictions(withForeign: found.architecture), found.what), false)
         }
         if let detected = UNetConfiguration.detect(shapes: shapes) {
             report.append("detected \(detected)")
@@ -311,6 +274,25 @@ public enum ModelFile {
                     + "with --match-by-shape, or rename keys with --map FILE")
         }
         return (.unet(overrides.configuration), false)
+    }
+
+    /// The peer network (smp, MONAI, nnU-Net) whose keys and shapes `shapes` are, with what it is (for a flag that
+    /// contradicts it) and what detection had to assume; nil for none of them.
+    /// - Throws: `UNetError.incompatibleCheckpoint` for a peer network this project does not build, naming what.
+    private static func detectedPeer(_ shapes: [String: [Int]]) throws(UNetError) -> (architecture: Architecture, what: String, notes: [String])? {
+        if let c = try SMPUNetConfiguration.detect(shapes: shapes) { return (.smpUNet(c), "is an smp Unet", []) }
+        if let c = try BasicUNetConfiguration.detect(shapes: shapes) {
+            return (.basicUNet(c), "is a MONAI BasicUNet", [BasicUNetConfiguration.detectionAssumptions])
+        }
+        if let c = try ResidualEncoderUNetConfiguration.detect(shapes: shapes) {
+            return (.residualEncoderUNet(c), "is an nnU-Net ResidualEncoderUNet", [])
+        }
+        if let c = try PlainConvUNetConfiguration.detect(shapes: shapes) { return (.plainConvUNet(c), "is an nnU-Net PlainConvUNet", []) }
+        if let (c, assumedStrides) = try MONAIUNetConfiguration.detect(shapes: shapes) {
+            return (.monaiUNet(c), "is a MONAI UNet",
+                    assumedStrides ? ["strides leave no trace in a MONAI UNet without residual units: assumed 2 at every level (MONAI's usual)"] : [])
+        }
+        return nil
     }
 
     /// The model's current tensors as a file stores them: float32, and int64 for counters.
