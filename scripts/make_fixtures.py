@@ -680,6 +680,24 @@ def predict_cases():
 
 
 # ----------------------------------------------------------------------------- the peers' U-Nets
+def parity_tensors(model, x, keep=lambda key: True):
+    """What a peer network's parity fixture holds for input `x`: its parameters as they are (`param.<key>`), eval-mode
+    and train-mode logits, dy, every parameter's gradient of sum(logits * dy) (`grad.<key>`; none where PyTorch
+    leaves it None) and the buffers after the train-mode forward (`after.<key>`); only keys `keep` accepts."""
+    out = {"param." + k: v.clone() for k, v in model.state_dict().items() if keep(k)}
+    model.eval()
+    with torch.no_grad():
+        out["logits_eval"] = model(x)
+    model.train()
+    y = model(x)
+    dy = torch.randn_like(y)
+    (y * dy).sum().backward()
+    out.update(x=x, logits_train=y, dy=dy)
+    out.update({"grad." + k: p.grad for k, p in model.named_parameters() if keep(k)})
+    out.update({"after." + k: b for k, b in model.named_buffers() if keep(k)})
+    return out
+
+
 def smp_unet(**config):
     """segmentation_models_pytorch.Unet, imported late: only the peers' group needs the package (0.6.0, with
     torchvision 0.28, whose meta-kernel registration fails on the CPU build of torch unless skipped)."""
@@ -716,18 +734,7 @@ def smp_cases():
         model = prepared(smp_unet(**config), (2, config["in_channels"], 37, 45), 50)
         depth = config["encoder_depth"]
         unused = tuple(f"encoder.layer{k}." for k in range(depth, 5))
-        x = torch.randn(2, config["in_channels"], 37, 45)
-        out = {"param." + k: v.clone() for k, v in model.state_dict().items() if not k.startswith(unused)}
-        model.eval()
-        with torch.no_grad():
-            out["logits_eval"] = model(x)
-        model.train()
-        y = model(x)
-        dy = torch.randn_like(y)
-        (y * dy).sum().backward()
-        out.update(x=x, logits_train=y, dy=dy)
-        out.update({"grad." + k: p.grad for k, p in model.named_parameters() if not k.startswith(unused)})
-        out.update({"after." + k: b for k, b in model.named_buffers() if not k.startswith(unused)})
+        out = parity_tensors(model, torch.randn(2, config["in_channels"], 37, 45), keep=lambda k: not k.startswith(unused))
         save("models", name, out, encoder=config["encoder_name"], depth=depth,
              decoder_channels=",".join(map(str, config["decoder_channels"])), in_channels=config["in_channels"],
              classes=config["classes"])
@@ -819,18 +826,7 @@ def monai_cases():
         if name == "monai_unet_res0":
             torch.save({"epoch": 3, "best_acc": 0.5, "state_dict": model.state_dict()},
                        os.path.join(ROOT, "models", name + ".pth"))
-        x = torch.randn(shape)
-        out = {"param." + k: v.clone() for k, v in model.state_dict().items()}
-        model.eval()
-        with torch.no_grad():
-            out["logits_eval"] = model(x)
-        model.train()
-        y = model(x)
-        dy = torch.randn_like(y)
-        (y * dy).sum().backward()
-        out.update(x=x, logits_train=y, dy=dy)
-        out.update({"grad." + k: p.grad for k, p in model.named_parameters()})
-        out.update({"after." + k: b for k, b in model.named_buffers()})
+        out = parity_tensors(model, torch.randn(shape))
         norms = {"batch" if isinstance(m, nn.BatchNorm2d) else "instance-affine" if m.affine else "instance"
                  for m in model.modules() if isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d))}
         assert len(norms) == 1, norms
@@ -887,17 +883,7 @@ def nnunet_cases():
                 if isinstance(m, nn.InstanceNorm2d):
                     m.weight.copy_(torch.rand_like(m.weight) + 0.5)
                     m.bias.copy_(torch.randn_like(m.bias) * 0.2)
-        x = torch.randn(shape)
-        out = {"param." + k: v.clone() for k, v in model.state_dict().items()}
-        model.eval()
-        with torch.no_grad():
-            out["logits_eval"] = model(x)
-        model.train()
-        y = model(x)
-        dy = torch.randn_like(y)
-        (y * dy).sum().backward()
-        out.update(x=x, logits_train=y, dy=dy)
-        out.update({"grad." + k: p.grad for k, p in model.named_parameters()})
+        out = parity_tensors(model, torch.randn(shape))
         if "blocks" in options:
             save("models", name, out, features=",".join(map(str, options["features"])), strides=",".join(map(str, options["strides"])),
                  blocks=",".join(map(str, options["blocks"])), in_channels=options["in_channels"], classes=options["classes"])
