@@ -10,6 +10,7 @@ parameters, output `y`, an upstream gradient `dy`, and every gradient, computed 
 `(y * dy).sum().backward()` so that dL/dy == dy. `__metadata__` records the op's options. The outputs are
 committed, so CI never needs torch.
 """
+import json
 import os
 
 import sys
@@ -728,7 +729,6 @@ def smp_cases():
     dicts, in order, with their configuration; models/smp_stem_adapted.safetensors: a stem weight `w3` as smp adapts
     pretrained weights to 1, 2 and 4 input channels (`w1`, `w2`, `w4`); models/smp_resnet18_d3_config.json: the
     config.json `save_pretrained` writes for the first parity case."""
-    import json
     for name, config in SMP_PARITY:
         torch.manual_seed(49)  # the package's own initialisation draws from the global generator
         model = prepared(smp_unet(**config), (2, config["in_channels"], 37, 45), 50)
@@ -819,7 +819,6 @@ def monai_cases():
     train-mode logits, dy, every gradient and the buffers after the train-mode forward, with the options as metadata;
     models/monai_unet_res0.pth: that network's state dict as MONAI's research scripts save it
     (`{"epoch", "best_acc", "state_dict"}`); models/monai_layouts.json: key → shape of full-size models."""
-    import json
     nets = monai_nets()
     for name, kind, options, shape in MONAI_PARITY:
         model = monai_parity_model(name)
@@ -871,7 +870,6 @@ def nnunet_cases():
     """models/nnunet_<case>.safetensors: a PlainConvUNet's parameters (`param.<key>`, every key of its state dict,
     aliases included), eval-mode and train-mode logits (no deep supervision), dy, every gradient; models/
     nnunet_layout.json: key → shape of nnU-Net's typical 2-D 7-stage network."""
-    import json
     cases = NNUNET_PARITY + [("nnunet_resenc_s3", dict(features=[4, 8, 16], strides=[1, 2, 2], blocks=[1, 2, 2], in_channels=1, classes=2),
                               (2, 1, 20, 28))]
     for name, options, shape in cases:
@@ -905,7 +903,6 @@ def nnunet_folder():
     fold_0/checkpoint_final.pth), for a small 2-D PlainConvUNet on 3-channel PNGs. The checkpoint is the dict nnU-Net's
     trainer saves: network_weights (with the aliased keys), optimizer state with momentum buffers, numpy scalars in
     its logs, its init_args with a torch.device, the mirroring axes."""
-    import json
     import numpy as np
     folder = os.path.join(ROOT, "models", "nnunet_folder")
     os.makedirs(os.path.join(folder, "fold_0"), exist_ok=True)
@@ -950,10 +947,29 @@ def nnunet_folder():
                os.path.join(folder, "fold_0", "checkpoint_final.pth"))
 
 
+def tensorboard_cases():
+    """tensorboard/records.json: payloads and their TFRecord framing as TensorBoard's own RecordWriter writes it
+    (length, masked CRC-32C of the length, data, masked CRC-32C of the data), and TensorBoard's masked CRC of each."""
+    import io
+    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
+    from tensorboard.summary.writer.record_writer import RecordWriter
+    payloads = [b"", b"a", b"brain.Event:2", bytes(range(256)), bytes((i * 7919) % 251 for i in range(1000))]
+    cases = []
+    for payload in payloads:
+        out = io.BytesIO()
+        RecordWriter(out).write(payload)
+        cases.append({"payload": payload.hex(), "framed": out.getvalue().hex(), "masked_crc": masked_crc32c(payload)})
+    folder = os.path.join(ROOT, "tensorboard")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "records.json"), "w") as f:
+        json.dump(cases, f, indent=1)
+
+
 CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cases, frozen_optimizer_cases], schedules=[schedule_cases],
              models=[checkpoint_cases], training=[training_parity_case], formats=[dtype_cases], images=[image_cases],
              ops=[conv_cases, pool_and_norm_cases, activation_cases, movement_cases, arithmetic_cases],
-             metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases], peers=[smp_cases, monai_cases, nnunet_cases])
+             metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases], peers=[smp_cases, monai_cases, nnunet_cases],
+             tensorboard=[tensorboard_cases])
 
 if __name__ == "__main__":
     # Groups named on the command line (e.g. `make_fixtures.py metrics`), or all of them.

@@ -322,6 +322,15 @@ public enum ModelFile {
             let aliases = NNUNetAliases.aliases(of: tensors.map(\.key)).compactMap { entry in byKey[entry.key].map { (key: entry.alias, tensor: $0) } }
             return try TorchCheckpoint.write(tensors + aliases, to: path)
         }
+        let header = try descriptiveMetadata(architecture: architecture, metadata: metadata).merging(["format": "pt"]) { _, new in new }
+        let file = SafeTensorsFile(tensors: tensors + extraTensors, metadata: extraMetadata.merging(header) { _, new in new })
+        try file.write(to: path)
+    }
+
+    /// What a native file records beside the tensors, as text: the architecture's configuration as JSON under its
+    /// key (`unet.configuration`, `unet.smp_unet`, ...) and the metadata (classes, normalization, prediction settings)
+    /// as JSON under `unet.metadata`. An ONNX export carries the same entries.
+    public static func descriptiveMetadata(architecture: Architecture, metadata: ModelMetadata) throws -> [String: String] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let (key, configuration) =
@@ -333,12 +342,10 @@ public enum ModelFile {
             case .plainConvUNet(let c): (plainConvUNetConfigurationKey, try encoder.encode(c))
             case .residualEncoderUNet(let c): (residualEncoderUNetConfigurationKey, try encoder.encode(c))
             }
-        let file = SafeTensorsFile(tensors: tensors + extraTensors, metadata: extraMetadata.merging([
-            "format": "pt",
+        return [
             key: String(decoding: configuration, as: UTF8.self),
             metadataKey: String(decoding: try encoder.encode(metadata), as: UTF8.self),
-        ]) { _, new in new })
-        try file.write(to: path)
+        ]
     }
 
     /// Saves a model's current weights (see `write`).

@@ -23,7 +23,7 @@ public final class RunDirectory {
     /// The file names that make a folder hold a run.
     static func isRunFile(_ name: String) -> Bool {
         ["best.safetensors", "last.safetensors", "metrics.jsonl", "training_curves.png"].contains(name)
-            || (name.hasPrefix("epoch_") && name.hasSuffix(".safetensors"))
+            || (name.hasPrefix("epoch_") && name.hasSuffix(".safetensors")) || name.hasPrefix("events.out.tfevents.")
     }
 
     /// Checks `path` against `mode` without creating or changing anything, so that a command can fail at once,

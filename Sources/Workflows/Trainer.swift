@@ -24,6 +24,9 @@ public final class Trainer {
     private let runDirectory: RunDirectory
     /// Called on every step, validation and checkpoint.
     public var onEvent: (TrainingEvent) -> Void = { _ in }
+    /// How many validation images (the first ones) `onEvent` receives with their predictions after each validation
+    /// pass (`TrainingEvent.validationSamples`); 0: none.
+    public var validationSampleCount = 0
     /// Polled after every step: true stops training after saving `last.safetensors` (SIGINT/SIGTERM).
     public var shouldStop: () -> Bool = { false }
 
@@ -241,13 +244,21 @@ public final class Trainer {
         }
         var confusion = ConfusionMatrix(classes: max(classes, 2))
         var lossTotal: Double = 0
+        var samples: [ValidationSample] = []
         for index in validation.indices {
             var (image, mask) = try validation.dataset.sample(index)
+            let original = image
             loader.normalization.apply(&image)
-            let logits = try predictor.logits(image, path: validation.dataset.samples[index].image)
+            let path = validation.dataset.samples[index].image
+            let logits = try predictor.logits(image, path: path)
             lossTotal += Double(try options.loss(logits: logits, targets: mask.classes).loss)
-            try confusion.add(predictions: SegmentationPrediction.classes(logits), truth: mask.classes, ignoreIndex: -1)
+            let predicted = SegmentationPrediction.classes(logits)
+            try confusion.add(predictions: predicted, truth: mask.classes, ignoreIndex: -1)
+            if samples.count < validationSampleCount {
+                samples.append(ValidationSample(path: path, image: original, classes: predicted))
+            }
         }
+        if !samples.isEmpty { onEvent(.validationSamples(step: step, samples)) }
         let metrics = SegmentationMetrics(confusion)
         let dice = classes == 1 ? (metrics.perClassDice[1] ?? 0) : metrics.meanDiceWithoutBackground
         return ValidationRecord(step: step, epoch: epoch, loss: Float(lossTotal / Double(validation.indices.count)),

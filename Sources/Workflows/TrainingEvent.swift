@@ -6,6 +6,9 @@ public enum TrainingEvent: Sendable {
     case validation(ValidationRecord)
     /// A checkpoint written.
     case checkpoint(path: String, reason: String)
+    /// The first validation images and their predictions (`Trainer.validationSampleCount` of them), after each
+    /// validation pass.
+    case validationSamples(step: Int, [ValidationSample])
 }
 
 /// One step's numbers (a line of the metrics log).

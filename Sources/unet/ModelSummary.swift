@@ -101,7 +101,9 @@ struct ModelSummary: Encodable {
             lines.append("mask values: " + values.map { $0.count == 1 ? "\($0[0])" : "\($0)" }.joined(separator: ", "))
         }
         if let names = metadata.classNames { lines.append("class names: \(names.joined(separator: ", "))") }
-        if let mean = metadata.normalization.mean, let std = metadata.normalization.std {
+        if metadata.normalization.perImage == true {
+            lines.append("normalization: each image's own per-channel z-score (nnU-Net's ZScoreNormalization)")
+        } else if let mean = metadata.normalization.mean, let std = metadata.normalization.std {
             lines.append("normalization: pixels / 255, then mean \(mean), std \(std)")
         } else {
             lines.append("normalization: pixels / 255")

@@ -67,10 +67,7 @@ struct PredictCommand: ParsableCommand {
     }
 
     private func parsedSize() throws -> (width: Int, height: Int)? {
-        guard let size else { return nil }
-        let parts = size.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
-        guard (1...2).contains(parts.count), parts.allSatisfy({ (1...65536).contains($0 ?? 0) }) else { return nil }
-        return (parts[0]!, parts.last!!)
+        size.flatMap(SizeFlag.parse)
     }
 
     func run() throws {
@@ -151,9 +148,12 @@ struct PredictCommand: ParsableCommand {
     private func preprocessing(_ loaded: LoadedModel) throws -> ImageSegmenter.Preprocessing {
         var p = prediction.preprocessing(loaded)
         p.size = try parsedSize()
-        let stored = loaded.metadata.normalization
-        p.normalization = Normalization(mean: try NumberList.parse(mean, "--mean") ?? stored.mean,
-                                        std: try NumberList.parse(std, "--std") ?? stored.std)
+        // --mean/--std replace the model's normalization (its per-image z-score too); else it is kept as it is.
+        if mean != nil || std != nil {
+            let stored = loaded.metadata.normalization
+            p.normalization = Normalization(mean: try NumberList.parse(mean, "--mean") ?? stored.mean,
+                                            std: try NumberList.parse(std, "--std") ?? stored.std)
+        }
         let channels = loaded.model.architecture.inputChannels
         for (flag, values) in [("--mean", p.normalization.mean), ("--std", p.normalization.std)] {
             if let values, values.count != channels {

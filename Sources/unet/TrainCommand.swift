@@ -64,6 +64,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Where checkpoints, the log and the plot go.", valueName: "dir")) var outputDir = "runs/train"
     @Flag(help: "Replace the run --output-dir holds (its checkpoints, log and curves) instead of refusing.")
     var overwrite = false
+    @Option(help: ArgumentHelp("Also log to TensorBoard: an events file in DIR (default, with no DIR: --output-dir).", valueName: "dir"))
+    var tensorboard: String?
 
     func validate() throws {
         // Counts and sizes (the option groups check their own).
@@ -189,7 +191,19 @@ struct TrainCommand: ParsableCommand {
         }
         progress.message("training \(model.architecture) for \(trainer.totalSteps) steps of \(batchSize) on "
             + "\(Threads.count) threads, \(options.precision == .bf16 ? "bf16 mixed precision" : "fp32")")
-        TrainingReporter.attach(trainer, to: progress)
+        var tensorBoardLog: TensorBoardLog?
+        if let tensorboard {
+            let directory = tensorboard == UNetCommand.defaultValue ? outputDir : tensorboard
+            let configuration = "`" + CommandLine.arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ") + "`\n\n"
+                + "model: \(model.architecture), \(trainer.totalSteps) steps of \(batchSize)"
+            tensorBoardLog = try CLIError.reporting {
+                try TensorBoardLog(directory: directory, startStep: resume == nil ? nil : trainer.step + 1, configuration: configuration,
+                                   report: progress.message)
+            }
+            trainer.validationSampleCount = TensorBoardLog.overlayCount
+            progress.message("TensorBoard: \(tensorBoardLog!.writer.path) (tensorboard --logdir \(directory))")
+        }
+        TrainingReporter.attach(trainer, to: progress, also: tensorBoardLog?.handle)
         // 4. Train, then draw the curves (after a stop too, so that the run so far can be seen).
         let log = (outputDir as NSString).appendingPathComponent("metrics.jsonl")
         let curves = (outputDir as NSString).appendingPathComponent("training_curves.png")

@@ -4,7 +4,8 @@ import Workflows
 /// Shows a `Trainer`'s progress: the live bar (epoch, step, loss, learning rate, images/s, ETA), a line per
 /// validation and per new best checkpoint; stops it on SIGINT/SIGTERM.
 enum TrainingReporter {
-    static func attach(_ trainer: Trainer, to progress: ProgressDisplay) {
+    /// `also` receives every event after the display (the TensorBoard log).
+    static func attach(_ trainer: Trainer, to progress: ProgressDisplay, also: ((TrainingEvent) -> Void)? = nil) {
         InterruptFlag.install()
         trainer.shouldStop = { InterruptFlag.isRaised }
         let firstStep = trainer.step
@@ -21,7 +22,10 @@ enum TrainingReporter {
                                         + "Dice per class [%@]", v.step, v.loss, v.dice, v.meanIoU, v.pixelAccuracy, perClass))
             case .checkpoint(let path, let reason):
                 if reason.hasPrefix("best ") { progress.message("saved \(path) (\(reason))") }
+            case .validationSamples:
+                break
             }
+            also?(event)
         }
     }
 }

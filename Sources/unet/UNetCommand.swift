@@ -8,7 +8,7 @@ struct UNetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unet",
         abstract: "U-Net semantic segmentation: train, predict, evaluate; PyTorch checkpoint interop.",
-        subcommands: [TrainCommand.self, PredictCommand.self, EvaluateCommand.self, DatasetCommand.self, DemoCommand.self, ConvertCommand.self, InfoCommand.self, BenchCommand.self])
+        subcommands: [TrainCommand.self, PredictCommand.self, EvaluateCommand.self, DatasetCommand.self, DemoCommand.self, ConvertCommand.self, ExportCommand.self, InfoCommand.self, BenchCommand.self])
 
     /// Parses and runs the command. A write to a closed pipe (`unet train ... | head`) fails with EPIPE instead of
     /// killing the process, so a run goes on and saves its checkpoints; a failed write to standard output (a full
@@ -18,7 +18,7 @@ struct UNetCommand: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         signal(SIGXFSZ, SIG_IGN)  // a file-size limit (ulimit -f) fails the write (EFBIG) instead of killing the run
         do {
-            var command = try parseAsRoot(nil)
+            var command = try parseAsRoot(optionalValues(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {
             exit(withError: error)
@@ -27,5 +27,24 @@ struct UNetCommand: ParsableCommand {
             Console.error("Error: cannot write to standard output: \(reason)")
             Foundation.exit(1)
         }
+    }
+
+    /// Options whose value may be left out (`--tensorboard` alone means its default): given without one (last, or
+    /// before another option), they are passed on with `defaultValue`, which no path can be (it holds a NUL).
+    static let optionalValueOptions: Set<String> = ["--tensorboard"]
+    static let defaultValue = "\u{0}default"
+
+    static func optionalValues(_ arguments: [String]) -> [String] {
+        var result: [String] = []
+        for (i, argument) in arguments.enumerated() {
+            guard optionalValueOptions.contains(argument), !arguments[..<i].contains("--") else {
+                result.append(argument)
+                continue
+            }
+            let next = i + 1 < arguments.count ? arguments[i + 1] : nil
+            result.append(argument)
+            if next.map({ $0.hasPrefix("-") }) ?? true { result.append(defaultValue) }
+        }
+        return result
     }
 }

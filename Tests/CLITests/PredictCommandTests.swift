@@ -109,5 +109,22 @@ struct SegmentImageExampleTests {
         let mask = try ImageReader.read(path: output + "/0.png")
         #expect(mask.width == 37 && mask.height == 37 && mask.channels == 1)
         #expect(mask.samples.allSatisfy { $0 <= 2 }, "labels are 0, 1, 2")
+
+        // The plans' z-score normalization is applied: an image and the same with its contrast doubled and shifted
+        // (exactly: 2v + 1) predict the same.
+        let original = try ImageReader.read(path: images + "/0.png")
+        let image = try Image(width: original.width, height: original.height, channels: original.channels,
+                              samples: original.samples.map { $0 / 2 })
+        let dimmed = try Image(width: image.width, height: image.height, channels: image.channels, samples: image.samples.map { 2 * $0 + 1 })
+        let pair = folder.appendingPathComponent("pair")
+        try FileManager.default.createDirectory(at: pair, withIntermediateDirectories: true)
+        try ImageWriter.writePNG(image, to: pair.appendingPathComponent("a.png").path)
+        try ImageWriter.writePNG(dimmed, to: pair.appendingPathComponent("b.png").path)
+        let probabilities = try CommandRunner.unet(["predict", "-m", Fixture.path("models/nnunet_folder"), "-i", pair.path, "-o",
+                                                    pair.appendingPathComponent("out").path, "--save-probabilities", "--no-tta"])
+        #expect(probabilities.status == 0, "\(probabilities.error)")
+        let (a, b) = (try NumpyArray.read(path: pair.path + "/out/a.npy"), try NumpyArray.read(path: pair.path + "/out/b.npy"))
+        let difference = zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? 1
+        #expect(difference < 1e-4, "\(difference)")
     }
 }

@@ -4,7 +4,8 @@ import TestSupport
 import Testing
 
 /// The README's example commands, run as written on small generated data laid out as each example expects.
-/// Only training is shortened: a shell function appends `--steps 2 --base 8` to every `unet train`.
+/// Only training is shortened: a shell function appends `--steps 2 --base 8` to every `unet train`; `tensorboard`
+/// (a server) is only echoed.
 @Suite("README examples")
 struct ReadmeExamplesTests {
     /// The shell block after `<!-- example: name -->`.
@@ -59,7 +60,7 @@ struct ReadmeExamplesTests {
 
     static func prepare(_ name: String, in root: URL) throws {
         switch name {
-        case "check", "carvana":
+        case "check", "carvana", "watch":
             try write((0..<6).map { ("data/imgs/car\($0).png", "data/masks/car\($0)_mask.png") }, in: root, size: 64)
             try write((0..<2).map { ("data/test/t\($0).png", "scratch/t\($0).png") }, in: root, size: 64)
         case "isbi":
@@ -74,18 +75,26 @@ struct ReadmeExamplesTests {
         case "multiclass":
             try write((0..<10).map { ("sidewalk/images/\($0).png", "sidewalk/masks/\($0).png") }, in: root, size: 256, colours: true)
             try write([("street.png", "scratch/street.png")], in: root, size: 300)
+        case "deploy":
+            try write((0..<4).map { ("data/imgs/car\($0).png", "data/masks/car\($0)_mask.png") }, in: root, size: 32)
+            let data = root.appendingPathComponent("data").path
+            let trained = try CommandRunner.unet(["train", "--images", data + "/imgs", "--masks", data + "/masks", "--mask-suffix", "_mask",
+                                                  "--steps", "2", "--base", "8", "--scale", "1", "--output-dir",
+                                                  root.appendingPathComponent("runs/carvana").path])
+            guard trained.status == 0 else { throw FixtureError("training the model to export failed: \(trained.error)") }
         default:
             throw FixtureError("no data for example '\(name)'")
         }
     }
 
-    @Test("each example runs as written", arguments: ["check", "carvana", "isbi", "drive", "multiclass"])
+    @Test("each example runs as written", arguments: ["check", "carvana", "isbi", "drive", "multiclass", "watch", "deploy"])
     func runs(name: String) throws {
         let root = try SyntheticData.temporaryFolder("unet-readme-\(name)")
         defer { try? FileManager.default.removeItem(at: root) }
         try Self.prepare(name, in: root)
         let script = """
             unet() { if [ "$1" = train ]; then command unet "$@" --steps 2 --base 8; else command unet "$@"; fi; }
+            tensorboard() { echo "tensorboard $*"; }
             \(try Self.block(name))
             """
         let process = Process()

@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""Checks `unet export` against ONNX's checker, ONNX Runtime, OpenVINO, PyTorch and `unet predict`.
+
+For every architecture the tool builds (milesial's U-Net with transposed and bilinear up-sampling, labml's and the
+tutorial's valid-padding U-Nets with cropped skips, a same-padding tutorial U-Net, smp's Unet with ResNet-18/34/50
+encoders, MONAI's BasicUNet and UNet, nnU-Net's PlainConvUNet and ResidualEncoderUNet), a PyTorch model with random
+weights and batch-norm statistics is saved as its users save it (`torch.save(model.state_dict())`) and exported with
+`unet export` in several ways: fixed shapes, `--dynamic`, `--fold-bn`, `--external-data`, and the oldest and newest
+opsets. Each export must
+
+- pass `onnx.checker.check_model(full_check=True)` (which also runs ONNX's shape inference);
+- give, in ONNX Runtime (CPU, all graph optimizations) and in OpenVINO (CPU), the logits PyTorch gives for the same
+  input, within atol 1e-4 (rtol 1e-4 for large logits); dynamic exports at two sizes, odd ones where the network
+  takes them, and batch 2;
+- give the probabilities `unet predict --save-probabilities` writes for an image (within atol 1e-4), the input made
+  from the image as the exported metadata (`unet.metadata`) says (same-padding networks: a valid-padding network's
+  output is smaller than its input, and predict tiles the image with mirrored borders instead);
+- an nnU-Net folder of two folds: one graph averaging them, equal to `unet predict -m FOLDER`.
+
+Developers run it after changing the exporter or adding an architecture (CI has no Python):
+
+    swift build && .venv/bin/python scripts/check_onnx.py .build/debug/unet [--quick]
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import openvino as ov
+import torch
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import unet_zoo  # noqa: E402
+from check_torch_export import PEERS  # noqa: E402
+from make_fixtures import prepared  # noqa: E402
+
+ATOL, RTOL = 1e-4, 1e-4
+
+# name: (build, input channels, fixed size (H, W), dynamic sizes, extra `unet export` flags)
+CLASSIC = {
+    "milesial_transposed": (lambda: unet_zoo.MilesialUNet(3, 2, False, base=4), 3, (64, 96), [(45, 61), (33, 50)], []),
+    "milesial_bilinear_1class": (lambda: unet_zoo.MilesialUNet(3, 1, True, base=4), 3, (64, 64), [(45, 61), (31, 17)], []),
+    "labml_valid_crop": (lambda: unet_zoo.LabmlUNet(1, 2, base=4), 1, (188, 188), [(188, 188), (204, 220)], []),
+    "tutorial_valid_crop": (lambda: unet_zoo.TutorialUNet(1, 2, base=4, padding=0, merge="crop"), 1, (188, 188),
+                            [(188, 188), (204, 220)], ["--padding", "valid", "--merge", "crop"]),
+    "tutorial_same_pad": (lambda: unet_zoo.TutorialUNet(3, 3, base=4, padding=1, merge="pad"), 3, (48, 48), [(45, 61), (37, 29)], []),
+}
+
+
+def peer_cases():
+    cases = {}
+    for name, (build, channels, size) in PEERS.items():
+        h, w = size
+        # The sizes of check_torch_export and one more of the network's down-sampling factor taller.
+        step = 64 if "nnunet_plain" in name else 32 if "nnunet" in name else 16
+        dynamic = [size, (h + step, w)]
+        if "nnunet_plain" in name:  # instance norm: predict pads images below 2 windows of 64 (128) a side, so compare at 128
+            dynamic = [(128, 128), (192, 128)]
+        cases[name] = (build, channels, size, dynamic, [])
+    return cases
+
+
+def softmax(logits):
+    if logits.shape[1] == 1:
+        return 1 / (1 + np.exp(-logits))
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def run_ort(path, x):
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    return session.run(["logits"], {"input": x})[0]
+
+
+def run_openvino(core, path, x):
+    compiled = core.compile_model(core.read_model(path), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    return compiled({"input": x})[compiled.output(0)]
+
+
+def close(a, b):
+    return a.shape == b.shape and np.allclose(a, b, atol=ATOL, rtol=RTOL), float(np.abs(a - b).max()) if a.shape == b.shape else float("inf")
+
+
+def normalized(image, metadata):
+    """The model's input for an image (H, W[, C]) of 8-bit pixels, as `unet.metadata` says."""
+    x = image.astype(np.float32) / 255
+    x = x[None] if x.ndim == 2 else x.transpose(2, 0, 1)
+    norm = metadata.get("normalization", {})
+    if norm.get("perImage"):
+        mean = x.mean(axis=(1, 2), keepdims=True)
+        std = x.std(axis=(1, 2), keepdims=True)
+        x = (x - mean) / np.maximum(std, 1e-8)
+    elif norm.get("mean") is not None:
+        x = (x - np.array(norm["mean"], np.float32)[:, None, None]) / np.array(norm["std"], np.float32)[:, None, None]
+    return x[None].astype(np.float32)
+
+
+def check_case(unet, core, tmp, name, build, channels, size, dynamic_sizes, flags, quick):
+    failures = 0
+    torch.manual_seed(11)
+    model = prepared(build(), (2, channels, *size), 5).eval()
+    source = os.path.join(tmp, name + ".pth")
+    torch.save(model.state_dict(), source)
+
+    def export(tag, *extra):
+        path = os.path.join(tmp, f"{name}_{tag}.onnx")
+        subprocess.run([unet, "export", source, "-o", path, *flags, *extra], check=True, stdout=subprocess.DEVNULL)
+        onnx.checker.check_model(path, full_check=True)
+        return path
+
+    variants = [("fixed", ["--size", f"{size[1]}x{size[0]}"], [(1, size)])]
+    variants.append(("dynamic", ["--dynamic"], [(1, dynamic_sizes[0]), (2, dynamic_sizes[1])]))
+    if not quick:
+        variants.append(("foldbn_opset21", ["--dynamic", "--fold-bn", "--opset", "21"], [(1, dynamic_sizes[1])]))
+        variants.append(("external_opset15", ["--size", f"{size[1]}x{size[0]}", "--batch-size", "2", "--external-data", "--opset", "15"],
+                         [(2, size)]))
+    for tag, extra, inputs in variants:
+        path = export(tag, *extra)
+        for batch, (h, w) in inputs:
+            x = torch.randn(batch, channels, h, w)
+            with torch.no_grad():
+                expected = model(x)
+                expected = (expected[0] if isinstance(expected, (list, tuple)) else expected).numpy()
+            results = {"onnxruntime": run_ort(path, x.numpy()), "openvino": run_openvino(core, path, x.numpy())}
+            for runtime, got in results.items():
+                ok, error = close(got, expected)
+                failures += not ok
+                print(f"{name} {tag} {batch}x{channels}x{h}x{w}: {runtime} vs PyTorch max |diff| {error:.2e} {'ok' if ok else 'FAIL'}")
+
+    # Ours: `unet predict` on an image of the dynamic export's first size; the exported model must agree with it.
+    # Valid-padding networks predict a whole image by overlap-tiles with mirrored borders, which the network's own
+    # output (smaller than its input) is not: those are compared with PyTorch above, as the engine is by the tests.
+    if "valid" in name:
+        return failures
+    path = os.path.join(tmp, f"{name}_dynamic.onnx")
+    h, w = dynamic_sizes[0]
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (h, w) if channels == 1 else (h, w, 3), dtype=np.uint8)
+    image = os.path.join(tmp, f"{name}.png")
+    Image.fromarray(pixels).save(image)
+    mask = os.path.join(tmp, f"{name}_mask.png")
+    subprocess.run([unet, "predict", "-m", source, "-i", image, "-o", mask, "--save-probabilities", *flags], check=True,
+                   stdout=subprocess.DEVNULL)
+    ours = np.load(os.path.join(tmp, f"{name}_mask.npy"))
+    props = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+    x = normalized(pixels, json.loads(props["unet.metadata"]))
+    probabilities = softmax(run_ort(path, x))[0]
+    if probabilities.shape[0] == 1 and ours.shape[0] == 2:  # one-class models: predict writes background and foreground
+        probabilities = np.concatenate([1 - probabilities, probabilities])
+    ok, error = close(probabilities, ours)
+    failures += not ok
+    print(f"{name} dynamic: onnxruntime vs unet predict probabilities max |diff| {error:.2e} {'ok' if ok else 'FAIL'}")
+    return failures
+
+
+def check_nnunet_folder(unet, tmp):
+    """An nnU-Net folder of two folds exports as one graph averaging them; its probabilities equal `unet predict`'s
+    on an image of the plans' patch size (one window, no mirroring), the input z-scored as the metadata says."""
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "TestSupport", "Fixtures", "models", "nnunet_folder")
+    folder = os.path.join(tmp, "nnunet_folder")
+    shutil.copytree(source, folder)
+    checkpoint = torch.load(os.path.join(folder, "fold_0", "checkpoint_final.pth"), weights_only=False)
+    torch.manual_seed(2)
+    checkpoint["network_weights"] = {k: v + 0.05 * torch.randn_like(v) if v.is_floating_point() else v
+                                     for k, v in checkpoint["network_weights"].items()}
+    os.makedirs(os.path.join(folder, "fold_1"))
+    torch.save(checkpoint, os.path.join(folder, "fold_1", "checkpoint_final.pth"))
+    path = os.path.join(tmp, "nnunet_folds.onnx")
+    subprocess.run([unet, "export", folder, "-o", path, "--dynamic"], check=True, stdout=subprocess.DEVNULL)
+    onnx.checker.check_model(path, full_check=True)
+    pixels = np.random.default_rng(4).integers(0, 256, (32, 24, 3), dtype=np.uint8)
+    image = os.path.join(tmp, "nnunet.png")
+    Image.fromarray(pixels).save(image)
+    subprocess.run([unet, "predict", "-m", folder, "-i", image, "-o", os.path.join(tmp, "nnunet_mask.png"), "--save-probabilities",
+                    "--no-tta"], check=True, stdout=subprocess.DEVNULL)
+    ours = np.load(os.path.join(tmp, "nnunet_mask.npy"))
+    props = {p.key: p.value for p in onnx.load(path).metadata_props}
+    x = normalized(pixels, json.loads(props["unet.metadata"]))
+    ok, error = close(softmax(run_ort(path, x))[0], ours)
+    print(f"nnunet folder (2 folds) dynamic: onnxruntime vs unet predict probabilities max |diff| {error:.2e} {'ok' if ok else 'FAIL'}")
+    return int(not ok)
+
+
+def main():
+    unet = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("--") else ".build/debug/unet"
+    quick = "--quick" in sys.argv
+    core = ov.Core()
+    failures = 0
+    print(f"onnx {onnx.__version__}, onnxruntime {ort.__version__}, openvino {ov.__version__}, torch {torch.__version__}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, case in {**CLASSIC, **peer_cases()}.items():
+            failures += check_case(unet, core, tmp, name, *case, quick)
+        failures += check_nnunet_folder(unet, tmp)
+    print("all exports match" if failures == 0 else f"{failures} checks failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
