@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""Times inference in `unet bench`, ONNX Runtime and OpenVINO on the same network and input, side by side.
+
+Each case's network is built in PyTorch with random weights (milesial's U-Net for the classic cases, the peers'
+packages for theirs), saved as its users save it, and exported once with `unet export` at the case's fixed shape;
+ONNX Runtime (CPU execution provider, every graph optimization, all cores) and OpenVINO (CPU, latency hint) run that
+ONNX file, `unet bench` runs its own engine on the same architecture. Precisions:
+
+- fp32 everywhere;
+- bf16: OpenVINO's INFERENCE_PRECISION_HINT=bf16 against `unet bench --dtype bf16`, only on a CPU with native bf16
+  (avx512_bf16 or AMX; elsewhere both would emulate it, slower than fp32, and the case is skipped);
+- int8: OpenVINO through NNCF post-training quantization and ONNX Runtime's static QDQ quantization (per-channel
+  weights), both calibrated on 8 random inputs; `unet` has no int8 yet, so these rows show what there is to beat.
+
+Every case runs each side in its own process (so that its peak RSS is its own), in alternating rounds (unet, ONNX
+Runtime, OpenVINO, then again); each side keeps its best images/s and lowest peak RSS. Prints a Markdown table with
+the ratios of `unet` to the faster runtime.
+
+    swift build -c release --product unet
+    .venv/bin/pip install onnx onnxruntime openvino nncf
+    .venv/bin/python scripts/bench_runtimes.py [--quick] [--cases classic peers] [--int8]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+REFERENCE = os.path.normpath(os.path.join(ROOT, "..", "shared", "bench"))
+UNET = os.environ.get("UNET_BINARY", os.path.join(ROOT, ".build", "release", "unet"))
+
+# name: (unet bench architecture flags, classes, size, batch)
+CLASSIC = {
+    "base 64, 2 cls, 256², batch 1": (["--arch", "unet", "--base", "64"], 2, 256, 1),
+    "base 64, 2 cls, 256², batch 4": (["--arch", "unet", "--base", "64"], 2, 256, 4),
+    "base 64, 2 cls, 572², batch 1": (["--arch", "unet", "--base", "64"], 2, 572, 1),
+    "base 16, 1 cls, 128², batch 8": (["--arch", "unet", "--base", "16"], 1, 128, 8),
+}
+PEERS = {
+    "smp Unet resnet34, 2 cls, 256², batch 1": (["--arch", "smp-unet", "--encoder", "resnet34"], 2, 256, 1),
+    "MONAI BasicUNet, 2 cls, 256², batch 1": (["--arch", "basic-unet"], 2, 256, 1),
+    "MONAI UNet (tutorial), 2 cls, 256², batch 1": (["--arch", "monai-unet"], 2, 256, 1),
+    "nnU-Net PlainConvUNet (6 stages), 2 cls, 256², batch 1": (["--arch", "nnunet"], 2, 256, 1),
+}
+
+
+def torch_model(arch, classes):
+    """The PyTorch network `unet bench` builds for `arch` (3 input channels)."""
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import types
+    # torchvision's meta registrations fail against this torch build; smp and timm import torchvision but need none.
+    sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
+    import torch
+    torch.manual_seed(0)
+    name = arch[1]
+    if name == "unet":
+        import unet_zoo
+        return unet_zoo.MilesialUNet(3, classes, False, base=int(arch[arch.index("--base") + 1]))
+    if name == "smp-unet":
+        import segmentation_models_pytorch as smp
+        return smp.Unet(arch[arch.index("--encoder") + 1], encoder_weights=None, in_channels=3, classes=classes)
+    if name == "nnunet":
+        from dynamic_network_architectures.architectures.unet import PlainConvUNet
+        return PlainConvUNet(3, 6, [32, 64, 128, 256, 512, 512], torch.nn.Conv2d, 3, [1, 2, 2, 2, 2, 2], 2, classes, 2, True,
+                             torch.nn.InstanceNorm2d, {"eps": 1e-5, "affine": True}, None, None, torch.nn.LeakyReLU, {"inplace": True})
+    import monai.networks.nets as nets
+    if name == "basic-unet":
+        return nets.BasicUNet(spatial_dims=2, in_channels=3, out_channels=classes)
+    return nets.UNet(spatial_dims=2, in_channels=3, out_channels=classes, channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2),
+                     num_res_units=2, norm="batch")
+
+
+def runtime_case(args):
+    """One runtime's case in this process; prints a JSON line like `unet bench`'s."""
+    import statistics
+    import numpy as np
+    sys.path.insert(0, REFERENCE)
+    import pytorch_unet as reference
+    reference.reset_peak_rss()
+    x = np.random.default_rng(0).standard_normal((args.batch, 3, args.size, args.size)).astype(np.float32)
+    if args.runtime_case == "onnxruntime":
+        import onnxruntime as ort
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = args.threads
+        session = ort.InferenceSession(args.model, options, providers=["CPUExecutionProvider"])
+        version = ort.__version__
+
+        def step():
+            session.run(["logits"], {"input": x})
+    else:
+        import openvino as ov
+        core = ov.Core()
+        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": args.threads,
+                  "INFERENCE_PRECISION_HINT": "bf16" if args.precision == "bf16" else "f32"}
+        compiled = core.compile_model(core.read_model(args.model), "CPU", config)
+        request = compiled.create_infer_request()
+        version = ov.__version__
+
+        def step():
+            request.infer({"input": x})
+    times, first = reference.time_loop(step, args.warmup, args.steps, args.min_time)
+    median = statistics.median(times)
+    print(json.dumps({"framework": args.runtime_case, "version": version, "precision": args.precision, "batch": args.batch,
+                      "size": args.size, "steps": len(times), "images_per_s": round(args.batch / median, 3),
+                      "ms_per_batch_median": round(1e3 * median, 2), "first_iter_s": round(first, 2),
+                      "peak_rss_mb": round(reference.peak_rss_mb(), 1)}), flush=True)
+
+
+def quantized(path, size, batch, folder):
+    """(ONNX Runtime QDQ model, OpenVINO NNCF model) of the fp32 ONNX file, calibrated on 8 random inputs."""
+    import numpy as np
+    import onnxruntime.quantization as q
+    rng = np.random.default_rng(1)
+    samples = [rng.standard_normal((batch, 3, size, size)).astype(np.float32) for _ in range(8)]
+
+    class Reader(q.CalibrationDataReader):
+        def __init__(self):
+            self.items = iter([{"input": s} for s in samples])
+
+        def get_next(self):
+            return next(self.items, None)
+
+    prepared = os.path.join(folder, "prepared.onnx")
+    q.quant_pre_process(path, prepared)
+    ort_int8 = os.path.join(folder, "ort_int8.onnx")
+    q.quantize_static(prepared, ort_int8, Reader(), quant_format=q.QuantFormat.QDQ, per_channel=True,
+                      activation_type=q.QuantType.QUInt8, weight_type=q.QuantType.QInt8)
+    import nncf
+    import openvino as ov
+    model = ov.Core().read_model(path)
+    ov_int8 = os.path.join(folder, "ov_int8.xml")
+    ov.save_model(nncf.quantize(model, nncf.Dataset(samples), subset_size=len(samples)), ov_int8)
+    return ort_int8, ov_int8
+
+
+def run(command):
+    result = subprocess.run(command, capture_output=True, text=True)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode != 0 or not lines:
+        return {"error": (result.stderr.strip().splitlines() or ["no result"])[-1]}
+    return json.loads(lines[-1])
+
+
+def best(records):
+    good = [r for r in records if "error" not in r]
+    if not good:
+        return records[0]
+    result = dict(max(good, key=lambda r: r["images_per_s"]))
+    result["peak_rss_mb"] = min(r["peak_rss_mb"] for r in good)
+    return result
+
+
+def native_bf16():
+    flags = open("/proc/cpuinfo").read()
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short timing (3 s per case) for a first look")
+    parser.add_argument("--cases", nargs="+", choices=["classic", "peers"], default=["classic", "peers"])
+    parser.add_argument("--int8", action="store_true", help="also the runtimes' int8 (NNCF, QDQ)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--runtime-case", choices=["onnxruntime", "openvino"], help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--precision", default="fp32", help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, default=256, help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--steps", type=int, default=10, help=argparse.SUPPRESS)
+    parser.add_argument("--warmup", type=int, default=3, help=argparse.SUPPRESS)
+    parser.add_argument("--min-time", type=float, default=8, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.runtime_case:
+        return runtime_case(args)
+    import torch
+    timing = ["--steps", "5", "--warmup", "2", "--min-time", "3"] if args.quick else ["--steps", "10", "--warmup", "3", "--min-time", "8"]
+    precisions = ["fp32"] + (["bf16"] if native_bf16() else [])
+    if not native_bf16():
+        print("bf16: this CPU has no native bf16 (avx512_bf16 or AMX); bf16 rows skipped", file=sys.stderr)
+    cases = {**(CLASSIC if "classic" in args.cases else {}), **(PEERS if "peers" in args.cases else {})}
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name, (arch, classes, size, batch) in cases.items():
+            source, path = os.path.join(folder, "model.pth"), os.path.join(folder, "model.onnx")
+            torch.save(torch_model(arch, classes).state_dict(), source)
+            subprocess.run([UNET, "export", source, "-o", path, "--size", str(size), "--batch-size", str(batch)], check=True,
+                           stdout=subprocess.DEVNULL)
+            common = ["--size", str(size), "--batch", str(batch), "--threads", str(args.threads)] + timing
+            for precision in precisions:
+                ours = [UNET, "bench", "--mode", "infer", "--classes", str(classes), "--dtype", precision] + arch + common
+                runtime = [sys.executable, os.path.abspath(__file__), "--model", path, "--precision", precision] + common
+                commands = [ours, runtime + ["--runtime-case", "onnxruntime"], runtime + ["--runtime-case", "openvino"]]
+                if precision == "bf16":
+                    commands = [ours, commands[2]]
+                records = [run(c) for c in commands * 2]
+                results = [best(records[i::len(commands)]) for i in range(len(commands))]
+                if precision == "bf16":
+                    results.insert(1, {"error": "no bf16"})
+                rows.append((name, precision, *results))
+                print(f"{name} {precision}: " + ", ".join(f"{r.get('images_per_s', r.get('error'))}" for r in results), file=sys.stderr)
+            if args.int8:
+                ort_int8, ov_int8 = quantized(path, size, batch, folder)
+                runtime = [sys.executable, os.path.abspath(__file__), "--precision", "int8"] + common
+                commands = [runtime + ["--runtime-case", "onnxruntime", "--model", ort_int8],
+                            runtime + ["--runtime-case", "openvino", "--model", ov_int8]]
+                records = [run(c) for c in commands * 2]
+                rows.append((name, "int8", {"error": "no int8 yet"}, best(records[0::2]), best(records[1::2])))
+                print(f"{name} int8: " + ", ".join(f"{r.get('images_per_s', r.get('error'))}" for r in rows[-1][2:]), file=sys.stderr)
+
+    def cell(r, key, digits="{:.3g}"):
+        return digits.format(r[key]) if "error" not in r else "—"
+
+    print("| case | precision | unet img/s | ONNX Runtime img/s | OpenVINO img/s | unet / faster runtime | unet RSS MB | ORT RSS MB | OpenVINO RSS MB |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, precision, u, o, v in rows:
+        fastest = max([r["images_per_s"] for r in (o, v) if "error" not in r], default=None)
+        ratio = f"{u['images_per_s'] / fastest:.2f}x" if fastest and "error" not in u else "—"
+        print(f"| {name} | {precision} | {cell(u, 'images_per_s')} | {cell(o, 'images_per_s')} | {cell(v, 'images_per_s')} | {ratio} | "
+              f"{cell(u, 'peak_rss_mb', '{:.0f}')} | {cell(o, 'peak_rss_mb', '{:.0f}')} | {cell(v, 'peak_rss_mb', '{:.0f}')} |")
+
+
+if __name__ == "__main__":
+    main()
