@@ -25,7 +25,8 @@ struct TrainTensorBoardTests {
         let output = folder.appendingPathComponent("run").path
         let common = ["train", "--images", images, "--masks", masks, "--in-channels", "1", "--base", "4", "--depth", "2", "--scale", "1",
                       "-b", "2", "-v", "25", "--validate-every", "5", "--output-dir", output]
-        let first = try CommandRunner.unet(common + ["--steps", "10", "--tensorboard"])
+        // --tensorboard without a value, before another option (the README's example gives it last).
+        let first = try CommandRunner.unet(common + ["--tensorboard", "--steps", "10"])
         #expect(first.status == 0, "\(first.error)")
         #expect(first.error.contains("TensorBoard: \(output)/events.out.tfevents."), "\(first.error)")
         let files = try eventFiles(output)
