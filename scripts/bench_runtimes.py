@@ -27,6 +27,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_peers import best, run  # noqa: E402  (one JSON line per case; best images/s and lowest peak RSS of the rounds)
+
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 REFERENCE = os.path.normpath(os.path.join(ROOT, "..", "shared", "bench"))
 UNET = os.environ.get("UNET_BINARY", os.path.join(ROOT, ".build", "release", "unet"))
@@ -48,7 +51,6 @@ PEERS = {
 
 def torch_model(arch, classes):
     """The PyTorch network `unet bench` builds for `arch` (3 input channels)."""
-    sys.path.insert(0, os.path.join(ROOT, "scripts"))
     import types
     # torchvision's meta registrations fail against this torch build; smp and timm import torchvision but need none.
     sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
@@ -134,23 +136,6 @@ def quantized(path, size, batch, folder):
     ov_int8 = os.path.join(folder, "ov_int8.xml")
     ov.save_model(nncf.quantize(model, nncf.Dataset(samples), subset_size=len(samples)), ov_int8)
     return ort_int8, ov_int8
-
-
-def run(command):
-    result = subprocess.run(command, capture_output=True, text=True)
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    if result.returncode != 0 or not lines:
-        return {"error": (result.stderr.strip().splitlines() or ["no result"])[-1]}
-    return json.loads(lines[-1])
-
-
-def best(records):
-    good = [r for r in records if "error" not in r]
-    if not good:
-        return records[0]
-    result = dict(max(good, key=lambda r: r["images_per_s"]))
-    result["peak_rss_mb"] = min(r["peak_rss_mb"] for r in good)
-    return result
 
 
 def native_bf16():

@@ -103,6 +103,23 @@ def normalized(image, metadata):
     return x[None].astype(np.float32)
 
 
+def against_predict(unet, tmp, name, model, path, pixels, flags, label):
+    """1 if ONNX Runtime's probabilities for the image `pixels` (the input made as the export's `unet.metadata` says)
+    differ from what `unet predict -m model --save-probabilities` writes for it, else 0."""
+    image = os.path.join(tmp, f"{name}.png")
+    Image.fromarray(pixels).save(image)
+    subprocess.run([unet, "predict", "-m", model, "-i", image, "-o", os.path.join(tmp, f"{name}_mask.png"), "--save-probabilities",
+                    *flags], check=True, stdout=subprocess.DEVNULL)
+    ours = np.load(os.path.join(tmp, f"{name}_mask.npy"))
+    props = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+    probabilities = softmax(run_ort(path, normalized(pixels, json.loads(props["unet.metadata"]))))[0]
+    if probabilities.shape[0] == 1 and ours.shape[0] == 2:  # one-class models: predict writes background and foreground
+        probabilities = np.concatenate([1 - probabilities, probabilities])
+    ok, error = close(probabilities, ours)
+    print(f"{label}: onnxruntime vs unet predict probabilities max |diff| {error:.2e} {'ok' if ok else 'FAIL'}")
+    return int(not ok)
+
+
 def check_case(unet, core, tmp, name, build, channels, size, dynamic_sizes, flags, quick):
     failures = 0
     torch.manual_seed(11)
@@ -140,25 +157,10 @@ def check_case(unet, core, tmp, name, build, channels, size, dynamic_sizes, flag
     # output (smaller than its input) is not: those are compared with PyTorch above, as the engine is by the tests.
     if "valid" in name:
         return failures
-    path = os.path.join(tmp, f"{name}_dynamic.onnx")
     h, w = dynamic_sizes[0]
-    rng = np.random.default_rng(3)
-    pixels = rng.integers(0, 256, (h, w) if channels == 1 else (h, w, 3), dtype=np.uint8)
-    image = os.path.join(tmp, f"{name}.png")
-    Image.fromarray(pixels).save(image)
-    mask = os.path.join(tmp, f"{name}_mask.png")
-    subprocess.run([unet, "predict", "-m", source, "-i", image, "-o", mask, "--save-probabilities", *flags], check=True,
-                   stdout=subprocess.DEVNULL)
-    ours = np.load(os.path.join(tmp, f"{name}_mask.npy"))
-    props = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
-    x = normalized(pixels, json.loads(props["unet.metadata"]))
-    probabilities = softmax(run_ort(path, x))[0]
-    if probabilities.shape[0] == 1 and ours.shape[0] == 2:  # one-class models: predict writes background and foreground
-        probabilities = np.concatenate([1 - probabilities, probabilities])
-    ok, error = close(probabilities, ours)
-    failures += not ok
-    print(f"{name} dynamic: onnxruntime vs unet predict probabilities max |diff| {error:.2e} {'ok' if ok else 'FAIL'}")
-    return failures
+    pixels = np.random.default_rng(3).integers(0, 256, (h, w) if channels == 1 else (h, w, 3), dtype=np.uint8)
+    return failures + against_predict(unet, tmp, name, source, os.path.join(tmp, f"{name}_dynamic.onnx"), pixels, flags,
+                                      f"{name} dynamic")
 
 
 def check_nnunet_folder(unet, tmp):
@@ -177,16 +179,7 @@ def check_nnunet_folder(unet, tmp):
     subprocess.run([unet, "export", folder, "-o", path, "--dynamic"], check=True, stdout=subprocess.DEVNULL)
     onnx.checker.check_model(path, full_check=True)
     pixels = np.random.default_rng(4).integers(0, 256, (32, 24, 3), dtype=np.uint8)
-    image = os.path.join(tmp, "nnunet.png")
-    Image.fromarray(pixels).save(image)
-    subprocess.run([unet, "predict", "-m", folder, "-i", image, "-o", os.path.join(tmp, "nnunet_mask.png"), "--save-probabilities",
-                    "--no-tta"], check=True, stdout=subprocess.DEVNULL)
-    ours = np.load(os.path.join(tmp, "nnunet_mask.npy"))
-    props = {p.key: p.value for p in onnx.load(path).metadata_props}
-    x = normalized(pixels, json.loads(props["unet.metadata"]))
-    ok, error = close(softmax(run_ort(path, x))[0], ours)
-    print(f"nnunet folder (2 folds) dynamic: onnxruntime vs unet predict probabilities max |diff| {error:.2e} {'ok' if ok else 'FAIL'}")
-    return int(not ok)
+    return against_predict(unet, tmp, "nnunet", folder, path, pixels, ["--no-tta"], "nnunet folder (2 folds) dynamic")
 
 
 def main():

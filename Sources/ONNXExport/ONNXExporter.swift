@@ -93,11 +93,8 @@ public enum ONNXExporter {
         (opset.domain, opset.version) = ("", Int64(options.opset))
         onnx.opsetImport = [opset]
         onnx.graph = onnxGraph
-        onnx.metadataProps = metadata.merging(["unet.io": ioDescription]) { _, new in new }.sorted { $0.key < $1.key }.map { key, value in
-            var entry = Onnx_StringStringEntryProto()
-            (entry.key, entry.value) = (key, value)
-            return entry
-        }
+        onnx.metadataProps = metadata.merging(["unet.io": ioDescription]) { _, new in new }.sorted { $0.key < $1.key }
+            .map { ONNXGraphWriter.entry($0.key, $0.value) }
         return (onnx, externalData)
     }
 

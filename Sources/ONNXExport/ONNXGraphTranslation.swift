@@ -73,7 +73,8 @@ struct ONNXGraphTranslation {
                                         output: a.activation == nil ? output : nil, attributes: attributes)
             return a.activation.map { activate(convolved, $0, node.name + ".act", output: output) } ?? convolved
         case .convTranspose2d(let a):
-            let w = writer.float(prefix + a.weight, shape: try tensor(a.weight, of: node).shape, try tensor(a.weight, of: node).scalars)
+            let weight = try tensor(a.weight, of: node)
+            let w = writer.float(prefix + a.weight, shape: weight.shape, weight.scalars)
             let b = try a.bias.map { key throws(ONNXExportError) in
                 writer.float(prefix + key, shape: [a.outputChannels], try tensor(key, of: node).scalars)
             }

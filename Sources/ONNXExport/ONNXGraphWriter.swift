@@ -70,19 +70,21 @@ struct ONNXGraphWriter {
             let raw = initializers[index].rawData
             // ONNX Runtime maps external data page-aligned when it can; 4 KiB alignment lets it.
             blob.append(Data(count: (4096 - blob.count % 4096) % 4096))
-            func entry(_ key: String, _ value: String) -> Onnx_StringStringEntryProto {
-                var e = Onnx_StringStringEntryProto()
-                (e.key, e.value) = (key, value)
-                return e
-            }
             initializers[index].externalData = [
-                entry("location", location), entry("offset", String(blob.count)), entry("length", String(raw.count)),
+                Self.entry("location", location), Self.entry("offset", String(blob.count)), Self.entry("length", String(raw.count)),
             ]
             initializers[index].dataLocation = .external
             initializers[index].rawData = Data()
             blob.append(raw)
         }
         return blob
+    }
+
+    /// A key-value entry (external data locations, model metadata).
+    static func entry(_ key: String, _ value: String) -> Onnx_StringStringEntryProto {
+        var entry = Onnx_StringStringEntryProto()
+        (entry.key, entry.value) = (key, value)
+        return entry
     }
 
     static func attribute(_ name: String, ints: [Int]) -> Onnx_AttributeProto {

@@ -247,16 +247,14 @@ public final class Trainer {
         var samples: [ValidationSample] = []
         for index in validation.indices {
             var (image, mask) = try validation.dataset.sample(index)
-            let original = image
+            let original = samples.count < validationSampleCount ? image : nil  // a copy only for the samples handed on
             loader.normalization.apply(&image)
             let path = validation.dataset.samples[index].image
             let logits = try predictor.logits(image, path: path)
             lossTotal += Double(try options.loss(logits: logits, targets: mask.classes).loss)
             let predicted = SegmentationPrediction.classes(logits)
             try confusion.add(predictions: predicted, truth: mask.classes, ignoreIndex: -1)
-            if samples.count < validationSampleCount {
-                samples.append(ValidationSample(path: path, image: original, classes: predicted))
-            }
+            if let original { samples.append(ValidationSample(path: path, image: original, classes: predicted)) }
         }
         if !samples.isEmpty { onEvent(.validationSamples(step: step, samples)) }
         let metrics = SegmentationMetrics(confusion)

@@ -196,12 +196,13 @@ struct TrainCommand: ParsableCommand {
             let directory = tensorboard == UNetCommand.defaultValue ? outputDir : tensorboard
             let configuration = "`" + CommandLine.arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ") + "`\n\n"
                 + "model: \(model.architecture), \(trainer.totalSteps) steps of \(batchSize)"
-            tensorBoardLog = try CLIError.reporting {
+            let log = try CLIError.reporting {
                 try TensorBoardLog(directory: directory, startStep: resume == nil ? nil : trainer.step + 1, configuration: configuration,
                                    report: progress.message)
             }
             trainer.validationSampleCount = TensorBoardLog.overlayCount
-            progress.message("TensorBoard: \(tensorBoardLog!.writer.path) (tensorboard --logdir \(directory))")
+            progress.message("TensorBoard: \(log.writer.path) (tensorboard --logdir \(directory))")
+            tensorBoardLog = log
         }
         TrainingReporter.attach(trainer, to: progress, also: tensorBoardLog?.handle)
         // 4. Train, then draw the curves (after a stop too, so that the run so far can be seen).
