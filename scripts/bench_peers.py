@@ -92,6 +92,20 @@ def best(records):
     return result
 
 
+def add_case_arguments(parser):
+    """The hidden flags of one case run in its own process: size, batch and timing."""
+    parser.add_argument("--size", type=int, default=256, help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--steps", type=int, default=10, help=argparse.SUPPRESS)
+    parser.add_argument("--warmup", type=int, default=3, help=argparse.SUPPRESS)
+    parser.add_argument("--min-time", type=float, default=8, help=argparse.SUPPRESS)
+
+
+def timing_flags(quick):
+    """The timing flags for each case: `--quick` (3 s) or the full run (8 s)."""
+    return ["--steps", "5", "--warmup", "2", "--min-time", "3"] if quick else ["--steps", "10", "--warmup", "3", "--min-time", "8"]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="short timing (3 s per case) for a first look")
@@ -100,15 +114,11 @@ def main():
     parser.add_argument("--classes", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--pytorch-case", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--size", type=int, default=256, help=argparse.SUPPRESS)
-    parser.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
-    parser.add_argument("--steps", type=int, default=10, help=argparse.SUPPRESS)
-    parser.add_argument("--warmup", type=int, default=3, help=argparse.SUPPRESS)
-    parser.add_argument("--min-time", type=float, default=8, help=argparse.SUPPRESS)
+    add_case_arguments(parser)
     args = parser.parse_args()
     if args.pytorch_case:
         return pytorch_case(args)
-    timing = ["--steps", "5", "--warmup", "2", "--min-time", "3"] if args.quick else ["--steps", "10", "--warmup", "3", "--min-time", "8"]
+    timing = timing_flags(args.quick)
     rows = []
     for net in args.nets:
         for mode, size, batch in CASES:

@@ -28,7 +28,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_peers import best, run  # noqa: E402  (one JSON line per case; best images/s and lowest peak RSS of the rounds)
+from bench_peers import add_case_arguments, best, run, timing_flags  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 REFERENCE = os.path.normpath(os.path.join(ROOT, "..", "shared", "bench"))
@@ -152,16 +152,12 @@ def main():
     parser.add_argument("--runtime-case", choices=["onnxruntime", "openvino"], help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--precision", default="fp32", help=argparse.SUPPRESS)
-    parser.add_argument("--size", type=int, default=256, help=argparse.SUPPRESS)
-    parser.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
-    parser.add_argument("--steps", type=int, default=10, help=argparse.SUPPRESS)
-    parser.add_argument("--warmup", type=int, default=3, help=argparse.SUPPRESS)
-    parser.add_argument("--min-time", type=float, default=8, help=argparse.SUPPRESS)
+    add_case_arguments(parser)
     args = parser.parse_args()
     if args.runtime_case:
         return runtime_case(args)
     import torch
-    timing = ["--steps", "5", "--warmup", "2", "--min-time", "3"] if args.quick else ["--steps", "10", "--warmup", "3", "--min-time", "8"]
+    timing = timing_flags(args.quick)
     precisions = ["fp32"] + (["bf16"] if native_bf16() else [])
     if not native_bf16():
         print("bf16: this CPU has no native bf16 (avx512_bf16 or AMX); bf16 rows skipped", file=sys.stderr)
