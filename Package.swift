@@ -17,6 +17,7 @@ let package = Package(
         // MARK: - C system libraries (Debian packages installed by scripts/bootstrap.sh)
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CImageCodecs", path: "Sources/CImageCodecs"),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
 
         // MARK: - Libraries
         .target(name: "DNNL", dependencies: ["CDNNL"]),
@@ -27,8 +28,9 @@ let package = Package(
         .target(name: "NN", dependencies: ["Kernels", "Tensors"]),
         .target(name: "Checkpoints", dependencies: ["Files", "Tensors"]),
         .target(name: "Models", dependencies: ["Checkpoints", "Files", "Graph", "NN", "Tensors"]),
-        .target(name: "Execution", dependencies: ["DNNL", "Graph", "Kernels", "NN", "Models", "Tensors"], exclude: ["README.md"]),
-        .target(name: "Training", dependencies: ["DNNL", "NN", "Tensors"]),
+        .target(name: "Execution", dependencies: ["DNNL", "Distributed", "Graph", "Kernels", "NN", "Models", "Tensors"], exclude: ["README.md"]),
+        .target(name: "Distributed", dependencies: ["CMPI"]),
+        .target(name: "Training", dependencies: ["DNNL", "Distributed", "NN", "Tensors"]),
         .target(name: "Metrics"),
         .target(name: "Datasets", dependencies: ["Files", "ImageIO", "Tensors"]),
         .target(name: "Reports", dependencies: ["ImageIO"]),
@@ -37,7 +39,7 @@ let package = Package(
         .target(
             name: "Workflows",
             dependencies: [
-                "Checkpoints", "Datasets", "Execution", "Files", "Graph", "ImageIO", "Inference", "Metrics", "Models", "NN", "Reports",
+                "Checkpoints", "Datasets", "Distributed", "Execution", "Files", "Graph", "ImageIO", "Inference", "Metrics", "Models", "NN", "Reports",
                 "Tensors", "Training",
             ]),
         .target(name: "ImageIO", dependencies: ["CImageCodecs", "Files"]),
@@ -61,8 +63,8 @@ let package = Package(
         .executableTarget(
             name: "unet",
             dependencies: [
-                "Checkpoints", "DNNL", "Datasets", "Execution", "Files", "Graph", "ImageIO", "Inference", "Metrics", "Models", "ONNXExport",
-                "Reports", "TensorBoard", "Tensors", "Training", "Workflows",
+                "Checkpoints", "DNNL", "Datasets", "Distributed", "Execution", "Files", "Graph", "ImageIO", "Inference", "Metrics", "Models",
+                "ONNXExport", "Reports", "TensorBoard", "Tensors", "Training", "Workflows",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -87,7 +89,8 @@ let package = Package(
         .testTarget(name: "DNNLTests", dependencies: ["DNNL"]),
         .testTarget(name: "FilesTests", dependencies: ["Files"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzHarnesses"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Tensors", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Distributed", "Training", "NN", "Tensors", "TestSupport"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO", "Tensors", "TestSupport"]),
         .testTarget(
@@ -97,7 +100,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "ExecutionTests",
-            dependencies: ["Checkpoints", "Execution", "Graph", "DNNL", "NN", "Models", "Tensors", "TestSupport", "Training"],
+            dependencies: ["Checkpoints", "Distributed", "Execution", "Graph", "DNNL", "NN", "Models", "Tensors", "TestSupport", "Training"],
             exclude: ["Snapshots"]),
         .testTarget(name: "ModelsTests", dependencies: ["Execution", "Models", "NN", "Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "TestSupport"]),

@@ -3,10 +3,13 @@
 #   libdnnl-dev  oneDNN 2.6 (the convolution, pooling, batch-norm and matmul kernels)
 #   libstb-dev   stb_image / stb_image_write / stb_image_resize (PNG, JPEG, GIF, BMP)
 #   libtiff-dev  libtiff (TIFF, including LZW)
+#   libopenmpi-dev, openmpi-bin  Open MPI (data-parallel training and sharded prediction under mpirun; pkg-config's
+#                ompi-c finds it at build time, and the tests start 2-rank jobs)
+#   pkg-config   how SwiftPM finds Open MPI's headers and library
 # Idempotent and quick when everything is present: it only asks dpkg. Uses sudo when not root.
 set -euo pipefail
 
-packages=(libdnnl-dev libstb-dev libtiff-dev)
+packages=(libdnnl-dev libstb-dev libtiff-dev libopenmpi-dev openmpi-bin pkg-config)
 
 if ! command -v swift >/dev/null 2>&1; then
     echo "bootstrap: the Swift toolchain (swift) is not on PATH; install Swift 6 first" >&2

@@ -13,10 +13,20 @@ public struct SegmentationBatch: Sendable {
 /// Turns dataset samples into batches: per epoch a seeded shuffle of the sample order, each sample augmented
 /// with a generator seeded from (seed, epoch, position), prepared ahead on a background thread. The same seed
 /// gives the same batches, and `epoch(_:startingAt:)` resumes mid-epoch exactly.
+///
+/// For data-parallel training, each of `worldSize` ranks has a loader with its `rank`: global batch `b` is
+/// samples `b·G ..< (b+1)·G` of the epoch's order (`G = batchSize · worldSize`), and rank `r` takes its `r`-th
+/// slice of `batchSize`, augmented exactly as one process with batch `G` would augment them. Only whole global
+/// batches are made then (as `dropLast`), so every rank has a full batch at every step.
 public final class BatchLoader: @unchecked Sendable {
     public let dataset: SegmentationDataset
     public let indices: [Int]
+    /// Samples per batch (per rank).
     public let batchSize: Int
+    /// This loader's rank, `0..<worldSize`.
+    public let rank: Int
+    /// Ranks sharing each global batch.
+    public let worldSize: Int
     public let augmentation: Augmentation
     public let normalization: Normalization
     public let shuffle: Bool
@@ -24,20 +34,26 @@ public final class BatchLoader: @unchecked Sendable {
     public let dropLast: Bool
 
     public init(dataset: SegmentationDataset, indices: [Int], batchSize: Int, augmentation: Augmentation = Augmentation(),
-                normalization: Normalization = Normalization(), shuffle: Bool, seed: UInt64, dropLast: Bool) {
+                normalization: Normalization = Normalization(), shuffle: Bool, seed: UInt64, dropLast: Bool,
+                rank: Int = 0, worldSize: Int = 1) {
+        precondition(worldSize >= 1 && (0..<worldSize).contains(rank), "BatchLoader: rank outside the world")
         self.dataset = dataset
         self.indices = indices
         self.batchSize = batchSize
+        (self.rank, self.worldSize) = (rank, worldSize)
         self.augmentation = augmentation
         self.normalization = normalization
         self.shuffle = shuffle
         self.seed = seed
-        self.dropLast = dropLast && indices.count >= batchSize
+        self.dropLast = worldSize > 1 || (dropLast && indices.count >= batchSize)
     }
+
+    /// Samples per step over all ranks.
+    public var globalBatchSize: Int { batchSize * worldSize }
 
     /// Batches per epoch.
     public var batchesPerEpoch: Int {
-        dropLast ? indices.count / batchSize : (indices.count + batchSize - 1) / batchSize
+        dropLast ? indices.count / globalBatchSize : (indices.count + batchSize - 1) / batchSize
     }
 
     /// The sample order of `epoch`.
@@ -50,12 +66,12 @@ public final class BatchLoader: @unchecked Sendable {
     /// The batches of `epoch` from batch `start` on, prepared ahead in the background.
     public func epoch(_ epoch: Int, startingAt start: Int = 0) -> BatchSequence {
         let order = self.order(epoch: epoch)
-        let (count, size) = (batchesPerEpoch, batchSize)
+        let (count, size, global) = (batchesPerEpoch, batchSize, globalBatchSize)
         let first = min(start, count)
         let prefetcher = Prefetcher<SegmentationBatch>(count: count - first, capacity: 3) { [self] k in
-            let b = first + k
-            let members = Array(order[(b * size)..<min(order.count, (b + 1) * size)])
-            return try makeBatch(members, epoch: epoch, position: b * size)
+            let position = (first + k) * global + rank * size
+            let members = Array(order[position..<min(order.count, position + size)])
+            return try makeBatch(members, epoch: epoch, position: position)
         }
         return BatchSequence(prefetcher)
     }

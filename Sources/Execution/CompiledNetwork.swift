@@ -1,4 +1,5 @@
 import DNNL
+import Distributed
 import Graph
 import NN
 import Tensors
@@ -41,6 +42,8 @@ public final class CompiledNetwork {
     ///     the README). nil (the default): float32 does, bf16 (whose maps take half the memory) does not.
     ///   - winogradScratchLimit: the largest Winograd scratchpad, in bytes (default: from the largest activation).
     ///   - inputGradient: training: whether backward also computes the gradient of the input (`inputGradient`).
+    ///   - synchronizedBatchNorm: training: batch norm normalises with the statistics of every rank's batch together,
+    ///     exchanged over this group in forward and backward (PyTorch's `SyncBatchNorm`); nil: each rank its own.
     ///   - releasingModelWeights: inference: empties each model tensor the network reads (`parameters`) as soon as the
     ///     network holds its copy, so the weights are held once instead of twice, even while loading. The model must
     ///     not be used again, and `loadParameters()` then fails.
@@ -48,7 +51,7 @@ public final class CompiledNetwork {
     ///   kernels), `DNNLError` where oneDNN refuses.
     public init(graph: Graph, parameters: [(String, Parameter)], precision: Precision = .fp32, training: Bool,
                 passes: Set<Pass> = Set(Pass.allCases), recomputesConvolutions: Bool? = nil, winogradScratchLimit: Int? = nil,
-                inputGradient: Bool = false, releasingModelWeights: Bool = false) throws {
+                inputGradient: Bool = false, synchronizedBatchNorm: ProcessGroup? = nil, releasingModelWeights: Bool = false) throws {
         if precision == .bf16, let reason = CPUISA.bf16Unsupported { throw CompilationError("bf16: \(reason)") }
         (self.precision, self.training, self.passes) = (precision, training, passes)
         var g = graph
@@ -65,7 +68,7 @@ public final class CompiledNetwork {
         let lowering = try Lowering(
             graph: laidOut, parameters: Dictionary(parameters, uniquingKeysWith: { a, _ in a }), training: training,
             inputGradient: inputGradient, precision: precision, passes: passes, valuePrecisions: precisions, formats: formats,
-            winogradScratchLimit: winogradScratchLimit)
+            winogradScratchLimit: winogradScratchLimit, batchNormGroup: synchronizedBatchNorm)
         self.lowering = lowering
         var loaderNodes: [Int] = []
         kernels = try laidOut.nodes.enumerated().map { index, node in

@@ -1,4 +1,5 @@
 import DNNL
+import Distributed
 import Graph
 import Models
 import NN
@@ -28,12 +29,12 @@ public final class CompiledUNet {
     ///     tensors are released once the network holds its copies, so the weights are held once instead of twice.
     ///     The model is then empty and must not be used again; this network cannot `loadParameters()`. For a
     ///     predictor that loaded the model only to run it.
-    ///   - recomputesConvolutions: for training, see `CompiledNetwork.init`.
+    ///   - recomputesConvolutions, synchronizedBatchNorm: for training, see `CompiledNetwork.init`.
     ///   - passes: the engine's passes (all by default; none gives the reference).
     /// - Throws: `UNetError.invalidInput` for a shape the model cannot take, `UNetError.unsupported` for bf16 on a CPU
     ///   without bf16 kernels (`CPUISA.supportsBF16`), `DNNLError` if oneDNN refuses.
     public init(_ model: any SegmentationModel, inputShape: [Int], precision: Precision = .fp32, training: Bool, retainModelWeights: Bool = true,
-                recomputesConvolutions: Bool? = nil, passes: Set<Pass> = Set(Pass.allCases)) throws {
+                recomputesConvolutions: Bool? = nil, synchronizedBatchNorm: ProcessGroup? = nil, passes: Set<Pass> = Set(Pass.allCases)) throws {
         if precision == .bf16, let reason = CPUISA.bf16Unsupported { throw UNetError.unsupported("bf16: \(reason)") }
         self.model = model
         try model.checkInput(inputShape)
@@ -41,7 +42,7 @@ public final class CompiledUNet {
         let parameters = model.namedParameters()
         network = try CompiledNetwork(graph: try model.graph(inputShape: inputShape), parameters: parameters, precision: precision,
                                       training: training, passes: passes, recomputesConvolutions: recomputesConvolutions,
-                                      releasingModelWeights: !training && !retainModelWeights)
+                                      synchronizedBatchNorm: synchronizedBatchNorm, releasingModelWeights: !training && !retainModelWeights)
     }
 
     public var precision: Precision { network.precision }

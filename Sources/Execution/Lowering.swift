@@ -1,4 +1,5 @@
 import DNNL
+import Distributed
 import Foundation
 import Graph
 import NN
@@ -21,6 +22,8 @@ final class Lowering {
     /// scratch holds transformed weights and tiles (per thread in backward), hundreds of MB for a U-Net's deepest
     /// layers; the limit scales with the network's largest activation (1.6x, at least 96 MiB).
     let winogradScratchLimit: Int
+    /// Training: the ranks whose batches batch norm normalises together (`SyncBatchNorm`); nil: each its own.
+    let batchNormGroup: ProcessGroup?
     private let parameters: [String: Parameter]
     private(set) var buffers: [Buffer] = []
     /// Copies the model's parameters into dedicated buffers (inference), run by `loadParameters`.
@@ -29,8 +32,10 @@ final class Lowering {
     private var inputDescriptor: MemoryDescriptor?
 
     init(graph: Graph, parameters: [String: Parameter], training: Bool, inputGradient: Bool, precision: Precision,
-         passes: Set<Pass>, valuePrecisions: [Precision], formats: [FormatTag], winogradScratchLimit: Int? = nil) throws {
+         passes: Set<Pass>, valuePrecisions: [Precision], formats: [FormatTag], winogradScratchLimit: Int? = nil,
+         batchNormGroup: ProcessGroup? = nil) throws {
         (self.graph, self.parameters, self.training, self.precision) = (graph, parameters, training, precision)
+        self.batchNormGroup = training ? batchNormGroup : nil
         self.inputGradient = training && inputGradient
         (self.passes, self.valuePrecisions, self.formats) = (passes, valuePrecisions, formats)
         placeholder = try Memory(MemoryDescriptor(dims: [16], format: .a))

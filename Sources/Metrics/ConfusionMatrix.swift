@@ -11,6 +11,15 @@ public struct ConfusionMatrix: Equatable, Sendable, Codable {
         counts = [Int](repeating: 0, count: classes * classes)
     }
 
+    /// A matrix holding `counts` (row-major, `classes × classes`), e.g. several processes' matrices summed.
+    /// - Throws: `MetricsError` unless there are `classes²` counts, none negative.
+    public init(classes: Int, counts: [Int]) throws(MetricsError) {
+        guard classes > 0, counts.count == classes * classes, counts.allSatisfy({ $0 >= 0 }) else {
+            throw MetricsError("a confusion matrix of \(classes) classes needs \(classes * classes) counts of at least 0, not \(counts.count)")
+        }
+        (self.classes, self.counts) = (classes, counts)
+    }
+
     /// The number of pixels of class `truth` predicted as `predicted`.
     public func count(truth: Int, predicted: Int) -> Int { counts[truth * classes + predicted] }
 

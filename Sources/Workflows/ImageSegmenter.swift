@@ -85,12 +85,14 @@ public final class ImageSegmenter {
 extension ImageSegmenter {
     /// Segments every image of `dataset` and counts the predictions against its masks (ignored pixels and
     /// pixels outside the regions of interest left out): what `unet evaluate` and the demo score.
-    /// - Parameter each: called after each image with its index and result (progress, drawings).
-    public func confusion(on dataset: SegmentationDataset, each: (Int, Segmentation) throws -> Void = { _, _ in })
-        throws -> ConfusionMatrix
+    /// - Parameters:
+    ///   - indices: the samples to score (all by default; a rank's share under MPI).
+    ///   - each: called after each image with its index and result (progress, drawings).
+    public func confusion(on dataset: SegmentationDataset, indices: Range<Int>? = nil,
+                          each: (Int, Segmentation) throws -> Void = { _, _ in }) throws -> ConfusionMatrix
     {
         var matrix = ConfusionMatrix(classes: max(model.architecture.classes, 2))
-        for index in 0..<dataset.count {
+        for index in indices ?? 0..<dataset.count {
             let result = try segment(path: dataset.samples[index].image)
             try matrix.add(predictions: result.classes, truth: try dataset.sample(index).mask.classes, ignoreIndex: SampleMask.ignored)
             try each(index, result)

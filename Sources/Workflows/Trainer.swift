@@ -1,4 +1,5 @@
 import Datasets
+import Distributed
 import Execution
 import Foundation
 import Inference
@@ -12,6 +13,13 @@ import Training
 /// by epochs or steps, with validation, best/last checkpoints written atomically, exact resume, and a stop on
 /// a non-finite loss, batch or parameter that leaves the last good checkpoint untouched. The output folder is
 /// held exclusively for the run (`RunDirectory`), and no checkpoint with NaN or infinity is ever written.
+///
+/// Data-parallel (`group` of several ranks, each with its `BatchLoader` shard): rank 0's weights are copied to every
+/// rank at the start, each step's gradients are averaged over the ranks (`GradientReducer`), so the weights stay
+/// identical (checked at every validation); batch norm uses each rank's batch, and rank 0's running statistics are
+/// copied to all before each validation, as PyTorch's `DistributedDataParallel` does (or, with
+/// `TrainingOptions.synchronizedBatchNorm`, every rank's batch together, as `SyncBatchNorm` does). Validation is split between
+/// the ranks and their confusion matrices summed. Rank 0 alone writes the folder; the others write nothing.
 public final class Trainer {
     public let model: any SegmentationModel
     public let metadata: ModelMetadata
@@ -20,8 +28,12 @@ public final class Trainer {
     /// Validation samples (dataset and indices), evaluated whole, without augmentation.
     public let validation: (dataset: SegmentationDataset, indices: [Int])?
     public let outputDirectory: String
-    /// The locked output folder, held as long as the trainer lives.
-    private let runDirectory: RunDirectory
+    /// The locked output folder, held as long as the trainer lives (rank 0; nil on the others).
+    private let runDirectory: RunDirectory?
+    /// The ranks training together (one process by default).
+    public let group: ProcessGroup
+    /// Averages gradients over the ranks (several ranks only).
+    private let reducer: GradientReducer?
     /// Called on every step, validation and checkpoint.
     public var onEvent: (TrainingEvent) -> Void = { _ in }
     /// How many validation images (the first ones) `onEvent` receives with their predictions after each validation
@@ -38,41 +50,53 @@ public final class Trainer {
     public private(set) var schedule: Schedule
     private var trainingNetworks: [[Int]: CompiledUNet] = [:]
     private var validationPredictor: Predictor?
-    private let log: MetricsLog
+    private let log: MetricsLog?
 
     public var totalSteps: Int { options.totalSteps(batchesPerEpoch: loader.batchesPerEpoch) }
+    /// Data-parallel training: seconds spent waiting for the gradient exchange after backward (the communication
+    /// that overlapping did not hide); 0 for one process.
+    public var gradientExchangeWaitSeconds: Double { reducer?.waitingSeconds ?? 0 }
     public var lastCheckpoint: String { (outputDirectory as NSString).appendingPathComponent("last.safetensors") }
     public var bestCheckpoint: String { (outputDirectory as NSString).appendingPathComponent("best.safetensors") }
 
-    /// A trainer writing into `outputDirectory`, which it opens (and locks) as `mode` allows.
+    /// A trainer writing into `outputDirectory`, which it opens (and locks) as `mode` allows (rank 0 of `group`;
+    /// the other ranks leave it alone).
     /// - Throws: `TrainingError.outputDirectory` when the folder is held by another run or holds a run `mode`
     ///   does not allow; `FileError` when the log cannot be opened.
     public convenience init(model: any SegmentationModel, metadata: ModelMetadata, options: TrainingOptions, loader: BatchLoader,
                             validation: (dataset: SegmentationDataset, indices: [Int])?, outputDirectory: String,
-                            mode: RunDirectory.Mode = .new) throws {
+                            mode: RunDirectory.Mode = .new, group: ProcessGroup = ProcessGroup()) throws {
         try self.init(model: model, metadata: metadata, options: options, loader: loader, validation: validation,
-                      runDirectory: try RunDirectory(path: outputDirectory, mode: mode))
+                      runDirectory: group.isPrimary ? try RunDirectory(path: outputDirectory, mode: mode) : nil,
+                      outputDirectory: outputDirectory, group: group)
     }
 
-    /// A trainer writing into a folder the caller opened (and locked) already.
+    /// A trainer writing into a folder the caller opened (and locked) already; nil on ranks other than 0.
+    /// - Precondition: `loader` is this rank's shard of `group` (`BatchLoader.rank`, `worldSize`).
     /// - Throws: `FileError` when the log cannot be opened.
     public init(model: any SegmentationModel, metadata: ModelMetadata, options: TrainingOptions, loader: BatchLoader,
-                validation: (dataset: SegmentationDataset, indices: [Int])?, runDirectory: RunDirectory) throws {
+                validation: (dataset: SegmentationDataset, indices: [Int])?, runDirectory: RunDirectory?,
+                outputDirectory: String? = nil, group: ProcessGroup = ProcessGroup()) throws {
+        precondition(loader.rank == group.rank && loader.worldSize == group.worldSize, "Trainer: the loader is not this rank's shard")
+        precondition(group.isPrimary == (runDirectory != nil), "Trainer: rank 0, and only rank 0, writes the run")
         self.model = model
         self.metadata = metadata
         self.options = options
         self.loader = loader
         self.validation = validation
         self.runDirectory = runDirectory
-        outputDirectory = runDirectory.path
+        self.outputDirectory = runDirectory?.path ?? outputDirectory ?? "."
+        self.group = group
         optimizer = Self.makeOptimizer(options, model.trainableParameters)
+        reducer = group.worldSize > 1
+            ? GradientReducer(optimizer: optimizer, group: group, bucketElements: max(1, Int(options.gradientBucketMegabytes * 262_144))) : nil
         encoderIndices = Set(model.namedParameters().filter { $0.1.requiresGrad }.enumerated()
             .filter { $0.element.0.hasPrefix("encoder.") }.map(\.offset))
         schedule = Schedule(kind: options.schedule, learningRate: options.learningRate,
                             totalSteps: options.totalSteps(batchesPerEpoch: loader.batchesPerEpoch),
                             warmupSteps: options.warmupSteps, minimumLearningRate: options.minimumLearningRate,
                             patience: options.plateauPatience)
-        log = try MetricsLog(path: runDirectory.file("metrics.jsonl"))
+        log = try runDirectory.map { try MetricsLog(path: $0.file("metrics.jsonl")) }
     }
 
     static func makeOptimizer(_ o: TrainingOptions, _ parameters: [Parameter]) -> any Optimizer {
@@ -106,7 +130,7 @@ public final class Trainer {
         schedule = state.schedule
         step = state.step
         best = state.best
-        try log.truncate(after: step)
+        try log?.truncate(after: step)
     }
 
     // MARK: - The loop
@@ -123,6 +147,7 @@ public final class Trainer {
         let perEpoch = max(loader.batchesPerEpoch, 1)
         let validateEvery = options.validateEvery ?? (options.steps != nil ? max(total / 10, 1) : perEpoch)
         let start = Date()
+        if group.worldSize > 1 { try synchronize(model.namedParameters().map(\.1)) }
         var epoch = step / perEpoch
         var imagesSinceReport = 0
         var reportTime = Date()
@@ -131,47 +156,61 @@ public final class Trainer {
             let batches = loader.epoch(epoch, startingAt: step % perEpoch)
             defer { batches.cancel() }
             while step < total, let batch = try batches.next() {
-                guard batch.images.isFinite else {
-                    throw TrainingError.nonFiniteBatch(
-                        step: step + 1, samples: batch.indices.map { loader.dataset.samples[$0].image })
-                }
-                // 2. Forward and loss.
-                let network = try trainingNetwork(for: batch.images.shape)
-                let logits = try network.forward(batch.images)
+                // 2. Forward and loss (not on a batch with NaN or infinity; all ranks learn of it together).
                 let shape = batch.images.shape
-                let targets = try SegmentationPrediction.cropTargets(
-                    batch.targets, batch: shape[0], height: shape[2], width: shape[3], to: logits.shape[2], logits.shape[3])
-                let (loss, dLogits) = try options.loss(logits: logits, targets: targets)
+                let batchIsFinite = batch.images.isFinite
+                var network: CompiledUNet?
+                var (loss, dLogits): (Float, Tensor) = (.nan, Tensor(shape: [0]))
+                if batchIsFinite {
+                    network = try trainingNetwork(for: shape)
+                    let logits = try network!.forward(batch.images)
+                    let targets = try SegmentationPrediction.cropTargets(
+                        batch.targets, batch: shape[0], height: shape[2], width: shape[3], to: logits.shape[2], logits.shape[3])
+                    (loss, dLogits) = try options.loss(logits: logits, targets: targets)
+                }
+                let agreed = try agree(loss: loss, batchIsFinite: batchIsFinite)
+                guard batchIsFinite else {
+                    throw TrainingError.nonFiniteBatch(step: step + 1, samples: batch.indices.map { loader.dataset.samples[$0].image })
+                }
                 guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step + 1, loss: loss) }
+                if let reason = agreed.stopReason { throw TrainingError.stoppedByOtherRanks(step: step + 1, ranks: agreed.stopped, reason: reason) }
                 // 3. Schedule; backward and update. Clipping needs every gradient first; without it each
-                // parameter is updated as soon as backward has its gradient, and no gradient is stored.
+                // parameter is updated as soon as backward has its gradient (averaged over the ranks first), and no
+                // gradient is stored.
                 optimizer.learningRate = schedule.learningRate(step: step)
                 if let momentum = schedule.momentum(step: step) { optimizer.momentum = momentum }
                 optimizer.frozen = step < options.freezeEncoderSteps ? encoderIndices : []
                 if let maximum = options.gradientClipping {
-                    try network.backward(dLogits)
+                    if let reducer {
+                        try reducer.averageGradients { try network!.backward(dLogits, applying: $0) }
+                    } else {
+                        try network!.backward(dLogits)
+                    }
                     clipGradientNorm(optimizer.parameters.enumerated().filter { !optimizer.frozen.contains($0.offset) }.map(\.element),
                                      maximum: maximum)
                     optimizer.update()
+                } else if let reducer {
+                    try reducer.step { try network!.backward(dLogits, applying: $0) }
                 } else {
-                    try optimizer.step { try network.backward(dLogits, applying: $0) }
+                    try optimizer.step { try network!.backward(dLogits, applying: $0) }
                 }
                 step += 1
                 try checkParameters()
                 // 4. Report.
-                imagesSinceReport += shape[0]
+                imagesSinceReport += shape[0] * group.worldSize
                 let now = Date()
                 let rate = Double(imagesSinceReport) / max(now.timeIntervalSince(reportTime), 1e-9)
                 if now.timeIntervalSince(reportTime) > 2 { (imagesSinceReport, reportTime) = (0, now) }
-                let record = TrainingStepRecord(step: step, epoch: epoch + 1, totalSteps: total, loss: loss,
+                let record = TrainingStepRecord(step: step, epoch: epoch + 1, totalSteps: total, loss: agreed.loss,
                                                 learningRate: optimizer.learningRate, imagesPerSecond: rate,
                                                 elapsed: now.timeIntervalSince(start))
-                try log.write(record)
+                try log?.write(record)
                 onEvent(.step(record))
                 // 5. Validate and checkpoint.
                 if step % validateEvery == 0 || step == total { try validateAndSave(epoch: epoch + 1) }
-                if shouldStop() {
+                if agreed.stop || (group.worldSize == 1 && shouldStop()) {
                     try save(lastCheckpoint, reason: "interrupted")
+                    try group.barrier()  // the other ranks wait for rank 0's save: the launcher never stops it mid-write
                     throw TrainingError.interrupted(step: step, checkpoint: lastCheckpoint)
                 }
             }
@@ -182,6 +221,38 @@ public final class Trainer {
         }
     }
 
+    /// What the ranks agree on after each forward pass (one allreduce): the mean loss, whether any rank asked to
+    /// stop (SIGINT reaches them at different moments; they stop at the same step), and whether other ranks met
+    /// a non-finite batch or loss. One process: its own values (and `shouldStop` is asked after the step instead).
+    private func agree(loss: Float, batchIsFinite: Bool) throws -> (loss: Float, stop: Bool, stopped: Int, stopReason: String?) {
+        let failed = !batchIsFinite || !loss.isFinite
+        var values: [Double] = [failed ? 0 : Double(loss), batchIsFinite ? 0 : 1, failed && batchIsFinite ? 1 : 0,
+                               group.worldSize > 1 && shouldStop() ? 1 : 0]
+        try group.allReduce(&values, .sum)
+        let otherBatches = Int(values[1]) - (batchIsFinite ? 0 : 1)
+        let otherLosses = Int(values[2]) - (failed && batchIsFinite ? 1 : 0)
+        let reason = otherBatches > 0 ? "a batch with NaN or infinite values" : otherLosses > 0 ? "a NaN or infinite loss" : nil
+        return (Float(values[0] / Double(group.worldSize)), values[3] > 0, otherBatches + otherLosses, reason)
+    }
+
+    /// Copies rank 0's values of `parameters` to every rank.
+    private func synchronize(_ parameters: [Parameter]) throws {
+        for parameter in parameters { try parameter.value.withUnsafeMutableBufferPointer { try group.broadcast($0, from: 0) } }
+    }
+
+    /// Stops unless every rank holds the same weights and statistics (bit for bit).
+    private func checkReplicas() throws {
+        guard group.worldSize > 1 else { return }
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a over the values' bits
+        for (_, parameter) in model.namedParameters() {
+            parameter.value.withUnsafeBufferPointer { values in
+                for value in values { hash = (hash ^ UInt64(value.bitPattern)) &* 0x0000_0100_0000_01B3 }
+            }
+        }
+        let all = try group.allGather(Int64(bitPattern: hash))
+        guard Set(all).count == 1 else { throw TrainingError.replicasDiverged(step: step, checksums: all) }
+    }
+
     /// The compiled training network for a batch shape (one per shape, kept).
     private func trainingNetwork(for shape: [Int]) throws -> CompiledUNet {
         if let network = trainingNetworks[shape] { return network }
@@ -190,7 +261,8 @@ public final class Trainer {
             throw TrainingError.batchTooSmall(shape: shape, downsampling: factor)
         }
         let network = try CompiledUNet(model, inputShape: shape, precision: options.precision, training: true,
-                                       recomputesConvolutions: options.recomputesConvolutions)
+                                       recomputesConvolutions: options.recomputesConvolutions,
+                                       synchronizedBatchNorm: options.synchronizedBatchNorm && group.worldSize > 1 ? group : nil)
         trainingNetworks[shape] = network
         return network
     }
@@ -206,8 +278,12 @@ public final class Trainer {
     }
 
     private func validateAndSave(epoch: Int) throws {
+        if group.worldSize > 1 {
+            try synchronize(model.namedParameters().map(\.1).filter { !$0.requiresGrad })
+            try checkReplicas()
+        }
         if let record = try validate(epoch: epoch) {
-            try log.write(record)
+            try log?.write(record)
             onEvent(.validation(record))
             let value: Double =
                 switch options.bestMetric {
@@ -228,7 +304,8 @@ public final class Trainer {
     }
 
     /// Evaluates the validation samples whole (any size: `Predictor` pads or mirrors what the network needs) with
-    /// the eval-mode network; nil without validation samples.
+    /// the eval-mode network; nil without validation samples. Several ranks share the samples (rank 0 the first
+    /// ones) and sum their confusion matrices and losses: the same record as one process.
     public func validate(epoch: Int) throws -> ValidationRecord? {
         guard let validation, !validation.indices.isEmpty else { return nil }
         let classes = model.architecture.classes
@@ -245,7 +322,7 @@ public final class Trainer {
         var confusion = ConfusionMatrix(classes: max(classes, 2))
         var lossTotal: Double = 0
         var samples: [ValidationSample] = []
-        for index in validation.indices {
+        for index in validation.indices[group.share(of: validation.indices.count)] {
             var (image, mask) = try validation.dataset.sample(index)
             let original = samples.count < validationSampleCount ? image : nil  // a copy only for the samples handed on
             loader.normalization.apply(&image)
@@ -257,6 +334,12 @@ public final class Trainer {
             if let original { samples.append(ValidationSample(path: path, image: original, classes: predicted)) }
         }
         if !samples.isEmpty { onEvent(.validationSamples(step: step, samples)) }
+        confusion = try confusion.summed(over: group)
+        if group.worldSize > 1 {
+            var total = [lossTotal]
+            try group.allReduce(&total, .sum)
+            lossTotal = total[0]
+        }
         let metrics = SegmentationMetrics(confusion)
         let dice = classes == 1 ? (metrics.perClassDice[1] ?? 0) : metrics.meanDiceWithoutBackground
         return ValidationRecord(step: step, epoch: epoch, loss: Float(lossTotal / Double(validation.indices.count)),
@@ -269,6 +352,7 @@ public final class Trainer {
     ///   or infinity.
     public func save(_ path: String, reason: String) throws {
         try checkParameters()
+        guard group.isPrimary else { return }
         for (key, tensor) in optimizer.state.tensors where !tensor.isFinite {
             throw TrainingError.nonFiniteParameter(step: step, key: "optimizer state \(key)")
         }

@@ -13,6 +13,10 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     case nonFiniteParameter(step: Int, key: String)
     /// The output folder cannot be used: held by another run, holding a run, or not creatable.
     case outputDirectory(String)
+    /// Data-parallel training: other ranks stopped at this step (a non-finite batch or loss there; they say which).
+    case stoppedByOtherRanks(step: Int, ranks: Int, reason: String)
+    /// Data-parallel training: the ranks' weights are no longer identical (checked at every validation).
+    case replicasDiverged(step: Int, checksums: [Int64])
 
     public var description: String {
         switch self {
@@ -27,6 +31,12 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
             "\(key) became NaN or infinite at step \(step); stopped, the last good checkpoint is unchanged "
                 + "(lower --learning-rate, or keep --clip?)"
         case .outputDirectory(let reason): reason
+        case .stoppedByOtherRanks(let step, let ranks, let reason):
+            "\(ranks) other rank(s) stopped at step \(step): \(reason); the last good checkpoint is unchanged"
+        case .replicasDiverged(let step, let checksums):
+            "the ranks' weights differ at step \(step) (checksums "
+                + checksums.map { String(UInt64(bitPattern: $0), radix: 16) }.joined(separator: ", ")
+                + "); stopped, the last good checkpoint is unchanged"
         case .batchTooSmall(let shape, let downsampling):
             "a batch of \(shape[0]) image(s) of \(shape[3])x\(shape[2]) leaves one value per channel after down-sampling "
                 + "\(downsampling)x, which batch norm cannot normalise (PyTorch refuses it too): use --batch-size 2 or more, "

@@ -44,6 +44,12 @@ public struct TrainingOptions: Sendable {
     /// Also write `epoch_<n>.safetensors` at each epoch's end.
     public var saveEveryEpoch = false
     public var seed: UInt64 = 0
+    /// Data-parallel training: the size of the buckets in which gradients are exchanged (PyTorch DDP's
+    /// `bucket_cap_mb`).
+    public var gradientBucketMegabytes = 25.0
+    /// Data-parallel training: batch norm normalises each step with the statistics of every rank's batch together
+    /// (PyTorch's `SyncBatchNorm`) instead of each rank's own.
+    public var synchronizedBatchNorm = false
 
     public init() {}
 

@@ -16,6 +16,13 @@ enum Console {
         }
     }
 
+    /// Makes writes to standard error give up instead of waiting when it is a full pipe: under `mpirun`, which stops
+    /// reading the ranks' output once it ends a job, a rank would otherwise block forever in a progress line.
+    static func neverWaitOnStandardError() {
+        let flags = fcntl(STDERR_FILENO, F_GETFL)
+        if flags >= 0 { _ = fcntl(STDERR_FILENO, F_SETFL, flags | O_NONBLOCK) }
+    }
+
     /// Writes `text` and a newline to standard error.
     static func error(_ text: String) { write(text + "\n") }
 
@@ -34,6 +41,7 @@ enum Console {
         while !bytes.isEmpty {
             let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
             if written < 0, errno == EINTR { continue }
+            if written < 0, errno == EAGAIN, descriptor == STDERR_FILENO { return nil }  // a full pipe nobody reads
             guard written > 0 else { return written < 0 ? errno : EIO }
             bytes = bytes.dropFirst(written)
         }

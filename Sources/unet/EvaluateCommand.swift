@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import Distributed
 import Files
 import Foundation
 import Inference
@@ -18,7 +19,8 @@ struct EvaluateCommand: ParsableCommand {
             --masks DIR --classes N, scores mask files written earlier (class-index PNGs, or the ground truth's own \
             values). Pixel accuracy, mean class accuracy, IoU, Dice, precision and recall per class, their means and \
             the confusion matrix. A class absent from both prediction and ground truth is left out of the means \
-            (segmentation_models_pytorch, MONAI); --empty-class one scores it 1 instead.
+            (segmentation_models_pytorch, MONAI); --empty-class one scores it 1 instead. Under mpirun the ranks \
+            share the images and rank 0 reports the metrics of them all.
             """)
 
     @Option(name: [.short, .long], help: ArgumentHelp("The model (.safetensors or .pth).", valueName: "file")) var model: String?
@@ -50,6 +52,7 @@ struct EvaluateCommand: ParsableCommand {
             if let output, let input = read.first(where: { FileIdentity.same($0, output) }) {
                 throw CLIError(description: "--output: \(output) would replace the input \(input)")
             }
+            guard ProcessGroup.world.isPrimary else { return }
             try report(metrics, names: names, images: images)
         }
     }
@@ -75,16 +78,20 @@ struct EvaluateCommand: ParsableCommand {
         let dataset = try SegmentationDataset.open(pairs, options: options, problems: problems)
         let segmenter = try ImageSegmenter(model: loaded.model, ensemble: loaded.ensemble, options: prediction.options(loaded.metadata),
                                            preprocessing: prediction.preprocessing(loaded), threshold: prediction.maskThreshold)
-        let progress = ProgressDisplay()
+        let group = ProcessGroup.world
+        let share = group.share(of: dataset.count)
+        let progress = ProgressDisplay(quiet: !group.isPrimary)
         let start = Date()
-        let matrix = try segmenter.confusion(on: dataset) { index, _ in
-            progress.update(fraction: Double(index + 1) / Double(dataset.count), label: "image \(index + 1)/\(dataset.count)",
+        let matrix = try segmenter.confusion(on: dataset, indices: share) { index, _ in
+            let done = index - share.lowerBound + 1
+            progress.update(fraction: Double(done) / Double(share.count), label: "image \(done)/\(share.count)",
                             details: (dataset.samples[index].image as NSString).lastPathComponent)
-        }
+        }.summed(over: group)
         progress.finish()
         let seconds = Date().timeIntervalSince(start)
-        if !json {
-            Console.out(String(format: "predicted %d images in %.1f s (%.2f images/s)", dataset.count, seconds, Double(dataset.count) / seconds))
+        if !json, group.isPrimary {
+            Console.out(String(format: "predicted %d images in %.1f s (%.2f images/s)", dataset.count, seconds, Double(dataset.count) / seconds)
+                + (group.worldSize > 1 ? " on \(group.worldSize) ranks" : ""))
         }
         return (SegmentationMetrics(matrix, emptyClass: emptyClass), names(of: dataset.table), dataset.count,
                 Self.files(pairs) + [model!])

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoints
 import Datasets
+import Distributed
 import Execution
 import Foundation
 import ImageIO
@@ -83,35 +84,46 @@ struct PredictCommand: ParsableCommand {
         let segmenter = try ImageSegmenter(model: loaded.model, ensemble: loaded.ensemble, options: predictionOptions(loaded.metadata), preprocessing: try preprocessing(loaded),
                                            threshold: prediction.maskThreshold)
         let table = loaded.metadata.maskValues.flatMap { try? ClassTable(values: $0) }
-        let progress = ProgressDisplay()
-        var failures = targets.missing
-        for line in targets.missing { progress.message("error: \(line)") }
+        // Under mpirun each rank segments its share of the images; rank 0 reports the missing inputs and the total.
+        let group = ProcessGroup.world
+        let progress = ProgressDisplay(quiet: !group.isPrimary)
+        let share = Array(targets.targets[group.share(of: targets.targets.count)])
+        var failures = group.isPrimary ? targets.missing : []
+        for line in failures { progress.message("error: \(line)") }
         let start = Date()
         var done = 0
-        for (index, target) in targets.targets.enumerated() {
-            let label = "image \(index + 1)/\(targets.targets.count)"
+        for (index, target) in share.enumerated() {
+            let label = "image \(index + 1)/\(share.count)"
             segmenter.predictor.onProgress = { windows, total in
                 guard total > 1 else { return }
-                progress.update(fraction: (Double(index) + Double(windows) / Double(total)) / Double(targets.targets.count),
+                progress.update(fraction: (Double(index) + Double(windows) / Double(total)) / Double(share.count),
                                 label: label, details: "\((target.input as NSString).lastPathComponent) window \(windows)/\(total)")
             }
-            progress.update(fraction: Double(index) / Double(targets.targets.count), label: label,
+            progress.update(fraction: Double(index) / Double(share.count), label: label,
                             details: (target.input as NSString).lastPathComponent)
             do {
                 try write(try segmenter.segment(path: target.input, probabilities: saveProbabilities), target, table: table,
                           classes: loaded.model.architecture.classes)
                 done += 1
             } catch {
-                progress.message("error: \(error)")
+                if group.isPrimary { progress.message("error: \(error)") } else { Console.error("error: rank \(group.rank): \(error)") }
                 failures.append("\(error)")
             }
         }
         progress.finish()
         let seconds = Date().timeIntervalSince(start)
-        Console.out(String(format: "predicted %d image%@ in %.1f s (%.2f images/s)", done, done == 1 ? "" : "s", seconds,
-                     Double(done) / max(seconds, 1e-9)))
-        if !failures.isEmpty {
-            throw CLIError(description: "\(failures.count) input(s) failed:\n" + failures.map { "  \($0)" }.joined(separator: "\n"))
+        var totals: [Int64] = [Int64(done), Int64(failures.count)]
+        try group.allReduce(&totals, .sum)
+        if group.isPrimary {
+            let all = Int(totals[0])
+            Console.out(String(format: "predicted %d image%@ in %.1f s (%.2f images/s)", all, all == 1 ? "" : "s", seconds,
+                               Double(all) / max(seconds, 1e-9)) + (group.worldSize > 1 ? " on \(group.worldSize) ranks" : ""))
+        }
+        if totals[1] > 0 {
+            guard group.isPrimary else { throw ExitCode.failure }  // rank 0 says it; each rank named its own failures
+            let elsewhere = Int(totals[1]) - failures.count
+            throw CLIError(description: "\(totals[1]) input(s) failed:\n" + failures.map { "  \($0)" }.joined(separator: "\n")
+                + (elsewhere > 0 ? "\n  and \(elsewhere) on other ranks (listed above)" : ""))
         }
     }
 

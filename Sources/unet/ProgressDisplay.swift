@@ -4,8 +4,12 @@ import Foundation
 /// error is not a terminal (logs, CI).
 final class ProgressDisplay {
     private let interactive = isatty(STDERR_FILENO) != 0
+    /// Shows nothing (the ranks of an MPI job other than 0).
+    private let quiet: Bool
     private var lastPlain = Date.distantPast
     private var drawn = false
+
+    init(quiet: Bool = false) { self.quiet = quiet }
 
     /// Shows `fraction` done with a label and details; plain mode prints at most every `interval` seconds.
     func update(fraction: Double, label: String, details: String, interval: TimeInterval = 5) {
@@ -33,7 +37,7 @@ final class ProgressDisplay {
         drawn = false
     }
 
-    private func write(_ text: String) { Console.write(text) }
+    private func write(_ text: String) { if !quiet { Console.write(text) } }
 }
 
 /// Formats seconds as `1h02m`, `3m05s` or `12s`.

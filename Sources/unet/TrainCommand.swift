@@ -1,6 +1,7 @@
 import ArgumentParser
 import DNNL
 import Datasets
+import Distributed
 import Execution
 import Foundation
 import Graph
@@ -19,6 +20,9 @@ struct TrainCommand: ParsableCommand {
             Dice + cross-entropy, ReduceLROnPlateau on validation Dice. --output-dir receives best.safetensors, \
             last.safetensors, metrics.jsonl and training_curves.png; it is locked for the run, and a folder that \
             already holds a run is refused unless --resume continues it or --overwrite replaces it.
+
+            Under mpirun (or srun) the ranks train one model data-parallel: each takes --batch-size images of every \
+            global batch and the gradients are averaged; rank 0 alone writes --output-dir and shows progress.
             """)
 
     @OptionGroup var data: DataOptions
@@ -33,7 +37,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(name: [.short, .long], help: "Epochs.") var epochs = 5
     @Option(help: "Total optimizer steps instead of epochs.") var steps: Int?
-    @Option(name: [.short, .long], help: "Batch size.") var batchSize = 1
+    @Option(name: [.short, .long], help: "Batch size (per rank under mpirun: the global batch is this times the ranks).") var batchSize = 1
     @Option(name: [.customShort("f"), .long], help: ArgumentHelp("Start from a model's weights (.safetensors or .pth).", valueName: "model"))
     var load: String?
     @Option(help: ArgumentHelp("Continue a run exactly from its checkpoint (last.safetensors).", valueName: "checkpoint"))
@@ -60,6 +64,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The metric that picks best.safetensors.") var bestMetric: TrainingOptions.Metric = .dice
     @Flag(help: "Also write epoch_<n>.safetensors at the end of each epoch.") var saveEveryEpoch = false
     @Option(help: "Random seed (data split, weights, augmentation).") var seed: UInt64 = 0
+    @Option(help: ArgumentHelp("Under mpirun: gradients are exchanged in buckets of this size while backward goes on (PyTorch DDP's bucket_cap_mb).",
+                               valueName: "MB"))
+    var bucketMb = 25.0
+    @Flag(help: "Under mpirun: batch norm normalises with the statistics of every rank's batch together (PyTorch's SyncBatchNorm).")
+    var syncBn = false
     @OptionGroup var runtime: RuntimeOptions
     @Option(help: ArgumentHelp("Where checkpoints, the log and the plot go.", valueName: "dir")) var outputDir = "runs/train"
     @Flag(help: "Replace the run --output-dir holds (its checkpoints, log and curves) instead of refusing.")
@@ -73,6 +82,7 @@ struct TrainCommand: ParsableCommand {
         try FlagRange.check(steps, "--steps", in: 1...1_000_000_000)
         try FlagRange.check(batchSize, "--batch-size", in: 1...4096)
         try FlagRange.check(validateEvery, "--validate-every", in: 1...1_000_000_000)
+        try FlagRange.positive(bucketMb, "--bucket-mb", atMost: 1_000_000)
         // Rates and factors: finite, in the range where they mean something.
         try FlagRange.below(validation, "--validation", 100)
         try FlagRange.positive(scale, "--scale", atMost: 1)
@@ -102,14 +112,16 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         runtime.apply()
-        let progress = ProgressDisplay()
-        try CLIError.reporting { try train(progress) }
+        let group = ProcessGroup.world
+        let progress = ProgressDisplay(quiet: !group.isPrimary)
+        try CLIError.reporting { try train(progress, group: group) }
     }
 
-    private func train(_ progress: ProgressDisplay) throws {
-        // 0. The output folder, checked before the data is read (and locked once the data is good).
+    private func train(_ progress: ProgressDisplay, group: ProcessGroup) throws {
+        // 0. The output folder, checked before the data is read (and locked once the data is good) by rank 0, the
+        // one that writes it.
         let mode: RunDirectory.Mode = resume.map { .resume(checkpoint: $0) } ?? (overwrite ? .overwrite : .new)
-        try RunDirectory.check(path: outputDir, mode: mode)
+        if group.isPrimary { try RunDirectory.check(path: outputDir, mode: mode) }
         // 1. Data: pair the files and check every one of them before anything trains.
         let (inChannels, classes) = (architecture.inChannels, architecture.classes)
         var datasetOptions = DatasetOptions(inputChannels: inChannels, classes: classes, scale: scale,
@@ -144,6 +156,10 @@ struct TrainCommand: ParsableCommand {
             trainIndices = Array(shuffled.dropFirst(count)).sorted()
         }
         guard trainIndices.count >= 1 else { throw CLIError(description: "no training samples left after the validation split") }
+        if group.worldSize > 1, trainIndices.count < batchSize * group.worldSize {
+            throw CLIError(description: "\(trainIndices.count) training samples cannot fill one global batch of \(batchSize * group.worldSize) "
+                + "(--batch-size \(batchSize) on each of \(group.worldSize) ranks); lower --batch-size or run fewer ranks")
+        }
         progress.message("split: \(trainIndices.count) for training, \(validationSet?.1.count ?? 0) for validation")
 
         // 2. The model: new, loaded (fine-tuning, a different class count re-initialises the head), or resumed.
@@ -176,11 +192,12 @@ struct TrainCommand: ParsableCommand {
 
         // 3. Batches, options, trainer.
         let loader = BatchLoader(dataset: dataset, indices: trainIndices, batchSize: batchSize, augmentation: augmentation.augmentation(),
-                                 normalization: normalization, shuffle: true, seed: seed, dropLast: true)
+                                 normalization: normalization, shuffle: true, seed: seed, dropLast: true,
+                                 rank: group.rank, worldSize: group.worldSize)
         let options = try trainingOptions()
         if let loaded, let resume { try Trainer.checkResumable(loaded, path: resume, options: options) }
         let trainer = try Trainer(model: model, metadata: metadata, options: options,
-                                  loader: loader, validation: validationSet, outputDirectory: outputDir, mode: mode)
+                                  loader: loader, validation: validationSet, outputDirectory: outputDir, mode: mode, group: group)
         if let loaded, let resume {
             try trainer.resume(from: loaded, path: resume)
             guard trainer.step < trainer.totalSteps else {
@@ -189,10 +206,12 @@ struct TrainCommand: ParsableCommand {
             }
             progress.message("resumed \(resume) at step \(trainer.step) of \(trainer.totalSteps)")
         }
-        progress.message("training \(model.architecture) for \(trainer.totalSteps) steps of \(batchSize) on "
-            + "\(Threads.count) threads, \(options.precision == .bf16 ? "bf16 mixed precision" : "fp32")")
+        let batches = group.worldSize == 1 ? "\(batchSize)"
+            : "\(batchSize * group.worldSize) (\(batchSize) on each of \(group.worldSize) ranks, \(Threads.count) threads each)"
+        progress.message("training \(model.architecture) for \(trainer.totalSteps) steps of \(batches)"
+            + (group.worldSize == 1 ? " on \(Threads.count) threads" : "") + ", \(options.precision == .bf16 ? "bf16 mixed precision" : "fp32")")
         var tensorBoardLog: TensorBoardLog?
-        if let tensorboard {
+        if let tensorboard, group.isPrimary {
             let directory = tensorboard == UNetCommand.defaultValue ? outputDir : tensorboard
             let configuration = "`" + CommandLine.arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ") + "`\n\n"
                 + "model: \(model.architecture), \(trainer.totalSteps) steps of \(batchSize)"
@@ -209,18 +228,26 @@ struct TrainCommand: ParsableCommand {
         let log = (outputDir as NSString).appendingPathComponent("metrics.jsonl")
         let curves = (outputDir as NSString).appendingPathComponent("training_curves.png")
         defer { progress.finish() }
+        let started = Date()
         do {
             try trainer.run()
         } catch let error as TrainingError {
-            try? TrainingCurves.write(metricsLog: log, to: curves)
+            if case .interrupted = error, !group.isPrimary { throw ExitCode.failure }  // rank 0 says it
+            if group.isPrimary { try? TrainingCurves.write(metricsLog: log, to: curves) }
             throw error
         }
         progress.finish()
+        guard group.isPrimary else { return }
         try TrainingCurves.write(metricsLog: log, to: curves)
         Console.out("best: \(trainer.bestCheckpoint) " + (trainer.best.map { String(format: "(%@ %.4f)", bestMetric.rawValue, $0) }
             ?? "(no validation images: the last step)"))
         Console.out("last: \(trainer.lastCheckpoint)")
         Console.out("log: \(log), curves: \(curves)")
+        if group.worldSize > 1 {
+            let (waited, elapsed) = (trainer.gradientExchangeWaitSeconds, Date().timeIntervalSince(started))
+            Console.out(String(format: "gradient exchange: %d ranks; rank 0 waited %.1f s for it after backward (%.1f%% of %.1f s)",
+                               group.worldSize, waited, 100 * waited / max(elapsed, 1e-9), elapsed))
+        }
     }
 
     private func trainingOptions() throws -> TrainingOptions {
@@ -232,6 +259,8 @@ struct TrainCommand: ParsableCommand {
         o.recomputesConvolutions = keepActivations ? false : nil
         (o.validateEvery, o.bestMetric, o.saveEveryEpoch, o.seed) = (validateEvery, bestMetric, saveEveryEpoch, seed)
         o.freezeEncoderSteps = freezeEncoder
+        o.gradientBucketMegabytes = bucketMb
+        o.synchronizedBatchNorm = syncBn
         return o
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DNNL
+import Distributed
 import Foundation
 
 /// The `unet` command-line tool: U-Net semantic segmentation on the CPU, with oneDNN kernels.
@@ -13,16 +14,31 @@ struct UNetCommand: ParsableCommand {
     /// Parses and runs the command. A write to a closed pipe (`unet train ... | head`) fails with EPIPE instead of
     /// killing the process, so a run goes on and saves its checkpoints; a failed write to standard output (a full
     /// disk under `--json > out`) then ends with one line and exit status 1.
+    ///
+    /// Under `mpirun` or `srun` every rank runs the command (MPI is started first and ended after it); a rank other
+    /// than 0 names itself in its error line, and a rank that fails ends without MPI's goodbye, so that the launcher
+    /// stops the whole job.
     static func main() {
         Allocator.returnLargeBuffersToSystem()
         signal(SIGPIPE, SIG_IGN)
         signal(SIGXFSZ, SIG_IGN)  // a file-size limit (ulimit -f) fails the write (EFBIG) instead of killing the run
+        let group = ProcessGroup.world
+        if group.usesMPI { Console.neverWaitOnStandardError() }
         do {
             var command = try parseAsRoot(optionalValues(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {
+            let code = exitCode(for: error)
+            if group.rank > 0, code != .success {
+                let message = fullMessage(for: error)
+                if !message.isEmpty {
+                    Console.error("Error: rank \(group.rank): " + (message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message))
+                }
+                Foundation.exit(code.rawValue)
+            }
             exit(withError: error)
         }
+        group.finalize()
         if let reason = Console.outputFailureReason {
             Console.error("Error: cannot write to standard output: \(reason)")
             Foundation.exit(1)

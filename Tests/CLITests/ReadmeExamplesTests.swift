@@ -4,8 +4,8 @@ import TestSupport
 import Testing
 
 /// The README's example commands, run as written on small generated data laid out as each example expects.
-/// Only training is shortened: a shell function appends `--steps 2 --base 8` to every `unet train`; `tensorboard`
-/// (a server) is only echoed.
+/// Only training is shortened: a shell function appends `--steps 2 --base 8` to every `unet train` (and to every
+/// `mpirun ... unet train`, which also gets `--oversubscribe`); `tensorboard` (a server) is only echoed.
 @Suite("README examples")
 struct ReadmeExamplesTests {
     /// The shell block after `<!-- example: name -->`.
@@ -82,18 +82,22 @@ struct ReadmeExamplesTests {
                                                   "--steps", "2", "--base", "8", "--scale", "1", "--output-dir",
                                                   root.appendingPathComponent("runs/carvana").path])
             guard trained.status == 0 else { throw FixtureError("training the model to export failed: \(trained.error)") }
+        case "mpi":
+            try write((0..<6).map { ("data/imgs/car\($0).png", "data/masks/car\($0).png") }, in: root, size: 64)
+            try write((0..<3).map { ("data/test/t\($0).png", "data/test_masks/t\($0).png") }, in: root, size: 64)
         default:
             throw FixtureError("no data for example '\(name)'")
         }
     }
 
-    @Test("each example runs as written", arguments: ["check", "carvana", "isbi", "drive", "multiclass", "watch", "deploy"])
+    @Test("each example runs as written", arguments: ["check", "carvana", "isbi", "drive", "multiclass", "watch", "deploy", "mpi"])
     func runs(name: String) throws {
         let root = try SyntheticData.temporaryFolder("unet-readme-\(name)")
         defer { try? FileManager.default.removeItem(at: root) }
         try Self.prepare(name, in: root)
         let script = """
             unet() { if [ "$1" = train ]; then command unet "$@" --steps 2 --base 8; else command unet "$@"; fi; }
+            mpirun() { case " $* " in *" train "*) command mpirun --oversubscribe "$@" --steps 2 --base 8;; *) command mpirun --oversubscribe "$@";; esac; }
             tensorboard() { echo "tensorboard $*"; }
             \(try Self.block(name))
             """
@@ -101,7 +105,7 @@ struct ReadmeExamplesTests {
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-e", "-c", script]
         process.currentDirectoryURL = root
-        var environment = ProcessInfo.processInfo.environment
+        var environment = CommandRunner.mpiEnvironment
         environment["PATH"] = CommandRunner.productsDirectory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
         process.environment = environment
         let (out, err) = (Pipe(), Pipe())

@@ -1,4 +1,5 @@
 import DNNL
+import Distributed
 import Execution
 import Graph
 import Models
@@ -108,6 +109,26 @@ struct CompiledUNetTests {
             if failures.isEmpty { break }
         }
         return failures
+    }
+
+    /// `SyncBatchNorm`'s path (statistics summed over the ranks, backward with them as constants plus the correction
+    /// terms) over a group of one process is ordinary batch norm: the same logits, gradients and running statistics.
+    @Test("synchronized batch norm over one process trains as batch norm does", arguments: [0, 5, 6])
+    func synchronizedBatchNorm(index: Int) throws {
+        let (name, c, shape) = Self.configurations[index]
+        let (plain, synchronized) = try Self.models(c)
+        var g = SeededGenerator(seed: 21)
+        let x = Tensor.normal(shape: shape, using: &g)
+        let plainNetwork = try CompiledUNet(plain, inputShape: shape, training: true)
+        let synchronizedNetwork = try CompiledUNet(synchronized, inputShape: shape, training: true, synchronizedBatchNorm: ProcessGroup())
+        let logits = try plainNetwork.forward(x)
+        expectClose(try synchronizedNetwork.forward(x), logits, rtol: 1e-5, atol: 1e-6, "\(name) logits")
+        let dy = Tensor.normal(shape: logits.shape, using: &g)
+        try plainNetwork.backward(dy)
+        try synchronizedNetwork.backward(dy)
+        for ((key, p), (_, s)) in zip(plain.namedParameters(), synchronized.namedParameters()) {
+            expectCloseInNorm(p.requiresGrad ? s.grad : s.value, p.requiresGrad ? p.grad : p.value, relative: 1e-5, rtol: 1e-2, "\(name) \(key)")
+        }
     }
 
     /// Running convolutions again in backward is exact: the same primitive on the same inputs and weights

@@ -25,6 +25,36 @@ public enum CommandRunner {
         return try capture(process, in: directory)
     }
 
+    /// Open MPI's launcher, installed by the bootstrap (`openmpi-bin`).
+    public static let mpirunPath = "/usr/bin/mpirun"
+
+    /// The environment `mpirun` needs here: allowed to run as root (containers, CI), and shared memory without
+    /// cross-memory attach (which containers forbid).
+    public static var mpiEnvironment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none"
+        environment["UNET"] = productsDirectory.appendingPathComponent("unet").path
+        return environment
+    }
+
+    /// The `mpirun` command line for `ranks` copies of `command`, more ranks than cores allowed, unbound.
+    public static func mpirunArguments(_ ranks: Int, _ command: [String]) -> [String] {
+        ["-np", "\(ranks)", "--oversubscribe", "--bind-to", "none"] + command
+    }
+
+    /// Runs `unet` with `arguments` on `ranks` MPI ranks (`mpirun -np ranks --oversubscribe`).
+    public static func mpirun(_ ranks: Int, _ arguments: [String], in directory: URL? = nil) throws
+        -> (status: Int32, output: String, error: String)
+    {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: mpirunPath)
+        process.arguments = mpirunArguments(ranks, [productsDirectory.appendingPathComponent("unet").path] + arguments)
+        process.environment = mpiEnvironment
+        return try capture(process, in: directory)
+    }
+
     /// Runs the built executable `product` (e.g. the `segment-image` example) with `arguments`.
     public static func run(_ product: String, _ arguments: [String], in directory: URL? = nil) throws
         -> (status: Int32, output: String, error: String)
@@ -50,7 +80,7 @@ public enum CommandRunner {
     }
 
     /// Runs `process`, returning its status and what it wrote.
-    private static func capture(_ process: Process, in directory: URL?) throws -> (status: Int32, output: String, error: String) {
+    public static func capture(_ process: Process, in directory: URL?) throws -> (status: Int32, output: String, error: String) {
         if let directory { process.currentDirectoryURL = directory }
         let (out, err) = (Pipe(), Pipe())
         process.standardOutput = out
