@@ -159,17 +159,18 @@ public final class Trainer {
                 // 2. Forward and loss (not on a batch with NaN or infinity; all ranks learn of it together).
                 let shape = batch.images.shape
                 let batchIsFinite = batch.images.isFinite
-                var network: CompiledUNet?
+                var compiled: CompiledUNet?
                 var (loss, dLogits): (Float, Tensor) = (.nan, Tensor(shape: [0]))
                 if batchIsFinite {
-                    network = try trainingNetwork(for: shape)
-                    let logits = try network!.forward(batch.images)
+                    let network = try trainingNetwork(for: shape)
+                    compiled = network
+                    let logits = try network.forward(batch.images)
                     let targets = try SegmentationPrediction.cropTargets(
                         batch.targets, batch: shape[0], height: shape[2], width: shape[3], to: logits.shape[2], logits.shape[3])
                     (loss, dLogits) = try options.loss(logits: logits, targets: targets)
                 }
                 let agreed = try agree(loss: loss, batchIsFinite: batchIsFinite)
-                guard batchIsFinite else {
+                guard batchIsFinite, let network = compiled else {
                     throw TrainingError.nonFiniteBatch(step: step + 1, samples: batch.indices.map { loader.dataset.samples[$0].image })
                 }
                 guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step + 1, loss: loss) }
@@ -182,17 +183,17 @@ public final class Trainer {
                 optimizer.frozen = step < options.freezeEncoderSteps ? encoderIndices : []
                 if let maximum = options.gradientClipping {
                     if let reducer {
-                        try reducer.averageGradients { try network!.backward(dLogits, applying: $0) }
+                        try reducer.averageGradients { try network.backward(dLogits, applying: $0) }
                     } else {
-                        try network!.backward(dLogits)
+                        try network.backward(dLogits)
                     }
                     clipGradientNorm(optimizer.parameters.enumerated().filter { !optimizer.frozen.contains($0.offset) }.map(\.element),
                                      maximum: maximum)
                     optimizer.update()
                 } else if let reducer {
-                    try reducer.step { try network!.backward(dLogits, applying: $0) }
+                    try reducer.step { try network.backward(dLogits, applying: $0) }
                 } else {
-                    try optimizer.step { try network!.backward(dLogits, applying: $0) }
+                    try optimizer.step { try network.backward(dLogits, applying: $0) }
                 }
                 step += 1
                 try checkParameters()

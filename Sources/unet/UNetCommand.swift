@@ -15,9 +15,9 @@ struct UNetCommand: ParsableCommand {
     /// killing the process, so a run goes on and saves its checkpoints; a failed write to standard output (a full
     /// disk under `--json > out`) then ends with one line and exit status 1.
     ///
-    /// Under `mpirun` or `srun` every rank runs the command (MPI is started first and ended after it); a rank other
-    /// than 0 names itself in its error line, and a rank that fails ends without MPI's goodbye, so that the launcher
-    /// stops the whole job.
+    /// Under `mpirun` or `srun` every rank runs `train`, `predict` and `evaluate` (MPI is started first and ended after
+    /// it), and rank 0 alone any other command; a rank other than 0 names itself in its error line, and a rank that
+    /// fails ends without MPI's goodbye, so that the launcher stops the whole job.
     static func main() {
         Allocator.returnLargeBuffersToSystem()
         signal(SIGPIPE, SIG_IGN)
@@ -26,6 +26,12 @@ struct UNetCommand: ParsableCommand {
         if group.usesMPI { Console.neverWaitOnStandardError() }
         do {
             var command = try parseAsRoot(optionalValues(Array(CommandLine.arguments.dropFirst())))
+            // Commands that do not share their work between ranks run on rank 0 alone.
+            let shared = command is TrainCommand || command is PredictCommand || command is EvaluateCommand
+            if group.rank > 0, !shared {
+                group.finalize()
+                return
+            }
             try command.run()
         } catch {
             let code = exitCode(for: error)

@@ -216,7 +216,7 @@ struct DataParallelTests {
         #expect(saved.step >= 5 && steps.last?["step"] as? Int == saved.step, "saved at \(saved.step), logged \(steps.count) steps")
     }
 
-    @Test("predict and evaluate share the images between the ranks: the same masks and metrics as one process")
+    @Test("predict and evaluate share the images between the ranks: the same masks and metrics as one process; other commands run on rank 0")
     func shardedInference() throws {
         try Self.requireMPI()
         let folder = try SyntheticData.temporaryFolder("unet-ddp-predict")
@@ -239,5 +239,8 @@ struct DataParallelTests {
         let (metricsOne, metricsTwo) = (try CommandRunner.unet(evaluate), try CommandRunner.mpirun(2, evaluate))
         #expect(metricsOne.status == 0 && metricsTwo.status == 0, "\(metricsTwo.error)")
         #expect(metricsTwo.output == metricsOne.output && metricsOne.output.contains("\"images\":5"), "\(metricsTwo.output)")
+        // A command that does not share its work runs on rank 0 alone: one answer.
+        let info = try CommandRunner.mpirun(2, ["info", model, "--json"])
+        #expect(info.status == 0 && info.output.split(separator: "\n").count == 1, "\(info.output)")
     }
 }
