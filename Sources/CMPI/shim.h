@@ -7,7 +7,6 @@ static inline MPI_Comm unet_mpi_comm_world(void) { return MPI_COMM_WORLD; }
 static inline MPI_Datatype unet_mpi_float(void) { return MPI_FLOAT; }
 static inline MPI_Datatype unet_mpi_double(void) { return MPI_DOUBLE; }
 static inline MPI_Datatype unet_mpi_int64(void) { return MPI_INT64_T; }
-static inline MPI_Datatype unet_mpi_uint8(void) { return MPI_UINT8_T; }
 static inline MPI_Op unet_mpi_sum(void) { return MPI_SUM; }
 static inline MPI_Op unet_mpi_max(void) { return MPI_MAX; }
 static inline MPI_Op unet_mpi_min(void) { return MPI_MIN; }

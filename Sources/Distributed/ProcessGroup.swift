@@ -29,7 +29,8 @@ public final class ProcessGroup: @unchecked Sendable {
         do {
             return try ProcessGroup(launcher: launcher)
         } catch {
-            FileHandle.standardError.write(Data("unet: error: \(error)\n".utf8))
+            // Best effort and never a trap (FileHandle.write traps when the write fails).
+            _ = "unet: error: \(error)\n".utf8CString.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count - 1) }
             exit(1)
         }
     }()
@@ -74,18 +75,19 @@ public final class ProcessGroup: @unchecked Sendable {
 
     /// Combines `values` element-wise across ranks with `op`, in place.
     public func allReduce(_ values: inout [Double], _ op: ReduceOp = .sum) throws {
-        guard usesMPI, !values.isEmpty else { return }
-        try values.withUnsafeMutableBufferPointer {
-            try Self.check(MPI_Allreduce(unet_mpi_in_place(), $0.baseAddress, Int32($0.count), unet_mpi_double(), op.mpi, unet_mpi_comm_world()),
-                           "MPI_Allreduce")
-        }
+        try allReduce(&values, unet_mpi_double(), op)
     }
 
     /// Combines `values` element-wise across ranks with `op`, in place.
     public func allReduce(_ values: inout [Int64], _ op: ReduceOp = .sum) throws {
+        try allReduce(&values, unet_mpi_int64(), op)
+    }
+
+    /// `MPI_Allreduce` in place of `values`, whose elements are MPI's `type`.
+    private func allReduce<T>(_ values: inout [T], _ type: MPI_Datatype?, _ op: ReduceOp) throws {
         guard usesMPI, !values.isEmpty else { return }
         try values.withUnsafeMutableBufferPointer {
-            try Self.check(MPI_Allreduce(unet_mpi_in_place(), $0.baseAddress, Int32($0.count), unet_mpi_int64(), op.mpi, unet_mpi_comm_world()),
+            try Self.check(MPI_Allreduce(unet_mpi_in_place(), $0.baseAddress, Int32($0.count), type, op.mpi, unet_mpi_comm_world()),
                            "MPI_Allreduce")
         }
     }

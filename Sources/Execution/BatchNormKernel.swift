@@ -1,6 +1,5 @@
 import DNNL
 import Distributed
-import Foundation
 import Graph
 import NN
 import Tensors

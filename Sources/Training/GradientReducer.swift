@@ -31,7 +31,10 @@ public final class GradientReducer {
     private let indices: [ObjectIdentifier: Int]
 
     /// About 25 MB of floats per bucket, PyTorch DDP's default `bucket_cap_mb`.
-    public static let defaultBucketElements = 25 << 18
+    public static let defaultBucketElements = bucketElements(megabytes: 25)
+
+    /// The floats in buckets of `megabytes` MB (at least one).
+    public static func bucketElements(megabytes: Double) -> Int { max(1, Int(megabytes * Double(1 << 18))) }
 
     public init(optimizer: any Optimizer, group: ProcessGroup, bucketElements: Int = GradientReducer.defaultBucketElements) {
         self.optimizer = optimizer
@@ -99,8 +102,7 @@ public final class GradientReducer {
             guard let index = indices[ObjectIdentifier(parameter)] else { return }
             let (b, offset) = place[index]
             precondition(handed[index] + elements.count <= parameter.value.count, "GradientReducer: more gradient than parameter elements")
-            UnsafeMutableBufferPointer(rebasing: buckets[b].storage[(offset + elements.lowerBound)...]).baseAddress!
-                .update(from: gradient.baseAddress!, count: gradient.count)
+            (buckets[b].storage.baseAddress! + offset + elements.lowerBound).update(from: gradient.baseAddress!, count: gradient.count)
             handed[index] += elements.count
             buckets[b].missing -= elements.count
             try start(upTo: &started)

@@ -89,7 +89,8 @@ public final class Trainer {
         self.group = group
         optimizer = Self.makeOptimizer(options, model.trainableParameters)
         reducer = group.worldSize > 1
-            ? GradientReducer(optimizer: optimizer, group: group, bucketElements: max(1, Int(options.gradientBucketMegabytes * 262_144))) : nil
+            ? GradientReducer(optimizer: optimizer, group: group,
+                              bucketElements: GradientReducer.bucketElements(megabytes: options.gradientBucketMegabytes)) : nil
         encoderIndices = Set(model.namedParameters().filter { $0.1.requiresGrad }.enumerated()
             .filter { $0.element.0.hasPrefix("encoder.") }.map(\.offset))
         schedule = Schedule(kind: options.schedule, learningRate: options.learningRate,

@@ -157,10 +157,7 @@ struct DataParallelTests {
         // Rank 1 is killed once a checkpoint exists (`exec` keeps the shell's process id for unet).
         let killer = "if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then (while [ ! -e '\(run)/last.safetensors' ]; do sleep 0.1; done; "
             + "sleep 1; kill -9 $$) & fi; exec \"$UNET\" \"$@\""
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandRunner.mpirunPath)
-        process.arguments = CommandRunner.mpirunArguments(2, ["/bin/sh", "-c", killer, "sh"] + arguments)
-        process.environment = CommandRunner.mpiEnvironment
+        let process = CommandRunner.mpirunProcess(2, ["/bin/sh", "-c", killer, "sh"] + arguments)
         let started = Date()
         let result = try CommandRunner.capture(process, in: nil)
         let seconds = Date().timeIntervalSince(started)
@@ -183,15 +180,11 @@ struct DataParallelTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let run = folder.path + "/run"
         let unetPath = CommandRunner.productsDirectory.appendingPathComponent("unet").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandRunner.mpirunPath)
-        // No validation before the signal: a checkpoint can only come from the interruption.
-        process.arguments = CommandRunner.mpirunArguments(2, [unetPath] + common + [
-            "--base", "4", "--depth", "2", "-b", "2", "--validate-every", "1000000", "--steps", "1000000", "--output-dir", run])
-        // mpirun sends SIGTERM this long after SIGINT, and SIGKILL as long again: time for rank 0's save on a busy machine.
-        var environment = CommandRunner.mpiEnvironment
-        environment["OMPI_MCA_odls_base_sigkill_timeout"] = "5"
-        process.environment = environment
+        // No validation before the signal: a checkpoint can only come from the interruption. mpirun sends SIGTERM this
+        // long after SIGINT, and SIGKILL as long again: time for rank 0's save on a busy machine.
+        let process = CommandRunner.mpirunProcess(2, [unetPath] + common + [
+            "--base", "4", "--depth", "2", "-b", "2", "--validate-every", "1000000", "--steps", "1000000", "--output-dir", run],
+            environment: ["OMPI_MCA_odls_base_sigkill_timeout": "5"])
         process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         // The test runner's threads block SIGINT and SIGTERM and a spawned process inherits the mask: unblock them

@@ -39,20 +39,21 @@ public enum CommandRunner {
         return environment
     }
 
-    /// The `mpirun` command line for `ranks` copies of `command`, more ranks than cores allowed, unbound.
-    public static func mpirunArguments(_ ranks: Int, _ command: [String]) -> [String] {
-        ["-np", "\(ranks)", "--oversubscribe", "--bind-to", "none"] + command
+    /// `mpirun` set to start `ranks` copies of `command` (more ranks than cores allowed, unbound) in `mpiEnvironment`
+    /// plus `environment`; not started.
+    public static func mpirunProcess(_ ranks: Int, _ command: [String], environment: [String: String] = [:]) -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: mpirunPath)
+        process.arguments = ["-np", "\(ranks)", "--oversubscribe", "--bind-to", "none"] + command
+        process.environment = mpiEnvironment.merging(environment) { _, new in new }
+        return process
     }
 
     /// Runs `unet` with `arguments` on `ranks` MPI ranks (`mpirun -np ranks --oversubscribe`).
     public static func mpirun(_ ranks: Int, _ arguments: [String], in directory: URL? = nil) throws
         -> (status: Int32, output: String, error: String)
     {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: mpirunPath)
-        process.arguments = mpirunArguments(ranks, [productsDirectory.appendingPathComponent("unet").path] + arguments)
-        process.environment = mpiEnvironment
-        return try capture(process, in: directory)
+        try capture(mpirunProcess(ranks, [productsDirectory.appendingPathComponent("unet").path] + arguments), in: directory)
     }
 
     /// Runs the built executable `product` (e.g. the `segment-image` example) with `arguments`.
