@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 // unet: U-Net semantic segmentation in Swift. See README.md for the architecture.
 import PackageDescription
 
@@ -12,6 +12,13 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // `unet serve`: Hummingbird's HTTP server (without its swift-configuration support), graceful shutdown,
+        // logging and Prometheus metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: - C system libraries (Debian packages installed by scripts/bootstrap.sh)
@@ -31,7 +38,7 @@ let package = Package(
         .target(name: "Execution", dependencies: ["DNNL", "Distributed", "Graph", "Kernels", "NN", "Models", "Tensors"], exclude: ["README.md"]),
         .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "Training", dependencies: ["DNNL", "Distributed", "NN", "Tensors"]),
-        .target(name: "Metrics"),
+        .target(name: "Evaluation"),
         .target(name: "Datasets", dependencies: ["Files", "ImageIO", "Tensors"]),
         .target(name: "Reports", dependencies: ["ImageIO"]),
         .target(
@@ -39,7 +46,7 @@ let package = Package(
         .target(
             name: "Workflows",
             dependencies: [
-                "Checkpoints", "Datasets", "Distributed", "Execution", "Files", "Graph", "ImageIO", "Inference", "Metrics", "Models", "NN", "Reports",
+                "Checkpoints", "Datasets", "Distributed", "Execution", "Files", "Graph", "ImageIO", "Inference", "Evaluation", "Models", "NN", "Reports",
                 "Tensors", "Training",
             ]),
         .target(name: "ImageIO", dependencies: ["CImageCodecs", "Files"]),
@@ -51,11 +58,20 @@ let package = Package(
             dependencies: ["Files", "Graph", "Models", "NN", "ONNXProto", "Tensors", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(
             name: "TensorBoard", dependencies: ["Files", "TensorBoardProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .target(name: "Multipart"),
+        .target(
+            name: "Serving",
+            dependencies: [
+                "Checkpoints", "Multipart", "Datasets", "ImageIO", "Inference", "Models", "Reports", "Workflows",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
         // One import for the whole library (`@_exported` re-exports of every target above).
         .target(
             name: "UNetKit",
             dependencies: [
-                "Checkpoints", "DNNL", "Datasets", "Execution", "Files", "Graph", "ImageIO", "Inference", "Kernels", "Metrics", "Models",
+                "Checkpoints", "DNNL", "Datasets", "Execution", "Files", "Graph", "ImageIO", "Inference", "Kernels", "Evaluation", "Models",
                 "NN", "Reports", "Tensors", "Training", "Workflows",
             ]),
 
@@ -63,8 +79,9 @@ let package = Package(
         .executableTarget(
             name: "unet",
             dependencies: [
-                "Checkpoints", "DNNL", "Datasets", "Distributed", "Execution", "Files", "Graph", "ImageIO", "Inference", "Metrics", "Models",
-                "ONNXExport", "Reports", "TensorBoard", "Tensors", "Training", "Workflows",
+                "Checkpoints", "DNNL", "Datasets", "Distributed", "Execution", "Files", "Graph", "ImageIO", "Inference", "Evaluation", "Models",
+                "ONNXExport", "Reports", "Serving", "TensorBoard", "Tensors", "Training", "Workflows",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -74,7 +91,7 @@ let package = Package(
 
         // MARK: - Fuzzing (Fuzz/run.sh builds unet-fuzz with libFuzzer; make test replays Fuzz/regressions)
         .target(
-            name: "FuzzHarnesses", dependencies: ["Checkpoints", "Datasets", "ImageIO", "Models", "Workflows"], path: "Fuzz/Harnesses"),
+            name: "FuzzHarnesses", dependencies: ["Checkpoints", "Datasets", "ImageIO", "Models", "Multipart", "Workflows"], path: "Fuzz/Harnesses"),
         .executableTarget(name: "unet-fuzz", dependencies: ["FuzzHarnesses"], path: "Fuzz/Driver"),
 
         // MARK: - Tests
@@ -91,7 +108,9 @@ let package = Package(
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzHarnesses"]),
         .testTarget(name: "TrainingTests", dependencies: ["Distributed", "Training", "NN", "Tensors", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
+        .testTarget(name: "MultipartTests", dependencies: ["Multipart"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ImageIO", "Tensors", "TestSupport"]),
         .testTarget(
             name: "WorkflowsTests",

@@ -14,7 +14,7 @@ seconds=${1:-60}
 shift || true
 targets=("$@")
 if ((${#targets[@]} == 0)); then
-    targets=(pickle torch zip safetensors npy model list keymap masktable image metricslog smpconfig nnunetplans)
+    targets=(pickle torch zip safetensors npy model list keymap masktable image metricslog smpconfig nnunetplans multipart)
 fi
 
 toolchain=$(dirname "$(dirname "$(readlink -f "$(command -v swift)")")")
@@ -60,6 +60,9 @@ seed metricslog
 printf '{"kind":"step","step":1,"loss":0.9,"learningRate":0.001}\n{"kind":"validation","step":1,"dice":0.5,"meanIoU":0.4,"loss":0.8}\n' > "$build/corpus/metricslog/seed.jsonl"
 seed smpconfig "$fixtures"/models/smp_resnet18_d3_config.json
 seed nnunetplans "$fixtures"/models/nnunet_folder/plans.json
+seed multipart
+printf 'multipart/form-data; boundary="xYz"\0--xYz\r\nContent-Disposition: form-data; name="note"\r\n\r\nhi\r\n--xYz  \r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n--xYz--\r\n' \
+    > "$build/corpus/multipart/seed.bin"
 seed image "$fixtures"/images/*.png "$fixtures"/images/*.jpg "$fixtures"/images/*.gif "$fixtures"/images/*.bmp "$fixtures"/images/*.tif
 
 status=0

@@ -6,10 +6,12 @@
 #   libopenmpi-dev, openmpi-bin  Open MPI (data-parallel training and sharded prediction under mpirun; pkg-config's
 #                ompi-c finds it at build time, and the tests start 2-rank jobs)
 #   pkg-config   how SwiftPM finds Open MPI's headers and library
+#   chromium     headless Chromium: the browser test of `unet serve`'s page (loads it, uploads an image, screenshots
+#                the overlay)
 # Idempotent and quick when everything is present: it only asks dpkg. Uses sudo when not root.
 set -euo pipefail
 
-packages=(libdnnl-dev libstb-dev libtiff-dev libopenmpi-dev openmpi-bin pkg-config)
+packages=(libdnnl-dev libstb-dev libtiff-dev libopenmpi-dev openmpi-bin pkg-config chromium)
 
 if ! command -v swift >/dev/null 2>&1; then
     echo "bootstrap: the Swift toolchain (swift) is not on PATH; install Swift 6 first" >&2

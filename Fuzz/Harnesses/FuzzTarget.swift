@@ -2,6 +2,7 @@ import Checkpoints
 import Datasets
 import ImageIO
 import Models
+import Multipart
 import Workflows
 
 /// The parsers that read what users hand us, each as a fuzzing entry point: bytes in, and either a value or a
@@ -32,6 +33,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case smpconfig
     /// An nnU-Net folder's `plans.json`, then after a zero byte its `dataset.json` (a valid one when there is none).
     case nnunetplans
+    /// A `multipart/form-data` request body of `unet serve`: a `Content-Type` header, a zero byte, then the body (a
+    /// default content type when there is no zero byte).
+    case multipart
 
     /// The pixel limit images are fuzzed under (decoding stays within the fuzzer's memory limit).
     public static let imagePixelLimit = 1 << 20
@@ -66,6 +70,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 let dataset = parts.count > 1 ? Array(parts[1])
                     : Array(#"{"channel_names": {"0": "R", "1": "G", "2": "B"}, "labels": {"background": 0, "disc": 1}}"#.utf8)
                 _ = try NNUNetPlans.decode(plans: Array(parts[0]), dataset: dataset, plansPath: "plans.json", datasetPath: "dataset.json").metadata
+            case .multipart:
+                let parts = bytes.split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
+                let (contentType, body) = parts.count > 1
+                    ? (String(decoding: parts[0], as: UTF8.self), Array(parts[1])) : ("multipart/form-data; boundary=b", bytes)
+                _ = try MultipartBody.image(in: body, contentType: contentType)
             }
         } catch {
             let text = "\(error)"

@@ -35,6 +35,33 @@ public enum ImageFormat: String, Sendable, CaseIterable {
         }
     }
 
+    /// The width and height the header declares, read from the framing alone (PNG's IHDR, GIF's logical screen,
+    /// BMP's info header, JPEG's first start-of-frame segment); nil when the header is cut short. TIFF's tags are
+    /// libtiff's to read. Used to refuse a file above the pixel limit when stb_image refuses to describe it.
+    public func declaredSize(_ b: [UInt8]) -> (width: Int, height: Int)? {
+        switch self {
+        case .png: return b.count >= 24 ? (Self.bigEndian32(b, 16), Self.bigEndian32(b, 20)) : nil
+        case .gif: return b.count >= 10 ? (Self.littleEndian(b, 6, 2), Self.littleEndian(b, 8, 2)) : nil
+        case .bmp:
+            guard b.count >= 26 else { return nil }
+            let height = Int(Int32(truncatingIfNeeded: Self.littleEndian(b, 22, 4)))
+            return (Int(Int32(truncatingIfNeeded: Self.littleEndian(b, 18, 4))), height == Int(Int32.min) ? 0 : abs(height))
+        case .jpeg:
+            var i = 2
+            while i + 9 <= b.count, b[i] == 0xFF {
+                let marker = b[i + 1]
+                if marker == 0xFF { i += 1; continue }  // fill bytes
+                let length = Int(b[i + 2]) << 8 | Int(b[i + 3])
+                if (0xC0...0xCF).contains(marker), ![0xC4, 0xC8, 0xCC].contains(marker) {
+                    return (Int(b[i + 7]) << 8 | Int(b[i + 8]), Int(b[i + 5]) << 8 | Int(b[i + 6]))
+                }
+                i += 2 + length
+            }
+            return nil
+        case .tiff: return nil
+        }
+    }
+
     // MARK: - Structure walks
 
     private static func bigEndian32(_ b: [UInt8], _ i: Int) -> Int {

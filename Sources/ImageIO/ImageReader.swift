@@ -46,6 +46,8 @@ public enum ImageReader {
         if format == .tiff { return try TIFFDecoder.decode(bytes, path: path) }
         var (width, height, channels): (Int32, Int32, Int32) = (0, 0, 0)
         guard stbi_info_from_memory(bytes, Int32(bytes.count), &width, &height, &channels) != 0 else {
+            // stb_image refuses to describe images of more than 2^30 bytes; their header says how large they claim to be.
+            if let (width, height) = format.declaredSize(bytes) { try checkSize(width: width, height: height, path: path) }
             throw ImageError(path, "cannot decode \(format.rawValue) image (\(failureReason()))")
         }
         try checkSize(width: Int(width), height: Int(height), path: path)
@@ -58,7 +60,8 @@ public enum ImageReader {
         guard width > 0, height > 0 else { throw ImageError(path, "image of \(width)x\(height) pixels") }
         let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
         guard !overflow, pixels <= maximumPixels else {
-            throw ImageError(path, "\(width)x\(height) pixels, above the limit of \(maximumPixels) (--max-pixels)")
+            throw ImageError(path, "\(width)x\(height) pixels, above the limit of \(maximumPixels) (--max-pixels)",
+                             isAbovePixelLimit: true)
         }
     }
 

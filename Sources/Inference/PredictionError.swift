@@ -6,6 +6,8 @@ public enum PredictionError: Error, CustomStringConvertible, Sendable, Equatable
     case channels(path: String, found: Int, expected: Int)
     /// An ensemble whose networks differ in architecture.
     case ensemble(String)
+    /// An image of a batch whose size differs from the batch's first.
+    case batchSizes(path: String, height: Int, width: Int, expectedHeight: Int, expectedWidth: Int)
 
     public var description: String {
         switch self {
@@ -13,6 +15,8 @@ public enum PredictionError: Error, CustomStringConvertible, Sendable, Equatable
         case .ensemble(let reason): "an ensemble of different networks: \(reason)"
         case .channels(let path, let found, let expected):
             "\(path): \(found) channels, but the model reads \(expected)"
+        case .batchSizes(let path, let height, let width, let expectedHeight, let expectedWidth):
+            "\(path): \(width)x\(height) in a batch of \(expectedWidth)x\(expectedHeight) images"
         }
     }
 }

@@ -15,6 +15,9 @@ public struct PredictionOptions: Sendable {
     public var flips = false
     /// Windows per forward pass.
     public var batchSize = 4
+    /// How many compiled networks (one per input shape) are kept: 2 for prediction (the full and the last batch), more
+    /// for a server whose batches vary in size.
+    public var compiledShapes = 2
     public var precision: Precision = .fp32
     /// Whole images with more pixels than this are tiled, so memory stays bounded by the window.
     public var automaticTilingPixels = 2048 * 2048

@@ -53,32 +53,51 @@ public final class Predictor {
     /// The logits `(1, classes, H, W)` of a CHW image already scaled and normalised as the model expects.
     /// - Throws: `PredictionError` for a channel count the model does not read, errors of the network.
     public func logits(_ image: SampleImage, path: String = "image") throws -> Tensor {
+        try logits([image], paths: [path])[0]
+    }
+
+    /// The logits `(1, classes, H, W)` of each of several CHW images of one size, their windows (and flips) batched
+    /// together through the network, `options.batchSize` at a time: what a server's dynamic batching runs.
+    /// - Parameter paths: names of the images in errors, one per image.
+    /// - Throws: `PredictionError` for a channel count the model does not read or images of different sizes, errors
+    ///   of the network.
+    public func logits(_ images: [SampleImage], paths: [String]) throws -> [Tensor] {
+        guard let first = images.first else { return [] }
         let c = model.architecture
-        guard image.channels == c.inputChannels else {
-            throw PredictionError.channels(path: path, found: image.channels, expected: c.inputChannels)
+        for (image, path) in zip(images, paths) {
+            guard image.channels == c.inputChannels else {
+                throw PredictionError.channels(path: path, found: image.channels, expected: c.inputChannels)
+            }
+            guard (image.height, image.width) == (first.height, first.width) else {
+                throw PredictionError.batchSizes(path: path, height: image.height, width: image.width,
+                                                 expectedHeight: first.height, expectedWidth: first.width)
+            }
         }
-        let layout = try layout(height: image.height, width: image.width)
-        let (height, width, classes, channels) = (image.height, image.width, c.classes, image.channels)
+        let layout = try layout(height: first.height, width: first.width)
+        let (height, width, classes, channels) = (first.height, first.width, c.classes, first.channels)
         let (inH, inW) = layout.input
         let (outH, outW) = layout.output
         let blending: Blending = layout.windowCount == 1 ? .constant : options.blending
         let windowWeights = blending.weights(height: outH, width: outW)
         let flips: [Flip] = options.flips ? Flip.allCases : [.none]
-        let jobs = layout.rows.flatMap { r in layout.columns.flatMap { col in flips.map { (row: r, column: col, flip: $0) } } }
+        let jobs = images.indices.flatMap { i in
+            layout.rows.flatMap { r in layout.columns.flatMap { col in flips.map { (image: i, row: r, column: col, flip: $0) } } }
+        }
+        let batchSize = max(options.batchSize, 1)
 
-        // What this image needs, checked before any of it is allocated.
-        try c.checkOutputMemory(height: height, width: width)
-        try c.checkMemory(batch: min(max(options.batchSize, 1), jobs.count), height: inH, width: inW, training: false)
-        var sum = [Float](repeating: 0, count: classes * height * width)
-        var weight = [Float](repeating: 0, count: height * width)
+        // What these images need, checked before any of it is allocated.
+        try c.checkOutputMemory(height: height * images.count, width: width)  // every image's scores at once
+        try c.checkMemory(batch: min(batchSize, jobs.count), height: inH, width: inW, training: false)
         let plane = height * width
-        for start in stride(from: 0, to: jobs.count, by: max(options.batchSize, 1)) {
-            let batch = jobs[start..<min(start + max(options.batchSize, 1), jobs.count)]
+        var sums = images.map { _ in [Float](repeating: 0, count: classes * plane) }
+        var weight = [Float](repeating: 0, count: plane)
+        for start in stride(from: 0, to: jobs.count, by: batchSize) {
+            let batch = jobs[start..<min(start + batchSize, jobs.count)]
             // 1. The batch of mirrored (and flipped) windows.
             var x = Tensor.empty(shape: [batch.count, channels, inH, inW])
             x.withUnsafeMutableBufferPointer { destination in
-                image.values.withUnsafeBufferPointer { source in
-                    for (k, job) in batch.enumerated() {
+                for (k, job) in batch.enumerated() {
+                    images[job.image].values.withUnsafeBufferPointer { source in
                         let window = destination.baseAddress! + k * channels * inH * inW
                         Mirror.window(source, channels: channels, rows: height, columns: width, top: job.row - layout.margin.top,
                                       left: job.column - layout.margin.left, height: inH, width: inW, into: window)
@@ -86,7 +105,8 @@ public final class Predictor {
                     }
                 }
             }
-            // 2. Forward, then each window's logits flipped back and added in, weighted.
+            // 2. Forward, then each window's logits flipped back and added in, weighted (the weights are the same for
+            // every image, so they are counted for the first image's windows only).
             var y = try network(batch: batch.count, height: inH, width: inW).forward(x)
             y.withUnsafeMutableBufferPointer { logits in
                 for (k, job) in batch.enumerated() {
@@ -94,30 +114,35 @@ public final class Predictor {
                     job.flip.apply(window, channels: classes, height: outH, width: outW)
                     let rows = min(outH, height - job.row)
                     let columns = min(outW, width - job.column)
-                    for yy in 0..<rows {
-                        let target = (job.row + yy) * width + job.column
-                        for xx in 0..<columns {
-                            let w = windowWeights[yy * outW + xx]
-                            weight[target + xx] += w
-                            for ch in 0..<classes { sum[ch * plane + target + xx] += w * window[(ch * outH + yy) * outW + xx] }
+                    sums[job.image].withUnsafeMutableBufferPointer { sum in
+                        for yy in 0..<rows {
+                            let target = (job.row + yy) * width + job.column
+                            for xx in 0..<columns {
+                                let w = windowWeights[yy * outW + xx]
+                                if job.image == 0 { weight[target + xx] += w }
+                                for ch in 0..<classes { sum[ch * plane + target + xx] += w * window[(ch * outH + yy) * outW + xx] }
+                            }
                         }
                     }
                 }
             }
             onProgress(min(start + batch.count, jobs.count), jobs.count)
         }
-        for i in 0..<plane {
-            let inverse = 1 / weight[i]
-            for ch in 0..<classes { sum[ch * plane + i] *= inverse }
+        return try sums.map { sum in
+            var sum = sum
+            for i in 0..<plane {
+                let inverse = 1 / weight[i]
+                for ch in 0..<classes { sum[ch * plane + i] *= inverse }
+            }
+            return try Tensor(shape: [1, classes, height, width], scalars: sum)
         }
-        return try Tensor(shape: [1, classes, height, width], scalars: sum)
     }
 
-    /// The compiled inference network for a batch of windows (two shapes kept: the full and the last batch).
+    /// The compiled inference network for a batch of windows (`options.compiledShapes` shapes kept).
     private func network(batch: Int, height: Int, width: Int) throws -> CompiledUNet {
         let shape = [batch, model.architecture.inputChannels, height, width]
         if let network = networks[shape] { return network }
-        if networks.count >= 2 { networks.removeAll() }
+        if networks.count >= max(options.compiledShapes, 1) { networks.removeAll() }
         let network = try CompiledUNet(model, inputShape: shape, precision: options.precision, training: false)
         networks[shape] = network
         return network

@@ -9,7 +9,7 @@
 @_exported import ImageIO
 @_exported import Inference
 @_exported import Kernels
-@_exported import Metrics
+@_exported import Evaluation
 @_exported import Models
 @_exported import NN
 @_exported import Reports

@@ -1,5 +1,5 @@
 import Distributed
-import Metrics
+import Evaluation
 
 extension ConfusionMatrix {
     /// The sum of every rank's matrix (each rank scored its share of the images): the matrix one process scoring

@@ -1,7 +1,7 @@
 import Datasets
 import ImageIO
 import Inference
-import Metrics
+import Evaluation
 import Models
 import Tensors
 
@@ -23,7 +23,7 @@ public final class ImageSegmenter {
     }
 
     /// One image's result, at the image's own size.
-    public struct Segmentation {
+    public struct Segmentation: Sendable {
         /// The image as decoded.
         public let image: Image
         /// One class index per pixel, row-major.
@@ -64,21 +64,41 @@ public final class ImageSegmenter {
 
     /// Segments a decoded image (`path` names it in errors).
     public func segment(_ image: Image, path: String, probabilities wantsProbabilities: Bool = false) throws -> Segmentation {
-        var input = try SampleImage(image, channels: model.architecture.inputChannels, path: path)
+        try segment([image], paths: [path], probabilities: wantsProbabilities)[0]
+    }
+
+    /// Segments decoded images of one size in one pass: their windows share the network's batches (a server's
+    /// dynamic batching). The results are those of segmenting each image alone.
+    /// - Parameter paths: names of the images in errors, one per image.
+    /// - Throws: `PredictionError.batchSizes` for images of different sizes, and what `segment(path:)` throws.
+    public func segment(_ images: [Image], paths: [String], probabilities wantsProbabilities: Bool = false) throws -> [Segmentation] {
+        guard let first = images.first else { return [] }
         let (width, height) = preprocessing.size
-            ?? (max(1, Int(preprocessing.scale * Double(image.width))), max(1, Int(preprocessing.scale * Double(image.height))))
-        if (width, height) != (image.width, image.height) { input = input.resized(width: width, height: height) }
-        preprocessing.normalization.apply(&input)
-        var networkLogits = try predictor.logits(input, path: path)
-        if !ensemble.isEmpty {
-            for other in ensemble { try networkLogits.add(try other.logits(input, path: path)) }
-            networkLogits = Float(1) / Float(ensemble.count + 1) * networkLogits
+            ?? (max(1, Int(preprocessing.scale * Double(first.width))), max(1, Int(preprocessing.scale * Double(first.height))))
+        let inputs = try zip(images, paths).map { image, path in
+            guard (image.width, image.height) == (first.width, first.height) else {
+                throw PredictionError.batchSizes(path: path, height: image.height, width: image.width,
+                                                 expectedHeight: first.height, expectedWidth: first.width)
+            }
+            var input = try SampleImage(image, channels: model.architecture.inputChannels, path: path)
+            if (width, height) != (image.width, image.height) { input = input.resized(width: width, height: height) }
+            preprocessing.normalization.apply(&input)
+            return input
         }
-        let logits = try LogitResampler.resize(networkLogits, height: image.height, width: image.width)
-        let classes = SegmentationPrediction.classes(logits, threshold: threshold)
-        let probabilities = wantsProbabilities
-            ? try Probabilities.of(logits).reshaped([model.architecture.classes, image.height, image.width]) : nil
-        return Segmentation(image: image, classes: classes, probabilities: probabilities)
+        var networkLogits = try predictor.logits(inputs, paths: paths)
+        if !ensemble.isEmpty {
+            for other in ensemble {
+                for (k, logits) in try other.logits(inputs, paths: paths).enumerated() { try networkLogits[k].add(logits) }
+            }
+            networkLogits = networkLogits.map { Float(1) / Float(ensemble.count + 1) * $0 }
+        }
+        return try zip(images, networkLogits).map { image, networkLogits in
+            let logits = try LogitResampler.resize(networkLogits, height: image.height, width: image.width)
+            let classes = SegmentationPrediction.classes(logits, threshold: threshold)
+            let probabilities = wantsProbabilities
+                ? try Probabilities.of(logits).reshaped([model.architecture.classes, image.height, image.width]) : nil
+            return Segmentation(image: image, classes: classes, probabilities: probabilities)
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 import Datasets
 import Dispatch
 import ImageIO
-import Metrics
+import Evaluation
 import Synchronization
 
 /// Scores predicted masks against ground-truth masks with no model (`unet evaluate --predictions`).

@@ -3,7 +3,7 @@ import Distributed
 import Execution
 import Foundation
 import Inference
-import Metrics
+import Evaluation
 import Models
 import NN
 import Tensors

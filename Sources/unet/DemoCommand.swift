@@ -6,7 +6,7 @@ import Foundation
 import Graph
 import ImageIO
 import Inference
-import Metrics
+import Evaluation
 import Models
 import Reports
 import Tensors

@@ -4,7 +4,7 @@ import Distributed
 import Files
 import Foundation
 import Inference
-import Metrics
+import Evaluation
 import Models
 import Workflows
 

@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import Evaluation
 
 /// The machine-readable form: one JSON object with the metrics' snake-case keys, the class names and the image
 /// count (`unet evaluate --json`, the demo's `metrics.json`).

@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import Evaluation
 
 /// The readable form of segmentation metrics: a per-class table, the means, and the confusion matrix.
 enum MetricsTable {

@@ -44,6 +44,19 @@ struct HostileImageTests {
         // IHDR's width and height sit at bytes 16-23; the CRC is not checked before the size.
         png.replaceSubrange(16..<24, with: [0, 0, 0x4E, 0x20, 0, 0, 0x4E, 0x20])
         #expect(try failure(png, "bomb.png").contains("20000x20000 pixels"))
+        let error = #expect(throws: ImageError.self) { try ImageReader.decode(png, path: "bomb.png") }
+        #expect(error?.isAbovePixelLimit == true)
+    }
+
+    @Test("a PNG declaring more bytes than stb_image decodes (65535x65535) is refused as above the pixel limit")
+    func pngBeyondSTB() throws {
+        var png = try bytes("gray8.png")
+        png.replaceSubrange(16..<24, with: [0, 0, 0xFF, 0xFF, 0, 0, 0xFF, 0xFF])
+        #expect(try failure(png, "huge.png").contains("65535x65535 pixels, above the limit"))
+        let error = #expect(throws: ImageError.self) { try ImageReader.decode(png, path: "huge.png") }
+        #expect(error?.isAbovePixelLimit == true)
+        let garbage = #expect(throws: ImageError.self) { try ImageReader.decode(Array(png.prefix(12)), path: "cut.png") }
+        #expect(garbage?.isAbovePixelLimit == false)
     }
 
     @Test("files cut short are refused in every format, not decoded with their ends filled in",

@@ -161,6 +161,24 @@ struct PredictorTests {
         expectClose(averaged, try Tensor(shape: [1, 2, 24, 32], scalars: sum), rtol: 0, atol: 1e-4, "flips")
     }
 
+    @Test("several images of one size in shared batches: each image's logits are those it has alone (whole, windows, flips)",
+          arguments: [(nil, false, 3), (16, false, 4), (16, true, 5), (nil, true, 2)] as [(Int?, Bool, Int)])
+    func batchedImages(tile: Int?, flips: Bool, batchSize: Int) throws {
+        let unet = try model(.milesial(inputChannels: 2, classes: 3, baseWidth: 4, depth: 2))
+        var options = PredictionOptions()
+        (options.tile, options.flips, options.batchSize) = (tile, flips, batchSize)
+        let pictures = (0..<3).map { image(channels: 2, height: 28, width: 36, seed: 20 + UInt64($0)) }
+        let predictor = try Predictor(model: unet, options: options)
+        let together = try predictor.logits(pictures, paths: ["a", "b", "c"])
+        #expect(together.count == 3)
+        for (k, picture) in pictures.enumerated() {
+            expectClose(together[k], try Predictor(model: unet, options: options).logits(picture), rtol: 0, atol: 1e-5, "image \(k)")
+        }
+        let other = image(channels: 2, height: 28, width: 40)
+        let error = #expect(throws: PredictionError.self) { try predictor.logits([pictures[0], other], paths: ["a", "b.png"]) }
+        #expect(error?.description == "b.png: 40x28 in a batch of 36x28 images")
+    }
+
     @Test("a tile the network cannot take is refused naming --tile")
     func badTile() throws {
         var options = PredictionOptions()

@@ -78,6 +78,7 @@ public enum CommandRunner {
     /// A test command that failed.
     public struct CommandError: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Runs `process`, returning its status and what it wrote.

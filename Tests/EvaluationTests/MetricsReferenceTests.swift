@@ -1,4 +1,4 @@
-import Metrics
+import Evaluation
 import TestSupport
 import Testing
 

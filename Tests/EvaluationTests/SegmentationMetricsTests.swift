@@ -1,4 +1,4 @@
-import Metrics
+import Evaluation
 import Testing
 
 @Suite("Confusion matrix and segmentation metrics")
