@@ -10,6 +10,8 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
     public let message: String
     /// Seconds after which the client may try again (503 when the queue is full).
     public var retryAfter: Int?
+    /// The method a path takes (405).
+    public var allow: String?
 
     public init(_ status: HTTPResponse.Status, _ kind: String, _ message: String, retryAfter: Int? = nil) {
         self.status = status
@@ -26,6 +28,7 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
             ?? Data("{\"error\":\"internal\"}".utf8)
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if let allow { headers[.allow] = allow }
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: line + Data("\n".utf8))))
     }

@@ -120,7 +120,7 @@ public final class SegmentationBatcher: Service, @unchecked Sendable {
         while !stopping, queue.lazy.filter({ $0.key == key }).count < configuration.maxBatch {
             let left = ContinuousClock.now.duration(to: deadline)
             guard left > .zero else { break }
-            condition.wait(until: Date(timeIntervalSinceNow: left.inSeconds))
+            _ = condition.wait(until: Date(timeIntervalSinceNow: left.inSeconds))
         }
         let size = Self.batchSize(available: queue.lazy.filter { $0.key == key }.count, maxBatch: configuration.maxBatch)
         var batch: [Job] = []

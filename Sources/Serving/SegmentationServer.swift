@@ -108,6 +108,24 @@ public final class SegmentationServer: Sendable {
         router.post("/v1/models/:name/segment") { request, context in
             await self.answer("/v1/models/{name}/segment") { try await self.segment(request, name: context.parameters.get("name") ?? "") }
         }
+        // Any other method on these paths is 405 with the one allowed (RFC 9110), not "not found".
+        let allowed: [(path: RouterPath, route: String, method: HTTPRequest.Method)] = [
+            ("/", "/", .get), ("/healthz", "/healthz", .get), ("/readyz", "/readyz", .get), ("/metrics", "/metrics", .get),
+            ("/openapi.json", "/openapi.json", .get), ("/v1/models", "/v1/models", .get),
+            ("/v1/models/:name/segment", "/v1/models/{name}/segment", .post),
+        ]
+        for (path, route, method) in allowed {
+            let methods: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch, .options, .trace] + [HTTPRequest.Method("QUERY")].compactMap { $0 }
+            for other in methods where other != method {
+                router.on(path, method: other) { _, _ in
+                    await self.answer(route) {
+                        var error = APIError(.methodNotAllowed, "method_not_allowed", "\(route) takes \(method.rawValue) only")
+                        error.allow = method.rawValue
+                        throw error
+                    }
+                }
+            }
+        }
     }
 
     /// Reads, decodes and segments a request's image.

@@ -17,10 +17,10 @@ public final class ServerMetrics: Sendable {
     static let routes: Set<String> = ["/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/v1/models", "/v1/models/{name}/segment"]
 
     public init(maxBatch: Int) {
-        depth = registry.makeGauge(name: "unet_queue_depth", help: "Requests waiting for the network")
-        batches = registry.makeValueHistogram(name: "unet_batch_size", buckets: Self.batchBuckets(maxBatch),
-                                              help: "Images per network pass")
-        rejections = registry.makeCounter(name: "unet_queue_rejections_total", help: "Requests refused because the queue was full")
+        depth = registry.makeGauge(descriptor: Self.name("queue_depth", "", "Requests waiting for the network"))
+        batches = registry.makeValueHistogram(descriptor: Self.name("batch_size", "", "Images per network pass"),
+                                              buckets: Self.batchBuckets(maxBatch))
+        rejections = registry.makeCounter(descriptor: Self.name("queue_rejections", "total", "Requests refused because the queue was full"))
     }
 
     func queueDepth(_ count: Int) { depth.set(Double(count)) }
@@ -32,16 +32,21 @@ public final class ServerMetrics: Sendable {
     /// Counts an answered request.
     func request(route: String, status: Int, seconds: Double) {
         let route = Self.routes.contains(route) ? route : "other"
-        registry.makeCounter(name: "unet_requests_total", labels: [("route", route), ("status", String(status))],
-                             help: "Answered requests").increment()
-        registry.makeDurationHistogram(name: "unet_request_duration_seconds", labels: [("route", route)],
-                                       buckets: Self.latencyBuckets, help: "Time from request to answer")
+        registry.makeCounter(descriptor: Self.name("requests", "total", "Answered requests"),
+                             labels: [("route", route), ("status", String(status))]).increment()
+        registry.makeDurationHistogram(descriptor: Self.name("request_duration", "seconds", "Time from request to answer"),
+                                       labels: [("route", route)], buckets: Self.latencyBuckets)
             .record(.nanoseconds(Int64(seconds * 1e9)))
     }
 
     /// Counts a refused or failed request by kind.
     func error(kind: String) {
-        registry.makeCounter(name: "unet_errors_total", labels: [("kind", kind)], help: "Refused or failed requests by kind").increment()
+        registry.makeCounter(descriptor: Self.name("errors", "total", "Refused or failed requests by kind"), labels: [("kind", kind)]).increment()
+    }
+
+    /// `unet_<metric>_<unit>`.
+    private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "unet", metricName: metric, unitName: unit, helpText: help)
     }
 
     /// The exposition text.
