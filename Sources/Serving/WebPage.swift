@@ -4,7 +4,7 @@
 ///
 /// The overlay is drawn as `Overlay.blend` draws it (`(1 - a)·pixel + a·colour` in float32, truncated; class 0
 /// untinted), from the JSON answer's class colours and its `format=indices` mask, so that it can be compared pixel
-/// for pixel with `unet predict --viz`. Element ids (`file`, `model`, `tta`, `opacity`, `overlay`, `classes`,
+/// for pixel with `unet predict --viz`. Element ids (`file`, `model`, `tta`, `opacity`, `image`, `overlay`, `classes`,
 /// `status`) are what the browser test drives.
 enum WebPage {
     static let html = #"""
@@ -27,6 +27,9 @@ enum WebPage {
           #status { margin-top: 10px; min-height: 1.4em; color: #555; }
           #status.error { color: #b00020; }
           canvas { image-rendering: pixelated; display: block; }
+          .pictures { display: flex; flex-wrap: wrap; gap: 12px; }
+          figure { margin: 0; }
+          figcaption { color: #666; font-size: 13px; margin-top: 4px; }
           table { border-collapse: collapse; margin-top: 12px; }
           td, th { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: left; }
           td.number { text-align: right; font-variant-numeric: tabular-nums; }
@@ -49,7 +52,10 @@ enum WebPage {
             <div id="status">Loading models…</div>
           </section>
           <section class="panel">
-            <canvas id="overlay" width="0" height="0"></canvas>
+            <div class="pictures">
+              <figure><canvas id="image" width="0" height="0"></canvas><figcaption>Image</figcaption></figure>
+              <figure><canvas id="overlay" width="0" height="0"></canvas><figcaption>Classes</figcaption></figure>
+            </div>
             <table><thead><tr><th>Class</th><th></th><th>Pixels</th><th>Share</th></tr></thead><tbody id="classes"></tbody></table>
           </section>
         </main>
@@ -105,9 +111,11 @@ enum WebPage {
             }
             out.data[i + 3] = 255;
           }
-          const canvas = $("overlay");
-          canvas.width = out.width; canvas.height = out.height;
-          canvas.getContext("2d").putImageData(out, 0, 0);
+          for (const [id, picture] of [["image", image], ["overlay", out]]) {
+            const canvas = $(id);
+            canvas.width = picture.width; canvas.height = picture.height;
+            canvas.getContext("2d").putImageData(picture, 0, 0);
+          }
           const rows = answer.classes.map((c) =>
             "<tr><td>" + (c.name ? escape(c.name) : "class " + c.index) + "</td>" +
             "<td><span class=swatch style='background: rgb(" + c.color.join(",") + ")'></span></td>" +

@@ -233,6 +233,8 @@ struct ServeCommandTests {
         // The overlay as the page draws it, pixel for pixel against unet predict --viz (opacity 0.45, class 0 untinted).
         let expected = try Self.decoded(try Self.predicted(["--viz"], suffix: "_overlay.png"))
         try Self.expectSame(try Self.decoded(try browser.screenshot("#overlay")), expected)
+        // Beside it, the image itself.
+        try Self.expectSame(try Self.decoded(try browser.screenshot("#image")), try ImageReader.read(path: Self.image))
         // The class table: one row per class, shares that add up to 100 %.
         let rows = try browser.evaluate("[...document.querySelectorAll('#classes tr')].map(r => r.cells[3].textContent)") as? [String] ?? []
         #expect(rows.count == 3)
