@@ -41,10 +41,10 @@ public struct ModelDescription: Codable, Sendable {
     /// Test-time augmentation when a request does not ask (`?tta=`).
     public let testTimeAugmentation: Bool
 
-    init(name: String, loaded: LoadedModel, options: PredictionOptions, preprocessing: ImageSegmenter.Preprocessing) {
+    /// - Parameter table: the model's class table (`ServedModel.table`), which gives the default mask's values.
+    init(name: String, loaded: LoadedModel, table: ClassTable?, options: PredictionOptions, preprocessing: ImageSegmenter.Preprocessing) {
         let architecture = loaded.model.architecture
         let metadata = loaded.metadata
-        let table = metadata.maskValues.flatMap { try? ClassTable(values: $0) }
         let count = max(architecture.classes, 2)
         let masks = try? MaskRenderer.image((0..<Int32(count)).map { $0 }, width: count, height: 1, format: .values, table: table,
                                             modelClasses: architecture.classes)

@@ -37,14 +37,14 @@ enum SegmentationAnswer {
         case .png:
             return bytes(try png(result, model: model, options: options), contentType: "image/png")
         case .json:
-            let counts = result.classes.reduce(into: [Int](repeating: 0, count: model.classes.count)) { counts, c in
+            let counts = result.classes.reduce(into: [Int](repeating: 0, count: model.summary.classes.count)) { counts, c in
                 if Int(c) < counts.count { counts[Int(c)] += 1 }
             }
             let total = max(result.classes.count, 1)
             let mask = options.formatGiven ? "data:image/png;base64," + Data(try png(result, model: model, options: options)).base64EncodedString() : nil
             let summary = Summary(
                 model: model.name, width: result.image.width, height: result.image.height,
-                classes: model.classes.map { c in
+                classes: model.summary.classes.map { c in
                     ClassShare(index: c.index, name: c.name, value: c.value, color: c.color, pixels: counts[c.index],
                                share: Double(counts[c.index]) / Double(total))
                 },

@@ -33,7 +33,7 @@ public final class ServedModel: @unchecked Sendable {
         self.preprocessing = preprocessing
         self.threshold = threshold
         self.table = loaded.metadata.maskValues.flatMap { try? ClassTable(values: $0) }
-        self.summary = ModelDescription(name: name, loaded: loaded, options: options, preprocessing: preprocessing)
+        self.summary = ModelDescription(name: name, loaded: loaded, table: table, options: options, preprocessing: preprocessing)
         segmenters[options.flips] = try makeSegmenter(flips: options.flips)
     }
 
@@ -54,7 +54,4 @@ public final class ServedModel: @unchecked Sendable {
         return try ImageSegmenter(model: loaded.model, ensemble: loaded.ensemble, options: options, preprocessing: preprocessing,
                                   threshold: threshold)
     }
-
-    /// The model's classes as a request's answer lists them: index, name, mask value and overlay colour.
-    var classes: [ClassEntry] { summary.classes }
 }
