@@ -119,7 +119,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "ExecutionTests",
-            dependencies: ["Checkpoints", "Distributed", "Execution", "Graph", "DNNL", "NN", "Models", "Tensors", "TestSupport", "Training"],
+            dependencies: ["Checkpoints", "Distributed", "Execution", "Graph", "DNNL", "Inference", "NN", "Models", "Tensors", "TestSupport", "Training"],
             exclude: ["Snapshots"]),
         .testTarget(name: "ModelsTests", dependencies: ["Execution", "Models", "NN", "Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "TestSupport"]),

@@ -10,7 +10,8 @@ ONNX file, `unet bench` runs its own engine on the same architecture. Precisions
 - bf16: OpenVINO's INFERENCE_PRECISION_HINT=bf16 against `unet bench --dtype bf16`, only on a CPU with native bf16
   (avx512_bf16 or AMX; elsewhere both would emulate it, slower than fp32, and the case is skipped);
 - int8: OpenVINO through NNCF post-training quantization and ONNX Runtime's static QDQ quantization (per-channel
-  weights), both calibrated on 8 random inputs; `unet` has no int8 yet, so these rows show what there is to beat.
+  weights), both calibrated on 8 random inputs, against `unet bench --dtype int8` (calibrated on its own random
+  input, `unet quantize`'s int8 convolutions).
 
 Every case runs each side in its own process (so that its peak RSS is its own), in alternating rounds (unet, ONNX
 Runtime, OpenVINO, then again); each side keeps its best images/s and lowest peak RSS. Prints a Markdown table with
@@ -184,11 +185,12 @@ def main():
                 print(f"{name} {precision}: " + ", ".join(f"{r.get('images_per_s', r.get('error'))}" for r in results), file=sys.stderr)
             if args.int8:
                 ort_int8, ov_int8 = quantized(path, size, batch, folder)
+                ours = [UNET, "bench", "--mode", "infer", "--classes", str(classes), "--dtype", "int8"] + arch + common
                 runtime = [sys.executable, os.path.abspath(__file__), "--precision", "int8"] + common
-                commands = [runtime + ["--runtime-case", "onnxruntime", "--model", ort_int8],
+                commands = [ours, runtime + ["--runtime-case", "onnxruntime", "--model", ort_int8],
                             runtime + ["--runtime-case", "openvino", "--model", ov_int8]]
                 records = [run(c) for c in commands * 2]
-                rows.append((name, "int8", {"error": "no int8 yet"}, best(records[0::2]), best(records[1::2])))
+                rows.append((name, "int8", best(records[0::3]), best(records[1::3]), best(records[2::3])))
                 print(f"{name} int8: " + ", ".join(f"{r.get('images_per_s', r.get('error'))}" for r in rows[-1][2:]), file=sys.stderr)
 
     def cell(r, key, digits="{:.3g}"):

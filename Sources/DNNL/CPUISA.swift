@@ -15,6 +15,10 @@ public enum CPUISA {
     /// Whether oneDNN's kernels use AVX-512 (`avx512_core`): vectors of 16 floats.
     public static var hasAVX512: Bool { has(dnnl_cpu_isa_avx512_core) }
 
+    /// Whether int8 convolutions multiply-add bytes in one instruction (AVX-512 VNNI, AVX-VNNI). Without it oneDNN adds
+    /// pairs of unsigned-by-signed byte products in 16 bits, which can saturate unless weights keep to 7 bits.
+    public static var hasVNNI: Bool { has(dnnl_cpu_isa_avx512_core_vnni) || has(dnnl_cpu_isa_avx2_vnni) }
+
     /// The channel block of the activation layout oneDNN's optimized convolutions run on here: 16 (`nChw16c`)
     /// with AVX-512, 8 (`nChw8c`) with AVX2, nil below AVX2. A blocked layout whose block does not match the
     /// CPU's vectors sends oneDNN 2.6 to its reference loops.

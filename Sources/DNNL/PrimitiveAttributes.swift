@@ -1,6 +1,6 @@
 import CDNNL
 
-/// Options attached to a primitive: fused post-operations and floating-point math mode.
+/// Options attached to a primitive: output scales, fused post-operations and floating-point math mode.
 /// Mirrors `dnnl::primitive_attr` and `dnnl::post_ops`.
 public final class PrimitiveAttributes {
     let handle: dnnl_primitive_attr_t
@@ -19,12 +19,21 @@ public final class PrimitiveAttributes {
     /// for itself): so one buffer can serve many primitives, and no primitive uses oneDNN's library-managed
     /// scratchpad, which Debian's oneDNN shares between the primitives a thread creates and which breaks when
     /// a primitive runs on another thread than the one that made it.
-    public init(postOps: [PostOp] = []) throws(DNNLError) {
+    ///
+    /// - Parameter outputScales: factors applied to the result before the post-ops (`dnnl_primitive_attr_set_output_scales`):
+    ///   one for the whole output (`mask` 0) or one per index of the dimensions set in `mask` (bit 1: an int8
+    ///   convolution's output channels; for a reorder, bit 0: a weight's output channels). An int8 convolution computes
+    ///   `dst = post-ops(scales · (Σ src·weights + bias))`, its bias in the accumulator's units.
+    public init(outputScales: (mask: Int32, values: [Float])? = nil, postOps: [PostOp] = []) throws(DNNLError) {
         var attr: dnnl_primitive_attr_t?
         try check(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create")
         handle = attr!
         try check(dnnl_primitive_attr_set_scratchpad_mode(handle, dnnl_scratchpad_mode_user),
                   "dnnl_primitive_attr_set_scratchpad_mode")
+        if let outputScales {
+            try check(dnnl_primitive_attr_set_output_scales(handle, Int64(outputScales.values.count), outputScales.mask,
+                                                            outputScales.values), "dnnl_primitive_attr_set_output_scales")
+        }
         guard !postOps.isEmpty else { return }
         var ops: dnnl_post_ops_t?
         try check(dnnl_post_ops_create(&ops), "dnnl_post_ops_create")

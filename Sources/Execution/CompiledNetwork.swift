@@ -47,12 +47,21 @@ public final class CompiledNetwork {
     ///   - releasingModelWeights: inference: empties each model tensor the network reads (`parameters`) as soon as the
     ///     network holds its copy, so the weights are held once instead of twice, even while loading. The model must
     ///     not be used again, and `loadParameters()` then fails.
+    ///   - quantization: fp32 inference with the layout pass: the convolutions it lists run in int8 (`Quantization`).
+    ///     Their weights' scales are fixed when the network is compiled; `loadParameters()` quantizes with them.
+    ///   - observingConvolutionInputs: inference: called with the input of every convolution an int8 network may
+    ///     quantize (`Conv2dKernel.isQuantizable`) at every forward pass, to calibrate a `Quantization`.
     /// - Throws: `CompilationError` for a graph the model's tensors do not fit (or bf16 on a CPU without bf16
-    ///   kernels), `DNNLError` where oneDNN refuses.
+    ///   kernels, or a quantization table naming a convolution the network lacks), `DNNLError` where oneDNN refuses.
     public init(graph: Graph, parameters: [(String, Parameter)], precision: Precision = .fp32, training: Bool,
                 passes: Set<Pass> = Set(Pass.allCases), recomputesConvolutions: Bool? = nil, winogradScratchLimit: Int? = nil,
-                inputGradient: Bool = false, synchronizedBatchNorm: ProcessGroup? = nil, releasingModelWeights: Bool = false) throws {
+                inputGradient: Bool = false, synchronizedBatchNorm: ProcessGroup? = nil, releasingModelWeights: Bool = false,
+                quantization: Quantization? = nil, observingConvolutionInputs: ConvolutionInputObserver? = nil) throws {
         if precision == .bf16, let reason = CPUISA.bf16Unsupported { throw CompilationError("bf16: \(reason)") }
+        if quantization != nil {
+            guard !training, precision == .fp32 else { throw CompilationError("int8 networks are for fp32 inference only") }
+            guard passes.contains(.layout) else { throw CompilationError("int8 networks need the layout pass") }
+        }
         (self.precision, self.training, self.passes) = (precision, training, passes)
         var g = graph
         if !training && passes.contains(.bakePReLU) { (g, bakedSlopes) = Self.bakingSharedSlopes(g, parameters) }
@@ -63,12 +72,20 @@ public final class CompiledNetwork {
         let (regions, regionPrecisions) = PrecisionRegions.apply(
             to: g, precision: precision, training: training, enabled: passes.contains(.precisionRegions),
             winogradScratchLimit: winogradScratchLimit)
-        let (laidOut, precisions, formats) = LayoutChoice.apply(to: regions, precisions: regionPrecisions, enabled: passes.contains(.layout))
+        let (laidOut, precisions, formats) = LayoutChoice.apply(to: regions, precisions: regionPrecisions, enabled: passes.contains(.layout),
+                                                                int8: quantization != nil || observingConvolutionInputs != nil)
+        if let quantization {
+            let quantizable = Set(laidOut.nodes.filter { Conv2dKernel.isQuantizable($0, in: laidOut) }.map(\.name))
+            if let stranger = quantization.inputs.keys.sorted().first(where: { !quantizable.contains($0) }) {
+                throw CompilationError("the int8 table names convolution \(stranger), which this network lacks or keeps in fp32; quantize the model again")
+            }
+        }
         self.graph = laidOut
         let lowering = try Lowering(
             graph: laidOut, parameters: Dictionary(parameters, uniquingKeysWith: { a, _ in a }), training: training,
             inputGradient: inputGradient, precision: precision, passes: passes, valuePrecisions: precisions, formats: formats,
-            winogradScratchLimit: winogradScratchLimit, batchNormGroup: synchronizedBatchNorm)
+            winogradScratchLimit: winogradScratchLimit, batchNormGroup: synchronizedBatchNorm, quantization: quantization,
+            inputObserver: observingConvolutionInputs)
         self.lowering = lowering
         var loaderNodes: [Int] = []
         kernels = try laidOut.nodes.enumerated().map { index, node in
@@ -235,6 +252,12 @@ public final class CompiledNetwork {
 
     /// The seconds a forward pass would take if it were nothing but its convolutions: each convolution timed alone,
     /// medians summed. The ceiling that the whole forward pass is measured against.
+    /// oneDNN's implementation of each convolution's forward pass, by node name (`jit:avx2`, `jit_uni_int8:avx2`, ...).
+    public var convolutionImplementations: [String: String] {
+        Dictionary(zip(graph.nodes, kernels).compactMap { node, kernel in (kernel as? Conv2dKernel).map { (node.name, $0.implementation) } },
+                   uniquingKeysWith: { a, _ in a })
+    }
+
     public func convolutionSeconds(repetitions: Int = 5) throws -> Double {
         try kernels.compactMap { $0 as? Conv2dKernel }.reduce(0) { $0 + (try $1.timeForward(repetitions: repetitions)) }
     }

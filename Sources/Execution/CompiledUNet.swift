@@ -31,10 +31,13 @@ public final class CompiledUNet {
     ///     predictor that loaded the model only to run it.
     ///   - recomputesConvolutions, synchronizedBatchNorm: for training, see `CompiledNetwork.init`.
     ///   - passes: the engine's passes (all by default; none gives the reference).
+    ///   - quantization, observingConvolutionInputs: inference: int8 convolutions, or calibrating them (see
+    ///     `CompiledNetwork.init`).
     /// - Throws: `UNetError.invalidInput` for a shape the model cannot take, `UNetError.unsupported` for bf16 on a CPU
     ///   without bf16 kernels (`CPUISA.supportsBF16`), `DNNLError` if oneDNN refuses.
     public init(_ model: any SegmentationModel, inputShape: [Int], precision: Precision = .fp32, training: Bool, retainModelWeights: Bool = true,
-                recomputesConvolutions: Bool? = nil, synchronizedBatchNorm: ProcessGroup? = nil, passes: Set<Pass> = Set(Pass.allCases)) throws {
+                recomputesConvolutions: Bool? = nil, synchronizedBatchNorm: ProcessGroup? = nil, passes: Set<Pass> = Set(Pass.allCases),
+                quantization: Quantization? = nil, observingConvolutionInputs: ConvolutionInputObserver? = nil) throws {
         if precision == .bf16, let reason = CPUISA.bf16Unsupported { throw UNetError.unsupported("bf16: \(reason)") }
         self.model = model
         try model.checkInput(inputShape)
@@ -42,7 +45,8 @@ public final class CompiledUNet {
         let parameters = model.namedParameters()
         network = try CompiledNetwork(graph: try model.graph(inputShape: inputShape), parameters: parameters, precision: precision,
                                       training: training, passes: passes, recomputesConvolutions: recomputesConvolutions,
-                                      synchronizedBatchNorm: synchronizedBatchNorm, releasingModelWeights: !training && !retainModelWeights)
+                                      synchronizedBatchNorm: synchronizedBatchNorm, releasingModelWeights: !training && !retainModelWeights,
+                                      quantization: quantization, observingConvolutionInputs: observingConvolutionInputs)
     }
 
     public var precision: Precision { network.precision }

@@ -12,6 +12,12 @@ import Tensors
 /// each use, and the weight gradient is handed over right after backward has it, so a training network holds
 /// no copy of the weights and the model's parameters are always the current ones.
 ///
+/// int8 (a network compiled with a `Quantization` listing this convolution): a reorder quantizes the float32 input to
+/// u8 (or s8 where it can be negative) with the listed range, the weights are quantized per output channel to the
+/// largest magnitude of each (7 bits for u8 inputs on CPUs without VNNI, whose byte multiply-adds saturate in 16 bits;
+/// oneDNN itself halves them for s8 inputs there), and oneDNN's int8 kernel writes float32 with the bias and
+/// post-ops; its scales are fixed when the kernel is made.
+///
 /// fp32 convolutions of 3x3 with at least 32 channels in and out run oneDNN's Winograd F(4x4, 3x3) kernels where
 /// oneDNN has them (AVX-512) within the scratchpad limit; the rest run direct kernels. In an fp32 region of a
 /// bf16 network, a weight gradient whose Winograd scratchpad would pass the limit runs in bf16 from bf16 copies
@@ -42,9 +48,22 @@ final class Conv2dKernel: NodeKernel {
     /// Inference: the weights and bias, loaded once.
     private var loadedWeights: Buffer?
     private var loadedBias: Buffer?
+    /// int8: the input's range, the reorder quantizing the input to the primitive's source, each output channel's
+    /// weight step and the largest quantized weight.
+    private let int8: (range: Quantization.InputRange, quantize: Primitive, weightScales: [Float], limit: Float)?
+    /// Calibration: whether forward hands its input to `Lowering.inputObserver`.
+    private let observesInput: Bool
+
+    /// Whether an int8 network may run `node` in int8: an ungrouped convolution that neither reads the network's
+    /// input (the image, a few channels) nor writes its output (the logits).
+    static func isQuantizable(_ node: Graph.Node, in graph: Graph) -> Bool {
+        guard case .conv2d(let a) = node.op, a.groups == 1 else { return false }
+        return node.inputs[0] != graph.input && node.output != graph.output
+    }
 
     init(_ node: Graph.Node, attributes a: Conv2dAttributes, lowering: Lowering) throws {
         (self.a, name, self.lowering, training) = (a, node.name, lowering, lowering.training)
+        observesInput = lowering.inputObserver != nil && Self.isQuantizable(node, in: lowering.graph)
         let inputShape = lowering.graph.shape(node.inputs[0])
         outputElements = lowering.graph.shape(node.output).reduce(1, *)
         let inputChannels = inputShape[1]
@@ -69,9 +88,15 @@ final class Conv2dKernel: NodeKernel {
                 if case .conv2d = other.op { return true }
                 return false
             }
-        let sourceWanted = isInput
-            ? try MemoryDescriptor(dims: inputShape, dataType: type, format: .any) : try lowering.descriptor(node.inputs[0])
-        let winograd = lowering.passes.contains(.winograd) && type == .f32 && a.kernel == [3, 3] && a.stride == [1, 1]
+        let int8Range = training ? nil : lowering.int8Range(of: node)
+        let sourceWanted = if let int8Range {
+            try MemoryDescriptor(dims: inputShape, dataType: int8Range.signed ? .s8 : .u8, format: .acdb)
+        } else if isInput {
+            try MemoryDescriptor(dims: inputShape, dataType: type, format: .any)
+        } else {
+            try lowering.descriptor(node.inputs[0])
+        }
+        let winograd = int8Range == nil && lowering.passes.contains(.winograd) && type == .f32 && a.kernel == [3, 3] && a.stride == [1, 1]
             && a.dilation == [1, 1] && g == 1 && inputChannels >= 32 && a.outputChannels >= 32
         var postOps: [PrimitiveAttributes.PostOp] = []
         if a.accumulates { postOps.append(.sum(scale: 1)) }
@@ -82,21 +107,37 @@ final class Conv2dKernel: NodeKernel {
         }
         let (training, geometry, weightDims, biasDims) = (training, geometry, weightDims, [a.outputChannels])
         let addsBias = addsBias
+        var int8Scales: (weights: [Float], limit: Float)?
+        if let int8Range {
+            let limit: Float = int8Range.signed || CPUISA.hasVNNI ? 127 : 63
+            let w = Self.plainWeight(a, weight.value, folded: Self.foldedScale(a, lowering: lowering))
+            int8Scales = (Self.channelMaxima(w, channels: a.weightInputChannels).map { $0 > 0 ? $0 / limit : 1 }, limit)
+        }
         func forwardDescriptor(_ algorithm: ConvolutionAlgorithm, type: DataType) throws -> PrimitiveDescriptor {
             // Inference Winograd would keep weights pre-transformed (4x their size); the training variant of the same
             // kernel transforms them on the fly from ordinary blocked weights, so Winograd always takes that one.
             try .convolutionForward(
-                .convolution, training: training || algorithm == .winograd, source: sourceWanted.with(dataType: type),
-                weights: MemoryDescriptor(dims: weightDims, dataType: type, format: .any),
+                .convolution, training: training || algorithm == .winograd,
+                source: int8Range == nil ? sourceWanted.with(dataType: type) : sourceWanted,
+                weights: MemoryDescriptor(dims: weightDims, dataType: int8Range == nil ? type : .s8, format: .any),
                 bias: addsBias ? try MemoryDescriptor(dims: biasDims, format: .a) : nil,
                 destination: destination.with(dataType: type), geometry: geometry,
-                attributes: try lowering.attributes(postOps), algorithm: algorithm)
+                attributes: try lowering.attributes(postOps, outputScales: int8Scales.map { s in s.weights.map { $0 * int8Range!.scale } }),
+                algorithm: algorithm)
         }
         let direct = try forwardDescriptor(.direct, type: type)
         let forward = winograd ? lowering.preferWinograd(try? forwardDescriptor(.winograd, type: type), over: direct) : direct
         source = forward.memoryDescriptor(.source)
         if isInput { lowering.setInputDescriptor(source) }
         forwardPrimitive = try Primitive(forward)
+        if let int8Range, let int8Scales {
+            let quantize = try Primitive(.reorder(
+                source: lowering.descriptor(node.inputs[0]), destination: source,
+                attributes: PrimitiveAttributes(outputScales: (mask: 0, values: [1 / int8Range.scale]))))
+            int8 = (int8Range, quantize, int8Scales.weights, int8Scales.limit)
+        } else {
+            int8 = nil
+        }
 
         guard training else {
             (activationBackward, backwardDataPrimitive, backwardWeightsPrimitive, bf16GradientInputs) = (nil, nil, nil, nil)
@@ -190,9 +231,14 @@ final class Conv2dKernel: NodeKernel {
     /// (`weightInputChannels` selects later): the model's, rearranged from a transposed convolution's, with a
     /// folded batch norm's scale.
     private func plainWeight() -> Tensor {
-        var w = weight.value
+        Self.plainWeight(a, weight.value, folded: foldedScale())
+    }
+
+    /// `plainWeight()` of the model's weight `w`, with `folded`, a folded batch norm's scale.
+    private static func plainWeight(_ a: Conv2dAttributes, _ w: Tensor, folded: [Float]?) -> Tensor {
+        var w = w
         if case .transposedAsPointwise(let k, let cout) = a.weightSource {
-            let cin = weightShape[0]
+            let cin = w.shape[0]
             let source = w
             w = Tensor(shape: [k * k * cout, cin, 1, 1])
             w.withUnsafeMutableBufferPointer { target in
@@ -201,7 +247,7 @@ final class Conv2dKernel: NodeKernel {
                 }
             }
         }
-        if let scale = foldedScale() {
+        if let scale = folded {
             let perChannel = w.count / scale.count
             let unscaled = w
             w = Tensor(shape: w.shape) { unscaled[flat: $0] * scale[$0 / perChannel] }
@@ -232,10 +278,26 @@ final class Conv2dKernel: NodeKernel {
     }
 
     /// `γ/√(σ²+ε)` of a folded batch norm, per output channel.
-    private func foldedScale() -> [Float]? {
-        guard !training, let norm = a.foldedNorm, let gamma = try? lowering.parameter(norm.weight).value,
+    private func foldedScale() -> [Float]? { Self.foldedScale(a, lowering: lowering) }
+
+    private static func foldedScale(_ a: Conv2dAttributes, lowering: Lowering) -> [Float]? {
+        guard !lowering.training, let norm = a.foldedNorm, let gamma = try? lowering.parameter(norm.weight).value,
               let variance = try? lowering.parameter(norm.runningVar).value else { return nil }
         return (0..<gamma.count).map { o in gamma[flat: o] / (variance[flat: o] + norm.epsilon).squareRoot() }
+    }
+
+    /// The largest magnitude of each output channel (row) of the plain weight `w`, over input channels `channels`
+    /// (nil: all).
+    private static func channelMaxima(_ w: Tensor, channels: Range<Int>?) -> [Float] {
+        let (rows, columns) = (w.shape[0], w.shape[1])
+        let perColumn = w.count / max(rows * columns, 1)
+        let used = channels ?? 0..<columns
+        return w.withUnsafeBufferPointer { b in
+            (0..<rows).map { o in
+                let row = b[(o * columns + used.lowerBound) * perColumn..<(o * columns + used.upperBound) * perColumn]
+                return row.reduce(0) { max($0, abs($1)) }
+            }
+        }
     }
 
     /// The view of a plain weight of `rows` output channels that this convolution reads: its input channels.
@@ -272,9 +334,30 @@ final class Conv2dKernel: NodeKernel {
                                                         dedicated: true) : nil
         (loadedWeights, loadedBias) = (weights, biasBuffer)
         lowering.loaders.append { [unowned self] in
-            try stageWeights(self.plainWeight(), self.view(), into: weights.memory, dims: self.weightDims)
-            if let biasBuffer, let b = self.plainBias() { try b.copy(try .whole([self.a.outputChannels]), to: biasBuffer.memory) }
+            guard let int8 = self.int8 else {
+                try stageWeights(self.plainWeight(), self.view(), into: weights.memory, dims: self.weightDims)
+                if let biasBuffer, let b = self.plainBias() { try b.copy(try .whole([self.a.outputChannels]), to: biasBuffer.memory) }
+                return
+            }
+            try self.loadQuantized(int8, weights: weights, bias: biasBuffer)
         }
+    }
+
+    /// int8: the weights rounded to their channels' steps (clipped to the largest quantized weight), and the bias in
+    /// the accumulator's units (oneDNN adds it before scaling).
+    private func loadQuantized(_ int8: (range: Quantization.InputRange, quantize: Primitive, weightScales: [Float], limit: Float),
+                               weights: Buffer, bias: Buffer?) throws {
+        let dense = try Memory(MemoryDescriptor(dims: weightDims, format: .abcd))
+        try stageWeights(plainWeight(), view(), into: dense, dims: weightDims)
+        let perRow = weightDims.dropFirst().reduce(1, *)
+        let w = dense.dataPointer.assumingMemoryBound(to: Float.self)
+        for (o, step) in int8.weightScales.enumerated() {
+            for j in o * perRow..<(o + 1) * perRow { w[j] = min(max((w[j] / step).rounded(), -int8.limit), int8.limit) }
+        }
+        try copy(dense, to: weights.memory)
+        guard let bias, let b = plainBias() else { return }
+        let units = Tensor(shape: b.shape) { o in b[flat: o] / (int8.range.scale * int8.weightScales[o]) }
+        try units.copy(try .whole([a.outputChannels]), to: bias.memory)
     }
 
     /// Training: a step copying the current weights (and bias) into `staged` (and `stagedBias`).
@@ -298,6 +381,19 @@ final class Conv2dKernel: NodeKernel {
     private func convolve(_ inputs: [Buffer], _ output: Buffer, what: String) throws -> [Step] {
         var steps: [Step] = []
         var reads: [Argument: Buffer] = [.source: inputs[0]]
+        if let observer = lowering.inputObserver, observesInput {
+            let (input, name) = (inputs[0], name)
+            steps.append(Step("\(name): observe input", reads: [input], writes: []) {
+                let count = input.descriptor.byteCount / MemoryLayout<Float>.size
+                observer(name, UnsafeBufferPointer(start: input.memory.dataPointer.assumingMemoryBound(to: Float.self), count: count))
+            })
+        }
+        if let int8 {
+            let quantized = try lowering.buffer(name + " int8 input", .activation, source)
+            steps.append(.primitive("\(name): quantize input", int8.quantize, reading: [.source: inputs[0]],
+                                    writing: [.destination: quantized], scratchpad: try lowering.scratchpad(int8.quantize, name)))
+            reads[.source] = quantized
+        }
         if training {
             let staged = try lowering.buffer(name + " staged weights", .weights, forwardPrimitive.descriptor.memoryDescriptor(.weights))
             let stagedBias = addsBias ? try lowering.buffer(name + " staged bias", .weights, MemoryDescriptor(dims: [a.outputChannels], format: .a)) : nil

@@ -12,11 +12,12 @@ import Graph
 /// narrow maps sit at its edges (MONAI's `UNet`, whose top level ends in 2-class maps) runs blocked everywhere else.
 /// The input takes the layout its first convolution prefers where only convolutions read it; a convolution writing
 /// the output from blocked maps may leave its last block part empty; the output is reordered to NCHW at the boundary.
-/// Switched off: NCHW everywhere.
+/// Switched off: NCHW everywhere. An int8 network runs channels-last except for the convolutions of the image:
+/// oneDNN 2.6's int8 convolutions take NHWC only (on AVX2 and AVX-512 alike).
 enum LayoutChoice {
     /// The graph with the conversions between layouts, each value's precision (the conversions keep their input's)
     /// and each value's layout.
-    static func apply(to graph: Graph, precisions: [Precision], enabled: Bool)
+    static func apply(to graph: Graph, precisions: [Precision], enabled: Bool, int8: Bool = false)
         -> (graph: Graph, precisions: [Precision], formats: [FormatTag])
     {
         guard enabled else { return (graph, precisions, Array(repeating: .abcd, count: graph.shapes.count)) }
@@ -39,7 +40,13 @@ enum LayoutChoice {
             // The output may leave channels of its last block unused where a convolution writes it (a head of 2 classes).
             var outputFits = fills(node.output)
             if case .conv2d = node.op, node.output == graph.output { outputFits = true }
-            let own: FormatTag = outputFits && read.allSatisfy(fills) ? blocked : .acdb
+            var own: FormatTag = outputFits && read.allSatisfy(fills) ? blocked : .acdb
+            // int8: channels-last, but for a convolution of the image (oneDNN 2.6 has no optimized float32 kernel
+            // for a few input channels into NHWC: a reorder after it costs a hundredth of its reference loops).
+            if case .conv2d = node.op, node.inputs.contains(graph.input) {
+            } else if int8 {
+                own = .acdb
+            }
             for (k, input) in node.inputs.enumerated() where formats[input.id] != own && !(inputAlone && input == graph.input) {
                 let converted = rewritten.newValue(shape: graph.shape(input))
                 precisions.append(precisions[input.id])

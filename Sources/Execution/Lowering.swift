@@ -24,6 +24,10 @@ final class Lowering {
     let winogradScratchLimit: Int
     /// Training: the ranks whose batches batch norm normalises together (`SyncBatchNorm`); nil: each its own.
     let batchNormGroup: ProcessGroup?
+    /// Inference: the convolutions that run in int8, with their inputs' ranges.
+    let quantization: Quantization?
+    /// Inference: sees the input of every convolution `Conv2dKernel.isQuantizable` admits (calibration).
+    let inputObserver: ConvolutionInputObserver?
     private let parameters: [String: Parameter]
     private(set) var buffers: [Buffer] = []
     /// Copies the model's parameters into dedicated buffers (inference), run by `loadParameters`.
@@ -33,8 +37,9 @@ final class Lowering {
 
     init(graph: Graph, parameters: [String: Parameter], training: Bool, inputGradient: Bool, precision: Precision,
          passes: Set<Pass>, valuePrecisions: [Precision], formats: [FormatTag], winogradScratchLimit: Int? = nil,
-         batchNormGroup: ProcessGroup? = nil) throws {
+         batchNormGroup: ProcessGroup? = nil, quantization: Quantization? = nil, inputObserver: ConvolutionInputObserver? = nil) throws {
         (self.graph, self.parameters, self.training, self.precision) = (graph, parameters, training, precision)
+        (self.quantization, self.inputObserver) = training ? (nil, nil) : (quantization, inputObserver)
         self.batchNormGroup = training ? batchNormGroup : nil
         self.inputGradient = training && inputGradient
         (self.passes, self.valuePrecisions, self.formats) = (passes, valuePrecisions, formats)
@@ -47,6 +52,9 @@ final class Lowering {
     // MARK: - Values
 
     func dataType(_ value: Graph.Value) -> DataType { valuePrecisions[value.id] == .bf16 ? .bf16 : .f32 }
+
+    /// The range an int8 convolution quantizes its input to (nil: it runs in float32).
+    func int8Range(of node: Graph.Node) -> Quantization.InputRange? { quantization?.inputs[node.name] }
 
     /// The layout of `value` and of its gradient (`formats`), except for an input that convolutions alone read,
     /// which takes the layout its first convolution prefers (`setInputDescriptor`; oneDNN chooses, for 1 or 3
@@ -95,8 +103,8 @@ final class Lowering {
     }
 
     /// Attributes with the user-managed scratchpad and the given post-ops.
-    func attributes(_ postOps: [PrimitiveAttributes.PostOp] = []) throws -> PrimitiveAttributes {
-        try PrimitiveAttributes(postOps: postOps)
+    func attributes(_ postOps: [PrimitiveAttributes.PostOp] = [], outputScales: [Float]? = nil) throws -> PrimitiveAttributes {
+        try PrimitiveAttributes(outputScales: outputScales.map { (mask: $0.count == 1 ? 0 : 2, values: $0) }, postOps: postOps)
     }
 
     /// Whether `winograd` (oneDNN offered it) has a scratchpad within the limit.

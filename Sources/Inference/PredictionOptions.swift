@@ -19,6 +19,8 @@ public struct PredictionOptions: Sendable {
     /// for a server whose batches vary in size.
     public var compiledShapes = 2
     public var precision: Precision = .fp32
+    /// The int8 convolutions and their input ranges (a quantized model's, `unet quantize`); nil: float32 throughout.
+    public var quantization: Quantization?
     /// Whole images with more pixels than this are tiled, so memory stays bounded by the window.
     public var automaticTilingPixels = 2048 * 2048
     /// The window side used when tiling automatically (rounded to what the network takes).

@@ -14,6 +14,9 @@ public final class Predictor {
     public let options: PredictionOptions
     /// Called after each batch of windows with (windows done, windows in the image).
     public var onProgress: (Int, Int) -> Void = { _, _ in }
+    /// Calibration: sees the input of each convolution an int8 network may quantize (`Int8Calibrator`); set it before
+    /// the first prediction.
+    public var convolutionInputObserver: ConvolutionInputObserver?
     private var networks: [[Int]: CompiledUNet] = [:]
 
     /// - Throws: `PredictionError.invalidTile` for a tile the network cannot take.
@@ -143,7 +146,8 @@ public final class Predictor {
         let shape = [batch, model.architecture.inputChannels, height, width]
         if let network = networks[shape] { return network }
         if networks.count >= max(options.compiledShapes, 1) { networks.removeAll() }
-        let network = try CompiledUNet(model, inputShape: shape, precision: options.precision, training: false)
+        let network = try CompiledUNet(model, inputShape: shape, precision: options.precision, training: false,
+                                       quantization: options.quantization, observingConvolutionInputs: convolutionInputObserver)
         networks[shape] = network
         return network
     }

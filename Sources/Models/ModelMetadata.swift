@@ -1,4 +1,5 @@
 import Foundation
+import Graph
 import Tensors
 
 /// What a native model file records beside its weights, so that prediction reproduces training's
@@ -20,6 +21,8 @@ public struct ModelMetadata: Codable, Equatable, Sendable {
     public var tileWidth: Int?
     public var overlap: Double?
     public var flips: Bool?
+    /// A quantized model's int8 convolutions and their input ranges (`unet quantize`); prediction runs them in int8.
+    public var quantization: Quantization?
 
     public init(maskValues: [[Int]]? = nil, classNames: [String]? = nil, normalization: Normalization = .init(),
                 scale: Double? = nil) {
@@ -35,6 +38,7 @@ public struct ModelMetadata: Codable, Equatable, Sendable {
     /// - Returns: the first problem, naming the field, or nil.
     public func problem(inputChannels: Int, classes: Int) -> String? {
         if let scale, !(scale > 0 && scale <= 1) { return "scale \(scale) is not in (0, 1]" }
+        if let problem = quantization?.problem { return problem }
         for value in [tile, tileWidth].compactMap({ $0 }) where !(8...8192).contains(value) { return "tile \(value) is not in 8...8192" }
         if let overlap, !(overlap >= 0 && overlap <= 0.9) { return "overlap \(overlap) is not in [0, 0.9]" }
         for (name, values) in [("mean", normalization.mean), ("std", normalization.std)] {

@@ -40,6 +40,8 @@ public struct ModelDescription: Codable, Sendable {
     public let perImageNormalization: Bool
     /// Test-time augmentation when a request does not ask (`?tta=`).
     public let testTimeAugmentation: Bool
+    /// How the convolutions run: `fp32`, `bf16` (`--amp`) or `int8` (a model from `unet quantize`).
+    public let precision: String
 
     /// - Parameter table: the model's class table (`ServedModel.table`), which gives the default mask's values.
     init(name: String, loaded: LoadedModel, table: ClassTable?, options: PredictionOptions, preprocessing: ImageSegmenter.Preprocessing) {
@@ -66,5 +68,6 @@ public struct ModelDescription: Codable, Sendable {
         self.std = preprocessing.normalization.std
         self.perImageNormalization = preprocessing.normalization.perImage ?? false
         self.testTimeAugmentation = options.flips
+        self.precision = options.quantization == nil ? options.precision.rawValue : "int8"
     }
 }

@@ -104,7 +104,8 @@ enum OpenAPIDocument {
                       "scale": {"type": ["number", "null"]}, "size": {"type": ["array", "null"], "items": {"type": "integer"}},
                       "tile": {"type": ["integer", "null"]},
                       "mean": {"type": ["array", "null"], "items": {"type": "number"}}, "std": {"type": ["array", "null"], "items": {"type": "number"}},
-                      "perImageNormalization": {"type": "boolean"}, "testTimeAugmentation": {"type": "boolean"}
+                      "perImageNormalization": {"type": "boolean"}, "testTimeAugmentation": {"type": "boolean"},
+                      "precision": {"type": "string", "enum": ["fp32", "bf16", "int8"]}
                     }
                   },
                   "Models": {"type": "object", "required": ["models"], "properties": {"models": {"type": "array", "items": {"$ref": "#/components/schemas/Model"}}}},

@@ -3,6 +3,7 @@ import DNNL
 import Execution
 import Foundation
 import Graph
+import Inference
 import Models
 import Tensors
 import Training
@@ -23,6 +24,12 @@ struct BenchCommand: ParsableCommand {
 
     enum Mode: String, ExpressibleByArgument, CaseIterable { case infer, train, both }
 
+    /// A case's arithmetic: float32, mixed bf16, or int8 convolutions calibrated on the case's own input (`max` rule).
+    enum Arithmetic: String, ExpressibleByArgument, CaseIterable {
+        case fp32, bf16, int8
+        var precision: Precision { self == .bf16 ? .bf16 : .fp32 }
+    }
+
     @Option(help: "infer, train or both.") var mode: Mode = .both
     @Option(help: ArgumentHelp("The network: milesial's classic U-Net, smp's Unet (default depth and decoder), MONAI's BasicUNet "
         + "(MONAI's defaults), MONAI's UNet (the tutorials': channels 16-256, two residual units, batch norm) or nnU-Net's "
@@ -35,8 +42,10 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Bilinear up-sampling instead of ConvTranspose2d.") var bilinear = false
     @Option(parsing: .upToNextOption, help: "Batch sizes.") var batch: [Int] = [1]
     @Option(parsing: .upToNextOption, help: "Image sizes (H = W).") var size: [Int] = [256]
-    @Option(parsing: .upToNextOption, help: "fp32 and/or bf16 (mixed precision, the same path as --amp).")
-    var dtype: [Precision] = [.fp32]
+    @Option(parsing: .upToNextOption, help: ArgumentHelp(
+        "fp32, bf16 (mixed precision, the same path as --amp) and/or int8 (inference: convolutions quantized as unet quantize does, calibrated on the input).",
+        valueName: "fp32|bf16|int8"))
+    var dtype: [Arithmetic] = [.fp32]
     @Option(help: "Minimum timed steps.") var steps = 10
     @Option(help: "Untimed warm-up steps.") var warmup = 3
     @Option(help: "Minimum timed seconds per case.") var minTime: Double = 5
@@ -56,6 +65,7 @@ struct BenchCommand: ParsableCommand {
         try FlagRange.check(steps, "--steps", in: 1...1_000_000)
         try FlagRange.check(warmup, "--warmup", in: 0...1_000_000)
         try FlagRange.check(minTime, "--min-time", in: 0...86_400)
+        if dtype.contains(.int8) && mode != .infer { throw ValidationError("--dtype int8 times inference only: add --mode infer") }
     }
 
     func run() throws {
@@ -73,7 +83,8 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    private func runCase(_ mode: Mode, size: Int, batch: Int, _ precision: Precision) throws -> String {
+    private func runCase(_ mode: Mode, size: Int, batch: Int, _ arithmetic: Arithmetic) throws -> String {
+        let precision = arithmetic.precision
         ProcessMemory.resetPeak()
         var generator = SeededGenerator(seed: 0)
         let architecture: Architecture = switch arch {
@@ -89,11 +100,18 @@ struct BenchCommand: ParsableCommand {
         let targets = (0..<(batch * size * size)).map { _ in Int32(generator.next() % UInt64(max(classes, 2))) }
         let training = mode == .train
         let gflop = try model.graph(inputShape: [1, inChannels, size, size]).forwardFLOPs / 1e9 * (training ? 3 : 1)
+        training ? model.train() : model.eval()
+        var quantization: Quantization?
+        if arithmetic == .int8 {
+            let calibrator = Int8Calibrator(rule: .max)
+            _ = try CompiledUNet(model, inputShape: x.shape, training: false, observingConvolutionInputs: calibrator.observe).forward(x)
+            quantization = calibrator.quantization(images: batch)
+            ProcessMemory.resetPeak()  // the case's memory, not its calibration's
+        }
         if memoryPlan {
-            training ? model.train() : model.eval()
             let network = try CompiledUNet(model, inputShape: x.shape, precision: precision, training: training,
-                                           recomputesConvolutions: keepActivations ? false : nil)
-            return "\(mode.rawValue) \(arch == .unet ? "base \(base)" : architecture.description), \(classes) classes, \(size)x\(size), batch \(batch), \(precision.rawValue):\n"
+                                           recomputesConvolutions: keepActivations ? false : nil, quantization: quantization)
+            return "\(mode.rawValue) \(arch == .unet ? "base \(base)" : architecture.description), \(classes) classes, \(size)x\(size), batch \(batch), \(arithmetic.rawValue):\n"
                 + network.network.memoryPlan.table
         }
         let clock = ContinuousClock()
@@ -101,9 +119,9 @@ struct BenchCommand: ParsableCommand {
         var optimizer: Adam?
         let step: () throws -> Void = {
             if compiled == nil {
-                training ? model.train() : model.eval()
                 compiled = try CompiledUNet(model, inputShape: x.shape, precision: precision, training: training,
-                                            retainModelWeights: training, recomputesConvolutions: keepActivations ? false : nil)
+                                            retainModelWeights: training, recomputesConvolutions: keepActivations ? false : nil,
+                                            quantization: quantization)
                 optimizer = training ? Adam(parameters: model.trainableParameters, learningRate: 1e-4) : nil
             }
             let logits = try compiled!.forward(x)
@@ -124,7 +142,7 @@ struct BenchCommand: ParsableCommand {
             ("framework", "unet"), ("version", "0.1"), ("onednn", Threads.oneDNNVersion), ("mode", mode.rawValue),
             ("batch", batch), ("size", size), ("base", base), ("classes", classes), ("in_channels", inChannels),
             ("bilinear", bilinear), ("arch", arch.rawValue)] + (arch == .smpUNet ? [("encoder", encoder.rawValue)] : []) + [
-            ("dtype", precision.rawValue), ("threads", Threads.count), ("steps", times.count),
+            ("dtype", arithmetic.rawValue), ("threads", Threads.count), ("steps", times.count),
             ("images_per_s", round(Double(batch) / median, 3)), ("ms_per_batch_median", round(1e3 * median, 2)),
             ("ms_per_batch_min", round(1e3 * times.min()!, 2)), ("first_iter_s", round(first, 2)),
             ("gflop_per_image", round(gflop, 3)), ("achieved_gflops", round(gflop * Double(batch) / median, 1)),
@@ -167,4 +185,3 @@ struct BenchCommand: ParsableCommand {
     }
 }
 
-extension Precision: ExpressibleByArgument {}

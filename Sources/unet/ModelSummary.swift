@@ -108,6 +108,9 @@ struct ModelSummary: Encodable {
         } else {
             lines.append("normalization: pixels / 255")
         }
+        if let q = metadata.quantization {
+            lines.append("int8: \(q.inputs.count) convolutions, ranges from \(q.images) calibration image\(q.images == 1 ? "" : "s") (\(q.rule))")
+        }
         return lines
     }
 

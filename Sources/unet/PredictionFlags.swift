@@ -19,6 +19,7 @@ struct PredictionFlags: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Test-time augmentation: average over horizontal and vertical flips (default: the model's, or off).")
     var tta: Bool?
     @Flag(help: "Mixed precision: bf16 convolutions (deeper levels in fp32 Winograd where faster).") var amp = false
+    @Flag(help: "Run a quantized model (unet quantize) in float32 instead of int8.") var noInt8 = false
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
@@ -35,6 +36,7 @@ struct PredictionFlags: ParsableArguments {
         (o.tile, o.tileWidth, o.blending) = (tile ?? metadata.tile, tile == nil ? metadata.tileWidth : nil, blend)
         (o.overlap, o.flips) = (overlap ?? metadata.overlap ?? 0.25, tta ?? metadata.flips ?? false)
         o.precision = MixedPrecision.precision(amp: amp)
+        o.quantization = noInt8 || o.precision != .fp32 ? nil : metadata.quantization
         return o
     }
 

@@ -75,7 +75,7 @@ struct ReadmeExamplesTests {
         case "multiclass":
             try write((0..<10).map { ("sidewalk/images/\($0).png", "sidewalk/masks/\($0).png") }, in: root, size: 256, colours: true)
             try write([("street.png", "scratch/street.png")], in: root, size: 300)
-        case "deploy":
+        case "deploy", "quantize":
             try write((0..<4).map { ("data/imgs/car\($0).png", "data/masks/car\($0)_mask.png") }, in: root, size: 32)
             let data = root.appendingPathComponent("data").path
             let trained = try CommandRunner.unet(["train", "--images", data + "/imgs", "--masks", data + "/masks", "--mask-suffix", "_mask",
@@ -90,7 +90,7 @@ struct ReadmeExamplesTests {
         }
     }
 
-    @Test("each example runs as written", arguments: ["check", "carvana", "isbi", "drive", "multiclass", "watch", "deploy", "mpi"])
+    @Test("each example runs as written", arguments: ["check", "carvana", "isbi", "drive", "multiclass", "watch", "deploy", "quantize", "mpi"])
     func runs(name: String) throws {
         let root = try SyntheticData.temporaryFolder("unet-readme-\(name)")
         defer { try? FileManager.default.removeItem(at: root) }

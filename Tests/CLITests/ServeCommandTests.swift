@@ -40,7 +40,7 @@ struct ServeCommandTests {
         let models = try server.request("GET", "/v1/models").json()
         let list = try #require(models["models"] as? [[String: Any]])
         #expect(list.count == 1 && list[0]["name"] as? String == "carvana" && (list[0]["classes"] as? [Any])?.count == 3)
-        #expect(list[0]["inputChannels"] as? Int == 3)
+        #expect(list[0]["inputChannels"] as? Int == 3 && list[0]["precision"] as? String == "fp32")
 
         let body = Array(try Data(contentsOf: URL(fileURLWithPath: Self.image)))
         let path = "/v1/models/carvana/segment"

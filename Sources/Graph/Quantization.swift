@@ -1,0 +1,47 @@
+/// Post-training int8 quantization of a network's convolutions (`unet quantize`): the range of each quantized
+/// convolution's input, found by running calibration images through the float32 network.
+///
+/// An int8 network quantizes each listed convolution's input to 8 bits with its range (`scale` = `limit` / 255
+/// for inputs that are never negative, `limit` / 127 otherwise), its weight per output channel to the largest
+/// magnitude of that channel, runs oneDNN's int8 kernel and writes float32, so every other op and every
+/// unlisted convolution (the first, which reads the image, and the last, which writes the logits) stays float32.
+/// Convolutions are named as in the compiled graph after the passes (`Graph.Node.name`).
+public struct Quantization: Codable, Equatable, Sendable {
+    /// The range of one convolution's input.
+    public struct InputRange: Codable, Equatable, Sendable {
+        /// The largest magnitude kept; larger values are clipped to it.
+        public var limit: Float
+        /// Whether the input has negative values (then 8 bits cover `-limit...limit`, else `0...limit`).
+        public var signed: Bool
+
+        public init(limit: Float, signed: Bool) { (self.limit, self.signed) = (limit, signed) }
+
+        /// The value of one step of the quantized input.
+        public var scale: Float { limit / (signed ? 127 : 255) }
+    }
+
+    /// How each limit was chosen from the calibration inputs, for reports (`"max"`, `"percentile 99.99"`).
+    public var rule: String
+    /// How many calibration images the ranges come from.
+    public var images: Int
+    /// Each int8 convolution's input range, by the convolution's node name.
+    public var inputs: [String: InputRange]
+
+    public init(rule: String, images: Int, inputs: [String: InputRange]) {
+        (self.rule, self.images, self.inputs) = (rule, images, inputs)
+    }
+
+    /// The first problem of a table read from a file, or nil: every limit finite and positive, names short, a
+    /// bounded count.
+    public var problem: String? {
+        guard inputs.count <= 100_000 else { return "int8 table lists \(inputs.count) convolutions" }
+        guard rule.count <= 64, images >= 0 else { return "int8 table's rule or image count is malformed" }
+        for (name, range) in inputs {
+            guard name.utf8.count <= 512 else { return "int8 table has a convolution name of \(name.utf8.count) bytes" }
+            guard range.limit.isFinite, range.limit > 0, range.limit < 1e30 else {
+                return "int8 range of \(name) is \(range.limit), not a positive finite number"
+            }
+        }
+        return nil
+    }
+}

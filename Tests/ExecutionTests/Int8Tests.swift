@@ -1,0 +1,211 @@
+import DNNL
+import Execution
+import Graph
+import Inference
+import Models
+import NN
+import Tensors
+import TestSupport
+import Testing
+
+/// int8 convolutions (`Quantization`): one convolution against its quantized arithmetic computed here element by
+/// element, whole networks against float32, and the tables a network refuses.
+@Suite("int8 convolutions")
+struct Int8Tests {
+    /// `x → identity 1x1 (fp32, the first) → conv 3x3 (int8) [→ ReLU] → identity 1x1 (fp32, the last)`: the network's
+    /// output is the int8 convolution's.
+    static func network(x: Tensor, weight: Tensor, bias: Tensor, relu: Bool) throws -> (Graph, [(String, Parameter)]) {
+        let (channels, outputs) = (x.shape[1], weight.shape[0])
+        func identity(_ n: Int) -> Tensor { Tensor(shape: [n, n, 1, 1]) { $0 / n == $0 % n ? 1 : 0 } }
+        let b = GraphBuilder(inputShape: x.shape)
+        let first = try b.conv2d(b.input, Conv2dAttributes(weight: "first.weight", bias: nil, outputChannels: channels, kernel: 1), name: "first")
+        var y = try b.conv2d(first, Conv2dAttributes(weight: "middle.weight", bias: "middle.bias", outputChannels: outputs, kernel: 3,
+                                                     padding: 1), name: "middle")
+        if relu { y = try b.relu(y, name: "relu") }
+        let last = try b.conv2d(y, Conv2dAttributes(weight: "last.weight", bias: nil, outputChannels: outputs, kernel: 1), name: "last")
+        let parameters = [("first.weight", Parameter(identity(channels))), ("middle.weight", Parameter(weight)),
+                          ("middle.bias", Parameter(bias)), ("last.weight", Parameter(identity(outputs)))]
+        return (b.graph(output: last), parameters)
+    }
+
+    /// The int8 convolution's result computed here: the input rounded to its range's steps (saturating), each
+    /// weight to its channel's step (7 bits for unsigned inputs without VNNI; for signed ones without VNNI, halved
+    /// again with rounding to even, as oneDNN's weight reorder does), summed exactly, plus the bias.
+    static func expected(x: Tensor, weight: Tensor, bias: Tensor, range: Quantization.InputRange, relu: Bool) -> Tensor {
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let o = weight.shape[0]
+        let step = range.scale
+        let (low, high): (Float, Float) = range.signed ? (-128, 127) : (0, 255)
+        let xq = Tensor(shape: x.shape) { min(max((x[flat: $0] / step).rounded(.toNearestOrEven), low), high) * step }
+        let limit: Float = range.signed || CPUISA.hasVNNI ? 127 : 63
+        let perRow = c * 9
+        var wq = weight
+        for row in 0..<o {
+            let largest = (0..<perRow).map { abs(weight[flat: row * perRow + $0]) }.max()!
+            let s = largest / limit
+            for j in row * perRow..<(row + 1) * perRow {
+                var q = (weight[flat: j] / s).rounded()
+                if range.signed && !CPUISA.hasVNNI { q = (q / 2).rounded(.toNearestOrEven) * 2 }
+                wq[flat: j] = q * s
+            }
+        }
+        return Tensor(shape: [n, o, h, w]) { index in
+            let (b, k, i, j) = (index / (o * h * w), index / (h * w) % o, index / w % h, index % w)
+            var sum = Double(bias[flat: k])
+            for ci in 0..<c {
+                for p in 0..<3 {
+                    for q in 0..<3 {
+                        let (y, xx) = (i + p - 1, j + q - 1)
+                        guard y >= 0, y < h, xx >= 0, xx < w else { continue }
+                        sum += Double(xq[flat: ((b * c + ci) * h + y) * w + xx]) * Double(wq[flat: ((k * c + ci) * 3 + p) * 3 + q])
+                    }
+                }
+            }
+            return relu ? Float(max(sum, 0)) : Float(sum)
+        }
+    }
+
+    @Test("one convolution computes its quantized arithmetic: unsigned and signed inputs, bias, clipping, ReLU",
+          arguments: [(false, true), (false, false), (true, false), (true, true)])
+    func quantizedArithmetic(signed: Bool, relu: Bool) throws {
+        var g = SeededGenerator(seed: 21)
+        let normal = Tensor.normal(shape: [2, 16, 9, 11], using: &g)
+        let x = signed ? normal : Tensor(shape: normal.shape) { abs(normal[flat: $0]) }
+        let weight = Tensor.normal(shape: [24, 16, 3, 3], standardDeviation: 0.2, using: &g)
+        let bias = Tensor.normal(shape: [24], using: &g)
+        let largest = (0..<x.count).map { abs(x[flat: $0]) }.max()!
+        // The range clips the largest fifth of the magnitudes' span.
+        let range = Quantization.InputRange(limit: largest * 0.8, signed: signed)
+        let (graph, parameters) = try Self.network(x: x, weight: weight, bias: bias, relu: relu)
+        // The fuse-activations pass names a convolution with its ReLU after both.
+        let name = relu ? "middle+relu" : "middle"
+        let table = Quantization(rule: "test", images: 1, inputs: [name: range])
+        let network = try CompiledNetwork(graph: graph, parameters: parameters, training: false, quantization: table)
+        #expect(network.convolutionImplementations[name]?.contains("int8") == true, "\(network.convolutionImplementations)")
+        let y = try network.forward(x)
+        let reference = Self.expected(x: x, weight: weight, bias: bias, range: range, relu: relu)
+        expectClose(y, reference, rtol: 1e-4, atol: 1e-4, "int8 against its arithmetic")
+        // And the float32 network differs from it by about the quantization error, no more.
+        let fp32 = try CompiledNetwork(graph: graph, parameters: parameters, training: false).forward(x)
+        let error = Self.relativeRMS(y, fp32)
+        #expect(error > 1e-4 && error < 0.05, "relative RMS error against fp32: \(error)")
+    }
+
+    /// `√(Σ(a-b)²/Σb²)`.
+    static func relativeRMS(_ a: Tensor, _ b: Tensor) -> Double {
+        var (difference, size) = (0.0, 0.0)
+        for i in 0..<a.count {
+            difference += Double(a[flat: i] - b[flat: i]) * Double(a[flat: i] - b[flat: i])
+            size += Double(b[flat: i]) * Double(b[flat: i])
+        }
+        return (difference / max(size, 1e-30)).squareRoot()
+    }
+
+    @Test("a calibrated U-Net in int8 stays close to float32: split concatenations, transposed convolutions, folded BN",
+          arguments: [(Int8Calibrator.Rule.max, 0.03), (.percentile(99.99), 0.03)])
+    func calibratedUNet(rule: Int8Calibrator.Rule, tolerance: Double) throws {
+        let c = UNetConfiguration.milesial(inputChannels: 3, classes: 3, baseWidth: 16, depth: 3)
+        let (model, _) = try CompiledUNetTests.models(c)
+        let shape = [2, 3, 48, 40]
+        var g = SeededGenerator(seed: 5)
+        let calibration = (0..<3).map { _ in Tensor.normal(shape: shape, using: &g) }
+        let calibrator = Int8Calibrator(rule: rule)
+        let observing = try CompiledUNet(model, inputShape: shape, training: false, observingConvolutionInputs: calibrator.observe)
+        for pass in 0..<calibrator.passes {
+            calibrator.pass = pass
+            for x in calibration { _ = try observing.forward(x) }
+        }
+        let table = calibrator.quantization(images: calibration.count)
+        // Every convolution but the first and the last; the decoder's splits and transposed convolutions among them.
+        let convolutions = observing.network.graph.nodes.filter { if case .conv2d = $0.op { return true } else { return false } }
+        #expect(table.inputs.count == convolutions.count - 2, "\(table.inputs.keys.sorted())")
+        #expect(table.inputs.keys.contains { $0.contains("[") } && table.inputs.keys.contains { $0.hasSuffix(".pointwise") })
+        #expect(table.inputs.values.contains { !$0.signed } && table.inputs.values.contains { $0.signed })
+
+        let x = Tensor.normal(shape: shape, using: &g)
+        let int8 = try CompiledUNet(model, inputShape: shape, training: false, quantization: table)
+        let int8Convolutions = int8.network.convolutionImplementations.filter { $0.value.contains("int8") }
+        #expect(int8Convolutions.count == table.inputs.count, "\(int8.network.convolutionImplementations)")
+        let (y, reference) = (try int8.forward(x), try CompiledUNet(model, inputShape: shape, training: false).forward(x))
+        let error = Self.relativeRMS(y, reference)
+        #expect(error > 1e-4 && error < tolerance, "relative RMS error against fp32: \(error)")
+        // The classes: all but a few pixels agree.
+        let plane = shape[2] * shape[3]
+        var agree = 0
+        for b in 0..<shape[0] {
+            for i in 0..<plane {
+                func argmax(_ t: Tensor) -> Int { (0..<3).max { t[flat: (b * 3 + $0) * plane + i] < t[flat: (b * 3 + $1) * plane + i] }! }
+                if argmax(y) == argmax(reference) { agree += 1 }
+            }
+        }
+        #expect(Double(agree) / Double(shape[0] * plane) > 0.97, "\(agree) of \(shape[0] * plane) pixels agree")
+    }
+
+    @Test("the peers' U-Nets in int8 stay close to float32: residual adds, instance norm, PReLU, LeakyReLU",
+          arguments: [
+              Architecture.smpUNet(SMPUNetConfiguration(encoder: .resnet18, inputChannels: 3, classes: 2)),
+              .basicUNet(BasicUNetConfiguration(inputChannels: 3, classes: 2)),
+              .monaiUNet(MONAIUNetConfiguration(inputChannels: 3, classes: 2)),
+              .plainConvUNet(.nnUNetDefault(stages: 5, inputChannels: 3, classes: 2)),
+          ])
+    func peers(architecture: Architecture) throws {
+        var g = SeededGenerator(seed: 3)
+        let model = try architecture.makeModel(generator: &g)
+        model.eval()
+        let shape = [1, 3, 64, 64]
+        let calibrator = Int8Calibrator(rule: .percentile(99.99))
+        let observing = try CompiledUNet(model, inputShape: shape, training: false, observingConvolutionInputs: calibrator.observe)
+        let calibration = (0..<2).map { _ in Tensor.normal(shape: shape, using: &g) }
+        for pass in 0..<calibrator.passes {
+            calibrator.pass = pass
+            for x in calibration { _ = try observing.forward(x) }
+        }
+        let table = calibrator.quantization(images: calibration.count)
+        #expect(table.inputs.count >= 8, "\(table.inputs.count)")
+        let x = Tensor.normal(shape: shape, using: &g)
+        let int8 = try CompiledUNet(model, inputShape: shape, training: false, quantization: table)
+        #expect(int8.network.convolutionImplementations.values.filter { $0.contains("int8") }.count == table.inputs.count)
+        let error = Self.relativeRMS(try int8.forward(x), try CompiledUNet(model, inputShape: shape, training: false).forward(x))
+        #expect(error > 1e-4 && error < 0.05, "\(architecture.description): relative RMS error against fp32 \(error)")
+    }
+
+    @Test("tables that do not fit are refused: an unknown convolution, the first or last, training, bad ranges")
+    func refusals() throws {
+        var g = SeededGenerator(seed: 2)
+        let x = Tensor.normal(shape: [1, 8, 6, 6], using: &g)
+        let (graph, parameters) = try Self.network(x: x, weight: Tensor.normal(shape: [8, 8, 3, 3], using: &g),
+                                                   bias: Tensor(shape: [8]), relu: true)
+        let range = Quantization.InputRange(limit: 1, signed: true)
+        for name in ["elsewhere", "first", "last", "middle"] {
+            let table = Quantization(rule: "test", images: 1, inputs: [name: range])
+            #expect(throws: CompilationError.self) { try CompiledNetwork(graph: graph, parameters: parameters, training: false, quantization: table) }
+        }
+        let table = Quantization(rule: "test", images: 1, inputs: ["middle+relu": range])
+        #expect(throws: CompilationError.self) { try CompiledNetwork(graph: graph, parameters: parameters, training: true, quantization: table) }
+        #expect(throws: CompilationError.self) {
+            try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: [], quantization: table)
+        }
+        for limit in [Float.nan, .infinity, 0, -1, 1e31] {
+            #expect(Quantization(rule: "max", images: 1, inputs: ["middle": .init(limit: limit, signed: false)]).problem != nil, "\(limit)")
+        }
+        #expect(table.problem == nil)
+    }
+
+    @Test("calibration rules: max keeps the largest magnitude, a percentile clips the tail; signed where negatives reach past 1/64 of the range")
+    func calibratorRules() {
+        let values = (0..<10_000).map { Float($0) / 1000 } + [-0.5, 1000]
+        // The largest magnitude, 1000, makes -0.5 negligible; the 99th percentile, about 10, does not.
+        for (rule, low, high, signed) in [(Int8Calibrator.Rule.max, Float(1000), Float(1000), false), (.percentile(99.0), 9.5, 10.5, true)] {
+            let calibrator = Int8Calibrator(rule: rule)
+            for pass in 0..<calibrator.passes {
+                calibrator.pass = pass
+                values.withUnsafeBufferPointer { calibrator.observe("a", $0) }
+                [Float(0), 2, 3].withUnsafeBufferPointer { calibrator.observe("b", $0) }
+            }
+            let table = calibrator.quantization(images: 1)
+            let a = table.inputs["a"]!
+            #expect(a.limit >= low && a.limit <= high && a.signed == signed, "\(rule): \(a)")
+            #expect(table.inputs["b"]?.signed == false)
+        }
+    }
+}
