@@ -16,7 +16,9 @@ import Tensors
 /// u8 (or s8 where it can be negative) with the listed range, the weights are quantized per output channel to the
 /// largest magnitude of each (7 bits for u8 inputs on CPUs without VNNI, whose byte multiply-adds saturate in 16 bits;
 /// oneDNN itself halves them for s8 inputs there), and oneDNN's int8 kernel writes float32 with the bias and
-/// post-ops; its scales are fixed when the kernel is made.
+/// post-ops; its scales are fixed when the kernel is made. Where every reader of its output is an int8 convolution of
+/// one range (`Lowering.int8Values`), it writes that output as u8 or s8 in that range, and the readers skip their
+/// quantizing step.
 ///
 /// fp32 convolutions of 3x3 with at least 32 channels in and out run oneDNN's Winograd F(4x4, 3x3) kernels where
 /// oneDNN has them (AVX-512) within the scratchpad limit; the rest run direct kernels. In an fp32 region of a
@@ -50,7 +52,7 @@ final class Conv2dKernel: NodeKernel {
     private var loadedBias: Buffer?
     /// int8: the input's range, the reorder quantizing the input to the primitive's source, each output channel's
     /// weight step and the largest quantized weight.
-    private let int8: (range: Quantization.InputRange, quantize: Primitive, weightScales: [Float], limit: Float)?
+    private let int8: (range: Quantization.InputRange, quantize: Primitive?, weightScales: [Float], limit: Float)?
     /// Calibration: whether forward hands its input to `Lowering.inputObserver`.
     private let observesInput: Bool
 
@@ -89,8 +91,10 @@ final class Conv2dKernel: NodeKernel {
                 return false
             }
         let int8Range = training ? nil : lowering.int8Range(of: node)
+        let quantized = lowering.int8Values[node.inputs[0].id] != nil
         let sourceWanted = if let int8Range {
-            try MemoryDescriptor(dims: inputShape, dataType: int8Range.signed ? .s8 : .u8, format: .acdb)
+            quantized ? try lowering.descriptor(node.inputs[0])
+                : try MemoryDescriptor(dims: inputShape, dataType: int8Range.signed ? .s8 : .u8, format: .acdb)
         } else if isInput {
             try MemoryDescriptor(dims: inputShape, dataType: type, format: .any)
         } else {
@@ -122,7 +126,10 @@ final class Conv2dKernel: NodeKernel {
                 weights: MemoryDescriptor(dims: weightDims, dataType: int8Range == nil ? type : .s8, format: .any),
                 bias: addsBias ? try MemoryDescriptor(dims: biasDims, format: .a) : nil,
                 destination: destination.with(dataType: type), geometry: geometry,
-                attributes: try lowering.attributes(postOps, outputScales: int8Scales.map { s in s.weights.map { $0 * int8Range!.scale } }),
+                attributes: try lowering.attributes(postOps, outputScales: int8Scales.map { s in
+                    let output = lowering.int8Values[node.output.id].map { 1 / $0.scale } ?? 1
+                    return s.weights.map { $0 * int8Range!.scale * output }
+                }),
                 algorithm: algorithm)
         }
         let direct = try forwardDescriptor(.direct, type: type)
@@ -131,7 +138,7 @@ final class Conv2dKernel: NodeKernel {
         if isInput { lowering.setInputDescriptor(source) }
         forwardPrimitive = try Primitive(forward)
         if let int8Range, let int8Scales {
-            let quantize = try Primitive(.reorder(
+            let quantize = quantized ? nil : try Primitive(.reorder(
                 source: lowering.descriptor(node.inputs[0]), destination: source,
                 attributes: PrimitiveAttributes(outputScales: (mask: 0, values: [1 / int8Range.scale]))))
             int8 = (int8Range, quantize, int8Scales.weights, int8Scales.limit)
@@ -345,7 +352,7 @@ final class Conv2dKernel: NodeKernel {
 
     /// int8: the weights rounded to their channels' steps (clipped to the largest quantized weight), and the bias in
     /// the accumulator's units (oneDNN adds it before scaling).
-    private func loadQuantized(_ int8: (range: Quantization.InputRange, quantize: Primitive, weightScales: [Float], limit: Float),
+    private func loadQuantized(_ int8: (range: Quantization.InputRange, quantize: Primitive?, weightScales: [Float], limit: Float),
                                weights: Buffer, bias: Buffer?) throws {
         let dense = try Memory(MemoryDescriptor(dims: weightDims, format: .abcd))
         try stageWeights(plainWeight(), view(), into: dense, dims: weightDims)
@@ -388,10 +395,10 @@ final class Conv2dKernel: NodeKernel {
                 observer(name, UnsafeBufferPointer(start: input.memory.dataPointer.assumingMemoryBound(to: Float.self), count: count))
             })
         }
-        if let int8 {
+        if let quantize = int8?.quantize {
             let quantized = try lowering.buffer(name + " int8 input", .activation, source)
-            steps.append(.primitive("\(name): quantize input", int8.quantize, reading: [.source: inputs[0]],
-                                    writing: [.destination: quantized], scratchpad: try lowering.scratchpad(int8.quantize, name)))
+            steps.append(.primitive("\(name): quantize input", quantize, reading: [.source: inputs[0]],
+                                    writing: [.destination: quantized], scratchpad: try lowering.scratchpad(quantize, name)))
             reads[.source] = quantized
         }
         if training {

@@ -28,6 +28,10 @@ final class Lowering {
     let quantization: Quantization?
     /// Inference: sees the input of every convolution `Conv2dKernel.isQuantizable` admits (calibration).
     let inputObserver: ConvolutionInputObserver?
+    /// int8 networks: the values kept as 8-bit integers, by `Graph.Value.id`, with their range: written by an int8
+    /// convolution and read only, as their input, by int8 convolutions of that same range, which so need no
+    /// quantizing step.
+    let int8Values: [Int: Quantization.InputRange]
     private let parameters: [String: Parameter]
     private(set) var buffers: [Buffer] = []
     /// Copies the model's parameters into dedicated buffers (inference), run by `loadParameters`.
@@ -40,6 +44,7 @@ final class Lowering {
          batchNormGroup: ProcessGroup? = nil, quantization: Quantization? = nil, inputObserver: ConvolutionInputObserver? = nil) throws {
         (self.graph, self.parameters, self.training, self.precision) = (graph, parameters, training, precision)
         (self.quantization, self.inputObserver) = training ? (nil, nil) : (quantization, inputObserver)
+        int8Values = training ? [:] : Self.int8Values(graph, quantization)
         self.batchNormGroup = training ? batchNormGroup : nil
         self.inputGradient = training && inputGradient
         (self.passes, self.valuePrecisions, self.formats) = (passes, valuePrecisions, formats)
@@ -51,7 +56,29 @@ final class Lowering {
 
     // MARK: - Values
 
-    func dataType(_ value: Graph.Value) -> DataType { valuePrecisions[value.id] == .bf16 ? .bf16 : .f32 }
+    func dataType(_ value: Graph.Value) -> DataType {
+        if let range = int8Values[value.id] { return range.signed ? .s8 : .u8 }
+        return valuePrecisions[value.id] == .bf16 ? .bf16 : .f32
+    }
+
+    /// See `int8Values`. A partial sum (a split convolution's first part, and the part adding into it) stays float32.
+    private static func int8Values(_ graph: Graph, _ quantization: Quantization?) -> [Int: Quantization.InputRange] {
+        guard let quantization else { return [:] }
+        func range(_ node: Graph.Node) -> Quantization.InputRange? {
+            guard case .conv2d(let a) = node.op, !a.accumulates else { return nil }
+            return quantization.inputs[node.name]
+        }
+        let consumers = graph.consumers
+        var values: [Int: Quantization.InputRange] = [:]
+        for node in graph.nodes where range(node) != nil && node.output != graph.output {
+            let readers = (consumers[node.output] ?? []).map { graph.nodes[$0] }
+            guard let first = readers.first.flatMap(range),
+                  readers.allSatisfy({ range($0) == first && $0.inputs[0] == node.output && !$0.inputs.dropFirst().contains(node.output) })
+            else { continue }
+            values[node.output.id] = first
+        }
+        return values
+    }
 
     /// The range an int8 convolution quantizes its input to (nil: it runs in float32).
     func int8Range(of node: Graph.Node) -> Quantization.InputRange? { quantization?.inputs[node.name] }

@@ -91,6 +91,37 @@ struct Int8Tests {
         #expect(error > 1e-4 && error < 0.05, "relative RMS error against fp32: \(error)")
     }
 
+    @Test("two int8 convolutions in a row: the first writes u8 in the second's range, which quantizes nothing")
+    func chainedConvolutions() throws {
+        var g = SeededGenerator(seed: 33)
+        let x = Tensor.normal(shape: [1, 16, 10, 12], using: &g)
+        let (w1, w2) = (Tensor.normal(shape: [16, 16, 3, 3], standardDeviation: 0.2, using: &g),
+                        Tensor.normal(shape: [16, 16, 3, 3], standardDeviation: 0.2, using: &g))
+        let (b1, b2) = (Tensor.normal(shape: [16], using: &g), Tensor.normal(shape: [16], using: &g))
+        let b = GraphBuilder(inputShape: x.shape)
+        let identity = Tensor(shape: [16, 16, 1, 1]) { $0 / 16 == $0 % 16 ? 1 : 0 }
+        let first = try b.conv2d(b.input, Conv2dAttributes(weight: "first.weight", bias: nil, outputChannels: 16, kernel: 1), name: "first")
+        let one = try b.relu(try b.conv2d(first, Conv2dAttributes(weight: "one.weight", bias: "one.bias", outputChannels: 16, kernel: 3,
+                                                                   padding: 1), name: "one"), name: "relu1")
+        let two = try b.relu(try b.conv2d(one, Conv2dAttributes(weight: "two.weight", bias: "two.bias", outputChannels: 16, kernel: 3,
+                                                                 padding: 1), name: "two"), name: "relu2")
+        let last = try b.conv2d(two, Conv2dAttributes(weight: "last.weight", bias: nil, outputChannels: 16, kernel: 1), name: "last")
+        let parameters = [("first.weight", Parameter(identity)), ("one.weight", Parameter(w1)), ("one.bias", Parameter(b1)),
+                          ("two.weight", Parameter(w2)), ("two.bias", Parameter(b2)), ("last.weight", Parameter(identity))]
+        let r1 = Quantization.InputRange(limit: 2.5, signed: true)
+        let middle = Self.expected(x: x, weight: w1, bias: b1, range: r1, relu: true)
+        let largest = (0..<middle.count).map { middle[flat: $0] }.max()!
+        let r2 = Quantization.InputRange(limit: largest * 0.9, signed: false)
+        let table = Quantization(rule: "test", images: 1, inputs: ["one+relu1": r1, "two+relu2": r2])
+        let network = try CompiledNetwork(graph: b.graph(output: last), parameters: parameters, training: false, quantization: table)
+        let plan = network.memoryPlan.table
+        #expect(plan.components(separatedBy: "int8 input").count == 2, "\(plan)")
+        #expect(plan.split(separator: "\n").contains { $0.contains(" u8 ") && $0.contains("one+relu1") && !$0.contains("int8 input") }, "\(plan)")
+        let y = try network.forward(x)
+        let reference = Self.expected(x: middle, weight: w2, bias: b2, range: r2, relu: true)
+        expectClose(y, reference, rtol: 1e-4, atol: 1e-4, "two int8 convolutions against their arithmetic")
+    }
+
     /// `√(Σ(a-b)²/Σb²)`.
     static func relativeRMS(_ a: Tensor, _ b: Tensor) -> Double {
         var (difference, size) = (0.0, 0.0)
