@@ -14,8 +14,10 @@ public final class ServerProcess: @unchecked Sendable {
         folder = try SyntheticData.temporaryFolder("unet-serve")
         process.executableURL = CommandRunner.productsDirectory.appendingPathComponent("unet")
         process.arguments = ["serve"] + arguments + (arguments.contains("--port") ? [] : ["--port", "0"])
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
-        FileManager.default.createFile(atPath: errorPath, contents: nil)
+        guard FileManager.default.createFile(atPath: outputPath, contents: nil),
+              FileManager.default.createFile(atPath: errorPath, contents: nil) else {
+            throw CommandRunner.CommandError(description: "cannot create the server's logs in \(folder.path)")
+        }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
         // The test runner's threads block signals, and a child inherits the mask: unblock them while the server
