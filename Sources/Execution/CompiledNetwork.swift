@@ -49,7 +49,7 @@ public final class CompiledNetwork {
     ///     not be used again, and `loadParameters()` then fails.
     ///   - quantization: fp32 inference with the layout pass: the convolutions it lists run in int8 (`Quantization`).
     ///     Their weights' scales are fixed when the network is compiled; `loadParameters()` quantizes with them.
-    ///   - observingConvolutionInputs: inference: called with the input of every convolution an int8 network may
+    ///   - observingConvolutionInputs: fp32 inference with the layout pass: called with the input of every convolution an int8 network may
     ///     quantize (`Conv2dKernel.isQuantizable`) at every forward pass, to calibrate a `Quantization`.
     /// - Throws: `CompilationError` for a graph the model's tensors do not fit (or bf16 on a CPU without bf16
     ///   kernels, or a quantization table naming a convolution the network lacks), `DNNLError` where oneDNN refuses.
@@ -58,8 +58,9 @@ public final class CompiledNetwork {
                 inputGradient: Bool = false, synchronizedBatchNorm: ProcessGroup? = nil, releasingModelWeights: Bool = false,
                 quantization: Quantization? = nil, observingConvolutionInputs: ConvolutionInputObserver? = nil) throws {
         if precision == .bf16, let reason = CPUISA.bf16Unsupported { throw CompilationError("bf16: \(reason)") }
-        if quantization != nil {
-            guard !training, precision == .fp32 else { throw CompilationError("int8 networks are for fp32 inference only") }
+        if quantization != nil || observingConvolutionInputs != nil {
+            // The observer reads float32 maps; int8 kernels replace float32 ones.
+            guard !training, precision == .fp32 else { throw CompilationError("int8 networks and their calibration are for fp32 inference only") }
             guard passes.contains(.layout) else { throw CompilationError("int8 networks need the layout pass") }
         }
         (self.precision, self.training, self.passes) = (precision, training, passes)
@@ -250,14 +251,14 @@ public final class CompiledNetwork {
         }
     }
 
-    /// The seconds a forward pass would take if it were nothing but its convolutions: each convolution timed alone,
-    /// medians summed. The ceiling that the whole forward pass is measured against.
     /// oneDNN's implementation of each convolution's forward pass, by node name (`jit:avx2`, `jit_uni_int8:avx2`, ...).
     public var convolutionImplementations: [String: String] {
         Dictionary(zip(graph.nodes, kernels).compactMap { node, kernel in (kernel as? Conv2dKernel).map { (node.name, $0.implementation) } },
                    uniquingKeysWith: { a, _ in a })
     }
 
+    /// The seconds a forward pass would take if it were nothing but its convolutions: each convolution timed alone,
+    /// medians summed. The ceiling that the whole forward pass is measured against.
     public func convolutionSeconds(repetitions: Int = 5) throws -> Double {
         try kernels.compactMap { $0 as? Conv2dKernel }.reduce(0) { $0 + (try $1.timeForward(repetitions: repetitions)) }
     }

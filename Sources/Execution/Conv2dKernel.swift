@@ -90,7 +90,7 @@ final class Conv2dKernel: NodeKernel {
                 if case .conv2d = other.op { return true }
                 return false
             }
-        let int8Range = training ? nil : lowering.int8Range(of: node)
+        let int8Range = lowering.int8Range(of: node)
         let quantized = lowering.int8Values[node.inputs[0].id] != nil
         let sourceWanted = if let int8Range {
             quantized ? try lowering.descriptor(node.inputs[0])

@@ -40,13 +40,11 @@ enum LayoutChoice {
             // The output may leave channels of its last block unused where a convolution writes it (a head of 2 classes).
             var outputFits = fills(node.output)
             if case .conv2d = node.op, node.output == graph.output { outputFits = true }
-            var own: FormatTag = outputFits && read.allSatisfy(fills) ? blocked : .acdb
             // int8: channels-last, but for a convolution of the image (oneDNN 2.6 has no optimized float32 kernel
             // for a few input channels into NHWC: a reorder after it costs a hundredth of its reference loops).
-            if case .conv2d = node.op, node.inputs.contains(graph.input) {
-            } else if int8 {
-                own = .acdb
-            }
+            let convolvesImage = if case .conv2d = node.op { node.inputs.contains(graph.input) } else { false }
+            let mayBlock = !int8 || convolvesImage
+            let own: FormatTag = mayBlock && outputFits && read.allSatisfy(fills) ? blocked : .acdb
             for (k, input) in node.inputs.enumerated() where formats[input.id] != own && !(inputAlone && input == graph.input) {
                 let converted = rewritten.newValue(shape: graph.shape(input))
                 precisions.append(precisions[input.id])

@@ -80,7 +80,7 @@ final class Lowering {
         return values
     }
 
-    /// The range an int8 convolution quantizes its input to (nil: it runs in float32).
+    /// The range an int8 convolution quantizes its input to (nil: it runs in float32, as every convolution in training).
     func int8Range(of node: Graph.Node) -> Quantization.InputRange? { quantization?.inputs[node.name] }
 
     /// The layout of `value` and of its gradient (`formats`), except for an input that convolutions alone read,

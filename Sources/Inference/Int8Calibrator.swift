@@ -5,10 +5,7 @@ import Graph
 ///
 ///     let calibrator = Int8Calibrator(rule: .percentile(99.99))
 ///     predictor.convolutionInputObserver = calibrator.observe
-///     for pass in 0..<calibrator.passes {
-///         calibrator.pass = pass
-///         for image in images { _ = try predictor.logits(image) }
-///     }
+///     try calibrator.calibrate { _ in for image in images { _ = try predictor.logits(image) } }
 ///     let table = calibrator.quantization(images: images.count)
 ///
 /// Rules: `max` keeps each input's largest magnitude (nothing clipped; one outlier widens every step);
@@ -27,7 +24,7 @@ public final class Int8Calibrator {
     /// The passes over the calibration images the rule needs: 1 for `max`, 2 for `percentile`.
     public var passes: Int { rule == .max ? 1 : 2 }
     /// The pass the observed values belong to (0 first).
-    public var pass = 0
+    private var pass = 0
     private static let bins = 2048
     private var statistics: [String: Statistics] = [:]
 
@@ -38,6 +35,15 @@ public final class Int8Calibrator {
     }
 
     public init(rule: Rule) { self.rule = rule }
+
+    /// Calls `run` once per pass the rule needs, with the pass's index (0 first); `run` sends every calibration input
+    /// through a network that hands its convolutions' inputs to `observe`.
+    public func calibrate(_ run: (_ pass: Int) throws -> Void) rethrows {
+        for pass in 0..<passes {
+            self.pass = pass
+            try run(pass)
+        }
+    }
 
     /// Takes one forward pass's input of `convolution` (a `ConvolutionInputObserver`).
     public func observe(_ convolution: String, _ values: UnsafeBufferPointer<Float>) {

@@ -80,8 +80,7 @@ struct QuantizeCommand: ParsableCommand {
         let calibrator = Int8Calibrator(rule: rule == .max ? .max : .percentile(percentile))
         segmenter.predictor.convolutionInputObserver = calibrator.observe
         let progress = ProgressDisplay(quiet: false)
-        for pass in 0..<calibrator.passes {
-            calibrator.pass = pass
+        try calibrator.calibrate { pass in
             for (index, image) in images.enumerated() {
                 progress.update(fraction: (Double(pass * images.count + index)) / Double(calibrator.passes * images.count),
                                 label: "pass \(pass + 1)/\(calibrator.passes)", details: (image as NSString).lastPathComponent)

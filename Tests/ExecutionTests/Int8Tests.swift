@@ -142,10 +142,7 @@ struct Int8Tests {
         let calibration = (0..<3).map { _ in Tensor.normal(shape: shape, using: &g) }
         let calibrator = Int8Calibrator(rule: rule)
         let observing = try CompiledUNet(model, inputShape: shape, training: false, observingConvolutionInputs: calibrator.observe)
-        for pass in 0..<calibrator.passes {
-            calibrator.pass = pass
-            for x in calibration { _ = try observing.forward(x) }
-        }
+        try calibrator.calibrate { _ in for x in calibration { _ = try observing.forward(x) } }
         let table = calibrator.quantization(images: calibration.count)
         // Every convolution but the first and the last; the decoder's splits and transposed convolutions among them.
         let convolutions = observing.network.graph.nodes.filter { if case .conv2d = $0.op { return true } else { return false } }
@@ -187,10 +184,7 @@ struct Int8Tests {
         let calibrator = Int8Calibrator(rule: .percentile(99.99))
         let observing = try CompiledUNet(model, inputShape: shape, training: false, observingConvolutionInputs: calibrator.observe)
         let calibration = (0..<2).map { _ in Tensor.normal(shape: shape, using: &g) }
-        for pass in 0..<calibrator.passes {
-            calibrator.pass = pass
-            for x in calibration { _ = try observing.forward(x) }
-        }
+        try calibrator.calibrate { _ in for x in calibration { _ = try observing.forward(x) } }
         let table = calibrator.quantization(images: calibration.count)
         #expect(table.inputs.count >= 8, "\(table.inputs.count)")
         let x = Tensor.normal(shape: shape, using: &g)
@@ -214,6 +208,9 @@ struct Int8Tests {
         let table = Quantization(rule: "test", images: 1, inputs: ["middle+relu": range])
         #expect(throws: CompilationError.self) { try CompiledNetwork(graph: graph, parameters: parameters, training: true, quantization: table) }
         #expect(throws: CompilationError.self) {
+            try CompiledNetwork(graph: graph, parameters: parameters, training: true, observingConvolutionInputs: { _, _ in })
+        }
+        #expect(throws: CompilationError.self) {
             try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: [], quantization: table)
         }
         for limit in [Float.nan, .infinity, 0, -1, 1e31] {
@@ -228,8 +225,7 @@ struct Int8Tests {
         // The largest magnitude, 1000, makes -0.5 negligible; the 99th percentile, about 10, does not.
         for (rule, low, high, signed) in [(Int8Calibrator.Rule.max, Float(1000), Float(1000), false), (.percentile(99.0), 9.5, 10.5, true)] {
             let calibrator = Int8Calibrator(rule: rule)
-            for pass in 0..<calibrator.passes {
-                calibrator.pass = pass
+            calibrator.calibrate { _ in
                 values.withUnsafeBufferPointer { calibrator.observe("a", $0) }
                 [Float(0), 2, 3].withUnsafeBufferPointer { calibrator.observe("b", $0) }
             }
