@@ -114,8 +114,8 @@ public final class SegmentationServer: Sendable {
             ("/openapi.json", "/openapi.json", .get), ("/v1/models", "/v1/models", .get),
             ("/v1/models/:name/segment", "/v1/models/{name}/segment", .post),
         ]
+        let methods: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch, .options, .trace] + [HTTPRequest.Method("QUERY")].compactMap { $0 }
         for (path, route, method) in allowed {
-            let methods: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch, .options, .trace] + [HTTPRequest.Method("QUERY")].compactMap { $0 }
             for other in methods where other != method {
                 router.on(path, method: other) { _, _ in
                     await self.answer(route) {
