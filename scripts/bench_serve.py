@@ -302,12 +302,13 @@ def main():
             tool = os.path.join(os.path.dirname(sys.executable), "schemathesis")
             # A body the schema calls a string may be no decodable image: 400 is then the right answer, which the
             # schema cannot express (schemathesis's positive-data check is told so), as 404 for a model that is not served.
+            # It runs in the temporary folder, where it leaves its cache.
             config = os.path.join(folder, "schemathesis.toml")
             with open(config, "w") as f:
                 f.write('[[operations]]\ninclude-name = "POST /v1/models/{name}/segment"\n'
                         'checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "404", "413", "503"]\n')
             result = subprocess.run([tool, "--config-file", config, "run", f"http://127.0.0.1:{port}/openapi.json", "--checks", "all",
-                                     "-n", "200", "--request-timeout", "60"], capture_output=True, text=True)
+                                     "-n", "200", "--request-timeout", "60"], capture_output=True, text=True, cwd=folder)
             print("\n## schemathesis\n\n```\n" + "\n".join(result.stdout.strip().splitlines()[-25:]) + "\n```")
             print(f"schemathesis exit status {result.returncode}")
     finally:
