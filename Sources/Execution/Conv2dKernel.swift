@@ -45,8 +45,9 @@ final class Conv2dKernel: NodeKernel {
     private let activationBackward: Primitive?
     private let backwardDataPrimitive: Primitive?
     private let backwardWeightsPrimitive: Primitive?
-    /// bf16 copies of the source and output gradient for a bf16 weight gradient in an fp32 region.
-    private let bf16GradientInputs: (source: MemoryDescriptor, diffDestination: MemoryDescriptor)?
+    /// Copies the weight gradient reads in other layouts: bf16 copies of the source and the output gradient for a
+    /// bf16 weight gradient in an fp32 region, or the source alone in channel blocks (one plain channel).
+    private let gradientInputCopies: (source: MemoryDescriptor, diffDestination: MemoryDescriptor?)?
     /// Inference: the weights and bias, loaded once.
     private var loadedWeights: Buffer?
     private var loadedBias: Buffer?
@@ -147,7 +148,7 @@ final class Conv2dKernel: NodeKernel {
         }
 
         guard training else {
-            (activationBackward, backwardDataPrimitive, backwardWeightsPrimitive, bf16GradientInputs) = (nil, nil, nil, nil)
+            (activationBackward, backwardDataPrimitive, backwardWeightsPrimitive, gradientInputCopies) = (nil, nil, nil, nil)
             try prepareLoading(forward)
             return
         }
@@ -195,9 +196,26 @@ final class Conv2dKernel: NodeKernel {
         if winograd && lowering.precision == .bf16 && !lowering.admits(winograd: winogradGradient) {
             let layouts = try forwardDescriptor(.direct, type: .bf16)
             chosen = try weights(.direct, layouts, layouts)
-            bf16GradientInputs = (chosen.memoryDescriptor(.source), chosen.memoryDescriptor(.diffDestination))
+            gradientInputCopies = (chosen.memoryDescriptor(.source), chosen.memoryDescriptor(.diffDestination))
+        } else if chosen.implementationName.hasPrefix("ref"), let block = CPUISA.channelBlock {
+            // oneDNN 2.6 has only reference loops for the weight gradient of a convolution of one plain channel (a gray
+            // image) on AVX2: a copy of the source in channel blocks (zero-padded) lets its vector kernel run.
+            let blockedSource = try MemoryDescriptor(dims: source.dims, dataType: source.dataType, format: block == 16 ? .aBcd16b : .aBcd8b)
+            let layouts = try PrimitiveDescriptor.convolutionForward(
+                .convolution, training: true, source: blockedSource,
+                weights: MemoryDescriptor(dims: weightDims, dataType: type, format: .any),
+                bias: addsBias ? try MemoryDescriptor(dims: biasDims, format: .a) : nil,
+                destination: forward.memoryDescriptor(.destination), geometry: geometry, attributes: try lowering.attributes(postOps),
+                algorithm: .direct)
+            let blocked = try weights(.direct, layouts, layouts)
+            if blocked.implementationName.hasPrefix("ref") {
+                gradientInputCopies = nil
+            } else {
+                chosen = blocked
+                gradientInputCopies = (blockedSource, nil)
+            }
         } else {
-            bf16GradientInputs = nil
+            gradientInputCopies = nil
         }
         backwardWeightsPrimitive = try Primitive(chosen)
     }
@@ -460,15 +478,16 @@ final class Conv2dKernel: NodeKernel {
         let diffWeights = try lowering.buffer(name + " weight gradient", .weights, pd.memoryDescriptor(.diffWeights))
         let diffBias = addsBias ? try lowering.buffer(name + " bias gradient", .weights, MemoryDescriptor(dims: [a.outputChannels], format: .a)) : nil
         var (src, diffDst) = (x, diff)
-        if let copies = bf16GradientInputs {
-            let (sourceCopy, diffCopy) = (try lowering.buffer(name + " bf16 source", .activation, copies.source),
-                                          try lowering.buffer(name + " bf16 gradient", .gradient, copies.diffDestination))
-            let (toSource, toDiff) = (try Reorder(from: x.descriptor, to: copies.source), try Reorder(from: diff.descriptor, to: copies.diffDestination))
-            steps.append(Step("\(name): bf16 copies for the weight gradient", reads: [x, diff], writes: [sourceCopy, diffCopy]) {
+        if let copies = gradientInputCopies {
+            let sourceCopy = try lowering.buffer(name + " source copy", .activation, copies.source)
+            let diffCopy = try copies.diffDestination.map { try lowering.buffer(name + " gradient copy", .gradient, $0) }
+            let toSource = try Reorder(from: x.descriptor, to: copies.source)
+            let toDiff = try copies.diffDestination.map { try Reorder(from: diff.descriptor, to: $0) }
+            steps.append(Step("\(name): copies for the weight gradient", reads: [x, diff], writes: [sourceCopy] + (diffCopy.map { [$0] } ?? [])) {
                 try toSource(x.memory, sourceCopy.memory)
-                try toDiff(diff.memory, diffCopy.memory)
+                if let toDiff, let diffCopy { try toDiff(diff.memory, diffCopy.memory) }
             })
-            (src, diffDst) = (sourceCopy, diffCopy)
+            (src, diffDst) = (sourceCopy, diffCopy ?? diff)
         }
         var writes: [Argument: Buffer] = [.diffWeights: diffWeights]
         if let diffBias { writes[.diffBias] = diffBias }

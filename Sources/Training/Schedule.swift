@@ -20,7 +20,7 @@ public struct Schedule: Codable, Sendable, Equatable {
     public let kind: Kind
     /// The rate the schedule starts from (OneCycle's peak).
     public let baseLearningRate: Float
-    public let totalSteps: Int
+    public private(set) var totalSteps: Int
     public let warmupSteps: Int
     public let minimumLearningRate: Float
     /// OneCycle: the share of steps spent rising, the initial divisor and the final divisor.
@@ -58,6 +58,14 @@ public struct Schedule: Codable, Sendable, Equatable {
             && onecycleFinalDivisor > 0 && onecycleRise > 0 && onecycleRise < 1 && (best?.isFinite ?? true)
             && (1...1_000_000_000).contains(totalSteps) && (0...1_000_000_000).contains(warmupSteps)
             && (0...1_000_000).contains(patience) && (0...1_000_000).contains(badEvaluations)
+    }
+
+    /// The same schedule stretched or shortened to `totalSteps` (a time budget's new estimate of the steps that fit);
+    /// the rate at a step moves as the new length places it.
+    public func resized(totalSteps: Int) -> Schedule {
+        var copy = self
+        copy.totalSteps = max(totalSteps, 1)
+        return copy
     }
 
     /// The learning rate of optimizer step `step`.

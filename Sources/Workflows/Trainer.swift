@@ -41,6 +41,8 @@ public final class Trainer {
     public var validationSampleCount = 0
     /// Polled after every step: true stops training after saving `last.safetensors` (SIGINT/SIGTERM).
     public var shouldStop: () -> Bool = { false }
+    /// The time, as the budget (`TrainingOptions.deadline`) and the step records read it; tests give a fake clock.
+    public var clock: () -> Date = { Date() }
 
     public private(set) var step = 0
     public private(set) var best: Double?
@@ -52,7 +54,14 @@ public final class Trainer {
     private var validationPredictor: Predictor?
     private let log: MetricsLog?
 
-    public var totalSteps: Int { options.totalSteps(batchesPerEpoch: loader.batchesPerEpoch) }
+    /// The steps the run will train: the options' count, or under a deadline the steps that fit it (re-estimated as
+    /// steps are timed).
+    public var totalSteps: Int { plannedSteps }
+    private var plannedSteps: Int
+    /// The deadline's measurements (nil without `TrainingOptions.deadline`).
+    private var budget: TimeBudget?
+    /// Whether the deadline cut the run short of the steps its options asked for.
+    public var shortenedByDeadline: Bool { budget != nil && plannedSteps < options.totalSteps(batchesPerEpoch: loader.batchesPerEpoch) }
     /// Data-parallel training: seconds spent waiting for the gradient exchange after backward (the communication
     /// that overlapping did not hide); 0 for one process.
     public var gradientExchangeWaitSeconds: Double { reducer?.waitingSeconds ?? 0 }
@@ -98,6 +107,8 @@ public final class Trainer {
                             warmupSteps: options.warmupSteps, minimumLearningRate: options.minimumLearningRate,
                             patience: options.plateauPatience)
         log = try runDirectory.map { try MetricsLog(path: $0.file("metrics.jsonl")) }
+        plannedSteps = options.totalSteps(batchesPerEpoch: loader.batchesPerEpoch)
+        budget = options.deadline.map { TimeBudget(deadline: $0, estimatedValidationSeconds: options.estimatedValidationSeconds) }
     }
 
     static func makeOptimizer(_ o: TrainingOptions, _ parameters: [Parameter]) -> any Optimizer {
@@ -136,7 +147,8 @@ public final class Trainer {
 
     // MARK: - The loop
 
-    /// Trains until the total steps are done.
+    /// Trains until the total steps are done, or under a deadline until another step would leave too little time for
+    /// the closing validation and checkpoints.
     /// - Throws: `TrainingError` for a non-finite loss or an interruption, dataset and oneDNN errors.
     public func run() throws {
         // The largest batch the loader will make, checked before any is made.
@@ -144,21 +156,24 @@ public final class Trainer {
         if size.count == 2 {
             try model.architecture.checkMemory(batch: loader.batchSize, height: size[1], width: size[0], training: true)
         }
-        let total = totalSteps
         let perEpoch = max(loader.batchesPerEpoch, 1)
-        let validateEvery = options.validateEvery ?? (options.steps != nil ? max(total / 10, 1) : perEpoch)
-        let start = Date()
+        let validateEvery = options.validateEvery ?? (options.steps != nil ? max(plannedSteps / 10, 1) : perEpoch)
+        let start = clock()
         if group.worldSize > 1 { try synchronize(model.namedParameters().map(\.1)) }
         var epoch = step / perEpoch
         var imagesSinceReport = 0
-        var reportTime = Date()
-        while step < total {
+        var reportTime = start
+        var validated = -1
+        var previousEnd: Date?
+        var closingSince = 0.0
+        while step < plannedSteps {
             // 1. The epoch's batches, resumed mid-epoch if need be.
             let batches = loader.epoch(epoch, startingAt: step % perEpoch)
             defer { batches.cancel() }
-            while step < total, let batch = try batches.next() {
+            while step < plannedSteps, let batch = try batches.next() {
                 // 2. Forward and loss (not on a batch with NaN or infinity; all ranks learn of it together).
                 let shape = batch.images.shape
+                let compiles = trainingNetworks[shape] == nil
                 let batchIsFinite = batch.images.isFinite
                 var compiled: CompiledUNet?
                 var (loss, dLogits): (Float, Tensor) = (.nan, Tensor(shape: [0]))
@@ -199,17 +214,30 @@ public final class Trainer {
                 step += 1
                 try checkParameters()
                 // 4. Report.
+                // A step's time: from the previous step's end (its batch's wait included), validation and checkpoints
+                // aside.
+                let now = clock()
+                if !compiles, let previousEnd { budget?.recordStep(seconds: now.timeIntervalSince(previousEnd) - closingSince) }
+                (previousEnd, closingSince) = (now, 0)
                 imagesSinceReport += shape[0] * group.worldSize
-                let now = Date()
                 let rate = Double(imagesSinceReport) / max(now.timeIntervalSince(reportTime), 1e-9)
                 if now.timeIntervalSince(reportTime) > 2 { (imagesSinceReport, reportTime) = (0, now) }
-                let record = TrainingStepRecord(step: step, epoch: epoch + 1, totalSteps: total, loss: agreed.loss,
+                let record = TrainingStepRecord(step: step, epoch: epoch + 1, totalSteps: plannedSteps, loss: agreed.loss,
                                                 learningRate: optimizer.learningRate, imagesPerSecond: rate,
-                                                elapsed: now.timeIntervalSince(start))
+                                                elapsed: now.timeIntervalSince(start), secondsLeft: budget?.secondsLeft(at: now))
                 try log?.write(record)
                 onEvent(.step(record))
-                // 5. Validate and checkpoint.
-                if step % validateEvery == 0 || step == total { try validateAndSave(epoch: epoch + 1) }
+                // 5. Validate and checkpoint; under a deadline, fit the plan to the time left.
+                let closingStart = clock()
+                if step % validateEvery == 0 || step == plannedSteps {
+                    try validateAndSave(epoch: epoch + 1)
+                    validated = step
+                }
+                if try fitToDeadline(validateEvery: validateEvery), validated != step {
+                    try validateAndSave(epoch: epoch + 1)
+                    validated = step
+                }
+                closingSince = clock().timeIntervalSince(closingStart)
                 if agreed.stop || (group.worldSize == 1 && shouldStop()) {
                     try save(lastCheckpoint, reason: "interrupted")
                     try group.barrier()  // the other ranks wait for rank 0's save: the launcher never stops it mid-write
@@ -221,6 +249,30 @@ public final class Trainer {
                 try save((outputDirectory as NSString).appendingPathComponent("epoch_\(epoch).safetensors"), reason: "epoch \(epoch)")
             }
         }
+    }
+
+    /// Under a deadline: ends the plan at this step when another one would not leave time for the closing validation
+    /// and checkpoints (true: the caller closes the run), else every tenth step re-estimates the steps that fit and
+    /// fits the schedule to them. All ranks take rank 0's decision.
+    private func fitToDeadline(validateEvery: Int) throws -> Bool {
+        guard let budget, step < plannedSteps else { return false }
+        var decision: [Double] = [0, group.isPrimary ? Double(plannedSteps) : 0]
+        if group.isPrimary {
+            let now = clock()
+            if !budget.allowsStep(at: now) {
+                decision = [1, Double(step)]
+            } else if step % 10 == 0, let fit = budget.stepsThatFit(at: now, validateEvery: validateEvery) {
+                let fitting = step + max(fit, 1)
+                decision = [0, Double(options.stretchesToDeadline ? fitting : min(fitting, options.totalSteps(batchesPerEpoch: loader.batchesPerEpoch)))]
+            }
+        }
+        if group.worldSize > 1 { try group.allReduce(&decision, .sum) }  // only rank 0's values are not 0
+        let steps = Int(decision[1])
+        if steps != plannedSteps {
+            plannedSteps = steps
+            schedule = schedule.resized(totalSteps: steps)
+        }
+        return decision[0] == 1
     }
 
     /// What the ranks agree on after each forward pass (one allreduce): the mean loss, whether any rank asked to
@@ -284,7 +336,10 @@ public final class Trainer {
             try synchronize(model.namedParameters().map(\.1).filter { !$0.requiresGrad })
             try checkReplicas()
         }
-        if let record = try validate(epoch: epoch) {
+        let validationStart = clock()
+        let validation = try validate(epoch: epoch)
+        budget?.recordValidation(seconds: clock().timeIntervalSince(validationStart))
+        if let record = validation {
             try log?.write(record)
             onEvent(.validation(record))
             let value: Double =
@@ -360,7 +415,9 @@ public final class Trainer {
         }
         let state = TrainingCheckpoint.State(step: step, optimizer: options.optimizer, optimizerNumbers: [:],
                                              schedule: schedule, best: best, seed: options.seed)
+        let start = clock()
         try TrainingCheckpoint.write(model: model, metadata: metadata, optimizer: optimizer, state: state, to: path)
+        budget?.recordCheckpoint(seconds: clock().timeIntervalSince(start))
         onEvent(.checkpoint(path: path, reason: reason))
     }
 }

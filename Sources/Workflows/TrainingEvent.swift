@@ -21,6 +21,8 @@ public struct TrainingStepRecord: Codable, Sendable {
     public let imagesPerSecond: Double
     /// Seconds since training (or this resumed run) started.
     public let elapsed: Double
+    /// Seconds left before the run's deadline (`TrainingOptions.deadline`); nil without one.
+    public var secondsLeft: Double? = nil
 }
 
 /// One validation pass (a line of the metrics log).

@@ -1,4 +1,5 @@
 import Execution
+import Foundation
 import Graph
 import Training
 
@@ -50,6 +51,14 @@ public struct TrainingOptions: Sendable {
     /// Data-parallel training: batch norm normalises each step with the statistics of every rank's batch together
     /// (PyTorch's `SyncBatchNorm`) instead of each rank's own.
     public var synchronizedBatchNorm = false
+    /// When the run must be over, its closing validation and checkpoints included (`--time`): the trainer fits the
+    /// schedule to the steps that fit and stops early if need be (`TimeBudget`). nil: no deadline.
+    public var deadline: Date?
+    /// Under a deadline, whether the run may also train more steps than planned when they fit (`--auto`: the planned
+    /// steps are an estimate); otherwise the planned steps are the most it trains.
+    public var stretchesToDeadline = false
+    /// Seconds one validation pass is assumed to take until one has been timed (the planner's estimate).
+    public var estimatedValidationSeconds = 1.0
 
     public init() {}
 

@@ -43,6 +43,23 @@ struct DataOptions: ParsableArguments {
                                            regionSuffix: regionSuffix)
     }
 
+    /// The pairs from `folder` (`DIR` of `unet dataset check` and `unet plan`: its images and masks folders found by
+    /// name), or from the options when there is none.
+    /// - Throws: `CLIError` when the folder holds no images and masks folders.
+    func pairs(in folder: String?) throws -> (pairs: [SamplePaths], problems: [DatasetProblem]) {
+        guard let folder else { return try pairs() }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        func find(_ candidates: [String]) -> String? {
+            candidates.first { names.contains($0) }.map { (folder as NSString).appendingPathComponent($0) }
+        }
+        guard let images = find(["images", "imgs", "image"]), let masks = find(["masks", "labels", "label", "mask"]) else {
+            throw CLIError(description: "\(folder): no images|imgs|image and masks|labels|label|mask folders inside; "
+                + "give --images and --masks")
+        }
+        return SampleDiscovery.pairFolders(images: images, masks: masks, maskSuffix: maskSuffix, regions: regions,
+                                           regionSuffix: regionSuffix)
+    }
+
     /// The class table given by --mask-values, if any.
     func classTable() throws -> ClassTable? {
         guard let maskValues else { return nil }

@@ -35,7 +35,7 @@ struct DatasetCheckCommand: ParsableCommand {
     func run() throws {
         runtime.apply()
         try CLIError.reporting {
-            let (pairs, known) = try pairs()
+            let (pairs, known) = try data.pairs(in: folder)
             let options = DatasetOptions(inputChannels: inChannels, classes: classes, maskEncoding: data.maskEncoding,
                                          classTable: try data.classTable(), ignoreValue: data.ignoreIndex)
             var report: DatasetReport?
@@ -56,21 +56,6 @@ struct DatasetCheckCommand: ParsableCommand {
             }
             if !problems.isEmpty { throw CLIError(description: "\(problems.count) dataset problem(s); training would refuse this dataset") }
         }
-    }
-
-    /// The pairs from DIR (its images and masks folders found by name) or from the data options.
-    private func pairs() throws -> (pairs: [SamplePaths], problems: [DatasetProblem]) {
-        guard let folder else { return try data.pairs() }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        func find(_ candidates: [String]) -> String? {
-            candidates.first { names.contains($0) }.map { (folder as NSString).appendingPathComponent($0) }
-        }
-        guard let images = find(["images", "imgs", "image"]), let masks = find(["masks", "labels", "label", "mask"]) else {
-            throw CLIError(description: "\(folder): no images|imgs|image and masks|labels|label|mask folders inside; "
-                + "give --images and --masks")
-        }
-        return SampleDiscovery.pairFolders(images: images, masks: masks, maskSuffix: data.maskSuffix, regions: data.regions,
-                                           regionSuffix: data.regionSuffix)
     }
 
     private func printJSON(_ report: DatasetReport?, problems: [DatasetProblem], warnings: [String]) throws {

@@ -6,6 +6,7 @@ import Execution
 import Foundation
 import Graph
 import Models
+import Planning
 import Tensors
 import Training
 import Workflows
@@ -26,6 +27,12 @@ struct TrainCommand: ParsableCommand {
             """)
 
     @OptionGroup var data: DataOptions
+    @Flag(help: ArgumentHelp("Plan the recipe from the data and --time (unet plan shows it): normalization, width, depth, crop, "
+        + "batch, loss, optimizer, schedule, augmentation, steps, validation. Flags given replace its choices."))
+    var auto = false
+    @Option(help: ArgumentHelp("Stop by this time, validation and checkpoints included, e.g. 30m, 1h30m, 90s (--auto: the "
+        + "budget it plans for, 30m by default; else fewer steps are trained if they do not fit).", valueName: "duration"))
+    var time: DurationFlag?
     @Option(help: ArgumentHelp("Validation images (instead of a --validation split).", valueName: "dir")) var valImages: String?
     @Option(help: ArgumentHelp("Validation masks.", valueName: "dir")) var valMasks: String?
     @Option(help: ArgumentHelp("Region-of-interest masks of the validation images (named as --region-suffix says).", valueName: "dir"))
@@ -88,14 +95,19 @@ struct TrainCommand: ParsableCommand {
         try FlagRange.positive(scale, "--scale", atMost: 1)
         let inChannels = architecture.inChannels
         for (flag, values) in [("--mean", try NumberList.parse(mean, "--mean")), ("--std", try NumberList.parse(std, "--std"))] {
-            guard let values else { continue }
+            guard let values, !auto || GivenFlags().contains("--in-channels") else { continue }
             guard values.count == inChannels else {
                 throw ValidationError("\(flag): \(values.count) value(s) for \(inChannels) input channel(s) (--in-channels)")
             }
         }
         try FlagRange.each(try NumberList.parse(mean, "--mean"), "--mean", { $0.isFinite }, "finite")
         try FlagRange.each(try NumberList.parse(std, "--std"), "--std", { $0.isFinite && $0 > 0 }, "positive and finite")
-        _ = try loss.lossFunction(classes: architecture.classes)
+        if !auto || GivenFlags().contains("--classes") { _ = try loss.lossFunction(classes: architecture.classes) }
+        if auto && (load != nil || resume != nil) {
+            throw ValidationError("--auto plans a new network; --load and --resume start from a trained one")
+        }
+        if auto && architecture.arch != .unet { throw ValidationError("--auto plans a classic U-Net (--arch unet)") }
+        if auto && GivenFlags().contains("--epochs") { throw ValidationError("--auto counts steps: give --steps instead of --epochs") }
         if !data.namesPairs {
             throw ValidationError("give --images and --masks, or --list")
         }
@@ -114,17 +126,25 @@ struct TrainCommand: ParsableCommand {
         runtime.apply()
         let group = ProcessGroup.world
         let progress = ProgressDisplay(quiet: !group.isPrimary)
-        try CLIError.reporting { try train(progress, group: group) }
+        let started = Date()
+        try CLIError.reporting { try train(progress, group: group, started: started) }
     }
 
-    private func train(_ progress: ProgressDisplay, group: ProcessGroup) throws {
+    private func train(_ progress: ProgressDisplay, group: ProcessGroup, started: Date) throws {
         // 0. The output folder, checked before the data is read (and locked once the data is good) by rank 0, the
         // one that writes it.
         let mode: RunDirectory.Mode = resume.map { .resume(checkpoint: $0) } ?? (overwrite ? .overwrite : .new)
         if group.isPrimary { try RunDirectory.check(path: outputDir, mode: mode) }
-        // 1. Data: pair the files and check every one of them before anything trains.
-        let (inChannels, classes) = (architecture.inChannels, architecture.classes)
-        var datasetOptions = DatasetOptions(inputChannels: inChannels, classes: classes, scale: scale,
+        // 1. Data: pair the files and check every one of them before anything trains (--auto: at full resolution,
+        // read as colour unless --in-channels says otherwise, until the plan decides).
+        let given = GivenFlags()
+        var settings = try TrainingSettings(self)
+        if auto {
+            settings.scale = given.contains("--scale") ? scale : 1
+            if !given.contains("--in-channels") { settings.inputChannels = 3 }
+            if !given.contains("--classes") { settings.classes = nil }
+        }
+        var datasetOptions = DatasetOptions(inputChannels: settings.inputChannels, classes: settings.classes, scale: settings.scale,
                                             maskEncoding: data.maskEncoding, classTable: try data.classTable(),
                                             ignoreValue: data.ignoreIndex)
         var loaded: LoadedModel?
@@ -135,27 +155,51 @@ struct TrainCommand: ParsableCommand {
             }
         }
         let (pairs, pairProblems) = try data.pairs()
-        let dataset = try SegmentationDataset.open(pairs, options: datasetOptions, problems: pairProblems)
+        var dataset = try SegmentationDataset.open(pairs, options: datasetOptions, problems: pairProblems)
         progress.message("data: \(dataset.count) image/mask pairs, class table \(dataset.table)"
             + (dataset.isCached ? " (decoded once, kept in memory)" : ""))
         var trainIndices = Array(0..<dataset.count)
         var validationSet: (SegmentationDataset, [Int])?
+        var validationPairs: (pairs: [SamplePaths], problems: [DatasetProblem])?
+        let validationPercent = auto && !given.contains("--validation") ? Planner.validationPercent(images: dataset.count) : validation
         if valList != nil || valImages != nil {
-            let (valPairs, valProblems) = valList.map(SampleDiscovery.readList)
+            let valPairs = valList.map(SampleDiscovery.readList)
                 ?? SampleDiscovery.pairFolders(images: valImages!, masks: valMasks!, maskSuffix: data.maskSuffix,
                                                regions: valRegions, regionSuffix: data.regionSuffix)
             var valOptions = datasetOptions
             valOptions.classTable = dataset.table
-            validationSet = (try SegmentationDataset.open(valPairs, options: valOptions, problems: valProblems),
-                             Array(0..<valPairs.count))
-        } else if validation > 0 {
+            validationSet = (try SegmentationDataset.open(valPairs.pairs, options: valOptions, problems: valPairs.problems),
+                             Array(0..<valPairs.pairs.count))
+            validationPairs = valPairs
+        } else if validationPercent > 0 {
             var g = SeededGenerator(seed: seed)
             let shuffled = trainIndices.shuffled(using: &g)
-            let count = Int(Double(dataset.count) * validation / 100)
+            let count = Int(Double(dataset.count) * validationPercent / 100)
             validationSet = (dataset, Array(shuffled.prefix(count)).sorted())
             trainIndices = Array(shuffled.dropFirst(count)).sorted()
         }
         guard trainIndices.count >= 1 else { throw CLIError(description: "no training samples left after the validation split") }
+        if auto {
+            // The plan, then the data again if it is to be read at another scale, channel count or class count.
+            guard group.worldSize == 1 else {
+                throw CLIError(description: "--auto plans in one process: run unet plan, then mpirun unet train with the flags it prints")
+            }
+            let recipe = try plan(dataset, training: trainIndices, validationImages: validationSet?.1.count ?? 0,
+                                  heldOut: validationPairs == nil ? validationPercent : nil, given: given, started: started, progress)
+            settings = try TrainingSettings(recipe, self)
+            if settings.scale != datasetOptions.scale || settings.inputChannels != datasetOptions.inputChannels {
+                (datasetOptions.scale, datasetOptions.inputChannels, datasetOptions.classes) = (settings.scale, settings.inputChannels, settings.classes)
+                datasetOptions.classTable = dataset.table
+                dataset = try SegmentationDataset.open(pairs, options: datasetOptions, problems: pairProblems)
+                if let validationPairs {
+                    validationSet = (try SegmentationDataset.open(validationPairs.pairs, options: datasetOptions, problems: validationPairs.problems),
+                                     validationSet!.1)
+                } else if let indices = validationSet?.1 {
+                    validationSet = (dataset, indices)
+                }
+            }
+        }
+        let batchSize = settings.batchSize
         if group.worldSize > 1, trainIndices.count < batchSize * group.worldSize {
             throw CLIError(description: "\(trainIndices.count) training samples cannot fill one global batch of \(batchSize * group.worldSize) "
                 + "(--batch-size \(batchSize) on each of \(group.worldSize) ranks); lower --batch-size or run fewer ranks")
@@ -170,13 +214,13 @@ struct TrainCommand: ParsableCommand {
         } else if let loaded {
             model = loaded.model
         } else {
-            model = try architecture.architecture().makeModel(generator: &generator)
+            model = try settings.architecture!.makeModel(generator: &generator)
         }
-        var normalization = Normalization(mean: try NumberList.parse(mean, "--mean"), std: try NumberList.parse(std, "--std"))
+        var normalization = Normalization(mean: settings.mean, std: settings.std)
         if let path = encoderWeights, let smp = model as? SMPUNet {
             try smp.encoder.loadPretrained(path: path)
             progress.message("encoder: \(smp.configuration.encoder.rawValue) weights from \(path)")
-            if inChannels == 3, mean == nil, std == nil {
+            if settings.inputChannels == 3, mean == nil, std == nil {
                 normalization = Normalization(mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
                 progress.message("normalization: ImageNet's mean and std (the encoder's weights expect them; --mean/--std to change)")
             }
@@ -187,14 +231,17 @@ struct TrainCommand: ParsableCommand {
             }
             progress.message("encoder frozen for the first \(freezeEncoder) steps")
         }
-        let metadata = ModelMetadata(maskValues: dataset.table.values,
-                                     normalization: .init(mean: normalization.mean, std: normalization.std), scale: scale)
+        var metadata = ModelMetadata(maskValues: dataset.table.values,
+                                     normalization: .init(mean: normalization.mean, std: normalization.std), scale: settings.scale)
+        metadata.flips = settings.predictionFlips
 
         // 3. Batches, options, trainer.
-        let loader = BatchLoader(dataset: dataset, indices: trainIndices, batchSize: batchSize, augmentation: augmentation.augmentation(),
+        let loader = BatchLoader(dataset: dataset, indices: trainIndices, batchSize: batchSize, augmentation: settings.augmentation,
                                  normalization: normalization, shuffle: true, seed: seed, dropLast: true,
                                  rank: group.rank, worldSize: group.worldSize)
-        let options = try trainingOptions()
+        var options = settings.options
+        options.deadline = (time?.seconds ?? (auto ? Planner.defaultBudgetSeconds : nil)).map { started.addingTimeInterval($0) }
+        options.estimatedValidationSeconds = settings.estimatedValidationSeconds ?? options.estimatedValidationSeconds
         if let loaded, let resume { try Trainer.checkResumable(loaded, path: resume, options: options) }
         let trainer = try Trainer(model: model, metadata: metadata, options: options,
                                   loader: loader, validation: validationSet, outputDirectory: outputDir, mode: mode, group: group)
@@ -241,6 +288,9 @@ struct TrainCommand: ParsableCommand {
         try TrainingCurves.write(metricsLog: log, to: curves)
         Console.out("best: \(trainer.bestCheckpoint) " + (trainer.best.map { String(format: "(%@ %.4f)", bestMetric.rawValue, $0) }
             ?? "(no validation images: the last step)"))
+        if trainer.shortenedByDeadline {
+            Console.out("--time: trained \(trainer.step) steps, the ones that fitted the budget")
+        }
         Console.out("last: \(trainer.lastCheckpoint)")
         Console.out("log: \(log), curves: \(curves)")
         if group.worldSize > 1 {
@@ -250,11 +300,12 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    private func trainingOptions() throws -> TrainingOptions {
+    /// The training options the flags give, for a model of `classes` classes.
+    func trainingOptions(classes: Int) throws -> TrainingOptions {
         var o = TrainingOptions()
         (o.epochs, o.steps) = (epochs, steps)
         optimizer.apply(to: &o)
-        o.loss = try loss.lossFunction(classes: architecture.classes)
+        o.loss = try loss.lossFunction(classes: classes)
         o.precision = MixedPrecision.precision(amp: amp)
         o.recomputesConvolutions = keepActivations ? false : nil
         (o.validateEvery, o.bestMetric, o.saveEveryEpoch, o.seed) = (validateEvery, bestMetric, saveEveryEpoch, seed)

@@ -13,9 +13,10 @@ enum TrainingReporter {
             switch event {
             case .step(let r):
                 let remaining = r.elapsed / Double(max(r.step - firstStep, 1)) * Double(r.totalSteps - r.step)
+                let time = r.secondsLeft.map { "time left " + durationText(max($0, 0)) } ?? "ETA " + durationText(remaining)
                 progress.update(fraction: Double(r.step) / Double(r.totalSteps), label: "epoch \(r.epoch)",
-                                details: String(format: "step %d/%d loss %.4f lr %.2e %.1f img/s ETA %@", r.step, r.totalSteps,
-                                                r.loss, r.learningRate, r.imagesPerSecond, durationText(remaining)))
+                                details: String(format: "step %d/%d loss %.4f lr %.2e %.1f img/s %@", r.step, r.totalSteps,
+                                                r.loss, r.learningRate, r.imagesPerSecond, time))
             case .validation(let v):
                 let perClass = v.perClassDice.map { $0.map { String(format: "%.4f", $0) } ?? "-" }.joined(separator: " ")
                 progress.message(String(format: "step %d: validation loss %.4f, Dice %.4f, mIoU %.4f, pixel accuracy %.4f, "

@@ -9,7 +9,7 @@ struct UNetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unet",
         abstract: "U-Net semantic segmentation: train, predict, evaluate; PyTorch checkpoint interop.",
-        subcommands: [TrainCommand.self, PredictCommand.self, EvaluateCommand.self, DatasetCommand.self, DemoCommand.self, ConvertCommand.self, ExportCommand.self, QuantizeCommand.self, InfoCommand.self, BenchCommand.self, ServeCommand.self])
+        subcommands: [TrainCommand.self, PlanCommand.self, PredictCommand.self, EvaluateCommand.self, DatasetCommand.self, DemoCommand.self, ConvertCommand.self, ExportCommand.self, QuantizeCommand.self, InfoCommand.self, BenchCommand.self, ServeCommand.self])
 
     /// Parses and runs the command. A write to a closed pipe (`unet train ... | head`) fails with EPIPE instead of
     /// killing the process, so a run goes on and saves its checkpoints; a failed write to standard output (a full

@@ -60,7 +60,7 @@ struct ReadmeExamplesTests {
 
     static func prepare(_ name: String, in root: URL) throws {
         switch name {
-        case "check", "carvana", "watch":
+        case "check", "carvana", "watch", "auto":
             try write((0..<6).map { ("data/imgs/car\($0).png", "data/masks/car\($0)_mask.png") }, in: root, size: 64)
             try write((0..<2).map { ("data/test/t\($0).png", "scratch/t\($0).png") }, in: root, size: 64)
         case "isbi":
@@ -90,7 +90,7 @@ struct ReadmeExamplesTests {
         }
     }
 
-    @Test("each example runs as written", arguments: ["check", "carvana", "isbi", "drive", "multiclass", "watch", "deploy", "quantize", "mpi"])
+    @Test("each example runs as written", arguments: ["check", "carvana", "auto", "isbi", "drive", "multiclass", "watch", "deploy", "quantize", "mpi"])
     func runs(name: String) throws {
         let root = try SyntheticData.temporaryFolder("unet-readme-\(name)")
         defer { try? FileManager.default.removeItem(at: root) }

@@ -67,6 +67,60 @@ struct TrainerTests {
         #expect(loaded.model.stateDict() == t.model.stateDict())
     }
 
+    @Test("a deadline on a fake clock: the steps are fitted to it, training stops before it with the closing validation and checkpoints done")
+    func deadline() throws {
+        final class FakeClock {
+            var now = Date(timeIntervalSince1970: 0)
+            /// Each reading is 10 ms later (validations and checkpoints take time); each step takes a second more.
+            func read() -> Date {
+                now.addTimeInterval(0.01)
+                return now
+            }
+        }
+        let run = try setUp()
+        defer { try? FileManager.default.removeItem(at: run.folder) }
+        let output = run.folder.appendingPathComponent("out").path
+        let clock = FakeClock()
+        let t = try trainer(run, steps: 1000, output: output)
+        var options = t.options
+        options.deadline = Date(timeIntervalSince1970: 30)
+        let timed = try Trainer(model: t.model, metadata: t.metadata, options: options, loader: t.loader, validation: t.validation,
+                                outputDirectory: output + "-deadline")
+        timed.clock = clock.read
+        var checkpoints: [String] = []
+        var lastRecord: TrainingStepRecord?
+        timed.onEvent = {
+            if case .checkpoint(let path, _) = $0 { checkpoints.append((path as NSString).lastPathComponent) }
+            if case .step(let r) = $0 {
+                lastRecord = r
+                clock.now.addTimeInterval(1)
+            }
+        }
+        try timed.run()
+        #expect(timed.shortenedByDeadline)
+        #expect(timed.step > 10 && timed.step < 1000)
+        #expect(timed.totalSteps == timed.step)  // the plan was cut to the steps trained
+        #expect(clock.now <= options.deadline!, "ended at \(clock.now.timeIntervalSince1970) s of 30")
+        #expect(clock.now.timeIntervalSince1970 > 25, "ended at \(clock.now.timeIntervalSince1970) s of 30: the budget is used")
+        #expect(checkpoints.suffix(2) == ["best.safetensors", "last.safetensors"] || checkpoints.last == "last.safetensors")
+        let last = try ModelFile.load(path: output + "-deadline/last.safetensors")
+        #expect(last.model.stateDict() == timed.model.stateDict())
+        #expect(try #require(lastRecord?.secondsLeft) > 0)
+        // The schedule was fitted to the deadline: cosine decay ends at the last step, not at step 1000.
+        #expect(timed.schedule.totalSteps <= timed.step + 10)
+        #expect(timed.schedule.learningRate(step: timed.step) < 0.01 * options.learningRate)
+
+        // Without stretching, a plan shorter than the deadline allows is kept as it is.
+        options.steps = 12
+        let short = try Trainer(model: t.model, metadata: t.metadata, options: options, loader: t.loader, validation: t.validation,
+                                outputDirectory: output + "-short")
+        let shortClock = FakeClock()
+        short.clock = shortClock.read
+        short.onEvent = { if case .step = $0 { shortClock.now.addTimeInterval(1) } }
+        try short.run()
+        #expect(short.step == 12 && !short.shortenedByDeadline)
+    }
+
     @Test("keeping every convolution output for backward trains to the same model, bit for bit, as recomputing")
     func keptActivations() throws {
         let run = try setUp()

@@ -1,0 +1,57 @@
+import Datasets
+import Foundation
+import ImageIO
+import Planning
+import TestSupport
+import Testing
+
+@Suite("Dataset fingerprint")
+struct DatasetFingerprintTests {
+    @Test("gray discs: one channel measured, one region per image, sizes and shares as drawn")
+    func discs() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-fingerprint")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 6, size: 40)
+        let dataset = try SegmentationDataset.open(SampleDiscovery.pairFolders(images: images, masks: masks).pairs,
+                                                   options: DatasetOptions(inputChannels: 3))
+        let f = try DatasetFingerprint.measure(dataset)
+        #expect(f.images == 6 && f.sourceChannels == 1 && f.channels.count == 1)
+        #expect(f.medianSize == [40, 40] && f.minimumSize == [40, 40] && f.maximumSize == [40, 40])
+        #expect(f.classes.count == 2 && f.ignoredShare == 0)
+        let disc = f.classes[1]
+        #expect(disc.maskValue == [255] && disc.regions == 6)
+        // Radii are 15-30% of the side (6-12 px): discs of area πr².
+        #expect(disc.medianSize >= (Double.pi * 36).squareRoot() && disc.medianSize <= (Double.pi * 144).squareRoot())
+        #expect(disc.medianThickness > 3 && disc.medianThickness < 13)
+        #expect(abs(f.classes.map(\.frequency).reduce(0, +) - 1) < 1e-9)
+        #expect(disc.frequency > 0.05 && disc.frequency < 0.5)
+        // Pixels: 70 + 90 in the disc + noise of 40, over 255.
+        #expect(f.channels[0].mean > 70.0 / 255 && f.channels[0].mean < 160.0 / 255)
+        #expect(f.channels[0].percentile0_5 < f.channels[0].mean && f.channels[0].mean < f.channels[0].percentile99_5)
+    }
+
+    @Test("a class drawn in the top third only is upright; the image's own channel count is kept for colour")
+    func upright() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-fingerprint")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for sub in ["images", "masks"] {
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        for i in 0..<3 {
+            let pixels = (0..<(30 * 30 * 3)).map { UInt16(($0 * 7 + i) % 256) }
+            let labels = (0..<(30 * 30)).map { $0 / 30 < 8 ? UInt16(255) : 0 }
+            try ImageWriter.writePNG(try Image(width: 30, height: 30, channels: 3, samples: pixels),
+                                     to: folder.appendingPathComponent("images/\(i).png").path)
+            try ImageWriter.writePNG(try Image(width: 30, height: 30, channels: 1, samples: labels),
+                                     to: folder.appendingPathComponent("masks/\(i).png").path)
+        }
+        let pairs = SampleDiscovery.pairFolders(images: folder.appendingPathComponent("images").path,
+                                                masks: folder.appendingPathComponent("masks").path).pairs
+        let f = try DatasetFingerprint.measure(try SegmentationDataset.open(pairs, options: DatasetOptions(inputChannels: 3)))
+        #expect(f.sourceChannels == 3 && f.channels.count == 3)
+        #expect(f.classes[1].topShare == 1 && f.classes[1].bottomShare == 0 && f.classes[1].isUpright)
+        #expect(f.isUpright)
+        // The band is 8 rows of 30: thickness 2 · 240 / 30 boundary pixels.
+        #expect(abs(f.classes[1].medianThickness - 16) < 1e-9)
+    }
+}
