@@ -88,9 +88,11 @@ struct DataParallelTests {
 
         let (lossesOne, lossesTwo) = (try Self.records(single + "/metrics.jsonl", kind: "step"), try Self.records(parallel + "/metrics.jsonl", kind: "step"))
         #expect(lossesOne.count == 20 && lossesTwo.count == 20)
+        // Equal up to the order of float sums: the gray image's weight gradient runs oneDNN's blocked kernel, which
+        // reduces a batch of 4 and two batches of 2 in different orders (differences of 1e-5; a wrong average is 1e-2).
         for (a, b) in zip(lossesOne, lossesTwo) {
             let (x, y) = (try #require(a["loss"] as? Double), try #require(b["loss"] as? Double))
-            #expect(abs(x - y) <= 1e-5 * abs(x), "step \(a["step"] ?? "?"): \(x) against \(y)")
+            #expect(abs(x - y) <= 1e-4 * abs(x), "step \(a["step"] ?? "?"): \(x) against \(y)")
         }
         let first = try #require(lossesOne.first?["loss"] as? Double), last = try #require(lossesOne.last?["loss"] as? Double)
         #expect(last < 0.9 * first, "the network trained: the comparison is not between untouched weights")
@@ -106,7 +108,7 @@ struct DataParallelTests {
         }
         let (weightsOne, weightsTwo) = (try Self.checkpoint(single + "/last.safetensors"), try Self.checkpoint(parallel + "/last.safetensors"))
         #expect(weightsOne.step == 20 && weightsTwo.step == 20)
-        #expect(Self.largestDifference(weightsOne.tensors, weightsTwo.tensors) <= 1e-5)
+        #expect(Self.largestDifference(weightsOne.tensors, weightsTwo.tensors) <= 1e-4)
 
         // Stopped at step 10 and resumed under mpirun: the uninterrupted run's weights.
         let half = try CommandRunner.mpirun(2, common + network + ["--steps", "10", "-b", "2", "--output-dir", resumed])
