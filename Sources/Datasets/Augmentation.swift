@@ -8,6 +8,9 @@ import Tensors
 public struct Augmentation: Sendable {
     /// A square random crop of this side (padded with ignored pixels when the image is smaller).
     public var crop: Int?
+    /// The share of crops centred on a random foreground pixel (a class other than 0) where the mask has one, as
+    /// nnU-Net oversamples foreground in a third of its patches; the others fall anywhere.
+    public var foregroundCrops: Float = 0
     /// Random horizontal and vertical flips.
     public var flips = false
     /// Random rotation by a multiple of 90° (square images only).
@@ -40,7 +43,10 @@ public struct Augmentation: Sendable {
             let scale = 1 + (2 * g.nextUnitFloat() - 1) * scaleJitter
             (image, mask) = Self.affine(image, mask, angle: angle, scale: scale)
         }
-        if let crop { (image, mask) = Self.crop(image, mask, side: crop, using: &g) }
+        if let crop {
+            let centre = foregroundCrops > 0 && g.nextUnitFloat() < foregroundCrops ? Self.foregroundPixel(mask, using: &g) : nil
+            (image, mask) = Self.crop(image, mask, side: crop, around: centre, using: &g)
+        }
         if flips {
             if g.nextUnitFloat() < 0.5 { (image, mask) = Self.remap(image, mask) { y, x, h, w in (y, w - 1 - x, h, w) } }
             if g.nextUnitFloat() < 0.5 { (image, mask) = Self.remap(image, mask) { y, x, h, w in (h - 1 - y, x, h, w) } }
@@ -72,12 +78,31 @@ public struct Augmentation: Sendable {
                 SampleMask(height: h, width: w, classes: classes))
     }
 
-    static func crop(_ image: SampleImage, _ mask: SampleMask, side: Int, using g: inout SeededGenerator)
-        -> (SampleImage, SampleMask)
+    /// A random pixel of a class other than 0 (`(y, x)`), nil when the mask has none.
+    static func foregroundPixel(_ mask: SampleMask, using g: inout SeededGenerator) -> (y: Int, x: Int)? {
+        let count = mask.classes.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
+        guard count > 0 else { return nil }
+        var k = Int(g.next() % UInt64(count))
+        for (i, c) in mask.classes.enumerated() where c > 0 {
+            if k == 0 { return (i / mask.width, i % mask.width) }
+            k -= 1
+        }
+        return nil
+    }
+
+    /// A square crop of `side`: at a random place, or centred on `centre` as far as the image allows; an image smaller
+    /// than `side` is centred in it, padded with ignored pixels.
+    static func crop(_ image: SampleImage, _ mask: SampleMask, side: Int, around centre: (y: Int, x: Int)? = nil,
+                     using g: inout SeededGenerator) -> (SampleImage, SampleMask)
     {
         let (h, w) = (image.height, image.width)
-        let top = h > side ? Int(g.next() % UInt64(h - side + 1)) : -((side - h) / 2)
-        let left = w > side ? Int(g.next() % UInt64(w - side + 1)) : -((side - w) / 2)
+        func origin(_ length: Int, _ at: Int?) -> Int {
+            guard length > side else { return -((side - length) / 2) }
+            guard let at else { return Int(g.next() % UInt64(length - side + 1)) }
+            return min(max(at - side / 2, 0), length - side)
+        }
+        let top = origin(h, centre?.y)
+        let left = origin(w, centre?.x)
         var values = [Float](repeating: 0, count: image.channels * side * side)
         var classes = [Int32](repeating: SampleMask.ignored, count: side * side)
         for y in 0..<side {

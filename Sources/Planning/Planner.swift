@@ -16,7 +16,7 @@ import Workflows
 /// - optimizer: AdamW with warm-up and cosine decay under 5000 steps (it converges in fewer), else nnU-Net's SGD
 ///   with Nesterov momentum and the poly schedule;
 /// - augmentation: by how often each pixel is seen; no flips or 90° rotations when a class keeps to the top or the
-///   bottom of the images;
+///   bottom of the images; a third of the crops centred on foreground when a foreground class is under 10%;
 /// - loss: Dice + cross-entropy, rare classes weighted up (multi-class);
 /// - prediction: test-time flips when they cost under 2 s an image and the images have no up and down.
 /// The planner is deterministic for a fingerprint, a budget and the probe's numbers.
@@ -40,6 +40,10 @@ public struct Planner {
     public static let widths = [8, 16, 32, 64]
     /// Pixels a training batch holds (two 256² crops).
     public static let batchPixels = 2 * 256 * 256
+    /// Passes over each pixel from which augmentation turns light and strong: below them a short run is still
+    /// fitting the data, and augmentation would only slow it.
+    public static let lightAugmentationPasses = 8.0
+    public static let strongAugmentationPasses = 30.0
     /// Seconds kept for the final checkpoints, the curves and leaving.
     public static let closingSeconds = 5.0
 
@@ -212,16 +216,24 @@ public struct Planner {
         decide("--flips", upright ? "off" : "on", upright ? "a class keeps to the top or bottom of the images (sky, road)"
                : "no class keeps to the top or bottom of the images")
         decide("--rotate90", upright ? "off" : "on", upright ? "the images have an up and a down" : "the images have no up and down")
-        if seen >= 30 {
+        if crop != nil {
+            let foreground = f.classes.dropFirst().map(\.frequency).filter { $0 > 0 }.min() ?? 1
+            augmentation.foregroundCrops = foreground < 0.1 ? 0.33 : 0
+            decide("--foreground-crops", format(Double(augmentation.foregroundCrops)), foreground < 0.1
+                ? String(format: "the rarest foreground class covers %.1f%%: a third of the crops centred on foreground, as nnU-Net's", 100 * foreground)
+                : String(format: "every foreground class covers %.0f%% or more: random crops find it", 100 * foreground))
+        }
+        if seen >= Self.strongAugmentationPasses {
             (augmentation.rotation, augmentation.scale) = (15, 0.15)
             (augmentation.brightness, augmentation.contrast, augmentation.gamma) = (0.1, 0.15, 0.15)
-        } else if seen >= 8 {
+        } else if seen >= Self.lightAugmentationPasses {
             augmentation.scale = 0.1
             (augmentation.brightness, augmentation.contrast) = (0.1, 0.1)
         }
         decide("--augment-scale", format(augmentation.scale), String(format: "each pixel is seen about %.0f times: ", seen)
-            + (seen >= 30 ? "strong augmentation (rotation, scale, brightness, contrast, gamma)"
-               : seen >= 8 ? "light augmentation (scale, brightness, contrast)" : "too few passes to need more than flips"))
+            + (seen >= Self.strongAugmentationPasses ? "strong augmentation (rotation, scale, brightness, contrast, gamma)"
+               : seen >= Self.lightAugmentationPasses ? "light augmentation (scale, brightness, contrast)"
+               : "too few passes to need more than flips"))
 
         // 11. Prediction: test-time flips where they are cheap and the images have no up and down.
         let inferenceSeconds = pixels * chosen.seconds / Double(batchSize * side * side) * Self.forwardShare

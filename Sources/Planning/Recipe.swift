@@ -65,7 +65,7 @@ public struct Recipe: Codable, Sendable, Equatable {
     /// The recipe's augmentation of training batches.
     public var batchAugmentation: Augmentation {
         var a = Augmentation()
-        a.crop = crop
+        (a.crop, a.foregroundCrops) = (crop, crop == nil ? 0 : augmentation.foregroundCrops)
         (a.flips, a.rotate90) = (augmentation.flips, augmentation.rotate90)
         (a.rotationDegrees, a.scaleJitter) = (augmentation.rotation, augmentation.scale)
         (a.brightness, a.contrast, a.gamma) = (augmentation.brightness, augmentation.contrast, augmentation.gamma)

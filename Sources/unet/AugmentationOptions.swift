@@ -4,6 +4,8 @@ import Datasets
 /// Random augmentation of training batches (`unet train`); every flag off by default.
 struct AugmentationOptions: ParsableArguments {
     @Option(help: "Square random crop size (batches of equal sizes).") var crop: Int?
+    @Option(help: ArgumentHelp("The share of crops centred on a foreground pixel (nnU-Net: 0.33).", valueName: "share"))
+    var foregroundCrops: Float = 0
     @Flag(help: "Random flips.") var flips = false
     @Flag(help: "Random 90° rotations.") var rotate90 = false
     @Option(help: "Random rotation in ± degrees.") var augmentRotation: Float = 0
@@ -16,6 +18,7 @@ struct AugmentationOptions: ParsableArguments {
 
     func validate() throws {
         try FlagRange.check(crop, "--crop", in: 16...8192)
+        try FlagRange.check(foregroundCrops, "--foreground-crops", in: 0...1)
         try FlagRange.check(augmentRotation, "--augment-rotation", in: 0...180)
         try FlagRange.below(augmentScale, "--augment-scale", 1)
         try FlagRange.check(brightness, "--brightness", in: 0...1)
@@ -28,7 +31,7 @@ struct AugmentationOptions: ParsableArguments {
     /// The augmentation the flags describe.
     func augmentation() -> Augmentation {
         var a = Augmentation()
-        (a.crop, a.flips, a.rotate90) = (crop, flips, rotate90)
+        (a.crop, a.foregroundCrops, a.flips, a.rotate90) = (crop, foregroundCrops, flips, rotate90)
         (a.rotationDegrees, a.scaleJitter) = (augmentRotation, augmentScale)
         (a.brightness, a.contrast, a.gamma) = (brightness, contrast, gamma)
         (a.noise, a.blur) = (noise, blur)

@@ -67,6 +67,7 @@ extension TrainCommand {
         set("--min-lr", \.minimumLearningRate, o.minimumLearningRate, "\(o.minimumLearningRate)")
         set("--clip", \.clip, o.gradientClipping ?? 0, "\(o.gradientClipping ?? 0)")
         let a = augmentation
+        set("--foreground-crops", \.augmentation.foregroundCrops, a.foregroundCrops, "\(a.foregroundCrops)")
         set("--flips", \.augmentation.flips, true, "on")
         set("--rotate90", \.augmentation.rotate90, true, "on")
         set("--augment-rotation", \.augmentation.rotation, a.augmentRotation, "\(a.augmentRotation)")

@@ -286,7 +286,7 @@ struct TrainCommand: ParsableCommand {
         progress.finish()
         guard group.isPrimary else { return }
         try TrainingCurves.write(metricsLog: log, to: curves)
-        Console.out("best: \(trainer.bestCheckpoint) " + (trainer.best.map { String(format: "(%@ %.4f)", bestMetric.rawValue, $0) }
+        Console.out("best: \(trainer.bestCheckpoint) " + (trainer.best.map { String(format: "(%@ %.4f)", options.bestMetric.rawValue, $0) }
             ?? "(no validation images: the last step)"))
         if trainer.shortenedByDeadline {
             Console.out("--time: trained \(trainer.step) steps, the ones that fitted the budget")

@@ -35,6 +35,32 @@ struct BatchLoaderTests {
         }
     }
 
+    @Test("foreground crops: with a share of 1 every crop holds the disc, centred as far as the image allows; with 0 some miss it")
+    func foregroundCrops() throws {
+        let (data, folder) = try dataset()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var augmentation = Augmentation()
+        augmentation.crop = 12
+        let (image, mask) = try data.sample(0)
+        func crops(_ share: Float) -> [SampleMask] {
+            augmentation.foregroundCrops = share
+            return (0..<24).map { seed in
+                var g = SeededGenerator(seed: UInt64(seed))
+                return augmentation.apply(image, mask, using: &g).1
+            }
+        }
+        let centred = crops(1)
+        #expect(centred.allSatisfy { $0.classes.contains(1) && $0.classes.count == 144 })
+        // The centre pixel is the chosen foreground pixel unless the crop met the image's edge.
+        #expect(centred.filter { $0.classes[6 * 12 + 6] == 1 }.count >= 12)
+        #expect(crops(0).contains { !$0.classes.contains(1) })
+        // An all-background mask falls back to a random crop.
+        var g = SeededGenerator(seed: 1)
+        let empty = SampleMask(height: mask.height, width: mask.width, classes: [Int32](repeating: 0, count: mask.classes.count))
+        augmentation.foregroundCrops = 1
+        #expect(augmentation.apply(image, empty, using: &g).1.classes.count == 144)
+    }
+
     @Test("the same seed gives the same batches; resuming mid-epoch gives the remaining ones")
     func deterministic() throws {
         let (data, folder) = try dataset()

@@ -65,6 +65,7 @@ struct PlannerTests {
         #expect(r.loss == .diceCE && r.classWeights == nil)
         #expect(r.optimizer == .adamw && r.schedule == .cosine && r.warmup > 0)
         #expect(r.augmentation.flips && r.augmentation.rotate90)
+        #expect(r.augmentation.foregroundCrops == 0)  // cells cover 80%: random crops find them
         #expect(r.bestMetric == .dice)
         let flags = Set(r.decisions.map(\.flag))
         for flag in ["--scale", "--crop", "--batch-size", "--depth", "--base", "--steps", "--validate-every", "--mean", "--std", "--loss",
@@ -84,7 +85,12 @@ struct PlannerTests {
                                       topShare: 0.4, bottomShare: 0.4),
                      ClassFingerprint(maskValue: [255], frequency: 0.2, regions: 5, medianSize: 700, size90: 720, medianThickness: 320,
                                       topShare: 0.12, bottomShare: 0.02)]
-        let r = try plan(f, budget: 900)
+        var r = try plan(f, budget: 900)
+        #expect(r.augmentation.foregroundCrops == 0)
+        f.classes[1].frequency = 0.05  // a small object: a third of the crops are centred on it
+        f.classes[0].frequency = 0.95
+        r = try plan(f, budget: 900)
+        #expect(r.augmentation.foregroundCrops == 0.33 && r.batchAugmentation.foregroundCrops == 0.33)
         #expect(r.scale < 0.3 && r.scale >= 512.0 / 1918)
         #expect(r.mean.count == 3)
         #expect(!r.augmentation.flips && !r.augmentation.rotate90 && !r.predictionFlips)
