@@ -288,7 +288,7 @@ struct TrainCommand: ParsableCommand {
         try TrainingCurves.write(metricsLog: log, to: curves)
         Console.out("best: \(trainer.bestCheckpoint) " + (trainer.best.map { String(format: "(%@ %.4f)", options.bestMetric.rawValue, $0) }
             ?? "(no validation images: the last step)"))
-        if trainer.shortenedByDeadline {
+        if trainer.shortenedByDeadline, !auto {
             Console.out("--time: trained \(trainer.step) steps, the ones that fitted the budget")
         }
         Console.out("last: \(trainer.lastCheckpoint)")
