@@ -118,12 +118,14 @@ final class Conv2dKernel: NodeKernel {
             let w = Self.plainWeight(a, weight.value, folded: Self.foldedScale(a, lowering: lowering))
             int8Scales = (Self.channelMaxima(w, channels: a.weightInputChannels).map { $0 > 0 ? $0 / limit : 1 }, limit)
         }
-        func forwardDescriptor(_ algorithm: ConvolutionAlgorithm, type: DataType) throws -> PrimitiveDescriptor {
+        func forwardDescriptor(_ algorithm: ConvolutionAlgorithm, type: DataType, source: MemoryDescriptor? = nil) throws
+            -> PrimitiveDescriptor
+        {
             // Inference Winograd would keep weights pre-transformed (4x their size); the training variant of the same
             // kernel transforms them on the fly from ordinary blocked weights, so Winograd always takes that one.
             try .convolutionForward(
                 .convolution, training: training || algorithm == .winograd,
-                source: int8Range == nil ? sourceWanted.with(dataType: type) : sourceWanted,
+                source: source ?? (int8Range == nil ? sourceWanted.with(dataType: type) : sourceWanted),
                 weights: MemoryDescriptor(dims: weightDims, dataType: int8Range == nil ? type : .s8, format: .any),
                 bias: addsBias ? try MemoryDescriptor(dims: biasDims, format: .a) : nil,
                 destination: destination.with(dataType: type), geometry: geometry,
@@ -201,12 +203,7 @@ final class Conv2dKernel: NodeKernel {
             // oneDNN 2.6 has only reference loops for the weight gradient of a convolution of one plain channel (a gray
             // image) on AVX2: a copy of the source in channel blocks (zero-padded) lets its vector kernel run.
             let blockedSource = try MemoryDescriptor(dims: source.dims, dataType: source.dataType, format: block == 16 ? .aBcd16b : .aBcd8b)
-            let layouts = try PrimitiveDescriptor.convolutionForward(
-                .convolution, training: true, source: blockedSource,
-                weights: MemoryDescriptor(dims: weightDims, dataType: type, format: .any),
-                bias: addsBias ? try MemoryDescriptor(dims: biasDims, format: .a) : nil,
-                destination: forward.memoryDescriptor(.destination), geometry: geometry, attributes: try lowering.attributes(postOps),
-                algorithm: .direct)
+            let layouts = try forwardDescriptor(.direct, type: type, source: blockedSource)
             let blocked = try weights(.direct, layouts, layouts)
             if blocked.implementationName.hasPrefix("ref") {
                 gradientInputCopies = nil

@@ -133,17 +133,14 @@ public struct Planner {
         func candidate(_ base: Int) -> TrainingCandidate {
             TrainingCandidate(base: base, depth: depth, side: side, batchSize: batchSize, inputChannels: inputChannels, classes: classes)
         }
-        var measured: [(base: Int, seconds: Double)] = []
+        var measured: [(base: Int, seconds: Double, affordable: Bool)] = []
         for base in constraints.base.map({ [$0] }) ?? Self.widths {
             let seconds = try probe.secondsPerStep(candidate(base))
-            measured.append((base, seconds))
-            if fill(secondsPerStep: seconds, spent: 0, side: side, batch: batchSize, validationCount: validationCount, pixels: pixels)
-                .steps < Self.minimumSteps { break }
+            let steps = fill(secondsPerStep: seconds, spent: 0, side: side, batch: batchSize, validationCount: validationCount, pixels: pixels).steps
+            measured.append((base, seconds, steps >= Self.minimumSteps))
+            if steps < Self.minimumSteps { break }
         }
-        let affordable = measured.filter {
-            fill(secondsPerStep: $0.seconds, spent: 0, side: side, batch: batchSize, validationCount: validationCount, pixels: pixels)
-                .steps >= Self.minimumSteps
-        }
+        let affordable = measured.filter(\.affordable)
         let chosen = affordable.last ?? measured[0]
         let timing = measured.map { String(format: "%d: %.2f s", $0.base, $0.seconds) }.joined(separator: ", ")
         if constraints.base == nil {
@@ -182,7 +179,8 @@ public struct Planner {
         var classWeights: [Float]?
         if multiClass {
             let frequencies = f.classes.map(\.frequency)
-            let median = frequencies.filter { $0 > 0 }.sorted().dropFirst(frequencies.filter { $0 > 0 }.count / 2).first ?? 1
+            let present = frequencies.filter { $0 > 0 }.sorted()
+            let median = present.isEmpty ? 1 : present[present.count / 2]
             let weights = frequencies.map { $0 > 0 ? Float(min(max((median / $0).squareRoot(), 1), 10)) : 1 }
             if weights.contains(where: { $0 > 1 }) { classWeights = weights.map { ($0 * 100).rounded() / 100 } }
         }

@@ -50,16 +50,16 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var budgetSeconds: Double
     public var decisions: [RecipeDecision]
 
-    /// The recipe's training options (everything but the data, the network and the budget's deadline).
-    public var trainingOptions: TrainingOptions {
-        var o = TrainingOptions()
+    /// Writes the recipe's training settings into `o` (steps, optimizer, schedule, clipping, the loss's kind and class
+    /// weights, validation); the rest of `o` (precision, seed, the Dice term's background, ...) stays as it is.
+    public func apply(to o: inout TrainingOptions) {
         o.steps = steps
         (o.learningRate, o.optimizer, o.weightDecay, o.momentum, o.nesterov) = (learningRate, optimizer, weightDecay, momentum, nesterov)
         (o.schedule, o.warmupSteps, o.minimumLearningRate) = (schedule, warmup, minimumLearningRate)
         o.gradientClipping = clip > 0 ? clip : nil
-        o.loss = LossFunction(kind: loss, classWeights: classWeights)
+        (o.loss.kind, o.loss.classWeights) = (loss, classWeights)
         (o.validateEvery, o.bestMetric) = (validateEvery, bestMetric)
-        return o
+        o.estimatedValidationSeconds = validationSeconds
     }
 
     /// The recipe's augmentation of training batches.

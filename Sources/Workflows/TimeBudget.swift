@@ -41,7 +41,8 @@ public struct TimeBudget: Sendable {
     /// closing ones after (at least 0); nil before a step was timed.
     public func stepsThatFit(at now: Date, validateEvery: Int) -> Int? {
         guard let perStep = secondsPerStep, perStep > 0 else { return nil }
-        let periodic = ((validationSeconds ?? estimatedValidationSeconds) + (checkpointSeconds ?? 0.5) * 2) / Double(max(validateEvery, 1))
+        // A periodic validation costs what the closing one does: a validation and two checkpoints.
+        let periodic = closingSeconds / Double(max(validateEvery, 1))
         return max(Int((secondsLeft(at: now) - closingSeconds) / (perStep + periodic)), 0)
     }
 }

@@ -61,7 +61,9 @@ public final class Trainer {
     /// The deadline's measurements (nil without `TrainingOptions.deadline`).
     private var budget: TimeBudget?
     /// Whether the deadline cut the run short of the steps its options asked for.
-    public var shortenedByDeadline: Bool { budget != nil && plannedSteps < options.totalSteps(batchesPerEpoch: loader.batchesPerEpoch) }
+    public var shortenedByDeadline: Bool { budget != nil && plannedSteps < requestedSteps }
+    /// The steps the options ask for.
+    private var requestedSteps: Int { options.totalSteps(batchesPerEpoch: loader.batchesPerEpoch) }
     /// Data-parallel training: seconds spent waiting for the gradient exchange after backward (the communication
     /// that overlapping did not hide); 0 for one process.
     public var gradientExchangeWaitSeconds: Double { reducer?.waitingSeconds ?? 0 }
@@ -107,7 +109,7 @@ public final class Trainer {
                             warmupSteps: options.warmupSteps, minimumLearningRate: options.minimumLearningRate,
                             patience: options.plateauPatience)
         log = try runDirectory.map { try MetricsLog(path: $0.file("metrics.jsonl")) }
-        plannedSteps = options.totalSteps(batchesPerEpoch: loader.batchesPerEpoch)
+        plannedSteps = options.totalSteps(batchesPerEpoch: loader.batchesPerEpoch)  // requestedSteps, before self is whole
         budget = options.deadline.map { TimeBudget(deadline: $0, estimatedValidationSeconds: options.estimatedValidationSeconds) }
     }
 
@@ -263,7 +265,7 @@ public final class Trainer {
                 decision = [1, Double(step)]
             } else if step % 10 == 0, let fit = budget.stepsThatFit(at: now, validateEvery: validateEvery) {
                 let fitting = step + max(fit, 1)
-                decision = [0, Double(options.stretchesToDeadline ? fitting : min(fitting, options.totalSteps(batchesPerEpoch: loader.batchesPerEpoch)))]
+                decision = [0, Double(options.stretchesToDeadline ? fitting : min(fitting, requestedSteps))]
             }
         }
         if group.worldSize > 1 { try group.allReduce(&decision, .sum) }  // only rank 0's values are not 0

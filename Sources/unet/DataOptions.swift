@@ -43,6 +43,14 @@ struct DataOptions: ParsableArguments {
                                            regionSuffix: regionSuffix)
     }
 
+    /// Checks that the pairs come from one place: `folder` (`DIR`), or --images and --masks, or --list.
+    /// - Throws: `ValidationError` otherwise.
+    func checkSource(folder: String?) throws {
+        if folder != nil && (images != nil || list != nil) || folder == nil && !namesPairs {
+            throw ValidationError("give DIR, or --images and --masks, or --list")
+        }
+    }
+
     /// The pairs from `folder` (`DIR` of `unet dataset check` and `unet plan`: its images and masks folders found by
     /// name), or from the options when there is none.
     /// - Throws: `CLIError` when the folder holds no images and masks folders.

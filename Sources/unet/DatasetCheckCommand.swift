@@ -24,12 +24,7 @@ struct DatasetCheckCommand: ParsableCommand {
     func validate() throws {
         try FlagRange.check(inChannels, "--in-channels", in: 1...UNetConfiguration.maximumChannels)
         try FlagRange.check(classes, "--classes", in: 1...UNetConfiguration.maximumChannels)
-        if folder != nil && (data.images != nil || data.list != nil) {
-            throw ValidationError("give DIR, or --images and --masks, or --list")
-        }
-        if folder == nil && !data.namesPairs {
-            throw ValidationError("give DIR, or --images and --masks, or --list")
-        }
+        try data.checkSource(folder: folder)
     }
 
     func run() throws {

@@ -2,7 +2,6 @@ import ArgumentParser
 import Datasets
 import Foundation
 import Planning
-import Tensors
 
 /// `unet plan`: a dataset's fingerprint and the recipe `unet train --auto` would train with for a time budget, decided
 /// from the fingerprint and training steps timed on this machine.
@@ -32,8 +31,7 @@ struct PlanCommand: ParsableCommand {
     func validate() throws {
         try FlagRange.check(inChannels, "--in-channels", in: 1...4)
         try FlagRange.check(classes, "--classes", in: 1...1024)
-        if folder != nil && (data.images != nil || data.list != nil) { throw ValidationError("give DIR, or --images and --masks, or --list") }
-        if folder == nil && !data.namesPairs { throw ValidationError("give DIR, or --images and --masks, or --list") }
+        try data.checkSource(folder: folder)
     }
 
     func run() throws {
@@ -45,11 +43,9 @@ struct PlanCommand: ParsableCommand {
                                          classTable: try data.classTable(), ignoreValue: data.ignoreIndex)
             let dataset = try SegmentationDataset.open(pairs, options: options, problems: problems)
             let percent = Planner.validationPercent(images: dataset.count)
-            let held = Int(Double(dataset.count) * percent / 100)
-            var g = SeededGenerator(seed: 0)
-            let training = Array(Array(0..<dataset.count).shuffled(using: &g).dropFirst(held)).sorted()
+            let (training, validation) = ValidationSplit.split(count: dataset.count, percent: percent, seed: 0)
             let fingerprint = try DatasetFingerprint.measure(dataset, indices: training)
-            let planner = Planner(fingerprint: fingerprint, trainingImages: training.count, validationImages: held, heldOutPercent: percent,
+            let planner = Planner(fingerprint: fingerprint, trainingImages: training.count, validationImages: validation.count, heldOutPercent: percent,
                                   inputChannels: inChannels ?? fingerprint.sourceChannels, classes: classes ?? max(dataset.table.classes, 2),
                                   budgetSeconds: time.seconds)
             let recipe = try planner.plan(probe: EngineThroughputProbe(), spent: { Date().timeIntervalSince(started) })

@@ -5,9 +5,9 @@ import Planning
 enum RecipeText {
     static func lines(_ f: DatasetFingerprint, _ recipe: Recipe) -> [String] {
         var lines = ["fingerprint:"]
-        let size = f.medianSize.map(String.init).joined(separator: "x")
-        lines.append("  \(f.images) images, median \(size) (\(f.minimumSize.map(String.init).joined(separator: "x")) to "
-            + "\(f.maximumSize.map(String.init).joined(separator: "x"))), \(f.sourceChannels == 1 ? "gray" : "colour")"
+        func size(_ widthHeight: [Int]) -> String { widthHeight.map(String.init).joined(separator: "x") }
+        lines.append("  \(f.images) images, median \(size(f.medianSize)) (\(size(f.minimumSize)) to \(size(f.maximumSize))), "
+            + "\(f.sourceChannels == 1 ? "gray" : "colour")"
             + (f.ignoredShare > 0 ? String(format: ", %.1f%% of pixels unlabelled or outside the regions of interest", 100 * f.ignoredShare) : ""))
         lines.append("  intensity per channel (mean ± std, 0.5-99.5th percentile): " + f.channels.map {
             String(format: "%.3f ± %.3f (%.3f-%.3f)", $0.mean, $0.std, $0.percentile0_5, $0.percentile99_5)

@@ -94,20 +94,21 @@ struct TrainCommand: ParsableCommand {
         try FlagRange.below(validation, "--validation", 100)
         try FlagRange.positive(scale, "--scale", atMost: 1)
         let inChannels = architecture.inChannels
+        let given = GivenFlags()
         for (flag, values) in [("--mean", try NumberList.parse(mean, "--mean")), ("--std", try NumberList.parse(std, "--std"))] {
-            guard let values, !auto || GivenFlags().contains("--in-channels") else { continue }
+            guard let values, !auto || given.contains("--in-channels") else { continue }
             guard values.count == inChannels else {
                 throw ValidationError("\(flag): \(values.count) value(s) for \(inChannels) input channel(s) (--in-channels)")
             }
         }
         try FlagRange.each(try NumberList.parse(mean, "--mean"), "--mean", { $0.isFinite }, "finite")
         try FlagRange.each(try NumberList.parse(std, "--std"), "--std", { $0.isFinite && $0 > 0 }, "positive and finite")
-        if !auto || GivenFlags().contains("--classes") { _ = try loss.lossFunction(classes: architecture.classes) }
+        if !auto || given.contains("--classes") { _ = try loss.lossFunction(classes: architecture.classes) }
         if auto && (load != nil || resume != nil) {
             throw ValidationError("--auto plans a new network; --load and --resume start from a trained one")
         }
         if auto && architecture.arch != .unet { throw ValidationError("--auto plans a classic U-Net (--arch unet)") }
-        if auto && GivenFlags().contains("--epochs") { throw ValidationError("--auto counts steps: give --steps instead of --epochs") }
+        if auto && given.contains("--epochs") { throw ValidationError("--auto counts steps: give --steps instead of --epochs") }
         if !data.namesPairs {
             throw ValidationError("give --images and --masks, or --list")
         }
@@ -172,11 +173,9 @@ struct TrainCommand: ParsableCommand {
                              Array(0..<valPairs.pairs.count))
             validationPairs = valPairs
         } else if validationPercent > 0 {
-            var g = SeededGenerator(seed: seed)
-            let shuffled = trainIndices.shuffled(using: &g)
-            let count = Int(Double(dataset.count) * validationPercent / 100)
-            validationSet = (dataset, Array(shuffled.prefix(count)).sorted())
-            trainIndices = Array(shuffled.dropFirst(count)).sorted()
+            let split = ValidationSplit.split(count: dataset.count, percent: validationPercent, seed: seed)
+            validationSet = (dataset, split.validation)
+            trainIndices = split.training
         }
         guard trainIndices.count >= 1 else { throw CLIError(description: "no training samples left after the validation split") }
         if auto {
@@ -186,7 +185,7 @@ struct TrainCommand: ParsableCommand {
             }
             let recipe = try plan(dataset, training: trainIndices, validationImages: validationSet?.1.count ?? 0,
                                   heldOut: validationPairs == nil ? validationPercent : nil, given: given, started: started, progress)
-            settings = try TrainingSettings(recipe, self)
+            settings = try TrainingSettings(recipe, self, given: given)
             if settings.scale != datasetOptions.scale || settings.inputChannels != datasetOptions.inputChannels {
                 (datasetOptions.scale, datasetOptions.inputChannels, datasetOptions.classes) = (settings.scale, settings.inputChannels, settings.classes)
                 datasetOptions.classTable = dataset.table
@@ -214,7 +213,7 @@ struct TrainCommand: ParsableCommand {
         } else if let loaded {
             model = loaded.model
         } else {
-            model = try settings.architecture!.makeModel(generator: &generator)
+            model = try settings.architecture.makeModel(generator: &generator)
         }
         var normalization = Normalization(mean: settings.mean, std: settings.std)
         if let path = encoderWeights, let smp = model as? SMPUNet {
@@ -241,7 +240,6 @@ struct TrainCommand: ParsableCommand {
                                  rank: group.rank, worldSize: group.worldSize)
         var options = settings.options
         options.deadline = (time?.seconds ?? (auto ? Planner.defaultBudgetSeconds : nil)).map { started.addingTimeInterval($0) }
-        options.estimatedValidationSeconds = settings.estimatedValidationSeconds ?? options.estimatedValidationSeconds
         if let loaded, let resume { try Trainer.checkResumable(loaded, path: resume, options: options) }
         let trainer = try Trainer(model: model, metadata: metadata, options: options,
                                   loader: loader, validation: validationSet, outputDirectory: outputDir, mode: mode, group: group)

@@ -10,7 +10,7 @@ struct TrainingSettings {
     var inputChannels: Int
     /// The model's classes; nil while `--auto` has not yet read them from the masks.
     var classes: Int?
-    var architecture: Architecture?
+    var architecture: Architecture
     var batchSize: Int
     var augmentation: Augmentation
     var mean: [Float]?
@@ -18,8 +18,6 @@ struct TrainingSettings {
     var options: TrainingOptions
     /// Test-time flips recorded in the model for prediction (the recipe's choice); nil: not recorded.
     var predictionFlips: Bool?
-    /// Seconds one validation pass should take (the recipe's estimate, for the time budget).
-    var estimatedValidationSeconds: Double?
 
     /// The settings the flags give.
     init(_ command: TrainCommand) throws {
@@ -34,30 +32,20 @@ struct TrainingSettings {
     }
 
     /// The settings of `recipe` (the given flags already written into it), with the flags no recipe decides (precision,
-    /// seed, noise, blur, the Dice term's background, the focal gamma, ...).
-    init(_ recipe: Recipe, _ command: TrainCommand) throws {
+    /// seed, padding, noise, blur, the Dice term's background, the focal gamma, ...).
+    init(_ recipe: Recipe, _ command: TrainCommand, given: GivenFlags) throws {
         scale = recipe.scale
         (inputChannels, classes) = (recipe.inputChannels, recipe.classes)
-        var configuration = UNetConfiguration.milesial(inputChannels: recipe.inputChannels, classes: recipe.classes,
-                                                       bilinear: command.architecture.bilinear, baseWidth: recipe.base, depth: recipe.depth)
-        configuration.padding = command.architecture.padding
-        if configuration.padding == .valid { configuration.merge = .crop }
-        architecture = .unet(configuration)
+        var flags = command.architecture
+        (flags.inChannels, flags.classes, flags.base, flags.depth) = (recipe.inputChannels, recipe.classes, recipe.base, recipe.depth)
+        architecture = .unet(flags.configuration())
         batchSize = recipe.batchSize
         augmentation = recipe.batchAugmentation
         (augmentation.noise, augmentation.blur) = (command.augmentation.noise, command.augmentation.blur)
         (mean, std) = (recipe.mean, recipe.std)
         options = try command.trainingOptions(classes: recipe.classes)
-        let planned = recipe.trainingOptions
-        (options.steps, options.learningRate, options.optimizer, options.weightDecay) =
-            (planned.steps, planned.learningRate, planned.optimizer, planned.weightDecay)
-        (options.momentum, options.nesterov, options.schedule, options.warmupSteps) =
-            (planned.momentum, planned.nesterov, planned.schedule, planned.warmupSteps)
-        (options.minimumLearningRate, options.gradientClipping) = (planned.minimumLearningRate, planned.gradientClipping)
-        (options.loss.kind, options.loss.classWeights) = (planned.loss.kind, planned.loss.classWeights)
-        (options.validateEvery, options.bestMetric) = (planned.validateEvery, planned.bestMetric)
-        options.stretchesToDeadline = !GivenFlags().contains("--steps") && !GivenFlags().contains("--epochs")
+        recipe.apply(to: &options)
+        options.stretchesToDeadline = !given.contains("--steps")  // --auto refuses --epochs
         predictionFlips = recipe.predictionFlips
-        estimatedValidationSeconds = recipe.validationSeconds
     }
 }
