@@ -6,11 +6,14 @@ inference is an eval-mode forward under inference_mode; a training step is forwa
 backward + Adam. Each case runs: unet, PyTorch, unet, PyTorch; each side keeps its best images/s and lowest peak RSS.
 
     swift build -c release --product unet
-    .venv/bin/python scripts/bench_peers.py [--quick] [--mode infer|train|both] [--nets smp:resnet18 ... basic-unet monai-unet]
+    .venv/bin/python scripts/bench_peers.py [--quick] [--mode infer|train|both] [--dtypes fp32 bf16]
+        [--nets smp:resnet18 ... basic-unet monai-unet]
 
-Networks: smp's Unet with a ResNet encoder (`smp:ENCODER`, smp's defaults), MONAI's BasicUNet (MONAI's defaults) and
-MONAI's UNet as its tutorials build it (channels 16-256, strides 2, two residual units, batch norm) and nnU-Net's 2-D
-PlainConvUNet (`nnunet`: its plans' 6 stages of 32-512 features), 3 input channels.
+Networks: smp's Unet with a ResNet encoder (`smp:ENCODER`, smp's defaults; `smp:ENCODER:scse` with scse decoder
+attention), MONAI's BasicUNet (MONAI's defaults) and MONAI's UNet as its tutorials build it (channels 16-256,
+strides 2, two residual units, batch norm) and nnU-Net's 2-D PlainConvUNet (`nnunet`: its plans' 6 stages of 32-512
+features), 3 input channels. `--dtypes fp32 bf16` adds bf16 cases: `unet bench --dtype bf16` against PyTorch under
+`torch.autocast("cpu", dtype=torch.bfloat16)`, for CPUs with native bf16.
 Needs torch, segmentation-models-pytorch 0.6.0 and monai 1.6.1 (see scripts/make_fixtures.py).
 """
 import argparse
@@ -39,7 +42,8 @@ def pytorch_case(args):
     net = args.nets[0]
     if net.startswith("smp:"):
         import segmentation_models_pytorch as smp
-        model = smp.Unet(net[4:], encoder_weights=None, in_channels=3, classes=args.classes)
+        encoder, _, attention = net[4:].partition(":")
+        model = smp.Unet(encoder, encoder_weights=None, in_channels=3, classes=args.classes, decoder_attention_type=attention or None)
     elif net == "nnunet":
         from dynamic_network_architectures.architectures.unet import PlainConvUNet
         model = PlainConvUNet(3, 6, [32, 64, 128, 256, 512, 512], torch.nn.Conv2d, 3, [1, 2, 2, 2, 2, 2], 2, args.classes, 2, True,
@@ -52,11 +56,12 @@ def pytorch_case(args):
     model = model.to(memory_format=torch.channels_last)
     x = torch.randn(args.batch, 3, args.size, args.size).to(memory_format=torch.channels_last)
     target = torch.randint(0, args.classes, (args.batch, args.size, args.size))
+    autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.dtype == "bf16")  # as the reference does
     if args.mode == "infer":
         model.eval()
 
         def step():
-            with torch.inference_mode():
+            with torch.inference_mode(), autocast():
                 model(x)
     else:
         model.train()
@@ -64,12 +69,14 @@ def pytorch_case(args):
 
         def step():
             optimizer.zero_grad(set_to_none=True)
-            reference.seg_loss(model(x), target, args.classes).backward()
+            with autocast():
+                logits = model(x)
+            reference.seg_loss(logits, target, args.classes).backward()
             optimizer.step()
     times, first = reference.time_loop(step, args.warmup, args.steps, args.min_time)
     median = statistics.median(times)
     print(json.dumps({"framework": "pytorch", "version": torch.__version__, "net": net,
-                      "mode": args.mode, "batch": args.batch, "size": args.size, "classes": args.classes,
+                      "mode": args.mode, "dtype": args.dtype, "batch": args.batch, "size": args.size, "classes": args.classes,
                       "threads": torch.get_num_threads(), "steps": len(times), "images_per_s": round(args.batch / median, 3),
                       "ms_per_batch_median": round(1e3 * median, 2), "first_iter_s": round(first, 2),
                       "peak_rss_mb": round(reference.peak_rss_mb(), 1)}), flush=True)
@@ -99,6 +106,7 @@ def add_case_arguments(parser):
     parser.add_argument("--steps", type=int, default=10, help=argparse.SUPPRESS)
     parser.add_argument("--warmup", type=int, default=3, help=argparse.SUPPRESS)
     parser.add_argument("--min-time", type=float, default=8, help=argparse.SUPPRESS)
+    parser.add_argument("--dtype", default="fp32", help=argparse.SUPPRESS)
 
 
 def timing_flags(quick):
@@ -113,6 +121,8 @@ def main():
     parser.add_argument("--nets", nargs="+", default=["smp:resnet18", "smp:resnet34", "smp:resnet50", "basic-unet", "monai-unet", "nnunet"])
     parser.add_argument("--classes", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--dtypes", nargs="+", choices=["fp32", "bf16"], default=["fp32"],
+                        help="bf16: unet bench --dtype bf16 against torch.autocast(bfloat16) (CPUs with native bf16)")
     parser.add_argument("--pytorch-case", action="store_true", help=argparse.SUPPRESS)
     add_case_arguments(parser)
     args = parser.parse_args()
@@ -120,26 +130,29 @@ def main():
         return pytorch_case(args)
     timing = timing_flags(args.quick)
     rows = []
-    for net in args.nets:
-        for mode, size, batch in CASES:
-            if args.mode != "both" and mode != args.mode:
-                continue
-            common = ["--mode", mode, "--size", str(size), "--batch", str(batch), "--classes", str(args.classes),
-                      "--threads", str(args.threads)] + timing
-            arch = ["--arch", "smp-unet", "--encoder", net[4:]] if net.startswith("smp:") else ["--arch", net]
-            ours = [UNET, "bench"] + arch + ["--dtype", "fp32"] + common
-            theirs = [sys.executable, os.path.abspath(__file__), "--pytorch-case", "--nets", net] + common
-            records = [run(ours), run(theirs), run(ours), run(theirs)]
-            u, t = best(records[0::2]), best(records[1::2])
-            label = {"basic-unet": "MONAI BasicUNet", "monai-unet": "MONAI UNet (tutorial)",
-                     "nnunet": "nnU-Net PlainConvUNet (6 stages)"}.get(net, f"smp Unet {net[4:]}")
-            name = f"{mode} {label}, {args.classes} cls, {size}², batch {batch}"
-            rows.append((name, u, t))
-            if "error" in u or "error" in t:
-                print(f"{name}: {u.get('error') or t.get('error')}", file=sys.stderr)
-            else:
-                print(f"{name}: unet {u['images_per_s']} img/s, PyTorch {t['images_per_s']} "
-                      f"({u['images_per_s'] / t['images_per_s']:.2f}x), rss {u['peak_rss_mb']} vs {t['peak_rss_mb']} MB", file=sys.stderr)
+    for net, dtype, (mode, size, batch) in ((n, d, c) for n in args.nets for d in args.dtypes for c in CASES):
+        if args.mode != "both" and mode != args.mode:
+            continue
+        common = ["--mode", mode, "--size", str(size), "--batch", str(batch), "--classes", str(args.classes),
+                  "--threads", str(args.threads), "--dtype", dtype] + timing
+        if net.startswith("smp:"):
+            encoder, _, attention = net[4:].partition(":")
+            arch = ["--arch", "smp-unet", "--encoder", encoder] + (["--decoder-attention", attention] if attention else [])
+        else:
+            arch = ["--arch", net]
+        ours = [UNET, "bench"] + arch + common
+        theirs = [sys.executable, os.path.abspath(__file__), "--pytorch-case", "--nets", net] + common
+        records = [run(ours), run(theirs), run(ours), run(theirs)]
+        u, t = best(records[0::2]), best(records[1::2])
+        label = {"basic-unet": "MONAI BasicUNet", "monai-unet": "MONAI UNet (tutorial)",
+                 "nnunet": "nnU-Net PlainConvUNet (6 stages)"}.get(net, f"smp Unet {net[4:].replace(':', ' + ')}")
+        name = f"{mode} {label}, {args.classes} cls, {size}², batch {batch}" + (f", {dtype}" if len(args.dtypes) > 1 or dtype != "fp32" else "")
+        rows.append((name, u, t))
+        if "error" in u or "error" in t:
+            print(f"{name}: {u.get('error') or t.get('error')}", file=sys.stderr)
+        else:
+            print(f"{name}: unet {u['images_per_s']} img/s, PyTorch {t['images_per_s']} "
+                  f"({u['images_per_s'] / t['images_per_s']:.2f}x), rss {u['peak_rss_mb']} vs {t['peak_rss_mb']} MB", file=sys.stderr)
     print("| case | unet img/s | PyTorch CL img/s | ratio | unet RSS MB | PyTorch RSS MB | RSS ratio |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, u, t in rows:

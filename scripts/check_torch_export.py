@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Checks that .pth files written by `unet convert` load back into PyTorch.
 
-The peers: segmentation_models_pytorch's Unet (resnet18, resnet34 with smp's defaults, resnet50) and MONAI's
-BasicUNet and UNet (MONAI's defaults, the tutorials' residual batch-norm network) and nnU-Net's 2-D PlainConvUNet
+The peers: segmentation_models_pytorch's Unet (resnet18, resnet34 with smp's defaults and with scse attention,
+resnet50) and MONAI's BasicUNet and UNet (MONAI's defaults, the tutorials' residual batch-norm network) and nnU-Net's 2-D PlainConvUNet
 and ResidualEncoderUNet (dynamic-network-architectures, with their aliased keys) saved as their users do
 (`torch.save(model.state_dict())`), converted to native safetensors and back to .pth; the package's own class must
 take it with `load_state_dict(strict=True)`, bit-identical, with equal logits.
@@ -88,6 +88,7 @@ def resenc(features, strides, blocks, in_channels, classes):
 PEERS = {  # name: (build, input channels, an input size the network takes)
     "smp_resnet18_d3": (lambda: smp(encoder_name="resnet18", encoder_depth=3, decoder_channels=(32, 16, 8), in_channels=3, classes=2), 3, (45, 61)),
     "smp_resnet34_default": (lambda: smp(encoder_name="resnet34", in_channels=3, classes=2), 3, (45, 61)),
+    "smp_resnet34_scse": (lambda: smp(encoder_name="resnet34", in_channels=3, classes=2, decoder_attention_type="scse"), 3, (45, 61)),
     "smp_resnet50_in1_c3": (lambda: smp(encoder_name="resnet50", encoder_depth=4, decoder_channels=(64, 32, 16, 8), in_channels=1,
                                         classes=3), 1, (45, 61)),
     "monai_basicunet_default": (lambda: monai("BasicUNet", in_channels=1, out_channels=2), 1, (45, 61)),

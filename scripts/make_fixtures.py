@@ -277,6 +277,13 @@ def graph_cases():
     graph_op("center_crop", x, lambda t: torchvision_center_crop(t, (4, 6)), op="center_crop", height=4, width=6)
     graph_op("add", x, lambda t: t + t)
     graph_op("concat", x, lambda t: torch.cat([t, t], dim=1))
+    graph_op("global_avg_pool", x, lambda t: F.adaptive_avg_pool2d(t, 1), op="adaptive_avg_pool2d")
+    # Broadcast multiplies, the gate made from x itself (its gradient reaches x through both paths): a weight per
+    # channel (smp's cSE) and a weight per pixel from a 1x1 convolution to one channel (sSE).
+    graph_op("mul_channel", x, lambda t: t * F.adaptive_avg_pool2d(t, 1), op="mul", gate="channel")
+    torch.manual_seed(47)
+    gate = nn.Conv2d(4, 1, 1, bias=False)
+    graph_op("mul_spatial", x, lambda t: t * gate(t), [("weight", gate.weight)], op="mul", gate="spatial")
 
 
 # ----------------------------------------------------------------------------- checkpoint dtypes, images
@@ -713,11 +720,14 @@ SMP_PARITY = [  # small enough to commit: layers past the encoder depth are not 
     ("smp_resnet18_d3", dict(encoder_name="resnet18", encoder_depth=3, decoder_channels=(32, 16, 8), in_channels=3, classes=2)),
     ("smp_resnet34_d2_c1", dict(encoder_name="resnet34", encoder_depth=2, decoder_channels=(16, 8), in_channels=1, classes=1)),
     ("smp_resnet50_d2", dict(encoder_name="resnet50", encoder_depth=2, decoder_channels=(12, 6), in_channels=3, classes=3)),
+    ("smp_resnet18_d3_scse", dict(encoder_name="resnet18", encoder_depth=3, decoder_channels=(32, 16, 16), in_channels=3, classes=2,
+                                  decoder_attention_type="scse")),
 ]
 SMP_LAYOUTS = [  # every key and shape of full-size models, as their users' state dicts hold them
     ("resnet34_default", dict(encoder_name="resnet34", in_channels=3, classes=2)),
     ("resnet18_d4_in1_c5", dict(encoder_name="resnet18", encoder_depth=4, decoder_channels=(128, 64, 32, 16), in_channels=1, classes=5)),
     ("resnet50_default", dict(encoder_name="resnet50", in_channels=3, classes=1)),
+    ("resnet34_scse", dict(encoder_name="resnet34", in_channels=3, classes=2, decoder_attention_type="scse")),
 ]
 
 
@@ -737,7 +747,7 @@ def smp_cases():
         out = parity_tensors(model, torch.randn(2, config["in_channels"], 37, 45), keep=lambda k: not k.startswith(unused))
         save("models", name, out, encoder=config["encoder_name"], depth=depth,
              decoder_channels=",".join(map(str, config["decoder_channels"])), in_channels=config["in_channels"],
-             classes=config["classes"])
+             classes=config["classes"], attention=config.get("decoder_attention_type") or "none")
     # smp's patch_first_conv: ImageNet stem weights adapted to 1, 2 and 4 input channels.
     from segmentation_models_pytorch.encoders._utils import patch_first_conv
     torch.manual_seed(51)

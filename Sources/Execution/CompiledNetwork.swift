@@ -251,10 +251,18 @@ public final class CompiledNetwork {
         }
     }
 
-    /// oneDNN's implementation of each convolution's forward pass, by node name (`jit:avx2`, `jit_uni_int8:avx2`, ...).
+    /// oneDNN's implementation of each convolution's forward pass, by node name (`jit:avx2`, `jit_uni_int8:avx2`,
+    /// `brgconv:avx512_core_vnni`, ...).
     public var convolutionImplementations: [String: String] {
         Dictionary(zip(graph.nodes, kernels).compactMap { node, kernel in (kernel as? Conv2dKernel).map { (node.name, $0.implementation) } },
                    uniquingKeysWith: { a, _ in a })
+    }
+
+    /// The implementation of each convolution that runs oneDNN's int8 kernel (8-bit inputs), by node name.
+    public var int8Convolutions: [String: String] {
+        Dictionary(zip(graph.nodes, kernels).compactMap { node, kernel in
+            (kernel as? Conv2dKernel).flatMap { $0.readsInt8 ? (node.name, $0.implementation) : nil }
+        }, uniquingKeysWith: { a, _ in a })
     }
 
     /// The seconds a forward pass would take if it were nothing but its convolutions: each convolution timed alone,

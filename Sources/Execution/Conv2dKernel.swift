@@ -531,6 +531,9 @@ final class Conv2dKernel: NodeKernel {
     /// oneDNN's implementation of the forward convolution (`jit_wino_4x3:avx512_core`, ...).
     var implementation: String { forwardPrimitive.descriptor.implementationName }
 
+    /// Whether oneDNN's forward kernel reads 8-bit integers (an int8 convolution).
+    var readsInt8: Bool { [.u8, .s8].contains(forwardPrimitive.descriptor.memoryDescriptor(.source).dataType) }
+
     /// The median seconds of the forward convolution alone, on buffers of its own.
     func timeForward(repetitions: Int) throws -> Double {
         let pd = forwardPrimitive.descriptor

@@ -12,6 +12,7 @@ import Graph
 /// narrow maps sit at its edges (MONAI's `UNet`, whose top level ends in 2-class maps) runs blocked everywhere else.
 /// The input takes the layout its first convolution prefers where only convolutions read it; a convolution writing
 /// the output from blocked maps may leave its last block part empty; the output is reordered to NCHW at the boundary.
+/// A multiply's gate (`(N, C, 1, 1)` or `(N, 1, H, W)`) is read in the layout it was made in.
 /// Switched off: NCHW everywhere. An int8 network runs channels-last except for the convolutions of the image:
 /// oneDNN 2.6's int8 convolutions take NHWC only (on AVX2 and AVX-512 alike).
 enum LayoutChoice {
@@ -36,7 +37,9 @@ enum LayoutChoice {
         formats[graph.input.id] = fills(graph.input) ? blocked : .acdb
         for node in graph.nodes {
             var node = node
-            let read = node.inputs.filter { !(inputAlone && $0 == graph.input) }
+            // A multiply's gate broadcasts from the layout its producer chose: only the map it scales takes the op's.
+            let laidOut = if case .multiply = node.op { 1 } else { node.inputs.count }
+            let read = node.inputs.prefix(laidOut).filter { !(inputAlone && $0 == graph.input) }
             // The output may leave channels of its last block unused where a convolution writes it (a head of 2 classes).
             var outputFits = fills(node.output)
             if case .conv2d = node.op, node.output == graph.output { outputFits = true }
@@ -45,7 +48,7 @@ enum LayoutChoice {
             let convolvesImage = if case .conv2d = node.op { node.inputs.contains(graph.input) } else { false }
             let mayBlock = !int8 || convolvesImage
             let own: FormatTag = mayBlock && outputFits && read.allSatisfy(fills) ? blocked : .acdb
-            for (k, input) in node.inputs.enumerated() where formats[input.id] != own && !(inputAlone && input == graph.input) {
+            for (k, input) in node.inputs.prefix(laidOut).enumerated() where formats[input.id] != own && !(inputAlone && input == graph.input) {
                 let converted = rewritten.newValue(shape: graph.shape(input))
                 precisions.append(precisions[input.id])
                 formats.append(own)

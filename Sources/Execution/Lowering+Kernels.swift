@@ -14,6 +14,9 @@ extension Lowering {
         case .softmax: return try ActivationKernel(node, .softmax, lowering: self)
         case .maxPool(let a): return try PoolKernel(node, attributes: a, max: true, lowering: self)
         case .avgPool(let a): return try PoolKernel(node, attributes: a, max: false, lowering: self)
+        case .globalAvgPool:
+            let x = graph.shape(node.inputs[0])
+            return try PoolKernel(node, attributes: .global(height: x[2], width: x[3]), max: false, lowering: self)
         case .upsample(let a): return try UpsampleKernel(node, attributes: a, lowering: self)
         case .pad(let a) where a.mode == .zeros:
             return try WindowKernel(node, crops: false, offset: (a.amounts[0], a.amounts[2]), lowering: self)
@@ -23,6 +26,7 @@ extension Lowering {
             return try WindowKernel(node, crops: true, offset: offset, lowering: self)
         case .concat: return try ConcatKernel(node, lowering: self)
         case .add: return try AddKernel(node, lowering: self)
+        case .multiply: return try MultiplyKernel(node, lowering: self)
         case .depthToSpace(let block): return try DepthToSpaceKernel(node, block: block, lowering: self)
         case .convert: return try ConvertKernel(node, lowering: self)
         case .instanceNorm(let a): return try InstanceNormKernel(node, attributes: a, lowering: self)

@@ -13,7 +13,8 @@ import Graph
 /// first level keeps bf16: its maps are the network's largest, and halving them is what bf16 saves in memory.
 ///
 /// Convolutions, normalizations and activations run in their output's level's precision; ops that only move data
-/// (pooling, padding, cropping, concatenation, depth-to-space, up-sampling, addition) in their first input's, so a
+/// (pooling, padding, cropping, concatenation, depth-to-space, up-sampling, addition, a gate's multiply) in their
+/// first input's, so a
 /// pooled map is converted after pooling (the smaller map). A conversion right after a depth-to-space is done by
 /// its reorder. Switched off (or in fp32 networks): one precision everywhere.
 enum PrecisionRegions {
@@ -92,7 +93,7 @@ extension Op {
     /// Whether the op only moves or combines data (no arithmetic a precision would speed up).
     var onlyMovesData: Bool {
         switch self {
-        case .maxPool, .avgPool, .pad, .centerCrop, .concat, .depthToSpace, .upsample, .add: true
+        case .maxPool, .avgPool, .globalAvgPool, .pad, .centerCrop, .concat, .depthToSpace, .upsample, .add, .multiply: true
         default: false
         }
     }

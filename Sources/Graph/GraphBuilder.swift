@@ -76,6 +76,11 @@ public final class GraphBuilder {
         try add(.avgPool(attributes), [x], name: name)
     }
 
+    /// `nn.AdaptiveAvgPool2d(1)`: `(N, C, H, W)` → `(N, C, 1, 1)`.
+    public func globalAvgPool(_ x: Graph.Value, name: String) throws(GraphError) -> Graph.Value {
+        try add(.globalAvgPool, [x], name: name)
+    }
+
     /// Up-sampling by an integer `scale` (`nn.Upsample(scale_factor=scale)`).
     public func upsample(_ x: Graph.Value, scale: Int, mode: UpsampleAttributes.Mode, name: String)
         throws(GraphError) -> Graph.Value
@@ -105,6 +110,11 @@ public final class GraphBuilder {
 
     public func add(_ a: Graph.Value, _ b: Graph.Value, name: String) throws(GraphError) -> Graph.Value {
         try add(.add, [a, b], name: name)
+    }
+
+    /// `x * gate`, the gate broadcast over `x` (see `Op.multiply`).
+    public func multiply(_ x: Graph.Value, _ gate: Graph.Value, name: String) throws(GraphError) -> Graph.Value {
+        try add(.multiply, [x, gate], name: name)
     }
 
     public func sigmoid(_ x: Graph.Value, name: String) throws(GraphError) -> Graph.Value { try add(.sigmoid, [x], name: name) }

@@ -19,6 +19,8 @@ public enum Op: Hashable, Sendable {
     case maxPool(PoolAttributes)
     /// `torch.nn.AvgPool2d`.
     case avgPool(PoolAttributes)
+    /// `torch.nn.AdaptiveAvgPool2d(1)`: each channel's mean, `(N, C, H, W)` → `(N, C, 1, 1)`.
+    case globalAvgPool
     /// `torch.nn.functional.interpolate`.
     case upsample(UpsampleAttributes)
     /// `torch.nn.functional.pad`.
@@ -29,6 +31,9 @@ public enum Op: Hashable, Sendable {
     case concat
     /// The sum of the two inputs (residual connections).
     case add
+    /// `torch.mul` of a map `(N, C, H, W)` by a gate that broadcasts over it: `(N, C, 1, 1)` (a weight per channel),
+    /// `(N, 1, H, W)` (a weight per pixel) or `(N, C, H, W)`. The gate is the second input.
+    case multiply
     /// `torch.sigmoid`: a one-class head.
     case sigmoid
     /// `torch.softmax(dim=1)`: a multi-class head.
@@ -53,6 +58,7 @@ public enum Op: Hashable, Sendable {
         case .prelu: "prelu"
         case .maxPool: "max_pool2d"
         case .avgPool: "avg_pool2d"
+        case .globalAvgPool: "adaptive_avg_pool2d"
         case .upsample(let a):
             switch a.mode {
             case .nearest: "upsample_nearest"
@@ -62,6 +68,7 @@ public enum Op: Hashable, Sendable {
         case .centerCrop: "center_crop"
         case .concat: "cat"
         case .add: "add"
+        case .multiply: "mul"
         case .sigmoid: "sigmoid"
         case .softmax: "softmax"
         case .depthToSpace: "depth_to_space"
@@ -95,7 +102,7 @@ public enum Op: Hashable, Sendable {
     var arity: Int? {
         switch self {
         case .conv2d(let a): a.accumulates ? 2 : 1
-        case .add: 2
+        case .add, .multiply: 2
         case .concat: nil
         default: 1
         }
@@ -124,6 +131,8 @@ public enum Op: Hashable, Sendable {
                 return .failure("a \(a.kernel[0])x\(a.kernel[1]) window (stride \(a.stride), padding \(a.padding)) does not fit \(x[2])x\(x[3])")
             }
             return .success([x[0], x[1], h, w])
+        case .globalAvgPool:
+            return .success([x[0], x[1], 1, 1])
         case .upsample(let a):
             guard a.size.count == 2, a.size.allSatisfy({ $0 >= 1 }) else { return .failure("output size \(a.size)") }
             return .success([x[0], x[1]] + a.size)
@@ -145,6 +154,12 @@ public enum Op: Hashable, Sendable {
             return .success([x[0], shapes.map { $0[1] }.reduce(0, +), x[2], x[3]])
         case .add:
             guard shapes[1] == x else { return .failure("adds \(x) and \(shapes[1])") }
+            return .success(x)
+        case .multiply:
+            let g = shapes[1]
+            guard g[0] == x[0], g[1] == x[1] || g[1] == 1, g[2...] == x[2...] || g[2...] == [1, 1] else {
+                return .failure("multiplies \(x) by \(g), which does not broadcast over it")
+            }
             return .success(x)
         case .depthToSpace(let k):
             guard k >= 1, x[1] % (k * k) == 0 else { return .failure("\(x[1]) channels do not split into \(k * k) positions") }

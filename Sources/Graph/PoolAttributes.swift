@@ -14,6 +14,13 @@ public struct PoolAttributes: Hashable, Sendable {
         (self.ceilMode, self.countIncludesPadding) = (ceilMode, countIncludesPadding)
     }
 
+    /// One window over a whole `height` × `width` map (`nn.AdaptiveAvgPool2d(1)`).
+    public static func global(height: Int, width: Int) -> PoolAttributes {
+        var attributes = PoolAttributes(kernel: 1)
+        (attributes.kernel, attributes.stride) = ([height, width], [height, width])
+        return attributes
+    }
+
     /// Output length of one spatial axis of length `length`.
     public func outputLength(_ length: Int, axis: Int) -> Int? {
         let (k, s, p) = (kernel[axis], stride[axis], padding[axis])

@@ -3,7 +3,7 @@ import Foundation
 
 /// The `config.json` of an smp model folder written by `save_pretrained` (beside `model.safetensors`): the arguments
 /// the model was built with. Only what this project builds is accepted: `Unet` with batch-norm decoder blocks,
-/// nearest up-sampling, no attention and no classification head.
+/// nearest up-sampling, no attention or scse, and no classification head.
 public struct SMPPretrainedConfig: Decodable, Sendable {
     public let modelClass: String?
     public let encoderName: String?
@@ -39,7 +39,9 @@ public struct SMPPretrainedConfig: Decodable, Sendable {
         if let name = config.modelClass, name != "Unet" { throw refuse("_model_class", name, "Unet") }
         if let norm = config.decoderUseNorm, norm != "batchnorm" { throw refuse("decoder_use_norm", norm, "batchnorm") }
         if let mode = config.decoderInterpolation, mode != "nearest" { throw refuse("decoder_interpolation", mode, "nearest") }
-        if let attention = config.decoderAttentionType { throw refuse("decoder_attention_type", attention, "none") }
+        if let attention = config.decoderAttentionType, SMPUNetConfiguration.DecoderAttention(rawValue: attention) == nil {
+            throw refuse("decoder_attention_type", attention, "none or scse")
+        }
         return config
     }
 
@@ -51,6 +53,9 @@ public struct SMPPretrainedConfig: Decodable, Sendable {
         if let decoderChannels, decoderChannels != configuration.decoderChannels { found.append("decoder_channels \(decoderChannels)") }
         if let inChannels, inChannels != configuration.inputChannels { found.append("in_channels \(inChannels)") }
         if let classes, classes != configuration.classes { found.append("classes \(classes)") }
+        if decoderAttentionType != configuration.decoderAttention?.rawValue {
+            found.append("decoder_attention_type " + (decoderAttentionType.map(CheckpointError.quote) ?? "null"))
+        }
         return found
     }
 }

@@ -42,16 +42,32 @@ extension SMPUNet {
             for (j, residual) in layer.enumerated() { x = try block(x, residual, "encoder.layer\(i + 1).\(j)") }
             features.append(x)
         }
-        // Decoder: up-sample to the next shallower map's size (the input's, last), [up, skip], two Conv-BN-ReLU.
+        // smp's SCSEModule: x · (channel weights) + x · (pixel weights).
+        func scse(_ x: Graph.Value, _ key: String) throws -> Graph.Value {
+            let channels = b.shape(x)[1]
+            var gate = try b.globalAvgPool(x, name: key + ".cSE.0")
+            gate = try b.relu(try conv(gate, key + ".cSE.1", channels / SCSEModule.reduction, kernel: 1, bias: true), name: key + ".cSE.2")
+            gate = try b.sigmoid(try conv(gate, key + ".cSE.3", channels, kernel: 1, bias: true), name: key + ".cSE.4")
+            let pixels = try b.sigmoid(try conv(x, key + ".sSE.0", 1, kernel: 1, bias: true), name: key + ".sSE.1")
+            return try b.add(try b.multiply(x, gate, name: key + ".cSE"), try b.multiply(x, pixels, name: key + ".sSE"), name: key)
+        }
+
+        // Decoder: up-sample to the next shallower map's size (the input's, last), [up, skip] (and attention), two
+        // Conv-BN-ReLU (and attention).
         let sizes = ([b.input] + features).map { Array(b.shape($0)[2...]) }
+        let attends = c.decoderAttention == .scse
         for (i, width) in c.decoderChannels.enumerated() {
             let key = "decoder.blocks.\(i)"
             let level = c.encoderDepth - 1 - i  // index into `sizes` of the target (and of the skip, shifted by one)
             x = try b.upsample(x, size: sizes[level], mode: .nearest, name: key + ".up")
-            if level > 0 { x = try b.concat([x, features[level - 1]], name: key + ".cat") }
+            if level > 0 {
+                x = try b.concat([x, features[level - 1]], name: key + ".cat")
+                if attends { x = try scse(x, key + ".attention1.attention") }
+            }
             for unit in ["conv1", "conv2"] {
                 x = try b.relu(try norm(try conv(x, "\(key).\(unit).0", width, kernel: 3), "\(key).\(unit).1"), name: "\(key).\(unit).2")
             }
+            if attends { x = try scse(x, key + ".attention2.attention") }
         }
         return b.graph(output: try conv(x, "segmentation_head.0", c.classes, kernel: 3, bias: true))
     }

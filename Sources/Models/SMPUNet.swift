@@ -3,16 +3,21 @@ import Tensors
 
 /// segmentation_models_pytorch's `Unet` with a ResNet encoder, key for key (smp 0.6.0): `encoder.*` is a
 /// torchvision ResNet, `decoder.blocks.{i}.conv{1,2}.{0,1}` the decoder's Conv-BN-ReLU pairs, `segmentation_head.0`
-/// a 3x3 convolution to logits. `graph(inputShape:)` describes the computation, which the engine runs.
+/// a 3x3 convolution to logits; with `decoder_attention_type="scse"`, `decoder.blocks.{i}.attention{1,2}.attention` the
+/// blocks' `SCSEModule`s. `graph(inputShape:)` describes the computation, which the engine runs.
 ///
 ///     x (N, C_in, H, W) → stem (H/2) → pool + layer1 (H/4) → layer2 … (as deep as encoderDepth)
-///     decoder block i: nearest up-sampling to the next shallower feature's size, [up, skip] concatenated,
-///     (3x3 conv → BN → ReLU) × 2; the last block has no skip and ends at H × W → 3x3 head → logits (N, classes, H, W)
+///     decoder block i: nearest up-sampling to the next shallower feature's size, [up, skip] concatenated (→ scse),
+///     (3x3 conv → BN → ReLU) × 2 (→ scse); the last block has no skip (its attention1 is kept but never applied, as
+///     in smp) and ends at H × W → 3x3 head → logits (N, classes, H, W)
 public final class SMPUNet: Module {
     public let configuration: SMPUNetConfiguration
     public let encoder: ResNetEncoder
     /// Decoder blocks, deepest first: `(conv1, conv2)`.
     public let decoder: [(Conv2dReLU, Conv2dReLU)]
+    /// The decoder blocks' attention with `decoderAttention == .scse`, deepest first: `(attention1, attention2)`, after
+    /// the concatenation and after `conv2`; empty without.
+    public let attention: [(SCSEModule, SCSEModule)]
     /// smp's `SegmentationHead`: 3x3, padding 1, with bias.
     public let head: Conv2d
     public var isTraining = true
@@ -20,7 +25,14 @@ public final class SMPUNet: Module {
     public var namedChildren: [(String, any Module)] {
         var children: [(String, any Module)] = [("encoder", encoder)]
         for (i, (conv1, conv2)) in decoder.enumerated() {
-            children += [("decoder.blocks.\(i).conv1", conv1), ("decoder.blocks.\(i).conv2", conv2)]
+            let key = "decoder.blocks.\(i)"
+            if attention.isEmpty {
+                children += [(key + ".conv1", conv1), (key + ".conv2", conv2)]
+            } else {
+                let (attention1, attention2) = attention[i]
+                children += [(key + ".conv1", conv1), (key + ".attention1.attention", attention1), (key + ".conv2", conv2),
+                             (key + ".attention2.attention", attention2)]
+            }
         }
         return children + [("segmentation_head.0", head)]
     }
@@ -35,6 +47,11 @@ public final class SMPUNet: Module {
             let (input, skip) = configuration.decoderInputs(i)
             return (Conv2dReLU(inputChannels: input + skip, outputChannels: width, kernelSize: 3, padding: 1, generator: &generator),
                     Conv2dReLU(inputChannels: width, outputChannels: width, kernelSize: 3, padding: 1, generator: &generator))
+        }
+        attention = configuration.decoderAttention == nil ? [] : configuration.decoderChannels.indices.map { i in
+            let (input, skip) = configuration.decoderInputs(i)
+            return (SCSEModule(channels: input + skip, generator: &generator),
+                    SCSEModule(channels: configuration.decoderChannels[i], generator: &generator))
         }
         head = Conv2d(inputChannels: configuration.decoderChannels.last!, outputChannels: configuration.classes, kernelSize: 3,
                       padding: 1, generator: &generator)

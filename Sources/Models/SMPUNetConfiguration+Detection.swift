@@ -1,7 +1,8 @@
 extension SMPUNetConfiguration {
     /// The configuration of an smp `Unet` state dict, read from its keys and shapes alone: the encoder from its
     /// blocks (a `conv3` means bottlenecks: ResNet-50; six blocks in `layer3`: ResNet-34, else ResNet-18), the depth
-    /// and widths from `decoder.blocks.{i}.conv1.0.weight`, the classes from `segmentation_head.0.weight`.
+    /// and widths from `decoder.blocks.{i}.conv1.0.weight`, the classes from `segmentation_head.0.weight`, scse attention
+    /// from `decoder.blocks.0.attention2.attention.sSE.0.weight`.
     /// - Returns: nil when the keys are not an smp `Unet`'s (no `encoder.conv1.weight` or `segmentation_head.0.weight`).
     /// - Throws: `UNetError.incompatibleCheckpoint` for an smp `Unet` this project does not build yet, naming what.
     public static func detect(shapes: [String: [Int]]) throws(UNetError) -> SMPUNetConfiguration? {
@@ -9,10 +10,6 @@ extension SMPUNetConfiguration {
         guard stem.count == 4, stem[0] == 64, stem[2] == 7, stem[3] == 7, head.count == 4 else {
             throw .incompatibleCheckpoint("an smp model whose encoder is not a ResNet (encoder.conv1.weight \(stem)); "
                 + "resnet18, resnet34 and resnet50 encoders are supported")
-        }
-        if shapes.keys.contains(where: { $0.hasPrefix("decoder.blocks.0.attention") }) {
-            throw .incompatibleCheckpoint("an smp Unet with decoder attention (decoder_attention_type=\"scse\"), "
-                + "which this version does not build")
         }
         if shapes.keys.contains(where: { $0.hasPrefix("decoder.center.") || $0.hasPrefix("classification_head.") }) {
             throw .incompatibleCheckpoint("an smp Unet with a center block or a classification head (aux_params), "
@@ -32,7 +29,8 @@ extension SMPUNetConfiguration {
         guard (1...5).contains(widths.count) else {
             throw .incompatibleCheckpoint("an smp Unet with \(widths.count) decoder blocks (1 to 5 expected)")
         }
+        let attention: DecoderAttention? = shapes["decoder.blocks.0.attention2.attention.sSE.0.weight"] != nil ? .scse : nil
         return SMPUNetConfiguration(encoder: encoder, encoderDepth: widths.count, decoderChannels: widths, inputChannels: stem[1],
-                                    classes: head[0])
+                                    classes: head[0], decoderAttention: attention)
     }
 }

@@ -23,6 +23,9 @@ extension SMPUNetConfiguration {
         for (i, out) in decoderChannels.enumerated() {
             let (input, skip) = decoderInputs(i)
             total += conv(input + skip, out, 3) + conv(out, out, 3) + 2 * norm(out)
+            if decoderAttention != nil {
+                total += SCSEModule.parameterCount(channels: input + skip) + SCSEModule.parameterCount(channels: out)
+            }
         }
         return total + conv(decoderChannels.last ?? 0, classes, 3) + Double(classes)
     }
@@ -38,7 +41,9 @@ extension SMPUNetConfiguration {
         }
         for (i, channels) in decoderChannels.enumerated() {
             let (input, skip) = decoderInputs(i)
-            total += Double(input + skip + 2 * channels) * pixels / Double(1 << (2 * (encoderDepth - 1 - i)))
+            // scse keeps its two products and their sum beside each map it weighs.
+            let attention = decoderAttention == nil ? 0 : 3 * (input + skip + channels)
+            total += Double(input + skip + 2 * channels + attention) * pixels / Double(1 << (2 * (encoderDepth - 1 - i)))
         }
         let logits = Double(classes) * pixels * (training ? 4 : 2)
         return (total * (training ? 8 : 3) + logits) * Double(batch) * 4

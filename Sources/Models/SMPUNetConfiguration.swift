@@ -2,6 +2,12 @@
 /// `encoderDepth` stages and one decoder block per stage. The defaults are smp's: `resnet34`, depth 5, decoder
 /// channels `(256, 128, 64, 32, 16)`, batch-norm decoder blocks, nearest up-sampling, no attention.
 public struct SMPUNetConfiguration: Hashable, Sendable, Codable {
+    /// smp's `decoder_attention_type` (the one its `Unet` builds).
+    public enum DecoderAttention: String, Codable, CaseIterable, Sendable {
+        /// `SCSEModule` after each block's concatenation and after its second convolution.
+        case scse
+    }
+
     /// smp's `encoder_name`.
     public var encoder: ResNetEncoder.Variant
     /// smp's `encoder_depth`: how many of the encoder's five feature maps the decoder uses (1-5).
@@ -10,11 +16,13 @@ public struct SMPUNetConfiguration: Hashable, Sendable, Codable {
     public var decoderChannels: [Int]
     public var inputChannels: Int
     public var classes: Int
+    /// smp's `decoder_attention_type` (nil: None).
+    public var decoderAttention: DecoderAttention?
 
     public init(encoder: ResNetEncoder.Variant = .resnet34, encoderDepth: Int = 5, decoderChannels: [Int] = [256, 128, 64, 32, 16],
-                inputChannels: Int = 3, classes: Int = 1) {
+                inputChannels: Int = 3, classes: Int = 1, decoderAttention: DecoderAttention? = nil) {
         (self.encoder, self.encoderDepth, self.decoderChannels) = (encoder, encoderDepth, decoderChannels)
-        (self.inputChannels, self.classes) = (inputChannels, classes)
+        (self.inputChannels, self.classes, self.decoderAttention) = (inputChannels, classes, decoderAttention)
     }
 
     /// The largest width of a decoder block this project accepts (smp's defaults stay far below it).
@@ -33,6 +41,13 @@ public struct SMPUNetConfiguration: Hashable, Sendable, Codable {
         }
         guard (1...64).contains(inputChannels) else { throw .invalidConfiguration("\(inputChannels) input channels (1...64)") }
         guard (1...65536).contains(classes) else { throw .invalidConfiguration("\(classes) classes (1...65536)") }
+        if decoderAttention != nil {
+            let widths = decoderChannels.indices.flatMap { i in [decoderInputs(i).input + decoderInputs(i).skip, decoderChannels[i]] }
+            guard widths.allSatisfy({ $0 >= SCSEModule.reduction }) else {
+                throw .invalidConfiguration("scse decoder attention divides each block's channels by \(SCSEModule.reduction): "
+                    + "decoder channels \(decoderChannels) must be at least \(SCSEModule.reduction)")
+            }
+        }
     }
 
     /// For decoder block `i` (deepest first): its input channels (the up-sampled map) and the skip's (0 for the
@@ -49,6 +64,6 @@ extension SMPUNetConfiguration: CustomStringConvertible {
     /// `smp Unet(resnet34, depth 5, decoder 256-128-64-32-16, 3 -> 2 classes)`.
     public var description: String {
         "smp Unet(\(encoder.rawValue), depth \(encoderDepth), decoder \(decoderChannels.map(String.init).joined(separator: "-")), "
-            + "\(inputChannels) -> \(classes) classes)"
+            + "\(decoderAttention.map { "\($0.rawValue) attention, " } ?? "")\(inputChannels) -> \(classes) classes)"
     }
 }

@@ -197,6 +197,10 @@ struct ONNXGraphTranslation {
             return writer.node("Concat", node.inputs.map(name), name: node.name, output: output, attributes: [W.attribute("axis", int: 1)])
         case .add:
             return writer.node("Add", node.inputs.map(name), name: node.name, output: output)
+        case .multiply:
+            return writer.node("Mul", node.inputs.map(name), name: node.name, output: output)
+        case .globalAvgPool:
+            return writer.node("GlobalAveragePool", [x], name: node.name, output: output)
         case .sigmoid:
             return writer.node("Sigmoid", [x], name: node.name, output: output)
         case .softmax:

@@ -27,6 +27,8 @@ struct ArchitectureOptions: ParsableArguments {
     @Option(help: "smp-unet: encoder stages the decoder uses (1-5).") var encoderDepth = 5
     @Option(help: ArgumentHelp("smp-unet: decoder block widths, deepest first, one per stage (default: 256,128,64,32,16, "
         + "the last --encoder-depth of them).", valueName: "widths")) var decoderChannels: String?
+    @Option(help: ArgumentHelp("smp-unet: decoder attention (smp's decoder_attention_type; default none).", valueName: "scse"))
+    var decoderAttention: SMPUNetConfiguration.DecoderAttention?
     @Option(help: ArgumentHelp("basic-unet: MONAI's features, the five levels' widths and the last up-sampling's "
         + "(default: 32,32,64,128,256,32); nnunet: features per stage (default: 32,64,128,256,512,512).", valueName: "widths"))
     var features: String?
@@ -49,7 +51,7 @@ struct ArchitectureOptions: ParsableArguments {
         let flags: String
         switch arch {
         case .unet: return
-        case .smpUNet: flags = "--encoder-depth/--decoder-channels/--in-channels/--classes"
+        case .smpUNet: flags = "--encoder-depth/--decoder-channels/--decoder-attention/--in-channels/--classes"
         case .basicUNet: flags = "--features/--in-channels/--classes"
         case .monaiUNet: flags = "--channels/--strides/--in-channels/--classes"
         case .nnUNet: flags = "--features/--strides/--in-channels/--classes"
@@ -84,7 +86,7 @@ struct ArchitectureOptions: ParsableArguments {
         let widths = try NumberList.parse(decoderChannels, "--decoder-channels", as: Int.self)
             ?? Array([256, 128, 64, 32, 16].suffix(encoderDepth))
         return SMPUNetConfiguration(encoder: encoder, encoderDepth: encoderDepth, decoderChannels: widths, inputChannels: inChannels,
-                                    classes: classes)
+                                    classes: classes, decoderAttention: decoderAttention)
     }
 
     /// The configuration the flags describe.
@@ -97,4 +99,5 @@ struct ArchitectureOptions: ParsableArguments {
 }
 
 extension ResNetEncoder.Variant: ExpressibleByArgument {}
+extension SMPUNetConfiguration.DecoderAttention: ExpressibleByArgument {}
 extension MONAINorm: ExpressibleByArgument {}

@@ -36,6 +36,8 @@ struct BenchCommand: ParsableCommand {
         + "PlainConvUNet (its 2-D plan's 6 stages, 32-512 features).", valueName: "unet|smp-unet|basic-unet|monai-unet|nnunet"))
     var arch: ArchitectureOptions.Family = .unet
     @Option(help: ArgumentHelp("smp-unet: the encoder.", valueName: "resnet18|resnet34|resnet50")) var encoder: ResNetEncoder.Variant = .resnet34
+    @Option(help: ArgumentHelp("smp-unet: decoder attention (default none).", valueName: "scse"))
+    var decoderAttention: SMPUNetConfiguration.DecoderAttention?
     @Option(help: "Input channels.") var inChannels = 3
     @Option(help: "Classes.") var classes = 2
     @Option(help: "Base width.") var base = 64
@@ -89,7 +91,8 @@ struct BenchCommand: ParsableCommand {
         var generator = SeededGenerator(seed: 0)
         let architecture: Architecture = switch arch {
         case .unet: .unet(.milesial(inputChannels: inChannels, classes: classes, bilinear: bilinear, baseWidth: base))
-        case .smpUNet: .smpUNet(SMPUNetConfiguration(encoder: encoder, inputChannels: inChannels, classes: classes))
+        case .smpUNet: .smpUNet(SMPUNetConfiguration(encoder: encoder, inputChannels: inChannels, classes: classes,
+                                                       decoderAttention: decoderAttention))
         case .basicUNet: .basicUNet(BasicUNetConfiguration(inputChannels: inChannels, classes: classes))
         case .monaiUNet: .monaiUNet(MONAIUNetConfiguration(inputChannels: inChannels, classes: classes))
         case .nnUNet: .plainConvUNet(.nnUNetDefault(stages: 6, inputChannels: inChannels, classes: classes))

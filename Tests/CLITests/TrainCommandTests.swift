@@ -227,6 +227,30 @@ struct TrainCommandTests {
         #expect(refused.status != 0 && refused.error.contains("--encoder-weights needs --arch smp-unet"), "\(refused.error)")
     }
 
+    @Test("--decoder-attention scse trains smp's Unet with scse attention, which info names and convert takes back to smp's keys; widths scse cannot divide are refused")
+    func smpUNetAttention() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-train-scse")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 4, size: 32)
+        let output = folder.appendingPathComponent("run").path
+        let flags = ["train", "--arch", "smp-unet", "--encoder", "resnet18", "--encoder-depth", "2", "--decoder-attention", "scse",
+                     "--images", images, "--masks", masks, "--in-channels", "1", "--scale", "1", "--steps", "2", "-b", "2", "-v", "0",
+                     "--output-dir", output]
+        let trained = try CommandRunner.unet(flags + ["--decoder-channels", "16,16"])
+        #expect(trained.status == 0, "\(trained.error)")
+        let info = try CommandRunner.unet(["info", output + "/last.safetensors"])
+        #expect(info.output.contains("decoder attention: scse"), "\(info.output)")
+        let exported = folder.appendingPathComponent("smp.pth").path
+        #expect(try CommandRunner.unet(["convert", output + "/last.safetensors", "-o", exported]).status == 0)
+        let loaded = try ModelFile.load(path: exported)
+        #expect(loaded.model.architecture == .smpUNet(SMPUNetConfiguration(
+            encoder: .resnet18, encoderDepth: 2, decoderChannels: [16, 16], inputChannels: 1, classes: 2, decoderAttention: .scse)))
+        #expect(loaded.tensors.contains { $0.key == "decoder.blocks.1.attention2.attention.cSE.3.weight" })
+
+        let refused = try CommandRunner.unet(flags + ["--decoder-channels", "16,8"])
+        #expect(refused.status != 0 && refused.error.contains("--decoder-attention") && refused.error.contains("at least 16"), "\(refused.error)")
+    }
+
     @Test("train --arch basic-unet, monai-unet and nnunet: train, save, info, convert to MONAI's layout, detected again, predict; odd sizes and non-multiples are predicted at their size",
           arguments: [
               (["--arch", "basic-unet", "--features", "4,4,8,8,16,4"],

@@ -17,7 +17,7 @@ struct GraphOpTests {
         "prelu_channels", "prelu_shared", "max_pool2d_k2", "max_pool2d_k3_s2_p1_ceil", "avg_pool2d_k3_s2_p1",
         "avg_pool2d_k2_ceil_exclude", "upsample_nearest_x2", "upsample_nearest_size", "upsample_bilinear_aligned",
         "upsample_bilinear_x2", "upsample_bilinear_size", "pad_constant", "pad_replicate", "pad_reflect", "center_crop",
-        "add", "concat",
+        "add", "concat", "global_avg_pool", "mul_channel", "mul_spatial",
     ]
 
     /// The fixture's op as a graph on its input `x`, and the op's parameters under the keys the graph reads.
@@ -74,6 +74,12 @@ struct GraphOpTests {
         case "center_crop": y = try b.centerCrop(b.input, height: try f.int("height"), width: try f.int("width"), name: "op")
         case "add": y = try b.add(b.input, b.input, name: "op")
         case "concat": y = try b.concat([b.input, b.input], name: "op")
+        case "adaptive_avg_pool2d": y = try b.globalAvgPool(b.input, name: "op")
+        case "mul":
+            let gate = try f.string("gate") == "channel"
+                ? try b.globalAvgPool(b.input, name: "gate")
+                : try b.conv2d(b.input, Conv2dAttributes(weight: try parameter("weight"), outputChannels: 1, kernel: 1), name: "gate")
+            y = try b.multiply(b.input, gate, name: "op")
         default: throw FixtureError("unknown op \(op)")
         }
         return (b.graph(output: y), parameters)

@@ -81,7 +81,7 @@ struct Int8Tests {
         let name = relu ? "middle+relu" : "middle"
         let table = Quantization(rule: "test", images: 1, inputs: [name: range])
         let network = try CompiledNetwork(graph: graph, parameters: parameters, training: false, quantization: table)
-        #expect(network.convolutionImplementations[name]?.contains("int8") == true, "\(network.convolutionImplementations)")
+        #expect(network.int8Convolutions[name].map { !$0.hasPrefix("ref") } == true, "\(network.convolutionImplementations)")
         let y = try network.forward(x)
         let reference = Self.expected(x: x, weight: weight, bias: bias, range: range, relu: relu)
         expectClose(y, reference, rtol: 1e-4, atol: 1e-4, "int8 against its arithmetic")
@@ -152,8 +152,9 @@ struct Int8Tests {
 
         let x = Tensor.normal(shape: shape, using: &g)
         let int8 = try CompiledUNet(model, inputShape: shape, training: false, quantization: table)
-        let int8Convolutions = int8.network.convolutionImplementations.filter { $0.value.contains("int8") }
-        #expect(int8Convolutions.count == table.inputs.count, "\(int8.network.convolutionImplementations)")
+        let int8Convolutions = int8.network.int8Convolutions
+        #expect(int8Convolutions.count == table.inputs.count && !int8Convolutions.values.contains { $0.hasPrefix("ref") },
+                "\(int8.network.convolutionImplementations)")
         let (y, reference) = (try int8.forward(x), try CompiledUNet(model, inputShape: shape, training: false).forward(x))
         let error = Self.relativeRMS(y, reference)
         #expect(error > 1e-4 && error < tolerance, "relative RMS error against fp32: \(error)")
@@ -189,7 +190,7 @@ struct Int8Tests {
         #expect(table.inputs.count >= 8, "\(table.inputs.count)")
         let x = Tensor.normal(shape: shape, using: &g)
         let int8 = try CompiledUNet(model, inputShape: shape, training: false, quantization: table)
-        #expect(int8.network.convolutionImplementations.values.filter { $0.contains("int8") }.count == table.inputs.count)
+        #expect(int8.network.int8Convolutions.count == table.inputs.count, "\(int8.network.convolutionImplementations)")
         let error = Self.relativeRMS(try int8.forward(x), try CompiledUNet(model, inputShape: shape, training: false).forward(x))
         #expect(error > 1e-4 && error < 0.05, "\(architecture.description): relative RMS error against fp32 \(error)")
     }

@@ -10,10 +10,11 @@ import Testing
 
 @Suite("Memory plan: the buffer table, packing, and the debug check")
 struct MemoryPlanTests {
-    /// A base-4 U-Net (its NHWC layout is the same on every CPU) training at 32x32, batch 2.
+    /// A base-3 U-Net training at 32x32, batch 2: its 3, 6 and 12 channels fill no channel block, so it runs NHWC on
+    /// every CPU (AVX2's blocks of 8 and AVX-512's of 16 alike) and its plan is the same everywhere.
     static func network(passes: Set<Pass> = Set(Pass.allCases)) throws -> CompiledUNet {
         var g = SeededGenerator(seed: 3)
-        let model = try UNet(.milesial(inputChannels: 3, classes: 2, baseWidth: 4, depth: 2), generator: &g)
+        let model = try UNet(.milesial(inputChannels: 3, classes: 2, baseWidth: 3, depth: 2), generator: &g)
         return try CompiledUNet(model, inputShape: [2, 3, 32, 32], training: true, passes: passes)
     }
 
@@ -34,7 +35,7 @@ struct MemoryPlanTests {
         let plan = try Self.network().network.memoryPlan
         let text = Self.snapshot(plan)
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("Snapshots/memory_plan_milesial_b4_d2_train.txt").path
+            .appendingPathComponent("Snapshots/memory_plan_milesial_b3_d2_train.txt").path
         if ProcessInfo.processInfo.environment["UNET_UPDATE_SNAPSHOTS"] != nil {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try text.write(toFile: path, atomically: true, encoding: .utf8)

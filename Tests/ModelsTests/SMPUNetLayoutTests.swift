@@ -16,6 +16,7 @@ struct SMPUNetLayoutTests {
             let decoder_channels: [Int]?
             let in_channels: Int
             let classes: Int
+            let decoder_attention_type: String?
         }
         let config: Config
         let keys: [[Value]]
@@ -38,12 +39,14 @@ struct SMPUNetLayoutTests {
         }
     }
 
+    static let names = ["resnet34_default", "resnet18_d4_in1_c5", "resnet50_default", "resnet34_scse"]
+
     static let layouts: [String: Layout] = {
         let data = FileManager.default.contents(atPath: Fixture.path("models/smp_layouts.json")) ?? Data()
         return (try? JSONDecoder().decode([String: Layout].self, from: data)) ?? [:]
     }()
 
-    @Test("every key and shape of smp's state dict, in smp's order", arguments: ["resnet34_default", "resnet18_d4_in1_c5", "resnet50_default"])
+    @Test("every key and shape of smp's state dict, in smp's order", arguments: Self.names)
     func stateDict(name: String) throws {
         let layout = try #require(Self.layouts[name], "models/smp_layouts.json lacks \(name)")
         let c = layout.config
@@ -51,6 +54,8 @@ struct SMPUNetLayoutTests {
                                                  inputChannels: c.in_channels, classes: c.classes)
         if let depth = c.encoder_depth { configuration.encoderDepth = depth }
         if let channels = c.decoder_channels { configuration.decoderChannels = channels }
+        configuration.decoderAttention = c.decoder_attention_type.flatMap(SMPUNetConfiguration.DecoderAttention.init(rawValue:))
+        #expect(configuration.decoderAttention?.rawValue == c.decoder_attention_type)
         var g = SeededGenerator(seed: 0)
         let ours = try SMPUNet(configuration, generator: &g).namedParameters().map { "\($0.0) \($0.1.value.shape)" }
         let theirs = layout.keys.map { entry -> String in
@@ -62,7 +67,7 @@ struct SMPUNetLayoutTests {
         #expect(firstDifference == nil, "first difference (ours, smp's): \(String(describing: firstDifference))")
     }
 
-    @Test("the configuration is detected from keys and shapes alone", arguments: ["resnet34_default", "resnet18_d4_in1_c5", "resnet50_default"])
+    @Test("the configuration is detected from keys and shapes alone", arguments: Self.names)
     func detection(name: String) throws {
         let layout = try #require(Self.layouts[name])
         var shapes = layout.shapes
@@ -72,13 +77,14 @@ struct SMPUNetLayoutTests {
         #expect(detected.encoderDepth == (c.encoder_depth ?? 5))
         #expect(detected.decoderChannels == (c.decoder_channels ?? [256, 128, 64, 32, 16]))
         #expect(detected.inputChannels == c.in_channels && detected.classes == c.classes)
-        // Decoder attention is named, not mistaken for a plain Unet; other models' keys are not an smp Unet.
-        shapes["decoder.blocks.0.attention1.attention.cSE.1.weight"] = [48, 768, 1, 1]
+        #expect(detected.decoderAttention?.rawValue == c.decoder_attention_type)
+        // A center block is named, not mistaken for a plain Unet; other models' keys are not an smp Unet.
+        shapes["decoder.center.0.0.weight"] = [512, 512, 3, 3]
         #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: shapes) }
         #expect(try SMPUNetConfiguration.detect(shapes: ["inc.double_conv.0.weight": [64, 3, 3, 3]]) == nil)
     }
 
-    @Test("the parameter count is computed without building the network", arguments: ["resnet34_default", "resnet18_d4_in1_c5", "resnet50_default"])
+    @Test("the parameter count is computed without building the network", arguments: Self.names)
     func parameterCount(name: String) throws {
         let layout = try #require(Self.layouts[name])
         let shapes = layout.shapes
@@ -94,5 +100,9 @@ struct SMPUNetLayoutTests {
         #expect(throws: UNetError.self) { try SMPUNet(SMPUNetConfiguration(encoderDepth: 6), generator: &g) }
         #expect(throws: UNetError.self) { try SMPUNet(SMPUNetConfiguration(encoderDepth: 3), generator: &g) }  // 5 decoder widths
         #expect(throws: UNetError.self) { try SMPUNet(SMPUNetConfiguration(decoderChannels: [256, 128, 64, 32, 0]), generator: &g) }
+        // scse divides each block's channels by 16: a block of 8 would have none (smp's own model fails at its forward).
+        #expect(throws: UNetError.self) {
+            try SMPUNet(SMPUNetConfiguration(decoderChannels: [256, 128, 64, 32, 8], decoderAttention: .scse), generator: &g)
+        }
     }
 }
