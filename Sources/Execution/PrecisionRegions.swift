@@ -12,11 +12,11 @@ import Graph
 /// `Sources/Execution/README.md`). The
 /// first level keeps bf16: its maps are the network's largest, and halving them is what bf16 saves in memory.
 ///
-/// Convolutions, normalizations and activations run in their output's level's precision; ops that only move data
-/// (pooling, padding, cropping, concatenation, depth-to-space, up-sampling, addition, a gate's multiply) in their
-/// first input's, so a
-/// pooled map is converted after pooling (the smaller map). A conversion right after a depth-to-space is done by
-/// its reorder. Switched off (or in fp32 networks): one precision everywhere.
+/// Convolutions, normalizations and activations run in their output's level's precision (but for the ops oneDNN
+/// runs slower in bf16, `slowerInBF16`, which stay fp32); ops that only move data (pooling, padding, cropping,
+/// concatenation, depth-to-space, up-sampling, addition, a gate's multiply) in their first input's, so a pooled map
+/// is converted after pooling (the smaller map). A conversion right after a depth-to-space is done by its reorder.
+/// Switched off (or in fp32 networks): one precision everywhere.
 enum PrecisionRegions {
     static func apply(to graph: Graph, precision: Precision, training: Bool, enabled: Bool, winogradScratchLimit: Int?)
         -> (graph: Graph, precisions: [Precision])
@@ -42,7 +42,7 @@ enum PrecisionRegions {
             var node = node
             let own: Precision = node.op.onlyMovesData
                 ? precisions[node.inputs[0].id]
-                : (fp32Levels.contains(levels[node.output.id]) ? .fp32 : .bf16)
+                : (fp32Levels.contains(levels[node.output.id]) || slowerInBF16(node, graph) ? .fp32 : .bf16)
             for (k, input) in node.inputs.enumerated() where precisions[input.id] != own {
                 if let producer = rewritten.nodes.first(where: { $0.output == input }), case .depthToSpace = producer.op,
                    consumers[input]?.count == 1 {
@@ -59,6 +59,18 @@ enum PrecisionRegions {
             rewritten.nodes.append(node)
         }
         return (rewritten, precisions)
+    }
+
+    /// Ops oneDNN 2.6 runs slower in bf16 than in fp32 (measured on AVX-512 with native bf16, MONAI's tutorial UNet):
+    /// a transposed convolution left as one (kernel larger than its stride, so not a depth-to-space; its bf16 kernel
+    /// took twice fp32's time) and batch norm on maps too narrow for a channel block (its channels-last bf16 kernel,
+    /// 4.6 times fp32's). They run in fp32 between conversions.
+    private static func slowerInBF16(_ node: Graph.Node, _ graph: Graph) -> Bool {
+        switch node.op {
+        case .convTranspose2d: return true
+        case .batchNorm: return graph.shape(node.output)[1] % (CPUISA.channelBlock ?? 1) != 0
+        default: return false
+        }
     }
 
     /// Whether `node`, a 3x3 convolution, would run as Winograd in fp32 within the scratchpad limit (in training,
