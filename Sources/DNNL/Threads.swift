@@ -50,6 +50,17 @@ public enum Threads {
         }
     }
 
+    /// Runs `body` over `0..<count` split into contiguous chunks, one per thread of the team (`parallel`); threads
+    /// whose chunk would be empty do not call it. The chunks are disjoint, so `body` may write through the pointers it
+    /// captured, each chunk its own part.
+    public static func parallel(chunks count: Int, _ body: (Range<Int>) -> Void) {
+        parallel { thread, threads in
+            let size = (count + threads - 1) / threads
+            let range = min(count, thread * size)..<min(count, (thread + 1) * size)
+            if !range.isEmpty { body(range) }
+        }
+    }
+
     /// oneDNN's version, e.g. `v2.6.3`.
     public static var oneDNNVersion: String {
         guard let version = dnnl_version() else { return "unknown" }

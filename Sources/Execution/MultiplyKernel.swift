@@ -17,7 +17,7 @@ final class MultiplyKernel: NodeKernel {
     private let lowering: Lowering
     private let gate: Gate
     /// The map's and the gate's layouts and element types, where the loops walk them.
-    private let maps: (map: StridedMap, gate: StridedMap, elements: DataType, gateElements: DataType)?
+    private let maps: (map: StridedMap, gate: StridedMap, elements: StridedMap.Elements)?
     private let gated: Primitive?
     private let product: Primitive?
     private let reduction: Primitive?
@@ -30,7 +30,7 @@ final class MultiplyKernel: NodeKernel {
         if lowering.dataType(node.inputs[0]) == mapElements, [mapElements, gateElements].allSatisfy({ $0 == .f32 || $0 == .bf16 }),
            let map = StridedMap(shape: x, format: lowering.formats[node.inputs[0].id]),
            let gateMap = StridedMap(shape: g, format: lowering.formats[node.inputs[1].id]) {
-            maps = (map, gateMap, mapElements, gateElements)
+            maps = (map, gateMap, StridedMap.Elements(map: mapElements, gate: gateElements))
         } else {
             maps = nil
         }
@@ -85,18 +85,18 @@ final class MultiplyKernel: NodeKernel {
             return .primitive("\(name): \(label)", gated, reading: [.source: x, .source1: g], writing: [.destination: y],
                               scratchpad: try lowering.scratchpad(gated, name), inPlace: pairs)
         }
-        let (map, gateMap, elements, gateElements) = maps!
+        let (map, gateMap, elements) = maps!
         return Step("\(name): \(label)", reads: [x, g], writes: [y], inPlace: pairs) {
-            Self.multiply(map, x, by: g, gateMap, into: y, elements, gateElements)
+            map.multiply(x.memory.dataPointer, byPixels: g.memory.dataPointer, gateMap, into: y.memory.dataPointer, elements)
         }
     }
 
     /// `dg = Σ dy · x` over what the gate broadcasts along (`dy · x` itself for a gate as large as the map).
     private func gateGradient(_ dy: Buffer, _ x: Buffer, into dg: Buffer) throws -> [Step] {
-        if let (map, gateMap, elements, gateElements) = maps, gate != .none {
-            let pixels = gate == .pixels
+        if let (map, gateMap, elements) = maps, gate != .none {
+            let sums = gate == .pixels ? map.pixelSums : map.channelSums
             return [Step("\(name): gate gradient", reads: [dy, x], writes: [dg]) {
-                Self.sums(map, dy, x, into: dg, gateMap, pixels: pixels, elements, gateElements)
+                sums(dy.memory.dataPointer, x.memory.dataPointer, dg.memory.dataPointer, gateMap, elements)
             }]
         }
         guard let product else { return [] }
@@ -109,17 +109,5 @@ final class MultiplyKernel: NodeKernel {
                            scratchpad: try lowering.scratchpad(product, name)),
                 .primitive("\(name): gate gradient", reduction, reading: [.source: products], writing: [.destination: dg],
                            scratchpad: try lowering.scratchpad(reduction, name))]
-    }
-
-    private static func multiply(_ map: StridedMap, _ x: Buffer, by g: Buffer, _ gateMap: StridedMap, into y: Buffer,
-                                 _ t: DataType, _ gt: DataType) {
-        map.multiply(x.memory.dataPointer, byPixels: g.memory.dataPointer, gateMap, into: y.memory.dataPointer, .init(map: t, gate: gt))
-    }
-
-    private static func sums(_ map: StridedMap, _ dy: Buffer, _ x: Buffer, into dg: Buffer, _ gateMap: StridedMap, pixels: Bool,
-                             _ t: DataType, _ gt: DataType) {
-        let elements = StridedMap.Elements(map: t, gate: gt)
-        pixels ? map.pixelSums(dy.memory.dataPointer, x.memory.dataPointer, into: dg.memory.dataPointer, gateMap, elements)
-            : map.channelSums(dy.memory.dataPointer, x.memory.dataPointer, into: dg.memory.dataPointer, gateMap, elements)
     }
 }

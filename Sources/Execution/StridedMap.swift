@@ -5,8 +5,8 @@ import DNNL
 /// element `(n, c)` of pixel `p = h·W + w` is at
 /// `n·batchStride + (c / block)·blockStride + p·pixelStride + (c % block)·laneStride`.
 /// oneDNN 2.6 broadcasts a `(N, 1, H, W)` operand over a blocked map only in its reference loops, and reduces over
-/// channels only there; these loops run on its OpenMP threads instead (`Threads.parallel`), memory order innermost,
-/// on float32 or bfloat16 elements (`MapElement`), computing in float32.
+/// channels only there; these loops run on its OpenMP threads instead (`Threads.parallel(chunks:)`), memory order
+/// innermost, on float32 or bfloat16 elements (`MapElement`), computing in float32.
 struct StridedMap {
     let batch: Int
     let channels: Int
@@ -38,16 +38,6 @@ struct StridedMap {
     /// The channels of block `b` (the last may hold fewer than `block`).
     fileprivate func lanes(_ b: Int) -> Int { min(block, channels - b * block) }
 
-    /// Splits `0..<count` into one contiguous range per thread of oneDNN's team.
-    private static func parallel(_ count: Int, _ body: (Range<Int>) -> Void) {
-        guard count > 1 else { return body(0..<count) }
-        Threads.parallel { thread, threads in
-            let size = (count + threads - 1) / threads
-            let range = min(count, thread * size)..<min(count, (thread + 1) * size)
-            if !range.isEmpty { body(range) }
-        }
-    }
-
     /// The element types of a map (and its gradient and output) and of its gate: float32 or bf16 each.
     struct Elements {
         let map: DataType
@@ -57,7 +47,7 @@ struct StridedMap {
     /// `y[n, c, p] = x[n, c, p] · gate[n, p]` for a gate `(N, 1, H, W)` laid out as `gateMap`; `y` may be `x`.
     func multiply(_ x: UnsafeRawPointer, byPixels gate: UnsafeRawPointer, _ gateMap: StridedMap, into y: UnsafeMutableRawPointer,
                   _ elements: Elements) {
-        Self.parallel(batch * blocks) { rows in
+        Threads.parallel(chunks: batch * blocks) { rows in
             PixelProducts(map: self, gateMap: gateMap, x: x, gate: gate, y: y, rows: rows).run(elements)
         }
     }
@@ -66,7 +56,7 @@ struct StridedMap {
     /// pixel gate: `a` the output's gradient, `b` the map it weighed).
     func pixelSums(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, into gate: UnsafeMutableRawPointer, _ gateMap: StridedMap,
                    _ elements: Elements) {
-        Self.parallel(batch) { images in
+        Threads.parallel(chunks: batch) { images in
             PixelSums(map: self, gateMap: gateMap, a: a, b: b, gate: gate, images: images).run(elements)
         }
     }
@@ -75,7 +65,7 @@ struct StridedMap {
     /// channel gate).
     func channelSums(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, into gate: UnsafeMutableRawPointer, _ gateMap: StridedMap,
                      _ elements: Elements) {
-        Self.parallel(batch * blocks) { rows in
+        Threads.parallel(chunks: batch * blocks) { rows in
             ChannelSums(map: self, gateMap: gateMap, a: a, b: b, gate: gate, rows: rows).run(elements)
         }
     }

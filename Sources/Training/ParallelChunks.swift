@@ -5,9 +5,5 @@ import DNNL
 /// through the pointers it captured.
 func parallelChunks(_ count: Int, _ body: (Range<Int>) -> Void) {
     guard count >= 1 << 16 else { return body(0..<count) }
-    Threads.parallel { thread, threads in
-        let size = (count + threads - 1) / threads
-        let range = min(count, thread * size)..<min(count, (thread + 1) * size)
-        if !range.isEmpty { body(range) }
-    }
+    Threads.parallel(chunks: count, body)
 }
