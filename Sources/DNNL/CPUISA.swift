@@ -34,6 +34,10 @@ public enum CPUISA {
             geometry: SpatialGeometry(stride: 1, padding: 1))) != nil
     }()
 
+    /// Whether this CPU computes bf16 natively (`avx512_core_bf16` or AMX). Without it oneDNN's bf16 kernels on
+    /// `avx512_core` emulate bf16 arithmetic, slower than fp32.
+    public static var hasNativeBF16: Bool { has(dnnl_cpu_isa_avx512_core_bf16) || hasAMX }
+
     /// Why a bf16 network cannot be built on this CPU, for error messages; nil where it can.
     public static var bf16Unsupported: String? {
         supportsBF16 ? nil : "this CPU has no bf16 convolution kernels in oneDNN 2.6 (they need AVX-512)"

@@ -241,6 +241,9 @@ public final class CompiledNetwork {
     /// The names of the steps, forward then backward, in the order they run.
     public var stepNames: [String] { schedule.steps.map(\.name) }
 
+    /// The precision `value` of `graph` is computed and kept in (see `PrecisionRegions`).
+    public func valuePrecision(_ value: Graph.Value) -> Precision { lowering.valuePrecisions[value.id] }
+
     /// The precision each resolution level's convolutions run in, from the top (see `PrecisionRegions`).
     public var levelPrecisions: [Precision] {
         let levels = graph.levels

@@ -4,13 +4,17 @@ import Graph
 /// The precision pass of a bf16 network: every value's precision, with a conversion where a region of another
 /// precision begins.
 ///
-/// Regions are resolution levels (`Graph.levels`). A level below the first runs in fp32 where it is at least 256
-/// channels wide on at least 1024 pixels (batch × height × width) and oneDNN would run its widest convolution as
-/// fp32 Winograd within the scratchpad limit (in training, its backward-data pass too), unless bf16 convolutions
-/// run on AMX: F(4x4, 3x3) Winograd does a quarter of the multiplications, so at half the bf16 rate it beats bf16
-/// direct there, while on fewer pixels or narrower levels its transforms cost more than they save (measured in
-/// `Sources/Execution/README.md`). The
-/// first level keeps bf16: its maps are the network's largest, and halving them is what bf16 saves in memory.
+/// Regions are resolution levels (`Graph.levels`). In training, a level below the first runs in fp32 where it is at
+/// least 256 channels wide on at least 1024 pixels (batch × height × width) and oneDNN would run its convolutions as
+/// fp32 Winograd within the scratchpad limit (their backward-data passes too), unless bf16 convolutions run on AMX:
+/// F(4x4, 3x3) Winograd does a quarter of the multiplications, so at half the bf16 rate it beats bf16 direct there,
+/// while on fewer pixels or narrower levels its transforms cost more than they save (measured in
+/// `Sources/Execution/README.md`); the first level keeps bf16: its maps are the network's largest, and halving them is
+/// what bf16 saves in memory. In inference, a level that computes only with 3x3 and 1x1 convolutions (the classic
+/// U-Net, batch norm folded) runs in fp32 from 64 channels on 32x32 pixels per image, the first level too, where its
+/// convolutions all run as Winograd within the limit; other levels (strided convolutions, normalizations, unfused
+/// activations, which fp32 would slow) follow the training rule. The 1x1 convolution of a transposed convolution
+/// (`feedsDepthToSpace`) runs in bf16 at any level in inference.
 ///
 /// Convolutions, normalizations and activations run in their output's level's precision (but for the ops oneDNN
 /// runs slower in bf16, `slowerInBF16`, which stay fp32); ops that only move data (pooling, padding, cropping,
@@ -25,16 +29,22 @@ enum PrecisionRegions {
             return (graph, Array(repeating: precision, count: graph.shapes.count))
         }
         let levels = graph.levels
+        let consumers = graph.consumers
         var fp32Levels = Set<Int>()
-        for level in Set(levels) where level > 0 {
+        for level in Set(levels) {
             let convolutions = graph.nodes.filter { levels[$0.output.id] == level && $0.op.isConvolution3x3 }
-            guard let widest = convolutions.max(by: { graph.shape($0.output)[1] < graph.shape($1.output)[1] }) else { continue }
+            let width = { (node: Graph.Node) in min(graph.shape(node.inputs[0])[1], graph.shape(node.output)[1]) }
+            guard let widest = convolutions.max(by: { width($0) < width($1) }) else { continue }
             let x = graph.shape(widest.inputs[0])
-            guard graph.shape(widest.output)[1] >= 256, x[0] * x[2] * x[3] >= 1024,
-                  runsWinogradInFP32(widest, in: graph, training: training, limit: winogradScratchLimit) else { continue }
+            let wideEnough = onlyConvolutions3x3(level, graph, levels, consumers) && !training
+                ? width(widest) >= 64 && x[2] * x[3] >= 1024
+                : level > 0 && graph.shape(widest.output)[1] >= 256 && x[0] * x[2] * x[3] >= 1024
+            // Every convolution of the level must fit the budget: one left to fp32 direct would take twice bf16's time.
+            guard wideEnough, convolutions.allSatisfy({ graph.shape($0.inputs[0])[1] < 32 || graph.shape($0.output)[1] < 32
+                      || runsWinogradInFP32($0, in: graph, training: training, limit: winogradScratchLimit) })
+            else { continue }
             fp32Levels.insert(level)
         }
-        let consumers = graph.consumers
         var rewritten = graph
         rewritten.nodes = []
         var precisions = Array(repeating: precision, count: graph.shapes.count)
@@ -42,7 +52,8 @@ enum PrecisionRegions {
             var node = node
             let own: Precision = node.op.onlyMovesData
                 ? precisions[node.inputs[0].id]
-                : (fp32Levels.contains(levels[node.output.id]) || slowerInBF16(node, graph) ? .fp32 : .bf16)
+                : (fp32Levels.contains(levels[node.output.id]) && !(!training && feedsDepthToSpace(node, graph, consumers))
+                   || slowerInBF16(node, graph) ? .fp32 : .bf16)
             for (k, input) in node.inputs.enumerated() where precisions[input.id] != own {
                 if let producer = rewritten.nodes.first(where: { $0.output == input }), case .depthToSpace = producer.op,
                    consumers[input]?.count == 1 {
@@ -73,13 +84,32 @@ enum PrecisionRegions {
         }
     }
 
+    /// Whether every op of `level` that computes is a 3x3 stride-1 convolution, a 1x1 convolution or the
+    /// convolution of a transposed convolution (`feedsDepthToSpace`): a level with nothing fp32 would run slower
+    /// (strided convolutions, normalizations, unfused activations), as in the classic U-Net with batch norm folded.
+    private static func onlyConvolutions3x3(_ level: Int, _ graph: Graph, _ levels: [Int], _ consumers: [Graph.Value: [Int]]) -> Bool {
+        graph.nodes.allSatisfy { node in
+            guard levels[node.output.id] == level, !node.op.onlyMovesData else { return true }
+            guard case .conv2d(let a) = node.op else { return false }
+            return node.op.isConvolution3x3 || (a.kernel == [1, 1] && a.stride == [1, 1]) || feedsDepthToSpace(node, graph, consumers)
+        }
+    }
+
+    /// Whether `node` is the convolution of a transposed convolution rewritten as convolution + depth-to-space, its
+    /// only reader: a 1x1 convolution, which no Winograd speeds up, so in inference it runs in bf16 (twice fp32's
+    /// rate) at any level, the depth-to-space's reorder converting its output.
+    private static func feedsDepthToSpace(_ node: Graph.Node, _ graph: Graph, _ consumers: [Graph.Value: [Int]]) -> Bool {
+        guard case .conv2d = node.op, let readers = consumers[node.output], readers.count == 1,
+              case .depthToSpace = graph.nodes[readers[0]].op else { return false }
+        return true
+    }
+
     /// Whether `node`, a 3x3 convolution, would run as Winograd in fp32 within the scratchpad limit (in training,
     /// its backward-data pass too).
     private static func runsWinogradInFP32(_ node: Graph.Node, in graph: Graph, training: Bool, limit: Int?) -> Bool {
         guard case .conv2d(let a) = node.op, let block = CPUISA.channelBlock else { return false }
         let format: FormatTag = block == 16 ? .aBcd16b : .aBcd8b
-        let largest = graph.shapes.map { $0.reduce(1, *) }.max()! * 2
-        let limit = limit ?? max(96 << 20, largest * 8 / 5)
+        let limit = limit ?? Lowering.winogradScratchLimit(graph, precision: .bf16, training: training)
         guard let source = try? MemoryDescriptor(dims: graph.shape(node.inputs[0]), format: format),
               let destination = try? MemoryDescriptor(dims: graph.shape(node.output), format: format),
               let weights = try? MemoryDescriptor(dims: [a.outputChannels, graph.shape(node.inputs[0])[1]] + a.kernel, format: .any),

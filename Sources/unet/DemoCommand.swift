@@ -34,7 +34,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Base width of the U-Net.") var base = 16
     @Option(name: [.short, .long], help: "Batch size.") var batchSize = 8
     @Option(name: [.short, .long], help: "Learning rate (Adam, cosine decay).") var learningRate: Float = 2e-3
-    @Flag(help: "bf16 mixed precision.") var amp = false
+    @Flag(help: "bf16 mixed precision where the CPU has native bf16 (elsewhere fp32, with a warning).") var amp = false
     @Option(help: "Random seed (data, weights, augmentation).") var seed: UInt64 = 0
     @OptionGroup var runtime: RuntimeOptions
     @Option(help: ArgumentHelp("Where everything is written (a folder holding another run is refused; an earlier demo's is replaced).",

@@ -18,7 +18,7 @@ struct PredictionFlags: ParsableArguments {
     @Option(help: ArgumentHelp("Window weighting where windows overlap.", valueName: "gaussian|constant")) var blend: Blending = .gaussian
     @Flag(inversion: .prefixedNo, help: "Test-time augmentation: average over horizontal and vertical flips (default: the model's, or off).")
     var tta: Bool?
-    @Flag(help: "Mixed precision: bf16 convolutions (deeper levels in fp32 Winograd where faster).") var amp = false
+    @Flag(help: "Mixed precision where the CPU has native bf16: bf16 convolutions (levels in fp32 Winograd where faster); elsewhere fp32, with a warning.") var amp = false
     @Flag(help: "Run a quantized model (unet quantize) in float32 instead of int8.") var noInt8 = false
     @OptionGroup var runtime: RuntimeOptions
 

@@ -50,7 +50,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Continue a run exactly from its checkpoint (last.safetensors).", valueName: "checkpoint"))
     var resume: String?
     @Option(name: [.short, .long], help: "Downscaling factor of the images.") var scale: Double = 0.5
-    @Flag(help: "Mixed precision: bf16 convolutions, fp32 master weights (the same path as --dtype bf16 in bench).")
+    @Flag(help: "Mixed precision where the CPU has native bf16: bf16 convolutions, fp32 master weights (the same path as --dtype bf16 in bench); elsewhere fp32, with a warning.")
     var amp = false
     @Flag(help: Self.keepActivationsHelp) var keepActivations = false
     /// `--keep-activations`, here and in `unet bench`.

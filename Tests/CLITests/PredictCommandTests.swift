@@ -78,6 +78,27 @@ struct PredictCommandTests {
                                            Fixture.path("predict/rgb_45x61.png"), "-n", "--viz", "--tile", "100"])
         #expect(tile.status != 0 && tile.error.contains("--tile 100"), "\(tile.error)")
     }
+
+    /// `--amp` where oneDNN would emulate bf16 (its ISA capped at AVX-512 without BF16; on an AVX2 machine, where it
+    /// has no bf16 at all): one warning line, and the fp32 network's masks.
+    @Test("--amp without native bf16 runs fp32 with a one-line warning")
+    func ampWithoutNativeBF16() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-predict-amp")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, _) = try SyntheticData.writeDiscs(to: folder, count: 1, size: 32)
+        let model = Fixture.path("predict/milesial_c2.pth")
+        let run = { (flags: String, out: String) in
+            try CommandRunner.shell("DNNL_MAX_CPU_ISA=AVX512_CORE \"$UNET\" predict -m '\(model)' -i '\(images)' -o '\(out)' \(flags)")
+        }
+        let amp = try run("--amp", folder.appendingPathComponent("amp").path)
+        #expect(amp.status == 0, "\(amp.error)")
+        let warnings = amp.error.split(separator: "\n").filter { $0.contains("warning") }
+        #expect(warnings.count == 1 && warnings[0].contains("--amp") && warnings[0].contains("running in fp32"), "\(amp.error)")
+        let plain = try run("", folder.appendingPathComponent("fp32").path)
+        #expect(plain.status == 0 && !plain.error.contains("warning"), "\(plain.error)")
+        let (a, b) = (try ImageReader.read(path: folder.path + "/amp/0.png"), try ImageReader.read(path: folder.path + "/fp32/0.png"))
+        #expect(a.samples == b.samples)
+    }
 }
 
 @Suite("The library example (Examples/SegmentImage)")

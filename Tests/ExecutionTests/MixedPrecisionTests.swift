@@ -61,20 +61,42 @@ struct MixedPrecisionTests {
         #expect(CompiledUNetTests.norm(try y - expected) < 0.03 * CompiledUNetTests.norm(expected))
     }
 
-    /// The first level stays bf16 (the largest maps), a level of 256 channels on 1024 pixels or more runs fp32
-    /// where this machine's oneDNN has fp32 Winograd (AVX-512; in training, for the backward passes too) and no
-    /// AMX, a level on fewer pixels stays bf16; fp32 networks never mix.
+    /// Training: the first level stays bf16 (the largest maps), a level of 256 channels on 1024 pixels or more runs
+    /// fp32 where this machine's oneDNN has fp32 Winograd (AVX-512; for the backward passes too) and no AMX, a level on
+    /// fewer pixels stays bf16. Inference, where a level computes only with 3x3 and 1x1 convolutions: any level of 64
+    /// channels on 32x32 pixels or more runs fp32 Winograd, the first too; a transposed convolution's 1x1 convolution
+    /// stays bf16 wherever it is. fp32 networks never mix.
     @Test("bf16 networks: which levels run in fp32", arguments: mixed.indices)
     func levelPrecisions(index: Int) throws {
         let (name, c, shape) = Self.mixed[index]
         var g = SeededGenerator(seed: 14)
         let model = try UNet(c, generator: &g)
-        let winograd = CPUISA.hasAVX512 && !CPUISA.hasAMX
-        for training in [false, true] {
-            let compiled = try CompiledUNet(model, inputShape: shape, precision: .bf16, training: training)
-            #expect(compiled.levelPrecisions == [.bf16, winograd ? .fp32 : .bf16, .bf16], "\(name), training \(training)")
+        let winograd: Precision = CPUISA.hasAVX512 && !CPUISA.hasAMX ? .fp32 : .bf16
+        let training = try CompiledUNet(model, inputShape: shape, precision: .bf16, training: true)
+        #expect(training.levelPrecisions == [.bf16, winograd, .bf16], "\(name), training")
+        let inference = try CompiledUNet(model, inputShape: shape, precision: .bf16, training: false)
+        #expect(inference.levelPrecisions == [winograd, winograd, .bf16], "\(name), inference")
+        let graph = inference.network.graph
+        let producers = Dictionary(graph.nodes.map { ($0.output, $0) }, uniquingKeysWith: { a, _ in a })
+        for node in graph.nodes {
+            guard case .depthToSpace = node.op, let conv = producers[node.inputs[0]], case .conv2d = conv.op else { continue }
+            #expect(inference.network.valuePrecision(conv.output) == .bf16, "\(name): \(conv.name)")
         }
         #expect(try CompiledUNet(model, inputShape: shape, training: false).levelPrecisions == [.fp32, .fp32, .fp32], "\(name) fp32")
         #expect(try CompiledUNet(model, inputShape: shape, training: true).levelPrecisions == [.fp32, .fp32, .fp32], "\(name) fp32 training")
+    }
+
+    /// nnU-Net's levels begin with a stride-2 convolution and normalize between convolutions (instance norm), which
+    /// would run slower in fp32: in inference too they follow the training rule, so a 128-channel level on 64x64
+    /// pixels stays bf16 and the 256-channel level on 32x32 runs fp32.
+    @Test("bf16 inference: levels with strided convolutions or normalizations follow the training rule")
+    func stridedLevels() throws {
+        var g = SeededGenerator(seed: 16)
+        let model = try PlainConvUNet(PlainConvUNetConfiguration(features: [64, 128, 256, 512], strides: [1, 2, 2, 2],
+                                                                 inputChannels: 1, classes: 2), generator: &g)
+        model.eval()
+        let compiled = try CompiledUNet(model, inputShape: [1, 1, 128, 128], precision: .bf16, training: false)
+        let winograd: Precision = CPUISA.hasAVX512 && !CPUISA.hasAMX ? .fp32 : .bf16
+        #expect(compiled.levelPrecisions == [.bf16, .bf16, winograd, .bf16])
     }
 }
