@@ -13,7 +13,7 @@ import Graph
 /// what bf16 saves in memory. In inference, a level that computes only with 3x3 and 1x1 convolutions (the classic
 /// U-Net, batch norm folded) runs in fp32 from 64 channels on 32x32 pixels per image, the first level too, where its
 /// convolutions all run as Winograd within the limit; other levels (strided convolutions, normalizations, unfused
-/// activations, which fp32 would slow) follow the training rule. The 1x1 convolution of a transposed convolution
+/// activations, which fp32 would slow more than Winograd speeds up) stay bf16. The 1x1 convolution of a transposed convolution
 /// (`feedsDepthToSpace`) runs in bf16 at any level in inference.
 ///
 /// Convolutions, normalizations and activations run in their output's level's precision (but for the ops oneDNN
@@ -36,9 +36,9 @@ enum PrecisionRegions {
             let width = { (node: Graph.Node) in min(graph.shape(node.inputs[0])[1], graph.shape(node.output)[1]) }
             guard let widest = convolutions.max(by: { width($0) < width($1) }) else { continue }
             let x = graph.shape(widest.inputs[0])
-            let wideEnough = onlyConvolutions3x3(level, graph, levels, consumers) && !training
-                ? width(widest) >= 64 && x[2] * x[3] >= 1024
-                : level > 0 && graph.shape(widest.output)[1] >= 256 && x[0] * x[2] * x[3] >= 1024
+            let wideEnough = training
+                ? level > 0 && graph.shape(widest.output)[1] >= 256 && x[0] * x[2] * x[3] >= 1024
+                : onlyConvolutions3x3(level, graph, levels, consumers) && width(widest) >= 64 && x[2] * x[3] >= 1024
             // Every convolution of the level must fit the budget: one left to fp32 direct would take twice bf16's time.
             guard wideEnough, convolutions.allSatisfy({ graph.shape($0.inputs[0])[1] < 32 || graph.shape($0.output)[1] < 32
                       || runsWinogradInFP32($0, in: graph, training: training, limit: winogradScratchLimit) })
