@@ -59,6 +59,12 @@ final class Conv2dKernel: NodeKernel {
 
     /// Whether an int8 network may run `node` in int8: an ungrouped convolution that neither reads the network's
     /// input (the image, a few channels) nor writes its output (the logits).
+    /// Whether `node` has the shape oneDNN's Winograd kernels take: a 3x3 stride-1 convolution of one group with at
+    /// least 32 channels in and out (in fp32, where the `winograd` pass is on and the scratchpad fits).
+    static func suitsWinograd(_ node: Graph.Node, in graph: Graph) -> Bool {
+        node.op.isConvolution3x3 && min(graph.shape(node.inputs[0])[1], graph.shape(node.output)[1]) >= 32
+    }
+
     static func isQuantizable(_ node: Graph.Node, in graph: Graph) -> Bool {
         guard case .conv2d(let a) = node.op, a.groups == 1 else { return false }
         return node.inputs[0] != graph.input && node.output != graph.output
@@ -101,8 +107,7 @@ final class Conv2dKernel: NodeKernel {
         } else {
             try lowering.descriptor(node.inputs[0])
         }
-        let winograd = int8Range == nil && lowering.passes.contains(.winograd) && type == .f32 && a.kernel == [3, 3] && a.stride == [1, 1]
-            && a.dilation == [1, 1] && g == 1 && inputChannels >= 32 && a.outputChannels >= 32
+        let winograd = int8Range == nil && lowering.passes.contains(.winograd) && type == .f32 && Self.suitsWinograd(node, in: lowering.graph)
         var postOps: [PrimitiveAttributes.PostOp] = []
         if a.accumulates { postOps.append(.sum(scale: 1)) }
         switch a.activation {

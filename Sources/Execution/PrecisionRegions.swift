@@ -30,19 +30,20 @@ enum PrecisionRegions {
         }
         let levels = graph.levels
         let consumers = graph.consumers
+        let limit = winogradScratchLimit ?? Lowering.winogradScratchLimit(graph, precision: precision, training: training)
+        let width = { (node: Graph.Node) in min(graph.shape(node.inputs[0])[1], graph.shape(node.output)[1]) }
         var fp32Levels = Set<Int>()
         for level in Set(levels) {
             let convolutions = graph.nodes.filter { levels[$0.output.id] == level && $0.op.isConvolution3x3 }
-            let width = { (node: Graph.Node) in min(graph.shape(node.inputs[0])[1], graph.shape(node.output)[1]) }
             guard let widest = convolutions.max(by: { width($0) < width($1) }) else { continue }
             let x = graph.shape(widest.inputs[0])
             let wideEnough = training
                 ? level > 0 && graph.shape(widest.output)[1] >= 256 && x[0] * x[2] * x[3] >= 1024
-                : onlyConvolutions3x3(level, graph, levels, consumers) && width(widest) >= 64 && x[2] * x[3] >= 1024
+                : computesOnlyWithPlainConvolutions(level, graph, levels) && width(widest) >= 64 && x[2] * x[3] >= 1024
             // Every convolution of the level must fit the budget: one left to fp32 direct would take twice bf16's time.
-            guard wideEnough, convolutions.allSatisfy({ graph.shape($0.inputs[0])[1] < 32 || graph.shape($0.output)[1] < 32
-                      || runsWinogradInFP32($0, in: graph, training: training, limit: winogradScratchLimit) })
-            else { continue }
+            guard wideEnough, convolutions.allSatisfy({
+                !Conv2dKernel.suitsWinograd($0, in: graph) || runsWinogradInFP32($0, in: graph, training: training, limit: limit)
+            }) else { continue }
             fp32Levels.insert(level)
         }
         var rewritten = graph
@@ -52,7 +53,7 @@ enum PrecisionRegions {
             var node = node
             let own: Precision = node.op.onlyMovesData
                 ? precisions[node.inputs[0].id]
-                : (fp32Levels.contains(levels[node.output.id]) && !(!training && feedsDepthToSpace(node, graph, consumers))
+                : (fp32Levels.contains(levels[node.output.id]) && (training || !feedsDepthToSpace(node, graph, consumers))
                    || slowerInBF16(node, graph) ? .fp32 : .bf16)
             for (k, input) in node.inputs.enumerated() where precisions[input.id] != own {
                 if let producer = rewritten.nodes.first(where: { $0.output == input }), case .depthToSpace = producer.op,
@@ -84,14 +85,14 @@ enum PrecisionRegions {
         }
     }
 
-    /// Whether every op of `level` that computes is a 3x3 stride-1 convolution, a 1x1 convolution or the
-    /// convolution of a transposed convolution (`feedsDepthToSpace`): a level with nothing fp32 would run slower
-    /// (strided convolutions, normalizations, unfused activations), as in the classic U-Net with batch norm folded.
-    private static func onlyConvolutions3x3(_ level: Int, _ graph: Graph, _ levels: [Int], _ consumers: [Graph.Value: [Int]]) -> Bool {
+    /// Whether every op of `level` that computes is a 3x3 or a 1x1 stride-1 convolution (a transposed convolution
+    /// rewritten as depth-to-space is one), as in the classic U-Net with batch norm folded: anything else (strided
+    /// convolutions, normalizations, unfused activations) would run slower in fp32 than Winograd saves.
+    private static func computesOnlyWithPlainConvolutions(_ level: Int, _ graph: Graph, _ levels: [Int]) -> Bool {
         graph.nodes.allSatisfy { node in
             guard levels[node.output.id] == level, !node.op.onlyMovesData else { return true }
             guard case .conv2d(let a) = node.op else { return false }
-            return node.op.isConvolution3x3 || (a.kernel == [1, 1] && a.stride == [1, 1]) || feedsDepthToSpace(node, graph, consumers)
+            return node.op.isConvolution3x3 || (a.kernel == [1, 1] && a.stride == [1, 1])
         }
     }
 
@@ -106,10 +107,9 @@ enum PrecisionRegions {
 
     /// Whether `node`, a 3x3 convolution, would run as Winograd in fp32 within the scratchpad limit (in training,
     /// its backward-data pass too).
-    private static func runsWinogradInFP32(_ node: Graph.Node, in graph: Graph, training: Bool, limit: Int?) -> Bool {
+    private static func runsWinogradInFP32(_ node: Graph.Node, in graph: Graph, training: Bool, limit: Int) -> Bool {
         guard case .conv2d(let a) = node.op, let block = CPUISA.channelBlock else { return false }
         let format: FormatTag = block == 16 ? .aBcd16b : .aBcd8b
-        let limit = limit ?? Lowering.winogradScratchLimit(graph, precision: .bf16, training: training)
         guard let source = try? MemoryDescriptor(dims: graph.shape(node.inputs[0]), format: format),
               let destination = try? MemoryDescriptor(dims: graph.shape(node.output), format: format),
               let weights = try? MemoryDescriptor(dims: [a.outputChannels, graph.shape(node.inputs[0])[1]] + a.kernel, format: .any),

@@ -9,14 +9,9 @@ import Graph
 enum MixedPrecision {
     static func precision(amp: Bool) -> Precision {
         guard amp else { return .fp32 }
-        if let reason = CPUISA.bf16Unsupported {
-            Console.error("warning: --amp: \(reason); running in fp32")
-            return .fp32
-        }
-        guard CPUISA.hasNativeBF16 else {
-            Console.error("warning: --amp: this CPU has no native bf16 (AVX-512 BF16 or AMX), where oneDNN's emulated bf16 runs slower than fp32; running in fp32")
-            return .fp32
-        }
-        return .bf16
+        let emulated = "this CPU has no native bf16 (AVX-512 BF16 or AMX), where oneDNN's emulated bf16 runs slower than fp32"
+        guard let reason = CPUISA.bf16Unsupported ?? (CPUISA.hasNativeBF16 ? nil : emulated) else { return .bf16 }
+        Console.error("warning: --amp: \(reason); running in fp32")
+        return .fp32
     }
 }
