@@ -957,6 +957,52 @@ def nnunet_folder():
                os.path.join(folder, "fold_0", "checkpoint_final.pth"))
 
 
+def deep_supervision_cases():
+    """models/nnunet_ds_<case>.safetensors: nnU-Net's training loss with deep supervision, as its trainer computes it:
+    the network built with deep_supervision=True (its outputs, the full resolution first: `logits.<i>`), the masks
+    resized to each output's size as nnU-Net's DownsampleSegForDSTransform does (interpolate, nearest-exact:
+    `target.<i>`, -1 where ignored), every output scored with this project's Dice + cross-entropy and summed with
+    nnU-Net's weights (1/2^i, the lowest resolution's 0, normalized: `weights`), the total `loss` and every gradient."""
+    cases = [("nnunet_ds_plain_s4", dict(features=[4, 8, 16, 16], strides=[1, 2, 2, 2], in_channels=1, classes=3), (2, 1, 24, 40)),
+             ("nnunet_ds_resenc_s4", dict(features=[4, 8, 16, 16], strides=[1, 2, 2, 2], blocks=[1, 1, 2, 2], in_channels=1, classes=2),
+              (2, 1, 32, 24))]
+    for name, options, shape in cases:
+        torch.manual_seed(81)
+        model = residual_encoder_unet(**options, deep_supervision=True) if "blocks" in options \
+            else plain_conv_unet(**options, deep_supervision=True)
+        with torch.no_grad():
+            for m in model.modules():
+                if isinstance(m, nn.InstanceNorm2d):
+                    m.weight.copy_(torch.rand_like(m.weight) + 0.5)
+                    m.bias.copy_(torch.randn_like(m.bias) * 0.2)
+        out = {"param." + k: v.clone() for k, v in model.state_dict().items()}
+        x = torch.randn(shape)
+        target = torch.randint(0, options["classes"], (shape[0], shape[2], shape[3]))
+        target[torch.rand(target.shape) < 0.1] = 255  # ignored pixels
+        model.train()
+        outputs = model(x)
+        weights = np.array([1 / (2 ** i) for i in range(len(outputs))])
+        weights[-1] = 0
+        weights = weights / weights.sum()
+        total = 0
+        for i, (logits, weight) in enumerate(zip(outputs, weights)):
+            t = target if i == 0 else F.interpolate(target[:, None].float(), size=logits.shape[2:], mode="nearest-exact")[:, 0].long()
+            out[f"logits.{i}"] = logits
+            out[f"target.{i}"] = torch.where(t == 255, -1, t).to(torch.int32)
+            if weight != 0:
+                total = total + float(weight) * (F.cross_entropy(logits, t, ignore_index=255) + dice_reference(logits, t))
+        total.backward()
+        out.update(x=x, loss=total.reshape(1), weights=torch.tensor(weights, dtype=torch.float32))
+        out.update({"grad." + k: p.grad for k, p in model.named_parameters()})
+        meta = dict(features=",".join(map(str, options["features"])), strides=",".join(map(str, options["strides"])),
+                    in_channels=options["in_channels"], classes=options["classes"])
+        if "blocks" in options:
+            meta["blocks"] = ",".join(map(str, options["blocks"]))
+        else:
+            meta.update(convs=",".join(["2"] * len(options["features"])), decoder_convs=",".join(["2"] * (len(options["features"]) - 1)))
+        save("models", name, out, **meta)
+
+
 def tensorboard_cases():
     """tensorboard/records.json: payloads and their TFRecord framing as TensorBoard's own RecordWriter writes it
     (length, masked CRC-32C of the length, data, masked CRC-32C of the data), and TensorBoard's masked CRC of each."""
@@ -978,7 +1024,7 @@ def tensorboard_cases():
 CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cases, frozen_optimizer_cases], schedules=[schedule_cases],
              models=[checkpoint_cases], training=[training_parity_case], formats=[dtype_cases], images=[image_cases],
              ops=[conv_cases, pool_and_norm_cases, activation_cases, movement_cases, arithmetic_cases],
-             metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases], peers=[smp_cases, monai_cases, nnunet_cases],
+             metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases], peers=[smp_cases, monai_cases, nnunet_cases], deep_supervision=[deep_supervision_cases],
              tensorboard=[tensorboard_cases])
 
 if __name__ == "__main__":

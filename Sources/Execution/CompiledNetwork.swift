@@ -110,6 +110,8 @@ public final class CompiledNetwork {
     public var inputShape: [Int] { graph.shape(graph.input) }
     /// `(N, classes, H', W')`.
     public var outputShape: [Int] { graph.shape(graph.output) }
+    /// The shapes of `graph.auxiliaryOutputs` (deep supervision's heads), in order.
+    public var auxiliaryOutputShapes: [[Int]] { graph.auxiliaryOutputs.map(graph.shape) }
 
     /// Whether a value compiled into the network (a shared PReLU slope) has changed since: `loadParameters()` would
     /// refuse, and the model must be compiled again.
@@ -158,33 +160,41 @@ public final class CompiledNetwork {
     // MARK: - Running
 
     /// The output for `x`, plain float32 in and out. In training mode batch norm uses batch statistics and updates
-    /// the running statistics, as PyTorch's `model.train(); model(x)` does.
+    /// the running statistics, as PyTorch's `model.train(); model(x)` does. The graph's further outputs are then in
+    /// `auxiliaryOutputs`.
     public func forward(_ x: Tensor) throws -> Tensor {
         guard x.shape == inputShape else {
             throw CompilationError("the compiled network takes \(inputShape), got \(x.shape)")
         }
         memoryPlan.startRun()
         schedule.pendingInput = x
+        schedule.pendingAuxiliaryOutputs = []
         defer { (schedule.pendingInput, schedule.pendingOutput) = (nil, nil) }
         try run(0..<schedule.forwardCount)
         return schedule.pendingOutput!
     }
 
-    /// Back-propagates the gradient of a loss with respect to the last forward's output, *setting* (not
-    /// accumulating) every trainable parameter's `.grad`. Training networks only.
-    public func backward(_ dOutput: Tensor) throws {
-        try runBackward(dOutput, sink: GradientSink())
+    /// The last forward's values of `graph.auxiliaryOutputs` (deep supervision's heads' logits), plain float32, in
+    /// order; empty for a graph without them.
+    public var auxiliaryOutputs: [Tensor] { schedule.pendingAuxiliaryOutputs }
+
+    /// Back-propagates the gradient of a loss with respect to the last forward's output (and, for a graph with
+    /// `auxiliaryOutputs`, with respect to each of them, in order), *setting* (not accumulating) every trainable
+    /// parameter's `.grad`. Training networks only.
+    public func backward(_ dOutput: Tensor, auxiliaryGradients: [Tensor] = []) throws {
+        try runBackward(dOutput, auxiliaryGradients, sink: GradientSink())
     }
 
-    /// Back-propagates like `backward(_:)` but hands each parameter's gradient (plain float32, the parameter's
+    /// Back-propagates like `backward(_:auxiliaryGradients:)` but hands each parameter's gradient (plain float32, the parameter's
     /// row-major order) to `apply` as soon as it is complete, in pieces of whole rows (the first dimension):
     /// `apply(parameter, range, gradient)` gets elements `range` of it. No `.grad` is stored, so an optimizer step
     /// fused into backward (`Optimizer.step(_:)`) never holds the gradients at once. The buffer is valid only
     /// during the call; each element is handed over once, after the parameter's last use in backward. Without the
     /// fuse-optimizer pass, the gradients are handed over whole after backward.
-    public func backward(_ dOutput: Tensor, applying apply: (Parameter, Range<Int>, UnsafeBufferPointer<Float>) throws -> Void) throws {
+    public func backward(_ dOutput: Tensor, auxiliaryGradients: [Tensor] = [],
+                         applying apply: (Parameter, Range<Int>, UnsafeBufferPointer<Float>) throws -> Void) throws {
         guard passes.contains(.fuseOptimizer) else {
-            try runBackward(dOutput, sink: GradientSink())
+            try runBackward(dOutput, auxiliaryGradients, sink: GradientSink())
             for (parameter, _) in schedule.deliveries {
                 try parameter.grad.withUnsafeBufferPointer { try apply(parameter, 0..<parameter.value.count, $0) }
                 parameter.zeroGrad()
@@ -201,7 +211,7 @@ public final class CompiledNetwork {
             gradientScratch = try Memory(MemoryDescriptor(dims: [max(elements, 1)], format: .a))
         }
         try withoutActuallyEscaping(apply) { apply in
-            try runBackward(dOutput, sink: GradientSink(consumer: apply, scratch: gradientScratch!, pieceLimit: limit))
+            try runBackward(dOutput, auxiliaryGradients, sink: GradientSink(consumer: apply, scratch: gradientScratch!, pieceLimit: limit))
         }
     }
 
@@ -209,14 +219,17 @@ public final class CompiledNetwork {
     /// `inputGradient`; nil otherwise).
     public var inputGradient: Tensor? { schedule.pendingInputGradient }
 
-    private func runBackward(_ dOutput: Tensor, sink: GradientSink) throws {
+    private func runBackward(_ dOutput: Tensor, _ auxiliaryGradients: [Tensor], sink: GradientSink) throws {
         guard training else { throw CompilationError("this compiled network was built for inference") }
         guard dOutput.shape == outputShape else {
             throw CompilationError("the output gradient must be \(outputShape), got \(dOutput.shape)")
         }
+        guard auxiliaryGradients.map(\.shape) == auxiliaryOutputShapes else {
+            throw CompilationError("the further outputs' gradients must be \(auxiliaryOutputShapes), got \(auxiliaryGradients.map(\.shape))")
+        }
         schedule.sink = sink
-        schedule.pendingOutputGradient = dOutput
-        defer { (schedule.sink, schedule.pendingOutputGradient) = (GradientSink(), nil) }
+        (schedule.pendingOutputGradient, schedule.pendingAuxiliaryGradients) = (dOutput, auxiliaryGradients)
+        defer { (schedule.sink, schedule.pendingOutputGradient, schedule.pendingAuxiliaryGradients) = (GradientSink(), nil, []) }
         try run(schedule.forwardCount..<schedule.steps.count)
     }
 

@@ -30,20 +30,33 @@ public final class CompiledUNet {
     ///     The model is then empty and must not be used again; this network cannot `loadParameters()`. For a
     ///     predictor that loaded the model only to run it.
     ///   - recomputesConvolutions, synchronizedBatchNorm: for training, see `CompiledNetwork.init`.
+    ///   - deepSupervision: for training, the model's `deepSupervisionGraph`: forward also makes the lower-resolution
+    ///     heads' logits (`auxiliaryOutputs`), and backward takes their gradients.
     ///   - passes: the engine's passes (all by default; none gives the reference).
     ///   - quantization, observingConvolutionInputs: inference: int8 convolutions, or calibrating them (see
     ///     `CompiledNetwork.init`).
     /// - Throws: `UNetError.invalidInput` for a shape the model cannot take, `UNetError.unsupported` for bf16 on a CPU
-    ///   without bf16 kernels (`CPUISA.supportsBF16`), `DNNLError` if oneDNN refuses.
+    ///   without bf16 kernels (`CPUISA.supportsBF16`) or deep supervision of a model without its heads, `DNNLError` if
+    ///   oneDNN refuses.
     public init(_ model: any SegmentationModel, inputShape: [Int], precision: Precision = .fp32, training: Bool, retainModelWeights: Bool = true,
-                recomputesConvolutions: Bool? = nil, synchronizedBatchNorm: ProcessGroup? = nil, passes: Set<Pass> = Set(Pass.allCases),
+                recomputesConvolutions: Bool? = nil, synchronizedBatchNorm: ProcessGroup? = nil, deepSupervision: Bool = false,
+                passes: Set<Pass> = Set(Pass.allCases),
                 quantization: Quantization? = nil, observingConvolutionInputs: ConvolutionInputObserver? = nil) throws {
         if precision == .bf16, let reason = CPUISA.bf16Unsupported { throw UNetError.unsupported("bf16: \(reason)") }
         self.model = model
         try model.checkInput(inputShape)
         try model.architecture.checkMemory(batch: inputShape[0], height: inputShape[2], width: inputShape[3], training: training)
         let parameters = model.namedParameters()
-        network = try CompiledNetwork(graph: try model.graph(inputShape: inputShape), parameters: parameters, precision: precision,
+        let graph: Graph
+        if deepSupervision {
+            guard let supervised = try model.deepSupervisionGraph(inputShape: inputShape) else {
+                throw UNetError.unsupported("deep supervision needs lower-resolution heads, which only nnU-Net's networks have")
+            }
+            graph = supervised
+        } else {
+            graph = try model.graph(inputShape: inputShape)
+        }
+        network = try CompiledNetwork(graph: graph, parameters: parameters, precision: precision,
                                       training: training, passes: passes, recomputesConvolutions: recomputesConvolutions,
                                       synchronizedBatchNorm: synchronizedBatchNorm, releasingModelWeights: !training && !retainModelWeights,
                                       quantization: quantization, observingConvolutionInputs: observingConvolutionInputs)
@@ -71,14 +84,21 @@ public final class CompiledUNet {
     /// model's running statistics, as PyTorch's `model.train(); model(x)` does.
     public func forward(_ x: Tensor) throws -> Tensor { try network.forward(x) }
 
-    /// Back-propagates the gradient of a loss with respect to the last forward's logits, *setting* (not
-    /// accumulating) every trainable parameter's `.grad`. Training networks only.
-    public func backward(_ dLogits: Tensor) throws { try network.backward(dLogits) }
+    /// With deep supervision: the last forward's lower-resolution heads' logits, the largest first; else empty.
+    public var auxiliaryOutputs: [Tensor] { network.auxiliaryOutputs }
+
+    /// Back-propagates the gradient of a loss with respect to the last forward's logits (and with deep supervision,
+    /// to each of `auxiliaryOutputs`), *setting* (not accumulating) every trainable parameter's `.grad`. Training
+    /// networks only.
+    public func backward(_ dLogits: Tensor, auxiliaryGradients: [Tensor] = []) throws {
+        try network.backward(dLogits, auxiliaryGradients: auxiliaryGradients)
+    }
 
     /// Back-propagates, handing each parameter's gradient to `apply` as soon as it is complete (see
-    /// `CompiledNetwork.backward(_:applying:)`).
-    public func backward(_ dLogits: Tensor, applying apply: (Parameter, Range<Int>, UnsafeBufferPointer<Float>) throws -> Void) throws {
-        try network.backward(dLogits, applying: apply)
+    /// `CompiledNetwork.backward(_:auxiliaryGradients:applying:)`).
+    public func backward(_ dLogits: Tensor, auxiliaryGradients: [Tensor] = [],
+                         applying apply: (Parameter, Range<Int>, UnsafeBufferPointer<Float>) throws -> Void) throws {
+        try network.backward(dLogits, auxiliaryGradients: auxiliaryGradients, applying: apply)
     }
 
     /// The most floats `backward(_:applying:)` hands over at once (see `CompiledNetwork.gradientPieceLimit`).

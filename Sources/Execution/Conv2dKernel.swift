@@ -67,7 +67,7 @@ final class Conv2dKernel: NodeKernel {
 
     static func isQuantizable(_ node: Graph.Node, in graph: Graph) -> Bool {
         guard case .conv2d(let a) = node.op, a.groups == 1 else { return false }
-        return node.inputs[0] != graph.input && node.output != graph.output
+        return node.inputs[0] != graph.input && !graph.isOutput(node.output)
     }
 
     init(_ node: Graph.Node, attributes a: Conv2dAttributes, lowering: Lowering) throws {

@@ -42,7 +42,7 @@ enum LayoutChoice {
             let read = node.inputs.prefix(laidOut).filter { !(inputAlone && $0 == graph.input) }
             // The output may leave channels of its last block unused where a convolution writes it (a head of 2 classes).
             var outputFits = fills(node.output)
-            if case .conv2d = node.op, node.output == graph.output { outputFits = true }
+            if case .conv2d = node.op, graph.isOutput(node.output) { outputFits = true }
             // int8: channels-last, but for a convolution of the image (oneDNN 2.6 has no optimized float32 kernel
             // for a few input channels into NHWC: a reorder after it costs a hundredth of its reference loops).
             let convolvesImage = if case .conv2d = node.op { node.inputs.contains(graph.input) } else { false }

@@ -77,7 +77,7 @@ final class Lowering {
         }
         let consumers = graph.consumers
         var values: [Int: Quantization.InputRange] = [:]
-        for node in graph.nodes where range(node) != nil && node.output != graph.output {
+        for node in graph.nodes where range(node) != nil && !graph.isOutput(node.output) {
             let readers = (consumers[node.output] ?? []).map { graph.nodes[$0] }
             guard let first = readers.first.flatMap(range),
                   readers.allSatisfy({ range($0) == first && $0.inputs[0] == node.output && !$0.inputs.dropFirst().contains(node.output) })

@@ -30,6 +30,9 @@ final class Schedule {
     var pendingInput: Tensor?
     var pendingOutput: Tensor?
     var pendingOutputGradient: Tensor?
+    /// `graph.auxiliaryOutputs`' tensors (appended in order by forward) and gradients (read by backward), in its order.
+    var pendingAuxiliaryOutputs: [Tensor] = []
+    var pendingAuxiliaryGradients: [Tensor] = []
     /// The input's gradient after a backward that computes it.
     var pendingInputGradient: Tensor?
 
@@ -163,15 +166,24 @@ final class Schedule {
         }
         let output = try available(graph.output, group: graph.nodes.count, phase: .forward)
         self.output = output
-        let shape = graph.shape(graph.output)
-        let plainOutput = try MemoryDescriptor(dims: shape, format: .abcd)
-        let toPlain = try Reorder(from: output.descriptor, to: plainOutput)
-        steps.append(Step("copy the output out", reads: [output], writes: []) { [unowned self] in
-            var result = Tensor.empty(shape: shape)
-            try result.withUnsafeMutableBufferPointer { buffer in
-                try Memory.borrowing(plainOutput, UnsafeMutableRawPointer(buffer.baseAddress!)) { try toPlain(output.memory, $0) }
+        try copyOut(output, shape: graph.shape(graph.output), "copy the output out") { [unowned self] in self.pendingOutput = $0 }
+        for value in graph.auxiliaryOutputs {
+            try copyOut(try available(value, group: graph.nodes.count, phase: .forward), shape: graph.shape(value), "copy output \(value) out") {
+                [unowned self] in self.pendingAuxiliaryOutputs.append($0)
             }
-            self.pendingOutput = result
+        }
+    }
+
+    /// The step copying `buffer`, of a value of `shape`, out as a plain float32 tensor handed to `deliver`.
+    private func copyOut(_ buffer: Buffer, shape: [Int], _ name: String, _ deliver: @escaping (Tensor) -> Void) throws {
+        let plain = try MemoryDescriptor(dims: shape, format: .abcd)
+        let toPlain = try Reorder(from: buffer.descriptor, to: plain)
+        steps.append(Step(name, reads: [buffer], writes: []) {
+            var result = Tensor.empty(shape: shape)
+            try result.withUnsafeMutableBufferPointer { pointer in
+                try Memory.borrowing(plain, UnsafeMutableRawPointer(pointer.baseAddress!)) { try toPlain(buffer.memory, $0) }
+            }
+            deliver(result)
         })
     }
 
@@ -186,17 +198,10 @@ final class Schedule {
             requiresGradient[node.output] = !trainable.isEmpty || node.inputs.contains { requiresGradient[$0]! }
             for key in trainable where lastUser[key] == nil { lastUser[key] = index }
         }
-        let dOutput = try lowering.buffer("output gradient", .gradient, like: graph.output)
-        outputGradient = dOutput
-        let shape = graph.shape(graph.output)
-        let plainOutput = try MemoryDescriptor(dims: shape, format: .abcd)
-        let fromPlain = try Reorder(from: plainOutput, to: dOutput.descriptor)
-        steps.append(Step("copy the output gradient in", reads: [], writes: [dOutput]) { [unowned self] in
-            try self.pendingOutputGradient!.withUnsafeBufferPointer { buffer in
-                try Memory.borrowing(plainOutput, UnsafeMutableRawPointer(mutating: buffer.baseAddress!)) { try fromPlain($0, dOutput.memory) }
-            }
-        })
-        setGradient(graph.output, dOutput)
+        outputGradient = try copyIn(gradientOf: graph.output) { [unowned self] in self.pendingOutputGradient! }
+        for (k, value) in graph.auxiliaryOutputs.enumerated() {
+            _ = try copyIn(gradientOf: value) { [unowned self] in self.pendingAuxiliaryGradients[k] }
+        }
         var sources: [ObjectIdentifier: [GradientSource]] = [:]
         for index in stride(from: n - 1, through: 0, by: -1) {
             let node = graph.nodes[index]
@@ -226,21 +231,24 @@ final class Schedule {
                 try deliver(key, parameter, parts)
             }
         }
-        if lowering.inputGradient, let dx = gradients[graph.input] { try copyOut(dx) }
+        if lowering.inputGradient, let dx = gradients[graph.input] {
+            try copyOut(dx, shape: graph.shape(graph.input), "copy the input gradient out") { [unowned self] in self.pendingInputGradient = $0 }
+        }
     }
 
-    /// The step copying the input's gradient out to `pendingInputGradient`.
-    private func copyOut(_ dx: Buffer) throws {
-        let shape = graph.shape(graph.input)
-        let plain = try MemoryDescriptor(dims: shape, format: .abcd)
-        let toPlain = try Reorder(from: dx.descriptor, to: plain)
-        steps.append(Step("copy the input gradient out", reads: [dx], writes: []) { [unowned self] in
-            var result = Tensor.empty(shape: shape)
-            try result.withUnsafeMutableBufferPointer { buffer in
-                try Memory.borrowing(plain, UnsafeMutableRawPointer(buffer.baseAddress!)) { try toPlain(dx.memory, $0) }
+    /// The step copying the gradient of output `value` in from the plain float32 tensor `source` gives; its buffer.
+    private func copyIn(gradientOf value: Graph.Value, _ source: @escaping () -> Tensor) throws -> Buffer {
+        let buffer = try lowering.buffer(value == graph.output ? "output gradient" : "gradient of output \(value)", .gradient, like: value)
+        let plain = try MemoryDescriptor(dims: graph.shape(value), format: .abcd)
+        let fromPlain = try Reorder(from: plain, to: buffer.descriptor)
+        steps.append(Step(value == graph.output ? "copy the output gradient in" : "copy the gradient of output \(value) in",
+                          reads: [], writes: [buffer]) {
+            try source().withUnsafeBufferPointer { pointer in
+                try Memory.borrowing(plain, UnsafeMutableRawPointer(mutating: pointer.baseAddress!)) { try fromPlain($0, buffer.memory) }
             }
-            self.pendingInputGradient = result
         })
+        setGradient(value, buffer)
+        return buffer
     }
 
     private func setGradient(_ value: Graph.Value, _ buffer: Buffer) {

@@ -10,7 +10,7 @@ extension Graph {
             guard case .batchNorm(let norm) = node.op, norm.activation == nil,
                   let producerIndex = nodes.firstIndex(where: { $0.output == node.inputs[0] }),
                   case .conv2d(var conv) = nodes[producerIndex].op, conv.foldedNorm == nil, conv.activation == nil,
-                  !conv.accumulates, consumers[node.inputs[0]] == [index], node.inputs[0] != output else { continue }
+                  !conv.accumulates, consumers[node.inputs[0]] == [index], !isOutput(node.inputs[0]) else { continue }
             conv.foldedNorm = norm
             graph.nodes[producerIndex].op = .conv2d(conv)
             graph.nodes[producerIndex].name += "+" + node.name
@@ -29,6 +29,7 @@ extension Graph {
             return node
         }
         graph.output = replacement[output] ?? output
+        graph.auxiliaryOutputs = auxiliaryOutputs.map { replacement[$0] ?? $0 }
         return graph
     }
 }

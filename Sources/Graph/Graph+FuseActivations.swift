@@ -15,7 +15,7 @@ extension Graph {
             default: continue
             }
             let input = node.inputs[0]
-            guard input != output, consumers[input] == [index],
+            guard !isOutput(input), consumers[input] == [index],
                   let producerIndex = nodes.firstIndex(where: { $0.output == input }) else { continue }
             switch graph.nodes[producerIndex].op {
             case .conv2d(var conv) where conv.activation == nil:

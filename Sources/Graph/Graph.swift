@@ -39,10 +39,16 @@ public struct Graph: Sendable, CustomStringConvertible {
     public let input: Value
     /// The network's output (logits).
     public internal(set) var output: Value
+    /// Further outputs a training loss reads besides `output`, in order: deep supervision's lower-resolution heads'
+    /// logits `(N, classes, h, w)`, the largest first. Empty for most networks; inference reads `output` only.
+    public internal(set) var auxiliaryOutputs: [Value]
 
-    init(nodes: [Node], shapes: [[Int]], input: Value, output: Value) {
-        (self.nodes, self.shapes, self.input, self.output) = (nodes, shapes, input, output)
+    init(nodes: [Node], shapes: [[Int]], input: Value, output: Value, auxiliaryOutputs: [Value] = []) {
+        (self.nodes, self.shapes, self.input, self.output, self.auxiliaryOutputs) = (nodes, shapes, input, output, auxiliaryOutputs)
     }
+
+    /// Whether `value` leaves the network (`output` or one of `auxiliaryOutputs`): passes keep it a value of its own.
+    public func isOutput(_ value: Value) -> Bool { value == output || auxiliaryOutputs.contains(value) }
 
     public func shape(_ value: Value) -> [Int] { shapes[value.id] }
 

@@ -31,9 +31,10 @@ public final class GraphBuilder {
         }
     }
 
-    /// The graph so far, with `output` as the network's output.
-    public func graph(output: Graph.Value) -> Graph {
-        Graph(nodes: nodes, shapes: shapes, input: input, output: output)
+    /// The graph so far, with `output` as the network's output and `auxiliaryOutputs` as the further outputs a
+    /// training loss reads (`Graph.auxiliaryOutputs`).
+    public func graph(output: Graph.Value, auxiliaryOutputs: [Graph.Value] = []) -> Graph {
+        Graph(nodes: nodes, shapes: shapes, input: input, output: output, auxiliaryOutputs: auxiliaryOutputs)
     }
 
     // MARK: - PyTorch's layers

@@ -91,6 +91,16 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The heads besides the full-resolution one that deep supervision trains (`SegmentationModel.deepSupervisionGraph`):
+    /// one per lower decoder stage of nnU-Net's networks, none for the others.
+    public var deepSupervisionHeads: Int {
+        switch self {
+        case .unet, .smpUNet, .basicUNet, .monaiUNet: 0
+        case .plainConvUNet(let c): max(c.features.count - 2, 0)
+        case .residualEncoderUNet(let c): max(c.features.count - 2, 0)
+        }
+    }
+
     /// The number of trainable parameters, counted from the configuration before anything is allocated.
     public var parameterCount: Double {
         switch self {

@@ -11,6 +11,13 @@ public protocol SegmentationModel: Module {
     func checkInput(_ shape: [Int]) throws(UNetError)
     /// The computation for input `(N, C_in, H, W)`, parameters named by the model's keys.
     func graph(inputShape: [Int]) throws -> Graph
+    /// For training with deep supervision: `graph(inputShape:)` with the lower-resolution heads' logits as
+    /// `Graph.auxiliaryOutputs`, the largest first (nnU-Net's decoders); nil for a network without such heads.
+    func deepSupervisionGraph(inputShape: [Int]) throws -> Graph?
+}
+
+extension SegmentationModel {
+    public func deepSupervisionGraph(inputShape: [Int]) throws -> Graph? { nil }
 }
 
 extension UNet: SegmentationModel {

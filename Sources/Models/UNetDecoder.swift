@@ -38,9 +38,16 @@ public final class UNetDecoder: Module {
     }
 
     /// The decoder applied to the encoder's `skips` (shallowest first, the deepest last), its tensors under `key`
-    /// (`decoder`): the full-resolution head's logits.
-    public func apply(_ b: GraphBuilder, skips: [Graph.Value], key: String) throws -> Graph.Value {
+    /// (`decoder`): the full-resolution head's logits, and with `allHeads` every other stage's head's after them, from
+    /// the largest (the package's `deep_supervision=True` order).
+    public func apply(_ b: GraphBuilder, skips: [Graph.Value], key: String, allHeads: Bool) throws -> [Graph.Value] {
+        func head(_ i: Int, _ x: Graph.Value) throws -> Graph.Value {
+            let name = "\(key).seg_layers.\(i)"
+            return try b.conv2d(x, Conv2dAttributes(weight: name + ".weight", bias: name + ".bias", outputChannels: heads[i].weight.value.shape[0],
+                                                    kernel: 1), name: name)
+        }
         var x = skips.last!
+        var logits: [Graph.Value] = []
         for (i, blocks) in stages.enumerated() {
             let w = transposed[i].weight.value.shape
             x = try b.convTranspose2d(x, ConvTranspose2dAttributes(
@@ -48,9 +55,8 @@ public final class UNetDecoder: Module {
                 outputChannels: w[1], kernel: w[2], stride: w[2]), name: "\(key).transpconvs.\(i)")
             x = try b.concat([x, skips[skips.count - 2 - i]], name: "\(key).stages.\(i).cat")
             for (j, block) in blocks.enumerated() { x = try block.apply(b, x, key: "\(key).stages.\(i).convs.\(j)") }
+            if allHeads || i == stages.count - 1 { logits.append(try head(i, x)) }
         }
-        let head = "\(key).seg_layers.\(heads.count - 1)"
-        let classes = heads.last!.weight.value.shape[0]
-        return try b.conv2d(x, Conv2dAttributes(weight: head + ".weight", bias: head + ".bias", outputChannels: classes, kernel: 1), name: head)
+        return logits.reversed()
     }
 }

@@ -57,6 +57,8 @@ public final class Trainer {
     /// The steps the run will train: the options' count, or under a deadline the steps that fit it (re-estimated as
     /// steps are timed).
     public var totalSteps: Int { plannedSteps }
+    /// Whether the loss scores the lower-resolution heads too (`TrainingOptions.deepSupervision`).
+    public var deepSupervision: Bool { (options.deepSupervision ?? true) && model.architecture.deepSupervisionHeads > 0 }
     private var plannedSteps: Int
     /// The deadline's measurements (nil without `TrainingOptions.deadline`).
     private var budget: TimeBudget?
@@ -178,14 +180,20 @@ public final class Trainer {
                 let compiles = trainingNetworks[shape] == nil
                 let batchIsFinite = batch.images.isFinite
                 var compiled: CompiledUNet?
-                var (loss, dLogits): (Float, Tensor) = (.nan, Tensor(shape: [0]))
+                var (loss, dLogits, dAuxiliary): (Float, Tensor, [Tensor]) = (.nan, Tensor(shape: [0]), [])
                 if batchIsFinite {
                     let network = try trainingNetwork(for: shape)
                     compiled = network
                     let logits = try network.forward(batch.images)
                     let targets = try SegmentationPrediction.cropTargets(
                         batch.targets, batch: shape[0], height: shape[2], width: shape[3], to: logits.shape[2], logits.shape[3])
-                    (loss, dLogits) = try options.loss(logits: logits, targets: targets)
+                    if deepSupervision {
+                        let (value, gradients) = try DeepSupervisionLoss(loss: options.loss)(outputs: [logits] + network.auxiliaryOutputs,
+                                                                                             targets: targets)
+                        (loss, dLogits, dAuxiliary) = (value, gradients[0], Array(gradients.dropFirst()))
+                    } else {
+                        (loss, dLogits) = try options.loss(logits: logits, targets: targets)
+                    }
                 }
                 let agreed = try agree(loss: loss, batchIsFinite: batchIsFinite)
                 guard batchIsFinite, let network = compiled else {
@@ -201,17 +209,17 @@ public final class Trainer {
                 optimizer.frozen = step < options.freezeEncoderSteps ? encoderIndices : []
                 if let maximum = options.gradientClipping {
                     if let reducer {
-                        try reducer.averageGradients { try network.backward(dLogits, applying: $0) }
+                        try reducer.averageGradients { try network.backward(dLogits, auxiliaryGradients: dAuxiliary, applying: $0) }
                     } else {
-                        try network.backward(dLogits)
+                        try network.backward(dLogits, auxiliaryGradients: dAuxiliary)
                     }
                     clipGradientNorm(optimizer.parameters.enumerated().filter { !optimizer.frozen.contains($0.offset) }.map(\.element),
                                      maximum: maximum)
                     optimizer.update()
                 } else if let reducer {
-                    try reducer.step { try network.backward(dLogits, applying: $0) }
+                    try reducer.step { try network.backward(dLogits, auxiliaryGradients: dAuxiliary, applying: $0) }
                 } else {
-                    try optimizer.step { try network.backward(dLogits, applying: $0) }
+                    try optimizer.step { try network.backward(dLogits, auxiliaryGradients: dAuxiliary, applying: $0) }
                 }
                 step += 1
                 try checkParameters()
@@ -318,7 +326,8 @@ public final class Trainer {
         }
         let network = try CompiledUNet(model, inputShape: shape, precision: options.precision, training: true,
                                        recomputesConvolutions: options.recomputesConvolutions,
-                                       synchronizedBatchNorm: options.synchronizedBatchNorm && group.worldSize > 1 ? group : nil)
+                                       synchronizedBatchNorm: options.synchronizedBatchNorm && group.worldSize > 1 ? group : nil,
+                                       deepSupervision: deepSupervision)
         trainingNetworks[shape] = network
         return network
     }

@@ -35,6 +35,9 @@ public struct TrainingOptions: Sendable {
     /// Maximum global gradient norm; nil disables clipping.
     public var gradientClipping: Float? = 1.0
     public var loss = LossFunction()
+    /// Whether the loss also scores the lower-resolution heads of a network that has them (nnU-Net's), as nnU-Net
+    /// trains (`DeepSupervisionLoss`); nil: wherever the network has them.
+    public var deepSupervision: Bool?
     public var precision: Precision = .fp32
     /// Whether backward runs each block's first convolution and each up-sampling again instead of keeping
     /// their outputs (`CompiledUNet`'s `recomputesConvolutions`; nil: float32 does, bf16 does not).

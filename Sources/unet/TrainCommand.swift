@@ -62,6 +62,9 @@ struct TrainCommand: ParsableCommand {
     var encoderWeights: String?
     @Option(help: ArgumentHelp("smp-unet, nnunet: leave the encoder's weights alone for the first N steps (train the decoder "
         + "first), as requires_grad=False does in PyTorch.", valueName: "N")) var freezeEncoder = 0
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp("nnunet: the loss also scores each lower-resolution head against the masks resized to "
+        + "its size, weighted as nnU-Net weighs them (1/2^i, the lowest 0, normalized); on by default, as nnU-Net trains."))
+    var deepSupervision: Bool?
     @OptionGroup var augmentation: AugmentationOptions
     @Option(help: ArgumentHelp("Per-channel mean to subtract, e.g. 0.485,0.456,0.406.", valueName: "values")) var mean: String?
     @Option(help: ArgumentHelp("Per-channel standard deviation to divide by.", valueName: "values")) var std: String?
@@ -230,6 +233,15 @@ struct TrainCommand: ParsableCommand {
             }
             progress.message("encoder frozen for the first \(freezeEncoder) steps")
         }
+        let heads = model.architecture.deepSupervisionHeads
+        if deepSupervision == true, heads == 0 {
+            throw ValidationError("--deep-supervision: \(model.architecture) has no lower-resolution heads (nnunet models with 3 or more stages have)")
+        }
+        if deepSupervision != false, heads > 0 {
+            let weights = DeepSupervisionLoss.weights(count: heads + 1).map { String(format: "%.3g", $0) }.joined(separator: ", ")
+            progress.message("deep supervision: \(heads + 1) heads, loss weights \(weights) from the full resolution down "
+                + "(--no-deep-supervision: the full-resolution head alone)")
+        }
         var metadata = ModelMetadata(maskValues: dataset.table.values,
                                      normalization: .init(mean: normalization.mean, std: normalization.std), scale: settings.scale)
         metadata.flips = settings.predictionFlips
@@ -308,6 +320,7 @@ struct TrainCommand: ParsableCommand {
         o.recomputesConvolutions = keepActivations ? false : nil
         (o.validateEvery, o.bestMetric, o.saveEveryEpoch, o.seed) = (validateEvery, bestMetric, saveEveryEpoch, seed)
         o.freezeEncoderSteps = freezeEncoder
+        o.deepSupervision = deepSupervision
         o.gradientBucketMegabytes = bucketMb
         o.synchronizedBatchNorm = syncBn
         return o

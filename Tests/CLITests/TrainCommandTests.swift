@@ -318,4 +318,35 @@ struct TrainCommandTests {
                                               "--steps", "1", "--output-dir", folder.appendingPathComponent("b").path])
         #expect(refused.status != 0 && refused.error.contains("--freeze-encoder") && refused.error.contains("no encoder"), "\(refused.error)")
     }
+
+    @Test("--arch nnunet trains with deep supervision by default (nnU-Net's weights: a weighted lower head learns, the lowest weighs 0); --no-deep-supervision trains the full-resolution head alone; refused without lower heads")
+    func deepSupervision() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-train-ds")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 6, size: 32)
+        func train(_ flags: [String], _ name: String) throws -> ((status: Int32, output: String, error: String), [String: Tensor]) {
+            let output = folder.appendingPathComponent(name).path
+            let run = try CommandRunner.unet(["train", "--arch", "nnunet", "--features", "4,8,16,16", "--strides", "1,2,2,2", "--in-channels", "1",
+                                              "--images", images, "--masks", masks, "--scale", "1", "--steps", "3", "-b", "2", "-v", "0",
+                                              "--optimizer", "adam", "--learning-rate", "0.01", "--weight-decay", "0", "--output-dir", output] + flags)
+            guard run.status == 0 else { return (run, [:]) }
+            let loaded = try ModelFile.load(path: output + "/last.safetensors")
+            return (run, Dictionary(loaded.tensors.map { ($0.key, $0.tensor.floatTensor()) }, uniquingKeysWith: { a, _ in a }))
+        }
+        let (supervised, withHeads) = try train([], "ds")
+        #expect(supervised.status == 0, "\(supervised.error)")
+        #expect(supervised.error.contains("deep supervision: 3 heads, loss weights 0.667, 0.333, 0"), "\(supervised.error)")
+        let (plain, fullOnly) = try train(["--no-deep-supervision"], "plain")
+        #expect(plain.status == 0 && !plain.error.contains("deep supervision:"), "\(plain.error)")
+        // Both start from the same weights (one seed): the lower head weighing 1/3 learns only with deep supervision,
+        // the lowest (weight 0) in neither.
+        let lower = "decoder.seg_layers.1.weight", lowest = "decoder.seg_layers.0.weight"
+        #expect(withHeads[lower] != nil && withHeads[lower] != fullOnly[lower])
+        #expect(withHeads[lowest] != nil && withHeads[lowest] == fullOnly[lowest])
+
+        let refused = try CommandRunner.unet(["train", "--arch", "basic-unet", "--deep-supervision", "--images", images, "--masks", masks,
+                                              "--steps", "1", "--output-dir", folder.appendingPathComponent("b").path])
+        #expect(refused.status != 0 && refused.error.contains("--deep-supervision") && refused.error.contains("no lower-resolution heads"),
+                "\(refused.error)")
+    }
 }

@@ -43,6 +43,26 @@ struct PlainConvUNetParityTests {
         return (model, f)
     }
 
+    /// Compares every parameter's gradient with the fixture's (`grad.<key>`); a key without one must be a head PyTorch
+    /// left without a gradient (its key starting with `unscored`), whose gradient here is zero. Returns how many were compared.
+    static func checkGradients(_ model: any SegmentationModel, _ f: Fixture, _ label: String, unscored: String) throws -> Int {
+        var checked = 0
+        for (key, parameter) in model.namedParameters() {
+            guard f.has("grad." + key) else {
+                #expect(key.hasPrefix(unscored) && MONAIParityTests.largest(parameter.grad) == 0, "\(label): \(key)")
+                continue
+            }
+            if let scale = try MONAIParityTests.vanishingScale(f, key) {
+                // A convolution's bias before instance norm: its gradient is zero up to rounding.
+                #expect(MONAIParityTests.largest(parameter.grad) <= 1e-4 * scale, "\(label): grad \(key) should vanish")
+            } else {
+                expectCloseInNorm(parameter.grad, try f.tensor("grad." + key), "\(label): grad \(key)")
+            }
+            checked += 1
+        }
+        return checked
+    }
+
     @Test("eval-mode logits match the package", arguments: names)
     func evalLogits(name: String) throws {
         for (label, passes) in UNetParityTests.passSets {
@@ -53,6 +73,7 @@ struct PlainConvUNetParityTests {
         }
     }
 
+    /// Without deep supervision the lower-resolution heads are not scored: PyTorch leaves them without a gradient.
     @Test("train-mode logits and every gradient the full-resolution head reaches match the package", arguments: names)
     func training(name: String) throws {
         for (label, passes) in UNetParityTests.passSets {
@@ -61,22 +82,7 @@ struct PlainConvUNetParityTests {
             let network = try CompiledNetwork(graph: graph, parameters: model.namedParameters(), training: true, passes: passes)
             expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_train"), rtol: 1e-3, atol: 1e-4, "\(name), \(label)")
             try network.backward(try f.tensor("dy"))
-            var checked = 0
-            for (key, parameter) in model.namedParameters() {
-                guard f.has("grad." + key) else {
-                    // A lower-resolution head (deep supervision's): PyTorch leaves it without a gradient.
-                    #expect(key.hasPrefix("decoder.seg_layers.") && MONAIParityTests.largest(parameter.grad) == 0, "\(name): \(key)")
-                    continue
-                }
-                let expected = try f.tensor("grad." + key)
-                if let scale = try MONAIParityTests.vanishingScale(f, key) {
-                    // A convolution's bias before instance norm: its gradient is zero up to rounding.
-                    #expect(MONAIParityTests.largest(parameter.grad) <= 1e-4 * scale, "\(name), \(label): grad \(key) should vanish")
-                } else {
-                    expectCloseInNorm(parameter.grad, expected, "\(name), \(label): grad \(key)")
-                }
-                checked += 1
-            }
+            let checked = try Self.checkGradients(model, f, "\(name), \(label)", unscored: "decoder.seg_layers.")
             let heads = model.namedParameters().filter { $0.0.hasPrefix("decoder.seg_layers.") }.count / 2
             #expect(checked == model.namedParameters().count - (heads - 1) * 2)
         }
