@@ -1,5 +1,6 @@
 import DNNL
 import Distributed
+import Foundation
 import Graph
 import NN
 import Tensors
@@ -39,7 +40,7 @@ public final class CompiledNetwork {
     ///   - passes: the passes to apply (all by default; none gives the reference).
     ///   - recomputesConvolutions: for training, whether backward makes convolution outputs again where the rest of
     ///     what they need is at hand, instead of keeping them: more time for less peak memory (the trade is measured in
-    ///     the README). nil (the default): float32 does, bf16 (whose maps take half the memory) does not.
+    ///     the README). nil (the default): only where keeping would not fit comfortably (`keepingIsCostly`).
     ///   - winogradScratchLimit: the largest Winograd scratchpad, in bytes (default: from the largest activation).
     ///   - inputGradient: training: whether backward also computes the gradient of the input (`inputGradient`).
     ///   - synchronizedBatchNorm: training: batch norm normalises with the statistics of every rank's batch together,
@@ -96,11 +97,24 @@ public final class CompiledNetwork {
             return kernel
         }
         self.loaderNodes = loaderNodes
-        let recomputes = training && passes.contains(.recompute) && (recomputesConvolutions ?? (precision == .fp32))
+        let recomputes = training && passes.contains(.recompute)
+            && (recomputesConvolutions ?? Self.keepingIsCostly(laidOut, precisions: precisions))
         self.recomputesConvolutions = recomputes
         schedule = try Schedule(graph: laidOut, kernels: kernels, lowering: lowering, recomputesConvolutions: recomputes)
         memoryPlan = try MemoryPlan(steps: schedule.steps, buffers: lowering.buffers)
         try load(releasing: releasingModelWeights && !training ? parameters : nil)
+    }
+
+    /// Whether keeping every value a training forward makes, in its precision (`precisions`, by value id), would take
+    /// more than an eighth of `physicalMemory` (by default this machine's): where training makes convolution outputs
+    /// again in backward by default. Below it keeping is faster (10-15% for a U-Net's step) for a few percent more peak
+    /// memory; above it the memory a run needs matters more, and ranks of an MPI job may share the machine.
+    public static func keepingIsCostly(_ graph: Graph, precisions: [Precision],
+                                       physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory) -> Bool {
+        let bytes = graph.nodes.reduce(0.0) { total, node in
+            total + Double(graph.shape(node.output).reduce(1, *)) * (precisions[node.output.id] == .bf16 ? 2 : 4)
+        }
+        return bytes > Double(physicalMemory) / 8
     }
 
     /// The node each of `lowering.loaders` loads the parameters of.

@@ -40,7 +40,8 @@ public struct TrainingOptions: Sendable {
     public var deepSupervision: Bool?
     public var precision: Precision = .fp32
     /// Whether backward runs each block's first convolution and each up-sampling again instead of keeping
-    /// their outputs (`CompiledUNet`'s `recomputesConvolutions`; nil: float32 does, bf16 does not).
+    /// their outputs (`CompiledUNet`'s `recomputesConvolutions`; nil: only where keeping every map would take more
+    /// than an eighth of the machine's memory).
     public var recomputesConvolutions: Bool?
     /// Validate every this many steps (nil: only at the end of each epoch, or every tenth of the steps).
     public var validateEvery: Int?

@@ -151,12 +151,25 @@ struct CompiledUNetTests {
             #expect(k.requiresGrad ? k.grad == r.grad : k.value == r.value, "\(name) \(key)")
         }
         #expect(recomputed.recomputesConvolutions && !kept.recomputesConvolutions)
-        #expect(try CompiledUNet(keeping, inputShape: shape, training: true).recomputesConvolutions, "fp32 default")
-        if CPUISA.supportsBF16 {
-            #expect(try !CompiledUNet(keeping, inputShape: shape, precision: .bf16, training: true).recomputesConvolutions,
-                    "bf16 default")
-        }
+        #expect(try !CompiledUNet(keeping, inputShape: shape, training: true).recomputesConvolutions, "default: small maps are kept")
         #expect(try !CompiledUNet(keeping, inputShape: shape, training: false).recomputesConvolutions, "inference")
+    }
+
+    /// By default training makes convolution outputs again only where keeping every forward value would take more than
+    /// an eighth of the machine's memory, counting each value in its precision.
+    @Test("training recomputes by default only where keeping would take more than an eighth of the memory")
+    func recomputeDefault() throws {
+        let shape = [2, 3, 64, 64]
+        var g = SeededGenerator(seed: 3)
+        let model = try UNet(UNetConfiguration(layout: .milesial, inputChannels: 3, classes: 2, baseWidth: 8, depth: 3), generator: &g)
+        let graph = try model.graph(inputShape: shape)
+        let bytes = graph.nodes.reduce(0) { $0 + graph.shape($1.output).reduce(1, *) * 4 }
+        let fp32 = [Precision](repeating: .fp32, count: graph.shapes.count)
+        let bf16 = [Precision](repeating: .bf16, count: graph.shapes.count)
+        #expect(CompiledNetwork.keepingIsCostly(graph, precisions: fp32, physicalMemory: UInt64(8 * bytes - 8)))
+        #expect(!CompiledNetwork.keepingIsCostly(graph, precisions: fp32, physicalMemory: UInt64(8 * bytes)))
+        #expect(!CompiledNetwork.keepingIsCostly(graph, precisions: bf16, physicalMemory: UInt64(8 * bytes - 8)), "bf16 maps take half")
+        #expect(CompiledNetwork.keepingIsCostly(graph, precisions: bf16, physicalMemory: UInt64(4 * bytes - 8)))
     }
 
     static func norm(_ t: Tensor) -> Float { t.map { $0 * $0 }.sum().squareRoot() }
