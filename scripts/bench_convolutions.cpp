@@ -105,6 +105,16 @@ int main(int argc, char** argv) {
         }
         std::printf("| sum | | | %.1f | %.1f | %.1f | %.1f |\nfastest floating-point choice per convolution: %.1f ms\n",
                     total[0], total[1], total[2], total[3], best);
+    } else if (mode == "winograd") {
+        // Where fp32 Winograd beats fp32 direct: small maps hold few of its 4x4 output tiles.
+        std::printf("| channels | size | batch | fp32 Winograd ms | fp32 direct ms | Winograd / direct |\n| --- | --- | --- | --- | --- | --- |\n");
+        for (int n : {1, 2, 8}) for (int c : {64, 128, 256, 512, 1024}) for (int hw : {4, 8, 16, 32}) {
+            const double flops = 2.0 * n * hw * hw * c * c * 9;
+            if (flops > 5e10 || flops < 1e7) continue;
+            const double w = timeConvolution(eng, s, n, c, c, hw, wino, impl);
+            const double d = timeConvolution(eng, s, n, c, c, hw, f32, impl);
+            std::printf("| %d | %d | %d | %.3f | %.3f | %.2f |\n", c, hw, n, w, d, w > 0 && d > 0 ? w / d : 0);
+        }
     } else {
         std::printf("| channels | size | batch | fp32 Winograd ms | bf16 direct ms | Winograd / bf16 |\n| --- | --- | --- | --- | --- | --- |\n");
         for (int n : {1, 8}) for (int c : {32, 64, 128, 256, 512, 1024}) for (int hw : {8, 16, 32, 64, 128, 256}) {

@@ -57,14 +57,18 @@ final class Conv2dKernel: NodeKernel {
     /// Calibration: whether forward hands its input to `Lowering.inputObserver`.
     private let observesInput: Bool
 
-    /// Whether an int8 network may run `node` in int8: an ungrouped convolution that neither reads the network's
-    /// input (the image, a few channels) nor writes its output (the logits).
-    /// Whether `node` has the shape oneDNN's Winograd kernels take: a 3x3 stride-1 convolution of one group with at
-    /// least 32 channels in and out (in fp32, where the `winograd` pass is on and the scratchpad fits).
+    /// Whether `node` has the shape oneDNN's Winograd kernels take and pay off on: a 3x3 stride-1 convolution of one
+    /// group with at least 32 channels in and out, making at least 256 output pixels over the batch (in fp32, where the
+    /// `winograd` pass is on and the scratchpad fits). On fewer pixels its weight transform, run at every call and
+    /// costing by the channels alone, outweighs what it saves: 512 channels on 8x8 at batch 2 take 1.4x direct's time
+    /// (`scripts/bench_onednn.sh winograd`).
     static func suitsWinograd(_ node: Graph.Node, in graph: Graph) -> Bool {
-        node.op.isConvolution3x3 && min(graph.shape(node.inputs[0])[1], graph.shape(node.output)[1]) >= 32
+        let output = graph.shape(node.output)
+        return node.op.isConvolution3x3 && min(graph.shape(node.inputs[0])[1], output[1]) >= 32 && output[0] * output[2] * output[3] >= 256
     }
 
+    /// Whether an int8 network may run `node` in int8: an ungrouped convolution that neither reads the network's
+    /// input (the image, a few channels) nor writes its output (the logits).
     static func isQuantizable(_ node: Graph.Node, in graph: Graph) -> Bool {
         guard case .conv2d(let a) = node.op, a.groups == 1 else { return false }
         return node.inputs[0] != graph.input && !graph.isOutput(node.output)
