@@ -19,9 +19,6 @@ final class Schedule {
     private(set) var steps: [Step] = []
     /// Steps `0..<forwardCount` are forward (with the copies in and out); the rest backward.
     private(set) var forwardCount = 0
-    private(set) var input: Buffer!
-    private(set) var output: Buffer!
-    private(set) var outputGradient: Buffer?
     /// Every trainable parameter backward hands over, with the row alignment of its pieces.
     private(set) var deliveries: [(parameter: Parameter, alignment: Int)] = []
     /// Where the running backward puts parameter gradients.
@@ -142,7 +139,6 @@ final class Schedule {
 
     private func scheduleForward() throws {
         let input = try lowering.buffer("input", .activation, like: graph.input)
-        self.input = input
         let plainInput = try MemoryDescriptor(dims: graph.shape(graph.input), format: .abcd)
         let toInput = try Reorder(from: plainInput, to: input.descriptor)
         steps.append(Step("copy the input in", reads: [], writes: [input]) { [unowned self] in
@@ -164,9 +160,7 @@ final class Schedule {
             forwardInstances[node.output] = output
             instances[node.output] = Instance(buffer: output, phase: .forward, group: index)
         }
-        let output = try available(graph.output, group: graph.nodes.count, phase: .forward)
-        self.output = output
-        try copyOut(output, shape: graph.shape(graph.output), "copy the output out") { [unowned self] in self.pendingOutput = $0 }
+        try copyOut(try available(graph.output, group: graph.nodes.count, phase: .forward), shape: graph.shape(graph.output), "copy the output out") { [unowned self] in self.pendingOutput = $0 }
         for value in graph.auxiliaryOutputs {
             try copyOut(try available(value, group: graph.nodes.count, phase: .forward), shape: graph.shape(value), "copy output \(value) out") {
                 [unowned self] in self.pendingAuxiliaryOutputs.append($0)
@@ -198,9 +192,9 @@ final class Schedule {
             requiresGradient[node.output] = !trainable.isEmpty || node.inputs.contains { requiresGradient[$0]! }
             for key in trainable where lastUser[key] == nil { lastUser[key] = index }
         }
-        outputGradient = try copyIn(gradientOf: graph.output) { [unowned self] in self.pendingOutputGradient! }
+        try copyIn(gradientOf: graph.output) { [unowned self] in self.pendingOutputGradient! }
         for (k, value) in graph.auxiliaryOutputs.enumerated() {
-            _ = try copyIn(gradientOf: value) { [unowned self] in self.pendingAuxiliaryGradients[k] }
+            try copyIn(gradientOf: value) { [unowned self] in self.pendingAuxiliaryGradients[k] }
         }
         var sources: [ObjectIdentifier: [GradientSource]] = [:]
         for index in stride(from: n - 1, through: 0, by: -1) {
@@ -236,8 +230,8 @@ final class Schedule {
         }
     }
 
-    /// The step copying the gradient of output `value` in from the plain float32 tensor `source` gives; its buffer.
-    private func copyIn(gradientOf value: Graph.Value, _ source: @escaping () -> Tensor) throws -> Buffer {
+    /// The step copying the gradient of output `value` in from the plain float32 tensor `source` gives.
+    private func copyIn(gradientOf value: Graph.Value, _ source: @escaping () -> Tensor) throws {
         let buffer = try lowering.buffer(value == graph.output ? "output gradient" : "gradient of output \(value)", .gradient, like: value)
         let plain = try MemoryDescriptor(dims: graph.shape(value), format: .abcd)
         let fromPlain = try Reorder(from: plain, to: buffer.descriptor)
@@ -248,7 +242,6 @@ final class Schedule {
             }
         })
         setGradient(value, buffer)
-        return buffer
     }
 
     private func setGradient(_ value: Graph.Value, _ buffer: Buffer) {

@@ -237,11 +237,6 @@ struct TrainCommand: ParsableCommand {
         if deepSupervision == true, heads == 0 {
             throw ValidationError("--deep-supervision: \(model.architecture) has no lower-resolution heads (nnunet models with 3 or more stages have)")
         }
-        if deepSupervision != false, heads > 0 {
-            let weights = DeepSupervisionLoss.weights(count: heads + 1).map { String(format: "%.3g", $0) }.joined(separator: ", ")
-            progress.message("deep supervision: \(heads + 1) heads, loss weights \(weights) from the full resolution down "
-                + "(--no-deep-supervision: the full-resolution head alone)")
-        }
         var metadata = ModelMetadata(maskValues: dataset.table.values,
                                      normalization: .init(mean: normalization.mean, std: normalization.std), scale: settings.scale)
         metadata.flips = settings.predictionFlips
@@ -255,6 +250,11 @@ struct TrainCommand: ParsableCommand {
         if let loaded, let resume { try Trainer.checkResumable(loaded, path: resume, options: options) }
         let trainer = try Trainer(model: model, metadata: metadata, options: options,
                                   loader: loader, validation: validationSet, outputDirectory: outputDir, mode: mode, group: group)
+        if trainer.deepSupervision {
+            let weights = DeepSupervisionLoss.weights(count: heads + 1).map { String(format: "%.3g", $0) }.joined(separator: ", ")
+            progress.message("deep supervision: \(heads + 1) heads, loss weights \(weights) from the full resolution down "
+                + "(--no-deep-supervision: the full-resolution head alone)")
+        }
         if let loaded, let resume {
             try trainer.resume(from: loaded, path: resume)
             guard trainer.step < trainer.totalSteps else {
