@@ -97,9 +97,11 @@ def close(a, b):
 
 def normalized(image, metadata):
     """The model's input for an image (H, W[, C]) of 8-bit pixels, as `unet.metadata` says."""
-    x = image.astype(np.float32) / 255
-    x = x[None] if x.ndim == 2 else x.transpose(2, 0, 1)
     norm = metadata.get("normalization", {})
+    x = image.astype(np.float32) / (1 if norm.get("rawIntensities") else 255)
+    x = x[None] if x.ndim == 2 else x.transpose(2, 0, 1)
+    if norm.get("lower") is not None:
+        x = np.clip(x, np.array(norm["lower"], np.float32)[:, None, None], np.array(norm["upper"], np.float32)[:, None, None])
     if norm.get("perImage"):
         mean = x.mean(axis=(1, 2), keepdims=True)
         std = x.std(axis=(1, 2), keepdims=True)

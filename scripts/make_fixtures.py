@@ -1003,6 +1003,59 @@ def deep_supervision_cases():
         save("models", name, out, **meta)
 
 
+def nnunet_normalization_cases():
+    """normalization/: nnU-Net's intensity normalizations as its preprocessing applies them to natural 2-D images
+    (NaturalImage2DIO reads the file's own values: 0-255, 0-65535), restated from nnunetv2's
+    default_normalization_schemes (nnunetv2 is not among this project's packages): CTNormalization clips each channel to
+    the foreground's percentile_00_5 and percentile_99_5, subtracts its mean and divides by max(std, 1e-8);
+    NoNormalization feeds the values as they are. plans_ct.json and plans_none.json are models/nnunet_folder's plans
+    with that scheme (distinct intensity properties per channel); expected.safetensors holds the normalized inputs
+    (`<case>.input`, C x H x W) and, for the RGB image, the folder's network's softmax (`<case>.probabilities`) on the
+    one window nnU-Net predicts an image of its patch size with."""
+    import copy
+    folder = os.path.join(ROOT, "normalization")
+    os.makedirs(folder, exist_ok=True)
+    source = os.path.join(ROOT, "models", "nnunet_folder")
+    with open(os.path.join(source, "plans.json")) as f:
+        plans = json.load(f)
+    rng = np.random.default_rng(91)
+    h, w = plans["configurations"]["2d"]["patch_size"]
+    rgb = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(os.path.join(folder, "rgb8.png"))
+    gray16 = rng.integers(0, 65536, (h, w), dtype=np.uint16)
+    Image.fromarray(gray16).save(os.path.join(folder, "gray16.png"))
+    properties = {str(c): {"max": 255.0, "mean": m, "median": m, "min": 0.0, "percentile_00_5": lo, "percentile_99_5": hi, "std": sd}
+                  for c, (m, sd, lo, hi) in enumerate([(120.0, 40.0, 30.0, 200.0), (90.5, 25.25, 10.0, 150.0), (140.0, 60.0, 60.0, 240.0)])}
+
+    def ct(image, props):
+        out = np.empty(image.shape, dtype=np.float32)
+        for c in range(image.shape[0]):
+            p = props[str(c)]
+            x = np.clip(image[c].astype(np.float32), p["percentile_00_5"], p["percentile_99_5"])
+            out[c] = (x - p["mean"]) / max(p["std"], 1e-8)
+        return out
+
+    rgb_chw = np.ascontiguousarray(rgb.transpose(2, 0, 1))
+    expected = {"ct_rgb8.input": ct(rgb_chw, properties), "none_rgb8.input": rgb_chw.astype(np.float32)}
+    gray_properties = {"0": {"mean": 30000.0, "std": 9000.0, "percentile_00_5": 5000.0, "percentile_99_5": 52000.0}}
+    expected["ct_gray16.input"] = ct(gray16[None], gray_properties)
+    model = plain_conv_unet([8, 16, 16], [1, 2, 2], 3, 3, deep_supervision=False)
+    weights = torch.load(os.path.join(source, "fold_0", "checkpoint_final.pth"), weights_only=False)["network_weights"]
+    model.load_state_dict(weights)
+    model.eval()
+    for scheme, name in [("CTNormalization", "ct"), ("NoNormalization", "none")]:
+        changed = copy.deepcopy(plans)
+        changed["configurations"]["2d"]["normalization_schemes"] = [scheme] * 3
+        changed["foreground_intensity_properties_per_channel"] = properties
+        with open(os.path.join(folder, f"plans_{name}.json"), "w") as f:
+            json.dump(changed, f, indent=4)
+        with torch.no_grad():
+            logits = model(torch.from_numpy(expected[f"{name}_rgb8.input"])[None])
+        expected[f"{name}_rgb8.probabilities"] = torch.softmax(logits, 1)[0].numpy()
+    save_numpy(expected, os.path.join(folder, "expected.safetensors"),
+               metadata={"gray16": json.dumps(gray_properties)})
+
+
 def tensorboard_cases():
     """tensorboard/records.json: payloads and their TFRecord framing as TensorBoard's own RecordWriter writes it
     (length, masked CRC-32C of the length, data, masked CRC-32C of the data), and TensorBoard's masked CRC of each."""
@@ -1025,6 +1078,7 @@ CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cas
              models=[checkpoint_cases], training=[training_parity_case], formats=[dtype_cases], images=[image_cases],
              ops=[conv_cases, pool_and_norm_cases, activation_cases, movement_cases, arithmetic_cases],
              metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases], peers=[smp_cases, monai_cases, nnunet_cases], deep_supervision=[deep_supervision_cases],
+             normalization=[nnunet_normalization_cases],
              tensorboard=[tensorboard_cases])
 
 if __name__ == "__main__":

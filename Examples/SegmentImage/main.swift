@@ -19,7 +19,7 @@ do {
 
     // 2. A segmenter: whole-image prediction, pixels scaled to [0, 1] (the file's own normalisation if native).
     var preprocessing = ImageSegmenter.Preprocessing()
-    preprocessing.normalization = .init(mean: loaded.metadata.normalization.mean, std: loaded.metadata.normalization.std)
+    preprocessing.normalization = loaded.metadata.normalization
     let segmenter = try ImageSegmenter(model: loaded.model, options: PredictionOptions(), preprocessing: preprocessing)
 
     // 3. Segment, then write the classes as a colour mask.

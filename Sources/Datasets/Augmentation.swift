@@ -74,7 +74,7 @@ public struct Augmentation: Sendable {
                 for c in 0..<image.channels { values[c * h * w + to] = image.values[c * h * w + from] }
             }
         }
-        return (SampleImage(channels: image.channels, height: h, width: w, values: values),
+        return (SampleImage(channels: image.channels, height: h, width: w, values: values, formatMaximum: image.formatMaximum),
                 SampleMask(height: h, width: w, classes: classes))
     }
 
@@ -115,7 +115,7 @@ public struct Augmentation: Sendable {
                 for c in 0..<image.channels { values[(c * side + y) * side + x] = image.values[(c * h + sy) * w + sx] }
             }
         }
-        return (SampleImage(channels: image.channels, height: side, width: side, values: values),
+        return (SampleImage(channels: image.channels, height: side, width: side, values: values, formatMaximum: image.formatMaximum),
                 SampleMask(height: side, width: side, classes: classes))
     }
 
@@ -145,7 +145,7 @@ public struct Augmentation: Sendable {
                 }
             }
         }
-        return (SampleImage(channels: image.channels, height: h, width: w, values: values),
+        return (SampleImage(channels: image.channels, height: h, width: w, values: values, formatMaximum: image.formatMaximum),
                 SampleMask(height: h, width: w, classes: classes))
     }
 

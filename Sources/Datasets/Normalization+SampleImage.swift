@@ -1,11 +1,21 @@
 import Tensors
 
 extension Normalization {
-    /// Normalises `image` in place: each channel by its own mean and standard deviation (`perImage`, as nnU-Net's
-    /// z-score: population standard deviation, at least 1e-8), or by the given mean and std (nothing when they are
-    /// not given for its channel count).
+    /// Normalises `image` in place, in this order: back to the format's units (`rawIntensities`: times
+    /// `image.formatMaximum`), each channel clipped to `[lower, upper]`, then each channel by its own mean and standard
+    /// deviation (`perImage`, as nnU-Net's z-score: population standard deviation, at least 1e-8) or by the given mean
+    /// and std (nothing when they are not given for its channel count).
     public func apply(_ image: inout SampleImage) {
         let plane = image.height * image.width
+        if rawIntensities == true {
+            let maximum = image.formatMaximum
+            for i in image.values.indices { image.values[i] *= maximum }
+        }
+        if let lower, let upper, lower.count == image.channels, upper.count == image.channels {
+            for c in 0..<image.channels {
+                for i in (c * plane)..<((c + 1) * plane) { image.values[i] = min(max(image.values[i], lower[c]), upper[c]) }
+            }
+        }
         if perImage == true {
             guard plane > 0 else { return }
             for c in 0..<image.channels {

@@ -8,9 +8,13 @@ public struct SampleImage: Sendable {
     public var width: Int
     /// Channel-major (`CHW`) values.
     public var values: [Float]
+    /// The format's maximum the values were divided by (255 for 8-bit images, 65535 for 16-bit): `values ×
+    /// formatMaximum` are the file's own intensities (`Normalization.rawIntensities`).
+    public var formatMaximum: Float
 
-    public init(channels: Int, height: Int, width: Int, values: [Float]) {
+    public init(channels: Int, height: Int, width: Int, values: [Float], formatMaximum: Float = 255) {
         (self.channels, self.height, self.width, self.values) = (channels, height, width, values)
+        self.formatMaximum = formatMaximum
     }
 
     /// Converts a decoded image to `channels` planes: alpha is dropped, gray is replicated to RGB, RGB is
@@ -18,7 +22,8 @@ public struct SampleImage: Sendable {
     /// - Throws: `DatasetProblem` naming `path` when the channels cannot be converted.
     public init(_ image: Image, channels wanted: Int, path: String) throws(DatasetProblem) {
         let source = image.channels == 2 || image.channels == 4 ? image.channels - 1 : image.channels
-        let scale = 1 / Float(image.bitDepth == 16 ? 65535 : 255)
+        let maximum: Float = image.bitDepth == 16 ? 65535 : 255
+        let scale = 1 / maximum
         let (h, w, c) = (image.height, image.width, image.channels)
         let plane = h * w
         func sample(_ pixel: Int, _ channel: Int) -> Float { Float(image.samples[pixel * c + channel]) * scale }
@@ -33,7 +38,7 @@ public struct SampleImage: Sendable {
         default:
             throw DatasetProblem(path, "has \(source) channel\(source == 1 ? "" : "s"); the model takes \(wanted)")
         }
-        self.init(channels: wanted, height: h, width: w, values: values)
+        self.init(channels: wanted, height: h, width: w, values: values, formatMaximum: maximum)
     }
 
     /// Resized with Catmull-Rom cubic interpolation (PIL's `BICUBIC`, milesial's image scaling).
@@ -47,7 +52,7 @@ public struct SampleImage: Sendable {
         let newPlane = newWidth * newHeight
         var planes = [Float](repeating: 0, count: channels * newPlane)
         for ch in 0..<channels { for p in 0..<newPlane { planes[ch * newPlane + p] = resized[p * channels + ch] } }
-        return SampleImage(channels: channels, height: newHeight, width: newWidth, values: planes)
+        return SampleImage(channels: channels, height: newHeight, width: newWidth, values: planes, formatMaximum: formatMaximum)
     }
 }
 

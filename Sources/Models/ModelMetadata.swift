@@ -33,22 +33,15 @@ public struct ModelMetadata: Codable, Equatable, Sendable {
     }
 
     /// Checks what a file recorded against the model it describes, so that prediction never runs on absurd
-    /// preprocessing: a finite scale in (0, 1], one finite mean and one positive finite std per input
-    /// channel, at most one mask value (a gray level or an RGB triple of 0...65535) per class.
+    /// preprocessing: a finite scale in (0, 1], normalization lists of one finite value per input channel
+    /// (`Normalization.problem`), at most one mask value (a gray level or an RGB triple of 0...65535) per class.
     /// - Returns: the first problem, naming the field, or nil.
     public func problem(inputChannels: Int, classes: Int) -> String? {
         if let scale, !(scale > 0 && scale <= 1) { return "scale \(scale) is not in (0, 1]" }
         if let problem = quantization?.problem { return problem }
         for value in [tile, tileWidth].compactMap({ $0 }) where !(8...8192).contains(value) { return "tile \(value) is not in 8...8192" }
         if let overlap, !(overlap >= 0 && overlap <= 0.9) { return "overlap \(overlap) is not in [0, 0.9]" }
-        for (name, values) in [("mean", normalization.mean), ("std", normalization.std)] {
-            guard let values else { continue }
-            guard values.count == inputChannels else {
-                return "normalization \(name) has \(values.count) values for \(inputChannels) input channel(s)"
-            }
-            guard values.allSatisfy(\.isFinite) else { return "normalization \(name) holds a non-finite value" }
-        }
-        if let std = normalization.std, !std.allSatisfy({ $0 > 0 }) { return "normalization std must be positive" }
+        if let problem = normalization.problem(channels: inputChannels) { return problem }
         if let maskValues {
             guard maskValues.count <= max(classes, 2) else {
                 return "\(maskValues.count) mask values for a model of \(classes) class(es)"

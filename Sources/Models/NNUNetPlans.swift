@@ -1,6 +1,7 @@
 import Checkpoints
 import Files
 import Foundation
+import Tensors
 
 /// What this project reads from an nnU-Net v2 trained-model folder's `plans.json` and `dataset.json`: the 2-D
 /// configuration's network (`PlainConvUNet` or `ResidualEncoderUNet`, checked against the weights), patch size and normalization schemes, and the labels. The
@@ -11,6 +12,11 @@ public struct NNUNetPlans: Sendable {
     public let patchSize: [Int]
     /// One scheme per input channel (`ZScoreNormalization`, `RGBTo0_1Normalization`, …).
     public let normalizationSchemes: [String]
+    /// The schemes as prediction applies them: `ZScoreNormalization` each image's own z-score; `CTNormalization`
+    /// the file's own intensities clipped to the foreground's 0.5-99.5th percentiles, less the foreground's mean,
+    /// over its standard deviation (`foreground_intensity_properties_per_channel`); `NoNormalization` the file's own
+    /// intensities; `RGBTo0_1Normalization` the 8-bit values over 255.
+    public let normalization: Normalization
     /// Label names in label-value order, and their values.
     public let labels: [(name: String, value: Int)]
 
@@ -37,7 +43,14 @@ public struct NNUNetPlans: Sendable {
             let normalization_schemes: [String]
             let architecture: Network?
         }
+        struct IntensityProperties: Decodable {
+            let mean: Double
+            let std: Double
+            let percentile_00_5: Double
+            let percentile_99_5: Double
+        }
         let configurations: [String: Configuration]
+        let foreground_intensity_properties_per_channel: [String: IntensityProperties]?
     }
 
     private struct DatasetJSON: Decodable {
@@ -102,13 +115,34 @@ public struct NNUNetPlans: Sendable {
                 + "patch size \(c.patch_size.prefix(4)) do not describe a 2-D network")
         }
         do { try architecture.validate() } catch { throw .incompatibleCheckpoint("\(plansPath): \(error)") }
-        for scheme in c.normalization_schemes where !["ZScoreNormalization", "RGBTo0_1Normalization", "NoNormalization"].contains(scheme) {
+        let schemes = ["ZScoreNormalization", "CTNormalization", "RGBTo0_1Normalization", "NoNormalization"]
+        for scheme in c.normalization_schemes where !schemes.contains(scheme) {
             throw .incompatibleCheckpoint("\(plansPath): normalization \(CheckpointError.quote(scheme)) is not done by this "
-                + "version (ZScoreNormalization, RGBTo0_1Normalization and NoNormalization are)")
+                + "version (\(schemes.joined(separator: ", ")) are)")
         }
         guard c.normalization_schemes.count == dataset.channel_names.count, Set(c.normalization_schemes).count == 1 else {
             throw .incompatibleCheckpoint("\(plansPath): normalization schemes \(c.normalization_schemes.prefix(8)) for "
                 + "\(dataset.channel_names.count) channel(s): one scheme for every channel is supported")
+        }
+        var normalization = Normalization()
+        switch c.normalization_schemes.first {
+        case "ZScoreNormalization": normalization.perImage = true
+        case "NoNormalization": normalization.rawIntensities = true
+        case "CTNormalization":
+            let channels = dataset.channel_names.count
+            let properties = (0..<channels).map { plans.foreground_intensity_properties_per_channel?[String($0)] }
+            guard properties.allSatisfy({ $0 != nil }) else {
+                throw .incompatibleCheckpoint("\(plansPath): CTNormalization needs foreground_intensity_properties_per_channel "
+                    + "for channels 0-\(channels - 1)")
+            }
+            let p = properties.map { $0! }
+            normalization = Normalization(mean: p.map { Float($0.mean) }, std: p.map { Float(max($0.std, 1e-8)) },
+                                          lower: p.map { Float($0.percentile_00_5) }, upper: p.map { Float($0.percentile_99_5) },
+                                          rawIntensities: true)
+            if let problem = normalization.problem(channels: channels) {
+                throw .incompatibleCheckpoint("\(plansPath): foreground_intensity_properties_per_channel: \(problem)")
+            }
+        default: break
         }
         let labels = dataset.labels.map { (name: $0.key, value: $0.value) }.sorted { $0.value < $1.value }
         guard labels.map(\.value) == Array(0..<labels.count) else {
@@ -116,7 +150,7 @@ public struct NNUNetPlans: Sendable {
                 + "region-based labels are not supported")
         }
         return NNUNetPlans(architecture: architecture, patchSize: c.patch_size, normalizationSchemes: c.normalization_schemes,
-                           labels: labels)
+                           normalization: normalization, labels: labels)
     }
 
     private static func describe(_ error: DecodingError) -> String {
@@ -131,8 +165,7 @@ public struct NNUNetPlans: Sendable {
     /// What prediction should do as nnU-Net does: the patch as the window (each side a multiple of what the network
     /// takes), half a window's overlap, mirroring, the normalization and the labels.
     public var metadata: ModelMetadata {
-        var m = ModelMetadata(maskValues: labels.map { [$0.value] }, classNames: labels.map(\.name))
-        if normalizationSchemes.first == "ZScoreNormalization" { m.normalization.perImage = true }
+        var m = ModelMetadata(maskValues: labels.map { [$0.value] }, classNames: labels.map(\.name), normalization: normalization)
         let multiple = architecture.downsampling
         let sides = patchSize.map { max(max($0, architecture.minimumInputSize) / multiple, 1) * multiple }
         (m.tile, m.tileWidth) = (sides[0], sides[1])

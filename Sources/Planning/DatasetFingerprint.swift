@@ -46,6 +46,8 @@ public struct DatasetFingerprint: Codable, Sendable, Equatable {
         let classCount = dataset.table.classes
         let bins = 4096
         var histograms: [[Int]] = []
+        var foregroundHistograms: [[Int]] = []
+        var extremes: [(minimum: Double, maximum: Double)] = []
         var sums: [Double] = []
         var squares: [Double] = []
         var pixelsPerChannel = 0
@@ -60,17 +62,25 @@ public struct DatasetFingerprint: Codable, Sendable, Equatable {
             sizes.append([image.width, image.height])
             if histograms.isEmpty {
                 histograms = Array(repeating: Array(repeating: 0, count: bins), count: image.channels)
+                foregroundHistograms = histograms
+                extremes = Array(repeating: (.infinity, -.infinity), count: image.channels)
                 (sums, squares) = (Array(repeating: 0, count: image.channels), Array(repeating: 0, count: image.channels))
             }
             let plane = image.height * image.width
+            let masked = mask.classes.count == plane
             for c in 0..<min(image.channels, histograms.count) {
                 var (sum, square) = (0.0, 0.0)
-                for value in image.values[(c * plane)..<((c + 1) * plane)] {
+                var (low, high) = extremes[c]
+                for (p, value) in image.values[(c * plane)..<((c + 1) * plane)].enumerated() {
                     let v = Double(value)
                     sum += v
                     square += v * v
-                    histograms[c][min(max(Int(v * Double(bins)), 0), bins - 1)] += 1
+                    (low, high) = (min(low, v), max(high, v))
+                    let bin = min(max(Int(v * Double(bins)), 0), bins - 1)
+                    histograms[c][bin] += 1
+                    if masked, (1..<classCount).contains(Int(mask.classes[p])) { foregroundHistograms[c][bin] += 1 }
                 }
+                extremes[c] = (low, high)
                 sums[c] += sum
                 squares[c] += square
             }
@@ -106,8 +116,15 @@ public struct DatasetFingerprint: Codable, Sendable, Equatable {
         let channels = histograms.indices.prefix(gray ? 1 : histograms.count).map { c in
             let n = Double(max(pixelsPerChannel, 1))
             let mean = sums[c] / n
-            return ChannelStatistics(mean: mean, std: max(squares[c] / n - mean * mean, 0).squareRoot(),
-                                     percentile0_5: percentile(histograms[c], 0.005), percentile99_5: percentile(histograms[c], 0.995))
+            let foreground = foregroundHistograms[c].contains { $0 > 0 }
+            var statistics = ChannelStatistics(
+                mean: mean, std: max(squares[c] / n - mean * mean, 0).squareRoot(),
+                percentile0_5: percentile(histograms[c], 0.005), percentile99_5: percentile(histograms[c], 0.995),
+                minimum: extremes[c].minimum, maximum: extremes[c].maximum,
+                foreground0_5: foreground ? percentile(foregroundHistograms[c], 0.005) : nil,
+                foreground99_5: foreground ? percentile(foregroundHistograms[c], 0.995) : nil)
+            (statistics.clippedMean, statistics.clippedStd) = moments(histograms[c], within: statistics.clippingRange)
+            return statistics
         }
         let widths = sizes.map { $0[0] }.sorted()
         let heights = sizes.map { $0[1] }.sorted()
@@ -129,6 +146,18 @@ public struct DatasetFingerprint: Codable, Sendable, Equatable {
             if Double(seen) >= q * Double(total) { return value }
         }
         return sorted.last?.value ?? 0
+    }
+
+    /// The mean and standard deviation of a [0, 1] histogram's values (the bins' centres) clipped to `range`.
+    static func moments(_ histogram: [Int], within range: ClosedRange<Double>) -> (mean: Double, std: Double) {
+        var (count, sum, square) = (0.0, 0.0, 0.0)
+        for (bin, n) in histogram.enumerated() where n > 0 {
+            let v = min(max((Double(bin) + 0.5) / Double(histogram.count), range.lowerBound), range.upperBound)
+            (count, sum, square) = (count + Double(n), sum + Double(n) * v, square + Double(n) * v * v)
+        }
+        guard count > 0 else { return (0, 0) }
+        let mean = sum / count
+        return (mean, max(square / count - mean * mean, 0).squareRoot())
     }
 
     /// The value below which `q` of a [0, 1] histogram's counts lie (the bin's centre).

@@ -13,12 +13,15 @@ import Workflows
 /// - width: the widest of 8, 16, 32, 64 that still trains `minimumSteps` steps in the budget (steps measured by
 ///   the probe);
 /// - steps: what fills the budget after validation, which is given a tenth of it at most;
+/// - normalization: each channel's z-score over the dataset, its values first clipped to the 0.5-99.5th percentiles
+///   (widened to the foreground's) where the extremes lie more than twice as far apart as those percentiles;
 /// - optimizer: AdamW with warm-up and cosine decay under 5000 steps (it converges in fewer), else nnU-Net's SGD
 ///   with Nesterov momentum and the poly schedule;
 /// - augmentation: by how often each pixel is seen; no flips or 90° rotations when a class keeps to the top or the
 ///   bottom of the images; a third of the crops centred on foreground when a foreground class is under 10%;
 /// - loss: Dice + cross-entropy, rare classes weighted up (multi-class);
-/// - prediction: test-time flips when they cost under 2 s an image and the images have no up and down.
+/// - prediction: test-time flips when they cost under 2 s an image and the images have no up and down, kept after
+///   training only if they raise the best checkpoint's validation metric.
 /// The planner is deterministic for a fingerprint, a budget and the probe's numbers.
 public struct Planner {
     public var fingerprint: DatasetFingerprint
@@ -149,9 +152,12 @@ public struct Planner {
                 : "the widest that trains \(Self.minimumSteps)+ steps in the budget") + " (seconds a step by width: \(timing))")
         }
 
-        // 6. Steps and validation, from what is left of the budget now.
+        // 6. Steps and validation, from what is left of the budget now (and the test-time flips check's time, step 11).
+        let upright = f.isUpright
+        let inferenceSeconds = pixels * chosen.seconds / Double(batchSize * side * side) * Self.forwardShare
+        let flips = !upright && 4 * inferenceSeconds <= 2
         let plan = fill(secondsPerStep: chosen.seconds, spent: spent(), side: side, batch: batchSize, validationCount: validationCount,
-                        pixels: pixels)
+                        pixels: pixels, flipsCheck: flips && validationCount > 0)
         let steps = constraints.steps ?? plan.steps
         if constraints.steps == nil {
             decide("--steps", "\(steps)", String(format: "%.0f s of the budget left for training at %.2f s a step", plan.trainingSeconds,
@@ -167,13 +173,32 @@ public struct Planner {
         let bestMetric: TrainingOptions.Metric = multiClass ? .miou : .dice
         decide("--best-metric", bestMetric.rawValue, multiClass ? "several classes: the mean IoU weighs each" : "one foreground: its Dice")
 
-        // 7. Normalization: each channel's z-score over the dataset.
+        // 7. Normalization: each channel's z-score over the dataset, after clipping where a few outliers stretch the range.
         let channels = f.channels.isEmpty ? [ChannelStatistics(mean: 0, std: 1, percentile0_5: 0, percentile99_5: 1)] : f.channels
         let statistics = inputChannels == channels.count ? channels : Array(repeating: channels[0], count: inputChannels)
-        let mean = statistics.map { Float($0.mean) }
-        let std = statistics.map { Float(max($0.std, 1e-3)) }
-        decide("--mean", mean.map(format).joined(separator: ","), "each channel's mean over the dataset (z-score, as nnU-Net's)")
-        decide("--std", std.map(format).joined(separator: ","), "each channel's standard deviation over the dataset")
+        let clips = statistics.map(\.hasOutliers)
+        var intensityRange: (lower: [Float], upper: [Float])?
+        if clips.contains(true) {
+            let ranges = zip(statistics, clips).map { $1 ? $0.clippingRange : 0...1 }
+            intensityRange = (ranges.map { Float($0.lowerBound) }, ranges.map { Float($0.upperBound) })
+            let outlying = statistics.indices.filter { clips[$0] }.map { c in
+                String(format: "%.3g-%.3g where 99%% lie in %.3g-%.3g", statistics[c].minimum, statistics[c].maximum,
+                       statistics[c].clippingRange.lowerBound, statistics[c].clippingRange.upperBound)
+            }
+            decide("--intensity-min", intensityRange!.lower.map(format).joined(separator: ","),
+                   "values span \(outlying.joined(separator: "; ")): clipped to the 0.5-99.5th percentiles (the foreground's "
+                   + "kept), as nnU-Net's CT normalization")
+            decide("--intensity-max", intensityRange!.upper.map(format).joined(separator: ","), "the same percentiles' upper end")
+        } else {
+            let spans = statistics.map { String(format: "%.3g-%.3g", $0.minimum, $0.maximum) }.joined(separator: ", ")
+            decide("--intensity-min", "none", "no outliers to clip: the extremes (\(spans)) lie within twice the 0.5-99.5th percentiles' span")
+        }
+        let clipped = zip(statistics, clips).map { $1 && $0.clippedMean != nil }
+        let mean = zip(statistics, clipped).map { Float($1 ? $0.clippedMean! : $0.mean) }
+        let std = zip(statistics, clipped).map { Float(max($1 ? $0.clippedStd! : $0.std, 1e-3)) }
+        let after = clipped.contains(true) ? " (of the clipped values)" : ""
+        decide("--mean", mean.map(format).joined(separator: ","), "each channel's mean over the dataset\(after) (z-score, as nnU-Net's)")
+        decide("--std", std.map(format).joined(separator: ","), "each channel's standard deviation over the dataset\(after)")
 
         // 8. Loss.
         var classWeights: [Float]?
@@ -208,7 +233,6 @@ public struct Planner {
         // 10. Augmentation, by how often each pixel is seen.
         let seen = Double(steps * batchSize * side * side) / max(Double(trainingImages) * pixels, 1)
         var augmentation = RecipeAugmentation()
-        let upright = f.isUpright
         augmentation.flips = !upright
         augmentation.rotate90 = !upright
         decide("--flips", upright ? "off" : "on", upright ? "a class keeps to the top or bottom of the images (sky, road)"
@@ -233,14 +257,15 @@ public struct Planner {
                : seen >= Self.lightAugmentationPasses ? "light augmentation (scale, brightness, contrast)"
                : "too few passes to need more than flips"))
 
-        // 11. Prediction: test-time flips where they are cheap and the images have no up and down.
-        let inferenceSeconds = pixels * chosen.seconds / Double(batchSize * side * side) * Self.forwardShare
-        let flips = !upright && 4 * inferenceSeconds <= 2
+        // 11. Prediction: test-time flips where they are cheap and the images have no up and down, kept where the
+        // validation images show that they pay.
+        let checked = flips && validationCount > 0 ? ", kept if they raise the best checkpoint's validation \(bestMetric.rawValue) (checked at the end)" : ""
         decide("predict --flips", flips ? "on" : "off", upright ? "the images have an up and a down"
-               : String(format: "four passes cost %.2f s an image%@", 4 * inferenceSeconds, flips ? "" : ", over 2 s"))
+               : String(format: "four passes cost %.2f s an image%@", 4 * inferenceSeconds, flips ? checked : ", over 2 s"))
 
         return Recipe(
-            scale: scale, inputChannels: inputChannels, classes: classes, mean: mean, std: std, base: chosen.base, depth: depth,
+            scale: scale, inputChannels: inputChannels, classes: classes, mean: mean, std: std, intensityMinimum: intensityRange?.lower,
+            intensityMaximum: intensityRange?.upper, base: chosen.base, depth: depth,
             crop: crop, batchSize: batchSize, augmentation: augmentation, loss: .diceCE, classWeights: classWeights,
             optimizer: adam ? .adamw : .sgd, learningRate: adam ? 1e-3 : 1e-2, weightDecay: adam ? 1e-4 : 3e-5,
             momentum: adam ? 0.9 : 0.99, nesterov: !adam, schedule: adam ? .cosine : .poly, warmup: warmup,
@@ -260,11 +285,11 @@ public struct Planner {
 
     /// How the time left after `spent` seconds splits: validations (a tenth of the training time at most, 1-10 of
     /// them) and the steps that fill the rest.
-    func fill(secondsPerStep: Double, spent: Double, side: Int, batch: Int, validationCount: Int, pixels: Double)
+    func fill(secondsPerStep: Double, spent: Double, side: Int, batch: Int, validationCount: Int, pixels: Double, flipsCheck: Bool = false)
         -> (steps: Int, validations: Int, validationSeconds: Double, trainingSeconds: Double)
     {
-        let left = max(budgetSeconds - spent - Self.closingSeconds, 0)
         let validationSeconds = Double(validationCount) * pixels * secondsPerStep / Double(batch * side * side) * Self.forwardShare + 0.5
+        let left = max(budgetSeconds - spent - Self.closingSeconds - (flipsCheck ? 4 * validationSeconds : 0), 0)
         let validations = min(max(Int(0.1 * left / validationSeconds), 1), 10)
         let training = max(left - Double(validations) * validationSeconds, 0)
         return (max(Int(training / secondsPerStep), 1), validations, validationSeconds, training)

@@ -12,6 +12,9 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var classes: Int
     public var mean: [Float]
     public var std: [Float]
+    /// Per-channel bounds the values are clipped to before the z-score ([0, 1] scale); nil: no clipping.
+    public var intensityMinimum: [Float]?
+    public var intensityMaximum: [Float]?
     // The network: milesial's U-Net.
     public var base: Int
     public var depth: Int

@@ -33,10 +33,14 @@ public struct ModelDescription: Codable, Sendable {
     public let size: [Int]?
     /// Images above this side are predicted in windows of this side (nil: whole images up to the automatic limit).
     public let tile: Int?
-    /// The per-channel mean and standard deviation subtracted and divided after scaling pixels to [0, 1]; or a
-    /// z-score of each image (nnU-Net's and MONAI's habit).
+    /// The per-channel mean and standard deviation subtracted and divided after scaling pixels to [0, 1] (or, with
+    /// `rawIntensities`, in the file's own units, as nnU-Net reads images) and clipping them to `clipLower...clipUpper`;
+    /// or a z-score of each image (nnU-Net's and MONAI's habit).
     public let mean: [Float]?
     public let std: [Float]?
+    public let clipLower: [Float]?
+    public let clipUpper: [Float]?
+    public let rawIntensities: Bool
     public let perImageNormalization: Bool
     /// Test-time augmentation when a request does not ask (`?tta=`).
     public let testTimeAugmentation: Bool
@@ -66,6 +70,8 @@ public struct ModelDescription: Codable, Sendable {
         self.tile = options.tile
         self.mean = preprocessing.normalization.mean
         self.std = preprocessing.normalization.std
+        (self.clipLower, self.clipUpper) = (preprocessing.normalization.lower, preprocessing.normalization.upper)
+        self.rawIntensities = preprocessing.normalization.rawIntensities ?? false
         self.perImageNormalization = preprocessing.normalization.perImage ?? false
         self.testTimeAugmentation = options.flips
         self.precision = options.quantization == nil ? options.precision.rawValue : "int8"

@@ -104,6 +104,8 @@ enum OpenAPIDocument {
                       "scale": {"type": ["number", "null"]}, "size": {"type": ["array", "null"], "items": {"type": "integer"}},
                       "tile": {"type": ["integer", "null"]},
                       "mean": {"type": ["array", "null"], "items": {"type": "number"}}, "std": {"type": ["array", "null"], "items": {"type": "number"}},
+                      "clipLower": {"type": ["array", "null"], "items": {"type": "number"}},
+                      "clipUpper": {"type": ["array", "null"], "items": {"type": "number"}}, "rawIntensities": {"type": "boolean"},
                       "perImageNormalization": {"type": "boolean"}, "testTimeAugmentation": {"type": "boolean"},
                       "precision": {"type": "string", "enum": ["fp32", "bf16", "int8"]}
                     }

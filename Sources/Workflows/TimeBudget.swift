@@ -11,11 +11,15 @@ public struct TimeBudget: Sendable {
     private var steps: [Double] = []
     public private(set) var validationSeconds: Double?
     public private(set) var checkpointSeconds: Double?
+    /// Whether the run ends with the test-time flips check (`TrainingOptions.checksTestTimeFlips`): four more
+    /// validation passes and a checkpoint rewritten.
+    public var closesWithFlipsCheck: Bool
     static let window = 21
 
-    public init(deadline: Date, estimatedValidationSeconds: Double = 1) {
+    public init(deadline: Date, estimatedValidationSeconds: Double = 1, closesWithFlipsCheck: Bool = false) {
         self.deadline = deadline
         self.estimatedValidationSeconds = estimatedValidationSeconds
+        self.closesWithFlipsCheck = closesWithFlipsCheck
     }
 
     public mutating func recordStep(seconds: Double) {
@@ -29,8 +33,13 @@ public struct TimeBudget: Sendable {
     /// The median of the recent steps; nil before one was timed.
     public var secondsPerStep: Double? { steps.isEmpty ? nil : steps.sorted()[steps.count / 2] }
 
-    /// What the end of the run needs: a validation and two checkpoints (best and last).
-    public var closingSeconds: Double { (validationSeconds ?? estimatedValidationSeconds) + 2 * (checkpointSeconds ?? 0.5) }
+    /// What a periodic validation needs: a validation pass and two checkpoints (best and last).
+    public var validationRoundSeconds: Double { (validationSeconds ?? estimatedValidationSeconds) + 2 * (checkpointSeconds ?? 0.5) }
+
+    /// What the end of the run needs: a validation round, and the flips check's four passes and rewrite if it has one.
+    public var closingSeconds: Double {
+        validationRoundSeconds + (closesWithFlipsCheck ? 4 * (validationSeconds ?? estimatedValidationSeconds) + (checkpointSeconds ?? 0.5) : 0)
+    }
 
     public func secondsLeft(at now: Date) -> Double { deadline.timeIntervalSince(now) }
 
@@ -41,8 +50,7 @@ public struct TimeBudget: Sendable {
     /// closing ones after (at least 0); nil before a step was timed.
     public func stepsThatFit(at now: Date, validateEvery: Int) -> Int? {
         guard let perStep = secondsPerStep, perStep > 0 else { return nil }
-        // A periodic validation costs what the closing one does: a validation and two checkpoints.
-        let periodic = closingSeconds / Double(max(validateEvery, 1))
+        let periodic = validationRoundSeconds / Double(max(validateEvery, 1))
         return max(Int((secondsLeft(at: now) - closingSeconds) / (perStep + periodic)), 0)
     }
 }

@@ -51,7 +51,11 @@ public final class Trainer {
     private let encoderIndices: Set<Int>
     public private(set) var schedule: Schedule
     private var trainingNetworks: [[Int]: CompiledUNet] = [:]
-    private var validationPredictor: Predictor?
+    /// The validation predictors, without and with test-time flips.
+    private var validationPredictors: [Bool: Predictor] = [:]
+    /// The best checkpoint's metric without and with test-time flips (`TrainingOptions.checksTestTimeFlips`); nil until
+    /// checked.
+    public private(set) var flipsCheck: (without: Double, with: Double)?
     private let log: MetricsLog?
 
     /// The steps the run will train: the options' count, or under a deadline the steps that fit it (re-estimated as
@@ -112,7 +116,10 @@ public final class Trainer {
                             patience: options.plateauPatience)
         log = try runDirectory.map { try MetricsLog(path: $0.file("metrics.jsonl")) }
         plannedSteps = options.totalSteps(batchesPerEpoch: loader.batchesPerEpoch)  // requestedSteps, before self is whole
-        budget = options.deadline.map { TimeBudget(deadline: $0, estimatedValidationSeconds: options.estimatedValidationSeconds) }
+        budget = options.deadline.map {
+            TimeBudget(deadline: $0, estimatedValidationSeconds: options.estimatedValidationSeconds,
+                       closesWithFlipsCheck: options.checksTestTimeFlips)
+        }
     }
 
     static func makeOptimizer(_ o: TrainingOptions, _ parameters: [Parameter]) -> any Optimizer {
@@ -259,6 +266,22 @@ public final class Trainer {
                 try save((outputDirectory as NSString).appendingPathComponent("epoch_\(epoch).safetensors"), reason: "epoch \(epoch)")
             }
         }
+        if options.checksTestTimeFlips { try checkTestTimeFlips(epoch: epoch) }
+    }
+
+    /// Validates the best checkpoint's weights again with test-time flips and records them in its metadata only if they
+    /// raise the best metric (one process, with validation images; the model is left with the best weights).
+    private func checkTestTimeFlips(epoch: Int) throws {
+        guard group.worldSize == 1, let best, let runDirectory else { return }
+        let loaded = try ModelFile.load(path: bestCheckpoint)
+        try model.load(loaded.model.stateDict(), strict: true)
+        guard let record = try validate(epoch: epoch, flips: true) else { return }
+        let flipped = metric(record)
+        flipsCheck = (best, flipped)
+        var metadata = loaded.metadata
+        metadata.flips = flipped > best
+        guard metadata.flips != loaded.metadata.flips else { return }
+        try TrainingCheckpoint.rewrite(runDirectory.file("best.safetensors"), architecture: model.architecture, metadata: metadata)
     }
 
     /// Under a deadline: ends the plan at this step when another one would not leave time for the closing validation
@@ -353,12 +376,7 @@ public final class Trainer {
         if let record = validation {
             try log?.write(record)
             onEvent(.validation(record))
-            let value: Double =
-                switch options.bestMetric {
-                case .dice: record.dice
-                case .miou: record.meanIoU
-                case .accuracy: record.pixelAccuracy
-                }
+            let value = metric(record)
             if schedule.kind == .plateau { optimizer.learningRate = schedule.report(metric: value) }
             if best.map({ value > $0 }) ?? true {
                 best = value
@@ -371,21 +389,32 @@ public final class Trainer {
         try save(lastCheckpoint, reason: "step \(step)")
     }
 
+    /// The value of `options.bestMetric` in `record`.
+    private func metric(_ record: ValidationRecord) -> Double {
+        switch options.bestMetric {
+        case .dice: record.dice
+        case .miou: record.meanIoU
+        case .accuracy: record.pixelAccuracy
+        }
+    }
+
     /// Evaluates the validation samples whole (any size: `Predictor` pads or mirrors what the network needs) with
-    /// the eval-mode network; nil without validation samples. Several ranks share the samples (rank 0 the first
-    /// ones) and sum their confusion matrices and losses: the same record as one process.
-    public func validate(epoch: Int) throws -> ValidationRecord? {
+    /// the eval-mode network, averaging the logits over test-time flips with `flips`; nil without validation samples.
+    /// Several ranks share the samples (rank 0 the first ones) and sum their confusion matrices and losses: the same
+    /// record as one process.
+    public func validate(epoch: Int, flips: Bool = false) throws -> ValidationRecord? {
         guard let validation, !validation.indices.isEmpty else { return nil }
         let classes = model.architecture.classes
         let predictor: Predictor
-        if let existing = validationPredictor {
+        if let existing = validationPredictors[flips] {
             predictor = existing
             try predictor.parametersChanged()
         } else {
             var options = PredictionOptions()
             options.precision = self.options.precision
+            options.flips = flips
             predictor = try Predictor(model: model, options: options)
-            validationPredictor = predictor
+            validationPredictors[flips] = predictor
         }
         var confusion = ConfusionMatrix(classes: max(classes, 2))
         var lossTotal: Double = 0

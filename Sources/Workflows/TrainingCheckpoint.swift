@@ -29,6 +29,14 @@ struct TrainingCheckpoint {
                             extraMetadata: [ModelFile.trainingKey: String(decoding: try encoder.encode(state), as: UTF8.self)])
     }
 
+    /// Replaces the model metadata (`unet.metadata`) of the checkpoint at `path`, its tensors and training state as
+    /// they are; atomically.
+    static func rewrite(_ path: String, architecture: Architecture, metadata: ModelMetadata) throws {
+        var file = try SafeTensorsFile.read(path: path)
+        file.metadata.merge(try ModelFile.descriptiveMetadata(architecture: architecture, metadata: metadata)) { _, new in new }
+        try file.write(to: path)
+    }
+
     /// The state and optimizer buffers of a loaded training checkpoint.
     static func read(_ loaded: LoadedModel, path: String) throws -> (State, OptimizerState) {
         guard let text = loaded.fileMetadata[ModelFile.trainingKey],

@@ -63,6 +63,9 @@ public struct TrainingOptions: Sendable {
     public var stretchesToDeadline = false
     /// Seconds one validation pass is assumed to take until one has been timed (the planner's estimate).
     public var estimatedValidationSeconds = 1.0
+    /// After training, the best checkpoint is validated again with test-time flips, which its metadata keeps only if
+    /// they raise the best metric (`--auto`, where they are affordable); the budget keeps time for the four passes.
+    public var checksTestTimeFlips = false
 
     public init() {}
 

@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import Models
+import Tensors
 
 /// The human-readable and JSON descriptions of a loaded model that `convert` and `info` print.
 struct ModelSummary: Encodable {
@@ -101,17 +102,23 @@ struct ModelSummary: Encodable {
             lines.append("mask values: " + values.map { $0.count == 1 ? "\($0[0])" : "\($0)" }.joined(separator: ", "))
         }
         if let names = metadata.classNames { lines.append("class names: \(names.joined(separator: ", "))") }
-        if metadata.normalization.perImage == true {
-            lines.append("normalization: each image's own per-channel z-score (nnU-Net's ZScoreNormalization)")
-        } else if let mean = metadata.normalization.mean, let std = metadata.normalization.std {
-            lines.append("normalization: pixels / 255, then mean \(mean), std \(std)")
-        } else {
-            lines.append("normalization: pixels / 255")
-        }
+        lines.append("normalization: " + Self.describe(metadata.normalization))
         if let q = metadata.quantization {
             lines.append("int8: \(q.inputs.count) convolutions, ranges from \(q.images) calibration image\(q.images == 1 ? "" : "s") (\(q.rule))")
         }
         return lines
+    }
+
+    /// One line: the units, the clipping, then the z-score (`normalization: pixels / 255, then mean [0.5], std [0.2]`).
+    static func describe(_ n: Normalization) -> String {
+        var steps = [n.rawIntensities == true ? "the file's own intensities (0-255, 0-65535)" : "pixels / 255"]
+        if let lower = n.lower, let upper = n.upper { steps.append("clipped to \(lower)...\(upper)") }
+        if n.perImage == true {
+            steps.append("each image's own per-channel z-score (nnU-Net's ZScoreNormalization)")
+        } else if let mean = n.mean, let std = n.std {
+            steps.append("mean \(mean), std \(std)")
+        }
+        return steps.joined(separator: ", then ")
     }
 
     func json() throws -> String {

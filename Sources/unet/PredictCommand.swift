@@ -160,7 +160,7 @@ struct PredictCommand: ParsableCommand {
     private func preprocessing(_ loaded: LoadedModel) throws -> ImageSegmenter.Preprocessing {
         var p = prediction.preprocessing(loaded)
         p.size = try parsedSize()
-        // --mean/--std replace the model's normalization (its per-image z-score too); else it is kept as it is.
+        // --mean/--std replace the model's normalization (its per-image z-score and clipping too); else it is kept as it is.
         if mean != nil || std != nil {
             let stored = loaded.metadata.normalization
             p.normalization = Normalization(mean: try NumberList.parse(mean, "--mean") ?? stored.mean,

@@ -9,8 +9,8 @@ enum RecipeText {
         lines.append("  \(f.images) images, median \(size(f.medianSize)) (\(size(f.minimumSize)) to \(size(f.maximumSize))), "
             + "\(f.sourceChannels == 1 ? "gray" : "colour")"
             + (f.ignoredShare > 0 ? String(format: ", %.1f%% of pixels unlabelled or outside the regions of interest", 100 * f.ignoredShare) : ""))
-        lines.append("  intensity per channel (mean ± std, 0.5-99.5th percentile): " + f.channels.map {
-            String(format: "%.3f ± %.3f (%.3f-%.3f)", $0.mean, $0.std, $0.percentile0_5, $0.percentile99_5)
+        lines.append("  intensity per channel (mean ± std, 0.5-99.5th percentile, extremes): " + f.channels.map {
+            String(format: "%.3f ± %.3f (%.3f-%.3f, %.3f-%.3f)", $0.mean, $0.std, $0.percentile0_5, $0.percentile99_5, $0.minimum, $0.maximum)
         }.joined(separator: ", "))
         for (c, k) in f.classes.enumerated() {
             lines.append(String(format: "  class %d %@: %.2f%% of pixels, %d regions, size %.0f px (90th %.0f), thickness %.1f px, "

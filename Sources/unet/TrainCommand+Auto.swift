@@ -49,8 +49,15 @@ extension TrainCommand {
         }
         if let mean = try NumberList.parse(mean, "--mean") { set("--mean", \.mean, mean, self.mean!) }
         if let std = try NumberList.parse(std, "--std") { set("--std", \.std, std, self.std!) }
-        guard recipe.mean.count == recipe.inputChannels, recipe.std.count == recipe.inputChannels else {
-            throw CLIError(description: "--mean/--std: \(recipe.mean.count)/\(recipe.std.count) value(s) for \(recipe.inputChannels) input channel(s)")
+        if let lower = try NumberList.parse(intensityMin, "--intensity-min"), let upper = try NumberList.parse(intensityMax, "--intensity-max") {
+            set("--intensity-min", \.intensityMinimum, lower, intensityMin!)
+            set("--intensity-max", \.intensityMaximum, upper, intensityMax!)
+        }
+        guard recipe.mean.count == recipe.inputChannels, recipe.std.count == recipe.inputChannels,
+              [recipe.intensityMinimum, recipe.intensityMaximum].allSatisfy({ ($0?.count ?? recipe.inputChannels) == recipe.inputChannels })
+        else {
+            throw CLIError(description: "--mean/--std/--intensity-min/--intensity-max: \(recipe.mean.count)/\(recipe.std.count)/"
+                + "\(recipe.intensityMinimum?.count ?? 0)/\(recipe.intensityMaximum?.count ?? 0) value(s) for \(recipe.inputChannels) input channel(s)")
         }
         let lossFunction = try loss.lossFunction(classes: recipe.classes)
         set("--loss", \.loss, lossFunction.kind, lossFunction.kind.rawValue)

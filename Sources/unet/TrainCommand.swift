@@ -68,6 +68,10 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var augmentation: AugmentationOptions
     @Option(help: ArgumentHelp("Per-channel mean to subtract, e.g. 0.485,0.456,0.406.", valueName: "values")) var mean: String?
     @Option(help: ArgumentHelp("Per-channel standard deviation to divide by.", valueName: "values")) var std: String?
+    @Option(help: ArgumentHelp("Per-channel lowest intensity, 0-1 of the format's maximum: darker values are raised to it before "
+        + "--mean/--std (percentile clipping; with --intensity-max).", valueName: "values")) var intensityMin: String?
+    @Option(help: ArgumentHelp("Per-channel highest intensity: brighter values are lowered to it (with --intensity-min).",
+                               valueName: "values")) var intensityMax: String?
     @OptionGroup var optimizer: OptimizerOptions
     @OptionGroup var loss: LossOptions
     @Option(help: "Validate every this many steps (default: each epoch, or every tenth of --steps).") var validateEvery: Int?
@@ -98,7 +102,9 @@ struct TrainCommand: ParsableCommand {
         try FlagRange.positive(scale, "--scale", atMost: 1)
         let inChannels = architecture.inChannels
         let given = GivenFlags()
-        for (flag, values) in [("--mean", try NumberList.parse(mean, "--mean")), ("--std", try NumberList.parse(std, "--std"))] {
+        let (lower, upper) = (try NumberList.parse(intensityMin, "--intensity-min"), try NumberList.parse(intensityMax, "--intensity-max"))
+        for (flag, values) in [("--mean", try NumberList.parse(mean, "--mean")), ("--std", try NumberList.parse(std, "--std")),
+                               ("--intensity-min", lower), ("--intensity-max", upper)] {
             guard let values, !auto || given.contains("--in-channels") else { continue }
             guard values.count == inChannels else {
                 throw ValidationError("\(flag): \(values.count) value(s) for \(inChannels) input channel(s) (--in-channels)")
@@ -106,6 +112,12 @@ struct TrainCommand: ParsableCommand {
         }
         try FlagRange.each(try NumberList.parse(mean, "--mean"), "--mean", { $0.isFinite }, "finite")
         try FlagRange.each(try NumberList.parse(std, "--std"), "--std", { $0.isFinite && $0 > 0 }, "positive and finite")
+        try FlagRange.each(lower, "--intensity-min", { (0...1).contains($0) }, "in 0...1")
+        try FlagRange.each(upper, "--intensity-max", { (0...1).contains($0) }, "in 0...1")
+        if (lower == nil) != (upper == nil) { throw ValidationError("--intensity-min and --intensity-max come together") }
+        if let lower, let upper, lower.count == upper.count, zip(lower, upper).contains(where: { $0 >= $1 }) {
+            throw ValidationError("--intensity-min: each value must lie below --intensity-max's")
+        }
         if !auto || given.contains("--classes") { _ = try loss.lossFunction(classes: architecture.classes) }
         if auto && (load != nil || resume != nil) {
             throw ValidationError("--auto plans a new network; --load and --resume start from a trained one")
@@ -218,12 +230,13 @@ struct TrainCommand: ParsableCommand {
         } else {
             model = try settings.architecture.makeModel(generator: &generator)
         }
-        var normalization = Normalization(mean: settings.mean, std: settings.std)
+        var normalization = Normalization(mean: settings.mean, std: settings.std, lower: settings.intensityMinimum,
+                                          upper: settings.intensityMaximum)
         if let path = encoderWeights, let smp = model as? SMPUNet {
             try smp.encoder.loadPretrained(path: path)
             progress.message("encoder: \(smp.configuration.encoder.rawValue) weights from \(path)")
             if settings.inputChannels == 3, mean == nil, std == nil {
-                normalization = Normalization(mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
+                (normalization.mean, normalization.std) = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
                 progress.message("normalization: ImageNet's mean and std (the encoder's weights expect them; --mean/--std to change)")
             }
         }
@@ -238,7 +251,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--deep-supervision: \(model.architecture) has no lower-resolution heads (nnunet models with 3 or more stages have)")
         }
         var metadata = ModelMetadata(maskValues: dataset.table.values,
-                                     normalization: .init(mean: normalization.mean, std: normalization.std), scale: settings.scale)
+                                     normalization: normalization, scale: settings.scale)
         metadata.flips = settings.predictionFlips
 
         // 3. Batches, options, trainer.
@@ -298,6 +311,11 @@ struct TrainCommand: ParsableCommand {
         try TrainingCurves.write(metricsLog: log, to: curves)
         Console.out("best: \(trainer.bestCheckpoint) " + (trainer.best.map { String(format: "(%@ %.4f)", options.bestMetric.rawValue, $0) }
             ?? "(no validation images: the last step)"))
+        if let check = trainer.flipsCheck {
+            let kept = check.with > check.without
+            Console.out(String(format: "test-time flips: best %@ %.4f with them, %.4f without: %@", options.bestMetric.rawValue, check.with,
+                               check.without, kept ? "kept in best.safetensors" : "not recorded in best.safetensors"))
+        }
         if trainer.shortenedByDeadline, !auto {
             Console.out("--time: trained \(trainer.step) steps, the ones that fitted the budget")
         }

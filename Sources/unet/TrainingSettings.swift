@@ -15,6 +15,9 @@ struct TrainingSettings {
     var augmentation: Augmentation
     var mean: [Float]?
     var std: [Float]?
+    /// Per-channel clipping bounds before `mean`/`std` (`--intensity-min`/`--intensity-max`); nil: none.
+    var intensityMinimum: [Float]?
+    var intensityMaximum: [Float]?
     var options: TrainingOptions
     /// Test-time flips recorded in the model for prediction (the recipe's choice); nil: not recorded.
     var predictionFlips: Bool?
@@ -28,6 +31,8 @@ struct TrainingSettings {
         augmentation = command.augmentation.augmentation()
         mean = try NumberList.parse(command.mean, "--mean")
         std = try NumberList.parse(command.std, "--std")
+        intensityMinimum = try NumberList.parse(command.intensityMin, "--intensity-min")
+        intensityMaximum = try NumberList.parse(command.intensityMax, "--intensity-max")
         options = try command.trainingOptions(classes: command.architecture.classes)
     }
 
@@ -43,9 +48,11 @@ struct TrainingSettings {
         augmentation = recipe.batchAugmentation
         (augmentation.noise, augmentation.blur) = (command.augmentation.noise, command.augmentation.blur)
         (mean, std) = (recipe.mean, recipe.std)
+        (intensityMinimum, intensityMaximum) = (recipe.intensityMinimum, recipe.intensityMaximum)
         options = try command.trainingOptions(classes: recipe.classes)
         recipe.apply(to: &options)
         options.stretchesToDeadline = !given.contains("--steps")  // --auto refuses --epochs
         predictionFlips = recipe.predictionFlips
+        options.checksTestTimeFlips = recipe.predictionFlips
     }
 }

@@ -99,23 +99,6 @@ struct PredictCommandTests {
         let (a, b) = (try ImageReader.read(path: folder.path + "/amp/0.png"), try ImageReader.read(path: folder.path + "/fp32/0.png"))
         #expect(a.samples == b.samples)
     }
-}
-
-@Suite("The library example (Examples/SegmentImage)")
-struct SegmentImageExampleTests {
-    @Test("segments an image with a PyTorch checkpoint and writes a colour mask")
-    func segments() throws {
-        let folder = try SyntheticData.temporaryFolder("unet-example")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let output = folder.appendingPathComponent("mask.png").path
-        let (status, stdout, error) = try CommandRunner.run("segment-image", [
-            Fixture.path("predict/milesial_c2.pth"), Fixture.path("predict/rgb_45x61.png"), output])
-        #expect(status == 0, "\(error)")
-        let counts = stdout.split(separator: "\n").compactMap { line in line.split(separator: " ").dropLast().last.flatMap { Int($0) } }
-        #expect(counts.count == 2 && counts.reduce(0, +) == 45 * 61, "\(stdout)")
-        let mask = try ImageReader.read(path: output)
-        #expect(mask.width == 61 && mask.height == 45 && mask.channels == 3)
-    }
 
     @Test("an nnU-Net trained-model folder predicts with no flags: its patch as the window, half overlap, mirroring, z-score, label values")
     func nnUNetFolder() throws {
@@ -148,4 +131,46 @@ struct SegmentImageExampleTests {
         let difference = zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? 1
         #expect(difference < 1e-4, "\(difference)")
     }
+
+    @Test("an nnU-Net folder planned with CTNormalization or NoNormalization predicts what its network gives on nnU-Net's input (fixtures)",
+          arguments: ["ct", "none"])
+    func nnUNetFolderIntensities(scheme: String) throws {
+        let folder = try SyntheticData.temporaryFolder("unet-predict-nnunet-\(scheme)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = folder.appendingPathComponent("model")
+        try FileManager.default.copyItem(atPath: Fixture.path("models/nnunet_folder"), toPath: model.path)
+        try FileManager.default.removeItem(at: model.appendingPathComponent("plans.json"))
+        try FileManager.default.copyItem(atPath: Fixture.path("normalization/plans_\(scheme).json"),
+                                         toPath: model.appendingPathComponent("plans.json").path)
+        let images = folder.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Fixture.path("normalization/rgb8.png"), toPath: images.appendingPathComponent("rgb8.png").path)
+        let out = folder.appendingPathComponent("out").path
+        let result = try CommandRunner.unet(["predict", "-m", model.path, "-i", images.path, "-o", out, "--save-probabilities", "--no-tta"])
+        #expect(result.status == 0, "\(result.error)")
+        let probabilities = try NumpyArray.read(path: out + "/rgb8.npy")
+        expectClose(probabilities, try Fixture("normalization/expected").tensor("\(scheme)_rgb8.probabilities"), rtol: 0, atol: 1e-4, scheme)
+        let info = try CommandRunner.unet(["info", model.path])
+        let described = scheme == "ct" ? "the file's own intensities (0-255, 0-65535), then clipped to [30.0, 10.0, 60.0]...[200.0, 150.0, 240.0]"
+            : "normalization: the file's own intensities (0-255, 0-65535)\n"
+        #expect(info.output.contains(described), "\(info.output)")
+    }
 }
+
+@Suite("The library example (Examples/SegmentImage)")
+struct SegmentImageExampleTests {
+    @Test("segments an image with a PyTorch checkpoint and writes a colour mask")
+    func segments() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-example")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let output = folder.appendingPathComponent("mask.png").path
+        let (status, stdout, error) = try CommandRunner.run("segment-image", [
+            Fixture.path("predict/milesial_c2.pth"), Fixture.path("predict/rgb_45x61.png"), output])
+        #expect(status == 0, "\(error)")
+        let counts = stdout.split(separator: "\n").compactMap { line in line.split(separator: " ").dropLast().last.flatMap { Int($0) } }
+        #expect(counts.count == 2 && counts.reduce(0, +) == 45 * 61, "\(stdout)")
+        let mask = try ImageReader.read(path: output)
+        #expect(mask.width == 61 && mask.height == 45 && mask.channels == 3)
+    }
+}
+

@@ -16,6 +16,39 @@ struct TrainCommandTests {
         }
     }
 
+    @Test("--intensity-min/--intensity-max clip each channel before --mean/--std: the model records it and predict applies it; refused alone or crossed")
+    func intensityClipping() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-train-clip")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 4, size: 32)
+        let output = folder.appendingPathComponent("run").path
+        let flags = ["train", "--images", images, "--masks", masks, "--in-channels", "1", "--base", "8", "--depth", "2", "--scale", "1",
+                     "--steps", "2", "-b", "2", "--mean", "0.4", "--std", "0.1"]
+        let trained = try CommandRunner.unet(flags + ["--intensity-min", "0.2", "--intensity-max", "0.6", "--output-dir", output])
+        #expect(trained.status == 0, "\(trained.error)")
+        let info = try CommandRunner.unet(["info", output + "/best.safetensors"])
+        #expect(info.output.contains("normalization: pixels / 255, then clipped to [0.2]...[0.6], then mean [0.4], std [0.1]"), "\(info.output)")
+        // Two images that differ only below 0.2 and above 0.6 predict the same.
+        let original = try ImageReader.read(path: images + "/0.png")
+        let pushed = original.samples.map { $0 < 51 ? UInt16(0) : $0 > 153 ? 255 : $0 }
+        #expect(pushed != original.samples)
+        let pair = folder.appendingPathComponent("pair")
+        try FileManager.default.createDirectory(at: pair, withIntermediateDirectories: true)
+        try ImageWriter.writePNG(original, to: pair.appendingPathComponent("a.png").path)
+        try ImageWriter.writePNG(try Image(width: original.width, height: original.height, channels: original.channels, samples: pushed),
+                                 to: pair.appendingPathComponent("b.png").path)
+        let predicted = try CommandRunner.unet(["predict", "-m", output + "/best.safetensors", "-i", pair.path, "-o",
+                                                pair.appendingPathComponent("out").path, "--save-probabilities"])
+        #expect(predicted.status == 0, "\(predicted.error)")
+        let (a, b) = (try NumpyArray.read(path: pair.path + "/out/a.npy"), try NumpyArray.read(path: pair.path + "/out/b.npy"))
+        #expect(a.scalars == b.scalars)
+        for (extra, expected) in [(["--intensity-min", "0.2"], "come together"), (["--intensity-min", "0.6", "--intensity-max", "0.2"], "below"),
+                                  (["--intensity-min", "-1", "--intensity-max", "0.2"], "--intensity-min")] {
+            let refused = try CommandRunner.unet(flags + extra + ["--output-dir", folder.path + "/refused"])
+            #expect(refused.status != 0 && refused.error.contains(expected) && !refused.error.contains("\n\n"), "\(refused.error)")
+        }
+    }
+
     @Test("trains on folders and writes best and last models, the metrics log and the curves")
     func trainsOnFolders() throws {
         let folder = try SyntheticData.temporaryFolder("unet-train-cli")

@@ -33,7 +33,15 @@ struct NNUNetFolderTests {
         let text = try String(contentsOf: plans, encoding: .utf8)
         for (change, expected) in [(("[\n                        8,", "[\n                        4,"), "but "),
                                    (("\"2d\"", "\"3d_fullres\""), "no \"2d\" configuration"),
-                                   (("ZScoreNormalization", "CTNormalization"), "CTNormalization")] {
+                                   (("ZScoreNormalization", "RescaleTo01Normalization"), "RescaleTo01Normalization"),
+                                   (("ZScoreNormalization", "CTNormalization"), "CTNormalization needs foreground_intensity_properties"),
+                                   (("ZScoreNormalization", "CTNormalization"), "non-finite")] {
+            var text = text
+            if expected.hasPrefix("CTNormalization") {
+                text = text.replacingOccurrences(of: "foreground_intensity_properties_per_channel", with: "intensities")
+            } else if expected == "non-finite" {
+                text = text.replacingOccurrences(of: "\"mean\": 120.0", with: "\"mean\": 1e300")
+            }
             try text.replacingOccurrences(of: change.0, with: change.1).write(to: plans, atomically: true, encoding: .utf8)
             let error = #expect(throws: UNetError.self) { try ModelFile.load(path: copy.path) }
             let message = error.map { "\($0)" } ?? ""
@@ -41,4 +49,15 @@ struct NNUNetFolderTests {
         }
     }
 
+    @Test("CTNormalization plans: the file's own intensities clipped to each channel's foreground percentiles, less its mean, over its std")
+    func ctPlans() throws {
+        let folder = Self.folder
+        let plans = try NNUNetPlans.read(plans: Fixture.path("normalization/plans_ct.json"), dataset: folder + "/dataset.json")
+        let n = plans.normalization
+        #expect(n.rawIntensities == true && n.perImage == nil)
+        #expect(n.lower == [30, 10, 60] && n.upper == [200, 150, 240] && n.mean == [120, 90.5, 140] && n.std == [40, 25.25, 60], "\(n)")
+        #expect(plans.metadata.normalization == n)
+        let none = try NNUNetPlans.read(plans: Fixture.path("normalization/plans_none.json"), dataset: folder + "/dataset.json")
+        #expect(none.normalization == Normalization(rawIntensities: true))
+    }
 }

@@ -54,4 +54,38 @@ struct DatasetFingerprintTests {
         // The band is 8 rows of 30: thickness 2 · 240 / 30 boundary pixels.
         #expect(abs(f.classes[1].medianThickness - 16) < 1e-9)
     }
+
+    @Test("hot pixels: the extremes lie far outside the 0.5-99.5th percentiles, which clipping keeps with the foreground's")
+    func outliers() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-fingerprint")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for sub in ["images", "masks"] {
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        // A dim background (10-39), a brighter square (60-89) as the foreground, and 0.2% of the pixels at 255.
+        for i in 0..<2 {
+            let side = 50
+            let inside = { (p: Int) in (10..<30).contains(p / side) && (10..<30).contains(p % side) }
+            let pixels = (0..<(side * side)).map { p -> UInt16 in
+                if (p * 37 + i) % 500 == 0 { return 255 }
+                return UInt16((inside(p) ? 60 : 10) + (p * 7919 + i) % 30)
+            }
+            try ImageWriter.writePNG(try Image(width: side, height: side, channels: 1, samples: pixels),
+                                     to: folder.appendingPathComponent("images/\(i).png").path)
+            try ImageWriter.writePNG(try Image(width: side, height: side, channels: 1, samples: (0..<(side * side)).map { inside($0) ? 255 : 0 }),
+                                     to: folder.appendingPathComponent("masks/\(i).png").path)
+        }
+        let pairs = SampleDiscovery.pairFolders(images: folder.appendingPathComponent("images").path,
+                                                masks: folder.appendingPathComponent("masks").path).pairs
+        let c = try DatasetFingerprint.measure(try SegmentationDataset.open(pairs, options: DatasetOptions(inputChannels: 1))).channels[0]
+        #expect(c.maximum == 1 && c.minimum >= 10.0 / 255 && c.minimum < 12.0 / 255, "\(c)")
+        #expect(c.percentile99_5 < 90.0 / 255 && c.percentile0_5 < 12.0 / 255, "\(c)")
+        // The foreground's percentiles lie inside the square's values, and clipping keeps them.
+        let (lo, hi) = (try #require(c.foreground0_5), try #require(c.foreground99_5))
+        #expect(lo > 59.0 / 255 && hi < 90.0 / 255 && c.clippingRange.contains(lo) && c.clippingRange.contains(hi), "\(c)")
+        #expect(c.hasOutliers)
+        // The clipped values' spread and mean lose the hot pixels' pull.
+        let (mean, std) = (try #require(c.clippedMean), try #require(c.clippedStd))
+        #expect(std < 0.95 * c.std && mean < c.mean, "\(c)")
+    }
 }

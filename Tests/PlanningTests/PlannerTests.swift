@@ -75,6 +75,40 @@ struct PlannerTests {
         #expect(r.decisions.allSatisfy { !$0.reason.isEmpty })
     }
 
+    @Test("test-time flips where four passes are cheap, checked at the end against the validation images, whose time the steps leave")
+    func flipsChecked() throws {
+        let r = try plan(budget: 300)  // base 16: 0.21 s a pass
+        #expect(r.predictionFlips)
+        let decision = try #require(r.decisions.first { $0.flag == "predict --flips" })
+        #expect(decision.value == "on" && decision.reason.contains("checked at the end"), "\(decision)")
+        #expect(Double(r.steps) * r.secondsPerStep <= 300 - 10 - Planner.closingSeconds - 4 * r.validationSeconds)
+        #expect(try !plan(budget: 900).predictionFlips)  // base 32: four passes over 2 s
+    }
+
+    @Test("percentile clipping: only where a few outliers stretch a channel's range; then the z-score of the clipped values")
+    func clipping() throws {
+        var r = try plan(budget: 900)
+        #expect(r.intensityMinimum == nil && r.intensityMaximum == nil)
+        #expect(r.decisions.contains { $0.flag == "--intensity-min" && $0.value == "none" })
+        var f = Self.membranes
+        f.channels[0] = ChannelStatistics(mean: 0.06, std: 0.08, percentile0_5: 0.02, percentile99_5: 0.1, minimum: 0.01, maximum: 1,
+                                          foreground0_5: 0.05, foreground99_5: 0.14)
+        f.channels[0].clippedMean = 0.055
+        f.channels[0].clippedStd = 0.025
+        r = try plan(f, budget: 900)
+        #expect(r.intensityMinimum == [0.02] && r.intensityMaximum == [0.14])  // widened to keep the foreground's percentiles
+        #expect(r.mean == [0.055] && r.std == [0.025])
+        #expect(r.decisions.contains { $0.flag == "--intensity-max" && $0.value == "0.14" })
+        // Colour: each channel clipped on its own; one without outliers keeps the whole scale.
+        f.sourceChannels = 3
+        f.channels = [f.channels[0], ChannelStatistics(mean: 0.5, std: 0.2, percentile0_5: 0.05, percentile99_5: 0.95, minimum: 0, maximum: 1),
+                      f.channels[0]]
+        r = try Planner(fingerprint: f, trainingImages: 24, validationImages: 3, heldOutPercent: 10, inputChannels: 3, classes: 2,
+                        budgetSeconds: 900).plan(probe: FakeProbe(), spent: { 10 })
+        #expect(r.intensityMinimum == [0.02, 0, 0.02] && r.intensityMaximum == [0.14, 1, 0.14])
+        #expect(r.mean == [0.055, 0.5, 0.055])
+    }
+
     @Test("large photographs of one big object are scaled down; a class keeping to one part of the image turns flips off")
     func photographs() throws {
         var f = Self.membranes

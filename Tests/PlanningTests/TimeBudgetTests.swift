@@ -31,6 +31,15 @@ struct TimeBudgetTests {
         #expect(budget.stepsThatFit(at: start.addingTimeInterval(99), validateEvery: 1) == 0)
     }
 
+    @Test("a run closing with the test-time flips check keeps four more validation passes and a checkpoint for its end, not for each validation")
+    func flipsCheck() {
+        var budget = TimeBudget(deadline: start.addingTimeInterval(100), estimatedValidationSeconds: 2, closesWithFlipsCheck: true)
+        #expect(budget.validationRoundSeconds == 3 && budget.closingSeconds == 3 + 4 * 2 + 0.5)
+        budget.recordStep(seconds: 0.5)
+        #expect(budget.stepsThatFit(at: start, validateEvery: 10) == Int((100 - 11.5) / (0.5 + 3.0 / 10)))
+        #expect(!budget.allowsStep(at: start.addingTimeInterval(88.1)))
+    }
+
     @Test("only the last steps count: the pace follows a change of speed")
     func window() {
         var budget = TimeBudget(deadline: start.addingTimeInterval(100))

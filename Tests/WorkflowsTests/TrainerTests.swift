@@ -22,18 +22,21 @@ struct TrainerTests {
     }
 
     func trainer(_ run: Run, steps: Int, output: String, seed: UInt64 = 3, learningRate: Float = 3e-3,
-                 recomputesConvolutions: Bool? = nil, mode: RunDirectory.Mode = .new) throws -> Trainer {
+                 recomputesConvolutions: Bool? = nil, mode: RunDirectory.Mode = .new, flips: Bool? = nil) throws -> Trainer {
         var g = SeededGenerator(seed: seed)
         let model = try UNet(.milesial(inputChannels: 1, classes: 2, baseWidth: 8, depth: 2), generator: &g)
         var options = TrainingOptions()
         (options.steps, options.learningRate, options.optimizer) = (steps, learningRate, .adam)
         (options.momentum, options.schedule, options.validateEvery, options.seed) = (0.9, .cosine, 4, seed)
         options.recomputesConvolutions = recomputesConvolutions
+        options.checksTestTimeFlips = flips != nil
         var augmentation = Augmentation()
         (augmentation.crop, augmentation.flips) = (24, true)
         let loader = BatchLoader(dataset: run.dataset, indices: Array(0..<8), batchSize: 2, augmentation: augmentation,
                                  shuffle: true, seed: seed, dropLast: true)
-        return try Trainer(model: model, metadata: ModelMetadata(maskValues: run.dataset.table.values), options: options,
+        var metadata = ModelMetadata(maskValues: run.dataset.table.values)
+        metadata.flips = flips
+        return try Trainer(model: model, metadata: metadata, options: options,
                            loader: loader, validation: (run.dataset, [8, 9]), outputDirectory: output, mode: mode)
     }
 
@@ -119,6 +122,29 @@ struct TrainerTests {
         short.onEvent = { if case .step = $0 { shortClock.now.addTimeInterval(1) } }
         try short.run()
         #expect(short.step == 12 && !short.shortenedByDeadline)
+    }
+
+    @Test("the test-time flips check: best.safetensors records flips exactly when they raise its validation metric, its weights and training state kept")
+    func flipsCheck() throws {
+        let run = try setUp()
+        defer { try? FileManager.default.removeItem(at: run.folder) }
+        // The same run twice, planned with flips on and off: the check decides both the same way, so one file is rewritten.
+        var decisions: [Bool] = []
+        for planned in [true, false] {
+            let output = run.folder.appendingPathComponent("flips-\(planned)").path
+            let t = try trainer(run, steps: 12, output: output, flips: planned)
+            try t.run()
+            let check = try #require(t.flipsCheck)
+            #expect(check.without == t.best)
+            // The model is left with the best weights: validating them with flips again gives the checked value.
+            #expect(try #require(try t.validate(epoch: 0, flips: true)).dice == check.with)
+            let loaded = try ModelFile.load(path: t.bestCheckpoint)
+            #expect(loaded.metadata.flips == (check.with > check.without), "\(check)")
+            #expect(loaded.model.stateDict() == t.model.stateDict())
+            #expect(loaded.fileMetadata["unet.training"] != nil && !loaded.extraTensors.isEmpty)
+            decisions.append(check.with > check.without)
+        }
+        #expect(decisions[0] == decisions[1])
     }
 
     @Test("keeping every convolution output for backward trains to the same model, bit for bit, as recomputing")
