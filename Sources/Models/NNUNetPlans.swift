@@ -130,12 +130,11 @@ public struct NNUNetPlans: Sendable {
         case "NoNormalization": normalization.rawIntensities = true
         case "CTNormalization":
             let channels = dataset.channel_names.count
-            let properties = (0..<channels).map { plans.foreground_intensity_properties_per_channel?[String($0)] }
-            guard properties.allSatisfy({ $0 != nil }) else {
+            let p = (0..<channels).compactMap { plans.foreground_intensity_properties_per_channel?[String($0)] }
+            guard p.count == channels else {
                 throw .incompatibleCheckpoint("\(plansPath): CTNormalization needs foreground_intensity_properties_per_channel "
                     + "for channels 0-\(channels - 1)")
             }
-            let p = properties.map { $0! }
             normalization = Normalization(mean: p.map { Float($0.mean) }, std: p.map { Float(max($0.std, 1e-8)) },
                                           lower: p.map { Float($0.percentile_00_5) }, upper: p.map { Float($0.percentile_99_5) },
                                           rawIntensities: true)

@@ -180,23 +180,23 @@ public struct Planner {
         var intensityRange: (lower: [Float], upper: [Float])?
         if clips.contains(true) {
             let ranges = zip(statistics, clips).map { $1 ? $0.clippingRange : 0...1 }
-            intensityRange = (ranges.map { Float($0.lowerBound) }, ranges.map { Float($0.upperBound) })
-            let outlying = statistics.indices.filter { clips[$0] }.map { c in
-                String(format: "%.3g-%.3g where 99%% lie in %.3g-%.3g", statistics[c].minimum, statistics[c].maximum,
-                       statistics[c].clippingRange.lowerBound, statistics[c].clippingRange.upperBound)
+            let (lower, upper) = (ranges.map { Float($0.lowerBound) }, ranges.map { Float($0.upperBound) })
+            intensityRange = (lower, upper)
+            let outlying = zip(statistics, clips).filter(\.1).map { s, _ in
+                String(format: "%.3g-%.3g where 99%% lie in %.3g-%.3g", s.minimum, s.maximum, s.clippingRange.lowerBound,
+                       s.clippingRange.upperBound)
             }
-            decide("--intensity-min", intensityRange!.lower.map(format).joined(separator: ","),
+            decide("--intensity-min", lower.map(format).joined(separator: ","),
                    "values span \(outlying.joined(separator: "; ")): clipped to the 0.5-99.5th percentiles (the foreground's "
                    + "kept), as nnU-Net's CT normalization")
-            decide("--intensity-max", intensityRange!.upper.map(format).joined(separator: ","), "the same percentiles' upper end")
+            decide("--intensity-max", upper.map(format).joined(separator: ","), "the same percentiles' upper end")
         } else {
             let spans = statistics.map { String(format: "%.3g-%.3g", $0.minimum, $0.maximum) }.joined(separator: ", ")
             decide("--intensity-min", "none", "no outliers to clip: the extremes (\(spans)) lie within twice the 0.5-99.5th percentiles' span")
         }
-        let clipped = zip(statistics, clips).map { $1 && $0.clippedMean != nil }
-        let mean = zip(statistics, clipped).map { Float($1 ? $0.clippedMean! : $0.mean) }
-        let std = zip(statistics, clipped).map { Float(max($1 ? $0.clippedStd! : $0.std, 1e-3)) }
-        let after = clipped.contains(true) ? " (of the clipped values)" : ""
+        let mean = zip(statistics, clips).map { s, clip in Float(clip ? s.clippedMean ?? s.mean : s.mean) }
+        let std = zip(statistics, clips).map { s, clip in Float(max(clip ? s.clippedStd ?? s.std : s.std, 1e-3)) }
+        let after = zip(statistics, clips).contains { $1 && $0.clippedMean != nil } ? " (of the clipped values)" : ""
         decide("--mean", mean.map(format).joined(separator: ","), "each channel's mean over the dataset\(after) (z-score, as nnU-Net's)")
         decide("--std", std.map(format).joined(separator: ","), "each channel's standard deviation over the dataset\(after)")
 

@@ -33,13 +33,16 @@ public struct TimeBudget: Sendable {
     /// The median of the recent steps; nil before one was timed.
     public var secondsPerStep: Double? { steps.isEmpty ? nil : steps.sorted()[steps.count / 2] }
 
+    /// One validation pass: the last one timed, or the estimate.
+    private var passSeconds: Double { validationSeconds ?? estimatedValidationSeconds }
+    /// One checkpoint: the slowest timed, or half a second.
+    private var checkpointWriteSeconds: Double { checkpointSeconds ?? 0.5 }
+
     /// What a periodic validation needs: a validation pass and two checkpoints (best and last).
-    public var validationRoundSeconds: Double { (validationSeconds ?? estimatedValidationSeconds) + 2 * (checkpointSeconds ?? 0.5) }
+    public var validationRoundSeconds: Double { passSeconds + 2 * checkpointWriteSeconds }
 
     /// What the end of the run needs: a validation round, and the flips check's four passes and rewrite if it has one.
-    public var closingSeconds: Double {
-        validationRoundSeconds + (closesWithFlipsCheck ? 4 * (validationSeconds ?? estimatedValidationSeconds) + (checkpointSeconds ?? 0.5) : 0)
-    }
+    public var closingSeconds: Double { validationRoundSeconds + (closesWithFlipsCheck ? 4 * passSeconds + checkpointWriteSeconds : 0) }
 
     public func secondsLeft(at now: Date) -> Double { deadline.timeIntervalSince(now) }
 

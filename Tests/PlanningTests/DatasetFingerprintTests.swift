@@ -30,24 +30,30 @@ struct DatasetFingerprintTests {
         #expect(f.channels[0].percentile0_5 < f.channels[0].mean && f.channels[0].mean < f.channels[0].percentile99_5)
     }
 
-    @Test("a class drawn in the top third only is upright; the image's own channel count is kept for colour")
-    func upright() throws {
+    /// The fingerprint of `pairs` (an image and its mask each) written as PNGs into a temporary folder, read with
+    /// `channels` input channels.
+    func fingerprint(_ pairs: [(image: Image, mask: Image)], channels: Int) throws -> DatasetFingerprint {
         let folder = try SyntheticData.temporaryFolder("unet-fingerprint")
         defer { try? FileManager.default.removeItem(at: folder) }
         for sub in ["images", "masks"] {
             try FileManager.default.createDirectory(at: folder.appendingPathComponent(sub), withIntermediateDirectories: true)
         }
-        for i in 0..<3 {
+        for (i, pair) in pairs.enumerated() {
+            try ImageWriter.writePNG(pair.image, to: folder.appendingPathComponent("images/\(i).png").path)
+            try ImageWriter.writePNG(pair.mask, to: folder.appendingPathComponent("masks/\(i).png").path)
+        }
+        let found = SampleDiscovery.pairFolders(images: folder.appendingPathComponent("images").path,
+                                                masks: folder.appendingPathComponent("masks").path).pairs
+        return try DatasetFingerprint.measure(try SegmentationDataset.open(found, options: DatasetOptions(inputChannels: channels)))
+    }
+
+    @Test("a class drawn in the top third only is upright; the image's own channel count is kept for colour")
+    func upright() throws {
+        let f = try fingerprint(try (0..<3).map { i in
             let pixels = (0..<(30 * 30 * 3)).map { UInt16(($0 * 7 + i) % 256) }
             let labels = (0..<(30 * 30)).map { $0 / 30 < 8 ? UInt16(255) : 0 }
-            try ImageWriter.writePNG(try Image(width: 30, height: 30, channels: 3, samples: pixels),
-                                     to: folder.appendingPathComponent("images/\(i).png").path)
-            try ImageWriter.writePNG(try Image(width: 30, height: 30, channels: 1, samples: labels),
-                                     to: folder.appendingPathComponent("masks/\(i).png").path)
-        }
-        let pairs = SampleDiscovery.pairFolders(images: folder.appendingPathComponent("images").path,
-                                                masks: folder.appendingPathComponent("masks").path).pairs
-        let f = try DatasetFingerprint.measure(try SegmentationDataset.open(pairs, options: DatasetOptions(inputChannels: 3)))
+            return (try Image(width: 30, height: 30, channels: 3, samples: pixels), try Image(width: 30, height: 30, channels: 1, samples: labels))
+        }, channels: 3)
         #expect(f.sourceChannels == 3 && f.channels.count == 3)
         #expect(f.classes[1].topShare == 1 && f.classes[1].bottomShare == 0 && f.classes[1].isUpright)
         #expect(f.isUpright)
@@ -57,27 +63,17 @@ struct DatasetFingerprintTests {
 
     @Test("hot pixels: the extremes lie far outside the 0.5-99.5th percentiles, which clipping keeps with the foreground's")
     func outliers() throws {
-        let folder = try SyntheticData.temporaryFolder("unet-fingerprint")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        for sub in ["images", "masks"] {
-            try FileManager.default.createDirectory(at: folder.appendingPathComponent(sub), withIntermediateDirectories: true)
-        }
         // A dim background (10-39), a brighter square (60-89) as the foreground, and 0.2% of the pixels at 255.
-        for i in 0..<2 {
-            let side = 50
-            let inside = { (p: Int) in (10..<30).contains(p / side) && (10..<30).contains(p % side) }
+        let side = 50
+        let inside = { (p: Int) in (10..<30).contains(p / side) && (10..<30).contains(p % side) }
+        let c = try fingerprint(try (0..<2).map { i in
             let pixels = (0..<(side * side)).map { p -> UInt16 in
                 if (p * 37 + i) % 500 == 0 { return 255 }
                 return UInt16((inside(p) ? 60 : 10) + (p * 7919 + i) % 30)
             }
-            try ImageWriter.writePNG(try Image(width: side, height: side, channels: 1, samples: pixels),
-                                     to: folder.appendingPathComponent("images/\(i).png").path)
-            try ImageWriter.writePNG(try Image(width: side, height: side, channels: 1, samples: (0..<(side * side)).map { inside($0) ? 255 : 0 }),
-                                     to: folder.appendingPathComponent("masks/\(i).png").path)
-        }
-        let pairs = SampleDiscovery.pairFolders(images: folder.appendingPathComponent("images").path,
-                                                masks: folder.appendingPathComponent("masks").path).pairs
-        let c = try DatasetFingerprint.measure(try SegmentationDataset.open(pairs, options: DatasetOptions(inputChannels: 1))).channels[0]
+            return (try Image(width: side, height: side, channels: 1, samples: pixels),
+                    try Image(width: side, height: side, channels: 1, samples: (0..<(side * side)).map { inside($0) ? 255 : 0 }))
+        }, channels: 1).channels[0]
         #expect(c.maximum == 1 && c.minimum >= 10.0 / 255 && c.minimum < 12.0 / 255, "\(c)")
         #expect(c.percentile99_5 < 90.0 / 255 && c.percentile0_5 < 12.0 / 255, "\(c)")
         // The foreground's percentiles lie inside the square's values, and clipping keeps them.
