@@ -12,7 +12,8 @@ import Workflows
 ///
 /// Routes: `POST /v1/models/{name}/segment` (an image body, raw or `multipart/form-data`), `GET /v1/models`,
 /// `GET /healthz`, `GET /readyz` (200 once every model has run once), `GET /metrics` (Prometheus), `GET /openapi.json`
-/// and `GET /` (a page to try a model). Segmentation runs off the event loop in `SegmentationBatcher`; bodies are
+/// and `GET /` (a page to try a model); any other path is 404 and any other method 405, with the JSON error of every
+/// refusal. Segmentation runs off the event loop in `SegmentationBatcher`; bodies are
 /// limited before they are read, images before they are decoded; SIGTERM or SIGINT stop accepting connections,
 /// answer the requests in flight, and return.
 public final class SegmentationServer: Sendable {
@@ -72,6 +73,7 @@ public final class SegmentationServer: Sendable {
     }
 
     private func addRoutes(to router: Router<BasicRequestContext>) {
+        router.add(middleware: UnknownPathAnswer { error in await self.answer("other") { throw error } })
         router.get("/") { _, _ in
             await self.answer("/") { SegmentationAnswer.bytes(Array(WebPage.html.utf8), contentType: "text/html; charset=utf-8") }
         }

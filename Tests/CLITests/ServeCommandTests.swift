@@ -31,11 +31,13 @@ struct ServeCommandTests {
         #expect(server.address.hasPrefix("http://127.0.0.1:"), "binds to loopback by default: \(server.address)")
         try server.waitUntilReady()
         #expect(try server.request("GET", "/healthz").status == 200)
-        // Another method on a known path is 405 naming the allowed one; an unknown path is 404.
+        // Another method on a known path is 405 naming the allowed one; an unknown path is 404 with the same JSON error.
         let put = try server.request("PUT", "/healthz")
         #expect(put.status == 405 && put.headers["allow"] == "GET" && (try? put.json())?["kind"] as? String == "method_not_allowed")
         #expect(try server.request("GET", "/v1/models/carvana/segment").headers["allow"] == "POST")
-        #expect(try server.request("GET", "/nothing/here").status == 404)
+        let unknown = try server.request("GET", "/nothing/here")
+        #expect(unknown.status == 404 && (try? unknown.json())?["kind"] as? String == "not_found")
+        #expect(((try? unknown.json())?["error"] as? String)?.contains("GET /nothing/here") == true)
 
         let models = try server.request("GET", "/v1/models").json()
         let list = try #require(models["models"] as? [[String: Any]])
