@@ -16,16 +16,24 @@ struct UNetCommand: ParsableCommand {
     /// disk under `--json > out`) then ends with one line and exit status 1.
     ///
     /// Under `mpirun` or `srun` every rank runs `train`, `predict` and `evaluate` (MPI is started first and ended after
-    /// it), and rank 0 alone any other command; a rank other than 0 names itself in its error line, and a rank that
-    /// fails ends without MPI's goodbye, so that the launcher stops the whole job.
+    /// it), and rank 0 alone any other command; rank 0 alone reports bad arguments (every rank parses the same ones),
+    /// a rank other than 0 names itself in any other error line, and a rank that fails ends without MPI's goodbye, so
+    /// that the launcher stops the whole job.
     static func main() {
         Allocator.returnLargeBuffersToSystem()
         signal(SIGPIPE, SIG_IGN)
         signal(SIGXFSZ, SIG_IGN)  // a file-size limit (ulimit -f) fails the write (EFBIG) instead of killing the run
         let group = ProcessGroup.world
         if group.usesMPI { Console.neverWaitOnStandardError() }
+        var command: any ParsableCommand
         do {
-            var command = try parseAsRoot(optionalValues(Array(CommandLine.arguments.dropFirst())))
+            command = try parseAsRoot(optionalValues(Array(CommandLine.arguments.dropFirst())))
+        } catch {
+            // Every rank parses the same arguments: rank 0 alone says what is wrong with them.
+            if group.rank > 0 { Foundation.exit(exitCode(for: error).rawValue) }
+            exit(withError: error)
+        }
+        do {
             // Commands that do not share their work between ranks run on rank 0 alone.
             let shared = command is TrainCommand || command is PredictCommand || command is EvaluateCommand
             if group.rank > 0, !shared {

@@ -211,7 +211,7 @@ struct DataParallelTests {
         #expect(saved.step >= 5 && steps.last?["step"] as? Int == saved.step, "saved at \(saved.step), logged \(steps.count) steps")
     }
 
-    @Test("predict and evaluate share the images between the ranks: the same masks and metrics as one process; other commands run on rank 0")
+    @Test("predict and evaluate share the images between the ranks: the same masks and metrics as one process; other commands and bad arguments on rank 0")
     func shardedInference() throws {
         try Self.requireMPI()
         let folder = try SyntheticData.temporaryFolder("unet-ddp-predict")
@@ -237,5 +237,9 @@ struct DataParallelTests {
         // A command that does not share its work runs on rank 0 alone: one answer.
         let info = try CommandRunner.mpirun(2, ["info", model, "--json"])
         #expect(info.status == 0 && info.output.split(separator: "\n").count == 1, "\(info.output)")
+        // Bad arguments are the same on every rank: rank 0 alone says so.
+        let bad = try CommandRunner.mpirun(2, ["evaluate", "-m", model, "--images", images, "--masks", masks, "--bogus"])
+        #expect(bad.status != 0 && bad.error.contains("'--bogus'"), "\(bad.error)")
+        #expect(bad.error.components(separatedBy: "Error: ").count == 2 && !bad.error.contains("rank 1"), "\(bad.error)")
     }
 }
