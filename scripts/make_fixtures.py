@@ -1056,6 +1056,41 @@ def nnunet_normalization_cases():
                metadata={"gray16": json.dumps(gray_properties)})
 
 
+def nnunet_nonzero_crop_cases():
+    """nonzero_crop/: nnU-Net's crop to the nonzero region, which its preprocessing applies to every image it predicts
+    (crop_to_nonzero, restated: the bounding box of the pixels nonzero in any channel, holes inside it kept), with the
+    z-score of its ZScoreNormalization taken over the box. margin.png is an RGB image of models/nnunet_folder's patch
+    size inside zero margins (3 rows above, 2 below, 5 columns left, 1 right; a few zero pixels inside);
+    expected.safetensors holds `margin.probabilities` (3 x H x W): the folder's network's softmax on the normalized box
+    (one window, no mirroring), and outside the box class 0 with probability 1, as nnU-Net reverts its crop."""
+    folder = os.path.join(ROOT, "nonzero_crop")
+    os.makedirs(folder, exist_ok=True)
+    source = os.path.join(ROOT, "models", "nnunet_folder")
+    with open(os.path.join(source, "plans.json")) as f:
+        plans = json.load(f)
+    h, w = plans["configurations"]["2d"]["patch_size"]
+    top, bottom, left, right = 3, 2, 5, 1
+    rng = np.random.default_rng(92)
+    inner = rng.integers(1, 256, (h, w, 3), dtype=np.uint8)
+    inner[h // 2, w // 3] = 0
+    inner[h // 3, w // 2] = 0
+    image = np.zeros((h + top + bottom, w + left + right, 3), dtype=np.uint8)
+    image[top:top + h, left:left + w] = inner
+    Image.fromarray(image).save(os.path.join(folder, "margin.png"))
+    box = np.ascontiguousarray(inner.transpose(2, 0, 1)).astype(np.float32)
+    box = (box - box.mean(axis=(1, 2), keepdims=True)) / np.maximum(box.std(axis=(1, 2), keepdims=True), 1e-8)
+    model = plain_conv_unet([8, 16, 16], [1, 2, 2], 3, 3, deep_supervision=False)
+    weights = torch.load(os.path.join(source, "fold_0", "checkpoint_final.pth"), weights_only=False)["network_weights"]
+    model.load_state_dict(weights)
+    model.eval()
+    with torch.no_grad():
+        probabilities = torch.softmax(model(torch.from_numpy(box)[None]), 1)[0].numpy()
+    full = np.zeros((3,) + image.shape[:2], dtype=np.float32)
+    full[0] = 1
+    full[:, top:top + h, left:left + w] = probabilities
+    save_numpy({"margin.probabilities": full}, os.path.join(folder, "expected.safetensors"))
+
+
 def tensorboard_cases():
     """tensorboard/records.json: payloads and their TFRecord framing as TensorBoard's own RecordWriter writes it
     (length, masked CRC-32C of the length, data, masked CRC-32C of the data), and TensorBoard's masked CRC of each."""
@@ -1078,7 +1113,7 @@ CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cas
              models=[checkpoint_cases], training=[training_parity_case], formats=[dtype_cases], images=[image_cases],
              ops=[conv_cases, pool_and_norm_cases, activation_cases, movement_cases, arithmetic_cases],
              metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases], peers=[smp_cases, monai_cases, nnunet_cases], deep_supervision=[deep_supervision_cases],
-             normalization=[nnunet_normalization_cases],
+             normalization=[nnunet_normalization_cases], nonzero_crop=[nnunet_nonzero_crop_cases],
              tensorboard=[tensorboard_cases])
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ do {
     // 2. A segmenter: whole-image prediction, pixels scaled to [0, 1] (the file's own normalisation if native).
     var preprocessing = ImageSegmenter.Preprocessing()
     preprocessing.normalization = loaded.metadata.normalization
+    preprocessing.cropToNonzero = loaded.metadata.cropToNonzero ?? false
     let segmenter = try ImageSegmenter(model: loaded.model, options: PredictionOptions(), preprocessing: preprocessing)
 
     // 3. Segment, then write the classes as a colour mask.

@@ -21,6 +21,9 @@ public struct ModelMetadata: Codable, Equatable, Sendable {
     public var tileWidth: Int?
     public var overlap: Double?
     public var flips: Bool?
+    /// nnU-Net's crop: each image is cut to the box of its nonzero pixels (any colour channel, the file's own
+    /// values) before normalization and prediction, and the rest is class 0.
+    public var cropToNonzero: Bool?
     /// A quantized model's int8 convolutions and their input ranges (`unet quantize`); prediction runs them in int8.
     public var quantization: Quantization?
 

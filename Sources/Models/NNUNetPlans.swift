@@ -41,6 +41,7 @@ public struct NNUNetPlans: Sendable {
             }
             let patch_size: [Int]
             let normalization_schemes: [String]
+            let use_mask_for_norm: [Bool]?
             let architecture: Network?
         }
         struct IntensityProperties: Decodable {
@@ -126,7 +127,13 @@ public struct NNUNetPlans: Sendable {
         }
         var normalization = Normalization()
         switch c.normalization_schemes.first {
-        case "ZScoreNormalization": normalization.perImage = true
+        case "ZScoreNormalization":
+            // nnU-Net then z-scores inside the image's nonzero region and zeroes the rest (planned for brain MRI).
+            guard !(c.use_mask_for_norm ?? []).contains(true) else {
+                throw .incompatibleCheckpoint("\(plansPath): use_mask_for_norm is true (a z-score inside the nonzero region): "
+                    + "not done by this version")
+            }
+            normalization.perImage = true
         case "NoNormalization": normalization.rawIntensities = true
         case "CTNormalization":
             let channels = dataset.channel_names.count
@@ -161,14 +168,14 @@ public struct NNUNetPlans: Sendable {
         }
     }
 
-    /// What prediction should do as nnU-Net does: the patch as the window (each side a multiple of what the network
-    /// takes), half a window's overlap, mirroring, the normalization and the labels.
+    /// What prediction should do as nnU-Net does: the crop to the nonzero region, the patch as the window (each side a
+    /// multiple of what the network takes), half a window's overlap, mirroring, the normalization and the labels.
     public var metadata: ModelMetadata {
         var m = ModelMetadata(maskValues: labels.map { [$0.value] }, classNames: labels.map(\.name), normalization: normalization)
         let multiple = architecture.downsampling
         let sides = patchSize.map { max(max($0, architecture.minimumInputSize) / multiple, 1) * multiple }
         (m.tile, m.tileWidth) = (sides[0], sides[1])
-        (m.overlap, m.flips) = (0.5, true)
+        (m.overlap, m.flips, m.cropToNonzero) = (0.5, true, true)
         return m
     }
 }

@@ -13,7 +13,8 @@ import Tensors
 ///
 /// - Input `input`: float32 `(N, C_in, H, W)`, the image scaled to [0, 1] and normalized as the model's metadata
 ///   says (`unet.metadata`: `normalization.mean`/`std` per channel after clipping to `lower`/`upper`, in the file's
-///   own units with `rawIntensities`; or `perImage` z-score).
+///   own units with `rawIntensities`; or `perImage` z-score), cut first to the box of its nonzero pixels where
+///   `cropToNonzero` says so (nnU-Net's crop; class 0 outside it).
 /// - Output `logits`: float32 `(N, classes, H', W')` (`H' = H` but for valid padding); softmax over channels (or a
 ///   sigmoid for one class) gives the probabilities `unet predict` computes.
 /// - Metadata (`metadata_props`): the entries a native file records (the architecture's configuration as JSON,

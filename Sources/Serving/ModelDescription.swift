@@ -42,6 +42,8 @@ public struct ModelDescription: Codable, Sendable {
     public let clipUpper: [Float]?
     public let rawIntensities: Bool
     public let perImageNormalization: Bool
+    /// Each image cut to the box of its nonzero pixels first, class 0 outside (nnU-Net's crop).
+    public let cropToNonzero: Bool
     /// Test-time augmentation when a request does not ask (`?tta=`).
     public let testTimeAugmentation: Bool
     /// How the convolutions run: `fp32`, `bf16` (`--amp`) or `int8` (a model from `unet quantize`).
@@ -73,6 +75,7 @@ public struct ModelDescription: Codable, Sendable {
         (self.clipLower, self.clipUpper) = (preprocessing.normalization.lower, preprocessing.normalization.upper)
         self.rawIntensities = preprocessing.normalization.rawIntensities ?? false
         self.perImageNormalization = preprocessing.normalization.perImage ?? false
+        self.cropToNonzero = preprocessing.cropToNonzero
         self.testTimeAugmentation = options.flips
         self.precision = options.quantization == nil ? options.precision.rawValue : "int8"
     }

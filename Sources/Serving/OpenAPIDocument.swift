@@ -106,7 +106,8 @@ enum OpenAPIDocument {
                       "mean": {"type": ["array", "null"], "items": {"type": "number"}}, "std": {"type": ["array", "null"], "items": {"type": "number"}},
                       "clipLower": {"type": ["array", "null"], "items": {"type": "number"}},
                       "clipUpper": {"type": ["array", "null"], "items": {"type": "number"}}, "rawIntensities": {"type": "boolean"},
-                      "perImageNormalization": {"type": "boolean"}, "testTimeAugmentation": {"type": "boolean"},
+                      "perImageNormalization": {"type": "boolean"}, "cropToNonzero": {"type": "boolean"},
+                      "testTimeAugmentation": {"type": "boolean"},
                       "precision": {"type": "string", "enum": ["fp32", "bf16", "int8"]}
                     }
                   },

@@ -18,6 +18,9 @@ public final class ImageSegmenter {
         /// A fixed network input size `(width, height)` instead of `scale` (the course lab's 572x572).
         public var size: (width: Int, height: Int)?
         public var normalization = Normalization()
+        /// Cut each image to the box of its nonzero pixels before anything else and mark the rest class 0, as nnU-Net
+        /// predicts (`ModelMetadata.cropToNonzero`).
+        public var cropToNonzero = false
 
         public init() {}
     }
@@ -68,10 +71,23 @@ public final class ImageSegmenter {
     }
 
     /// Segments decoded images of one size in one pass: their windows share the network's batches (a server's
-    /// dynamic batching). The results are those of segmenting each image alone.
+    /// dynamic batching). The results are those of segmenting each image alone. With `cropToNonzero`, an image whose
+    /// nonzero pixels leave a margin is segmented alone, cut to their box.
     /// - Parameter paths: names of the images in errors, one per image.
     /// - Throws: `PredictionError.batchSizes` for images of different sizes, and what `segment(path:)` throws.
     public func segment(_ images: [Image], paths: [String], probabilities wantsProbabilities: Bool = false) throws -> [Segmentation] {
+        let crops = preprocessing.cropToNonzero ? images.map(NonzeroCrop.init) : []
+        guard crops.contains(where: { $0 != nil }) else { return try segmentWhole(images, paths: paths, probabilities: wantsProbabilities) }
+        return try zip(images, paths).enumerated().map { k, item in
+            let (image, path) = item
+            guard let crop = crops[k] else { return try segmentWhole([image], paths: [path], probabilities: wantsProbabilities)[0] }
+            let inner = try segmentWhole([try crop.cut(image)], paths: [path], probabilities: wantsProbabilities)[0]
+            return try crop.paste(inner, into: image)
+        }
+    }
+
+    /// `segment(_:paths:probabilities:)` of the images as they are.
+    private func segmentWhole(_ images: [Image], paths: [String], probabilities wantsProbabilities: Bool) throws -> [Segmentation] {
         guard let first = images.first else { return [] }
         let (width, height) = preprocessing.size
             ?? (max(1, Int(preprocessing.scale * Double(first.width))), max(1, Int(preprocessing.scale * Double(first.height))))

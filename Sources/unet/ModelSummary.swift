@@ -103,6 +103,7 @@ struct ModelSummary: Encodable {
         }
         if let names = metadata.classNames { lines.append("class names: \(names.joined(separator: ", "))") }
         lines.append("normalization: " + Self.describe(metadata.normalization))
+        if metadata.cropToNonzero == true { lines.append("crop: each image to its nonzero pixels' box first, class 0 outside (nnU-Net)") }
         if let q = metadata.quantization {
             lines.append("int8: \(q.inputs.count) convolutions, ranges from \(q.images) calibration image\(q.images == 1 ? "" : "s") (\(q.rule))")
         }

@@ -40,11 +40,12 @@ struct PredictionFlags: ParsableArguments {
         return o
     }
 
-    /// The model's own preprocessing (training scale, normalisation), with `--scale` taking precedence.
+    /// The model's own preprocessing (training scale, normalisation, nnU-Net's crop), with `--scale` taking precedence.
     func preprocessing(_ loaded: LoadedModel) -> ImageSegmenter.Preprocessing {
         var p = ImageSegmenter.Preprocessing()
         p.scale = scale ?? loaded.metadata.scale ?? 1
         p.normalization = loaded.metadata.normalization
+        p.cropToNonzero = loaded.metadata.cropToNonzero ?? false
         return p
     }
 }

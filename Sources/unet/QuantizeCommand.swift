@@ -76,6 +76,7 @@ struct QuantizeCommand: ParsableCommand {
         var preprocessing = ImageSegmenter.Preprocessing()
         preprocessing.scale = scale ?? metadata.scale ?? 1
         preprocessing.normalization = metadata.normalization
+        preprocessing.cropToNonzero = metadata.cropToNonzero ?? false
         let segmenter = try ImageSegmenter(model: loaded.model, options: options, preprocessing: preprocessing, threshold: 0.5)
         let calibrator = Int8Calibrator(rule: rule == .max ? .max : .percentile(percentile))
         segmenter.predictor.convolutionInputObserver = calibrator.observe

@@ -155,6 +155,25 @@ struct PredictCommandTests {
             : "normalization: the file's own intensities (0-255, 0-65535)\n"
         #expect(info.output.contains(described), "\(info.output)")
     }
+
+    @Test("an nnU-Net folder crops each image to its nonzero pixels as nnU-Net does: z-score over the box, class 0 outside (fixtures)")
+    func nnUNetFolderNonzeroCrop() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-predict-nnunet-crop")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let images = folder.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Fixture.path("nonzero_crop/margin.png"), toPath: images.appendingPathComponent("margin.png").path)
+        let out = folder.appendingPathComponent("out").path
+        let result = try CommandRunner.unet(["predict", "-m", Fixture.path("models/nnunet_folder"), "-i", images.path, "-o", out,
+                                             "--save-probabilities", "--no-tta"])
+        #expect(result.status == 0, "\(result.error)")
+        let probabilities = try NumpyArray.read(path: out + "/margin.npy")
+        expectClose(probabilities, try Fixture("nonzero_crop/expected").tensor("margin.probabilities"), rtol: 0, atol: 1e-4, "margin")
+        let mask = try ImageReader.read(path: out + "/margin.png")
+        #expect(mask.samples[0] == 0 && mask.samples[mask.samples.count - 1] == 0, "the margins are class 0")
+        let info = try CommandRunner.unet(["info", Fixture.path("models/nnunet_folder")])
+        #expect(info.output.contains("crop: each image to its nonzero pixels' box first"), "\(info.output)")
+    }
 }
 
 @Suite("The library example (Examples/SegmentImage)")

@@ -34,6 +34,8 @@ struct NNUNetFolderTests {
         for (change, expected) in [(("[\n                        8,", "[\n                        4,"), "but "),
                                    (("\"2d\"", "\"3d_fullres\""), "no \"2d\" configuration"),
                                    (("ZScoreNormalization", "RescaleTo01Normalization"), "RescaleTo01Normalization"),
+                                   (("\"use_mask_for_norm\": [\n                false", "\"use_mask_for_norm\": [\n                true"),
+                                    "use_mask_for_norm is true"),
                                    (("ZScoreNormalization", "CTNormalization"), "CTNormalization needs foreground_intensity_properties"),
                                    (("ZScoreNormalization", "CTNormalization"), "non-finite")] {
             var text = text
