@@ -3,11 +3,18 @@
 
 For each data set and budget, runs the README's hand recipe with `--time BUDGET`, then `--auto --time BUDGET`,
 times each whole command, scores each model with `unet evaluate` on the held-out images (each model's own
-prediction settings) and prints one Markdown row per run. The data come from ../shared/data; the runs go to a
-temporary folder (kept with --keep).
+prediction settings) and prints one Markdown row per run. ISBI and the Carvana sample come from ../shared/data,
+the demo's shapes from `unet demo`; the runs go to a temporary folder (kept with --keep).
 
     scripts/compare_recipes.py --data isbi --budgets 45m
     scripts/compare_recipes.py --data carvana --budgets 15m --only auto
+    scripts/compare_recipes.py --data demo --budgets 45m
+    scripts/compare_recipes.py --data isbi --budgets 45m --only auto --auto-validation hand
+
+By default --auto holds out its own share of the training images to pick its best checkpoint, as a user without a
+validation set runs it; `--auto-validation hand` gives it the hand recipe's validation images instead (ISBI: the
+held-out images 24-29, which the hand recipe picks its checkpoint on; the demo: its 48 held-out images, which
+`unet demo` validates on), so that both select alike.
 
 UNET_BINARY selects the binary (default .build/release/unet). Nothing else may use the CPU meanwhile: the
 steps a budget buys are the measurement.
@@ -25,7 +32,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(os.path.dirname(ROOT), "shared", "data")
 
 
-def isbi(folder):
+def isbi(folder, binary):
     """ISBI 2012: images 0-23 train, 24-29 held out, as list files (README's example)."""
     data = os.path.join(SHARED, "isbi2012-membrane", "train")
     lists = {}
@@ -35,15 +42,16 @@ def isbi(folder):
             for i in indices:
                 f.write(f"{data}/image/{i}.png {data}/label/{i}.png\n")
         lists[name] = path
-    train = ["--list", lists["train"]]
+    train = ["train", "--list", lists["train"]]
     hand = train + ["--val-list", lists["val"], "--in-channels", "1", "--classes", "2", "--base", "32",
                     "--scale", "1", "--batch-size", "4", "--crop", "256", "--flips", "--rotate90",
                     "--optimizer", "adam", "-l", "1e-3", "--schedule", "cosine", "--weight-decay", "0",
                     "--clip", "0", "--steps", "800", "--validate-every", "100", "--best-metric", "miou"]
-    return {"hand": hand, "auto": train + ["--auto"], "evaluate": ["--list", lists["val"]]}
+    return {"hand": hand, "auto": train + ["--auto"], "auto-same": train + ["--val-list", lists["val"], "--auto"],
+            "evaluate": ["--list", lists["val"]]}
 
 
-def carvana(folder):
+def carvana(folder, binary):
     """The Carvana sample: images 01-04 train, 05 held out (README's table)."""
     data = os.path.join(SHARED, "carvana-sample")
     for name in ("train", "test"):
@@ -57,16 +65,30 @@ def carvana(folder):
         for mask in os.listdir(os.path.join(data, "masks")):
             if mask.startswith(stem + "_mask"):
                 os.symlink(os.path.join(data, "masks", mask), os.path.join(folder, part, "masks", mask))
-    train = ["--images", os.path.join(folder, "train", "imgs"), "--masks", os.path.join(folder, "train", "masks"),
+    train = ["train", "--images", os.path.join(folder, "train", "imgs"), "--masks", os.path.join(folder, "train", "masks"),
              "--mask-suffix", "_mask"]
     hand = train + ["--classes", "1", "--epochs", "5", "--batch-size", "2", "--learning-rate", "1e-5", "--scale", "0.5",
                     "--validation", "10", "--amp"]
     evaluate = ["--images", os.path.join(folder, "test", "imgs"), "--masks", os.path.join(folder, "test", "masks"),
                 "--mask-suffix", "_mask"]
-    return {"hand": hand, "auto": train + ["--auto"], "evaluate": evaluate}
+    # The hand recipe holds out 10% of its training images, as --auto does by itself.
+    return {"hand": hand, "auto": train + ["--auto"], "auto-same": train + ["--auto"], "evaluate": evaluate}
 
 
-DATA = {"isbi": isbi, "carvana": carvana}
+def demo(folder, binary):
+    """The demo's shapes: the 400 training and 48 held-out images `unet demo` generates (seed 0). The hand recipe is
+    `unet demo` itself, which trains on them for its 1000 steps (no --time: it ends sooner than any budget here)."""
+    data = os.path.join(folder, "demo-data")
+    subprocess.run([binary, "demo", "--steps", "1", "--output-dir", data], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    train, test = os.path.join(data, "data", "train"), os.path.join(data, "data", "test")
+    auto = ["train", "--images", os.path.join(train, "images"), "--masks", os.path.join(train, "masks")]
+    evaluate = ["--images", os.path.join(test, "images"), "--masks", os.path.join(test, "masks")]
+    return {"hand": ["demo"], "auto": auto + ["--auto"],
+            "auto-same": auto + ["--val-images", evaluate[1], "--val-masks", evaluate[3], "--auto"], "evaluate": evaluate}
+
+
+DATA = {"isbi": isbi, "carvana": carvana, "demo": demo}
 
 
 def steps_run(run):
@@ -89,12 +111,14 @@ def main():
     parser.add_argument("--budgets", nargs="+", default=["5m"])
     parser.add_argument("--only", choices=["hand", "auto"])
     parser.add_argument("--keep", action="store_true", help="keep the runs' folders")
+    parser.add_argument("--auto-validation", choices=["own", "hand"], default="own",
+                        help="what --auto picks its best checkpoint on: its own held-out share, or the hand recipe's validation")
     args = parser.parse_args()
     binary = os.environ.get("UNET_BINARY", os.path.join(ROOT, ".build", "release", "unet"))
     if not os.path.isdir(SHARED):
         sys.exit(f"{SHARED} is absent: this script needs the shared data")
     folder = tempfile.mkdtemp(prefix="unet-recipes-")
-    recipes = DATA[args.data](folder)
+    recipes = DATA[args.data](folder, binary)
     print("| data | recipe | budget | wall time | steps | mIoU | Dice per class |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     try:
@@ -103,7 +127,9 @@ def main():
                 if args.only and name != args.only:
                     continue
                 run = os.path.join(folder, f"{name}-{budget}")
-                command = [binary, "train"] + recipes[name] + ["--time", budget, "--output-dir", run]
+                arguments = recipes["auto-same" if name == "auto" and args.auto_validation == "hand" else name]
+                timed = ["--time", budget] if arguments[0] == "train" else []
+                command = [binary] + arguments + timed + ["--output-dir", run]
                 start = time.monotonic()
                 subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 wall = time.monotonic() - start
@@ -112,7 +138,8 @@ def main():
                 metrics = json.loads(report.stdout)
                 dice = ", ".join(f"{n} {d:.3f}" for n, d in zip(metrics["classes"], metrics["per_class_dice"])
                                  if d is not None)
-                print(f"| {args.data} | {name} | {budget} | {minutes(wall)} | {steps_run(run)} | "
+                label = "auto (hand's validation)" if name == "auto" and args.auto_validation == "hand" else name
+                print(f"| {args.data} | {label} | {budget} | {minutes(wall)} | {steps_run(run)} | "
                       f"{metrics['mean_iou']:.3f} | {dice} |", flush=True)
     finally:
         if args.keep:
