@@ -71,10 +71,10 @@ public final class ImageSegmenter {
     }
 
     /// Segments decoded images of one size in one pass: their windows share the network's batches (a server's
-    /// dynamic batching). The results are those of segmenting each image alone. With `cropToNonzero`, an image whose
-    /// nonzero pixels leave a margin is segmented alone, cut to their box.
+    /// dynamic batching). The results are those of segmenting each image alone. With `cropToNonzero`, when any image's
+    /// nonzero pixels leave a margin, every image is segmented alone (that one cut to their box).
     /// - Parameter paths: names of the images in errors, one per image.
-    /// - Throws: `PredictionError.batchSizes` for images of different sizes, and what `segment(path:)` throws.
+    /// - Throws: `PredictionError.batchSizes` for images of different sizes in one pass, and what `segment(path:)` throws.
     public func segment(_ images: [Image], paths: [String], probabilities wantsProbabilities: Bool = false) throws -> [Segmentation] {
         let crops = preprocessing.cropToNonzero ? images.map(NonzeroCrop.init) : []
         guard crops.contains(where: { $0 != nil }) else { return try segmentWhole(images, paths: paths, probabilities: wantsProbabilities) }
