@@ -40,7 +40,7 @@ public final class Primitive {
 
     public init(_ descriptor: PrimitiveDescriptor) throws(DNNLError) {
         var primitive: dnnl_primitive_t?
-        try check(dnnl_primitive_create(&primitive, descriptor.handle),
+        try check(Engine.exclusively { dnnl_primitive_create(&primitive, descriptor.handle) },
                   "dnnl_primitive_create (\(descriptor.operation))")
         handle = primitive!
         self.descriptor = descriptor
@@ -51,7 +51,7 @@ public final class Primitive {
     /// The scratch memory the primitive needs, if any.
     public let scratchpadNeeded: MemoryDescriptor?
 
-    deinit { dnnl_primitive_destroy(handle) }
+    deinit { Engine.exclusively { _ = dnnl_primitive_destroy(handle) } }
 
     /// Runs the primitive on `arguments` and waits for it to finish.
     public func execute(_ arguments: [Argument: Memory]) throws(DNNLError) {
@@ -62,7 +62,7 @@ public final class Primitive {
             if let scratchpad { arguments[.scratchpad] = scratchpad }
         }
         let args = arguments.map { dnnl_exec_arg_t(arg: $0.key.raw, memory: $0.value.handle) }
-        try engine.serialized { () throws(DNNLError) in
+        try Engine.exclusively { () throws(DNNLError) in
             let status = args.withUnsafeBufferPointer { buffer in
                 dnnl_primitive_execute(handle, engine.stream, Int32(buffer.count), buffer.baseAddress)
             }

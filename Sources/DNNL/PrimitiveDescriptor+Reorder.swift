@@ -8,7 +8,7 @@ extension PrimitiveDescriptor {
         var (src, dst) = (source.raw, destination.raw)
         let engine = try Engine.cpu().handle
         let attributes = if let attributes { attributes } else { try PrimitiveAttributes() }
-        try check(dnnl_reorder_primitive_desc_create(&pd, &src, engine, &dst, engine, attributes.handle),
+        try check(Engine.exclusively { dnnl_reorder_primitive_desc_create(&pd, &src, engine, &dst, engine, attributes.handle) },
                   "dnnl_reorder_primitive_desc_create \(source.dims)")
         return PrimitiveDescriptor(handle: pd!, operation: "reorder")
     }
@@ -24,8 +24,10 @@ extension PrimitiveDescriptor {
         let attributes = try PrimitiveAttributes()
         let status = withOptional(destination != nil, &dst) { dstPointer in
             raws.withUnsafeBufferPointer { buffer in
-                dnnl_concat_primitive_desc_create(&pd, dstPointer, Int32(buffer.count), Int32(axis),
-                                                  buffer.baseAddress, attributes.handle, engine)
+                Engine.exclusively {
+                    dnnl_concat_primitive_desc_create(&pd, dstPointer, Int32(buffer.count), Int32(axis), buffer.baseAddress,
+                                                      attributes.handle, engine)
+                }
             }
         }
         try check(status, "dnnl_concat_primitive_desc_create \(sources.map(\.dims)) axis \(axis)")
@@ -42,7 +44,9 @@ extension PrimitiveDescriptor {
         let engine = try Engine.cpu().handle
         let attributes = try PrimitiveAttributes()
         let status = raws.withUnsafeBufferPointer { buffer in
-            dnnl_sum_primitive_desc_create(&pd, &dst, Int32(buffer.count), scales, buffer.baseAddress, attributes.handle, engine)
+            Engine.exclusively {
+                dnnl_sum_primitive_desc_create(&pd, &dst, Int32(buffer.count), scales, buffer.baseAddress, attributes.handle, engine)
+            }
         }
         try check(status, "dnnl_sum_primitive_desc_create \(destination.dims)")
         return PrimitiveDescriptor(handle: pd!, operation: "sum")

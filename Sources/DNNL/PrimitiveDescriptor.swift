@@ -12,7 +12,7 @@ public final class PrimitiveDescriptor {
         self.operation = operation
     }
 
-    deinit { dnnl_primitive_desc_destroy(handle) }
+    deinit { Engine.exclusively { _ = dnnl_primitive_desc_destroy(handle) } }
 
     /// Creates a descriptor from a 2.x operation descriptor (`dnnl_*_desc_t`).
     static func create<OperationDescriptor>(
@@ -24,7 +24,7 @@ public final class PrimitiveDescriptor {
         let engine = try Engine.cpu().handle
         let attributes = if let attributes { attributes } else { try PrimitiveAttributes() }
         let status = withUnsafePointer(to: &desc) { pointer in
-            dnnl_primitive_desc_create(&pd, UnsafeRawPointer(pointer), attributes.handle, engine, hint?.handle)
+            Engine.exclusively { dnnl_primitive_desc_create(&pd, UnsafeRawPointer(pointer), attributes.handle, engine, hint?.handle) }
         }
         try check(status, "dnnl_primitive_desc_create (\(operation))")
         return PrimitiveDescriptor(handle: pd!, operation: operation)

@@ -36,16 +36,19 @@ public enum Threads {
     /// Runs `body(thread, threads)` once on each thread of oneDNN's OpenMP team (libgomp's `GOMP_parallel`,
     /// what `#pragma omp parallel` compiles to). Element-wise work between primitives (an optimizer step fused
     /// into backward) then runs on the threads that are still spinning from the last primitive instead of
-    /// competing with them for the cores. Without libgomp: `body(0, 1)` on the calling thread.
+    /// competing with them for the cores. The region runs while no primitive does (`Engine.exclusively`), so `body`
+    /// must not call oneDNN. Without libgomp: `body(0, 1)` on the calling thread.
     public static func parallel(_ body: (_ thread: Int, _ threads: Int) -> Void) {
         guard let parallelRegion, threadNumber != nil, teamSize != nil else { return body(0, 1) }
-        withoutActuallyEscaping(body) { body in
-            var work = body
-            withUnsafeMutablePointer(to: &work) { pointer in
-                parallelRegion({ context in
-                    let body = context!.assumingMemoryBound(to: ((Int, Int) -> Void).self).pointee
-                    body(Int(Threads.threadNumber!()), Int(Threads.teamSize!()))
-                }, pointer, 0, 0)
+        Engine.exclusively {
+            withoutActuallyEscaping(body) { body in
+                var work = body
+                withUnsafeMutablePointer(to: &work) { pointer in
+                    parallelRegion({ context in
+                        let body = context!.assumingMemoryBound(to: ((Int, Int) -> Void).self).pointee
+                        body(Int(Threads.threadNumber!()), Int(Threads.teamSize!()))
+                    }, pointer, 0, 0)
+                }
             }
         }
     }

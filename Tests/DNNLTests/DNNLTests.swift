@@ -1,5 +1,6 @@
 import DNNL
 import Foundation
+import Synchronization
 import Testing
 
 @Suite("oneDNN wrapper")
@@ -80,5 +81,30 @@ struct DNNLTests {
         let primitive = try #require(made).get()
         #expect(try run(primitive) == expected)
         #expect(primitive.scratchpad != nil)
+    }
+
+    /// Nothing enters oneDNN while an OpenMP region of ours runs on another thread, and the reverse: a descriptor made,
+    /// a primitive made and a primitive run while the region holds the team all wait for it to end.
+    @Test("making and running primitives waits for an OpenMP region of ours running on another thread")
+    func exclusiveWithRegions() throws {
+        let source = try MemoryDescriptor(dims: [1, 3, 4, 4], format: .abcd)
+        let destination = try MemoryDescriptor(dims: [1, 3, 4, 4], format: .acdb)
+        let entered = DispatchSemaphore(value: 0)
+        let events = Mutex<[String]>([])
+        Thread {
+            Threads.parallel { thread, _ in
+                guard thread == 0 else { return }
+                entered.signal()
+                usleep(300_000)
+                events.withLock { $0.append("region ended") }
+            }
+        }.start()
+        entered.wait()
+        let pd = try PrimitiveDescriptor.reorder(source: source, destination: destination)
+        events.withLock { $0.append("descriptor made") }
+        let primitive = try Primitive(pd)
+        try primitive.execute([.source: try Memory(source), .destination: try Memory(destination)])
+        events.withLock { $0.append("primitive ran") }
+        #expect(events.withLock { $0 } == ["region ended", "descriptor made", "primitive ran"])
     }
 }
