@@ -41,26 +41,30 @@ struct NonzeroCrop: Equatable {
     /// model's sigmoid).
     /// - Precondition: `inner` is the segmentation of `cut(image)`.
     func paste(_ inner: ImageSegmenter.Segmentation, into image: Image) throws -> ImageSegmenter.Segmentation {
-        let (width, height) = (image.width, image.height)
-        var classes = [Int32](repeating: 0, count: width * height)
-        for (j, y) in rows.enumerated() {
-            for (i, x) in columns.enumerated() { classes[y * width + x] = inner.classes[j * columns.count + i] }
-        }
+        var classes = [Int32](repeating: 0, count: image.width * image.height)
+        place(inner.classes, planes: 1, into: &classes, width: image.width)
         var probabilities: Tensor?
         if let p = inner.probabilities {
             let planes = p.shape[0]
-            let source = p.scalars
-            var out = [Float](repeating: 0, count: planes * width * height)
-            if planes > 1 { for k in 0..<width * height { out[k] = 1 } }
-            for c in 0..<planes {
-                for (j, y) in rows.enumerated() {
-                    for (i, x) in columns.enumerated() {
-                        out[(c * height + y) * width + x] = source[(c * rows.count + j) * columns.count + i]
-                    }
-                }
-            }
-            probabilities = try Tensor(shape: [planes, height, width], scalars: out)
+            // Outside the box: class 0 certain (plane 0 at 1, the others at 0); a one-class sigmoid at 0.
+            var out = [Float](repeating: 0, count: planes * image.width * image.height)
+            if planes > 1 { for k in 0..<image.width * image.height { out[k] = 1 } }
+            place(p.scalars, planes: planes, into: &out, width: image.width)
+            probabilities = try Tensor(shape: [planes, image.height, image.width], scalars: out)
         }
         return ImageSegmenter.Segmentation(image: image, classes: classes, probabilities: probabilities)
+    }
+
+    /// Copies each of `planes` box-sized planes of `inner` to the box's place in the same plane of `outer`, whose
+    /// planes are `width` wide.
+    private func place<T>(_ inner: [T], planes: Int, into outer: inout [T], width: Int) {
+        let height = outer.count / (planes * width)
+        for c in 0..<planes {
+            for (j, y) in rows.enumerated() {
+                let source = (c * rows.count + j) * columns.count
+                let target = (c * height + y) * width + columns.lowerBound
+                outer.replaceSubrange(target..<target + columns.count, with: inner[source..<source + columns.count])
+            }
+        }
     }
 }
