@@ -17,10 +17,9 @@ do {
     let loaded = try ModelFile.load(path: arguments[1])
     let classes = loaded.model.architecture.classes
 
-    // 2. A segmenter: whole-image prediction, pixels scaled to [0, 1] (the file's own normalisation if native).
-    var preprocessing = ImageSegmenter.Preprocessing()
-    preprocessing.normalization = loaded.metadata.normalization
-    preprocessing.cropToNonzero = loaded.metadata.cropToNonzero ?? false
+    // 2. A segmenter: whole-image prediction at the image's own size, pixels scaled to [0, 1] (the file's own
+    //    normalisation and nnU-Net's crop if it records them).
+    let preprocessing = ImageSegmenter.Preprocessing(metadata: loaded.metadata, scale: 1)
     let segmenter = try ImageSegmenter(model: loaded.model, options: PredictionOptions(), preprocessing: preprocessing)
 
     // 3. Segment, then write the classes as a colour mask.

@@ -23,6 +23,14 @@ public final class ImageSegmenter {
         public var cropToNonzero = false
 
         public init() {}
+
+        /// The model's own preprocessing: `scale` (else the training scale the metadata records, else 1), its
+        /// normalization and nnU-Net's crop.
+        public init(metadata: ModelMetadata, scale: Double? = nil) {
+            self.scale = scale ?? metadata.scale ?? 1
+            normalization = metadata.normalization
+            cropToNonzero = metadata.cropToNonzero ?? false
+        }
     }
 
     /// One image's result, at the image's own size.

@@ -42,11 +42,7 @@ struct PredictionFlags: ParsableArguments {
 
     /// The model's own preprocessing (training scale, normalisation, nnU-Net's crop), with `--scale` taking precedence.
     func preprocessing(_ loaded: LoadedModel) -> ImageSegmenter.Preprocessing {
-        var p = ImageSegmenter.Preprocessing()
-        p.scale = scale ?? loaded.metadata.scale ?? 1
-        p.normalization = loaded.metadata.normalization
-        p.cropToNonzero = loaded.metadata.cropToNonzero ?? false
-        return p
+        ImageSegmenter.Preprocessing(metadata: loaded.metadata, scale: scale)
     }
 }
 

@@ -73,11 +73,8 @@ struct QuantizeCommand: ParsableCommand {
         var options = PredictionOptions()
         (options.tile, options.tileWidth) = (tile ?? metadata.tile, tile == nil ? metadata.tileWidth : nil)
         options.overlap = metadata.overlap ?? 0.25
-        var preprocessing = ImageSegmenter.Preprocessing()
-        preprocessing.scale = scale ?? metadata.scale ?? 1
-        preprocessing.normalization = metadata.normalization
-        preprocessing.cropToNonzero = metadata.cropToNonzero ?? false
-        let segmenter = try ImageSegmenter(model: loaded.model, options: options, preprocessing: preprocessing, threshold: 0.5)
+        let segmenter = try ImageSegmenter(model: loaded.model, options: options,
+                                           preprocessing: ImageSegmenter.Preprocessing(metadata: metadata, scale: scale), threshold: 0.5)
         let calibrator = Int8Calibrator(rule: rule == .max ? .max : .percentile(percentile))
         segmenter.predictor.convolutionInputObserver = calibrator.observe
         let progress = ProgressDisplay(quiet: false)
