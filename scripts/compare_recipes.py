@@ -10,11 +10,13 @@ the demo's shapes from `unet demo`; the runs go to a temporary folder (kept with
     scripts/compare_recipes.py --data carvana --budgets 15m --only auto
     scripts/compare_recipes.py --data demo --budgets 45m
     scripts/compare_recipes.py --data isbi --budgets 45m --only auto --auto-validation hand
+    scripts/compare_recipes.py --data isbi --budgets 45m --only auto --auto-validation hand --auto-flags="--ema 0.995"
 
 By default --auto holds out its own share of the training images to pick its best checkpoint, as a user without a
 validation set runs it; `--auto-validation hand` gives it the hand recipe's validation images instead (ISBI: the
 held-out images 24-29, which the hand recipe picks its checkpoint on; the demo: its 48 held-out images, which
-`unet demo` validates on), so that both select alike.
+`unet demo` validates on), so that both select alike. `--auto-flags` adds flags to the --auto runs (a lever to measure
+against the plan without it).
 
 UNET_BINARY selects the binary (default .build/release/unet). Nothing else may use the CPU meanwhile: the
 steps a budget buys are the measurement.
@@ -22,6 +24,7 @@ steps a budget buys are the measurement.
 import argparse
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -113,6 +116,7 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the runs' folders")
     parser.add_argument("--auto-validation", choices=["own", "hand"], default="own",
                         help="what --auto picks its best checkpoint on: its own held-out share, or the hand recipe's validation")
+    parser.add_argument("--auto-flags", default="", help="flags added to the --auto runs, e.g. \"--ema 0.995\"")
     args = parser.parse_args()
     binary = os.environ.get("UNET_BINARY", os.path.join(ROOT, ".build", "release", "unet"))
     if not os.path.isdir(SHARED):
@@ -129,6 +133,8 @@ def main():
                 run = os.path.join(folder, f"{name}-{budget}")
                 arguments = recipes["auto-same" if name == "auto" and args.auto_validation == "hand" else name]
                 timed = ["--time", budget] if arguments[0] == "train" else []
+                if name == "auto":
+                    timed += shlex.split(args.auto_flags)
                 command = [binary] + arguments + timed + ["--output-dir", run]
                 start = time.monotonic()
                 subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -139,6 +145,8 @@ def main():
                 dice = ", ".join(f"{n} {d:.3f}" for n, d in zip(metrics["classes"], metrics["per_class_dice"])
                                  if d is not None)
                 label = "auto (hand's validation)" if name == "auto" and args.auto_validation == "hand" else name
+                if name == "auto" and args.auto_flags:
+                    label += " " + args.auto_flags
                 print(f"| {args.data} | {label} | {budget} | {minutes(wall)} | {steps_run(run)} | "
                       f"{metrics['mean_iou']:.3f} | {dice} |", flush=True)
     finally:

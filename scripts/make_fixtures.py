@@ -476,6 +476,37 @@ def frozen_optimizer_cases():
         save("optimizers", name + "_frozen", out, steps=5, frozen_steps=2, **kwargs)
 
 
+def ema_cases():
+    """ema/warmup.safetensors: `torch.optim.swa_utils.AveragedModel(module, avg_fn, use_buffers=True)` over two
+    parameters and a float buffer, with timm's warmed-up decay min(0.9, (1 + n) / (10 + n)), n the updates before (the
+    first copies): the values the module holds at each of six updates (`<name>_<k>`) and the averages after
+    (`avg_<name>_<k>`)."""
+    from torch.optim.swa_utils import AveragedModel
+    torch.manual_seed(42)
+    decay = 0.9
+    module = torch.nn.Module()
+    module.weight = torch.nn.Parameter(torch.randn(3, 2))
+    module.bias = torch.nn.Parameter(torch.randn(3))
+    module.register_buffer("running_mean", torch.randn(3))
+
+    def average(averaged, value, n):
+        d = min(decay, (1 + n.item()) / (10 + n.item()))
+        return d * averaged + (1 - d) * value
+
+    ema = AveragedModel(module, avg_fn=average, use_buffers=True)
+    out = {}
+    names = ["weight", "bias", "running_mean"]
+    for k in range(1, 7):
+        with torch.no_grad():
+            for name in names:
+                getattr(module, name).copy_(torch.randn_like(getattr(module, name)))
+                out[f"{name}_{k}"] = getattr(module, name).clone()
+        ema.update_parameters(module)
+        for name in names:
+            out[f"avg_{name}_{k}"] = getattr(ema.module, name).detach().clone()
+    save("ema", "warmup", out, decay=decay, updates=6)
+
+
 def schedule_cases():
     """Learning rates (and momentum for OneCycle) of each schedule over 20 steps: the value for step t is
     get_last_lr() after t calls to scheduler.step()."""
@@ -1109,7 +1140,7 @@ def tensorboard_cases():
         json.dump(cases, f, indent=1)
 
 
-CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cases, frozen_optimizer_cases], schedules=[schedule_cases],
+CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cases, frozen_optimizer_cases], ema=[ema_cases], schedules=[schedule_cases],
              models=[checkpoint_cases], training=[training_parity_case], formats=[dtype_cases], images=[image_cases],
              ops=[conv_cases, pool_and_norm_cases, activation_cases, movement_cases, arithmetic_cases],
              metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases], peers=[smp_cases, monai_cases, nnunet_cases], deep_supervision=[deep_supervision_cases],

@@ -50,6 +50,10 @@ public final class Trainer {
     /// The optimizer's indices of the encoder's parameters (`TrainingOptions.freezeEncoderSteps`).
     private let encoderIndices: Set<Int>
     public private(set) var schedule: Schedule
+    /// The moving average of the weights (`TrainingOptions.emaDecay`).
+    public let average: ExponentialMovingAverage?
+    /// Whether the model holds the averaged weights now (during validation and the best checkpoint's save).
+    private var holdsAverage = false
     private var trainingNetworks: [[Int]: CompiledUNet] = [:]
     /// The validation predictors, without and with test-time flips.
     private var validationPredictors: [Bool: Predictor] = [:]
@@ -105,6 +109,7 @@ public final class Trainer {
         self.outputDirectory = runDirectory?.path ?? outputDirectory ?? "."
         self.group = group
         optimizer = Self.makeOptimizer(options, model.trainableParameters)
+        average = options.emaDecay.map { ExponentialMovingAverage(parameters: model.namedParameters().map(\.1), decay: $0) }
         reducer = group.worldSize > 1
             ? GradientReducer(optimizer: optimizer, group: group,
                               bucketElements: GradientReducer.bucketElements(megabytes: options.gradientBucketMegabytes)) : nil
@@ -138,7 +143,7 @@ public final class Trainer {
     /// optimizer), before anything is created for the run.
     /// - Throws: `TrainingError.invalidCheckpoint` naming the file.
     public static func checkResumable(_ loaded: LoadedModel, path: String, options: TrainingOptions) throws {
-        let (state, _) = try TrainingCheckpoint.read(loaded, path: path)
+        let (state, _, _) = try TrainingCheckpoint.read(loaded, path: path)
         guard state.optimizer == options.optimizer else {
             throw TrainingError.invalidCheckpoint("\(path): trained with --optimizer \(state.optimizer.rawValue), not \(options.optimizer.rawValue)")
         }
@@ -148,8 +153,10 @@ public final class Trainer {
     /// best metric as they were.
     public func resume(from loaded: LoadedModel, path: String) throws {
         try Self.checkResumable(loaded, path: path, options: options)
-        let (state, optimizerState) = try TrainingCheckpoint.read(loaded, path: path)
+        let (state, optimizerState, averageState) = try TrainingCheckpoint.read(loaded, path: path)
         try optimizer.restore(optimizerState)
+        // A checkpoint without averages (trained without --ema, or the best one) starts them from its weights.
+        if let average, let averageState { try average.restore(averageState) }
         schedule = state.schedule
         step = state.step
         best = state.best
@@ -230,6 +237,7 @@ public final class Trainer {
                 }
                 step += 1
                 try checkParameters()
+                average?.update()
                 // 4. Report.
                 // A step's time: from the previous step's end (its batch's wait included), validation and checkpoints
                 // aside.
@@ -370,23 +378,39 @@ public final class Trainer {
             try synchronize(model.namedParameters().map(\.1).filter { !$0.requiresGrad })
             try checkReplicas()
         }
-        let validationStart = clock()
-        let validation = try validate(epoch: epoch)
-        budget?.recordValidation(seconds: clock().timeIntervalSince(validationStart))
-        if let record = validation {
-            try log?.write(record)
-            onEvent(.validation(record))
-            let value = metric(record)
-            if schedule.kind == .plateau { optimizer.learningRate = schedule.report(metric: value) }
-            if best.map({ value > $0 }) ?? true {
-                best = value
-                try save(bestCheckpoint, reason: "best \(options.bestMetric.rawValue) \(String(format: "%.4f", value))")
+        try withAverage {
+            let validationStart = clock()
+            let validation = try validate(epoch: epoch)
+            budget?.recordValidation(seconds: clock().timeIntervalSince(validationStart))
+            if let record = validation {
+                try log?.write(record)
+                onEvent(.validation(record))
+                let value = metric(record)
+                if schedule.kind == .plateau { optimizer.learningRate = schedule.report(metric: value) }
+                if best.map({ value > $0 }) ?? true {
+                    best = value
+                    try save(bestCheckpoint, reason: "best \(options.bestMetric.rawValue) \(String(format: "%.4f", value))")
+                }
+            } else {
+                // Without validation images nothing ranks the checkpoints: best is the latest.
+                try save(bestCheckpoint, reason: "latest (no validation images)")
             }
-        } else {
-            // Without validation images nothing ranks the checkpoints: best is the latest.
-            try save(bestCheckpoint, reason: "latest (no validation images)")
         }
         try save(lastCheckpoint, reason: "step \(step)")
+    }
+
+    /// Runs `body` with the averaged weights in the model where there is an average (every rank with rank 0's
+    /// averaged running statistics), then puts the trained weights back.
+    private func withAverage(_ body: () throws -> Void) throws {
+        guard let average else { return try body() }
+        average.exchange()
+        holdsAverage = true
+        defer {
+            average.exchange()
+            holdsAverage = false
+        }
+        if group.worldSize > 1 { try synchronize(average.parameters.filter { !$0.requiresGrad }) }
+        try body()
     }
 
     /// The value of `options.bestMetric` in `record`.
@@ -450,13 +474,15 @@ public final class Trainer {
     public func save(_ path: String, reason: String) throws {
         try checkParameters()
         guard group.isPrimary else { return }
-        for (key, tensor) in optimizer.state.tensors where !tensor.isFinite {
+        for (key, tensor) in optimizer.state.tensors + (average?.state.tensors ?? []) where !tensor.isFinite {
             throw TrainingError.nonFiniteParameter(step: step, key: "optimizer state \(key)")
         }
         let state = TrainingCheckpoint.State(step: step, optimizer: options.optimizer, optimizerNumbers: [:],
                                              schedule: schedule, best: best, seed: options.seed)
         let start = clock()
-        try TrainingCheckpoint.write(model: model, metadata: metadata, optimizer: optimizer, state: state, to: path)
+        // While the model holds the averaged weights, the average holds the trained ones: the file keeps no average.
+        try TrainingCheckpoint.write(model: model, metadata: metadata, optimizer: optimizer, average: holdsAverage ? nil : average,
+                                     state: state, to: path)
         budget?.recordCheckpoint(seconds: clock().timeIntervalSince(start))
         onEvent(.checkpoint(path: path, reason: reason))
     }

@@ -4,8 +4,9 @@ import Models
 import Training
 
 /// A training checkpoint: a native model file (loadable by `predict`, `info`, `convert`) that also holds the
-/// optimizer's buffers (`optimizer.<parameter index>.<name>` tensors) and the trainer's state (`unet.training`
-/// metadata: step, optimizer numbers, schedule, best metric), so that `--resume` continues exactly.
+/// optimizer's buffers (`optimizer.<parameter index>.<name>` tensors), the weights' moving average if there is one
+/// (`optimizer.ema.<parameter index>.average`) and the trainer's state (`unet.training` metadata: step, optimizer
+/// numbers, schedule, best metric, the average's update count), so that `--resume` continues exactly.
 struct TrainingCheckpoint {
     /// The trainer's state besides the model and the optimizer buffers.
     struct State: Codable {
@@ -15,15 +16,23 @@ struct TrainingCheckpoint {
         var schedule: Schedule
         var best: Double?
         var seed: UInt64
+        /// The moving average's updates (nil: the file holds no average).
+        var averageUpdates: Int?
     }
 
+    /// The prefix of the moving average's tensors after `ModelFile.optimizerPrefix`.
+    static let averagePrefix = "ema."
+
     /// Writes the checkpoint atomically.
-    static func write(model: any SegmentationModel, metadata: ModelMetadata, optimizer: any Optimizer, state: State, to path: String) throws {
+    static func write(model: any SegmentationModel, metadata: ModelMetadata, optimizer: any Optimizer, average: ExponentialMovingAverage?,
+                      state: State, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var state = state
         state.optimizerNumbers = optimizer.state.numbers
+        state.averageUpdates = average?.updates
         let extra = optimizer.state.tensors.map { (ModelFile.optimizerPrefix + $0.key, StoredTensor($0.tensor)) }
+            + (average?.state.tensors ?? []).map { (ModelFile.optimizerPrefix + averagePrefix + $0.key, StoredTensor($0.tensor)) }
         try ModelFile.write(ModelFile.storedTensors(of: model), architecture: model.architecture, metadata: metadata,
                             to: path, extraTensors: extra,
                             extraMetadata: [ModelFile.trainingKey: String(decoding: try encoder.encode(state), as: UTF8.self)])
@@ -37,19 +46,22 @@ struct TrainingCheckpoint {
         try file.write(to: path)
     }
 
-    /// The state and optimizer buffers of a loaded training checkpoint.
-    static func read(_ loaded: LoadedModel, path: String) throws -> (State, OptimizerState) {
+    /// The state, optimizer buffers and moving average (nil where the file holds none) of a loaded training checkpoint.
+    static func read(_ loaded: LoadedModel, path: String) throws -> (State, OptimizerState, OptimizerState?) {
         guard let text = loaded.fileMetadata[ModelFile.trainingKey],
             let state = try? JSONDecoder().decode(State.self, from: Data(text.utf8))
         else { throw TrainingError.invalidCheckpoint("\(path): not a training checkpoint (no \(ModelFile.trainingKey) metadata); use --load to start from its weights") }
         // The state comes from a file: every number must be in range before step arithmetic uses it.
         guard (0...1_000_000_000).contains(state.step), state.schedule.isValid, state.best?.isFinite ?? true,
+            (0...1_000_000_000).contains(state.averageUpdates ?? 0),
             state.optimizerNumbers.values.allSatisfy({ $0.isFinite && abs($0) <= 1e15 })
         else { throw TrainingError.invalidCheckpoint("\(path): \(ModelFile.trainingKey) holds values out of range (edited?)") }
         for (key, tensor) in loaded.extraTensors where !tensor.isFinite {
             throw TrainingError.invalidCheckpoint("\(path): optimizer state \(CheckpointError.quote(key)) holds NaN or infinite values")
         }
         let tensors = loaded.extraTensors.map { (String($0.key.dropFirst(ModelFile.optimizerPrefix.count)), $0.tensor.floatTensor()) }
-        return (state, OptimizerState(tensors: tensors, numbers: state.optimizerNumbers))
+        let averages = tensors.filter { $0.0.hasPrefix(averagePrefix) }.map { (String($0.0.dropFirst(averagePrefix.count)), $0.1) }
+        let average = state.averageUpdates.map { OptimizerState(tensors: averages, numbers: ["updates": Double($0)]) }
+        return (state, OptimizerState(tensors: tensors.filter { !$0.0.hasPrefix(averagePrefix) }, numbers: state.optimizerNumbers), average)
     }
 }

@@ -43,6 +43,10 @@ public struct TrainingOptions: Sendable {
     /// their outputs (`CompiledUNet`'s `recomputesConvolutions`; nil: only where keeping every map would take more
     /// than an eighth of the machine's memory).
     public var recomputesConvolutions: Bool?
+    /// The decay of an exponential moving average of the weights (`--ema`, `ExponentialMovingAverage`): validation, the
+    /// best checkpoint and its metric use the averaged weights; the last checkpoint holds the trained weights and the
+    /// averages, so that a resumed run continues both. nil: no average.
+    public var emaDecay: Float?
     /// Validate every this many steps (nil: only at the end of each epoch, or every tenth of the steps).
     public var validateEvery: Int?
     public var bestMetric: Metric = .dice

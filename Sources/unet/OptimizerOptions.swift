@@ -2,7 +2,7 @@ import ArgumentParser
 import Training
 import Workflows
 
-/// The optimizer, its learning-rate schedule and gradient clipping (`unet train`), with milesial's defaults:
+/// The optimizer, its learning-rate schedule, gradient clipping and the weights' average (`unet train`), with milesial's defaults:
 /// RMSprop at 1e-5, weight decay 1e-8, momentum 0.999, ReduceLROnPlateau on validation Dice.
 struct OptimizerOptions: ParsableArguments {
     @Option(name: [.short, .long], help: "Learning rate.") var learningRate: Float = 1e-5
@@ -16,6 +16,9 @@ struct OptimizerOptions: ParsableArguments {
     @Option(help: "Validations without improvement before the plateau schedule lowers the rate.") var patience = 5
     @Option(help: "Maximum gradient norm (0: no clipping; each parameter is then updated as soon as backward has its gradient, which stores no gradients).")
     var clip: Float = 1
+    @Option(help: ArgumentHelp("Keep an exponential moving average of the weights with this decay (e.g. 0.99): validation, "
+        + "best.safetensors and its metric use the averaged weights.", valueName: "decay"))
+    var ema: Float?
 
     func validate() throws {
         try FlagRange.positive(learningRate, "--learning-rate", atMost: 10)
@@ -25,6 +28,7 @@ struct OptimizerOptions: ParsableArguments {
         try FlagRange.check(clip, "--clip", in: 0...1e6)
         try FlagRange.check(warmup, "--warmup", in: 0...1_000_000_000)
         try FlagRange.check(patience, "--patience", in: 0...1_000_000)
+        try FlagRange.below(ema, "--ema", 1)
     }
 
     /// Writes the flags into `o`.
@@ -33,6 +37,7 @@ struct OptimizerOptions: ParsableArguments {
         o.momentum = momentum ?? (optimizer == .adam || optimizer == .adamw ? 0.9 : (optimizer == .sgd ? 0.9 : 0.999))
         (o.schedule, o.warmupSteps, o.minimumLearningRate, o.plateauPatience) = (schedule, warmup, minLr, patience)
         o.gradientClipping = clip > 0 ? clip : nil
+        o.emaDecay = ema
     }
 }
 

@@ -22,7 +22,7 @@ struct TrainerTests {
     }
 
     func trainer(_ run: Run, steps: Int, output: String, seed: UInt64 = 3, learningRate: Float = 3e-3,
-                 recomputesConvolutions: Bool? = nil, mode: RunDirectory.Mode = .new, flips: Bool? = nil) throws -> Trainer {
+                 recomputesConvolutions: Bool? = nil, mode: RunDirectory.Mode = .new, flips: Bool? = nil, ema: Float? = nil) throws -> Trainer {
         var g = SeededGenerator(seed: seed)
         let model = try UNet(.milesial(inputChannels: 1, classes: 2, baseWidth: 8, depth: 2), generator: &g)
         var options = TrainingOptions()
@@ -30,6 +30,7 @@ struct TrainerTests {
         (options.momentum, options.schedule, options.validateEvery, options.seed) = (0.9, .cosine, 4, seed)
         options.recomputesConvolutions = recomputesConvolutions
         options.checksTestTimeFlips = flips != nil
+        options.emaDecay = ema
         var augmentation = Augmentation()
         (augmentation.crop, augmentation.flips) = (24, true)
         let loader = BatchLoader(dataset: run.dataset, indices: Array(0..<8), batchSize: 2, augmentation: augmentation,
@@ -193,6 +194,67 @@ struct TrainerTests {
         try second.run()
         #expect(firstLosses + secondLosses() == wholeLosses(), "\(firstLosses + secondLosses()) vs \(wholeLosses())")
         #expect(second.model.stateDict() == whole.model.stateDict())
+    }
+
+    @Test("--ema: training unchanged; validation and best.safetensors use the average of the weights; last.safetensors keeps both, and resume continues the average exactly")
+    func movingAverage() throws {
+        let run = try setUp()
+        defer { try? FileManager.default.removeItem(at: run.folder) }
+        let plain = try trainer(run, steps: 12, output: run.folder.appendingPathComponent("plain").path)
+        let plainLosses = losses(plain)
+        try plain.run()
+
+        // The average, computed here from the weights after each step, and the one at each save of best.safetensors.
+        let output = run.folder.appendingPathComponent("ema").path
+        let averaged = try trainer(run, steps: 12, output: output, ema: 0.8)
+        let keys = averaged.model.namedParameters().map(\.0)
+        final class Expected { var average: [String: Tensor] = [:]; var updates = 0; var atBest: [String: Tensor] = [:]; var losses: [Float] = [] }
+        let expected = Expected()
+        averaged.onEvent = { event in
+            switch event {
+            case .step(let record):
+                expected.losses.append(record.loss)
+                let d: Float = expected.updates == 0 ? 0 : min(0.8, Float(1 + expected.updates) / Float(10 + expected.updates))
+                for (key, parameter) in averaged.model.namedParameters() {
+                    let old = expected.average[key] ?? parameter.value
+                    expected.average[key] = parameter.isInteger ? parameter.value
+                        : Tensor(shape: old.shape) { d * old[flat: $0] + (1 - d) * parameter.value[flat: $0] }
+                }
+                expected.updates += 1
+            case .checkpoint(let path, _) where path.hasSuffix("best.safetensors"):
+                expected.atBest = expected.average
+            default: break
+            }
+        }
+        try averaged.run()
+        #expect(expected.losses == plainLosses())  // the average never feeds back into training
+        #expect(averaged.model.stateDict() == plain.model.stateDict())
+        let average = try #require(averaged.average)
+        for (key, value) in zip(keys, average.averages) { expectClose(value, expected.average[key]!, rtol: 1e-6, atol: 1e-7, key) }
+        let best = try ModelFile.load(path: output + "/best.safetensors").model.stateDict()
+        #expect(!expected.atBest.isEmpty)
+        for key in keys { expectClose(best[key]!, expected.atBest[key]!, rtol: 1e-6, atol: 1e-7, "best.safetensors \(key)") }
+        #expect(best != plain.model.stateDict())
+        let last = try ModelFile.load(path: output + "/last.safetensors")
+        #expect(last.model.stateDict() == averaged.model.stateDict())
+        #expect(last.extraTensors.filter { $0.key.hasPrefix(ModelFile.optimizerPrefix + "ema.") }.count == keys.count)
+
+        // Stopped after step 5 and resumed: the same average at the end as the uninterrupted run.
+        let partOutput = run.folder.appendingPathComponent("part").path
+        do {
+            let first = try trainer(run, steps: 12, output: partOutput, ema: 0.8)
+            var steps = 0
+            first.shouldStop = { steps += 1; return steps == 5 }
+            #expect(throws: TrainingError.self) { try first.run() }
+        }
+        let checkpoint = partOutput + "/last.safetensors"
+        let loaded = try ModelFile.load(path: checkpoint)
+        let second = try trainer(run, steps: 12, output: partOutput, mode: .resume(checkpoint: checkpoint), ema: 0.8)
+        try second.model.load(loaded.model.stateDict())
+        try second.resume(from: loaded, path: checkpoint)
+        #expect(second.average?.updates == 5)
+        try second.run()
+        #expect(second.average?.averages == average.averages)
     }
 
     @Test("a non-finite loss stops training with the step, and leaves the last good checkpoint untouched")
