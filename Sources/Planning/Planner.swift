@@ -8,10 +8,11 @@ import Workflows
 /// - scale: the smallest that keeps the thinnest common structure 4 pixels thick and the median image's long side
 ///   at 512 pixels or more;
 /// - crop and batch: whole images when they are all one size of at most 256 pixels a side, else square crops twice
-///   the typical object (128-256 pixels), in batches of about 2 · 256² pixels;
+///   the typical object (128-256 pixels), in batches of about 2 · 256² pixels (doubled: see width);
 /// - depth: the shallowest (3-5) whose receptive field covers the typical object, with a bottom map of 8 pixels or more;
 /// - width: the widest of 8, 16, 32, 64 that still trains `minimumSteps` steps in the budget (steps measured by
-///   the probe);
+///   the probe); where that is 64 and twice the batch at base 32 also trains `minimumSteps` steps, base 32 with
+///   twice the batch (the hand recipes' choice: minutes spent on seeing data rather than on width);
 /// - steps: what fills the budget after validation, which is given a tenth of it at most;
 /// - normalization: each channel's z-score over the dataset, its values first clipped to the 0.5-99.5th percentiles
 ///   (widened to the foreground's) where the extremes lie more than twice as far apart as those percentiles;
@@ -42,6 +43,11 @@ public struct Planner {
     public static let minimumSteps = 500
     /// Widths considered, narrowest first.
     public static let widths = [8, 16, 32, 64]
+    /// The widest base chosen while the batch can still grow (nnU-Net's): a budget that affords a wider one doubles the
+    /// batch instead.
+    public static let widestBase = 32
+    /// The most images a training batch holds.
+    public static let largestBatch = 16
     /// Pixels a training batch holds (two 256² crops).
     public static let batchPixels = 2 * 256 * 256
     /// Passes over each pixel from which augmentation turns light and strong: below them a short run is still
@@ -113,11 +119,10 @@ public struct Planner {
                 + (fits < wanted ? " and the smallest image (\(smallest) px)" : ""))
         }
         let side = crop ?? Int((Double(size.max() ?? 64)).rounded())
-        let batchSize: Int
-        if let given = constraints.batchSize {
-            batchSize = given
-        } else {
-            batchSize = max(min(min(Int((Double(Self.batchPixels) / Double(side * side)).rounded()), 16), trainingImages), 1)
+        let batchLimit = max(min(Self.largestBatch, trainingImages), 1)
+        var batchSize = constraints.batchSize ?? min(max(Int((Double(Self.batchPixels) / Double(side * side)).rounded()), 1), batchLimit)
+        let batchDecision = decisions.count
+        if constraints.batchSize == nil {
             decide("--batch-size", "\(batchSize)", "about 2 · 256² pixels a step (\(batchSize) x \(side)²)"
                 + (batchSize == trainingImages ? ", at most the training images" : ""))
         }
@@ -134,22 +139,36 @@ public struct Planner {
 
         // 5. Width, by the steps the budget affords at each (measured).
         let validationCount = validationImages
-        func candidate(_ base: Int) -> TrainingCandidate {
-            TrainingCandidate(base: base, depth: depth, side: side, batchSize: batchSize, inputChannels: inputChannels, classes: classes)
+        func measure(_ base: Int, batch: Int) throws -> (base: Int, seconds: Double, affordable: Bool) {
+            let seconds = try probe.secondsPerStep(TrainingCandidate(base: base, depth: depth, side: side, batchSize: batch,
+                                                                     inputChannels: inputChannels, classes: classes))
+            let steps = fill(secondsPerStep: seconds, spent: 0, side: side, batch: batch, validationCount: validationCount, pixels: pixels).steps
+            return (base, seconds, steps >= Self.minimumSteps)
         }
         var measured: [(base: Int, seconds: Double, affordable: Bool)] = []
         for base in constraints.base.map({ [$0] }) ?? Self.widths {
-            let seconds = try probe.secondsPerStep(candidate(base))
-            let steps = fill(secondsPerStep: seconds, spent: 0, side: side, batch: batchSize, validationCount: validationCount, pixels: pixels).steps
-            measured.append((base, seconds, steps >= Self.minimumSteps))
-            if steps < Self.minimumSteps { break }
+            measured.append(try measure(base, batch: batchSize))
+            if !measured.last!.affordable { break }
         }
         let affordable = measured.filter(\.affordable)
-        let chosen = affordable.last ?? measured[0]
+        var chosen = affordable.last ?? measured[0]
         let timing = measured.map { String(format: "%d: %.2f s", $0.base, $0.seconds) }.joined(separator: ", ")
+        // Past nnU-Net's width the budget buys more data a step rather than width, where the batch can grow.
+        var doubledBatch = false
+        if constraints.base == nil, constraints.batchSize == nil, chosen.base > Self.widestBase, 2 * batchSize <= batchLimit {
+            let doubled = try measure(Self.widestBase, batch: 2 * batchSize)
+            if doubled.affordable {
+                let reason = String(format: "twice about 2 · 256² pixels a step (%d x %d², %.2f s a step): the budget affords base %d, "
+                                    + "and past base %d it buys data rather than width", 2 * batchSize, side, doubled.seconds, chosen.base,
+                                    Self.widestBase)
+                (chosen, batchSize, doubledBatch) = (doubled, 2 * batchSize, true)
+                decisions[batchDecision] = RecipeDecision(flag: "--batch-size", value: "\(batchSize)", reason: reason)
+            }
+        }
         if constraints.base == nil {
             decide("--base", "\(chosen.base)", (affordable.isEmpty
                 ? "the narrowest: the budget affords fewer than \(Self.minimumSteps) steps at any width"
+                : doubledBatch ? "nnU-Net's width; the budget's surplus doubles the batch"
                 : "the widest that trains \(Self.minimumSteps)+ steps in the budget") + " (seconds a step by width: \(timing))")
         }
 

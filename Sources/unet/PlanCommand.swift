@@ -12,7 +12,7 @@ struct PlanCommand: ParsableCommand {
         discussion: """
             The fingerprint: image sizes, gray or colour, intensities per channel, and per class its share of the pixels, \
             the size and thickness of its regions and where in the images it lies. The recipe: scale, crop, batch, depth, \
-            width (the widest whose measured steps fill the budget), steps, validation, normalization, loss, optimizer, \
+            width (the widest whose measured steps fill the budget; past base 32 a larger batch instead), steps, validation, normalization, loss, optimizer, \
             schedule, augmentation and prediction settings, each with its reason. 10% of the images (one of a set under \
             ten) are assumed held out for validation, as unet train --auto holds them out. --json prints both as one JSON \
             object.

@@ -2,14 +2,15 @@ import Planning
 import Testing
 import Training
 
-/// Fixed seconds a step by width (what a machine would measure), counting the candidates asked for.
+/// Fixed seconds a step by width for 2 · 256² pixels, in proportion for other batches (what a machine would measure),
+/// counting the candidates asked for.
 final class FakeProbe: ThroughputProbe {
     let seconds: [Int: Double]
     var asked: [TrainingCandidate] = []
     init(_ seconds: [Int: Double] = [8: 0.1, 16: 0.3, 32: 1.0, 64: 3.0]) { self.seconds = seconds }
     func secondsPerStep(_ candidate: TrainingCandidate) throws -> Double {
         asked.append(candidate)
-        return seconds[candidate.base]!
+        return seconds[candidate.base]! * Double(candidate.batchSize * candidate.side * candidate.side) / Double(Planner.batchPixels)
     }
 }
 
@@ -43,7 +44,7 @@ struct PlannerTests {
         #expect(short.base == 16)
         #expect(probe.asked.map(\.base) == [8, 16, 32])
         #expect(try plan(budget: 900).base == 32)
-        #expect(try plan(budget: 1800).base == 64)
+        #expect(try plan(budget: 1800, constraints: RecipeConstraints(batchSize: 2)).base == 64)
         #expect(try plan(budget: 60).base == 8)  // nothing affords 500 steps: the narrowest
         // Steps fill what is left of the budget after validation, never more.
         for budget in [300.0, 900, 1800] {
@@ -83,6 +84,27 @@ struct PlannerTests {
         #expect(decision.value == "on" && decision.reason.contains("checked at the end"), "\(decision)")
         #expect(Double(r.steps) * r.secondsPerStep <= 300 - 10 - Planner.closingSeconds - 4 * r.validationSeconds)
         #expect(try !plan(budget: 900).predictionFlips)  // base 32: four passes over 2 s
+    }
+
+    @Test("a budget that affords base 64 doubles the batch at base 32 instead, where the batch can grow and still trains 500 steps")
+    func batchPastBase32() throws {
+        let probe = FakeProbe()
+        let r = try plan(budget: 1800, probe: probe)
+        #expect((r.base, r.batchSize) == (32, 4))
+        #expect(probe.asked.map { [$0.base, $0.batchSize] } == [[8, 2], [16, 2], [32, 2], [64, 2], [32, 4]])
+        #expect(r.secondsPerStep == 2)
+        #expect(r.steps >= Planner.minimumSteps && Double(r.steps) * r.secondsPerStep <= 1800 - 10)
+        let batch = try #require(r.decisions.first { $0.flag == "--batch-size" })
+        #expect(batch.value == "4" && batch.reason.contains("data rather than width"), "\(batch)")
+        #expect(r.decisions.contains { $0.flag == "--base" && $0.value == "32" })
+        // Under 500 steps at twice the batch, or with the batch given, or the width given, base 64 stays.
+        #expect(try plan(budget: 1800, probe: FakeProbe([8: 0.1, 16: 0.3, 32: 2.0, 64: 3.0])).base == 64)
+        #expect(try plan(budget: 1800, constraints: RecipeConstraints(batchSize: 2)).batchSize == 2)
+        #expect(try plan(budget: 1800, constraints: RecipeConstraints(base: 64)).batchSize == 2)
+        // A batch that cannot grow (every training image already in it) leaves the width to grow.
+        let few = try Planner(fingerprint: Self.membranes, trainingImages: 3, validationImages: 1, heldOutPercent: 10, inputChannels: 1,
+                              classes: 2, budgetSeconds: 1800).plan(probe: FakeProbe(), spent: { 10 })
+        #expect((few.base, few.batchSize) == (64, 2))
     }
 
     @Test("percentile clipping: only where a few outliers stretch a channel's range; then the z-score of the clipped values")
