@@ -2,8 +2,8 @@ import NN
 import Tensors
 
 /// An exponential moving average of a model's parameters and floating-point buffers (running statistics), kept
-/// beside them: PyTorch's `AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)` with
-/// timm's warm-up of the decay. Each `update()` after the first (which copies the values) sets
+/// beside them: PyTorch's `AveragedModel(model, avg_fn, use_buffers=True)` with an exponential `avg_fn` whose decay
+/// warms up as timm's does. Each `update()` after the first (which copies the values) sets
 /// `average = d · average + (1 − d) · value` with `d = min(decay, (1 + n) / (10 + n))`, `n` the updates before it, so
 /// the first weights, still random, fade within tens of steps. Integer buffers (`num_batches_tracked`) are copied.
 ///
@@ -17,6 +17,8 @@ public final class ExponentialMovingAverage {
     public private(set) var averages: [Tensor]
     /// Updates so far.
     public private(set) var updates = 0
+    /// Whether the parameters hold the averages now (and `averages` the values), between two `exchange()` calls.
+    public private(set) var isExchanged = false
 
     /// - Precondition: `decay` in 0..<1.
     public init(parameters: [Parameter], decay: Float) {
@@ -34,7 +36,9 @@ public final class ExponentialMovingAverage {
     public var currentDecay: Float { min(decay, Float(1 + updates) / Float(10 + updates)) }
 
     /// Moves each average towards its parameter's value (the first update copies the values).
+    /// - Precondition: not exchanged.
     public func update() {
+        precondition(!isExchanged, "ExponentialMovingAverage.update: the parameters hold the averages")
         let d = updates == 0 ? 0 : currentDecay
         for (index, parameter) in parameters.enumerated() {
             parameter.value.withUnsafeBufferPointer { values in
@@ -60,9 +64,11 @@ public final class ExponentialMovingAverage {
                 }
             }
         }
+        isExchanged.toggle()
     }
 
-    /// The averages (`<index>.average`) and the update count, for checkpoints.
+    /// The averages (`<index>.average`) and the update count, for checkpoints (while exchanged, `averages` holds the
+    /// parameters' own values: save the state before exchanging).
     public var state: OptimizerState {
         OptimizerState(tensors: averages.enumerated().map { ("\($0.offset).average", $0.element) }, numbers: ["updates": Double(updates)])
     }

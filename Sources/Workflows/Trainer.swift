@@ -52,8 +52,6 @@ public final class Trainer {
     public private(set) var schedule: Schedule
     /// The moving average of the weights (`TrainingOptions.emaDecay`).
     public let average: ExponentialMovingAverage?
-    /// Whether the model holds the averaged weights now (during validation and the best checkpoint's save).
-    private var holdsAverage = false
     private var trainingNetworks: [[Int]: CompiledUNet] = [:]
     /// The validation predictors, without and with test-time flips.
     private var validationPredictors: [Bool: Predictor] = [:]
@@ -404,11 +402,7 @@ public final class Trainer {
     private func withAverage(_ body: () throws -> Void) throws {
         guard let average else { return try body() }
         average.exchange()
-        holdsAverage = true
-        defer {
-            average.exchange()
-            holdsAverage = false
-        }
+        defer { average.exchange() }
         if group.worldSize > 1 { try synchronize(average.parameters.filter { !$0.requiresGrad }) }
         try body()
     }
@@ -481,8 +475,8 @@ public final class Trainer {
                                              schedule: schedule, best: best, seed: options.seed)
         let start = clock()
         // While the model holds the averaged weights, the average holds the trained ones: the file keeps no average.
-        try TrainingCheckpoint.write(model: model, metadata: metadata, optimizer: optimizer, average: holdsAverage ? nil : average,
-                                     state: state, to: path)
+        try TrainingCheckpoint.write(model: model, metadata: metadata, optimizer: optimizer,
+                                     average: average?.isExchanged == true ? nil : average, state: state, to: path)
         budget?.recordCheckpoint(seconds: clock().timeIntervalSince(start))
         onEvent(.checkpoint(path: path, reason: reason))
     }

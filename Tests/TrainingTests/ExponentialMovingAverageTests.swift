@@ -37,10 +37,12 @@ struct ExponentialMovingAverageTests {
         #expect(average.averages[1].scalars == [7])
         let storage = weight.value.withUnsafeMutableBufferPointer { $0.baseAddress }
         average.exchange()
+        #expect(average.isExchanged)
         #expect(weight.value.scalars == [d * 1 + (1 - d) * 3, d * 2 + (1 - d) * 6])
         #expect(average.averages[0].scalars == [3, 6])
         #expect(weight.value.withUnsafeMutableBufferPointer { $0.baseAddress } == storage)
         average.exchange()
+        #expect(!average.isExchanged)
         #expect(weight.value.scalars == [3, 6])
         #expect(average.averages[0].scalars == [d * 1 + (1 - d) * 3, d * 2 + (1 - d) * 6])
     }

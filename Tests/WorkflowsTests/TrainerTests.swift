@@ -41,6 +41,29 @@ struct TrainerTests {
                            loader: loader, validation: (run.dataset, [8, 9]), outputDirectory: output, mode: mode)
     }
 
+    /// A run of `steps` steps into `output` stopped (and saved) after step `stoppedAfter`, and a trainer resumed from
+    /// its last checkpoint; with the stopped run's losses.
+    func interruptedAndResumed(_ run: Run, steps: Int, output: String, stoppedAfter: Int, ema: Float? = nil) throws
+        -> (losses: [Float], resumed: Trainer)
+    {
+        var firstLosses: [Float] = []
+        do {
+            // The first run holds the folder's lock until it is released, at the end of this block.
+            let first = try trainer(run, steps: steps, output: output, ema: ema)
+            let recorded = losses(first)
+            var count = 0
+            first.shouldStop = { count += 1; return count == stoppedAfter }
+            #expect(throws: TrainingError.self) { try first.run() }
+            firstLosses = recorded()
+        }
+        let checkpoint = output + "/last.safetensors"
+        let loaded = try ModelFile.load(path: checkpoint)
+        let second = try trainer(run, steps: steps, output: output, mode: .resume(checkpoint: checkpoint), ema: ema)
+        try second.model.load(loaded.model.stateDict())
+        try second.resume(from: loaded, path: checkpoint)
+        return (firstLosses, second)
+    }
+
     func losses(_ trainer: Trainer) -> () -> [Float] {
         final class Box { var values: [Float] = [] }
         let box = Box()
@@ -172,23 +195,8 @@ struct TrainerTests {
         let wholeLosses = losses(whole)
         try whole.run()
 
-        let partOutput = run.folder.appendingPathComponent("part").path
-        var firstLosses: [Float] = []
-        do {
-            // The first run holds the folder's lock until it is released, at the end of this block.
-            let first = try trainer(run, steps: 12, output: partOutput)
-            let recorded = losses(first)
-            var steps = 0
-            first.shouldStop = { steps += 1; return steps == 5 }  // stop (and save) after step 5
-            #expect(throws: TrainingError.self) { try first.run() }
-            firstLosses = recorded()
-        }
-        let checkpoint = partOutput + "/last.safetensors"
-        let loaded = try ModelFile.load(path: checkpoint)
-        let second = try trainer(run, steps: 12, output: partOutput, seed: 3, mode: .resume(checkpoint: checkpoint))
-        let model = second.model
-        try model.load(loaded.model.stateDict())
-        try second.resume(from: loaded, path: checkpoint)
+        let (firstLosses, second) = try interruptedAndResumed(run, steps: 12, output: run.folder.appendingPathComponent("part").path,
+                                                              stoppedAfter: 5)
         #expect(second.step == 5)
         let secondLosses = losses(second)
         try second.run()
@@ -240,18 +248,8 @@ struct TrainerTests {
         #expect(last.extraTensors.filter { $0.key.hasPrefix(ModelFile.optimizerPrefix + "ema.") }.count == keys.count)
 
         // Stopped after step 5 and resumed: the same average at the end as the uninterrupted run.
-        let partOutput = run.folder.appendingPathComponent("part").path
-        do {
-            let first = try trainer(run, steps: 12, output: partOutput, ema: 0.8)
-            var steps = 0
-            first.shouldStop = { steps += 1; return steps == 5 }
-            #expect(throws: TrainingError.self) { try first.run() }
-        }
-        let checkpoint = partOutput + "/last.safetensors"
-        let loaded = try ModelFile.load(path: checkpoint)
-        let second = try trainer(run, steps: 12, output: partOutput, mode: .resume(checkpoint: checkpoint), ema: 0.8)
-        try second.model.load(loaded.model.stateDict())
-        try second.resume(from: loaded, path: checkpoint)
+        let second = try interruptedAndResumed(run, steps: 12, output: run.folder.appendingPathComponent("part").path, stoppedAfter: 5,
+                                               ema: 0.8).resumed
         #expect(second.average?.updates == 5)
         try second.run()
         #expect(second.average?.averages == average.averages)
