@@ -988,6 +988,25 @@ def nnunet_folder():
                os.path.join(folder, "fold_0", "checkpoint_final.pth"))
 
 
+def deep_supervision_loss(outputs, target, out):
+    """nnU-Net's deep supervision loss over `outputs` (the full resolution first) for `target` (255 ignored): each output
+    scored with this project's Dice + cross-entropy against the masks resized to its size as nnU-Net's
+    DownsampleSegForDSTransform resizes them (nearest-exact), summed with nnU-Net's weights (1/2^i, the lowest 0,
+    normalized). Records `logits.<i>`, `target.<i>` (-1 where ignored), `weights` and `loss` in `out`; returns the loss."""
+    weights = np.array([1 / (2 ** i) for i in range(len(outputs))])
+    weights[-1] = 0
+    weights = weights / weights.sum()
+    total = 0
+    for i, (logits, weight) in enumerate(zip(outputs, weights)):
+        t = target if i == 0 else F.interpolate(target[:, None].float(), size=logits.shape[2:], mode="nearest-exact")[:, 0].long()
+        out[f"logits.{i}"] = logits
+        out[f"target.{i}"] = torch.where(t == 255, -1, t).to(torch.int32)
+        if weight != 0:
+            total = total + float(weight) * (F.cross_entropy(logits, t, ignore_index=255) + dice_reference(logits, t))
+    out.update(loss=total.reshape(1), weights=torch.tensor(weights, dtype=torch.float32))
+    return total
+
+
 def deep_supervision_cases():
     """models/nnunet_ds_<case>.safetensors: nnU-Net's training loss with deep supervision, as its trainer computes it:
     the network built with deep_supervision=True (its outputs, the full resolution first: `logits.<i>`), the masks
@@ -1012,18 +1031,8 @@ def deep_supervision_cases():
         target[torch.rand(target.shape) < 0.1] = 255  # ignored pixels
         model.train()
         outputs = model(x)
-        weights = np.array([1 / (2 ** i) for i in range(len(outputs))])
-        weights[-1] = 0
-        weights = weights / weights.sum()
-        total = 0
-        for i, (logits, weight) in enumerate(zip(outputs, weights)):
-            t = target if i == 0 else F.interpolate(target[:, None].float(), size=logits.shape[2:], mode="nearest-exact")[:, 0].long()
-            out[f"logits.{i}"] = logits
-            out[f"target.{i}"] = torch.where(t == 255, -1, t).to(torch.int32)
-            if weight != 0:
-                total = total + float(weight) * (F.cross_entropy(logits, t, ignore_index=255) + dice_reference(logits, t))
-        total.backward()
-        out.update(x=x, loss=total.reshape(1), weights=torch.tensor(weights, dtype=torch.float32))
+        deep_supervision_loss(outputs, target, out).backward()
+        out["x"] = x
         out.update({"grad." + k: p.grad for k, p in model.named_parameters()})
         meta = dict(features=",".join(map(str, options["features"])), strides=",".join(map(str, options["strides"])),
                     in_channels=options["in_channels"], classes=options["classes"])
@@ -1032,6 +1041,38 @@ def deep_supervision_cases():
         else:
             meta.update(convs=",".join(["2"] * len(options["features"])), decoder_convs=",".join(["2"] * (len(options["features"]) - 1)))
         save("models", name, out, **meta)
+
+
+def classic_deep_supervision_cases():
+    """models/classic_ds_<case>.safetensors: deep supervision added to milesial's U-Net as this project trains it: a
+    1x1 nn.Conv2d head on the output of up1, up2 and up3 (`head.<i>.*`, i counted from up1, the deepest), the outputs
+    ordered the full resolution first (`logits.<i>`: outc, then up3's head, up2's, up1's), the masks resized to each as
+    nnU-Net resizes them (`target.<i>`), Dice + cross-entropy summed with nnU-Net's weights (`weights`; up1's head
+    weighs 0), the total `loss`, and every gradient of the network (`grad.<key>`) and of the heads (`grad.head.<key>`).
+    Odd sizes: milesial pads the up-sampled maps, and the lower outputs are not exact halves."""
+    cases = [("classic_ds_transposed", dict(bilinear=False, classes=3), (2, 1, 42, 38), 91),
+             ("classic_ds_bilinear", dict(bilinear=True, classes=2), (2, 1, 36, 46), 92)]
+    for name, options, shape, seed in cases:
+        model = prepared(unet_zoo.MilesialUNet(1, options["classes"], options["bilinear"], base=2), shape, seed)
+        decoder = [model.up1, model.up2, model.up3]
+        heads = nn.ModuleList(nn.Conv2d(up.conv.double_conv[4].num_features, options["classes"], 1) for up in decoder)
+        features = []
+        hooks = [up.register_forward_hook(lambda _m, _i, y: features.append(y)) for up in decoder]
+        out = {"param." + k: v.clone() for k, v in model.state_dict().items()}
+        out.update({"head." + k: v.clone() for k, v in heads.state_dict().items()})
+        x = torch.randn(shape)
+        target = torch.randint(0, options["classes"], (shape[0], shape[2], shape[3]))
+        target[torch.rand(target.shape) < 0.1] = 255  # ignored pixels
+        model.train()
+        outputs = [model(x)] + [head(y) for head, y in reversed(list(zip(heads, features)))]
+        for hook in hooks:
+            hook.remove()
+        deep_supervision_loss(outputs, target, out).backward()
+        out["x"] = x
+        out.update({"grad." + k: p.grad for k, p in model.named_parameters()})
+        out.update({"grad.head." + k: p.grad for k, p in heads.named_parameters()})
+        save("models", name, out, layout="milesial", in_channels=1, classes=options["classes"], base=2, depth=4,
+             bilinear=int(options["bilinear"]), batch_norm=1, bias=0)
 
 
 def nnunet_normalization_cases():
@@ -1144,6 +1185,7 @@ CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cas
              models=[checkpoint_cases], training=[training_parity_case], formats=[dtype_cases], images=[image_cases],
              ops=[conv_cases, pool_and_norm_cases, activation_cases, movement_cases, arithmetic_cases],
              metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases], peers=[smp_cases, monai_cases, nnunet_cases], deep_supervision=[deep_supervision_cases],
+             classic_deep_supervision=[classic_deep_supervision_cases],
              normalization=[nnunet_normalization_cases], nonzero_crop=[nnunet_nonzero_crop_cases],
              tensorboard=[tensorboard_cases])
 

@@ -32,6 +32,8 @@ public final class CompiledUNet {
     ///   - recomputesConvolutions, synchronizedBatchNorm: for training, see `CompiledNetwork.init`.
     ///   - deepSupervision: for training, the model's `deepSupervisionGraph`: forward also makes the lower-resolution
     ///     heads' logits (`auxiliaryOutputs`), and backward takes their gradients.
+    ///   - addedHeads: with `deepSupervision`, for a classic `UNet` (which has no lower-resolution heads of its own): the
+    ///     heads it trains with; backward sets their gradients too.
     ///   - passes: the engine's passes (all by default; none gives the reference).
     ///   - quantization, observingConvolutionInputs: inference: int8 convolutions, or calibrating them (see
     ///     `CompiledNetwork.init`).
@@ -40,17 +42,24 @@ public final class CompiledUNet {
     ///   oneDNN refuses.
     public init(_ model: any SegmentationModel, inputShape: [Int], precision: Precision = .fp32, training: Bool, retainModelWeights: Bool = true,
                 recomputesConvolutions: Bool? = nil, synchronizedBatchNorm: ProcessGroup? = nil, deepSupervision: Bool = false,
+                addedHeads: UNetDeepSupervisionHeads? = nil,
                 passes: Set<Pass> = Set(Pass.allCases),
                 quantization: Quantization? = nil, observingConvolutionInputs: ConvolutionInputObserver? = nil) throws {
         if precision == .bf16, let reason = CPUISA.bf16Unsupported { throw UNetError.unsupported("bf16: \(reason)") }
         self.model = model
         try model.checkInput(inputShape)
         try model.architecture.checkMemory(batch: inputShape[0], height: inputShape[2], width: inputShape[3], training: training)
-        let parameters = model.namedParameters()
+        var parameters = model.namedParameters()
         let graph: Graph
-        if deepSupervision {
+        if deepSupervision, let addedHeads {
+            guard let unet = model as? UNet else {
+                throw UNetError.unsupported("deep supervision: heads made for a classic U-Net given with \(model.architecture)")
+            }
+            graph = try unet.deepSupervisionGraph(inputShape: inputShape, heads: addedHeads)
+            parameters += addedHeads.namedParameters(prefix: UNetDeepSupervisionHeads.prefix)
+        } else if deepSupervision {
             guard let supervised = try model.deepSupervisionGraph(inputShape: inputShape) else {
-                throw UNetError.unsupported("deep supervision needs lower-resolution heads, which only nnU-Net's networks have")
+                throw UNetError.unsupported("deep supervision needs lower-resolution heads: nnU-Net's networks have them, a classic U-Net takes added ones")
             }
             graph = supervised
         } else {

@@ -7,9 +7,21 @@ extension UNet {
     /// (up-sampling, the skip joined by padding or cropping and concatenation, a double convolution), and a 1x1
     /// convolution to logits. Parameters are named by the model's `state_dict` keys.
     /// - Throws: `UNetError.invalidInput` for a shape the model cannot take.
-    public func graph(inputShape: [Int]) throws -> Graph {
+    public func graph(inputShape: [Int]) throws -> Graph { try graph(inputShape: inputShape, heads: nil) }
+
+    /// For training with deep supervision: `graph(inputShape:)` with `heads` applied after every decoder step below the
+    /// full resolution, their logits `Graph.auxiliaryOutputs`, the largest first (as nnU-Net's decoders order them). The
+    /// heads' parameters are named by their keys under `UNetDeepSupervisionHeads.prefix`.
+    /// - Precondition: `heads` were made for this model.
+    public func deepSupervisionGraph(inputShape: [Int], heads: UNetDeepSupervisionHeads) throws -> Graph {
+        precondition(heads.heads.count == decoders.count - 1, "UNet: deep supervision heads made for another network")
+        return try graph(inputShape: inputShape, heads: heads)
+    }
+
+    private func graph(inputShape: [Int], heads: UNetDeepSupervisionHeads?) throws -> Graph {
         try checkInput(inputShape)
-        let keys = Dictionary(namedParameters().map { (ObjectIdentifier($0.1), $0.0) }, uniquingKeysWith: { a, _ in a })
+        let named = namedParameters() + (heads?.namedParameters(prefix: UNetDeepSupervisionHeads.prefix) ?? [])
+        let keys = Dictionary(named.map { (ObjectIdentifier($0.1), $0.0) }, uniquingKeysWith: { a, _ in a })
         func key(_ parameter: Parameter) -> String { keys[ObjectIdentifier(parameter)]! }
         let c = configuration
         let b = GraphBuilder(inputShape: inputShape)
@@ -41,7 +53,8 @@ extension UNet {
             x = try doubleConv(x, encoder, name)
             if level < c.depth { skips.append(x) }
         }
-        // Decoder: up-sample, join the skip of the same level, double convolution.
+        // Decoder: up-sample, join the skip of the same level, double convolution (and a deep supervision head).
+        var auxiliary: [Graph.Value] = []
         for (i, (upsampler, decoder)) in zip(upsamplers, decoders).enumerated() {
             let name = "up\(i + 1)"
             var up: Graph.Value
@@ -67,8 +80,11 @@ extension UNet {
             }
             let joined = try b.concat(c.concatOrder == .skipFirst ? [skip, up] : [up, skip], name: name + ".cat")
             x = try doubleConv(joined, decoder, name)
+            if let heads, i < heads.heads.count {
+                auxiliary.insert(try convolution(x, heads.heads[i], "deep_supervision.\(i)"), at: 0)
+            }
         }
         let logits = try convolution(x, head, "outc")
-        return b.graph(output: logits)
+        return b.graph(output: logits, auxiliaryOutputs: auxiliary)
     }
 }

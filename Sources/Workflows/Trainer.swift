@@ -52,6 +52,9 @@ public final class Trainer {
     public private(set) var schedule: Schedule
     /// The moving average of the weights (`TrainingOptions.emaDecay`).
     public let average: ExponentialMovingAverage?
+    /// The heads a classic U-Net trains with under `TrainingOptions.deepSupervision` (not part of the model; the
+    /// optimizer's last parameters).
+    public let addedHeads: UNetDeepSupervisionHeads?
     private var trainingNetworks: [[Int]: CompiledUNet] = [:]
     /// The validation predictors, without and with test-time flips.
     private var validationPredictors: [Bool: Predictor] = [:]
@@ -63,8 +66,11 @@ public final class Trainer {
     /// The steps the run will train: the options' count, or under a deadline the steps that fit it (re-estimated as
     /// steps are timed).
     public var totalSteps: Int { plannedSteps }
-    /// Whether the loss scores the lower-resolution heads too (`TrainingOptions.deepSupervision`).
-    public var deepSupervision: Bool { (options.deepSupervision ?? true) && model.architecture.deepSupervisionHeads > 0 }
+    /// Whether the loss scores lower-resolution heads too (`TrainingOptions.deepSupervision`): nnU-Net's own unless turned
+    /// off, a classic U-Net's added ones where asked for.
+    public var deepSupervision: Bool {
+        addedHeads != nil || ((options.deepSupervision ?? true) && model.architecture.deepSupervisionHeads > 0)
+    }
     private var plannedSteps: Int
     /// The deadline's measurements (nil without `TrainingOptions.deadline`).
     private var budget: TimeBudget?
@@ -92,7 +98,8 @@ public final class Trainer {
 
     /// A trainer writing into a folder the caller opened (and locked) already; nil on ranks other than 0.
     /// - Precondition: `loader` is this rank's shard of `group` (`BatchLoader.rank`, `worldSize`).
-    /// - Throws: `FileError` when the log cannot be opened.
+    /// - Throws: `FileError` when the log cannot be opened; `UNetError.unsupported` for deep supervision of a network
+    ///   that cannot have it (`UNetDeepSupervisionHeads.problem`, or no classic U-Net nor nnU-Net's).
     public init(model: any SegmentationModel, metadata: ModelMetadata, options: TrainingOptions, loader: BatchLoader,
                 validation: (dataset: SegmentationDataset, indices: [Int])?, runDirectory: RunDirectory?,
                 outputDirectory: String? = nil, group: ProcessGroup = ProcessGroup()) throws {
@@ -106,7 +113,8 @@ public final class Trainer {
         self.runDirectory = runDirectory
         self.outputDirectory = runDirectory?.path ?? outputDirectory ?? "."
         self.group = group
-        optimizer = Self.makeOptimizer(options, model.trainableParameters)
+        addedHeads = try Self.addedHeads(for: model, options)
+        optimizer = Self.makeOptimizer(options, model.trainableParameters + (addedHeads?.trainableParameters ?? []))
         average = options.emaDecay.map { ExponentialMovingAverage(parameters: model.namedParameters().map(\.1), decay: $0) }
         reducer = group.worldSize > 1
             ? GradientReducer(optimizer: optimizer, group: group,
@@ -125,6 +133,18 @@ public final class Trainer {
         }
     }
 
+    /// The heads `options` asks a classic U-Net to train with, from a generator of their own (the model's weights and
+    /// the data's order are as without them); nil for other networks or without deep supervision asked for.
+    static func addedHeads(for model: any SegmentationModel, _ options: TrainingOptions) throws -> UNetDeepSupervisionHeads? {
+        guard options.deepSupervision == true, model.architecture.deepSupervisionHeads == 0 else { return nil }
+        guard let unet = model as? UNet else {
+            throw UNetError.unsupported("deep supervision: \(model.architecture) has no lower-resolution heads (nnU-Net's networks "
+                + "have them, a classic U-Net takes added ones)")
+        }
+        var generator = SeededGenerator(seed: options.seed ^ 0x6473_6865_6164_7300)  // "dsheads"
+        return try UNetDeepSupervisionHeads(for: unet, generator: &generator)
+    }
+
     static func makeOptimizer(_ o: TrainingOptions, _ parameters: [Parameter]) -> any Optimizer {
         switch o.optimizer {
         case .sgd: SGD(parameters: parameters, learningRate: o.learningRate, momentum: o.momentum, nesterov: o.nesterov,
@@ -141,9 +161,15 @@ public final class Trainer {
     /// optimizer), before anything is created for the run.
     /// - Throws: `TrainingError.invalidCheckpoint` naming the file.
     public static func checkResumable(_ loaded: LoadedModel, path: String, options: TrainingOptions) throws {
-        let (state, _, _) = try TrainingCheckpoint.read(loaded, path: path)
+        let contents = try TrainingCheckpoint.read(loaded, path: path)
+        let state = contents.state
         guard state.optimizer == options.optimizer else {
             throw TrainingError.invalidCheckpoint("\(path): trained with --optimizer \(state.optimizer.rawValue), not \(options.optimizer.rawValue)")
+        }
+        let addsHeads = options.deepSupervision == true && loaded.model.architecture.deepSupervisionHeads == 0
+        guard (contents.heads.count == 0) != addsHeads else {
+            throw TrainingError.invalidCheckpoint("\(path): trained " + (addsHeads ? "without" : "with")
+                + " --deep-supervision's added heads; resume it " + (addsHeads ? "without" : "with") + " --deep-supervision")
         }
     }
 
@@ -151,10 +177,16 @@ public final class Trainer {
     /// best metric as they were.
     public func resume(from loaded: LoadedModel, path: String) throws {
         try Self.checkResumable(loaded, path: path, options: options)
-        let (state, optimizerState, averageState) = try TrainingCheckpoint.read(loaded, path: path)
-        try optimizer.restore(optimizerState)
+        let contents = try TrainingCheckpoint.read(loaded, path: path)
+        let state = contents.state
+        if let addedHeads {
+            do { try addedHeads.load(contents.heads, strict: true) } catch {
+                throw TrainingError.invalidCheckpoint("\(path): deep supervision heads: \(error)")
+            }
+        }
+        try optimizer.restore(contents.optimizer)
         // A checkpoint without averages (trained without --ema, or the best one) starts them from its weights.
-        if let average, let averageState { try average.restore(averageState) }
+        if let average, let averageState = contents.average { try average.restore(averageState) }
         schedule = state.schedule
         step = state.step
         best = state.best
@@ -175,7 +207,7 @@ public final class Trainer {
         let perEpoch = max(loader.batchesPerEpoch, 1)
         let validateEvery = options.validateEvery ?? (options.steps != nil ? max(plannedSteps / 10, 1) : perEpoch)
         let start = clock()
-        if group.worldSize > 1 { try synchronize(model.namedParameters().map(\.1)) }
+        if group.worldSize > 1 { try synchronize(model.namedParameters().map(\.1) + (addedHeads?.namedParameters().map(\.1) ?? [])) }
         var epoch = step / perEpoch
         var imagesSinceReport = 0
         var reportTime = start
@@ -356,7 +388,7 @@ public final class Trainer {
         let network = try CompiledUNet(model, inputShape: shape, precision: options.precision, training: true,
                                        recomputesConvolutions: options.recomputesConvolutions,
                                        synchronizedBatchNorm: options.synchronizedBatchNorm && group.worldSize > 1 ? group : nil,
-                                       deepSupervision: deepSupervision)
+                                       deepSupervision: deepSupervision, addedHeads: addedHeads)
         trainingNetworks[shape] = network
         return network
     }
@@ -366,7 +398,8 @@ public final class Trainer {
     /// Stops at the first parameter or running statistic that is not finite (oneDNN's ReLU turns NaN into 0,
     /// so a NaN weight can leave the loss finite).
     private func checkParameters() throws {
-        for (key, parameter) in model.namedParameters() where !parameter.value.isFinite {
+        let heads = addedHeads?.namedParameters(prefix: UNetDeepSupervisionHeads.prefix) ?? []
+        for (key, parameter) in model.namedParameters() + heads where !parameter.value.isFinite {
             throw TrainingError.nonFiniteParameter(step: step, key: key)
         }
     }
@@ -476,7 +509,7 @@ public final class Trainer {
         let start = clock()
         // While the model holds the averaged weights, the average holds the trained ones: the file keeps no average.
         try TrainingCheckpoint.write(model: model, metadata: metadata, optimizer: optimizer,
-                                     average: average?.isExchanged == true ? nil : average, state: state, to: path)
+                                     average: average?.isExchanged == true ? nil : average, heads: addedHeads, state: state, to: path)
         budget?.recordCheckpoint(seconds: clock().timeIntervalSince(start))
         onEvent(.checkpoint(path: path, reason: reason))
     }

@@ -1,12 +1,14 @@
 import Checkpoints
 import Foundation
 import Models
+import Tensors
 import Training
 
 /// A training checkpoint: a native model file (loadable by `predict`, `info`, `convert`) that also holds the
 /// optimizer's buffers (`optimizer.<parameter index>.<name>` tensors), the weights' moving average if there is one
-/// (`optimizer.ema.<parameter index>.average`) and the trainer's state (`unet.training` metadata: step, optimizer
-/// numbers, schedule, best metric, the average's update count), so that `--resume` continues exactly.
+/// (`optimizer.ema.<parameter index>.average`), a classic U-Net's deep supervision heads if it trains with them
+/// (`optimizer.deep_supervision.<key>`: they are not part of the model) and the trainer's state (`unet.training` metadata:
+/// step, optimizer numbers, schedule, best metric, the average's update count), so that `--resume` continues exactly.
 struct TrainingCheckpoint {
     /// The trainer's state besides the model and the optimizer buffers.
     struct State: Codable {
@@ -23,9 +25,19 @@ struct TrainingCheckpoint {
     /// The prefix of the moving average's tensors after `ModelFile.optimizerPrefix`.
     static let averagePrefix = "ema."
 
+    /// What a training checkpoint holds besides the model.
+    struct Contents {
+        var state: State
+        var optimizer: OptimizerState
+        /// nil where the file holds no average.
+        var average: OptimizerState?
+        /// The deep supervision heads' tensors under their keys (`UNetDeepSupervisionHeads`); empty where it holds none.
+        var heads: StateDict
+    }
+
     /// Writes the checkpoint atomically.
     static func write(model: any SegmentationModel, metadata: ModelMetadata, optimizer: any Optimizer, average: ExponentialMovingAverage?,
-                      state: State, to path: String) throws {
+                      heads: UNetDeepSupervisionHeads?, state: State, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var state = state
@@ -33,6 +45,9 @@ struct TrainingCheckpoint {
         state.averageUpdates = average?.updates
         let extra = optimizer.state.tensors.map { (ModelFile.optimizerPrefix + $0.key, StoredTensor($0.tensor)) }
             + (average?.state.tensors ?? []).map { (ModelFile.optimizerPrefix + averagePrefix + $0.key, StoredTensor($0.tensor)) }
+            + (heads?.namedParameters(prefix: ModelFile.optimizerPrefix + UNetDeepSupervisionHeads.prefix) ?? []).map {
+                ($0.0, StoredTensor($0.1.value))
+            }
         try ModelFile.write(ModelFile.storedTensors(of: model), architecture: model.architecture, metadata: metadata,
                             to: path, extraTensors: extra,
                             extraMetadata: [ModelFile.trainingKey: String(decoding: try encoder.encode(state), as: UTF8.self)])
@@ -46,8 +61,8 @@ struct TrainingCheckpoint {
         try file.write(to: path)
     }
 
-    /// The state, optimizer buffers and moving average (nil where the file holds none) of a loaded training checkpoint.
-    static func read(_ loaded: LoadedModel, path: String) throws -> (State, OptimizerState, OptimizerState?) {
+    /// The state, optimizer buffers, moving average and deep supervision heads of a loaded training checkpoint.
+    static func read(_ loaded: LoadedModel, path: String) throws -> Contents {
         guard let text = loaded.fileMetadata[ModelFile.trainingKey],
             let state = try? JSONDecoder().decode(State.self, from: Data(text.utf8))
         else { throw TrainingError.invalidCheckpoint("\(path): not a training checkpoint (no \(ModelFile.trainingKey) metadata); use --load to start from its weights") }
@@ -60,8 +75,12 @@ struct TrainingCheckpoint {
             throw TrainingError.invalidCheckpoint("\(path): optimizer state \(CheckpointError.quote(key)) holds NaN or infinite values")
         }
         let tensors = loaded.extraTensors.map { (String($0.key.dropFirst(ModelFile.optimizerPrefix.count)), $0.tensor.floatTensor()) }
-        let averages = tensors.filter { $0.0.hasPrefix(averagePrefix) }.map { (String($0.0.dropFirst(averagePrefix.count)), $0.1) }
-        let average = state.averageUpdates.map { OptimizerState(tensors: averages, numbers: ["updates": Double($0)]) }
-        return (state, OptimizerState(tensors: tensors.filter { !$0.0.hasPrefix(averagePrefix) }, numbers: state.optimizerNumbers), average)
+        func under(_ prefix: String) -> [(String, Tensor)] {
+            tensors.filter { $0.0.hasPrefix(prefix) }.map { (String($0.0.dropFirst(prefix.count)), $0.1) }
+        }
+        let average = state.averageUpdates.map { OptimizerState(tensors: under(averagePrefix), numbers: ["updates": Double($0)]) }
+        let buffers = tensors.filter { !$0.0.hasPrefix(averagePrefix) && !$0.0.hasPrefix(UNetDeepSupervisionHeads.prefix) }
+        return Contents(state: state, optimizer: OptimizerState(tensors: buffers, numbers: state.optimizerNumbers), average: average,
+                        heads: StateDict(under(UNetDeepSupervisionHeads.prefix)))
     }
 }

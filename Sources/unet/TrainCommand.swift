@@ -62,8 +62,10 @@ struct TrainCommand: ParsableCommand {
     var encoderWeights: String?
     @Option(help: ArgumentHelp("smp-unet, nnunet: leave the encoder's weights alone for the first N steps (train the decoder "
         + "first), as requires_grad=False does in PyTorch.", valueName: "N")) var freezeEncoder = 0
-    @Flag(inversion: .prefixedNo, help: ArgumentHelp("nnunet: the loss also scores each lower-resolution head against the masks resized to "
-        + "its size, weighted as nnU-Net weighs them (1/2^i, the lowest 0, normalized); on by default, as nnU-Net trains."))
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp("The loss also scores lower-resolution heads against the masks resized to their "
+        + "size, weighted as nnU-Net weighs them (1/2^i, the lowest 0, normalized). nnunet: its own heads, on by default as nnU-Net "
+        + "trains; unet (same padding): a 1x1 head added after each lower decoder step for training only (the model file "
+        + "leaves them out), off by default."))
     var deepSupervision: Bool?
     @OptionGroup var augmentation: AugmentationOptions
     @Option(help: ArgumentHelp("Per-channel mean to subtract, e.g. 0.485,0.456,0.406.", valueName: "values")) var mean: String?
@@ -246,9 +248,13 @@ struct TrainCommand: ParsableCommand {
             }
             progress.message("encoder frozen for the first \(freezeEncoder) steps")
         }
-        let heads = model.architecture.deepSupervisionHeads
-        if deepSupervision == true, heads == 0 {
-            throw ValidationError("--deep-supervision: \(model.architecture) has no lower-resolution heads (nnunet models with 3 or more stages have)")
+        if deepSupervision == true {
+            if case .unet(let c) = model.architecture, let problem = UNetDeepSupervisionHeads.problem(c) {
+                throw ValidationError("--deep-supervision: " + problem)
+            } else if !(model is UNet), model.architecture.deepSupervisionHeads == 0 {
+                throw ValidationError("--deep-supervision: \(model.architecture) has no lower-resolution heads (unet and nnunet "
+                    + "models with 3 or more stages take them)")
+            }
         }
         var metadata = ModelMetadata(maskValues: dataset.table.values,
                                      normalization: normalization, scale: settings.scale)
@@ -264,9 +270,11 @@ struct TrainCommand: ParsableCommand {
         let trainer = try Trainer(model: model, metadata: metadata, options: options,
                                   loader: loader, validation: validationSet, outputDirectory: outputDir, mode: mode, group: group)
         if trainer.deepSupervision {
-            let weights = DeepSupervisionLoss.weights(count: heads + 1).map { String(format: "%.3g", $0) }.joined(separator: ", ")
-            progress.message("deep supervision: \(heads + 1) heads, loss weights \(weights) from the full resolution down "
-                + "(--no-deep-supervision: the full-resolution head alone)")
+            let heads = (trainer.addedHeads?.heads.count ?? model.architecture.deepSupervisionHeads) + 1
+            let weights = DeepSupervisionLoss.weights(count: heads).map { String(format: "%.3g", $0) }.joined(separator: ", ")
+            progress.message("deep supervision: \(heads) heads" + (trainer.addedHeads == nil ? "" : " (1x1 heads added for training)")
+                + ", loss weights \(weights) from the full resolution down"
+                + (trainer.addedHeads == nil ? " (--no-deep-supervision: the full-resolution head alone)" : ""))
         }
         if let loaded, let resume {
             try trainer.resume(from: loaded, path: resume)

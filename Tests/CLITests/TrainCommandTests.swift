@@ -382,4 +382,34 @@ struct TrainCommandTests {
         #expect(refused.status != 0 && refused.error.contains("--deep-supervision") && refused.error.contains("no lower-resolution heads"),
                 "\(refused.error)")
     }
+
+    @Test("--deep-supervision on a classic U-Net: added heads for training (said, with their weights), a model file without them, and resume only as trained; refused with valid padding or depth 2, one line each")
+    func classicDeepSupervision() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-train-classic-ds")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 6, size: 32)
+        let output = folder.appendingPathComponent("ds").path
+        let common = ["train", "--base", "4", "--depth", "3", "--in-channels", "1", "--images", images, "--masks", masks, "--scale", "1",
+                      "-b", "2", "-v", "0"]
+        let run = try CommandRunner.unet(common + ["--steps", "3", "--deep-supervision", "--output-dir", output])
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.error.contains("deep supervision: 3 heads (1x1 heads added for training), loss weights 0.667, 0.333, 0"), "\(run.error)")
+        let best = try ModelFile.load(path: output + "/best.safetensors")
+        #expect(!best.model.stateDict().keys.contains { $0.contains("deep_supervision") } && best.model.stateDict().keys.contains("outc.conv.weight"))
+        let info = try CommandRunner.unet(["info", output + "/best.safetensors"])
+        #expect(info.status == 0, "\(info.error)")
+        let resumed = try CommandRunner.unet(common + ["--steps", "4", "--resume", output + "/last.safetensors", "--output-dir", output])
+        #expect(resumed.status != 0 && resumed.error.split(separator: "\n").contains { $0.contains("last.safetensors: trained with")
+                && $0.contains("resume it with --deep-supervision") }, "\(resumed.error)")
+        let continued = try CommandRunner.unet(common + ["--steps", "4", "--deep-supervision", "--resume", output + "/last.safetensors",
+                                                         "--output-dir", output])
+        #expect(continued.status == 0 && continued.error.contains("resumed"), "\(continued.error)")
+
+        for (flags, reason) in [(["--padding", "valid"], "--padding same"), (["--depth", "2"], "--depth 3 or more")] {
+            let refused = try CommandRunner.unet(common + flags + ["--steps", "1", "--deep-supervision", "--output-dir",
+                                                                   folder.appendingPathComponent("refused").path])
+            #expect(refused.status != 0 && refused.error.split(separator: "\n").contains { $0.contains("--deep-supervision: ") && $0.contains(reason) },
+                    "\(refused.error)")
+        }
+    }
 }

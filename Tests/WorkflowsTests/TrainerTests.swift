@@ -22,15 +22,17 @@ struct TrainerTests {
     }
 
     func trainer(_ run: Run, steps: Int, output: String, seed: UInt64 = 3, learningRate: Float = 3e-3,
-                 recomputesConvolutions: Bool? = nil, mode: RunDirectory.Mode = .new, flips: Bool? = nil, ema: Float? = nil) throws -> Trainer {
+                 recomputesConvolutions: Bool? = nil, mode: RunDirectory.Mode = .new, flips: Bool? = nil, ema: Float? = nil,
+                 depth: Int = 2, deepSupervision: Bool? = nil) throws -> Trainer {
         var g = SeededGenerator(seed: seed)
-        let model = try UNet(.milesial(inputChannels: 1, classes: 2, baseWidth: 8, depth: 2), generator: &g)
+        let model = try UNet(.milesial(inputChannels: 1, classes: 2, baseWidth: 8, depth: depth), generator: &g)
         var options = TrainingOptions()
         (options.steps, options.learningRate, options.optimizer) = (steps, learningRate, .adam)
         (options.momentum, options.schedule, options.validateEvery, options.seed) = (0.9, .cosine, 4, seed)
         options.recomputesConvolutions = recomputesConvolutions
         options.checksTestTimeFlips = flips != nil
         options.emaDecay = ema
+        options.deepSupervision = deepSupervision
         var augmentation = Augmentation()
         (augmentation.crop, augmentation.flips) = (24, true)
         let loader = BatchLoader(dataset: run.dataset, indices: Array(0..<8), batchSize: 2, augmentation: augmentation,
@@ -43,13 +45,15 @@ struct TrainerTests {
 
     /// A run of `steps` steps into `output` stopped (and saved) after step `stoppedAfter`, and a trainer resumed from
     /// its last checkpoint; with the stopped run's losses.
-    func interruptedAndResumed(_ run: Run, steps: Int, output: String, stoppedAfter: Int, ema: Float? = nil) throws
+    func interruptedAndResumed(_ run: Run, steps: Int, output: String, stoppedAfter: Int, ema: Float? = nil,
+                               deepSupervision: Bool? = nil) throws
         -> (losses: [Float], resumed: Trainer)
     {
         var firstLosses: [Float] = []
         do {
             // The first run holds the folder's lock until it is released, at the end of this block.
-            let first = try trainer(run, steps: steps, output: output, ema: ema)
+            let first = try trainer(run, steps: steps, output: output, ema: ema, depth: deepSupervision == nil ? 2 : 3,
+                                    deepSupervision: deepSupervision)
             let recorded = losses(first)
             var count = 0
             first.shouldStop = { count += 1; return count == stoppedAfter }
@@ -58,7 +62,8 @@ struct TrainerTests {
         }
         let checkpoint = output + "/last.safetensors"
         let loaded = try ModelFile.load(path: checkpoint)
-        let second = try trainer(run, steps: steps, output: output, mode: .resume(checkpoint: checkpoint), ema: ema)
+        let second = try trainer(run, steps: steps, output: output, mode: .resume(checkpoint: checkpoint), ema: ema,
+                                 depth: deepSupervision == nil ? 2 : 3, deepSupervision: deepSupervision)
         try second.model.load(loaded.model.stateDict())
         try second.resume(from: loaded, path: checkpoint)
         return (firstLosses, second)
@@ -253,6 +258,55 @@ struct TrainerTests {
         #expect(second.average?.updates == 5)
         try second.run()
         #expect(second.average?.averages == average.averages)
+    }
+
+    @Test("--deep-supervision on a classic U-Net: the added heads train and change training; the model files leave them out, last.safetensors keeps them, and resume continues exactly")
+    func classicDeepSupervision() throws {
+        let run = try setUp()
+        defer { try? FileManager.default.removeItem(at: run.folder) }
+        let plain = try trainer(run, steps: 12, output: run.folder.appendingPathComponent("plain").path, depth: 3)
+        let plainLosses = losses(plain)
+        try plain.run()
+        let output = run.folder.appendingPathComponent("supervised").path
+        let supervised = try trainer(run, steps: 12, output: output, depth: 3, deepSupervision: true)
+        let heads = try #require(supervised.addedHeads)
+        #expect(supervised.deepSupervision && heads.heads.count == 2)
+        let initial = heads.stateDict()
+        let supervisedLosses = losses(supervised)
+        try supervised.run()
+        #expect(supervisedLosses().count == plainLosses().count && supervisedLosses() != plainLosses())
+        #expect(heads.stateDict() != initial, "the heads are trained")
+
+        // best.safetensors: the plain network's keys alone; last.safetensors also the heads, as trained.
+        let best = try ModelFile.load(path: output + "/best.safetensors")
+        #expect(best.model.stateDict().keys == plain.model.stateDict().keys)
+        #expect(best.model.architecture == plain.model.architecture)
+        let last = try ModelFile.load(path: output + "/last.safetensors")
+        let stored = Dictionary(last.extraTensors.filter { $0.key.hasPrefix(ModelFile.optimizerPrefix + UNetDeepSupervisionHeads.prefix) }
+            .map { ($0.key, $0.tensor.floatTensor()) }, uniquingKeysWith: { a, _ in a })
+        #expect(stored.count == 4)
+        for (key, parameter) in heads.namedParameters(prefix: ModelFile.optimizerPrefix + UNetDeepSupervisionHeads.prefix) {
+            #expect(stored[key] == parameter.value, "\(key)")
+        }
+
+        // Stopped after step 5 and resumed: the same network and heads as the uninterrupted run.
+        let (firstLosses, second) = try interruptedAndResumed(run, steps: 12, output: run.folder.appendingPathComponent("part").path,
+                                                              stoppedAfter: 5, deepSupervision: true)
+        let secondLosses = losses(second)
+        try second.run()
+        #expect(firstLosses + secondLosses() == supervisedLosses())
+        #expect(second.model.stateDict() == supervised.model.stateDict())
+        #expect(second.addedHeads?.stateDict() == heads.stateDict())
+
+        // A checkpoint with heads resumes only with them, and one without only without.
+        let checkpoint = output + "/last.safetensors"
+        var options = TrainingOptions()
+        options.optimizer = .adam
+        #expect(throws: TrainingError.self) { try Trainer.checkResumable(last, path: checkpoint, options: options) }
+        options.deepSupervision = true
+        try Trainer.checkResumable(last, path: checkpoint, options: options)
+        let plainLast = run.folder.appendingPathComponent("plain/last.safetensors").path
+        #expect(throws: TrainingError.self) { try Trainer.checkResumable(try ModelFile.load(path: plainLast), path: plainLast, options: options) }
     }
 
     @Test("a non-finite loss stops training with the step, and leaves the last good checkpoint untouched")
