@@ -148,6 +148,33 @@ struct DataParallelTests {
         #expect(separateDifference > 100 * synchronizedDifference, "per-rank batch norm should differ from the batch of 4: \(separateDifference)")
     }
 
+    @Test("--deep-supervision on a classic U-Net under mpirun: 2 ranks with batch 2 train the network and its added heads as 1 process with batch 4")
+    func deepSupervision() throws {
+        try Self.requireMPI()
+        let (folder, common) = try Self.data("unet-ddp-ds")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let network = ["--base", "4", "--depth", "3", "--deep-supervision", "--loss", "ce", "--optimizer", "sgd", "--momentum", "0",
+                       "-l", "0.01", "--validate-every", "5", "--steps", "10"]
+        let (single, parallel) = (folder.path + "/single", folder.path + "/parallel")
+        let one = try CommandRunner.unet(common + network + ["-b", "4", "--threads", "1", "--output-dir", single])
+        #expect(one.status == 0, "\(one.error)")
+        let two = try CommandRunner.mpirun(2, common + network + ["-b", "2", "--sync-bn", "--output-dir", parallel])
+        #expect(two.status == 0 && two.error.contains("1x1 heads added for training"), "\(two.error)")
+        let losses = try [single, parallel].map { try Self.records($0 + "/metrics.jsonl", kind: "step").map { $0["loss"] as? Double ?? .nan } }
+        #expect(losses[0].count == 10 && losses[1].count == 10)
+        for (step, (x, y)) in zip(losses[0], losses[1]).enumerated() { #expect(abs(x - y) <= 1e-4 * abs(x), "step \(step + 1): \(x) against \(y)") }
+        // The heads, kept in last.safetensors beside the optimizer's state, trained alike on both.
+        let heads = try [single, parallel].map { path in
+            let file = try SafeTensorsFile.read(path: path + "/last.safetensors")
+            return Dictionary(file.tensors.filter { $0.key.hasPrefix("optimizer.deep_supervision.") }
+                .map { ($0.key, $0.tensor.floatTensor().withUnsafeBufferPointer { Array($0) }) }, uniquingKeysWith: { a, _ in a })
+        }
+        #expect(heads[0].count == 4)
+        #expect(Self.overallDifference(heads[0], heads[1]) <= 1e-4)
+        #expect(Self.overallDifference(try Self.checkpoint(single + "/last.safetensors").tensors,
+                                       try Self.checkpoint(parallel + "/last.safetensors").tensors) <= 1e-4)
+    }
+
     @Test("a rank killed with -9 ends the job within 30 s naming it; last.safetensors is intact and --resume continues, on another rank count too")
     func lostRank() throws {
         try Self.requireMPI()
