@@ -69,7 +69,7 @@ public final class CompiledNetwork {
         if !training && passes.contains(.bakePReLU) { (g, bakedSlopes) = Self.bakingSharedSlopes(g, parameters) }
         if !training && passes.contains(.foldBatchNorm) { g = g.foldingBatchNorm() }
         if passes.contains(.fuseActivations) { g = g.fusingActivations() }
-        if passes.contains(.transposedAsDepthToSpace) { g = g.rewritingTransposedConvolutions() }
+        if passes.contains(.transposedAsDepthToSpace) { g = g.rewritingTransposedConvolutions(training: training, precision: precision) }
         if passes.contains(.splitConcat) { g = g.splittingConcatenations() }
         let (regions, regionPrecisions) = PrecisionRegions.apply(
             to: g, precision: precision, training: training, enabled: passes.contains(.precisionRegions),

@@ -239,6 +239,9 @@ final class Conv2dKernel: NodeKernel {
         case .transposedAsPointwise(let k, let outputChannels):
             fits = shape == [inputChannels, outputChannels, k, k]
             needed = "(\(inputChannels), \(outputChannels), \(k), \(k))"
+        case .transposedAsSubpixel(let outputChannels):
+            fits = shape == [inputChannels, outputChannels, 3, 3]
+            needed = "(\(inputChannels), \(outputChannels), 3, 3)"
         }
         guard fits else { throw CompilationError("\(name): the weight \(a.weight) is \(shape), the convolution needs \(needed)") }
     }
@@ -268,7 +271,9 @@ final class Conv2dKernel: NodeKernel {
     /// `plainWeight()` of the model's weight `w`, with `folded`, a folded batch norm's scale.
     private static func plainWeight(_ a: Conv2dAttributes, _ w: Tensor, folded: [Float]?) -> Tensor {
         var w = w
-        if case .transposedAsPointwise(let k, let cout) = a.weightSource {
+        switch a.weightSource {
+        case .conv2d: break
+        case .transposedAsPointwise(let k, let cout):
             let cin = w.shape[0]
             let source = w
             w = Tensor(shape: [k * k * cout, cin, 1, 1])
@@ -277,6 +282,8 @@ final class Conv2dKernel: NodeKernel {
                     Self.forEachPointwiseIndex(k: k, inputChannels: cin, outputChannels: cout, 0..<cin) { t, j in target[j] = s[t] }
                 }
             }
+        case .transposedAsSubpixel(let cout):
+            w = Self.subpixelWeight(w, outputChannels: cout)
         }
         if let scale = folded {
             let perChannel = w.count / scale.count
@@ -304,8 +311,11 @@ final class Conv2dKernel: NodeKernel {
     }
 
     private var repeatsOfBias: Int {
-        if case .transposedAsPointwise(let k, _) = a.weightSource { return k * k }
-        return 1
+        switch a.weightSource {
+        case .conv2d: 1
+        case .transposedAsPointwise(let k, _): k * k
+        case .transposedAsSubpixel: 4
+        }
     }
 
     /// `γ/√(σ²+ε)` of a folded batch norm, per output channel.
@@ -343,7 +353,30 @@ final class Conv2dKernel: NodeKernel {
         switch a.weightSource {
         case .conv2d: Array(weightShape.dropFirst())
         case .transposedAsPointwise: [weightShape[0], 1, 1]
+        case .transposedAsSubpixel: [weightShape[0], 2, 2]
         }
+    }
+
+    /// The 2x2 weight `W2[(2·a + b)·C_out + o, c, dy, dx]` of a kernel-3 stride-2 transposed convolution's `W[c, o, ty, tx]`
+    /// (`Conv2dAttributes.WeightSource.transposedAsSubpixel`): output position `a` of a block reads input offset `d`
+    /// through tap `a + 1 − 2·d` where that lies in 0...2, and through nothing (0) elsewhere.
+    private static func subpixelWeight(_ w: Tensor, outputChannels cout: Int) -> Tensor {
+        let cin = w.shape[0]
+        var result = Tensor(shape: [4 * cout, cin, 2, 2])
+        result.withUnsafeMutableBufferPointer { target in
+            w.withUnsafeBufferPointer { s in
+                for a in 0..<2 { for b in 0..<2 { for dy in 0..<2 { for dx in 0..<2 {
+                    let (ty, tx) = (a + 1 - 2 * dy, b + 1 - 2 * dx)
+                    guard (0...2).contains(ty), (0...2).contains(tx) else { continue }
+                    for o in 0..<cout {
+                        for c in 0..<cin {
+                            target[((((2 * a + b) * cout + o) * cin + c) * 2 + dy) * 2 + dx] = s[((c * cout + o) * 3 + ty) * 3 + tx]
+                        }
+                    }
+                } } } }
+            }
+        }
+        return result
     }
 
     /// Calls `body(t, w)` for every weight element of input channels `channels`: `t` its index in a transposed
@@ -531,6 +564,8 @@ final class Conv2dKernel: NodeKernel {
                     for o in outputs { g[o - outputs.lowerBound] = (0..<(k * k)).reduce(0) { $0 + expanded[$1 * cout + o] } }
                 })
             }
+        case .transposedAsSubpixel:
+            throw CompilationError("\(name): a transposed convolution read as a 2x2 convolution is for inference only")
         }
         return steps
     }

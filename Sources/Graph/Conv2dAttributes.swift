@@ -40,6 +40,12 @@ public struct Conv2dAttributes: Hashable, Sendable {
         /// `W1[(k·p + q)·C_out + o, c] = W[c, o, p, q]`, whose output a depth-to-space reorder puts in place; the
         /// bias is repeated for each of the `k·k` positions.
         case transposedAsPointwise(block: Int, outputChannels: Int)
+        /// A `ConvTranspose2d(C_in, C_out, 3, stride 2, padding 1, output_padding 1)` weight `(C_in, C_out, 3, 3)` read
+        /// as the 2x2 weight `W2[(2·a + b)·C_out + o, c, dy, dx] = W[c, o, a + 1 − 2·dy, b + 1 − 2·dx]` (0 where a tap
+        /// falls outside 0...2) of a convolution padded by 1 at the bottom and right: output pixel `(2m + a, 2n + b)`
+        /// reads input pixels `(m + dy, n + dx)`, and a depth-to-space reorder puts each block in place; the bias is
+        /// repeated for each of the 4 positions. Inference only.
+        case transposedAsSubpixel(outputChannels: Int)
     }
 
     public init(weight: String, bias: String? = nil, outputChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,

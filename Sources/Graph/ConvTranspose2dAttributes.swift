@@ -20,6 +20,14 @@ public struct ConvTranspose2dAttributes: Hashable, Sendable {
         (self.outputPadding, self.dilation, self.groups) = ([outputPadding, outputPadding], [dilation, dilation], groups)
     }
 
+    /// Whether it is kernel 3, stride 2, padding 1 and output padding 1, without dilation or groups (MONAI's
+    /// up-sampling: the output twice the input's size): a 2x2 convolution to `4·C_out` channels, one `C_out` for each
+    /// output pixel's position in its 2x2 block (the taps that do not reach it zero), followed by a depth-to-space
+    /// rearrangement computes it exactly.
+    public var isSubpixel: Bool {
+        kernel == [3, 3] && stride == [2, 2] && padding == [1, 1] && outputPadding == [1, 1] && dilation == [1, 1] && groups == 1
+    }
+
     /// Whether it is `kernel == stride`, no padding, dilation or groups: a 1x1 convolution followed by a
     /// depth-to-space rearrangement computes it exactly.
     public var isDepthToSpace: Bool {

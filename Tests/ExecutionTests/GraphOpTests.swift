@@ -108,8 +108,10 @@ struct GraphOpTests {
         }
     }
 
-    /// Eval-mode batch norm (running statistics) and instance norm (its own statistics in eval mode too).
-    @Test("inference output", arguments: ["batch_norm_eval", "instance_norm_affine", "conv2d_g2", "upsample_bilinear_size", "pad_reflect"])
+    /// Eval-mode batch norm (running statistics) and instance norm (its own statistics in eval mode too); a kernel-3
+    /// stride-2 transposed convolution, which inference runs as a 2x2 convolution and depth to space.
+    @Test("inference output", arguments: ["batch_norm_eval", "instance_norm_affine", "conv2d_g2", "upsample_bilinear_size", "pad_reflect",
+                                          "conv_transpose2d_k3_s2_p1_op1"])
     func inference(name: String) throws {
         let f = try Fixture("graph/" + name)
         for passes in [Set<Pass>(), Set(Pass.allCases)] {

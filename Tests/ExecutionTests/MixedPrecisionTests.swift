@@ -40,25 +40,34 @@ struct MixedPrecisionTests {
         try CompiledUNetTests.expectBF16TrainingNearReference(name, c, shape: shape)
     }
 
-    /// MONAI's UNet: its transposed convolutions (kernel 3, stride 2: no depth-to-space) and the batch norms of its
-    /// 2-class maps run in fp32, where oneDNN 2.6's bf16 kernels are slower; their inputs are converted, and the
-    /// logits stay within bf16's rounding of the fp32 network's.
-    @Test("bf16 networks: MONAI UNet's transposed convolutions and narrow batch norms run in fp32")
+    /// MONAI's UNet: in inference its transposed convolutions (kernel 3, stride 2) run as bf16 2x2 convolutions and
+    /// depth to space; in training they stay transposed convolutions and run in fp32, as the batch norms of its 2-class
+    /// maps do, where oneDNN 2.6's bf16 kernels are slower; their inputs are converted, and the logits stay within
+    /// bf16's rounding of the fp32 network's.
+    @Test("bf16 networks: MONAI UNet's transposed convolutions as bf16 2x2 convolutions in inference, in fp32 in training; narrow batch norms in fp32")
     func fp32Ops() throws {
         var g = SeededGenerator(seed: 15)
         let model = try MONAIUNet(MONAIUNetConfiguration(channels: [16, 32, 64], strides: [2, 2], residualUnits: 1), generator: &g)
-        model.eval()
         let shape = [1, 1, 32, 32]
-        let compiled = try CompiledUNet(model, inputShape: shape, precision: .bf16, training: false)
-        let graph = compiled.network.graph
-        let producers = Dictionary(graph.nodes.map { ($0.output, $0.op) }, uniquingKeysWith: { a, _ in a })
-        let transposed = graph.nodes.filter { if case .convTranspose2d = $0.op { true } else { false } }
-        #expect(transposed.count == 2)
-        for node in transposed { #expect(producers[node.inputs[0]] == .convert(to: .fp32), "\(node.name)") }
-        #expect(graph.nodes.contains { $0.op == .convert(to: .bf16) }, "the rest runs in bf16")
         let x = Tensor.normal(shape: shape, using: &g)
-        let (y, expected) = (try compiled.forward(x), try CompiledUNet(model, inputShape: shape, training: false).forward(x))
-        #expect(CompiledUNetTests.norm(try y - expected) < 0.03 * CompiledUNetTests.norm(expected))
+        func isTransposed(_ node: Graph.Node) -> Bool { if case .convTranspose2d = node.op { true } else { false } }
+        func isSubpixel(_ node: Graph.Node) -> Bool {
+            if case .conv2d(let a) = node.op, case .transposedAsSubpixel = a.weightSource { true } else { false }
+        }
+        for training in [false, true] {
+            model.train(training)
+            let compiled = try CompiledUNet(model, inputShape: shape, precision: .bf16, training: training)
+            let graph = compiled.network.graph
+            let producers = Dictionary(graph.nodes.map { ($0.output, $0.op) }, uniquingKeysWith: { a, _ in a })
+            let (transposed, subpixel) = (graph.nodes.filter(isTransposed), graph.nodes.filter(isSubpixel))
+            #expect((transposed.count, subpixel.count) == (training ? (2, 0) : (0, 2)), "training \(training)")
+            for node in transposed { #expect(producers[node.inputs[0]] == .convert(to: .fp32), "\(node.name)") }
+            for node in subpixel { #expect(compiled.network.valuePrecision(node.output) == .bf16, "\(node.name)") }
+            #expect(graph.nodes.contains { $0.op == .convert(to: .bf16) }, "the rest runs in bf16")
+            let y = try compiled.forward(x)
+            let expected = try CompiledUNet(model, inputShape: shape, training: training).forward(x)
+            #expect(CompiledUNetTests.norm(try y - expected) < 0.03 * CompiledUNetTests.norm(expected), "training \(training)")
+        }
     }
 
     /// Training: the first level stays bf16 (the largest maps), a level of 256 channels on 1024 pixels or more runs

@@ -28,7 +28,7 @@ struct GraphPassTests {
         #expect(!folded.nodes.contains { if case .batchNorm = $0.op { true } else { false } })
         let fused = folded.fusingActivations()
         #expect(!fused.nodes.contains { $0.op == .relu })
-        let rewritten = fused.rewritingTransposedConvolutions()
+        let rewritten = fused.rewritingTransposedConvolutions(training: false, precision: .fp32)
         #expect(rewritten.nodes.contains { $0.op == .depthToSpace(block: 2) })
         let split = rewritten.splittingConcatenations()
         #expect(!split.nodes.contains { $0.op == .concat })
@@ -43,6 +43,36 @@ struct GraphPassTests {
         #expect(split.producer(of: split.output).map { if case .conv2d(let a) = $0.op { a.accumulates } else { false } } == true,
                 "the output is the last part's")
         #expect(split.shape(split.output) == [1, 4, 8, 8])
+    }
+
+    @Test("a kernel-3 stride-2 transposed convolution becomes a 2x2 convolution (padded at the bottom and right) and depth to space: in inference, in bf16 always, in fp32 for at most 16 output channels")
+    func subpixel() throws {
+        func graph(outputChannels: Int, kernel: Int = 3, outputPadding: Int = 1) throws -> Graph {
+            let b = GraphBuilder(inputShape: [1, 8, 5, 7])
+            let up = try b.convTranspose2d(b.input, ConvTranspose2dAttributes(weight: "t.weight", bias: "t.bias", outputChannels: outputChannels,
+                                                                              kernel: kernel, stride: 2, padding: 1, outputPadding: outputPadding),
+                                           name: "up")
+            return b.graph(output: up)
+        }
+        let rewritten = try graph(outputChannels: 4).rewritingTransposedConvolutions(training: false, precision: .fp32)
+        #expect(rewritten.nodes.map(\.op) == [
+            .conv2d({
+                var a = Conv2dAttributes(weight: "t.weight", bias: "t.bias", outputChannels: 16, kernel: [2, 2], stride: [1, 1],
+                                         padding: [0, 1, 0, 1], dilation: [1, 1], groups: 1)
+                a.weightSource = .transposedAsSubpixel(outputChannels: 4)
+                return a
+            }()),
+            .depthToSpace(block: 2),
+        ])
+        #expect(rewritten.shape(rewritten.output) == [1, 4, 10, 14])
+        #expect(rewritten.nodes.count == 2 && rewritten.shape(rewritten.nodes[0].output) == [1, 16, 5, 7])
+        func isRewritten(_ g: Graph) -> Bool { g.nodes.contains { $0.op == .depthToSpace(block: 2) } }
+        #expect(!isRewritten(try graph(outputChannels: 4).rewritingTransposedConvolutions(training: true, precision: .fp32)))
+        #expect(!isRewritten(try graph(outputChannels: 32).rewritingTransposedConvolutions(training: false, precision: .fp32)))
+        #expect(isRewritten(try graph(outputChannels: 32).rewritingTransposedConvolutions(training: false, precision: .bf16)))
+        #expect(!isRewritten(try graph(outputChannels: 4, outputPadding: 0).rewritingTransposedConvolutions(training: false, precision: .bf16)),
+                "without the output padding the output is not twice the input")
+        #expect(!isRewritten(try graph(outputChannels: 4, kernel: 4, outputPadding: 0).rewritingTransposedConvolutions(training: false, precision: .bf16)))
     }
 
     @Test("training keeps batch norm, fusing the ReLU into it; a value read twice is not fused")
