@@ -101,6 +101,14 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Why deep supervision cannot train this network; nil where it can: nnU-Net's networks with lower-resolution heads
+    /// of their own, and a classic U-Net that takes added ones (`UNetDeepSupervisionHeads.problem`).
+    public var deepSupervisionProblem: String? {
+        if case .unet(let c) = self { return UNetDeepSupervisionHeads.problem(c) }
+        return deepSupervisionHeads > 0 ? nil
+            : "\(self) has no lower-resolution heads (unet models take added ones, nnunet models with 3 or more stages have their own)"
+    }
+
     /// The number of trainable parameters, counted from the configuration before anything is allocated.
     public var parameterCount: Double {
         switch self {

@@ -99,7 +99,7 @@ public final class Trainer {
     /// A trainer writing into a folder the caller opened (and locked) already; nil on ranks other than 0.
     /// - Precondition: `loader` is this rank's shard of `group` (`BatchLoader.rank`, `worldSize`).
     /// - Throws: `FileError` when the log cannot be opened; `UNetError.unsupported` for deep supervision of a network
-    ///   that cannot have it (`UNetDeepSupervisionHeads.problem`, or no classic U-Net nor nnU-Net's).
+    ///   that cannot have it (`Architecture.deepSupervisionProblem`).
     public init(model: any SegmentationModel, metadata: ModelMetadata, options: TrainingOptions, loader: BatchLoader,
                 validation: (dataset: SegmentationDataset, indices: [Int])?, runDirectory: RunDirectory?,
                 outputDirectory: String? = nil, group: ProcessGroup = ProcessGroup()) throws {
@@ -137,10 +137,8 @@ public final class Trainer {
     /// the data's order are as without them); nil for other networks or without deep supervision asked for.
     static func addedHeads(for model: any SegmentationModel, _ options: TrainingOptions) throws -> UNetDeepSupervisionHeads? {
         guard options.deepSupervision == true, model.architecture.deepSupervisionHeads == 0 else { return nil }
-        guard let unet = model as? UNet else {
-            throw UNetError.unsupported("deep supervision: \(model.architecture) has no lower-resolution heads (nnU-Net's networks "
-                + "have them, a classic U-Net takes added ones)")
-        }
+        if let problem = model.architecture.deepSupervisionProblem { throw UNetError.unsupported("deep supervision: " + problem) }
+        guard let unet = model as? UNet else { throw UNetError.unsupported("deep supervision: \(model.architecture) takes no added heads") }
         var generator = SeededGenerator(seed: options.seed ^ 0x6473_6865_6164_7300)  // "dsheads"
         return try UNetDeepSupervisionHeads(for: unet, generator: &generator)
     }
@@ -161,12 +159,17 @@ public final class Trainer {
     /// optimizer), before anything is created for the run.
     /// - Throws: `TrainingError.invalidCheckpoint` naming the file.
     public static func checkResumable(_ loaded: LoadedModel, path: String, options: TrainingOptions) throws {
-        let contents = try TrainingCheckpoint.read(loaded, path: path)
+        try check(try TrainingCheckpoint.read(loaded, path: path), of: loaded.model.architecture, path: path, options: options)
+    }
+
+    /// `checkResumable` of a checkpoint already read.
+    private static func check(_ contents: TrainingCheckpoint.Contents, of architecture: Architecture, path: String,
+                              options: TrainingOptions) throws {
         let state = contents.state
         guard state.optimizer == options.optimizer else {
             throw TrainingError.invalidCheckpoint("\(path): trained with --optimizer \(state.optimizer.rawValue), not \(options.optimizer.rawValue)")
         }
-        let addsHeads = options.deepSupervision == true && loaded.model.architecture.deepSupervisionHeads == 0
+        let addsHeads = options.deepSupervision == true && architecture.deepSupervisionHeads == 0
         guard (contents.heads.count == 0) != addsHeads else {
             throw TrainingError.invalidCheckpoint("\(path): trained " + (addsHeads ? "without" : "with")
                 + " --deep-supervision's added heads; resume it " + (addsHeads ? "without" : "with") + " --deep-supervision")
@@ -176,8 +179,8 @@ public final class Trainer {
     /// Continues from a training checkpoint whose weights `model` already holds: optimizer, schedule, step and
     /// best metric as they were.
     public func resume(from loaded: LoadedModel, path: String) throws {
-        try Self.checkResumable(loaded, path: path, options: options)
         let contents = try TrainingCheckpoint.read(loaded, path: path)
+        try Self.check(contents, of: loaded.model.architecture, path: path, options: options)
         let state = contents.state
         if let addedHeads {
             do { try addedHeads.load(contents.heads, strict: true) } catch {

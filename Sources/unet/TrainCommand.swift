@@ -248,13 +248,8 @@ struct TrainCommand: ParsableCommand {
             }
             progress.message("encoder frozen for the first \(freezeEncoder) steps")
         }
-        if deepSupervision == true {
-            if case .unet(let c) = model.architecture, let problem = UNetDeepSupervisionHeads.problem(c) {
-                throw ValidationError("--deep-supervision: " + problem)
-            } else if !(model is UNet), model.architecture.deepSupervisionHeads == 0 {
-                throw ValidationError("--deep-supervision: \(model.architecture) has no lower-resolution heads (unet and nnunet "
-                    + "models with 3 or more stages take them)")
-            }
+        if deepSupervision == true, let problem = model.architecture.deepSupervisionProblem {
+            throw ValidationError("--deep-supervision: " + problem)
         }
         var metadata = ModelMetadata(maskValues: dataset.table.values,
                                      normalization: normalization, scale: settings.scale)

@@ -50,10 +50,10 @@ struct TrainerTests {
         -> (losses: [Float], resumed: Trainer)
     {
         var firstLosses: [Float] = []
+        let depth = deepSupervision == nil ? 2 : 3
         do {
             // The first run holds the folder's lock until it is released, at the end of this block.
-            let first = try trainer(run, steps: steps, output: output, ema: ema, depth: deepSupervision == nil ? 2 : 3,
-                                    deepSupervision: deepSupervision)
+            let first = try trainer(run, steps: steps, output: output, ema: ema, depth: depth, deepSupervision: deepSupervision)
             let recorded = losses(first)
             var count = 0
             first.shouldStop = { count += 1; return count == stoppedAfter }
@@ -62,8 +62,8 @@ struct TrainerTests {
         }
         let checkpoint = output + "/last.safetensors"
         let loaded = try ModelFile.load(path: checkpoint)
-        let second = try trainer(run, steps: steps, output: output, mode: .resume(checkpoint: checkpoint), ema: ema,
-                                 depth: deepSupervision == nil ? 2 : 3, deepSupervision: deepSupervision)
+        let second = try trainer(run, steps: steps, output: output, mode: .resume(checkpoint: checkpoint), ema: ema, depth: depth,
+                                 deepSupervision: deepSupervision)
         try second.model.load(loaded.model.stateDict())
         try second.resume(from: loaded, path: checkpoint)
         return (firstLosses, second)
