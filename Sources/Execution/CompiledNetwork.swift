@@ -67,9 +67,10 @@ public final class CompiledNetwork {
         (self.precision, self.training, self.passes) = (precision, training, passes)
         var g = graph
         if !training && passes.contains(.bakePReLU) { (g, bakedSlopes) = Self.bakingSharedSlopes(g, parameters) }
+        // Before folding and fusing, which reach a rewritten transposed convolution through its depth to space.
+        if passes.contains(.transposedAsDepthToSpace) { g = g.rewritingTransposedConvolutions(training: training, precision: precision) }
         if !training && passes.contains(.foldBatchNorm) { g = g.foldingBatchNorm() }
         if passes.contains(.fuseActivations) { g = g.fusingActivations() }
-        if passes.contains(.transposedAsDepthToSpace) { g = g.rewritingTransposedConvolutions(training: training, precision: precision) }
         if passes.contains(.splitConcat) { g = g.splittingConcatenations() }
         let (regions, regionPrecisions) = PrecisionRegions.apply(
             to: g, precision: precision, training: training, enabled: passes.contains(.precisionRegions),

@@ -88,6 +88,13 @@ final class Conv2dKernel: NodeKernel {
             ? [a.outputChannels, inputChannels] + a.kernel
             : [g, a.outputChannels / g, inputChannels / g] + a.kernel
         try Self.checkWeight(a, shape: weightShape, inputChannels: inputChannels, name: node.name)
+        if let norm = a.foldedNorm, !training {
+            let channels = a.outputChannels / Self.repeats(a)
+            for key in [norm.weight, norm.bias, norm.runningMean, norm.runningVar] {
+                let shape = try lowering.parameter(key).value.shape
+                guard shape == [channels] else { throw CompilationError("\(node.name): \(key) is \(shape), the batch norm needs (\(channels))") }
+            }
+        }
         addsBias = !a.accumulates && (bias != nil || (!training && a.foldedNorm != nil))
         geometry = SpatialGeometry(strides: a.stride, paddingLeft: [a.padding[0], a.padding[2]],
                                    paddingRight: [a.padding[1], a.padding[3]], dilation: a.dilation)
@@ -286,9 +293,10 @@ final class Conv2dKernel: NodeKernel {
             w = Self.subpixelWeight(w, outputChannels: cout)
         }
         if let scale = folded {
-            let perChannel = w.count / scale.count
+            // Row `r` (an output channel) becomes channel `r % C` of the batch norm's `C` (`Graph.convolutionMaking`).
+            let perRow = w.count / w.shape[0]
             let unscaled = w
-            w = Tensor(shape: w.shape) { unscaled[flat: $0] * scale[$0 / perChannel] }
+            w = Tensor(shape: w.shape) { unscaled[flat: $0] * scale[$0 / perRow % scale.count] }
         }
         return w
     }
@@ -297,20 +305,26 @@ final class Conv2dKernel: NodeKernel {
     /// with a folded batch norm's shift.
     private func plainBias() -> Tensor? {
         guard addsBias else { return nil }
-        var b = bias?.value ?? Tensor(shape: [a.outputChannels / repeatsOfBias])
-        if repeatsOfBias > 1 {
+        let repeats = Self.repeats(a)
+        var b = bias?.value ?? Tensor(shape: [a.outputChannels / repeats])
+        if repeats > 1 {
             let single = b
             b = Tensor(shape: [a.outputChannels]) { single[flat: $0 % single.count] }
         }
         if let norm = a.foldedNorm, let scale = foldedScale(), !training,
            let mean = try? lowering.parameter(norm.runningMean).value, let beta = try? lowering.parameter(norm.bias).value {
             let raw = b
-            b = Tensor(shape: [a.outputChannels]) { o in (raw[flat: o] - mean[flat: o]) * scale[o] + beta[flat: o] }
+            b = Tensor(shape: [a.outputChannels]) { o in
+                let c = o % scale.count
+                return (raw[flat: o] - mean[flat: c]) * scale[c] + beta[flat: c]
+            }
         }
         return b
     }
 
-    private var repeatsOfBias: Int {
+    /// How many of the output channels each channel of the model's bias (and a folded batch norm) becomes: the
+    /// positions of a transposed convolution's block.
+    private static func repeats(_ a: Conv2dAttributes) -> Int {
         switch a.weightSource {
         case .conv2d: 1
         case .transposedAsPointwise(let k, _): k * k
@@ -318,7 +332,7 @@ final class Conv2dKernel: NodeKernel {
         }
     }
 
-    /// `γ/√(σ²+ε)` of a folded batch norm, per output channel.
+    /// `γ/√(σ²+ε)` of a folded batch norm, per channel of the batch norm (the output's after any depth to space).
     private func foldedScale() -> [Float]? { Self.foldedScale(a, lowering: lowering) }
 
     private static func foldedScale(_ a: Conv2dAttributes, lowering: Lowering) -> [Float]? {

@@ -1,6 +1,6 @@
 extension Graph {
-    /// A ReLU or leaky ReLU whose input is a convolution's output read by nothing else becomes the convolution's
-    /// post-op; a ReLU after a batch norm becomes part of it (oneDNN's `fuse_norm_relu`, whose backward needs only
+    /// A ReLU or leaky ReLU whose input is a convolution's output read by nothing else, directly or through a
+    /// depth-to-space rearrangement (`convolutionMaking(_:consumers:)`), becomes the convolution's post-op; a ReLU after a batch norm becomes part of it (oneDNN's `fuse_norm_relu`, whose backward needs only
     /// the normalization's input, statistics and a mask of which outputs it zeroed).
     public func fusingActivations() -> Graph {
         let consumers = self.consumers
@@ -16,7 +16,8 @@ extension Graph {
             }
             let input = node.inputs[0]
             guard !isOutput(input), consumers[input] == [index],
-                  let producerIndex = nodes.firstIndex(where: { $0.output == input }) else { continue }
+                  let producerIndex = convolutionMaking(input, consumers: consumers)
+                    ?? nodes.firstIndex(where: { $0.output == input }) else { continue }
             switch graph.nodes[producerIndex].op {
             case .conv2d(var conv) where conv.activation == nil:
                 conv.activation = activation

@@ -3,8 +3,8 @@
 /// storage of its own, training keeps every value backward reads and hands gradients to the optimizer after
 /// backward. Tests compare every pass on with every pass off on each architecture and option.
 public enum Pass: String, CaseIterable, Sendable, Comparable {
-    /// Inference: an eval-mode batch norm after a convolution folded into its weight and bias
-    /// (`Graph.foldingBatchNorm()`).
+    /// Inference: an eval-mode batch norm after a convolution (or a transposed convolution the
+    /// `transposedAsDepthToSpace` pass rewrote as one) folded into its weight and bias (`Graph.foldingBatchNorm()`).
     case foldBatchNorm = "fold-batch-norm"
     /// Inference: a PReLU with one shared slope (MONAI's) as a leaky ReLU of the slope the network is compiled with,
     /// then a convolution's post-op like any leaky ReLU; reloading a changed slope is refused (compile again).

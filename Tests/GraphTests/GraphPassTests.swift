@@ -75,6 +75,32 @@ struct GraphPassTests {
         #expect(!isRewritten(try graph(outputChannels: 4, kernel: 4, outputPadding: 0).rewritingTransposedConvolutions(training: false, precision: .bf16)))
     }
 
+    @Test("a batch norm and a leaky ReLU after a rewritten transposed convolution fold into its 2x2 convolution, past the depth to space; not where its output is read twice")
+    func foldThroughDepthToSpace() throws {
+        func graph(alsoReadingExpanded: Bool = false) throws -> Graph {
+            let b = GraphBuilder(inputShape: [1, 8, 5, 7])
+            let up = try b.convTranspose2d(b.input, ConvTranspose2dAttributes(weight: "t.weight", bias: "t.bias", outputChannels: 4,
+                                                                              kernel: 3, stride: 2, padding: 1, outputPadding: 1),
+                                           name: "up")
+            let norm = try b.batchNorm(up, BatchNormAttributes(prefix: "n."), name: "norm")
+            let act = try b.leakyReLU(norm, slope: 0.25, name: "act")
+            return b.graph(output: alsoReadingExpanded ? try b.add(act, up, name: "add") : act)
+        }
+        let rewritten = try graph().rewritingTransposedConvolutions(training: false, precision: .bf16)
+        let folded = rewritten.foldingBatchNorm().fusingActivations()
+        var expected = Conv2dAttributes(weight: "t.weight", bias: "t.bias", outputChannels: 16, kernel: [2, 2], stride: [1, 1],
+                                        padding: [0, 1, 0, 1], dilation: [1, 1], groups: 1)
+        expected.weightSource = .transposedAsSubpixel(outputChannels: 4)
+        expected.foldedNorm = BatchNormAttributes(prefix: "n.")
+        expected.activation = .leakyReLU(slope: 0.25)
+        #expect(folded.nodes.map(\.op) == [.conv2d(expected), .depthToSpace(block: 2)])
+        #expect(folded.shape(folded.output) == [1, 4, 10, 14])
+        // The transposed convolution's output is also read by the add: the depth to space's output is not the
+        // convolution's alone to change, so the batch norm and activation stay.
+        let shared = try graph(alsoReadingExpanded: true).rewritingTransposedConvolutions(training: false, precision: .bf16)
+        #expect(shared.foldingBatchNorm().fusingActivations().nodes.count == shared.nodes.count)
+    }
+
     @Test("training keeps batch norm, fusing the ReLU into it; a value read twice is not fused")
     func training() throws {
         let fused = try Self.decoderBlock().fusingActivations()
