@@ -247,8 +247,10 @@ final class Conv2dKernel: NodeKernel {
             fits = shape == [inputChannels, outputChannels, k, k]
             needed = "(\(inputChannels), \(outputChannels), \(k), \(k))"
         case .transposedAsSubpixel(let outputChannels):
-            fits = shape == [inputChannels, outputChannels, 3, 3]
-            needed = "(\(inputChannels), \(outputChannels), 3, 3)"
+            let rows = a.weightInputChannels.map { $0.upperBound } ?? inputChannels
+            fits = shape.count == 4 && shape[0] >= rows && Array(shape[1...]) == [outputChannels, 3, 3]
+                && (a.weightInputChannels != nil || shape[0] == rows)
+            needed = "(\(rows), \(outputChannels), 3, 3)"
         }
         guard fits else { throw CompilationError("\(name): the weight \(a.weight) is \(shape), the convolution needs \(needed)") }
     }

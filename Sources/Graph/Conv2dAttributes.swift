@@ -48,6 +48,16 @@ public struct Conv2dAttributes: Hashable, Sendable {
         case transposedAsSubpixel(outputChannels: Int)
     }
 
+    /// Whether the convolution can multiply a slice of its weight's input channels (`weightInputChannels`, as
+    /// `Graph.splittingConcatenations()` makes): a `Conv2d` weight, and a transposed convolution's read as a 2x2 one
+    /// (inference); not one read as 1x1, whose training gradient is rearranged for the whole weight.
+    public var splitsOverInputChannels: Bool {
+        switch weightSource {
+        case .conv2d, .transposedAsSubpixel: true
+        case .transposedAsPointwise: false
+        }
+    }
+
     public init(weight: String, bias: String? = nil, outputChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
                 dilation: Int = 1, groups: Int = 1) {
         self.init(weight: weight, bias: bias, outputChannels: outputChannels, kernel: [kernel, kernel],

@@ -11,7 +11,7 @@ extension Graph {
         var removed = Set<Value>()
         for (index, node) in nodes.enumerated() {
             guard case .conv2d(let conv) = node.op, conv.groups == 1, conv.weightInputChannels == nil, !conv.accumulates,
-                  conv.weightSource == .conv2d,
+                  conv.splitsOverInputChannels,
                   let concatIndex = nodes.firstIndex(where: { $0.output == node.inputs[0] }),
                   case .concat = nodes[concatIndex].op, consumers[node.inputs[0]] == [index] else {
                 graph.nodes.append(node)

@@ -101,6 +101,26 @@ struct GraphPassTests {
         #expect(shared.foldingBatchNorm().fusingActivations().nodes.count == shared.nodes.count)
     }
 
+    @Test("a transposed convolution of a concatenation, rewritten as a 2x2 convolution, splits over the concatenated inputs in inference; as a 1x1 one it does not")
+    func splitSubpixel() throws {
+        func graph(kernel: Int) throws -> Graph {
+            let b = GraphBuilder(inputShape: [1, 8, 5, 7])
+            let skip = try b.relu(b.input, name: "skip")
+            let cat = try b.concat([skip, b.input], name: "cat")
+            let up = try b.convTranspose2d(cat, ConvTranspose2dAttributes(weight: "t.weight", outputChannels: 4, kernel: kernel, stride: 2,
+                                                                          padding: kernel == 3 ? 1 : 0, outputPadding: kernel == 3 ? 1 : 0),
+                                           name: "up")
+            return b.graph(output: up)
+        }
+        let split = try graph(kernel: 3).rewritingTransposedConvolutions(training: false, precision: .fp32).splittingConcatenations()
+        let parts = split.nodes.compactMap { node -> Conv2dAttributes? in if case .conv2d(let a) = node.op { a } else { nil } }
+        #expect(!split.nodes.contains { $0.op == .concat })
+        #expect(parts.map(\.weightInputChannels) == [0..<8, 8..<16] && parts.map(\.accumulates) == [false, true])
+        #expect(parts.allSatisfy { $0.weightSource == .transposedAsSubpixel(outputChannels: 4) })
+        let pointwise = try graph(kernel: 2).rewritingTransposedConvolutions(training: true, precision: .fp32).splittingConcatenations()
+        #expect(pointwise.nodes.contains { $0.op == .concat })
+    }
+
     @Test("training keeps batch norm, fusing the ReLU into it; a value read twice is not fused")
     func training() throws {
         let fused = try Self.decoderBlock().fusingActivations()
