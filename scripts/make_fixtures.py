@@ -822,6 +822,9 @@ MONAI_PARITY = [  # (name, class, options, input shape): odd sizes for BasicUNet
     ("monai_unet_res1_affine_s1", "UNet",
      dict(channels=(4, 8, 8, 16), strides=(2, 1, 2), num_res_units=1, norm=("instance", {"affine": True}), in_channels=1,
           out_channels=1), (2, 1, 20, 28)),
+    # 32 and 64 channels on 16x16: 3x3 convolutions wide enough for oneDNN's Winograd, which takes no leaky ReLU post-op
+    ("monai_unet_res2_wide", "UNet",
+     dict(channels=(32, 64), strides=(2,), num_res_units=2, norm="batch", in_channels=1, out_channels=2), (1, 1, 32, 32)),
 ]
 MONAI_LAYOUTS = [  # every key and shape of full-size models, as their users' state dicts hold them
     ("unet_tutorial", "UNet", dict(channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), num_res_units=2, norm="batch",

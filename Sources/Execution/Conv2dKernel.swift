@@ -21,7 +21,9 @@ import Tensors
 /// quantizing step.
 ///
 /// fp32 convolutions of 3x3 with at least 32 channels in and out run oneDNN's Winograd F(4x4, 3x3) kernels where
-/// oneDNN has them (AVX-512) within the scratchpad limit; the rest run direct kernels. In an fp32 region of a
+/// oneDNN has them (AVX-512) within the scratchpad limit; the rest run direct kernels. oneDNN 2.6's Winograd takes a
+/// ReLU post-op but not a leaky one: with a fused leaky ReLU (MONAI's PReLU, baked) the activation then runs in place
+/// right after it. In an fp32 region of a
 /// bf16 network, a weight gradient whose Winograd scratchpad would pass the limit runs in bf16 from bf16 copies
 /// of its inputs (fp32 direct is the slowest choice there; `Sources/Execution/README.md` has the figures).
 final class Conv2dKernel: NodeKernel {
@@ -38,6 +40,8 @@ final class Conv2dKernel: NodeKernel {
     private let source: MemoryDescriptor
     private let destination: MemoryDescriptor
     private let forwardPrimitive: Primitive
+    /// The fused activation where the forward primitive (Winograd) could not take it as a post-op: run in place after it.
+    private let activationAfter: Primitive?
     private let weight: Parameter
     private let bias: Parameter?
     /// Whether this convolution adds a bias (its own, or a folded batch norm's shift): the first part of a split.
@@ -119,12 +123,11 @@ final class Conv2dKernel: NodeKernel {
             try lowering.descriptor(node.inputs[0])
         }
         let winograd = int8Range == nil && lowering.passes.contains(.winograd) && type == .f32 && Self.suitsWinograd(node, in: lowering.graph)
-        var postOps: [PrimitiveAttributes.PostOp] = []
-        if a.accumulates { postOps.append(.sum(scale: 1)) }
-        switch a.activation {
-        case .relu: postOps.append(.relu)
-        case .leakyReLU(let slope): postOps.append(.leakyReLU(slope: slope))
-        case nil: break
+        let sum: [PrimitiveAttributes.PostOp] = a.accumulates ? [.sum(scale: 1)] : []
+        let activationOp: [PrimitiveAttributes.PostOp] = switch a.activation {
+        case .relu: [.relu]
+        case .leakyReLU(let slope): [.leakyReLU(slope: slope)]
+        case nil: []
         }
         let (training, geometry, weightDims, biasDims) = (training, geometry, weightDims, [a.outputChannels])
         let addsBias = addsBias
@@ -134,8 +137,8 @@ final class Conv2dKernel: NodeKernel {
             let w = Self.plainWeight(a, weight.value, folded: Self.foldedScale(a, lowering: lowering))
             int8Scales = (Self.channelMaxima(w, channels: a.weightInputChannels).map { $0 > 0 ? $0 / limit : 1 }, limit)
         }
-        func forwardDescriptor(_ algorithm: ConvolutionAlgorithm, type: DataType, source: MemoryDescriptor? = nil) throws
-            -> PrimitiveDescriptor
+        func forwardDescriptor(_ algorithm: ConvolutionAlgorithm, type: DataType, source: MemoryDescriptor? = nil,
+                               activation: Bool = true) throws -> PrimitiveDescriptor
         {
             // Inference Winograd would keep weights pre-transformed (4x their size); the training variant of the same
             // kernel transforms them on the fly from ordinary blocked weights, so Winograd always takes that one.
@@ -145,14 +148,25 @@ final class Conv2dKernel: NodeKernel {
                 weights: MemoryDescriptor(dims: weightDims, dataType: int8Range == nil ? type : .s8, format: .any),
                 bias: addsBias ? try MemoryDescriptor(dims: biasDims, format: .a) : nil,
                 destination: destination.with(dataType: type), geometry: geometry,
-                attributes: try lowering.attributes(postOps, outputScales: int8Scales.map { s in
+                attributes: try lowering.attributes(sum + (activation ? activationOp : []), outputScales: int8Scales.map { s in
                     let output = lowering.int8Values[node.output.id].map { 1 / $0.scale } ?? 1
                     return s.weights.map { $0 * int8Range!.scale * output }
                 }),
                 algorithm: algorithm)
         }
         let direct = try forwardDescriptor(.direct, type: type)
-        let forward = winograd ? lowering.preferWinograd(try? forwardDescriptor(.winograd, type: type), over: direct) : direct
+        var forward = winograd ? lowering.preferWinograd(try? forwardDescriptor(.winograd, type: type), over: direct) : direct
+        var activationAfter: Primitive?
+        if winograd, !forward.implementationName.contains("wino"), case .leakyReLU(let slope) = a.activation {
+            let unfused = lowering.preferWinograd(try? forwardDescriptor(.winograd, type: type, activation: false), over: direct)
+            if unfused.implementationName.contains("wino") {
+                forward = unfused
+                activationAfter = try Primitive(.eltwiseForward(.leakyReLUUsingOutput(slope: slope), training: false,
+                                                                data: unfused.memoryDescriptor(.destination),
+                                                                attributes: try lowering.attributes()))
+            }
+        }
+        self.activationAfter = activationAfter
         source = forward.memoryDescriptor(.source)
         if isInput { lowering.setInputDescriptor(source) }
         forwardPrimitive = try Primitive(forward)
@@ -488,6 +502,10 @@ final class Conv2dKernel: NodeKernel {
         if a.accumulates { precondition(inputs[1] === output, "Conv2dKernel: the partial sum must be the output's buffer") }
         steps.append(.primitive("\(name): \(what)", forwardPrimitive, reading: reads, writing: [.destination: output],
                                 scratchpad: try lowering.scratchpad(forwardPrimitive, name)))
+        if let activationAfter {
+            steps.append(.primitive("\(name): activation", activationAfter, reading: [.source: output], writing: [.destination: output],
+                                    scratchpad: try lowering.scratchpad(activationAfter, name)))
+        }
         return steps
     }
 

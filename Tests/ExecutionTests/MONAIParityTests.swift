@@ -1,4 +1,5 @@
 import Checkpoints
+import DNNL
 import Execution
 import Foundation
 import Graph
@@ -15,7 +16,7 @@ import Testing
 @Suite("MONAI UNet and BasicUNet parity with monai, passes off and on")
 struct MONAIParityTests {
     static let names = ["monai_basicunet", "monai_basicunet_batch_nobias", "monai_unet_res2_batch", "monai_unet_res0",
-                        "monai_unet_res1_affine_s1"]
+                        "monai_unet_res1_affine_s1", "monai_unet_res2_wide"]
 
     /// The configuration the fixture's metadata describes (not detected: detection is tested against it).
     static func architecture(_ f: Fixture) throws -> Architecture {
@@ -166,6 +167,20 @@ struct MONAIParityTests {
         let reference = try CompiledNetwork(graph: try model.graph(inputShape: try f.tensor("x").shape), parameters: model.namedParameters(),
                                             training: false, passes: [])
         expectClose(try again.forward(try f.tensor("x")), try reference.forward(try f.tensor("x")), rtol: 1e-4, atol: 1e-5)
+    }
+
+    /// oneDNN 2.6's Winograd takes no leaky ReLU post-op: a convolution wide enough for it, with MONAI's PReLU (baked into
+    /// a leaky ReLU) fused, runs Winograd and then the activation; the eval-mode test above matches its logits to MONAI's.
+    @Test("a Winograd convolution with MONAI's PReLU fused runs the activation after it, where the CPU has Winograd (AVX-512)")
+    func winogradThenActivation() throws {
+        let (model, f) = try Self.model("monai_unet_res2_wide")
+        let network = try CompiledUNet(model, inputShape: try f.tensor("x").shape, training: false).network
+        let leaky = Set(network.graph.nodes.filter { node in
+            if case .conv2d(let a) = node.op, case .leakyReLU = a.activation { true } else { false }
+        }.map(\.name))
+        let winograd = network.convolutionImplementations.filter { leaky.contains($0.key) && $0.value.contains("wino") }
+        #expect(winograd.count == (CPUISA.hasAVX512 ? 3 : 0), "\(network.convolutionImplementations)")
+        expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4)
     }
 
     @Test("a MONAI UNet refuses sizes that are not multiples of its strides' product, in one line")
