@@ -68,7 +68,10 @@ public final class CompiledNetwork {
         var g = graph
         if !training && passes.contains(.bakePReLU) { (g, bakedSlopes) = Self.bakingSharedSlopes(g, parameters) }
         // Before folding and fusing, which reach a rewritten transposed convolution through its depth to space.
-        if passes.contains(.transposedAsDepthToSpace) { g = g.rewritingTransposedConvolutions(training: training, precision: precision) }
+        if passes.contains(.transposedAsDepthToSpace) {
+            g = g.rewritingTransposedConvolutions(training: training, precision: precision,
+                                                  int8: quantization != nil || observingConvolutionInputs != nil)
+        }
         if !training && passes.contains(.foldBatchNorm) { g = g.foldingBatchNorm() }
         if passes.contains(.fuseActivations) { g = g.fusingActivations() }
         if passes.contains(.splitConcat) { g = g.splittingConcatenations() }

@@ -3,10 +3,11 @@ extension Graph {
     /// convolution to `k²·C_out` channels followed by a depth-to-space rearrangement: each input pixel's `k×k` output
     /// patch is a matrix product with the weight, and the 1x1 convolution computes all of them at once. For inference
     /// (not `training`), a kernel-3 stride-2 one that doubles the size (`ConvTranspose2dAttributes.isSubpixel`) becomes
-    /// a 2x2 convolution to `4·C_out` channels and a depth-to-space rearrangement in the same way: in bf16 always (oneDNN
-    /// 2.6's transposed convolutions run in fp32 there), in fp32 for at most 16 output channels, where its deconvolution
-    /// is slowest (with more, it beats the 2x2 convolution's 16/9 as many multiplications).
-    public func rewritingTransposedConvolutions(training: Bool, precision: Precision) -> Graph {
+    /// a 2x2 convolution to `4·C_out` channels and a depth-to-space rearrangement in the same way: in bf16 and in an `int8`
+    /// network always (oneDNN 2.6's transposed convolutions run in fp32 there, and as a convolution it can be int8), in
+    /// fp32 for at most 16 output channels, where its deconvolution is slowest (with more, it beats the 2x2
+    /// convolution's 16/9 as many multiplications).
+    public func rewritingTransposedConvolutions(training: Bool, precision: Precision, int8: Bool = false) -> Graph {
         var graph = self
         graph.nodes = []
         for node in nodes {
@@ -14,7 +15,7 @@ extension Graph {
                 graph.nodes.append(node)
                 continue
             }
-            if t.isSubpixel, !training, precision == .bf16 || t.outputChannels <= 16 {
+            if t.isSubpixel, !training, precision == .bf16 || int8 || t.outputChannels <= 16 {
                 let x = shape(node.inputs[0])
                 var subpixel = Conv2dAttributes(weight: t.weight, bias: t.bias, outputChannels: 4 * t.outputChannels, kernel: [2, 2],
                                                 stride: [1, 1], padding: [0, 1, 0, 1], dilation: [1, 1], groups: 1)

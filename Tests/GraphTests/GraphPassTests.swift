@@ -45,7 +45,7 @@ struct GraphPassTests {
         #expect(split.shape(split.output) == [1, 4, 8, 8])
     }
 
-    @Test("a kernel-3 stride-2 transposed convolution becomes a 2x2 convolution (padded at the bottom and right) and depth to space: in inference, in bf16 always, in fp32 for at most 16 output channels")
+    @Test("a kernel-3 stride-2 transposed convolution becomes a 2x2 convolution (padded at the bottom and right) and depth to space: in inference, in bf16 and int8 always, in fp32 for at most 16 output channels")
     func subpixel() throws {
         func graph(outputChannels: Int, kernel: Int = 3, outputPadding: Int = 1) throws -> Graph {
             let b = GraphBuilder(inputShape: [1, 8, 5, 7])
@@ -70,6 +70,7 @@ struct GraphPassTests {
         #expect(!isRewritten(try graph(outputChannels: 4).rewritingTransposedConvolutions(training: true, precision: .fp32)))
         #expect(!isRewritten(try graph(outputChannels: 32).rewritingTransposedConvolutions(training: false, precision: .fp32)))
         #expect(isRewritten(try graph(outputChannels: 32).rewritingTransposedConvolutions(training: false, precision: .bf16)))
+        #expect(isRewritten(try graph(outputChannels: 32).rewritingTransposedConvolutions(training: false, precision: .fp32, int8: true)))
         #expect(!isRewritten(try graph(outputChannels: 4, outputPadding: 0).rewritingTransposedConvolutions(training: false, precision: .bf16)),
                 "without the output padding the output is not twice the input")
         #expect(!isRewritten(try graph(outputChannels: 4, kernel: 4, outputPadding: 0).rewritingTransposedConvolutions(training: false, precision: .bf16)))
