@@ -20,7 +20,7 @@ import Tensors
 /// one range (`Lowering.int8Values`), it writes that output as u8 or s8 in that range, and the readers skip their
 /// quantizing step.
 ///
-/// fp32 convolutions of 3x3 with at least 32 channels in and out run oneDNN's Winograd F(4x4, 3x3) kernels where
+/// fp32 convolutions of 3x3 with at least 32 channels in and out (16 out in inference) run oneDNN's Winograd F(4x4, 3x3) kernels where
 /// oneDNN has them (AVX-512) within the scratchpad limit; the rest run direct kernels. oneDNN 2.6's Winograd takes a
 /// ReLU post-op but not a leaky one: with a fused leaky ReLU (MONAI's PReLU, baked) the activation then runs in place
 /// right after it. In an fp32 region of a
@@ -62,13 +62,16 @@ final class Conv2dKernel: NodeKernel {
     private let observesInput: Bool
 
     /// Whether `node` has the shape oneDNN's Winograd kernels take and pay off on: a 3x3 stride-1 convolution of one
-    /// group with at least 32 channels in and out, making at least 256 output pixels over the batch (in fp32, where the
-    /// `winograd` pass is on and the scratchpad fits). On fewer pixels its weight transform, run at every call and
-    /// costing by the channels alone, outweighs what it saves: 512 channels on 8x8 at batch 2 take 1.4x direct's time
-    /// (`scripts/bench_onednn.sh winograd`).
-    static func suitsWinograd(_ node: Graph.Node, in graph: Graph) -> Bool {
+    /// group with at least 32 channels in and out (in inference, 16 out will do), making at least 256 output pixels
+    /// over the batch (in fp32, where the `winograd` pass is on and the scratchpad fits). On fewer pixels its weight
+    /// transform, run at every call and costing by the channels alone, outweighs what it saves: 512 channels on 8x8 at
+    /// batch 2 take 1.4x direct's time (`scripts/bench_onednn.sh winograd`). From 16 channels in it loses to direct,
+    /// and with 16 out it wins only from 32 in: so training, whose backward pass maps the output's channels to the
+    /// input's, keeps 32 for both.
+    static func suitsWinograd(_ node: Graph.Node, in graph: Graph, training: Bool) -> Bool {
         let output = graph.shape(node.output)
-        return node.op.isConvolution3x3 && min(graph.shape(node.inputs[0])[1], output[1]) >= 32 && output[0] * output[2] * output[3] >= 256
+        return node.op.isConvolution3x3 && graph.shape(node.inputs[0])[1] >= 32 && output[1] >= (training ? 32 : 16)
+            && output[0] * output[2] * output[3] >= 256
     }
 
     /// Whether an int8 network may run `node` in int8: an ungrouped convolution that neither reads the network's
@@ -122,7 +125,7 @@ final class Conv2dKernel: NodeKernel {
         } else {
             try lowering.descriptor(node.inputs[0])
         }
-        let winograd = int8Range == nil && lowering.passes.contains(.winograd) && type == .f32 && Self.suitsWinograd(node, in: lowering.graph)
+        let winograd = int8Range == nil && lowering.passes.contains(.winograd) && type == .f32 && Self.suitsWinograd(node, in: lowering.graph, training: training)
         let sum: [PrimitiveAttributes.PostOp] = a.accumulates ? [.sum(scale: 1)] : []
         let activationOp: [PrimitiveAttributes.PostOp] = switch a.activation {
         case .relu: [.relu]

@@ -42,7 +42,7 @@ enum PrecisionRegions {
                 : computesOnlyWithPlainConvolutions(level, graph, levels) && width(widest) >= 64 && x[2] * x[3] >= 1024
             // Every convolution of the level must fit the budget: one left to fp32 direct would take twice bf16's time.
             guard wideEnough, convolutions.allSatisfy({
-                !Conv2dKernel.suitsWinograd($0, in: graph) || runsWinogradInFP32($0, in: graph, training: training, limit: limit)
+                !Conv2dKernel.suitsWinograd($0, in: graph, training: training) || runsWinogradInFP32($0, in: graph, training: training, limit: limit)
             }) else { continue }
             fp32Levels.insert(level)
         }
