@@ -127,11 +127,7 @@ final class Conv2dKernel: NodeKernel {
         }
         let winograd = int8Range == nil && lowering.passes.contains(.winograd) && type == .f32 && Self.suitsWinograd(node, in: lowering.graph, training: training)
         let sum: [PrimitiveAttributes.PostOp] = a.accumulates ? [.sum(scale: 1)] : []
-        let activationOp: [PrimitiveAttributes.PostOp] = switch a.activation {
-        case .relu: [.relu]
-        case .leakyReLU(let slope): [.leakyReLU(slope: slope)]
-        case nil: []
-        }
+        let activationOp = Lowering.postOps(a.activation)
         let (training, geometry, weightDims, biasDims) = (training, geometry, weightDims, [a.outputChannels])
         let addsBias = addsBias
         var int8Scales: (weights: [Float], limit: Float)?

@@ -4,7 +4,8 @@ import NN
 import Tensors
 
 /// `instance_norm` in a compiled network: each image normalised by its own per-channel statistics, in training and
-/// in eval mode alike (PyTorch's default `track_running_stats=False`). Each image of a batch is a contiguous
+/// in eval mode alike (PyTorch's default `track_running_stats=False`); in inference a fused ReLU or leaky ReLU is
+/// oneDNN's eltwise post-op. Each image of a batch is a contiguous
 /// `(1, C, H, W)` block in every layout the engine uses (NCHW, NHWC, blocked), so the op runs as oneDNN's batch
 /// norm on each image in turn: a batch of one is instance norm. Backward runs per image too (in place on the output
 /// gradient where nothing reads it later), and the affine gradients are summed over the images.
@@ -46,8 +47,12 @@ final class InstanceNormKernel: NodeKernel {
         }
         let flags: BatchNormalizationFlags = a.affinePrefix == nil ? [] : [.useScale, .useShift]
         let training = lowering.training
+        let activation = Lowering.postOps(a.activation)
+        guard !training || activation.isEmpty else {
+            throw CompilationError("\(node.name): a fused activation is for inference only")
+        }
         let forward = try PrimitiveDescriptor.batchNormalizationForward(
-            training: training, data: sample, epsilon: a.epsilon, flags: flags, attributes: try lowering.attributes())
+            training: training, data: sample, epsilon: a.epsilon, flags: flags, attributes: try lowering.attributes(activation))
         forwardPrimitive = try Primitive(forward)
         guard training else {
             (recomputePrimitive, backwardPrimitive) = (nil, nil)

@@ -137,6 +137,15 @@ final class Lowering {
     }
 
     /// Attributes with the user-managed scratchpad and the given post-ops.
+    /// A fused activation as oneDNN's eltwise post-op (none for nil).
+    static func postOps(_ activation: Activation?) -> [PrimitiveAttributes.PostOp] {
+        switch activation {
+        case .relu: [.relu]
+        case .leakyReLU(let slope): [.leakyReLU(slope: slope)]
+        case nil: []
+        }
+    }
+
     func attributes(_ postOps: [PrimitiveAttributes.PostOp] = [], outputScales: [Float]? = nil) throws -> PrimitiveAttributes {
         try PrimitiveAttributes(outputScales: outputScales.map { (mask: $0.count == 1 ? 0 : 2, values: $0) }, postOps: postOps)
     }

@@ -1,8 +1,10 @@
 extension Graph {
     /// A ReLU or leaky ReLU whose input is a convolution's output read by nothing else, directly or through a
-    /// depth-to-space rearrangement (`convolutionMaking(_:consumers:)`), becomes the convolution's post-op; a ReLU after a batch norm becomes part of it (oneDNN's `fuse_norm_relu`, whose backward needs only
-    /// the normalization's input, statistics and a mask of which outputs it zeroed).
-    public func fusingActivations() -> Graph {
+    /// depth-to-space rearrangement (`convolutionMaking(_:consumers:)`), becomes the convolution's post-op; a ReLU
+    /// after a batch norm becomes part of it (oneDNN's `fuse_norm_relu`, whose backward needs only the normalization's
+    /// input, statistics and a mask of which outputs it zeroed); in inference (not `training`), a ReLU or leaky ReLU
+    /// after an instance norm becomes its post-op.
+    public func fusingActivations(training: Bool) -> Graph {
         let consumers = self.consumers
         var graph = self
         var removed = Set<Int>()
@@ -25,6 +27,9 @@ extension Graph {
             case .batchNorm(var norm) where norm.activation == nil && activation == .relu:
                 norm.activation = activation
                 graph.nodes[producerIndex].op = .batchNorm(norm)
+            case .instanceNorm(var norm) where norm.activation == nil && !training:
+                norm.activation = activation
+                graph.nodes[producerIndex].op = .instanceNorm(norm)
             default:
                 continue
             }

@@ -6,6 +6,8 @@ public struct InstanceNormAttributes: Hashable, Sendable {
     /// `weight` and `bias` under this prefix when affine; nil: not affine.
     public var affinePrefix: String?
     public var epsilon: Float
+    /// Inference: applied to the result (a fused ReLU or leaky ReLU, oneDNN's eltwise post-op).
+    public var activation: Activation?
 
     public init(affinePrefix: String?, epsilon: Float = 1e-5) {
         (self.affinePrefix, self.epsilon) = (affinePrefix, epsilon)

@@ -9,8 +9,8 @@ public enum Pass: String, CaseIterable, Sendable, Comparable {
     /// Inference: a PReLU with one shared slope (MONAI's) as a leaky ReLU of the slope the network is compiled with,
     /// then a convolution's post-op like any leaky ReLU; reloading a changed slope is refused (compile again).
     case bakePReLU = "bake-prelu"
-    /// ReLU (and leaky ReLU) after a convolution as its post-op, and ReLU after a training batch norm fused into
-    /// it (`Graph.fusingActivations(training:)`).
+    /// ReLU (and leaky ReLU) after a convolution as its post-op, ReLU after a training batch norm fused into it, and
+    /// in inference ReLU or leaky ReLU after an instance norm as its post-op (`Graph.fusingActivations(training:)`).
     case fuseActivations = "fuse-activations"
     /// A convolution of a concatenation split into one convolution per input, each adding into the same output:
     /// no concatenated copy (`Graph.splittingConcatenations()`).

@@ -26,7 +26,7 @@ struct GraphPassTests {
         let graph = try Self.decoderBlock()
         let folded = graph.foldingBatchNorm()
         #expect(!folded.nodes.contains { if case .batchNorm = $0.op { true } else { false } })
-        let fused = folded.fusingActivations()
+        let fused = folded.fusingActivations(training: false)
         #expect(!fused.nodes.contains { $0.op == .relu })
         let rewritten = fused.rewritingTransposedConvolutions(training: false, precision: .fp32)
         #expect(rewritten.nodes.contains { $0.op == .depthToSpace(block: 2) })
@@ -88,7 +88,7 @@ struct GraphPassTests {
             return b.graph(output: alsoReadingExpanded ? try b.add(act, up, name: "add") : act)
         }
         let rewritten = try graph().rewritingTransposedConvolutions(training: false, precision: .bf16)
-        let folded = rewritten.foldingBatchNorm().fusingActivations()
+        let folded = rewritten.foldingBatchNorm().fusingActivations(training: false)
         var expected = Conv2dAttributes(weight: "t.weight", bias: "t.bias", outputChannels: 16, kernel: [2, 2], stride: [1, 1],
                                         padding: [0, 1, 0, 1], dilation: [1, 1], groups: 1)
         expected.weightSource = .transposedAsSubpixel(outputChannels: 4)
@@ -99,7 +99,7 @@ struct GraphPassTests {
         // The transposed convolution's output is also read by the add: the depth to space's output is not the
         // convolution's alone to change, so the batch norm and activation stay.
         let shared = try graph(alsoReadingExpanded: true).rewritingTransposedConvolutions(training: false, precision: .bf16)
-        #expect(shared.foldingBatchNorm().fusingActivations().nodes.count == shared.nodes.count)
+        #expect(shared.foldingBatchNorm().fusingActivations(training: false).nodes.count == shared.nodes.count)
     }
 
     @Test("a transposed convolution of a concatenation, rewritten as a 2x2 convolution, splits over the concatenated inputs in inference; as a 1x1 one it does not")
@@ -122,9 +122,20 @@ struct GraphPassTests {
         #expect(pointwise.nodes.contains { $0.op == .concat })
     }
 
+    @Test("inference fuses a leaky ReLU after an instance norm into it; training keeps them apart")
+    func instanceNormActivation() throws {
+        let b = GraphBuilder(inputShape: [1, 4, 8, 8])
+        let norm = try b.instanceNorm(b.input, InstanceNormAttributes(affinePrefix: "n."), name: "norm")
+        let graph = b.graph(output: try b.leakyReLU(norm, slope: 0.01, name: "act"))
+        var fused = InstanceNormAttributes(affinePrefix: "n.")
+        fused.activation = .leakyReLU(slope: 0.01)
+        #expect(graph.fusingActivations(training: false).nodes.map(\.op) == [.instanceNorm(fused)])
+        #expect(graph.fusingActivations(training: true).nodes.count == 2)
+    }
+
     @Test("training keeps batch norm, fusing the ReLU into it; a value read twice is not fused")
     func training() throws {
-        let fused = try Self.decoderBlock().fusingActivations()
+        let fused = try Self.decoderBlock().fusingActivations(training: true)
         #expect(fused.nodes.contains { node in
             if case .batchNorm(let a) = node.op { return a.activation == .relu }
             return false
@@ -134,6 +145,6 @@ struct GraphPassTests {
         let relu = try b.relu(conv, name: "relu")
         let sum = try b.add(relu, conv, name: "add")
         let graph = b.graph(output: sum)
-        #expect(graph.fusingActivations().nodes.count == 3, "the convolution's output is also read by the add")
+        #expect(graph.fusingActivations(training: true).nodes.count == 3, "the convolution's output is also read by the add")
     }
 }
