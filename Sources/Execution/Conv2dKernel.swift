@@ -20,12 +20,12 @@ import Tensors
 /// one range (`Lowering.int8Values`), it writes that output as u8 or s8 in that range, and the readers skip their
 /// quantizing step.
 ///
-/// fp32 convolutions of 3x3 with at least 32 channels in and out (16 out in inference) run oneDNN's Winograd F(4x4, 3x3) kernels where
-/// oneDNN has them (AVX-512) within the scratchpad limit; the rest run direct kernels. oneDNN 2.6's Winograd takes a
-/// ReLU post-op but not a leaky one: with a fused leaky ReLU (MONAI's PReLU, baked) the activation then runs in place
-/// right after it. In an fp32 region of a
-/// bf16 network, a weight gradient whose Winograd scratchpad would pass the limit runs in bf16 from bf16 copies
-/// of its inputs (fp32 direct is the slowest choice there; `Sources/Execution/README.md` has the figures).
+/// fp32 convolutions of 3x3 with at least 32 channels in and out (16 out in inference) run oneDNN's Winograd
+/// F(4x4, 3x3) kernels where oneDNN has them (AVX-512) within the scratchpad limit; the rest run direct kernels.
+/// oneDNN 2.6's Winograd takes a ReLU post-op but not a leaky one: with a fused leaky ReLU (MONAI's PReLU, baked) the
+/// activation then runs in place right after it. In an fp32 region of a bf16 network, a weight gradient whose
+/// Winograd scratchpad would pass the limit runs in bf16 from bf16 copies of its inputs (fp32 direct is the slowest
+/// choice there; `Sources/Execution/README.md` has the figures).
 final class Conv2dKernel: NodeKernel {
     private let a: Conv2dAttributes
     private let name: String
@@ -125,7 +125,8 @@ final class Conv2dKernel: NodeKernel {
         } else {
             try lowering.descriptor(node.inputs[0])
         }
-        let winograd = int8Range == nil && lowering.passes.contains(.winograd) && type == .f32 && Self.suitsWinograd(node, in: lowering.graph, training: training)
+        let winograd = int8Range == nil && lowering.passes.contains(.winograd) && type == .f32
+            && Self.suitsWinograd(node, in: lowering.graph, training: training)
         let sum: [PrimitiveAttributes.PostOp] = a.accumulates ? [.sum(scale: 1)] : []
         let activationOp = Lowering.postOps(a.activation)
         let (training, geometry, weightDims, biasDims) = (training, geometry, weightDims, [a.outputChannels])
