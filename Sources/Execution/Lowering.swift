@@ -136,7 +136,6 @@ final class Lowering {
         try primitive.scratchpadNeeded.map { try buffer(name + " scratchpad", .scratchpad, $0) }
     }
 
-    /// Attributes with the user-managed scratchpad and the given post-ops.
     /// A fused activation as oneDNN's eltwise post-op (none for nil).
     static func postOps(_ activation: Activation?) -> [PrimitiveAttributes.PostOp] {
         switch activation {
@@ -146,6 +145,7 @@ final class Lowering {
         }
     }
 
+    /// Attributes with the user-managed scratchpad and the given post-ops.
     func attributes(_ postOps: [PrimitiveAttributes.PostOp] = [], outputScales: [Float]? = nil) throws -> PrimitiveAttributes {
         try PrimitiveAttributes(outputScales: outputScales.map { (mask: $0.count == 1 ? 0 : 2, values: $0) }, postOps: postOps)
     }

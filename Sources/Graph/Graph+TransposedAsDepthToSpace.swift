@@ -15,29 +15,27 @@ extension Graph {
                 graph.nodes.append(node)
                 continue
             }
-            if t.isSubpixel, !training, precision == .bf16 || int8 || t.outputChannels <= 16 {
+            // `convolution` (to `block²·C_out` channels, at the input's size) named `suffix`, then depth to space.
+            func rewrite(_ convolution: Conv2dAttributes, block: Int, _ suffix: String) {
                 let x = shape(node.inputs[0])
+                let expanded = graph.newValue(shape: [x[0], convolution.outputChannels, x[2], x[3]])
+                graph.nodes.append(Node(op: .conv2d(convolution), inputs: node.inputs, output: expanded, name: node.name + suffix))
+                graph.nodes.append(Node(op: .depthToSpace(block: block), inputs: [expanded], output: node.output,
+                                        name: node.name + ".depth_to_space"))
+            }
+            if t.isSubpixel, !training, precision == .bf16 || int8 || t.outputChannels <= 16 {
                 var subpixel = Conv2dAttributes(weight: t.weight, bias: t.bias, outputChannels: 4 * t.outputChannels, kernel: [2, 2],
                                                 stride: [1, 1], padding: [0, 1, 0, 1], dilation: [1, 1], groups: 1)
                 subpixel.weightSource = .transposedAsSubpixel(outputChannels: t.outputChannels)
-                let expanded = graph.newValue(shape: [x[0], 4 * t.outputChannels, x[2], x[3]])
-                graph.nodes.append(Node(op: .conv2d(subpixel), inputs: node.inputs, output: expanded, name: node.name + ".subpixel"))
-                graph.nodes.append(Node(op: .depthToSpace(block: 2), inputs: [expanded], output: node.output,
-                                        name: node.name + ".depth_to_space"))
-                continue
-            }
-            guard t.isDepthToSpace else {
+                rewrite(subpixel, block: 2, ".subpixel")
+            } else if t.isDepthToSpace {
+                let k = t.kernel[0]
+                var pointwise = Conv2dAttributes(weight: t.weight, bias: t.bias, outputChannels: k * k * t.outputChannels, kernel: 1)
+                pointwise.weightSource = .transposedAsPointwise(block: k, outputChannels: t.outputChannels)
+                rewrite(pointwise, block: k, ".pointwise")
+            } else {
                 graph.nodes.append(node)
-                continue
             }
-            let k = t.kernel[0]
-            let x = shape(node.inputs[0])
-            var pointwise = Conv2dAttributes(weight: t.weight, bias: t.bias, outputChannels: k * k * t.outputChannels, kernel: 1)
-            pointwise.weightSource = .transposedAsPointwise(block: k, outputChannels: t.outputChannels)
-            let expanded = graph.newValue(shape: [x[0], k * k * t.outputChannels, x[2], x[3]])
-            graph.nodes.append(Node(op: .conv2d(pointwise), inputs: node.inputs, output: expanded, name: node.name + ".pointwise"))
-            graph.nodes.append(Node(op: .depthToSpace(block: k), inputs: [expanded], output: node.output,
-                                    name: node.name + ".depth_to_space"))
         }
         return graph
     }

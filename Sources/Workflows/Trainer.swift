@@ -136,11 +136,17 @@ public final class Trainer {
     /// The heads `options` asks a classic U-Net to train with, from a generator of their own (the model's weights and
     /// the data's order are as without them); nil for other networks or without deep supervision asked for.
     static func addedHeads(for model: any SegmentationModel, _ options: TrainingOptions) throws -> UNetDeepSupervisionHeads? {
-        guard options.deepSupervision == true, model.architecture.deepSupervisionHeads == 0 else { return nil }
+        guard addsHeads(model.architecture, options) else { return nil }
         if let problem = model.architecture.deepSupervisionProblem { throw UNetError.unsupported("deep supervision: " + problem) }
         guard let unet = model as? UNet else { throw UNetError.unsupported("deep supervision: \(model.architecture) takes no added heads") }
         var generator = SeededGenerator(seed: options.seed ^ 0x6473_6865_6164_7300)  // "dsheads"
         return try UNetDeepSupervisionHeads(for: unet, generator: &generator)
+    }
+
+    /// Whether `options` asks a network of `architecture` to train with added heads: deep supervision asked for, and
+    /// no lower-resolution heads of its own.
+    private static func addsHeads(_ architecture: Architecture, _ options: TrainingOptions) -> Bool {
+        options.deepSupervision == true && architecture.deepSupervisionHeads == 0
     }
 
     static func makeOptimizer(_ o: TrainingOptions, _ parameters: [Parameter]) -> any Optimizer {
@@ -169,7 +175,7 @@ public final class Trainer {
         guard state.optimizer == options.optimizer else {
             throw TrainingError.invalidCheckpoint("\(path): trained with --optimizer \(state.optimizer.rawValue), not \(options.optimizer.rawValue)")
         }
-        let addsHeads = options.deepSupervision == true && architecture.deepSupervisionHeads == 0
+        let addsHeads = addsHeads(architecture, options)
         guard (contents.heads.count == 0) != addsHeads else {
             throw TrainingError.invalidCheckpoint("\(path): trained " + (addsHeads ? "without" : "with")
                 + " --deep-supervision's added heads; resume it " + (addsHeads ? "without" : "with") + " --deep-supervision")
