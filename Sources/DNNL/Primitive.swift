@@ -25,6 +25,11 @@ public struct Argument: Hashable, Sendable {
 
     /// The `index`-th input of a concat or sum.
     public static func multipleSource(_ index: Int) -> Argument { Argument(DNNL_ARG_MULTIPLE_SRC + Int32(index)) }
+    /// The second source of the `index`-th post-op (`PrimitiveAttributes.PostOp.add`): oneDNN's
+    /// `DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1`.
+    public static func postOpSource(_ index: Int) -> Argument {
+        Argument(DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE * Int32(index + 1) | DNNL_ARG_SRC_1)
+    }
 }
 
 /// An executable oneDNN primitive. Mirrors `dnnl::primitive`. Creation JIT-compiles the kernel, so keep

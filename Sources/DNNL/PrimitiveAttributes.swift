@@ -13,6 +13,9 @@ public final class PrimitiveAttributes {
         case leakyReLU(slope: Float)
         /// `dst = scale * dst_before + dst` (accumulate into the existing destination).
         case sum(scale: Float)
+        /// `dst = dst + src1`, `src1` of this layout and the destination's shape, bound as `Argument.postOpSource(i)`
+        /// for the `i`-th post-op.
+        case add(MemoryDescriptor)
     }
 
     /// Every primitive's scratch memory is the caller's (`Primitive.scratchpad`, or one `Primitive` allocates
@@ -48,6 +51,9 @@ public final class PrimitiveAttributes {
                           "dnnl_post_ops_append_eltwise")
             case .sum(let scale):
                 try check(dnnl_post_ops_append_sum(ops, scale), "dnnl_post_ops_append_sum")
+            case .add(let descriptor):
+                var raw = descriptor.raw
+                try check(dnnl_post_ops_append_binary(ops, dnnl_binary_add, &raw), "dnnl_post_ops_append_binary")
             }
         }
         try check(dnnl_primitive_attr_set_post_ops(handle, ops), "dnnl_primitive_attr_set_post_ops")

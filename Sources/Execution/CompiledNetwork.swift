@@ -78,8 +78,11 @@ public final class CompiledNetwork {
         let (regions, regionPrecisions) = PrecisionRegions.apply(
             to: g, precision: precision, training: training, enabled: passes.contains(.precisionRegions),
             winogradScratchLimit: winogradScratchLimit)
-        let (laidOut, precisions, formats) = LayoutChoice.apply(to: regions, precisions: regionPrecisions, enabled: passes.contains(.layout),
+        var (laidOut, precisions, formats) = LayoutChoice.apply(to: regions, precisions: regionPrecisions, enabled: passes.contains(.layout),
                                                                 int8: quantization != nil || observingConvolutionInputs != nil)
+        if let quantization, passes.contains(.precisionRegions) {
+            precisions = PrecisionRegions.bf16Edges(of: laidOut, precisions: precisions, quantization: quantization)
+        }
         if let quantization {
             let quantizable = Set(laidOut.nodes.filter { Conv2dKernel.isQuantizable($0, in: laidOut) }.map(\.name))
             if let stranger = quantization.inputs.keys.sorted().first(where: { !quantizable.contains($0) }) {

@@ -18,7 +18,8 @@ import Tensors
 /// oneDNN itself halves them for s8 inputs there), and oneDNN's int8 kernel writes float32 with the bias and
 /// post-ops; its scales are fixed when the kernel is made. Where every reader of its output is an int8 convolution of
 /// one range (`Lowering.int8Values`), it writes that output as u8 or s8 in that range, and the readers skip their
-/// quantizing step.
+/// quantizing step. A part adding into such an output reads the first part's partial sum, written in the output's
+/// steps (`Lowering.int8PartialSums`), as a post-op's addend, instead of adding into it in place.
 ///
 /// fp32 convolutions of 3x3 with at least 32 channels in and out (16 out in inference) run oneDNN's Winograd
 /// F(4x4, 3x3) kernels where oneDNN has them (AVX-512) within the scratchpad limit; the rest run direct kernels.
@@ -46,6 +47,8 @@ final class Conv2dKernel: NodeKernel {
     private let bias: Parameter?
     /// Whether this convolution adds a bias (its own, or a folded batch norm's shift): the first part of a split.
     private let addsBias: Bool
+    /// A part adding in that reads the partial sum as a post-op's addend and writes a buffer of its own (int8).
+    private let addsPartialAsPostOp: Bool
     private let activationBackward: Primitive?
     private let backwardDataPrimitive: Primitive?
     private let backwardWeightsPrimitive: Primitive?
@@ -105,7 +108,11 @@ final class Conv2dKernel: NodeKernel {
         addsBias = !a.accumulates && (bias != nil || (!training && a.foldedNorm != nil))
         geometry = SpatialGeometry(strides: a.stride, paddingLeft: [a.padding[0], a.padding[2]],
                                    paddingRight: [a.padding[1], a.padding[3]], dilation: a.dilation)
-        let type = lowering.dataType(node.output)
+        let outputType = lowering.dataType(node.output)
+        let int8Range = lowering.int8Range(of: node)
+        // The arithmetic: the output's precision, but for a bf16 edge of an int8 network (`PrecisionRegions.bf16Edges`),
+        // which reads bf16 and writes float32.
+        let type = int8Range == nil && lowering.dataType(node.inputs[0]) == .bf16 ? DataType.bf16 : outputType
         let destination = try lowering.descriptor(node.output)
         self.destination = destination
         // The input's layout is the first convolution's choice where convolutions alone read it.
@@ -115,7 +122,6 @@ final class Conv2dKernel: NodeKernel {
                 if case .conv2d = other.op { return true }
                 return false
             }
-        let int8Range = lowering.int8Range(of: node)
         let quantized = lowering.int8Values[node.inputs[0].id] != nil
         let sourceWanted = if let int8Range {
             quantized ? try lowering.descriptor(node.inputs[0])
@@ -127,7 +133,9 @@ final class Conv2dKernel: NodeKernel {
         }
         let winograd = int8Range == nil && lowering.passes.contains(.winograd) && type == .f32
             && Self.suitsWinograd(node, in: lowering.graph, training: training)
-        let sum: [PrimitiveAttributes.PostOp] = a.accumulates ? [.sum(scale: 1)] : []
+        addsPartialAsPostOp = a.accumulates && lowering.int8PartialSums[node.inputs[1].id] != nil
+        let sum: [PrimitiveAttributes.PostOp] = !a.accumulates ? []
+            : addsPartialAsPostOp ? [.add(try lowering.descriptor(node.inputs[1]))] : [.sum(scale: 1)]
         let activationOp = Lowering.postOps(a.activation)
         let (training, geometry, weightDims, biasDims) = (training, geometry, weightDims, [a.outputChannels])
         let addsBias = addsBias
@@ -147,9 +155,9 @@ final class Conv2dKernel: NodeKernel {
                 source: source ?? (int8Range == nil ? sourceWanted.with(dataType: type) : sourceWanted),
                 weights: MemoryDescriptor(dims: weightDims, dataType: int8Range == nil ? type : .s8, format: .any),
                 bias: addsBias ? try MemoryDescriptor(dims: biasDims, format: .a) : nil,
-                destination: destination.with(dataType: type), geometry: geometry,
+                destination: destination.with(dataType: type == .bf16 && outputType == .f32 && !training ? .f32 : type), geometry: geometry,
                 attributes: try lowering.attributes(sum + (activation ? activationOp : []), outputScales: int8Scales.map { s in
-                    let output = lowering.int8Values[node.output.id].map { 1 / $0.scale } ?? 1
+                    let output = (lowering.int8Values[node.output.id] ?? lowering.int8PartialSums[node.output.id]).map { 1 / $0.scale } ?? 1
                     return s.weights.map { $0 * int8Range!.scale * output }
                 }),
                 algorithm: algorithm)
@@ -274,7 +282,7 @@ final class Conv2dKernel: NodeKernel {
         .convolution(flops: 2 * Double(outputElements) * Double(weightDims.dropFirst(a.groups == 1 ? 1 : 2).reduce(1, *)))
     }
 
-    var outputReusesInput: Int? { a.accumulates ? 1 : nil }
+    var outputReusesInput: Int? { a.accumulates && !addsPartialAsPostOp ? 1 : nil }
 
     var backwardReads: (inputs: [Bool], output: Bool) {
         // The weight gradient reads the source; a fused activation's gradient reads the output. A partial sum is not
@@ -498,8 +506,12 @@ final class Conv2dKernel: NodeKernel {
             reads[.weights] = loadedWeights!
             if let loadedBias { reads[.bias] = loadedBias }
         }
-        // A part adding into a partial sum reads and writes the same buffer.
-        if a.accumulates { precondition(inputs[1] === output, "Conv2dKernel: the partial sum must be the output's buffer") }
+        // A part adding into a partial sum reads and writes the same buffer, or reads it as its post-op's addend.
+        if addsPartialAsPostOp {
+            reads[.postOpSource(0)] = inputs[1]
+        } else if a.accumulates {
+            precondition(inputs[1] === output, "Conv2dKernel: the partial sum must be the output's buffer")
+        }
         steps.append(.primitive("\(name): \(what)", forwardPrimitive, reading: reads, writing: [.destination: output],
                                 scratchpad: try lowering.scratchpad(forwardPrimitive, name)))
         if let activationAfter {

@@ -13,7 +13,7 @@ import Graph
 /// The input takes the layout its first convolution prefers where only convolutions read it; a convolution writing
 /// the output from blocked maps may leave its last block part empty; the output is reordered to NCHW at the boundary.
 /// A multiply's gate (`(N, C, 1, 1)` or `(N, 1, H, W)`) is read in the layout it was made in.
-/// Switched off: NCHW everywhere. An int8 network runs channels-last except for the convolutions of the image:
+/// Switched off: NCHW everywhere. An int8 network runs channels-last (but for the convolutions of the image on AVX2):
 /// oneDNN 2.6's int8 convolutions take NHWC only (on AVX2 and AVX-512 alike).
 enum LayoutChoice {
     /// The graph with the conversions between layouts, each value's precision (the conversions keep their input's)
@@ -43,10 +43,11 @@ enum LayoutChoice {
             // The output may leave channels of its last block unused where a convolution writes it (a head of 2 classes).
             var outputFits = fills(node.output)
             if case .conv2d = node.op, graph.isOutput(node.output) { outputFits = true }
-            // int8: channels-last, but for a convolution of the image (oneDNN 2.6 has no optimized float32 kernel
-            // for a few input channels into NHWC: a reorder after it costs a hundredth of its reference loops).
+            // int8: channels-last, but for a convolution of the image on AVX2 (there oneDNN 2.6 has no optimized
+            // float32 kernel for a few input channels into NHWC: a reorder after it costs a hundredth of its reference
+            // loops; AVX-512's brgconv takes NHWC at the blocked kernel's speed).
             let convolvesImage = if case .conv2d = node.op { node.inputs.contains(graph.input) } else { false }
-            let mayBlock = !int8 || convolvesImage
+            let mayBlock = !int8 || (convolvesImage && !CPUISA.hasAVX512)
             let own: FormatTag = mayBlock && outputFits && read.allSatisfy(fills) ? blocked : .acdb
             for (k, input) in node.inputs.prefix(laidOut).enumerated() where formats[input.id] != own && !(inputAlone && input == graph.input) {
                 let converted = rewritten.newValue(shape: graph.shape(input))

@@ -30,8 +30,14 @@ final class Lowering {
     let inputObserver: ConvolutionInputObserver?
     /// int8 networks: the values kept as 8-bit integers, by `Graph.Value.id`, with their range: written by an int8
     /// convolution and read only, as their input, by int8 convolutions of that same range, which so need no
-    /// quantizing step.
+    /// quantizing step, or by ops that only pick among its values (max pooling, depth-to-space, nearest up-sampling by
+    /// whole factors), whose outputs are such values too: the rounding commutes with them, so the result is the same.
     let int8Values: [Int: Quantization.InputRange]
+    /// int8 networks: the partial sums of split convolutions (`Graph.splittingConcatenations`) whose sum is such an
+    /// 8-bit value, by `Graph.Value.id`, with the sum's range: the first part writes its float32 partial sum in that
+    /// range's steps, and the part adding in reads it as a post-op's addend (`PostOp.add`) and writes 8 bits, where a
+    /// part adding into its output in place would write float32 and need a quantizing step.
+    let int8PartialSums: [Int: Quantization.InputRange]
     private let parameters: [String: Parameter]
     private(set) var buffers: [Buffer] = []
     /// Copies the model's parameters into dedicated buffers (inference), run by `loadParameters`.
@@ -44,7 +50,7 @@ final class Lowering {
          batchNormGroup: ProcessGroup? = nil, quantization: Quantization? = nil, inputObserver: ConvolutionInputObserver? = nil) throws {
         (self.graph, self.parameters, self.training, self.precision) = (graph, parameters, training, precision)
         (self.quantization, self.inputObserver) = training ? (nil, nil) : (quantization, inputObserver)
-        int8Values = training ? [:] : Self.int8Values(graph, quantization)
+        (int8Values, int8PartialSums) = training ? ([:], [:]) : Self.int8Values(graph, quantization)
         self.batchNormGroup = training ? batchNormGroup : nil
         self.inputGradient = training && inputGradient
         (self.passes, self.valuePrecisions, self.formats) = (passes, valuePrecisions, formats)
@@ -68,23 +74,53 @@ final class Lowering {
         return valuePrecisions[value.id] == .bf16 ? .bf16 : .f32
     }
 
-    /// See `int8Values`. A partial sum (a split convolution's first part, and the part adding into it) stays float32.
-    private static func int8Values(_ graph: Graph, _ quantization: Quantization?) -> [Int: Quantization.InputRange] {
-        guard let quantization else { return [:] }
+    /// See `int8Values` and `int8PartialSums`. A split convolution's part adding in may read an 8-bit source; it writes
+    /// 8 bits where it adds the only other part, an int8 convolution (a split over two inputs), and its output is
+    /// read as such a value.
+    private static func int8Values(_ graph: Graph, _ quantization: Quantization?)
+        -> (values: [Int: Quantization.InputRange], partialSums: [Int: Quantization.InputRange])
+    {
+        guard let quantization else { return ([:], [:]) }
+        let consumers = graph.consumers
         func range(_ node: Graph.Node) -> Quantization.InputRange? {
-            guard case .conv2d(let a) = node.op, !a.accumulates else { return nil }
+            guard case .conv2d = node.op else { return nil }
             return quantization.inputs[node.name]
         }
-        let consumers = graph.consumers
-        var values: [Int: Quantization.InputRange] = [:]
-        for node in graph.nodes where range(node) != nil && !graph.isOutput(node.output) {
-            let readers = (consumers[node.output] ?? []).map { graph.nodes[$0] }
-            guard let first = readers.first.flatMap(range),
-                  readers.allSatisfy({ range($0) == first && $0.inputs[0] == node.output && !$0.inputs.dropFirst().contains(node.output) })
-            else { continue }
-            values[node.output.id] = first
+        // The partial sum an int8 part adding in reads, where an int8 part that nothing else reads wrote it.
+        func addend(_ node: Graph.Node) -> Graph.Value? {
+            guard case .conv2d(let a) = node.op, a.accumulates, range(node) != nil, let producer = graph.producer(of: node.inputs[1]),
+                  case .conv2d(let first) = producer.op, !first.accumulates, range(producer) != nil,
+                  consumers[node.inputs[1]]?.count == 1 else { return nil }
+            return node.inputs[1]
         }
-        return values
+        // The range every reader of `value` reads it in, and the values it reaches through ops that pick among values.
+        func readRange(_ value: Graph.Value) -> (range: Quantization.InputRange, passedTo: [Graph.Value])? {
+            guard !graph.isOutput(value), let readers = consumers[value]?.map({ graph.nodes[$0] }), !readers.isEmpty else { return nil }
+            var found: Quantization.InputRange?
+            var passedTo: [Graph.Value] = []
+            for reader in readers {
+                let seen: Quantization.InputRange
+                if let own = range(reader), reader.inputs[0] == value, !reader.inputs.dropFirst().contains(value) {
+                    seen = own
+                } else if reader.op.picksAmongValues(graph.shape(value), graph.shape(reader.output)), let further = readRange(reader.output) {
+                    (seen, passedTo) = (further.range, passedTo + [reader.output] + further.passedTo)
+                } else {
+                    return nil
+                }
+                guard found == nil || found == seen else { return nil }
+                found = seen
+            }
+            return found.map { ($0, passedTo) }
+        }
+        var values: [Int: Quantization.InputRange] = [:]
+        var partialSums: [Int: Quantization.InputRange] = [:]
+        for node in graph.nodes where range(node) != nil {
+            if case .conv2d(let a) = node.op, a.accumulates, addend(node) == nil { continue }
+            guard let (range, passedTo) = readRange(node.output) else { continue }
+            for value in [node.output] + passedTo { values[value.id] = range }
+            if let addend = addend(node) { partialSums[addend.id] = range }
+        }
+        return (values, partialSums)
     }
 
     /// The range an int8 convolution quantizes its input to (nil: it runs in float32, as every convolution in training).

@@ -74,6 +74,29 @@ enum PrecisionRegions {
         return (rewritten, precisions)
     }
 
+    /// An int8 network's float32 convolutions at its edges in bf16, on a CPU with native bf16 kernels (where they run
+    /// in about half fp32's time): those reading the image, where only convolutions read it, and the one writing the
+    /// logits from an int8 convolution's output that only it reads. Their inputs become bf16 (the image converted
+    /// where it is copied in, the int8 convolution writing bf16); they still write float32. `precisions` with those
+    /// inputs' changed.
+    static func bf16Edges(of graph: Graph, precisions: [Precision], quantization: Quantization) -> [Precision] {
+        guard CPUISA.hasNativeBF16 else { return precisions }
+        var precisions = precisions
+        let consumers = graph.consumers
+        let imageReaders = (consumers[graph.input] ?? []).map { graph.nodes[$0] }
+        if !imageReaders.isEmpty, imageReaders.allSatisfy({ if case .conv2d = $0.op { true } else { false } }) {
+            precisions[graph.input.id] = .bf16
+        }
+        for (index, node) in graph.nodes.enumerated() where graph.isOutput(node.output) {
+            let value = node.inputs[0]
+            guard case .conv2d = node.op, value != graph.input, consumers[value] == [index],
+                  let producer = graph.producer(of: value), case .conv2d(let a) = producer.op,
+                  !a.accumulates, quantization.inputs[producer.name] != nil else { continue }
+            precisions[value.id] = .bf16
+        }
+        return precisions
+    }
+
     /// Ops oneDNN 2.6 runs slower in bf16 than in fp32 (measured on AVX-512 with native bf16, MONAI's tutorial UNet):
     /// a transposed convolution left as one (kernel larger than its stride, so not a depth-to-space, and in training,
     /// where a kernel-3 stride-2 one is not a 2x2 convolution either; its bf16 kernel took twice fp32's time) and batch
@@ -132,6 +155,16 @@ extension Op {
     var isConvolution3x3: Bool {
         guard case .conv2d(let a) = self else { return false }
         return a.kernel == [3, 3] && a.stride == [1, 1] && a.dilation == [1, 1] && a.groups == 1
+    }
+
+    /// Whether each output value is one of the input's values (max pooling; depth-to-space, a permutation; nearest
+    /// up-sampling by whole factors, run as oneDNN's resampling): an int8 map passes through it unchanged in its range.
+    func picksAmongValues(_ input: [Int], _ output: [Int]) -> Bool {
+        switch self {
+        case .maxPool, .depthToSpace: true
+        case .upsample(let a): a.mode == .nearest && output[2] % input[2] == 0 && output[3] % input[3] == 0
+        default: false
+        }
     }
 
     /// Whether the op only moves or combines data (no arithmetic a precision would speed up).

@@ -4,7 +4,8 @@
 /// An int8 network quantizes each listed convolution's input to 8 bits with its range (`scale` = `limit` / 255
 /// for inputs that are never negative, `limit` / 127 otherwise), its weight per output channel to the largest
 /// magnitude of that channel, runs oneDNN's int8 kernel and writes float32, so every other op and every
-/// unlisted convolution (the first, which reads the image, and the last, which writes the logits) stays float32.
+/// unlisted convolution (the first, which reads the image, and the last, which writes the logits) stays in floating
+/// point: float32, or bf16 where the CPU has native bf16 kernels (the compiled network's precision pass).
 /// Convolutions are named as in the compiled graph after the passes (`Graph.Node.name`).
 public struct Quantization: Codable, Equatable, Sendable {
     /// The range of one convolution's input.

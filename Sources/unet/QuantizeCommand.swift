@@ -14,7 +14,8 @@ struct QuantizeCommand: ParsableCommand {
             normalization and windows). Each convolution between the first and the last gets an input range by \
             --rule (the largest magnitude seen, or a percentile of the magnitudes, clipping the rest); its weights \
             are quantized per output channel to their largest magnitude when the model is compiled. The first \
-            convolution, which reads the image, and the last, which writes the logits, stay float32. The output is \
+            convolution, which reads the image, and the last, which writes the logits, stay in floating point \
+            (float32; bf16 where the CPU has native bf16, writing float32). The output is \
             the model's native file with the int8 table in its metadata: predict, evaluate, serve and bench run it \
             in int8 (--no-int8: in float32).
             """)

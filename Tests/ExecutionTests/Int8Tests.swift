@@ -28,6 +28,10 @@ struct Int8Tests {
         return (b.graph(output: last), parameters)
     }
 
+    /// Every pass but the one that runs an int8 network's float32 edges in bf16 where the CPU has native bf16: the
+    /// arithmetic tests' first and last convolutions copy values exactly.
+    static let float32Edges = Set(Pass.allCases).subtracting([.precisionRegions])
+
     /// The int8 convolution's result computed here: the input rounded to its range's steps (saturating), each
     /// weight to its channel's step (7 bits for unsigned inputs without VNNI; for signed ones without VNNI, halved
     /// again with rounding to even, as oneDNN's weight reorder does), summed exactly, plus the bias.
@@ -80,7 +84,8 @@ struct Int8Tests {
         // The fuse-activations pass names a convolution with its ReLU after both.
         let name = relu ? "middle+relu" : "middle"
         let table = Quantization(rule: "test", images: 1, inputs: [name: range])
-        let network = try CompiledNetwork(graph: graph, parameters: parameters, training: false, quantization: table)
+        let network = try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: Self.float32Edges,
+                                          quantization: table)
         #expect(network.int8Convolutions[name].map { !$0.hasPrefix("ref") } == true, "\(network.convolutionImplementations)")
         let y = try network.forward(x)
         let reference = Self.expected(x: x, weight: weight, bias: bias, range: range, relu: relu)
@@ -113,13 +118,115 @@ struct Int8Tests {
         let largest = (0..<middle.count).map { middle[flat: $0] }.max()!
         let r2 = Quantization.InputRange(limit: largest * 0.9, signed: false)
         let table = Quantization(rule: "test", images: 1, inputs: ["one+relu1": r1, "two+relu2": r2])
-        let network = try CompiledNetwork(graph: b.graph(output: last), parameters: parameters, training: false, quantization: table)
+        let network = try CompiledNetwork(graph: b.graph(output: last), parameters: parameters, training: false,
+                                          passes: Self.float32Edges, quantization: table)
         let plan = network.memoryPlan.table
         #expect(plan.components(separatedBy: "int8 input").count == 2, "\(plan)")
         #expect(plan.split(separator: "\n").contains { $0.contains(" u8 ") && $0.contains("one+relu1") && !$0.contains("int8 input") }, "\(plan)")
         let y = try network.forward(x)
         let reference = Self.expected(x: middle, weight: w2, bias: b2, range: r2, relu: true)
         expectClose(y, reference, rtol: 1e-4, atol: 1e-4, "two int8 convolutions against their arithmetic")
+    }
+
+    @Test("an int8 map passes through max pooling and nearest up-sampling in 8 bits, with the result of rounding after them")
+    func throughPoolingAndUpsampling() throws {
+        var g = SeededGenerator(seed: 35)
+        let x = Tensor.normal(shape: [2, 16, 12, 10], using: &g)
+        let (w1, w2) = (Tensor.normal(shape: [16, 16, 3, 3], standardDeviation: 0.2, using: &g),
+                        Tensor.normal(shape: [16, 16, 3, 3], standardDeviation: 0.2, using: &g))
+        let (b1, b2) = (Tensor.normal(shape: [16], using: &g), Tensor.normal(shape: [16], using: &g))
+        let b = GraphBuilder(inputShape: x.shape)
+        let identity = Tensor(shape: [16, 16, 1, 1]) { $0 / 16 == $0 % 16 ? 1 : 0 }
+        let first = try b.conv2d(b.input, Conv2dAttributes(weight: "first.weight", bias: nil, outputChannels: 16, kernel: 1), name: "first")
+        let one = try b.relu(try b.conv2d(first, Conv2dAttributes(weight: "one.weight", bias: "one.bias", outputChannels: 16, kernel: 3,
+                                                                   padding: 1), name: "one"), name: "relu1")
+        let pooled = try b.maxPool(one, PoolAttributes(kernel: 2), name: "pool")
+        let upsampled = try b.upsample(pooled, scale: 2, mode: .nearest, name: "up")
+        let two = try b.conv2d(upsampled, Conv2dAttributes(weight: "two.weight", bias: "two.bias", outputChannels: 16, kernel: 3,
+                                                           padding: 1), name: "two")
+        let last = try b.conv2d(two, Conv2dAttributes(weight: "last.weight", bias: nil, outputChannels: 16, kernel: 1), name: "last")
+        let parameters = [("first.weight", Parameter(identity)), ("one.weight", Parameter(w1)), ("one.bias", Parameter(b1)),
+                          ("two.weight", Parameter(w2)), ("two.bias", Parameter(b2)), ("last.weight", Parameter(identity))]
+        let r1 = Quantization.InputRange(limit: 2.5, signed: true)
+        let middle = Self.expected(x: x, weight: w1, bias: b1, range: r1, relu: true)
+        // Max pooling 2x2, then each pixel repeated 2x2, in float32 here.
+        let (n, c, h, w) = (2, 16, 12, 10)
+        let moved = Tensor(shape: middle.shape) { index in
+            let (plane, i, j) = (index / (h * w), index / w % h, index % w)
+            let (top, left) = (i / 2 * 2, j / 2 * 2)
+            return [(0, 0), (0, 1), (1, 0), (1, 1)].map { middle[flat: plane * h * w + (top + $0.0) * w + left + $0.1] }.max()!
+        }
+        #expect(moved.count == n * c * h * w)
+        let largest = (0..<moved.count).map { moved[flat: $0] }.max()!
+        let r2 = Quantization.InputRange(limit: largest * 0.9, signed: false)
+        let table = Quantization(rule: "test", images: 1, inputs: ["one+relu1": r1, "two": r2])
+        let network = try CompiledNetwork(graph: b.graph(output: last), parameters: parameters, training: false,
+                                          passes: Self.float32Edges, quantization: table)
+        let plan = network.memoryPlan.table.split(separator: "\n")
+        #expect(plan.filter { $0.contains("int8 input") }.count == 1, "\(network.memoryPlan.table)")
+        for value in ["one+relu1", "pool", "up"] {
+            #expect(plan.contains { $0.contains(" u8 ") && $0.contains(value) && !$0.contains("int8 input") }, "\(value): \(network.memoryPlan.table)")
+        }
+        let y = try network.forward(x)
+        let reference = Self.expected(x: moved, weight: w2, bias: b2, range: r2, relu: false)
+        expectClose(y, reference, rtol: 1e-4, atol: 1e-4, "int8 through pooling and up-sampling against its arithmetic")
+    }
+
+    @Test("a split convolution whose sum is an 8-bit map adds the first part as a post-op, as adding in place in float32 would")
+    func splitIntoEightBits() throws {
+        var g = SeededGenerator(seed: 39)
+        let x = Tensor.normal(shape: [2, 16, 12, 10], using: &g)
+        let b = GraphBuilder(inputShape: x.shape)
+        let identity = Tensor(shape: [16, 16, 1, 1]) { $0 / 16 == $0 % 16 ? 1 : 0 }
+        var parameters = [("first.weight", Parameter(identity)), ("last.weight", Parameter(identity))]
+        func conv(_ input: Graph.Value, _ name: String, inputs: Int = 16, relu: Bool = true) throws -> Graph.Value {
+            parameters += [("\(name).weight", Parameter(Tensor.normal(shape: [16, inputs, 3, 3], standardDeviation: 0.2, using: &g))),
+                           ("\(name).bias", Parameter(Tensor.normal(shape: [16], using: &g)))]
+            let y = try b.conv2d(input, Conv2dAttributes(weight: "\(name).weight", bias: "\(name).bias", outputChannels: 16, kernel: 3,
+                                                         padding: 1), name: name)
+            return relu ? try b.relu(y, name: "\(name)_relu") : y
+        }
+        let first = try b.conv2d(b.input, Conv2dAttributes(weight: "first.weight", bias: nil, outputChannels: 16, kernel: 1), name: "first")
+        let (left, right) = (try conv(first, "left"), try conv(first, "right"))
+        let joined = try conv(try b.concat([left, right], name: "cat"), "joined", inputs: 32)
+        let last = try b.conv2d(try conv(joined, "after", relu: false),
+                                Conv2dAttributes(weight: "last.weight", bias: nil, outputChannels: 16, kernel: 1), name: "last")
+        let ranges = ["left+left_relu", "right+right_relu", "joined+joined_relu[0..<16]", "joined+joined_relu[16..<32]", "after"]
+        let table = Quantization(rule: "test", images: 1, inputs: Dictionary(uniqueKeysWithValues: ranges.enumerated().map { k, name in
+            (name, Quantization.InputRange(limit: k < 2 ? 2.5 : 4 + Float(k), signed: k < 2))
+        }))
+        let eightBits = try CompiledNetwork(graph: b.graph(output: last), parameters: parameters, training: false,
+                                            passes: Self.float32Edges, quantization: table)
+        // Read by a float32 op too, the sum stays float32: the second part adds into the first in place.
+        _ = try b.sigmoid(joined, name: "also")
+        let inPlace = try CompiledNetwork(graph: b.graph(output: last), parameters: parameters, training: false,
+                                          passes: Self.float32Edges, quantization: table)
+        func quantizing(_ network: CompiledNetwork) -> Int { network.memoryPlan.table.components(separatedBy: "int8 input").count - 1 }
+        #expect(quantizing(eightBits) == 2 && quantizing(inPlace) == 3, "\(eightBits.memoryPlan.table)")
+        #expect(eightBits.memoryPlan.table.split(separator: "\n").contains { $0.contains(" u8 ") && $0.contains("joined+joined_relu[16..<32]  [") },
+                "\(eightBits.memoryPlan.table)")
+        expectClose(try eightBits.forward(x), try inPlace.forward(x), rtol: 1e-4, atol: 1e-4, "8-bit sum against the in-place float32 one")
+    }
+
+    @Test("on a CPU with native bf16, the convolutions of the image and of the logits run in bf16, writing float32")
+    func bf16Edges() throws {
+        var g = SeededGenerator(seed: 37)
+        let x = Tensor.normal(shape: [1, 16, 12, 10], using: &g)
+        let weight = Tensor.normal(shape: [16, 16, 3, 3], standardDeviation: 0.2, using: &g)
+        let bias = Tensor.normal(shape: [16], using: &g)
+        let (graph, parameters) = try Self.network(x: x, weight: weight, bias: bias, relu: true)
+        let table = Quantization(rule: "test", images: 1, inputs: ["middle+relu": Quantization.InputRange(limit: 3, signed: true)])
+        let network = try CompiledNetwork(graph: graph, parameters: parameters, training: false, quantization: table)
+        let exact = try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: Self.float32Edges,
+                                        quantization: table)
+        for edge in ["first", "last"] {
+            let implementation = network.convolutionImplementations[edge] ?? ""
+            #expect(implementation.contains("bf16") == CPUISA.hasNativeBF16, "\(edge): \(implementation)")
+            #expect(!(exact.convolutionImplementations[edge] ?? "bf16").contains("bf16"))
+        }
+        let (y, reference) = (try network.forward(x), try exact.forward(x))
+        let error = Self.relativeRMS(y, reference)
+        #expect(CPUISA.hasNativeBF16 ? error > 0 && error < 0.01 : error == 0, "relative RMS against float32 edges: \(error)")
     }
 
     /// `√(Σ(a-b)²/Σb²)`.
@@ -193,6 +300,15 @@ struct Int8Tests {
         #expect(int8.network.int8Convolutions.count == table.inputs.count, "\(int8.network.convolutionImplementations)")
         // MONAI's transposed convolutions (kernel 3, stride 2) run as 2x2 convolutions, in int8.
         #expect(!int8.network.graph.nodes.contains { if case .convTranspose2d = $0.op { true } else { false } })
+        // BasicUNet's up-sampling (a transposed convolution as a 1x1 convolution and a depth-to-space) moves 8-bit values.
+        if case .basicUNet = architecture {
+            let rows = int8.network.memoryPlan.table.split(separator: "\n")
+            let spaces = int8.network.graph.nodes.filter { if case .depthToSpace = $0.op { true } else { false } }.map(\.name)
+            #expect(!spaces.isEmpty)
+            for name in spaces {
+                #expect(rows.contains { ($0.contains(" u8 ") || $0.contains(" s8 ")) && $0.contains("\(name)  [") }, "\(name)")
+            }
+        }
         let error = Self.relativeRMS(try int8.forward(x), try CompiledUNet(model, inputShape: shape, training: false).forward(x))
         #expect(error > 1e-4 && error < 0.05, "\(architecture.description): relative RMS error against fp32 \(error)")
     }
