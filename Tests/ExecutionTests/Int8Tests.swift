@@ -96,79 +96,80 @@ struct Int8Tests {
         #expect(error > 1e-4 && error < 0.05, "relative RMS error against fp32: \(error)")
     }
 
+    /// `x → identity 1x1 (fp32, the first) → "one" 3x3 + ReLU (int8) → between → "two" 3x3 [+ ReLU] (int8) → identity
+    /// 1x1 (fp32, the last)`, random weights and biases from `seed`.
+    struct TwoConvolutions {
+        let x: Tensor
+        let (w1, b1, w2, b2): (Tensor, Tensor, Tensor, Tensor)
+        let graph: Graph
+        let parameters: [(String, Parameter)]
+
+        init(seed: UInt64, shape: [Int], reluAfterTwo: Bool,
+             between: (GraphBuilder, Graph.Value) throws -> Graph.Value = { $1 }) throws {
+            var g = SeededGenerator(seed: seed)
+            x = Tensor.normal(shape: shape, using: &g)
+            (w1, w2) = (Tensor.normal(shape: [16, 16, 3, 3], standardDeviation: 0.2, using: &g),
+                        Tensor.normal(shape: [16, 16, 3, 3], standardDeviation: 0.2, using: &g))
+            (b1, b2) = (Tensor.normal(shape: [16], using: &g), Tensor.normal(shape: [16], using: &g))
+            let b = GraphBuilder(inputShape: x.shape)
+            let identity = Tensor(shape: [16, 16, 1, 1]) { $0 / 16 == $0 % 16 ? 1 : 0 }
+            let first = try b.conv2d(b.input, Conv2dAttributes(weight: "first.weight", bias: nil, outputChannels: 16, kernel: 1), name: "first")
+            let one = try b.relu(try b.conv2d(first, Conv2dAttributes(weight: "one.weight", bias: "one.bias", outputChannels: 16, kernel: 3,
+                                                                       padding: 1), name: "one"), name: "relu1")
+            var two = try b.conv2d(try between(b, one), Conv2dAttributes(weight: "two.weight", bias: "two.bias", outputChannels: 16,
+                                                                         kernel: 3, padding: 1), name: "two")
+            if reluAfterTwo { two = try b.relu(two, name: "relu2") }
+            let last = try b.conv2d(two, Conv2dAttributes(weight: "last.weight", bias: nil, outputChannels: 16, kernel: 1), name: "last")
+            parameters = [("first.weight", Parameter(identity)), ("one.weight", Parameter(w1)), ("one.bias", Parameter(b1)),
+                          ("two.weight", Parameter(w2)), ("two.bias", Parameter(b2)), ("last.weight", Parameter(identity))]
+            graph = b.graph(output: last)
+        }
+    }
+
     @Test("two int8 convolutions in a row: the first writes u8 in the second's range, which quantizes nothing")
     func chainedConvolutions() throws {
-        var g = SeededGenerator(seed: 33)
-        let x = Tensor.normal(shape: [1, 16, 10, 12], using: &g)
-        let (w1, w2) = (Tensor.normal(shape: [16, 16, 3, 3], standardDeviation: 0.2, using: &g),
-                        Tensor.normal(shape: [16, 16, 3, 3], standardDeviation: 0.2, using: &g))
-        let (b1, b2) = (Tensor.normal(shape: [16], using: &g), Tensor.normal(shape: [16], using: &g))
-        let b = GraphBuilder(inputShape: x.shape)
-        let identity = Tensor(shape: [16, 16, 1, 1]) { $0 / 16 == $0 % 16 ? 1 : 0 }
-        let first = try b.conv2d(b.input, Conv2dAttributes(weight: "first.weight", bias: nil, outputChannels: 16, kernel: 1), name: "first")
-        let one = try b.relu(try b.conv2d(first, Conv2dAttributes(weight: "one.weight", bias: "one.bias", outputChannels: 16, kernel: 3,
-                                                                   padding: 1), name: "one"), name: "relu1")
-        let two = try b.relu(try b.conv2d(one, Conv2dAttributes(weight: "two.weight", bias: "two.bias", outputChannels: 16, kernel: 3,
-                                                                 padding: 1), name: "two"), name: "relu2")
-        let last = try b.conv2d(two, Conv2dAttributes(weight: "last.weight", bias: nil, outputChannels: 16, kernel: 1), name: "last")
-        let parameters = [("first.weight", Parameter(identity)), ("one.weight", Parameter(w1)), ("one.bias", Parameter(b1)),
-                          ("two.weight", Parameter(w2)), ("two.bias", Parameter(b2)), ("last.weight", Parameter(identity))]
+        let net = try TwoConvolutions(seed: 33, shape: [1, 16, 10, 12], reluAfterTwo: true)
         let r1 = Quantization.InputRange(limit: 2.5, signed: true)
-        let middle = Self.expected(x: x, weight: w1, bias: b1, range: r1, relu: true)
+        let middle = Self.expected(x: net.x, weight: net.w1, bias: net.b1, range: r1, relu: true)
         let largest = (0..<middle.count).map { middle[flat: $0] }.max()!
         let r2 = Quantization.InputRange(limit: largest * 0.9, signed: false)
         let table = Quantization(rule: "test", images: 1, inputs: ["one+relu1": r1, "two+relu2": r2])
-        let network = try CompiledNetwork(graph: b.graph(output: last), parameters: parameters, training: false,
-                                          passes: Self.float32Edges, quantization: table)
+        let network = try CompiledNetwork(graph: net.graph, parameters: net.parameters, training: false, passes: Self.float32Edges,
+                                          quantization: table)
         let plan = network.memoryPlan.table
         #expect(plan.components(separatedBy: "int8 input").count == 2, "\(plan)")
         #expect(plan.split(separator: "\n").contains { $0.contains(" u8 ") && $0.contains("one+relu1") && !$0.contains("int8 input") }, "\(plan)")
-        let y = try network.forward(x)
-        let reference = Self.expected(x: middle, weight: w2, bias: b2, range: r2, relu: true)
+        let y = try network.forward(net.x)
+        let reference = Self.expected(x: middle, weight: net.w2, bias: net.b2, range: r2, relu: true)
         expectClose(y, reference, rtol: 1e-4, atol: 1e-4, "two int8 convolutions against their arithmetic")
     }
 
     @Test("an int8 map passes through max pooling and nearest up-sampling in 8 bits, with the result of rounding after them")
     func throughPoolingAndUpsampling() throws {
-        var g = SeededGenerator(seed: 35)
-        let x = Tensor.normal(shape: [2, 16, 12, 10], using: &g)
-        let (w1, w2) = (Tensor.normal(shape: [16, 16, 3, 3], standardDeviation: 0.2, using: &g),
-                        Tensor.normal(shape: [16, 16, 3, 3], standardDeviation: 0.2, using: &g))
-        let (b1, b2) = (Tensor.normal(shape: [16], using: &g), Tensor.normal(shape: [16], using: &g))
-        let b = GraphBuilder(inputShape: x.shape)
-        let identity = Tensor(shape: [16, 16, 1, 1]) { $0 / 16 == $0 % 16 ? 1 : 0 }
-        let first = try b.conv2d(b.input, Conv2dAttributes(weight: "first.weight", bias: nil, outputChannels: 16, kernel: 1), name: "first")
-        let one = try b.relu(try b.conv2d(first, Conv2dAttributes(weight: "one.weight", bias: "one.bias", outputChannels: 16, kernel: 3,
-                                                                   padding: 1), name: "one"), name: "relu1")
-        let pooled = try b.maxPool(one, PoolAttributes(kernel: 2), name: "pool")
-        let upsampled = try b.upsample(pooled, scale: 2, mode: .nearest, name: "up")
-        let two = try b.conv2d(upsampled, Conv2dAttributes(weight: "two.weight", bias: "two.bias", outputChannels: 16, kernel: 3,
-                                                           padding: 1), name: "two")
-        let last = try b.conv2d(two, Conv2dAttributes(weight: "last.weight", bias: nil, outputChannels: 16, kernel: 1), name: "last")
-        let parameters = [("first.weight", Parameter(identity)), ("one.weight", Parameter(w1)), ("one.bias", Parameter(b1)),
-                          ("two.weight", Parameter(w2)), ("two.bias", Parameter(b2)), ("last.weight", Parameter(identity))]
-        let r1 = Quantization.InputRange(limit: 2.5, signed: true)
-        let middle = Self.expected(x: x, weight: w1, bias: b1, range: r1, relu: true)
-        // Max pooling 2x2, then each pixel repeated 2x2, in float32 here.
         let (n, c, h, w) = (2, 16, 12, 10)
+        let net = try TwoConvolutions(seed: 35, shape: [n, c, h, w], reluAfterTwo: false) { b, one in
+            try b.upsample(try b.maxPool(one, PoolAttributes(kernel: 2), name: "pool"), scale: 2, mode: .nearest, name: "up")
+        }
+        let r1 = Quantization.InputRange(limit: 2.5, signed: true)
+        let middle = Self.expected(x: net.x, weight: net.w1, bias: net.b1, range: r1, relu: true)
+        // Max pooling 2x2, then each pixel repeated 2x2, in float32 here.
         let moved = Tensor(shape: middle.shape) { index in
             let (plane, i, j) = (index / (h * w), index / w % h, index % w)
             let (top, left) = (i / 2 * 2, j / 2 * 2)
             return [(0, 0), (0, 1), (1, 0), (1, 1)].map { middle[flat: plane * h * w + (top + $0.0) * w + left + $0.1] }.max()!
         }
-        #expect(moved.count == n * c * h * w)
         let largest = (0..<moved.count).map { moved[flat: $0] }.max()!
         let r2 = Quantization.InputRange(limit: largest * 0.9, signed: false)
         let table = Quantization(rule: "test", images: 1, inputs: ["one+relu1": r1, "two": r2])
-        let network = try CompiledNetwork(graph: b.graph(output: last), parameters: parameters, training: false,
-                                          passes: Self.float32Edges, quantization: table)
+        let network = try CompiledNetwork(graph: net.graph, parameters: net.parameters, training: false, passes: Self.float32Edges,
+                                          quantization: table)
         let plan = network.memoryPlan.table.split(separator: "\n")
         #expect(plan.filter { $0.contains("int8 input") }.count == 1, "\(network.memoryPlan.table)")
         for value in ["one+relu1", "pool", "up"] {
             #expect(plan.contains { $0.contains(" u8 ") && $0.contains(value) && !$0.contains("int8 input") }, "\(value): \(network.memoryPlan.table)")
         }
-        let y = try network.forward(x)
-        let reference = Self.expected(x: moved, weight: w2, bias: b2, range: r2, relu: false)
+        let y = try network.forward(net.x)
+        let reference = Self.expected(x: moved, weight: net.w2, bias: net.b2, range: r2, relu: false)
         expectClose(y, reference, rtol: 1e-4, atol: 1e-4, "int8 through pooling and up-sampling against its arithmetic")
     }
 
