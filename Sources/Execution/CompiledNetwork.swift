@@ -73,6 +73,7 @@ public final class CompiledNetwork {
                                                   int8: quantization != nil || observingConvolutionInputs != nil)
         }
         if !training && passes.contains(.foldBatchNorm) { g = g.foldingBatchNorm() }
+        if !training && passes.contains(.fuseResidualAdds) { g = g.fusingResidualAdds() }
         if passes.contains(.fuseActivations) { g = g.fusingActivations(training: training) }
         if passes.contains(.splitConcat) { g = g.splittingConcatenations() }
         let (regions, regionPrecisions) = PrecisionRegions.apply(

@@ -4,8 +4,9 @@ import NN
 import Tensors
 
 /// `conv2d` in a compiled network, with what passes add to it: a slice of the weight's input channels adding into
-/// a partial sum (a convolution split over concatenated inputs), a folded eval-mode batch norm, a fused
-/// activation, a transposed convolution's weight read as a 1x1 one.
+/// a partial sum (a convolution split over concatenated inputs), the whole convolution adding into a residual map
+/// (inference), a folded eval-mode batch norm, a fused activation, a transposed convolution's weight read as a 1x1
+/// one.
 ///
 /// Weights: for inference they are copied in once (`Lowering.loaders`) into storage of their own in the layout
 /// oneDNN chose; for training they are staged from the model's tensor into a short-lived buffer right before
@@ -45,7 +46,7 @@ final class Conv2dKernel: NodeKernel {
     private let activationAfter: Primitive?
     private let weight: Parameter
     private let bias: Parameter?
-    /// Whether this convolution adds a bias (its own, or a folded batch norm's shift): the first part of a split.
+    /// Whether this convolution adds a bias (its own, or a folded batch norm's shift): not the later parts of a split.
     private let addsBias: Bool
     /// A part adding in that reads the partial sum as a post-op's addend and writes a buffer of its own (int8).
     private let addsPartialAsPostOp: Bool
@@ -105,7 +106,9 @@ final class Conv2dKernel: NodeKernel {
                 guard shape == [channels] else { throw CompilationError("\(node.name): \(key) is \(shape), the batch norm needs (\(channels))") }
             }
         }
-        addsBias = !a.accumulates && (bias != nil || (!training && a.foldedNorm != nil))
+        // A split's later parts (a slice of the weight's input channels) leave the bias to the first; a convolution
+        // adding into a residual map adds its own.
+        addsBias = (!a.accumulates || a.weightInputChannels == nil) && (bias != nil || (!training && a.foldedNorm != nil))
         geometry = SpatialGeometry(strides: a.stride, paddingLeft: [a.padding[0], a.padding[2]],
                                    paddingRight: [a.padding[1], a.padding[3]], dilation: a.dilation)
         let outputType = lowering.dataType(node.output)

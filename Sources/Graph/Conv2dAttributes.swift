@@ -23,7 +23,8 @@ public struct Conv2dAttributes: Hashable, Sendable {
     /// Input channels `range` of the weight (the rest belong to other convolutions summed into the same output);
     /// nil: all of them.
     public var weightInputChannels: Range<Int>?
-    /// Adds into the partial sum given as the second input (oneDNN's `sum` post-op), whose storage it reuses.
+    /// Adds into the partial sum (or, with all of the weight's input channels, the residual map) given as the second
+    /// input (oneDNN's `sum` post-op), whose storage it reuses.
     public var accumulates = false
     /// Applied to the result (after a folded batch norm).
     public var activation: Activation?

@@ -12,6 +12,10 @@ public enum Pass: String, CaseIterable, Sendable, Comparable {
     /// ReLU (and leaky ReLU) after a convolution as its post-op, ReLU after a training batch norm fused into it, and
     /// in inference ReLU or leaky ReLU after an instance norm as its post-op (`Graph.fusingActivations(training:)`).
     case fuseActivations = "fuse-activations"
+    /// Inference: a convolution's output added to another map read by nothing after (a residual block's
+    /// `conv(x) + identity`) as the convolution adding into that map in place, with a ReLU after it as its post-op
+    /// (`Graph.fusingResidualAdds()`).
+    case fuseResidualAdds = "fuse-residual-adds"
     /// A convolution of a concatenation split into one convolution per input, each adding into the same output:
     /// no concatenated copy (`Graph.splittingConcatenations()`).
     case splitConcat = "split-concat"

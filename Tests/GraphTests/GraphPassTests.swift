@@ -122,6 +122,36 @@ struct GraphPassTests {
         #expect(pointwise.nodes.contains { $0.op == .concat })
     }
 
+    @Test("a residual block's conv(y) + x becomes the convolution adding into x, where x's readers come before, with the ReLU after as its post-op; not where x is read later or is the convolution's input")
+    func residualAdds() throws {
+        /// x = relu(conv a(input)); y = relu(conv b(x)); out = relu(conv c(y) + x) [→ conv d(x) after it].
+        func block(readLater: Bool = false, addsOwnInput: Bool = false) throws -> Graph {
+            let b = GraphBuilder(inputShape: [1, 8, 6, 6])
+            func conv(_ v: Graph.Value, _ name: String) throws -> Graph.Value {
+                try b.conv2d(v, Conv2dAttributes(weight: "\(name).weight", bias: "\(name).bias", outputChannels: 8, kernel: 3, padding: 1),
+                             name: name)
+            }
+            let x = try b.relu(try conv(b.input, "a"), name: "a.relu")
+            let y = addsOwnInput ? x : try b.relu(try conv(x, "b"), name: "b.relu")
+            var out = try b.relu(try b.add(try conv(y, "c"), x, name: "add"), name: "relu")
+            if readLater { out = try b.add(out, try conv(x, "d"), name: "later") }
+            return b.graph(output: out)
+        }
+        let fused = try block().fusingResidualAdds()
+        #expect(!fused.nodes.contains { if case .add = $0.op { true } else { false } })
+        #expect(!fused.nodes.contains { $0.name == "relu" })
+        let c = try #require(fused.nodes.last)
+        #expect(c.name == "c", "the convolution keeps its name")
+        guard case .conv2d(let a) = c.op else { Issue.record("\(c.op)"); return }
+        #expect(a.accumulates && a.activation == .relu && a.bias == "c.bias")
+        #expect(c.inputs.count == 2 && fused.producer(of: c.inputs[1])?.name == "a.relu", "it adds into the first block's map")
+        #expect(c.output == fused.output)
+        for unfusable in [try block(readLater: true), try block(addsOwnInput: true)] {
+            let kept = unfusable.fusingResidualAdds()
+            #expect(kept.nodes.filter { $0.name == "add" }.count == 1, "\(kept.nodes.map(\.name))")
+        }
+    }
+
     @Test("inference fuses a leaky ReLU after an instance norm into it; training keeps them apart")
     func instanceNormActivation() throws {
         let b = GraphBuilder(inputShape: [1, 4, 8, 8])
