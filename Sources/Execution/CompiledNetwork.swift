@@ -65,12 +65,12 @@ public final class CompiledNetwork {
             guard passes.contains(.layout) else { throw CompilationError("int8 networks need the layout pass") }
         }
         (self.precision, self.training, self.passes) = (precision, training, passes)
+        let int8 = quantization != nil || observingConvolutionInputs != nil
         var g = graph
         if !training && passes.contains(.bakePReLU) { (g, bakedSlopes) = Self.bakingSharedSlopes(g, parameters) }
         // Before folding and fusing, which reach a rewritten transposed convolution through its depth to space.
         if passes.contains(.transposedAsDepthToSpace) {
-            g = g.rewritingTransposedConvolutions(training: training, precision: precision,
-                                                  int8: quantization != nil || observingConvolutionInputs != nil)
+            g = g.rewritingTransposedConvolutions(training: training, precision: precision, int8: int8)
         }
         if !training && passes.contains(.foldBatchNorm) { g = g.foldingBatchNorm() }
         if !training && passes.contains(.fuseResidualAdds) { g = g.fusingResidualAdds() }
@@ -79,8 +79,8 @@ public final class CompiledNetwork {
         let (regions, regionPrecisions) = PrecisionRegions.apply(
             to: g, precision: precision, training: training, enabled: passes.contains(.precisionRegions),
             winogradScratchLimit: winogradScratchLimit)
-        var (laidOut, precisions, formats) = LayoutChoice.apply(to: regions, precisions: regionPrecisions, enabled: passes.contains(.layout),
-                                                                int8: quantization != nil || observingConvolutionInputs != nil)
+        var (laidOut, precisions, formats) = LayoutChoice.apply(to: regions, precisions: regionPrecisions,
+                                                                enabled: passes.contains(.layout), int8: int8)
         if let quantization, passes.contains(.precisionRegions) {
             precisions = PrecisionRegions.bf16Edges(of: laidOut, precisions: precisions, quantization: quantization)
         }

@@ -120,11 +120,7 @@ final class Conv2dKernel: NodeKernel {
         self.destination = destination
         // The input's layout is the first convolution's choice where convolutions alone read it.
         let isInput = node.inputs[0] == lowering.graph.input && lowering.formats[node.output.id] != .abcd
-            && lowering.graph.nodes.allSatisfy { other in
-                guard other.inputs.contains(lowering.graph.input) else { return true }
-                if case .conv2d = other.op { return true }
-                return false
-            }
+            && lowering.graph.onlyConvolutionsReadInput
         let quantized = lowering.int8Values[node.inputs[0].id] != nil
         let sourceWanted = if let int8Range {
             quantized ? try lowering.descriptor(node.inputs[0])
@@ -158,7 +154,9 @@ final class Conv2dKernel: NodeKernel {
                 source: source ?? (int8Range == nil ? sourceWanted.with(dataType: type) : sourceWanted),
                 weights: MemoryDescriptor(dims: weightDims, dataType: int8Range == nil ? type : .s8, format: .any),
                 bias: addsBias ? try MemoryDescriptor(dims: biasDims, format: .a) : nil,
-                destination: destination.with(dataType: type == .bf16 && outputType == .f32 && !training ? .f32 : type), geometry: geometry,
+                // In inference the output's own type (a bf16 edge writes float32); training's bf16 gradient layouts
+                // (below) ask for the destination in `type`.
+                destination: destination.with(dataType: training ? type : outputType), geometry: geometry,
                 attributes: try lowering.attributes(sum + (activation ? activationOp : []), outputScales: int8Scales.map { s in
                     let output = (lowering.int8Values[node.output.id] ?? lowering.int8PartialSums[node.output.id]).map { 1 / $0.scale } ?? 1
                     return s.weights.map { $0 * int8Range!.scale * output }

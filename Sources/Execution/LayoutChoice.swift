@@ -26,11 +26,7 @@ enum LayoutChoice {
         let blocked: FormatTag = block == 16 ? .aBcd16b : .aBcd8b
         func fills(_ value: Graph.Value) -> Bool { graph.shape(value)[1] % block == 0 }
         // The input keeps a layout of its own only where convolutions alone read it (they take any layout).
-        let inputAlone = graph.nodes.allSatisfy { node in
-            guard node.inputs.contains(graph.input) else { return true }
-            if case .conv2d = node.op { return true }
-            return false
-        }
+        let inputAlone = graph.onlyConvolutionsReadInput
         var rewritten = graph
         rewritten.nodes = []
         var (precisions, formats) = (precisions, Array(repeating: blocked, count: graph.shapes.count))

@@ -115,10 +115,11 @@ final class Lowering {
         var values: [Int: Quantization.InputRange] = [:]
         var partialSums: [Int: Quantization.InputRange] = [:]
         for node in graph.nodes where range(node) != nil {
-            if case .conv2d(let a) = node.op, a.accumulates, addend(node) == nil { continue }
+            let addend = addend(node)
+            if case .conv2d(let a) = node.op, a.accumulates, addend == nil { continue }
             guard let (range, passedTo) = readRange(node.output) else { continue }
             for value in [node.output] + passedTo { values[value.id] = range }
-            if let addend = addend(node) { partialSums[addend.id] = range }
+            if let addend { partialSums[addend.id] = range }
         }
         return (values, partialSums)
     }

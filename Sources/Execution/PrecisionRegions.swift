@@ -83,10 +83,7 @@ enum PrecisionRegions {
         guard CPUISA.hasNativeBF16 else { return precisions }
         var precisions = precisions
         let consumers = graph.consumers
-        let imageReaders = (consumers[graph.input] ?? []).map { graph.nodes[$0] }
-        if !imageReaders.isEmpty, imageReaders.allSatisfy({ if case .conv2d = $0.op { true } else { false } }) {
-            precisions[graph.input.id] = .bf16
-        }
+        if graph.onlyConvolutionsReadInput { precisions[graph.input.id] = .bf16 }
         for (index, node) in graph.nodes.enumerated() where graph.isOutput(node.output) {
             let value = node.inputs[0]
             guard case .conv2d = node.op, value != graph.input, consumers[value] == [index],
@@ -162,7 +159,7 @@ extension Op {
     func picksAmongValues(_ input: [Int], _ output: [Int]) -> Bool {
         switch self {
         case .maxPool, .depthToSpace: true
-        case .upsample(let a): a.mode == .nearest && output[2] % input[2] == 0 && output[3] % input[3] == 0
+        case .upsample(let a): UpsampleKernel.resamples(a, input: input, output: output)
         default: false
         }
     }

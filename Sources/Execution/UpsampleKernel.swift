@@ -24,7 +24,7 @@ final class UpsampleKernel: NodeKernel {
         case .bilinear(let aligned): aligned ? .linearAlignedCorners : .linear
         }
         (inputShape, outputShape) = (lowering.graph.shape(node.inputs[0]), lowering.graph.shape(node.output))
-        if case .nearest = a.mode, outputShape[2] % inputShape[2] == 0, outputShape[3] % inputShape[3] == 0 {
+        if Self.resamples(a, input: inputShape, output: outputShape) {
             let (source, destination) = (try lowering.descriptor(node.inputs[0]), try lowering.descriptor(node.output))
             let forward = try PrimitiveDescriptor.nearestResamplingForward(
                 training: lowering.training, source: source, destination: destination, attributes: try lowering.attributes())
@@ -36,6 +36,11 @@ final class UpsampleKernel: NodeKernel {
         } else {
             resampling = nil
         }
+    }
+
+    /// Whether up-sampling `input` to `output` (shapes) runs as oneDNN's resampling: nearest, by whole factors.
+    static func resamples(_ a: UpsampleAttributes, input: [Int], output: [Int]) -> Bool {
+        a.mode == .nearest && output[2] % input[2] == 0 && output[3] % input[3] == 0
     }
 
     var cost: RecomputeCost { .cheap }

@@ -4,4 +4,13 @@ public enum Activation: Hashable, Sendable {
     case relu
     /// `x` where positive, `slope·x` elsewhere (`torch.nn.LeakyReLU(negative_slope)`).
     case leakyReLU(slope: Float)
+
+    /// The activation `op` applies (nil for any other op).
+    public init?(_ op: Op) {
+        switch op {
+        case .relu: self = .relu
+        case .leakyReLU(let slope): self = .leakyReLU(slope: slope)
+        default: return nil
+        }
+    }
 }

@@ -10,12 +10,7 @@ extension Graph {
         var removed = Set<Int>()
         var replacement: [Value: Value] = [:]
         for (index, node) in nodes.enumerated() {
-            let activation: Activation
-            switch node.op {
-            case .relu: activation = .relu
-            case .leakyReLU(let slope): activation = .leakyReLU(slope: slope)
-            default: continue
-            }
+            guard let activation = Activation(node.op) else { continue }
             let input = node.inputs[0]
             guard !isOutput(input), consumers[input] == [index],
                   let producerIndex = convolutionMaking(input, consumers: consumers)

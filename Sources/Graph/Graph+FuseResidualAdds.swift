@@ -21,15 +21,15 @@ extension Graph {
                 break
             }
         }
-        // Drop those whose map another reader would read after it is overwritten, until none is left (dropping one
-        // only moves its convolution back, earlier).
+        // Drop those whose map another reader would read after it is overwritten, the earliest first, until none is
+        // left (dropping one only moves its convolution back, earlier).
         while true {
             var place: [Int: Int] = [:]
             for (index, f) in fused { place[f.convolution] = index }
-            guard let late = fused.first(where: { index, f in
-                (consumers[f.into] ?? []).contains { $0 != index && (place[$0] ?? $0) >= index }
+            guard let late = fused.keys.sorted().first(where: { index in
+                (consumers[fused[index]!.into] ?? []).contains { $0 != index && (place[$0] ?? $0) >= index }
             }) else { break }
-            fused[late.key] = nil
+            fused[late] = nil
         }
         var graph = self
         var removed = Set<Int>()
@@ -38,16 +38,10 @@ extension Graph {
             guard case .conv2d(var conv) = nodes[f.convolution].op else { continue }
             conv.accumulates = true
             let sum = nodes[index].output
-            if !isOutput(sum), let readers = consumers[sum], readers.count == 1 {
-                switch nodes[readers[0]].op {
-                case .relu: conv.activation = .relu
-                case .leakyReLU(let slope): conv.activation = .leakyReLU(slope: slope)
-                default: break
-                }
-                if conv.activation != nil {
-                    removed.insert(readers[0])
-                    replacement[nodes[readers[0]].output] = sum
-                }
+            if !isOutput(sum), let readers = consumers[sum], readers.count == 1, let activation = Activation(nodes[readers[0]].op) {
+                conv.activation = activation
+                removed.insert(readers[0])
+                replacement[nodes[readers[0]].output] = sum
             }
             removed.insert(f.convolution)
             graph.nodes[index] = Node(op: .conv2d(conv), inputs: [nodes[f.convolution].inputs[0], f.into], output: sum,

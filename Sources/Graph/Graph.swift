@@ -52,6 +52,15 @@ public struct Graph: Sendable, CustomStringConvertible {
 
     public func shape(_ value: Value) -> [Int] { shapes[value.id] }
 
+    /// Whether convolutions alone read the network's input (they take it in any layout or precision they choose).
+    public var onlyConvolutionsReadInput: Bool {
+        nodes.allSatisfy { node in
+            guard node.inputs.contains(input) else { return true }
+            if case .conv2d = node.op { return true }
+            return false
+        }
+    }
+
     /// The node that makes `value` (nil for the input).
     public func producer(of value: Value) -> Node? { nodes.first { $0.output == value } }
 
