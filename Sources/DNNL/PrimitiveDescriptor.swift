@@ -66,4 +66,7 @@ public final class PrimitiveDescriptor {
         guard status == dnnl_success, let name else { return "unknown" }
         return String(cString: name)
     }
+
+    /// Whether oneDNN chose a Winograd kernel (`jit_wino_4x3:avx512_core`, ...).
+    public var isWinograd: Bool { implementationName.contains("wino") }
 }

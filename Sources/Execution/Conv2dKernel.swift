@@ -28,6 +28,13 @@ import Tensors
 /// activation then runs in place right after it. In an fp32 region of a bf16 network, a weight gradient whose
 /// Winograd scratchpad would pass the limit runs in bf16 from bf16 copies of its inputs (fp32 direct is the slowest
 /// choice there; `Sources/Execution/README.md` has the figures).
+///
+/// Inference (with the `plan-memory` pass) may run a convolution as one primitive over equal slices of its output
+/// (`slices`): a Winograd convolution per image where one image's scratchpad is at most half the batch's (its input
+/// and output transforms grow with the batch; the weights' transform does not), and, for one image, a direct one over
+/// parts of its output channels where its scratchpad would pass the output's own size (oneDNN 2.6's bf16 1x1 kernel
+/// keeps a float32 copy of the whole output per thread). Each slice reads the same weights (images) or its own rows of
+/// them and of the bias (channels); the scratchpad is a slice's.
 final class Conv2dKernel: NodeKernel {
     private let a: Conv2dAttributes
     private let name: String
@@ -42,6 +49,9 @@ final class Conv2dKernel: NodeKernel {
     private let source: MemoryDescriptor
     private let destination: MemoryDescriptor
     private let forwardPrimitive: Primitive
+    /// Inference: the forward primitive covers one of `count` equal slices of the output along `dimension` (0: images,
+    /// 1: output channels), run one after another; nil: the whole output.
+    private let slices: (dimension: Int, count: Int)?
     /// The fused activation where the forward primitive (Winograd) could not take it as a post-op: run in place after it.
     private let activationAfter: Primitive?
     private let weight: Parameter
@@ -59,6 +69,8 @@ final class Conv2dKernel: NodeKernel {
     /// Inference: the weights and bias, loaded once.
     private var loadedWeights: Buffer?
     private var loadedBias: Buffer?
+    /// Inference, sliced along output channels: each slice's rows of `loadedWeights` and `loadedBias`.
+    private var loadedSlices: [(weights: Memory, bias: Memory?)] = []
     /// int8: the input's range, the reorder quantizing the input to the primitive's source, each output channel's
     /// weight step and the largest quantized weight.
     private let int8: (range: Quantization.InputRange, quantize: Primitive?, weightScales: [Float], limit: Float)?
@@ -76,6 +88,22 @@ final class Conv2dKernel: NodeKernel {
         let output = graph.shape(node.output)
         return node.op.isConvolution3x3 && graph.shape(node.inputs[0])[1] >= 32 && output[1] >= (training ? 32 : 16)
             && output[0] * output[2] * output[3] >= 256
+    }
+
+    /// Whether inference runs a Winograd convolution per image (`image`, one image of `whole`): where one image's
+    /// scratchpad is at most half the batch's, so that the input and output transforms, which grow with the batch,
+    /// outweigh the weights' transform, which does not; there an image has tiles enough to keep the kernel's speed.
+    static func runsPerImage(whole: PrimitiveDescriptor, image: PrimitiveDescriptor) -> Bool {
+        2 * image.memoryDescriptor(.scratchpad).byteCount <= whole.memoryDescriptor(.scratchpad).byteCount
+    }
+
+    /// `descriptor` for one of `slice.count` equal parts along dimension `slice.dimension` (the whole for nil).
+    static func part(_ descriptor: MemoryDescriptor, _ slice: (dimension: Int, count: Int)?) throws -> MemoryDescriptor {
+        guard let slice else { return descriptor }
+        guard let tag = descriptor.layoutTag else { throw CompilationError("a slice of a \(descriptor.layoutName) memory") }
+        var dims = descriptor.dims
+        dims[slice.dimension] /= slice.count
+        return try MemoryDescriptor(dims: dims, dataType: descriptor.dataType, format: tag)
     }
 
     /// Whether an int8 network may run `node` in int8: an ungrouped convolution that neither reads the network's
@@ -145,38 +173,68 @@ final class Conv2dKernel: NodeKernel {
             int8Scales = (Self.channelMaxima(w, channels: a.weightInputChannels).map { $0 > 0 ? $0 / limit : 1 }, limit)
         }
         func forwardDescriptor(_ algorithm: ConvolutionAlgorithm, type: DataType, source: MemoryDescriptor? = nil,
-                               activation: Bool = true) throws -> PrimitiveDescriptor
+                               activation: Bool = true, slice: (dimension: Int, count: Int)? = nil) throws -> PrimitiveDescriptor
         {
+            let rows = slice?.dimension == 1 ? slice!.count : 1
+            let wholeSource = source ?? (int8Range == nil ? sourceWanted.with(dataType: type) : sourceWanted)
             // Inference Winograd would keep weights pre-transformed (4x their size); the training variant of the same
             // kernel transforms them on the fly from ordinary blocked weights, so Winograd always takes that one.
-            try .convolutionForward(
+            return try .convolutionForward(
                 .convolution, training: training || algorithm == .winograd,
-                source: source ?? (int8Range == nil ? sourceWanted.with(dataType: type) : sourceWanted),
-                weights: MemoryDescriptor(dims: weightDims, dataType: int8Range == nil ? type : .s8, format: .any),
-                bias: addsBias ? try MemoryDescriptor(dims: biasDims, format: .a) : nil,
+                source: slice?.dimension == 0 ? try Self.part(wholeSource, slice) : wholeSource,
+                weights: MemoryDescriptor(dims: [weightDims[0] / rows] + weightDims.dropFirst(), dataType: int8Range == nil ? type : .s8,
+                                          format: .any),
+                bias: addsBias ? try MemoryDescriptor(dims: [biasDims[0] / rows], format: .a) : nil,
                 // In inference the output's own type (a bf16 edge writes float32); training's bf16 gradient layouts
                 // (below) ask for the destination in `type`.
-                destination: destination.with(dataType: training ? type : outputType), geometry: geometry,
+                destination: try Self.part(destination.with(dataType: training ? type : outputType), slice), geometry: geometry,
                 attributes: try lowering.attributes(sum + (activation ? activationOp : []), outputScales: int8Scales.map { s in
                     let output = (lowering.int8Values[node.output.id] ?? lowering.int8PartialSums[node.output.id]).map { 1 / $0.scale } ?? 1
                     return s.weights.map { $0 * int8Range!.scale * output }
                 }),
                 algorithm: algorithm)
         }
+        // Winograd, with the activation fused where oneDNN takes it (a ReLU; a leaky one runs after it).
+        func winogradDescriptor(slice: (dimension: Int, count: Int)? = nil) -> (descriptor: PrimitiveDescriptor, fused: Bool)? {
+            if let d = try? forwardDescriptor(.winograd, type: type, slice: slice), d.isWinograd { return (d, true) }
+            guard case .leakyReLU = a.activation,
+                  let d = try? forwardDescriptor(.winograd, type: type, activation: false, slice: slice), d.isWinograd else { return nil }
+            return (d, false)
+        }
         let direct = try forwardDescriptor(.direct, type: type)
-        var forward = winograd ? lowering.preferWinograd(try? forwardDescriptor(.winograd, type: type), over: direct) : direct
-        var activationAfter: Primitive?
-        if winograd, !forward.implementationName.contains("wino"), case .leakyReLU(let slope) = a.activation {
-            let unfused = lowering.preferWinograd(try? forwardDescriptor(.winograd, type: type, activation: false), over: direct)
-            if unfused.implementationName.contains("wino") {
-                forward = unfused
-                activationAfter = try Primitive(.eltwiseForward(.leakyReLUUsingOutput(slope: slope), training: false,
-                                                                data: unfused.memoryDescriptor(.destination),
-                                                                attributes: try lowering.attributes()))
+        var (forward, fused) = (direct, true)
+        var slices: (dimension: Int, count: Int)?
+        let slicing = !training && int8Range == nil && !isInput && lowering.passes.contains(.planMemory)
+        let batch = destination.dims[0]
+        if winograd, let whole = winogradDescriptor() {
+            if slicing, batch > 1, let image = winogradDescriptor(slice: (0, batch)), image.fused == whole.fused,
+               Self.runsPerImage(whole: whole.descriptor, image: image.descriptor), lowering.admits(winograd: image.descriptor) {
+                (forward, fused, slices) = (image.descriptor, image.fused, (0, batch))
+            } else if lowering.admits(winograd: whole.descriptor) {
+                (forward, fused) = whole
             }
         }
-        self.activationAfter = activationAfter
-        source = forward.memoryDescriptor(.source)
+        if slicing, slices == nil, !forward.isWinograd, batch == 1, a.groups == 1, !a.accumulates, a.weightInputChannels == nil,
+           forward.memoryDescriptor(.scratchpad).byteCount > destination.byteCount, destination.layoutTag != .acdb {
+            let block = destination.blockSize(ofDimension: 1)
+            let blocks = a.outputChannels % block == 0 ? a.outputChannels / block : 1
+            for count in (1...blocks).dropFirst() where blocks % count == 0 {
+                guard let part = try? forwardDescriptor(.direct, type: type, slice: (1, count)),
+                      part.implementationName == forward.implementationName,
+                      part.memoryDescriptor(.scratchpad).byteCount <= destination.byteCount else { continue }
+                (forward, slices) = (part, (1, count))
+                break
+            }
+        }
+        self.slices = slices
+        if !fused, case .leakyReLU(let slope) = a.activation {
+            activationAfter = try Primitive(.eltwiseForward(.leakyReLUUsingOutput(slope: slope), training: false,
+                                                            data: slices == nil ? forward.memoryDescriptor(.destination) : destination,
+                                                            attributes: try lowering.attributes()))
+        } else {
+            activationAfter = nil
+        }
+        source = slices?.dimension == 0 ? try lowering.descriptor(node.inputs[0]).with(dataType: type) : forward.memoryDescriptor(.source)
         if isInput { lowering.setInputDescriptor(source) }
         forwardPrimitive = try Primitive(forward)
         if let int8Range, let int8Scales {
@@ -207,7 +265,7 @@ final class Conv2dKernel: NodeKernel {
         }
         // Each backward primitive picks its own algorithm (weights are staged per use, so layouts may differ); its
         // hint is a forward descriptor of the same algorithm.
-        let winogradHint = winograd ? (forward.implementationName.contains("wino") ? forward : try? forwardDescriptor(.winograd, type: type)) : nil
+        let winogradHint = winograd ? (forward.isWinograd ? forward : try? forwardDescriptor(.winograd, type: type)) : nil
         let wantsInputGradient = node.inputs[0] != lowering.graph.input || lowering.inputGradient
         if wantsInputGradient {
             func data(_ algorithm: ConvolutionAlgorithm, _ hint: PrimitiveDescriptor) throws -> PrimitiveDescriptor {
@@ -432,11 +490,34 @@ final class Conv2dKernel: NodeKernel {
 
     /// Inference: storage of its own for the weights and bias, filled by a loader.
     private func prepareLoading(_ forward: PrimitiveDescriptor) throws {
-        let weights = try lowering.buffer(name + " weights", .weights, forward.memoryDescriptor(.weights), dedicated: true)
+        let part = forward.memoryDescriptor(.weights)
+        let parts = slices?.dimension == 1 ? slices!.count : 1
+        let weights = try lowering.buffer(name + " weights", .weights,
+                                          parts == 1 ? part : MemoryDescriptor(dims: [parts * part.byteCount], dataType: .u8, format: .a),
+                                          dedicated: true)
         let biasBuffer = addsBias ? try lowering.buffer(name + " bias", .weights, MemoryDescriptor(dims: [a.outputChannels], format: .a),
                                                         dedicated: true) : nil
         (loadedWeights, loadedBias) = (weights, biasBuffer)
+        if parts > 1 {
+            let rows = a.outputChannels / parts
+            loadedSlices = try (0..<parts).map { i in
+                (try weights.view(part, offset: i * part.byteCount),
+                 try biasBuffer.map { try $0.view(MemoryDescriptor(dims: [rows], format: .a), offset: i * rows * MemoryLayout<Float>.size) })
+            }
+        }
         lowering.loaders.append { [unowned self] in
+            if parts > 1 {
+                // Each slice's rows of the plain weight, into its own part of the buffer.
+                let w = self.plainWeight()
+                let (rows, columns) = (self.a.outputChannels / parts, Array(w.shape.dropFirst()))
+                let strides = rowMajorStrides(w.shape)
+                for (i, slice) in self.loadedSlices.enumerated() {
+                    let view = PlainView(descriptor: try MemoryDescriptor(dims: [rows] + columns, strides: strides), offset: i * rows * strides[0])
+                    try stageWeights(w, view, into: slice.weights, dims: [rows] + self.weightDims.dropFirst())
+                }
+                if let biasBuffer, let b = self.plainBias() { try b.copy(try .whole([self.a.outputChannels]), to: biasBuffer.memory) }
+                return
+            }
             guard let int8 = self.int8 else {
                 try stageWeights(self.plainWeight(), self.view(), into: weights.memory, dims: self.weightDims)
                 if let biasBuffer, let b = self.plainBias() { try b.copy(try .whole([self.a.outputChannels]), to: biasBuffer.memory) }
@@ -513,13 +594,42 @@ final class Conv2dKernel: NodeKernel {
         } else if a.accumulates {
             precondition(inputs[1] === output, "Conv2dKernel: the partial sum must be the output's buffer")
         }
-        steps.append(.primitive("\(name): \(what)", forwardPrimitive, reading: reads, writing: [.destination: output],
-                                scratchpad: try lowering.scratchpad(forwardPrimitive, name)))
+        if let slices {
+            steps.append(try slicedStep(slices, reading: reads, writing: output, what: what))
+        } else {
+            steps.append(.primitive("\(name): \(what)", forwardPrimitive, reading: reads, writing: [.destination: output],
+                                    scratchpad: try lowering.scratchpad(forwardPrimitive, name)))
+        }
         if let activationAfter {
             steps.append(.primitive("\(name): activation", activationAfter, reading: [.source: output], writing: [.destination: output],
                                     scratchpad: try lowering.scratchpad(activationAfter, name)))
         }
         return steps
+    }
+
+    /// The forward primitive run once per slice (`slices`): on each image's part of the input and output, or with
+    /// each slice's rows of the weights and bias into its part of the output channels.
+    private func slicedStep(_ slices: (dimension: Int, count: Int), reading reads: [Argument: Buffer], writing output: Buffer,
+                            what: String) throws -> Step {
+        let pd = forwardPrimitive.descriptor
+        let (x, y) = (pd.memoryDescriptor(.source), pd.memoryDescriptor(.destination))
+        let scratchpad = try lowering.scratchpad(forwardPrimitive, name)
+        let runs: [[Argument: Memory]] = try (0..<slices.count).map { i in
+            var arguments = reads.mapValues { $0.memory }
+            if slices.dimension == 0 {
+                arguments[.source] = try reads[.source]!.view(x, offset: i * x.byteCount)
+            } else {
+                arguments[.weights] = loadedSlices[i].weights
+                arguments[.bias] = loadedSlices[i].bias
+            }
+            arguments[.destination] = try output.view(y, offset: i * y.byteCount)
+            arguments[.scratchpad] = scratchpad?.memory
+            return arguments
+        }
+        let primitive = forwardPrimitive
+        return Step("\(name): \(what)", reads: Array(reads.values), writes: [output] + (scratchpad.map { [$0] } ?? [])) {
+            for arguments in runs { try primitive.execute(arguments) }
+        }
     }
 
     // MARK: - Backward
@@ -625,7 +735,7 @@ final class Conv2dKernel: NodeKernel {
     /// Whether oneDNN's forward kernel reads 8-bit integers (an int8 convolution).
     var readsInt8: Bool { [.u8, .s8].contains(forwardPrimitive.descriptor.memoryDescriptor(.source).dataType) }
 
-    /// The median seconds of the forward convolution alone, on buffers of its own.
+    /// The median seconds of the forward convolution alone, on buffers of its own (each of its slices).
     func timeForward(repetitions: Int) throws -> Double {
         let pd = forwardPrimitive.descriptor
         var arguments: [Argument: Memory] = [:]
@@ -646,7 +756,7 @@ final class Conv2dKernel: NodeKernel {
             let start = ContinuousClock.now
             try primitive.execute(arguments)
             let elapsed = ContinuousClock.now - start
-            times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+            times.append((Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18) * Double(slices?.count ?? 1))
         }
         return times.sorted()[times.count / 2]
     }

@@ -55,15 +55,15 @@ final class Lowering {
         self.inputGradient = training && inputGradient
         (self.passes, self.valuePrecisions, self.formats) = (passes, valuePrecisions, formats)
         placeholder = try Memory(MemoryDescriptor(dims: [16], format: .a))
-        self.winogradScratchLimit = winogradScratchLimit ?? Self.winogradScratchLimit(graph, precision: precision, training: training)
+        self.winogradScratchLimit = winogradScratchLimit ?? Self.winogradScratchLimit(graph, precision: precision)
     }
 
     /// The default Winograd scratchpad limit: 1.6x the largest activation's bytes, at least 96 MiB, or
-    /// `UNET_WINOGRAD_SCRATCH_MB`. A bf16 network's activations count at 2 bytes in training; in inference at fp32's 4,
-    /// so its fp32 levels get the fp32 network's budget (and it uses no more memory than that network).
-    static func winogradScratchLimit(_ graph: Graph, precision: Precision, training: Bool) -> Int {
+    /// `UNET_WINOGRAD_SCRATCH_MB`. A bf16 network's activations count at 2 bytes: its fp32 levels get the bf16
+    /// network's budget, not the fp32 network's.
+    static func winogradScratchLimit(_ graph: Graph, precision: Precision) -> Int {
         if let override = ProcessInfo.processInfo.environment["UNET_WINOGRAD_SCRATCH_MB"].flatMap(Int.init) { return override << 20 }
-        let largest = graph.shapes.map { $0.reduce(1, *) }.max()! * (precision == .bf16 && training ? 2 : 4)
+        let largest = graph.shapes.map { $0.reduce(1, *) }.max()! * (precision == .bf16 ? 2 : 4)
         return max(96 << 20, largest * 8 / 5)
     }
 

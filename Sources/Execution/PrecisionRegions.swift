@@ -11,10 +11,12 @@ import Graph
 /// while on fewer pixels or narrower levels its transforms cost more than they save (measured in
 /// `Sources/Execution/README.md`); the first level keeps bf16: its maps are the network's largest, and halving them is
 /// what bf16 saves in memory. In inference, a level that computes only with 3x3 and 1x1 convolutions (the classic
-/// U-Net, batch norm folded) runs in fp32 from 64 channels on 32x32 pixels per image, the first level too, where its
-/// convolutions all run as Winograd within the limit; other levels (strided convolutions, normalizations, unfused
-/// activations, which fp32 would slow more than Winograd speeds up) stay bf16. The 1x1 convolution of a transposed convolution
-/// (`feedsDepthToSpace`) runs in bf16 at any level in inference.
+/// U-Net, batch norm folded) runs in fp32 from 128 channels on 32x32 pixels per image, the first level too, where its
+/// convolutions all run as Winograd within the bf16 network's limit (in a batch, per image where that halves the
+/// scratchpad: `Conv2dKernel.runsPerImage`); a 64-channel level gains nothing there that its conversions and doubled
+/// maps do not cost; other levels (strided convolutions, normalizations, unfused activations, which fp32 would slow
+/// more than Winograd speeds up) stay bf16. The 1x1 convolution of a transposed convolution (`feedsDepthToSpace`) runs
+/// in bf16 at any level in inference.
 ///
 /// Convolutions, normalizations and activations run in their output's level's precision (but for the ops oneDNN
 /// runs slower in bf16, `slowerInBF16`, which stay fp32); ops that only move data (pooling, padding, cropping,
@@ -30,7 +32,7 @@ enum PrecisionRegions {
         }
         let levels = graph.levels
         let consumers = graph.consumers
-        let limit = winogradScratchLimit ?? Lowering.winogradScratchLimit(graph, precision: precision, training: training)
+        let limit = winogradScratchLimit ?? Lowering.winogradScratchLimit(graph, precision: precision)
         let width = { (node: Graph.Node) in min(graph.shape(node.inputs[0])[1], graph.shape(node.output)[1]) }
         var fp32Levels = Set<Int>()
         for level in Set(levels) {
@@ -39,7 +41,7 @@ enum PrecisionRegions {
             let x = graph.shape(widest.inputs[0])
             let wideEnough = training
                 ? level > 0 && graph.shape(widest.output)[1] >= 256 && x[0] * x[2] * x[3] >= 1024
-                : computesOnlyWithPlainConvolutions(level, graph, levels) && width(widest) >= 64 && x[2] * x[3] >= 1024
+                : computesOnlyWithPlainConvolutions(level, graph, levels) && width(widest) >= 128 && x[2] * x[3] >= 1024
             // Every convolution of the level must fit the budget: one left to fp32 direct would take twice bf16's time.
             guard wideEnough, convolutions.allSatisfy({
                 !Conv2dKernel.suitsWinograd($0, in: graph, training: training)
@@ -132,14 +134,25 @@ enum PrecisionRegions {
     private static func runsWinogradInFP32(_ node: Graph.Node, in graph: Graph, training: Bool, limit: Int) -> Bool {
         guard case .conv2d(let a) = node.op, let block = CPUISA.channelBlock else { return false }
         let format: FormatTag = block == 16 ? .aBcd16b : .aBcd8b
+        func winograd(_ source: MemoryDescriptor, _ destination: MemoryDescriptor) throws -> PrimitiveDescriptor {
+            try .convolutionForward(.convolution, training: true, source: source,
+                                    weights: MemoryDescriptor(dims: [a.outputChannels, source.dims[1]] + a.kernel, format: .any),
+                                    bias: nil, destination: destination, geometry: SpatialGeometry(stride: 1, padding: a.padding[0]),
+                                    algorithm: .winograd)
+        }
         guard let source = try? MemoryDescriptor(dims: graph.shape(node.inputs[0]), format: format),
               let destination = try? MemoryDescriptor(dims: graph.shape(node.output), format: format),
               let weights = try? MemoryDescriptor(dims: [a.outputChannels, graph.shape(node.inputs[0])[1]] + a.kernel, format: .any),
-              let forward = try? PrimitiveDescriptor.convolutionForward(
-                  .convolution, training: true, source: source, weights: weights, bias: nil, destination: destination,
-                  geometry: SpatialGeometry(stride: 1, padding: a.padding[0]), algorithm: .winograd),
-              forward.memoryDescriptor(.scratchpad).byteCount <= limit else { return false }
-        guard training else { return true }
+              let forward = try? winograd(source, destination) else { return false }
+        let fits = forward.memoryDescriptor(.scratchpad).byteCount <= limit
+        guard training else {
+            // Inference runs it per image where that takes half the scratchpad (`Conv2dKernel.runsPerImage`).
+            let batch = source.dims[0]
+            guard !fits, batch > 1 else { return fits }
+            guard let image = try? winograd(Conv2dKernel.part(source, (0, batch)), Conv2dKernel.part(destination, (0, batch))) else { return false }
+            return Conv2dKernel.runsPerImage(whole: forward, image: image) && image.memoryDescriptor(.scratchpad).byteCount <= limit
+        }
+        guard fits else { return false }
         guard let data = try? PrimitiveDescriptor.convolutionBackwardData(
             .convolution, diffSource: source, weights: weights, diffDestination: destination,
             geometry: SpatialGeometry(stride: 1, padding: a.padding[0]), hint: forward, algorithm: .winograd) else { return false }

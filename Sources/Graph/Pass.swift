@@ -36,7 +36,9 @@ public enum Pass: String, CaseIterable, Sendable, Comparable {
     case recompute
     /// Training: each parameter's optimizer update runs inside backward as soon as its gradient is complete.
     case fuseOptimizer = "fuse-optimizer"
-    /// Buffers whose lifetimes do not overlap share storage: one arena, offsets by interval packing.
+    /// Buffers whose lifetimes do not overlap share storage: one arena, offsets by interval packing. In inference a
+    /// convolution whose scratchpad grows with the batch (Winograd) or passes its output's size (oneDNN 2.6's bf16 1x1)
+    /// runs over slices of its output (images, output channels), each with a slice's scratchpad.
     case planMemory = "plan-memory"
 
     public static func < (a: Pass, b: Pass) -> Bool {

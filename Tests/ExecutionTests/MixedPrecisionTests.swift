@@ -74,7 +74,7 @@ struct MixedPrecisionTests {
 
     /// Training: the first level stays bf16 (the largest maps), a level of 256 channels on 1024 pixels or more runs
     /// fp32 where this machine's oneDNN has fp32 Winograd (AVX-512; for the backward passes too) and no AMX, a level on
-    /// fewer pixels stays bf16. Inference, where a level computes only with 3x3 and 1x1 convolutions: any level of 64
+    /// fewer pixels stays bf16. Inference, where a level computes only with 3x3 and 1x1 convolutions: any level of 128
     /// channels on 32x32 pixels or more runs fp32 Winograd, the first too; a transposed convolution's 1x1 convolution
     /// stays bf16 wherever it is. fp32 networks never mix.
     @Test("bf16 networks: which levels run in fp32", arguments: mixed.indices)
@@ -97,6 +97,18 @@ struct MixedPrecisionTests {
         #expect(try CompiledUNet(model, inputShape: shape, training: true).levelPrecisions == [.fp32, .fp32, .fp32], "\(name) fp32 training")
     }
 
+    /// In inference a level of 64 channels stays bf16 however large its maps: fp32 Winograd gains nothing there that
+    /// its conversions and twice the memory do not cost (the classic U-Net's first level at base 64).
+    @Test("bf16 inference: a 64-channel level stays bf16, a 128-channel one on 32x32 pixels runs fp32")
+    func narrowLevels() throws {
+        var g = SeededGenerator(seed: 18)
+        let model = try UNet(.milesial(inputChannels: 3, classes: 2, baseWidth: 64, depth: 2), generator: &g)
+        model.eval()
+        let winograd: Precision = CPUISA.hasAVX512 && !CPUISA.hasAMX ? .fp32 : .bf16
+        #expect(try CompiledUNet(model, inputShape: [1, 3, 64, 64], precision: .bf16, training: false).levelPrecisions
+                == [.bf16, winograd, .bf16])
+    }
+
     /// nnU-Net's levels begin with a stride-2 convolution and normalize between convolutions (instance norm), which
     /// would run slower in fp32 than in bf16 (its strided convolution at twice bf16's time): in inference they all stay
     /// bf16; in training the 256-channel level on 32x32 pixels runs fp32 Winograd.
@@ -110,5 +122,21 @@ struct MixedPrecisionTests {
         #expect(try CompiledUNet(model, inputShape: shape, precision: .bf16, training: true).levelPrecisions == [.bf16, .bf16, winograd, .bf16])
         model.eval()
         #expect(try CompiledUNet(model, inputShape: shape, precision: .bf16, training: false).levelPrecisions == [.bf16, .bf16, .bf16, .bf16])
+    }
+
+    /// oneDNN 2.6's bf16 1x1 kernel books a float32 copy of its whole output per thread as scratchpad; for one image,
+    /// inference (with the memory plan) runs it over parts of its output channels instead, each part's scratchpad
+    /// within the output's own size, computing what the whole convolution does.
+    @Test("bf16 inference: a 1x1 convolution over output-channel slices, within its output's size (native bf16)",
+          .enabled(if: CPUISA.hasNativeBF16, "bf16 convolutions need a CPU with native bf16"))
+    func outputChannelSlices() throws {
+        let c = try SlicedConvolution(input: [1, 64, 64, 64], outputChannels: 128, kernel: 1, precision: .bf16, seed: 17)
+        let (sliced, whole) = (SlicedConvolution.largestScratchpad(c.sliced), SlicedConvolution.largestScratchpad(c.whole))
+        let outputBytes = 128 * 64 * 64 * 2
+        #expect(whole > outputBytes && sliced <= outputBytes, "\(sliced) against \(whole) bytes")
+        let y = try c.sliced.forward(c.input)
+        expectClose(y, try c.whole.forward(c.input), rtol: 1e-6, atol: 1e-6, "slices against the whole")
+        let expected = try c.reference.forward(c.input)
+        #expect(CompiledUNetTests.norm(try y - expected) < 0.01 * CompiledUNetTests.norm(expected))
     }
 }

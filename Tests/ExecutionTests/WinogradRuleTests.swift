@@ -29,4 +29,18 @@ struct WinogradRuleTests {
             expectClose(try network.forward(x), reference, rtol: 1e-4, atol: 1e-4, "training \(training)")
         }
     }
+
+    /// Inference runs a Winograd convolution once per image where one image's scratchpad is at most half the batch's
+    /// (128 channels on 64x64 pixels, batch 4: the input and output transforms grow with the batch), with the memory
+    /// plan on; it computes what the whole-batch convolution (memory plan off) and the reference engine do.
+    @Test("Winograd per image: a quarter-batch scratchpad and the same output (AVX-512)",
+          .enabled(if: CPUISA.hasAVX512, "oneDNN 2.6's Winograd kernels need AVX-512"))
+    func perImage() throws {
+        let c = try SlicedConvolution(input: [4, 128, 64, 64], outputChannels: 128, kernel: 3, precision: .fp32, seed: 22)
+        let (sliced, whole) = (SlicedConvolution.largestScratchpad(c.sliced), SlicedConvolution.largestScratchpad(c.whole))
+        for network in [c.sliced, c.whole] { #expect(network.convolutionImplementations.values.allSatisfy { $0.contains("wino") }) }
+        #expect(2 * sliced <= whole, "\(sliced) against \(whole) bytes")
+        expectClose(try c.sliced.forward(c.input), try c.whole.forward(c.input), rtol: 1e-5, atol: 1e-5, "per image against whole")
+        expectClose(try c.sliced.forward(c.input), try c.reference.forward(c.input), rtol: 1e-4, atol: 1e-4, "per image against the reference")
+    }
 }
