@@ -8,7 +8,9 @@ import Tensors
 ///
 /// - A value backward reads is either kept from forward or made again right before it is read, by the same
 ///   kernel's `recompute` steps, as an explicit entry of the schedule (the recompute pass): cheap values (a
-///   normalization with its saved statistics, an activation, a copy) are always made again, and in fp32 a
+///   normalization with its saved statistics, an activation, a copy) are made again where that takes at most
+///   `cheapChain` such steps (a ResNet block's output, made from the block before's, would take the whole stage,
+///   so it is kept), and in fp32 a
 ///   convolution too where everything it needs is at hand (rebuilding it costs at most 1.5x the convolution
 ///   itself), else the value is kept. A value forward reads far from where it was made (a U-Net's skip) is made
 ///   again the same way. Made-again values are new buffers, so the memory plan sees their short lives.
@@ -71,7 +73,7 @@ final class Schedule {
     private static let recentNodes = 3
 
     /// For every value, whether readers far from where it was made read the forward copy (kept) or one made again.
-    /// Cheap values are made again; a convolution's output is made again only where everything it needs is kept or
+    /// Cheap values are made again within `cheapChain` steps; a convolution's output is made again only where everything it needs is kept or
     /// cheap to make (rebuilding it costs at most 1.25x the convolution, as a U-Net block's first convolution or a
     /// decoder's, whose up-sampling is a small 1x1 convolution) and no reader in forward needs it far from where it
     /// was made (a skip's pre-normalization map is kept: a convolution is never run again in forward).
@@ -89,15 +91,19 @@ final class Schedule {
         }
         var rebuild: [Graph.Value: Double] = [graph.input: 0]
         var chain: [Graph.Value: Double] = [:]
+        // How many cheap steps making a value again runs: its own and those of the values it needs that are not kept.
+        var rebuildSteps: [Graph.Value: Int] = [graph.input: 0]
         kept[graph.input] = true
         for (index, node) in graph.nodes.enumerated() {
             let kernel = kernels[index]
             let inputsCost = node.inputs.reduce(0.0) { $0 + (kept[$1]! ? 0 : rebuild[$1]!) }
+            let cheap = if case .cheap = kernel.cost { 1 } else { 0 }
+            rebuildSteps[node.output] = cheap + node.inputs.reduce(0) { $0 + (kept[$1]! ? 0 : rebuildSteps[$1]!) }
             switch kernel.cost {
             case .never:
                 kept[node.output] = true
             case .cheap:
-                kept[node.output] = !recomputes
+                kept[node.output] = !recomputes || rebuildSteps[node.output]! > Self.cheapChain
                 rebuild[node.output] = inputsCost
             case .convolution(let flops):
                 let own = flops + (kernel.outputReusesInput.map { chain[node.inputs[$0]] ?? 0 } ?? 0)
@@ -105,9 +111,14 @@ final class Schedule {
                 rebuild[node.output] = flops + inputsCost
                 kept[node.output] = !(recomputes && convolutions && flops + inputsCost <= 1.25 * own && !farInForward[node.output]!)
             }
-            if kept[node.output]! { rebuild[node.output] = 0 }
+            if kept[node.output]! { (rebuild[node.output], rebuildSteps[node.output]) = (0, 0) }
         }
     }
+
+    /// The most cheap steps a cheap value is made again with; one that needs more (a ResNet's residual block output, made from
+    /// the block before's, and so on down the stage) is kept, else each block's backward would make the whole chain
+    /// again.
+    private static let cheapChain = 4
 
     /// A buffer holding `value` for a step of `group`: the kept forward copy, a recent copy, or one made now.
     private func available(_ value: Graph.Value, group: Int, phase: Phase) throws -> Buffer {
