@@ -234,7 +234,7 @@ final class Conv2dKernel: NodeKernel {
         } else {
             activationAfter = nil
         }
-        source = slices?.dimension == 0 ? try lowering.descriptor(node.inputs[0]).with(dataType: type) : forward.memoryDescriptor(.source)
+        source = slices?.dimension == 0 ? sourceWanted.with(dataType: type) : forward.memoryDescriptor(.source)
         if isInput { lowering.setInputDescriptor(source) }
         forwardPrimitive = try Primitive(forward)
         if let int8Range, let int8Scales {
@@ -506,7 +506,10 @@ final class Conv2dKernel: NodeKernel {
             }
         }
         lowering.loaders.append { [unowned self] in
-            if parts > 1 {
+            if let int8 = self.int8 { return try self.loadQuantized(int8, weights: weights, bias: biasBuffer) }
+            if parts == 1 {
+                try stageWeights(self.plainWeight(), self.view(), into: weights.memory, dims: self.weightDims)
+            } else {
                 // Each slice's rows of the plain weight, into its own part of the buffer.
                 let w = self.plainWeight()
                 let (rows, columns) = (self.a.outputChannels / parts, Array(w.shape.dropFirst()))
@@ -515,15 +518,8 @@ final class Conv2dKernel: NodeKernel {
                     let view = PlainView(descriptor: try MemoryDescriptor(dims: [rows] + columns, strides: strides), offset: i * rows * strides[0])
                     try stageWeights(w, view, into: slice.weights, dims: [rows] + self.weightDims.dropFirst())
                 }
-                if let biasBuffer, let b = self.plainBias() { try b.copy(try .whole([self.a.outputChannels]), to: biasBuffer.memory) }
-                return
             }
-            guard let int8 = self.int8 else {
-                try stageWeights(self.plainWeight(), self.view(), into: weights.memory, dims: self.weightDims)
-                if let biasBuffer, let b = self.plainBias() { try b.copy(try .whole([self.a.outputChannels]), to: biasBuffer.memory) }
-                return
-            }
-            try self.loadQuantized(int8, weights: weights, bias: biasBuffer)
+            if let biasBuffer, let b = self.plainBias() { try b.copy(try .whole([self.a.outputChannels]), to: biasBuffer.memory) }
         }
     }
 

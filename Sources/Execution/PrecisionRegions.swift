@@ -134,16 +134,16 @@ enum PrecisionRegions {
     private static func runsWinogradInFP32(_ node: Graph.Node, in graph: Graph, training: Bool, limit: Int) -> Bool {
         guard case .conv2d(let a) = node.op, let block = CPUISA.channelBlock else { return false }
         let format: FormatTag = block == 16 ? .aBcd16b : .aBcd8b
-        func winograd(_ source: MemoryDescriptor, _ destination: MemoryDescriptor) throws -> PrimitiveDescriptor {
-            try .convolutionForward(.convolution, training: true, source: source,
-                                    weights: MemoryDescriptor(dims: [a.outputChannels, source.dims[1]] + a.kernel, format: .any),
-                                    bias: nil, destination: destination, geometry: SpatialGeometry(stride: 1, padding: a.padding[0]),
-                                    algorithm: .winograd)
-        }
+        let geometry = SpatialGeometry(stride: 1, padding: a.padding[0])
         guard let source = try? MemoryDescriptor(dims: graph.shape(node.inputs[0]), format: format),
               let destination = try? MemoryDescriptor(dims: graph.shape(node.output), format: format),
-              let weights = try? MemoryDescriptor(dims: [a.outputChannels, graph.shape(node.inputs[0])[1]] + a.kernel, format: .any),
-              let forward = try? winograd(source, destination) else { return false }
+              let weights = try? MemoryDescriptor(dims: [a.outputChannels, graph.shape(node.inputs[0])[1]] + a.kernel, format: .any)
+        else { return false }
+        func winograd(_ source: MemoryDescriptor, _ destination: MemoryDescriptor) throws -> PrimitiveDescriptor {
+            try .convolutionForward(.convolution, training: true, source: source, weights: weights, bias: nil,
+                                    destination: destination, geometry: geometry, algorithm: .winograd)
+        }
+        guard let forward = try? winograd(source, destination) else { return false }
         let fits = forward.memoryDescriptor(.scratchpad).byteCount <= limit
         guard training else {
             // Inference runs it per image where that takes half the scratchpad (`Conv2dKernel.runsPerImage`).
@@ -154,8 +154,8 @@ enum PrecisionRegions {
         }
         guard fits else { return false }
         guard let data = try? PrimitiveDescriptor.convolutionBackwardData(
-            .convolution, diffSource: source, weights: weights, diffDestination: destination,
-            geometry: SpatialGeometry(stride: 1, padding: a.padding[0]), hint: forward, algorithm: .winograd) else { return false }
+            .convolution, diffSource: source, weights: weights, diffDestination: destination, geometry: geometry, hint: forward,
+            algorithm: .winograd) else { return false }
         return data.memoryDescriptor(.scratchpad).byteCount <= limit
     }
 }

@@ -10,9 +10,8 @@ import Tensors
 ///   kernel's `recompute` steps, as an explicit entry of the schedule (the recompute pass): cheap values (a
 ///   normalization with its saved statistics, an activation, a copy) are made again where that takes at most
 ///   `cheapChain` such steps (a ResNet block's output, made from the block before's, would take the whole stage,
-///   so it is kept), and in fp32 a
-///   convolution too where everything it needs is at hand (rebuilding it costs at most 1.5x the convolution
-///   itself), else the value is kept. A value forward reads far from where it was made (a U-Net's skip) is made
+///   so it is kept), and in fp32 a convolution too where everything it needs is at hand (rebuilding it costs at
+///   most 1.5x the convolution itself), else the value is kept. A value forward reads far from where it was made (a U-Net's skip) is made
 ///   again the same way. Made-again values are new buffers, so the memory plan sees their short lives.
 /// - A value read by several nodes gets its gradient from each: the first writes it, the others add into it.
 /// - A parameter's gradient is handed over (`GradientSink`, to `.grad` or to an optimizer step) right after the
@@ -73,10 +72,11 @@ final class Schedule {
     private static let recentNodes = 3
 
     /// For every value, whether readers far from where it was made read the forward copy (kept) or one made again.
-    /// Cheap values are made again within `cheapChain` steps; a convolution's output is made again only where everything it needs is kept or
-    /// cheap to make (rebuilding it costs at most 1.25x the convolution, as a U-Net block's first convolution or a
-    /// decoder's, whose up-sampling is a small 1x1 convolution) and no reader in forward needs it far from where it
-    /// was made (a skip's pre-normalization map is kept: a convolution is never run again in forward).
+    /// Cheap values are made again within `cheapChain` steps; a convolution's output is made again only where
+    /// everything it needs is kept or cheap to make (rebuilding it costs at most 1.25x the convolution, as a U-Net
+    /// block's first convolution or a decoder's, whose up-sampling is a small 1x1 convolution) and no reader in forward
+    /// needs it far from where it was made (a skip's pre-normalization map is kept: a convolution is never run again in
+    /// forward).
     private func decideKept(recomputes: Bool, convolutions: Bool) {
         // Whether a value, or a cheap value made from it, is read in forward far from where it was made.
         var farInForward: [Graph.Value: Bool] = [:]
@@ -115,9 +115,9 @@ final class Schedule {
         }
     }
 
-    /// The most cheap steps a cheap value is made again with; one that needs more (a ResNet's residual block output, made from
-    /// the block before's, and so on down the stage) is kept, else each block's backward would make the whole chain
-    /// again.
+    /// The most cheap steps a cheap value is made again with; one that needs more (a ResNet's residual block output,
+    /// made from the block before's, and so on down the stage) is kept, else each block's backward would make the whole
+    /// chain again.
     private static let cheapChain = 4
 
     /// A buffer holding `value` for a step of `group`: the kept forward copy, a recent copy, or one made now.
