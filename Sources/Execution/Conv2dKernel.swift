@@ -58,8 +58,9 @@ final class Conv2dKernel: NodeKernel {
     private let bias: Parameter?
     /// Whether this convolution adds a bias (its own, or a folded batch norm's shift): not the later parts of a split.
     private let addsBias: Bool
-    /// A part adding in that reads the partial sum as a post-op's addend and writes a buffer of its own (int8).
-    private let addsPartialAsPostOp: Bool
+    /// A part adding in that reads the partial sum as a post-op's addend and writes a buffer of its own (int8):
+    /// the addend's layout.
+    private let partialAddend: MemoryDescriptor?
     private let activationBackward: Primitive?
     private let backwardDataPrimitive: Primitive?
     private let backwardWeightsPrimitive: Primitive?
@@ -160,9 +161,9 @@ final class Conv2dKernel: NodeKernel {
         }
         let winograd = int8Range == nil && lowering.passes.contains(.winograd) && type == .f32
             && Self.suitsWinograd(node, in: lowering.graph, training: training)
-        addsPartialAsPostOp = a.accumulates && lowering.int8PartialSums[node.inputs[1].id] != nil
-        let sum: [PrimitiveAttributes.PostOp] = !a.accumulates ? []
-            : addsPartialAsPostOp ? [.add(try lowering.descriptor(node.inputs[1]))] : [.sum(scale: 1)]
+        partialAddend = a.accumulates && lowering.int8PartialSums[node.inputs[1].id] != nil
+            ? try lowering.descriptor(node.inputs[1]) : nil
+        let sum: [PrimitiveAttributes.PostOp] = !a.accumulates ? [] : partialAddend.map { [.add($0)] } ?? [.sum(scale: 1)]
         let activationOp = Lowering.postOps(a.activation)
         let (training, geometry, weightDims, biasDims) = (training, geometry, weightDims, [a.outputChannels])
         let addsBias = addsBias
@@ -341,7 +342,7 @@ final class Conv2dKernel: NodeKernel {
         .convolution(flops: 2 * Double(outputElements) * Double(weightDims.dropFirst(a.groups == 1 ? 1 : 2).reduce(1, *)))
     }
 
-    var outputReusesInput: Int? { a.accumulates && !addsPartialAsPostOp ? 1 : nil }
+    var outputReusesInput: Int? { a.accumulates && partialAddend == nil ? 1 : nil }
 
     var backwardReads: (inputs: [Bool], output: Bool) {
         // The weight gradient reads the source; a fused activation's gradient reads the output. A partial sum is not
@@ -585,7 +586,7 @@ final class Conv2dKernel: NodeKernel {
             if let loadedBias { reads[.bias] = loadedBias }
         }
         // A part adding into a partial sum reads and writes the same buffer, or reads it as its post-op's addend.
-        if addsPartialAsPostOp {
+        if partialAddend != nil {
             reads[.postOpSource(0)] = inputs[1]
         } else if a.accumulates {
             precondition(inputs[1] === output, "Conv2dKernel: the partial sum must be the output's buffer")
@@ -734,16 +735,15 @@ final class Conv2dKernel: NodeKernel {
     /// The median seconds of the forward convolution alone, on buffers of its own (each of its slices).
     func timeForward(repetitions: Int) throws -> Double {
         let pd = forwardPrimitive.descriptor
+        var layouts: [(Argument, MemoryDescriptor)] = [(.source, pd.memoryDescriptor(.source)), (.weights, pd.memoryDescriptor(.weights)),
+                                                       (.destination, pd.memoryDescriptor(.destination))]
+        if addsBias { layouts.append((.bias, pd.memoryDescriptor(.weights, index: 1))) }
+        if let partialAddend { layouts.append((.postOpSource(0), partialAddend)) }
         var arguments: [Argument: Memory] = [:]
-        for (argument, query) in [(Argument.source, PrimitiveDescriptor.MemoryQuery.source), (.weights, .weights), (.destination, .destination)] {
-            let memory = try Memory(pd.memoryDescriptor(query))
+        for (argument, descriptor) in layouts {
+            let memory = try Memory(descriptor)
             memory.dataPointer.initializeMemory(as: UInt8.self, repeating: 0, count: memory.descriptor.byteCount)
             arguments[argument] = memory
-        }
-        if addsBias {
-            let memory = try Memory(pd.memoryDescriptor(.weights, index: 1))
-            memory.dataPointer.initializeMemory(as: UInt8.self, repeating: 0, count: memory.descriptor.byteCount)
-            arguments[.bias] = memory
         }
         let primitive = try Primitive(pd)
         try primitive.execute(arguments)

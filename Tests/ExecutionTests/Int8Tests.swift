@@ -207,6 +207,8 @@ struct Int8Tests {
         #expect(eightBits.memoryPlan.table.split(separator: "\n").contains { $0.contains(" u8 ") && $0.contains("joined+joined_relu[16..<32]  [") },
                 "\(eightBits.memoryPlan.table)")
         expectClose(try eightBits.forward(x), try inPlace.forward(x), rtol: 1e-4, atol: 1e-4, "8-bit sum against the in-place float32 one")
+        // `unet bench --ceiling` times each convolution alone: the second part needs its post-op's addend bound.
+        #expect(try eightBits.convolutionSeconds(repetitions: 1) > 0)
     }
 
     @Test("on a CPU with native bf16, the convolutions of the image and of the logits run in bf16, writing float32")
