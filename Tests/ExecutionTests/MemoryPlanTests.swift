@@ -10,8 +10,9 @@ import Testing
 
 @Suite("Memory plan: the buffer table, packing, and the debug check")
 struct MemoryPlanTests {
-    /// A base-3 U-Net training at 32x32, batch 2: its 3, 6 and 12 channels fill no channel block, so it runs NHWC on
-    /// every CPU (AVX2's blocks of 8 and AVX-512's of 16 alike) and its plan is the same everywhere.
+    /// A base-3 U-Net training at 32x32, batch 2: its 3, 6 and 12 channels fill no channel block, so it runs NHWC
+    /// (its batch norms on 3 and 6 channels NCHW) on AVX2's blocks of 8 and AVX-512's of 16 alike, and its plan is the
+    /// same on both.
     /// A small training network that makes convolution outputs again (as large ones do by default): every kind of buffer.
     static func network(passes: Set<Pass> = Set(Pass.allCases)) throws -> CompiledUNet {
         var g = SeededGenerator(seed: 3)

@@ -1,0 +1,49 @@
+import DNNL
+import Execution
+import Graph
+import NN
+import Tensors
+import TestSupport
+import Testing
+
+/// Maps narrower than a channel block run channels-last for the convolutions, but batch norm and PReLU run NCHW
+/// there (`LayoutChoice`: oneDNN 2.6's channels-last kernels for them are 5 to 30 times slower). MONAI's UNet ends in
+/// such maps: a transposed convolution to the classes, batch norm and PReLU.
+@Suite("Layouts of maps narrower than a channel block")
+struct NarrowMapLayoutTests {
+    @Test("batch norm and PReLU on 2-channel maps run NCHW between NHWC convolutions, with the gradients of NCHW everywhere",
+          .enabled(if: CPUISA.channelBlock != nil, "this CPU runs every map channels-last"))
+    func normalizationRunsPlain() throws {
+        var g = SeededGenerator(seed: 31)
+        let x = Tensor.normal(shape: [2, 16, 12, 10], using: &g)
+        let b = GraphBuilder(inputShape: x.shape)
+        let norm = BatchNormAttributes(prefix: "bn.")
+        let narrow = try b.conv2d(b.input, Conv2dAttributes(weight: "c1.weight", outputChannels: 2, kernel: 3, padding: 1), name: "c1")
+        let activated = try b.prelu(try b.batchNorm(narrow, norm, name: "bn"), weight: "act.weight", name: "act")
+        let y = try b.conv2d(activated, Conv2dAttributes(weight: "c2.weight", outputChannels: 16, kernel: 3, padding: 1), name: "c2")
+        let graph = b.graph(output: y)
+        let parameters: [(String, Parameter)] = [
+            ("c1.weight", Parameter(Tensor.normal(shape: [2, 16, 3, 3], standardDeviation: 0.1, using: &g))),
+            (norm.weight, Parameter(Tensor.normal(shape: [2], using: &g).map { 1 + 0.1 * $0 })),
+            (norm.bias, Parameter(Tensor.normal(shape: [2], using: &g).map { 0.1 * $0 })),
+            (norm.runningMean, Parameter(Tensor(shape: [2]))), (norm.runningVar, Parameter(Tensor(shape: [2]) { _ in 1 })),
+            (norm.numBatchesTracked, Parameter(Tensor(shape: [1]))),
+            ("act.weight", Parameter(Tensor(shape: [2]) { 0.1 + 0.2 * Float($0) })),
+            ("c2.weight", Parameter(Tensor.normal(shape: [16, 2, 3, 3], standardDeviation: 0.2, using: &g))),
+        ]
+        let (laidOutParameters, plainParameters) = (parameters.map { ($0.0, Parameter($0.1.value)) }, parameters.map { ($0.0, Parameter($0.1.value)) })
+        let laidOut = try CompiledNetwork(graph: graph, parameters: laidOutParameters, training: true)
+        let plain = try CompiledNetwork(graph: graph, parameters: plainParameters, training: true,
+                                        passes: Set(Pass.allCases).subtracting([.layout]))
+        let layouts = Dictionary(laidOut.memoryPlan.rows.filter { $0.kind == "activation" }.map { ($0.name, $0.layout) },
+                                 uniquingKeysWith: { a, _ in a })
+        #expect(layouts["c1"] == "acdb" && layouts["bn"] == "abcd" && layouts["act"] == "abcd", "\(layouts)")
+        expectClose(try laidOut.forward(x), try plain.forward(x), rtol: 1e-5, atol: 1e-5, "logits")
+        let dy = Tensor.normal(shape: laidOut.outputShape, using: &g)
+        try laidOut.backward(dy)
+        try plain.backward(dy)
+        for ((name, a), (_, b)) in zip(laidOutParameters, plainParameters) where a.requiresGrad {
+            expectClose(a.grad, b.grad, rtol: 1e-4, atol: 1e-5, name)
+        }
+    }
+}
