@@ -409,10 +409,11 @@ def focal_reference(logits, target, gamma=2.0, ignore=255):
 
 
 def loss_extended_cases():
-    for classes in (3, 1):
-        torch.manual_seed(50 + classes)
-        logits = (torch.randn(2, classes, 7, 9) * 2).requires_grad_(True)
-        target = torch.randint(0, max(classes, 2), (2, 7, 9))
+    # A small map, and one image of more pixels than a block of the loss's parallel loops (8192): two blocks.
+    for (classes, suffix, shape) in [(3, "", (2, 7, 9)), (1, "", (2, 7, 9)), (3, "_blocks", (1, 91, 91)), (1, "_blocks", (1, 91, 91))]:
+        torch.manual_seed(50 + classes + (7 if suffix else 0))
+        logits = (torch.randn(shape[0], classes, *shape[1:]) * 2).requires_grad_(True)
+        target = torch.randint(0, max(classes, 2), shape)
         target[:, :2, :3] = 255                      # ignored pixels
         out = dict(logits=logits, target=torch.where(target == 255, -1, target).to(torch.int32))
         cases = []
@@ -431,7 +432,7 @@ def loss_extended_cases():
             grad, = torch.autograd.grad(value, logits, retain_graph=True)
             out[name] = value.reshape(1)
             out["d" + name] = grad
-        save("losses", f"ignore_c{classes}", out, classes=classes)
+        save("losses", f"ignore_c{classes}{suffix}", out, classes=classes)
 
 
 def optimizer_cases():

@@ -40,11 +40,18 @@ public struct LossFunction: Sendable, Codable, Equatable {
             return try SegmentationLoss.softDice(logits: logits, targets: targets, includeBackground: diceIncludesBackground)
         case .focal:
             return try SegmentationLoss.focal(logits: logits, targets: targets, gamma: focalGamma)
+        case .diceCE where binary:
+            let (ce, ceGradient) = try SegmentationLoss.binaryCrossEntropy(logits: logits, targets: targets)
+            let (dice, diceGradient) = try SegmentationLoss.softDice(logits: logits, targets: targets)
+            return (ce + dice, try ceGradient + diceGradient)
         case .diceCE:
-            let (ce, ceGradient) = binary ? try SegmentationLoss.binaryCrossEntropy(logits: logits, targets: targets)
-                : try SegmentationLoss.crossEntropy(logits: logits, targets: targets, classWeights: classWeights)
-            let (dice, diceGradient) = try SegmentationLoss.softDice(
-                logits: logits, targets: targets, includeBackground: diceIncludesBackground)
+            // One softmax for both terms.
+            let (n, c, plane) = try SegmentationLoss.dimensions(logits, targets, minimumClasses: 2)
+            let probabilities = SegmentationLoss.softmax(logits, n, c, plane)
+            let (ce, ceGradient) = try SegmentationLoss.crossEntropy(probabilities: probabilities, targets: targets,
+                                                                     classWeights: classWeights, n, c, plane)
+            let (dice, diceGradient) = SegmentationLoss.softDice(probabilities: probabilities, targets: targets, epsilon: SegmentationLoss.diceEpsilon,
+                                                                 includeBackground: diceIncludesBackground, n, c, plane)
             return (ce + dice, try ceGradient + diceGradient)
         }
     }

@@ -1,3 +1,4 @@
+import DNNL
 import Tensors
 
 #if canImport(Glibc)
@@ -7,6 +8,9 @@ import Glibc
 /// Segmentation losses on logits `(N, C, H, W)`, each returning the mean loss and its gradient with respect
 /// to the logits. Targets are class indices per pixel, `(N·H·W)` row-major as `(N, H, W)`; `-1` marks a pixel
 /// that is ignored. For one class (`C == 1`) targets are 0/1 and the activation is the sigmoid.
+///
+/// The loops run over blocks of pixels on oneDNN's threads; sums are taken per block in double precision and then
+/// added in block order, so a loss does not depend on the number of threads.
 public enum SegmentationLoss {
     /// Mean cross-entropy over counted pixels, weighted by class when `classWeights` is given. Mirrors
     /// `torch.nn.functional.cross_entropy(logits, target, weight=, ignore_index=)`: the weighted mean divides by
@@ -15,33 +19,52 @@ public enum SegmentationLoss {
         -> (loss: Float, gradient: Tensor)
     {
         let (n, c, plane) = try dimensions(logits, targets, minimumClasses: 2)
+        return try crossEntropy(probabilities: softmax(logits, n, c, plane), targets: targets, classWeights: classWeights, n, c, plane)
+    }
+
+    /// `crossEntropy(logits:targets:classWeights:)` from the logits' softmax, the logits and targets checked.
+    static func crossEntropy(probabilities: Tensor, targets: [Int32], classWeights: [Float]?, _ n: Int, _ c: Int, _ plane: Int)
+        throws -> (loss: Float, gradient: Tensor)
+    {
         if let classWeights, classWeights.count != c {
             throw TensorError("loss", "\(classWeights.count) class weights for \(c) classes")
         }
-        let probabilities = softmax(logits, n, c, plane)
-        var total: Double = 0
-        var weightSum: Double = 0
         var gradient = probabilities
+        let sums = BlockSums(blocks: blockCount(n, plane), width: 2)
         gradient.withUnsafeMutableBufferPointer { g in
-            for b in 0..<n {
-                for i in 0..<plane {
-                    let t = Int(targets[b * plane + i])
-                    guard t >= 0 else {
-                        for k in 0..<c { g[(b * c + k) * plane + i] = 0 }
-                        continue
+            targets.withUnsafeBufferPointer { t in
+                let (g, t) = (g.baseAddress!, t.baseAddress!)
+                forEachBlock(n, plane) { block, b, pixels in
+                    var (total, weightSum) = (0.0, 0.0)
+                    let (gb, tb) = (g + b * c * plane, t + b * plane)
+                    for i in pixels {
+                        let target = Int(tb[i])
+                        guard target >= 0 else {
+                            for k in 0..<c { gb[k * plane + i] = 0 }
+                            continue
+                        }
+                        let w = classWeights?[target] ?? 1
+                        let index = target * plane + i
+                        total -= Double(w) * Double(log(max(gb[index], Float.leastNormalMagnitude)))
+                        weightSum += Double(w)
+                        for k in 0..<c { gb[k * plane + i] *= w }
+                        gb[index] -= w
                     }
-                    let w = classWeights?[t] ?? 1
-                    let index = (b * c + t) * plane + i
-                    total -= Double(w) * Double(log(max(probabilities[flat: index], Float.leastNormalMagnitude)))
-                    weightSum += Double(w)
-                    for k in 0..<c { g[(b * c + k) * plane + i] *= w }
-                    g[index] -= w
+                    sums[block, 0] = total
+                    sums[block, 1] = weightSum
+                }
+                let weightSum = sums.total(1)
+                let scale = Float(weightSum > 0 ? 1 / weightSum : 0)
+                forEachBlock(n, plane) { _, b, pixels in
+                    for k in 0..<c {
+                        let row = g + (b * c + k) * plane
+                        for i in pixels { row[i] *= scale }
+                    }
                 }
             }
-            let scale = Float(weightSum > 0 ? 1 / weightSum : 0)
-            for i in 0..<g.count { g[i] *= scale }
         }
-        return (weightSum > 0 ? Float(total / weightSum) : 0, gradient)
+        let weightSum = sums.total(1)
+        return (weightSum > 0 ? Float(sums.total(0) / weightSum) : 0, gradient)
     }
 
     /// Mean binary cross-entropy of one-class logits `(N, 1, H, W)` against 0/1 targets over counted pixels,
@@ -49,61 +72,109 @@ public enum SegmentationLoss {
     public static func binaryCrossEntropy(logits: Tensor, targets: [Int32]) throws -> (loss: Float, gradient: Tensor) {
         let (n, _, plane) = try dimensions(logits, targets, minimumClasses: 1, maximumClasses: 1)
         let count = Float(targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) })
-        var total: Double = 0
+        let sums = BlockSums(blocks: blockCount(n, plane), width: 1)
         var gradient = Tensor(shape: logits.shape)
         gradient.withUnsafeMutableBufferPointer { g in
-            for i in 0..<(n * plane) where targets[i] >= 0 {
-                let (z, t) = (logits[flat: i], Float(targets[i]))
-                total += Double(max(z, 0) - z * t + log1p(exp(-abs(z))))
-                g[i] = (1 / (1 + exp(-z)) - t) / count
+            logits.withUnsafeBufferPointer { z in
+                targets.withUnsafeBufferPointer { t in
+                    let (g, z, t) = (g.baseAddress!, z.baseAddress!, t.baseAddress!)
+                    forEachBlock(n, plane) { block, b, pixels in
+                        var total = 0.0
+                        for i in pixels where t[b * plane + i] >= 0 {
+                            let (z, t) = (z[b * plane + i], Float(t[b * plane + i]))
+                            total += Double(max(z, 0) - z * t + log1p(exp(-abs(z))))
+                            g[b * plane + i] = (1 / (1 + exp(-z)) - t) / count
+                        }
+                        sums[block, 0] = total
+                    }
+                }
             }
         }
-        return (count > 0 ? Float(total / Double(count)) : 0, gradient)
+        return (count > 0 ? Float(sums.total(0) / Double(count)) : 0, gradient)
     }
+
+    /// The soft Dice loss's ε, the benchmark reference's.
+    public static let diceEpsilon: Float = 1e-6
 
     /// Soft Dice loss `1 − mean_c (2·Σ p·t + ε) / (Σ p + Σ t + ε)`, the sums over the batch and the counted pixels
     /// of each class, on softmax probabilities (sigmoid for one class). The benchmark reference's
     /// `soft_dice_loss`; `includeBackground: false` averages over classes 1... only (multi-class).
-    public static func softDice(logits: Tensor, targets: [Int32], epsilon: Float = 1e-6, includeBackground: Bool = true)
+    public static func softDice(logits: Tensor, targets: [Int32], epsilon: Float = diceEpsilon, includeBackground: Bool = true)
         throws -> (loss: Float, gradient: Tensor)
     {
         let (n, c, plane) = try dimensions(logits, targets, minimumClasses: 1)
+        let probabilities = c == 1 ? sigmoid(logits, n, plane) : softmax(logits, n, c, plane)
+        return softDice(probabilities: probabilities, targets: targets, epsilon: epsilon, includeBackground: includeBackground, n, c, plane)
+    }
+
+    /// `softDice(logits:targets:epsilon:includeBackground:)` from the logits' softmax (sigmoid for one class), the
+    /// arguments checked.
+    static func softDice(probabilities: Tensor, targets: [Int32], epsilon: Float, includeBackground: Bool,
+                         _ n: Int, _ c: Int, _ plane: Int) -> (loss: Float, gradient: Tensor)
+    {
         let binary = c == 1
-        let probabilities = binary ? logits.map { 1 / (1 + exp(-$0)) } : softmax(logits, n, c, plane)
         let averaged = binary || includeBackground ? Array(0..<c) : Array(1..<c)
-        func truth(_ b: Int, _ k: Int, _ i: Int) -> Double {
-            let t = Int(targets[b * plane + i])
-            return binary ? Double(t) : (t == k ? 1 : 0)
-        }
-        var intersection = [Double](repeating: 0, count: c)
-        var union = [Double](repeating: 0, count: c)
-        for b in 0..<n {
-            for k in averaged {
-                for i in 0..<plane where targets[b * plane + i] >= 0 {
-                    let p = Double(probabilities[flat: (b * c + k) * plane + i])
-                    let t = truth(b, k, i)
-                    intersection[k] += p * t
-                    union[k] += p + t
+        // Per block, each class's intersection Σ p·t and union Σ p + t.
+        let sums = BlockSums(blocks: blockCount(n, plane), width: 2 * c)
+        probabilities.withUnsafeBufferPointer { p in
+            targets.withUnsafeBufferPointer { t in
+                let (p, t) = (p.baseAddress!, t.baseAddress!)
+                forEachBlock(n, plane) { block, b, pixels in
+                    let (pb, tb) = (p + b * c * plane, t + b * plane)
+                    for k in averaged {
+                        var (intersection, union) = (0.0, 0.0)
+                        for i in pixels where tb[i] >= 0 {
+                            let probability = Double(pb[k * plane + i])
+                            let truth: Double = binary ? Double(tb[i]) : (Int(tb[i]) == k ? 1 : 0)
+                            intersection += probability * truth
+                            union += probability + truth
+                        }
+                        sums[block, 2 * k] = intersection
+                        sums[block, 2 * k + 1] = union
+                    }
                 }
             }
         }
         let eps = Double(epsilon)
         let count = Double(averaged.count)
+        let (intersection, union) = ((0..<c).map { sums.total(2 * $0) }, (0..<c).map { sums.total(2 * $0 + 1) })
         let loss = 1 - averaged.reduce(0) { $0 + (2 * intersection[$1] + eps) / (union[$1] + eps) } / count
-        // dL/dp for class k: −(1/K)·(2t·(U + ε) − (2I + ε)) / (U + ε)², zero for ignored pixels.
-        var dProbabilities = Tensor(shape: logits.shape)
-        dProbabilities.withUnsafeMutableBufferPointer { g in
-            for b in 0..<n {
-                for k in averaged {
-                    let u = union[k] + eps
-                    for i in 0..<plane where targets[b * plane + i] >= 0 {
-                        let t = truth(b, k, i)
-                        g[(b * c + k) * plane + i] = Float(-(2 * t * u - (2 * intersection[k] + eps)) / (u * u) / count)
+        // dL/dp for class k: −(1/K)·(2t·(U + ε) − (2I + ε)) / (U + ε)², for t = 0 and t = 1; zero for classes left
+        // out and for ignored pixels. Then back through the softmax, p ⊙ (g − Σ_k p_k g_k), or the sigmoid, g·p·(1 − p).
+        var slope: [(absent: Float, present: Float)] = Array(repeating: (0, 0), count: c)
+        for k in averaged {
+            let u = union[k] + eps
+            func dp(_ t: Double) -> Float { Float(-(2 * t * u - (2 * intersection[k] + eps)) / (u * u) / count) }
+            slope[k] = (dp(0), dp(1))
+        }
+        var gradient = Tensor.empty(shape: probabilities.shape)
+        gradient.withUnsafeMutableBufferPointer { out in
+            probabilities.withUnsafeBufferPointer { p in
+                targets.withUnsafeBufferPointer { t in
+                    let (out, p, t) = (out.baseAddress!, p.baseAddress!, t.baseAddress!)
+                    slope.withUnsafeBufferPointer { slope in
+                        forEachBlock(n, plane) { _, b, pixels in
+                            let (ob, pb, tb) = (out + b * c * plane, p + b * c * plane, t + b * plane)
+                            for i in pixels {
+                                let target = Int(tb[i])
+                                func g(_ k: Int) -> Float {
+                                    target < 0 ? 0 : (binary ? target == 1 : target == k) ? slope[k].present : slope[k].absent
+                                }
+                                if binary {
+                                    let probability = pb[i]
+                                    ob[i] = g(0) * (probability * (1 - probability))
+                                    continue
+                                }
+                                var dot: Float = 0
+                                for k in 0..<c { dot += pb[k * plane + i] * g(k) }
+                                for k in 0..<c { ob[k * plane + i] = pb[k * plane + i] * (g(k) - dot) }
+                            }
+                        }
                     }
                 }
             }
         }
-        return (Float(loss), activationBackward(dProbabilities, probabilities, n, c, plane))
+        return (Float(loss), gradient)
     }
 
     /// Focal loss `−(1 − p_t)^γ · log p_t`, mean over counted pixels, with `p_t` the softmax (sigmoid for one
@@ -180,17 +251,19 @@ public enum SegmentationLoss {
         var result = Tensor.empty(shape: logits.shape)
         result.withUnsafeMutableBufferPointer { out in
             logits.withUnsafeBufferPointer { z in
-                for b in 0..<n {
-                    for i in 0..<plane {
+                let (out, z) = (out.baseAddress!, z.baseAddress!)
+                forEachBlock(n, plane) { _, b, pixels in
+                    let (zb, ob) = (z + b * c * plane, out + b * c * plane)
+                    for i in pixels {
                         var largest = -Float.infinity
-                        for k in 0..<c { largest = max(largest, z[(b * c + k) * plane + i]) }
+                        for k in 0..<c { largest = max(largest, zb[k * plane + i]) }
                         var sum: Float = 0
                         for k in 0..<c {
-                            let e = exp(z[(b * c + k) * plane + i] - largest)
-                            out[(b * c + k) * plane + i] = e
+                            let e = exp(zb[k * plane + i] - largest)
+                            ob[k * plane + i] = e
                             sum += e
                         }
-                        for k in 0..<c { out[(b * c + k) * plane + i] /= sum }
+                        for k in 0..<c { ob[k * plane + i] /= sum }
                     }
                 }
             }
@@ -198,22 +271,33 @@ public enum SegmentationLoss {
         return result
     }
 
-    /// Back through softmax (`p ⊙ (g − Σ_k p_k g_k)`) or, for one class, the sigmoid (`g·p·(1 − p)`).
-    static func activationBackward(_ g: Tensor, _ p: Tensor, _ n: Int, _ c: Int, _ plane: Int) -> Tensor {
-        guard c > 1 else { return (try? g * p.map { $0 * (1 - $0) }) ?? g }
-        var result = Tensor.empty(shape: g.shape)
+    /// The sigmoid of one-class logits `(N, 1, H, W)`.
+    static func sigmoid(_ logits: Tensor, _ n: Int, _ plane: Int) -> Tensor {
+        var result = Tensor.empty(shape: logits.shape)
         result.withUnsafeMutableBufferPointer { out in
-            for b in 0..<n {
-                for i in 0..<plane {
-                    var dot: Float = 0
-                    for k in 0..<c { dot += p[flat: (b * c + k) * plane + i] * g[flat: (b * c + k) * plane + i] }
-                    for k in 0..<c {
-                        let index = (b * c + k) * plane + i
-                        out[index] = p[flat: index] * (g[flat: index] - dot)
-                    }
+            logits.withUnsafeBufferPointer { z in
+                let (out, z) = (out.baseAddress!, z.baseAddress!)
+                forEachBlock(n, plane) { _, b, pixels in
+                    for i in pixels { out[b * plane + i] = 1 / (1 + exp(-z[b * plane + i])) }
                 }
             }
         }
         return result
+    }
+
+    /// Pixels per block of the loops.
+    static let blockPixels = 8192
+
+    static func blockCount(_ n: Int, _ plane: Int) -> Int { n * ((plane + blockPixels - 1) / blockPixels) }
+
+    /// Runs `body(block, image, pixels)` for each block of pixels of each image, on oneDNN's threads.
+    static func forEachBlock(_ n: Int, _ plane: Int, _ body: (_ block: Int, _ image: Int, _ pixels: Range<Int>) -> Void) {
+        let perImage = (plane + blockPixels - 1) / blockPixels
+        Threads.parallel(chunks: n * perImage) { blocks in
+            for block in blocks {
+                let (b, start) = (block / perImage, block % perImage * blockPixels)
+                body(block, b, start..<min(plane, start + blockPixels))
+            }
+        }
     }
 }

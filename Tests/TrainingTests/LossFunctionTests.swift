@@ -5,8 +5,8 @@ import Training
 
 @Suite("Losses with ignored pixels, class weights, focal")
 struct LossFunctionTests {
-    func check(_ classes: Int, _ name: String, _ loss: LossFunction) throws {
-        let f = try Fixture("losses/ignore_c\(classes)")
+    func check(_ classes: Int, _ name: String, _ loss: LossFunction, fixture suffix: String = "") throws {
+        let f = try Fixture("losses/ignore_c\(classes)\(suffix)")
         let targets = (try f.tensor("target")).scalars.map { Int32($0) }
         let (value, gradient) = try loss(logits: try f.tensor("logits"), targets: targets)
         let expected = (try f.tensor(name))[flat: 0]
@@ -29,6 +29,17 @@ struct LossFunctionTests {
         try check(1, "ce", LossFunction(kind: .ce))
         try check(1, "dice", LossFunction(kind: .dice))
         try check(1, "focal", LossFunction(kind: .focal, focalGamma: 2))
+    }
+
+    @Test("an image of more pixels than a block of the parallel loops (two blocks): every loss as PyTorch computes it")
+    func blocks() throws {
+        let weights = (try Fixture("losses/ignore_c3_blocks").tensor("class_weights")).scalars
+        for (name, loss) in [("ce", LossFunction(kind: .ce)), ("ce_weighted", LossFunction(kind: .ce, classWeights: weights)),
+                             ("dice", LossFunction(kind: .dice)), ("dice_no_background", LossFunction(kind: .dice, diceIncludesBackground: false))] {
+            try check(3, name, loss, fixture: "_blocks")
+        }
+        try check(1, "ce", LossFunction(kind: .ce), fixture: "_blocks")
+        try check(1, "dice", LossFunction(kind: .dice), fixture: "_blocks")
     }
 
     @Test("focal gradients match finite differences", arguments: [1, 3])
