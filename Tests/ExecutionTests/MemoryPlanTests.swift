@@ -32,7 +32,8 @@ struct MemoryPlanTests {
 
     /// The plan of a small training network, kept as a snapshot: a change to passes, schedule or planner that
     /// changes which buffers exist or how long they live shows here. `UNET_UPDATE_SNAPSHOTS=1` rewrites it.
-    @Test("the buffer table of a small training U-Net matches its snapshot")
+    @Test("the buffer table of a small training U-Net matches its snapshot",
+          .enabled(if: CPUISA.channelBlock != nil, "the snapshot is AVX2's and AVX-512's plan; without them every map is NHWC"))
     func snapshotTable() throws {
         let plan = try Self.network().network.memoryPlan
         let text = Self.snapshot(plan)
