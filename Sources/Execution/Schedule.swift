@@ -11,8 +11,8 @@ import Tensors
 ///   normalization with its saved statistics, an activation, a copy) are made again where that takes at most
 ///   `cheapChain` such steps (a ResNet block's output, made from the block before's, would take the whole stage,
 ///   so it is kept), and in fp32 a convolution too where everything it needs is at hand (rebuilding it costs at
-///   most 1.5x the convolution itself), else the value is kept. A value forward reads far from where it was made (a U-Net's skip) is made
-///   again the same way. Made-again values are new buffers, so the memory plan sees their short lives.
+///   most 1.25x the convolution itself), else the value is kept. A value forward reads far from where it was made
+///   (a U-Net's skip) is made again the same way. Made-again values are new buffers, so the memory plan sees their short lives.
 /// - A value read by several nodes gets its gradient from each: the first writes it, the others add into it.
 /// - A parameter's gradient is handed over (`GradientSink`, to `.grad` or to an optimizer step) right after the
 ///   backward of the last node that reads the parameter, when all its parts are computed.

@@ -50,8 +50,9 @@ public struct LossFunction: Sendable, Codable, Equatable {
             let probabilities = SegmentationLoss.softmax(logits, n, c, plane)
             let (ce, ceGradient) = try SegmentationLoss.crossEntropy(probabilities: probabilities, targets: targets,
                                                                      classWeights: classWeights, n, c, plane)
-            let (dice, diceGradient) = SegmentationLoss.softDice(probabilities: probabilities, targets: targets, epsilon: SegmentationLoss.diceEpsilon,
-                                                                 includeBackground: diceIncludesBackground, n, c, plane)
+            let (dice, diceGradient) = SegmentationLoss.softDice(
+                probabilities: probabilities, targets: targets, epsilon: SegmentationLoss.diceEpsilon,
+                includeBackground: diceIncludesBackground, n, c, plane)
             return (ce + dice, try ceGradient + diceGradient)
         }
     }

@@ -31,6 +31,7 @@ public enum SegmentationLoss {
         }
         var gradient = probabilities
         let sums = BlockSums(blocks: blockCount(n, plane), width: 2)
+        var weightSum = 0.0
         gradient.withUnsafeMutableBufferPointer { g in
             targets.withUnsafeBufferPointer { t in
                 let (g, t) = (g.baseAddress!, t.baseAddress!)
@@ -53,7 +54,7 @@ public enum SegmentationLoss {
                     sums[block, 0] = total
                     sums[block, 1] = weightSum
                 }
-                let weightSum = sums.total(1)
+                weightSum = sums.total(1)
                 let scale = Float(weightSum > 0 ? 1 / weightSum : 0)
                 forEachBlock(n, plane) { _, b, pixels in
                     for k in 0..<c {
@@ -63,7 +64,6 @@ public enum SegmentationLoss {
                 }
             }
         }
-        let weightSum = sums.total(1)
         return (weightSum > 0 ? Float(sums.total(0) / weightSum) : 0, gradient)
     }
 
