@@ -99,8 +99,8 @@ enum PrecisionRegions {
     /// Ops oneDNN 2.6 runs slower in bf16 than in fp32 (measured on AVX-512 with native bf16, MONAI's tutorial UNet):
     /// a transposed convolution left as one (kernel larger than its stride, so not a depth-to-space, and in training,
     /// where a kernel-3 stride-2 one is not a 2x2 convolution either; its bf16 kernel took twice fp32's time) and batch
-    /// norm on maps too narrow for a channel block (its channels-last bf16 kernel, 4.6 times fp32's). They run in fp32
-    /// between conversions.
+    /// norm on maps too narrow for a channel block (its channels-last bf16 kernel took 4.6 times fp32's; where the layout
+    /// pass runs it NCHW, `LayoutChoice`, the NCHW bf16 kernel about 4 times). They run in fp32 between conversions.
     private static func slowerInBF16(_ node: Graph.Node, _ graph: Graph) -> Bool {
         switch node.op {
         case .convTranspose2d: return true

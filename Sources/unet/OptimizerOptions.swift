@@ -2,27 +2,49 @@ import ArgumentParser
 import Training
 import Workflows
 
-/// The optimizer, its learning-rate schedule, gradient clipping and the weights' average (`unet train`), with milesial's defaults:
-/// RMSprop at 1e-5, weight decay 1e-8, momentum 0.999, ReduceLROnPlateau on validation Dice.
+/// The optimizer, its learning-rate schedule, gradient clipping and the weights' average (`unet train`). A flag left out
+/// takes milesial's default (RMSprop at 1e-5, weight decay 1e-8, momentum 0.999, ReduceLROnPlateau on validation Dice,
+/// clipping at 1), or nnU-Net's for its networks (`Defaults.nnUNet`).
 struct OptimizerOptions: ParsableArguments {
-    @Option(name: [.short, .long], help: "Learning rate.") var learningRate: Float = 1e-5
-    @Option(help: "Optimizer.") var optimizer: TrainingOptions.OptimizerKind = .rmsprop
-    @Option(help: "Weight decay.") var weightDecay: Float = 1e-8
-    @Option(help: "Momentum (SGD, RMSprop) or Adam's beta1.") var momentum: Float?
-    @Flag(help: "Nesterov momentum (SGD).") var nesterov = false
-    @Option(help: "Learning-rate schedule.") var schedule: Schedule.Kind = .plateau
+    @Option(name: [.short, .long], help: "Learning rate (default: 1e-5; nnunet: 1e-2).") var learningRate: Float?
+    @Option(help: "Optimizer (default: rmsprop; nnunet: sgd).") var optimizer: TrainingOptions.OptimizerKind?
+    @Option(help: "Weight decay (default: 1e-8; nnunet: 3e-5).") var weightDecay: Float?
+    @Option(help: "Momentum (SGD, RMSprop) or Adam's beta1 (default: 0.999 RMSprop, 0.9 others; nnunet: 0.99).") var momentum: Float?
+    @Flag(inversion: .prefixedNo, help: "Nesterov momentum (SGD; default: off; nnunet: on).") var nesterov: Bool?
+    @Option(help: "Learning-rate schedule (default: plateau; nnunet: poly).") var schedule: Schedule.Kind?
     @Option(help: "Warm-up steps (cosine).") var warmup = 0
     @Option(help: "Final learning rate (cosine, plateau).") var minLr: Float = 0
     @Option(help: "Validations without improvement before the plateau schedule lowers the rate.") var patience = 5
-    @Option(help: "Maximum gradient norm (0: no clipping; each parameter is then updated as soon as backward has its gradient, which stores no gradients).")
-    var clip: Float = 1
+    @Option(help: ArgumentHelp("Maximum gradient norm (default: 1; nnunet: 12; 0: no clipping; each parameter is then updated as "
+        + "soon as backward has its gradient, which stores no gradients)."))
+    var clip: Float?
     @Option(help: ArgumentHelp("Keep an exponential moving average of the weights with this decay (e.g. 0.99): validation, "
         + "best.safetensors and its metric use the averaged weights.", valueName: "decay"))
     var ema: Float?
 
+    /// What a flag left out takes.
+    struct Defaults {
+        var optimizer: TrainingOptions.OptimizerKind
+        var learningRate: Float
+        var weightDecay: Float
+        /// nil: by optimizer (RMSprop 0.999, the others 0.9).
+        var momentum: Float?
+        var nesterov: Bool
+        var schedule: Schedule.Kind
+        var clip: Float
+
+        /// milesial/Pytorch-UNet's `train.py`.
+        static let milesial = Defaults(optimizer: .rmsprop, learningRate: 1e-5, weightDecay: 1e-8, momentum: nil, nesterov: false,
+                                       schedule: .plateau, clip: 1)
+        /// nnU-Net's trainer (`nnUNetTrainer`): SGD at 1e-2 with Nesterov momentum 0.99, weight decay 3e-5, the poly
+        /// schedule (exponent 0.9), gradients clipped at norm 12.
+        static let nnUNet = Defaults(optimizer: .sgd, learningRate: 1e-2, weightDecay: 3e-5, momentum: 0.99, nesterov: true,
+                                     schedule: .poly, clip: 12)
+    }
+
     func validate() throws {
         try FlagRange.positive(learningRate, "--learning-rate", atMost: 10)
-        try FlagRange.check(minLr, "--min-lr", in: 0...learningRate)
+        try FlagRange.check(minLr, "--min-lr", in: 0...(learningRate ?? 10))
         try FlagRange.check(weightDecay, "--weight-decay", in: 0...1)
         try FlagRange.below(momentum, "--momentum", 1)
         try FlagRange.check(clip, "--clip", in: 0...1e6)
@@ -31,11 +53,20 @@ struct OptimizerOptions: ParsableArguments {
         try FlagRange.below(ema, "--ema", 1)
     }
 
-    /// Writes the flags into `o`.
-    func apply(to o: inout TrainingOptions) {
-        (o.learningRate, o.optimizer, o.weightDecay, o.nesterov) = (learningRate, optimizer, weightDecay, nesterov)
-        o.momentum = momentum ?? (optimizer == .adam || optimizer == .adamw ? 0.9 : (optimizer == .sgd ? 0.9 : 0.999))
-        (o.schedule, o.warmupSteps, o.minimumLearningRate, o.plateauPatience) = (schedule, warmup, minLr, patience)
+    /// Writes the flags into `o`, `defaults` for those left out.
+    /// - Throws: `ValidationError` where `--min-lr` is above the learning rate that applies.
+    func apply(to o: inout TrainingOptions, defaults: Defaults = .milesial) throws {
+        o.optimizer = optimizer ?? defaults.optimizer
+        o.learningRate = learningRate ?? defaults.learningRate
+        o.weightDecay = weightDecay ?? defaults.weightDecay
+        // An optimizer given by flag takes its own momentum defaults, not those of the defaults' optimizer.
+        o.nesterov = nesterov ?? (optimizer == nil && defaults.nesterov)
+        o.momentum = momentum ?? (optimizer == nil ? defaults.momentum : nil) ?? (o.optimizer == .rmsprop ? 0.999 : 0.9)
+        guard minLr <= o.learningRate else {
+            throw ValidationError("--min-lr \(minLr) is above the learning rate, \(o.learningRate)")
+        }
+        (o.schedule, o.warmupSteps, o.minimumLearningRate, o.plateauPatience) = (schedule ?? defaults.schedule, warmup, minLr, patience)
+        let clip = clip ?? defaults.clip
         o.gradientClipping = clip > 0 ? clip : nil
         o.emaDecay = ema
     }

@@ -63,12 +63,15 @@ extension TrainCommand {
         set("--loss", \.loss, lossFunction.kind, lossFunction.kind.rawValue)
         set("--class-weights", \.classWeights, lossFunction.classWeights, loss.classWeights ?? "")
         var o = TrainingOptions()
-        optimizer.apply(to: &o)
+        try optimizer.apply(to: &o)
         set("--optimizer", \.optimizer, o.optimizer, o.optimizer.rawValue)
         set("--learning-rate", \.learningRate, o.learningRate, "\(o.learningRate)")
         set("--weight-decay", \.weightDecay, o.weightDecay, "\(o.weightDecay)")
         if given.contains("--momentum") || given.contains("--optimizer") { set("--momentum", \.momentum, o.momentum, "\(o.momentum)") }
-        set("--nesterov", \.nesterov, o.nesterov, "on")
+        if given.contains("--nesterov") || given.contains("--no-nesterov") {
+            recipe.nesterov = o.nesterov
+            recipe.setReason("--nesterov", value: o.nesterov ? "on" : "off", reason: "given")
+        }
         set("--schedule", \.schedule, o.schedule, o.schedule.rawValue)
         set("--warmup", \.warmup, o.warmupSteps, "\(o.warmupSteps)")
         set("--min-lr", \.minimumLearningRate, o.minimumLearningRate, "\(o.minimumLearningRate)")

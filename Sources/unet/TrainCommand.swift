@@ -18,7 +18,8 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a U-Net on folders of images and masks.",
         discussion: """
             Defaults follow milesial/Pytorch-UNet: 5 epochs, batch 1, RMSprop at 1e-5, scale 0.5, 10% validation, \
-            Dice + cross-entropy, ReduceLROnPlateau on validation Dice. --output-dir receives best.safetensors, \
+            Dice + cross-entropy, ReduceLROnPlateau on validation Dice; nnU-Net's networks take nnU-Net's optimizer: SGD at \
+            1e-2, Nesterov momentum 0.99, weight decay 3e-5, the poly schedule, gradients clipped at 12. --output-dir receives best.safetensors, \
             last.safetensors, metrics.jsonl and training_curves.png; it is locked for the run, and a folder that \
             already holds a run is refused unless --resume continues it or --overwrite replaces it.
 
@@ -156,7 +157,8 @@ struct TrainCommand: ParsableCommand {
         // 1. Data: pair the files and check every one of them before anything trains (--auto: at full resolution,
         // read as colour unless --in-channels says otherwise, until the plan decides).
         let given = GivenFlags()
-        var settings = try TrainingSettings(self)
+        let loaded = try (resume ?? load).map { try ModelFile.load(path: $0) }
+        var settings = try TrainingSettings(self, loaded: loaded?.model.architecture)
         if auto {
             settings.scale = given.contains("--scale") ? scale : 1
             if !given.contains("--in-channels") { settings.inputChannels = 3 }
@@ -165,12 +167,8 @@ struct TrainCommand: ParsableCommand {
         var datasetOptions = DatasetOptions(inputChannels: settings.inputChannels, classes: settings.classes, scale: settings.scale,
                                             maskEncoding: data.maskEncoding, classTable: try data.classTable(),
                                             ignoreValue: data.ignoreIndex)
-        var loaded: LoadedModel?
-        if let path = resume ?? load {
-            loaded = try ModelFile.load(path: path)
-            if let values = loaded!.metadata.maskValues, resume != nil, datasetOptions.classTable == nil {
-                datasetOptions.classTable = try ClassTable(values: values)
-            }
+        if let values = loaded?.metadata.maskValues, resume != nil, datasetOptions.classTable == nil {
+            datasetOptions.classTable = try ClassTable(values: values)
         }
         let (pairs, pairProblems) = try data.pairs()
         var dataset = try SegmentationDataset.open(pairs, options: datasetOptions, problems: pairProblems)
@@ -281,6 +279,7 @@ struct TrainCommand: ParsableCommand {
         }
         let batches = group.worldSize == 1 ? "\(batchSize)"
             : "\(batchSize * group.worldSize) (\(batchSize) on each of \(group.worldSize) ranks, \(Threads.count) threads each)"
+        progress.message(Self.optimizerText(options))
         progress.message("training \(model.architecture) for \(trainer.totalSteps) steps of \(batches)"
             + (group.worldSize == 1 ? " on \(Threads.count) threads" : "") + ", \(options.precision == .bf16 ? "bf16 mixed precision" : "fp32")")
         var tensorBoardLog: TensorBoardLog?
@@ -331,11 +330,12 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    /// The training options the flags give, for a model of `classes` classes.
-    func trainingOptions(classes: Int) throws -> TrainingOptions {
+    /// The training options the flags give, for a model of `classes` classes; the optimizer flags left out take
+    /// `defaults` (`optimizerDefaults(for:)`).
+    func trainingOptions(classes: Int, defaults: OptimizerOptions.Defaults) throws -> TrainingOptions {
         var o = TrainingOptions()
         (o.epochs, o.steps) = (epochs, steps)
-        optimizer.apply(to: &o)
+        try optimizer.apply(to: &o, defaults: defaults)
         o.loss = try loss.lossFunction(classes: classes)
         o.precision = MixedPrecision.precision(amp: amp)
         o.recomputesConvolutions = keepActivations ? false : nil
@@ -345,6 +345,26 @@ struct TrainCommand: ParsableCommand {
         o.gradientBucketMegabytes = bucketMb
         o.synchronizedBatchNorm = syncBn
         return o
+    }
+
+    /// One line naming the optimizer, its schedule and the clipping a run trains with.
+    static func optimizerText(_ o: TrainingOptions) -> String {
+        let momentum = switch o.optimizer {
+        case .sgd: (o.nesterov ? ", Nesterov momentum " : ", momentum ") + "\(o.momentum)"
+        case .rmsprop: ", momentum \(o.momentum)"
+        case .adam, .adamw: ", beta1 \(o.momentum)"
+        }
+        return "optimizer: \(o.optimizer.rawValue) at \(o.learningRate)\(momentum), weight decay \(o.weightDecay), \(o.schedule.rawValue) schedule, "
+            + (o.gradientClipping.map { "gradient norm clipped at \($0)" } ?? "no clipping")
+    }
+
+    /// The optimizer defaults of a run training `architecture`: nnU-Net's for its networks (`--arch nnunet`, or an
+    /// nnU-Net model loaded or resumed), milesial's for the others.
+    static func optimizerDefaults(for architecture: Architecture) -> OptimizerOptions.Defaults {
+        switch architecture {
+        case .plainConvUNet, .residualEncoderUNet: .nnUNet
+        case .unet, .smpUNet, .basicUNet, .monaiUNet: .milesial
+        }
     }
 
     /// The loaded model, with its head re-initialised if --classes differs from its class count.

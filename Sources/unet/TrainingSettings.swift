@@ -22,8 +22,9 @@ struct TrainingSettings {
     /// Test-time flips recorded in the model for prediction (the recipe's choice); nil: not recorded.
     var predictionFlips: Bool?
 
-    /// The settings the flags give.
-    init(_ command: TrainCommand) throws {
+    /// The settings the flags give, for a run that trains a new model or `loaded`, the architecture of the model
+    /// loaded or resumed.
+    init(_ command: TrainCommand, loaded: Architecture?) throws {
         scale = command.scale
         (inputChannels, classes) = (command.architecture.inChannels, command.architecture.classes)
         architecture = try command.architecture.architecture()
@@ -33,7 +34,8 @@ struct TrainingSettings {
         std = try NumberList.parse(command.std, "--std")
         intensityMinimum = try NumberList.parse(command.intensityMin, "--intensity-min")
         intensityMaximum = try NumberList.parse(command.intensityMax, "--intensity-max")
-        options = try command.trainingOptions(classes: command.architecture.classes)
+        options = try command.trainingOptions(classes: command.architecture.classes,
+                                              defaults: TrainCommand.optimizerDefaults(for: loaded ?? architecture))
     }
 
     /// The settings of `recipe` (the given flags already written into it), with the flags no recipe decides (precision,
@@ -49,7 +51,7 @@ struct TrainingSettings {
         (augmentation.noise, augmentation.blur) = (command.augmentation.noise, command.augmentation.blur)
         (mean, std) = (recipe.mean, recipe.std)
         (intensityMinimum, intensityMaximum) = (recipe.intensityMinimum, recipe.intensityMaximum)
-        options = try command.trainingOptions(classes: recipe.classes)
+        options = try command.trainingOptions(classes: recipe.classes, defaults: .milesial)
         recipe.apply(to: &options)
         options.stretchesToDeadline = !given.contains("--steps")  // --auto refuses --epochs
         predictionFlips = recipe.predictionFlips

@@ -383,6 +383,44 @@ struct TrainCommandTests {
                 "\(refused.error)")
     }
 
+    @Test("nnU-Net's networks train with nnU-Net's optimizer where its flags are left out (SGD at 1e-2, Nesterov momentum 0.99, weight decay 3e-5, poly, clipping at 12), resumed too; a flag given wins; others keep milesial's; --min-lr above the rate that applies is refused")
+    func nnUNetOptimizer() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-train-nnopt")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 4, size: 32)
+        let data = ["--images", images, "--masks", masks, "--in-channels", "1", "--scale", "1", "-b", "2", "-v", "0"]
+        let nnunet = ["--arch", "nnunet", "--features", "4,8,16", "--strides", "1,2,2"]
+        func train(_ flags: [String], _ name: String) throws -> (run: (status: Int32, output: String, error: String), rates: [Double]) {
+            let output = folder.appendingPathComponent(name).path
+            let run = try CommandRunner.unet(["train"] + data + flags + ["--output-dir", output])
+            let rates = run.status == 0 ? try records(output + "/metrics.jsonl", having: "learningRate").map { $0["learningRate"] as? Double ?? .nan } : []
+            return (run, rates)
+        }
+        let plain = try train(nnunet + ["--steps", "4"], "nn")
+        #expect(plain.run.status == 0, "\(plain.run.error)")
+        #expect(plain.run.error.contains("optimizer: sgd at 0.01, Nesterov momentum 0.99, weight decay 3e-05, poly schedule, gradient norm clipped at 12"),
+                "\(plain.run.error)")
+        // The poly schedule from 1e-2: base × (1 - t/4)^0.9.
+        let poly = (0..<4).map { 0.01 * pow(1 - Double($0) / 4, 0.9) }
+        #expect(plain.rates.count == 4 && zip(plain.rates, poly).allSatisfy { abs($0 - $1) < 1e-6 }, "\(plain.rates)")
+        // Resumed without --arch: the model's own defaults, so the optimizer state recorded (SGD) goes on.
+        let resumed = try CommandRunner.unet(["train"] + data + ["--steps", "6", "--resume", folder.appendingPathComponent("nn/last.safetensors").path,
+                                                                   "--output-dir", folder.appendingPathComponent("nn").path])
+        #expect(resumed.status == 0 && resumed.error.contains("optimizer: sgd at 0.01"), "\(resumed.error)")
+
+        let given = try train(nnunet + ["--steps", "2", "--optimizer", "adam", "-l", "0.003", "--no-nesterov"], "given")
+        #expect(given.run.status == 0 && given.run.error.contains("optimizer: adam at 0.003, beta1 0.9, weight decay 3e-05, poly schedule"),
+                "\(given.run.error)")
+        #expect(given.rates.first.map { abs($0 - 0.003) < 1e-9 } == true, "\(given.rates)")
+        let classic = try train(["--base", "4", "--steps", "1"], "classic")
+        #expect(classic.run.status == 0 && classic.run.error.contains("optimizer: rmsprop at 1e-05, momentum 0.999, weight decay 1e-08, plateau schedule, gradient norm clipped at 1"),
+                "\(classic.run.error)")
+
+        let refused = try train(nnunet + ["--steps", "1", "--min-lr", "0.05"], "refused")
+        #expect(refused.run.status != 0 && refused.run.error.contains("--min-lr 0.05 is above the learning rate, 0.01"), "\(refused.run.error)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("refused").path))
+    }
+
     @Test("--deep-supervision on a classic U-Net: added heads for training (said, with their weights), a model file without them, and resume only as trained; refused with valid padding or depth 2, one line each")
     func classicDeepSupervision() throws {
         let folder = try SyntheticData.temporaryFolder("unet-train-classic-ds")
