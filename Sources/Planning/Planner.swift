@@ -81,6 +81,11 @@ public struct Planner {
         }
         let f = fingerprint
         let common = f.classes.filter { $0.frequency >= 0.01 && $0.regions > 0 }
+        // What the network reads and writes, so that the printed flags train the same model.
+        decide("--in-channels", "\(inputChannels)", inputChannels == f.sourceChannels
+               ? "the images' channels (\(inputChannels == 1 ? "gray" : inputChannels == 3 ? "colour" : "\(inputChannels)"))"
+               : "read as \(inputChannels) channel(s); the files have \(f.sourceChannels)")
+        decide("--classes", "\(classes)", "the masks' values, at least background and foreground")
 
         // 1. Scale.
         let longSide = Double(f.medianSize.max() ?? 1)
@@ -247,10 +252,16 @@ public struct Planner {
         if adam {
             decide("--optimizer", "adamw", "\(steps) steps: Adam converges in fewer steps than SGD")
             decide("--learning-rate", "0.001", "Adam's usual rate for a U-Net trained from scratch")
+            decide("--weight-decay", "0.0001", "AdamW's decoupled decay, light")
             decide("--schedule", "cosine", "warm-up over \(warmup) steps, then cosine decay to 1e-5 by the budget's end")
+            decide("--warmup", "\(warmup)", "a twentieth of the steps, at most 200")
+            decide("--min-lr", "1e-05", "where the cosine decay ends")
         } else {
             decide("--optimizer", "sgd", "\(steps) steps: nnU-Net's SGD (momentum 0.99, Nesterov)")
             decide("--learning-rate", "0.01", "nnU-Net's rate")
+            decide("--momentum", "0.99", "nnU-Net's momentum")
+            decide("--nesterov", "on", "nnU-Net's Nesterov momentum")
+            decide("--weight-decay", "3e-05", "nnU-Net's weight decay")
             decide("--schedule", "poly", "nnU-Net's poly decay to the budget's end")
         }
         decide("--clip", "0", adam ? "warm-up keeps the first steps stable; without clipping no gradient is stored"
@@ -282,6 +293,10 @@ public struct Planner {
             + (seen >= Self.strongAugmentationPasses ? "strong augmentation (rotation, scale, brightness, contrast, gamma)"
                : seen >= Self.lightAugmentationPasses ? "light augmentation (scale, brightness, contrast)"
                : "too few passes to need more than flips"))
+        for (flag, value) in [("--augment-rotation", augmentation.rotation), ("--brightness", augmentation.brightness),
+                              ("--contrast", augmentation.contrast), ("--gamma", augmentation.gamma)] where value > 0 {
+            decide(flag, format(value), "part of the augmentation --augment-scale's reason names")
+        }
 
         // 11. Prediction: test-time flips where they are cheap and the images have no up and down, kept where the
         // validation images show that they pay.

@@ -354,7 +354,9 @@ struct TrainCommand: ParsableCommand {
         case .rmsprop: ", momentum \(o.momentum)"
         case .adam, .adamw: ", beta1 \(o.momentum)"
         }
-        return "optimizer: \(o.optimizer.rawValue) at \(o.learningRate)\(momentum), weight decay \(o.weightDecay), \(o.schedule.rawValue) schedule, "
+        let schedule = "\(o.schedule.rawValue) schedule" + (o.warmupSteps > 0 ? " after \(o.warmupSteps) warm-up steps" : "")
+            + (o.minimumLearningRate > 0 ? " down to \(o.minimumLearningRate)" : "")
+        return "optimizer: \(o.optimizer.rawValue) at \(o.learningRate)\(momentum), weight decay \(o.weightDecay), \(schedule), "
             + (o.gradientClipping.map { "gradient norm clipped at \($0)" } ?? "no clipping")
     }
 
