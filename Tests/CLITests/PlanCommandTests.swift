@@ -57,10 +57,10 @@ struct PlanCommandTests {
         let log = try String(contentsOfFile: output + "/metrics.jsonl", encoding: .utf8)
         #expect(log.contains("\"secondsLeft\""))
 
-        // The flags the recipe prints, given to a run without --auto (as `mpirun unet train` takes them; one step), train
-        // with the optimizer --auto trained with.
+        // The flags the recipe prints ("on": the flag alone; "off" and "none": left out), given to a run without --auto (as
+        // `mpirun unet train` takes them; one step), train with the optimizer --auto trained with.
         let printed = result.error.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
-            .filter { $0.count >= 2 && $0[0].hasPrefix("--") && !["--steps", "--validate-every"].contains($0[0]) && $0[1] != "none" }
+            .filter { $0.count >= 2 && $0[0].hasPrefix("--") && !["--steps", "--validate-every"].contains($0[0]) && !["none", "off"].contains($0[1]) }
         #expect(printed.contains { $0[0] == "--optimizer" } && printed.contains { $0[0] == "--weight-decay" }, "\(result.error)")
         let flags = printed.flatMap { $0[1] == "on" ? [$0[0]] : [$0[0], $0[1]] }
         let optimizerLine = { (text: String) in text.split(separator: "\n").first { $0.hasPrefix("optimizer: ") }.map(String.init) }
