@@ -42,7 +42,8 @@ extension TrainCommand {
             recipe[keyPath: path] = value
             recipe.setReason(flag, value: text, reason: "given")
         }
-        for (flag, value) in [("--in-channels", "\(architecture.inChannels)"), ("--classes", "\(architecture.classes)"), ("--scale", "\(scale)"), ("--base", "\(architecture.base)"), ("--depth", "\(architecture.depth)"),
+        for (flag, value) in [("--in-channels", "\(architecture.inChannels)"), ("--classes", "\(architecture.classes)"),
+                              ("--scale", "\(scale)"), ("--base", "\(architecture.base)"), ("--depth", "\(architecture.depth)"),
                               ("--crop", augmentation.crop.map(String.init) ?? "none"), ("--batch-size", "\(batchSize)"),
                               ("--steps", steps.map(String.init) ?? "")] where given.contains(flag) {
             recipe.setReason(flag, value: value, reason: "given")

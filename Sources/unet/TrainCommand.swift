@@ -18,10 +18,11 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a U-Net on folders of images and masks.",
         discussion: """
             Defaults follow milesial/Pytorch-UNet: 5 epochs, batch 1, RMSprop at 1e-5, scale 0.5, 10% validation, \
-            Dice + cross-entropy, ReduceLROnPlateau on validation Dice; nnU-Net's networks take nnU-Net's optimizer: SGD at \
-            1e-2, Nesterov momentum 0.99, weight decay 3e-5, the poly schedule, gradients clipped at 12. --output-dir receives best.safetensors, \
-            last.safetensors, metrics.jsonl and training_curves.png; it is locked for the run, and a folder that \
-            already holds a run is refused unless --resume continues it or --overwrite replaces it.
+            Dice + cross-entropy, ReduceLROnPlateau on validation Dice; nnU-Net's networks take nnU-Net's optimizer: \
+            SGD at 1e-2, Nesterov momentum 0.99, weight decay 3e-5, the poly schedule, gradients clipped at 12. \
+            --output-dir receives best.safetensors, last.safetensors, metrics.jsonl and training_curves.png; it is \
+            locked for the run, and a folder that already holds a run is refused unless --resume continues it or \
+            --overwrite replaces it.
 
             Under mpirun (or srun) the ranks train one model data-parallel: each takes --batch-size images of every \
             global batch and the gradients are averaged; rank 0 alone writes --output-dir and shows progress.
