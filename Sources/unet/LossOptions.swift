@@ -5,7 +5,7 @@ import Training
 struct LossOptions: ParsableArguments {
     @Option(help: "Loss.") var loss: LossFunction.Kind = .diceCE
     @Option(help: ArgumentHelp("Cross-entropy class weights, e.g. 0.2,1,1.", valueName: "weights")) var classWeights: String?
-    @Flag(help: "Leave the background (class 0) out of the Dice term.") var diceNoBackground = false
+    @Flag var diceBackground: DiceBackground?
     @Option(help: "Focal loss gamma.") var focalGamma: Float = 2
 
     func validate() throws {
@@ -16,14 +16,27 @@ struct LossOptions: ParsableArguments {
         }
     }
 
-    /// The loss for a model of `classes` classes.
+    /// Whether the Dice term averages over the background (class 0).
+    enum DiceBackground: EnumerableFlag {
+        case diceBackground, diceNoBackground
+
+        static func help(for value: DiceBackground) -> ArgumentHelp? {
+            switch value {
+            case .diceBackground: "Average the Dice term over every class, the background (class 0) too (default; nnunet: without)."
+            case .diceNoBackground: "Leave the background (class 0) out of the Dice term."
+            }
+        }
+    }
+
+    /// The loss for a model of `classes` classes; without `--dice-background`/`--dice-no-background`, the Dice term
+    /// includes the background as `includesBackground` says.
     /// - Throws: `ValidationError` when the class weights do not fit the classes.
-    func lossFunction(classes: Int) throws -> LossFunction {
+    func lossFunction(classes: Int, includesBackground: Bool = true) throws -> LossFunction {
         let weights = try NumberList.parse(classWeights, "--class-weights")
         if let weights, classes > 1, weights.count != classes {
             throw ValidationError("--class-weights: \(weights.count) weight(s) for \(classes) classes")
         }
-        return LossFunction(kind: loss, classWeights: weights, diceIncludesBackground: !diceNoBackground, focalGamma: focalGamma)
+        return LossFunction(kind: loss, classWeights: weights, diceIncludesBackground: diceBackground.map { $0 == .diceBackground } ?? includesBackground, focalGamma: focalGamma)
     }
 }
 

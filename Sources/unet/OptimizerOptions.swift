@@ -4,7 +4,7 @@ import Workflows
 
 /// The optimizer, its learning-rate schedule, gradient clipping and the weights' average (`unet train`). A flag left out
 /// takes milesial's default (RMSprop at 1e-5, weight decay 1e-8, momentum 0.999, ReduceLROnPlateau on validation Dice,
-/// clipping at 1), or nnU-Net's for its networks (`Defaults.nnUNet`).
+/// clipping at 1), or nnU-Net's for its networks (`TrainerDefaults`).
 struct OptimizerOptions: ParsableArguments {
     @Option(name: [.short, .long], help: "Learning rate (default: 1e-5; nnunet: 1e-2).") var learningRate: Float?
     @Option(help: "Optimizer (default: rmsprop; nnunet: sgd).") var optimizer: TrainingOptions.OptimizerKind?
@@ -22,26 +22,6 @@ struct OptimizerOptions: ParsableArguments {
         + "best.safetensors and its metric use the averaged weights.", valueName: "decay"))
     var ema: Float?
 
-    /// What a flag left out takes.
-    struct Defaults {
-        var optimizer: TrainingOptions.OptimizerKind
-        var learningRate: Float
-        var weightDecay: Float
-        /// nil: by optimizer (RMSprop 0.999, the others 0.9).
-        var momentum: Float?
-        var nesterov: Bool
-        var schedule: Schedule.Kind
-        var clip: Float
-
-        /// milesial/Pytorch-UNet's `train.py`.
-        static let milesial = Defaults(optimizer: .rmsprop, learningRate: 1e-5, weightDecay: 1e-8, momentum: nil, nesterov: false,
-                                       schedule: .plateau, clip: 1)
-        /// nnU-Net's trainer (`nnUNetTrainer`): SGD at 1e-2 with Nesterov momentum 0.99, weight decay 3e-5, the poly
-        /// schedule (exponent 0.9), gradients clipped at norm 12.
-        static let nnUNet = Defaults(optimizer: .sgd, learningRate: 1e-2, weightDecay: 3e-5, momentum: 0.99, nesterov: true,
-                                     schedule: .poly, clip: 12)
-    }
-
     func validate() throws {
         try FlagRange.positive(learningRate, "--learning-rate", atMost: 10)
         try FlagRange.check(minLr, "--min-lr", in: 0...(learningRate ?? 10))
@@ -55,7 +35,7 @@ struct OptimizerOptions: ParsableArguments {
 
     /// Writes the flags into `o`, `defaults` for those left out.
     /// - Throws: `ValidationError` where `--min-lr` is above the learning rate that applies.
-    func apply(to o: inout TrainingOptions, defaults: Defaults = .milesial) throws {
+    func apply(to o: inout TrainingOptions, defaults: TrainerDefaults = .milesial) throws {
         o.optimizer = optimizer ?? defaults.optimizer
         o.learningRate = learningRate ?? defaults.learningRate
         o.weightDecay = weightDecay ?? defaults.weightDecay

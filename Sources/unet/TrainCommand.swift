@@ -18,8 +18,9 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a U-Net on folders of images and masks.",
         discussion: """
             Defaults follow milesial/Pytorch-UNet: 5 epochs, batch 1, RMSprop at 1e-5, scale 0.5, 10% validation, \
-            Dice + cross-entropy, ReduceLROnPlateau on validation Dice; nnU-Net's networks take nnU-Net's optimizer: \
-            SGD at 1e-2, Nesterov momentum 0.99, weight decay 3e-5, the poly schedule, gradients clipped at 12. \
+            Dice + cross-entropy, ReduceLROnPlateau on validation Dice; nnU-Net's networks take nnU-Net's trainer's: \
+            SGD at 1e-2, Nesterov momentum 0.99, weight decay 3e-5, the poly schedule, gradients clipped at 12, Dice \
+            without the background. \
             --output-dir receives best.safetensors, last.safetensors, metrics.jsonl and training_curves.png; it is \
             locked for the run, and a folder that already holds a run is refused unless --resume continues it or \
             --overwrite replaces it.
@@ -281,6 +282,8 @@ struct TrainCommand: ParsableCommand {
         let batches = group.worldSize == 1 ? "\(batchSize)"
             : "\(batchSize * group.worldSize) (\(batchSize) on each of \(group.worldSize) ranks, \(Threads.count) threads each)"
         progress.message(Self.optimizerText(options))
+        progress.message("loss: \(options.loss.kind.rawValue)" + ([.dice, .diceCE].contains(options.loss.kind) && !options.loss.diceIncludesBackground
+                                                                  ? ", Dice without the background (class 0)" : ""))
         progress.message("training \(model.architecture) for \(trainer.totalSteps) steps of \(batches)"
             + (group.worldSize == 1 ? " on \(Threads.count) threads" : "") + ", \(options.precision == .bf16 ? "bf16 mixed precision" : "fp32")")
         var tensorBoardLog: TensorBoardLog?
@@ -331,13 +334,13 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    /// The training options the flags give, for a model of `classes` classes; the optimizer flags left out take
-    /// `defaults` (`optimizerDefaults(for:)`).
-    func trainingOptions(classes: Int, defaults: OptimizerOptions.Defaults) throws -> TrainingOptions {
+    /// The training options the flags give, for a model of `classes` classes; the optimizer and loss flags left out
+    /// take `defaults` (`trainerDefaults(for:)`).
+    func trainingOptions(classes: Int, defaults: TrainerDefaults) throws -> TrainingOptions {
         var o = TrainingOptions()
         (o.epochs, o.steps) = (epochs, steps)
         try optimizer.apply(to: &o, defaults: defaults)
-        o.loss = try loss.lossFunction(classes: classes)
+        o.loss = try loss.lossFunction(classes: classes, includesBackground: defaults.diceIncludesBackground)
         o.precision = MixedPrecision.precision(amp: amp)
         o.recomputesConvolutions = keepActivations ? false : nil
         (o.validateEvery, o.bestMetric, o.saveEveryEpoch, o.seed) = (validateEvery, bestMetric, saveEveryEpoch, seed)
@@ -361,9 +364,9 @@ struct TrainCommand: ParsableCommand {
             + (o.gradientClipping.map { "gradient norm clipped at \($0)" } ?? "no clipping")
     }
 
-    /// The optimizer defaults of a run training `architecture`: nnU-Net's for its networks (`--arch nnunet`, or an
-    /// nnU-Net model loaded or resumed), milesial's for the others.
-    static func optimizerDefaults(for architecture: Architecture) -> OptimizerOptions.Defaults {
+    /// The optimizer and loss defaults of a run training `architecture`: nnU-Net's for its networks (`--arch nnunet`,
+    /// or an nnU-Net model loaded or resumed), milesial's for the others.
+    static func trainerDefaults(for architecture: Architecture) -> TrainerDefaults {
         switch architecture {
         case .plainConvUNet, .residualEncoderUNet: .nnUNet
         case .unet, .smpUNet, .basicUNet, .monaiUNet: .milesial

@@ -383,7 +383,7 @@ struct TrainCommandTests {
                 "\(refused.error)")
     }
 
-    @Test("nnU-Net's networks train with nnU-Net's optimizer where its flags are left out (SGD at 1e-2, Nesterov momentum 0.99, weight decay 3e-5, poly, clipping at 12), resumed too; a flag given wins; others keep milesial's; --min-lr above the rate that applies is refused")
+    @Test("nnU-Net's networks train with nnU-Net's optimizer and Dice where their flags are left out (SGD at 1e-2, Nesterov momentum 0.99, weight decay 3e-5, poly, clipping at 12, Dice without the background), resumed too; a flag given wins; others keep milesial's; --min-lr above the rate that applies is refused")
     func nnUNetOptimizer() throws {
         let folder = try SyntheticData.temporaryFolder("unet-train-nnopt")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -400,6 +400,7 @@ struct TrainCommandTests {
         #expect(plain.run.status == 0, "\(plain.run.error)")
         #expect(plain.run.error.contains("optimizer: sgd at 0.01, Nesterov momentum 0.99, weight decay 3e-05, poly schedule, gradient norm clipped at 12"),
                 "\(plain.run.error)")
+        #expect(plain.run.error.contains("loss: dice-ce, Dice without the background (class 0)"), "\(plain.run.error)")
         // The poly schedule from 1e-2: base × (1 - t/4)^0.9.
         let poly = (0..<4).map { 0.01 * pow(1 - Double($0) / 4, 0.9) }
         #expect(plain.rates.count == 4 && zip(plain.rates, poly).allSatisfy { abs($0 - $1) < 1e-6 }, "\(plain.rates)")
@@ -412,9 +413,12 @@ struct TrainCommandTests {
         #expect(given.run.status == 0 && given.run.error.contains("optimizer: adam at 0.003, beta1 0.9, weight decay 3e-05, poly schedule"),
                 "\(given.run.error)")
         #expect(given.rates.first.map { abs($0 - 0.003) < 1e-9 } == true, "\(given.rates)")
+        let background = try train(nnunet + ["--steps", "1", "--dice-background"], "background")
+        #expect(background.run.status == 0 && background.run.error.contains("loss: dice-ce\n"), "\(background.run.error)")
         let classic = try train(["--base", "4", "--steps", "1"], "classic")
         #expect(classic.run.status == 0 && classic.run.error.contains("optimizer: rmsprop at 1e-05, momentum 0.999, weight decay 1e-08, plateau schedule, gradient norm clipped at 1"),
                 "\(classic.run.error)")
+        #expect(classic.run.error.contains("loss: dice-ce\n"), "\(classic.run.error)")
 
         let refused = try train(nnunet + ["--steps", "1", "--min-lr", "0.05"], "refused")
         #expect(refused.run.status != 0 && refused.run.error.contains("--min-lr 0.05 is above the learning rate, 0.01"), "\(refused.run.error)")
