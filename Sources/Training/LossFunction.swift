@@ -41,19 +41,24 @@ public struct LossFunction: Sendable, Codable, Equatable {
         case .focal:
             return try SegmentationLoss.focal(logits: logits, targets: targets, gamma: focalGamma)
         case .diceCE where binary:
-            let (ce, ceGradient) = try SegmentationLoss.binaryCrossEntropy(logits: logits, targets: targets)
-            let (dice, diceGradient) = try SegmentationLoss.softDice(logits: logits, targets: targets)
-            return (ce + dice, try ceGradient + diceGradient)
+            // One sigmoid for both terms; Dice's gradient is added to cross-entropy's as it is computed.
+            let (n, _, plane) = try SegmentationLoss.dimensions(logits, targets, minimumClasses: 1, maximumClasses: 1)
+            let probabilities = SegmentationLoss.sigmoid(logits, n, plane)
+            var (ce, gradient) = SegmentationLoss.binaryCrossEntropy(logits: logits, probabilities: probabilities, targets: targets,
+                                                                     n, plane)
+            let dice = SegmentationLoss.softDice(probabilities: probabilities, targets: targets, epsilon: SegmentationLoss.diceEpsilon,
+                                                 includeBackground: true, n, 1, plane, gradient: &gradient, adding: true)
+            return (ce + dice, gradient)
         case .diceCE:
-            // One softmax for both terms.
+            // One softmax for both terms; Dice's gradient is added to cross-entropy's as it is computed.
             let (n, c, plane) = try SegmentationLoss.dimensions(logits, targets, minimumClasses: 2)
             let probabilities = SegmentationLoss.softmax(logits, n, c, plane)
-            let (ce, ceGradient) = try SegmentationLoss.crossEntropy(probabilities: probabilities, targets: targets,
-                                                                     classWeights: classWeights, n, c, plane)
-            let (dice, diceGradient) = SegmentationLoss.softDice(
+            var (ce, gradient) = try SegmentationLoss.crossEntropy(probabilities: probabilities, targets: targets,
+                                                                   classWeights: classWeights, n, c, plane)
+            let dice = SegmentationLoss.softDice(
                 probabilities: probabilities, targets: targets, epsilon: SegmentationLoss.diceEpsilon,
-                includeBackground: diceIncludesBackground, n, c, plane)
-            return (ce + dice, try ceGradient + diceGradient)
+                includeBackground: diceIncludesBackground, n, c, plane, gradient: &gradient, adding: true)
+            return (ce + dice, gradient)
         }
     }
 }

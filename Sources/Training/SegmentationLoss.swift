@@ -71,6 +71,14 @@ public enum SegmentationLoss {
     /// computed stably. Mirrors `torch.nn.functional.binary_cross_entropy_with_logits` on the counted pixels.
     public static func binaryCrossEntropy(logits: Tensor, targets: [Int32]) throws -> (loss: Float, gradient: Tensor) {
         let (n, _, plane) = try dimensions(logits, targets, minimumClasses: 1, maximumClasses: 1)
+        return binaryCrossEntropy(logits: logits, probabilities: nil, targets: targets, n, plane)
+    }
+
+    /// `binaryCrossEntropy(logits:targets:)`, the arguments checked, its gradient from `probabilities` (the logits'
+    /// sigmoid) where given.
+    static func binaryCrossEntropy(logits: Tensor, probabilities: Tensor?, targets: [Int32], _ n: Int, _ plane: Int)
+        -> (loss: Float, gradient: Tensor)
+    {
         let count = Float(targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) })
         let sums = BlockSums(blocks: blockCount(n, plane), width: 1)
         var gradient = Tensor(shape: logits.shape)
@@ -78,14 +86,21 @@ public enum SegmentationLoss {
             logits.withUnsafeBufferPointer { z in
                 targets.withUnsafeBufferPointer { t in
                     let (g, z, t) = (g.baseAddress!, z.baseAddress!, t.baseAddress!)
-                    forEachBlock(n, plane) { block, b, pixels in
-                        var total = 0.0
-                        for i in pixels where t[b * plane + i] >= 0 {
-                            let (z, t) = (z[b * plane + i], Float(t[b * plane + i]))
-                            total += Double(max(z, 0) - z * t + log1p(exp(-abs(z))))
-                            g[b * plane + i] = (1 / (1 + exp(-z)) - t) / count
+                    func body(_ p: UnsafePointer<Float>?) {
+                        forEachBlock(n, plane) { block, b, pixels in
+                            var total = 0.0
+                            for i in pixels where t[b * plane + i] >= 0 {
+                                let (z, t) = (z[b * plane + i], Float(t[b * plane + i]))
+                                total += Double(max(z, 0) - z * t + log1p(exp(-abs(z))))
+                                g[b * plane + i] = ((p?[b * plane + i] ?? 1 / (1 + exp(-z))) - t) / count
+                            }
+                            sums[block, 0] = total
                         }
-                        sums[block, 0] = total
+                    }
+                    if let probabilities {
+                        probabilities.withUnsafeBufferPointer { body($0.baseAddress!) }
+                    } else {
+                        body(nil)
                     }
                 }
             }
@@ -104,13 +119,17 @@ public enum SegmentationLoss {
     {
         let (n, c, plane) = try dimensions(logits, targets, minimumClasses: 1)
         let probabilities = c == 1 ? sigmoid(logits, n, plane) : softmax(logits, n, c, plane)
-        return softDice(probabilities: probabilities, targets: targets, epsilon: epsilon, includeBackground: includeBackground, n, c, plane)
+        var gradient = Tensor.empty(shape: probabilities.shape)
+        let loss = softDice(probabilities: probabilities, targets: targets, epsilon: epsilon, includeBackground: includeBackground,
+                            n, c, plane, gradient: &gradient, adding: false)
+        return (loss, gradient)
     }
 
     /// `softDice(logits:targets:epsilon:includeBackground:)` from the logits' softmax (sigmoid for one class), the
-    /// arguments checked.
+    /// arguments checked: the loss, its gradient written into `gradient` (of the logits' shape), or added to what it
+    /// holds (`adding`: another term's gradient, so that no pass adds the two).
     static func softDice(probabilities: Tensor, targets: [Int32], epsilon: Float, includeBackground: Bool,
-                         _ n: Int, _ c: Int, _ plane: Int) -> (loss: Float, gradient: Tensor)
+                         _ n: Int, _ c: Int, _ plane: Int, gradient: inout Tensor, adding: Bool) -> Float
     {
         let binary = c == 1
         let averaged = binary || includeBackground ? Array(0..<c) : Array(1..<c)
@@ -147,7 +166,6 @@ public enum SegmentationLoss {
             func dp(_ t: Double) -> Float { Float(-(2 * t * u - (2 * intersection[k] + eps)) / (u * u) / count) }
             slope[k] = (dp(0), dp(1))
         }
-        var gradient = Tensor.empty(shape: probabilities.shape)
         gradient.withUnsafeMutableBufferPointer { out in
             probabilities.withUnsafeBufferPointer { p in
                 targets.withUnsafeBufferPointer { t in
@@ -162,19 +180,19 @@ public enum SegmentationLoss {
                                 }
                                 if binary {
                                     let probability = pb[i]
-                                    ob[i] = g(0) * (probability * (1 - probability))
+                                    ob[i] = (adding ? ob[i] : 0) + g(0) * (probability * (1 - probability))
                                     continue
                                 }
                                 var dot: Float = 0
                                 for k in 0..<c { dot += pb[k * plane + i] * g(k) }
-                                for k in 0..<c { ob[k * plane + i] = pb[k * plane + i] * (g(k) - dot) }
+                                for k in 0..<c { ob[k * plane + i] = (adding ? ob[k * plane + i] : 0) + pb[k * plane + i] * (g(k) - dot) }
                             }
                         }
                     }
                 }
             }
         }
-        return (Float(loss), gradient)
+        return Float(loss)
     }
 
     /// Focal loss `−(1 − p_t)^γ · log p_t`, mean over counted pixels, with `p_t` the softmax (sigmoid for one
