@@ -40,21 +40,14 @@ public struct LossFunction: Sendable, Codable, Equatable {
             return try SegmentationLoss.softDice(logits: logits, targets: targets, includeBackground: diceIncludesBackground)
         case .focal:
             return try SegmentationLoss.focal(logits: logits, targets: targets, gamma: focalGamma)
-        case .diceCE where binary:
-            // One sigmoid for both terms; Dice's gradient is added to cross-entropy's as it is computed.
-            let (n, _, plane) = try SegmentationLoss.dimensions(logits, targets, minimumClasses: 1, maximumClasses: 1)
-            let probabilities = SegmentationLoss.sigmoid(logits, n, plane)
-            var (ce, gradient) = SegmentationLoss.binaryCrossEntropy(logits: logits, probabilities: probabilities, targets: targets,
-                                                                     n, plane)
-            let dice = SegmentationLoss.softDice(probabilities: probabilities, targets: targets, epsilon: SegmentationLoss.diceEpsilon,
-                                                 includeBackground: true, n, 1, plane, gradient: &gradient, adding: true)
-            return (ce + dice, gradient)
         case .diceCE:
-            // One softmax for both terms; Dice's gradient is added to cross-entropy's as it is computed.
-            let (n, c, plane) = try SegmentationLoss.dimensions(logits, targets, minimumClasses: 2)
-            let probabilities = SegmentationLoss.softmax(logits, n, c, plane)
-            var (ce, gradient) = try SegmentationLoss.crossEntropy(probabilities: probabilities, targets: targets,
-                                                                   classWeights: classWeights, n, c, plane)
+            // One softmax (sigmoid for one class) for both terms; Dice's gradient is added to cross-entropy's as it
+            // is computed.
+            let (n, c, plane) = try SegmentationLoss.dimensions(logits, targets, minimumClasses: 1)
+            let probabilities = SegmentationLoss.probabilities(logits, n, c, plane)
+            var (ce, gradient) = binary
+                ? SegmentationLoss.binaryCrossEntropy(logits: logits, probabilities: probabilities, targets: targets, n, plane)
+                : try SegmentationLoss.crossEntropy(probabilities: probabilities, targets: targets, classWeights: classWeights, n, c, plane)
             let dice = SegmentationLoss.softDice(
                 probabilities: probabilities, targets: targets, epsilon: SegmentationLoss.diceEpsilon,
                 includeBackground: diceIncludesBackground, n, c, plane, gradient: &gradient, adding: true)

@@ -71,12 +71,12 @@ public enum SegmentationLoss {
     /// computed stably. Mirrors `torch.nn.functional.binary_cross_entropy_with_logits` on the counted pixels.
     public static func binaryCrossEntropy(logits: Tensor, targets: [Int32]) throws -> (loss: Float, gradient: Tensor) {
         let (n, _, plane) = try dimensions(logits, targets, minimumClasses: 1, maximumClasses: 1)
-        return binaryCrossEntropy(logits: logits, probabilities: nil, targets: targets, n, plane)
+        return binaryCrossEntropy(logits: logits, probabilities: sigmoid(logits, n, plane), targets: targets, n, plane)
     }
 
-    /// `binaryCrossEntropy(logits:targets:)`, the arguments checked, its gradient from `probabilities` (the logits'
-    /// sigmoid) where given.
-    static func binaryCrossEntropy(logits: Tensor, probabilities: Tensor?, targets: [Int32], _ n: Int, _ plane: Int)
+    /// `binaryCrossEntropy(logits:targets:)` with the logits' sigmoid, the logits and targets checked: the loss from the
+    /// logits (stable), the gradient from `probabilities`.
+    static func binaryCrossEntropy(logits: Tensor, probabilities: Tensor, targets: [Int32], _ n: Int, _ plane: Int)
         -> (loss: Float, gradient: Tensor)
     {
         let count = Float(targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) })
@@ -84,23 +84,18 @@ public enum SegmentationLoss {
         var gradient = Tensor(shape: logits.shape)
         gradient.withUnsafeMutableBufferPointer { g in
             logits.withUnsafeBufferPointer { z in
-                targets.withUnsafeBufferPointer { t in
-                    let (g, z, t) = (g.baseAddress!, z.baseAddress!, t.baseAddress!)
-                    func body(_ p: UnsafePointer<Float>?) {
+                probabilities.withUnsafeBufferPointer { p in
+                    targets.withUnsafeBufferPointer { t in
+                        let (g, z, p, t) = (g.baseAddress!, z.baseAddress!, p.baseAddress!, t.baseAddress!)
                         forEachBlock(n, plane) { block, b, pixels in
                             var total = 0.0
                             for i in pixels where t[b * plane + i] >= 0 {
                                 let (z, t) = (z[b * plane + i], Float(t[b * plane + i]))
                                 total += Double(max(z, 0) - z * t + log1p(exp(-abs(z))))
-                                g[b * plane + i] = ((p?[b * plane + i] ?? 1 / (1 + exp(-z))) - t) / count
+                                g[b * plane + i] = (p[b * plane + i] - t) / count
                             }
                             sums[block, 0] = total
                         }
-                    }
-                    if let probabilities {
-                        probabilities.withUnsafeBufferPointer { body($0.baseAddress!) }
-                    } else {
-                        body(nil)
                     }
                 }
             }
@@ -118,7 +113,7 @@ public enum SegmentationLoss {
         throws -> (loss: Float, gradient: Tensor)
     {
         let (n, c, plane) = try dimensions(logits, targets, minimumClasses: 1)
-        let probabilities = c == 1 ? sigmoid(logits, n, plane) : softmax(logits, n, c, plane)
+        let probabilities = probabilities(logits, n, c, plane)
         var gradient = Tensor.empty(shape: probabilities.shape)
         let loss = softDice(probabilities: probabilities, targets: targets, epsilon: epsilon, includeBackground: includeBackground,
                             n, c, plane, gradient: &gradient, adding: false)
@@ -287,6 +282,11 @@ public enum SegmentationLoss {
             }
         }
         return result
+    }
+
+    /// What the losses score: the softmax over channels, or the sigmoid for one class.
+    static func probabilities(_ logits: Tensor, _ n: Int, _ c: Int, _ plane: Int) -> Tensor {
+        c == 1 ? sigmoid(logits, n, plane) : softmax(logits, n, c, plane)
     }
 
     /// The sigmoid of one-class logits `(N, 1, H, W)`.

@@ -14,6 +14,16 @@ struct LossFunctionTests {
         expectClose(gradient, try f.tensor("d" + name), rtol: Tolerance.backward.rtol, atol: 1e-6, "d\(name)")
     }
 
+    /// Dice + CE (`loss`) against the sum of the fixture's two terms, losses and gradients.
+    func checkSum(_ classes: Int, _ ce: String, _ dice: String, _ loss: LossFunction, fixture suffix: String = "") throws {
+        let f = try Fixture("losses/ignore_c\(classes)\(suffix)")
+        let targets = (try f.tensor("target")).scalars.map { Int32($0) }
+        let (value, gradient) = try loss(logits: try f.tensor("logits"), targets: targets)
+        let expected = (try f.tensor(ce))[flat: 0] + (try f.tensor(dice))[flat: 0]
+        #expect(abs(value - expected) <= 1e-5 + 1e-4 * abs(expected), "\(ce) + \(dice): \(value) vs \(expected)")
+        expectClose(gradient, try f.tensor("d" + ce) + f.tensor("d" + dice), rtol: Tolerance.backward.rtol, atol: 1e-6, "d\(ce) + d\(dice)")
+    }
+
     @Test("multi-class: CE with ignore index, weighted CE, Dice with and without background, focal")
     func multiClass() throws {
         let weights = (try Fixture("losses/ignore_c3").tensor("class_weights")).scalars
@@ -31,13 +41,18 @@ struct LossFunctionTests {
         try check(1, "focal", LossFunction(kind: .focal, focalGamma: 2))
     }
 
-    @Test("an image of more pixels than a block of the parallel loops (two blocks): every loss as PyTorch computes it")
+    @Test("an image of more pixels than a block of the parallel loops (two blocks): every loss as PyTorch computes it, Dice + CE as its terms' sum")
     func blocks() throws {
         let weights = (try Fixture("losses/ignore_c3_blocks").tensor("class_weights")).scalars
         for (name, loss) in [("ce", LossFunction(kind: .ce)), ("ce_weighted", LossFunction(kind: .ce, classWeights: weights)),
                              ("dice", LossFunction(kind: .dice)), ("dice_no_background", LossFunction(kind: .dice, diceIncludesBackground: false))] {
             try check(3, name, loss, fixture: "_blocks")
         }
+        // Dice + CE from one softmax (one sigmoid for one class), Dice's gradient added into CE's.
+        try checkSum(3, "ce", "dice", LossFunction(), fixture: "_blocks")
+        try checkSum(3, "ce_weighted", "dice_no_background", LossFunction(classWeights: weights, diceIncludesBackground: false),
+                     fixture: "_blocks")
+        try checkSum(1, "ce", "dice", LossFunction(), fixture: "_blocks")
         try check(1, "ce", LossFunction(kind: .ce), fixture: "_blocks")
         try check(1, "dice", LossFunction(kind: .dice), fixture: "_blocks")
     }
