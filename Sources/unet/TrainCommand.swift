@@ -337,7 +337,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// The training options the flags give, for a model of `classes` classes; the optimizer and loss flags left out
-    /// take `defaults` (`trainerDefaults(for:)`).
+    /// take `defaults` (`TrainerDefaults.of(_:)`).
     func trainingOptions(classes: Int, defaults: TrainerDefaults) throws -> TrainingOptions {
         var o = TrainingOptions()
         (o.epochs, o.steps) = (epochs, steps)
@@ -364,15 +364,6 @@ struct TrainCommand: ParsableCommand {
             + (o.minimumLearningRate > 0 ? " down to \(o.minimumLearningRate)" : "")
         return "optimizer: \(o.optimizer.rawValue) at \(o.learningRate)\(momentum), weight decay \(o.weightDecay), \(schedule), "
             + (o.gradientClipping.map { "gradient norm clipped at \($0)" } ?? "no clipping")
-    }
-
-    /// The optimizer and loss defaults of a run training `architecture`: nnU-Net's for its networks (`--arch nnunet`,
-    /// or an nnU-Net model loaded or resumed), milesial's for the others.
-    static func trainerDefaults(for architecture: Architecture) -> TrainerDefaults {
-        switch architecture {
-        case .plainConvUNet, .residualEncoderUNet: .nnUNet
-        case .unet, .smpUNet, .basicUNet, .monaiUNet: .milesial
-        }
     }
 
     /// The loaded model, with its head re-initialised if --classes differs from its class count.

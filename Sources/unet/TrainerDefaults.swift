@@ -1,8 +1,9 @@
+import Models
 import Training
 import Workflows
 
 /// What `unet train`'s optimizer and loss flags take where they are left out: milesial's defaults, or nnU-Net's
-/// trainer's for its networks (`TrainCommand.trainerDefaults(for:)`).
+/// trainer's for its networks (`of(_:)`).
 struct TrainerDefaults {
     var optimizer: TrainingOptions.OptimizerKind
     var learningRate: Float
@@ -23,4 +24,13 @@ struct TrainerDefaults {
     /// background out.
     static let nnUNet = TrainerDefaults(optimizer: .sgd, learningRate: 1e-2, weightDecay: 3e-5, momentum: 0.99, nesterov: true,
                                         schedule: .poly, clip: 12, diceIncludesBackground: false)
+
+    /// The defaults of a run training `architecture`: nnU-Net's for its networks (`--arch nnunet`, or an nnU-Net model
+    /// loaded or resumed), milesial's for the others.
+    static func of(_ architecture: Architecture) -> TrainerDefaults {
+        switch architecture {
+        case .plainConvUNet, .residualEncoderUNet: .nnUNet
+        case .unet, .smpUNet, .basicUNet, .monaiUNet: .milesial
+        }
+    }
 }

@@ -35,7 +35,7 @@ struct TrainingSettings {
         intensityMinimum = try NumberList.parse(command.intensityMin, "--intensity-min")
         intensityMaximum = try NumberList.parse(command.intensityMax, "--intensity-max")
         options = try command.trainingOptions(classes: command.architecture.classes,
-                                              defaults: TrainCommand.trainerDefaults(for: loaded ?? architecture))
+                                              defaults: .of(loaded ?? architecture))
     }
 
     /// The settings of `recipe` (the given flags already written into it), with the flags no recipe decides (precision,
