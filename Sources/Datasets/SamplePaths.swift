@@ -63,6 +63,23 @@ public enum SampleDiscovery {
         return (pairs, problems)
     }
 
+    /// What the names of the files in `folder` add to the stems of the images in `images`, where no suffix is
+    /// given: the addition that pairs the most images, `""` (the stems alone) on a tie. Carvana's masks add
+    /// `_mask`, which milesial's trainer tries; DRIVE's field-of-view masks add `_mask` to `21_training`.
+    /// - Returns: the suffix, or nil when no file's stem is an image's stem or starts with one.
+    public static func suffix(of folder: String, images: String) -> String? {
+        var ignored: [DatasetProblem] = []
+        let stems = Set(listImages(images, &ignored).map(SamplePaths.stem))
+        var pairing: [String: Int] = [:]
+        for file in listImages(folder, &ignored) {
+            let stem = SamplePaths.stem(file)
+            for end in stem.indices.dropFirst() + [stem.endIndex] where stems.contains(String(stem[..<end])) {
+                pairing[String(stem[end...]), default: 0] += 1
+            }
+        }
+        return pairing.max { ($0.value, $1.key.count, $1.key) < ($1.value, $0.key.count, $0.key) }?.key
+    }
+
     /// Reads pairs from a list file: one `IMAGE MASK [REGION]` per line (whitespace or comma separated,
     /// relative paths resolved against the list's folder, `#` comments, any line ends).
     public static func readList(_ path: String) -> (pairs: [SamplePaths], problems: [DatasetProblem]) {

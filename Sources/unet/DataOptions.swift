@@ -7,14 +7,16 @@ import Foundation
 struct DataOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Folder of images.", valueName: "dir")) var images: String?
     @Option(help: ArgumentHelp("Folder of masks, matched to images by file stem.", valueName: "dir")) var masks: String?
-    @Option(help: ArgumentHelp("What mask names add to the image stem (Carvana: _mask).", valueName: "suffix"))
-    var maskSuffix = ""
+    @Option(help: ArgumentHelp("What mask names add to the image stem (Carvana: _mask); found from the files when left out.",
+                               valueName: "suffix"))
+    var maskSuffix: String?
     @Option(help: ArgumentHelp("A file listing 'IMAGE MASK [REGION]' per line, instead of --images/--masks.", valueName: "file"))
     var list: String?
     @Option(help: ArgumentHelp("Folder of region-of-interest masks (nonzero inside); pixels outside are ignored.", valueName: "dir"))
     var regions: String?
-    @Option(help: ArgumentHelp("What region-mask names add to the image stem.", valueName: "suffix"))
-    var regionSuffix = ""
+    @Option(help: ArgumentHelp("What region-mask names add to the image stem; found from the files when left out.",
+                               valueName: "suffix"))
+    var regionSuffix: String?
     @Option(help: ArgumentHelp("A mask value excluded from loss and metrics (e.g. 255).", valueName: "value"))
     var ignoreIndex: Int?
     @Option(help: ArgumentHelp("The mask value of each class, in class order: '0,255', or colours '0 0 0;255 0 0'.",
@@ -39,8 +41,21 @@ struct DataOptions: ParsableArguments {
     func pairs(images override: String? = nil) throws -> (pairs: [SamplePaths], problems: [DatasetProblem]) {
         if let list { return SampleDiscovery.readList(list) }
         guard let images = override ?? images, let masks else { throw ValidationError("give --images and --masks, or --list") }
-        return SampleDiscovery.pairFolders(images: images, masks: masks, maskSuffix: maskSuffix, regions: regions,
-                                           regionSuffix: regionSuffix)
+        return pairFolders(images: images, masks: masks, regions: regions)
+    }
+
+    /// The pairs of the files in these folders, with --mask-suffix and --region-suffix, or where one is left out,
+    /// the suffix found from the files (`SampleDiscovery.suffix`), told in a note on standard error.
+    func pairFolders(images: String, masks: String, regions: String?) -> (pairs: [SamplePaths], problems: [DatasetProblem]) {
+        func suffix(_ given: String?, of folder: String, _ flag: String, _ what: String) -> String {
+            if let given { return given }
+            let found = SampleDiscovery.suffix(of: folder, images: images) ?? ""
+            if !found.isEmpty { Console.error("note: \(what) are named by the image's stem + '\(found)' (found from the files; \(flag) sets it)") }
+            return found
+        }
+        return SampleDiscovery.pairFolders(images: images, masks: masks, maskSuffix: suffix(maskSuffix, of: masks, "--mask-suffix", "masks"),
+                                           regions: regions,
+                                           regionSuffix: regions.map { suffix(regionSuffix, of: $0, "--region-suffix", "region masks") } ?? "")
     }
 
     /// Checks that the pairs come from one place: `folder` (`DIR`), or --images and --masks, or --list.
@@ -64,8 +79,7 @@ struct DataOptions: ParsableArguments {
             throw CLIError(description: "\(folder): no images|imgs|image and masks|labels|label|mask folders inside; "
                 + "give --images and --masks")
         }
-        return SampleDiscovery.pairFolders(images: images, masks: masks, maskSuffix: maskSuffix, regions: regions,
-                                           regionSuffix: regionSuffix)
+        return pairFolders(images: images, masks: masks, regions: regions)
     }
 
     /// The class table given by --mask-values, if any.

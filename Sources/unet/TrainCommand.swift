@@ -38,7 +38,7 @@ struct TrainCommand: ParsableCommand {
     var time: DurationFlag?
     @Option(help: ArgumentHelp("Validation images (instead of a --validation split).", valueName: "dir")) var valImages: String?
     @Option(help: ArgumentHelp("Validation masks.", valueName: "dir")) var valMasks: String?
-    @Option(help: ArgumentHelp("Region-of-interest masks of the validation images (named as --region-suffix says).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Region-of-interest masks of the validation images (named as --region-suffix says, or found from the files).", valueName: "dir"))
     var valRegions: String?
     @Option(help: ArgumentHelp("A list file of validation pairs ('IMAGE MASK [REGION]' per line).", valueName: "file"))
     var valList: String?
@@ -182,8 +182,7 @@ struct TrainCommand: ParsableCommand {
         let validationPercent = auto && !given.contains("--validation") ? Planner.validationPercent(images: dataset.count) : validation
         if valList != nil || valImages != nil {
             let valPairs = valList.map(SampleDiscovery.readList)
-                ?? SampleDiscovery.pairFolders(images: valImages!, masks: valMasks!, maskSuffix: data.maskSuffix,
-                                               regions: valRegions, regionSuffix: data.regionSuffix)
+                ?? data.pairFolders(images: valImages!, masks: valMasks!, regions: valRegions)
             var valOptions = datasetOptions
             valOptions.classTable = dataset.table
             validationSet = (try SegmentationDataset.open(valPairs.pairs, options: valOptions, problems: valPairs.problems),

@@ -20,6 +20,21 @@ struct DatasetCommandTests {
         #expect((object["report"] as? [String: Any])?["class_table"] as? [[Int]] == [[0], [255]])
     }
 
+    @Test("masks named by the image's stem and a suffix pair without --mask-suffix (Carvana's _mask), with a note; a given suffix wins")
+    func foundSuffix() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-check-suffix")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 3, size: 32)
+        for i in 0..<3 { try FileManager.default.moveItem(atPath: "\(masks)/\(i).png", toPath: "\(masks)/\(i)_mask.png") }
+        let found = try CommandRunner.unet(["dataset", "check", "--images", images, "--masks", masks])
+        #expect(found.status == 0, "\(found.error)")
+        #expect(found.output.contains("samples: 3") && found.output.contains("problems: none"), "\(found.output)")
+        #expect(found.error.contains("image's stem + '_mask'") && found.error.contains("--mask-suffix"), "\(found.error)")
+        let given = try CommandRunner.unet(["dataset", "check", "--images", images, "--masks", masks, "--mask-suffix", ""])
+        #expect(given.status != 0 && given.output.contains("0.png: no mask 0.* in"), "\(given.output)")
+        #expect(!given.error.contains("note:"), "\(given.error)")
+    }
+
     @Test("the all-black traps are called out: JPEG masks with many values, one value everywhere; problems exit non-zero")
     func traps() throws {
         let folder = try SyntheticData.temporaryFolder("unet-check-traps")

@@ -14,6 +14,10 @@ struct SegmentationDatasetTests {
         for i in 0..<4 {  // rename masks to Carvana style
             try FileManager.default.moveItem(atPath: "\(masks)/\(i).png", toPath: "\(masks)/\(i)_mask.png")
         }
+        #expect(SampleDiscovery.pairFolders(images: images, masks: masks).pairs.isEmpty)
+        #expect(SampleDiscovery.suffix(of: masks, images: images) == "_mask")
+        #expect(SampleDiscovery.suffix(of: images, images: images) == "")
+        #expect(SampleDiscovery.suffix(of: folder.appendingPathComponent("none").path, images: images) == nil)
         let (pairs, problems) = SampleDiscovery.pairFolders(images: images, masks: masks, maskSuffix: "_mask")
         #expect(problems.isEmpty && pairs.count == 4)
         #expect(pairs[0].mask.hasSuffix("0_mask.png"))
