@@ -1,7 +1,9 @@
 // Times oneDNN forward convolutions (3x3, stride 1, padding 1, ReLU post-op, blocked layouts) on their own:
 //   classic  the classic U-Net's convolutions at base 64, 256x256 (concatenations split), per data type and
-//            algorithm: fp32 direct, fp32 Winograd, bf16 direct, int8 (u8 x s8);
-//   sweep    fp32 Winograd against bf16 direct over widths and sizes (the precision-regions rule).
+//            algorithm: fp32 direct, fp32 Winograd, bf16 direct, int8 (u8 x s8) direct and Winograd;
+//   sweep    fp32 Winograd against bf16 direct over widths and sizes (the precision-regions rule);
+//   winograd fp32 Winograd against fp32 direct on small maps;
+//   int8     int8 Winograd against int8 direct over widths and sizes (oneDNN 2.x's F(2x2, 3x3) VNNI kernel; 3.x has none).
 // Builds against oneDNN 2.x or 3.x (scripts/bench_onednn.sh builds and runs both); prints milliseconds per
 // convolution, best of a timed loop of at least 0.3 s.
 #include <dnnl.hpp>
@@ -37,8 +39,9 @@ static double timeConvolution(engine& eng, stream& s, int n, int ic, int oc, int
 #endif
     attr.set_post_ops(ops);
     attr.set_scratchpad_mode(scratchpad_mode::user);
-    // Winograd in its training variant (weights transformed on the fly), as unet runs it.
-    const prop_kind kind = v.algo == algorithm::convolution_winograd ? prop_kind::forward_training : prop_kind::forward_inference;
+    // fp32 Winograd in its training variant (weights transformed on the fly), as unet runs it; int8 Winograd has only
+    // the inference one (weights transformed once).
+    const prop_kind kind = v.algo == algorithm::convolution_winograd && !int8 ? prop_kind::forward_training : prop_kind::forward_inference;
     try {
 #if DNNL_VERSION_MAJOR >= 3
         convolution_forward::primitive_desc pd(eng, kind, v.algo, sm, wm, bm, dm, {1, 1}, {1, 1}, {1, 1}, attr);
@@ -80,6 +83,7 @@ int main(int argc, char** argv) {
     const Variant wino{"fp32 Winograd", dt::f32, dt::f32, dt::f32, algorithm::convolution_winograd};
     const Variant bf16{"bf16 direct", dt::bf16, dt::bf16, dt::bf16, algorithm::convolution_direct};
     const Variant int8{"int8 direct", dt::u8, dt::s8, dt::u8, algorithm::convolution_direct};
+    const Variant int8Wino{"int8 Winograd", dt::u8, dt::s8, dt::u8, algorithm::convolution_winograd};
     std::printf("oneDNN %d.%d.%d\n", DNNL_VERSION_MAJOR, DNNL_VERSION_MINOR, DNNL_VERSION_PATCH);
     std::string impl;
     if (mode == "classic") {
@@ -88,13 +92,14 @@ int main(int argc, char** argv) {
             {256, 512, 32}, {512, 512, 32}, {512, 1024, 16}, {1024, 1024, 16}, {512, 512, 32}, {512, 512, 32}, {512, 512, 32},
             {256, 256, 64}, {256, 256, 64}, {256, 256, 64}, {128, 128, 128}, {128, 128, 128}, {128, 128, 128},
             {64, 64, 256}, {64, 64, 256}, {64, 64, 256}};
-        const Variant variants[] = {f32, wino, bf16, int8};
-        double total[4] = {0, 0, 0, 0}, best = 0;
-        std::printf("| in | out | size | fp32 direct ms | fp32 Winograd ms | bf16 direct ms | int8 ms |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+        const Variant variants[] = {f32, wino, bf16, int8, int8Wino};
+        double total[5] = {0, 0, 0, 0, 0}, best = 0;
+        std::printf("| in | out | size | fp32 direct ms | fp32 Winograd ms | bf16 direct ms | int8 ms | int8 Winograd ms |\n"
+                    "| --- | --- | --- | --- | --- | --- | --- | --- |\n");
         for (auto& l : layers) {
             std::printf("| %d | %d | %d |", l[0], l[1], l[2]);
             double fastestFloat = 1e9;
-            for (int v = 0; v < 4; ++v) {
+            for (int v = 0; v < 5; ++v) {
                 const double t = timeConvolution(eng, s, 1, l[0], l[1], l[2], variants[v], impl);
                 total[v] += t > 0 ? t : 0;
                 if (v < 3 && t > 0 && t < fastestFloat) fastestFloat = t;
@@ -103,8 +108,8 @@ int main(int argc, char** argv) {
             best += fastestFloat;
             std::printf("\n");
         }
-        std::printf("| sum | | | %.1f | %.1f | %.1f | %.1f |\nfastest floating-point choice per convolution: %.1f ms\n",
-                    total[0], total[1], total[2], total[3], best);
+        std::printf("| sum | | | %.1f | %.1f | %.1f | %.1f | %.1f |\nfastest floating-point choice per convolution: %.1f ms\n",
+                    total[0], total[1], total[2], total[3], total[4], best);
     } else if (mode == "winograd") {
         // Where fp32 Winograd beats fp32 direct: small maps hold few of its 4x4 output tiles.
         std::printf("| channels | size | batch | fp32 Winograd ms | fp32 direct ms | Winograd / direct |\n| --- | --- | --- | --- | --- | --- |\n");
@@ -113,6 +118,16 @@ int main(int argc, char** argv) {
             if (flops > 5e10 || flops < 1e7) continue;
             const double w = timeConvolution(eng, s, n, c, c, hw, wino, impl);
             const double d = timeConvolution(eng, s, n, c, c, hw, f32, impl);
+            std::printf("| %d | %d | %d | %.3f | %.3f | %.2f |\n", c, hw, n, w, d, w > 0 && d > 0 ? w / d : 0);
+        }
+    } else if (mode == "int8") {
+        // Where int8 Winograd beats int8 direct (Conv2dKernel.suitsInt8Winograd).
+        std::printf("| channels | size | batch | int8 Winograd ms | int8 direct ms | Winograd / direct |\n| --- | --- | --- | --- | --- | --- |\n");
+        for (int n : {1, 4}) for (int c : {64, 128, 256, 512, 1024}) for (int hw : {8, 16, 32, 64, 128}) {
+            const double flops = 2.0 * n * hw * hw * c * c * 9;
+            if (flops > 5e10 || flops < 1e7) continue;
+            const double w = timeConvolution(eng, s, n, c, c, hw, int8Wino, impl);
+            const double d = timeConvolution(eng, s, n, c, c, hw, int8, impl);
             std::printf("| %d | %d | %d | %.3f | %.3f | %.2f |\n", c, hw, n, w, d, w > 0 && d > 0 ? w / d : 0);
         }
     } else {

@@ -3,7 +3,7 @@
 # the newest clean oneDNN 3.x build on PyPI (onednn-cpu-gomp 2023.2.0: oneDNN 3.2, GNU OpenMP; the newer `onednn`
 # wheels need Intel's SYCL and TBB runtimes), side by side: the issue's "newer oneDNN" lever.
 #
-#     scripts/bench_onednn.sh [classic|sweep|winograd]     (needs g++ and the fixture venv's pip; writes under .build/)
+#     scripts/bench_onednn.sh [classic|sweep|winograd|int8]     (needs g++ and the fixture venv's pip; writes under .build/)
 set -eu
 cd "$(dirname "$0")/.."
 mode="${1:-classic}"

@@ -91,6 +91,16 @@ final class Conv2dKernel: NodeKernel {
             && output[0] * output[2] * output[3] >= 256
     }
 
+    /// Whether an int8 convolution of `node` (reading 8 unsigned bits) runs oneDNN's int8 Winograd kernel (F(2x2, 3x3),
+    /// VNNI): a 3x3 stride-1 convolution of one group with at least 256 channels in and out. From 512 channels it
+    /// takes 0.6-0.9 of the direct int8 kernel's time, with 256 about 0.75-0.95 (it moves more memory than direct, so
+    /// a busy memory bus slows it more), with 128 1.2-3x (`scripts/bench_onednn.sh int8`). Its input and weight
+    /// transforms are rounded to 8 bits again, which costs about 3% of each output's magnitude against direct int8's
+    /// 1% (relative RMS against float32), a trade the deep levels of a U-Net carry.
+    static func suitsInt8Winograd(_ node: Graph.Node, in graph: Graph) -> Bool {
+        node.op.isConvolution3x3 && CPUISA.hasVNNI && graph.shape(node.inputs[0])[1] >= 256 && graph.shape(node.output)[1] >= 256
+    }
+
     /// Whether inference runs a Winograd convolution per image (`image`, one image of `whole`): where one image's
     /// scratchpad is at most half the batch's, so that the input and output transforms, which grow with the batch,
     /// outweigh the weights' transform, which does not; there an image has tiles enough to keep the kernel's speed.
@@ -161,6 +171,7 @@ final class Conv2dKernel: NodeKernel {
         }
         let winograd = int8Range == nil && lowering.passes.contains(.winograd) && type == .f32
             && Self.suitsWinograd(node, in: lowering.graph, training: training)
+        let int8Winograd = int8Range.map { !$0.signed } == true && Self.suitsInt8Winograd(node, in: lowering.graph)
         partialAddend = a.accumulates && lowering.int8PartialSums[node.inputs[1].id] != nil
             ? try lowering.descriptor(node.inputs[1]) : nil
         let sum: [PrimitiveAttributes.PostOp] = !a.accumulates ? [] : partialAddend.map { [.add($0)] } ?? [.sum(scale: 1)]
@@ -179,9 +190,10 @@ final class Conv2dKernel: NodeKernel {
             let rows = slice?.dimension == 1 ? slice!.count : 1
             let wholeSource = source ?? (int8Range == nil ? sourceWanted.with(dataType: type) : sourceWanted)
             // Inference Winograd would keep weights pre-transformed (4x their size); the training variant of the same
-            // kernel transforms them on the fly from ordinary blocked weights, so Winograd always takes that one.
+            // kernel transforms them on the fly from ordinary blocked weights, so float Winograd always takes that one.
+            // int8 Winograd has only the inference variant, its weights transformed once as they are loaded.
             return try .convolutionForward(
-                .convolution, training: training || algorithm == .winograd,
+                .convolution, training: training || algorithm == .winograd && int8Range == nil,
                 source: slice?.dimension == 0 ? try Self.part(wholeSource, slice) : wholeSource,
                 weights: MemoryDescriptor(dims: [weightDims[0] / rows] + weightDims.dropFirst(), dataType: int8Range == nil ? type : .s8,
                                           format: .any),
@@ -214,6 +226,8 @@ final class Conv2dKernel: NodeKernel {
             } else if lowering.admits(winograd: whole.descriptor) {
                 (forward, fused) = whole
             }
+        } else if int8Winograd, let d = try? forwardDescriptor(.winograd, type: type), d.isWinograd, lowering.admits(winograd: d) {
+            forward = d
         }
         if slicing, slices == nil, !forward.isWinograd, batch == 1, a.groups == 1, !a.accumulates, a.weightInputChannels == nil,
            forward.memoryDescriptor(.scratchpad).byteCount > destination.byteCount, destination.layoutTag != .acdb {
@@ -526,16 +540,24 @@ final class Conv2dKernel: NodeKernel {
 
     /// int8: the weights rounded to their channels' steps (clipped to the largest quantized weight), and the bias in
     /// the accumulator's units (oneDNN adds it before scaling).
+    /// A Winograd convolution's weights are transformed from the float32 ones and rounded to 8 bits by oneDNN's
+    /// reorder, in the same channels' steps.
     private func loadQuantized(_ int8: (range: Quantization.InputRange, quantize: Primitive?, weightScales: [Float], limit: Float),
                                weights: Buffer, bias: Buffer?) throws {
         let dense = try Memory(MemoryDescriptor(dims: weightDims, format: .abcd))
         try stageWeights(plainWeight(), view(), into: dense, dims: weightDims)
-        let perRow = weightDims.dropFirst().reduce(1, *)
-        let w = dense.dataPointer.assumingMemoryBound(to: Float.self)
-        for (o, step) in int8.weightScales.enumerated() {
-            for j in o * perRow..<(o + 1) * perRow { w[j] = min(max((w[j] / step).rounded(), -int8.limit), int8.limit) }
+        if forwardPrimitive.descriptor.isWinograd {
+            try Primitive(.reorder(source: dense.descriptor, destination: weights.descriptor,
+                                   attributes: PrimitiveAttributes(outputScales: (mask: 1, values: int8.weightScales.map { 1 / $0 }))))
+                .execute([.source: dense, .destination: weights.memory])
+        } else {
+            let perRow = weightDims.dropFirst().reduce(1, *)
+            let w = dense.dataPointer.assumingMemoryBound(to: Float.self)
+            for (o, step) in int8.weightScales.enumerated() {
+                for j in o * perRow..<(o + 1) * perRow { w[j] = min(max((w[j] / step).rounded(), -int8.limit), int8.limit) }
+            }
+            try copy(dense, to: weights.memory)
         }
-        try copy(dense, to: weights.memory)
         guard let bias, let b = plainBias() else { return }
         let units = Tensor(shape: b.shape) { o in b[flat: o] / (int8.range.scale * int8.weightScales[o]) }
         try units.copy(try .whole([a.outputChannels]), to: bias.memory)

@@ -96,6 +96,34 @@ struct Int8Tests {
         #expect(error > 1e-4 && error < 0.05, "relative RMS error against fp32: \(error)")
     }
 
+    @Test("a wide int8 convolution of unsigned inputs runs oneDNN's int8 Winograd: near direct int8 and float32; without the winograd pass, direct")
+    func winograd() throws {
+        var g = SeededGenerator(seed: 8)
+        let normal = Tensor.normal(shape: [2, 256, 12, 10], using: &g)
+        let x = Tensor(shape: normal.shape) { abs(normal[flat: $0]) }
+        let weight = Tensor.normal(shape: [256, 256, 3, 3], standardDeviation: 0.02, using: &g)
+        let bias = Tensor.normal(shape: [256], using: &g)
+        let (graph, parameters) = try Self.network(x: x, weight: weight, bias: bias, relu: true)
+        let largest = (0..<x.count).map { x[flat: $0] }.max()!
+        let table = Quantization(rule: "test", images: 1, inputs: ["middle+relu": Quantization.InputRange(limit: largest, signed: false)])
+        let winograd = try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: Self.float32Edges,
+                                           quantization: table)
+        let direct = try CompiledNetwork(graph: graph, parameters: parameters, training: false,
+                                         passes: Self.float32Edges.subtracting([.winograd]), quantization: table)
+        let implementation = try #require(winograd.int8Convolutions["middle+relu"])
+        #expect(implementation.contains("wino") == CPUISA.hasVNNI, "\(implementation)")
+        #expect(direct.int8Convolutions["middle+relu"].map { !$0.contains("wino") && !$0.hasPrefix("ref") } == true,
+                "\(direct.convolutionImplementations)")
+        let (y, exact) = (try winograd.forward(x), try direct.forward(x))
+        expectClose(exact, Self.expected(x: x, weight: weight, bias: bias, range: table.inputs["middle+relu"]!, relu: true),
+                    rtol: 1e-4, atol: 1e-4, "direct int8 against its arithmetic")
+        let fp32 = try CompiledNetwork(graph: graph, parameters: parameters, training: false).forward(x)
+        // Winograd rounds its transforms to 8 bits again: a few times direct int8's error, still a few percent.
+        let (error, directError) = (Self.relativeRMS(y, fp32), Self.relativeRMS(exact, fp32))
+        #expect(error > 1e-4 && error < 0.05 && directError < 0.02, "relative RMS against fp32: \(error), direct int8 \(directError)")
+        #expect(Self.relativeRMS(y, exact) < 0.05)
+    }
+
     /// `x → identity 1x1 (fp32, the first) → "one" 3x3 + ReLU (int8) → between → "two" 3x3 [+ ReLU] (int8) → identity
     /// 1x1 (fp32, the last)`, random weights and biases from `seed`.
     struct TwoConvolutions {
