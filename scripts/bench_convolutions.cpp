@@ -75,6 +75,20 @@ static double timeConvolution(engine& eng, stream& s, int n, int ic, int oc, int
     }
 }
 
+// A table cell: `t` in `format`, or "—" where there is none (this oneDNN lacks the primitive).
+static std::string cell(double t, const char* format) {
+    if (t <= 0) return "—";
+    char text[32];
+    std::snprintf(text, sizeof text, format, t);
+    return text;
+}
+
+// One row of a two-way table: each side's milliseconds and their ratio.
+static void printPair(int c, int hw, int n, double first, double second) {
+    std::printf("| %d | %d | %d | %s | %s | %s |\n", c, hw, n, cell(first, "%.3f").c_str(), cell(second, "%.3f").c_str(),
+                cell(first > 0 && second > 0 ? first / second : -1, "%.2f").c_str());
+}
+
 int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "classic";
     engine eng(engine::kind::cpu, 0);
@@ -118,7 +132,7 @@ int main(int argc, char** argv) {
             if (flops > 5e10 || flops < 1e7) continue;
             const double w = timeConvolution(eng, s, n, c, c, hw, wino, impl);
             const double d = timeConvolution(eng, s, n, c, c, hw, f32, impl);
-            std::printf("| %d | %d | %d | %.3f | %.3f | %.2f |\n", c, hw, n, w, d, w > 0 && d > 0 ? w / d : 0);
+            printPair(c, hw, n, w, d);
         }
     } else if (mode == "int8") {
         // Where int8 Winograd beats int8 direct (Conv2dKernel.suitsInt8Winograd).
@@ -128,7 +142,7 @@ int main(int argc, char** argv) {
             if (flops > 5e10 || flops < 1e7) continue;
             const double w = timeConvolution(eng, s, n, c, c, hw, int8Wino, impl);
             const double d = timeConvolution(eng, s, n, c, c, hw, int8, impl);
-            std::printf("| %d | %d | %d | %.3f | %.3f | %.2f |\n", c, hw, n, w, d, w > 0 && d > 0 ? w / d : 0);
+            printPair(c, hw, n, w, d);
         }
     } else {
         std::printf("| channels | size | batch | fp32 Winograd ms | bf16 direct ms | Winograd / bf16 |\n| --- | --- | --- | --- | --- | --- |\n");
@@ -137,7 +151,7 @@ int main(int argc, char** argv) {
             if (flops > 5e10 || flops < 2e7) continue;
             const double w = timeConvolution(eng, s, n, c, c, hw, wino, impl);
             const double b = timeConvolution(eng, s, n, c, c, hw, bf16, impl);
-            std::printf("| %d | %d | %d | %.3f | %.3f | %.2f |\n", c, hw, n, w, b, w > 0 && b > 0 ? w / b : 0);
+            printPair(c, hw, n, w, b);
         }
     }
 }

@@ -171,7 +171,8 @@ final class Conv2dKernel: NodeKernel {
         }
         let winograd = int8Range == nil && lowering.passes.contains(.winograd) && type == .f32
             && Self.suitsWinograd(node, in: lowering.graph, training: training)
-        let int8Winograd = int8Range.map { !$0.signed } == true && Self.suitsInt8Winograd(node, in: lowering.graph)
+        let int8Winograd = int8Range.map { !$0.signed } == true && lowering.passes.contains(.winograd)
+            && Self.suitsInt8Winograd(node, in: lowering.graph)
         partialAddend = a.accumulates && lowering.int8PartialSums[node.inputs[1].id] != nil
             ? try lowering.descriptor(node.inputs[1]) : nil
         let sum: [PrimitiveAttributes.PostOp] = !a.accumulates ? [] : partialAddend.map { [.add($0)] } ?? [.sum(scale: 1)]
