@@ -92,11 +92,10 @@ final class Conv2dKernel: NodeKernel {
     }
 
     /// Whether an int8 convolution of `node` (reading 8 unsigned bits) runs oneDNN's int8 Winograd kernel (F(2x2, 3x3),
-    /// VNNI): a 3x3 stride-1 convolution of one group with at least 256 channels in and out. From 512 channels it
-    /// takes 0.6-0.9 of the direct int8 kernel's time, with 256 about 0.75-0.95 (it moves more memory than direct, so
-    /// a busy memory bus slows it more), with 128 1.2-3x (`scripts/bench_onednn.sh int8`). Its input and weight
-    /// transforms are rounded to 8 bits again, which costs about 3% of each output's magnitude against direct int8's
-    /// 1% (relative RMS against float32), a trade the deep levels of a U-Net carry.
+    /// VNNI): a 3x3 stride-1 convolution of one group with at least 256 channels in and out, where a network runs
+    /// faster with it than with the direct int8 kernel; with 128 channels it is slower (the measurements are in
+    /// `Sources/Execution/README.md`). Its input and weight transforms are rounded to 8 bits again, a few times direct
+    /// int8's error against float32, which the deep levels of a U-Net carry.
     static func suitsInt8Winograd(_ node: Graph.Node, in graph: Graph) -> Bool {
         node.op.isConvolution3x3 && CPUISA.hasVNNI && graph.shape(node.inputs[0])[1] >= 256 && graph.shape(node.output)[1] >= 256
     }
