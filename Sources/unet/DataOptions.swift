@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import Distributed
 import Foundation
 
 /// Where a dataset's images and masks are and how masks encode classes; shared by `train`, `evaluate` and
@@ -45,12 +46,13 @@ struct DataOptions: ParsableArguments {
     }
 
     /// The pairs of the files in these folders, with --mask-suffix and --region-suffix, or where one is left out,
-    /// the suffix found from the files (`SampleDiscovery.suffix`), told in a note on standard error.
+    /// the suffix found from the files (`SampleDiscovery.suffix`), told in a note on standard error (by rank 0 alone
+    /// under mpirun).
     func pairFolders(images: String, masks: String, regions: String?) -> (pairs: [SamplePaths], problems: [DatasetProblem]) {
         func suffix(_ given: String?, of folder: String, _ flag: String, _ what: String) -> String {
             if let given { return given }
             let found = SampleDiscovery.suffix(of: folder, images: images) ?? ""
-            if !found.isEmpty { Console.error("note: \(what) are named by the image's stem + '\(found)' (found from the files; \(flag) sets it)") }
+            if !found.isEmpty, ProcessGroup.world.isPrimary { Console.error("note: \(what) are named by the image's stem + '\(found)' (found from the files; \(flag) sets it)") }
             return found
         }
         return SampleDiscovery.pairFolders(images: images, masks: masks, maskSuffix: suffix(maskSuffix, of: masks, "--mask-suffix", "masks"),
