@@ -30,27 +30,33 @@ public enum SampleDiscovery {
     public static let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "gif", "tif", "tiff", "bmp"]
 
     /// Pairs each image in `images` with the file in `masks` whose stem is the image's stem plus `maskSuffix`
-    /// (milesial's `data/imgs` + `data/masks`; Carvana's `_mask`), and likewise with `regions` when given.
-    /// Images without a mask (or region) are reported, not skipped silently.
-    /// - Returns: the pairs in file-name order and one problem per unmatched or duplicate file.
+    /// (milesial's `data/imgs` + `data/masks`; Carvana's `_mask`), and likewise with `regions` when given. A nil
+    /// suffix is found from the file names (`suffix(of:stems:)`). Images without a mask (or region) are reported,
+    /// not skipped silently.
+    /// - Returns: the pairs in file-name order, one problem per unmatched or duplicate file, and the suffixes used.
     public static func pairFolders(
-        images: String, masks: String, maskSuffix: String = "", regions: String? = nil, regionSuffix: String = ""
-    ) -> (pairs: [SamplePaths], problems: [DatasetProblem]) {
+        images: String, masks: String, maskSuffix: String? = "", regions: String? = nil, regionSuffix: String? = ""
+    ) -> (pairs: [SamplePaths], problems: [DatasetProblem], suffixes: (mask: String, region: String)) {
         var problems: [DatasetProblem] = []
         let imageFiles = listImages(images, &problems)
-        let maskIndex = index(listImages(masks, &problems), suffix: maskSuffix, &problems)
-        let regionIndex = regions.map { index(listImages($0, &problems), suffix: regionSuffix, &problems) }
+        let stems = Set(imageFiles.map(SamplePaths.stem))
+        let maskFiles = listImages(masks, &problems)
+        let maskEnd = maskSuffix ?? suffix(of: maskFiles, stems: stems)
+        let maskIndex = index(maskFiles, suffix: maskEnd, &problems)
+        let regionFiles = regions.map { listImages($0, &problems) }
+        let regionEnd = regionSuffix ?? regionFiles.map { suffix(of: $0, stems: stems) } ?? ""
+        let regionIndex = regionFiles.map { index($0, suffix: regionEnd, &problems) }
         var pairs: [SamplePaths] = []
         for image in imageFiles {
             let stem = SamplePaths.stem(image)
             guard let mask = maskIndex[stem] else {
-                problems.append(DatasetProblem(image, "no mask \(stem)\(maskSuffix).* in \(masks)"))
+                problems.append(DatasetProblem(image, "no mask \(stem)\(maskEnd).* in \(masks)"))
                 continue
             }
             var region: String?
             if let regionIndex {
                 guard let found = regionIndex[stem] else {
-                    problems.append(DatasetProblem(image, "no region-of-interest mask \(stem)\(regionSuffix).* in \(regions!)"))
+                    problems.append(DatasetProblem(image, "no region-of-interest mask \(stem)\(regionEnd).* in \(regions!)"))
                     continue
                 }
                 region = found
@@ -60,24 +66,21 @@ public enum SampleDiscovery {
         if imageFiles.isEmpty, FileManager.default.fileExists(atPath: images) {
             problems.append(DatasetProblem(images, "no images (\(imageExtensions.sorted().joined(separator: ", "))) in the folder"))
         }
-        return (pairs, problems)
+        return (pairs, problems, (maskEnd, regionEnd))
     }
 
-    /// What the names of the files in `folder` add to the stems of the images in `images`, where no suffix is
-    /// given: the addition that pairs the most images, `""` (the stems alone) on a tie. Carvana's masks add
+    /// What the names of `files` add to the image stems `stems`: the addition that pairs the most images, `""` (the
+    /// stems alone) on a tie or where no file's stem is an image's stem or starts with one. Carvana's masks add
     /// `_mask`, which milesial's trainer tries; DRIVE's field-of-view masks add `_mask` to `21_training`.
-    /// - Returns: the suffix, or nil when no file's stem is an image's stem or starts with one.
-    public static func suffix(of folder: String, images: String) -> String? {
-        var ignored: [DatasetProblem] = []
-        let stems = Set(listImages(images, &ignored).map(SamplePaths.stem))
+    private static func suffix(of files: [String], stems: Set<String>) -> String {
         var pairing: [String: Int] = [:]
-        for file in listImages(folder, &ignored) {
+        for file in files {
             let stem = SamplePaths.stem(file)
             for end in stem.indices.dropFirst() + [stem.endIndex] where stems.contains(String(stem[..<end])) {
                 pairing[String(stem[end...]), default: 0] += 1
             }
         }
-        return pairing.max { ($0.value, $1.key.count, $1.key) < ($1.value, $0.key.count, $0.key) }?.key
+        return pairing.max { ($0.value, $1.key.count, $1.key) < ($1.value, $0.key.count, $0.key) }?.key ?? ""
     }
 
     /// Reads pairs from a list file: one `IMAGE MASK [REGION]` per line (whitespace or comma separated,

@@ -46,18 +46,18 @@ struct DataOptions: ParsableArguments {
     }
 
     /// The pairs of the files in these folders, with --mask-suffix and --region-suffix, or where one is left out,
-    /// the suffix found from the files (`SampleDiscovery.suffix`), told in a note on standard error (by rank 0 alone
-    /// under mpirun).
+    /// the suffix found from the files (`SampleDiscovery.pairFolders`), told in a note on standard error (by rank 0
+    /// alone under mpirun).
     func pairFolders(images: String, masks: String, regions: String?) -> (pairs: [SamplePaths], problems: [DatasetProblem]) {
-        func suffix(_ given: String?, of folder: String, _ flag: String, _ what: String) -> String {
-            if let given { return given }
-            let found = SampleDiscovery.suffix(of: folder, images: images) ?? ""
-            if !found.isEmpty, ProcessGroup.world.isPrimary { Console.error("note: \(what) are named by the image's stem + '\(found)' (found from the files; \(flag) sets it)") }
-            return found
+        let paired = SampleDiscovery.pairFolders(images: images, masks: masks, maskSuffix: maskSuffix, regions: regions,
+                                                 regionSuffix: regionSuffix)
+        func note(_ found: String, given: String?, _ flag: String, _ what: String) {
+            guard given == nil, !found.isEmpty, ProcessGroup.world.isPrimary else { return }
+            Console.error("note: \(what) are named by the image's stem + '\(found)' (found from the files; \(flag) sets it)")
         }
-        return SampleDiscovery.pairFolders(images: images, masks: masks, maskSuffix: suffix(maskSuffix, of: masks, "--mask-suffix", "masks"),
-                                           regions: regions,
-                                           regionSuffix: regions.map { suffix(regionSuffix, of: $0, "--region-suffix", "region masks") } ?? "")
+        note(paired.suffixes.mask, given: maskSuffix, "--mask-suffix", "masks")
+        if regions != nil { note(paired.suffixes.region, given: regionSuffix, "--region-suffix", "region masks") }
+        return (paired.pairs, paired.problems)
     }
 
     /// Checks that the pairs come from one place: `folder` (`DIR`), or --images and --masks, or --list.

@@ -9,7 +9,7 @@ struct BatchLoaderTests {
     func dataset() throws -> (SegmentationDataset, URL) {
         let folder = try SyntheticData.temporaryFolder()
         let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 6, size: 40)
-        let (pairs, _) = SampleDiscovery.pairFolders(images: images, masks: masks)
+        let (pairs, _, _) = SampleDiscovery.pairFolders(images: images, masks: masks)
         return (try SegmentationDataset.open(pairs, options: DatasetOptions(inputChannels: 1, classes: 2)), folder)
     }
 

@@ -15,10 +15,20 @@ struct SegmentationDatasetTests {
             try FileManager.default.moveItem(atPath: "\(masks)/\(i).png", toPath: "\(masks)/\(i)_mask.png")
         }
         #expect(SampleDiscovery.pairFolders(images: images, masks: masks).pairs.isEmpty)
-        #expect(SampleDiscovery.suffix(of: masks, images: images) == "_mask")
-        #expect(SampleDiscovery.suffix(of: images, images: images) == "")
-        #expect(SampleDiscovery.suffix(of: folder.appendingPathComponent("none").path, images: images) == nil)
-        let (pairs, problems) = SampleDiscovery.pairFolders(images: images, masks: masks, maskSuffix: "_mask")
+        // Left out (nil), the suffix is found from the names: the one pairing most images, none on a tie.
+        let found = SampleDiscovery.pairFolders(images: images, masks: masks, maskSuffix: nil)
+        #expect(found.suffixes.mask == "_mask" && found.pairs.count == 4 && found.problems.isEmpty)
+        #expect(SampleDiscovery.pairFolders(images: images, masks: images, maskSuffix: nil).suffixes.mask == "")
+        let none = SampleDiscovery.pairFolders(images: images, masks: folder.appendingPathComponent("none").path, maskSuffix: nil)
+        #expect(none.suffixes.mask == "" && none.problems.contains { $0.description.contains("no such folder") })
+        try FileManager.default.copyItem(atPath: masks, toPath: folder.appendingPathComponent("regions").path)
+        try FileManager.default.moveItem(atPath: "\(masks)/3_mask.png", toPath: "\(masks)/3.png")  // 3 of 4 add _mask
+        let mixed = SampleDiscovery.pairFolders(images: images, masks: masks, maskSuffix: nil,
+                                                regions: folder.appendingPathComponent("regions").path, regionSuffix: nil)
+        #expect(mixed.suffixes == ("_mask", "_mask") && mixed.pairs.count == 3, "\(mixed.problems)")
+        #expect(mixed.problems.map(\.description).joined().contains("3.png: no mask 3_mask.*"), "\(mixed.problems)")
+        try FileManager.default.moveItem(atPath: "\(masks)/3.png", toPath: "\(masks)/3_mask.png")
+        let (pairs, problems, _) = SampleDiscovery.pairFolders(images: images, masks: masks, maskSuffix: "_mask")
         #expect(problems.isEmpty && pairs.count == 4)
         #expect(pairs[0].mask.hasSuffix("0_mask.png"))
         let dataset = try SegmentationDataset.open(pairs, options: DatasetOptions(inputChannels: 1, classes: 2))
@@ -43,7 +53,7 @@ struct SegmentationDatasetTests {
         try Data("not an image".utf8).write(to: URL(fileURLWithPath: "\(images)/2.png"))  // unreadable image
         try ImageWriter.writePNG(try Image(width: 8, height: 8, channels: 1, samples: [UInt16](repeating: 0, count: 64)),
                                  to: "\(masks)/3.png")                                     // size mismatch
-        let (pairs, pairProblems) = SampleDiscovery.pairFolders(images: images, masks: masks)
+        let (pairs, pairProblems, _) = SampleDiscovery.pairFolders(images: images, masks: masks)
         let error = #expect(throws: DatasetProblems.self) {
             try SegmentationDataset.open(pairs, options: DatasetOptions(inputChannels: 1, classes: 2), problems: pairProblems)
         }
@@ -58,7 +68,7 @@ struct SegmentationDatasetTests {
         let folder = try SyntheticData.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 2, maskValues: (0, 128))
-        let (pairs, _) = SampleDiscovery.pairFolders(images: images, masks: masks)
+        let (pairs, _, _) = SampleDiscovery.pairFolders(images: images, masks: masks)
         let outside = #expect(throws: DatasetProblems.self) {
             try SegmentationDataset.open(pairs, options: DatasetOptions(inputChannels: 1, classTable: try ClassTable(values: [[0], [255]])))
         }
@@ -74,7 +84,7 @@ struct SegmentationDatasetTests {
         let folder = try SyntheticData.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 2, maskValues: (0, 0))
-        let (pairs, _) = SampleDiscovery.pairFolders(images: images, masks: masks)
+        let (pairs, _, _) = SampleDiscovery.pairFolders(images: images, masks: masks)
         let error = #expect(throws: DatasetProblems.self) {
             try SegmentationDataset.open(pairs, options: DatasetOptions(inputChannels: 1, classes: 2))
         }
@@ -92,7 +102,7 @@ struct SegmentationDatasetTests {
         for i in 0..<2 {
             try ImageWriter.writePNG(try Image(width: 32, height: 32, channels: 1, samples: inside), to: "\(regions)/\(i).png")
         }
-        let (pairs, problems) = SampleDiscovery.pairFolders(images: images, masks: masks, regions: regions)
+        let (pairs, problems, _) = SampleDiscovery.pairFolders(images: images, masks: masks, regions: regions)
         #expect(problems.isEmpty)
         let dataset = try SegmentationDataset.open(pairs, options: DatasetOptions(inputChannels: 1, classes: 2))
         let (_, mask) = try dataset.sample(0)
@@ -116,7 +126,7 @@ struct SegmentationDatasetTests {
         try ImageWriter.writePNG(try Image(width: 32, height: 32, channels: 3, samples: red), to: "\(masks)/0.png")
         try ImageWriter.writePNG(try Image(width: 32, height: 32, channels: 3, samples: [UInt16](repeating: 0, count: 32 * 32 * 3)),
                                  to: "\(masks)/1.png")
-        let (pairs, _) = SampleDiscovery.pairFolders(images: images, masks: masks)
+        let (pairs, _, _) = SampleDiscovery.pairFolders(images: images, masks: masks)
         let dataset = try SegmentationDataset.open(pairs, options: DatasetOptions(inputChannels: 1, classes: 2))
         #expect(dataset.table.values == [[0, 0, 0], [255, 0, 0]])
         #expect(try dataset.sample(1).mask.classes.allSatisfy { $0 == 0 })

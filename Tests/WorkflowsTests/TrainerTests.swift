@@ -17,7 +17,7 @@ struct TrainerTests {
     func setUp(count: Int = 10) throws -> Run {
         let folder = try SyntheticData.temporaryFolder("unet-trainer")
         let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: count, size: 32)
-        let (pairs, _) = SampleDiscovery.pairFolders(images: images, masks: masks)
+        let (pairs, _, _) = SampleDiscovery.pairFolders(images: images, masks: masks)
         return Run(folder: folder, dataset: try SegmentationDataset.open(pairs, options: DatasetOptions(inputChannels: 1, classes: 2)))
     }
 
