@@ -29,6 +29,12 @@ public struct LossFunction: Sendable, Codable, Equatable {
         self.focalGamma = focalGamma
     }
 
+    /// Whether this loss has a Dice term that leaves the background (class 0) out for a network of `classes`
+    /// output channels (`SegmentationLoss.diceClasses`).
+    public func leavesDiceBackground(classes: Int) -> Bool {
+        [.dice, .diceCE].contains(kind) && SegmentationLoss.diceClasses(classes, includeBackground: diceIncludesBackground).lowerBound > 0
+    }
+
     /// The mean loss over the counted pixels and its gradient with respect to `logits` `(N, C, H, W)`.
     public func callAsFunction(logits: Tensor, targets: [Int32]) throws -> (loss: Float, gradient: Tensor) {
         let binary = logits.rank == 4 && logits.shape[1] == 1

@@ -120,6 +120,12 @@ public enum SegmentationLoss {
         return (loss, gradient)
     }
 
+    /// The classes soft Dice averages over for `classes` output channels: all of them, or 1... where the background
+    /// is left out. One class (sigmoid) has no background term to leave out: its Dice is the foreground's.
+    public static func diceClasses(_ classes: Int, includeBackground: Bool) -> Range<Int> {
+        classes == 1 || includeBackground ? 0..<classes : 1..<classes
+    }
+
     /// `softDice(logits:targets:epsilon:includeBackground:)` from the logits' softmax (sigmoid for one class), the
     /// arguments checked: the loss, its gradient written into `gradient` (of the logits' shape), or added to what it
     /// holds (`adding`: another term's gradient, so that no pass adds the two).
@@ -127,7 +133,7 @@ public enum SegmentationLoss {
                          _ n: Int, _ c: Int, _ plane: Int, gradient: inout Tensor, adding: Bool) -> Float
     {
         let binary = c == 1
-        let averaged = binary || includeBackground ? Array(0..<c) : Array(1..<c)
+        let averaged = Array(diceClasses(c, includeBackground: includeBackground))
         // Per block, each class's intersection Σ p·t and union Σ p + t.
         let sums = BlockSums(blocks: blockCount(n, plane), width: 2 * c)
         probabilities.withUnsafeBufferPointer { p in

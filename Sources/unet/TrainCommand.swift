@@ -281,10 +281,8 @@ struct TrainCommand: ParsableCommand {
         let batches = group.worldSize == 1 ? "\(batchSize)"
             : "\(batchSize * group.worldSize) (\(batchSize) on each of \(group.worldSize) ranks, \(Threads.count) threads each)"
         progress.message(Self.optimizerText(options))
-        // One class has no background term to leave out: its Dice is the foreground's.
-        let diceLeavesBackground = [.dice, .diceCE].contains(options.loss.kind) && !options.loss.diceIncludesBackground
-            && model.architecture.classes > 1
-        progress.message("loss: \(options.loss.kind.rawValue)" + (diceLeavesBackground ? ", Dice without the background (class 0)" : ""))
+        progress.message("loss: \(options.loss.kind.rawValue)"
+            + (options.loss.leavesDiceBackground(classes: model.architecture.classes) ? ", Dice without the background (class 0)" : ""))
         progress.message("training \(model.architecture) for \(trainer.totalSteps) steps of \(batches)"
             + (group.worldSize == 1 ? " on \(Threads.count) threads" : "") + ", \(options.precision == .bf16 ? "bf16 mixed precision" : "fp32")")
         var tensorBoardLog: TensorBoardLog?

@@ -32,6 +32,11 @@ struct LossFunctionTests {
         try check(3, "dice", LossFunction(kind: .dice))
         try check(3, "dice_no_background", LossFunction(kind: .dice, diceIncludesBackground: false))
         try check(3, "focal", LossFunction(kind: .focal, focalGamma: 2))
+        // What train's loss line says: the background is left out of a Dice term of two or more classes only.
+        let noBackground = LossFunction(diceIncludesBackground: false)
+        #expect(noBackground.leavesDiceBackground(classes: 3) && !noBackground.leavesDiceBackground(classes: 1))
+        #expect(!LossFunction().leavesDiceBackground(classes: 3))
+        #expect(!LossFunction(kind: .ce, diceIncludesBackground: false).leavesDiceBackground(classes: 3))
     }
 
     @Test("one class: BCE, Dice and focal over counted pixels")
