@@ -24,7 +24,7 @@ struct OptimizerOptions: ParsableArguments {
 
     func validate() throws {
         try FlagRange.positive(learningRate, "--learning-rate", atMost: 10)
-        try FlagRange.check(minLr, "--min-lr", in: 0...(learningRate ?? 10))
+        try FlagRange.check(minLr, "--min-lr", in: 0...10)
         try FlagRange.check(weightDecay, "--weight-decay", in: 0...1)
         try FlagRange.below(momentum, "--momentum", 1)
         try FlagRange.check(clip, "--clip", in: 0...1e6)
@@ -33,22 +33,27 @@ struct OptimizerOptions: ParsableArguments {
         try FlagRange.below(ema, "--ema", 1)
     }
 
-    /// Writes the flags into `o`, `defaults` for those left out.
-    /// - Throws: `ValidationError` where `--min-lr` is above the learning rate that applies.
-    func apply(to o: inout TrainingOptions, defaults: TrainerDefaults = .milesial) throws {
+    /// Writes the flags into `o`, `defaults` for those left out. `--min-lr` is checked against the learning rate that
+    /// applies once the rate is known (`check(_:)`).
+    func apply(to o: inout TrainingOptions, defaults: TrainerDefaults = .milesial) {
         o.optimizer = optimizer ?? defaults.optimizer
         o.learningRate = learningRate ?? defaults.learningRate
         o.weightDecay = weightDecay ?? defaults.weightDecay
         // An optimizer given by flag takes its own momentum defaults, not those of the defaults' optimizer.
         o.nesterov = nesterov ?? (optimizer == nil && defaults.nesterov)
         o.momentum = momentum ?? (optimizer == nil ? defaults.momentum : nil) ?? (o.optimizer == .rmsprop ? 0.999 : 0.9)
-        guard minLr <= o.learningRate else {
-            throw ValidationError("--min-lr \(minLr) is above the learning rate, \(o.learningRate)")
-        }
         (o.schedule, o.warmupSteps, o.minimumLearningRate, o.plateauPatience) = (schedule ?? defaults.schedule, warmup, minLr, patience)
         let clip = clip ?? defaults.clip
         o.gradientClipping = clip > 0 ? clip : nil
         o.emaDecay = ema
+    }
+
+    /// - Throws: `ValidationError` where `--min-lr` is above the learning rate that applies in `o` (given, the
+    ///   architecture's default or, under `--auto`, the recipe's).
+    static func check(_ o: TrainingOptions) throws {
+        guard o.minimumLearningRate <= o.learningRate else {
+            throw ValidationError("--min-lr \(o.minimumLearningRate) is above the learning rate, \(o.learningRate)")
+        }
     }
 }
 

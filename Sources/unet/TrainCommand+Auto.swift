@@ -64,7 +64,7 @@ extension TrainCommand {
         set("--loss", \.loss, lossFunction.kind, lossFunction.kind.rawValue)
         set("--class-weights", \.classWeights, lossFunction.classWeights, loss.classWeights ?? "")
         var o = TrainingOptions()
-        try optimizer.apply(to: &o)
+        optimizer.apply(to: &o)
         set("--optimizer", \.optimizer, o.optimizer, o.optimizer.rawValue)
         set("--learning-rate", \.learningRate, o.learningRate, "\(o.learningRate)")
         set("--weight-decay", \.weightDecay, o.weightDecay, "\(o.weightDecay)")

@@ -338,7 +338,7 @@ struct TrainCommand: ParsableCommand {
     func trainingOptions(classes: Int, defaults: TrainerDefaults) throws -> TrainingOptions {
         var o = TrainingOptions()
         (o.epochs, o.steps) = (epochs, steps)
-        try optimizer.apply(to: &o, defaults: defaults)
+        optimizer.apply(to: &o, defaults: defaults)
         o.loss = try loss.lossFunction(classes: classes, includesBackground: defaults.diceIncludesBackground)
         o.precision = MixedPrecision.precision(amp: amp)
         o.recomputesConvolutions = keepActivations ? false : nil

@@ -36,6 +36,7 @@ struct TrainingSettings {
         intensityMaximum = try NumberList.parse(command.intensityMax, "--intensity-max")
         options = try command.trainingOptions(classes: command.architecture.classes,
                                               defaults: .of(loaded ?? architecture))
+        if !command.auto { try OptimizerOptions.check(options) }  // --auto: against the recipe's rate
     }
 
     /// The settings of `recipe` (the given flags already written into it), with the flags no recipe decides (precision,
@@ -53,6 +54,7 @@ struct TrainingSettings {
         (intensityMinimum, intensityMaximum) = (recipe.intensityMinimum, recipe.intensityMaximum)
         options = try command.trainingOptions(classes: recipe.classes, defaults: .milesial)
         recipe.apply(to: &options)
+        try OptimizerOptions.check(options)
         options.stretchesToDeadline = !given.contains("--steps")  // --auto refuses --epochs
         predictionFlips = recipe.predictionFlips
         options.checksTestTimeFlips = recipe.predictionFlips

@@ -33,7 +33,7 @@ struct PlanCommandTests {
         #expect(nothing.status != 0 && nothing.error.split(separator: "\n").count == 1, "\(nothing.error)")
     }
 
-    @Test("train --auto --time 20s: plans, prints each decision, keeps a given flag, ends by the budget with best and last models")
+    @Test("train --auto --time 20s: plans, prints each decision, keeps a given flag (--min-lr checked against the recipe's rate, not milesial's), ends by the budget with best and last models")
     func autoRun() throws {
         let folder = try SyntheticData.temporaryFolder("unet-auto")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -41,11 +41,13 @@ struct PlanCommandTests {
         let output = folder.appendingPathComponent("run").path
         let started = Date()
         let result = try CommandRunner.unet(["train", "--images", images, "--masks", masks, "--auto", "--time", "20s",
-                                             "--batch-size", "3", "--output-dir", output])
+                                             "--batch-size", "3", "--min-lr", "1e-4", "--output-dir", output])
         let wall = Date().timeIntervalSince(started)
         #expect(result.status == 0, "\(result.error)")
         #expect(result.error.contains("recipe (budget 20s"), "\(result.error)")
         #expect(result.error.contains("--batch-size") && result.error.contains("given"))
+        #expect(result.error.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("--min-lr") && $0.contains("0.0001") && $0.contains("given") },
+                "\(result.error)")
         #expect(result.error.contains("--optimizer") && result.error.contains("--steps"))
         for name in ["best.safetensors", "last.safetensors", "metrics.jsonl", "training_curves.png"] {
             #expect(FileManager.default.fileExists(atPath: output + "/" + name), "\(name)")
