@@ -328,7 +328,7 @@ public final class Trainer {
         var metadata = loaded.metadata
         metadata.flips = flipped > best
         guard metadata.flips != loaded.metadata.flips else { return }
-        try TrainingCheckpoint.rewrite(runDirectory.file("best.safetensors"), architecture: model.architecture, metadata: metadata)
+        try TrainingCheckpoint.rewrite(loaded, to: runDirectory.file("best.safetensors"), metadata: metadata)
     }
 
     /// Under a deadline: ends the plan at this step when another one would not leave time for the closing validation

@@ -53,12 +53,11 @@ struct TrainingCheckpoint {
                             extraMetadata: [ModelFile.trainingKey: String(decoding: try encoder.encode(state), as: UTF8.self)])
     }
 
-    /// Replaces the model metadata (`unet.metadata`) of the checkpoint at `path`, its tensors and training state as
-    /// they are; atomically.
-    static func rewrite(_ path: String, architecture: Architecture, metadata: ModelMetadata) throws {
-        var file = try SafeTensorsFile.read(path: path)
-        file.metadata.merge(try ModelFile.descriptiveMetadata(architecture: architecture, metadata: metadata)) { _, new in new }
-        try file.write(to: path)
+    /// Writes `loaded`, the checkpoint read from `path`, back with `metadata` as its model metadata (`unet.metadata`),
+    /// its tensors and training state as they are; atomically.
+    static func rewrite(_ loaded: LoadedModel, to path: String, metadata: ModelMetadata) throws {
+        try ModelFile.write(loaded.tensors, architecture: loaded.model.architecture, metadata: metadata, to: path,
+                            extraTensors: loaded.extraTensors, extraMetadata: loaded.fileMetadata)
     }
 
     /// The state, optimizer buffers, moving average and deep supervision heads of a loaded training checkpoint.
