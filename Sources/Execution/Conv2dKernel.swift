@@ -391,7 +391,7 @@ final class Conv2dKernel: NodeKernel {
             w = Self.subpixelWeight(w, outputChannels: cout)
         }
         if let scale = folded {
-            // Row `r` (an output channel) becomes channel `r % C` of the batch norm's `C` (`Graph.convolutionMaking`).
+            // Row `r` (an output channel) becomes channel `r % C` of the batch norm's `C` (`Graph.convolution(behind:consumers:)`).
             let perRow = w.count / w.shape[0]
             let unscaled = w
             w = Tensor(shape: w.shape) { unscaled[flat: $0] * scale[$0 / perRow % scale.count] }

@@ -1,6 +1,6 @@
 extension Graph {
     /// Inference: each eval-mode batch norm whose input is a convolution's output read by nothing else, directly or
-    /// through a depth-to-space rearrangement (`convolutionMaking(_:consumers:)`), becomes part of that convolution
+    /// through a depth-to-space rearrangement (`convolution(behind:consumers:)`), becomes part of that convolution
     /// (`Conv2dAttributes.foldedNorm`): `w·γ/√(σ²+ε)`, `(b − μ)·γ/√(σ²+ε) + β`, each of the convolution's channels
     /// taking the statistics of the channel it becomes.
     public func foldingBatchNorm() -> Graph {
@@ -10,7 +10,7 @@ extension Graph {
         var replacement: [Value: Value] = [:]
         for (index, node) in nodes.enumerated() {
             guard case .batchNorm(let norm) = node.op, norm.activation == nil,
-                  let producerIndex = convolutionMaking(node.inputs[0], consumers: consumers),
+                  let made = producerIndex(of: node.inputs[0]), let producerIndex = convolution(behind: made, consumers: consumers),
                   case .conv2d(var conv) = nodes[producerIndex].op, conv.foldedNorm == nil, conv.activation == nil,
                   !conv.accumulates, consumers[node.inputs[0]] == [index], !isOutput(node.inputs[0]) else { continue }
             conv.foldedNorm = norm

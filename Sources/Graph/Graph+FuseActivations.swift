@@ -1,6 +1,6 @@
 extension Graph {
     /// A ReLU or leaky ReLU whose input is a convolution's output read by nothing else, directly or through a
-    /// depth-to-space rearrangement (`convolutionMaking(_:consumers:)`), becomes the convolution's post-op; a ReLU
+    /// depth-to-space rearrangement (`convolution(behind:consumers:)`), becomes the convolution's post-op; a ReLU
     /// after a batch norm becomes part of it (oneDNN's `fuse_norm_relu`, whose backward needs only the normalization's
     /// input, statistics and a mask of which outputs it zeroed); in inference (not `training`), a ReLU or leaky ReLU
     /// after an instance norm becomes its post-op.
@@ -12,9 +12,8 @@ extension Graph {
         for (index, node) in nodes.enumerated() {
             guard let activation = Activation(node.op) else { continue }
             let input = node.inputs[0]
-            guard !isOutput(input), consumers[input] == [index],
-                  let producerIndex = convolutionMaking(input, consumers: consumers)
-                    ?? nodes.firstIndex(where: { $0.output == input }) else { continue }
+            guard !isOutput(input), consumers[input] == [index], let made = producerIndex(of: input) else { continue }
+            let producerIndex = convolution(behind: made, consumers: consumers) ?? made
             switch graph.nodes[producerIndex].op {
             case .conv2d(var conv) where conv.activation == nil:
                 conv.activation = activation

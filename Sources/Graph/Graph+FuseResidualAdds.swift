@@ -14,7 +14,7 @@ extension Graph {
             guard case .add = node.op, node.inputs.count == 2, node.inputs[0] != node.inputs[1] else { continue }
             for (made, r) in [(node.inputs[0], node.inputs[1]), (node.inputs[1], node.inputs[0])] {
                 guard !isOutput(made), consumers[made] == [index], r != input, !isOutput(r), shape(made) == shape(r),
-                      let producer = nodes.firstIndex(where: { $0.output == made }),
+                      let producer = producerIndex(of: made),
                       case .conv2d(let conv) = nodes[producer].op, !conv.accumulates, conv.activation == nil,
                       conv.weightInputChannels == nil, nodes[producer].inputs[0] != r else { continue }
                 fused[index] = (producer, r)

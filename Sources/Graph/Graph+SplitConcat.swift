@@ -12,7 +12,7 @@ extension Graph {
         for (index, node) in nodes.enumerated() {
             guard case .conv2d(let conv) = node.op, conv.groups == 1, conv.weightInputChannels == nil, !conv.accumulates,
                   conv.splitsOverInputChannels,
-                  let concatIndex = nodes.firstIndex(where: { $0.output == node.inputs[0] }),
+                  let concatIndex = producerIndex(of: node.inputs[0]),
                   case .concat = nodes[concatIndex].op, consumers[node.inputs[0]] == [index] else {
                 graph.nodes.append(node)
                 continue

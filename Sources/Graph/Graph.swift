@@ -62,7 +62,10 @@ public struct Graph: Sendable, CustomStringConvertible {
     }
 
     /// The node that makes `value` (nil for the input).
-    public func producer(of value: Value) -> Node? { nodes.first { $0.output == value } }
+    public func producer(of value: Value) -> Node? { producerIndex(of: value).map { nodes[$0] } }
+
+    /// The index (into `nodes`) of the node that makes `value` (nil for the input).
+    public func producerIndex(of value: Value) -> Int? { nodes.firstIndex { $0.output == value } }
 
     /// For every value, the indices (into `nodes`) of the nodes that read it, in order.
     public var consumers: [Value: [Int]] {
