@@ -25,6 +25,8 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CImageCodecs", path: "Sources/CImageCodecs"),
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        // A header only: vector square roots for the optimizers (no library to link).
+        .systemLibrary(name: "CVectorMath", path: "Sources/CVectorMath"),
 
         // MARK: - Libraries
         .target(name: "DNNL", dependencies: ["CDNNL"]),
@@ -37,7 +39,7 @@ let package = Package(
         .target(name: "Models", dependencies: ["Checkpoints", "Files", "Graph", "NN", "Tensors"]),
         .target(name: "Execution", dependencies: ["DNNL", "Distributed", "Graph", "Kernels", "NN", "Models", "Tensors"], exclude: ["README.md"]),
         .target(name: "Distributed", dependencies: ["CMPI"]),
-        .target(name: "Training", dependencies: ["DNNL", "Distributed", "NN", "Tensors"]),
+        .target(name: "Training", dependencies: ["CVectorMath", "DNNL", "Distributed", "NN", "Tensors"]),
         .target(name: "Evaluation"),
         .target(name: "Datasets", dependencies: ["Files", "ImageIO", "Tensors"]),
         .target(name: "Reports", dependencies: ["ImageIO"]),

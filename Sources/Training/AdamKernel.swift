@@ -1,6 +1,9 @@
+import CVectorMath
+
 /// Adam's element-wise update over raw buffers, eight lanes at a time with a scalar tail. The vector and
-/// scalar paths perform the same IEEE operations in the same order (no fused multiply-add), so a parameter's
-/// result does not depend on how its elements are split into chunks.
+/// scalar paths perform the same IEEE operations in the same order (no fused multiply-add; `unet_sqrt8` and
+/// `unet_sqrt` round as `Float.squareRoot()` does), so a parameter's result does not depend on how its elements are
+/// split into chunks.
 struct AdamKernel {
     let beta1, beta2, epsilon, learningRate, weightDecay: Float
     let decoupled: Bool
@@ -27,7 +30,7 @@ struct AdamKernel {
             if decoupled { param *= decay } else if l2 { grad += wd * param }
             let first = b1 * rm.loadUnaligned(fromByteOffset: offset, as: V.self) + oneMinusB1 * grad
             let second = b2 * rv.loadUnaligned(fromByteOffset: offset, as: V.self) + oneMinusB2 * grad * grad
-            param -= size * first / (second.squareRoot() / correction + eps)
+            param -= size * first / (unet_sqrt8(second) / correction + eps)
             rm.storeBytes(of: first, toByteOffset: offset, as: V.self)
             rv.storeBytes(of: second, toByteOffset: offset, as: V.self)
             rp.storeBytes(of: param, toByteOffset: offset, as: V.self)
@@ -38,7 +41,7 @@ struct AdamKernel {
             if decoupled { p[i] *= 1 - learningRate * weightDecay } else if l2 { grad += weightDecay * p[i] }
             m[i] = beta1 * m[i] + (1 - beta1) * grad
             v[i] = beta2 * v[i] + (1 - beta2) * grad * grad
-            p[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2 + epsilon)
+            p[i] -= stepSize * m[i] / (unet_sqrt(v[i]) / correction2 + epsilon)
             i += 1
         }
     }

@@ -97,9 +97,35 @@ public struct OptimizerState: Sendable {
 @discardableResult
 public func clipGradientNorm(_ parameters: [Parameter], maximum: Float) -> Float {
     var total: Double = 0
-    for p in parameters { p.grad.withUnsafeBufferPointer { g in for v in g { total += Double(v) * Double(v) } } }
+    for p in parameters { p.grad.withUnsafeBufferPointer { total += sumOfSquares($0) } }
     let norm = Float(total.squareRoot())
     let scale = maximum / (norm + 1e-6)
-    if scale < 1 { for p in parameters { p.grad = scale * p.grad } }
+    if scale < 1 {
+        for p in parameters { p.grad.withUnsafeMutableBufferPointer { g in for i in g.indices { g[i] *= scale } } }
+    }
     return norm
+}
+
+/// `Σ v²` over `values`: eight float32 lanes over blocks of 1024 elements, the blocks' sums added in double.
+private func sumOfSquares(_ values: UnsafeBufferPointer<Float>) -> Double {
+    typealias V = SIMD8<Float>
+    guard let base = values.baseAddress else { return 0 }
+    let raw = UnsafeRawPointer(base)
+    var (total, i) = (0.0, 0)
+    while i < values.count {
+        let end = min(i + 1024, values.count)
+        var lanes = V()
+        while i + V.scalarCount <= end {
+            let v = raw.loadUnaligned(fromByteOffset: i * MemoryLayout<Float>.stride, as: V.self)
+            lanes += v * v
+            i += V.scalarCount
+        }
+        var block = Double(lanes.sum())
+        while i < end {
+            block += Double(base[i]) * Double(base[i])
+            i += 1
+        }
+        total += block
+    }
+    return total
 }

@@ -37,23 +37,17 @@ public final class RMSprop: Optimizer {
 
     public func update(parameterAt index: Int, elements: Range<Int>, gradient gp: UnsafeBufferPointer<Float>) {
         guard !frozen.contains(index) else { return }
-        let (lr, mu, a, eps, wd) = (learningRate, momentumValue, alpha, epsilon, weightDecay)
+        let kernel = RMSpropKernel(learningRate: learningRate, alpha: alpha, epsilon: epsilon, weightDecay: weightDecay,
+                                   momentum: momentumValue)
         parameters[index].value.withUnsafeMutableBufferPointer { p in
             precondition(gp.count == elements.count && elements.upperBound <= p.count,
                          "RMSprop: gradient of \(gp.count) for elements \(elements) of \(p.count)")
             squareAverages[index].withUnsafeMutableBufferPointer { s in
                 buffers[index].withUnsafeMutableBufferPointer { b in
-                    for i in elements {
-                        let g = gp[i - elements.lowerBound] + wd * p[i]
-                        s[i] = a * s[i] + (1 - a) * g * g
-                        let average = s[i].squareRoot() + eps
-                        if mu > 0 {
-                            b[i] = mu * b[i] + g / average
-                            p[i] -= lr * b[i]
-                        } else {
-                            p[i] -= lr * g / average
-                        }
-                    }
+                    let start = elements.lowerBound
+                    let (pp, sp, bp) = (p.baseAddress! + start, s.baseAddress! + start, b.baseAddress! + start)
+                    let g = gp.baseAddress!
+                    parallelChunks(elements.count) { range in kernel.run(pp, sp, bp, g, range) }
                 }
             }
         }

@@ -48,14 +48,18 @@ public final class SGD: Optimizer {
         buffers[index] = nil  // the buffer is uniquely referenced while it is updated in place
         parameter.value.withUnsafeMutableBufferPointer { p in
             buffer.withUnsafeMutableBufferPointer { b in
-                for i in elements {
-                    var d = gradient[i - elements.lowerBound]
-                    if wd != 0 { d += wd * p[i] }
-                    if mu != 0 {
-                        b[i] = firstStep ? d : mu * b[i] + (1 - damp) * d
-                        d = nesterov ? d + mu * b[i] : b[i]
+                let start = elements.lowerBound
+                let (pp, bp, gp) = (p.baseAddress! + start, b.baseAddress.map { $0 + start }, gradient.baseAddress!)
+                parallelChunks(elements.count) { range in
+                    for i in range {
+                        var d = gp[i]
+                        if wd != 0 { d += wd * pp[i] }
+                        if mu != 0, let bp {
+                            bp[i] = firstStep ? d : mu * bp[i] + (1 - damp) * d
+                            d = nesterov ? d + mu * bp[i] : bp[i]
+                        }
+                        pp[i] += -lr * d
                     }
-                    p[i] += -lr * d
                 }
             }
         }

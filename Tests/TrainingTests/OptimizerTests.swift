@@ -86,6 +86,16 @@ struct OptimizerTests {
         expectClose(p.grad, try Tensor(shape: [2], scalars: [0.6, 0.8]), rtol: 1e-5, atol: 1e-6)
         #expect(clipGradientNorm([p], maximum: 10) < 1.01)
         expectClose(p.grad, try Tensor(shape: [2], scalars: [0.6, 0.8]), rtol: 1e-5, atol: 1e-6)
+        // Many elements (blocks of eight lanes and a tail) over two parameters: the norm of all, each gradient scaled.
+        var g = SeededGenerator(seed: 5)
+        let (a, b) = (Parameter(Tensor(shape: [100_003])), Parameter(Tensor(shape: [7])))
+        (a.grad, b.grad) = (Tensor.normal(shape: [100_003], using: &g), Tensor.normal(shape: [7], using: &g))
+        let gradients = a.grad.scalars + b.grad.scalars
+        let norm = gradients.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        let clipped = clipGradientNorm([a, b], maximum: 2)
+        #expect(abs(Double(clipped) - norm) <= 1e-6 * norm, "\(clipped) against \(norm)")
+        let scale = 2 / (clipped + 1e-6)
+        #expect(a.grad.scalars + b.grad.scalars == gradients.map { scale * $0 })
     }
 
     @Test("a large parameter updated in parallel chunks equals the same values updated serially")
@@ -102,11 +112,47 @@ struct OptimizerTests {
             piece.grad = try! Tensor(shape: [range.count], scalars: Array(gradient.scalars[range]))
             return piece
         }
-        for optimizer in [Adam(parameters: [big]), Adam(parameters: pieces)] {
-            optimizer.update()
-            optimizer.update()
+        let optimizers: [[any Optimizer]] = [[Adam(parameters: [big]), Adam(parameters: pieces)],
+                                             [RMSprop(parameters: [big], momentum: 0.9), RMSprop(parameters: pieces, momentum: 0.9)],
+                                             [SGD(parameters: [big], learningRate: 1e-2, momentum: 0.9, nesterov: true),
+                                              SGD(parameters: pieces, learningRate: 1e-2, momentum: 0.9, nesterov: true)]]
+        for pair in optimizers {
+            for optimizer in pair {
+                optimizer.update()
+                optimizer.update()
+            }
+            #expect(big.value.scalars == pieces.flatMap(\.value.scalars))
         }
-        #expect(big.value.scalars == pieces.flatMap(\.value.scalars))
+    }
+
+    @Test("RMSprop's vectorized update equals PyTorch's formula evaluated one element at a time",
+          arguments: [(Float(0), Float(0)), (Float(1e-8), Float(0.999)), (Float(0.01), Float(0.9))])
+    func rmspropFormula(weightDecay: Float, momentum: Float) throws {
+        var g = SeededGenerator(seed: 4)
+        let count = 100_003  // parallel chunks, eight-lane vectors and a scalar tail
+        let start = Tensor.normal(shape: [count], using: &g)
+        let gradients = (0..<3).map { _ in Tensor.normal(shape: [count], using: &g) }
+        let p = Parameter(start)
+        let rmsprop = RMSprop(parameters: [p], learningRate: 1e-3, weightDecay: weightDecay, momentum: momentum)
+        var (value, s, b) = (start.scalars, [Float](repeating: 0, count: count), [Float](repeating: 0, count: count))
+        let (alpha, eps, lr): (Float, Float, Float) = (0.99, 1e-8, 1e-3)
+        for gradient in gradients {
+            p.grad = gradient
+            rmsprop.update()
+            for i in 0..<count {
+                let grad = gradient.scalars[i] + weightDecay * value[i]
+                s[i] = alpha * s[i] + (1 - alpha) * grad * grad
+                let average = s[i].squareRoot() + eps
+                if momentum > 0 {
+                    b[i] = momentum * b[i] + grad / average
+                    value[i] -= lr * b[i]
+                } else {
+                    value[i] -= lr * grad / average
+                }
+            }
+        }
+        #expect(p.value.scalars == value)
+        #expect(rmsprop.squareAverages[0].scalars == s && rmsprop.buffers[0].scalars == b)
     }
 
     @Test("Adam's vectorized update equals PyTorch's formula evaluated one element at a time",
