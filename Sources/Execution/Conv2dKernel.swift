@@ -392,9 +392,13 @@ final class Conv2dKernel: NodeKernel {
         }
         if let scale = folded {
             // Row `r` (an output channel) becomes channel `r % C` of the batch norm's `C` (`Graph.convolution(behind:consumers:)`).
-            let perRow = w.count / w.shape[0]
-            let unscaled = w
-            w = Tensor(shape: w.shape) { unscaled[flat: $0] * scale[$0 / perRow % scale.count] }
+            let (rows, perRow) = (w.shape[0], w.count / w.shape[0])
+            w.withUnsafeMutableBufferPointer { values in
+                for r in 0..<rows {
+                    let factor = scale[r % scale.count]
+                    for i in r * perRow..<(r + 1) * perRow { values[i] *= factor }
+                }
+            }
         }
         return w
     }
