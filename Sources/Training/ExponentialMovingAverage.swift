@@ -45,8 +45,8 @@ public final class ExponentialMovingAverage {
                 averages[index].withUnsafeMutableBufferPointer { average in
                     if parameter.isInteger {
                         for i in values.indices { average[i] = values[i] }
-                    } else {
-                        for i in values.indices { average[i] = d * average[i] + (1 - d) * values[i] }
+                    } else if let a = average.baseAddress, let v = values.baseAddress {
+                        parallelChunks(values.count) { range in for i in range { a[i] = d * a[i] + (1 - d) * v[i] } }
                     }
                 }
             }

@@ -23,6 +23,20 @@ struct ExponentialMovingAverageTests {
         #expect(average.currentDecay == Float(7) / 16)  // still the warm-up's (1 + 6) / (10 + 6): under 0.9 until 81 updates
     }
 
+    @Test("a parameter large enough to be averaged on every thread gets the same formula at every element")
+    func large() throws {
+        var g = SeededGenerator(seed: 6)
+        let parameter = Parameter(Tensor.normal(shape: [100_003], using: &g))
+        let average = ExponentialMovingAverage(parameters: [parameter], decay: 0.9)
+        average.update()  // the first update copies
+        var expected = parameter.value.scalars
+        parameter.value = Tensor.normal(shape: [100_003], using: &g)
+        let d = average.currentDecay
+        average.update()
+        for (i, v) in parameter.value.scalars.enumerated() { expected[i] = d * expected[i] + (1 - d) * v }
+        #expect(average.averages[0].scalars == expected)
+    }
+
     @Test("integer buffers are copied; exchanging swaps values and averages in the parameters' own storage, twice restores both")
     func exchangeAndIntegers() throws {
         let weight = Parameter(try Tensor(shape: [2], scalars: [1, 2]))
