@@ -125,13 +125,18 @@ struct OptimizerTests {
         }
     }
 
+    /// A parameter's values and three gradients, of 100,003 elements: parallel chunks, eight-lane vectors and a scalar tail.
+    func largeCase(seed: UInt64) -> (start: Tensor, gradients: [Tensor]) {
+        var g = SeededGenerator(seed: seed)
+        let start = Tensor.normal(shape: [100_003], using: &g)
+        return (start, (0..<3).map { _ in Tensor.normal(shape: [100_003], using: &g) })
+    }
+
     @Test("RMSprop's vectorized update equals PyTorch's formula evaluated one element at a time",
           arguments: [(Float(0), Float(0)), (Float(1e-8), Float(0.999)), (Float(0.01), Float(0.9))])
     func rmspropFormula(weightDecay: Float, momentum: Float) throws {
-        var g = SeededGenerator(seed: 4)
-        let count = 100_003  // parallel chunks, eight-lane vectors and a scalar tail
-        let start = Tensor.normal(shape: [count], using: &g)
-        let gradients = (0..<3).map { _ in Tensor.normal(shape: [count], using: &g) }
+        let (start, gradients) = largeCase(seed: 4)
+        let count = start.count
         let p = Parameter(start)
         let rmsprop = RMSprop(parameters: [p], learningRate: 1e-3, weightDecay: weightDecay, momentum: momentum)
         var (value, s, b) = (start.scalars, [Float](repeating: 0, count: count), [Float](repeating: 0, count: count))
@@ -158,10 +163,8 @@ struct OptimizerTests {
     @Test("Adam's vectorized update equals PyTorch's formula evaluated one element at a time",
           arguments: [(Float(0), false), (Float(0.01), false), (Float(0.01), true)])
     func adamFormula(weightDecay: Float, decoupled: Bool) throws {
-        var g = SeededGenerator(seed: 3)
-        let count = 100_003  // parallel chunks, eight-lane vectors and a scalar tail
-        let start = Tensor.normal(shape: [count], using: &g)
-        let gradients = (0..<3).map { _ in Tensor.normal(shape: [count], using: &g) }
+        let (start, gradients) = largeCase(seed: 3)
+        let count = start.count
         let p = Parameter(start)
         let adam = Adam(parameters: [p], learningRate: 1e-2, weightDecay: weightDecay, decoupled: decoupled)
         var (value, m, v) = (start.scalars, [Float](repeating: 0, count: count), [Float](repeating: 0, count: count))
