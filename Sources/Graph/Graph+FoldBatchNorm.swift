@@ -10,12 +10,12 @@ extension Graph {
         var replacement: [Value: Value] = [:]
         for (index, node) in nodes.enumerated() {
             guard case .batchNorm(let norm) = node.op, norm.activation == nil,
-                  let made = producerIndex(of: node.inputs[0]), let producerIndex = convolution(behind: made, consumers: consumers),
-                  case .conv2d(var conv) = nodes[producerIndex].op, conv.foldedNorm == nil, conv.activation == nil,
+                  let made = producerIndex(of: node.inputs[0]), let target = convolution(behind: made, consumers: consumers),
+                  case .conv2d(var conv) = nodes[target].op, conv.foldedNorm == nil, conv.activation == nil,
                   !conv.accumulates, consumers[node.inputs[0]] == [index], !isOutput(node.inputs[0]) else { continue }
             conv.foldedNorm = norm
-            graph.nodes[producerIndex].op = .conv2d(conv)
-            graph.nodes[producerIndex].name += "+" + node.name
+            graph.nodes[target].op = .conv2d(conv)
+            graph.nodes[target].name += "+" + node.name
             replacement[node.output] = node.inputs[0]
             removed.insert(index)
         }

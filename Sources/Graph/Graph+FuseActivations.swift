@@ -13,21 +13,21 @@ extension Graph {
             guard let activation = Activation(node.op) else { continue }
             let input = node.inputs[0]
             guard !isOutput(input), consumers[input] == [index], let made = producerIndex(of: input) else { continue }
-            let producerIndex = convolution(behind: made, consumers: consumers) ?? made
-            switch graph.nodes[producerIndex].op {
+            let target = convolution(behind: made, consumers: consumers) ?? made
+            switch graph.nodes[target].op {
             case .conv2d(var conv) where conv.activation == nil:
                 conv.activation = activation
-                graph.nodes[producerIndex].op = .conv2d(conv)
+                graph.nodes[target].op = .conv2d(conv)
             case .batchNorm(var norm) where norm.activation == nil && activation == .relu:
                 norm.activation = activation
-                graph.nodes[producerIndex].op = .batchNorm(norm)
+                graph.nodes[target].op = .batchNorm(norm)
             case .instanceNorm(var norm) where norm.activation == nil && !training:
                 norm.activation = activation
-                graph.nodes[producerIndex].op = .instanceNorm(norm)
+                graph.nodes[target].op = .instanceNorm(norm)
             default:
                 continue
             }
-            graph.nodes[producerIndex].name += "+" + node.name
+            graph.nodes[target].name += "+" + node.name
             replacement[node.output] = input
             removed.insert(index)
         }

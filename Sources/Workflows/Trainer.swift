@@ -319,7 +319,7 @@ public final class Trainer {
     /// Validates the best checkpoint's weights again with test-time flips and records them in its metadata only if they
     /// raise the best metric (one process, with validation images; the model is left with the best weights).
     private func checkTestTimeFlips(epoch: Int) throws {
-        guard group.worldSize == 1, let best, let runDirectory else { return }
+        guard group.worldSize == 1, let best, runDirectory != nil else { return }
         let loaded = try ModelFile.load(path: bestCheckpoint)
         try model.load(loaded.model.stateDict(), strict: true)
         guard let record = try validate(epoch: epoch, flips: true) else { return }
@@ -328,7 +328,7 @@ public final class Trainer {
         var metadata = loaded.metadata
         metadata.flips = flipped > best
         guard metadata.flips != loaded.metadata.flips else { return }
-        try TrainingCheckpoint.rewrite(loaded, to: runDirectory.file("best.safetensors"), metadata: metadata)
+        try TrainingCheckpoint.rewrite(loaded, to: bestCheckpoint, metadata: metadata)
     }
 
     /// Under a deadline: ends the plan at this step when another one would not leave time for the closing validation
