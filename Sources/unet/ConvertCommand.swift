@@ -8,12 +8,13 @@ struct ConvertCommand: ParsableCommand {
         commandName: "convert",
         abstract: "Convert a model between PyTorch .pth and safetensors (the native format).",
         discussion: """
-            The layout of milesial, labml and tutorial checkpoints is detected. Writing .pth gives a state dict that \
-            torch.load + load_state_dict accept; writing .safetensors records the architecture and metadata. \
-            Tensors keep their element type and bytes.
+            The layouts of milesial, labml and tutorial checkpoints, segmentation_models_pytorch, MONAI and nnU-Net \
+            are detected. Writing .pth gives a state dict in the keys of the model's own package, which torch.load + \
+            load_state_dict accept; writing .safetensors records the architecture and metadata. Tensors keep their \
+            element type and bytes.
             """)
 
-    @Argument(help: "The model to read (.pth, .pt or .safetensors).") var input: String
+    @OptionGroup var source: ModelArgument
     @Option(name: .shortAndLong, help: "Where to write: .safetensors, or .pth/.pt for PyTorch.") var output: String
     @OptionGroup var model: ModelOptions
     @Flag(help: "Print every matched or renamed key.") var verbose = false
@@ -26,10 +27,10 @@ struct ConvertCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard !FileIdentity.same(input, output) else {
+        guard !FileIdentity.same(source.path, output) else {
             throw CLIError(description: "-o: \(output) is the input file; write the conversion to another path")
         }
-        let loaded = try CLIError.reporting { try ModelFile.load(path: input, options: try model.loadOptions()) }
+        let loaded = try CLIError.reporting { try ModelFile.load(path: source.path, options: try model.loadOptions()) }
         for line in loaded.report where verbose || !(line.hasPrefix("matched ") || line.hasPrefix("renamed ")) {
             Console.out(line)
         }

@@ -14,7 +14,7 @@ struct ExportCommand: ParsableCommand {
             Weights keep their PyTorch state_dict names. Shapes are fixed at --size and --batch-size unless --dynamic.
             """)
 
-    @Argument(help: "The model to export (.safetensors or .pth).") var input: String
+    @OptionGroup var source: ModelArgument
     @Option(name: .shortAndLong, help: "Where to write the .onnx file.") var output: String
     @Option(help: ArgumentHelp("ONNX operator set (15 to 21).", valueName: "N")) var opset = ONNXExportOptions.defaultOpset
     @Flag(help: "Fold each batch norm into the convolution before it.") var foldBn = false
@@ -36,10 +36,10 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
-        for path in [output, output + ".data"] where FileIdentity.same(input, path) {
+        for path in [output, output + ".data"] where FileIdentity.same(source.path, path) {
             throw CLIError(description: "-o: \(path) is the input file; write the export to another path")
         }
-        let loaded = try CLIError.reporting { try ModelFile.load(path: input, options: try model.loadOptions()) }
+        let loaded = try CLIError.reporting { try ModelFile.load(path: source.path, options: try model.loadOptions()) }
         for line in ModelSummary(loaded).lines { Console.out(line) }
         let architecture = loaded.model.architecture
         let (width, height) = try size.flatMap(SizeFlag.parse) ?? defaultSize(loaded)
@@ -63,6 +63,6 @@ struct ExportCommand: ParsableCommand {
         where (try? loaded.model.checkInput([1, architecture.inputChannels, side, side])) != nil {
             return (side, side)
         }
-        throw CLIError(description: "\(input): found no size from \(start) up the network takes; give --size")
+        throw CLIError(description: "\(source.path): found no size from \(start) up the network takes; give --size")
     }
 }

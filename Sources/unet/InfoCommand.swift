@@ -6,12 +6,12 @@ struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info", abstract: "Show a model's architecture, parameter count and metadata.")
 
-    @Argument(help: "The model (.pth, .pt or .safetensors).") var model: String
+    @OptionGroup var model: ModelArgument
     @OptionGroup var options: ModelOptions
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func run() throws {
-        let loaded = try CLIError.reporting { try ModelFile.load(path: model, options: try options.loadOptions()) }
+        let loaded = try CLIError.reporting { try ModelFile.load(path: model.path, options: try options.loadOptions()) }
         let summary = ModelSummary(loaded)
         if json {
             Console.out(try summary.json())

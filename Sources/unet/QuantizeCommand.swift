@@ -20,7 +20,7 @@ struct QuantizeCommand: ParsableCommand {
             in int8 (--no-int8: in float32).
             """)
 
-    @Argument(help: "The model to quantize (.safetensors, .pth or an nnU-Net folder).") var model: String
+    @OptionGroup var source: ModelArgument
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Calibration images or folders of images.", valueName: "path"))
     var calibration: [String] = []
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the int8 model (.safetensors).", valueName: "file"))
@@ -57,17 +57,17 @@ struct QuantizeCommand: ParsableCommand {
     }
 
     private func quantize() throws {
-        guard !FileIdentity.same(model, output) else {
+        guard !FileIdentity.same(source.path, output) else {
             throw CLIError(description: "-o: \(output) is the model file; write the int8 model to another path")
         }
-        let found = try PredictionTargets(inputs: calibration, outputs: [], model: model, writes: [])
+        let found = try PredictionTargets(inputs: calibration, outputs: [], model: source.path, writes: [])
         if let missing = found.missing.first { throw CLIError(description: "--calibration: \(missing)") }
         let all = found.targets.map(\.input)
         let count = min(calibrationImages, all.count)
         let images = (0..<count).map { all[$0 * all.count / count] }
-        let loaded = try ModelFile.load(path: model, options: try modelOptions.loadOptions())
+        let loaded = try ModelFile.load(path: source.path, options: try modelOptions.loadOptions())
         guard loaded.ensemble.isEmpty else {
-            throw CLIError(description: "\(model) is an ensemble of \(loaded.ensemble.count + 1) folds; quantize one fold's checkpoint")
+            throw CLIError(description: "\(source.path) is an ensemble of \(loaded.ensemble.count + 1) folds; quantize one fold's checkpoint")
         }
         var metadata = loaded.metadata
         metadata.quantization = nil
@@ -89,7 +89,7 @@ struct QuantizeCommand: ParsableCommand {
         progress.finish()
         let table = calibrator.quantization(images: images.count)
         guard !table.inputs.isEmpty else {
-            throw CLIError(description: "\(model): the network has no convolution between its first and its last to quantize")
+            throw CLIError(description: "\(source.path): the network has no convolution between its first and its last to quantize")
         }
         metadata.quantization = table
         try ModelFile.write(loaded.tensors, architecture: loaded.model.architecture, metadata: metadata, to: output)

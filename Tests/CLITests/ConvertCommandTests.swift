@@ -40,6 +40,20 @@ struct ConvertCommandTests {
         #expect(object["parameters"] as? Int == 30754)
     }
 
+    @Test("the model is the argument or -m/--model, as predict takes it; one of them, once")
+    func modelFlag() throws {
+        let source = Fixture.path("models/milesial_bilinear_b2_c1.pth")
+        let byArgument = try CommandRunner.unet(["info", source, "--json"])
+        for arguments in [["info", "-m", source, "--json"], ["info", "--model", source, "--json"], ["info", source, "-m", source, "--json"]] {
+            let result = try CommandRunner.unet(arguments)
+            #expect(result.status == 0 && result.output == byArgument.output, "\(arguments): \(result.error)")
+        }
+        let missing = try CommandRunner.unet(["info"])
+        #expect(missing.status != 0 && missing.error.contains("Missing the model"))
+        let two = try CommandRunner.unet(["export", source, "-m", "other.pth", "-o", "x.onnx"])
+        #expect(two.status != 0 && two.error.contains("Two models: '\(source)' and -m 'other.pth'"))
+    }
+
     @Test("a foreign U-Net converts with architecture flags and --match-by-shape, or --map")
     func foreign() throws {
         let folder = try temporaryFolder()
