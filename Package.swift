@@ -25,7 +25,7 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CImageCodecs", path: "Sources/CImageCodecs"),
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
-        // A header only: vector square roots for the optimizers (no library to link).
+        // Headers only (no library to link): vector square roots for the optimizers, channels-last loops for int8 maps.
         .systemLibrary(name: "CVectorMath", path: "Sources/CVectorMath"),
 
         // MARK: - Libraries
@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["Kernels", "Tensors"]),
         .target(name: "Checkpoints", dependencies: ["Files", "Tensors"]),
         .target(name: "Models", dependencies: ["Checkpoints", "Files", "Graph", "NN", "Tensors"]),
-        .target(name: "Execution", dependencies: ["DNNL", "Distributed", "Graph", "Kernels", "NN", "Models", "Tensors"], exclude: ["README.md"]),
+        .target(name: "Execution", dependencies: ["CVectorMath", "DNNL", "Distributed", "Graph", "Kernels", "NN", "Models", "Tensors"], exclude: ["README.md"]),
         .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "Training", dependencies: ["CVectorMath", "DNNL", "Distributed", "NN", "Tensors"]),
         .target(name: "Evaluation"),
@@ -124,7 +124,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "ExecutionTests",
-            dependencies: ["Checkpoints", "Distributed", "Execution", "Graph", "DNNL", "Inference", "NN", "Models", "Tensors", "TestSupport", "Training"],
+            dependencies: ["CVectorMath", "Checkpoints", "Distributed", "Execution", "Graph", "DNNL", "Inference", "NN", "Models", "Tensors", "TestSupport", "Training"],
             exclude: ["Snapshots"]),
         .testTarget(name: "ModelsTests", dependencies: ["Execution", "Models", "NN", "Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "TestSupport"]),

@@ -29,7 +29,9 @@ extension Lowering {
         case .multiply: return try MultiplyKernel(node, lowering: self)
         case .depthToSpace(let block): return try DepthToSpaceKernel(node, block: block, lowering: self)
         case .convert: return try ConvertKernel(node, lowering: self)
-        case .instanceNorm(let a): return try InstanceNormKernel(node, attributes: a, lowering: self)
+        case .instanceNorm(let a):
+            if let range = int8Values[node.output.id] { return try InstanceNormInt8Kernel(node, attributes: a, range: range, lowering: self) }
+            return try InstanceNormKernel(node, attributes: a, lowering: self)
         case .prelu(let weight): return try PReLUKernel(node, weight: weight, lowering: self)
         }
     }

@@ -29,9 +29,10 @@ final class Lowering {
     /// Inference: sees the input of every convolution `Conv2dKernel.isQuantizable` admits (calibration).
     let inputObserver: ConvolutionInputObserver?
     /// int8 networks: the values kept as 8-bit integers, by `Graph.Value.id`, with their range: written by an int8
-    /// convolution and read only, as their input, by int8 convolutions of that same range, which so need no
-    /// quantizing step, or by ops that only pick among its values (max pooling, depth-to-space, nearest up-sampling by
-    /// whole factors), whose outputs are such values too: the rounding commutes with them, so the result is the same.
+    /// convolution or by an instance norm of a float32 channels-last map (`InstanceNormInt8Kernel`), and read only, as
+    /// their input, by int8 convolutions of that same range, which so need no quantizing step, or by ops that only
+    /// pick among its values (max pooling, depth-to-space, nearest up-sampling by whole factors), whose outputs are such
+    /// values too: the rounding commutes with them, so the result is the same.
     let int8Values: [Int: Quantization.InputRange]
     /// int8 networks: the partial sums of split convolutions (`Graph.splittingConcatenations`) whose sum is such an
     /// 8-bit value, by `Graph.Value.id`, with the sum's range: the first part writes its float32 partial sum in that
@@ -50,7 +51,7 @@ final class Lowering {
          batchNormGroup: ProcessGroup? = nil, quantization: Quantization? = nil, inputObserver: ConvolutionInputObserver? = nil) throws {
         (self.graph, self.parameters, self.training, self.precision) = (graph, parameters, training, precision)
         (self.quantization, self.inputObserver) = training ? (nil, nil) : (quantization, inputObserver)
-        (int8Values, int8PartialSums) = training ? ([:], [:]) : Self.int8Values(graph, quantization)
+        (int8Values, int8PartialSums) = training ? ([:], [:]) : Self.int8Values(graph, quantization, valuePrecisions, formats)
         self.batchNormGroup = training ? batchNormGroup : nil
         self.inputGradient = training && inputGradient
         (self.passes, self.valuePrecisions, self.formats) = (passes, valuePrecisions, formats)
@@ -77,7 +78,7 @@ final class Lowering {
     /// See `int8Values` and `int8PartialSums`. A split convolution's part adding in may read an 8-bit source; it writes
     /// 8 bits where it adds the only other part, an int8 convolution (a split over two inputs), and its output is
     /// read as such a value.
-    private static func int8Values(_ graph: Graph, _ quantization: Quantization?)
+    private static func int8Values(_ graph: Graph, _ quantization: Quantization?, _ precisions: [Precision], _ formats: [FormatTag])
         -> (values: [Int: Quantization.InputRange], partialSums: [Int: Quantization.InputRange])
     {
         guard let quantization else { return ([:], [:]) }
@@ -85,6 +86,11 @@ final class Lowering {
         func range(_ node: Graph.Node) -> Quantization.InputRange? {
             guard case .conv2d = node.op else { return nil }
             return quantization.inputs[node.name]
+        }
+        func channelsLastInstanceNorm(_ node: Graph.Node) -> Bool {
+            guard case .instanceNorm = node.op else { return false }
+            let x = node.inputs[0]
+            return precisions[x.id] == .fp32 && formats[x.id] == .acdb && formats[node.output.id] == .acdb
         }
         // The partial sum an int8 part adding in reads, where an int8 part that nothing else reads wrote it.
         func addend(_ node: Graph.Node) -> Graph.Value? {
@@ -114,7 +120,7 @@ final class Lowering {
         }
         var values: [Int: Quantization.InputRange] = [:]
         var partialSums: [Int: Quantization.InputRange] = [:]
-        for node in graph.nodes where range(node) != nil {
+        for node in graph.nodes where range(node) != nil || channelsLastInstanceNorm(node) {
             let addend = addend(node)
             if case .conv2d(let a) = node.op, a.accumulates, addend == nil { continue }
             guard let (range, passedTo) = readRange(node.output) else { continue }

@@ -201,6 +201,62 @@ struct Int8Tests {
         expectClose(y, reference, rtol: 1e-4, atol: 1e-4, "int8 through pooling and up-sampling against its arithmetic")
     }
 
+    @Test("an instance norm read by an int8 convolution writes its 8 bits itself: its statistics, affine, activation and rounding",
+          arguments: [(true, 20), (false, 32)])
+    func instanceNormIntoEightBits(signed: Bool, channels: Int) throws {
+        var g = SeededGenerator(seed: 41)
+        // 9x11 pixels: a run of 64 and one of 35; 20 channels: a block of 16 and 4 more.
+        let x = Tensor.normal(shape: [2, channels, 9, 11], mean: 0.7, using: &g)
+        let (gamma, beta) = (Tensor.normal(shape: [channels], mean: 1, using: &g), Tensor.normal(shape: [channels], standardDeviation: 0.5, using: &g))
+        let weight = Tensor.normal(shape: [16, channels, 3, 3], standardDeviation: 0.2, using: &g)
+        let bias = Tensor.normal(shape: [16], using: &g)
+        let slope: Float = signed ? 0.1 : 0
+        let b = GraphBuilder(inputShape: x.shape)
+        let identity = Tensor(shape: [channels, channels, 1, 1]) { $0 / channels == $0 % channels ? 1 : 0 }
+        let first = try b.conv2d(b.input, Conv2dAttributes(weight: "first.weight", bias: nil, outputChannels: channels, kernel: 1), name: "first")
+        let normed = try b.instanceNorm(first, InstanceNormAttributes(affinePrefix: "norm."), name: "norm")
+        let activated = signed ? try b.leakyReLU(normed, slope: slope, name: "act") : try b.relu(normed, name: "act")
+        let middle = try b.conv2d(activated, Conv2dAttributes(weight: "middle.weight", bias: "middle.bias", outputChannels: 16, kernel: 3,
+                                                              padding: 1), name: "middle")
+        let last = try b.conv2d(middle, Conv2dAttributes(weight: "last.weight", bias: nil, outputChannels: 16, kernel: 1), name: "last")
+        let parameters = [("first.weight", Parameter(identity)), ("norm.weight", Parameter(gamma)), ("norm.bias", Parameter(beta)),
+                          ("middle.weight", Parameter(weight)), ("middle.bias", Parameter(bias)),
+                          ("last.weight", Parameter(Tensor(shape: [16, 16, 1, 1]) { $0 / 16 == $0 % 16 ? 1 : 0 }))]
+        // Instance norm as PyTorch defines it (biased variance, eps 1e-5), then the activation, in double.
+        let plane = 9 * 11
+        let normalized = Tensor(shape: x.shape) { index in
+            let (image, c) = (index / (channels * plane), index / plane % channels)
+            let values = (0..<plane).map { Double(x[flat: (image * channels + c) * plane + $0]) }
+            let mean = values.reduce(0, +) / Double(plane)
+            let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(plane)
+            let y = (Double(x[flat: index]) - mean) / (variance + 1e-5).squareRoot() * Double(gamma[flat: c]) + Double(beta[flat: c])
+            return Float(y > 0 ? y : y * Double(slope))
+        }
+        let largest = (0..<normalized.count).map { abs(normalized[flat: $0]) }.max()!
+        let range = Quantization.InputRange(limit: largest * 0.8, signed: signed)
+        let table = Quantization(rule: "test", images: 1, inputs: ["middle": range])
+        let network = try CompiledNetwork(graph: b.graph(output: last), parameters: parameters, training: false, passes: Self.float32Edges,
+                                          quantization: table)
+        let rows = network.memoryPlan.table.split(separator: "\n")
+        #expect(!rows.contains { $0.contains("int8 input") }, "\(network.memoryPlan.table)")
+        #expect(rows.contains { $0.contains(signed ? " s8 " : " u8 ") && $0.contains("norm+act  [") }, "\(network.memoryPlan.table)")
+        let y = try network.forward(x)
+        // Where a value sits on a rounding boundary, float32 against double may pick the step next to it: a few
+        // outputs move by a step times a weight.
+        let reference = Self.expected(x: normalized, weight: weight, bias: bias, range: range, relu: false)
+        let largestWeight = (0..<weight.count).map { abs(weight[flat: $0]) }.max()!
+        let differences = (0..<y.count).map { abs(y[flat: $0] - reference[flat: $0]) }
+        #expect(differences.filter { $0 > 1e-4 }.count * 100 <= y.count, "\(differences.filter { $0 > 1e-4 }.count) of \(y.count) differ")
+        #expect(differences.max()! < 3 * range.scale * largestWeight, "largest difference \(differences.max()!)")
+        // Read by a float32 op too, the norm runs as oneDNN's in float32 and the convolution quantizes its input.
+        _ = try b.sigmoid(activated, name: "also")
+        let float32Norm = try CompiledNetwork(graph: b.graph(output: last), parameters: parameters, training: false,
+                                              passes: Self.float32Edges, quantization: table)
+        #expect(float32Norm.memoryPlan.table.components(separatedBy: "int8 input").count == 2, "\(float32Norm.memoryPlan.table)")
+        let other = try float32Norm.forward(x)
+        #expect((0..<y.count).filter { abs(y[flat: $0] - other[flat: $0]) > 1e-4 }.count * 100 <= y.count)
+    }
+
     @Test("a split convolution whose sum is an 8-bit map adds the first part as a post-op, as adding in place in float32 would")
     func splitIntoEightBits() throws {
         var g = SeededGenerator(seed: 39)

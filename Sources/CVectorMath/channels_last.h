@@ -1,0 +1,153 @@
+// Loops over channels-last maps (NHWC: pixel p, channel c at p * channels + c) that clang vectorizes across the
+// channels: per-channel moments, and a per-channel scale and shift with an activation rounded into 8 bits. The int8
+// networks' instance norm runs on them where oneDNN has no primitive writing 8 bits from float32 statistics.
+// Each entry point takes `lanes`, the float lanes of the CPU's vectors as oneDNN found them (16: AVX-512, 8: AVX2,
+// else 4), and runs the loops compiled for that instruction set; the results are the same on each.
+#ifndef UNET_CHANNELS_LAST_H
+#define UNET_CHANNELS_LAST_H
+
+#define UNET_INLINE static inline __attribute__((always_inline))
+#define UNET_AVX512 static __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl")))
+#define UNET_AVX2 static __attribute__((target("avx2")))
+
+typedef float unet_float16 __attribute__((ext_vector_type(16)));
+typedef signed char unet_int8x16 __attribute__((ext_vector_type(16)));
+typedef unsigned char unet_uint8x16 __attribute__((ext_vector_type(16)));
+
+UNET_INLINE unet_float16 unet_load16(const float *p) {
+    unet_float16 v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/// The pixels summed in float32 before their sums are added in double.
+#define UNET_RUN 64
+
+/// Adds to `sum[c]` and `squares[c]` the sums of `x - origin[c]` and of its square over `pixels` pixels of `channels`
+/// channels: over runs of `UNET_RUN` pixels in float32, then in double.
+UNET_INLINE void unet_channel_moments_loop(const float *restrict x, long pixels, long channels,
+                                          const float *restrict origin, double *restrict sum,
+                                          double *restrict squares) {
+    long blocked = channels / 16 * 16;
+    for (long start = 0; start < pixels; start += UNET_RUN) {
+        long end = start + UNET_RUN < pixels ? start + UNET_RUN : pixels;
+        for (long c = 0; c < blocked; c += 16) {
+            unet_float16 o = unet_load16(origin + c), s = 0, q = 0;
+            for (long p = start; p < end; p++) {
+                unet_float16 d = unet_load16(x + p * channels + c) - o;
+                unet_float16 square = d * d;  // a statement of its own: never fused into a multiply-add
+                s += d;
+                q += square;
+            }
+            for (int k = 0; k < 16; k++) {
+                sum[c + k] += s[k];
+                squares[c + k] += q[k];
+            }
+        }
+        for (long c = blocked; c < channels; c++) {
+            float s = 0, q = 0;
+            for (long p = start; p < end; p++) {
+                float d = x[p * channels + c] - origin[c];
+                float square = d * d;
+                s += d;
+                q += square;
+            }
+            sum[c] += s;
+            squares[c] += q;
+        }
+    }
+}
+
+/// The value in steps of 8-bit quantization that `y = x * scale[c] + shift[c]` becomes after the activation
+/// (`y` where positive, `y * slope` elsewhere: 1 for none, 0 for ReLU), clipped to `low...high` (NaN to `low`) and
+/// rounded to the nearest integer, ties to even (as oneDNN's quantizing reorder rounds). `scale` and `shift` are in
+/// steps already.
+/// Adding and subtracting 1.5 * 2^23 rounds a float of magnitude below 2^22 so, in the default rounding mode.
+#define UNET_QUANTIZED_STEP(T, x, scale, shift, slope, low, high, out)          \
+    do {                                                                        \
+        T y_ = (x) * (scale); /* then the shift: never fused, the same result on every CPU */ \
+        y_ += (shift);                                                          \
+        y_ = y_ > 0 ? y_ : y_ * (slope);                                        \
+        y_ = y_ > (low) ? y_ : (low); /* NaN becomes low: every value converts */ \
+        y_ = y_ < (high) ? y_ : (high);                                         \
+        y_ += 12582912.0f;                                                      \
+        (out) = y_ - 12582912.0f;                                               \
+    } while (0)
+
+/// `y[p * channels + c]` = `x[p * channels + c] * scale[c] + shift[c]` after the activation, in 8-bit steps
+/// (`UNET_QUANTIZED_STEP`), as `E` (int8 in -128...127 or uint8 in 0...255; `V`: 16 of them).
+#define UNET_QUANTIZE_LOOP(name, E, V, low, high)                                                             \
+    UNET_INLINE void name##_loop(const float *restrict x, E *restrict y, long pixels, long channels,          \
+                                 const float *restrict scale, const float *restrict shift, float slope) {     \
+        long blocked = channels / 16 * 16;                                                                     \
+        for (long start = 0; start < pixels; start += UNET_RUN) {                                              \
+            long end = start + UNET_RUN < pixels ? start + UNET_RUN : pixels;                                  \
+            for (long c = 0; c < blocked; c += 16) {                                                           \
+                unet_float16 a = unet_load16(scale + c), b = unet_load16(shift + c), r;                        \
+                for (long p = start; p < end; p++) {                                                           \
+                    UNET_QUANTIZED_STEP(unet_float16, unet_load16(x + p * channels + c), a, b, slope,          \
+                                        (unet_float16)(low), (unet_float16)(high), r);                         \
+                    V out = __builtin_convertvector(r, V);                                                     \
+                    __builtin_memcpy(y + p * channels + c, &out, sizeof out);                                  \
+                }                                                                                              \
+            }                                                                                                  \
+            for (long p = start; p < end; p++)                                                                 \
+                for (long c = blocked; c < channels; c++) {                                                    \
+                    float r;                                                                                   \
+                    UNET_QUANTIZED_STEP(float, x[p * channels + c], scale[c], shift[c], slope, (float)(low),   \
+                                        (float)(high), r);                                                     \
+                    y[p * channels + c] = (E)(int)r;                                                           \
+                }                                                                                              \
+        }                                                                                                      \
+    }
+
+UNET_QUANTIZE_LOOP(unet_quantize_s8, signed char, unet_int8x16, -128.0f, 127.0f)
+UNET_QUANTIZE_LOOP(unet_quantize_u8, unsigned char, unet_uint8x16, 0.0f, 255.0f)
+
+// The loops compiled for each instruction set, and the entry points that pick one.
+#define UNET_VARIANTS(name, parameters, arguments)                                   \
+    UNET_AVX512 void name##_avx512 parameters { name##_loop arguments; }             \
+    UNET_AVX2 void name##_avx2 parameters { name##_loop arguments; }                 \
+    static void name##_baseline parameters { name##_loop arguments; }
+
+UNET_VARIANTS(unet_channel_moments,
+              (const float *restrict x, long pixels, long channels, const float *restrict origin,
+               double *restrict sum, double *restrict squares),
+              (x, pixels, channels, origin, sum, squares))
+UNET_VARIANTS(unet_quantize_s8,
+              (const float *restrict x, signed char *restrict y, long pixels, long channels,
+               const float *restrict scale, const float *restrict shift, float slope),
+              (x, y, pixels, channels, scale, shift, slope))
+UNET_VARIANTS(unet_quantize_u8,
+              (const float *restrict x, unsigned char *restrict y, long pixels, long channels,
+               const float *restrict scale, const float *restrict shift, float slope),
+              (x, y, pixels, channels, scale, shift, slope))
+
+/// Adds to `sum[c]` and `squares[c]` the sums of `x - origin[c]` and of its square over `pixels` pixels of `channels`
+/// channels: over runs of 64 pixels in float32, then in double.
+static inline void unet_channel_moments(const float *x, long pixels, long channels, const float *origin, double *sum,
+                                        double *squares, int lanes) {
+    if (lanes >= 16) unet_channel_moments_avx512(x, pixels, channels, origin, sum, squares);
+    else if (lanes >= 8) unet_channel_moments_avx2(x, pixels, channels, origin, sum, squares);
+    else unet_channel_moments_baseline(x, pixels, channels, origin, sum, squares);
+}
+
+/// `y[p * channels + c]` = `x[p * channels + c] * scale[c] + shift[c]` after the activation, in 8-bit steps clipped to
+/// -128...127 (`UNET_QUANTIZED_STEP`).
+static inline void unet_quantize_s8(const float *x, signed char *y, long pixels, long channels, const float *scale,
+                                    const float *shift, float slope, int lanes) {
+    if (lanes >= 16) unet_quantize_s8_avx512(x, y, pixels, channels, scale, shift, slope);
+    else if (lanes >= 8) unet_quantize_s8_avx2(x, y, pixels, channels, scale, shift, slope);
+    else unet_quantize_s8_baseline(x, y, pixels, channels, scale, shift, slope);
+}
+
+/// `y[p * channels + c]` = `x[p * channels + c] * scale[c] + shift[c]` after the activation, in 8-bit steps clipped to
+/// 0...255 (`UNET_QUANTIZED_STEP`).
+static inline void unet_quantize_u8(const float *x, unsigned char *y, long pixels, long channels, const float *scale,
+                                    const float *shift, float slope, int lanes) {
+    if (lanes >= 16) unet_quantize_u8_avx512(x, y, pixels, channels, scale, shift, slope);
+    else if (lanes >= 8) unet_quantize_u8_avx2(x, y, pixels, channels, scale, shift, slope);
+    else unet_quantize_u8_baseline(x, y, pixels, channels, scale, shift, slope);
+}
+
+#endif

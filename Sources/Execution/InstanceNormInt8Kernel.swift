@@ -1,0 +1,125 @@
+import CVectorMath
+import DNNL
+import Graph
+import NN
+
+/// `instance_norm` (with its fused activation) in an int8 network, where int8 convolutions of one range read its
+/// output (`Lowering.int8Values`): the output is that range's u8 or s8. Each image's per-channel mean and biased
+/// variance are summed from its float32 channels-last input (shifted by the image's first pixel, in float32 runs
+/// and double totals), then one pass scales, shifts, activates and rounds into 8 bits. oneDNN's batch norm writes
+/// only its input's type, so it would write float32 and a quantizing reorder would read it again. Inference only;
+/// both passes run on oneDNN's threads.
+final class InstanceNormInt8Kernel: NodeKernel {
+    private let name: String
+    private let batch: Int
+    private let channels: Int
+    private let pixels: Int
+    private let epsilon: Float
+    /// The activation's slope below zero: 1 for none, 0 for ReLU.
+    private let slope: Float
+    private let range: Quantization.InputRange
+    private let affine: (weight: Parameter, bias: Parameter)?
+    /// The affine parameters, loaded once (ones and zeros when not affine).
+    private var gamma: [Float]
+    private var beta: [Float]
+
+    init(_ node: Graph.Node, attributes a: InstanceNormAttributes, range: Quantization.InputRange, lowering: Lowering) throws {
+        let shape = lowering.graph.shape(node.output)
+        (name, batch, channels, pixels, epsilon, self.range) = (node.name, shape[0], shape[1], shape[2] * shape[3], a.epsilon, range)
+        guard pixels > 1 else {
+            throw CompilationError("\(node.name): instance norm needs more than 1 value per channel, got input \(shape)")
+        }
+        switch a.activation {
+        case nil: slope = 1
+        case .relu: slope = 0
+        case .leakyReLU(let s): slope = s
+        }
+        affine = try a.affinePrefix.map { (try lowering.parameter($0 + "weight"), try lowering.parameter($0 + "bias")) }
+        for p in [affine?.weight, affine?.bias].compactMap({ $0 }) where p.value.shape != [channels] {
+            throw CompilationError("\(node.name): instance norm tensors must be (\(channels)), got \(p.value.shape)")
+        }
+        (gamma, beta) = (Array(repeating: 1, count: channels), Array(repeating: 0, count: channels))
+        guard affine != nil else { return }
+        lowering.loaders.append { [unowned self] in
+            guard let affine = self.affine else { return }
+            self.gamma = affine.weight.value.scalars
+            self.beta = affine.bias.value.scalars
+        }
+    }
+
+    /// The float lanes of the vectors the loops run on (`channels_last.h`).
+    private static let lanes = Int32(CPUISA.channelBlock ?? 4)
+
+    var cost: RecomputeCost { .never }
+
+    var backwardReads: (inputs: [Bool], output: Bool) { ([false], false) }
+
+    func forward(_ inputs: [Buffer], _ output: Buffer) throws -> [Step] {
+        let (x, y) = (inputs[0], output)
+        return [Step("\(name): forward into \(range.signed ? "s8" : "u8")", reads: [x], writes: [y]) { [unowned self] in
+            let source = x.memory.dataPointer.assumingMemoryBound(to: Float.self)
+            let size = self.pixels * self.channels
+            for n in 0..<self.batch {
+                let (scale, shift) = self.coefficients(source + n * size)
+                self.quantize(source + n * size, into: y.memory.dataPointer + n * size, scale: scale, shift: shift)
+            }
+        }]
+    }
+
+    /// Each channel's scale and shift in steps of the output's range: `(x - mean) / sqrt(variance + eps) * gamma +
+    /// beta`, divided by the step (the activations commute with a positive factor).
+    private func coefficients(_ image: UnsafePointer<Float>) -> (scale: [Float], shift: [Float]) {
+        let (channels, pixels) = (self.channels, self.pixels)
+        let origin = Array(UnsafeBufferPointer(start: image, count: channels))
+        let slots = max(1, Threads.count)
+        var sums = [Double](repeating: 0, count: 2 * slots * channels)
+        sums.withUnsafeMutableBufferPointer { sums in
+            let totals = sums.baseAddress!
+            Threads.parallel { thread, threads in
+                let size = (pixels + slots - 1) / slots
+                for slot in stride(from: thread, to: slots, by: threads) {
+                    let part = min(pixels, slot * size)..<min(pixels, (slot + 1) * size)
+                    guard !part.isEmpty else { continue }
+                    unet_channel_moments(image + part.lowerBound * channels, part.count, channels, origin,
+                                         totals + 2 * slot * channels, totals + (2 * slot + 1) * channels, Self.lanes)
+                }
+            }
+        }
+        let step = range.scale
+        var (scale, shift) = ([Float](repeating: 0, count: channels), [Float](repeating: 0, count: channels))
+        for c in 0..<channels {
+            var (sum, squares) = (0.0, 0.0)
+            for slot in 0..<slots { (sum, squares) = (sum + sums[2 * slot * channels + c], squares + sums[(2 * slot + 1) * channels + c]) }
+            let shifted = sum / Double(pixels)
+            let variance = max(0, squares / Double(pixels) - shifted * shifted)
+            let mean = Double(origin[c]) + shifted
+            let factor = Double(gamma[c]) / (variance + Double(epsilon)).squareRoot()
+            scale[c] = Float(factor / Double(step))
+            shift[c] = Float((Double(beta[c]) - mean * factor) / Double(step))
+        }
+        return (scale, shift)
+    }
+
+    /// The pass into 8 bits, over contiguous runs of pixels, one per thread.
+    private func quantize(_ image: UnsafePointer<Float>, into output: UnsafeMutableRawPointer, scale: [Float], shift: [Float]) {
+        let (channels, slope, signed) = (channels, slope, range.signed)
+        Threads.parallel(chunks: pixels) { part in
+            let (x, count) = (image + part.lowerBound * channels, part.count)
+            let y = output + part.lowerBound * channels
+            if signed {
+                unet_quantize_s8(x, y.assumingMemoryBound(to: Int8.self), count, channels, scale, shift, slope, Self.lanes)
+            } else {
+                unet_quantize_u8(x, y.assumingMemoryBound(to: UInt8.self), count, channels, scale, shift, slope, Self.lanes)
+            }
+        }
+    }
+
+    func recompute(_ inputs: [Buffer], _ output: Buffer) throws -> [Step]? { nil }
+
+    func backward(
+        inputs: [Buffer?], output: Buffer?, outputGradient: Buffer, wanted: [Bool], gradient: (Int) throws -> Buffer,
+        sources: inout [GradientSource]
+    ) throws -> (steps: [Step], inputGradients: [Buffer?]) {
+        throw CompilationError("\(name): an int8 instance norm runs in inference only")
+    }
+}

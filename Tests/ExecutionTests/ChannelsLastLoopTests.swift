@@ -1,0 +1,68 @@
+import CVectorMath
+import DNNL
+import Tensors
+import TestSupport
+import Testing
+
+/// The channels-last loops of `CVectorMath/channels_last.h` (the int8 instance norm's): each instruction set's
+/// compilation against the others, bit for bit, and against their formula computed here.
+@Suite("Channels-last loops")
+struct ChannelsLastLoopTests {
+    /// The instruction sets this CPU can run: 4 float lanes (the baseline), 8 (AVX2), 16 (AVX-512).
+    static let lanes: [Int32] = [4] + (CPUISA.channelBlock.map { $0 >= 16 ? [8, 16] : [8] } ?? [])
+
+    @Test("per-channel moments: the same sums on every instruction set, as a double sum of the shifted values",
+          arguments: [(99, 20), (130, 32), (5, 3)])
+    func moments(pixels: Int, channels: Int) {
+        var g = SeededGenerator(seed: 43)
+        let x = Tensor.normal(shape: [pixels * channels], mean: 3, using: &g).scalars
+        let origin = Array(x[0..<channels])
+        let results = Self.lanes.map { lanes in
+            var (sum, squares) = ([Double](repeating: 0, count: channels), [Double](repeating: 0, count: channels))
+            unet_channel_moments(x, pixels, channels, origin, &sum, &squares, lanes)
+            return sum + squares
+        }
+        for result in results.dropFirst() { #expect(result == results[0]) }
+        for c in 0..<channels {
+            let shifted = (0..<pixels).map { Double(x[$0 * channels + c] - origin[c]) }
+            let (sum, squares) = (shifted.reduce(0, +), shifted.map { $0 * $0 }.reduce(0, +))
+            #expect(abs(results[0][c] - sum) <= 1e-5 * Double(pixels), "channel \(c): \(results[0][c]) against \(sum)")
+            #expect(abs(results[0][channels + c] - squares) <= 1e-5 * squares, "channel \(c): \(results[0][channels + c]) against \(squares)")
+        }
+    }
+
+    @Test("scale, shift, activation and rounding into 8 bits (NaN to the lowest step): the same bytes on every instruction set, as the formula gives",
+          arguments: [(Float(1), true), (0.1, true), (0, false), (1, false)])
+    func quantize(slope: Float, signed: Bool) {
+        var g = SeededGenerator(seed: 47)
+        let (pixels, channels) = (70, 20)
+        var x = Tensor.normal(shape: [pixels * channels], standardDeviation: 60, using: &g).scalars
+        x[1] = .nan  // becomes the lowest step
+        let scale = Tensor.normal(shape: [channels], mean: 1, standardDeviation: 0.5, using: &g).scalars
+        var shift = Tensor.normal(shape: [channels], standardDeviation: 20, using: &g).scalars
+        shift[0] = 0.5  // with scale 0 below: exactly half a step, a tie that rounds to even (0)
+        var scales = scale
+        scales[0] = 0
+        let results: [[Int]] = Self.lanes.map { lanes in
+            if signed {
+                var y = [Int8](repeating: 0, count: pixels * channels)
+                unet_quantize_s8(x, &y, pixels, channels, scales, shift, slope, lanes)
+                return y.map(Int.init)
+            }
+            var y = [UInt8](repeating: 0, count: pixels * channels)
+            unet_quantize_u8(x, &y, pixels, channels, scales, shift, slope, lanes)
+            return y.map(Int.init)
+        }
+        for result in results.dropFirst() { #expect(result == results[0]) }
+        let (low, high): (Float, Float) = signed ? (-128, 127) : (0, 255)
+        let expected = (0..<pixels * channels).map { i -> Int in
+            var y = x[i] * scales[i % channels] + shift[i % channels]
+            y = y > 0 ? y : y * slope
+            return y.isNaN ? Int(low) : Int(min(max(y, low), high).rounded(.toNearestOrEven))
+        }
+        #expect(results[0] == expected)
+        #expect(results[0][0] == 0)
+        // Both ends clip, except the negative end under a leaky slope, whose values stay small.
+        #expect(Set(results[0]).isSuperset(of: slope == 1 || !signed ? [Int(low), Int(high)] : [Int(high)]))
+    }
+}
