@@ -30,15 +30,19 @@ final class Lowering {
     let inputObserver: ConvolutionInputObserver?
     /// int8 networks: the values kept as 8-bit integers, by `Graph.Value.id`, with their range: written by an int8
     /// convolution or by an instance norm of a float32 channels-last map (`InstanceNormInt8Kernel`), and read only, as
-    /// their input, by int8 convolutions of that same range, which so need no quantizing step, or by ops that only
-    /// pick among its values (max pooling, depth-to-space, nearest up-sampling by whole factors), whose outputs are such
-    /// values too: the rounding commutes with them, so the result is the same.
+    /// their input, by int8 convolutions of that range (or one they share, `int8InputRanges`), which so need no
+    /// quantizing step, or by ops that only pick among its values (max pooling, depth-to-space, nearest up-sampling by
+    /// whole factors), whose outputs are such values too: the rounding commutes with them, so the result is the same.
     let int8Values: [Int: Quantization.InputRange]
     /// int8 networks: the partial sums of split convolutions (`Graph.splittingConcatenations`) whose sum is such an
     /// 8-bit value, by `Graph.Value.id`, with the sum's range: the first part writes its float32 partial sum in that
     /// range's steps, and the part adding in reads it as a post-op's addend (`PostOp.add`) and writes 8 bits, where a
     /// part adding into its output in place would write float32 and need a quantizing step.
     let int8PartialSums: [Int: Quantization.InputRange]
+    /// int8 networks: the convolutions, by node name, that read such an 8-bit value in a range other than the table's
+    /// own for them: where the int8 convolutions reading one value (directly or through ops that pick among its
+    /// values) have different ranges, the value is written in one range they share (`InputRange.shared(by:)`), if there is one.
+    let int8InputRanges: [String: Quantization.InputRange]
     private let parameters: [String: Parameter]
     private(set) var buffers: [Buffer] = []
     /// Copies the model's parameters into dedicated buffers (inference), run by `loadParameters`.
@@ -51,7 +55,7 @@ final class Lowering {
          batchNormGroup: ProcessGroup? = nil, quantization: Quantization? = nil, inputObserver: ConvolutionInputObserver? = nil) throws {
         (self.graph, self.parameters, self.training, self.precision) = (graph, parameters, training, precision)
         (self.quantization, self.inputObserver) = training ? (nil, nil) : (quantization, inputObserver)
-        (int8Values, int8PartialSums) = training ? ([:], [:]) : Self.int8Values(graph, quantization, valuePrecisions, formats)
+        (int8Values, int8PartialSums, int8InputRanges) = training ? ([:], [:], [:]) : Self.int8Values(graph, quantization, valuePrecisions, formats)
         self.batchNormGroup = training ? batchNormGroup : nil
         self.inputGradient = training && inputGradient
         (self.passes, self.valuePrecisions, self.formats) = (passes, valuePrecisions, formats)
@@ -79,9 +83,9 @@ final class Lowering {
     /// 8 bits where it adds the only other part, an int8 convolution (a split over two inputs), and its output is
     /// read as such a value.
     private static func int8Values(_ graph: Graph, _ quantization: Quantization?, _ precisions: [Precision], _ formats: [FormatTag])
-        -> (values: [Int: Quantization.InputRange], partialSums: [Int: Quantization.InputRange])
+        -> (values: [Int: Quantization.InputRange], partialSums: [Int: Quantization.InputRange], inputRanges: [String: Quantization.InputRange])
     {
-        guard let quantization else { return ([:], [:]) }
+        guard let quantization else { return ([:], [:], [:]) }
         let consumers = graph.consumers
         func range(_ node: Graph.Node) -> Quantization.InputRange? {
             guard case .conv2d = node.op else { return nil }
@@ -99,39 +103,41 @@ final class Lowering {
                   consumers[node.inputs[1]]?.count == 1 else { return nil }
             return node.inputs[1]
         }
-        // The range every reader of `value` reads it in, and the values it reaches through ops that pick among values.
-        func readRange(_ value: Graph.Value) -> (range: Quantization.InputRange, passedTo: [Graph.Value])? {
+        // The int8 convolutions that read `value` as their input, directly or through ops that pick among values, and the
+        // values it reaches through those ops; nil where anything else reads it.
+        func int8Readers(_ value: Graph.Value) -> (convolutions: [Graph.Node], passedTo: [Graph.Value])? {
             guard !graph.isOutput(value), let readers = consumers[value]?.map({ graph.nodes[$0] }), !readers.isEmpty else { return nil }
-            var found: Quantization.InputRange?
-            var passedTo: [Graph.Value] = []
+            var (convolutions, passedTo): ([Graph.Node], [Graph.Value]) = ([], [])
             for reader in readers {
-                let seen: Quantization.InputRange
-                if let own = range(reader), reader.inputs[0] == value, !reader.inputs.dropFirst().contains(value) {
-                    seen = own
-                } else if reader.op.picksAmongValues(graph.shape(value), graph.shape(reader.output)), let further = readRange(reader.output) {
-                    (seen, passedTo) = (further.range, passedTo + [reader.output] + further.passedTo)
+                if range(reader) != nil, reader.inputs[0] == value, !reader.inputs.dropFirst().contains(value) {
+                    convolutions.append(reader)
+                } else if reader.op.picksAmongValues(graph.shape(value), graph.shape(reader.output)), let further = int8Readers(reader.output) {
+                    (convolutions, passedTo) = (convolutions + further.convolutions, passedTo + [reader.output] + further.passedTo)
                 } else {
                     return nil
                 }
-                guard found == nil || found == seen else { return nil }
-                found = seen
             }
-            return found.map { ($0, passedTo) }
+            return (convolutions, passedTo)
         }
         var values: [Int: Quantization.InputRange] = [:]
         var partialSums: [Int: Quantization.InputRange] = [:]
+        var inputRanges: [String: Quantization.InputRange] = [:]
         for node in graph.nodes where range(node) != nil || channelsLastInstanceNorm(node) {
             let addend = addend(node)
             if case .conv2d(let a) = node.op, a.accumulates, addend == nil { continue }
-            guard let (range, passedTo) = readRange(node.output) else { continue }
-            for value in [node.output] + passedTo { values[value.id] = range }
-            if let addend { partialSums[addend.id] = range }
+            guard let (readers, passedTo) = int8Readers(node.output) else { continue }
+            let ranges = readers.compactMap(range)
+            guard let shared = Quantization.InputRange.shared(by: ranges) else { continue }
+            for value in [node.output] + passedTo { values[value.id] = shared }
+            for reader in readers where range(reader) != shared { inputRanges[reader.name] = shared }
+            if let addend { partialSums[addend.id] = shared }
         }
-        return (values, partialSums)
+        return (values, partialSums, inputRanges)
     }
 
-    /// The range an int8 convolution quantizes its input to (nil: it runs in float32, as every convolution in training).
-    func int8Range(of node: Graph.Node) -> Quantization.InputRange? { quantization?.inputs[node.name] }
+    /// The range an int8 convolution quantizes its input to (nil: it runs in float32, as every convolution in training):
+    /// the table's, or the range its input is shared in (`int8InputRanges`).
+    func int8Range(of node: Graph.Node) -> Quantization.InputRange? { int8InputRanges[node.name] ?? quantization?.inputs[node.name] }
 
     /// The layout of `value` and of its gradient (`formats`), except for an input that convolutions alone read,
     /// which takes the layout its first convolution prefers (`setInputDescriptor`; oneDNN chooses, for 1 or 3

@@ -19,6 +19,15 @@ public struct Quantization: Codable, Equatable, Sendable {
 
         /// The value of one step of the quantized input.
         public var scale: Float { limit / (signed ? 127 : 255) }
+
+        /// The one range in which inputs of all of `ranges` can be read (one map that int8 convolutions of different
+        /// ranges read): the widest limit, signed if any is, where that costs each at most one bit (at least half its
+        /// own steps, rounded down, over its own limit: 127 of 255, 63 of 127); nil otherwise, or for none.
+        public static func shared(by ranges: [InputRange]) -> InputRange? {
+            guard let largest = ranges.map(\.limit).max() else { return nil }
+            let shared = InputRange(limit: largest, signed: ranges.contains(where: \.signed))
+            return ranges.allSatisfy({ ($0.limit / shared.scale).rounded() >= Float(($0.signed ? 127 : 255) / 2) }) ? shared : nil
+        }
     }
 
     /// How each limit was chosen from the calibration inputs, for reports (`"max"`, `"percentile 99.99"`).

@@ -13,12 +13,17 @@ import Graph
 /// a second pass as a histogram of 2048 bins up to the first pass's largest magnitude, and clips the rest. An input
 /// whose negative values stay above `-limit/64` (none, after a ReLU; a few small ones, after nnU-Net's LeakyReLU of
 /// slope 0.01) is quantized unsigned: 8 bits for `0...limit`, negative values as 0, which costs less than the bit
-/// a signed range would spend on them.
+/// a signed range would spend on them. Under `percentile(p)` the negative values below `-limit/64` may be as many as
+/// the share the rule clips (`100 - p` percent), counted in a histogram of their own: the rule clips the rare large
+/// magnitudes, so the rare large negative values do not make a range signed either.
 public final class Int8Calibrator {
     public enum Rule: Sendable, Equatable {
         case max
         case percentile(Double)
     }
+
+    /// The percentile `unet quantize` keeps by default, and `unet bench` calibrates with.
+    public static let defaultPercentile = 99.99
 
     public let rule: Rule
     /// The passes over the calibration images the rule needs: 1 for `max`, 2 for `percentile`.
@@ -32,6 +37,8 @@ public final class Int8Calibrator {
         var minimum: Float = 0
         var largest: Float = 0
         var histogram: [Int] = []
+        /// The magnitudes of the negative values, in the same bins.
+        var negatives: [Int] = []
     }
 
     public init(rule: Rule) { self.rule = rule }
@@ -56,10 +63,16 @@ public final class Int8Calibrator {
             }
             (s.minimum, s.largest) = (low, high)
         } else if s.largest > 0 {
-            if s.histogram.isEmpty { s.histogram = Array(repeating: 0, count: Self.bins) }
+            if s.histogram.isEmpty { (s.histogram, s.negatives) = (Array(repeating: 0, count: Self.bins), Array(repeating: 0, count: Self.bins)) }
             let perBin = Float(Self.bins) / s.largest
             s.histogram.withUnsafeMutableBufferPointer { h in
-                for v in values where v.isFinite { h[Swift.min(Int(abs(v) * perBin), Self.bins - 1)] += 1 }
+                s.negatives.withUnsafeMutableBufferPointer { n in
+                    for v in values where v.isFinite {
+                        let bin = Swift.min(Int(abs(v) * perBin), Self.bins - 1)
+                        h[bin] += 1
+                        if v < 0 { n[bin] += 1 }
+                    }
+                }
             }
         }
         statistics[convolution] = s
@@ -70,6 +83,7 @@ public final class Int8Calibrator {
         var inputs: [String: Quantization.InputRange] = [:]
         for (name, s) in statistics {
             var limit = s.largest
+            var signed = s.minimum < -limit / 64
             if case .percentile(let p) = rule, !s.histogram.isEmpty {
                 let total = s.histogram.reduce(0, +)
                 let wanted = Int((Double(total) * p / 100).rounded(.up))
@@ -79,8 +93,11 @@ public final class Int8Calibrator {
                     bin += 1
                 }
                 limit = s.largest * Float(bin + 1) / Float(Self.bins)
+                // The negative values in the bins wholly below -limit/64.
+                let deep = s.negatives[Swift.min(Int((limit / 64 / s.largest * Float(Self.bins)).rounded(.up)), Self.bins - 1)...].reduce(0, +)
+                signed = deep > total - wanted
             }
-            inputs[name] = Quantization.InputRange(limit: Swift.max(limit, 1e-6), signed: s.minimum < -limit / 64)
+            inputs[name] = Quantization.InputRange(limit: Swift.max(limit, 1e-6), signed: signed)
         }
         return Quantization(rule: ruleDescription, images: images, inputs: inputs)
     }

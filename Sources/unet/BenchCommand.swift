@@ -24,7 +24,8 @@ struct BenchCommand: ParsableCommand {
 
     enum Mode: String, ExpressibleByArgument, CaseIterable { case infer, train, both }
 
-    /// A case's arithmetic: float32, mixed bf16, or int8 convolutions calibrated on the case's own input (`max` rule).
+    /// A case's arithmetic: float32, mixed bf16, or int8 convolutions calibrated on the case's own input (`unet quantize`'s
+    /// default rule).
     enum Arithmetic: String, ExpressibleByArgument, CaseIterable {
         case fp32, bf16, int8
         var precision: Precision { self == .bf16 ? .bf16 : .fp32 }
@@ -106,10 +107,13 @@ struct BenchCommand: ParsableCommand {
         training ? model.train() : model.eval()
         var quantization: Quantization?
         if arithmetic == .int8 {
-            let calibrator = Int8Calibrator(rule: .max)
-            _ = try CompiledUNet(model, inputShape: x.shape, training: false, observingConvolutionInputs: calibrator.observe).forward(x)
+            let calibrator = Int8Calibrator(rule: .percentile(Int8Calibrator.defaultPercentile))
+            do {  // the calibrating network is gone before the peak is reset: the case's memory, not its calibration's
+                let observing = try CompiledUNet(model, inputShape: x.shape, training: false, observingConvolutionInputs: calibrator.observe)
+                try calibrator.calibrate { _ in _ = try observing.forward(x) }
+            }
             quantization = calibrator.quantization(images: batch)
-            ProcessMemory.resetPeak()  // the case's memory, not its calibration's
+            ProcessMemory.resetPeak()
         }
         if memoryPlan {
             let network = try CompiledUNet(model, inputShape: x.shape, precision: precision, training: training,

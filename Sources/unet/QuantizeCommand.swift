@@ -29,7 +29,7 @@ struct QuantizeCommand: ParsableCommand {
     var calibrationImages = 32
     @Option(help: ArgumentHelp("How each input range is chosen.", valueName: "max|percentile")) var rule: Rule = .percentile
     @Option(help: ArgumentHelp("--rule percentile: the share of magnitudes kept, in percent (50-100).", valueName: "P"))
-    var percentile = 99.99
+    var percentile = Int8Calibrator.defaultPercentile
     @Option(name: [.short, .long], help: "Resize factor of the images (default: the model's training scale, or 1).")
     var scale: Double?
     @Option(help: ArgumentHelp("Calibrate in windows of N pixels (default: as predict would).", valueName: "N")) var tile: Int?
