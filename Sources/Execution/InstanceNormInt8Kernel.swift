@@ -26,18 +26,12 @@ final class InstanceNormInt8Kernel: NodeKernel {
     init(_ node: Graph.Node, attributes a: InstanceNormAttributes, range: Quantization.InputRange, lowering: Lowering) throws {
         let shape = lowering.graph.shape(node.output)
         (name, batch, channels, pixels, epsilon, self.range) = (node.name, shape[0], shape[1], shape[2] * shape[3], a.epsilon, range)
-        guard pixels > 1 else {
-            throw CompilationError("\(node.name): instance norm needs more than 1 value per channel, got input \(shape)")
-        }
         switch a.activation {
         case nil: slope = 1
         case .relu: slope = 0
         case .leakyReLU(let s): slope = s
         }
-        affine = try a.affinePrefix.map { (try lowering.parameter($0 + "weight"), try lowering.parameter($0 + "bias")) }
-        for p in [affine?.weight, affine?.bias].compactMap({ $0 }) where p.value.shape != [channels] {
-            throw CompilationError("\(node.name): instance norm tensors must be (\(channels)), got \(p.value.shape)")
-        }
+        affine = try InstanceNormKernel.checkedAffine(node, a, lowering: lowering)
         (gamma, beta) = (Array(repeating: 1, count: channels), Array(repeating: 0, count: channels))
         guard affine != nil else { return }
         lowering.loaders.append { [unowned self] in
@@ -75,9 +69,9 @@ final class InstanceNormInt8Kernel: NodeKernel {
         var sums = [Double](repeating: 0, count: 2 * slots * channels)
         sums.withUnsafeMutableBufferPointer { sums in
             let totals = sums.baseAddress!
-            Threads.parallel { thread, threads in
-                let size = (pixels + slots - 1) / slots
-                for slot in stride(from: thread, to: slots, by: threads) {
+            let size = (pixels + slots - 1) / slots
+            Threads.parallel(chunks: slots) { owned in
+                for slot in owned {
                     let part = min(pixels, slot * size)..<min(pixels, (slot + 1) * size)
                     guard !part.isEmpty else { continue }
                     unet_channel_moments(image + part.lowerBound * channels, part.count, channels, origin,

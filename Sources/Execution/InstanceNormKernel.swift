@@ -37,14 +37,8 @@ final class InstanceNormKernel: NodeKernel {
         guard sampleBytes * batch == data.byteCount else {
             throw CompilationError("\(node.name): instance norm needs each image's channels stored together (layout \(data.layoutName))")
         }
-        guard shape[2] * shape[3] > 1 else {
-            throw CompilationError("\(node.name): instance norm needs more than 1 value per channel, got input \(shape)")
-        }
-        weight = try a.affinePrefix.map { try lowering.parameter($0 + "weight") }
-        bias = try a.affinePrefix.map { try lowering.parameter($0 + "bias") }
-        for p in [weight, bias].compactMap({ $0 }) where p.value.shape != [channels] {
-            throw CompilationError("\(node.name): instance norm tensors must be (\(channels)), got \(p.value.shape)")
-        }
+        let affine = try Self.checkedAffine(node, a, lowering: lowering)
+        (weight, bias) = (affine?.weight, affine?.bias)
         let flags: BatchNormalizationFlags = a.affinePrefix == nil ? [] : [.useScale, .useShift]
         let training = lowering.training
         let activation = Lowering.postOps(a.activation)
@@ -73,6 +67,23 @@ final class InstanceNormKernel: NodeKernel {
         recomputePrimitive = try Primitive(.batchNormalizationForward(
             training: false, data: sample, epsilon: a.epsilon, flags: flags.union(.useGlobalStatistics),
             attributes: try lowering.attributes()))
+    }
+
+    /// The affine weight and bias of the instance norm `node` (nil when not affine), after the checks of both its
+    /// kernels (this one and `InstanceNormInt8Kernel`): more than one value per channel, and `(C)` tensors.
+    static func checkedAffine(_ node: Graph.Node, _ a: InstanceNormAttributes, lowering: Lowering) throws
+        -> (weight: Parameter, bias: Parameter)?
+    {
+        let shape = lowering.graph.shape(node.output)
+        guard shape[2] * shape[3] > 1 else {
+            throw CompilationError("\(node.name): instance norm needs more than 1 value per channel, got input \(shape)")
+        }
+        guard let prefix = a.affinePrefix else { return nil }
+        let (weight, bias) = (try lowering.parameter(prefix + "weight"), try lowering.parameter(prefix + "bias"))
+        for p in [weight, bias] where p.value.shape != [shape[1]] {
+            throw CompilationError("\(node.name): instance norm tensors must be (\(shape[1])), got \(p.value.shape)")
+        }
+        return (weight, bias)
     }
 
     var cost: RecomputeCost { .cheap }
