@@ -1,25 +1,31 @@
 #!/usr/bin/env python3
-"""Times inference in `unet bench`, ONNX Runtime and OpenVINO on the same network and input, side by side.
+"""Times inference in `unet bench`, ONNX Runtime, OpenVINO and PyTorch on the same network and input, side by side.
 
 Each case's network is built in PyTorch with random weights (milesial's U-Net for the classic cases, the peers'
 packages for theirs), saved as its users save it, and exported once with `unet export` at the case's fixed shape;
 ONNX Runtime (CPU execution provider, every graph optimization, all cores) and OpenVINO (CPU, latency hint) run that
-ONNX file, `unet bench` runs its own engine on the same architecture. Precisions:
+ONNX file, PyTorch (eager, channels-last, inference mode, all cores) runs the saved network itself, `unet bench` runs
+its own engine on the same architecture. Precisions:
 
 - fp32 everywhere;
-- bf16: OpenVINO's INFERENCE_PRECISION_HINT=bf16 against `unet bench --dtype bf16`, only on a CPU with native bf16
-  (avx512_bf16 or AMX; elsewhere both would emulate it, slower than fp32, and the case is skipped);
+- bf16: OpenVINO's INFERENCE_PRECISION_HINT=bf16 and PyTorch's `torch.autocast("cpu", dtype=torch.bfloat16)` against
+  `unet bench --dtype bf16`, only on a CPU with native bf16 (avx512_bf16 or AMX; elsewhere both would emulate it,
+  slower than fp32, and the case is skipped); ONNX Runtime has no bf16 option on the CPU;
 - int8: OpenVINO through NNCF post-training quantization and ONNX Runtime's static QDQ quantization (per-channel
   weights), both calibrated on 8 random inputs, against `unet bench --dtype int8` (calibrated on its own random
-  input, `unet quantize`'s int8 convolutions).
+  input, `unet quantize`'s int8 convolutions); PyTorch has no int8 path for these networks that its users run on a
+  CPU, so its int8 cell is empty.
 
 Every case runs each side in its own process (so that its peak RSS is its own), in alternating rounds (unet, ONNX
-Runtime, OpenVINO, then again); each side keeps its best images/s and lowest peak RSS. Prints a Markdown table with
-the ratios of `unet` to the faster runtime.
+Runtime, OpenVINO, PyTorch, then again); each side keeps its best images/s and lowest peak RSS. Prints a Markdown table
+with the ratios of `unet` to the faster of ONNX Runtime and OpenVINO and to PyTorch. With --roofline, a second table sets each row against the machine's peak
+multiply-accumulate rate at its precision (`scripts/bench_roofline.sh`, same thread count): the rate, in the
+network's multiply-accumulates of direct convolution per second, that the faster runtime reached, that 1.3x it would
+need, and that `unet` reached (above the peak only by doing fewer multiplications: Winograd).
 
     swift build -c release --product unet
     .venv/bin/pip install onnx onnxruntime openvino nncf
-    .venv/bin/python scripts/bench_runtimes.py [--quick] [--cases classic peers] [--int8]
+    .venv/bin/python scripts/bench_runtimes.py [--quick] [--cases classic peers peers-throughput] [--int8] [--roofline]
 """
 import argparse
 import json
@@ -48,6 +54,8 @@ PEERS = {
     "MONAI UNet (tutorial), 2 cls, 256², batch 1": (["--arch", "monai-unet"], 2, 256, 1),
     "nnU-Net PlainConvUNet (6 stages), 2 cls, 256², batch 1": (["--arch", "nnunet"], 2, 256, 1),
 }
+# The peers at a throughput batch (the classic cases have theirs above).
+PEERS_THROUGHPUT = {name.replace("batch 1", "batch 4"): (arch, classes, size, 4) for name, (arch, classes, size, _) in PEERS.items()}
 
 
 def torch_model(arch, classes):
@@ -83,7 +91,19 @@ def runtime_case(args):
     import pytorch_unet as reference
     reference.reset_peak_rss()
     x = np.random.default_rng(0).standard_normal((args.batch, 3, args.size, args.size)).astype(np.float32)
-    if args.runtime_case == "onnxruntime":
+    if args.runtime_case == "pytorch":
+        import torch
+        torch.set_num_threads(args.threads)
+        model = torch_model(json.loads(args.arch), args.classes)
+        model.load_state_dict(torch.load(args.model, weights_only=True))
+        model = model.eval().to(memory_format=torch.channels_last)
+        tensor = torch.from_numpy(x).contiguous(memory_format=torch.channels_last)
+        version = torch.__version__
+
+        def step():
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+                model(tensor)
+    elif args.runtime_case == "onnxruntime":
         import onnxruntime as ort
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -139,6 +159,23 @@ def quantized(path, size, batch, folder):
     return ort_int8, ov_int8
 
 
+def roofline(threads):
+    """Peak GMAC/s per precision on `threads` threads, from scripts/bench_roofline.sh: fp32 the faster FMA form, bf16
+    the bf16 dot product, int8 VNNI where the CPU has it, else AVX2's three-instruction sequence."""
+    output = subprocess.run([os.path.join(ROOT, "scripts", "bench_roofline.sh"), str(threads)], check=True,
+                            capture_output=True, text=True).stdout
+    rates = {}
+    for line in output.splitlines():
+        record = json.loads(line)
+        if record.get("threads") == threads and "gmac_per_s" in record:
+            rates[record["probe"]] = record["gmac_per_s"]
+    fp32 = [rate for probe, rate in rates.items() if probe.startswith("fp32")]
+    int8 = [rate for probe, rate in rates.items() if probe.startswith("int8 dot")] or \
+        [rate for probe, rate in rates.items() if probe.startswith("int8")]
+    bf16 = [rate for probe, rate in rates.items() if probe.startswith("bf16")]
+    return {"fp32": max(fp32, default=None), "bf16": max(bf16, default=None), "int8": max(int8, default=None)}
+
+
 def native_bf16():
     flags = open("/proc/cpuinfo").read()
     return "avx512_bf16" in flags or "amx_bf16" in flags
@@ -147,10 +184,15 @@ def native_bf16():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="short timing (3 s per case) for a first look")
-    parser.add_argument("--cases", nargs="+", choices=["classic", "peers"], default=["classic", "peers"])
+    parser.add_argument("--cases", nargs="+", choices=["classic", "peers", "peers-throughput"], default=["classic", "peers"],
+                        help="peers-throughput: the peers at batch 4")
     parser.add_argument("--int8", action="store_true", help="also the runtimes' int8 (NNCF, QDQ)")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--runtime-case", choices=["onnxruntime", "openvino"], help=argparse.SUPPRESS)
+    parser.add_argument("--roofline", action="store_true",
+                        help="also set each row against the machine's peak rate at its precision (needs a C compiler)")
+    parser.add_argument("--runtime-case", choices=["onnxruntime", "openvino", "pytorch"], help=argparse.SUPPRESS)
+    parser.add_argument("--arch", help=argparse.SUPPRESS)
+    parser.add_argument("--classes", type=int, default=2, help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--precision", default="fp32", help=argparse.SUPPRESS)
     add_case_arguments(parser)
@@ -162,7 +204,8 @@ def main():
     precisions = ["fp32"] + (["bf16"] if native_bf16() else [])
     if not native_bf16():
         print("bf16: this CPU has no native bf16 (avx512_bf16 or AMX); bf16 rows skipped", file=sys.stderr)
-    cases = {**(CLASSIC if "classic" in args.cases else {}), **(PEERS if "peers" in args.cases else {})}
+    cases = {**(CLASSIC if "classic" in args.cases else {}), **(PEERS if "peers" in args.cases else {}),
+             **(PEERS_THROUGHPUT if "peers-throughput" in args.cases else {})}
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for name, (arch, classes, size, batch) in cases.items():
@@ -174,9 +217,11 @@ def main():
             for precision in precisions:
                 ours = [UNET, "bench", "--mode", "infer", "--classes", str(classes), "--dtype", precision] + arch + common
                 runtime = [sys.executable, os.path.abspath(__file__), "--model", path, "--precision", precision] + common
-                commands = [ours, runtime + ["--runtime-case", "onnxruntime"], runtime + ["--runtime-case", "openvino"]]
+                pytorch = [sys.executable, os.path.abspath(__file__), "--runtime-case", "pytorch", "--model", source,
+                           "--arch", json.dumps(arch), "--classes", str(classes), "--precision", precision] + common
+                commands = [ours, runtime + ["--runtime-case", "onnxruntime"], runtime + ["--runtime-case", "openvino"], pytorch]
                 if precision == "bf16":
-                    commands = [ours, commands[2]]
+                    commands = [ours, commands[2], pytorch]
                 records = [run(c) for c in commands * 2]
                 results = [best(records[i::len(commands)]) for i in range(len(commands))]
                 if precision == "bf16":
@@ -190,19 +235,44 @@ def main():
                 commands = [ours, runtime + ["--runtime-case", "onnxruntime", "--model", ort_int8],
                             runtime + ["--runtime-case", "openvino", "--model", ov_int8]]
                 records = [run(c) for c in commands * 2]
-                rows.append((name, "int8", best(records[0::3]), best(records[1::3]), best(records[2::3])))
+                rows.append((name, "int8", best(records[0::3]), best(records[1::3]), best(records[2::3]), {"error": "no int8"}))
                 print(f"{name} int8: " + ", ".join(f"{r.get('images_per_s', r.get('error'))}" for r in rows[-1][2:]), file=sys.stderr)
+
+    peaks = roofline(args.threads) if args.roofline else None
 
     def cell(r, key, digits="{:.3g}"):
         return digits.format(r[key]) if "error" not in r else "—"
 
-    print("| case | precision | unet img/s | ONNX Runtime img/s | OpenVINO img/s | unet / faster runtime | unet RSS MB | ORT RSS MB | OpenVINO RSS MB |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for name, precision, u, o, v in rows:
+    def ratio(u, other):
+        return f"{u['images_per_s'] / other:.2f}x" if other and "error" not in u else "—"
+
+    print("| case | precision | unet img/s | ONNX Runtime img/s | OpenVINO img/s | PyTorch img/s | unet / faster runtime | "
+          "unet / PyTorch | unet RSS MB | ORT RSS MB | OpenVINO RSS MB | PyTorch RSS MB |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, precision, u, o, v, t in rows:
         fastest = max([r["images_per_s"] for r in (o, v) if "error" not in r], default=None)
-        ratio = f"{u['images_per_s'] / fastest:.2f}x" if fastest and "error" not in u else "—"
-        print(f"| {name} | {precision} | {cell(u, 'images_per_s')} | {cell(o, 'images_per_s')} | {cell(v, 'images_per_s')} | {ratio} | "
-              f"{cell(u, 'peak_rss_mb', '{:.0f}')} | {cell(o, 'peak_rss_mb', '{:.0f}')} | {cell(v, 'peak_rss_mb', '{:.0f}')} |")
+        print(f"| {name} | {precision} | {cell(u, 'images_per_s')} | {cell(o, 'images_per_s')} | {cell(v, 'images_per_s')} | "
+              f"{cell(t, 'images_per_s')} | {ratio(u, fastest)} | {ratio(u, t.get('images_per_s'))} | "
+              f"{cell(u, 'peak_rss_mb', '{:.0f}')} | {cell(o, 'peak_rss_mb', '{:.0f}')} | {cell(v, 'peak_rss_mb', '{:.0f}')} | "
+              f"{cell(t, 'peak_rss_mb', '{:.0f}')} |")
+
+    if peaks:
+        print()
+        print(f"Against the roofline ({args.threads} threads; GMAC/s of the network's direct convolutions):")
+        print()
+        print("| case | precision | GMAC per image | peak GMAC/s | faster runtime | 1.3x it needs | unet |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        for name, precision, u, o, v, _ in rows:
+            fastest = max([r["images_per_s"] for r in (o, v) if "error" not in r], default=None)
+            peak = peaks.get(precision)
+            if "error" in u or not fastest or not peak:
+                continue
+            gmac = u["gflop_per_image"] / 2
+
+            def share(images_per_s):
+                return f"{images_per_s * gmac:.0f} ({images_per_s * gmac / peak:.0%})"
+            print(f"| {name} | {precision} | {gmac:.3g} | {peak:.0f} | {share(fastest)} | {share(1.3 * fastest)} | "
+                  f"{share(u['images_per_s'])} |")
 
 
 if __name__ == "__main__":
