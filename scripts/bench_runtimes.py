@@ -18,10 +18,11 @@ its own engine on the same architecture. Precisions:
 
 Every case runs each side in its own process (so that its peak RSS is its own), in alternating rounds (unet, ONNX
 Runtime, OpenVINO, PyTorch, then again); each side keeps its best images/s and lowest peak RSS. Prints a Markdown table
-with the ratios of `unet` to the faster of ONNX Runtime and OpenVINO and to PyTorch. With --roofline, a second table sets each row against the machine's peak
-multiply-accumulate rate at its precision (`scripts/bench_roofline.sh`, same thread count): the rate, in the
-network's multiply-accumulates of direct convolution per second, that the faster runtime reached, that 1.3x it would
-need, and that `unet` reached (above the peak only by doing fewer multiplications: Winograd).
+with the ratios of `unet` to the faster of ONNX Runtime and OpenVINO and to PyTorch. With --roofline, a second table
+sets each row against the machine's peak multiply-accumulate rate at its precision (`scripts/bench_roofline.sh`, same
+thread count): the rate, in the network's multiply-accumulates of direct convolution per second, that the faster
+runtime reached, that 1.3x it would need, and that `unet` reached (above the peak only by doing fewer
+multiplications: Winograd).
 
     swift build -c release --product unet
     .venv/bin/pip install onnx onnxruntime openvino nncf
@@ -55,7 +56,8 @@ PEERS = {
     "nnU-Net PlainConvUNet (6 stages), 2 cls, 256², batch 1": (["--arch", "nnunet"], 2, 256, 1),
 }
 # The peers at a throughput batch (the classic cases have theirs above).
-PEERS_THROUGHPUT = {name.replace("batch 1", "batch 4"): (arch, classes, size, 4) for name, (arch, classes, size, _) in PEERS.items()}
+PEERS_THROUGHPUT = {name.replace("batch 1", "batch 4"): (arch, classes, size, 4)
+                    for name, (arch, classes, size, _) in PEERS.items()}
 
 
 def torch_model(arch, classes):
