@@ -1,6 +1,7 @@
 // Loops over channels-last maps (NHWC: pixel p, channel c at p * channels + c) that clang vectorizes across the
-// channels: per-channel moments, and a per-channel scale and shift with an activation rounded into 8 bits. The int8
-// networks' instance norm runs on them where oneDNN has no primitive writing 8 bits from float32 statistics.
+// channels: per-channel moments, and a per-channel scale and shift with an activation rounded into 8 bits, of float32
+// maps and of bf16 ones (the upper halves of float32s, `_bf16`). The int8 networks' instance norm runs on them where
+// oneDNN has no primitive writing 8 bits from float32 statistics.
 // Each entry point takes `lanes`, the float lanes of the CPU's vectors as oneDNN found them (16: AVX-512, 8: AVX2,
 // else 4), and runs the loops compiled for that instruction set; the results are the same on each.
 #ifndef UNET_CHANNELS_LAST_H
@@ -13,6 +14,8 @@
 typedef float unet_float16 __attribute__((ext_vector_type(16)));
 typedef signed char unet_int8x16 __attribute__((ext_vector_type(16)));
 typedef unsigned char unet_uint8x16 __attribute__((ext_vector_type(16)));
+typedef unsigned short unet_uint16x16 __attribute__((ext_vector_type(16)));
+typedef unsigned int unet_uint32x16 __attribute__((ext_vector_type(16)));
 
 UNET_INLINE unet_float16 unet_load16(const float *p) {
     unet_float16 v;
@@ -20,43 +23,66 @@ UNET_INLINE unet_float16 unet_load16(const float *p) {
     return v;
 }
 
+UNET_INLINE float unet_load1(const float *p) { return *p; }
+
+/// Sixteen bf16 values as float32 (exactly: a bf16 is a float32's upper half).
+UNET_INLINE unet_float16 unet_load16_bf16(const unsigned short *p) {
+    unet_uint16x16 half;
+    __builtin_memcpy(&half, p, sizeof half);
+    unet_uint32x16 bits = __builtin_convertvector(half, unet_uint32x16) << 16;
+    unet_float16 v;
+    __builtin_memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+UNET_INLINE float unet_load1_bf16(const unsigned short *p) {
+    unsigned int bits = (unsigned int)*p << 16;
+    float v;
+    __builtin_memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
 /// The pixels summed in float32 before their sums are added in double.
 #define UNET_RUN 64
 
 /// Adds to `sum[c]` and `squares[c]` the sums of `x - origin[c]` and of its square over `pixels` pixels of `channels`
-/// channels: over runs of `UNET_RUN` pixels in float32, then in double.
-UNET_INLINE void unet_channel_moments_loop(const float *restrict x, long pixels, long channels,
-                                          const float *restrict origin, double *restrict sum,
-                                          double *restrict squares) {
-    long blocked = channels / 16 * 16;
-    for (long start = 0; start < pixels; start += UNET_RUN) {
-        long end = start + UNET_RUN < pixels ? start + UNET_RUN : pixels;
-        for (long c = 0; c < blocked; c += 16) {
-            unet_float16 o = unet_load16(origin + c), s = 0, q = 0;
-            for (long p = start; p < end; p++) {
-                unet_float16 d = unet_load16(x + p * channels + c) - o;
-                unet_float16 square = d * d;  // a statement of its own: never fused into a multiply-add
-                s += d;
-                q += square;
-            }
-            for (int k = 0; k < 16; k++) {
-                sum[c + k] += s[k];
-                squares[c + k] += q[k];
-            }
-        }
-        for (long c = blocked; c < channels; c++) {
-            float s = 0, q = 0;
-            for (long p = start; p < end; p++) {
-                float d = x[p * channels + c] - origin[c];
-                float square = d * d;
-                s += d;
-                q += square;
-            }
-            sum[c] += s;
-            squares[c] += q;
-        }
+/// channels of a map of `T` (read as float32 by `load16`/`load1`): over runs of `UNET_RUN` pixels in float32, then in
+/// double.
+#define UNET_MOMENTS_LOOP(name, T, load16, load1)                                                               \
+    UNET_INLINE void name##_loop(const T *restrict x, long pixels, long channels, const float *restrict origin, \
+                                 double *restrict sum, double *restrict squares) {                             \
+        long blocked = channels / 16 * 16;                                                                     \
+        for (long start = 0; start < pixels; start += UNET_RUN) {                                              \
+            long end = start + UNET_RUN < pixels ? start + UNET_RUN : pixels;                                  \
+            for (long c = 0; c < blocked; c += 16) {                                                           \
+                unet_float16 o = unet_load16(origin + c), s = 0, q = 0;                                        \
+                for (long p = start; p < end; p++) {                                                           \
+                    unet_float16 d = load16(x + p * channels + c) - o;                                         \
+                    unet_float16 square = d * d; /* a statement of its own: never fused into a multiply-add */ \
+                    s += d;                                                                                    \
+                    q += square;                                                                               \
+                }                                                                                              \
+                for (int k = 0; k < 16; k++) {                                                                 \
+                    sum[c + k] += s[k];                                                                        \
+                    squares[c + k] += q[k];                                                                    \
+                }                                                                                              \
+            }                                                                                                  \
+            for (long c = blocked; c < channels; c++) {                                                        \
+                float s = 0, q = 0;                                                                            \
+                for (long p = start; p < end; p++) {                                                           \
+                    float d = load1(x + p * channels + c) - origin[c];                                         \
+                    float square = d * d;                                                                      \
+                    s += d;                                                                                    \
+                    q += square;                                                                               \
+                }                                                                                              \
+                sum[c] += s;                                                                                   \
+                squares[c] += q;                                                                               \
+            }                                                                                                  \
+        }                                                                                                      \
     }
-}
+
+UNET_MOMENTS_LOOP(unet_channel_moments, float, unet_load16, unet_load1)
+UNET_MOMENTS_LOOP(unet_channel_moments_bf16, unsigned short, unet_load16_bf16, unet_load1_bf16)
 
 /// The value in steps of 8-bit quantization that `y = x * scale[c] + shift[c]` becomes after the activation
 /// (`y` where positive, `y * slope` elsewhere: 1 for none, 0 for ReLU), clipped to `low...high` (NaN to `low`) and
@@ -75,9 +101,10 @@ UNET_INLINE void unet_channel_moments_loop(const float *restrict x, long pixels,
     } while (0)
 
 /// `y[p * channels + c]` = `x[p * channels + c] * scale[c] + shift[c]` after the activation, in 8-bit steps
-/// (`UNET_QUANTIZED_STEP`), as `E` (int8 in -128...127 or uint8 in 0...255; `V`: 16 of them).
-#define UNET_QUANTIZE_LOOP(name, E, V, low, high)                                                             \
-    UNET_INLINE void name##_loop(const float *restrict x, E *restrict y, long pixels, long channels,          \
+/// (`UNET_QUANTIZED_STEP`), as `E` (int8 in -128...127 or uint8 in 0...255; `V`: 16 of them), from a map of `T` (read
+/// as float32 by `load16`/`load1`).
+#define UNET_QUANTIZE_LOOP(name, T, load16, load1, E, V, low, high)                                           \
+    UNET_INLINE void name##_loop(const T *restrict x, E *restrict y, long pixels, long channels,              \
                                  const float *restrict scale, const float *restrict shift, float slope) {     \
         long blocked = channels / 16 * 16;                                                                     \
         for (long start = 0; start < pixels; start += UNET_RUN) {                                              \
@@ -85,7 +112,7 @@ UNET_INLINE void unet_channel_moments_loop(const float *restrict x, long pixels,
             for (long c = 0; c < blocked; c += 16) {                                                           \
                 unet_float16 a = unet_load16(scale + c), b = unet_load16(shift + c), r;                        \
                 for (long p = start; p < end; p++) {                                                           \
-                    UNET_QUANTIZED_STEP(unet_float16, unet_load16(x + p * channels + c), a, b, slope,          \
+                    UNET_QUANTIZED_STEP(unet_float16, load16(x + p * channels + c), a, b, slope,               \
                                         (unet_float16)(low), (unet_float16)(high), r);                         \
                     V out = __builtin_convertvector(r, V);                                                     \
                     __builtin_memcpy(y + p * channels + c, &out, sizeof out);                                  \
@@ -94,15 +121,19 @@ UNET_INLINE void unet_channel_moments_loop(const float *restrict x, long pixels,
             for (long p = start; p < end; p++)                                                                 \
                 for (long c = blocked; c < channels; c++) {                                                    \
                     float r;                                                                                   \
-                    UNET_QUANTIZED_STEP(float, x[p * channels + c], scale[c], shift[c], slope, (float)(low),   \
+                    UNET_QUANTIZED_STEP(float, load1(x + p * channels + c), scale[c], shift[c], slope, (float)(low), \
                                         (float)(high), r);                                                     \
                     y[p * channels + c] = (E)(int)r;                                                           \
                 }                                                                                              \
         }                                                                                                      \
     }
 
-UNET_QUANTIZE_LOOP(unet_quantize_s8, signed char, unet_int8x16, -128.0f, 127.0f)
-UNET_QUANTIZE_LOOP(unet_quantize_u8, unsigned char, unet_uint8x16, 0.0f, 255.0f)
+UNET_QUANTIZE_LOOP(unet_quantize_s8, float, unet_load16, unet_load1, signed char, unet_int8x16, -128.0f, 127.0f)
+UNET_QUANTIZE_LOOP(unet_quantize_u8, float, unet_load16, unet_load1, unsigned char, unet_uint8x16, 0.0f, 255.0f)
+UNET_QUANTIZE_LOOP(unet_quantize_s8_bf16, unsigned short, unet_load16_bf16, unet_load1_bf16, signed char, unet_int8x16,
+                   -128.0f, 127.0f)
+UNET_QUANTIZE_LOOP(unet_quantize_u8_bf16, unsigned short, unet_load16_bf16, unet_load1_bf16, unsigned char,
+                   unet_uint8x16, 0.0f, 255.0f)
 
 // The loops compiled for each instruction set, and the entry points that pick one.
 #define UNET_VARIANTS(name, parameters, arguments)                                   \
@@ -120,6 +151,18 @@ UNET_VARIANTS(unet_quantize_s8,
               (x, y, pixels, channels, scale, shift, slope))
 UNET_VARIANTS(unet_quantize_u8,
               (const float *restrict x, unsigned char *restrict y, long pixels, long channels,
+               const float *restrict scale, const float *restrict shift, float slope),
+              (x, y, pixels, channels, scale, shift, slope))
+UNET_VARIANTS(unet_channel_moments_bf16,
+              (const unsigned short *restrict x, long pixels, long channels, const float *restrict origin,
+               double *restrict sum, double *restrict squares),
+              (x, pixels, channels, origin, sum, squares))
+UNET_VARIANTS(unet_quantize_s8_bf16,
+              (const unsigned short *restrict x, signed char *restrict y, long pixels, long channels,
+               const float *restrict scale, const float *restrict shift, float slope),
+              (x, y, pixels, channels, scale, shift, slope))
+UNET_VARIANTS(unet_quantize_u8_bf16,
+              (const unsigned short *restrict x, unsigned char *restrict y, long pixels, long channels,
                const float *restrict scale, const float *restrict shift, float slope),
               (x, y, pixels, channels, scale, shift, slope))
 
@@ -148,6 +191,30 @@ static inline void unet_quantize_u8(const float *x, unsigned char *y, long pixel
     if (lanes >= 16) unet_quantize_u8_avx512(x, y, pixels, channels, scale, shift, slope);
     else if (lanes >= 8) unet_quantize_u8_avx2(x, y, pixels, channels, scale, shift, slope);
     else unet_quantize_u8_baseline(x, y, pixels, channels, scale, shift, slope);
+}
+
+/// `unet_channel_moments` of a bf16 map.
+static inline void unet_channel_moments_bf16(const unsigned short *x, long pixels, long channels, const float *origin,
+                                             double *sum, double *squares, int lanes) {
+    if (lanes >= 16) unet_channel_moments_bf16_avx512(x, pixels, channels, origin, sum, squares);
+    else if (lanes >= 8) unet_channel_moments_bf16_avx2(x, pixels, channels, origin, sum, squares);
+    else unet_channel_moments_bf16_baseline(x, pixels, channels, origin, sum, squares);
+}
+
+/// `unet_quantize_s8` of a bf16 map.
+static inline void unet_quantize_s8_bf16(const unsigned short *x, signed char *y, long pixels, long channels,
+                                         const float *scale, const float *shift, float slope, int lanes) {
+    if (lanes >= 16) unet_quantize_s8_bf16_avx512(x, y, pixels, channels, scale, shift, slope);
+    else if (lanes >= 8) unet_quantize_s8_bf16_avx2(x, y, pixels, channels, scale, shift, slope);
+    else unet_quantize_s8_bf16_baseline(x, y, pixels, channels, scale, shift, slope);
+}
+
+/// `unet_quantize_u8` of a bf16 map.
+static inline void unet_quantize_u8_bf16(const unsigned short *x, unsigned char *y, long pixels, long channels,
+                                         const float *scale, const float *shift, float slope, int lanes) {
+    if (lanes >= 16) unet_quantize_u8_bf16_avx512(x, y, pixels, channels, scale, shift, slope);
+    else if (lanes >= 8) unet_quantize_u8_bf16_avx2(x, y, pixels, channels, scale, shift, slope);
+    else unet_quantize_u8_bf16_baseline(x, y, pixels, channels, scale, shift, slope);
 }
 
 #endif

@@ -277,7 +277,9 @@ public final class CompiledNetwork {
     public var stepNames: [String] { schedule.steps.map(\.name) }
 
     /// The precision `value` of `graph` is computed and kept in (see `PrecisionRegions`).
-    public func valuePrecision(_ value: Graph.Value) -> Precision { lowering.valuePrecisions[value.id] }
+    public func valuePrecision(_ value: Graph.Value) -> Precision {
+        lowering.bf16Maps.contains(value.id) ? .bf16 : lowering.valuePrecisions[value.id]
+    }
 
     /// The precision each resolution level's convolutions run in, from the top (see `PrecisionRegions`).
     public var levelPrecisions: [Precision] {

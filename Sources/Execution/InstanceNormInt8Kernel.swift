@@ -7,8 +7,9 @@ import NN
 /// output (`Lowering.int8Values`): the output is that range's u8 or s8. Each image's per-channel mean and biased
 /// variance are summed from its float32 channels-last input (shifted by the image's first pixel, in float32 runs
 /// and double totals), then one pass scales, shifts, activates and rounds into 8 bits. oneDNN's batch norm writes
-/// only its input's type, so it would write float32 and a quantizing reorder would read it again. Inference only;
-/// both passes run on oneDNN's threads.
+/// only its input's type, so it would write float32 and a quantizing reorder would read it again. The input is
+/// float32 or, where the lowering keeps it so (`Lowering.bf16Maps`), bf16. Inference only; both passes run on oneDNN's
+/// threads.
 final class InstanceNormInt8Kernel: NodeKernel {
     private let name: String
     private let batch: Int
@@ -18,6 +19,8 @@ final class InstanceNormInt8Kernel: NodeKernel {
     /// The activation's slope below zero: 1 for none, 0 for ReLU.
     private let slope: Float
     private let range: Quantization.InputRange
+    /// Whether the input is bf16 (else float32).
+    private let bf16Input: Bool
     private let affine: (weight: Parameter, bias: Parameter)?
     /// The affine parameters, loaded once (ones and zeros when not affine).
     private var gamma: [Float]
@@ -26,6 +29,7 @@ final class InstanceNormInt8Kernel: NodeKernel {
     init(_ node: Graph.Node, attributes a: InstanceNormAttributes, range: Quantization.InputRange, lowering: Lowering) throws {
         let shape = lowering.graph.shape(node.output)
         (name, batch, channels, pixels, epsilon, self.range) = (node.name, shape[0], shape[1], shape[2] * shape[3], a.epsilon, range)
+        bf16Input = lowering.dataType(node.inputs[0]) == .bf16
         switch a.activation {
         case nil: slope = 1
         case .relu: slope = 0
@@ -51,20 +55,23 @@ final class InstanceNormInt8Kernel: NodeKernel {
     func forward(_ inputs: [Buffer], _ output: Buffer) throws -> [Step] {
         let (x, y) = (inputs[0], output)
         return [Step("\(name): forward into \(range.signed ? "s8" : "u8")", reads: [x], writes: [y]) { [unowned self] in
-            let source = x.memory.dataPointer.assumingMemoryBound(to: Float.self)
             let size = self.pixels * self.channels
+            let inputBytes = size * (self.bf16Input ? 2 : 4)
             for n in 0..<self.batch {
-                let (scale, shift) = self.coefficients(source + n * size)
-                self.quantize(source + n * size, into: y.memory.dataPointer + n * size, scale: scale, shift: shift)
+                let image = UnsafeRawPointer(x.memory.dataPointer + n * inputBytes)
+                let (scale, shift) = self.coefficients(image)
+                self.quantize(image, into: y.memory.dataPointer + n * size, scale: scale, shift: shift)
             }
         }]
     }
 
     /// Each channel's scale and shift in steps of the output's range: `(x - mean) / sqrt(variance + eps) * gamma +
-    /// beta`, divided by the step (the activations commute with a positive factor).
-    private func coefficients(_ image: UnsafePointer<Float>) -> (scale: [Float], shift: [Float]) {
-        let (channels, pixels) = (self.channels, self.pixels)
-        let origin = Array(UnsafeBufferPointer(start: image, count: channels))
+    /// beta`, divided by the step (the activations commute with a positive factor). `image`: one image's input.
+    private func coefficients(_ image: UnsafeRawPointer) -> (scale: [Float], shift: [Float]) {
+        let (channels, pixels, bf16Input) = (self.channels, self.pixels, self.bf16Input)
+        let origin: [Float] = bf16Input
+            ? UnsafeBufferPointer(start: image.assumingMemoryBound(to: UInt16.self), count: channels).map { Float(bitPattern: UInt32($0) << 16) }
+            : Array(UnsafeBufferPointer(start: image.assumingMemoryBound(to: Float.self), count: channels))
         let slots = max(1, Threads.count)
         var sums = [Double](repeating: 0, count: 2 * slots * channels)
         sums.withUnsafeMutableBufferPointer { sums in
@@ -74,8 +81,14 @@ final class InstanceNormInt8Kernel: NodeKernel {
                 for slot in owned {
                     let part = min(pixels, slot * size)..<min(pixels, (slot + 1) * size)
                     guard !part.isEmpty else { continue }
-                    unet_channel_moments(image + part.lowerBound * channels, part.count, channels, origin,
-                                         totals + 2 * slot * channels, totals + (2 * slot + 1) * channels, Self.lanes)
+                    let (sum, squares) = (totals + 2 * slot * channels, totals + (2 * slot + 1) * channels)
+                    if bf16Input {
+                        unet_channel_moments_bf16(image.assumingMemoryBound(to: UInt16.self) + part.lowerBound * channels, part.count,
+                                                  channels, origin, sum, squares, Self.lanes)
+                    } else {
+                        unet_channel_moments(image.assumingMemoryBound(to: Float.self) + part.lowerBound * channels, part.count,
+                                             channels, origin, sum, squares, Self.lanes)
+                    }
                 }
             }
         }
@@ -95,15 +108,24 @@ final class InstanceNormInt8Kernel: NodeKernel {
     }
 
     /// The pass into 8 bits, over contiguous runs of pixels, one per thread.
-    private func quantize(_ image: UnsafePointer<Float>, into output: UnsafeMutableRawPointer, scale: [Float], shift: [Float]) {
-        let (channels, slope, signed) = (channels, slope, range.signed)
+    private func quantize(_ image: UnsafeRawPointer, into output: UnsafeMutableRawPointer, scale: [Float], shift: [Float]) {
+        let (channels, slope, signed, bf16Input) = (channels, slope, range.signed, bf16Input)
         Threads.parallel(chunks: pixels) { part in
-            let (x, count) = (image + part.lowerBound * channels, part.count)
-            let y = output + part.lowerBound * channels
-            if signed {
-                unet_quantize_s8(x, y.assumingMemoryBound(to: Int8.self), count, channels, scale, shift, slope, Self.lanes)
-            } else {
-                unet_quantize_u8(x, y.assumingMemoryBound(to: UInt8.self), count, channels, scale, shift, slope, Self.lanes)
+            let (start, count) = (part.lowerBound * channels, part.count)
+            let y = output + start
+            switch (bf16Input, signed) {
+            case (false, true):
+                unet_quantize_s8(image.assumingMemoryBound(to: Float.self) + start, y.assumingMemoryBound(to: Int8.self), count,
+                                 channels, scale, shift, slope, Self.lanes)
+            case (false, false):
+                unet_quantize_u8(image.assumingMemoryBound(to: Float.self) + start, y.assumingMemoryBound(to: UInt8.self), count,
+                                 channels, scale, shift, slope, Self.lanes)
+            case (true, true):
+                unet_quantize_s8_bf16(image.assumingMemoryBound(to: UInt16.self) + start, y.assumingMemoryBound(to: Int8.self),
+                                      count, channels, scale, shift, slope, Self.lanes)
+            case (true, false):
+                unet_quantize_u8_bf16(image.assumingMemoryBound(to: UInt16.self) + start, y.assumingMemoryBound(to: UInt8.self),
+                                      count, channels, scale, shift, slope, Self.lanes)
             }
         }
     }

@@ -43,6 +43,13 @@ final class Lowering {
     /// own for them: where the int8 convolutions reading one value (directly or through ops that pick among its
     /// values) have different ranges, the value is written in one range they share (`InputRange.shared(by:)`), if there is one.
     let int8InputRanges: [String: Quantization.InputRange]
+    /// int8 networks on a CPU with native bf16 (the `precision-regions` pass): the float maps kept in bf16 instead of
+    /// float32, by `Graph.Value.id`: the input of an instance norm that writes 8 bits (`InstanceNormInt8Kernel`) where
+    /// only it reads the map and a convolution writes it (an int8 one but for int8 Winograd, which writes no bf16, or a
+    /// bf16 edge), with the partial sums the parts of a split convolution add in place into it. Such a map is written
+    /// once and read twice (moments, then the pass into 8 bits); in bf16 that traffic halves, and the normalization,
+    /// whose output is rounded to an 8-bit step, moves by a fraction of that step.
+    let bf16Maps: Set<Int>
     private let parameters: [String: Parameter]
     private(set) var buffers: [Buffer] = []
     /// Copies the model's parameters into dedicated buffers (inference), run by `loadParameters`.
@@ -56,6 +63,8 @@ final class Lowering {
         (self.graph, self.parameters, self.training, self.precision) = (graph, parameters, training, precision)
         (self.quantization, self.inputObserver) = training ? (nil, nil) : (quantization, inputObserver)
         (int8Values, int8PartialSums, int8InputRanges) = training ? ([:], [:], [:]) : Self.int8Values(graph, quantization, valuePrecisions, formats)
+        bf16Maps = training || !passes.contains(.precisionRegions) ? []
+            : Self.bf16Maps(graph, int8Values, quantization, valuePrecisions)
         self.batchNormGroup = training ? batchNormGroup : nil
         self.inputGradient = training && inputGradient
         (self.passes, self.valuePrecisions, self.formats) = (passes, valuePrecisions, formats)
@@ -76,7 +85,30 @@ final class Lowering {
 
     func dataType(_ value: Graph.Value) -> DataType {
         if let range = int8Values[value.id] { return range.signed ? .s8 : .u8 }
-        return valuePrecisions[value.id] == .bf16 ? .bf16 : .f32
+        return valuePrecisions[value.id] == .bf16 || bf16Maps.contains(value.id) ? .bf16 : .f32
+    }
+
+    /// See `bf16Maps`.
+    private static func bf16Maps(_ graph: Graph, _ values: [Int: Quantization.InputRange], _ quantization: Quantization?,
+                                 _ precisions: [Precision]) -> Set<Int> {
+        guard let quantization, CPUISA.hasNativeBF16 else { return [] }
+        let consumers = graph.consumers
+        var maps: Set<Int> = []
+        for node in graph.nodes {
+            guard case .instanceNorm = node.op, values[node.output.id] != nil else { continue }
+            var (value, chain) = (node.inputs[0], [Graph.Value]())
+            while true {
+                guard precisions[value.id] == .fp32, !graph.isOutput(value), consumers[value]?.count == 1,
+                      let producer = graph.producer(of: value), case .conv2d(let a) = producer.op,
+                      quantization.inputs[producer.name] != nil ? !Conv2dKernel.suitsInt8Winograd(producer, in: graph)
+                          : precisions[producer.inputs[0].id] == .bf16 else { chain = []; break }
+                chain.append(value)
+                guard a.accumulates else { break }
+                value = producer.inputs[1]
+            }
+            maps.formUnion(chain.map(\.id))
+        }
+        return maps
     }
 
     /// See `int8Values` and `int8PartialSums`. A split convolution's part adding in may read an 8-bit source; it writes

@@ -65,4 +65,35 @@ struct ChannelsLastLoopTests {
         // Both ends clip, except the negative end under a leaky slope, whose values stay small.
         #expect(Set(results[0]).isSuperset(of: slope == 1 || !signed ? [Int(low), Int(high)] : [Int(high)]))
     }
+
+    @Test("bf16 maps: the moments and the pass into 8 bits of a bf16 map are those of its values widened to float32, on every instruction set",
+          arguments: [(99, 20), (70, 32)])
+    func bf16Maps(pixels: Int, channels: Int) {
+        var g = SeededGenerator(seed: 53)
+        var half = Tensor.normal(shape: [pixels * channels], mean: 2, standardDeviation: 30, using: &g).scalars
+            .map { UInt16(truncatingIfNeeded: $0.bitPattern >> 16) }
+        let wide = { (half: [UInt16]) in half.map { Float(bitPattern: UInt32($0) << 16) } }
+        let scale = Tensor.normal(shape: [channels], mean: 1, standardDeviation: 0.5, using: &g).scalars
+        let shift = Tensor.normal(shape: [channels], standardDeviation: 20, using: &g).scalars
+        for lanes in Self.lanes {
+            let origin = Array(wide(half)[0..<channels])
+            var (sum, squares) = ([Double](repeating: 0, count: channels), [Double](repeating: 0, count: channels))
+            var (sum16, squares16) = (sum, squares)
+            unet_channel_moments(wide(half), pixels, channels, origin, &sum, &squares, lanes)
+            unet_channel_moments_bf16(half, pixels, channels, origin, &sum16, &squares16, lanes)
+            #expect(sum16 == sum && squares16 == squares, "\(lanes) lanes")
+        }
+        half[channels + 1] = 0x7FC0  // NaN: the lowest step, as from float32
+        for lanes in Self.lanes {
+            var (signed, signed16) = ([Int8](repeating: 0, count: half.count), [Int8](repeating: 1, count: half.count))
+            unet_quantize_s8(wide(half), &signed, pixels, channels, scale, shift, 0.1, lanes)
+            unet_quantize_s8_bf16(half, &signed16, pixels, channels, scale, shift, 0.1, lanes)
+            #expect(signed16 == signed, "\(lanes) lanes")
+            var (unsigned, unsigned16) = ([UInt8](repeating: 0, count: half.count), [UInt8](repeating: 1, count: half.count))
+            unet_quantize_u8(wide(half), &unsigned, pixels, channels, scale, shift, 0, lanes)
+            unet_quantize_u8_bf16(half, &unsigned16, pixels, channels, scale, shift, 0, lanes)
+            #expect(unsigned16 == unsigned, "\(lanes) lanes")
+            #expect(Set(signed).count > 100 && unsigned[channels + 1] == 0)
+        }
+    }
 }

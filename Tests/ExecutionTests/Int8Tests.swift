@@ -257,6 +257,61 @@ struct Int8Tests {
         #expect((0..<y.count).filter { abs(y[flat: $0] - other[flat: $0]) > 1e-4 }.count * 100 <= y.count)
     }
 
+    @Test("an int8 convolution read only by an 8-bit instance norm writes bf16 on a CPU with native bf16: the norm reads it as float32 would",
+          arguments: [true, false])
+    func instanceNormOfBF16(signed: Bool) throws {
+        var g = SeededGenerator(seed: 59)
+        let channels = 20
+        // Multiples of 1/16 within ±127/16: exact in the int8 range below and in bf16, so the map the norm reads is x.
+        let x = try Tensor(shape: [2, channels, 9, 11], scalars: Tensor.normal(shape: [2, channels, 9, 11], mean: 0.7, using: &g).scalars
+            .map { min(max(($0 * 16).rounded(), -127), 127) / 16 })
+        let (gamma, beta) = (Tensor.normal(shape: [channels], mean: 1, using: &g), Tensor.normal(shape: [channels], standardDeviation: 0.5, using: &g))
+        let weight = Tensor.normal(shape: [16, channels, 3, 3], standardDeviation: 0.2, using: &g)
+        let bias = Tensor.normal(shape: [16], using: &g)
+        let slope: Float = signed ? 0.1 : 0
+        let identity = Tensor(shape: [channels, channels, 1, 1]) { $0 / channels == $0 % channels ? 1 : 0 }
+        let b = GraphBuilder(inputShape: x.shape)
+        let image = try b.conv2d(b.input, Conv2dAttributes(weight: "image.weight", bias: nil, outputChannels: channels, kernel: 1), name: "image")
+        let first = try b.conv2d(image, Conv2dAttributes(weight: "first.weight", bias: nil, outputChannels: channels, kernel: 1), name: "first")
+        let normed = try b.instanceNorm(first, InstanceNormAttributes(affinePrefix: "norm."), name: "norm")
+        let activated = signed ? try b.leakyReLU(normed, slope: slope, name: "act") : try b.relu(normed, name: "act")
+        let middle = try b.conv2d(activated, Conv2dAttributes(weight: "middle.weight", bias: "middle.bias", outputChannels: 16, kernel: 3,
+                                                              padding: 1), name: "middle")
+        let last = try b.conv2d(middle, Conv2dAttributes(weight: "last.weight", bias: nil, outputChannels: 16, kernel: 1), name: "last")
+        _ = try b.sigmoid(middle, name: "also")  // two readers: the logits' convolution stays a float32 one
+        let parameters = [("image.weight", Parameter(identity)), ("first.weight", Parameter(identity)), ("norm.weight", Parameter(gamma)),
+                          ("norm.bias", Parameter(beta)), ("middle.weight", Parameter(weight)), ("middle.bias", Parameter(bias)),
+                          ("last.weight", Parameter(Tensor(shape: [16, 16, 1, 1]) { $0 / 16 == $0 % 16 ? 1 : 0 }))]
+        let plane = 9 * 11
+        let normalized = Tensor(shape: x.shape) { index in
+            let (image, c) = (index / (channels * plane), index / plane % channels)
+            let values = (0..<plane).map { Double(x[flat: (image * channels + c) * plane + $0]) }
+            let mean = values.reduce(0, +) / Double(plane)
+            let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(plane)
+            let y = (Double(x[flat: index]) - mean) / (variance + 1e-5).squareRoot() * Double(gamma[flat: c]) + Double(beta[flat: c])
+            return Float(y > 0 ? y : y * Double(slope))
+        }
+        let largest = (0..<normalized.count).map { abs(normalized[flat: $0]) }.max()!
+        let range = Quantization.InputRange(limit: largest * 0.8, signed: signed)
+        let table = Quantization(rule: "test", images: 1, inputs: ["first": Quantization.InputRange(limit: 127.0 / 16, signed: true), "middle": range])
+        let network = try CompiledNetwork(graph: b.graph(output: last), parameters: parameters, training: false, quantization: table)
+        #expect(network.valuePrecision(first) == (CPUISA.hasNativeBF16 ? .bf16 : .fp32))
+        #expect(network.memoryPlan.table.split(separator: "\n").contains { $0.contains(signed ? " s8 " : " u8 ") && $0.contains("norm+act  [") },
+                "\(network.memoryPlan.table)")
+        let y = try network.forward(x)
+        let reference = Self.expected(x: normalized, weight: weight, bias: bias, range: range, relu: false)
+        let largestWeight = (0..<weight.count).map { abs(weight[flat: $0]) }.max()!
+        let differences = (0..<y.count).map { abs(y[flat: $0] - reference[flat: $0]) }
+        #expect(differences.filter { $0 > 1e-4 }.count * 100 <= y.count, "\(differences.filter { $0 > 1e-4 }.count) of \(y.count) differ")
+        #expect(differences.max()! < 3 * range.scale * largestWeight, "largest difference \(differences.max()!)")
+        // Without the precision pass the map stays float32, with the same result.
+        let float32Map = try CompiledNetwork(graph: b.graph(output: last), parameters: parameters, training: false,
+                                             passes: Self.float32Edges, quantization: table)
+        #expect(float32Map.valuePrecision(first) == .fp32)
+        let other = try float32Map.forward(x)
+        #expect((0..<y.count).filter { abs(y[flat: $0] - other[flat: $0]) > 1e-4 }.count * 100 <= y.count)
+    }
+
     /// A network under construction from an input of 16 channels, 12x10 pixels, batch 2: "first", an identity 1x1
     /// convolution (float32, the first), then `conv` adds 3x3 convolutions of 16 outputs with random weights and biases
     /// from `seed`, and `end` ends it with "last", another identity 1x1 convolution.
