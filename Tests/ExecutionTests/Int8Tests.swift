@@ -222,16 +222,7 @@ struct Int8Tests {
         let parameters = [("first.weight", Parameter(identity)), ("norm.weight", Parameter(gamma)), ("norm.bias", Parameter(beta)),
                           ("middle.weight", Parameter(weight)), ("middle.bias", Parameter(bias)),
                           ("last.weight", Parameter(Tensor(shape: [16, 16, 1, 1]) { $0 / 16 == $0 % 16 ? 1 : 0 }))]
-        // Instance norm as PyTorch defines it (biased variance, eps 1e-5), then the activation, in double.
-        let plane = 9 * 11
-        let normalized = Tensor(shape: x.shape) { index in
-            let (image, c) = (index / (channels * plane), index / plane % channels)
-            let values = (0..<plane).map { Double(x[flat: (image * channels + c) * plane + $0]) }
-            let mean = values.reduce(0, +) / Double(plane)
-            let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(plane)
-            let y = (Double(x[flat: index]) - mean) / (variance + 1e-5).squareRoot() * Double(gamma[flat: c]) + Double(beta[flat: c])
-            return Float(y > 0 ? y : y * Double(slope))
-        }
+        let normalized = Self.instanceNormed(x, gamma: gamma, beta: beta, slope: slope)
         let largest = (0..<normalized.count).map { abs(normalized[flat: $0]) }.max()!
         let range = Quantization.InputRange(limit: largest * 0.8, signed: signed)
         let table = Quantization(rule: "test", images: 1, inputs: ["middle": range])
@@ -241,13 +232,7 @@ struct Int8Tests {
         #expect(!rows.contains { $0.contains("int8 input") }, "\(network.memoryPlan.table)")
         #expect(rows.contains { $0.contains(signed ? " s8 " : " u8 ") && $0.contains("norm+act  [") }, "\(network.memoryPlan.table)")
         let y = try network.forward(x)
-        // Where a value sits on a rounding boundary, float32 against double may pick the step next to it: a few
-        // outputs move by a step times a weight.
-        let reference = Self.expected(x: normalized, weight: weight, bias: bias, range: range, relu: false)
-        let largestWeight = (0..<weight.count).map { abs(weight[flat: $0]) }.max()!
-        let differences = (0..<y.count).map { abs(y[flat: $0] - reference[flat: $0]) }
-        #expect(differences.filter { $0 > 1e-4 }.count * 100 <= y.count, "\(differences.filter { $0 > 1e-4 }.count) of \(y.count) differ")
-        #expect(differences.max()! < 3 * range.scale * largestWeight, "largest difference \(differences.max()!)")
+        Self.expectNormThenConvolution(y, normalized: normalized, weight: weight, bias: bias, range: range)
         // Read by a float32 op too, the norm runs as oneDNN's in float32 and the convolution quantizes its input.
         _ = try b.sigmoid(activated, name: "also")
         let float32Norm = try CompiledNetwork(graph: b.graph(output: last), parameters: parameters, training: false,
@@ -282,15 +267,7 @@ struct Int8Tests {
         let parameters = [("image.weight", Parameter(identity)), ("first.weight", Parameter(identity)), ("norm.weight", Parameter(gamma)),
                           ("norm.bias", Parameter(beta)), ("middle.weight", Parameter(weight)), ("middle.bias", Parameter(bias)),
                           ("last.weight", Parameter(Tensor(shape: [16, 16, 1, 1]) { $0 / 16 == $0 % 16 ? 1 : 0 }))]
-        let plane = 9 * 11
-        let normalized = Tensor(shape: x.shape) { index in
-            let (image, c) = (index / (channels * plane), index / plane % channels)
-            let values = (0..<plane).map { Double(x[flat: (image * channels + c) * plane + $0]) }
-            let mean = values.reduce(0, +) / Double(plane)
-            let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(plane)
-            let y = (Double(x[flat: index]) - mean) / (variance + 1e-5).squareRoot() * Double(gamma[flat: c]) + Double(beta[flat: c])
-            return Float(y > 0 ? y : y * Double(slope))
-        }
+        let normalized = Self.instanceNormed(x, gamma: gamma, beta: beta, slope: slope)
         let largest = (0..<normalized.count).map { abs(normalized[flat: $0]) }.max()!
         let range = Quantization.InputRange(limit: largest * 0.8, signed: signed)
         let table = Quantization(rule: "test", images: 1, inputs: ["first": Quantization.InputRange(limit: 127.0 / 16, signed: true), "middle": range])
@@ -299,17 +276,38 @@ struct Int8Tests {
         #expect(network.memoryPlan.table.split(separator: "\n").contains { $0.contains(signed ? " s8 " : " u8 ") && $0.contains("norm+act  [") },
                 "\(network.memoryPlan.table)")
         let y = try network.forward(x)
-        let reference = Self.expected(x: normalized, weight: weight, bias: bias, range: range, relu: false)
-        let largestWeight = (0..<weight.count).map { abs(weight[flat: $0]) }.max()!
-        let differences = (0..<y.count).map { abs(y[flat: $0] - reference[flat: $0]) }
-        #expect(differences.filter { $0 > 1e-4 }.count * 100 <= y.count, "\(differences.filter { $0 > 1e-4 }.count) of \(y.count) differ")
-        #expect(differences.max()! < 3 * range.scale * largestWeight, "largest difference \(differences.max()!)")
+        Self.expectNormThenConvolution(y, normalized: normalized, weight: weight, bias: bias, range: range)
         // Without the precision pass the map stays float32, with the same result.
         let float32Map = try CompiledNetwork(graph: b.graph(output: last), parameters: parameters, training: false,
                                              passes: Self.float32Edges, quantization: table)
         #expect(float32Map.valuePrecision(first) == .fp32)
         let other = try float32Map.forward(x)
         #expect((0..<y.count).filter { abs(y[flat: $0] - other[flat: $0]) > 1e-4 }.count * 100 <= y.count)
+    }
+
+    /// Instance norm of `x` (N, C, H, W) as PyTorch defines it (biased variance, eps 1e-5), with `gamma` and `beta`,
+    /// then a leaky ReLU of `slope` (0: ReLU), computed in double.
+    static func instanceNormed(_ x: Tensor, gamma: Tensor, beta: Tensor, slope: Float) -> Tensor {
+        let (channels, plane) = (x.shape[1], x.shape[2] * x.shape[3])
+        return Tensor(shape: x.shape) { index in
+            let (image, c) = (index / (channels * plane), index / plane % channels)
+            let values = (0..<plane).map { Double(x[flat: (image * channels + c) * plane + $0]) }
+            let mean = values.reduce(0, +) / Double(plane)
+            let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(plane)
+            let y = (Double(x[flat: index]) - mean) / (variance + 1e-5).squareRoot() * Double(gamma[flat: c]) + Double(beta[flat: c])
+            return Float(y > 0 ? y : y * Double(slope))
+        }
+    }
+
+    /// Expects `y`, an int8 convolution of `weight` and `bias` over `normalized` in `range` followed by an identity 1x1
+    /// convolution, to match `expected`: where a value sits on a rounding boundary, float32 against double may pick the
+    /// step next to it, so a few outputs move by a step times a weight.
+    static func expectNormThenConvolution(_ y: Tensor, normalized: Tensor, weight: Tensor, bias: Tensor, range: Quantization.InputRange) {
+        let reference = expected(x: normalized, weight: weight, bias: bias, range: range, relu: false)
+        let largestWeight = (0..<weight.count).map { abs(weight[flat: $0]) }.max()!
+        let differences = (0..<y.count).map { abs(y[flat: $0] - reference[flat: $0]) }
+        #expect(differences.filter { $0 > 1e-4 }.count * 100 <= y.count, "\(differences.filter { $0 > 1e-4 }.count) of \(y.count) differ")
+        #expect(differences.max()! < 3 * range.scale * largestWeight, "largest difference \(differences.max()!)")
     }
 
     /// A network under construction from an input of 16 channels, 12x10 pixels, batch 2: "first", an identity 1x1
