@@ -70,7 +70,7 @@ final class InstanceNormInt8Kernel: NodeKernel {
     private func coefficients(_ image: UnsafeRawPointer) -> (scale: [Float], shift: [Float]) {
         let (channels, pixels, bf16Input) = (self.channels, self.pixels, self.bf16Input)
         let origin: [Float] = bf16Input
-            ? UnsafeBufferPointer(start: image.assumingMemoryBound(to: UInt16.self), count: channels).map { Float(bitPattern: UInt32($0) << 16) }
+            ? UnsafeBufferPointer(start: image.assumingMemoryBound(to: BFloat16.self), count: channels).map(\.float)
             : Array(UnsafeBufferPointer(start: image.assumingMemoryBound(to: Float.self), count: channels))
         let slots = max(1, Threads.count)
         var sums = [Double](repeating: 0, count: 2 * slots * channels)
