@@ -1,7 +1,7 @@
 // Loops over channels-last maps (NHWC: pixel p, channel c at p * channels + c) that clang vectorizes across the
-// channels: per-channel moments, and a per-channel scale and shift with an activation rounded into 8 bits, of float32
-// maps and of bf16 ones (the upper halves of float32s, `_bf16`). The int8 networks' instance norm runs on them where
-// oneDNN has no primitive writing 8 bits from float32 statistics.
+// channels: per-channel moments, and a per-channel scale and shift with an activation rounded into 8 bits or into bf16,
+// of float32 maps and of bf16 ones (the upper halves of float32s, `_bf16`). The int8 networks' instance norm runs on
+// them where oneDNN has no primitive writing 8 bits (or bf16) from float32 (or bf16) statistics.
 // Each entry point takes `lanes`, the float lanes of the CPU's vectors as oneDNN found them (16: AVX-512, 8: AVX2,
 // else 4), and runs the loops compiled for that instruction set; the results are the same on each.
 #ifndef UNET_CHANNELS_LAST_H
@@ -135,6 +135,45 @@ UNET_QUANTIZE_LOOP(unet_quantize_s8_bf16, unsigned short, unet_load16_bf16, unet
 UNET_QUANTIZE_LOOP(unet_quantize_u8_bf16, unsigned short, unet_load16_bf16, unet_load1_bf16, unsigned char,
                    unet_uint8x16, 0.0f, 255.0f)
 
+/// `y[p * channels + c]` = `x[p * channels + c] * scale[c] + shift[c]` after the activation (`y` where positive,
+/// `y * slope` elsewhere), rounded to the nearest bf16, ties to even (NaN stays NaN), from a map of `T` (read as float32
+/// by `load16`/`load1`).
+#define UNET_ROUND_BF16_LOOP(name, T, load16, load1)                                                           \
+    UNET_INLINE void name##_loop(const T *restrict x, unsigned short *restrict y, long pixels, long channels,  \
+                                 const float *restrict scale, const float *restrict shift, float slope) {     \
+        long blocked = channels / 16 * 16;                                                                     \
+        for (long start = 0; start < pixels; start += UNET_RUN) {                                              \
+            long end = start + UNET_RUN < pixels ? start + UNET_RUN : pixels;                                  \
+            for (long c = 0; c < blocked; c += 16) {                                                           \
+                unet_float16 a = unet_load16(scale + c), b = unet_load16(shift + c);                           \
+                for (long p = start; p < end; p++) {                                                           \
+                    unet_float16 v = load16(x + p * channels + c) * a; /* then the shift: never fused */       \
+                    v += b;                                                                                    \
+                    v = v > 0 ? v : v * slope;                                                                 \
+                    unet_uint32x16 bits;                                                                       \
+                    __builtin_memcpy(&bits, &v, sizeof bits);                                                  \
+                    unet_uint32x16 rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16;                       \
+                    rounded = v != v ? (bits >> 16) | 0x40 : rounded;                                          \
+                    unet_uint16x16 out = __builtin_convertvector(rounded, unet_uint16x16);                     \
+                    __builtin_memcpy(y + p * channels + c, &out, sizeof out);                                  \
+                }                                                                                              \
+            }                                                                                                  \
+            for (long p = start; p < end; p++)                                                                 \
+                for (long c = blocked; c < channels; c++) {                                                    \
+                    float v = load1(x + p * channels + c) * scale[c];                                          \
+                    v += shift[c];                                                                             \
+                    v = v > 0 ? v : v * slope;                                                                 \
+                    unsigned int bits;                                                                         \
+                    __builtin_memcpy(&bits, &v, sizeof bits);                                                  \
+                    y[p * channels + c] = (unsigned short)(v != v ? (bits >> 16) | 0x40                        \
+                                                                  : (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16); \
+                }                                                                                              \
+        }                                                                                                      \
+    }
+
+UNET_ROUND_BF16_LOOP(unet_round_bf16, float, unet_load16, unet_load1)
+UNET_ROUND_BF16_LOOP(unet_round_bf16_bf16, unsigned short, unet_load16_bf16, unet_load1_bf16)
+
 // The loops compiled for each instruction set, and the entry points that pick one.
 #define UNET_VARIANTS(name, parameters, arguments)                                   \
     UNET_AVX512 void name##_avx512 parameters { name##_loop arguments; }             \
@@ -163,6 +202,14 @@ UNET_VARIANTS(unet_quantize_s8_bf16,
               (x, y, pixels, channels, scale, shift, slope))
 UNET_VARIANTS(unet_quantize_u8_bf16,
               (const unsigned short *restrict x, unsigned char *restrict y, long pixels, long channels,
+               const float *restrict scale, const float *restrict shift, float slope),
+              (x, y, pixels, channels, scale, shift, slope))
+UNET_VARIANTS(unet_round_bf16,
+              (const float *restrict x, unsigned short *restrict y, long pixels, long channels,
+               const float *restrict scale, const float *restrict shift, float slope),
+              (x, y, pixels, channels, scale, shift, slope))
+UNET_VARIANTS(unet_round_bf16_bf16,
+              (const unsigned short *restrict x, unsigned short *restrict y, long pixels, long channels,
                const float *restrict scale, const float *restrict shift, float slope),
               (x, y, pixels, channels, scale, shift, slope))
 
@@ -215,6 +262,23 @@ static inline void unet_quantize_u8_bf16(const unsigned short *x, unsigned char 
     if (lanes >= 16) unet_quantize_u8_bf16_avx512(x, y, pixels, channels, scale, shift, slope);
     else if (lanes >= 8) unet_quantize_u8_bf16_avx2(x, y, pixels, channels, scale, shift, slope);
     else unet_quantize_u8_bf16_baseline(x, y, pixels, channels, scale, shift, slope);
+}
+
+/// `y[p * channels + c]` = `x[p * channels + c] * scale[c] + shift[c]` after the activation, rounded to bf16 (the
+/// upper halves of float32s; `UNET_ROUND_BF16_LOOP`).
+static inline void unet_round_bf16(const float *x, unsigned short *y, long pixels, long channels, const float *scale,
+                                   const float *shift, float slope, int lanes) {
+    if (lanes >= 16) unet_round_bf16_avx512(x, y, pixels, channels, scale, shift, slope);
+    else if (lanes >= 8) unet_round_bf16_avx2(x, y, pixels, channels, scale, shift, slope);
+    else unet_round_bf16_baseline(x, y, pixels, channels, scale, shift, slope);
+}
+
+/// `unet_round_bf16` of a bf16 map.
+static inline void unet_round_bf16_bf16(const unsigned short *x, unsigned short *y, long pixels, long channels,
+                                        const float *scale, const float *shift, float slope, int lanes) {
+    if (lanes >= 16) unet_round_bf16_bf16_avx512(x, y, pixels, channels, scale, shift, slope);
+    else if (lanes >= 8) unet_round_bf16_bf16_avx2(x, y, pixels, channels, scale, shift, slope);
+    else unet_round_bf16_bf16_baseline(x, y, pixels, channels, scale, shift, slope);
 }
 
 #endif

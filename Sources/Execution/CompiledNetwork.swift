@@ -82,7 +82,7 @@ public final class CompiledNetwork {
         var (laidOut, precisions, formats) = LayoutChoice.apply(to: regions, precisions: regionPrecisions,
                                                                 enabled: passes.contains(.layout), int8: int8)
         if let quantization, passes.contains(.precisionRegions) {
-            precisions = PrecisionRegions.bf16Edges(of: laidOut, precisions: precisions, quantization: quantization)
+            precisions = PrecisionRegions.bf16Edges(of: laidOut, precisions: precisions, formats: formats, quantization: quantization)
         }
         if let quantization {
             let quantizable = Set(laidOut.nodes.filter { Conv2dKernel.isQuantizable($0, in: laidOut) }.map(\.name))

@@ -4,10 +4,11 @@ import Graph
 import NN
 
 /// `instance_norm` (with its fused activation) in an int8 network, where int8 convolutions of one range read its
-/// output (`Lowering.int8Values`): the output is that range's u8 or s8. Each image's per-channel mean and biased
+/// output (`Lowering.int8Values`): the output is that range's u8 or s8; or where a bf16 edge, the convolution writing
+/// the logits, reads it (`PrecisionRegions.bf16Edges`): the output is bf16. Each image's per-channel mean and biased
 /// variance are summed from its float32 channels-last input (shifted by the image's first pixel, in float32 runs
-/// and double totals), then one pass scales, shifts, activates and rounds into 8 bits. oneDNN's batch norm writes
-/// only its input's type, so it would write float32 and a quantizing reorder would read it again. The input is
+/// and double totals), then one pass scales, shifts, activates and rounds into 8 bits or bf16. oneDNN's batch norm
+/// writes only its input's type, so it would write float32 and a reorder would read it again. The input is
 /// float32 or, where the lowering keeps it so (`Lowering.bf16Maps`), bf16. Inference only; both passes run on oneDNN's
 /// threads.
 final class InstanceNormInt8Kernel: NodeKernel {
@@ -18,7 +19,8 @@ final class InstanceNormInt8Kernel: NodeKernel {
     private let epsilon: Float
     /// The activation's slope below zero: 1 for none, 0 for ReLU.
     private let slope: Float
-    private let range: Quantization.InputRange
+    /// The 8-bit output's range; nil for a bf16 output.
+    private let range: Quantization.InputRange?
     /// Whether the input is bf16 (else float32).
     private let bf16Input: Bool
     private let affine: (weight: Parameter, bias: Parameter)?
@@ -26,7 +28,7 @@ final class InstanceNormInt8Kernel: NodeKernel {
     private var gamma: [Float]
     private var beta: [Float]
 
-    init(_ node: Graph.Node, attributes a: InstanceNormAttributes, range: Quantization.InputRange, lowering: Lowering) throws {
+    init(_ node: Graph.Node, attributes a: InstanceNormAttributes, range: Quantization.InputRange?, lowering: Lowering) throws {
         let shape = lowering.graph.shape(node.output)
         (name, batch, channels, pixels, epsilon, self.range) = (node.name, shape[0], shape[1], shape[2] * shape[3], a.epsilon, range)
         bf16Input = lowering.dataType(node.inputs[0]) == .bf16
@@ -54,19 +56,20 @@ final class InstanceNormInt8Kernel: NodeKernel {
 
     func forward(_ inputs: [Buffer], _ output: Buffer) throws -> [Step] {
         let (x, y) = (inputs[0], output)
-        return [Step("\(name): forward into \(range.signed ? "s8" : "u8")", reads: [x], writes: [y]) { [unowned self] in
+        let type = range.map { $0.signed ? "s8" : "u8" } ?? "bf16"
+        return [Step("\(name): forward into \(type)", reads: [x], writes: [y]) { [unowned self] in
             let size = self.pixels * self.channels
-            let inputBytes = size * (self.bf16Input ? 2 : 4)
+            let (inputBytes, outputBytes) = (size * (self.bf16Input ? 2 : 4), size * (self.range == nil ? 2 : 1))
             for n in 0..<self.batch {
                 let image = UnsafeRawPointer(x.memory.dataPointer + n * inputBytes)
                 let (scale, shift) = self.coefficients(image)
-                self.quantize(image, into: y.memory.dataPointer + n * size, scale: scale, shift: shift)
+                self.normalize(image, into: y.memory.dataPointer + n * outputBytes, scale: scale, shift: shift)
             }
         }]
     }
 
-    /// Each channel's scale and shift in steps of the output's range: `(x - mean) / sqrt(variance + eps) * gamma +
-    /// beta`, divided by the step (the activations commute with a positive factor). `image`: one image's input.
+    /// Each channel's scale and shift: `(x - mean) / sqrt(variance + eps) * gamma + beta`, for 8 bits divided by the
+    /// range's step (the activations commute with a positive factor). `image`: one image's input.
     private func coefficients(_ image: UnsafeRawPointer) -> (scale: [Float], shift: [Float]) {
         let (channels, pixels, bf16Input) = (self.channels, self.pixels, self.bf16Input)
         let origin: [Float] = bf16Input
@@ -92,7 +95,7 @@ final class InstanceNormInt8Kernel: NodeKernel {
                 }
             }
         }
-        let step = range.scale
+        let step = range?.scale ?? 1
         var (scale, shift) = ([Float](repeating: 0, count: channels), [Float](repeating: 0, count: channels))
         for c in 0..<channels {
             var (sum, squares) = (0.0, 0.0)
@@ -107,11 +110,20 @@ final class InstanceNormInt8Kernel: NodeKernel {
         return (scale, shift)
     }
 
-    /// The pass into 8 bits, over contiguous runs of pixels, one per thread.
-    private func quantize(_ image: UnsafeRawPointer, into output: UnsafeMutableRawPointer, scale: [Float], shift: [Float]) {
-        let (channels, slope, signed, bf16Input) = (channels, slope, range.signed, bf16Input)
+    /// The pass into 8 bits or bf16, over contiguous runs of pixels, one per thread.
+    private func normalize(_ image: UnsafeRawPointer, into output: UnsafeMutableRawPointer, scale: [Float], shift: [Float]) {
+        let (channels, slope, signed, bf16Input) = (channels, slope, range?.signed, bf16Input)
         Threads.parallel(chunks: pixels) { part in
             let (start, count) = (part.lowerBound * channels, part.count)
+            guard let signed else {
+                let y = output.assumingMemoryBound(to: UInt16.self) + start
+                if bf16Input {
+                    unet_round_bf16_bf16(image.assumingMemoryBound(to: UInt16.self) + start, y, count, channels, scale, shift, slope, Self.lanes)
+                } else {
+                    unet_round_bf16(image.assumingMemoryBound(to: Float.self) + start, y, count, channels, scale, shift, slope, Self.lanes)
+                }
+                return
+            }
             let y = output + start
             switch (bf16Input, signed) {
             case (false, true):

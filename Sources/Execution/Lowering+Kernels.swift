@@ -31,6 +31,10 @@ extension Lowering {
         case .convert: return try ConvertKernel(node, lowering: self)
         case .instanceNorm(let a):
             if let range = int8Values[node.output.id] { return try InstanceNormInt8Kernel(node, attributes: a, range: range, lowering: self) }
+            // Read by an int8 network's bf16 edge (`PrecisionRegions.bf16Edges`).
+            if quantization != nil, dataType(node.output) == .bf16 {
+                return try InstanceNormInt8Kernel(node, attributes: a, range: nil, lowering: self)
+            }
             return try InstanceNormKernel(node, attributes: a, lowering: self)
         case .prelu(let weight): return try PReLUKernel(node, weight: weight, lowering: self)
         }

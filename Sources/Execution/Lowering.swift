@@ -44,11 +44,11 @@ final class Lowering {
     /// values) have different ranges, the value is written in one range they share (`InputRange.shared(by:)`), if there is one.
     let int8InputRanges: [String: Quantization.InputRange]
     /// int8 networks on a CPU with native bf16 (the `precision-regions` pass): the float maps kept in bf16 instead of
-    /// float32, by `Graph.Value.id`: the input of an instance norm that writes 8 bits (`InstanceNormInt8Kernel`) where
-    /// only it reads the map and a convolution writes it (an int8 one but for int8 Winograd, which writes no bf16, or a
-    /// bf16 edge), with the partial sums the parts of a split convolution add in place into it. Such a map is written
-    /// once and read twice (moments, then the pass into 8 bits); in bf16 that traffic halves, and the normalization,
-    /// whose output is rounded to an 8-bit step, moves by a fraction of that step.
+    /// float32, by `Graph.Value.id`: the input of an instance norm that writes 8 bits or bf16 (`InstanceNormInt8Kernel`)
+    /// where only it reads the map and a convolution writes it (an int8 one but for int8 Winograd, which writes no bf16,
+    /// or a bf16 edge), with the partial sums the parts of a split convolution add in place into it. Such a map is
+    /// written once and read twice (moments, then the pass into 8 bits or bf16); in bf16 that traffic halves, and the
+    /// normalization, whose output is rounded to an 8-bit step or to bf16, moves by a fraction of that rounding.
     let bf16Maps: Set<Int>
     private let parameters: [String: Parameter]
     private(set) var buffers: [Buffer] = []
@@ -95,7 +95,7 @@ final class Lowering {
         let consumers = graph.consumers
         var maps: Set<Int> = []
         for node in graph.nodes {
-            guard case .instanceNorm = node.op, values[node.output.id] != nil else { continue }
+            guard case .instanceNorm = node.op, values[node.output.id] != nil || precisions[node.output.id] == .bf16 else { continue }
             var (value, chain) = (node.inputs[0], [Graph.Value]())
             while true {
                 guard precisions[value.id] == .fp32, !graph.isOutput(value), consumers[value]?.count == 1,

@@ -78,20 +78,27 @@ enum PrecisionRegions {
 
     /// An int8 network's float32 convolutions at its edges in bf16, on a CPU with native bf16 kernels (where they run
     /// in about half fp32's time): those reading the image, where only convolutions read it, and the one writing the
-    /// logits from an int8 convolution's output that only it reads. Their inputs become bf16 (the image converted
-    /// where it is copied in, the int8 convolution writing bf16); they still write float32. `precisions` with those
-    /// inputs' changed.
-    static func bf16Edges(of graph: Graph, precisions: [Precision], quantization: Quantization) -> [Precision] {
+    /// logits from a map that only it reads, written by an int8 convolution or by a channels-last instance norm of a
+    /// float32 map (as in BasicUNet and nnU-Net, whose last norm comes after an int8 convolution). Their inputs become
+    /// bf16 (the image converted where it is copied in, the int8 convolution or the norm, `InstanceNormInt8Kernel`,
+    /// writing bf16); they still write float32. `precisions` with those inputs' changed; `formats` by value id.
+    static func bf16Edges(of graph: Graph, precisions: [Precision], formats: [FormatTag], quantization: Quantization) -> [Precision] {
         guard CPUISA.hasNativeBF16 else { return precisions }
         var precisions = precisions
         let consumers = graph.consumers
         if graph.onlyConvolutionsReadInput { precisions[graph.input.id] = .bf16 }
         for (index, node) in graph.nodes.enumerated() where graph.isOutput(node.output) {
             let value = node.inputs[0]
-            guard case .conv2d = node.op, value != graph.input, consumers[value] == [index],
-                  let producer = graph.producer(of: value), case .conv2d(let a) = producer.op,
-                  !a.accumulates, quantization.inputs[producer.name] != nil else { continue }
-            precisions[value.id] = .bf16
+            guard case .conv2d = node.op, quantization.inputs[node.name] == nil, value != graph.input, consumers[value] == [index],
+                  let producer = graph.producer(of: value) else { continue }
+            switch producer.op {
+            case .conv2d(let a) where !a.accumulates && quantization.inputs[producer.name] != nil:
+                precisions[value.id] = .bf16
+            case .instanceNorm where precisions[producer.inputs[0].id] == .fp32 && formats[producer.inputs[0].id] == .acdb
+                && formats[value.id] == .acdb:
+                precisions[value.id] = .bf16
+            default: continue
+            }
         }
         return precisions
     }

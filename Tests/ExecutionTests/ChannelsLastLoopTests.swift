@@ -66,6 +66,57 @@ struct ChannelsLastLoopTests {
         #expect(Set(results[0]).isSuperset(of: slope == 1 || !signed ? [Int(low), Int(high)] : [Int(high)]))
     }
 
+    @Test("scale, shift and activation rounded to bf16, ties to even (NaN stays NaN): the same bits on every instruction set, from float32 maps as the nearest bf16 to the formula, from bf16 maps as from their widened values",
+          arguments: [Float(1), 0.1, 0])
+    func roundIntoBF16(slope: Float) {
+        var g = SeededGenerator(seed: 61)
+        let (pixels, channels) = (70, 20)
+        var x = Tensor.normal(shape: [pixels * channels], standardDeviation: 60, using: &g).scalars
+        var scale = Tensor.normal(shape: [channels], mean: 1, standardDeviation: 0.5, using: &g).scalars
+        var shift = Tensor.normal(shape: [channels], standardDeviation: 20, using: &g).scalars
+        x[1] = .nan
+        // Channels 2 and 3 pass their values through: two ties, halfway between neighbouring bf16s, one rounding down to
+        // the even neighbour, one up.
+        (scale[2], shift[2], scale[3], shift[3]) = (1, 0, 1, 0)
+        (x[2], x[3]) = (1 + 0x1p-8, 1 + 3 * 0x1p-8)
+        let results: [[UInt16]] = Self.lanes.map { lanes in
+            var y = [UInt16](repeating: 0, count: pixels * channels)
+            unet_round_bf16(x, &y, pixels, channels, scale, shift, slope, lanes)
+            return y
+        }
+        for result in results.dropFirst() { #expect(result == results[0]) }
+        let isNaN = { (bits: UInt16) in bits & 0x7F80 == 0x7F80 && bits & 0x7F != 0 }
+        for i in 0..<pixels * channels {
+            let c = i % channels
+            var y = x[i] * scale[c]
+            y += shift[c]
+            y = y > 0 ? y : y * slope
+            if y.isNaN {
+                #expect(isNaN(results[0][i]), "\(i)")
+            } else {
+                #expect(results[0][i] == Self.nearestBF16(y), "\(i): \(y)")
+            }
+        }
+        #expect(results[0][2] == 0x3F80 && results[0][3] == 0x3F82)
+        let half = x.map { UInt16(truncatingIfNeeded: $0.bitPattern >> 16) }
+        let wide = half.map { Float(bitPattern: UInt32($0) << 16) }
+        for lanes in Self.lanes {
+            var (y, y16) = ([UInt16](repeating: 0, count: half.count), [UInt16](repeating: 1, count: half.count))
+            unet_round_bf16(wide, &y, pixels, channels, scale, shift, slope, lanes)
+            unet_round_bf16_bf16(half, &y16, pixels, channels, scale, shift, slope, lanes)
+            #expect(y16 == y, "\(lanes) lanes")
+        }
+    }
+
+    /// The bf16 nearest to `value` (finite), ties to the one with an even last bit: of the two bf16s around it.
+    static func nearestBF16(_ value: Float) -> UInt16 {
+        let below = UInt16(truncatingIfNeeded: value.bitPattern >> 16)  // toward zero
+        let (near, far) = (Float(bitPattern: UInt32(below) << 16), Float(bitPattern: UInt32(below + 1) << 16))
+        let (toNear, toFar) = (abs(Double(value) - Double(near)), abs(Double(far) - Double(value)))
+        if toNear != toFar { return toNear < toFar ? below : below + 1 }
+        return below % 2 == 0 ? below : below + 1
+    }
+
     @Test("bf16 maps: the moments and the pass into 8 bits of a bf16 map are those of its values widened to float32, on every instruction set",
           arguments: [(99, 20), (70, 32)])
     func bf16Maps(pixels: Int, channels: Int) {

@@ -247,9 +247,7 @@ struct Int8Tests {
     func instanceNormOfBF16(signed: Bool) throws {
         var g = SeededGenerator(seed: 59)
         let channels = 20
-        // Multiples of 1/16 within ±127/16: exact in the int8 range below and in bf16, so the map the norm reads is x.
-        let x = try Tensor(shape: [2, channels, 9, 11], scalars: Tensor.normal(shape: [2, channels, 9, 11], mean: 0.7, using: &g).scalars
-            .map { min(max(($0 * 16).rounded(), -127), 127) / 16 })
+        let x = try Self.sixteenths(shape: [2, channels, 9, 11], mean: 0.7, using: &g)  // so the map the norm reads is x
         let (gamma, beta) = (Tensor.normal(shape: [channels], mean: 1, using: &g), Tensor.normal(shape: [channels], standardDeviation: 0.5, using: &g))
         let weight = Tensor.normal(shape: [16, channels, 3, 3], standardDeviation: 0.2, using: &g)
         let bias = Tensor.normal(shape: [16], using: &g)
@@ -283,6 +281,55 @@ struct Int8Tests {
         #expect(float32Map.valuePrecision(first) == .fp32)
         let other = try float32Map.forward(x)
         #expect((0..<y.count).filter { abs(y[flat: $0] - other[flat: $0]) > 1e-4 }.count * 100 <= y.count)
+    }
+
+    @Test("an int8 network's instance norm read only by the logits' convolution writes bf16 on a CPU with native bf16, which that convolution reads",
+          arguments: [true, false])
+    func instanceNormIntoBF16(leaky: Bool) throws {
+        var g = SeededGenerator(seed: 67)
+        let channels = 20
+        let x = try Self.sixteenths(shape: [2, channels, 9, 11], mean: 0.3, using: &g)  // so the int8 convolution reads x
+        let weight = Tensor.normal(shape: [16, channels, 3, 3], standardDeviation: 0.2, using: &g)
+        let bias = Tensor.normal(shape: [16], using: &g)
+        let (gamma, beta) = (Tensor.normal(shape: [16], mean: 1, using: &g), Tensor.normal(shape: [16], standardDeviation: 0.5, using: &g))
+        let (headWeight, headBias) = (Tensor.normal(shape: [3, 16, 1, 1], standardDeviation: 0.3, using: &g), Tensor.normal(shape: [3], using: &g))
+        let slope: Float = leaky ? 0.01 : 0
+        let identity = Tensor(shape: [channels, channels, 1, 1]) { $0 / channels == $0 % channels ? 1 : 0 }
+        let b = GraphBuilder(inputShape: x.shape)
+        let first = try b.conv2d(b.input, Conv2dAttributes(weight: "first.weight", bias: nil, outputChannels: channels, kernel: 1), name: "first")
+        let middle = try b.conv2d(first, Conv2dAttributes(weight: "middle.weight", bias: "middle.bias", outputChannels: 16, kernel: 3,
+                                                          padding: 1), name: "middle")
+        let normed = try b.instanceNorm(middle, InstanceNormAttributes(affinePrefix: "norm."), name: "norm")
+        let activated = leaky ? try b.leakyReLU(normed, slope: slope, name: "act") : try b.relu(normed, name: "act")
+        let head = try b.conv2d(activated, Conv2dAttributes(weight: "head.weight", bias: "head.bias", outputChannels: 3, kernel: 1), name: "head")
+        let parameters = [("first.weight", Parameter(identity)), ("middle.weight", Parameter(weight)), ("middle.bias", Parameter(bias)),
+                          ("norm.weight", Parameter(gamma)), ("norm.bias", Parameter(beta)), ("head.weight", Parameter(headWeight)),
+                          ("head.bias", Parameter(headBias))]
+        let range = Quantization.InputRange(limit: 127.0 / 16, signed: true)
+        let table = Quantization(rule: "test", images: 1, inputs: ["middle": range])
+        let normalized = Self.instanceNormed(Self.expected(x: x, weight: weight, bias: bias, range: range, relu: false), gamma: gamma,
+                                             beta: beta, slope: slope)
+        let plane = 9 * 11
+        let reference = Tensor(shape: [2, 3, 9, 11]) { index in
+            let (image, k, p) = (index / (3 * plane), index / plane % 3, index % plane)
+            return (0..<16).reduce(headBias[flat: k]) { $0 + headWeight[flat: k * 16 + $1] * normalized[flat: (image * 16 + $1) * plane + p] }
+        }
+        let network = try CompiledNetwork(graph: b.graph(output: head), parameters: parameters, training: false, quantization: table)
+        #expect(network.stepNames.contains { $0.hasSuffix("forward into bf16") } == CPUISA.hasNativeBF16, "\(network.stepNames)")
+        // bf16 keeps 8 bits of each normalized value and of each head weight: a few hundredths on logits of about 1.
+        expectClose(try network.forward(x), reference, rtol: 0.02, atol: 0.05, "the norm into bf16 and the head in bf16")
+        // Without the precision pass the norm runs as oneDNN's in float32, and so does the head.
+        let float32Head = try CompiledNetwork(graph: b.graph(output: head), parameters: parameters, training: false,
+                                              passes: Self.float32Edges, quantization: table)
+        #expect(!float32Head.stepNames.contains { $0.hasSuffix("forward into bf16") })
+        expectClose(try float32Head.forward(x), reference, rtol: 1e-3, atol: 1e-3, "the norm and the head in float32")
+    }
+
+    /// Normal values of `mean` and standard deviation 1 rounded to multiples of 1/16 within ±127/16: exact in bf16 and in
+    /// the signed int8 range of limit 127/16.
+    static func sixteenths(shape: [Int], mean: Float, using g: inout SeededGenerator) throws -> Tensor {
+        try Tensor(shape: shape, scalars: Tensor.normal(shape: shape, mean: mean, using: &g).scalars
+            .map { min(max(($0 * 16).rounded(), -127), 127) / 16 })
     }
 
     /// Instance norm of `x` (N, C, H, W) as PyTorch defines it (biased variance, eps 1e-5), with `gamma` and `beta`,
