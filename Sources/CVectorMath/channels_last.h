@@ -174,111 +174,61 @@ UNET_QUANTIZE_LOOP(unet_quantize_u8_bf16, unsigned short, unet_load16_bf16, unet
 UNET_ROUND_BF16_LOOP(unet_round_bf16, float, unet_load16, unet_load1)
 UNET_ROUND_BF16_LOOP(unet_round_bf16_bf16, unsigned short, unet_load16_bf16, unet_load1_bf16)
 
-// The loops compiled for each instruction set, and the entry points that pick one.
+// The loops compiled for each instruction set, and the entry point that picks one by `lanes` (its last parameter).
+#define UNET_WITH_LANES(...) (__VA_ARGS__, int lanes)
 #define UNET_VARIANTS(name, parameters, arguments)                                   \
     UNET_AVX512 void name##_avx512 parameters { name##_loop arguments; }             \
     UNET_AVX2 void name##_avx2 parameters { name##_loop arguments; }                 \
-    static void name##_baseline parameters { name##_loop arguments; }
+    static void name##_baseline parameters { name##_loop arguments; }                \
+    static inline void name UNET_WITH_LANES parameters {                             \
+        if (lanes >= 16) name##_avx512 arguments;                                    \
+        else if (lanes >= 8) name##_avx2 arguments;                                  \
+        else name##_baseline arguments;                                              \
+    }
 
+/// Adds to `sum[c]` and `squares[c]` the sums of `x - origin[c]` and of its square over `pixels` pixels of `channels`
+/// channels: over runs of 64 pixels in float32, then in double (`UNET_MOMENTS_LOOP`).
 UNET_VARIANTS(unet_channel_moments,
               (const float *restrict x, long pixels, long channels, const float *restrict origin,
                double *restrict sum, double *restrict squares),
               (x, pixels, channels, origin, sum, squares))
+/// `y[p * channels + c]` = `x[p * channels + c] * scale[c] + shift[c]` after the activation, in 8-bit steps clipped to
+/// -128...127 (`UNET_QUANTIZED_STEP`).
 UNET_VARIANTS(unet_quantize_s8,
               (const float *restrict x, signed char *restrict y, long pixels, long channels,
                const float *restrict scale, const float *restrict shift, float slope),
               (x, y, pixels, channels, scale, shift, slope))
+/// `y[p * channels + c]` = `x[p * channels + c] * scale[c] + shift[c]` after the activation, in 8-bit steps clipped to
+/// 0...255 (`UNET_QUANTIZED_STEP`).
 UNET_VARIANTS(unet_quantize_u8,
               (const float *restrict x, unsigned char *restrict y, long pixels, long channels,
                const float *restrict scale, const float *restrict shift, float slope),
               (x, y, pixels, channels, scale, shift, slope))
+/// `unet_channel_moments` of a bf16 map.
 UNET_VARIANTS(unet_channel_moments_bf16,
               (const unsigned short *restrict x, long pixels, long channels, const float *restrict origin,
                double *restrict sum, double *restrict squares),
               (x, pixels, channels, origin, sum, squares))
+/// `unet_quantize_s8` of a bf16 map.
 UNET_VARIANTS(unet_quantize_s8_bf16,
               (const unsigned short *restrict x, signed char *restrict y, long pixels, long channels,
                const float *restrict scale, const float *restrict shift, float slope),
               (x, y, pixels, channels, scale, shift, slope))
+/// `unet_quantize_u8` of a bf16 map.
 UNET_VARIANTS(unet_quantize_u8_bf16,
               (const unsigned short *restrict x, unsigned char *restrict y, long pixels, long channels,
                const float *restrict scale, const float *restrict shift, float slope),
               (x, y, pixels, channels, scale, shift, slope))
+/// `y[p * channels + c]` = `x[p * channels + c] * scale[c] + shift[c]` after the activation, rounded to bf16 (the
+/// upper halves of float32s; `UNET_ROUND_BF16_LOOP`).
 UNET_VARIANTS(unet_round_bf16,
               (const float *restrict x, unsigned short *restrict y, long pixels, long channels,
                const float *restrict scale, const float *restrict shift, float slope),
               (x, y, pixels, channels, scale, shift, slope))
+/// `unet_round_bf16` of a bf16 map.
 UNET_VARIANTS(unet_round_bf16_bf16,
               (const unsigned short *restrict x, unsigned short *restrict y, long pixels, long channels,
                const float *restrict scale, const float *restrict shift, float slope),
               (x, y, pixels, channels, scale, shift, slope))
-
-/// Adds to `sum[c]` and `squares[c]` the sums of `x - origin[c]` and of its square over `pixels` pixels of `channels`
-/// channels: over runs of 64 pixels in float32, then in double.
-static inline void unet_channel_moments(const float *x, long pixels, long channels, const float *origin, double *sum,
-                                        double *squares, int lanes) {
-    if (lanes >= 16) unet_channel_moments_avx512(x, pixels, channels, origin, sum, squares);
-    else if (lanes >= 8) unet_channel_moments_avx2(x, pixels, channels, origin, sum, squares);
-    else unet_channel_moments_baseline(x, pixels, channels, origin, sum, squares);
-}
-
-/// `y[p * channels + c]` = `x[p * channels + c] * scale[c] + shift[c]` after the activation, in 8-bit steps clipped to
-/// -128...127 (`UNET_QUANTIZED_STEP`).
-static inline void unet_quantize_s8(const float *x, signed char *y, long pixels, long channels, const float *scale,
-                                    const float *shift, float slope, int lanes) {
-    if (lanes >= 16) unet_quantize_s8_avx512(x, y, pixels, channels, scale, shift, slope);
-    else if (lanes >= 8) unet_quantize_s8_avx2(x, y, pixels, channels, scale, shift, slope);
-    else unet_quantize_s8_baseline(x, y, pixels, channels, scale, shift, slope);
-}
-
-/// `y[p * channels + c]` = `x[p * channels + c] * scale[c] + shift[c]` after the activation, in 8-bit steps clipped to
-/// 0...255 (`UNET_QUANTIZED_STEP`).
-static inline void unet_quantize_u8(const float *x, unsigned char *y, long pixels, long channels, const float *scale,
-                                    const float *shift, float slope, int lanes) {
-    if (lanes >= 16) unet_quantize_u8_avx512(x, y, pixels, channels, scale, shift, slope);
-    else if (lanes >= 8) unet_quantize_u8_avx2(x, y, pixels, channels, scale, shift, slope);
-    else unet_quantize_u8_baseline(x, y, pixels, channels, scale, shift, slope);
-}
-
-/// `unet_channel_moments` of a bf16 map.
-static inline void unet_channel_moments_bf16(const unsigned short *x, long pixels, long channels, const float *origin,
-                                             double *sum, double *squares, int lanes) {
-    if (lanes >= 16) unet_channel_moments_bf16_avx512(x, pixels, channels, origin, sum, squares);
-    else if (lanes >= 8) unet_channel_moments_bf16_avx2(x, pixels, channels, origin, sum, squares);
-    else unet_channel_moments_bf16_baseline(x, pixels, channels, origin, sum, squares);
-}
-
-/// `unet_quantize_s8` of a bf16 map.
-static inline void unet_quantize_s8_bf16(const unsigned short *x, signed char *y, long pixels, long channels,
-                                         const float *scale, const float *shift, float slope, int lanes) {
-    if (lanes >= 16) unet_quantize_s8_bf16_avx512(x, y, pixels, channels, scale, shift, slope);
-    else if (lanes >= 8) unet_quantize_s8_bf16_avx2(x, y, pixels, channels, scale, shift, slope);
-    else unet_quantize_s8_bf16_baseline(x, y, pixels, channels, scale, shift, slope);
-}
-
-/// `unet_quantize_u8` of a bf16 map.
-static inline void unet_quantize_u8_bf16(const unsigned short *x, unsigned char *y, long pixels, long channels,
-                                         const float *scale, const float *shift, float slope, int lanes) {
-    if (lanes >= 16) unet_quantize_u8_bf16_avx512(x, y, pixels, channels, scale, shift, slope);
-    else if (lanes >= 8) unet_quantize_u8_bf16_avx2(x, y, pixels, channels, scale, shift, slope);
-    else unet_quantize_u8_bf16_baseline(x, y, pixels, channels, scale, shift, slope);
-}
-
-/// `y[p * channels + c]` = `x[p * channels + c] * scale[c] + shift[c]` after the activation, rounded to bf16 (the
-/// upper halves of float32s; `UNET_ROUND_BF16_LOOP`).
-static inline void unet_round_bf16(const float *x, unsigned short *y, long pixels, long channels, const float *scale,
-                                   const float *shift, float slope, int lanes) {
-    if (lanes >= 16) unet_round_bf16_avx512(x, y, pixels, channels, scale, shift, slope);
-    else if (lanes >= 8) unet_round_bf16_avx2(x, y, pixels, channels, scale, shift, slope);
-    else unet_round_bf16_baseline(x, y, pixels, channels, scale, shift, slope);
-}
-
-/// `unet_round_bf16` of a bf16 map.
-static inline void unet_round_bf16_bf16(const unsigned short *x, unsigned short *y, long pixels, long channels,
-                                        const float *scale, const float *shift, float slope, int lanes) {
-    if (lanes >= 16) unet_round_bf16_bf16_avx512(x, y, pixels, channels, scale, shift, slope);
-    else if (lanes >= 8) unet_round_bf16_bf16_avx2(x, y, pixels, channels, scale, shift, slope);
-    else unet_round_bf16_bf16_baseline(x, y, pixels, channels, scale, shift, slope);
-}
 
 #endif
