@@ -184,6 +184,19 @@ final class Conv2dKernel: NodeKernel {
             let w = Self.plainWeight(a, weight.value, folded: Self.foldedScale(a, lowering: lowering))
             int8Scales = (Self.channelMaxima(w, channels: a.weightInputChannels).map { $0 > 0 ? $0 / limit : 1 }, limit)
         }
+        // Each output channel's factor from int32 sums to the output (its 8-bit steps where it is 8 bits): ranges and
+        // weights a file holds may each be finite and still make it overflow or vanish in float32.
+        var outputScales: [Float]?
+        if let int8Range, let int8Scales {
+            let output = (lowering.int8Values[node.output.id] ?? lowering.int8PartialSums[node.output.id]).map { 1 / $0.scale } ?? 1
+            let scales = int8Scales.weights.map { $0 * int8Range.scale * output }
+            guard scales.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                let largest = int8Scales.weights.max()! * int8Scales.limit
+                throw CompilationError("\(node.name): its int8 input range \(int8Range.limit) and weights of up to \(largest) give "
+                                       + "scales outside float32's range; quantize the model again")
+            }
+            outputScales = scales
+        }
         func forwardDescriptor(_ algorithm: ConvolutionAlgorithm, type: DataType, source: MemoryDescriptor? = nil,
                                activation: Bool = true, slice: (dimension: Int, count: Int)? = nil) throws -> PrimitiveDescriptor
         {
@@ -201,10 +214,7 @@ final class Conv2dKernel: NodeKernel {
                 // In inference the output's own type (a bf16 edge writes float32); training's bf16 gradient layouts
                 // (below) ask for the destination in `type`.
                 destination: try Self.part(destination.with(dataType: training ? type : outputType), slice), geometry: geometry,
-                attributes: try lowering.attributes(sum + (activation ? activationOp : []), outputScales: int8Scales.map { s in
-                    let output = (lowering.int8Values[node.output.id] ?? lowering.int8PartialSums[node.output.id]).map { 1 / $0.scale } ?? 1
-                    return s.weights.map { $0 * int8Range!.scale * output }
-                }),
+                attributes: try lowering.attributes(sum + (activation ? activationOp : []), outputScales: outputScales),
                 algorithm: algorithm)
         }
         // Winograd, with the activation fused where oneDNN takes it (a ReLU; a leaky one runs after it).

@@ -41,15 +41,15 @@ public struct Quantization: Codable, Equatable, Sendable {
         (self.rule, self.images, self.inputs) = (rule, images, inputs)
     }
 
-    /// The first problem of a table read from a file, or nil: every limit finite and positive, names short, a
-    /// bounded count.
+    /// The first problem of a table read from a file, or nil: every limit within 1e-6...1e30 (calibration never
+    /// writes less than 1e-6), names short, a bounded count.
     public var problem: String? {
         guard inputs.count <= 100_000 else { return "int8 table lists \(inputs.count) convolutions" }
         guard rule.count <= 64, images >= 0 else { return "int8 table's rule or image count is malformed" }
         for (name, range) in inputs {
             guard name.utf8.count <= 512 else { return "int8 table has a convolution name of \(name.utf8.count) bytes" }
-            guard range.limit.isFinite, range.limit > 0, range.limit < 1e30 else {
-                return "int8 range of \(name) is \(range.limit), not a positive finite number"
+            guard range.limit >= 1e-6, range.limit < 1e30 else {
+                return "int8 range of \(name) is \(range.limit), not within 1e-6...1e30"
             }
         }
         return nil

@@ -32,7 +32,8 @@ struct QuantizeCommandTests {
         let agreeing = zip(a, b).filter { $0 == $1 }.count
         #expect(Double(agreeing) / Double(a.count) > 0.98, "\(agreeing) of \(a.count) pixels agree")
 
-        // A table edited by hand: a range that is not a positive number, or a convolution the network lacks.
+        // A table edited by hand: a range that is not a positive number or is below calibration's least, or a
+        // convolution the network lacks.
         var file = try SafeTensorsFile.read(path: int8)
         let metadata = file.metadata["unet.metadata"]!
         guard let limit = metadata.range(of: #""limit":[0-9.e+-]+"#, options: .regularExpression),
@@ -40,7 +41,8 @@ struct QuantizeCommandTests {
             Issue.record("no int8 table in \(metadata)")
             return
         }
-        for (edited, message) in [(metadata.replacingCharacters(in: limit, with: #""limit":-1"#), "not a positive finite number"),
+        for (edited, message) in [(metadata.replacingCharacters(in: limit, with: #""limit":-1"#), "not within 1e-6...1e30"),
+                                  (metadata.replacingCharacters(in: limit, with: #""limit":1e-30"#), "not within 1e-6...1e30"),
                                   (metadata.replacingCharacters(in: name, with: #""inputs":{"elsewhere"#), "which this network lacks")] {
             file.metadata["unet.metadata"] = edited
             let tampered = folder.appendingPathComponent("tampered.safetensors").path

@@ -556,7 +556,7 @@ struct Int8Tests {
         #expect(error > 1e-4 && error < 0.05, "\(architecture.description): relative RMS error against fp32 \(error)")
     }
 
-    @Test("tables that do not fit are refused: an unknown convolution, the first or last, training, bad ranges")
+    @Test("tables that do not fit are refused: an unknown convolution, the first or last, training, bad ranges, scales past float32")
     func refusals() throws {
         var g = SeededGenerator(seed: 2)
         let x = Tensor.normal(shape: [1, 8, 6, 6], using: &g)
@@ -575,10 +575,17 @@ struct Int8Tests {
         #expect(throws: CompilationError.self) {
             try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: [], quantization: table)
         }
-        for limit in [Float.nan, .infinity, 0, -1, 1e31] {
+        for limit in [Float.nan, .infinity, 0, -1, 1e31, 1e-7] {
             #expect(Quantization(rule: "max", images: 1, inputs: ["middle": .init(limit: limit, signed: false)]).problem != nil, "\(limit)")
         }
         #expect(table.problem == nil)
+        // Each range and weight within bounds, their product past float32's: refused, not run into infinities.
+        let wide = Quantization(rule: "test", images: 1, inputs: ["middle+relu": .init(limit: 1e29, signed: true)])
+        #expect(wide.problem == nil)
+        let (huge, hugeParameters) = try Self.network(x: x, weight: Tensor(shape: [8, 8, 3, 3]) { Float($0 % 7 + 1) * 1e13 },
+                                                      bias: Tensor(shape: [8]), relu: true)
+        #expect(throws: CompilationError.self) { try CompiledNetwork(graph: huge, parameters: hugeParameters, training: false, quantization: wide) }
+        _ = try CompiledNetwork(graph: graph, parameters: parameters, training: false, quantization: wide)
     }
 
     @Test("calibration rules: max keeps the largest magnitude, a percentile clips the tail; signed where negatives reach past 1/64 of the range (under a percentile, more of them than it clips)")
