@@ -45,10 +45,22 @@ UNET_INLINE float unet_load1_bf16(const unsigned short *p) {
 /// The pixels summed in float32 before their sums are added in double.
 #define UNET_RUN 64
 
-/// Adds to `sum[c]` and `squares[c]` the sums of `x - origin[c]` and of its square over `pixels` pixels of `channels`
-/// channels of a map of `T` (read as float32 by `load16`/`load1`): over runs of `UNET_RUN` pixels in float32, then in
-/// double.
-#define UNET_MOMENTS_LOOP(name, T, load16, load1)                                                               \
+// The loops compiled for each instruction set, and the entry point that picks one by `lanes` (its last parameter).
+#define UNET_WITH_LANES(...) (__VA_ARGS__, int lanes)
+#define UNET_VARIANTS(name, parameters, arguments)                                   \
+    UNET_AVX512 void name##_avx512 parameters { name##_loop arguments; }             \
+    UNET_AVX2 void name##_avx2 parameters { name##_loop arguments; }                 \
+    static void name##_baseline parameters { name##_loop arguments; }                \
+    static inline void name UNET_WITH_LANES parameters {                             \
+        if (lanes >= 16) name##_avx512 arguments;                                    \
+        else if (lanes >= 8) name##_avx2 arguments;                                  \
+        else name##_baseline arguments;                                              \
+    }
+
+/// `name(x, pixels, channels, origin, sum, squares, lanes)` adds to `sum[c]` and `squares[c]` the sums of
+/// `x - origin[c]` and of its square over `pixels` pixels of `channels` channels of a map of `T` (read as float32 by
+/// `load16`/`load1`): over runs of `UNET_RUN` pixels in float32, then in double.
+#define UNET_MOMENTS(name, T, load16, load1)                                                                    \
     UNET_INLINE void name##_loop(const T *restrict x, long pixels, long channels, const float *restrict origin, \
                                  double *restrict sum, double *restrict squares) {                             \
         long blocked = channels / 16 * 16;                                                                     \
@@ -79,156 +91,111 @@ UNET_INLINE float unet_load1_bf16(const unsigned short *p) {
                 squares[c] += q;                                                                               \
             }                                                                                                  \
         }                                                                                                      \
-    }
+    }                                                                                                          \
+    UNET_VARIANTS(name,                                                                                        \
+                  (const T *restrict x, long pixels, long channels, const float *restrict origin,              \
+                   double *restrict sum, double *restrict squares),                                            \
+                  (x, pixels, channels, origin, sum, squares))
 
-UNET_MOMENTS_LOOP(unet_channel_moments, float, unet_load16, unet_load1)
-UNET_MOMENTS_LOOP(unet_channel_moments_bf16, unsigned short, unet_load16_bf16, unet_load1_bf16)
-
-/// The value in steps of 8-bit quantization that `y = x * scale[c] + shift[c]` becomes after the activation
-/// (`y` where positive, `y * slope` elsewhere: 1 for none, 0 for ReLU), clipped to `low...high` (NaN to `low`) and
-/// rounded to the nearest integer, ties to even (as oneDNN's quantizing reorder rounds). `scale` and `shift` are in
-/// steps already.
-/// Adding and subtracting 1.5 * 2^23 rounds a float of magnitude below 2^22 so, in the default rounding mode.
-#define UNET_QUANTIZED_STEP(T, x, scale, shift, slope, low, high, out)          \
-    do {                                                                        \
-        T y_ = (x) * (scale); /* then the shift: never fused, the same result on every CPU */ \
-        y_ += (shift);                                                          \
-        y_ = y_ > 0 ? y_ : y_ * (slope);                                        \
-        y_ = y_ > (low) ? y_ : (low); /* NaN becomes low: every value converts */ \
-        y_ = y_ < (high) ? y_ : (high);                                         \
-        y_ += 12582912.0f;                                                      \
-        (out) = y_ - 12582912.0f;                                               \
+/// `y = x * scale + shift` after the activation (`y` where positive, `y * slope` elsewhere: 1 for none, 0 for ReLU),
+/// of float32 or of 16 of them (`T`).
+#define UNET_ACTIVATED(T, x, scale, shift, slope, out)                                          \
+    do {                                                                                        \
+        T y_ = (x) * (scale); /* then the shift: never fused, the same result on every CPU */   \
+        y_ += (shift);                                                                          \
+        (out) = y_ > 0 ? y_ : y_ * (slope);                                                     \
     } while (0)
 
-/// `y[p * channels + c]` = `x[p * channels + c] * scale[c] + shift[c]` after the activation, in 8-bit steps
-/// (`UNET_QUANTIZED_STEP`), as `E` (int8 in -128...127 or uint8 in 0...255; `V`: 16 of them), from a map of `T` (read
-/// as float32 by `load16`/`load1`).
-#define UNET_QUANTIZE_LOOP(name, T, load16, load1, E, V, low, high)                                           \
+/// `v` in steps of 8-bit quantization, clipped to `low...high` (NaN to `low`) and rounded to the nearest integer, ties
+/// to even (as oneDNN's quantizing reorder rounds). Adding and subtracting 1.5 * 2^23 rounds a float of magnitude below
+/// 2^22 so, in the default rounding mode.
+UNET_INLINE unet_float16 unet_steps16(unet_float16 v, float low, float high) {
+    v = v > low ? v : (unet_float16)low; /* NaN becomes low: every value converts */
+    v = v < high ? v : (unet_float16)high;
+    v += 12582912.0f;
+    return v - 12582912.0f;
+}
+
+UNET_INLINE float unet_steps1(float v, float low, float high) {
+    v = v > low ? v : low;
+    v = v < high ? v : high;
+    v += 12582912.0f;
+    return v - 12582912.0f;
+}
+
+UNET_INLINE void unet_store16_s8(signed char *p, unet_float16 v) {
+    unet_int8x16 out = __builtin_convertvector(unet_steps16(v, -128, 127), unet_int8x16);
+    __builtin_memcpy(p, &out, sizeof out);
+}
+
+UNET_INLINE void unet_store1_s8(signed char *p, float v) { *p = (signed char)(int)unet_steps1(v, -128, 127); }
+
+UNET_INLINE void unet_store16_u8(unsigned char *p, unet_float16 v) {
+    unet_uint8x16 out = __builtin_convertvector(unet_steps16(v, 0, 255), unet_uint8x16);
+    __builtin_memcpy(p, &out, sizeof out);
+}
+
+UNET_INLINE void unet_store1_u8(unsigned char *p, float v) { *p = (unsigned char)(int)unet_steps1(v, 0, 255); }
+
+/// Sixteen float32s rounded to the nearest bf16, ties to even; NaN stays NaN.
+UNET_INLINE void unet_store16_bf16(unsigned short *p, unet_float16 v) {
+    unet_uint32x16 bits;
+    __builtin_memcpy(&bits, &v, sizeof bits);
+    unet_uint32x16 rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16;
+    rounded = v != v ? (bits >> 16) | 0x40 : rounded;
+    unet_uint16x16 out = __builtin_convertvector(rounded, unet_uint16x16);
+    __builtin_memcpy(p, &out, sizeof out);
+}
+
+UNET_INLINE void unet_store1_bf16(unsigned short *p, float v) {
+    unsigned int bits;
+    __builtin_memcpy(&bits, &v, sizeof bits);
+    *p = (unsigned short)(v != v ? (bits >> 16) | 0x40 : (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
+}
+
+/// `name(x, y, pixels, channels, scale, shift, slope, lanes)` sets `y[p * channels + c]` to
+/// `x[p * channels + c] * scale[c] + shift[c]` after the activation (`UNET_ACTIVATED`), stored as `E` by
+/// `store16`/`store1`, from a map of `T` (read as float32 by `load16`/`load1`).
+#define UNET_SCALE_SHIFT(name, T, load16, load1, E, store16, store1)                                          \
     UNET_INLINE void name##_loop(const T *restrict x, E *restrict y, long pixels, long channels,              \
                                  const float *restrict scale, const float *restrict shift, float slope) {     \
         long blocked = channels / 16 * 16;                                                                     \
         for (long start = 0; start < pixels; start += UNET_RUN) {                                              \
             long end = start + UNET_RUN < pixels ? start + UNET_RUN : pixels;                                  \
             for (long c = 0; c < blocked; c += 16) {                                                           \
-                unet_float16 a = unet_load16(scale + c), b = unet_load16(shift + c), r;                        \
+                unet_float16 a = unet_load16(scale + c), b = unet_load16(shift + c), v;                        \
                 for (long p = start; p < end; p++) {                                                           \
-                    UNET_QUANTIZED_STEP(unet_float16, load16(x + p * channels + c), a, b, slope,               \
-                                        (unet_float16)(low), (unet_float16)(high), r);                         \
-                    V out = __builtin_convertvector(r, V);                                                     \
-                    __builtin_memcpy(y + p * channels + c, &out, sizeof out);                                  \
+                    UNET_ACTIVATED(unet_float16, load16(x + p * channels + c), a, b, slope, v);                \
+                    store16(y + p * channels + c, v);                                                          \
                 }                                                                                              \
             }                                                                                                  \
             for (long p = start; p < end; p++)                                                                 \
                 for (long c = blocked; c < channels; c++) {                                                    \
-                    float r;                                                                                   \
-                    UNET_QUANTIZED_STEP(float, load1(x + p * channels + c), scale[c], shift[c], slope, (float)(low), \
-                                        (float)(high), r);                                                     \
-                    y[p * channels + c] = (E)(int)r;                                                           \
+                    float v;                                                                                   \
+                    UNET_ACTIVATED(float, load1(x + p * channels + c), scale[c], shift[c], slope, v);          \
+                    store1(y + p * channels + c, v);                                                           \
                 }                                                                                              \
         }                                                                                                      \
-    }
+    }                                                                                                          \
+    UNET_VARIANTS(name,                                                                                        \
+                  (const T *restrict x, E *restrict y, long pixels, long channels, const float *restrict scale, \
+                   const float *restrict shift, float slope),                                                  \
+                  (x, y, pixels, channels, scale, shift, slope))
 
-UNET_QUANTIZE_LOOP(unet_quantize_s8, float, unet_load16, unet_load1, signed char, unet_int8x16, -128.0f, 127.0f)
-UNET_QUANTIZE_LOOP(unet_quantize_u8, float, unet_load16, unet_load1, unsigned char, unet_uint8x16, 0.0f, 255.0f)
-UNET_QUANTIZE_LOOP(unet_quantize_s8_bf16, unsigned short, unet_load16_bf16, unet_load1_bf16, signed char, unet_int8x16,
-                   -128.0f, 127.0f)
-UNET_QUANTIZE_LOOP(unet_quantize_u8_bf16, unsigned short, unet_load16_bf16, unet_load1_bf16, unsigned char,
-                   unet_uint8x16, 0.0f, 255.0f)
-
-/// `y[p * channels + c]` = `x[p * channels + c] * scale[c] + shift[c]` after the activation (`y` where positive,
-/// `y * slope` elsewhere), rounded to the nearest bf16, ties to even (NaN stays NaN), from a map of `T` (read as float32
-/// by `load16`/`load1`).
-#define UNET_ROUND_BF16_LOOP(name, T, load16, load1)                                                           \
-    UNET_INLINE void name##_loop(const T *restrict x, unsigned short *restrict y, long pixels, long channels,  \
-                                 const float *restrict scale, const float *restrict shift, float slope) {     \
-        long blocked = channels / 16 * 16;                                                                     \
-        for (long start = 0; start < pixels; start += UNET_RUN) {                                              \
-            long end = start + UNET_RUN < pixels ? start + UNET_RUN : pixels;                                  \
-            for (long c = 0; c < blocked; c += 16) {                                                           \
-                unet_float16 a = unet_load16(scale + c), b = unet_load16(shift + c);                           \
-                for (long p = start; p < end; p++) {                                                           \
-                    unet_float16 v = load16(x + p * channels + c) * a; /* then the shift: never fused */       \
-                    v += b;                                                                                    \
-                    v = v > 0 ? v : v * slope;                                                                 \
-                    unet_uint32x16 bits;                                                                       \
-                    __builtin_memcpy(&bits, &v, sizeof bits);                                                  \
-                    unet_uint32x16 rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16;                       \
-                    rounded = v != v ? (bits >> 16) | 0x40 : rounded;                                          \
-                    unet_uint16x16 out = __builtin_convertvector(rounded, unet_uint16x16);                     \
-                    __builtin_memcpy(y + p * channels + c, &out, sizeof out);                                  \
-                }                                                                                              \
-            }                                                                                                  \
-            for (long p = start; p < end; p++)                                                                 \
-                for (long c = blocked; c < channels; c++) {                                                    \
-                    float v = load1(x + p * channels + c) * scale[c];                                          \
-                    v += shift[c];                                                                             \
-                    v = v > 0 ? v : v * slope;                                                                 \
-                    unsigned int bits;                                                                         \
-                    __builtin_memcpy(&bits, &v, sizeof bits);                                                  \
-                    y[p * channels + c] = (unsigned short)(v != v ? (bits >> 16) | 0x40                        \
-                                                                  : (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16); \
-                }                                                                                              \
-        }                                                                                                      \
-    }
-
-UNET_ROUND_BF16_LOOP(unet_round_bf16, float, unet_load16, unet_load1)
-UNET_ROUND_BF16_LOOP(unet_round_bf16_bf16, unsigned short, unet_load16_bf16, unet_load1_bf16)
-
-// The loops compiled for each instruction set, and the entry point that picks one by `lanes` (its last parameter).
-#define UNET_WITH_LANES(...) (__VA_ARGS__, int lanes)
-#define UNET_VARIANTS(name, parameters, arguments)                                   \
-    UNET_AVX512 void name##_avx512 parameters { name##_loop arguments; }             \
-    UNET_AVX2 void name##_avx2 parameters { name##_loop arguments; }                 \
-    static void name##_baseline parameters { name##_loop arguments; }                \
-    static inline void name UNET_WITH_LANES parameters {                             \
-        if (lanes >= 16) name##_avx512 arguments;                                    \
-        else if (lanes >= 8) name##_avx2 arguments;                                  \
-        else name##_baseline arguments;                                              \
-    }
-
-/// Adds to `sum[c]` and `squares[c]` the sums of `x - origin[c]` and of its square over `pixels` pixels of `channels`
-/// channels: over runs of 64 pixels in float32, then in double (`UNET_MOMENTS_LOOP`).
-UNET_VARIANTS(unet_channel_moments,
-              (const float *restrict x, long pixels, long channels, const float *restrict origin,
-               double *restrict sum, double *restrict squares),
-              (x, pixels, channels, origin, sum, squares))
-/// `y[p * channels + c]` = `x[p * channels + c] * scale[c] + shift[c]` after the activation, in 8-bit steps clipped to
-/// -128...127 (`UNET_QUANTIZED_STEP`).
-UNET_VARIANTS(unet_quantize_s8,
-              (const float *restrict x, signed char *restrict y, long pixels, long channels,
-               const float *restrict scale, const float *restrict shift, float slope),
-              (x, y, pixels, channels, scale, shift, slope))
-/// `y[p * channels + c]` = `x[p * channels + c] * scale[c] + shift[c]` after the activation, in 8-bit steps clipped to
-/// 0...255 (`UNET_QUANTIZED_STEP`).
-UNET_VARIANTS(unet_quantize_u8,
-              (const float *restrict x, unsigned char *restrict y, long pixels, long channels,
-               const float *restrict scale, const float *restrict shift, float slope),
-              (x, y, pixels, channels, scale, shift, slope))
-/// `unet_channel_moments` of a bf16 map.
-UNET_VARIANTS(unet_channel_moments_bf16,
-              (const unsigned short *restrict x, long pixels, long channels, const float *restrict origin,
-               double *restrict sum, double *restrict squares),
-              (x, pixels, channels, origin, sum, squares))
-/// `unet_quantize_s8` of a bf16 map.
-UNET_VARIANTS(unet_quantize_s8_bf16,
-              (const unsigned short *restrict x, signed char *restrict y, long pixels, long channels,
-               const float *restrict scale, const float *restrict shift, float slope),
-              (x, y, pixels, channels, scale, shift, slope))
-/// `unet_quantize_u8` of a bf16 map.
-UNET_VARIANTS(unet_quantize_u8_bf16,
-              (const unsigned short *restrict x, unsigned char *restrict y, long pixels, long channels,
-               const float *restrict scale, const float *restrict shift, float slope),
-              (x, y, pixels, channels, scale, shift, slope))
-/// `y[p * channels + c]` = `x[p * channels + c] * scale[c] + shift[c]` after the activation, rounded to bf16 (the
-/// upper halves of float32s; `UNET_ROUND_BF16_LOOP`).
-UNET_VARIANTS(unet_round_bf16,
-              (const float *restrict x, unsigned short *restrict y, long pixels, long channels,
-               const float *restrict scale, const float *restrict shift, float slope),
-              (x, y, pixels, channels, scale, shift, slope))
-/// `unet_round_bf16` of a bf16 map.
-UNET_VARIANTS(unet_round_bf16_bf16,
-              (const unsigned short *restrict x, unsigned short *restrict y, long pixels, long channels,
-               const float *restrict scale, const float *restrict shift, float slope),
-              (x, y, pixels, channels, scale, shift, slope))
+/// Per-channel moments (`UNET_MOMENTS`) of a float32 map, and of a bf16 one.
+UNET_MOMENTS(unet_channel_moments, float, unet_load16, unet_load1)
+UNET_MOMENTS(unet_channel_moments_bf16, unsigned short, unet_load16_bf16, unet_load1_bf16)
+/// Scale, shift and activation (`UNET_SCALE_SHIFT`) into 8-bit steps clipped to -128...127 or 0...255 (`unet_steps16`),
+/// from a float32 map, and from a bf16 one.
+UNET_SCALE_SHIFT(unet_quantize_s8, float, unet_load16, unet_load1, signed char, unet_store16_s8, unet_store1_s8)
+UNET_SCALE_SHIFT(unet_quantize_u8, float, unet_load16, unet_load1, unsigned char, unet_store16_u8, unet_store1_u8)
+UNET_SCALE_SHIFT(unet_quantize_s8_bf16, unsigned short, unet_load16_bf16, unet_load1_bf16, signed char, unet_store16_s8,
+                 unet_store1_s8)
+UNET_SCALE_SHIFT(unet_quantize_u8_bf16, unsigned short, unet_load16_bf16, unet_load1_bf16, unsigned char,
+                 unet_store16_u8, unet_store1_u8)
+/// Scale, shift and activation rounded to bf16 (`unet_store16_bf16`), from a float32 map, and from a bf16 one.
+UNET_SCALE_SHIFT(unet_round_bf16, float, unet_load16, unet_load1, unsigned short, unet_store16_bf16, unet_store1_bf16)
+UNET_SCALE_SHIFT(unet_round_bf16_bf16, unsigned short, unet_load16_bf16, unet_load1_bf16, unsigned short,
+                 unet_store16_bf16, unet_store1_bf16)
 
 #endif

@@ -115,29 +115,17 @@ final class InstanceNormInt8Kernel: NodeKernel {
         let (channels, slope, signed, bf16Input) = (channels, slope, range?.signed, bf16Input)
         Threads.parallel(chunks: pixels) { part in
             let (start, count) = (part.lowerBound * channels, part.count)
-            guard let signed else {
-                let y = output.assumingMemoryBound(to: UInt16.self) + start
-                if bf16Input {
-                    unet_round_bf16_bf16(image.assumingMemoryBound(to: UInt16.self) + start, y, count, channels, scale, shift, slope, Self.lanes)
-                } else {
-                    unet_round_bf16(image.assumingMemoryBound(to: Float.self) + start, y, count, channels, scale, shift, slope, Self.lanes)
-                }
-                return
-            }
-            let y = output + start
+            let (x, y) = (image + start * (bf16Input ? 2 : 4), output + start * (signed == nil ? 2 : 1))
+            let (x32, x16) = (x.assumingMemoryBound(to: Float.self), x.assumingMemoryBound(to: UInt16.self))
+            let (s8, u8, bf16) = (y.assumingMemoryBound(to: Int8.self), y.assumingMemoryBound(to: UInt8.self),
+                                  y.assumingMemoryBound(to: UInt16.self))
             switch (bf16Input, signed) {
-            case (false, true):
-                unet_quantize_s8(image.assumingMemoryBound(to: Float.self) + start, y.assumingMemoryBound(to: Int8.self), count,
-                                 channels, scale, shift, slope, Self.lanes)
-            case (false, false):
-                unet_quantize_u8(image.assumingMemoryBound(to: Float.self) + start, y.assumingMemoryBound(to: UInt8.self), count,
-                                 channels, scale, shift, slope, Self.lanes)
-            case (true, true):
-                unet_quantize_s8_bf16(image.assumingMemoryBound(to: UInt16.self) + start, y.assumingMemoryBound(to: Int8.self),
-                                      count, channels, scale, shift, slope, Self.lanes)
-            case (true, false):
-                unet_quantize_u8_bf16(image.assumingMemoryBound(to: UInt16.self) + start, y.assumingMemoryBound(to: UInt8.self),
-                                      count, channels, scale, shift, slope, Self.lanes)
+            case (false, true?): unet_quantize_s8(x32, s8, count, channels, scale, shift, slope, Self.lanes)
+            case (false, false?): unet_quantize_u8(x32, u8, count, channels, scale, shift, slope, Self.lanes)
+            case (false, nil): unet_round_bf16(x32, bf16, count, channels, scale, shift, slope, Self.lanes)
+            case (true, true?): unet_quantize_s8_bf16(x16, s8, count, channels, scale, shift, slope, Self.lanes)
+            case (true, false?): unet_quantize_u8_bf16(x16, u8, count, channels, scale, shift, slope, Self.lanes)
+            case (true, nil): unet_round_bf16_bf16(x16, bf16, count, channels, scale, shift, slope, Self.lanes)
             }
         }
     }

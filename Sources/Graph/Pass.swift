@@ -30,7 +30,7 @@ public enum Pass: String, CaseIterable, Sendable, Comparable {
     case winograd
     /// bf16 networks: regions where fp32 Winograd beats bf16 run in fp32, with conversions between; int8 networks on a
     /// CPU with native bf16: the float32 convolutions of the image and of the logits in bf16, and the maps that only an
-    /// instance norm writing 8 bits reads kept in bf16.
+    /// instance norm writing 8 bits or bf16 reads kept in bf16.
     case precisionRegions = "precision-regions"
     /// Training: values backward reads are made again from kept ones where that is cheap (normalizations,
     /// activations, copies; and, in fp32, convolutions whose inputs are at hand) instead of kept.
