@@ -116,6 +116,10 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         return Tensor(shape: newShape, storage: storage)
     }
 
+    /// Whether this tensor is its storage's only holder: writing to it then copies nothing and no other tensor sees
+    /// the writes (for reusing an output whose previous reader has let go of it).
+    public mutating func holdsStorageAlone() -> Bool { isKnownUniquelyReferenced(&storage) }
+
     private mutating func makeUnique() {
         if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
     }

@@ -57,6 +57,26 @@ struct CompiledUNetTests {
         expectClose(compiled, reference, rtol: 1e-3, atol: 1e-4, name)
     }
 
+    @Test("the logits a caller keeps stay as they were; those it let go of are written over by the next forward")
+    func outputReuse() throws {
+        let (_, c, shape) = Self.configurations[0]
+        let (_, fast) = try Self.models(c)
+        let network = try CompiledUNet(fast, inputShape: shape, training: false)
+        var g = SeededGenerator(seed: 3)
+        let (x1, x2) = (Tensor.normal(shape: shape, using: &g), Tensor.normal(shape: shape, using: &g))
+        let kept = try network.forward(x1)
+        let copy = try Tensor(shape: kept.shape, scalars: kept.scalars)
+        let second = try network.forward(x2)
+        #expect(kept == copy, "a later forward wrote into logits the caller still holds")
+        #expect(second != kept && second.storage !== kept.storage)
+        weak var previous = second.storage
+        let expected = try Tensor(shape: second.shape, scalars: second.scalars)
+        _ = consume second
+        let third = try network.forward(x2)
+        #expect(third.storage === previous, "the next forward took new memory for the logits")
+        #expect(third == expected)
+    }
+
     /// Every pass on against every pass off (`trainingDisagreements`). Max pooling sends a window's gradient to its
     /// largest value; where two values of a window differ by less than the rounding of the convolutions before it
     /// (about 1e-6 relative), the two networks (whose kernels round differently in different layouts) may pick
