@@ -225,6 +225,11 @@ def graph_cases():
         params = [("weight", up.weight)] + ([("bias", up.bias)] if bias else [])
         graph_op(name, x, up, params, op="conv_transpose2d", out_channels=6, kernel=k, stride=s, padding=p,
                  output_padding=op_, bias=int(bias))
+    # 16 output channels: fp32 inference runs it as its four phase convolutions and an interleave
+    torch.manual_seed(42)
+    up = nn.ConvTranspose2d(4, 16, 3, stride=2, padding=1, output_padding=1)
+    graph_op("conv_transpose2d_k3_s2_p1_op1_c16", x, up, [("weight", up.weight), ("bias", up.bias)], op="conv_transpose2d",
+             out_channels=16, kernel=3, stride=2, padding=1, output_padding=1, bias=1)
     for training in (True, False):
         torch.manual_seed(43)
         bn = nn.BatchNorm2d(4)
@@ -826,6 +831,9 @@ MONAI_PARITY = [  # (name, class, options, input shape): odd sizes for BasicUNet
     # 32 and 64 channels on 16x16: 3x3 convolutions wide enough for oneDNN's Winograd, which takes no leaky ReLU post-op
     ("monai_unet_res2_wide", "UNet",
      dict(channels=(32, 64), strides=(2,), num_res_units=2, norm="batch", in_channels=1, out_channels=2), (1, 1, 32, 32)),
+    # a transposed convolution to 16 channels, which fp32 inference runs as four phase convolutions (batch norm and PReLU folded in)
+    ("monai_unet_res1_phases", "UNet",
+     dict(channels=(16, 16, 32), strides=(2, 2), num_res_units=1, norm="batch", in_channels=1, out_channels=2), (1, 1, 32, 40)),
 ]
 MONAI_LAYOUTS = [  # every key and shape of full-size models, as their users' state dicts hold them
     ("unet_tutorial", "UNet", dict(channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), num_res_units=2, norm="batch",

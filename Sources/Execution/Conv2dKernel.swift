@@ -157,8 +157,10 @@ final class Conv2dKernel: NodeKernel {
         let destination = try lowering.descriptor(node.output)
         self.destination = destination
         // The input's layout is the first convolution's choice where convolutions alone read it.
-        let isInput = node.inputs[0] == lowering.graph.input && lowering.formats[node.output.id] != .abcd
+        // The input in the layout oneDNN prefers for the first convolution reading it; the others read it so.
+        let readsInput = node.inputs[0] == lowering.graph.input && lowering.formats[node.output.id] != .abcd
             && lowering.graph.onlyConvolutionsReadInput
+        let isInput = readsInput && !lowering.inputLayoutChosen
         let quantized = lowering.int8Values[node.inputs[0].id] != nil
         let sourceWanted = if let int8Range {
             quantized ? try lowering.descriptor(node.inputs[0])
@@ -227,7 +229,7 @@ final class Conv2dKernel: NodeKernel {
         let direct = try forwardDescriptor(.direct, type: type)
         var (forward, fused) = (direct, true)
         var slices: (dimension: Int, count: Int)?
-        let slicing = !training && int8Range == nil && !isInput && lowering.passes.contains(.planMemory)
+        let slicing = !training && int8Range == nil && !readsInput && lowering.passes.contains(.planMemory)
         let batch = destination.dims[0]
         if winograd, let whole = winogradDescriptor() {
             if slicing, batch > 1, let image = winogradDescriptor(slice: (0, batch)), image.fused == whole.fused,
@@ -352,7 +354,7 @@ final class Conv2dKernel: NodeKernel {
         case .transposedAsPointwise(let k, let outputChannels):
             fits = shape == [inputChannels, outputChannels, k, k]
             needed = "(\(inputChannels), \(outputChannels), \(k), \(k))"
-        case .transposedAsSubpixel(let outputChannels):
+        case .transposedAsSubpixel(let outputChannels), .transposedAsPhase(_, _, let outputChannels):
             let rows = a.weightInputChannels.map { $0.upperBound } ?? inputChannels
             fits = shape.count == 4 && shape[0] >= rows && Array(shape[1...]) == [outputChannels, 3, 3]
                 && (a.weightInputChannels != nil || shape[0] == rows)
@@ -398,10 +400,12 @@ final class Conv2dKernel: NodeKernel {
                 }
             }
         case .transposedAsSubpixel(let cout):
-            w = Self.subpixelWeight(w, outputChannels: cout)
+            w = Self.subpixelWeight(w, outputChannels: cout, phases: [(0, 0), (0, 1), (1, 0), (1, 1)], kernel: (2, 2))
+        case .transposedAsPhase(let row, let column, let cout):
+            w = Self.subpixelWeight(w, outputChannels: cout, phases: [(row, column)], kernel: (1 + row, 1 + column))
         }
         if let scale = folded {
-            // Row `r` (an output channel) becomes channel `r % C` of the batch norm's `C` (`Graph.convolution(behind:consumers:)`).
+            // Row `r` (an output channel) becomes channel `r % C` of the batch norm's `C` (`Graph.convolutions(behind:consumers:)`).
             let (rows, perRow) = (w.shape[0], w.count / w.shape[0])
             w.withUnsafeMutableBufferPointer { values in
                 for r in 0..<rows {
@@ -438,7 +442,7 @@ final class Conv2dKernel: NodeKernel {
     /// positions of a transposed convolution's block.
     private static func repeats(_ a: Conv2dAttributes) -> Int {
         switch a.weightSource {
-        case .conv2d: 1
+        case .conv2d, .transposedAsPhase: 1
         case .transposedAsPointwise(let k, _): k * k
         case .transposedAsSubpixel: 4
         }
@@ -480,26 +484,29 @@ final class Conv2dKernel: NodeKernel {
         case .conv2d: Array(weightShape.dropFirst())
         case .transposedAsPointwise: [weightShape[0], 1, 1]
         case .transposedAsSubpixel: [weightShape[0], 2, 2]
+        case .transposedAsPhase(let row, let column, _): [weightShape[0], 1 + row, 1 + column]
         }
     }
 
-    /// The 2x2 weight `W2[(2·a + b)·C_out + o, c, dy, dx]` of a kernel-3 stride-2 transposed convolution's `W[c, o, ty, tx]`
-    /// (`Conv2dAttributes.WeightSource.transposedAsSubpixel`): output position `a` of a block reads input offset `d`
+    /// The weight `W2[p·C_out + o, c, dy, dx]` of a kernel-3 stride-2 transposed convolution's `W[c, o, ty, tx]` for the
+    /// output positions `phases[p] = (a, b)` of each 2x2 block, with a `kernel` of offsets (2x2 for all four,
+    /// `transposedAsSubpixel`; `(1 + a)x(1 + b)` for one, `transposedAsPhase`): position `a` reads input offset `d`
     /// through tap `a + 1 − 2·d` where that lies in 0...2, and through nothing (0) elsewhere.
-    private static func subpixelWeight(_ w: Tensor, outputChannels cout: Int) -> Tensor {
+    private static func subpixelWeight(_ w: Tensor, outputChannels cout: Int, phases: [(Int, Int)], kernel: (Int, Int)) -> Tensor {
         let cin = w.shape[0]
-        var result = Tensor(shape: [4 * cout, cin, 2, 2])
+        let (kh, kw) = kernel
+        var result = Tensor(shape: [phases.count * cout, cin, kh, kw])
         result.withUnsafeMutableBufferPointer { target in
             w.withUnsafeBufferPointer { s in
-                for a in 0..<2 { for b in 0..<2 { for dy in 0..<2 { for dx in 0..<2 {
+                for (p, (a, b)) in phases.enumerated() { for dy in 0..<kh { for dx in 0..<kw {
                     let (ty, tx) = (a + 1 - 2 * dy, b + 1 - 2 * dx)
                     guard (0...2).contains(ty), (0...2).contains(tx) else { continue }
                     for o in 0..<cout {
                         for c in 0..<cin {
-                            target[((((2 * a + b) * cout + o) * cin + c) * 2 + dy) * 2 + dx] = s[((c * cout + o) * 3 + ty) * 3 + tx]
+                            target[(((p * cout + o) * cin + c) * kh + dy) * kw + dx] = s[((c * cout + o) * 3 + ty) * 3 + tx]
                         }
                     }
-                } } } }
+                } } }
             }
         }
         return result
@@ -754,8 +761,8 @@ final class Conv2dKernel: NodeKernel {
                     for o in outputs { g[o - outputs.lowerBound] = (0..<(k * k)).reduce(0) { $0 + expanded[$1 * cout + o] } }
                 })
             }
-        case .transposedAsSubpixel:
-            throw CompilationError("\(name): a transposed convolution read as a 2x2 convolution is for inference only")
+        case .transposedAsSubpixel, .transposedAsPhase:
+            throw CompilationError("\(name): a transposed convolution read as 2x2 or phase convolutions is for inference only")
         }
         return steps
     }

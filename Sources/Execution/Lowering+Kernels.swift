@@ -28,6 +28,7 @@ extension Lowering {
         case .add: return try AddKernel(node, lowering: self)
         case .multiply: return try MultiplyKernel(node, lowering: self)
         case .depthToSpace(let block): return try DepthToSpaceKernel(node, block: block, lowering: self)
+        case .interleave(let block): return try InterleaveKernel(node, block: block, lowering: self)
         case .convert: return try ConvertKernel(node, lowering: self)
         case .instanceNorm(let a):
             if let range = int8Values[node.output.id] { return try InstanceNormInt8Kernel(node, attributes: a, range: range, lowering: self) }

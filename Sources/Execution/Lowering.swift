@@ -188,8 +188,12 @@ final class Lowering {
         }
     }
 
-    /// Sets the input's layout (a convolution reading it asked oneDNN for its preferred one).
+    /// Sets the input's layout (the first convolution reading it asked oneDNN for its preferred one).
     func setInputDescriptor(_ descriptor: MemoryDescriptor) { inputDescriptor = descriptor }
+
+    /// Whether a convolution has chosen the input's layout: the others reading it (a transposed convolution's
+    /// phases, a residual unit's two branches) take that one.
+    var inputLayoutChosen: Bool { inputDescriptor != nil }
 
     // MARK: - Resources
 

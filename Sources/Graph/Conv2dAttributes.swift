@@ -47,6 +47,11 @@ public struct Conv2dAttributes: Hashable, Sendable {
         /// reads input pixels `(m + dy, n + dx)`, and a depth-to-space reorder puts each block in place; the bias is
         /// repeated for each of the 4 positions. Inference only.
         case transposedAsSubpixel(outputChannels: Int)
+        /// The same transposed convolution's phase `(a, b)`, the output pixels `(2m + a, 2n + b)`: the `(1 + a)x(1 + b)`
+        /// weight `Wp[o, c, dy, dx] = W[c, o, a + 1 − 2·dy, b + 1 − 2·dx]` of a convolution padded by `a` at the bottom
+        /// and `b` at the right, the taps of `transposedAsSubpixel`'s rows `(2·a + b)·C_out...` that are not 0; an
+        /// interleave puts the four phases in place. Inference only.
+        case transposedAsPhase(row: Int, column: Int, outputChannels: Int)
     }
 
     /// Whether the convolution can multiply a slice of its weight's input channels (`weightInputChannels`, as
@@ -54,7 +59,7 @@ public struct Conv2dAttributes: Hashable, Sendable {
     /// (inference); not one read as 1x1, whose training gradient is rearranged for the whole weight.
     public var splitsOverInputChannels: Bool {
         switch weightSource {
-        case .conv2d, .transposedAsSubpixel: true
+        case .conv2d, .transposedAsSubpixel, .transposedAsPhase: true
         case .transposedAsPointwise: false
         }
     }

@@ -1,7 +1,7 @@
 extension Graph {
     /// Inference: each eval-mode batch norm whose input is a convolution's output read by nothing else, directly or
-    /// through a depth-to-space rearrangement (`convolution(behind:consumers:)`), becomes part of that convolution
-    /// (`Conv2dAttributes.foldedNorm`): `w·γ/√(σ²+ε)`, `(b − μ)·γ/√(σ²+ε) + β`, each of the convolution's channels
+    /// through a depth-to-space rearrangement or an interleave (`convolutions(behind:consumers:)`), becomes part of
+    /// that convolution, or of each interleaved one (`Conv2dAttributes.foldedNorm`): `w·γ/√(σ²+ε)`, `(b − μ)·γ/√(σ²+ε) + β`, each of the convolution's channels
     /// taking the statistics of the channel it becomes.
     public func foldingBatchNorm() -> Graph {
         let consumers = self.consumers
@@ -10,12 +10,15 @@ extension Graph {
         var replacement: [Value: Value] = [:]
         for (index, node) in nodes.enumerated() {
             guard case .batchNorm(let norm) = node.op, norm.activation == nil,
-                  let made = producerIndex(of: node.inputs[0]), let target = convolution(behind: made, consumers: consumers),
-                  case .conv2d(var conv) = nodes[target].op, conv.foldedNorm == nil, conv.activation == nil,
-                  !conv.accumulates, consumers[node.inputs[0]] == [index], !isOutput(node.inputs[0]) else { continue }
-            conv.foldedNorm = norm
-            graph.nodes[target].op = .conv2d(conv)
-            graph.nodes[target].name += "+" + node.name
+                  let made = producerIndex(of: node.inputs[0]), let targets = convolutions(behind: made, consumers: consumers),
+                  targets.allSatisfy({ if case .conv2d(let conv) = nodes[$0].op { conv.foldedNorm == nil && conv.activation == nil && !conv.accumulates } else { false } }),
+                  consumers[node.inputs[0]] == [index], !isOutput(node.inputs[0]) else { continue }
+            for target in targets {
+                guard case .conv2d(var conv) = nodes[target].op else { continue }
+                conv.foldedNorm = norm
+                graph.nodes[target].op = .conv2d(conv)
+                graph.nodes[target].name += "+" + node.name
+            }
             replacement[node.output] = node.inputs[0]
             removed.insert(index)
         }

@@ -1,6 +1,7 @@
 extension Graph {
     /// A ReLU or leaky ReLU whose input is a convolution's output read by nothing else, directly or through a
-    /// depth-to-space rearrangement (`convolution(behind:consumers:)`), becomes the convolution's post-op; a ReLU
+    /// depth-to-space rearrangement or an interleave (`convolutions(behind:consumers:)`), becomes the post-op of that
+    /// convolution, or of each interleaved one; a ReLU
     /// after a batch norm becomes part of it (oneDNN's `fuse_norm_relu`, whose backward needs only the normalization's
     /// input, statistics and a mask of which outputs it zeroed); in inference (not `training`), a ReLU or leaky ReLU
     /// after an instance norm becomes its post-op.
@@ -13,21 +14,27 @@ extension Graph {
             guard let activation = Activation(node.op) else { continue }
             let input = node.inputs[0]
             guard !isOutput(input), consumers[input] == [index], let made = producerIndex(of: input) else { continue }
-            let target = convolution(behind: made, consumers: consumers) ?? made
-            switch graph.nodes[target].op {
-            case .conv2d(var conv) where conv.activation == nil:
-                conv.activation = activation
-                graph.nodes[target].op = .conv2d(conv)
-            case .batchNorm(var norm) where norm.activation == nil && activation == .relu:
-                norm.activation = activation
-                graph.nodes[target].op = .batchNorm(norm)
-            case .instanceNorm(var norm) where norm.activation == nil && !training:
-                norm.activation = activation
-                graph.nodes[target].op = .instanceNorm(norm)
-            default:
-                continue
+            let targets = convolutions(behind: made, consumers: consumers) ?? [made]
+            let fused: [Op] = targets.compactMap { target in
+                switch graph.nodes[target].op {
+                case .conv2d(var conv) where conv.activation == nil:
+                    conv.activation = activation
+                    return .conv2d(conv)
+                case .batchNorm(var norm) where norm.activation == nil && activation == .relu:
+                    norm.activation = activation
+                    return .batchNorm(norm)
+                case .instanceNorm(var norm) where norm.activation == nil && !training:
+                    norm.activation = activation
+                    return .instanceNorm(norm)
+                default:
+                    return nil
+                }
             }
-            graph.nodes[target].name += "+" + node.name
+            guard fused.count == targets.count else { continue }
+            for (target, op) in zip(targets, fused) {
+                graph.nodes[target].op = op
+                graph.nodes[target].name += "+" + node.name
+            }
             replacement[node.output] = input
             removed.insert(index)
         }

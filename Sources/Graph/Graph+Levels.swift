@@ -15,7 +15,7 @@ extension Graph {
             case .conv2d(let a): level + steps(a.stride[0])
             case .maxPool(let a), .avgPool(let a): level + steps(a.stride[0])
             case .convTranspose2d(let a): level - steps(a.stride[0])
-            case .depthToSpace(let block): level - steps(block)
+            case .depthToSpace(let block), .interleave(let block): level - steps(block)
             case .upsample:
                 level - steps(Int((Double(shape(node.output)[2]) / Double(shape(node.inputs[0])[2])).rounded()))
             default: level

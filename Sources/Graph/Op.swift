@@ -41,6 +41,9 @@ public enum Op: Hashable, Sendable {
     /// Made by a pass: `(N, k²·C, H, W)` → `(N, C, k·H, k·W)`, channel `(k·p + q)·C + o` to pixel `(k·i + p, k·j + q)`
     /// of channel `o` (a transposed convolution's 1x1 convolution put in place).
     case depthToSpace(block: Int)
+    /// Made by a pass: `k²` maps `(N, C, H, W)` → `(N, C, k·H, k·W)`, input `k·p + q` to the pixels `(k·i + p, k·j + q)`
+    /// (a transposed convolution's phase convolutions put in place).
+    case interleave(block: Int)
     /// Made by a pass: the same values in another precision (where a region of another precision begins).
     case convert(to: Precision)
 
@@ -72,6 +75,7 @@ public enum Op: Hashable, Sendable {
         case .sigmoid: "sigmoid"
         case .softmax: "softmax"
         case .depthToSpace: "depth_to_space"
+        case .interleave: "interleave"
         case .convert(let precision): "to_\(precision.rawValue)"
         }
     }
@@ -103,6 +107,7 @@ public enum Op: Hashable, Sendable {
         switch self {
         case .conv2d(let a): a.accumulates ? 2 : 1
         case .add, .multiply: 2
+        case .interleave(let k): k * k
         case .concat: nil
         default: 1
         }
@@ -164,6 +169,9 @@ public enum Op: Hashable, Sendable {
         case .depthToSpace(let k):
             guard k >= 1, x[1] % (k * k) == 0 else { return .failure("\(x[1]) channels do not split into \(k * k) positions") }
             return .success([x[0], x[1] / (k * k), k * x[2], k * x[3]])
+        case .interleave(let k):
+            guard shapes.allSatisfy({ $0 == x }) else { return .failure("interleaves maps of different shapes \(shapes)") }
+            return .success([x[0], x[1], k * x[2], k * x[3]])
         }
     }
 }

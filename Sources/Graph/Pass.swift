@@ -21,8 +21,8 @@ public enum Pass: String, CaseIterable, Sendable, Comparable {
     case splitConcat = "split-concat"
     /// A transposed convolution with kernel = stride as a 1x1 convolution and a depth-to-space reorder, which
     /// oneDNN runs several times faster than its deconvolution; in inference, one of kernel 3 and stride 2 that
-    /// doubles the size as a 2x2 convolution and a depth-to-space reorder where that is faster
-    /// (`Graph.rewritingTransposedConvolutions(training:precision:int8:)`).
+    /// doubles the size as a 2x2 convolution and a depth-to-space reorder, or in fp32 with 16 or more output channels
+    /// as its four phase convolutions and an interleave (`Graph.rewritingTransposedConvolutions(training:precision:int8:)`).
     case transposedAsDepthToSpace = "transposed-as-depth-to-space"
     /// Activations in oneDNN's blocked layout (`nChw16c` on AVX-512, `nChw8c` on AVX2) or NHWC, instead of NCHW.
     case layout

@@ -205,7 +205,7 @@ struct ONNXGraphTranslation {
             return writer.node("Sigmoid", [x], name: node.name, output: output)
         case .softmax:
             return writer.node("Softmax", [x], name: node.name, output: output, attributes: [W.attribute("axis", int: 1)])
-        case .depthToSpace, .convert:
+        case .depthToSpace, .interleave, .convert:
             throw ONNXExportError("\(node.name): \(node.op.name) is made by an engine pass and has no ONNX form")
         }
     }

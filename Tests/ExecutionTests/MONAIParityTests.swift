@@ -11,12 +11,13 @@ import Testing
 
 /// MONAI's `BasicUNet` and `UNet` (written by scripts/make_fixtures.py with monai 1.6.1 itself: instance norm with
 /// and without affine parameters, batch norm, no bias, 0-2 residual units, a stride-1 level) run by the engine with
-/// every pass off and every pass on, against MONAI's logits, gradients and running statistics. BasicUNet's inputs
+/// every pass off and every pass on, against MONAI's logits, gradients and running statistics (in eval mode, a
+/// transposed convolution to 16 channels as its four phase convolutions). BasicUNet's inputs
 /// have odd sizes (its replicate padding), UNet's multiples of its strides' product (MONAI's own condition).
 @Suite("MONAI UNet and BasicUNet parity with monai, passes off and on")
 struct MONAIParityTests {
     static let names = ["monai_basicunet", "monai_basicunet_batch_nobias", "monai_unet_res2_batch", "monai_unet_res0",
-                        "monai_unet_res1_affine_s1", "monai_unet_res2_wide"]
+                        "monai_unet_res1_affine_s1", "monai_unet_res2_wide", "monai_unet_res1_phases"]
 
     /// The configuration the fixture's metadata describes (not detected: detection is tested against it).
     static func architecture(_ f: Fixture) throws -> Architecture {

@@ -45,7 +45,7 @@ struct GraphPassTests {
         #expect(split.shape(split.output) == [1, 4, 8, 8])
     }
 
-    @Test("a kernel-3 stride-2 transposed convolution becomes a 2x2 convolution (padded at the bottom and right) and depth to space: in inference, in bf16 and int8 always, in fp32 for at most 16 output channels")
+    @Test("a kernel-3 stride-2 transposed convolution becomes a 2x2 convolution (padded at the bottom and right) and depth to space: in inference, in bf16 and int8 always, in fp32 for fewer than 16 output channels")
     func subpixel() throws {
         func graph(outputChannels: Int, kernel: Int = 3, outputPadding: Int = 1) throws -> Graph {
             let b = GraphBuilder(inputShape: [1, 8, 5, 7])
@@ -68,12 +68,60 @@ struct GraphPassTests {
         #expect(rewritten.nodes.count == 2 && rewritten.shape(rewritten.nodes[0].output) == [1, 16, 5, 7])
         func isRewritten(_ g: Graph) -> Bool { g.nodes.contains { $0.op == .depthToSpace(block: 2) } }
         #expect(!isRewritten(try graph(outputChannels: 4).rewritingTransposedConvolutions(training: true, precision: .fp32)))
-        #expect(!isRewritten(try graph(outputChannels: 32).rewritingTransposedConvolutions(training: false, precision: .fp32)))
+        #expect(!isRewritten(try graph(outputChannels: 16).rewritingTransposedConvolutions(training: false, precision: .fp32)))
         #expect(isRewritten(try graph(outputChannels: 32).rewritingTransposedConvolutions(training: false, precision: .bf16)))
         #expect(isRewritten(try graph(outputChannels: 32).rewritingTransposedConvolutions(training: false, precision: .fp32, int8: true)))
         #expect(!isRewritten(try graph(outputChannels: 4, outputPadding: 0).rewritingTransposedConvolutions(training: false, precision: .bf16)),
                 "without the output padding the output is not twice the input")
         #expect(!isRewritten(try graph(outputChannels: 4, kernel: 4, outputPadding: 0).rewritingTransposedConvolutions(training: false, precision: .bf16)))
+    }
+
+    @Test("in fp32 inference, one of 16 or more output channels becomes its four phase convolutions (1x1, 1x2, 2x1, 2x2, padded at the bottom and right by their row and column) and an interleave; in training it stays")
+    func phases() throws {
+        let b = GraphBuilder(inputShape: [1, 8, 5, 7])
+        let up = try b.convTranspose2d(b.input, ConvTranspose2dAttributes(weight: "t.weight", bias: "t.bias", outputChannels: 16, kernel: 3,
+                                                                          stride: 2, padding: 1, outputPadding: 1), name: "up")
+        let graph = b.graph(output: up)
+        let rewritten = graph.rewritingTransposedConvolutions(training: false, precision: .fp32)
+        let expected: [Op] = [(0, 0), (0, 1), (1, 0), (1, 1)].map { row, column in
+            var a = Conv2dAttributes(weight: "t.weight", bias: "t.bias", outputChannels: 16, kernel: [1 + row, 1 + column], stride: [1, 1],
+                                     padding: [0, row, 0, column], dilation: [1, 1], groups: 1)
+            a.weightSource = .transposedAsPhase(row: row, column: column, outputChannels: 16)
+            return .conv2d(a)
+        } + [.interleave(block: 2)]
+        #expect(rewritten.nodes.map(\.op) == expected)
+        #expect(rewritten.nodes.dropLast().allSatisfy { rewritten.shape($0.output) == [1, 16, 5, 7] && $0.inputs == [rewritten.input] })
+        #expect(rewritten.nodes.last?.inputs == rewritten.nodes.dropLast().map(\.output))
+        #expect(rewritten.shape(rewritten.output) == [1, 16, 10, 14] && rewritten.levels[rewritten.output.id] == -1)
+        #expect(graph.rewritingTransposedConvolutions(training: true, precision: .fp32).nodes.map(\.op) == graph.nodes.map(\.op))
+    }
+
+    @Test("a batch norm and a leaky ReLU after a transposed convolution rewritten as phases fold into each of the four; a concatenation they all read splits in each")
+    func foldAndSplitThroughInterleave() throws {
+        let b = GraphBuilder(inputShape: [1, 8, 5, 7])
+        let cat = try b.concat([try b.relu(b.input, name: "skip"), b.input], name: "cat")
+        let up = try b.convTranspose2d(cat, ConvTranspose2dAttributes(weight: "t.weight", bias: "t.bias", outputChannels: 16, kernel: 3,
+                                                                      stride: 2, padding: 1, outputPadding: 1), name: "up")
+        let norm = try b.batchNorm(up, BatchNormAttributes(prefix: "n."), name: "norm")
+        let graph = b.graph(output: try b.leakyReLU(norm, slope: 0.25, name: "act"))
+        let folded = graph.rewritingTransposedConvolutions(training: false, precision: .fp32).foldingBatchNorm().fusingActivations(training: false)
+        let phases = folded.nodes.compactMap { node -> Conv2dAttributes? in if case .conv2d(let a) = node.op { a } else { nil } }
+        #expect(phases.count == 4 && phases.allSatisfy { $0.foldedNorm == BatchNormAttributes(prefix: "n.") && $0.activation == .leakyReLU(slope: 0.25) })
+        #expect(folded.producer(of: folded.output)?.op == .interleave(block: 2))
+        let split = folded.splittingConcatenations()
+        #expect(!split.nodes.contains { $0.op == .concat })
+        let parts = split.nodes.compactMap { node -> Conv2dAttributes? in if case .conv2d(let a) = node.op { a } else { nil } }
+        #expect(parts.map(\.weightInputChannels) == Array(repeating: [0..<8, 8..<16], count: 4).flatMap { $0 })
+        #expect(parts.map(\.accumulates) == Array(repeating: [false, true], count: 4).flatMap { $0 })
+        #expect(parts.map { $0.activation != nil } == Array(repeating: [false, true], count: 4).flatMap { $0 })
+        // A concatenation also read by something other than a convolution stays whole.
+        let shared = GraphBuilder(inputShape: [1, 8, 5, 7])
+        let both = try shared.concat([try shared.relu(shared.input, name: "skip"), shared.input], name: "cat")
+        let upShared = try shared.convTranspose2d(both, ConvTranspose2dAttributes(weight: "t.weight", outputChannels: 16, kernel: 3, stride: 2,
+                                                                                  padding: 1, outputPadding: 1), name: "up")
+        let resized = try shared.upsample(both, size: [10, 14], mode: .nearest, name: "resize")
+        let mixed = shared.graph(output: try shared.add(upShared, resized, name: "sum"))
+        #expect(mixed.rewritingTransposedConvolutions(training: false, precision: .fp32).splittingConcatenations().nodes.contains { $0.op == .concat })
     }
 
     @Test("a batch norm and a leaky ReLU after a rewritten transposed convolution fold into its 2x2 convolution, past the depth to space; not where its output is read twice")
