@@ -156,8 +156,7 @@ final class Conv2dKernel: NodeKernel {
         let type = int8Range == nil && lowering.dataType(node.inputs[0]) == .bf16 ? DataType.bf16 : outputType
         let destination = try lowering.descriptor(node.output)
         self.destination = destination
-        // The input's layout is the first convolution's choice where convolutions alone read it.
-        // The input in the layout oneDNN prefers for the first convolution reading it; the others read it so.
+        // The input's layout is the first convolution's choice where convolutions alone read it; the others read it so.
         let readsInput = node.inputs[0] == lowering.graph.input && lowering.formats[node.output.id] != .abcd
             && lowering.graph.onlyConvolutionsReadInput
         let isInput = readsInput && !lowering.inputLayoutChosen

@@ -21,8 +21,8 @@ final class InterleaveKernel: NodeKernel {
         guard node.inputs.allSatisfy({ lowering.formats[$0.id] == lowering.formats[node.output.id] }) else {
             throw CompilationError("\(node.name): its inputs are not in its output's layout")
         }
-        /// Dimensions and dense strides of a map of `rows`x`columns` pixels; the rows' and columns' strides are the
-        /// third and fourth.
+        // Dimensions and dense strides of a map of `rows`x`columns` pixels; the rows' and columns' strides are the
+        // third and fourth.
         let dims: [Int]
         let dense: (_ rows: Int, _ columns: Int) -> [Int]
         switch lowering.formats[node.output.id] {

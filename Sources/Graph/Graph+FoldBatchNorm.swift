@@ -1,8 +1,8 @@
 extension Graph {
     /// Inference: each eval-mode batch norm whose input is a convolution's output read by nothing else, directly or
     /// through a depth-to-space rearrangement or an interleave (`convolutions(behind:consumers:)`), becomes part of
-    /// that convolution, or of each interleaved one (`Conv2dAttributes.foldedNorm`): `w·γ/√(σ²+ε)`, `(b − μ)·γ/√(σ²+ε) + β`, each of the convolution's channels
-    /// taking the statistics of the channel it becomes.
+    /// that convolution, or of each interleaved one (`Conv2dAttributes.foldedNorm`): `w·γ/√(σ²+ε)`,
+    /// `(b − μ)·γ/√(σ²+ε) + β`, each of the convolution's channels taking the statistics of the channel it becomes.
     public func foldingBatchNorm() -> Graph {
         let consumers = self.consumers
         var graph = self

@@ -1,10 +1,9 @@
 extension Graph {
     /// A ReLU or leaky ReLU whose input is a convolution's output read by nothing else, directly or through a
     /// depth-to-space rearrangement or an interleave (`convolutions(behind:consumers:)`), becomes the post-op of that
-    /// convolution, or of each interleaved one; a ReLU
-    /// after a batch norm becomes part of it (oneDNN's `fuse_norm_relu`, whose backward needs only the normalization's
-    /// input, statistics and a mask of which outputs it zeroed); in inference (not `training`), a ReLU or leaky ReLU
-    /// after an instance norm becomes its post-op.
+    /// convolution, or of each interleaved one; a ReLU after a batch norm becomes part of it (oneDNN's
+    /// `fuse_norm_relu`, whose backward needs only the normalization's input, statistics and a mask of which outputs it
+    /// zeroed); in inference (not `training`), a ReLU or leaky ReLU after an instance norm becomes its post-op.
     public func fusingActivations(training: Bool) -> Graph {
         let consumers = self.consumers
         var graph = self
