@@ -23,7 +23,8 @@ import Tensors
 /// steps (`Lowering.int8PartialSums`), as a post-op's addend, instead of adding into it in place.
 ///
 /// fp32 convolutions of 3x3 with at least 32 channels in and out (16 out in inference) run oneDNN's Winograd
-/// F(4x4, 3x3) kernels where oneDNN has them (AVX-512) within the scratchpad limit; the rest run direct kernels.
+/// F(4x4, 3x3) kernels where oneDNN has them (AVX-512) within the scratchpad limit, in inference on small maps with
+/// their weights transformed once (`pretransforms`); the rest run direct kernels.
 /// oneDNN 2.6's Winograd takes a ReLU post-op but not a leaky one: with a fused leaky ReLU (MONAI's PReLU, baked) the
 /// activation then runs in place right after it. In an fp32 region of a bf16 network, a weight gradient whose
 /// Winograd scratchpad would pass the limit runs in bf16 from bf16 copies of its inputs (fp32 direct is the slowest
@@ -90,6 +91,12 @@ final class Conv2dKernel: NodeKernel {
         return node.op.isConvolution3x3 && graph.shape(node.inputs[0])[1] >= 32 && output[1] >= (training ? 32 : 16)
             && output[0] * output[2] * output[3] >= 256
     }
+
+    /// Whether an fp32 Winograd convolution in inference making `pixels` output pixels per call keeps its weights
+    /// transformed (oneDNN's inference variant, 4x the weights' size, within `Lowering.pretransformedWinogradLimit`)
+    /// instead of transforming them at every call: on at most 1024 pixels that transform is a large part of the call
+    /// (256 channels on 16x16: 0.37 against 0.88 ms); on 4096 it saves under a tenth, and from 16384 nothing.
+    static func pretransforms(pixels: Int) -> Bool { pixels <= 1024 }
 
     /// Whether an int8 convolution of `node` (reading 8 unsigned bits) runs oneDNN's int8 Winograd kernel (F(2x2, 3x3),
     /// VNNI): a 3x3 stride-1 convolution of one group with at least 256 channels in and out, where a network runs
@@ -199,15 +206,17 @@ final class Conv2dKernel: NodeKernel {
             outputScales = scales
         }
         func forwardDescriptor(_ algorithm: ConvolutionAlgorithm, type: DataType, source: MemoryDescriptor? = nil,
-                               activation: Bool = true, slice: (dimension: Int, count: Int)? = nil) throws -> PrimitiveDescriptor
+                               activation: Bool = true, slice: (dimension: Int, count: Int)? = nil,
+                               pretransformed: Bool = false) throws -> PrimitiveDescriptor
         {
             let rows = slice?.dimension == 1 ? slice!.count : 1
             let wholeSource = source ?? (int8Range == nil ? sourceWanted.with(dataType: type) : sourceWanted)
-            // Inference Winograd would keep weights pre-transformed (4x their size); the training variant of the same
-            // kernel transforms them on the fly from ordinary blocked weights, so float Winograd always takes that one.
-            // int8 Winograd has only the inference variant, its weights transformed once as they are loaded.
+            // Inference Winograd keeps weights pre-transformed (4x their size); the training variant of the same kernel
+            // transforms them on the fly from ordinary blocked weights, so float Winograd takes that one but where
+            // `pretransformed` (`pretransforms`). int8 Winograd has only the inference variant, its weights transformed
+            // once as they are loaded.
             return try .convolutionForward(
-                .convolution, training: training || algorithm == .winograd && int8Range == nil,
+                .convolution, training: training || algorithm == .winograd && int8Range == nil && !pretransformed,
                 source: slice?.dimension == 0 ? try Self.part(wholeSource, slice) : wholeSource,
                 weights: MemoryDescriptor(dims: [weightDims[0] / rows] + weightDims.dropFirst(), dataType: int8Range == nil ? type : .s8,
                                           format: .any),
@@ -238,6 +247,12 @@ final class Conv2dKernel: NodeKernel {
                 (forward, fused) = whole
             }
         } else if int8Winograd, let d = try? forwardDescriptor(.winograd, type: type), d.isWinograd, lowering.admits(winograd: d) {
+            forward = d
+        }
+        if winograd, !training, forward.isWinograd, Self.pretransforms(pixels: destination.dims[2] * destination.dims[3] * (slices == nil ? batch : 1)),
+           let d = try? forwardDescriptor(.winograd, type: type, activation: fused, slice: slices, pretransformed: true),
+           d.implementationName == forward.implementationName, lowering.admits(winograd: d),
+           lowering.reservePretransformedWinograd(d.memoryDescriptor(.weights).byteCount) {
             forward = d
         }
         if slicing, slices == nil, !forward.isWinograd, batch == 1, a.groups == 1, !a.accumulates, a.weightInputChannels == nil,

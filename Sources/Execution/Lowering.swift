@@ -241,6 +241,18 @@ final class Lowering {
         return winograd.memoryDescriptor(.scratchpad).byteCount <= winogradScratchLimit
     }
 
+    /// The most bytes of float Winograd weights an inference network keeps transformed (`Conv2dKernel.pretransforms`):
+    /// 4x the weights' own size each.
+    static let pretransformedWinogradLimit = 64 << 20
+    private var pretransformedWinogradBytes = 0
+
+    /// Whether `bytes` more of transformed Winograd weights fit `pretransformedWinogradLimit`; if so they are counted.
+    func reservePretransformedWinograd(_ bytes: Int) -> Bool {
+        guard pretransformedWinogradBytes + bytes <= Self.pretransformedWinogradLimit else { return false }
+        pretransformedWinogradBytes += bytes
+        return true
+    }
+
     /// `winograd` if oneDNN offered it and its scratchpad is within the limit, else `direct`.
     func preferWinograd(_ winograd: @autoclosure () -> PrimitiveDescriptor?, over direct: PrimitiveDescriptor) -> PrimitiveDescriptor {
         guard passes.contains(.winograd), let w = winograd(), admits(winograd: w) else { return direct }
