@@ -9,13 +9,18 @@ extension Graph {
         var removed = Set<Int>()
         var replacement: [Value: Value] = [:]
         for (index, node) in nodes.enumerated() {
-            guard case .batchNorm(let norm) = node.op, norm.activation == nil,
-                  let made = producerIndex(of: node.inputs[0]), let targets = convolutions(behind: made, consumers: consumers),
-                  targets.allSatisfy({ if case .conv2d(let conv) = nodes[$0].op { conv.foldedNorm == nil && conv.activation == nil && !conv.accumulates } else { false } }),
-                  consumers[node.inputs[0]] == [index], !isOutput(node.inputs[0]) else { continue }
-            for target in targets {
-                guard case .conv2d(var conv) = nodes[target].op else { continue }
+            guard case .batchNorm(let norm) = node.op, norm.activation == nil, consumers[node.inputs[0]] == [index],
+                  !isOutput(node.inputs[0]), let made = producerIndex(of: node.inputs[0]),
+                  let targets = convolutions(behind: made, consumers: consumers) else { continue }
+            let folded: [Conv2dAttributes] = targets.compactMap { target in
+                guard case .conv2d(var conv) = nodes[target].op, conv.foldedNorm == nil, conv.activation == nil, !conv.accumulates else {
+                    return nil
+                }
                 conv.foldedNorm = norm
+                return conv
+            }
+            guard folded.count == targets.count else { continue }
+            for (target, conv) in zip(targets, folded) {
                 graph.nodes[target].op = .conv2d(conv)
                 graph.nodes[target].name += "+" + node.name
             }
