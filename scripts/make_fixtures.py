@@ -219,7 +219,9 @@ def graph_cases():
         graph_op(name, x, conv, params, op="conv2d", out_channels=cout, kernel=k, stride=s, padding=p, dilation=d,
                  groups=g, bias=int(bias))
     for name, k, s, p, op_, bias in [("conv_transpose2d_k2_s2", 2, 2, 0, 0, True), ("conv_transpose2d_k3_s2_p1_op1", 3, 2, 1, 1, True),
-                                     ("conv_transpose2d_k4_s2_p1", 4, 2, 1, 0, False), ("conv_transpose2d_k3_s1_p1", 3, 1, 1, 0, True)]:
+                                     ("conv_transpose2d_k4_s2_p1", 4, 2, 1, 0, False), ("conv_transpose2d_k3_s1_p1", 3, 1, 1, 0, True),
+                                     # MONAI's UNet at stride 3: output padding (2) above the padding (1)
+                                     ("conv_transpose2d_k3_s3_p1_op2", 3, 3, 1, 2, True)]:
         torch.manual_seed(42)
         up = nn.ConvTranspose2d(4, 6, k, stride=s, padding=p, output_padding=op_, bias=bias)
         params = [("weight", up.weight)] + ([("bias", up.bias)] if bias else [])
@@ -834,6 +836,9 @@ MONAI_PARITY = [  # (name, class, options, input shape): odd sizes for BasicUNet
     # a transposed convolution to 16 channels, which fp32 inference runs as four phase convolutions (batch norm and PReLU folded in)
     ("monai_unet_res1_phases", "UNet",
      dict(channels=(16, 16, 32), strides=(2, 2), num_res_units=1, norm="batch", in_channels=1, out_channels=2), (1, 1, 32, 40)),
+    # a stride of 3, which a checkpoint does not record (`--strides`): its transposed convolution's output padding passes its padding
+    ("monai_unet_res1_s3", "UNet",
+     dict(channels=(4, 8, 16), strides=(3, 2), num_res_units=1, norm="batch", in_channels=1, out_channels=2), (2, 1, 24, 30)),
 ]
 MONAI_LAYOUTS = [  # every key and shape of full-size models, as their users' state dicts hold them
     ("unet_tutorial", "UNet", dict(channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), num_res_units=2, norm="batch",

@@ -5,7 +5,8 @@ import Tensors
 
 /// `conv_transpose2d` in a compiled network, as oneDNN's deconvolution (one group). PyTorch's weight
 /// `(C_in, C_out, kH, kW)` is the logical `(C_out, C_in, kH, kW)` read with its first two dimensions swapped, so no
-/// copy rearranges it; `output_padding` is taken off the bottom and right padding. The transposed-convolution pass
+/// copy rearranges it; `output_padding` is taken off the bottom and right padding (below zero where it passes the
+/// padding, as MONAI's stride-3 up-sampling has it: the rows past the last input's reach get the bias). The transposed-convolution pass
 /// rewrites the common kernel = stride case as a 1x1 convolution and a depth-to-space reorder, which runs several
 /// times faster; this kernel serves the others and the reference.
 final class ConvTranspose2dKernel: NodeKernel {
@@ -27,9 +28,6 @@ final class ConvTranspose2dKernel: NodeKernel {
         (name, self.lowering, training, outputChannels) = (node.name, lowering, lowering.training, a.outputChannels)
         guard a.groups == 1 else { throw CompilationError("\(node.name): transposed convolutions with groups are not supported") }
         let trailing = zip(a.padding, a.outputPadding).map { $0 - $1 }
-        guard trailing.allSatisfy({ $0 >= 0 }) else {
-            throw CompilationError("\(node.name): output padding \(a.outputPadding) larger than the padding \(a.padding) is not supported")
-        }
         let input = lowering.graph.shape(node.inputs[0])
         let cin = input[1]
         inputPixels = input[0] * input[2] * input[3]

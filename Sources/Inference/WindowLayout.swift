@@ -46,7 +46,8 @@ public struct WindowLayout: Equatable, Sendable {
             // it is (a small one mirrored up to the smallest), or tiles.
             let smallest = architecture.minimumInputSize
             for tile in tiles ?? [] where tile < smallest { throw .invalidTile("--tile \(tile) must be at least \(smallest) for this network") }
-            self.init(sameSizeHeight: height, width: width, tiles: tiles, overlap: overlap) { max($0, smallest) }
+            self.init(sameSizeHeight: height, width: width, tiles: tiles, overlap: overlap,
+                      whole: Self.wholeWindow(height, width, architecture, multiple: 1))
         case .monaiUNet, .plainConvUNet, .residualEncoderUNet:
             // Multiples of the strides' product only (MONAI's and nnU-Net's condition): the image mirrored up to one, or
             // tiles of one.
@@ -54,19 +55,32 @@ public struct WindowLayout: Equatable, Sendable {
             for tile in tiles ?? [] where tile < smallest || tile % m != 0 {
                 throw .invalidTile("--tile \(tile) must be a multiple of \(m) (the strides' product), at least \(smallest), for this network")
             }
-            self.init(sameSizeHeight: height, width: width, tiles: tiles, overlap: overlap) { (max($0, smallest) + m - 1) / m * m }
+            self.init(sameSizeHeight: height, width: width, tiles: tiles, overlap: overlap,
+                      whole: Self.wholeWindow(height, width, architecture, multiple: m))
         }
     }
 
-    /// A network whose output is its window: each side whole (`whole(length)`: the length, or the size the network
-    /// takes that holds it) or, below that, in windows of `tiles` (`[height, width]`).
-    private init(sameSizeHeight height: Int, width: Int, tiles: [Int]?, overlap: Double, whole: (Int) -> Int) {
-        func side(_ length: Int, _ tile: Int?) -> (window: Int, origins: [Int]) {
-            let whole = whole(length)
+    /// The smallest window holding a whole `height × width` image in a network whose output is its window: each side
+    /// at least `Architecture.smallestSide`, rounded up to a multiple of `multiple`; where the network has instance norm
+    /// and its deepest map would then hold one value per channel, which instance norm cannot normalize, each side at
+    /// least `Architecture.minimumInputSize`. So an image PyTorch runs as it is runs as it is (a 30 x 59 image in a
+    /// BasicUNet, whose deepest map is 1 x 3), and only one PyTorch refuses is mirrored up.
+    private static func wholeWindow(_ height: Int, _ width: Int, _ architecture: Architecture, multiple: Int) -> (height: Int, width: Int) {
+        func side(_ length: Int, atLeast smallest: Int) -> Int { (max(length, smallest) + multiple - 1) / multiple * multiple }
+        let (h, w) = (side(height, atLeast: architecture.smallestSide), side(width, atLeast: architecture.smallestSide))
+        let deepest = architecture.downsampling
+        guard architecture.hasInstanceNorm, (h / deepest) * (w / deepest) < 2 else { return (h, w) }
+        return (side(height, atLeast: architecture.minimumInputSize), side(width, atLeast: architecture.minimumInputSize))
+    }
+
+    /// A network whose output is its window: each side whole (`whole`: the window holding the whole image) or, below
+    /// that, in windows of `tiles` (`[height, width]`).
+    private init(sameSizeHeight height: Int, width: Int, tiles: [Int]?, overlap: Double, whole: (height: Int, width: Int)) {
+        func side(_ length: Int, _ whole: Int, _ tile: Int?) -> (window: Int, origins: [Int]) {
             guard let tile, tile < whole else { return (whole, [0]) }
             return (tile, TileGrid.origins(length: length, tile: tile, overlap: overlap))
         }
-        let (y, x) = (side(height, tiles?[0]), side(width, tiles?[1]))
+        let (y, x) = (side(height, whole.height, tiles?[0]), side(width, whole.width, tiles?[1]))
         self.init(input: (y.window, x.window), output: (y.window, x.window), margin: (0, 0), rows: y.origins, columns: x.origins)
     }
 
@@ -100,10 +114,11 @@ public struct WindowLayout: Equatable, Sendable {
                 throw .invalidTile("--tile \(tile) must be a multiple of \(alignment) (2^depth) for this network")
             }
         }
-        self.init(sameSizeHeight: height, width: width, tiles: tile.map { [$0, $0] }, overlap: overlap) { length in
+        func whole(_ length: Int) -> Int {
             c.merge == .pad && c.outputSize(forInputSize: length) == length
                 ? length : (max(length, c.minimumInputSize) + alignment - 1) / alignment * alignment
         }
+        self.init(sameSizeHeight: height, width: width, tiles: tile.map { [$0, $0] }, overlap: overlap, whole: (whole(height), whole(width)))
     }
 
     init(input: (Int, Int), output: (Int, Int), margin: (Int, Int), rows: [Int], columns: [Int]) {

@@ -121,16 +121,30 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The smallest input side length the network accepts (instance norm needs more than one value per channel at
-    /// the deepest level, so networks with it take twice their down-sampling).
-    public var minimumInputSize: Int {
+    /// The smallest input side length the network accepts whatever the other side (instance norm needs more than one
+    /// value per channel at the deepest level, so networks with it take twice `smallestSide`).
+    public var minimumInputSize: Int { hasInstanceNorm ? 2 * smallestSide : smallestSide }
+
+    /// The smallest side length the network takes where the other side is long enough: one value across the deepest
+    /// map (16 for BasicUNet's four poolings, which round down; the strides' product for MONAI's `UNet` and nnU-Net's).
+    public var smallestSide: Int {
         switch self {
         case .unet(let c): c.minimumInputSize
         case .smpUNet: 1
-        case .basicUNet(let c): c.norm == .batch ? BasicUNetConfiguration.minimumInputSize : 2 * BasicUNetConfiguration.minimumInputSize
-        case .monaiUNet(let c): c.norm == .batch ? c.sizeMultiple : 2 * c.sizeMultiple
-        case .plainConvUNet(let c): 2 * c.sizeMultiple
-        case .residualEncoderUNet(let c): 2 * c.sizeMultiple
+        case .basicUNet: BasicUNetConfiguration.minimumInputSize
+        case .monaiUNet(let c): c.sizeMultiple
+        case .plainConvUNet(let c): c.sizeMultiple
+        case .residualEncoderUNet(let c): c.sizeMultiple
+        }
+    }
+
+    /// Whether the network normalizes by instance norm, which needs more than one value per channel in every map.
+    public var hasInstanceNorm: Bool {
+        switch self {
+        case .unet, .smpUNet: false
+        case .basicUNet(let c): c.norm != .batch
+        case .monaiUNet(let c): c.norm != .batch
+        case .plainConvUNet, .residualEncoderUNet: true
         }
     }
 

@@ -14,14 +14,18 @@ public struct ArchitectureOverrides: Sendable, Equatable {
     public var batchNorm: Bool?
     public var convolutionBias: Bool?
     public var upsampling: UNetConfiguration.Upsampling?
+    /// A MONAI `UNet`'s strides, which its checkpoints do not record (checked against an nnU-Net network's, which
+    /// its transposed convolutions do).
+    public var strides: [Int]?
 
     public init(layout: UNetConfiguration.Layout? = nil, inputChannels: Int? = nil, classes: Int? = nil,
                 baseWidth: Int? = nil, depth: Int? = nil, padding: UNetConfiguration.Padding? = nil,
                 merge: UNetConfiguration.SkipMerge? = nil, concatOrder: UNetConfiguration.ConcatOrder? = nil,
-                batchNorm: Bool? = nil, convolutionBias: Bool? = nil, upsampling: UNetConfiguration.Upsampling? = nil) {
+                batchNorm: Bool? = nil, convolutionBias: Bool? = nil, upsampling: UNetConfiguration.Upsampling? = nil,
+                strides: [Int]? = nil) {
         (self.layout, self.inputChannels, self.classes, self.baseWidth, self.depth) = (layout, inputChannels, classes, baseWidth, depth)
         (self.padding, self.merge, self.concatOrder) = (padding, merge, concatOrder)
-        (self.batchNorm, self.convolutionBias, self.upsampling) = (batchNorm, convolutionBias, upsampling)
+        (self.batchNorm, self.convolutionBias, self.upsampling, self.strides) = (batchNorm, convolutionBias, upsampling, strides)
     }
 
     /// True when nothing was given.
@@ -73,6 +77,7 @@ public struct ArchitectureOverrides: Sendable, Equatable {
         check("batch norm", batchNorm, c.batchNorm) { $0 ? "on" : "off" }
         check("bias", convolutionBias, c.convolutionBias) { $0 ? "on" : "off" }
         check("up-sampling", upsampling, c.upsampling, \.rawValue)
+        if strides != nil { found.append("strides (a classic U-Net has none)") }
         return found
     }
 
@@ -84,9 +89,25 @@ public struct ArchitectureOverrides: Sendable, Equatable {
             found.append("input channels \(inputChannels) (the file has \(architecture.inputChannels))")
         }
         if let classes, classes != architecture.classes { found.append("classes \(classes) (the file has \(architecture.classes))") }
+        if let strides {
+            let actual: [Int]? = switch architecture {
+            case .monaiUNet(let c): c.strides
+            case .plainConvUNet(let c): c.strides
+            case .residualEncoderUNet(let c): c.strides
+            case .unet, .smpUNet, .basicUNet: nil
+            }
+            if let actual, actual != strides {
+                found.append("strides \(Self.list(strides)) (the file has \(Self.list(actual)))")
+            } else if actual == nil {
+                found.append("strides (\(architecture) has none to set)")
+            }
+        }
         var classic = self
-        (classic.inputChannels, classic.classes) = (nil, nil)
+        (classic.inputChannels, classic.classes, classic.strides) = (nil, nil, nil)
         if !classic.isEmpty { found.append("classic U-Net options (the file is \(architecture))") }
         return found
     }
+
+    /// `[2, 3]` as `2,3`, as the flag takes them.
+    static func list(_ values: [Int]) -> String { values.map(String.init).joined(separator: ",") }
 }

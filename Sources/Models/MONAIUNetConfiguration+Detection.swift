@@ -3,11 +3,15 @@ extension MONAIUNetConfiguration {
     /// `model.1.submodule…` nests, the channels from each down block's first convolution, residual units from
     /// `conv.unit{k}`, the classes from the top up block's transposed convolution, the norm from `adn.N`'s tensors.
     /// Strides leave a trace only in residual units (a strided level's residual convolution has the full kernel, a
-    /// stride-1 level's is 1x1 or absent); strides above 1 are read as 2, MONAI's usual, and without residual units
-    /// every stride is taken as 2 (`assumedStrides`).
+    /// stride-1 level's is 1x1 or absent): `strides`, where given (`--strides`), must agree with it; else strides above
+    /// 1 are read as 2, MONAI's usual, and without residual units every stride is taken as 2 (`assumedStrides`: some
+    /// stride was taken as 2 without a trace of its value).
     /// - Returns: nil when the keys are not a MONAI `UNet`'s (no `model.0.…conv.weight` and `model.1.submodule.…`).
-    /// - Throws: `UNetError.incompatibleCheckpoint` for a MONAI `UNet` this project does not build, naming what.
-    public static func detect(shapes: [String: [Int]]) throws(UNetError) -> (MONAIUNetConfiguration, assumedStrides: Bool)? {
+    /// - Throws: `UNetError.incompatibleCheckpoint` for a MONAI `UNet` this project does not build, naming what, or
+    ///   for `strides` of another count than the levels or against the residual units' trace.
+    public static func detect(shapes: [String: [Int]], strides given: [Int]? = nil) throws(UNetError)
+        -> (MONAIUNetConfiguration, assumedStrides: Bool)?
+    {
         let residualUnits: Int
         if shapes["model.0.conv.unit0.conv.weight"] != nil {
             var units = 1
@@ -50,10 +54,21 @@ extension MONAIUNetConfiguration {
         guard slope == [1] else {
             throw .incompatibleCheckpoint("a MONAI UNet with a per-channel PReLU (\(prelu) \(slope)); one shared slope is built")
         }
+        if let given {
+            guard given.count == strides.count else {
+                throw .incompatibleCheckpoint("--strides \(ArchitectureOverrides.list(given)): the MONAI UNet has \(strides.count) "
+                    + "levels above the bottom, one stride each")
+            }
+            if residualUnits > 0, let level = strides.indices.first(where: { (given[$0] == 1) != (strides[$0] == 1) }) {
+                throw .incompatibleCheckpoint("--strides \(ArchitectureOverrides.list(given)): level \(level)'s residual units show a "
+                    + "stride \(strides[level] == 1 ? "of 1" : "above 1")")
+            }
+            strides = given
+        }
         let configuration = MONAIUNetConfiguration(
             channels: channels, strides: strides, residualUnits: residualUnits, kernelSize: first[2], upKernelSize: top[2],
             norm: MONAINorm.detect(keys: Array(shapes.keys), prefix: "model.0\(unit).adn.N.") ?? .instance,
             bias: shapes["model.0\(unit).conv.bias"] != nil, inputChannels: first[1], classes: top[1])
-        return (configuration, residualUnits == 0 && levels > 0)
+        return (configuration, given == nil && strides.contains(2))
     }
 }

@@ -244,19 +244,22 @@ public enum ModelFile {
         case let foreign?: return (try checked(foreign, contradictions: overrides.contradictions(withForeign: foreign), "records its own architecture"), false)
         case nil: break
         }
+        let classicStrides = UNetError.incompatibleCheckpoint("\(path): --strides is for a MONAI UNet or an nnU-Net network; this is a classic U-Net")
         if options.matchByShape || options.architecture != nil {
             guard let base = options.architecture ?? (overrides.isEmpty ? nil : overrides.configuration) else {
                 throw UNetError.incompatibleCheckpoint("\(path): matching by shape needs the architecture")
             }
+            if overrides.strides != nil { throw classicStrides }
             return (.unet(overrides.applied(to: base)), true)
         }
         let shapes = Dictionary(tensors.map { ($0.key, $0.tensor.shape) }, uniquingKeysWith: { a, _ in a })
         let found: (architecture: Architecture, what: String, notes: [String])?
-        do { found = try detectedPeer(shapes) } catch { throw UNetError.incompatibleCheckpoint("\(path): \(error)") }
+        do { found = try detectedPeer(shapes, strides: overrides.strides) } catch { throw UNetError.incompatibleCheckpoint("\(path): \(error)") }
         if let found {
             report += ["detected \(found.architecture)"] + found.notes
             return (try checked(found.architecture, contradictions: overrides.contradictions(withForeign: found.architecture), found.what), false)
         }
+        if overrides.strides != nil { throw classicStrides }
         if let detected = UNetConfiguration.detect(shapes: shapes) {
             report.append("detected \(detected)")
             return (.unet(overrides.applied(to: detected)), false)
@@ -279,7 +282,9 @@ public enum ModelFile {
     /// The peer network (smp, MONAI, nnU-Net) whose keys and shapes `shapes` are, with what it is (for a flag that
     /// contradicts it) and what detection had to assume; nil for none of them.
     /// - Throws: `UNetError.incompatibleCheckpoint` for a peer network this project does not build, naming what.
-    private static func detectedPeer(_ shapes: [String: [Int]]) throws(UNetError) -> (architecture: Architecture, what: String, notes: [String])? {
+    private static func detectedPeer(_ shapes: [String: [Int]], strides: [Int]?) throws(UNetError)
+        -> (architecture: Architecture, what: String, notes: [String])?
+    {
         if let c = try SMPUNetConfiguration.detect(shapes: shapes) { return (.smpUNet(c), "is an smp Unet", []) }
         if let c = try BasicUNetConfiguration.detect(shapes: shapes) {
             return (.basicUNet(c), "is a MONAI BasicUNet", [BasicUNetConfiguration.detectionAssumptions])
@@ -288,9 +293,11 @@ public enum ModelFile {
             return (.residualEncoderUNet(c), "is an nnU-Net ResidualEncoderUNet", [])
         }
         if let c = try PlainConvUNetConfiguration.detect(shapes: shapes) { return (.plainConvUNet(c), "is an nnU-Net PlainConvUNet", []) }
-        if let (c, assumedStrides) = try MONAIUNetConfiguration.detect(shapes: shapes) {
+        if let (c, assumedStrides) = try MONAIUNetConfiguration.detect(shapes: shapes, strides: strides) {
+            let trace = c.residualUnits > 0 ? "its residual units show only which strides are 1" : "strides leave no trace in it"
             return (.monaiUNet(c), "is a MONAI UNet",
-                    assumedStrides ? ["strides leave no trace in a MONAI UNet without residual units: assumed 2 at every level (MONAI's usual)"] : [])
+                    assumedStrides ? ["a MONAI UNet checkpoint does not record its strides (\(trace)): assumed 2 where not 1, MONAI's "
+                        + "usual; give --strides for a network built otherwise"] : [])
         }
         return nil
     }

@@ -20,6 +20,9 @@ struct ModelOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Batch norm after each 3x3 convolution.") var batchNorm: Bool?
     @Flag(inversion: .prefixedNo, help: "Bias on the 3x3 convolutions.") var bias: Bool?
     @Flag(help: "Bilinear up-sampling instead of transposed convolutions.") var bilinear = false
+    @Option(help: ArgumentHelp("A MONAI UNet's strides, one per level above the bottom, which its checkpoints do not record "
+        + "(default: 2, or 1 where residual units show it).", valueName: "strides"))
+    var strides: String?
     @Flag(help: "Match the checkpoint's tensors to the architecture by role and shape, in order.")
     var matchByShape = false
     @Option(help: ArgumentHelp("Rename checkpoint keys with regex rules, one 'PATTERN => REPLACEMENT' per line.",
@@ -27,13 +30,19 @@ struct ModelOptions: ParsableArguments {
     var map: String?
 
     /// The architecture flags given, each nil when not.
-    var overrides: ArchitectureOverrides {
-        ArchitectureOverrides(layout: layout, inputChannels: inChannels, classes: classes, baseWidth: base, depth: depth,
-                              padding: padding, merge: merge, concatOrder: concat, batchNorm: batchNorm,
-                              convolutionBias: bias, upsampling: bilinear ? .bilinear : nil)
+    /// - Throws: `ValidationError` for `--strides` that are not numbers of 1...4.
+    func overrides() throws -> ArchitectureOverrides {
+        let strides = try NumberList.parse(strides, "--strides", as: Int.self)
+        if let strides, !strides.allSatisfy({ (1...4).contains($0) }) {
+            throw ValidationError("--strides \(self.strides ?? ""): each stride is 1...4")
+        }
+        return ArchitectureOverrides(layout: layout, inputChannels: inChannels, classes: classes, baseWidth: base, depth: depth,
+                                     padding: padding, merge: merge, concatOrder: concat, batchNorm: batchNorm,
+                                     convolutionBias: bias, upsampling: bilinear ? .bilinear : nil, strides: strides)
     }
 
     func validate() throws {
+        let overrides = try overrides()
         if matchByShape && overrides.isEmpty {
             throw ValidationError("--match-by-shape needs the architecture: --layout, --in-channels, --classes, --base, --depth, ...")
         }
@@ -46,7 +55,7 @@ struct ModelOptions: ParsableArguments {
     /// The options for `ModelFile.load`: the flags given, which complete a foreign checkpoint's architecture and
     /// must agree with a native file's.
     func loadOptions() throws -> ModelLoadOptions {
-        var options = ModelLoadOptions(overrides: overrides, matchByShape: matchByShape)
+        var options = ModelLoadOptions(overrides: try overrides(), matchByShape: matchByShape)
         if let map { options.keyMapping = try KeyMapping(path: map) }
         return options
     }

@@ -82,6 +82,21 @@ struct ModelSafetyTests {
                           "base width 64 (the file has 4)")
     }
 
+    @Test("--strides: numbers of 1...4, for a MONAI UNet or nnU-Net network; a classic U-Net's file refuses them in one line")
+    func stridesFlag() throws {
+        let s = try Self.setUp("unet-model-strides")
+        defer { try? FileManager.default.removeItem(at: s.folder) }
+        let pth = Fixture.path("models/milesial_b2_c2.pth")
+        // Flag validation: ArgumentParser's usage lines follow the error's.
+        for (value, fragment) in [("2,x", "Error: --strides: '2,x' is not a comma-separated list of numbers"),
+                                  ("2,5", "Error: --strides 2,5: each stride is 1...4")] {
+            let result = try CommandRunner.unet(["info", pth, "--strides", value])
+            #expect(result.status != 0 && result.error.split(separator: "\n").first.map(String.init) == fragment, "\(result.error)")
+        }
+        try expectRefused(["info", pth, "--strides", "2,2"], "--strides is for a MONAI UNet or an nnU-Net network; this is a classic U-Net")
+        try expectRefused(["info", s.model, "--strides", "2,2"], "strides (a classic U-Net has none)")
+    }
+
     @Test("a .pth scored on all-background masks is evaluated, not refused for its single mask value")
     func allBackgroundMasks() throws {
         let folder = try SyntheticData.temporaryFolder("unet-model-background")

@@ -13,7 +13,7 @@ struct GraphOpTests {
     static let fixtures = [
         "conv2d_s2_p1", "conv2d_d2_p2", "conv2d_g2", "conv2d_k1_s2", "conv2d_k7_s2_p3",
         "conv_transpose2d_k2_s2", "conv_transpose2d_k3_s2_p1_op1", "conv_transpose2d_k3_s2_p1_op1_c16", "conv_transpose2d_k4_s2_p1",
-        "conv_transpose2d_k3_s1_p1",
+        "conv_transpose2d_k3_s1_p1", "conv_transpose2d_k3_s3_p1_op2",
         "batch_norm_train", "instance_norm_affine", "instance_norm_plain", "relu", "leaky_relu", "sigmoid", "softmax",
         "prelu_channels", "prelu_shared", "max_pool2d_k2", "max_pool2d_k3_s2_p1_ceil", "avg_pool2d_k3_s2_p1",
         "avg_pool2d_k2_ceil_exclude", "upsample_nearest_x2", "upsample_nearest_size", "upsample_bilinear_aligned",
@@ -111,9 +111,11 @@ struct GraphOpTests {
 
     /// Eval-mode batch norm (running statistics) and instance norm (its own statistics in eval mode too); a kernel-3
     /// stride-2 transposed convolution, which fp32 inference runs as a 2x2 convolution and depth to space (6 output
-    /// channels) or as four phase convolutions and an interleave (16).
+    /// channels) or as four phase convolutions and an interleave (16); a stride-3 one whose output padding passes its
+    /// padding (oneDNN's deconvolution with a negative trailing padding).
     @Test("inference output", arguments: ["batch_norm_eval", "instance_norm_affine", "conv2d_g2", "upsample_bilinear_size", "pad_reflect",
-                                          "conv_transpose2d_k3_s2_p1_op1", "conv_transpose2d_k3_s2_p1_op1_c16"])
+                                          "conv_transpose2d_k3_s2_p1_op1", "conv_transpose2d_k3_s2_p1_op1_c16",
+                                          "conv_transpose2d_k3_s3_p1_op2"])
     func inference(name: String) throws {
         let f = try Fixture("graph/" + name)
         for passes in [Set<Pass>(), Set(Pass.allCases)] {

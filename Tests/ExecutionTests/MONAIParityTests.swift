@@ -10,14 +10,14 @@ import TestSupport
 import Testing
 
 /// MONAI's `BasicUNet` and `UNet` (written by scripts/make_fixtures.py with monai 1.6.1 itself: instance norm with
-/// and without affine parameters, batch norm, no bias, 0-2 residual units, a stride-1 level) run by the engine with
+/// and without affine parameters, batch norm, no bias, 0-2 residual units, a stride-1 level, a stride-3 one) run by the engine with
 /// every pass off and every pass on, against MONAI's logits, gradients and running statistics (in eval mode, a
 /// transposed convolution to 16 channels as its four phase convolutions). BasicUNet's inputs
 /// have odd sizes (its replicate padding), UNet's multiples of its strides' product (MONAI's own condition).
 @Suite("MONAI UNet and BasicUNet parity with monai, passes off and on")
 struct MONAIParityTests {
     static let names = ["monai_basicunet", "monai_basicunet_batch_nobias", "monai_unet_res2_batch", "monai_unet_res0",
-                        "monai_unet_res1_affine_s1", "monai_unet_res2_wide", "monai_unet_res1_phases"]
+                        "monai_unet_res1_affine_s1", "monai_unet_res2_wide", "monai_unet_res1_phases", "monai_unet_res1_s3"]
 
     /// The configuration the fixture's metadata describes (not detected: detection is tested against it).
     static func architecture(_ f: Fixture) throws -> Architecture {
@@ -97,7 +97,10 @@ struct MONAIParityTests {
         }
     }
 
-    @Test("a .pth of it loads with no flags (detected as what MONAI built) and predicts MONAI's logits", arguments: names)
+    /// A stride other than 1 and 2 leaves no trace in the file: it loads as 2 with a note naming `--strides`, and as
+    /// MONAI built it with the flag.
+    @Test("a .pth of it loads with no flags (detected as what MONAI built; --strides for a stride of 3) and predicts MONAI's logits",
+          arguments: names)
     func loadedWithoutFlags(name: String) throws {
         let (model, f) = try Self.model(name)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("monai-\(name)-\(getpid())")
@@ -105,7 +108,14 @@ struct MONAIParityTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("model.pth").path
         try TorchCheckpoint.write(ModelFile.storedTensors(of: model), to: path)
-        let loaded = try ModelFile.load(path: path)
+        var options = ModelLoadOptions()
+        if case .monaiUNet(let c) = model.architecture, c.strides.contains(where: { $0 > 2 }) {
+            let guessed = try ModelFile.load(path: path)
+            #expect(guessed.model.architecture != model.architecture)
+            #expect(guessed.report.contains { $0.contains("give --strides") }, "\(guessed.report)")
+            options.overrides.strides = c.strides
+        }
+        let loaded = try ModelFile.load(path: path, options: options)
         #expect(loaded.model.architecture == model.architecture)
         #expect(loaded.report.contains { $0.hasPrefix("detected MONAI") }, "\(loaded.report)")
         let network = try CompiledUNet(loaded.model, inputShape: try f.tensor("x").shape, training: false)

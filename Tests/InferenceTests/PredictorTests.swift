@@ -106,6 +106,23 @@ struct PredictorTests {
         }
     }
 
+    @Test("a whole image runs as it is where PyTorch would run it: instance norm needs two values per channel in the deepest map, not two rows")
+    func instanceNormWindows() throws {
+        let basic = Architecture.basicUNet(BasicUNetConfiguration(features: [4, 4, 8, 16, 32, 4]))
+        // 30 x 59: a 1 x 3 deepest map, which MONAI's BasicUNet normalizes; 20 x 20 (1 x 1) is mirrored up to 32 x 32.
+        for (h, w, window) in [(30, 59, (30, 59)), (59, 30, (59, 30)), (20, 20, (32, 32)), (12, 40, (16, 40)), (40, 40, (40, 40))] {
+            let layout = try WindowLayout(architecture: basic, height: h, width: w, tile: nil, overlap: 0)
+            #expect(layout.input == window && layout.output == window && layout.rows == [0] && layout.columns == [0], "\(h)x\(w)")
+        }
+        let monai = Architecture.monaiUNet(MONAIUNetConfiguration(channels: [4, 8, 16, 32], strides: [2, 2, 2], norm: .instance))
+        for (h, w, window) in [(8, 32, (8, 32)), (7, 20, (8, 24)), (8, 8, (16, 16)), (3, 3, (16, 16))] {
+            #expect(try WindowLayout(architecture: monai, height: h, width: w, tile: nil, overlap: 0).input == window, "\(h)x\(w)")
+        }
+        var batch = monai
+        if case .monaiUNet(var c) = monai { c.norm = .batch; batch = .monaiUNet(c) }
+        #expect(try WindowLayout(architecture: batch, height: 8, width: 8, tile: nil, overlap: 0).input == (8, 8))
+    }
+
     @Test("non-square windows (nnU-Net's patches): each side tiled on its own; a classic U-Net refuses them")
     func nonSquareTiles() throws {
         let nnunet = Architecture.plainConvUNet(PlainConvUNetConfiguration(features: [4, 8, 8], strides: [1, 2, 2], inputChannels: 3, classes: 2))

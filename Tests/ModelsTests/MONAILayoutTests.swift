@@ -58,6 +58,36 @@ struct MONAILayoutTests {
         #expect(UNetConfiguration.detect(shapes: shapes) == nil)
     }
 
+    @Test("strides a checkpoint does not record: taken as 2, or as given (--strides) where they agree with the residual units")
+    func givenStrides() throws {
+        func shapes(_ c: MONAIUNetConfiguration) throws -> [String: [Int]] {
+            var g = SeededGenerator(seed: 0)
+            return Dictionary(uniqueKeysWithValues: try Architecture.monaiUNet(c).makeModel(generator: &g).namedParameters()
+                .map { ($0.0, $0.1.value.shape) })
+        }
+        let residual = MONAIUNetConfiguration(channels: [4, 8, 16], strides: [3, 1], residualUnits: 1, norm: .batch)
+        let read = try #require(try MONAIUNetConfiguration.detect(shapes: try shapes(residual)))
+        #expect(read.0.strides == [2, 1] && read.assumedStrides)
+        let given = try #require(try MONAIUNetConfiguration.detect(shapes: try shapes(residual), strides: [3, 1]))
+        #expect(given.0 == residual && !given.assumedStrides)
+        for wrong in [[3], [3, 2], [1, 1]] {
+            let error = #expect(throws: UNetError.self) { try MONAIUNetConfiguration.detect(shapes: try shapes(residual), strides: wrong) }
+            #expect(error.map { "\($0)" }?.contains("--strides") == true, "\(wrong)")
+        }
+        let plain = MONAIUNetConfiguration(channels: [4, 8, 16], strides: [1, 3], residualUnits: 0, norm: .instance)
+        #expect(try MONAIUNetConfiguration.detect(shapes: try shapes(plain))?.0.strides == [2, 2])
+        #expect(try MONAIUNetConfiguration.detect(shapes: try shapes(plain), strides: [1, 3])?.0 == plain)
+        let all1 = MONAIUNetConfiguration(channels: [4, 8], strides: [1], residualUnits: 2, norm: .batch)
+        #expect(try MONAIUNetConfiguration.detect(shapes: try shapes(all1))?.assumedStrides == false)
+        // A flag for strides contradicts a network without them, and an nnU-Net network's own.
+        let overrides = ArchitectureOverrides(strides: [1, 2])
+        #expect(overrides.contradictions(withForeign: .basicUNet(BasicUNetConfiguration())).count == 1)
+        let nnunet = PlainConvUNetConfiguration(features: [4, 8], strides: [1, 2], inputChannels: 1, classes: 2)
+        #expect(overrides.contradictions(withForeign: .plainConvUNet(nnunet)).isEmpty)
+        #expect(ArchitectureOverrides(strides: [1, 3]).contradictions(withForeign: .plainConvUNet(nnunet)) == ["strides 1,3 (the file has 1,2)"])
+        #expect(overrides.contradictions(with: .milesial()) == ["strides (a classic U-Net has none)"])
+    }
+
     @Test("networks this project does not build are refused in one line naming what")
     func refused() throws {
         var shapes = Dictionary(try Self.layout("basicunet_default"), uniquingKeysWith: { a, _ in a })

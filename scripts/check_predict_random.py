@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Random configurations of the peers' U-Nets, predicted by `unet predict` and by their own packages.
+
+Each case builds a network with its package (MONAI's UNet and BasicUNet, smp's Unet, nnU-Net's PlainConvUNet and
+ResidualEncoderUNet, through scripts/make_fixtures.py's pinned constructors) in a configuration drawn at random
+(levels, widths, strides 1-3, residual units, kernel sizes, norms, encoders, decoder attention, input channels,
+classes), with random norm statistics and PReLU slopes, saves its state dict as its users do, and writes one to three
+random 8-bit images of a size drawn at random (odd for BasicUNet). `unet predict --save-probabilities` (random
+--batch-size, `--strides` for MONAI's UNet, whose checkpoints do not record them) must match the package's eval-mode
+softmax (sigmoid for one class) within 1e-4; with --amp, within 2e-2 or PyTorch's own bf16 autocast's distance from
+its float32, whichever is larger. Sizes PyTorch refuses (an instance norm over one value) are skipped. The fixtures
+prove each op and each family; this looks for the configurations between them. Developers run it after changing
+detection, the graph passes or the predictor (CI has no torch):
+
+    swift build -c release --product unet && .venv/bin/python scripts/check_predict_random.py .build/release/unet --cases 40
+"""
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+import torch.nn as nn
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_fixtures  # noqa: E402
+
+
+def randomized(model):
+    """`model` in eval mode with norm statistics, affine parameters and PReLU slopes away from their defaults."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d)):
+                if m.weight is not None:
+                    m.weight.uniform_(0.5, 1.5)
+                    m.bias.uniform_(-0.3, 0.3)
+                if m.track_running_stats:
+                    m.running_mean.uniform_(-0.2, 0.2)
+                    m.running_var.uniform_(0.5, 1.5)
+            if isinstance(m, nn.PReLU):
+                m.weight.uniform_(0.05, 0.4)
+    return model.eval()
+
+
+def monai_unet(rng):
+    levels, base = rng.randint(2, 5), rng.choice([4, 8, 16])
+    units = rng.randint(0, 3)
+    strides = [rng.choice([1, 2, 2, 3]) if units else 2 for _ in range(levels - 1)]
+    config = dict(spatial_dims=2, in_channels=rng.choice([1, 3]), out_channels=rng.choice([1, 2, 3]),
+                  channels=[base * 2 ** i for i in range(levels)], strides=strides, num_res_units=units,
+                  norm=rng.choice(["batch", "instance", ("instance", {"affine": True})]), kernel_size=rng.choice([3, 3, 5]),
+                  up_kernel_size=rng.choice([3, 3, 5]))
+    multiple = int(np.prod(strides))
+    size = (multiple * rng.randint(2, 6), multiple * rng.randint(2, 6))
+    model = make_fixtures.monai_nets().UNet(**config)
+    return f"MONAI UNet {config}", model, config["in_channels"], config["out_channels"], size, ["--strides", ",".join(map(str, strides))]
+
+
+def basic_unet(rng):
+    b = rng.choice([4, 8])
+    config = dict(spatial_dims=2, in_channels=rng.choice([1, 3]), out_channels=rng.choice([1, 2, 4]),
+                  features=(b, b, 2 * b, 4 * b, 8 * b, rng.choice([b, 2 * b])))
+    model = make_fixtures.monai_nets().BasicUNet(**config)
+    return f"MONAI BasicUNet {config}", model, config["in_channels"], config["out_channels"], (rng.randint(16, 70), rng.randint(16, 70)), []
+
+
+def smp_unet(rng):
+    depth = rng.randint(3, 5)
+    decoder = tuple(rng.choice([8, 16, 32]) for _ in range(depth))
+    config = dict(encoder_name=rng.choice(["resnet18", "resnet34", "resnet50"]), encoder_depth=depth, decoder_channels=decoder,
+                  in_channels=rng.choice([1, 3]), classes=rng.choice([1, 2, 3]))
+    if rng.random() < 0.3 and min(decoder) >= 16:
+        config["decoder_attention_type"] = "scse"
+    multiple = 2 ** depth
+    size = (multiple * rng.randint(2, 5), multiple * rng.randint(2, 5))
+    return f"smp Unet {config}", make_fixtures.smp_unet(**config), config["in_channels"], config["classes"], size, []
+
+
+def nnunet(rng):
+    stages, base = rng.randint(3, 5), rng.choice([4, 8])
+    features = [min(base * 2 ** i, 32) for i in range(stages)]
+    strides = [1] + [2] * (stages - 1)
+    inputs, classes = rng.choice([1, 3]), rng.choice([2, 3])
+    multiple = 2 ** (stages - 1)
+    size = (multiple * rng.randint(2, 5), multiple * rng.randint(2, 5))
+    if rng.random() < 0.5:
+        return f"nnU-Net PlainConvUNet {features}", make_fixtures.plain_conv_unet(features, strides, inputs, classes), inputs, classes, size, []
+    blocks = [rng.randint(1, 2) for _ in range(stages)]
+    model = make_fixtures.residual_encoder_unet(features, strides, blocks, inputs, classes)
+    return f"nnU-Net ResidualEncoderUNet {features} blocks {blocks}", model, inputs, classes, size, []
+
+
+def probabilities(model, image, channels, classes, amp):
+    """The package's eval-mode probabilities for one 8-bit image (scaled to [0, 1], as `unet predict` does)."""
+    x = torch.from_numpy(image.astype(np.float32) / 255)
+    x = x[None, None] if channels == 1 else x.permute(2, 0, 1)[None]
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+        y = model(x)
+    y = (y[0] if isinstance(y, (list, tuple)) else y).float()
+    return (torch.sigmoid(y) if classes == 1 else torch.softmax(y, 1))[0].numpy()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("unet", help="the unet binary")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cases", type=int, default=20)
+    parser.add_argument("--amp", action="store_true", help="predict with --amp (bf16)")
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    torch.manual_seed(args.seed)
+    failures = 0
+    with tempfile.TemporaryDirectory() as folder:
+        for case in range(args.cases):
+            name, model, channels, classes, (h, w), flags = rng.choice([monai_unet, basic_unet, smp_unet, nnunet])(rng)
+            randomized(model)
+            path = os.path.join(folder, f"model{case}.pth")
+            torch.save(model.state_dict(), path)
+            images = []
+            for k in range(rng.randint(1, 3)):
+                shape = (h, w, channels) if channels == 3 else (h, w)
+                pixels = np.random.default_rng(args.seed * 1000 + case * 10 + k).integers(0, 256, shape, dtype=np.uint8)
+                image = os.path.join(folder, f"image{case}_{k}.png")
+                Image.fromarray(pixels).save(image)
+                images.append((image, pixels))
+            out = os.path.join(folder, f"out{case}")
+            batch = rng.randint(1, 4)
+            command = [args.unet, "predict", "-m", path, "-i", *[p for p, _ in images], "-o", out, "--save-probabilities",
+                       "--batch-size", str(batch), *flags] + (["--amp"] if args.amp else [])
+            result = subprocess.run(command, capture_output=True, text=True)
+            if result.returncode != 0:
+                print(f"FAIL {name} {h}x{w}: unet predict exited {result.returncode}: {result.stderr.strip()[-300:]}")
+                failures += 1
+                continue
+            worst, allowed = 0.0, 1e-4
+            try:
+                for image, pixels in images:
+                    expected = probabilities(model, pixels, channels, classes, amp=False)
+                    stem = os.path.splitext(os.path.basename(image))[0]
+                    ours = np.load(os.path.join(out, next(f for f in os.listdir(out) if f.startswith(stem) and f.endswith(".npy"))))
+                    worst = max(worst, float(np.abs(ours - expected).max()))
+                    if args.amp:
+                        own = float(np.abs(probabilities(model, pixels, channels, classes, amp=True) - expected).max())
+                        allowed = max(allowed, 2e-2, own)
+            except ValueError as error:  # PyTorch's instance norm refuses a map of one value
+                print(f"skip {name} {h}x{w}: {error}")
+                continue
+            ok = worst <= allowed
+            failures += not ok
+            print(f"{'ok  ' if ok else 'FAIL'} {worst:.1e} (allowed {allowed:.0e}) {name} {h}x{w}, batch {batch}, {len(images)} image(s)",
+                  flush=True)
+    print(f"{failures} of {args.cases} failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
