@@ -34,8 +34,8 @@ struct ArchitectureOptions: ParsableArguments {
     var features: String?
     @Option(help: ArgumentHelp("monai-unet: MONAI's channels, top level first (default: 16,32,64,128,256).", valueName: "widths"))
     var channels: String?
-    @Option(help: ArgumentHelp("monai-unet: MONAI's strides, one per level above the bottom (default: 2 each); nnunet: one per "
-        + "stage (default: 1, then 2 each).", valueName: "strides"))
+    @Option(help: ArgumentHelp("monai-unet: MONAI's strides, one per level above the bottom (default: 2 each; with --load, those "
+        + "of a MONAI UNet .pth, which does not record them); nnunet: one per stage (default: 1, then 2 each).", valueName: "strides"))
     var strides: String?
     @Option(help: "monai-unet: MONAI's num_res_units (0 for plain blocks).") var resUnits = 2
     @Option(help: ArgumentHelp("basic-unet, monai-unet: the norm (default: instance-affine for basic-unet, batch for monai-unet).",

@@ -159,7 +159,12 @@ struct TrainCommand: ParsableCommand {
         // 1. Data: pair the files and check every one of them before anything trains (--auto: at full resolution,
         // read as colour unless --in-channels says otherwise, until the plan decides).
         let given = GivenFlags()
-        let loaded = try (resume ?? load).map { try ModelFile.load(path: $0) }
+        // A MONAI UNet's .pth does not record its strides: --strides completes it (and is checked against a file that does).
+        let strides = ModelLoadOptions(overrides: ArchitectureOverrides(strides: try NumberList.parse(architecture.strides, "--strides", as: Int.self)))
+        let loaded = try (resume ?? load).map { try ModelFile.load(path: $0, options: strides) }
+        if let loaded, resume == nil, group.isPrimary {
+            for line in loaded.report where !(line.hasPrefix("matched ") || line.hasPrefix("renamed ")) { progress.message("note: \(line)") }
+        }
         var settings = try TrainingSettings(self, loaded: loaded?.model.architecture)
         if auto {
             settings.scale = given.contains("--scale") ? scale : 1

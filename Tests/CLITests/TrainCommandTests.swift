@@ -317,6 +317,32 @@ struct TrainCommandTests {
         #expect(mask.width == 37 && mask.height == 37)
     }
 
+    @Test("a stride-3 MONAI UNet trains, goes out as MONAI's .pth, and comes back with --strides (fine-tuning, predict); without it the note names the flag")
+    func monaiStrides() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-train-strides")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 6, size: 37)
+        let common = ["--images", images, "--masks", masks, "--in-channels", "1", "--scale", "1", "--crop", "30", "--steps", "2", "-b", "2",
+                      "-v", "0"]
+        let output = folder.appendingPathComponent("run").path
+        let trained = try CommandRunner.unet(["train", "--arch", "monai-unet", "--channels", "4,8,16", "--strides", "3,2", "--res-units", "1",
+                                              "--output-dir", output] + common)
+        #expect(trained.status == 0, "\(trained.error)")
+        let exported = folder.appendingPathComponent("monai.pth").path
+        #expect(try CommandRunner.unet(["convert", output + "/last.safetensors", "-o", exported]).status == 0)
+        let guessed = try CommandRunner.unet(["train", "--load", exported, "--output-dir", folder.appendingPathComponent("guessed").path] + common)
+        #expect(guessed.error.contains("note: a MONAI UNet checkpoint does not record its strides"), "\(guessed.error)")
+        let tuned = try CommandRunner.unet(["train", "--load", exported, "--strides", "3,2", "--output-dir", folder.appendingPathComponent("tuned").path]
+            + common)
+        #expect(tuned.status == 0 && !tuned.error.contains("does not record its strides"), "\(tuned.error)")
+        let resumed = try ModelFile.load(path: folder.appendingPathComponent("tuned").path + "/last.safetensors")
+        guard case .monaiUNet(let c) = resumed.model.architecture else { Issue.record("\(resumed.model.architecture)"); return }
+        #expect(c.strides == [3, 2])
+        let prediction = try CommandRunner.unet(["predict", "-m", exported, "--strides", "3,2", "-i", images, "-o",
+                                                 folder.appendingPathComponent("predicted").path])
+        #expect(prediction.status == 0, "\(prediction.error)")
+    }
+
     @Test("--freeze-encoder N leaves the encoder's weights as the file gave them for N steps while the decoder trains; refused without an encoder")
     func freezeEncoder() throws {
         let folder = try SyntheticData.temporaryFolder("unet-train-freeze")
