@@ -20,6 +20,10 @@ public struct LoadedModel {
     /// More networks of the same architecture whose logits prediction averages with `model`'s: an nnU-Net folder's
     /// other folds. Empty for a model file.
     public var ensemble: [any SegmentationModel] = []
+
+    /// The lines of `report` where loading assumed what the file leaves open and a flag can say otherwise (a MONAI
+    /// UNet's strides, an inferred classic U-Net's padding and concatenation order): each names the flag (`give --…`).
+    public var assumptions: [String] { report.filter { $0.contains("give --") } }
 }
 
 /// Reads and writes models: native safetensors (self-describing through `__metadata__`) and PyTorch `.pth` state

@@ -68,7 +68,7 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     private func scoreModel() throws -> (SegmentationMetrics, [String], Int, read: [String]) {
-        let loaded = try ModelFile.load(path: model!, options: try modelOptions.loadOptions())
+        let loaded = try modelOptions.load(model!)
         let c = loaded.model.architecture
         let (pairs, problems) = try data.pairs()
         let table = try data.classTable() ?? loaded.metadata.maskValues.flatMap { try? ClassTable(values: $0) }

@@ -39,7 +39,7 @@ struct ExportCommand: ParsableCommand {
         for path in [output, output + ".data"] where FileIdentity.same(source.path, path) {
             throw CLIError(description: "-o: \(path) is the input file; write the export to another path")
         }
-        let loaded = try CLIError.reporting { try ModelFile.load(path: source.path, options: try model.loadOptions()) }
+        let loaded = try CLIError.reporting { try model.load(source.path) }
         for line in ModelSummary(loaded).lines { Console.out(line) }
         let architecture = loaded.model.architecture
         let (width, height) = try size.flatMap(SizeFlag.parse) ?? defaultSize(loaded)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 import Models
 
 /// How to read a model file: nothing for native files and milesial / labml / tutorial checkpoints; the
@@ -50,6 +51,14 @@ struct ModelOptions: ParsableArguments {
         try FlagRange.check(classes, "--classes", in: 1...UNetConfiguration.maximumChannels)
         try FlagRange.check(base, "--base", in: 1...UNetConfiguration.maximumChannels)
         try FlagRange.check(depth, "--depth", in: 1...8)
+    }
+
+    /// `ModelFile.load` of `path` with these options, printing on standard error (rank 0's, under mpirun) what loading
+    /// assumed that a flag can say otherwise (`LoadedModel.assumptions`).
+    func load(_ path: String) throws -> LoadedModel {
+        let loaded = try ModelFile.load(path: path, options: try loadOptions())
+        if ProcessGroup.world.isPrimary { for line in loaded.assumptions { Console.error("note: \(line)") } }
+        return loaded
     }
 
     /// The options for `ModelFile.load`: the flags given, which complete a foreign checkpoint's architecture and

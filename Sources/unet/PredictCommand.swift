@@ -80,7 +80,7 @@ struct PredictCommand: ParsableCommand {
         // Where everything goes is settled first: no output may be an input, the model, or another's output.
         let targets = try PredictionTargets(inputs: input, outputs: output, model: model,
                                             writes: writtenKinds)
-        let loaded = try ModelFile.load(path: model, options: try modelOptions.loadOptions())
+        let loaded = try modelOptions.load(model)
         let segmenter = try ImageSegmenter(model: loaded.model, ensemble: loaded.ensemble, options: predictionOptions(loaded.metadata), preprocessing: try preprocessing(loaded),
                                            threshold: prediction.maskThreshold)
         let table = loaded.metadata.maskValues.flatMap { try? ClassTable(values: $0) }

@@ -65,7 +65,7 @@ struct QuantizeCommand: ParsableCommand {
         let all = found.targets.map(\.input)
         let count = min(calibrationImages, all.count)
         let images = (0..<count).map { all[$0 * all.count / count] }
-        let loaded = try ModelFile.load(path: source.path, options: try modelOptions.loadOptions())
+        let loaded = try modelOptions.load(source.path)
         guard loaded.ensemble.isEmpty else {
             throw CLIError(description: "\(source.path) is an ensemble of \(loaded.ensemble.count + 1) folds; quantize one fold's checkpoint")
         }

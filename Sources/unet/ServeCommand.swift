@@ -98,10 +98,9 @@ struct ServeCommand: ParsableCommand {
             }
             configuration.token = token
         }
-        let loadOptions = try modelOptions.loadOptions()
         let models = try model.map { entry in
             let (name, path) = try Self.named(entry)
-            let loaded = try ModelFile.load(path: path, options: loadOptions)
+            let loaded = try modelOptions.load(path)
             var options = prediction.options(loaded.metadata)
             options.batchSize = maxBatch
             options.compiledShapes = SegmentationBatcher.compiledShapes(maxBatch: maxBatch) + 1  // and the warm-up's
