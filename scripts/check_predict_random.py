@@ -52,7 +52,7 @@ def randomized(model):
 def monai_unet(rng):
     levels, base = rng.randint(2, 5), rng.choice([4, 8, 16])
     units = rng.randint(0, 3)
-    strides = [rng.choice([1, 2, 2, 3]) if units else 2 for _ in range(levels - 1)]
+    strides = [rng.choice([1, 2, 2, 3]) for _ in range(levels - 1)]
     config = dict(spatial_dims=2, in_channels=rng.choice([1, 3]), out_channels=rng.choice([1, 2, 3]),
                   channels=[base * 2 ** i for i in range(levels)], strides=strides, num_res_units=units,
                   norm=rng.choice(["batch", "instance", ("instance", {"affine": True})]), kernel_size=rng.choice([3, 3, 5]),

@@ -29,6 +29,14 @@ extension SMPUNetConfiguration {
         guard (1...5).contains(widths.count) else {
             throw .incompatibleCheckpoint("an smp Unet with \(widths.count) decoder blocks (1 to 5 expected)")
         }
+        // smp's decoder_use_norm: batch norm (the default, built here) keeps running statistics; none leaves the
+        // convolution its bias; layer norm and the others keep only an affine pair.
+        if shapes["decoder.blocks.0.conv1.1.running_mean"] == nil {
+            let norm = shapes["decoder.blocks.0.conv1.0.bias"] != nil ? "no norm (decoder_use_norm=False)"
+                : "a norm other than batch norm (decoder_use_norm)"
+            throw .incompatibleCheckpoint("an smp Unet whose decoder blocks have \(norm), which this version does not build "
+                + "(it builds smp's default, batch norm)")
+        }
         let attention: DecoderAttention? = shapes["decoder.blocks.0.attention2.attention.sSE.0.weight"] != nil ? .scse : nil
         return SMPUNetConfiguration(encoder: encoder, encoderDepth: widths.count, decoderChannels: widths, inputChannels: stem[1],
                                     classes: head[0], decoderAttention: attention)

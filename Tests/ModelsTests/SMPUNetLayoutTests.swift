@@ -84,6 +84,22 @@ struct SMPUNetLayoutTests {
         #expect(try SMPUNetConfiguration.detect(shapes: ["inc.double_conv.0.weight": [64, 3, 3, 3]]) == nil)
     }
 
+    @Test("decoder blocks without batch norm (smp's decoder_use_norm=False, layer norm) are refused in one line naming what")
+    func decoderNorm() throws {
+        let layout = try #require(Self.layouts["resnet34_default"])
+        // decoder_use_norm=False: each decoder convolution keeps its bias and has no norm (module index 1 is the ReLU).
+        var none = layout.shapes.filter { !$0.key.hasPrefix("decoder.blocks.") || !($0.key.contains(".conv1.1.") || $0.key.contains(".conv2.1.")) }
+        #expect(none.count == layout.shapes.count - 5 * 2 * 5)
+        for block in 0..<5 { for conv in ["conv1", "conv2"] { none["decoder.blocks.\(block).\(conv).0.bias"] = [1] } }
+        let error = #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: none) }
+        #expect(error.map { "\($0)" }?.contains("no norm (decoder_use_norm=False)") == true, "\(String(describing: error))")
+        // Layer norm: an affine pair and no running statistics.
+        let layer = layout.shapes.filter { !($0.key.hasPrefix("decoder.blocks.") && ($0.key.hasSuffix("running_mean")
+            || $0.key.hasSuffix("running_var") || $0.key.hasSuffix("num_batches_tracked"))) }
+        let other = #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: layer) }
+        #expect(other.map { "\($0)" }?.contains("a norm other than batch norm") == true)
+    }
+
     @Test("the parameter count is computed without building the network", arguments: Self.names)
     func parameterCount(name: String) throws {
         let layout = try #require(Self.layouts[name])
