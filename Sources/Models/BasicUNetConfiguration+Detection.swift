@@ -33,5 +33,6 @@ extension BasicUNetConfiguration {
     }
 
     /// What the weights cannot show, said when a detected network is loaded.
-    public static let detectionAssumptions = "activations leave no trace in the weights: assumed BasicUNet's LeakyReLU(0.1)"
+    public static let detectionAssumptions = "activations leave no trace in the weights, nor does group norm, whose keys are "
+        + "affine instance norm's: assumed BasicUNet's LeakyReLU(0.1) and instance norm (other activations and group norm are not built)"
 }

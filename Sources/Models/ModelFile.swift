@@ -21,9 +21,10 @@ public struct LoadedModel {
     /// other folds. Empty for a model file.
     public var ensemble: [any SegmentationModel] = []
 
-    /// The lines of `report` where loading assumed what the file leaves open and a flag can say otherwise (a MONAI
-    /// UNet's strides, an inferred classic U-Net's padding and concatenation order): each names the flag (`give --…`).
-    public var assumptions: [String] { report.filter { $0.contains("give --") } }
+    /// The lines of `report` where loading assumed what the file leaves open (a MONAI UNet's strides and its norm, a
+    /// BasicUNet's activation and norm, an inferred classic U-Net's padding and concatenation order): each says what
+    /// it `assumed`, and names the flag where one can say otherwise.
+    public var assumptions: [String] { report.filter { $0.contains("assumed") } }
 }
 
 /// Reads and writes models: native safetensors (self-describing through `__metadata__`) and PyTorch `.pth` state
@@ -299,9 +300,13 @@ public enum ModelFile {
         if let c = try PlainConvUNetConfiguration.detect(shapes: shapes) { return (.plainConvUNet(c), "is an nnU-Net PlainConvUNet", []) }
         if let (c, assumedStrides) = try MONAIUNetConfiguration.detect(shapes: shapes, strides: strides) {
             let trace = c.residualUnits > 0 ? "its residual units show only which strides are 1" : "strides leave no trace in it"
-            return (.monaiUNet(c), "is a MONAI UNet",
-                    assumedStrides ? ["a MONAI UNet checkpoint does not record its strides (\(trace)): assumed 2 where not 1, MONAI's "
-                        + "usual; give --strides for a network built otherwise"] : [])
+            var notes = assumedStrides ? ["a MONAI UNet checkpoint does not record its strides (\(trace)): assumed 2 where not 1, MONAI's "
+                + "usual; give --strides for a network built otherwise"] : []
+            if c.norm == .instanceAffine {
+                notes.append("affine norm parameters without running statistics: assumed instance norm (group norm has the same keys "
+                    + "and is not built)")
+            }
+            return (.monaiUNet(c), "is a MONAI UNet", notes)
         }
         return nil
     }

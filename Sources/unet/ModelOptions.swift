@@ -54,7 +54,7 @@ struct ModelOptions: ParsableArguments {
     }
 
     /// `ModelFile.load` of `path` with these options, printing on standard error (rank 0's, under mpirun) what loading
-    /// assumed that a flag can say otherwise (`LoadedModel.assumptions`).
+    /// assumed (`LoadedModel.assumptions`).
     func load(_ path: String) throws -> LoadedModel {
         let loaded = try ModelFile.load(path: path, options: try loadOptions())
         if ProcessGroup.world.isPrimary { for line in loaded.assumptions { Console.error("note: \(line)") } }
