@@ -290,7 +290,13 @@ public enum ModelFile {
     private static func detectedPeer(_ shapes: [String: [Int]], strides: [Int]?) throws(UNetError)
         -> (architecture: Architecture, what: String, notes: [String])?
     {
-        if let c = try SMPUNetConfiguration.detect(shapes: shapes) { return (.smpUNet(c), "is an smp Unet", []) }
+        if let c = try SMPUNetConfiguration.detect(shapes: shapes) {
+            return (.smpUNet(c), "is an smp Unet", [
+                "smp's decoder_interpolation leaves no trace in the weights: assumed its default, nearest (other modes are not built)",
+                "smp checkpoints do not record their preprocessing: assumed pixels / 255; give --mean 0.485,0.456,0.406 --std "
+                    + "0.229,0.224,0.225 for a model trained with ImageNet's (smp's get_preprocessing_fn)",
+            ])
+        }
         if let c = try BasicUNetConfiguration.detect(shapes: shapes) {
             return (.basicUNet(c), "is a MONAI BasicUNet", [BasicUNetConfiguration.detectionAssumptions])
         }

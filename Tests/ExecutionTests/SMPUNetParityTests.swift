@@ -70,7 +70,7 @@ struct SMPUNetParityTests {
         }
     }
 
-    @Test("a .pth of it loads with no flags (detected) and predicts smp's logits", arguments: names)
+    @Test("a .pth of it loads with no flags (detected, its assumptions noted) and predicts smp's logits", arguments: names)
     func loadedWithoutFlags(name: String) throws {
         let (model, _, f) = try Self.model(name)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("smp-\(name)-\(getpid())")
@@ -81,6 +81,8 @@ struct SMPUNetParityTests {
         let loaded = try ModelFile.load(path: path)
         #expect(loaded.model.architecture == model.architecture)
         #expect(loaded.report.contains { $0.hasPrefix("detected smp Unet") })
+        // What the weights cannot show, said where the model loads: the interpolation and the preprocessing (naming the flags).
+        #expect(loaded.assumptions.count == 2 && loaded.assumptions[1].contains("give --mean"), "\(loaded.assumptions)")
         let network = try CompiledUNet(loaded.model, inputShape: try f.tensor("x").shape, training: false)
         expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4, name)
     }
