@@ -32,7 +32,12 @@ extension BasicUNetConfiguration {
             bias: shapes["conv_0.conv_0.conv.bias"] != nil)
     }
 
-    /// What the weights cannot show, said when a detected network is loaded.
-    public static let detectionAssumptions = "activations leave no trace in the weights, nor does group norm, whose keys are "
-        + "affine instance norm's: assumed BasicUNet's LeakyReLU(0.1) and instance norm (other activations and group norm are not built)"
+    /// What the weights cannot show, said when a detected network is loaded: the activation, and for affine norm
+    /// parameters without running statistics, instance norm rather than group norm (whose keys are the same).
+    public var detectionAssumptions: String {
+        norm == .instanceAffine
+            ? "activations leave no trace in the weights, nor does group norm, whose keys are affine instance norm's: assumed "
+                + "BasicUNet's LeakyReLU(0.1) and instance norm (other activations and group norm are not built)"
+            : "activations leave no trace in the weights: assumed BasicUNet's LeakyReLU(0.1) (others are not built)"
+    }
 }

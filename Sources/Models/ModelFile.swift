@@ -298,7 +298,7 @@ public enum ModelFile {
             ])
         }
         if let c = try BasicUNetConfiguration.detect(shapes: shapes) {
-            return (.basicUNet(c), "is a MONAI BasicUNet", [BasicUNetConfiguration.detectionAssumptions])
+            return (.basicUNet(c), "is a MONAI BasicUNet", [c.detectionAssumptions])
         }
         if let c = try ResidualEncoderUNetConfiguration.detect(shapes: shapes) {
             return (.residualEncoderUNet(c), "is an nnU-Net ResidualEncoderUNet", [])
