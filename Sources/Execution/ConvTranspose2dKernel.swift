@@ -6,9 +6,9 @@ import Tensors
 /// `conv_transpose2d` in a compiled network, as oneDNN's deconvolution (one group). PyTorch's weight
 /// `(C_in, C_out, kH, kW)` is the logical `(C_out, C_in, kH, kW)` read with its first two dimensions swapped, so no
 /// copy rearranges it; `output_padding` is taken off the bottom and right padding (below zero where it passes the
-/// padding, as MONAI's stride-3 up-sampling has it: the rows past the last input's reach get the bias). The transposed-convolution pass
-/// rewrites the common kernel = stride case as a 1x1 convolution and a depth-to-space reorder, which runs several
-/// times faster; this kernel serves the others and the reference.
+/// padding, as MONAI's stride-3 up-sampling has it: the rows past the last input's reach get the bias). The
+/// transposed-convolution pass rewrites the common kernel = stride case as a 1x1 convolution and a depth-to-space
+/// reorder, which runs several times faster; this kernel serves the others and the reference.
 final class ConvTranspose2dKernel: NodeKernel {
     private let name: String
     private let lowering: Lowering

@@ -25,6 +25,9 @@ public struct LoadedModel {
     /// BasicUNet's activation and norm, an inferred classic U-Net's padding and concatenation order): each says what
     /// it `assumed`, and names the flag where one can say otherwise.
     public var assumptions: [String] { report.filter { $0.contains("assumed") } }
+
+    /// `report` without its lines per key (`matched …`, `renamed …`): what the commands print unless asked for more.
+    public var notes: [String] { report.filter { !($0.hasPrefix("matched ") || $0.hasPrefix("renamed ")) } }
 }
 
 /// Reads and writes models: native safetensors (self-describing through `__metadata__`) and PyTorch `.pth` state

@@ -31,10 +31,8 @@ struct ConvertCommand: ParsableCommand {
             throw CLIError(description: "-o: \(output) is the input file; write the conversion to another path")
         }
         let loaded = try CLIError.reporting { try ModelFile.load(path: source.path, options: try model.loadOptions()) }
-        for line in loaded.report where verbose || !(line.hasPrefix("matched ") || line.hasPrefix("renamed ")) {
-            Console.out(line)
-        }
-        let matched = loaded.report.filter { $0.hasPrefix("matched ") || $0.hasPrefix("renamed ") }.count
+        for line in verbose ? loaded.report : loaded.notes { Console.out(line) }
+        let matched = loaded.report.count - loaded.notes.count
         if matched > 0 && !verbose { Console.out("\(matched) keys matched or renamed (--verbose lists them)") }
         for line in ModelSummary(loaded).lines { Console.out(line) }
         try CLIError.reporting {

@@ -17,7 +17,7 @@ struct InfoCommand: ParsableCommand {
             Console.out(try summary.json())
         } else {
             for line in summary.lines { Console.out(line) }
-            for line in loaded.report where !(line.hasPrefix("matched ") || line.hasPrefix("renamed ")) { Console.out("note: \(line)") }
+            for line in loaded.notes { Console.out("note: \(line)") }
         }
     }
 }

@@ -163,7 +163,7 @@ struct TrainCommand: ParsableCommand {
         let strides = ModelLoadOptions(overrides: ArchitectureOverrides(strides: try NumberList.parse(architecture.strides, "--strides", as: Int.self)))
         let loaded = try (resume ?? load).map { try ModelFile.load(path: $0, options: strides) }
         if let loaded, resume == nil, group.isPrimary {
-            for line in loaded.report where !(line.hasPrefix("matched ") || line.hasPrefix("renamed ")) { progress.message("note: \(line)") }
+            for line in loaded.notes { progress.message("note: \(line)") }
         }
         var settings = try TrainingSettings(self, loaded: loaded?.model.architecture)
         if auto {
