@@ -10,8 +10,10 @@ random 8-bit images of a size drawn at random (odd for BasicUNet). `unet predict
 softmax (sigmoid for one class) within 1e-4; with --amp, within 2e-2 or PyTorch's own bf16 autocast's distance from
 its float32, whichever is larger; with --int8, the model quantized by `unet quantize` on the case's images must give
 80% of the pixels the package's class (random untrained networks have logits of tens and near ties between classes,
-which int8 moves: up to 14% of the pixels in deep smp ones; a wrong weight or range moves most pixels). Sizes PyTorch
-refuses (an instance norm over one value) are skipped. The fixtures
+which int8 moves: up to 14% of the pixels in deep smp ones; a wrong weight or range moves most pixels); with --onnx,
+the model exported by `unet export` (fixed at the case's size and batch, or --dynamic, with or without --fold-bn, at a
+random opset) must give in ONNX Runtime the logits the package gives for the same random input, within 1e-4 of their
+largest magnitude (at least 1). Sizes PyTorch refuses (an instance norm over one value) are skipped. The fixtures
 prove each op and each family; this looks for the configurations between them. Developers run it after changing
 detection, the graph passes or the predictor (CI has no torch):
 
@@ -107,6 +109,40 @@ def probabilities(model, image, channels, classes, amp):
     return (torch.sigmoid(y) if classes == 1 else torch.softmax(y, 1))[0].numpy()
 
 
+def exported_matches(unet, rng, folder, case, name, model, path, channels, size, flags):
+    """Whether `unet export` of the checkpoint at `path` gives in ONNX Runtime the logits `model` gives (printed)."""
+    import onnxruntime as ort
+    h, w = size
+    batch, opset, dynamic, fold = rng.randint(1, 3), rng.randint(15, 21), rng.random() < 0.5, rng.random() < 0.5
+    shape = ["--dynamic"] if dynamic else ["--size", f"{w}x{h}", "--batch-size", str(batch)]
+    onnx_path = os.path.join(folder, f"model{case}.onnx")
+    command = [unet, "export", path, "-o", onnx_path, "--opset", str(opset), *shape, *(["--fold-bn"] if fold else []), *flags]
+    label = f"{name} {h}x{w}, batch {batch}, opset {opset}{', dynamic' if dynamic else ''}{', fold-bn' if fold else ''}"
+    x = torch.randn(batch, channels, h, w)
+    try:
+        with torch.no_grad():
+            expected = model(x)
+    except ValueError as error:  # PyTorch's instance norm refuses a map of one value
+        print(f"skip {label}: {error}")
+        return True
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        print(f"FAIL {label}: unet export exited {result.returncode}: {result.stderr.strip()[-300:]}")
+        return False
+    expected = (expected[0] if isinstance(expected, (list, tuple)) else expected).numpy()
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        got = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"]).run(["logits"], {"input": x.numpy()})[0]
+    except Exception as error:  # noqa: BLE001 - any runtime refusal is a failure of the export
+        print(f"FAIL {label}: onnxruntime: {str(error)[-300:]}")
+        return False
+    error = float(np.abs(got - expected).max()) if got.shape == expected.shape else float("inf")
+    allowed = 1e-4 * max(1.0, float(np.abs(expected).max()))
+    print(f"{'ok  ' if error <= allowed else 'FAIL'} {error:.1e} (allowed {allowed:.0e}) {label}", flush=True)
+    return error <= allowed
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("unet", help="the unet binary")
@@ -115,6 +151,7 @@ def main():
     precision = parser.add_mutually_exclusive_group()
     precision.add_argument("--amp", action="store_true", help="predict with --amp (bf16)")
     precision.add_argument("--int8", action="store_true", help="quantize the model on the case's images, then predict")
+    precision.add_argument("--onnx", action="store_true", help="export the model to ONNX and run it in ONNX Runtime")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     torch.manual_seed(args.seed)
@@ -132,6 +169,9 @@ def main():
                 image = os.path.join(folder, f"image{case}_{k}.png")
                 Image.fromarray(pixels).save(image)
                 images.append((image, pixels))
+            if args.onnx:
+                failures += not exported_matches(args.unet, rng, folder, case, name, model, path, channels, (h, w), flags)
+                continue
             if args.int8:
                 calibration = os.path.join(folder, f"calibration{case}")
                 os.makedirs(calibration)
