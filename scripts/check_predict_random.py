@@ -3,10 +3,11 @@
 
 Each case builds a network with its package (MONAI's UNet and BasicUNet, smp's Unet, nnU-Net's PlainConvUNet and
 ResidualEncoderUNet, through scripts/make_fixtures.py's pinned constructors) in a configuration drawn at random
-(levels, widths, strides 1-3, residual units, kernel sizes, norms, encoders, decoder attention, input channels,
+(levels, widths, strides 1-3, residual units, kernel sizes, norms or none, encoders, decoder attention, input channels,
 classes), with random norm statistics and PReLU slopes, saves its state dict as its users do, and writes one to three
 random 8-bit images of a size drawn at random (odd for BasicUNet). `unet predict --save-probabilities` (random
---batch-size, `--strides` for MONAI's UNet, whose checkpoints do not record them) must match the package's eval-mode
+--batch-size, `--strides` for MONAI's UNet, whose checkpoints do not record them, and `--norm none` for MONAI networks
+built without norm, whose keys are instance norm's without affine parameters) must match the package's eval-mode
 softmax (sigmoid for one class) within 1e-4; with --amp, within 2e-2 or PyTorch's own bf16 autocast's distance from
 its float32, whichever is larger; with --int8, the model quantized by `unet quantize` on the case's images must give
 80% of the pixels the package's class (random untrained networks have logits of tens and near ties between classes,
@@ -57,20 +58,23 @@ def monai_unet(rng):
     strides = [rng.choice([1, 2, 2, 3]) for _ in range(levels - 1)]
     config = dict(spatial_dims=2, in_channels=rng.choice([1, 3]), out_channels=rng.choice([1, 2, 3]),
                   channels=[base * 2 ** i for i in range(levels)], strides=strides, num_res_units=units,
-                  norm=rng.choice(["batch", "instance", ("instance", {"affine": True})]), kernel_size=rng.choice([3, 3, 5]),
+                  norm=rng.choice(["batch", "instance", ("instance", {"affine": True}), None]), kernel_size=rng.choice([3, 3, 5]),
                   up_kernel_size=rng.choice([3, 3, 5]))
     multiple = int(np.prod(strides))
     size = (multiple * rng.randint(2, 6), multiple * rng.randint(2, 6))
     model = make_fixtures.monai_nets().UNet(**config)
-    return f"MONAI UNet {config}", model, config["in_channels"], config["out_channels"], size, ["--strides", ",".join(map(str, strides))]
+    flags = ["--strides", ",".join(map(str, strides))] + (["--norm", "none"] if config["norm"] is None else [])
+    return f"MONAI UNet {config}", model, config["in_channels"], config["out_channels"], size, flags
 
 
 def basic_unet(rng):
     b = rng.choice([4, 8])
     config = dict(spatial_dims=2, in_channels=rng.choice([1, 3]), out_channels=rng.choice([1, 2, 4]),
-                  features=(b, b, 2 * b, 4 * b, 8 * b, rng.choice([b, 2 * b])))
+                  features=(b, b, 2 * b, 4 * b, 8 * b, rng.choice([b, 2 * b])),
+                  norm=rng.choice([("instance", {"affine": True}), ("instance", {"affine": True}), "instance", "batch", None]))
     model = make_fixtures.monai_nets().BasicUNet(**config)
-    return f"MONAI BasicUNet {config}", model, config["in_channels"], config["out_channels"], (rng.randint(16, 70), rng.randint(16, 70)), []
+    flags = ["--norm", "none"] if config["norm"] is None else []
+    return f"MONAI BasicUNet {config}", model, config["in_channels"], config["out_channels"], (rng.randint(16, 70), rng.randint(16, 70)), flags
 
 
 def smp_unet(rng):

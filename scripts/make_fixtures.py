@@ -839,6 +839,10 @@ MONAI_PARITY = [  # (name, class, options, input shape): odd sizes for BasicUNet
     # a stride of 3, which a checkpoint does not record (`--strides`): its transposed convolution's output padding passes its padding
     ("monai_unet_res1_s3", "UNet",
      dict(channels=(4, 8, 16), strides=(3, 2), num_res_units=1, norm="batch", in_channels=1, out_channels=2), (2, 1, 24, 30)),
+    # norm=None, whose keys are those of instance norm without affine parameters (`--norm none`)
+    ("monai_unet_res1_nonorm", "UNet",
+     dict(channels=(4, 8, 16), strides=(2, 2), num_res_units=1, norm=None, in_channels=1, out_channels=2), (2, 1, 16, 24)),
+    ("monai_basicunet_nonorm", "BasicUNet", dict(features=(4, 4, 8, 8, 16, 4), in_channels=3, out_channels=2, norm=None), (2, 3, 35, 18)),
 ]
 MONAI_LAYOUTS = [  # every key and shape of full-size models, as their users' state dicts hold them
     ("unet_tutorial", "UNet", dict(channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), num_res_units=2, norm="batch",
@@ -876,7 +880,8 @@ def monai_cases():
     """models/monai_<case>.safetensors: a MONAI UNet's or BasicUNet's parameters (`param.<key>`), eval-mode and
     train-mode logits, dy, every gradient and the buffers after the train-mode forward, with the options as metadata;
     models/monai_unet_res0.pth: that network's state dict as MONAI's research scripts save it
-    (`{"epoch", "best_acc", "state_dict"}`); models/monai_layouts.json: key → shape of full-size models."""
+    (`{"epoch", "best_acc", "state_dict"}`); models/monai_unet_adn.pth: a small UNet's with the activation before the
+    norm; models/monai_layouts.json: key → shape of full-size models."""
     nets = monai_nets()
     for name, kind, options, shape in MONAI_PARITY:
         model = monai_parity_model(name)
@@ -886,10 +891,14 @@ def monai_cases():
         out = parity_tensors(model, torch.randn(shape))
         norms = {"batch" if isinstance(m, nn.BatchNorm2d) else "instance-affine" if m.affine else "instance"
                  for m in model.modules() if isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d))}
-        assert len(norms) == 1, norms
+        assert len(norms) == 1 or (not norms and options["norm"] is None), norms
         meta = {k: ",".join(map(str, v)) if isinstance(v, tuple) else v for k, v in options.items() if k != "norm"}
-        save("models", name, out, kind=kind, norm=norms.pop(), **meta)
+        save("models", name, out, kind=kind, norm=norms.pop() if norms else "none", **meta)
     whole_module_case()
+    torch.manual_seed(64)  # adn_ordering="ADN": the activation before the norm, which its state dict's order shows
+    adn = nets.UNet(spatial_dims=2, channels=(4, 8), strides=(2,), num_res_units=1, norm="batch", adn_ordering="ADN", in_channels=1,
+                    out_channels=2)
+    torch.save(adn.state_dict(), os.path.join(ROOT, "models", "monai_unet_adn.pth"))
     layouts = {}
     for name, kind, options in MONAI_LAYOUTS:
         state = getattr(nets, kind)(spatial_dims=2, **options).state_dict()

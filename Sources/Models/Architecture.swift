@@ -142,8 +142,8 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
     public var hasInstanceNorm: Bool {
         switch self {
         case .unet, .smpUNet: false
-        case .basicUNet(let c): c.norm != .batch
-        case .monaiUNet(let c): c.norm != .batch
+        case .basicUNet(let c): c.norm.isInstanceNorm
+        case .monaiUNet(let c): c.norm.isInstanceNorm
         case .plainConvUNet, .residualEncoderUNet: true
         }
     }

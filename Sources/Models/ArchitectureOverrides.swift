@@ -17,15 +17,19 @@ public struct ArchitectureOverrides: Sendable, Equatable {
     /// A MONAI `UNet`'s strides, which its checkpoints do not record (checked against an nnU-Net network's, which
     /// its transposed convolutions do).
     public var strides: [Int]?
+    /// A MONAI `UNet`'s or `BasicUNet`'s norm, which its keys show unless it has no parameters (instance norm without
+    /// affine parameters, or none).
+    public var norm: MONAINorm?
 
     public init(layout: UNetConfiguration.Layout? = nil, inputChannels: Int? = nil, classes: Int? = nil,
                 baseWidth: Int? = nil, depth: Int? = nil, padding: UNetConfiguration.Padding? = nil,
                 merge: UNetConfiguration.SkipMerge? = nil, concatOrder: UNetConfiguration.ConcatOrder? = nil,
                 batchNorm: Bool? = nil, convolutionBias: Bool? = nil, upsampling: UNetConfiguration.Upsampling? = nil,
-                strides: [Int]? = nil) {
+                strides: [Int]? = nil, norm: MONAINorm? = nil) {
         (self.layout, self.inputChannels, self.classes, self.baseWidth, self.depth) = (layout, inputChannels, classes, baseWidth, depth)
         (self.padding, self.merge, self.concatOrder) = (padding, merge, concatOrder)
         (self.batchNorm, self.convolutionBias, self.upsampling, self.strides) = (batchNorm, convolutionBias, upsampling, strides)
+        self.norm = norm
     }
 
     /// True when nothing was given.
@@ -78,6 +82,7 @@ public struct ArchitectureOverrides: Sendable, Equatable {
         check("bias", convolutionBias, c.convolutionBias) { $0 ? "on" : "off" }
         check("up-sampling", upsampling, c.upsampling, \.rawValue)
         if strides != nil { found.append("strides (a classic U-Net has none)") }
+        if norm != nil { found.append("norm (a classic U-Net's is --batch-norm)") }
         return found
     }
 
@@ -102,8 +107,20 @@ public struct ArchitectureOverrides: Sendable, Equatable {
                 found.append("strides (\(architecture) has none to set)")
             }
         }
+        if let norm {
+            let actual: MONAINorm? = switch architecture {
+            case .monaiUNet(let c): c.norm
+            case .basicUNet(let c): c.norm
+            case .unet, .smpUNet, .plainConvUNet, .residualEncoderUNet: nil
+            }
+            if let actual, actual != norm {
+                found.append("norm \(norm.rawValue) (the file has \(actual.rawValue))")
+            } else if actual == nil {
+                found.append("norm (\(architecture) has none to set)")
+            }
+        }
         var classic = self
-        (classic.inputChannels, classic.classes, classic.strides) = (nil, nil, nil)
+        (classic.inputChannels, classic.classes, classic.strides, classic.norm) = (nil, nil, nil, nil)
         if !classic.isEmpty { found.append("classic U-Net options (the file is \(architecture))") }
         return found
     }

@@ -1,9 +1,11 @@
 extension BasicUNetConfiguration {
     /// The configuration of a MONAI `BasicUNet` state dict, read from its keys and shapes: the features from each
-    /// `TwoConv`'s first convolution, the norm from `adn.N`'s tensors, the classes from `final_conv.weight`.
+    /// `TwoConv`'s first convolution, the norm from `adn.N`'s tensors (where there are none, `norm`, `--norm`, tells
+    /// instance norm without affine parameters from no norm; else instance norm), the classes from `final_conv.weight`.
     /// - Returns: nil when the keys are not a `BasicUNet`'s (no `conv_0.conv_0.conv.weight` or `final_conv.weight`).
-    /// - Throws: `UNetError.incompatibleCheckpoint` for a `BasicUNet` this project does not build, naming what.
-    public static func detect(shapes: [String: [Int]]) throws(UNetError) -> BasicUNetConfiguration? {
+    /// - Throws: `UNetError.incompatibleCheckpoint` for a `BasicUNet` this project does not build, naming what, or for
+    ///   a `norm` the keys contradict.
+    public static func detect(shapes: [String: [Int]], norm: MONAINorm? = nil) throws(UNetError) -> BasicUNetConfiguration? {
         guard let first = shapes["conv_0.conv_0.conv.weight"], let head = shapes["final_conv.weight"] else { return nil }
         guard first.count == 4, head.count == 4 else {
             throw .incompatibleCheckpoint("a \(first.count - 2)-D MONAI BasicUNet (conv_0.conv_0.conv.weight \(first)); 2-D networks are built")
@@ -28,7 +30,7 @@ extension BasicUNetConfiguration {
         features.append(last[0])
         return BasicUNetConfiguration(
             features: features, inputChannels: first[1], classes: head[0],
-            norm: MONAINorm.detect(keys: Array(shapes.keys), prefix: "conv_0.conv_0.adn.N.") ?? .instance,
+            norm: try MONAINorm.detect(keys: Array(shapes.keys), prefix: "conv_0.conv_0.adn.N.", given: norm),
             bias: shapes["conv_0.conv_0.conv.bias"] != nil)
     }
 

@@ -42,7 +42,7 @@ public struct BasicUNetConfiguration: Hashable, Sendable, Codable {
     /// The number of trainable parameters, counted from the configuration before anything is allocated.
     public var parameterCount: Double {
         func block(_ input: Int, _ output: Int) -> Double {
-            Double(input * output * 9 + output * 9 * output) + (bias ? 2 * Double(output) : 0) + (norm == .instance ? 0 : 4 * Double(output))
+            Double(input * output * 9 + output * 9 * output) + (bias ? 2 * Double(output) : 0) + (norm.hasParameters ? 4 * Double(output) : 0)
         }
         var total = block(inputChannels, features[0])
         for k in 1...4 { total += block(features[k - 1], features[k]) }
@@ -70,7 +70,7 @@ public struct BasicUNetConfiguration: Hashable, Sendable, Codable {
 extension BasicUNetConfiguration: CustomStringConvertible {
     /// `MONAI BasicUNet(features 32-32-64-128-256-32, instance-affine norm, 1 -> 2 classes)`.
     public var description: String {
-        "MONAI BasicUNet(features \(features.map(String.init).joined(separator: "-")), \(norm.rawValue) norm\(bias ? "" : ", no bias"), "
+        "MONAI BasicUNet(features \(features.map(String.init).joined(separator: "-")), \(norm.phrase)\(bias ? "" : ", no bias"), "
             + "\(inputChannels) -> \(classes) classes)"
     }
 }

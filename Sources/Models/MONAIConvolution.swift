@@ -34,7 +34,7 @@ public final class MONAIConvolution: MONAIBlock {
         [("conv", conv)] + (normLayer.map { [("adn.N", $0)] } ?? []) + (prelu.map { [("adn.A", $0)] } ?? [])
     }
 
-    /// A block initialised as PyTorch does; `nonlinearity` nil and `norm` nil make it conv-only.
+    /// A block initialised as PyTorch does; `nonlinearity` nil and `norm` nil make it conv-only (`.none`: no norm).
     public init(inputChannels: Int, outputChannels: Int, kernel: Int, stride: Int = 1, transposed: Bool = false, norm: MONAINorm?,
                 nonlinearity: Nonlinearity?, bias: Bool, generator: inout SeededGenerator) {
         (self.outputChannels, self.kernel, self.stride, self.transposed, self.hasBias) = (outputChannels, kernel, stride, transposed, bias)
@@ -48,7 +48,7 @@ public final class MONAIConvolution: MONAIBlock {
         case .instance?: InstanceNorm2d(numFeatures: outputChannels, affine: false)
         case .instanceAffine?: InstanceNorm2d(numFeatures: outputChannels, affine: true)
         case .batch?: BatchNorm2d(numFeatures: outputChannels)
-        case nil: nil
+        case .none?, nil: nil
         }
         prelu = nonlinearity == .prelu ? PReLU() : nil
     }
@@ -65,7 +65,7 @@ public final class MONAIConvolution: MONAIBlock {
         case .instance?: y = try b.instanceNorm(y, InstanceNormAttributes(affinePrefix: nil), name: key + ".adn.N")
         case .instanceAffine?: y = try b.instanceNorm(y, InstanceNormAttributes(affinePrefix: key + ".adn.N."), name: key + ".adn.N")
         case .batch?: y = try b.batchNorm(y, BatchNormAttributes(prefix: key + ".adn.N."), name: key + ".adn.N")
-        case nil: break
+        case .none?, nil: break
         }
         switch nonlinearity {
         case .prelu?: y = try b.prelu(y, weight: key + ".adn.A.weight", name: key + ".adn.A")

@@ -5,11 +5,13 @@ extension MONAIUNetConfiguration {
     /// Strides leave a trace only in residual units (a strided level's residual convolution has the full kernel, a
     /// stride-1 level's is 1x1 or absent): `strides`, where given (`--strides`), must agree with it; else strides above
     /// 1 are read as 2, MONAI's usual, and without residual units every stride is taken as 2 (`assumedStrides`: some
-    /// stride was taken as 2 without a trace of its value).
+    /// stride was taken as 2 without a trace of its value). Instance norm without affine parameters and no norm
+    /// leave the same keys: `norm` (`--norm`) tells them apart, else instance norm is assumed.
     /// - Returns: nil when the keys are not a MONAI `UNet`'s (no `model.0.…conv.weight` and `model.1.submodule.…`).
     /// - Throws: `UNetError.incompatibleCheckpoint` for a MONAI `UNet` this project does not build, naming what, or
-    ///   for `strides` of another count than the levels or against the residual units' trace.
-    public static func detect(shapes: [String: [Int]], strides given: [Int]? = nil) throws(UNetError)
+    ///   for `strides` of another count than the levels or against the residual units' trace, or for a `norm` the keys
+    ///   contradict.
+    public static func detect(shapes: [String: [Int]], strides given: [Int]? = nil, norm: MONAINorm? = nil) throws(UNetError)
         -> (MONAIUNetConfiguration, assumedStrides: Bool)?
     {
         let residualUnits: Int
@@ -67,8 +69,19 @@ extension MONAIUNetConfiguration {
         }
         let configuration = MONAIUNetConfiguration(
             channels: channels, strides: strides, residualUnits: residualUnits, kernelSize: first[2], upKernelSize: top[2],
-            norm: MONAINorm.detect(keys: Array(shapes.keys), prefix: "model.0\(unit).adn.N.") ?? .instance,
+            norm: try MONAINorm.detect(keys: Array(shapes.keys), prefix: "model.0\(unit).adn.N.", given: norm),
             bias: shapes["model.0\(unit).conv.bias"] != nil, inputChannels: first[1], classes: top[1])
         return (configuration, given == nil && strides.contains(2))
+    }
+
+    /// The first block's activation and norm keys where a state dict's keys, in the order PyTorch saved them (a
+    /// `.pth`'s; a safetensors file sorts them), hold the activation first: the block was built with MONAI's
+    /// `adn_ordering` "ADN" or "AN", activation before norm, which this project does not build. nil where they hold
+    /// the norm first or cannot show the order (no norm parameters).
+    public static func activationBeforeNorm(keys: [String], residualUnits: Int) -> (activation: String, norm: String)? {
+        let block = residualUnits > 0 ? "model.0.conv.unit0.adn." : "model.0.adn."
+        guard let activation = keys.firstIndex(of: block + "A.weight"), let norm = keys.firstIndex(where: { $0.hasPrefix(block + "N.") }),
+              activation < norm else { return nil }
+        return (keys[activation], keys[norm])
     }
 }

@@ -56,7 +56,7 @@ public struct MONAIUNetConfiguration: Hashable, Sendable, Codable {
 
     /// The number of trainable parameters, counted from the configuration before anything is allocated.
     public var parameterCount: Double {
-        let normParameters = norm == .instance ? 0 : 2
+        let normParameters = norm.hasParameters ? 2 : 0
         func unit(_ input: Int, _ output: Int, _ k: Int, adn: Bool = true) -> Double {
             Double(input * output * k * k + (bias ? output : 0)) + (adn ? Double(normParameters * output + 1) : 0)
         }
@@ -98,7 +98,7 @@ extension MONAIUNetConfiguration: CustomStringConvertible {
     /// `MONAI UNet(channels 16-32-64-128-256, strides 2-2-2-2, 2 residual units, batch norm, 1 -> 2 classes)`.
     public var description: String {
         var parts = ["channels \(channels.map(String.init).joined(separator: "-"))", "strides \(strides.map(String.init).joined(separator: "-"))",
-                     "\(residualUnits) residual unit\(residualUnits == 1 ? "" : "s")", "\(norm.rawValue) norm"]
+                     "\(residualUnits) residual unit\(residualUnits == 1 ? "" : "s")", norm.phrase]
         if kernelSize != 3 || upKernelSize != 3 { parts.append("kernel \(kernelSize), up kernel \(upKernelSize)") }
         if !bias { parts.append("no bias") }
         return "MONAI UNet(\(parts.joined(separator: ", ")), \(inputChannels) -> \(classes) classes)"

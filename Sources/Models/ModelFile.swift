@@ -193,6 +193,11 @@ public enum ModelFile {
             report.append("MONAI's old names (norm, act) read as the current ones (adn.N, adn.A)")
         }
         let (configuration, matching) = try architecture(native: native, tensors: tensors, path: path, options: options, report: &report)
+        if native == nil, checkpoint.format != .safetensors, case .monaiUNet(let c) = configuration,
+           let order = MONAIUNetConfiguration.activationBeforeNorm(keys: tensors.map(\.key), residualUnits: c.residualUnits) {
+            throw UNetError.incompatibleCheckpoint("\(path): a MONAI UNet whose activation comes before its norm (its state dict "
+                + "holds \(order.activation) before \(order.norm): adn_ordering \"ADN\" or \"AN\"), which this version does not build")
+        }
         do { try configuration.validate() } catch { throw UNetError.incompatibleCheckpoint("\(path): \(error)") }
         if let problem = metadata.problem(inputChannels: configuration.inputChannels, classes: configuration.classes) {
             throw UNetError.incompatibleCheckpoint("\(path): invalid \(metadataKey): \(problem)")
@@ -253,21 +258,24 @@ public enum ModelFile {
         case nil: break
         }
         let classicStrides = UNetError.incompatibleCheckpoint("\(path): --strides is for a MONAI UNet or an nnU-Net network; this is a classic U-Net")
+        let classicNorm = UNetError.incompatibleCheckpoint("\(path): --norm is for a MONAI UNet or BasicUNet; this is a classic U-Net")
         if options.matchByShape || options.architecture != nil {
             guard let base = options.architecture ?? (overrides.isEmpty ? nil : overrides.configuration) else {
                 throw UNetError.incompatibleCheckpoint("\(path): matching by shape needs the architecture")
             }
             if overrides.strides != nil { throw classicStrides }
+            if overrides.norm != nil { throw classicNorm }
             return (.unet(overrides.applied(to: base)), true)
         }
         let shapes = Dictionary(tensors.map { ($0.key, $0.tensor.shape) }, uniquingKeysWith: { a, _ in a })
         let found: (architecture: Architecture, what: String, notes: [String])?
-        do { found = try detectedPeer(shapes, strides: overrides.strides) } catch { throw UNetError.incompatibleCheckpoint("\(path): \(error)") }
+        do { found = try detectedPeer(shapes, strides: overrides.strides, norm: overrides.norm) } catch { throw UNetError.incompatibleCheckpoint("\(path): \(error)") }
         if let found {
             report += ["detected \(found.architecture)"] + found.notes
             return (try checked(found.architecture, contradictions: overrides.contradictions(withForeign: found.architecture), found.what), false)
         }
         if overrides.strides != nil { throw classicStrides }
+        if overrides.norm != nil { throw classicNorm }
         if let detected = UNetConfiguration.detect(shapes: shapes) {
             report.append("detected \(detected)")
             return (.unet(overrides.applied(to: detected)), false)
@@ -290,9 +298,16 @@ public enum ModelFile {
     /// The peer network (smp, MONAI, nnU-Net) whose keys and shapes `shapes` are, with what it is (for a flag that
     /// contradicts it) and what detection had to assume; nil for none of them.
     /// - Throws: `UNetError.incompatibleCheckpoint` for a peer network this project does not build, naming what.
-    private static func detectedPeer(_ shapes: [String: [Int]], strides: [Int]?) throws(UNetError)
+    private static func detectedPeer(_ shapes: [String: [Int]], strides: [Int]?, norm: MONAINorm?) throws(UNetError)
         -> (architecture: Architecture, what: String, notes: [String])?
     {
+        // Instance norm without affine parameters and no norm leave the same keys: none.
+        func normNote(_ found: MONAINorm) -> [String] {
+            norm == nil && found == .instance
+                ? ["no norm parameters (adn.N keys): assumed instance norm without affine parameters; give --norm none for a network "
+                    + "built with norm=None"]
+                : []
+        }
         if let c = try SMPUNetConfiguration.detect(shapes: shapes) {
             return (.smpUNet(c), "is an smp Unet", [
                 "smp's decoder_interpolation leaves no trace in the weights: assumed its default, nearest (other modes are not built)",
@@ -300,14 +315,14 @@ public enum ModelFile {
                     + "0.229,0.224,0.225 for a model trained with ImageNet's (smp's get_preprocessing_fn)",
             ])
         }
-        if let c = try BasicUNetConfiguration.detect(shapes: shapes) {
-            return (.basicUNet(c), "is a MONAI BasicUNet", [c.detectionAssumptions])
+        if let c = try BasicUNetConfiguration.detect(shapes: shapes, norm: norm) {
+            return (.basicUNet(c), "is a MONAI BasicUNet", [c.detectionAssumptions] + normNote(c.norm))
         }
         if let c = try ResidualEncoderUNetConfiguration.detect(shapes: shapes) {
             return (.residualEncoderUNet(c), "is an nnU-Net ResidualEncoderUNet", [])
         }
         if let c = try PlainConvUNetConfiguration.detect(shapes: shapes) { return (.plainConvUNet(c), "is an nnU-Net PlainConvUNet", []) }
-        if let (c, assumedStrides) = try MONAIUNetConfiguration.detect(shapes: shapes, strides: strides) {
+        if let (c, assumedStrides) = try MONAIUNetConfiguration.detect(shapes: shapes, strides: strides, norm: norm) {
             let trace = c.residualUnits > 0 ? "its residual units show only which strides are 1" : "strides leave no trace in it"
             var notes = assumedStrides ? ["a MONAI UNet checkpoint does not record its strides (\(trace)): assumed 2 where not 1, MONAI's "
                 + "usual; give --strides for a network built otherwise"] : []
@@ -315,7 +330,7 @@ public enum ModelFile {
                 notes.append("affine norm parameters without running statistics: assumed instance norm (group norm has the same keys "
                     + "and is not built)")
             }
-            return (.monaiUNet(c), "is a MONAI UNet", notes)
+            return (.monaiUNet(c), "is a MONAI UNet", notes + normNote(c.norm))
         }
         return nil
     }

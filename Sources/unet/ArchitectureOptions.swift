@@ -38,8 +38,9 @@ struct ArchitectureOptions: ParsableArguments {
         + "of a MONAI UNet .pth, which does not record them); nnunet: one per stage (default: 1, then 2 each).", valueName: "strides"))
     var strides: String?
     @Option(help: "monai-unet: MONAI's num_res_units (0 for plain blocks).") var resUnits = 2
-    @Option(help: ArgumentHelp("basic-unet, monai-unet: the norm (default: instance-affine for basic-unet, batch for monai-unet).",
-                               valueName: "instance|instance-affine|batch")) var norm: MONAINorm?
+    @Option(help: ArgumentHelp("basic-unet, monai-unet: the norm (default: instance-affine for basic-unet, batch for monai-unet; "
+        + "with --load, instance or none completes a file without norm parameters).", valueName: "instance|instance-affine|batch|none"))
+    var norm: MONAINorm?
 
     func validate() throws {
         try FlagRange.check(classes, "--classes", in: 1...UNetConfiguration.maximumChannels)

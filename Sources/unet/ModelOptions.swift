@@ -24,6 +24,10 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("A MONAI UNet's strides, one per level above the bottom, which its checkpoints do not record "
         + "(default: 2, or 1 where residual units show it).", valueName: "strides"))
     var strides: String?
+    @Option(help: ArgumentHelp("A MONAI UNet's or BasicUNet's norm where its checkpoint has no norm parameters: instance "
+        + "(without affine parameters, the default) or none (norm=None); else it must be the one the keys show.",
+        valueName: "instance|none"))
+    var norm: MONAINorm?
     @Flag(help: "Match the checkpoint's tensors to the architecture by role and shape, in order.")
     var matchByShape = false
     @Option(help: ArgumentHelp("Rename checkpoint keys with regex rules, one 'PATTERN => REPLACEMENT' per line.",
@@ -39,7 +43,8 @@ struct ModelOptions: ParsableArguments {
         }
         return ArchitectureOverrides(layout: layout, inputChannels: inChannels, classes: classes, baseWidth: base, depth: depth,
                                      padding: padding, merge: merge, concatOrder: concat, batchNorm: batchNorm,
-                                     convolutionBias: bias, upsampling: bilinear ? .bilinear : nil, strides: strides)
+                                     convolutionBias: bias, upsampling: bilinear ? .bilinear : nil, strides: strides,
+                                     norm: norm)
     }
 
     func validate() throws {

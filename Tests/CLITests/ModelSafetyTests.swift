@@ -82,7 +82,7 @@ struct ModelSafetyTests {
                           "base width 64 (the file has 4)")
     }
 
-    @Test("--strides: numbers of 1...4, for a MONAI UNet or nnU-Net network; a classic U-Net's file refuses them in one line")
+    @Test("--strides (numbers of 1...4) and --norm, for MONAI and nnU-Net networks: a classic U-Net's file refuses them in one line")
     func stridesFlag() throws {
         let s = try Self.setUp("unet-model-strides")
         defer { try? FileManager.default.removeItem(at: s.folder) }
@@ -95,6 +95,12 @@ struct ModelSafetyTests {
         }
         try expectRefused(["info", pth, "--strides", "2,2"], "--strides is for a MONAI UNet or an nnU-Net network; this is a classic U-Net")
         try expectRefused(["info", s.model, "--strides", "2,2"], "strides (a classic U-Net has none)")
+        let value = try CommandRunner.unet(["info", pth, "--norm", "group"])
+        #expect(value.status != 0 && value.error.hasPrefix("Error: The value 'group' is invalid for '--norm <instance|none>'"), "\(value.error)")
+        try expectRefused(["info", pth, "--norm", "none"], "--norm is for a MONAI UNet or BasicUNet; this is a classic U-Net")
+        try expectRefused(["info", s.model, "--norm", "none"], "norm (a classic U-Net's is --batch-norm)")
+        let monai = Fixture.path("models/monai_unet_res0.pth")
+        try expectRefused(["info", monai, "--norm", "batch"], "--norm batch: the file has no model.0.adn.N.* keys (no norm parameters)")
     }
 
     @Test("a .pth scored on all-background masks is evaluated, not refused for its single mask value")

@@ -317,7 +317,7 @@ struct TrainCommandTests {
         #expect(mask.width == 37 && mask.height == 37)
     }
 
-    @Test("a stride-3 MONAI UNet trains, goes out as MONAI's .pth, and comes back with --strides (fine-tuning, predict); without it a note names the flag")
+    @Test("a stride-3 MONAI UNet without norm trains, goes out as MONAI's .pth, comes back with --strides and --norm none; without them notes name each")
     func monaiStrides() throws {
         let folder = try SyntheticData.temporaryFolder("unet-train-strides")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -326,25 +326,26 @@ struct TrainCommandTests {
                       "-v", "0"]
         let output = folder.appendingPathComponent("run").path
         let trained = try CommandRunner.unet(["train", "--arch", "monai-unet", "--channels", "4,8,16", "--strides", "3,2", "--res-units", "1",
-                                              "--output-dir", output] + common)
+                                              "--norm", "none", "--output-dir", output] + common)
         #expect(trained.status == 0, "\(trained.error)")
         let exported = folder.appendingPathComponent("monai.pth").path
         #expect(try CommandRunner.unet(["convert", output + "/last.safetensors", "-o", exported]).status == 0)
         let guessed = try CommandRunner.unet(["train", "--load", exported, "--output-dir", folder.appendingPathComponent("guessed").path] + common)
         #expect(guessed.error.contains("note: a MONAI UNet checkpoint does not record its strides"), "\(guessed.error)")
-        let tuned = try CommandRunner.unet(["train", "--load", exported, "--strides", "3,2", "--output-dir", folder.appendingPathComponent("tuned").path]
-            + common)
-        #expect(tuned.status == 0 && !tuned.error.contains("does not record its strides"), "\(tuned.error)")
+        #expect(guessed.error.contains("note: no norm parameters (adn.N keys): assumed instance norm"), "\(guessed.error)")
+        let tuned = try CommandRunner.unet(["train", "--load", exported, "--strides", "3,2", "--norm", "none", "--output-dir",
+                                            folder.appendingPathComponent("tuned").path] + common)
+        #expect(tuned.status == 0 && !tuned.error.contains("assumed"), "\(tuned.error)")
         let resumed = try ModelFile.load(path: folder.appendingPathComponent("tuned").path + "/last.safetensors")
         guard case .monaiUNet(let c) = resumed.model.architecture else { Issue.record("\(resumed.model.architecture)"); return }
-        #expect(c.strides == [3, 2])
-        let prediction = try CommandRunner.unet(["predict", "-m", exported, "--strides", "3,2", "-i", images, "-o",
+        #expect(c.strides == [3, 2] && c.norm == MONAINorm.none)
+        let prediction = try CommandRunner.unet(["predict", "-m", exported, "--strides", "3,2", "--norm", "none", "-i", images, "-o",
                                                  folder.appendingPathComponent("predicted").path])
         #expect(prediction.status == 0 && !prediction.error.contains("note:"), "\(prediction.error)")
         // Loading commands say what they assumed, naming the flag.
         let unsure = try CommandRunner.unet(["export", exported, "-o", folder.appendingPathComponent("m.onnx").path])
-        #expect(unsure.error.split(separator: "\n").filter { $0.hasPrefix("note: ") && $0.contains("give --strides") }.count == 1,
-                "\(unsure.error)")
+        let notes = unsure.error.split(separator: "\n").filter { $0.hasPrefix("note: ") }
+        #expect(notes.count == 2 && notes[0].contains("give --strides") && notes[1].contains("give --norm none"), "\(unsure.error)")
     }
 
     @Test("--freeze-encoder N leaves the encoder's weights as the file gave them for N steps while the decoder trains; refused without an encoder")

@@ -10,14 +10,15 @@ import TestSupport
 import Testing
 
 /// MONAI's `BasicUNet` and `UNet` (written by scripts/make_fixtures.py with monai 1.6.1 itself: instance norm with
-/// and without affine parameters, batch norm, no bias, 0-2 residual units, a stride-1 level, a stride-3 one) run by the engine with
+/// and without affine parameters, batch norm, no norm, no bias, 0-2 residual units, a stride-1 level, a stride-3 one) run by the engine with
 /// every pass off and every pass on, against MONAI's logits, gradients and running statistics (in eval mode, a
 /// transposed convolution to 16 channels as its four phase convolutions). BasicUNet's inputs
 /// have odd sizes (its replicate padding), UNet's multiples of its strides' product (MONAI's own condition).
 @Suite("MONAI UNet and BasicUNet parity with monai, passes off and on")
 struct MONAIParityTests {
     static let names = ["monai_basicunet", "monai_basicunet_batch_nobias", "monai_unet_res2_batch", "monai_unet_res0",
-                        "monai_unet_res1_affine_s1", "monai_unet_res2_wide", "monai_unet_res1_phases", "monai_unet_res1_s3"]
+                        "monai_unet_res1_affine_s1", "monai_unet_res2_wide", "monai_unet_res1_phases", "monai_unet_res1_s3",
+                        "monai_unet_res1_nonorm", "monai_basicunet_nonorm"]
 
     /// The configuration the fixture's metadata describes (not detected: detection is tested against it).
     static func architecture(_ f: Fixture) throws -> Architecture {
@@ -98,8 +99,9 @@ struct MONAIParityTests {
     }
 
     /// A stride other than 1 and 2 leaves no trace in the file: it loads as 2 with a note naming `--strides`, and as
-    /// MONAI built it with the flag.
-    @Test("a .pth of it loads with no flags (detected as what MONAI built; --strides for a stride of 3) and predicts MONAI's logits",
+    /// MONAI built it with the flag. So does `norm=None`, read as instance norm without affine parameters unless
+    /// `--norm none` is given.
+    @Test("a .pth of it loads as MONAI built it, given --strides for a stride of 3 and --norm none for no norm, and predicts MONAI's logits",
           arguments: names)
     func loadedWithoutFlags(name: String) throws {
         let (model, f) = try Self.model(name)
@@ -115,11 +117,49 @@ struct MONAIParityTests {
             #expect(guessed.report.contains { $0.contains("give --strides") }, "\(guessed.report)")
             options.overrides.strides = c.strides
         }
+        let norm: MONAINorm? = switch model.architecture {
+        case .monaiUNet(let c): c.norm
+        case .basicUNet(let c): c.norm
+        default: nil
+        }
+        let guessed = try ModelFile.load(path: path, options: options)
+        #expect(guessed.assumptions.contains { $0.contains("give --norm none") } == (norm == .instance || norm == MONAINorm.none),
+                "\(guessed.assumptions)")
+        if norm == MONAINorm.none {
+            #expect(guessed.model.architecture != model.architecture)
+            options.overrides.norm = MONAINorm.none
+        }
         let loaded = try ModelFile.load(path: path, options: options)
         #expect(loaded.model.architecture == model.architecture)
         #expect(loaded.report.contains { $0.hasPrefix("detected MONAI") }, "\(loaded.report)")
         let network = try CompiledUNet(loaded.model, inputShape: try f.tensor("x").shape, training: false)
         expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4, name)
+    }
+
+    /// `adn_ordering="ADN"` puts the activation before the norm, which the keys' names do not show but a `.pth`'s
+    /// order does (PyTorch's state dict follows the modules' registration).
+    @Test("MONAI's .pth of a UNet with the activation before the norm (adn_ordering \"ADN\") is refused in one line; norm first, it loads")
+    func activationBeforeNorm() throws {
+        let path = Fixture.path("models/monai_unet_adn.pth")
+        let error = #expect(throws: UNetError.self) { try ModelFile.load(path: path) }
+        #expect(error.map { "\($0)" }?.contains("a MONAI UNet whose activation comes before its norm (its state dict holds "
+            + "model.0.conv.unit0.adn.A.weight before model.0.conv.unit0.adn.N.weight: adn_ordering \"ADN\" or \"AN\")") == true,
+                "\(String(describing: error))")
+        // The same tensors with each block's activation after its norm, as MONAI's default "NDA" stores them.
+        var tensors = try Checkpoint.read(path: path).tensors
+        let activations = tensors.filter { $0.key.hasSuffix(".adn.A.weight") }
+        tensors.removeAll { $0.key.hasSuffix(".adn.A.weight") }
+        for a in activations {
+            let block = a.key.dropLast("A.weight".count)
+            let last = try #require(tensors.lastIndex { $0.key.hasPrefix(block + "N.") })
+            tensors.insert(a, at: last + 1)
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("monai-adn-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let reordered = directory.appendingPathComponent("nda.pth").path
+        try TorchCheckpoint.write(tensors, to: reordered)
+        #expect(try ModelFile.load(path: reordered).model.architecture.description.hasPrefix("MONAI UNet(channels 4-8"))
     }
 
     @Test("MONAI's own torch.save of {epoch, best_acc, state_dict} loads and predicts its logits")

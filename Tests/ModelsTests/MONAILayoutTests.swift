@@ -88,6 +88,46 @@ struct MONAILayoutTests {
         #expect(overrides.contradictions(with: .milesial()) == ["strides (a classic U-Net has none)"])
     }
 
+    /// Instance norm without affine parameters and no norm (`norm=None`) leave the same keys: `--norm` tells them
+    /// apart, and must agree with keys that show a norm.
+    @Test("--norm completes a MONAI network without norm parameters and must agree with the keys of one with them")
+    func givenNorm() throws {
+        func shapes(_ a: Architecture) throws -> [String: [Int]] {
+            var g = SeededGenerator(seed: 0)
+            return Dictionary(uniqueKeysWithValues: try a.makeModel(generator: &g).namedParameters().map { ($0.0, $0.1.value.shape) })
+        }
+        let unet = MONAIUNetConfiguration(channels: [4, 8, 16], strides: [2, 2], residualUnits: 1, norm: .none)
+        #expect(try MONAIUNetConfiguration.detect(shapes: try shapes(.monaiUNet(unet)))?.0.norm == .instance)
+        #expect(try MONAIUNetConfiguration.detect(shapes: try shapes(.monaiUNet(unet)), norm: MONAINorm.none)?.0 == unet)
+        let basic = BasicUNetConfiguration(features: [4, 4, 8, 8, 16, 4], norm: .none)
+        #expect(try BasicUNetConfiguration.detect(shapes: try shapes(.basicUNet(basic)))?.norm == .instance)
+        #expect(try BasicUNetConfiguration.detect(shapes: try shapes(.basicUNet(basic)), norm: MONAINorm.none) == basic)
+        #expect(try BasicUNetConfiguration.detect(shapes: try shapes(.basicUNet(basic)), norm: .instance)?.norm == .instance)
+        // No norm has no parameters, and every parameter it would have is absent from the count.
+        var g = SeededGenerator(seed: 0)
+        for a in [Architecture.monaiUNet(unet), .basicUNet(basic)] {
+            let built = try a.makeModel(generator: &g)
+            #expect(!built.namedParameters().contains { $0.0.contains(".adn.N.") })
+            #expect(Double(built.trainableParameters.reduce(0) { $0 + $1.value.count }) == a.parameterCount)
+        }
+        // A norm with parameters cannot be given for a file without them, nor one the keys contradict.
+        for norm in [MONAINorm.batch, .instanceAffine] {
+            let error = #expect(throws: UNetError.self) { try MONAIUNetConfiguration.detect(shapes: try shapes(.monaiUNet(unet)), norm: norm) }
+            #expect(error.map { "\($0)" }?.contains("--norm \(norm.rawValue): the file has no model.0.conv.unit0.adn.N.* keys") == true)
+        }
+        let batch = BasicUNetConfiguration(features: [4, 4, 8, 8, 16, 4], norm: .batch)
+        let contradicted = #expect(throws: UNetError.self) {
+            try BasicUNetConfiguration.detect(shapes: try shapes(.basicUNet(batch)), norm: MONAINorm.none)
+        }
+        #expect(contradicted.map { "\($0)" }?.contains("--norm none: the file's conv_0.conv_0.adn.N.* keys show batch norm") == true)
+        // A flag for the norm contradicts a native file's other norm, and every network without one.
+        let overrides = ArchitectureOverrides(norm: MONAINorm.none)
+        #expect(overrides.contradictions(withForeign: .basicUNet(basic)).isEmpty)
+        #expect(overrides.contradictions(withForeign: .basicUNet(batch)) == ["norm none (the file has batch)"])
+        #expect(overrides.contradictions(withForeign: .smpUNet(SMPUNetConfiguration())).count == 1)
+        #expect(overrides.contradictions(with: .milesial()) == ["norm (a classic U-Net's is --batch-norm)"])
+    }
+
     @Test("networks this project does not build are refused in one line naming what")
     func refused() throws {
         var shapes = Dictionary(try Self.layout("basicunet_default"), uniquingKeysWith: { a, _ in a })
