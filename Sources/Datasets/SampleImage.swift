@@ -17,11 +17,13 @@ public struct SampleImage: Sendable {
         self.formatMaximum = formatMaximum
     }
 
-    /// Converts a decoded image to `channels` planes: alpha is dropped, gray is replicated to RGB, RGB is
-    /// reduced to gray by luminance (0.299 R + 0.587 G + 0.114 B) for a one-channel model.
+    /// Converts a decoded image to `channels` planes: an image of as many channels as the model takes is read as it
+    /// is (a 2- or 4-channel model reads its second or fourth channel as data, as PyTorch's pipelines do), else
+    /// alpha is dropped, gray is replicated to RGB, RGB is reduced to gray by luminance (0.299 R + 0.587 G + 0.114 B)
+    /// for a one-channel model.
     /// - Throws: `DatasetProblem` naming `path` when the channels cannot be converted.
     public init(_ image: Image, channels wanted: Int, path: String) throws(DatasetProblem) {
-        let source = image.channels == 2 || image.channels == 4 ? image.channels - 1 : image.channels
+        let source = image.channels == wanted || (image.channels != 2 && image.channels != 4) ? image.channels : image.channels - 1
         let maximum: Float = image.bitDepth == 16 ? 65535 : 255
         let scale = 1 / maximum
         let (h, w, c) = (image.height, image.width, image.channels)

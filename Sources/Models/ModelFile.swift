@@ -309,10 +309,12 @@ public enum ModelFile {
                 : []
         }
         if let c = try SMPUNetConfiguration.detect(shapes: shapes) {
+            let imageNet = c.inputChannels == 3
+                ? "give --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 for a model trained with ImageNet's (smp's get_preprocessing_fn)"
+                : "give --mean and --std, one value per channel, for a model trained on normalized inputs"
             return (.smpUNet(c), "is an smp Unet", [
                 "smp's decoder_interpolation leaves no trace in the weights: assumed its default, nearest (other modes are not built)",
-                "smp checkpoints do not record their preprocessing: assumed pixels / 255; give --mean 0.485,0.456,0.406 --std "
-                    + "0.229,0.224,0.225 for a model trained with ImageNet's (smp's get_preprocessing_fn)",
+                "smp checkpoints do not record their preprocessing: assumed pixels / 255; " + imageNet,
             ])
         }
         if let c = try BasicUNetConfiguration.detect(shapes: shapes, norm: norm) {
