@@ -91,6 +91,8 @@ PEERS = {  # name: (build, input channels, an input size the network takes)
     "smp_resnet34_scse": (lambda: smp(encoder_name="resnet34", in_channels=3, classes=2, decoder_attention_type="scse"), 3, (45, 61)),
     "smp_resnet50_in1_c3": (lambda: smp(encoder_name="resnet50", encoder_depth=4, decoder_channels=(64, 32, 16, 8), in_channels=1,
                                         classes=3), 1, (45, 61)),
+    "smp_resnext50_32x4d_d4": (lambda: smp(encoder_name="resnext50_32x4d", encoder_depth=4, decoder_channels=(64, 32, 16, 8), in_channels=3,
+                                           classes=2), 3, (45, 61)),
     "monai_basicunet_default": (lambda: monai("BasicUNet", in_channels=1, out_channels=2), 1, (45, 61)),
     "monai_unet_tutorial": (lambda: monai("UNet", channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), num_res_units=2, norm="batch",
                                           in_channels=1, out_channels=2), 1, (48, 64)),

@@ -761,12 +761,18 @@ SMP_PARITY = [  # small enough to commit: layers past the encoder depth are not 
     ("smp_resnet50_d2", dict(encoder_name="resnet50", encoder_depth=2, decoder_channels=(12, 6), in_channels=3, classes=3)),
     ("smp_resnet18_d3_scse", dict(encoder_name="resnet18", encoder_depth=3, decoder_channels=(32, 16, 16), in_channels=3, classes=2,
                                   decoder_attention_type="scse")),
+    # ResNeXt's bottlenecks: a 3x3 convolution of 32 groups
+    ("smp_resnext50_d2", dict(encoder_name="resnext50_32x4d", encoder_depth=2, decoder_channels=(16, 8), in_channels=3, classes=2)),
 ]
 SMP_LAYOUTS = [  # every key and shape of full-size models, as their users' state dicts hold them
     ("resnet34_default", dict(encoder_name="resnet34", in_channels=3, classes=2)),
     ("resnet18_d4_in1_c5", dict(encoder_name="resnet18", encoder_depth=4, decoder_channels=(128, 64, 32, 16), in_channels=1, classes=5)),
     ("resnet50_default", dict(encoder_name="resnet50", in_channels=3, classes=1)),
     ("resnet34_scse", dict(encoder_name="resnet34", in_channels=3, classes=2, decoder_attention_type="scse")),
+    ("resnet101_default", dict(encoder_name="resnet101", in_channels=3, classes=2)),
+    ("resnet152_d4", dict(encoder_name="resnet152", encoder_depth=4, decoder_channels=(128, 64, 32, 16), in_channels=3, classes=2)),
+    ("resnext50_32x4d_default", dict(encoder_name="resnext50_32x4d", in_channels=3, classes=1)),
+    ("resnext101_32x8d_in1", dict(encoder_name="resnext101_32x8d", in_channels=1, classes=3)),
 ]
 
 

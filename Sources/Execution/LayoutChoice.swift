@@ -16,7 +16,8 @@ import Graph
 /// block, PReLU, and batch and instance norm where the channels are not a multiple of 4, run NCHW instead: there
 /// oneDNN 2.6's channels-last kernels for them take 3 to 30 times as long (2 channels at 256², batch 2: batch norm 1.6
 /// against 0.28 ms forward, PReLU 0.68 against 0.02), converting to and from the convolutions' NHWC 0.05 ms each; its
-/// channels-last batch norm for multiples of 4 is a vector kernel, 2 to 6 times faster than its NCHW one.
+/// channels-last batch norm for multiples of 4 is a vector kernel, 2 to 6 times faster than its NCHW one. A grouped
+/// convolution whose groups split the blocks (ResNeXt's 32 groups of 4 channels) runs channels-last too.
 /// Switched off: NCHW everywhere. An int8 network runs channels-last (but for the convolutions of the image on AVX2):
 /// oneDNN 2.6's int8 convolutions take NHWC only (on AVX2 and AVX-512 alike).
 enum LayoutChoice {
@@ -47,7 +48,7 @@ enum LayoutChoice {
             // float32 kernel for a few input channels into NHWC: a reorder after it costs a hundredth of its reference
             // loops; AVX-512's brgconv takes NHWC at the blocked kernel's speed).
             let convolvesImage = if case .conv2d = node.op { node.inputs.contains(graph.input) } else { false }
-            let mayBlock = !int8 || (convolvesImage && !CPUISA.hasAVX512)
+            let mayBlock = (!int8 || (convolvesImage && !CPUISA.hasAVX512)) && !Self.groupsSplitBlocks(node.op, block: block)
             let own: FormatTag = mayBlock && outputFits && read.allSatisfy(fills) ? blocked
                 : !int8 && Self.runsFasterPlain(node.op, channels: graph.shape(node.output)[1]) ? .abcd : .acdb
             for (k, input) in node.inputs.prefix(laidOut).enumerated() where formats[input.id] != own && !(inputAlone && input == graph.input) {
@@ -62,6 +63,13 @@ enum LayoutChoice {
             rewritten.nodes.append(node)
         }
         return (rewritten, precisions, formats)
+    }
+
+    /// Whether `op` is a grouped convolution whose groups hold channels that fill no block (ResNeXt-50's 32 groups of
+    /// 4 to 32): oneDNN 2.6 has no blocked kernel for a group boundary inside a block and runs its reference loops.
+    private static func groupsSplitBlocks(_ op: Op, block: Int) -> Bool {
+        guard case .conv2d(let a) = op, a.groups > 1 else { return false }
+        return (a.outputChannels / a.groups) % block != 0
     }
 
     /// Whether an op's NCHW kernel beats its channels-last one on a map of `channels` that fills no channel block.

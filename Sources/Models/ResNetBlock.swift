@@ -2,7 +2,8 @@ import NN
 import Tensors
 
 /// One residual block of a torchvision ResNet: `BasicBlock` (two 3x3 convolutions) or `Bottleneck` (1x1, 3x3,
-/// 1x1 with 4x expansion; the stride on the 3x3, as torchvision's v1.5), each convolution without bias and
+/// 1x1 with 4x expansion; the stride on the 3x3, as torchvision's v1.5; ResNeXt's 3x3 in `groups` groups, its width
+/// `planes · widthPerGroup / 64 · groups`), each convolution without bias and
 /// followed by batch norm, the input added back — through `downsample` (1x1 convolution + batch norm) where the
 /// stride or the width changes — and a ReLU. `(N, C_in, H, W)` → `(N, C_out, ⌈H/stride⌉, ⌈W/stride⌉)`.
 ///
@@ -37,18 +38,23 @@ public final class ResNetBlock: Module {
     /// - Parameters:
     ///   - inputChannels: torchvision's `inplanes`.
     ///   - planes: the block's width; its output is `planes · kind.expansion`.
-    public init(_ kind: Kind, inputChannels: Int, planes: Int, stride: Int, generator: inout SeededGenerator) {
+    ///   - groups, widthPerGroup: torchvision's (a bottleneck's; 1 and 64 for a ResNet, 32 and 4 for ResNeXt-50 32x4d).
+    public init(_ kind: Kind, inputChannels: Int, planes: Int, stride: Int, groups: Int = 1, widthPerGroup: Int = 64,
+                generator: inout SeededGenerator) {
         let output = planes * kind.expansion
-        func unit(_ input: Int, _ output: Int, _ kernel: Int, _ stride: Int, _ g: inout SeededGenerator) -> (Conv2d, BatchNorm2d) {
+        func unit(_ input: Int, _ output: Int, _ kernel: Int, _ stride: Int, groups: Int = 1, _ g: inout SeededGenerator)
+            -> (Conv2d, BatchNorm2d)
+        {
             (Conv2d(inputChannels: input, outputChannels: output, kernelSize: kernel, stride: stride, padding: kernel / 2,
-                    bias: false, generator: &g), BatchNorm2d(numFeatures: output))
+                    bias: false, groups: groups, generator: &g), BatchNorm2d(numFeatures: output))
         }
         switch kind {
         case .basic:
             convolutions = [unit(inputChannels, planes, 3, stride, &generator), unit(planes, planes, 3, 1, &generator)]
         case .bottleneck:
-            convolutions = [unit(inputChannels, planes, 1, 1, &generator), unit(planes, planes, 3, stride, &generator),
-                            unit(planes, output, 1, 1, &generator)]
+            let width = planes * widthPerGroup / 64 * groups
+            convolutions = [unit(inputChannels, width, 1, 1, &generator), unit(width, width, 3, stride, groups: groups, &generator),
+                            unit(width, output, 1, 1, &generator)]
         }
         downsample = stride != 1 || inputChannels != output ? unit(inputChannels, output, 1, stride, &generator) : nil
         (self.kind, self.stride) = (kind, stride)

@@ -1,7 +1,7 @@
 import NN
 import Tensors
 
-/// A torchvision ResNet without its classifier (`fc`, `avgpool`), as segmentation_models_pytorch's
+/// A torchvision ResNet or ResNeXt without its classifier (`fc`, `avgpool`), as segmentation_models_pytorch's
 /// `ResNetEncoder` holds it: a 7x7 stride-2 stem convolution (no bias) + batch norm + ReLU, a 3x3 stride-2 max-pool,
 /// and four layers of residual blocks, the first block of layers 2-4 with stride 2. Its state dict is torchvision's
 /// (`conv1.weight`, `bn1.*`, `layer1.0.conv1.weight`, ...), which is also what an ImageNet weights file holds.
@@ -10,13 +10,32 @@ import Tensors
 /// H/4; 3-5: layers 2-4 at H/8, H/16, H/32 (each size rounded up). All four layers are held whatever depth a model
 /// uses, as smp keeps them.
 public final class ResNetEncoder: Module {
-    /// The torchvision ResNets smp's `Unet` names by `encoder_name`.
+    /// The torchvision ResNets and ResNeXts smp's `Unet` names by `encoder_name`.
     public enum Variant: String, CaseIterable, Sendable, Codable {
-        case resnet18, resnet34, resnet50
+        case resnet18, resnet34, resnet50, resnet101, resnet152
+        case resnext50_32x4d, resnext101_32x4d, resnext101_32x8d, resnext101_32x16d, resnext101_32x32d, resnext101_32x48d
 
-        public var block: ResNetBlock.Kind { self == .resnet50 ? .bottleneck : .basic }
+        public var block: ResNetBlock.Kind { self == .resnet18 || self == .resnet34 ? .basic : .bottleneck }
         /// Blocks per layer.
-        public var layers: [Int] { self == .resnet18 ? [2, 2, 2, 2] : [3, 4, 6, 3] }
+        public var layers: [Int] {
+            switch self {
+            case .resnet18: [2, 2, 2, 2]
+            case .resnet34, .resnet50, .resnext50_32x4d: [3, 4, 6, 3]
+            case .resnet152: [3, 8, 36, 3]
+            case .resnet101, .resnext101_32x4d, .resnext101_32x8d, .resnext101_32x16d, .resnext101_32x32d, .resnext101_32x48d: [3, 4, 23, 3]
+            }
+        }
+        /// The 3x3 convolutions' groups and torchvision's `width_per_group` (1 and 64 for a ResNet).
+        public var grouping: (groups: Int, widthPerGroup: Int) {
+            switch self {
+            case .resnet18, .resnet34, .resnet50, .resnet101, .resnet152: (1, 64)
+            case .resnext50_32x4d, .resnext101_32x4d: (32, 4)
+            case .resnext101_32x8d: (32, 8)
+            case .resnext101_32x16d: (32, 16)
+            case .resnext101_32x32d: (32, 32)
+            case .resnext101_32x48d: (32, 48)
+            }
+        }
         /// Channels of features 1-5 (smp's `out_channels` without the input).
         public var featureChannels: [Int] { [64] + [64, 128, 256, 512].map { $0 * block.expansion } }
     }
@@ -48,7 +67,7 @@ public final class ResNetEncoder: Module {
             var layer: [ResNetBlock] = []
             for b in 0..<count {
                 let block = ResNetBlock(variant.block, inputChannels: width, planes: planes, stride: i > 0 && b == 0 ? 2 : 1,
-                                        generator: &generator)
+                                        groups: variant.grouping.groups, widthPerGroup: variant.grouping.widthPerGroup, generator: &generator)
                 width = block.outputChannels
                 layer.append(block)
             }

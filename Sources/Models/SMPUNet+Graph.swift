@@ -9,19 +9,22 @@ extension SMPUNet {
         let c = configuration
         let b = GraphBuilder(inputShape: inputShape)
 
-        func conv(_ x: Graph.Value, _ key: String, _ out: Int, kernel: Int, stride: Int = 1, bias: Bool = false) throws -> Graph.Value {
-            try b.conv2d(x, Conv2dAttributes(weight: key + ".weight", bias: bias ? key + ".bias" : nil, outputChannels: out,
-                                              kernel: kernel, stride: stride, padding: kernel / 2), name: key)
+        func conv(_ x: Graph.Value, _ key: String, _ out: Int, kernel: Int, stride: Int = 1, groups: Int = 1, bias: Bool = false) throws
+            -> Graph.Value
+        {
+            try b.conv2d(x, Conv2dAttributes(weight: key + ".weight", bias: bias ? key + ".bias" : nil, outputChannels: out, kernel: kernel,
+                                              stride: stride, padding: kernel / 2, groups: groups), name: key)
         }
         func norm(_ x: Graph.Value, _ key: String) throws -> Graph.Value {
             try b.batchNorm(x, BatchNormAttributes(prefix: key + "."), name: key)
         }
-        // torchvision's BasicBlock / Bottleneck: convolutions with batch norm, ReLU between, the input added back.
+        // torchvision's BasicBlock / Bottleneck (ResNeXt's grouped): convolutions with batch norm, ReLU between, the input
+        // added back.
         func block(_ x: Graph.Value, _ block: ResNetBlock, _ key: String) throws -> Graph.Value {
             var y = x
             for (i, (convolution, _)) in block.convolutions.enumerated() {
                 let w = convolution.weight.value.shape
-                y = try conv(y, "\(key).conv\(i + 1)", w[0], kernel: w[2], stride: convolution.stride)
+                y = try conv(y, "\(key).conv\(i + 1)", w[0], kernel: w[2], stride: convolution.stride, groups: convolution.groups)
                 y = try norm(y, "\(key).bn\(i + 1)")
                 if i < block.convolutions.count - 1 { y = try b.relu(y, name: "\(key).relu\(i + 1)") }
             }

@@ -1,6 +1,6 @@
 extension SMPUNetConfiguration {
     /// The configuration of an smp `Unet` state dict, read from its keys and shapes alone: the encoder from its
-    /// blocks (a `conv3` means bottlenecks: ResNet-50; six blocks in `layer3`: ResNet-34, else ResNet-18), the depth
+    /// blocks (`encoderVariant(shapes:)`), the depth
     /// and widths from `decoder.blocks.{i}.conv1.0.weight`, the classes from `segmentation_head.0.weight`, scse attention
     /// from `decoder.blocks.0.attention2.attention.sSE.0.weight`.
     /// - Returns: nil when the keys are not an smp `Unet`'s (no `encoder.conv1.weight` or `segmentation_head.0.weight`).
@@ -9,21 +9,13 @@ extension SMPUNetConfiguration {
         guard let stem = shapes["encoder.conv1.weight"], let head = shapes["segmentation_head.0.weight"] else { return nil }
         guard stem.count == 4, stem[0] == 64, stem[2] == 7, stem[3] == 7, head.count == 4 else {
             throw .incompatibleCheckpoint("an smp model whose encoder is not a ResNet (encoder.conv1.weight \(stem)); "
-                + "resnet18, resnet34 and resnet50 encoders are supported")
+                + "ResNet and ResNeXt encoders are supported")
         }
         if shapes.keys.contains(where: { $0.hasPrefix("decoder.center.") || $0.hasPrefix("classification_head.") }) {
             throw .incompatibleCheckpoint("an smp Unet with a center block or a classification head (aux_params), "
                 + "which this version does not build")
         }
-        let encoder: ResNetEncoder.Variant
-        if shapes["encoder.layer3.6.conv1.weight"] != nil {
-            throw .incompatibleCheckpoint("an smp Unet with a ResNet encoder deeper than ResNet-50 (layer3 has more than 6 "
-                + "blocks); resnet18, resnet34 and resnet50 are supported")
-        } else if shapes["encoder.layer1.0.conv3.weight"] != nil {
-            encoder = .resnet50
-        } else {
-            encoder = shapes["encoder.layer3.5.conv1.weight"] != nil ? .resnet34 : .resnet18
-        }
+        let encoder = try encoderVariant(shapes: shapes)
         var widths: [Int] = []
         while widths.count < 6, let w = shapes["decoder.blocks.\(widths.count).conv1.0.weight"], w.count == 4 { widths.append(w[0]) }
         guard (1...5).contains(widths.count) else {
@@ -40,5 +32,33 @@ extension SMPUNetConfiguration {
         let attention: DecoderAttention? = shapes["decoder.blocks.0.attention2.attention.sSE.0.weight"] != nil ? .scse : nil
         return SMPUNetConfiguration(encoder: encoder, encoderDepth: widths.count, decoderChannels: widths, inputChannels: stem[1],
                                     classes: head[0], decoderAttention: attention)
+    }
+
+    /// The ResNet or ResNeXt whose blocks an smp state dict's `encoder.*` keys hold: basic blocks or bottlenecks (a
+    /// `conv3`), a bottleneck's groups and width per group (`layer1.0.conv2.weight` is `(width, width / groups, 3, 3)`,
+    /// and layer 1's width is `widthPerGroup · groups`), and the blocks of each layer the file holds (a file without
+    /// the layers past its depth matches the smallest encoder that fits).
+    /// - Throws: `UNetError.incompatibleCheckpoint` for blocks no encoder smp names has, saying what they are.
+    static func encoderVariant(shapes: [String: [Int]]) throws(UNetError) -> ResNetEncoder.Variant {
+        let bottleneck = shapes["encoder.layer1.0.conv3.weight"] != nil
+        var grouping = (groups: 1, widthPerGroup: 64)
+        if bottleneck, let w = shapes["encoder.layer1.0.conv2.weight"], w.count == 4, w[1] > 0, w[0] % w[1] == 0 {
+            grouping = (w[0] / w[1], w[1])
+        }
+        let blocks: [Int?] = (1...4).map { layer in
+            var count = 0
+            while count < 64, shapes["encoder.layer\(layer).\(count).conv1.weight"] != nil { count += 1 }
+            return count == 0 ? nil : count
+        }
+        let match = ResNetEncoder.Variant.allCases.first { v in
+            (v.block == .bottleneck) == bottleneck && v.grouping == grouping && zip(v.layers, blocks).allSatisfy { $1 == nil || $0 == $1 }
+        }
+        guard let match else {
+            let counts = blocks.map { $0.map(String.init) ?? "-" }.joined(separator: ", ")
+            throw .incompatibleCheckpoint("an smp Unet whose encoder has \(bottleneck ? "bottleneck" : "basic") blocks (\(counts) per layer"
+                + (grouping.groups > 1 ? ", \(grouping.groups) groups of width \(grouping.widthPerGroup)" : "") + "), which no encoder this "
+                + "version builds has (\(ResNetEncoder.Variant.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        return match
     }
 }

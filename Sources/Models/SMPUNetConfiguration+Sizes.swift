@@ -2,7 +2,9 @@ extension SMPUNetConfiguration {
     /// The number of trainable parameters (weights, biases, batch-norm affine parameters), counted from the
     /// configuration as `SMPUNet.init` lays it out, in floating point. Checked before any weight is allocated.
     public var parameterCount: Double {
-        func conv(_ input: Int, _ output: Int, _ kernel: Int) -> Double { Double(input) * Double(output) * Double(kernel * kernel) }
+        func conv(_ input: Int, _ output: Int, _ kernel: Int, groups: Int = 1) -> Double {
+            Double(input / groups) * Double(output) * Double(kernel * kernel)
+        }
         func norm(_ channels: Int) -> Double { 2 * Double(channels) }
         var total = conv(inputChannels, 64, 7) + norm(64)
         var width = 64
@@ -14,7 +16,9 @@ extension SMPUNetConfiguration {
                 if encoder.block == .basic {
                     total += conv(width, planes, 3) + conv(planes, planes, 3) + 2 * norm(planes)
                 } else {
-                    total += conv(width, planes, 1) + conv(planes, planes, 3) + conv(planes, output, 1) + 2 * norm(planes) + norm(output)
+                    let (groups, widthPerGroup) = encoder.grouping
+                    let inner = planes * widthPerGroup / 64 * groups
+                    total += conv(width, inner, 1) + conv(inner, inner, 3, groups: groups) + conv(inner, output, 1) + 2 * norm(inner) + norm(output)
                 }
                 if (i > 0 && b == 0) || width != output { total += conv(width, output, 1) + norm(output) }
                 width = output

@@ -1,45 +1,52 @@
 import Kernels
 import Tensors
 
-/// 2-D convolution over `(N, C_in, H, W)` input, groups 1, dilation 1. Mirrors `torch.nn.Conv2d`
-/// (https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html); defaults match PyTorch's.
+/// 2-D convolution over `(N, C_in, H, W)` input, dilation 1. Mirrors `torch.nn.Conv2d`
+/// (https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html); defaults match PyTorch's. With `groups` above
+/// 1 (ResNeXt's), it holds the parameters a graph's convolution reads; the eager call takes groups 1.
 public final class Conv2d: Module {
-    /// `(C_out, C_in, kH, kW)`, PyTorch OIHW.
+    /// `(C_out, C_in / groups, kH, kW)`, PyTorch OIHW.
     public let weight: Parameter
     /// `(C_out)`, or nil for `bias=False`.
     public let bias: Parameter?
     public let stride: Int
     public let padding: Int
+    /// Input and output channels split into this many independent convolutions (PyTorch's `groups`).
+    public let groups: Int
     public var isTraining = true
 
     public var namedTensors: [(String, Parameter)] {
         [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
     }
 
-    /// A convolution initialised as PyTorch does (uniform in `±1/sqrt(C_in·k·k)`).
+    /// A convolution initialised as PyTorch does (uniform in `±1/sqrt(C_in / groups·k·k)`); `groups` divides both
+    /// channel counts.
     public init(
         inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-        bias: Bool = true, generator: inout SeededGenerator
+        bias: Bool = true, groups: Int = 1, generator: inout SeededGenerator
     ) {
         let (w, b) = defaultConvolutionInitialization(
-            weightShape: [outputChannels, inputChannels, kernelSize, kernelSize],
-            fanIn: inputChannels * kernelSize * kernelSize, biasCount: bias ? outputChannels : nil,
+            weightShape: [outputChannels, inputChannels / groups, kernelSize, kernelSize],
+            fanIn: inputChannels / groups * kernelSize * kernelSize, biasCount: bias ? outputChannels : nil,
             generator: &generator)
         weight = Parameter(w)
         self.bias = b.map { Parameter($0) }
         self.stride = stride
         self.padding = padding
+        self.groups = groups
     }
 
     /// `(N, C_in, H, W)` → `(N, C_out, (H + 2p − k)/s + 1, (W + 2p − k)/s + 1)`.
+    /// - Throws: `TensorError` for groups above 1, which only a compiled graph runs, or for shapes that do not fit.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try conv2dForward(x, weight: weight.value, bias: bias?.value, stride: stride, padding: padding)
+        guard groups == 1 else { throw TensorError("conv2d", "groups \(groups): the eager convolution takes groups 1; compile a graph") }
+        return try conv2dForward(x, weight: weight.value, bias: bias?.value, stride: stride, padding: padding)
     }
 
     /// The output and a pullback that keeps `x` alive, accumulates into `weight.grad` and `bias.grad`, and
     /// returns the input gradient.
     public func forward(_ x: Tensor) throws -> (Tensor, Pullback) {
-        let weightValue = weight.value
+        let weightValue = weight.value  // (groups above 1 are refused by the call below)
         return (try self(x), { dy in
             let (dWeight, dBias) = try conv2dBackwardWeights(
                 dy, input: x, weightShape: weightValue.shape, withBias: self.bias != nil, stride: self.stride,

@@ -23,7 +23,8 @@ struct ArchitectureOptions: ParsableArguments {
     @Option(help: "Base width.") var base = 64
     @Option(help: "Number of down-samplings.") var depth = 4
     @Option(help: ArgumentHelp("3x3 convolution padding.", valueName: "same|valid")) var padding: UNetConfiguration.Padding = .same
-    @Option(help: ArgumentHelp("smp-unet: the encoder.", valueName: "resnet18|resnet34|resnet50")) var encoder: ResNetEncoder.Variant = .resnet34
+    @Option(help: ArgumentHelp("smp-unet: the encoder, smp's encoder_name (a torchvision ResNet or ResNeXt).", valueName: "encoder"))
+    var encoder: ResNetEncoder.Variant = .resnet34
     @Option(help: "smp-unet: encoder stages the decoder uses (1-5).") var encoderDepth = 5
     @Option(help: ArgumentHelp("smp-unet: decoder block widths, deepest first, one per stage (default: 256,128,64,32,16, "
         + "the last --encoder-depth of them).", valueName: "widths")) var decoderChannels: String?

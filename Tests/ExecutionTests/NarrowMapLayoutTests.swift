@@ -46,4 +46,42 @@ struct NarrowMapLayoutTests {
             expectClose(a.grad, b.grad, rtol: 1e-4, atol: 1e-5, name)
         }
     }
+
+    /// ResNeXt's 3x3 convolution of 32 groups of 4 channels: its groups split the channel blocks, where oneDNN 2.6
+    /// has only its reference loops (15 times slower than PyTorch on smp's ResNeXt-50 Unet); channels-last it has a
+    /// vector kernel.
+    @Test("a grouped convolution whose groups split the channel blocks runs channels-last, not oneDNN's reference loops",
+          .enabled(if: CPUISA.channelBlock != nil, "this CPU runs every map channels-last"))
+    func groupsRunChannelsLast() throws {
+        var g = SeededGenerator(seed: 32)
+        let x = Tensor.normal(shape: [2, 64, 10, 12], using: &g)
+        let b = GraphBuilder(inputShape: x.shape)
+        let wide = try b.conv2d(b.input, Conv2dAttributes(weight: "c1.weight", outputChannels: 128, kernel: 1), name: "c1")
+        let grouped = try b.relu(try b.conv2d(wide, Conv2dAttributes(weight: "c2.weight", outputChannels: 128, kernel: 3, stride: 2,
+                                                                      padding: 1, groups: 32), name: "c2"), name: "relu")
+        let graph = b.graph(output: try b.conv2d(grouped, Conv2dAttributes(weight: "c3.weight", outputChannels: 64, kernel: 1), name: "c3"))
+        let parameters: [(String, Parameter)] = [
+            ("c1.weight", Parameter(Tensor.normal(shape: [128, 64, 1, 1], standardDeviation: 0.1, using: &g))),
+            ("c2.weight", Parameter(Tensor.normal(shape: [128, 4, 3, 3], standardDeviation: 0.2, using: &g))),
+            ("c3.weight", Parameter(Tensor.normal(shape: [64, 128, 1, 1], standardDeviation: 0.1, using: &g))),
+        ]
+        for training in [false, true] {
+            let (laidOutParameters, plainParameters) = (parameters.map { ($0.0, Parameter($0.1.value)) }, parameters.map { ($0.0, Parameter($0.1.value)) })
+            let laidOut = try CompiledNetwork(graph: graph, parameters: laidOutParameters, training: training)
+            let plain = try CompiledNetwork(graph: graph, parameters: plainParameters, training: training,
+                                            passes: Set(Pass.allCases).subtracting([.layout]))
+            let layouts = Dictionary(laidOut.memoryPlan.rows.filter { $0.kind == "activation" }.map { ($0.name, $0.layout) },
+                                     uniquingKeysWith: { a, _ in a })
+            let name = "c2+relu"  // the ReLU fused
+            #expect(layouts[name] == "acdb" && layouts["c1"] != "acdb", "\(layouts)")
+            let implementation = try #require(laidOut.convolutionImplementations[name], "\(laidOut.convolutionImplementations)")
+            #expect(!implementation.hasPrefix("ref"), "\(implementation)")
+            expectClose(try laidOut.forward(x), try plain.forward(x), rtol: 1e-4, atol: 1e-5, "logits, training \(training)")
+            guard training else { continue }
+            let dy = Tensor.normal(shape: laidOut.outputShape, using: &g)
+            try laidOut.backward(dy)
+            try plain.backward(dy)
+            for ((name, a), (_, b)) in zip(laidOutParameters, plainParameters) { expectClose(a.grad, b.grad, rtol: 1e-4, atol: 1e-5, name) }
+        }
+    }
 }

@@ -8,14 +8,15 @@ import Tensors
 import TestSupport
 import Testing
 
-/// segmentation_models_pytorch's `Unet` (ResNet-18, -34 and -50 encoders, and scse decoder attention, whose gates
-/// weigh maps in the blocked layout with passes on, written by scripts/make_fixtures.py with the package itself) run by the engine with every pass off and every pass on, against smp's logits, gradients and
-/// running statistics at an odd input size (37x45: every stride-2 stage rounds up, every up-sampling has a size to
-/// reach). Weight gradients are compared as tensors (`expectCloseInNorm`): they agree with smp's to about 1e-6, but
-/// a few small elements of sums over every pixel land past an elementwise tolerance.
+/// segmentation_models_pytorch's `Unet` (ResNet-18, -34 and -50 encoders, ResNeXt-50 32x4d's grouped convolutions,
+/// and scse decoder attention, whose gates weigh maps in the blocked layout with passes on, written by
+/// scripts/make_fixtures.py with the package itself) run by the engine with every pass off and every pass on, against
+/// smp's logits, gradients and running statistics at an odd input size (37x45: every stride-2 stage rounds up, every
+/// up-sampling has a size to reach). Weight gradients are compared as tensors (`expectCloseInNorm`): they agree with
+/// smp's to about 1e-6, but a few small elements of sums over every pixel land past an elementwise tolerance.
 @Suite("smp Unet parity with segmentation_models_pytorch, passes off and on")
 struct SMPUNetParityTests {
-    static let names = ["smp_resnet18_d3", "smp_resnet34_d2_c1", "smp_resnet50_d2", "smp_resnet18_d3_scse"]
+    static let names = ["smp_resnet18_d3", "smp_resnet34_d2_c1", "smp_resnet50_d2", "smp_resnet18_d3_scse", "smp_resnext50_d2"]
 
     /// The fixture's network with its parameters: every tensor the graph reads comes from the fixture.
     static func model(_ name: String) throws -> (SMPUNet, Graph, Fixture) {

@@ -39,7 +39,8 @@ struct SMPUNetLayoutTests {
         }
     }
 
-    static let names = ["resnet34_default", "resnet18_d4_in1_c5", "resnet50_default", "resnet34_scse"]
+    static let names = ["resnet34_default", "resnet18_d4_in1_c5", "resnet50_default", "resnet34_scse", "resnet101_default", "resnet152_d4",
+                        "resnext50_32x4d_default", "resnext101_32x8d_in1"]
 
     static let layouts: [String: Layout] = {
         let data = FileManager.default.contents(atPath: Fixture.path("models/smp_layouts.json")) ?? Data()
@@ -98,6 +99,24 @@ struct SMPUNetLayoutTests {
             || $0.key.hasSuffix("running_var") || $0.key.hasSuffix("num_batches_tracked"))) }
         let other = #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: layer) }
         #expect(other.map { "\($0)" }?.contains("a norm other than batch norm") == true)
+    }
+
+    /// The encoder is the one whose blocks, groups and widths the keys hold; blocks no encoder smp names has are
+    /// refused saying what they are.
+    @Test("encoders are told apart by their blocks (ResNet-50, -101, ResNeXt); other block counts or groups are refused in one line")
+    func encoderBlocks() throws {
+        let resnext = try #require(Self.layouts["resnext50_32x4d_default"]).shapes
+        #expect(try SMPUNetConfiguration.detect(shapes: resnext)?.encoder == .resnext50_32x4d)
+        var sixteenGroups = resnext
+        sixteenGroups["encoder.layer1.0.conv2.weight"] = [128, 8, 3, 3]
+        let groups = #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: sixteenGroups) }
+        #expect(groups.map { "\($0)" }?.contains("bottleneck blocks (3, 4, 6, 3 per layer, 16 groups of width 8), which no encoder") == true,
+                "\(String(describing: groups))")
+        var longer = try #require(Self.layouts["resnet101_default"]).shapes
+        #expect(try SMPUNetConfiguration.detect(shapes: longer)?.encoder == .resnet101)
+        longer["encoder.layer3.23.conv1.weight"] = [256, 1024, 1, 1]
+        let blocks = #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: longer) }
+        #expect(blocks.map { "\($0)" }?.contains("bottleneck blocks (3, 4, 24, 3 per layer)") == true, "\(String(describing: blocks))")
     }
 
     @Test("the parameter count is computed without building the network", arguments: Self.names)

@@ -60,4 +60,17 @@ struct ConvolutionLayerTests {
         #expect(up.weight.value.scalars.allSatisfy { abs($0) <= upBound })
         #expect(up.weight.value.scalars.map(abs).max()! > 0.9 * upBound)
     }
+
+    /// ResNeXt's grouped convolution: the weight `(C_out, C_in / groups, k, k)` and PyTorch's bound from that fan-in;
+    /// only a compiled graph runs it (the graph tests compare it with PyTorch), so the eager call refuses it.
+    @Test("a grouped Conv2d holds PyTorch's weight shape and initialisation; its eager call is refused in one line")
+    func groupedConv2d() throws {
+        var g = SeededGenerator(seed: 3)
+        let conv = Conv2d(inputChannels: 64, outputChannels: 32, kernelSize: 3, padding: 1, bias: false, groups: 32, generator: &g)
+        #expect(conv.weight.value.shape == [32, 2, 3, 3])
+        let bound = 1 / Float(2 * 3 * 3).squareRoot()
+        #expect(conv.weight.value.scalars.allSatisfy { abs($0) <= bound } && conv.weight.value.scalars.map(abs).max()! > 0.9 * bound)
+        let error = #expect(throws: TensorError.self) { try conv(Tensor(shape: [1, 64, 4, 4])) }
+        #expect(error.map { "\($0)" }?.contains("groups 32: the eager convolution takes groups 1") == true, "\(String(describing: error))")
+    }
 }
