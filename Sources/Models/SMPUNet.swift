@@ -22,6 +22,10 @@ public final class SMPUNet: Module {
     public let head: Conv2d
     public var isTraining = true
 
+    /// The keys of smp's optional classification head (`aux_params`), which this project does not build: the masks
+    /// do not depend on it.
+    public static let classificationHeadPrefix = "classification_head."
+
     public var namedChildren: [(String, any Module)] {
         var children: [(String, any Module)] = [("encoder", encoder)]
         for (i, (conv1, conv2)) in decoder.enumerated() {

@@ -3,6 +3,8 @@ extension SMPUNetConfiguration {
     /// blocks (`encoderVariant(shapes:)`), the depth
     /// and widths from `decoder.blocks.{i}.conv1.0.weight`, the classes from `segmentation_head.0.weight`, scse attention
     /// from `decoder.blocks.0.attention2.attention.sSE.0.weight`.
+    /// A classification head (`aux_params`: `classification_head.*`) is not part of the configuration: the masks do
+    /// not depend on it (`ModelFile` leaves its tensors out).
     /// - Returns: nil when the keys are not an smp `Unet`'s (no `encoder.conv1.weight` or `segmentation_head.0.weight`).
     /// - Throws: `UNetError.incompatibleCheckpoint` for an smp `Unet` this project does not build yet, naming what.
     public static func detect(shapes: [String: [Int]]) throws(UNetError) -> SMPUNetConfiguration? {
@@ -11,9 +13,8 @@ extension SMPUNetConfiguration {
             throw .incompatibleCheckpoint("an smp model whose encoder is not a ResNet (encoder.conv1.weight \(stem)); "
                 + "ResNet and ResNeXt encoders are supported")
         }
-        if shapes.keys.contains(where: { $0.hasPrefix("decoder.center.") || $0.hasPrefix("classification_head.") }) {
-            throw .incompatibleCheckpoint("an smp Unet with a center block or a classification head (aux_params), "
-                + "which this version does not build")
+        if shapes.keys.contains(where: { $0.hasPrefix("decoder.center.") }) {
+            throw .incompatibleCheckpoint("an smp Unet with a center block (decoder.center.*), which this version does not build")
         }
         let encoder = try encoderVariant(shapes: shapes)
         var widths: [Int] = []

@@ -88,6 +88,30 @@ struct SMPUNetParityTests {
         expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4, name)
     }
 
+    /// smp's `aux_params` adds `classification_head.3.{weight,bias}` (a linear layer after pooling the deepest
+    /// feature), which the masks do not depend on: the file loads without it, saying so.
+    @Test("a .pth with smp's classification head (aux_params) loads without the head, says so, and predicts smp's masks")
+    func classificationHead() throws {
+        let (model, _, f) = try Self.model("smp_resnet18_d3")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("smp-aux-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("model.pth").path
+        var g = SeededGenerator(seed: 6)
+        let head: [(key: String, tensor: StoredTensor)] = [
+            ("classification_head.3.weight", StoredTensor(Tensor.normal(shape: [4, 128], using: &g))),
+            ("classification_head.3.bias", StoredTensor(Tensor.normal(shape: [4], using: &g))),
+        ]
+        try TorchCheckpoint.write(ModelFile.storedTensors(of: model) + head, to: path)
+        let loaded = try ModelFile.load(path: path)
+        #expect(loaded.model.architecture == model.architecture)
+        #expect(loaded.report.contains { $0.hasPrefix("smp's classification head (aux_params: 2 classification_head.* tensors) is not built") },
+                "\(loaded.report)")
+        #expect(!loaded.tensors.contains { $0.key.hasPrefix("classification_head.") })
+        let network = try CompiledUNet(loaded.model, inputShape: try f.tensor("x").shape, training: false)
+        expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4)
+    }
+
     @Test("at a size divisible by 32 (whole-factor up-sampling, oneDNN's resampling in the blocked layout) passes on equal passes off")
     func wholeFactors() throws {
         let (model, _, _) = try Self.model("smp_resnet18_d3")
