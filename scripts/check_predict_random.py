@@ -7,7 +7,8 @@ ResidualEncoderUNet, through scripts/make_fixtures.py's pinned constructors) in 
 channels, classes), with random norm statistics and PReLU slopes, saves its state dict as its users do, and writes one
 to three random 8-bit images of a size drawn at random (odd for BasicUNet). `unet predict --save-probabilities`
 (random --batch-size, `--strides` for MONAI's UNet, whose checkpoints do not record them, and `--norm none` for MONAI
-networks built without norm, whose keys are instance norm's without affine parameters) must match the package's
+networks built without norm, whose keys are instance norm's without affine parameters, `--decoder-interpolation
+bilinear` for smp's bilinear decoders) must match the package's
 eval-mode softmax (sigmoid for one class) computed in float64 within 1e-4 or twice the package's own float32 distance
 from it, whichever is larger (a ResNet-152's float32 moves probabilities by 2e-4); with --amp, the package's float32
 within 2e-2 or twice PyTorch's own bf16 autocast's distance from it, whichever is larger; with --int8, the model
@@ -97,9 +98,13 @@ def smp_unet(rng):
                   in_channels=rng.choice([1, 3]), classes=rng.choice([1, 2, 3]))
     if rng.random() < 0.3 and min(decoder) >= 16:
         config["decoder_attention_type"] = "scse"
+    flags = []
+    if rng.random() < 0.3:
+        config["decoder_interpolation"] = "bilinear"
+        flags = ["--decoder-interpolation", "bilinear"]
     multiple = 2 ** depth
     size = (multiple * rng.randint(2, 5), multiple * rng.randint(2, 5))
-    return f"smp Unet {config}", make_fixtures.smp_unet(**config), config["in_channels"], config["classes"], size, []
+    return f"smp Unet {config}", make_fixtures.smp_unet(**config), config["in_channels"], config["classes"], size, flags
 
 
 def nnunet(rng):

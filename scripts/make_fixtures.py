@@ -763,6 +763,9 @@ SMP_PARITY = [  # small enough to commit: layers past the encoder depth are not 
                                   decoder_attention_type="scse")),
     # ResNeXt's bottlenecks: a 3x3 convolution of 32 groups
     ("smp_resnext50_d2", dict(encoder_name="resnext50_32x4d", encoder_depth=2, decoder_channels=(16, 8), in_channels=3, classes=2)),
+    # decoder_interpolation="bilinear": up-sampling by fractional factors to the skips' odd sizes
+    ("smp_resnet34_d2_bilinear", dict(encoder_name="resnet34", encoder_depth=2, decoder_channels=(16, 8), in_channels=3, classes=2,
+                                      decoder_interpolation="bilinear")),
 ]
 SMP_LAYOUTS = [  # every key and shape of full-size models, as their users' state dicts hold them
     ("resnet34_default", dict(encoder_name="resnet34", in_channels=3, classes=2)),
@@ -792,7 +795,8 @@ def smp_cases():
         out = parity_tensors(model, torch.randn(2, config["in_channels"], 37, 45), keep=lambda k: not k.startswith(unused))
         save("models", name, out, encoder=config["encoder_name"], depth=depth,
              decoder_channels=",".join(map(str, config["decoder_channels"])), in_channels=config["in_channels"],
-             classes=config["classes"], attention=config.get("decoder_attention_type") or "none")
+             classes=config["classes"], attention=config.get("decoder_attention_type") or "none",
+             interpolation=config.get("decoder_interpolation", "nearest"))
     # smp's patch_first_conv: ImageNet stem weights adapted to 1, 2 and 4 input channels.
     from segmentation_models_pytorch.encoders._utils import patch_first_conv
     torch.manual_seed(51)

@@ -20,16 +20,18 @@ public struct ArchitectureOverrides: Sendable, Equatable {
     /// A MONAI `UNet`'s or `BasicUNet`'s norm, which its keys show unless it has no parameters (instance norm without
     /// affine parameters, or none).
     public var norm: MONAINorm?
+    /// An smp `Unet`'s `decoder_interpolation`, which its weights do not show.
+    public var decoderInterpolation: SMPUNetConfiguration.DecoderInterpolation?
 
     public init(layout: UNetConfiguration.Layout? = nil, inputChannels: Int? = nil, classes: Int? = nil,
                 baseWidth: Int? = nil, depth: Int? = nil, padding: UNetConfiguration.Padding? = nil,
                 merge: UNetConfiguration.SkipMerge? = nil, concatOrder: UNetConfiguration.ConcatOrder? = nil,
                 batchNorm: Bool? = nil, convolutionBias: Bool? = nil, upsampling: UNetConfiguration.Upsampling? = nil,
-                strides: [Int]? = nil, norm: MONAINorm? = nil) {
+                strides: [Int]? = nil, norm: MONAINorm? = nil, decoderInterpolation: SMPUNetConfiguration.DecoderInterpolation? = nil) {
         (self.layout, self.inputChannels, self.classes, self.baseWidth, self.depth) = (layout, inputChannels, classes, baseWidth, depth)
         (self.padding, self.merge, self.concatOrder) = (padding, merge, concatOrder)
         (self.batchNorm, self.convolutionBias, self.upsampling, self.strides) = (batchNorm, convolutionBias, upsampling, strides)
-        self.norm = norm
+        (self.norm, self.decoderInterpolation) = (norm, decoderInterpolation)
     }
 
     /// True when nothing was given.
@@ -83,6 +85,7 @@ public struct ArchitectureOverrides: Sendable, Equatable {
         check("up-sampling", upsampling, c.upsampling, \.rawValue)
         if strides != nil { found.append("strides (a classic U-Net has none)") }
         if norm != nil { found.append("norm (a classic U-Net's is --batch-norm)") }
+        if decoderInterpolation != nil { found.append("decoder interpolation (a classic U-Net's is --bilinear)") }
         return found
     }
 
@@ -119,8 +122,17 @@ public struct ArchitectureOverrides: Sendable, Equatable {
                 found.append("norm (\(architecture) has none to set)")
             }
         }
+        if let decoderInterpolation {
+            if case .smpUNet(let c) = architecture {
+                if c.decoderInterpolation != decoderInterpolation {
+                    found.append("decoder interpolation \(decoderInterpolation.rawValue) (the file has \(c.decoderInterpolation.rawValue))")
+                }
+            } else {
+                found.append("decoder interpolation (\(architecture) has none to set)")
+            }
+        }
         var classic = self
-        (classic.inputChannels, classic.classes, classic.strides, classic.norm) = (nil, nil, nil, nil)
+        (classic.inputChannels, classic.classes, classic.strides, classic.norm, classic.decoderInterpolation) = (nil, nil, nil, nil, nil)
         if !classic.isEmpty { found.append("classic U-Net options (the file is \(architecture))") }
         return found
     }

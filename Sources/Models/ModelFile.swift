@@ -68,6 +68,15 @@ public enum ModelFile {
                 + "(smp's save_pretrained); give a model file")
         }
         let config = try SMPPretrainedConfig.decode(try FileContents.read(configPath, limit: SMPPretrainedConfig.sizeLimit), path: configPath)
+        // config.json records what the weights cannot show: the decoder's interpolation.
+        var options = options
+        if let mode = config.interpolation {
+            if let given = options.overrides.decoderInterpolation, given != mode {
+                throw UNetError.incompatibleCheckpoint("\(path): --decoder-interpolation \(given.rawValue), but \(configPath) says "
+                    + "decoder_interpolation \(CheckpointError.quote(mode.rawValue))")
+            }
+            options.overrides.decoderInterpolation = mode
+        }
         let loaded = try load(try Checkpoint.read(path: weightsPath), path: weightsPath, options: options)
         guard case .smpUNet(let detected) = loaded.model.architecture else {
             throw UNetError.incompatibleCheckpoint("\(weightsPath): not the weights of an smp Unet, as \(configPath) says")
@@ -275,7 +284,7 @@ public enum ModelFile {
         }
         let shapes = Dictionary(tensors.map { ($0.key, $0.tensor.shape) }, uniquingKeysWith: { a, _ in a })
         let found: (architecture: Architecture, what: String, notes: [String])?
-        do { found = try detectedPeer(shapes, strides: overrides.strides, norm: overrides.norm) } catch { throw UNetError.incompatibleCheckpoint("\(path): \(error)") }
+        do { found = try detectedPeer(shapes, overrides: overrides) } catch { throw UNetError.incompatibleCheckpoint("\(path): \(error)") }
         if let found {
             report += ["detected \(found.architecture)"] + found.notes
             return (try checked(found.architecture, contradictions: overrides.contradictions(withForeign: found.architecture), found.what), false)
@@ -304,9 +313,10 @@ public enum ModelFile {
     /// The peer network (smp, MONAI, nnU-Net) whose keys and shapes `shapes` are, with what it is (for a flag that
     /// contradicts it) and what detection had to assume; nil for none of them.
     /// - Throws: `UNetError.incompatibleCheckpoint` for a peer network this project does not build, naming what.
-    private static func detectedPeer(_ shapes: [String: [Int]], strides: [Int]?, norm: MONAINorm?) throws(UNetError)
+    private static func detectedPeer(_ shapes: [String: [Int]], overrides: ArchitectureOverrides) throws(UNetError)
         -> (architecture: Architecture, what: String, notes: [String])?
     {
+        let (strides, norm) = (overrides.strides, overrides.norm)
         // Instance norm without affine parameters and no norm leave the same keys: none.
         func normNote(_ found: MONAINorm) -> [String] {
             norm == nil && found == .instance
@@ -314,14 +324,16 @@ public enum ModelFile {
                     + "built with norm=None"]
                 : []
         }
-        if let c = try SMPUNetConfiguration.detect(shapes: shapes) {
+        if var c = try SMPUNetConfiguration.detect(shapes: shapes) {
             let imageNet = c.inputChannels == 3
                 ? "give --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 for a model trained with ImageNet's (smp's get_preprocessing_fn)"
                 : "give --mean and --std, one value per channel, for a model trained on normalized inputs"
-            return (.smpUNet(c), "is an smp Unet", [
-                "smp's decoder_interpolation leaves no trace in the weights: assumed its default, nearest (other modes are not built)",
-                "smp checkpoints do not record their preprocessing: assumed pixels / 255; " + imageNet,
-            ])
+            c.decoderInterpolation = overrides.decoderInterpolation ?? .nearest
+            let interpolation = overrides.decoderInterpolation != nil ? [] : [
+                "smp's decoder_interpolation leaves no trace in the weights: assumed its default, nearest; give "
+                    + "--decoder-interpolation bilinear for a model built with it (other modes are not built)"]
+            return (.smpUNet(c), "is an smp Unet", interpolation + ["smp checkpoints do not record their preprocessing: assumed "
+                + "pixels / 255; " + imageNet])
         }
         if let c = try BasicUNetConfiguration.detect(shapes: shapes, norm: norm) {
             return (.basicUNet(c), "is a MONAI BasicUNet", [c.detectionAssumptions] + normNote(c.norm))

@@ -3,7 +3,7 @@ import Foundation
 
 /// The `config.json` of an smp model folder written by `save_pretrained` (beside `model.safetensors`): the arguments
 /// the model was built with. Only what this project builds is accepted: `Unet` with batch-norm decoder blocks,
-/// nearest up-sampling, no attention or scse, and no classification head.
+/// nearest or bilinear up-sampling, no attention or scse.
 public struct SMPPretrainedConfig: Decodable, Sendable {
     public let modelClass: String?
     public let encoderName: String?
@@ -38,12 +38,17 @@ public struct SMPPretrainedConfig: Decodable, Sendable {
         }
         if let name = config.modelClass, name != "Unet" { throw refuse("_model_class", name, "Unet") }
         if let norm = config.decoderUseNorm, norm != "batchnorm" { throw refuse("decoder_use_norm", norm, "batchnorm") }
-        if let mode = config.decoderInterpolation, mode != "nearest" { throw refuse("decoder_interpolation", mode, "nearest") }
+        if let mode = config.decoderInterpolation, SMPUNetConfiguration.DecoderInterpolation(rawValue: mode) == nil {
+            throw refuse("decoder_interpolation", mode, "nearest or bilinear")
+        }
         if let attention = config.decoderAttentionType, SMPUNetConfiguration.DecoderAttention(rawValue: attention) == nil {
             throw refuse("decoder_attention_type", attention, "none or scse")
         }
         return config
     }
+
+    /// `decoder_interpolation`, where the file has it (checked by `decode`).
+    public var interpolation: SMPUNetConfiguration.DecoderInterpolation? { decoderInterpolation.flatMap { .init(rawValue: $0) } }
 
     /// The phrases where `configuration` (detected from the weights) differs from this file.
     public func contradictions(with configuration: SMPUNetConfiguration) -> [String] {

@@ -55,14 +55,15 @@ extension SMPUNet {
             return try b.add(try b.multiply(x, gate, name: key + ".cSE"), try b.multiply(x, pixels, name: key + ".sSE"), name: key)
         }
 
-        // Decoder: up-sample to the next shallower map's size (the input's, last), [up, skip] (and attention), two
-        // Conv-BN-ReLU (and attention).
+        // Decoder: up-sample to the next shallower map's size (the input's, last; nearest or bilinear), [up, skip] (and
+        // attention), two Conv-BN-ReLU (and attention).
         let sizes = ([b.input] + features).map { Array(b.shape($0)[2...]) }
         let attends = c.decoderAttention == .scse
         for (i, width) in c.decoderChannels.enumerated() {
             let key = "decoder.blocks.\(i)"
             let level = c.encoderDepth - 1 - i  // index into `sizes` of the target (and of the skip, shifted by one)
-            x = try b.upsample(x, size: sizes[level], mode: .nearest, name: key + ".up")
+            let mode: UpsampleAttributes.Mode = c.decoderInterpolation == .bilinear ? .bilinear(alignCorners: false) : .nearest
+            x = try b.upsample(x, size: sizes[level], mode: mode, name: key + ".up")
             if level > 0 {
                 x = try b.concat([x, features[level - 1]], name: key + ".cat")
                 if attends { x = try scse(x, key + ".attention1.attention") }

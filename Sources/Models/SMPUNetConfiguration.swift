@@ -8,6 +8,14 @@ public struct SMPUNetConfiguration: Hashable, Sendable, Codable {
         case scse
     }
 
+    /// smp's `decoder_interpolation`: how each decoder block up-samples to the skip's size (`F.interpolate`'s mode).
+    public enum DecoderInterpolation: String, Codable, CaseIterable, Sendable {
+        /// smp's default.
+        case nearest
+        /// `align_corners=False`: half-pixel centres.
+        case bilinear
+    }
+
     /// smp's `encoder_name`.
     public var encoder: ResNetEncoder.Variant
     /// smp's `encoder_depth`: how many of the encoder's five feature maps the decoder uses (1-5).
@@ -18,11 +26,25 @@ public struct SMPUNetConfiguration: Hashable, Sendable, Codable {
     public var classes: Int
     /// smp's `decoder_attention_type` (nil: None).
     public var decoderAttention: DecoderAttention?
+    /// smp's `decoder_interpolation`, which the weights do not show.
+    public var decoderInterpolation: DecoderInterpolation
 
     public init(encoder: ResNetEncoder.Variant = .resnet34, encoderDepth: Int = 5, decoderChannels: [Int] = [256, 128, 64, 32, 16],
-                inputChannels: Int = 3, classes: Int = 1, decoderAttention: DecoderAttention? = nil) {
+                inputChannels: Int = 3, classes: Int = 1, decoderAttention: DecoderAttention? = nil,
+                decoderInterpolation: DecoderInterpolation = .nearest) {
         (self.encoder, self.encoderDepth, self.decoderChannels) = (encoder, encoderDepth, decoderChannels)
         (self.inputChannels, self.classes, self.decoderAttention) = (inputChannels, classes, decoderAttention)
+        self.decoderInterpolation = decoderInterpolation
+    }
+
+    /// Decodes a configuration; files written before `decoderInterpolation` existed up-sample by nearest.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(encoder: try c.decode(ResNetEncoder.Variant.self, forKey: .encoder), encoderDepth: try c.decode(Int.self, forKey: .encoderDepth),
+                  decoderChannels: try c.decode([Int].self, forKey: .decoderChannels), inputChannels: try c.decode(Int.self, forKey: .inputChannels),
+                  classes: try c.decode(Int.self, forKey: .classes),
+                  decoderAttention: try c.decodeIfPresent(DecoderAttention.self, forKey: .decoderAttention),
+                  decoderInterpolation: try c.decodeIfPresent(DecoderInterpolation.self, forKey: .decoderInterpolation) ?? .nearest)
     }
 
     /// The largest width of a decoder block this project accepts (smp's defaults stay far below it).
@@ -64,6 +86,7 @@ extension SMPUNetConfiguration: CustomStringConvertible {
     /// `smp Unet(resnet34, depth 5, decoder 256-128-64-32-16, 3 -> 2 classes)`.
     public var description: String {
         "smp Unet(\(encoder.rawValue), depth \(encoderDepth), decoder \(decoderChannels.map(String.init).joined(separator: "-")), "
-            + "\(decoderAttention.map { "\($0.rawValue) attention, " } ?? "")\(inputChannels) -> \(classes) classes)"
+            + "\(decoderAttention.map { "\($0.rawValue) attention, " } ?? "")"
+            + "\(decoderInterpolation == .nearest ? "" : "\(decoderInterpolation.rawValue) up-sampling, ")\(inputChannels) -> \(classes) classes)"
     }
 }

@@ -30,6 +30,9 @@ struct ArchitectureOptions: ParsableArguments {
         + "the last --encoder-depth of them).", valueName: "widths")) var decoderChannels: String?
     @Option(help: ArgumentHelp("smp-unet: decoder attention (smp's decoder_attention_type; default none).", valueName: "scse"))
     var decoderAttention: SMPUNetConfiguration.DecoderAttention?
+    @Option(help: ArgumentHelp("smp-unet: the decoder's up-sampling (smp's decoder_interpolation; default nearest; with --load, "
+        + "that of an smp .pth, which does not record it).", valueName: "nearest|bilinear"))
+    var decoderInterpolation: SMPUNetConfiguration.DecoderInterpolation?
     @Option(help: ArgumentHelp("basic-unet: MONAI's features, the five levels' widths and the last up-sampling's "
         + "(default: 32,32,64,128,256,32); nnunet: features per stage (default: 32,64,128,256,512,512).", valueName: "widths"))
     var features: String?
@@ -88,7 +91,7 @@ struct ArchitectureOptions: ParsableArguments {
         let widths = try NumberList.parse(decoderChannels, "--decoder-channels", as: Int.self)
             ?? Array([256, 128, 64, 32, 16].suffix(encoderDepth))
         return SMPUNetConfiguration(encoder: encoder, encoderDepth: encoderDepth, decoderChannels: widths, inputChannels: inChannels,
-                                    classes: classes, decoderAttention: decoderAttention)
+                                    classes: classes, decoderAttention: decoderAttention, decoderInterpolation: decoderInterpolation ?? .nearest)
     }
 
     /// The configuration the flags describe.
@@ -102,4 +105,5 @@ struct ArchitectureOptions: ParsableArguments {
 
 extension ResNetEncoder.Variant: ExpressibleByArgument {}
 extension SMPUNetConfiguration.DecoderAttention: ExpressibleByArgument {}
+extension SMPUNetConfiguration.DecoderInterpolation: ExpressibleByArgument {}
 extension MONAINorm: ExpressibleByArgument {}

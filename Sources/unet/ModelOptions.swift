@@ -28,6 +28,9 @@ struct ModelOptions: ParsableArguments {
         + "(without affine parameters, the default) or none (norm=None); else it must be the one the keys show.",
         valueName: "instance|none"))
     var norm: MONAINorm?
+    @Option(help: ArgumentHelp("An smp Unet's decoder up-sampling (smp's decoder_interpolation), which its .pth does not record "
+        + "(default: nearest, smp's).", valueName: "nearest|bilinear"))
+    var decoderInterpolation: SMPUNetConfiguration.DecoderInterpolation?
     @Flag(help: "Match the checkpoint's tensors to the architecture by role and shape, in order.")
     var matchByShape = false
     @Option(help: ArgumentHelp("Rename checkpoint keys with regex rules, one 'PATTERN => REPLACEMENT' per line.",
@@ -44,7 +47,7 @@ struct ModelOptions: ParsableArguments {
         return ArchitectureOverrides(layout: layout, inputChannels: inChannels, classes: classes, baseWidth: base, depth: depth,
                                      padding: padding, merge: merge, concatOrder: concat, batchNorm: batchNorm,
                                      convolutionBias: bias, upsampling: bilinear ? .bilinear : nil, strides: strides,
-                                     norm: norm)
+                                     norm: norm, decoderInterpolation: decoderInterpolation)
     }
 
     func validate() throws {

@@ -57,7 +57,7 @@ struct ModelSummary: Encodable {
                 "input channels: \(c.inputChannels), classes: \(c.classes)",
                 "encoder: \(c.encoder.rawValue), depth: \(c.encoderDepth)",
                 "decoder channels: \(c.decoderChannels.map(String.init).joined(separator: ", "))",
-            ] + (c.decoderAttention.map { ["decoder attention: \($0.rawValue)"] } ?? [])
+            ] + (c.decoderAttention.map { ["decoder attention: \($0.rawValue)"] } ?? []) + ["decoder up-sampling: \(c.decoderInterpolation.rawValue)"]
         }
         if let c = monaiBasicUNet {
             lines += [

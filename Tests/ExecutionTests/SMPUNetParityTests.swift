@@ -9,14 +9,15 @@ import TestSupport
 import Testing
 
 /// segmentation_models_pytorch's `Unet` (ResNet-18, -34 and -50 encoders, ResNeXt-50 32x4d's grouped convolutions,
-/// and scse decoder attention, whose gates weigh maps in the blocked layout with passes on, written by
+/// bilinear decoder up-sampling, and scse decoder attention, whose gates weigh maps in the blocked layout with passes on, written by
 /// scripts/make_fixtures.py with the package itself) run by the engine with every pass off and every pass on, against
 /// smp's logits, gradients and running statistics at an odd input size (37x45: every stride-2 stage rounds up, every
 /// up-sampling has a size to reach). Weight gradients are compared as tensors (`expectCloseInNorm`): they agree with
 /// smp's to about 1e-6, but a few small elements of sums over every pixel land past an elementwise tolerance.
 @Suite("smp Unet parity with segmentation_models_pytorch, passes off and on")
 struct SMPUNetParityTests {
-    static let names = ["smp_resnet18_d3", "smp_resnet34_d2_c1", "smp_resnet50_d2", "smp_resnet18_d3_scse", "smp_resnext50_d2"]
+    static let names = ["smp_resnet18_d3", "smp_resnet34_d2_c1", "smp_resnet50_d2", "smp_resnet18_d3_scse", "smp_resnext50_d2",
+                        "smp_resnet34_d2_bilinear"]
 
     /// The fixture's network with its parameters: every tensor the graph reads comes from the fixture.
     static func model(_ name: String) throws -> (SMPUNet, Graph, Fixture) {
@@ -25,7 +26,9 @@ struct SMPUNetParityTests {
             encoder: try #require(ResNetEncoder.Variant(rawValue: try f.string("encoder"))), encoderDepth: try f.int("depth"),
             decoderChannels: try f.string("decoder_channels").split(separator: ",").map { Int($0)! },
             inputChannels: try f.int("in_channels"), classes: try f.int("classes"),
-            decoderAttention: f.hasOption("attention") ? SMPUNetConfiguration.DecoderAttention(rawValue: try f.string("attention")) : nil)
+            decoderAttention: f.hasOption("attention") ? SMPUNetConfiguration.DecoderAttention(rawValue: try f.string("attention")) : nil,
+            decoderInterpolation: f.hasOption("interpolation")
+                ? try #require(SMPUNetConfiguration.DecoderInterpolation(rawValue: try f.string("interpolation"))) : .nearest)
         var g = SeededGenerator(seed: 0)
         let model = try SMPUNet(configuration, generator: &g)
         let graph = try model.graph(inputShape: try f.tensor("x").shape)
@@ -71,7 +74,10 @@ struct SMPUNetParityTests {
         }
     }
 
-    @Test("a .pth of it loads with no flags (detected, its assumptions noted) and predicts smp's logits", arguments: names)
+    /// The decoder's interpolation leaves no trace in the weights: a bilinear one loads as nearest with a note naming
+    /// `--decoder-interpolation`, and as smp built it with the flag.
+    @Test("a .pth of it loads (detected, its assumptions noted; --decoder-interpolation bilinear for a bilinear decoder) and predicts smp's logits",
+          arguments: names)
     func loadedWithoutFlags(name: String) throws {
         let (model, _, f) = try Self.model(name)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("smp-\(name)-\(getpid())")
@@ -79,11 +85,18 @@ struct SMPUNetParityTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("model.pth").path
         try TorchCheckpoint.write(ModelFile.storedTensors(of: model), to: path)
-        let loaded = try ModelFile.load(path: path)
-        #expect(loaded.model.architecture == model.architecture)
-        #expect(loaded.report.contains { $0.hasPrefix("detected smp Unet") })
+        let guessed = try ModelFile.load(path: path)
+        #expect(guessed.report.contains { $0.hasPrefix("detected smp Unet") })
         // What the weights cannot show, said where the model loads: the interpolation and the preprocessing (naming the flags).
-        #expect(loaded.assumptions.count == 2 && loaded.assumptions[1].contains("give --mean"), "\(loaded.assumptions)")
+        #expect(guessed.assumptions.count == 2 && guessed.assumptions[0].contains("give --decoder-interpolation bilinear")
+                && guessed.assumptions[1].contains("give --mean"), "\(guessed.assumptions)")
+        var options = ModelLoadOptions()
+        if model.configuration.decoderInterpolation != .nearest {
+            #expect(guessed.model.architecture != model.architecture)
+            options.overrides.decoderInterpolation = model.configuration.decoderInterpolation
+        }
+        let loaded = try ModelFile.load(path: path, options: options)
+        #expect(loaded.model.architecture == model.architecture)
         let network = try CompiledUNet(loaded.model, inputShape: try f.tensor("x").shape, training: false)
         expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4, name)
     }
@@ -160,5 +173,31 @@ struct SMPUNetParityTests {
             .write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
         let attention = #expect(throws: UNetError.self) { try ModelFile.load(path: folder.path) }
         #expect(attention.map { "\($0)" }?.contains("decoder_attention_type 'scse'") == true, "\(String(describing: attention))")
+    }
+
+    /// config.json records what the weights cannot: a bilinear decoder loads as such, and a flag that contradicts it
+    /// is refused.
+    @Test("a save_pretrained folder whose config.json says decoder_interpolation \"bilinear\" predicts smp's logits")
+    func pretrainedBilinear() throws {
+        let (model, _, f) = try Self.model("smp_resnet34_d2_bilinear")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("smp-bilinear-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = try String(contentsOfFile: Fixture.path("models/smp_resnet18_d3_config.json"), encoding: .utf8)
+            .replacingOccurrences(of: "\"nearest\"", with: "\"bilinear\"").replacingOccurrences(of: "\"resnet18\"", with: "\"resnet34\"")
+            .replacingOccurrences(of: "\"encoder_depth\": 3", with: "\"encoder_depth\": 2")
+            .replacingOccurrences(of: "32,\n    16,\n    8", with: "16,\n    8")
+        try config.write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        try SafeTensorsFile(tensors: ModelFile.storedTensors(of: model), metadata: ["format": "pt"])
+            .write(to: folder.appendingPathComponent("model.safetensors").path)
+        let loaded = try ModelFile.load(path: folder.path)
+        #expect(loaded.model.architecture == model.architecture, "\(loaded.model.architecture)")
+        #expect(!loaded.assumptions.contains { $0.contains("decoder_interpolation") }, "\(loaded.assumptions)")
+        let network = try CompiledUNet(loaded.model, inputShape: try f.tensor("x").shape, training: false)
+        expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4)
+        var nearest = ModelLoadOptions()
+        nearest.overrides.decoderInterpolation = .nearest
+        let error = #expect(throws: UNetError.self) { try ModelFile.load(path: folder.path, options: nearest) }
+        #expect(error.map { "\($0)" }?.contains("--decoder-interpolation nearest, but") == true, "\(String(describing: error))")
     }
 }
