@@ -272,14 +272,19 @@ public enum ModelFile {
         case let foreign?: return (try checked(foreign, contradictions: overrides.contradictions(withForeign: foreign), "records its own architecture"), false)
         case nil: break
         }
-        let classicStrides = UNetError.incompatibleCheckpoint("\(path): --strides is for a MONAI UNet or an nnU-Net network; this is a classic U-Net")
-        let classicNorm = UNetError.incompatibleCheckpoint("\(path): --norm is for a MONAI UNet or BasicUNet; this is a classic U-Net")
+        // The peers' options a classic U-Net does not have.
+        func refusePeerOptions() throws {
+            for (given, flag, peers) in [(overrides.strides != nil, "--strides", "a MONAI UNet or an nnU-Net network"),
+                                         (overrides.norm != nil, "--norm", "a MONAI UNet or BasicUNet"),
+                                         (overrides.decoderInterpolation != nil, "--decoder-interpolation", "an smp Unet")] where given {
+                throw UNetError.incompatibleCheckpoint("\(path): \(flag) is for \(peers); this is a classic U-Net")
+            }
+        }
         if options.matchByShape || options.architecture != nil {
             guard let base = options.architecture ?? (overrides.isEmpty ? nil : overrides.configuration) else {
                 throw UNetError.incompatibleCheckpoint("\(path): matching by shape needs the architecture")
             }
-            if overrides.strides != nil { throw classicStrides }
-            if overrides.norm != nil { throw classicNorm }
+            try refusePeerOptions()
             return (.unet(overrides.applied(to: base)), true)
         }
         let shapes = Dictionary(tensors.map { ($0.key, $0.tensor.shape) }, uniquingKeysWith: { a, _ in a })
@@ -289,8 +294,7 @@ public enum ModelFile {
             report += ["detected \(found.architecture)"] + found.notes
             return (try checked(found.architecture, contradictions: overrides.contradictions(withForeign: found.architecture), found.what), false)
         }
-        if overrides.strides != nil { throw classicStrides }
-        if overrides.norm != nil { throw classicNorm }
+        try refusePeerOptions()
         if let detected = UNetConfiguration.detect(shapes: shapes) {
             report.append("detected \(detected)")
             return (.unet(overrides.applied(to: detected)), false)

@@ -82,7 +82,7 @@ struct ModelSafetyTests {
                           "base width 64 (the file has 4)")
     }
 
-    @Test("--strides (numbers of 1...4) and --norm, for MONAI and nnU-Net networks: a classic U-Net's file refuses them in one line")
+    @Test("--strides (numbers of 1...4), --norm and --decoder-interpolation, for the peers' networks: a classic U-Net's file refuses them in one line")
     func stridesFlag() throws {
         let s = try Self.setUp("unet-model-strides")
         defer { try? FileManager.default.removeItem(at: s.folder) }
@@ -99,6 +99,9 @@ struct ModelSafetyTests {
         #expect(value.status != 0 && value.error.hasPrefix("Error: The value 'group' is invalid for '--norm <instance|none>'"), "\(value.error)")
         try expectRefused(["info", pth, "--norm", "none"], "--norm is for a MONAI UNet or BasicUNet; this is a classic U-Net")
         try expectRefused(["info", s.model, "--norm", "none"], "norm (a classic U-Net's is --batch-norm)")
+        try expectRefused(["info", pth, "--decoder-interpolation", "bilinear"],
+                          "--decoder-interpolation is for an smp Unet; this is a classic U-Net")
+        try expectRefused(["info", s.model, "--decoder-interpolation", "bilinear"], "decoder interpolation (a classic U-Net's is --bilinear)")
         let monai = Fixture.path("models/monai_unet_res0.pth")
         try expectRefused(["info", monai, "--norm", "batch"], "--norm batch: the file has no model.0.adn.N.* keys (no norm parameters)")
     }
