@@ -97,40 +97,30 @@ public struct ArchitectureOverrides: Sendable, Equatable {
             found.append("input channels \(inputChannels) (the file has \(architecture.inputChannels))")
         }
         if let classes, classes != architecture.classes { found.append("classes \(classes) (the file has \(architecture.classes))") }
-        if let strides {
-            let actual: [Int]? = switch architecture {
-            case .monaiUNet(let c): c.strides
-            case .plainConvUNet(let c): c.strides
-            case .residualEncoderUNet(let c): c.strides
-            case .unet, .smpUNet, .basicUNet: nil
-            }
-            if let actual, actual != strides {
-                found.append("strides \(Self.list(strides)) (the file has \(Self.list(actual)))")
-            } else if actual == nil {
-                found.append("strides (\(architecture) has none to set)")
-            }
-        }
-        if let norm {
-            let actual: MONAINorm? = switch architecture {
-            case .monaiUNet(let c): c.norm
-            case .basicUNet(let c): c.norm
-            case .unet, .smpUNet, .plainConvUNet, .residualEncoderUNet: nil
-            }
-            if let actual, actual != norm {
-                found.append("norm \(norm.rawValue) (the file has \(actual.rawValue))")
-            } else if actual == nil {
-                found.append("norm (\(architecture) has none to set)")
-            }
-        }
-        if let decoderInterpolation {
-            if case .smpUNet(let c) = architecture {
-                if c.decoderInterpolation != decoderInterpolation {
-                    found.append("decoder interpolation \(decoderInterpolation.rawValue) (the file has \(c.decoderInterpolation.rawValue))")
-                }
+        // A peer's option: given, it must be the network's (`actual`), and the network must have it (nil: it has not).
+        func check<T: Equatable>(_ name: String, _ given: T?, _ actual: T?, _ text: (T) -> String) {
+            guard let given else { return }
+            if let actual {
+                if actual != given { found.append("\(name) \(text(given)) (the file has \(text(actual)))") }
             } else {
-                found.append("decoder interpolation (\(architecture) has none to set)")
+                found.append("\(name) (\(architecture) has none to set)")
             }
         }
+        let actualStrides: [Int]? = switch architecture {
+        case .monaiUNet(let c): c.strides
+        case .plainConvUNet(let c): c.strides
+        case .residualEncoderUNet(let c): c.strides
+        case .unet, .smpUNet, .basicUNet: nil
+        }
+        check("strides", strides, actualStrides, Self.list)
+        let actualNorm: MONAINorm? = switch architecture {
+        case .monaiUNet(let c): c.norm
+        case .basicUNet(let c): c.norm
+        case .unet, .smpUNet, .plainConvUNet, .residualEncoderUNet: nil
+        }
+        check("norm", norm, actualNorm, \.rawValue)
+        let actualInterpolation: SMPUNetConfiguration.DecoderInterpolation? = if case .smpUNet(let c) = architecture { c.decoderInterpolation } else { nil }
+        check("decoder interpolation", decoderInterpolation, actualInterpolation, \.rawValue)
         var classic = self
         (classic.inputChannels, classic.classes, classic.strides, classic.norm, classic.decoderInterpolation) = (nil, nil, nil, nil, nil)
         if !classic.isEmpty { found.append("classic U-Net options (the file is \(architecture))") }

@@ -202,11 +202,14 @@ public enum ModelFile {
             report.append("MONAI's old names (norm, act) read as the current ones (adn.N, adn.A)")
         }
         let (configuration, matching) = try architecture(native: native, tensors: tensors, path: path, options: options, report: &report)
-        if native == nil, case .smpUNet = configuration, tensors.contains(where: { $0.key.hasPrefix(SMPUNet.classificationHeadPrefix) }) {
-            let head = tensors.filter { $0.key.hasPrefix(SMPUNet.classificationHeadPrefix) }.count
+        if native == nil, case .smpUNet = configuration {
+            let count = tensors.count
             tensors.removeAll { $0.key.hasPrefix(SMPUNet.classificationHeadPrefix) }
-            report.append("smp's classification head (aux_params: \(head) classification_head.* tensors) is not built and is left out: "
-                + "the masks are the segmentation head's, which smp's Unet returns first; convert does not write it back")
+            if tensors.count < count {
+                report.append("smp's classification head (aux_params: \(count - tensors.count) classification_head.* tensors) is not "
+                    + "built and is left out: the masks are the segmentation head's, which smp's Unet returns first; convert does not "
+                    + "write it back")
+            }
         }
         if native == nil, checkpoint.format != .safetensors, case .monaiUNet(let c) = configuration,
            let order = MONAIUNetConfiguration.activationBeforeNorm(keys: tensors.map(\.key), residualUnits: c.residualUnits) {

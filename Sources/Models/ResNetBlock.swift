@@ -52,13 +52,16 @@ public final class ResNetBlock: Module {
         case .basic:
             convolutions = [unit(inputChannels, planes, 3, stride, &generator), unit(planes, planes, 3, 1, &generator)]
         case .bottleneck:
-            let width = planes * widthPerGroup / 64 * groups
+            let width = Self.bottleneckWidth(planes: planes, groups: groups, widthPerGroup: widthPerGroup)
             convolutions = [unit(inputChannels, width, 1, 1, &generator), unit(width, width, 3, stride, groups: groups, &generator),
                             unit(width, output, 1, 1, &generator)]
         }
         downsample = stride != 1 || inputChannels != output ? unit(inputChannels, output, 1, stride, &generator) : nil
         (self.kind, self.stride) = (kind, stride)
     }
+
+    /// A bottleneck's inner width (its 3x3 convolution's channels): torchvision's `planes · width_per_group / 64 · groups`.
+    public static func bottleneckWidth(planes: Int, groups: Int, widthPerGroup: Int) -> Int { planes * widthPerGroup / 64 * groups }
 
     /// `planes · expansion`.
     public var outputChannels: Int { convolutions.last!.0.weight.value.shape[0] }

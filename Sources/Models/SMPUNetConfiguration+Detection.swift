@@ -1,8 +1,7 @@
 extension SMPUNetConfiguration {
-    /// The configuration of an smp `Unet` state dict, read from its keys and shapes alone: the encoder from its
-    /// blocks (`encoderVariant(shapes:)`), the depth
-    /// and widths from `decoder.blocks.{i}.conv1.0.weight`, the classes from `segmentation_head.0.weight`, scse attention
-    /// from `decoder.blocks.0.attention2.attention.sSE.0.weight`.
+    /// The configuration of an smp `Unet` state dict, read from its keys and shapes alone: the encoder from its blocks
+    /// (`encoderVariant(shapes:)`), the depth and widths from `decoder.blocks.{i}.conv1.0.weight`, the classes from
+    /// `segmentation_head.0.weight`, scse attention from `decoder.blocks.0.attention2.attention.sSE.0.weight`.
     /// A classification head (`aux_params`: `classification_head.*`) is not part of the configuration: the masks do
     /// not depend on it (`ModelFile` leaves its tensors out).
     /// - Returns: nil when the keys are not an smp `Unet`'s (no `encoder.conv1.weight` or `segmentation_head.0.weight`).

@@ -17,7 +17,7 @@ extension SMPUNetConfiguration {
                     total += conv(width, planes, 3) + conv(planes, planes, 3) + 2 * norm(planes)
                 } else {
                     let (groups, widthPerGroup) = encoder.grouping
-                    let inner = planes * widthPerGroup / 64 * groups
+                    let inner = ResNetBlock.bottleneckWidth(planes: planes, groups: groups, widthPerGroup: widthPerGroup)
                     total += conv(width, inner, 1) + conv(inner, inner, 3, groups: groups) + conv(inner, output, 1) + 2 * norm(inner) + norm(output)
                 }
                 if (i > 0 && b == 0) || width != output { total += conv(width, output, 1) + norm(output) }
