@@ -936,6 +936,38 @@ def residual_encoder_unet(features, strides, blocks, in_channels, classes, decod
                                deep_supervision=deep_supervision)
 
 
+def randomize_instance_norms(model):
+    """Gives every InstanceNorm2d of `model` non-trivial affine parameters (weights in [0.5, 1.5), biases 0.2·N(0, 1))."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.InstanceNorm2d):
+                m.weight.copy_(torch.rand_like(m.weight) + 0.5)
+                m.bias.copy_(torch.randn_like(m.bias) * 0.2)
+
+
+def nnunet_parity(name, options, shape, seed):
+    """models/<name>.safetensors: an nnU-Net network's parity fixture (`parity_tensors`), built with `seed` and its norms
+    randomized with `seed + 1`. Strides are one number per stage or `[height, width]` pairs; the metadata's `strides`
+    holds the heights' and, where some differ, `width_strides` the widths'."""
+    torch.manual_seed(seed)
+    model = residual_encoder_unet(**options) if "blocks" in options else plain_conv_unet(**options)
+    torch.manual_seed(seed + 1)
+    randomize_instance_norms(model)
+    out = parity_tensors(model, torch.randn(shape))
+    n = len(options["features"])
+    pairs = [s if isinstance(s, list) else [s, s] for s in options["strides"]]
+    meta = dict(features=",".join(map(str, options["features"])), strides=",".join(str(s[0]) for s in pairs))
+    if any(s[0] != s[1] for s in pairs):
+        meta["width_strides"] = ",".join(str(s[1]) for s in pairs)
+    if "blocks" in options:
+        meta["blocks"] = ",".join(map(str, options["blocks"]))
+    else:
+        convs, decoder_convs = options.get("convs", 2), options.get("decoder_convs", 2)
+        meta.update(convs=",".join(map(str, convs if isinstance(convs, list) else [convs] * n)),
+                    decoder_convs=",".join(map(str, decoder_convs if isinstance(decoder_convs, list) else [decoder_convs] * (n - 1))))
+    save("models", name, out, **meta, in_channels=options["in_channels"], classes=options["classes"])
+
+
 NNUNET_PARITY = [  # (name, options, input shape): sizes multiples of the strides' product, as nnU-Net's patches are
     ("nnunet_plain_s4", dict(features=[4, 8, 16, 16], strides=[1, 2, 2, 2], in_channels=1, classes=3), (2, 1, 24, 40)),
     ("nnunet_plain_s3_c1", dict(features=[8, 16, 24], strides=[1, 2, 2], in_channels=3, classes=2, convs=[2, 3, 2],
@@ -950,29 +982,70 @@ def nnunet_cases():
     cases = NNUNET_PARITY + [("nnunet_resenc_s3", dict(features=[4, 8, 16], strides=[1, 2, 2], blocks=[1, 2, 2], in_channels=1, classes=2),
                               (2, 1, 20, 28))]
     for name, options, shape in cases:
-        torch.manual_seed(71)
-        model = residual_encoder_unet(**options) if "blocks" in options else plain_conv_unet(**options)
-        torch.manual_seed(72)
-        with torch.no_grad():
-            for m in model.modules():
-                if isinstance(m, nn.InstanceNorm2d):
-                    m.weight.copy_(torch.rand_like(m.weight) + 0.5)
-                    m.bias.copy_(torch.randn_like(m.bias) * 0.2)
-        out = parity_tensors(model, torch.randn(shape))
-        if "blocks" in options:
-            save("models", name, out, features=",".join(map(str, options["features"])), strides=",".join(map(str, options["strides"])),
-                 blocks=",".join(map(str, options["blocks"])), in_channels=options["in_channels"], classes=options["classes"])
-            continue
-        convs = options.get("convs", 2)
-        decoder_convs = options.get("decoder_convs", 2)
-        save("models", name, out, features=",".join(map(str, options["features"])), strides=",".join(map(str, options["strides"])),
-             convs=",".join(map(str, convs if isinstance(convs, list) else [convs] * len(options["features"]))),
-             decoder_convs=",".join(map(str, decoder_convs if isinstance(decoder_convs, list) else [decoder_convs] * (len(options["features"]) - 1))),
-             in_channels=options["in_channels"], classes=options["classes"])
+        nnunet_parity(name, options, shape, seed=71)
     nnunet_folder()
     state = plain_conv_unet([32, 64, 128, 256, 512, 512, 512], [1, 2, 2, 2, 2, 2, 2], 1, 4, deep_supervision=True).state_dict()
     with open(os.path.join(ROOT, "models", "nnunet_layout.json"), "w") as f:
         json.dump(dict(keys=[[k, list(v.shape)] for k, v in state.items()]), f, indent=0)
+
+
+NNUNET_ANISOTROPIC = [  # strides [height, width] per stage, as nnU-Net plans a patch whose sides differ in powers of two
+    ("nnunet_plain_aniso", dict(features=[4, 8, 16, 16], strides=[[1, 1], [2, 2], [2, 2], [1, 2]], in_channels=1, classes=3), (2, 1, 12, 40)),
+    ("nnunet_resenc_aniso", dict(features=[4, 8, 16], strides=[[1, 1], [2, 1], [2, 2]], blocks=[1, 2, 2], in_channels=2, classes=2),
+     (2, 2, 20, 14)),
+]
+
+
+def nnunet_anisotropic_cases():
+    """nnU-Net networks whose strides differ between the axes, as its planner makes them for a patch whose sides fall in
+    different powers of two (once the shorter side reaches its smallest map, only the longer is halved: [1, 2]).
+    models/nnunet_{plain,resenc}_aniso.safetensors: parity fixtures as nnunet_cases writes them, `strides` the heights'
+    and `width_strides` the widths'. models/nnunet_folder_aniso/: a trained-model folder (plans.json with such strides
+    and a patch of 22 x 40, whose height is a multiple of its strides' product along the height, 2, but not of the
+    width's, 4; dataset.json; fold_0/checkpoint_final.pth); anisotropic/patch.png, an RGB image of the patch's size
+    with no zero pixel (nnU-Net's crop keeps it whole), and anisotropic/expected.safetensors `patch.probabilities`: the
+    network's softmax on its z-score, one window of the patch (no mirroring), as nnU-Net predicts it."""
+    for name, options, shape in NNUNET_ANISOTROPIC:
+        nnunet_parity(name, options, shape, seed=73)
+
+    folder = os.path.join(ROOT, "models", "nnunet_folder_aniso")
+    os.makedirs(os.path.join(folder, "fold_0"), exist_ok=True)
+    features, strides, patch = [8, 16, 16], [[1, 1], [2, 2], [1, 2]], [22, 40]
+    torch.manual_seed(83)
+    model = plain_conv_unet(features, strides, 3, 3, deep_supervision=False)
+    randomize_instance_norms(model)
+    arch = {"network_class_name": "dynamic_network_architectures.architectures.unet.PlainConvUNet",
+            "arch_kwargs": {"n_stages": 3, "features_per_stage": features, "conv_op": "torch.nn.modules.conv.Conv2d",
+                            "kernel_sizes": [[3, 3]] * 3, "strides": strides, "n_conv_per_stage": [2, 2, 2],
+                            "n_conv_per_stage_decoder": [2, 2], "conv_bias": True,
+                            "norm_op": "torch.nn.modules.instancenorm.InstanceNorm2d",
+                            "norm_op_kwargs": {"eps": 1e-05, "affine": True}, "dropout_op": None, "dropout_op_kwargs": None,
+                            "nonlin": "torch.nn.LeakyReLU", "nonlin_kwargs": {"inplace": True}},
+            "_kw_requires_import": ["conv_op", "norm_op", "dropout_op", "nonlin"]}
+    plans = {"dataset_name": "Dataset902_Strips", "plans_name": "nnUNetPlans", "image_reader_writer": "NaturalImage2DIO",
+             "transpose_forward": [0, 1, 2], "transpose_backward": [0, 1, 2],
+             "configurations": {"2d": {"data_identifier": "nnUNetPlans_2d", "batch_size": 12, "patch_size": patch, "spacing": [1.0, 1.0],
+                                       "normalization_schemes": ["ZScoreNormalization"] * 3, "use_mask_for_norm": [False] * 3,
+                                       "architecture": arch}}}
+    dataset = {"channel_names": {"0": "R", "1": "G", "2": "B"}, "labels": {"background": 0, "strip": 1, "edge": 2},
+               "numTraining": 4, "file_ending": ".png"}
+    with open(os.path.join(folder, "plans.json"), "w") as f:
+        json.dump(plans, f, indent=4)
+    with open(os.path.join(folder, "dataset.json"), "w") as f:
+        json.dump(dataset, f, indent=4)
+    torch.save({"network_weights": model.state_dict(), "current_epoch": 1, "trainer_name": "nnUNetTrainer",
+                "inference_allowed_mirroring_axes": (0, 1)}, os.path.join(folder, "fold_0", "checkpoint_final.pth"))
+
+    images = os.path.join(ROOT, "anisotropic")
+    os.makedirs(images, exist_ok=True)
+    image = np.random.default_rng(93).integers(1, 256, (patch[0], patch[1], 3), dtype=np.uint8)
+    Image.fromarray(image).save(os.path.join(images, "patch.png"))
+    x = np.ascontiguousarray(image.transpose(2, 0, 1)).astype(np.float32)
+    x = (x - x.mean(axis=(1, 2), keepdims=True)) / np.maximum(x.std(axis=(1, 2), keepdims=True), 1e-8)
+    model.eval()
+    with torch.no_grad():
+        probabilities = torch.softmax(model(torch.from_numpy(x)[None]), 1)[0].numpy()
+    save_numpy({"patch.probabilities": probabilities}, os.path.join(images, "expected.safetensors"))
 
 
 def nnunet_folder():
@@ -1056,11 +1129,7 @@ def deep_supervision_cases():
         torch.manual_seed(81)
         model = residual_encoder_unet(**options, deep_supervision=True) if "blocks" in options \
             else plain_conv_unet(**options, deep_supervision=True)
-        with torch.no_grad():
-            for m in model.modules():
-                if isinstance(m, nn.InstanceNorm2d):
-                    m.weight.copy_(torch.rand_like(m.weight) + 0.5)
-                    m.bias.copy_(torch.randn_like(m.bias) * 0.2)
+        randomize_instance_norms(model)
         out = {"param." + k: v.clone() for k, v in model.state_dict().items()}
         x = torch.randn(shape)
         target = torch.randint(0, options["classes"], (shape[0], shape[2], shape[3]))
@@ -1221,6 +1290,7 @@ CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cas
              models=[checkpoint_cases], training=[training_parity_case], formats=[dtype_cases], images=[image_cases],
              ops=[conv_cases, pool_and_norm_cases, activation_cases, movement_cases, arithmetic_cases],
              metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases], peers=[smp_cases, monai_cases, nnunet_cases], deep_supervision=[deep_supervision_cases],
+             nnunet_anisotropic=[nnunet_anisotropic_cases],
              classic_deep_supervision=[classic_deep_supervision_cases],
              normalization=[nnunet_normalization_cases], nonzero_crop=[nnunet_nonzero_crop_cases],
              tensorboard=[tensorboard_cases])

@@ -14,12 +14,15 @@ public struct PoolAttributes: Hashable, Sendable {
         (self.ceilMode, self.countIncludesPadding) = (ceilMode, countIncludesPadding)
     }
 
-    /// One window over a whole `height` × `width` map (`nn.AdaptiveAvgPool2d(1)`).
-    public static func global(height: Int, width: Int) -> PoolAttributes {
+    /// Windows of `height` × `width` side by side, the kernel its own stride (`nn.AvgPool2d((height, width))`).
+    public static func windows(height: Int, width: Int) -> PoolAttributes {
         var attributes = PoolAttributes(kernel: 1)
         (attributes.kernel, attributes.stride) = ([height, width], [height, width])
         return attributes
     }
+
+    /// One window over a whole `height` × `width` map (`nn.AdaptiveAvgPool2d(1)`).
+    public static func global(height: Int, width: Int) -> PoolAttributes { windows(height: height, width: width) }
 
     /// Output length of one spatial axis of length `length`.
     public func outputLength(_ length: Int, axis: Int) -> Int? {

@@ -47,30 +47,38 @@ public struct WindowLayout: Equatable, Sendable {
             let smallest = architecture.minimumInputSize
             for tile in tiles ?? [] where tile < smallest { throw .invalidTile("--tile \(tile) must be at least \(smallest) for this network") }
             self.init(sameSizeHeight: height, width: width, tiles: tiles, overlap: overlap,
-                      whole: Self.wholeWindow(height, width, architecture, multiple: 1))
+                      whole: Self.wholeWindow(height, width, architecture, multiples: [1, 1],
+                                             smallest: Array(repeating: architecture.smallestSide, count: 2)))
         case .monaiUNet, .plainConvUNet, .residualEncoderUNet:
-            // Multiples of the strides' product only (MONAI's and nnU-Net's condition): the image mirrored up to one, or
-            // tiles of one.
-            let (m, smallest) = (architecture.downsampling, architecture.minimumInputSize)
-            for tile in tiles ?? [] where tile < smallest || tile % m != 0 {
-                throw .invalidTile("--tile \(tile) must be a multiple of \(m) (the strides' product), at least \(smallest), for this network")
+            // Multiples of the strides' product along each side only (MONAI's and nnU-Net's condition), with more than
+            // one value per channel at the deepest level for instance norm: the image mirrored up to one, or tiles of one.
+            let m = architecture.downsamplingPerAxis
+            if let tiles, !zip(tiles, m).allSatisfy({ $0 >= $1 && $0 % $1 == 0 })
+                || (architecture.hasInstanceNorm && (tiles[0] / m[0]) * (tiles[1] / m[1]) < 2) {
+                let (name, multiple) = tileWidth == nil ? ("--tile \(tiles[0])", "\(architecture.downsampling)")
+                    : ("the window \(tiles[0])x\(tiles[1])", "\(m[0])x\(m[1])")
+                throw .invalidTile("\(name) must be a multiple of \(multiple) (the strides' product), at least \(architecture.minimumInputSize), "
+                    + "for this network")
             }
             self.init(sameSizeHeight: height, width: width, tiles: tiles, overlap: overlap,
-                      whole: Self.wholeWindow(height, width, architecture, multiple: m))
+                      whole: Self.wholeWindow(height, width, architecture, multiples: m, smallest: m))
         }
     }
 
     /// The smallest window holding a whole `height × width` image in a network whose output is its window: each side
-    /// at least `Architecture.smallestSide`, rounded up to a multiple of `multiple`; where the network has instance norm
-    /// and its deepest map would then hold one value per channel, which instance norm cannot normalize, each side at
-    /// least `Architecture.minimumInputSize`. So an image PyTorch runs as it is runs as it is (a 30 x 59 image in a
-    /// BasicUNet, whose deepest map is 1 x 3), and only one PyTorch refuses is mirrored up.
-    private static func wholeWindow(_ height: Int, _ width: Int, _ architecture: Architecture, multiple: Int) -> (height: Int, width: Int) {
-        func side(_ length: Int, atLeast smallest: Int) -> Int { (max(length, smallest) + multiple - 1) / multiple * multiple }
-        let (h, w) = (side(height, atLeast: architecture.smallestSide), side(width, atLeast: architecture.smallestSide))
-        let deepest = architecture.downsampling
-        guard architecture.hasInstanceNorm, (h / deepest) * (w / deepest) < 2 else { return (h, w) }
-        return (side(height, atLeast: architecture.minimumInputSize), side(width, atLeast: architecture.minimumInputSize))
+    /// at least `smallest` (`[height, width]`: the one value across the deepest map), rounded up to a multiple of
+    /// `multiples`; where the network has instance norm and its deepest map would then hold one value per channel,
+    /// which instance norm cannot normalize, each side at least `Architecture.minimumInputSize`. So an image PyTorch
+    /// runs as it is runs as it is (a 30 x 59 image in a BasicUNet, whose deepest map is 1 x 3), and only one PyTorch
+    /// refuses is mirrored up.
+    private static func wholeWindow(_ height: Int, _ width: Int, _ architecture: Architecture, multiples m: [Int], smallest: [Int])
+        -> (height: Int, width: Int)
+    {
+        func side(_ length: Int, atLeast smallest: Int, _ multiple: Int) -> Int { (max(length, smallest) + multiple - 1) / multiple * multiple }
+        let (h, w) = (side(height, atLeast: smallest[0], m[0]), side(width, atLeast: smallest[1], m[1]))
+        let deepest = architecture.downsamplingPerAxis
+        guard architecture.hasInstanceNorm, (h / deepest[0]) * (w / deepest[1]) < 2 else { return (h, w) }
+        return (side(height, atLeast: architecture.minimumInputSize, m[0]), side(width, atLeast: architecture.minimumInputSize, m[1]))
     }
 
     /// A network whose output is its window: each side whole (`whole`: the window holding the whole image) or, below

@@ -67,7 +67,8 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// How much the network shrinks the input on its way to the deepest map (`2^depth` for the U-Nets that halve at
-    /// each level): inputs that are multiples of it run without padding.
+    /// each level): inputs that are multiples of it run without padding. For an nnU-Net network whose strides differ
+    /// between the axes, a multiple of both of `downsamplingPerAxis`.
     public var downsampling: Int {
         switch self {
         case .unet(let c): 1 << c.depth
@@ -76,6 +77,16 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         case .monaiUNet(let c): c.sizeMultiple
         case .plainConvUNet(let c): c.sizeMultiple
         case .residualEncoderUNet(let c): c.sizeMultiple
+        }
+    }
+
+    /// `downsampling` along the height and the width (`[height, width]`): they differ only for nnU-Net networks planned
+    /// with strides that differ between the axes.
+    public var downsamplingPerAxis: [Int] {
+        switch self {
+        case .plainConvUNet(let c): c.sizeMultiples
+        case .residualEncoderUNet(let c): c.sizeMultiples
+        case .unet, .smpUNet, .basicUNet, .monaiUNet: [downsampling, downsampling]
         }
     }
 

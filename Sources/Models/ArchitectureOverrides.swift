@@ -106,13 +106,13 @@ public struct ArchitectureOverrides: Sendable, Equatable {
                 found.append("\(name) (\(architecture) has none to set)")
             }
         }
-        let actualStrides: [Int]? = switch architecture {
-        case .monaiUNet(let c): c.strides
-        case .plainConvUNet(let c): c.strides
-        case .residualEncoderUNet(let c): c.strides
+        let actualStrides: String? = switch architecture {
+        case .monaiUNet(let c): Self.list(c.strides)
+        case .plainConvUNet(let c): c.stridesText()
+        case .residualEncoderUNet(let c): c.stridesText()
         case .unet, .smpUNet, .basicUNet: nil
         }
-        check("strides", strides, actualStrides, Self.list)
+        check("strides", strides.map(Self.list), actualStrides, { $0 })
         let actualNorm: MONAINorm? = switch architecture {
         case .monaiUNet(let c): c.norm
         case .basicUNet(let c): c.norm

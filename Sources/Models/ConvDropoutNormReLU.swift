@@ -14,7 +14,8 @@ public final class ConvDropoutNormReLU: Module {
 
     public var namedChildren: [(String, any Module)] { [("conv", conv), ("norm", norm)] }
 
-    public init(inputChannels: Int, outputChannels: Int, kernel: Int, stride: Int, bias: Bool, nonlinearity: Bool = true,
+    /// `stride` is `[height, width]`.
+    public init(inputChannels: Int, outputChannels: Int, kernel: Int, stride: [Int], bias: Bool, nonlinearity: Bool = true,
                 generator: inout SeededGenerator) {
         conv = Conv2d(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernel, stride: stride,
                       padding: (kernel - 1) / 2, bias: bias, generator: &generator)
@@ -25,8 +26,10 @@ public final class ConvDropoutNormReLU: Module {
     /// The block applied to `x`, its tensors under `key` (`…convs.0`).
     public func apply(_ b: GraphBuilder, _ x: Graph.Value, key: String) throws -> Graph.Value {
         let w = conv.weight.value.shape
+        let p = conv.padding
         var y = try b.conv2d(x, Conv2dAttributes(weight: key + ".conv.weight", bias: conv.bias == nil ? nil : key + ".conv.bias",
-                                                  outputChannels: w[0], kernel: w[2], stride: conv.stride, padding: conv.padding),
+                                                  outputChannels: w[0], kernel: [w[2], w[3]], stride: conv.stride, padding: [p, p, p, p],
+                                                  dilation: [1, 1], groups: 1),
                              name: key + ".conv")
         y = try b.instanceNorm(y, InstanceNormAttributes(affinePrefix: key + ".norm."), name: key + ".norm")
         return hasNonlinearity ? try b.leakyReLU(y, slope: 0.01, name: key + ".nonlin") : y

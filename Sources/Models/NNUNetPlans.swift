@@ -61,7 +61,8 @@ public struct NNUNetPlans: Sendable {
 
     /// Reads `plans.json` and `dataset.json` (paths name them in errors).
     /// - Throws: `UNetError.incompatibleCheckpoint` naming the file and what does not fit: no 2-D configuration, a
-    ///   network other than `PlainConvUNet`, non-square kernels or strides, a normalization this project does not do.
+    ///   network other than `PlainConvUNet` or `ResidualEncoderUNet`, non-square kernels, a normalization this project
+    ///   does not do.
     public static func read(plans plansPath: String, dataset datasetPath: String) throws -> NNUNetPlans {
         try decode(plans: try FileContents.read(plansPath, limit: sizeLimit), dataset: try FileContents.read(datasetPath, limit: sizeLimit),
                    plansPath: plansPath, datasetPath: datasetPath)
@@ -90,24 +91,24 @@ public struct NNUNetPlans: Sendable {
                 + "PlainConvUNet and ResidualEncoderUNet are built")
         }
         let a = network.arch_kwargs
-        func squares(_ pairs: [[Int]], _ name: String) throws(UNetError) -> [Int] {
-            guard pairs.allSatisfy({ $0.count == 2 && $0[0] == $0[1] }) else {
-                throw .incompatibleCheckpoint("\(plansPath): \(name) \(pairs.prefix(8)) are not all square; square ones are built")
-            }
-            return pairs.map { $0[0] }
+        guard a.strides.allSatisfy({ $0.count == 2 }) else {
+            throw .incompatibleCheckpoint("\(plansPath): strides \(a.strides.prefix(8)) are not 2-D ([height, width] per stage)")
         }
-        let (strides, kernels) = (try squares(a.strides, "strides"), try squares(a.kernel_sizes, "kernel_sizes"))
+        guard a.kernel_sizes.allSatisfy({ $0.count == 2 && $0[0] == $0[1] }) else {
+            throw .incompatibleCheckpoint("\(plansPath): kernel_sizes \(a.kernel_sizes.prefix(8)) are not all square; square ones are built")
+        }
+        let (strides, widthStrides, kernels) = (a.strides.map { $0[0] }, a.strides.map { $0[1] }, a.kernel_sizes.map { $0[0] })
         let architecture: Architecture
         if network.network_class_name.hasSuffix(".ResidualEncoderUNet") {
             guard let blocks = a.n_blocks_per_stage else { throw .incompatibleCheckpoint("\(plansPath): a ResidualEncoderUNet without n_blocks_per_stage") }
             architecture = .residualEncoderUNet(ResidualEncoderUNetConfiguration(
-                features: a.features_per_stage, strides: strides, kernelSizes: kernels, blocksPerStage: blocks,
+                features: a.features_per_stage, strides: strides, widthStrides: widthStrides, kernelSizes: kernels, blocksPerStage: blocks,
                 convsPerStageDecoder: a.n_conv_per_stage_decoder, inputChannels: dataset.channel_names.count, classes: dataset.labels.count,
                 convolutionBias: a.conv_bias))
         } else {
             guard let convs = a.n_conv_per_stage else { throw .incompatibleCheckpoint("\(plansPath): a PlainConvUNet without n_conv_per_stage") }
             architecture = .plainConvUNet(PlainConvUNetConfiguration(
-                features: a.features_per_stage, strides: strides, kernelSizes: kernels, convsPerStage: convs,
+                features: a.features_per_stage, strides: strides, widthStrides: widthStrides, kernelSizes: kernels, convsPerStage: convs,
                 convsPerStageDecoder: a.n_conv_per_stage_decoder, inputChannels: dataset.channel_names.count, classes: dataset.labels.count,
                 convolutionBias: a.conv_bias))
         }
@@ -169,11 +170,14 @@ public struct NNUNetPlans: Sendable {
     }
 
     /// What prediction should do as nnU-Net does: the crop to the nonzero region, the patch as the window (each side a
-    /// multiple of what the network takes), half a window's overlap, mirroring, the normalization and the labels.
+    /// multiple of what the network takes along it), half a window's overlap, mirroring, the normalization and the labels.
     public var metadata: ModelMetadata {
         var m = ModelMetadata(maskValues: labels.map { [$0.value] }, classNames: labels.map(\.name), normalization: normalization)
-        let multiple = architecture.downsampling
-        let sides = patchSize.map { max(max($0, architecture.minimumInputSize) / multiple, 1) * multiple }
+        // Each side a multiple of the strides' product along it (nnU-Net plans them so), and more than one value per
+        // channel at the deepest level (instance norm).
+        let multiples = architecture.downsamplingPerAxis
+        var sides = zip(patchSize, multiples).map { side, multiple in max(side / multiple, 1) * multiple }
+        if (sides[0] / multiples[0]) * (sides[1] / multiples[1]) < 2 { sides[1] += multiples[1] }
         (m.tile, m.tileWidth) = (sides[0], sides[1])
         (m.overlap, m.flips, m.cropToNonzero) = (0.5, true, true)
         return m

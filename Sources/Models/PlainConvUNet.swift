@@ -5,7 +5,7 @@ import Tensors
 /// (`NNUNetAliases`): `encoder.stages.{s}.0.convs.{c}` the encoder's blocks, the first of each stage strided, then
 /// the `UNetDecoder` under `decoder`. `graph(inputShape:)` describes the computation.
 ///
-///     x (N, C_in, H, W) → stage s: blocks, the first with stride strides[s] → … (H / product of strides)
+///     x (N, C_in, H, W) → stage s: blocks, the first with stride stageStrides[s] → … (H, W / the strides' products)
 ///     decoder i: transposed conv (kernel = stride) → [up, skip] → blocks; last → 1x1 head → logits (N, classes, H, W)
 public final class PlainConvUNet: Module {
     public let configuration: PlainConvUNetConfiguration
@@ -31,26 +31,28 @@ public final class PlainConvUNet: Module {
         for (s, f) in c.features.enumerated() {
             encoder.append((0..<c.convsPerStage[s]).map { i in
                 ConvDropoutNormReLU(inputChannels: i == 0 ? width : f, outputChannels: f, kernel: c.kernelSizes[s],
-                                    stride: i == 0 ? c.strides[s] : 1, bias: c.convolutionBias, generator: &generator)
+                                    stride: i == 0 ? c.stageStrides[s] : [1, 1], bias: c.convolutionBias, generator: &generator)
             })
             width = f
         }
         self.encoder = encoder
-        decoder = UNetDecoder(features: c.features, strides: c.strides, kernelSizes: c.kernelSizes, convsPerStage: c.convsPerStageDecoder,
+        decoder = UNetDecoder(features: c.features, strides: c.stageStrides, kernelSizes: c.kernelSizes, convsPerStage: c.convsPerStageDecoder,
                               classes: c.classes, bias: c.convolutionBias, generator: &generator)
     }
 
-    /// Checks `x` is `(N, inputChannels, H, W)` with H and W multiples of the strides' product.
+    /// Checks `x` is `(N, inputChannels, H, W)` with H and W multiples of the strides' products along them.
     public func checkInput(_ shape: [Int]) throws(UNetError) {
-        try Self.checkInput(shape, inputChannels: configuration.inputChannels, multiple: configuration.sizeMultiple)
+        try Self.checkInput(shape, inputChannels: configuration.inputChannels, multiples: configuration.sizeMultiples)
     }
 
-    /// Checks `shape` is `(N, inputChannels, H, W)` with H and W multiples of `multiple` (nnU-Net's networks).
-    static func checkInput(_ shape: [Int], inputChannels c: Int, multiple m: Int) throws(UNetError) {
+    /// Checks `shape` is `(N, inputChannels, H, W)` with H and W multiples of `multiples` (`[height, width]`; nnU-Net's
+    /// networks).
+    static func checkInput(_ shape: [Int], inputChannels c: Int, multiples m: [Int]) throws(UNetError) {
         guard shape.count == 4, shape.allSatisfy({ $0 >= 1 }) else { throw .invalidInput("expected (N, \(c), H, W), got \(shape)") }
         guard shape[1] == c else { throw .invalidInput("the model takes \(c) input channels, got \(shape[1]) in \(shape)") }
-        guard shape[2] % m == 0, shape[3] % m == 0 else {
-            throw .invalidInput("\(shape[2])x\(shape[3]): this nnU-Net network takes sizes that are multiples of \(m) (its strides' product)")
+        guard shape[2] % m[0] == 0, shape[3] % m[1] == 0 else {
+            let sizes = m[0] == m[1] ? "multiples of \(m[0])" : "multiples of \(m[0]) high and \(m[1]) wide"
+            throw .invalidInput("\(shape[2])x\(shape[3]): this nnU-Net network takes sizes that are \(sizes) (its strides' product)")
         }
     }
 }

@@ -1,7 +1,7 @@
 extension PlainConvUNetConfiguration {
     /// The configuration of an nnU-Net `PlainConvUNet` state dict (aliases removed), read from its keys and shapes:
     /// stages, widths, kernels and convolutions per stage from `encoder.stages.{s}.0.convs.{c}.conv.weight`, the
-    /// decoder's from `decoder.stages.{i}`, each stride from its transposed convolution's kernel (kernel = stride;
+    /// decoder's from `decoder.stages.{i}`, each stride (along each axis) from its transposed convolution's kernel (kernel = stride;
     /// the first stage's stride is nnU-Net's 1), the classes from the heads.
     /// - Returns: nil when the keys are not a `PlainConvUNet`'s (no `encoder.stages.0.0.convs.0.conv.weight` or
     ///   `decoder.seg_layers.0.weight`).
@@ -26,8 +26,9 @@ extension PlainConvUNetConfiguration {
         }
         let n = features.count
         guard n >= 2 else { throw .incompatibleCheckpoint("an nnU-Net network with \(n) stage (2 or more expected)") }
-        let (strides, decoderConvs) = try UNetDecoder.detect(shapes: shapes, stages: n)
-        return PlainConvUNetConfiguration(features: features, strides: strides, kernelSizes: kernels, convsPerStage: convs,
+        let (strides, widthStrides, decoderConvs) = try UNetDecoder.detect(shapes: shapes, stages: n)
+        return PlainConvUNetConfiguration(features: features, strides: strides, widthStrides: widthStrides, kernelSizes: kernels,
+                                          convsPerStage: convs,
                                           convsPerStageDecoder: decoderConvs, inputChannels: first[1], classes: head[0],
                                           convolutionBias: shapes["encoder.stages.0.0.convs.0.conv.bias"] != nil)
     }

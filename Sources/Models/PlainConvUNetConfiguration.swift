@@ -6,8 +6,12 @@
 public struct PlainConvUNetConfiguration: Hashable, Sendable, Codable {
     /// `features_per_stage`, shallowest first (nnU-Net 2-D: `min(32·2^s, 512)`).
     public var features: [Int]
-    /// Each stage's stride (square); the first is 1 in nnU-Net's plans.
+    /// Each stage's stride along the height, and along the width too unless `widthStrides` differs; the first is 1 in
+    /// nnU-Net's plans.
     public var strides: [Int]
+    /// Each stage's stride along the width where some differs from the height's (nnU-Net plans a patch whose sides
+    /// differ in powers of two, e.g. 256x512, with `[1, 2]` strides at the deepest stages); nil when all are square.
+    public var widthStrides: [Int]?
     /// Each stage's kernel size (square, odd).
     public var kernelSizes: [Int]
     /// `n_conv_per_stage` and `n_conv_per_stage_decoder` (one fewer).
@@ -17,9 +21,11 @@ public struct PlainConvUNetConfiguration: Hashable, Sendable, Codable {
     public var classes: Int
     public var convolutionBias: Bool
 
-    public init(features: [Int], strides: [Int], kernelSizes: [Int]? = nil, convsPerStage: [Int]? = nil, convsPerStageDecoder: [Int]? = nil,
-                inputChannels: Int, classes: Int, convolutionBias: Bool = true) {
+    /// `widthStrides` equal to `strides` are stored as nil (square).
+    public init(features: [Int], strides: [Int], widthStrides: [Int]? = nil, kernelSizes: [Int]? = nil, convsPerStage: [Int]? = nil,
+                convsPerStageDecoder: [Int]? = nil, inputChannels: Int, classes: Int, convolutionBias: Bool = true) {
         (self.features, self.strides, self.inputChannels, self.classes) = (features, strides, inputChannels, classes)
+        self.widthStrides = widthStrides == strides ? nil : widthStrides
         self.kernelSizes = kernelSizes ?? Array(repeating: 3, count: features.count)
         self.convsPerStage = convsPerStage ?? Array(repeating: 2, count: features.count)
         self.convsPerStageDecoder = convsPerStageDecoder ?? Array(repeating: 2, count: max(features.count - 1, 0))
@@ -34,8 +40,25 @@ public struct PlainConvUNetConfiguration: Hashable, Sendable, Codable {
 
     public static let maximumWidth = 4096
 
-    /// The product of the strides: inputs must be multiples of it (nnU-Net's patch sizes are).
-    public var sizeMultiple: Int { strides.reduce(1, *) }
+    /// Each stage's `[height, width]` stride, as nnU-Net's plans write them.
+    public var stageStrides: [[Int]] { strides.indices.map { [strides[$0], widthStrides?[$0] ?? strides[$0]] } }
+
+    /// The products of the strides along the height and the width: an input's sides must be multiples of them (nnU-Net's
+    /// patch sizes are).
+    public var sizeMultiples: [Int] { [strides.reduce(1, *), (widthStrides ?? strides).reduce(1, *)] }
+
+    /// A side length both axes take: the least common multiple of `sizeMultiples` (their product's larger one for
+    /// nnU-Net's powers of two).
+    public var sizeMultiple: Int {
+        let (a, b) = (sizeMultiples[0], sizeMultiples[1])
+        func gcd(_ x: Int, _ y: Int) -> Int { y == 0 ? x : gcd(y, x % y) }
+        return a / gcd(a, b) * b
+    }
+
+    /// `1,2,2,2x1` (the strides as `--strides` takes them: `HxW` where a stage's sides differ; `separator` between stages).
+    public func stridesText(separator: String = ",") -> String {
+        stageStrides.map { $0[0] == $0[1] ? "\($0[0])" : "\($0[0])x\($0[1])" }.joined(separator: separator)
+    }
 
     /// - Throws: `UNetError.invalidConfiguration` naming the option out of range.
     public func validate() throws(UNetError) {
@@ -43,8 +66,9 @@ public struct PlainConvUNetConfiguration: Hashable, Sendable, Codable {
         guard (2...10).contains(n), features.allSatisfy({ (1...Self.maximumWidth).contains($0) }) else {
             throw .invalidConfiguration("features \(features): 2 to 10 stages of 1...\(Self.maximumWidth)")
         }
-        guard strides.count == n, strides.allSatisfy({ (1...4).contains($0) }), sizeMultiple <= 4096 else {
-            throw .invalidConfiguration("strides \(strides): one per stage, each 1...4")
+        guard strides.count == n, (widthStrides ?? strides).count == n, (strides + (widthStrides ?? [])).allSatisfy({ (1...4).contains($0) }),
+              sizeMultiple <= 4096 else {
+            throw .invalidConfiguration("strides \(stridesText()): one per stage, each 1...4")
         }
         guard kernelSizes.count == n, kernelSizes.allSatisfy({ $0 % 2 == 1 && (1...15).contains($0) }) else {
             throw .invalidConfiguration("kernel sizes \(kernelSizes): one odd size in 1...15 per stage")
@@ -69,8 +93,8 @@ public struct PlainConvUNetConfiguration: Hashable, Sendable, Codable {
         }
         for i in 0..<(features.count - 1) {
             let (deep, skip, k) = (features[features.count - 1 - i], features[features.count - 2 - i], kernelSizes[features.count - 2 - i])
-            let stride = strides[features.count - 1 - i]
-            total += Double(deep * skip * stride * stride) + Double(skip) * bias
+            let stride = stageStrides[features.count - 1 - i]
+            total += Double(deep * skip * stride[0] * stride[1]) + Double(skip) * bias
             for c in 0..<convsPerStageDecoder[i] { total += conv(c == 0 ? 2 * skip : skip, skip, k) }
             total += Double(skip * classes + classes)
         }
@@ -82,7 +106,7 @@ public struct PlainConvUNetConfiguration: Hashable, Sendable, Codable {
         var scale = Double(height) * Double(width)
         var total = Double(inputChannels) * scale
         for (s, f) in features.enumerated() {
-            scale /= Double(strides[s] * strides[s])
+            scale /= Double(stageStrides[s][0] * stageStrides[s][1])
             total += Double(f) * scale * Double(3 * convsPerStage[s] + (s > 0 ? 3 * convsPerStageDecoder[s - 1] + 3 : 0))
         }
         let logits = Double(classes) * Double(height) * Double(width) * (training ? 4 : 2)
@@ -91,9 +115,9 @@ public struct PlainConvUNetConfiguration: Hashable, Sendable, Codable {
 }
 
 extension PlainConvUNetConfiguration: CustomStringConvertible {
-    /// `nnU-Net PlainConvUNet(features 32-64-128, strides 1-2-2, 1 -> 4 classes)`.
+    /// `nnU-Net PlainConvUNet(features 32-64-128, strides 1-2-2, 1 -> 4 classes)` (`2x1` a stage whose strides differ).
     public var description: String {
-        var parts = ["features \(features.map(String.init).joined(separator: "-"))", "strides \(strides.map(String.init).joined(separator: "-"))"]
+        var parts = ["features \(features.map(String.init).joined(separator: "-"))", "strides \(stridesText(separator: "-"))"]
         if kernelSizes.contains(where: { $0 != 3 }) { parts.append("kernels \(kernelSizes.map(String.init).joined(separator: "-"))") }
         if convsPerStage.contains(where: { $0 != 2 }) || convsPerStageDecoder.contains(where: { $0 != 2 }) {
             parts.append("convolutions \(convsPerStage.map(String.init).joined(separator: "-")) / \(convsPerStageDecoder.map(String.init).joined(separator: "-"))")

@@ -24,24 +24,25 @@ public final class ResidualEncoderUNet: Module {
         try configuration.validate()
         self.configuration = configuration
         let c = configuration
-        stem = ConvDropoutNormReLU(inputChannels: c.inputChannels, outputChannels: c.features[0], kernel: c.kernelSizes[0], stride: 1,
+        stem = ConvDropoutNormReLU(inputChannels: c.inputChannels, outputChannels: c.features[0], kernel: c.kernelSizes[0], stride: [1, 1],
                                    bias: c.convolutionBias, generator: &generator)
         var width = c.features[0]
         var stages: [[BasicBlockD]] = []
         for (s, f) in c.features.enumerated() {
             stages.append((0..<c.blocksPerStage[s]).map { b in
-                BasicBlockD(inputChannels: b == 0 ? width : f, outputChannels: f, kernel: c.kernelSizes[s], stride: b == 0 ? c.strides[s] : 1,
+                BasicBlockD(inputChannels: b == 0 ? width : f, outputChannels: f, kernel: c.kernelSizes[s],
+                            stride: b == 0 ? c.stageStrides[s] : [1, 1],
                             bias: c.convolutionBias, generator: &generator)
             })
             width = f
         }
         self.stages = stages
-        decoder = UNetDecoder(features: c.features, strides: c.strides, kernelSizes: c.kernelSizes, convsPerStage: c.convsPerStageDecoder,
+        decoder = UNetDecoder(features: c.features, strides: c.stageStrides, kernelSizes: c.kernelSizes, convsPerStage: c.convsPerStageDecoder,
                               classes: c.classes, bias: c.convolutionBias, generator: &generator)
     }
 
-    /// Checks `x` is `(N, inputChannels, H, W)` with H and W multiples of the strides' product.
+    /// Checks `x` is `(N, inputChannels, H, W)` with H and W multiples of the strides' products along them.
     public func checkInput(_ shape: [Int]) throws(UNetError) {
-        try PlainConvUNet.checkInput(shape, inputChannels: configuration.inputChannels, multiple: configuration.sizeMultiple)
+        try PlainConvUNet.checkInput(shape, inputChannels: configuration.inputChannels, multiples: configuration.sizeMultiples)
     }
 }

@@ -25,11 +25,12 @@ extension ResidualEncoderUNetConfiguration {
         }
         let n = features.count
         guard n >= 2 else { throw .incompatibleCheckpoint("an nnU-Net ResidualEncoderUNet with \(n) stage (2 or more expected)") }
-        let (strides, decoderConvs) = try UNetDecoder.detect(shapes: shapes, stages: n)
+        let (strides, widthStrides, decoderConvs) = try UNetDecoder.detect(shapes: shapes, stages: n)
         guard shapes["encoder.stem.convs.0.norm.weight"] != nil, shapes["encoder.stem.convs.0.norm.running_mean"] == nil else {
             throw .incompatibleCheckpoint("an nnU-Net network whose norm is not affine instance norm (encoder.stem.convs.0.norm)")
         }
-        return ResidualEncoderUNetConfiguration(features: features, strides: strides, kernelSizes: kernels, blocksPerStage: blocks,
+        return ResidualEncoderUNetConfiguration(features: features, strides: strides, widthStrides: widthStrides, kernelSizes: kernels,
+                                                blocksPerStage: blocks,
                                                 convsPerStageDecoder: decoderConvs, inputChannels: stem[1], classes: head[0],
                                                 convolutionBias: shapes["encoder.stem.convs.0.conv.bias"] != nil)
     }

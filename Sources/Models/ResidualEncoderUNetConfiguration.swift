@@ -3,8 +3,11 @@
 /// first strided; the `UNetDecoder` of `PlainConvUNet` (usually one convolution per stage).
 public struct ResidualEncoderUNetConfiguration: Hashable, Sendable, Codable {
     public var features: [Int]
-    /// Each stage's stride (square); the first is 1 in nnU-Net's plans.
+    /// Each stage's stride along the height, and along the width unless `widthStrides` differs (see
+    /// `PlainConvUNetConfiguration.strides`); the first is 1 in nnU-Net's plans.
     public var strides: [Int]
+    /// Each stage's stride along the width where some differs from the height's; nil when all are square.
+    public var widthStrides: [Int]?
     public var kernelSizes: [Int]
     /// `n_blocks_per_stage` (ResEnc M: 1, 3, 4, 6, 6, 6, …).
     public var blocksPerStage: [Int]
@@ -13,9 +16,11 @@ public struct ResidualEncoderUNetConfiguration: Hashable, Sendable, Codable {
     public var classes: Int
     public var convolutionBias: Bool
 
-    public init(features: [Int], strides: [Int], kernelSizes: [Int]? = nil, blocksPerStage: [Int], convsPerStageDecoder: [Int]? = nil,
-                inputChannels: Int, classes: Int, convolutionBias: Bool = true) {
+    /// `widthStrides` equal to `strides` are stored as nil (square).
+    public init(features: [Int], strides: [Int], widthStrides: [Int]? = nil, kernelSizes: [Int]? = nil, blocksPerStage: [Int],
+                convsPerStageDecoder: [Int]? = nil, inputChannels: Int, classes: Int, convolutionBias: Bool = true) {
         (self.features, self.strides, self.blocksPerStage, self.inputChannels, self.classes) = (features, strides, blocksPerStage, inputChannels, classes)
+        self.widthStrides = widthStrides == strides ? nil : widthStrides
         self.kernelSizes = kernelSizes ?? Array(repeating: 3, count: features.count)
         self.convsPerStageDecoder = convsPerStageDecoder ?? Array(repeating: 1, count: max(features.count - 1, 0))
         self.convolutionBias = convolutionBias
@@ -23,12 +28,18 @@ public struct ResidualEncoderUNetConfiguration: Hashable, Sendable, Codable {
 
     /// The stages, widths, strides and kernels as a `PlainConvUNetConfiguration` (validation and the decoder's shape).
     var plain: PlainConvUNetConfiguration {
-        PlainConvUNetConfiguration(features: features, strides: strides, kernelSizes: kernelSizes, convsPerStage: blocksPerStage,
+        PlainConvUNetConfiguration(features: features, strides: strides, widthStrides: widthStrides, kernelSizes: kernelSizes,
+                                   convsPerStage: blocksPerStage,
                                    convsPerStageDecoder: convsPerStageDecoder, inputChannels: inputChannels, classes: classes,
                                    convolutionBias: convolutionBias)
     }
 
+    /// Each stage's `[height, width]` stride (see `PlainConvUNetConfiguration.stageStrides`).
+    public var stageStrides: [[Int]] { plain.stageStrides }
+    public var sizeMultiples: [Int] { plain.sizeMultiples }
     public var sizeMultiple: Int { plain.sizeMultiple }
+    /// `1,2,2,2x1` (see `PlainConvUNetConfiguration.stridesText(separator:)`).
+    public func stridesText(separator: String = ",") -> String { plain.stridesText(separator: separator) }
 
     /// - Throws: `UNetError.invalidConfiguration` naming the option out of range.
     public func validate() throws(UNetError) {
@@ -66,7 +77,7 @@ public struct ResidualEncoderUNetConfiguration: Hashable, Sendable, Codable {
 extension ResidualEncoderUNetConfiguration: CustomStringConvertible {
     /// `nnU-Net ResidualEncoderUNet(features 32-64-128, strides 1-2-2, blocks 1-3-4, 1 -> 4 classes)`.
     public var description: String {
-        var parts = ["features \(features.map(String.init).joined(separator: "-"))", "strides \(strides.map(String.init).joined(separator: "-"))",
+        var parts = ["features \(features.map(String.init).joined(separator: "-"))", "strides \(stridesText(separator: "-"))",
                      "blocks \(blocksPerStage.map(String.init).joined(separator: "-"))"]
         if kernelSizes.contains(where: { $0 != 3 }) { parts.append("kernels \(kernelSizes.map(String.init).joined(separator: "-"))") }
         if convsPerStageDecoder.contains(where: { $0 != 1 }) { parts.append("decoder convolutions \(convsPerStageDecoder.map(String.init).joined(separator: "-"))") }

@@ -24,7 +24,7 @@ extension SMPUNet {
             var y = x
             for (i, (convolution, _)) in block.convolutions.enumerated() {
                 let w = convolution.weight.value.shape
-                y = try conv(y, "\(key).conv\(i + 1)", w[0], kernel: w[2], stride: convolution.stride, groups: convolution.groups)
+                y = try conv(y, "\(key).conv\(i + 1)", w[0], kernel: w[2], stride: convolution.stride[0], groups: convolution.groups)
                 y = try norm(y, "\(key).bn\(i + 1)")
                 if i < block.convolutions.count - 1 { y = try b.relu(y, name: "\(key).relu\(i + 1)") }
             }

@@ -29,7 +29,7 @@ extension UNet {
         func convolution(_ x: Graph.Value, _ conv: Conv2d, _ name: String) throws -> Graph.Value {
             let w = conv.weight.value.shape
             return try b.conv2d(x, Conv2dAttributes(weight: key(conv.weight), bias: conv.bias.map(key), outputChannels: w[0],
-                                                    kernel: w[2], stride: conv.stride, padding: conv.padding), name: name)
+                                                    kernel: w[2], stride: conv.stride[0], padding: conv.padding), name: name)
         }
         func normalization(_ x: Graph.Value, _ norm: BatchNorm2d?, _ name: String) throws -> Graph.Value {
             guard let norm else { return x }
@@ -62,7 +62,7 @@ extension UNet {
             case .transposed(let t):
                 let w = t.weight.value.shape
                 up = try b.convTranspose2d(x, ConvTranspose2dAttributes(weight: key(t.weight), bias: t.bias.map(key), outputChannels: w[1],
-                                                                        kernel: w[2], stride: t.stride, padding: t.padding), name: name + ".up")
+                                                                        kernel: w[2], stride: t.stride[0], padding: t.padding), name: name + ".up")
             case .bilinear:
                 up = try b.upsample(x, scale: 2, mode: .bilinear(alignCorners: true), name: name + ".up")
             }

@@ -19,8 +19,9 @@ public final class UNetDecoder: Module {
         return children + heads.enumerated().map { ("seg_layers.\($0.offset)", $0.element) }
     }
 
-    /// The decoder of an encoder with stages of `features`, `strides` and `kernelSizes` (shallowest first).
-    public init(features: [Int], strides: [Int], kernelSizes: [Int], convsPerStage: [Int], classes: Int, bias: Bool,
+    /// The decoder of an encoder with stages of `features`, `strides` (`[height, width]` each) and `kernelSizes`
+    /// (shallowest first).
+    public init(features: [Int], strides: [[Int]], kernelSizes: [Int], convsPerStage: [Int], classes: Int, bias: Bool,
                 generator: inout SeededGenerator) {
         let n = features.count
         var transposed: [ConvTranspose2d] = [], stages: [[ConvDropoutNormReLU]] = [], heads: [Conv2d] = []
@@ -29,7 +30,7 @@ public final class UNetDecoder: Module {
             transposed.append(ConvTranspose2d(inputChannels: deep, outputChannels: skip, kernelSize: stride, stride: stride, bias: bias,
                                               generator: &generator))
             stages.append((0..<convsPerStage[i]).map { j in
-                ConvDropoutNormReLU(inputChannels: j == 0 ? 2 * skip : skip, outputChannels: skip, kernel: kernelSizes[n - 2 - i], stride: 1,
+                ConvDropoutNormReLU(inputChannels: j == 0 ? 2 * skip : skip, outputChannels: skip, kernel: kernelSizes[n - 2 - i], stride: [1, 1],
                                     bias: bias, generator: &generator)
             })
             heads.append(Conv2d(inputChannels: skip, outputChannels: classes, kernelSize: 1, generator: &generator))
@@ -50,9 +51,10 @@ public final class UNetDecoder: Module {
         var logits: [Graph.Value] = []
         for (i, blocks) in stages.enumerated() {
             let w = transposed[i].weight.value.shape
-            x = try b.convTranspose2d(x, ConvTranspose2dAttributes(
-                weight: "\(key).transpconvs.\(i).weight", bias: transposed[i].bias == nil ? nil : "\(key).transpconvs.\(i).bias",
-                outputChannels: w[1], kernel: w[2], stride: w[2]), name: "\(key).transpconvs.\(i)")
+            var up = ConvTranspose2dAttributes(weight: "\(key).transpconvs.\(i).weight",
+                                               bias: transposed[i].bias == nil ? nil : "\(key).transpconvs.\(i).bias", outputChannels: w[1], kernel: 1)
+            (up.kernel, up.stride) = ([w[2], w[3]], [w[2], w[3]])
+            x = try b.convTranspose2d(x, up, name: "\(key).transpconvs.\(i)")
             x = try b.concat([x, skips[skips.count - 2 - i]], name: "\(key).stages.\(i).cat")
             for (j, block) in blocks.enumerated() { x = try block.apply(b, x, key: "\(key).stages.\(i).convs.\(j)") }
             if allHeads || i == stages.count - 1 { logits.append(try head(i, x)) }

@@ -3,13 +3,15 @@ import Tensors
 
 /// 2-D convolution over `(N, C_in, H, W)` input, dilation 1. Mirrors `torch.nn.Conv2d`
 /// (https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html); defaults match PyTorch's. With `groups` above
-/// 1 (ResNeXt's), it holds the parameters a graph's convolution reads; the eager call takes groups 1.
+/// 1 (ResNeXt's) or a stride that differs between the axes (nnU-Net's), it holds the parameters a graph's convolution
+/// reads; the eager call takes groups 1 and square strides.
 public final class Conv2d: Module {
     /// `(C_out, C_in / groups, kH, kW)`, PyTorch OIHW.
     public let weight: Parameter
     /// `(C_out)`, or nil for `bias=False`.
     public let bias: Parameter?
-    public let stride: Int
+    /// `[height, width]`, as PyTorch's `stride` tuple.
+    public let stride: [Int]
     public let padding: Int
     /// Input and output channels split into this many independent convolutions (PyTorch's `groups`).
     public let groups: Int
@@ -21,8 +23,17 @@ public final class Conv2d: Module {
 
     /// A convolution initialised as PyTorch does (uniform in `±1/sqrt(C_in / groups·k·k)`); `groups` divides both
     /// channel counts.
-    public init(
+    public convenience init(
         inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+        bias: Bool = true, groups: Int = 1, generator: inout SeededGenerator
+    ) {
+        self.init(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize, stride: [stride, stride],
+                  padding: padding, bias: bias, groups: groups, generator: &generator)
+    }
+
+    /// A convolution whose stride is `[height, width]`.
+    public init(
+        inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: [Int], padding: Int = 0,
         bias: Bool = true, groups: Int = 1, generator: inout SeededGenerator
     ) {
         let (w, b) = defaultConvolutionInitialization(
@@ -37,23 +48,33 @@ public final class Conv2d: Module {
     }
 
     /// `(N, C_in, H, W)` → `(N, C_out, (H + 2p − k)/s + 1, (W + 2p − k)/s + 1)`.
-    /// - Throws: `TensorError` for groups above 1, which only a compiled graph runs, or for shapes that do not fit.
+    /// - Throws: `TensorError` for groups above 1 or strides that differ between the axes, which only a compiled graph
+    ///   runs, or for shapes that do not fit.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         guard groups == 1 else { throw TensorError("conv2d", "groups \(groups): the eager convolution takes groups 1; compile a graph") }
-        return try conv2dForward(x, weight: weight.value, bias: bias?.value, stride: stride, padding: padding)
+        return try conv2dForward(x, weight: weight.value, bias: bias?.value, stride: try squareStride(), padding: padding)
+    }
+
+    /// The stride of both axes, for the eager kernels.
+    private func squareStride() throws -> Int {
+        guard stride[0] == stride[1] else {
+            throw TensorError("conv2d", "stride \(stride): the eager convolution takes square strides; compile a graph")
+        }
+        return stride[0]
     }
 
     /// The output and a pullback that keeps `x` alive, accumulates into `weight.grad` and `bias.grad`, and
     /// returns the input gradient.
     public func forward(_ x: Tensor) throws -> (Tensor, Pullback) {
         let weightValue = weight.value  // (groups above 1 are refused by the call below)
+        let stride = try squareStride()
         return (try self(x), { dy in
             let (dWeight, dBias) = try conv2dBackwardWeights(
-                dy, input: x, weightShape: weightValue.shape, withBias: self.bias != nil, stride: self.stride,
+                dy, input: x, weightShape: weightValue.shape, withBias: self.bias != nil, stride: stride,
                 padding: self.padding)
             try self.weight.accumulate(dWeight)
             if let dBias { try self.bias?.accumulate(dBias) }
-            return try conv2dBackwardData(dy, weight: weightValue, inputShape: x.shape, stride: self.stride,
+            return try conv2dBackwardData(dy, weight: weightValue, inputShape: x.shape, stride: stride,
                                           padding: self.padding)
         })
     }

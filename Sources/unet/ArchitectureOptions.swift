@@ -39,7 +39,8 @@ struct ArchitectureOptions: ParsableArguments {
     @Option(help: ArgumentHelp("monai-unet: MONAI's channels, top level first (default: 16,32,64,128,256).", valueName: "widths"))
     var channels: String?
     @Option(help: ArgumentHelp("monai-unet: MONAI's strides, one per level above the bottom (default: 2 each; with --load, those "
-        + "of a MONAI UNet .pth, which does not record them); nnunet: one per stage (default: 1, then 2 each).", valueName: "strides"))
+        + "of a MONAI UNet .pth, which does not record them); nnunet: one per stage, HxW where the sides differ (default: 1, then 2 "
+        + "each; e.g. 1,2,2,2,1x2 for a patch twice as wide as high).", valueName: "strides"))
     var strides: String?
     @Option(help: "monai-unet: MONAI's num_res_units (0 for plain blocks).") var resUnits = 2
     @Option(help: ArgumentHelp("basic-unet, monai-unet: the norm (default: instance-affine for basic-unet, batch for monai-unet; "
@@ -80,10 +81,23 @@ struct ArchitectureOptions: ParsableArguments {
                 residualUnits: resUnits, norm: norm ?? .batch, inputChannels: inChannels, classes: classes))
         case .nnUNet:
             let features = try NumberList.parse(features, "--features", as: Int.self) ?? [32, 64, 128, 256, 512, 512]
+            let stages = try strides.map(Self.stageStrides) ?? [[1, 1]] + Array(repeating: [2, 2], count: features.count - 1)
             return .plainConvUNet(PlainConvUNetConfiguration(
-                features: features, strides: try NumberList.parse(strides, "--strides", as: Int.self) ?? [1] + Array(repeating: 2, count: features.count - 1),
-                inputChannels: inChannels, classes: classes))
+                features: features, strides: stages.map { $0[0] }, widthStrides: stages.map { $0[1] }, inputChannels: inChannels, classes: classes))
         }
+    }
+
+    /// nnU-Net's `--strides`: each stage's `[height, width]`, `2` for both, `2x1` for 2 along the height and 1 along the width.
+    /// - Throws: `ValidationError` naming the flag for anything else.
+    static func stageStrides(_ text: String) throws -> [[Int]] {
+        let stages = text.split(separator: ",", omittingEmptySubsequences: false).map { item in
+            let sides = item.trimmingCharacters(in: .whitespaces).split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+            return sides.count == 1 ? [sides[0], sides[0]] : sides
+        }
+        guard !stages.isEmpty, stages.allSatisfy({ $0.count == 2 && $0.allSatisfy { $0 != nil } }) else {
+            throw ValidationError("--strides: '\(text)' is not a comma-separated list of strides (2, or 2x1 for height x width)")
+        }
+        return stages.map { $0.map { $0! } }
     }
 
     /// The smp `Unet` the flags describe.

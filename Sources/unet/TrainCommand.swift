@@ -161,11 +161,12 @@ struct TrainCommand: ParsableCommand {
         let given = GivenFlags()
         // A MONAI UNet's .pth does not record its strides, nor a norm without parameters, nor an smp Unet's its decoder's
         // up-sampling: --strides, --norm and --decoder-interpolation complete it (and are checked against a file that
-        // records them).
+        // records them). Without a file, --strides describes the network --arch builds (nnU-Net's may read 1x2).
+        let file = resume ?? load
         let completion = ModelLoadOptions(overrides: ArchitectureOverrides(
-            strides: try NumberList.parse(architecture.strides, "--strides", as: Int.self), norm: architecture.norm,
+            strides: file == nil ? nil : try NumberList.parse(architecture.strides, "--strides", as: Int.self), norm: architecture.norm,
             decoderInterpolation: architecture.decoderInterpolation))
-        let loaded = try (resume ?? load).map { try ModelFile.load(path: $0, options: completion) }
+        let loaded = try file.map { try ModelFile.load(path: $0, options: completion) }
         if let loaded, resume == nil, group.isPrimary {
             for line in loaded.notes { progress.message("note: \(line)") }
         }

@@ -156,6 +156,23 @@ struct PredictCommandTests {
         #expect(info.output.contains(described), "\(info.output)")
     }
 
+    @Test("an nnU-Net folder planned with strides that differ between the axes predicts its patch as the package's network does (fixtures)")
+    func nnUNetFolderAnisotropic() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-predict-nnunet-aniso")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let images = folder.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Fixture.path("anisotropic/patch.png"), toPath: images.appendingPathComponent("patch.png").path)
+        let out = folder.appendingPathComponent("out").path
+        let result = try CommandRunner.unet(["predict", "-m", Fixture.path("models/nnunet_folder_aniso"), "-i", images.path, "-o", out,
+                                             "--save-probabilities", "--no-tta"])
+        #expect(result.status == 0, "\(result.error)")
+        expectClose(try NumpyArray.read(path: out + "/patch.npy"), try Fixture("anisotropic/expected").tensor("patch.probabilities"),
+                    rtol: 0, atol: 1e-4, "patch")
+        let info = try CommandRunner.unet(["info", Fixture.path("models/nnunet_folder_aniso")])
+        #expect(info.output.contains("strides: 1, 2, 1x2"), "\(info.output)")
+    }
+
     @Test("an nnU-Net folder crops each image to its nonzero pixels as nnU-Net does: z-score over the box, class 0 outside (fixtures)")
     func nnUNetFolderNonzeroCrop() throws {
         let folder = try SyntheticData.temporaryFolder("unet-predict-nnunet-crop")

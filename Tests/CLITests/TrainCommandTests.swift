@@ -284,7 +284,7 @@ struct TrainCommandTests {
         #expect(refused.status != 0 && refused.error.contains("--decoder-attention") && refused.error.contains("at least 16"), "\(refused.error)")
     }
 
-    @Test("train --arch basic-unet, monai-unet and nnunet: train, save, info, convert to MONAI's layout, detected again, predict; odd sizes and non-multiples are predicted at their size",
+    @Test("train --arch basic-unet, monai-unet and nnunet (strides that differ between the axes too): train, save, info, convert to the package's layout, detected again, predict; odd sizes and non-multiples are predicted at their size",
           arguments: [
               (["--arch", "basic-unet", "--features", "4,4,8,8,16,4"],
                Architecture.basicUNet(BasicUNetConfiguration(features: [4, 4, 8, 8, 16, 4], inputChannels: 1, classes: 2)), "MONAI BasicUNet"),
@@ -293,6 +293,10 @@ struct TrainCommandTests {
                                                              inputChannels: 1, classes: 2)), "MONAI UNet"),
               (["--arch", "nnunet", "--features", "4,8,16", "--strides", "1,2,2"],
                Architecture.plainConvUNet(PlainConvUNetConfiguration(features: [4, 8, 16], strides: [1, 2, 2], inputChannels: 1, classes: 2)),
+               "nnU-Net PlainConvUNet"),
+              (["--arch", "nnunet", "--features", "4,8,16", "--strides", "1,2,1x2"],
+               Architecture.plainConvUNet(PlainConvUNetConfiguration(features: [4, 8, 16], strides: [1, 2, 1], widthStrides: [1, 2, 2],
+                                                                     inputChannels: 1, classes: 2)),
                "nnU-Net PlainConvUNet"),
           ])
     func peers(flags: [String], expected: Architecture, layout: String) throws {

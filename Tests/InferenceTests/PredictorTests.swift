@@ -143,6 +143,29 @@ struct PredictorTests {
         #expect(logits.shape == [1, 2, 37, 45] && logits.isFinite)
     }
 
+    /// nnU-Net plans `[1, 2]` strides where only the longer side is halved: each side is then a multiple of its own
+    /// strides' product (2 high, 8 wide here), not of the larger.
+    @Test("strides that differ between the axes: each side of a window is a multiple of the strides' product along it")
+    func anisotropicWindows() throws {
+        let nnunet = Architecture.plainConvUNet(PlainConvUNetConfiguration(features: [4, 8, 8, 8], strides: [1, 2, 1, 1], widthStrides: [1, 2, 2, 2],
+                                                                           inputChannels: 1, classes: 2))
+        #expect(nnunet.downsamplingPerAxis == [2, 8] && nnunet.downsampling == 8)
+        let whole = try WindowLayout(architecture: nnunet, height: 37, width: 45, tile: nil, overlap: 0)
+        #expect(whole.input == (38, 48) && whole.rows == [0] && whole.columns == [0])
+        let tiled = try WindowLayout(architecture: nnunet, height: 37, width: 45, tile: 22, tileWidth: 24, overlap: 0.5)
+        #expect(tiled.input == (22, 24) && tiled.rows == TileGrid.origins(length: 37, tile: 22, overlap: 0.5))
+        let square = #expect(throws: PredictionError.self) { try WindowLayout(architecture: nnunet, height: 37, width: 45, tile: 22, overlap: 0.5) }
+        #expect(square.map { "\($0)" }?.contains("--tile 22 must be a multiple of 8") == true, "\(String(describing: square))")
+        let planned = #expect(throws: PredictionError.self) {
+            try WindowLayout(architecture: nnunet, height: 37, width: 45, tile: 22, tileWidth: 20, overlap: 0.5)
+        }
+        #expect(planned.map { "\($0)" }?.contains("the window 22x20 must be a multiple of 2x8") == true, "\(String(describing: planned))")
+        var g = SeededGenerator(seed: 4)
+        let model = try nnunet.makeModel(generator: &g)
+        let logits = try Predictor(model: model, options: PredictionOptions()).logits(image(channels: 1, height: 37, width: 45))
+        #expect(logits.shape == [1, 2, 37, 45] && logits.isFinite)
+    }
+
     @Test("milesial's layout predicts odd sizes as PyTorch does: the network itself, no padding")
     func padMergeRunsAsIs() throws {
         let unet = try model(.milesial(inputChannels: 3, classes: 2, baseWidth: 4, depth: 3))

@@ -23,6 +23,21 @@ struct NNUNetFolderTests {
         }
     }
 
+    /// nnU-Net halves only the longer side once the shorter reaches its smallest map: strides `[1, 2]`, and a patch whose
+    /// height (22) is a multiple of the strides' product along the height (2) but not along the width (4).
+    @Test("a folder planned with strides that differ between the axes loads with them, its patch the window as planned")
+    func anisotropicFolder() throws {
+        let loaded = try ModelFile.load(path: Fixture.path("models/nnunet_folder_aniso"))
+        let expected = PlainConvUNetConfiguration(features: [8, 16, 16], strides: [1, 2, 1], widthStrides: [1, 2, 2], inputChannels: 3, classes: 3)
+        #expect(loaded.model.architecture == .plainConvUNet(expected))
+        #expect(expected.sizeMultiples == [2, 4] && expected.sizeMultiple == 4 && expected.stridesText() == "1,2,1x2")
+        #expect("\(expected)".contains("strides 1-2-1x2"), "\(expected)")
+        #expect(loaded.model.architecture.downsamplingPerAxis == [2, 4])
+        #expect(loaded.metadata.tile == 22 && loaded.metadata.tileWidth == 40, "\(loaded.metadata)")
+        #expect(throws: UNetError.self) { try loaded.model.checkInput([1, 3, 20, 42]) }
+        try loaded.model.checkInput([1, 3, 22, 40])
+    }
+
     @Test("plans that do not describe the weights, or a network this project does not build, are refused in one line naming the file")
     func refused() throws {
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("nnunet-folder-\(getpid())")

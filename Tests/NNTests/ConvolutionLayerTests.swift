@@ -73,4 +73,24 @@ struct ConvolutionLayerTests {
         let error = #expect(throws: TensorError.self) { try conv(Tensor(shape: [1, 64, 4, 4])) }
         #expect(error.map { "\($0)" }?.contains("groups 32: the eager convolution takes groups 1") == true, "\(String(describing: error))")
     }
+
+    /// nnU-Net's `[1, 2]` strides: a transposed convolution of kernel = stride `(C_in, C_out, 1, 2)` with PyTorch's bound
+    /// from `C_out·1·2`, and a convolution strided along one axis; only a compiled graph runs them (the nnU-Net parity
+    /// tests compare it with the package), so the eager calls refuse them.
+    @Test("a ConvTranspose2d or Conv2d whose kernel or stride differs between the axes holds PyTorch's shapes; its eager call is refused in one line")
+    func anisotropic() throws {
+        var g = SeededGenerator(seed: 4)
+        let up = ConvTranspose2d(inputChannels: 8, outputChannels: 16, kernelSize: [1, 2], stride: [1, 2], generator: &g)
+        #expect(up.weight.value.shape == [8, 16, 1, 2] && up.stride == [1, 2])
+        let bound = 1 / Float(16 * 1 * 2).squareRoot()
+        #expect(up.weight.value.scalars.allSatisfy { abs($0) <= bound } && up.weight.value.scalars.map(abs).max()! > 0.9 * bound)
+        let refused = #expect(throws: TensorError.self) { try up(Tensor(shape: [1, 8, 4, 4])) }
+        #expect(refused.map { "\($0)" }?.contains("kernel 1x2, stride [1, 2]: the eager transposed convolution takes square ones") == true,
+                "\(String(describing: refused))")
+        let conv = Conv2d(inputChannels: 4, outputChannels: 8, kernelSize: 3, stride: [2, 1], padding: 1, generator: &g)
+        #expect(conv.weight.value.shape == [8, 4, 3, 3] && conv.stride == [2, 1])
+        #expect(throws: TensorError.self) { try conv(Tensor(shape: [1, 4, 4, 4])) }
+        let square = Conv2d(inputChannels: 4, outputChannels: 8, kernelSize: 3, stride: 2, padding: 1, generator: &g)
+        #expect(try square(Tensor(shape: [1, 4, 4, 4])).shape == [1, 8, 2, 2])
+    }
 }
