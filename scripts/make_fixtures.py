@@ -1097,6 +1097,70 @@ def nnunet_folder():
                os.path.join(folder, "fold_0", "checkpoint_final.pth"))
 
 
+def nnunet_sliding_window(model, x, patch, step=0.5, mirror=False):
+    """nnU-Net v2's sliding-window prediction of one normalized image `x` (C, H, W), restated from nnunetv2's
+    predict_sliding_window_return_logits: the image padded with zeros to at least the patch on each side (the
+    difference split below // 2, the rest above: acvl_utils' pad_nd_image), windows at nnU-Net's steps
+    (compute_steps_for_sliding_window: ceil((size - patch) / (patch · step)) + 1 of them, spread evenly, positions
+    rounded half to even), each window's logits (with `mirror`, the mean over the flips of both axes) weighted by
+    nnU-Net's Gaussian (compute_gaussian: a unit impulse at the centre through scipy's gaussian_filter, σ = patch / 8,
+    scaled to a peak of 10, zeros raised to the smallest positive value), summed, divided by the summed weights,
+    cropped back to the image. Returns the softmax (classes, H, W)."""
+    from scipy.ndimage import gaussian_filter
+    size = x.shape[1:]
+    padded_size = [max(p, s) for p, s in zip(patch, size)]
+    below = [(p - s) // 2 for p, s in zip(padded_size, size)]
+    data = np.zeros((x.shape[0], *padded_size), dtype=np.float32)
+    data[:, below[0]:below[0] + size[0], below[1]:below[1] + size[1]] = x
+    steps = []
+    for axis in range(2):
+        count = int(np.ceil((padded_size[axis] - patch[axis]) / (patch[axis] * step))) + 1
+        actual = (padded_size[axis] - patch[axis]) / (count - 1) if count > 1 else 99999999999
+        steps.append([int(np.round(actual * i)) for i in range(count)])
+    impulse = np.zeros(patch)
+    impulse[tuple(p // 2 for p in patch)] = 1
+    gaussian = gaussian_filter(impulse, [p / 8 for p in patch], 0, mode="constant", cval=0)
+    gaussian = gaussian / (gaussian.max() / 10)
+    gaussian[gaussian == 0] = gaussian[gaussian != 0].min()
+    gaussian = torch.from_numpy(gaussian).float()
+    logits, weights = None, torch.zeros(padded_size)
+    model.eval()
+    with torch.no_grad():
+        for top in steps[0]:
+            for left in steps[1]:
+                window = torch.from_numpy(data[None, :, top:top + patch[0], left:left + patch[1]])
+                flips = [(), (2,), (3,), (2, 3)] if mirror else [()]
+                y = sum(torch.flip(model(torch.flip(window, f)), f) if f else model(window) for f in flips)[0] / len(flips)
+                if logits is None:
+                    logits = torch.zeros(y.shape[0], *padded_size)
+                logits[:, top:top + patch[0], left:left + patch[1]] += y * gaussian
+                weights[top:top + patch[0], left:left + patch[1]] += gaussian
+    logits = (logits / weights)[:, below[0]:below[0] + size[0], below[1]:below[1] + size[1]]
+    return torch.softmax(logits, 0).numpy()
+
+
+def nnunet_sliding_window_cases():
+    """sliding_window/: nnU-Net's sliding window on models/nnunet_folder's network (patch 32 x 24). strip.png is an RGB
+    image of 20 x 61 pixels, none zero (nnU-Net's crop keeps it whole): lower than the patch (nnU-Net pads it with zeros
+    to 32 rows, 6 above and 6 below) and wider (windows at columns 0, 9, 18, 28, 37: 27.75 rounds to 28).
+    expected.safetensors holds `strip.probabilities` (without mirroring) and `strip.mirrored` (with), as
+    `nnunet_sliding_window` computes them on the image's z-score."""
+    folder = os.path.join(ROOT, "sliding_window")
+    os.makedirs(folder, exist_ok=True)
+    source = os.path.join(ROOT, "models", "nnunet_folder")
+    with open(os.path.join(source, "plans.json")) as f:
+        plans = json.load(f)
+    patch = plans["configurations"]["2d"]["patch_size"]
+    image = np.random.default_rng(94).integers(1, 256, (20, 61, 3), dtype=np.uint8)
+    Image.fromarray(image).save(os.path.join(folder, "strip.png"))
+    x = np.ascontiguousarray(image.transpose(2, 0, 1)).astype(np.float32)
+    x = (x - x.mean(axis=(1, 2), keepdims=True)) / np.maximum(x.std(axis=(1, 2), keepdims=True), 1e-8)
+    model = plain_conv_unet([8, 16, 16], [1, 2, 2], 3, 3, deep_supervision=False)
+    model.load_state_dict(torch.load(os.path.join(source, "fold_0", "checkpoint_final.pth"), weights_only=False)["network_weights"])
+    save_numpy({"strip.probabilities": nnunet_sliding_window(model, x, patch),
+                "strip.mirrored": nnunet_sliding_window(model, x, patch, mirror=True)}, os.path.join(folder, "expected.safetensors"))
+
+
 def deep_supervision_loss(outputs, target, out):
     """nnU-Net's deep supervision loss over `outputs` (the full resolution first) for `target` (255 ignored): each output
     scored with this project's Dice + cross-entropy against the masks resized to its size as nnU-Net's
@@ -1290,7 +1354,7 @@ CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cas
              models=[checkpoint_cases], training=[training_parity_case], formats=[dtype_cases], images=[image_cases],
              ops=[conv_cases, pool_and_norm_cases, activation_cases, movement_cases, arithmetic_cases],
              metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases], peers=[smp_cases, monai_cases, nnunet_cases], deep_supervision=[deep_supervision_cases],
-             nnunet_anisotropic=[nnunet_anisotropic_cases],
+             nnunet_anisotropic=[nnunet_anisotropic_cases], sliding_window=[nnunet_sliding_window_cases],
              classic_deep_supervision=[classic_deep_supervision_cases],
              normalization=[nnunet_normalization_cases], nonzero_crop=[nnunet_nonzero_crop_cases],
              tensorboard=[tensorboard_cases])

@@ -10,6 +10,9 @@ public struct PredictionOptions: Sendable {
     public var tileWidth: Int?
     /// The least fraction of a window its neighbour shares (0.25: MONAI's default; nnU-Net uses 0.5).
     public var overlap: Double = 0.25
+    /// nnU-Net's padding (`ModelMetadata.padsToWindow`): a side shorter than the window is padded with zeros to it,
+    /// centred, instead of mirrored up to a size the network takes.
+    public var padsToWindow = false
     public var blending: Blending = .gaussian
     /// Test-time augmentation: average the logits over horizontal, vertical and both flips.
     public var flips = false

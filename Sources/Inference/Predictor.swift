@@ -43,7 +43,7 @@ public final class Predictor {
             }
         }
         return try WindowLayout(architecture: architecture, height: height, width: width, tile: tile, tileWidth: tileWidth,
-                                overlap: options.overlap)
+                                overlap: options.overlap, padsToWindow: options.padsToWindow)
     }
 
     /// Re-reads the model's weights into the compiled networks (after training changed them); a network with a value
@@ -96,14 +96,15 @@ public final class Predictor {
         var weight = [Float](repeating: 0, count: plane)
         for start in stride(from: 0, to: jobs.count, by: batchSize) {
             let batch = jobs[start..<min(start + batchSize, jobs.count)]
-            // 1. The batch of mirrored (and flipped) windows.
+            // 1. The batch of windows, mirrored (or zero) outside the image, and flipped.
             var x = Tensor.empty(shape: [batch.count, channels, inH, inW])
             x.withUnsafeMutableBufferPointer { destination in
                 for (k, job) in batch.enumerated() {
                     images[job.image].values.withUnsafeBufferPointer { source in
                         let window = destination.baseAddress! + k * channels * inH * inW
                         Mirror.window(source, channels: channels, rows: height, columns: width, top: job.row - layout.margin.top,
-                                      left: job.column - layout.margin.left, height: inH, width: inW, into: window)
+                                      left: job.column - layout.margin.left, height: inH, width: inW, zeros: options.padsToWindow,
+                                      into: window)
                         job.flip.apply(window, channels: channels, height: inH, width: inW)
                     }
                 }
@@ -115,12 +116,13 @@ public final class Predictor {
                 for (k, job) in batch.enumerated() {
                     let window = logits.baseAddress! + k * classes * outH * outW
                     job.flip.apply(window, channels: classes, height: outH, width: outW)
-                    let rows = min(outH, height - job.row)
-                    let columns = min(outW, width - job.column)
+                    // The part of the window inside the image (a padded window starts before it).
+                    let rows = max(0, -job.row)..<min(outH, height - job.row)
+                    let columns = max(0, -job.column)..<min(outW, width - job.column)
                     sums[job.image].withUnsafeMutableBufferPointer { sum in
-                        for yy in 0..<rows {
+                        for yy in rows {
                             let target = (job.row + yy) * width + job.column
-                            for xx in 0..<columns {
+                            for xx in columns {
                                 let w = windowWeights[yy * outW + xx]
                                 if job.image == 0 { weight[target + xx] += w }
                                 for ch in 0..<classes { sum[ch * plane + target + xx] += w * window[(ch * outH + yy) * outW + xx] }

@@ -2,15 +2,17 @@
 public enum TileGrid {
     /// Window origins covering `0..<length` with windows of `tile` pixels whose stride is at most
     /// `tile · (1 − overlap)` (nnU-Net's rule): the first window starts at 0, the last ends at `length`, the others
-    /// are spread evenly between, rounded down to a multiple of `alignment` (a U-Net is shift-equivariant only
-    /// under shifts by `2^depth`). A length shorter than the window gives the one origin 0.
+    /// are spread evenly between, each rounded half to even as nnU-Net rounds them, then down to a multiple of
+    /// `alignment` (a U-Net is shift-equivariant only under shifts by `2^depth`). A length shorter than the window
+    /// gives the one origin 0.
     /// - Precondition: `tile > 0`, `0 ≤ overlap < 1`, `alignment > 0`.
     public static func origins(length: Int, tile: Int, overlap: Double, alignment: Int = 1) -> [Int] {
         guard length > tile else { return [0] }
         let stride = max(Double(tile) * (1 - overlap), 1)
         let count = Int((Double(length - tile) / stride).rounded(.up)) + 1
         let last = length - tile
-        var origins = (0..<count).map { i in (last * i / (count - 1)) / alignment * alignment }
+        let step = Double(last) / Double(count - 1)
+        var origins = (0..<count).map { i in Int((step * Double(i)).rounded(.toNearestOrEven)) / alignment * alignment }
         origins[count - 1] = last
         return origins.reduce(into: []) { if $0.last != $1 { $0.append($1) } }
     }

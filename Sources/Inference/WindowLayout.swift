@@ -34,8 +34,12 @@ public struct WindowLayout: Equatable, Sendable {
     ///   - tileWidth: a window width other than `tile` (nnU-Net's patches are not square; networks whose output is
     ///     their window take it), nil for a square window.
     ///   - overlap: the least fraction of a window shared with its neighbour, in `[0, 1)`.
+    ///   - padsToWindow: nnU-Net's padding: a side no longer than its window gets the window with the image centred in
+    ///     it (the difference split, its smaller half before), the origin negative; the predictor fills the rest with
+    ///     zeros. Networks whose output is their window only.
     /// - Throws: `PredictionError.invalidTile` for a tile the network cannot take.
-    public init(architecture: Architecture, height: Int, width: Int, tile: Int?, tileWidth: Int? = nil, overlap: Double) throws(PredictionError) {
+    public init(architecture: Architecture, height: Int, width: Int, tile: Int?, tileWidth: Int? = nil, overlap: Double,
+                padsToWindow: Bool = false) throws(PredictionError) {
         let tiles = tile.map { [$0, tileWidth ?? $0] }
         switch architecture {
         case .unet(let c):
@@ -46,7 +50,7 @@ public struct WindowLayout: Equatable, Sendable {
             // it is (a small one mirrored up to the smallest), or tiles.
             let smallest = architecture.minimumInputSize
             for tile in tiles ?? [] where tile < smallest { throw .invalidTile("--tile \(tile) must be at least \(smallest) for this network") }
-            self.init(sameSizeHeight: height, width: width, tiles: tiles, overlap: overlap,
+            self.init(sameSizeHeight: height, width: width, tiles: tiles, overlap: overlap, padsToWindow: padsToWindow,
                       whole: Self.wholeWindow(height, width, architecture, multiples: [1, 1],
                                              smallest: Array(repeating: architecture.smallestSide, count: 2)))
         case .monaiUNet, .plainConvUNet, .residualEncoderUNet:
@@ -60,7 +64,7 @@ public struct WindowLayout: Equatable, Sendable {
                 throw .invalidTile("\(name) must be a multiple of \(multiple) (the strides' product), at least \(architecture.minimumInputSize), "
                     + "for this network")
             }
-            self.init(sameSizeHeight: height, width: width, tiles: tiles, overlap: overlap,
+            self.init(sameSizeHeight: height, width: width, tiles: tiles, overlap: overlap, padsToWindow: padsToWindow,
                       whole: Self.wholeWindow(height, width, architecture, multiples: m, smallest: m))
         }
     }
@@ -82,9 +86,12 @@ public struct WindowLayout: Equatable, Sendable {
     }
 
     /// A network whose output is its window: each side whole (`whole`: the window holding the whole image) or, below
-    /// that, in windows of `tiles` (`[height, width]`).
-    private init(sameSizeHeight height: Int, width: Int, tiles: [Int]?, overlap: Double, whole: (height: Int, width: Int)) {
+    /// that, in windows of `tiles` (`[height, width]`); with `padsToWindow`, a side no longer than its window is
+    /// centred in one.
+    private init(sameSizeHeight height: Int, width: Int, tiles: [Int]?, overlap: Double, padsToWindow: Bool,
+                 whole: (height: Int, width: Int)) {
         func side(_ length: Int, _ whole: Int, _ tile: Int?) -> (window: Int, origins: [Int]) {
+            if padsToWindow, let tile, tile >= length { return (tile, [-((tile - length) / 2)]) }
             guard let tile, tile < whole else { return (whole, [0]) }
             return (tile, TileGrid.origins(length: length, tile: tile, overlap: overlap))
         }
@@ -126,7 +133,8 @@ public struct WindowLayout: Equatable, Sendable {
             c.merge == .pad && c.outputSize(forInputSize: length) == length
                 ? length : (max(length, c.minimumInputSize) + alignment - 1) / alignment * alignment
         }
-        self.init(sameSizeHeight: height, width: width, tiles: tile.map { [$0, $0] }, overlap: overlap, whole: (whole(height), whole(width)))
+        self.init(sameSizeHeight: height, width: width, tiles: tile.map { [$0, $0] }, overlap: overlap, padsToWindow: false,
+                  whole: (whole(height), whole(width)))
     }
 
     init(input: (Int, Int), output: (Int, Int), margin: (Int, Int), rows: [Int], columns: [Int]) {

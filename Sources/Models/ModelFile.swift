@@ -127,7 +127,8 @@ public enum ModelFile {
         }
         let first = loaded[0]
         let report = first.report + ["nnU-Net folder: \(weights.joined(separator: ", ")) with \(plansPath) (2d: patch "
-            + "\(plans.patchSize.map(String.init).joined(separator: "x")), \(plans.normalizationSchemes[0]), mirroring, half-window overlap"
+            + "\(plans.patchSize.map(String.init).joined(separator: "x")), \(plans.normalizationSchemes[0]), mirroring, half-window overlap, "
+            + "shorter sides padded with zeros to the patch"
             + (weights.count > 1 ? "; the \(weights.count) folds' logits averaged, as nnU-Net does; -m FOLDER/fold_N for one" : "") + ")"]
         var result = LoadedModel(model: first.model, metadata: plans.metadata, tensors: first.tensors, format: first.format, report: report,
                                  fileMetadata: first.fileMetadata, extraTensors: first.extraTensors)

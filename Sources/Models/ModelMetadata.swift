@@ -24,6 +24,9 @@ public struct ModelMetadata: Codable, Equatable, Sendable {
     /// nnU-Net's crop: each image is cut to the box of its nonzero pixels (any colour channel, the file's own
     /// values) before normalization and prediction, and the rest is class 0.
     public var cropToNonzero: Bool?
+    /// nnU-Net's padding: a side shorter than the window is padded with zeros (after normalization) to the window,
+    /// centred, where otherwise the image is mirrored up to a size the network takes.
+    public var padsToWindow: Bool?
     /// A quantized model's int8 convolutions and their input ranges (`unet quantize`); prediction runs them in int8.
     public var quantization: Quantization?
 

@@ -170,7 +170,8 @@ public struct NNUNetPlans: Sendable {
     }
 
     /// What prediction should do as nnU-Net does: the crop to the nonzero region, the patch as the window (each side a
-    /// multiple of what the network takes along it), half a window's overlap, mirroring, the normalization and the labels.
+    /// multiple of what the network takes along it; a shorter side padded with zeros to it), half a window's overlap,
+    /// mirroring, the normalization and the labels.
     public var metadata: ModelMetadata {
         var m = ModelMetadata(maskValues: labels.map { [$0.value] }, classNames: labels.map(\.name), normalization: normalization)
         // Each side a multiple of the strides' product along it (nnU-Net plans them so), and more than one value per
@@ -179,7 +180,7 @@ public struct NNUNetPlans: Sendable {
         var sides = zip(patchSize, multiples).map { side, multiple in max(side / multiple, 1) * multiple }
         if (sides[0] / multiples[0]) * (sides[1] / multiples[1]) < 2 { sides[1] += multiples[1] }
         (m.tile, m.tileWidth) = (sides[0], sides[1])
-        (m.overlap, m.flips, m.cropToNonzero) = (0.5, true, true)
+        (m.overlap, m.flips, m.cropToNonzero, m.padsToWindow) = (0.5, true, true, true)
         return m
     }
 }

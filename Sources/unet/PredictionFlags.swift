@@ -35,6 +35,7 @@ struct PredictionFlags: ParsableArguments {
         var o = PredictionOptions()
         (o.tile, o.tileWidth, o.blending) = (tile ?? metadata.tile, tile == nil ? metadata.tileWidth : nil, blend)
         (o.overlap, o.flips) = (overlap ?? metadata.overlap ?? 0.25, tta ?? metadata.flips ?? false)
+        o.padsToWindow = metadata.padsToWindow ?? false
         o.precision = MixedPrecision.precision(amp: amp)
         o.quantization = noInt8 || o.precision != .fp32 ? nil : metadata.quantization
         return o

@@ -73,7 +73,7 @@ struct QuantizeCommand: ParsableCommand {
         metadata.quantization = nil
         var options = PredictionOptions()
         (options.tile, options.tileWidth) = (tile ?? metadata.tile, tile == nil ? metadata.tileWidth : nil)
-        options.overlap = metadata.overlap ?? 0.25
+        (options.overlap, options.padsToWindow) = (metadata.overlap ?? 0.25, metadata.padsToWindow ?? false)
         let segmenter = try ImageSegmenter(model: loaded.model, options: options,
                                            preprocessing: ImageSegmenter.Preprocessing(metadata: metadata, scale: scale), threshold: 0.5)
         let calibrator = Int8Calibrator(rule: rule == .max ? .max : .percentile(percentile))

@@ -173,6 +173,24 @@ struct PredictCommandTests {
         #expect(info.output.contains("strides: 1, 2, 1x2"), "\(info.output)")
     }
 
+    /// nnU-Net pads a side shorter than its patch with zeros to the patch (centred) and rounds its windows' positions;
+    /// scripts/make_fixtures.py restates its sliding window in PyTorch.
+    @Test("an nnU-Net folder predicts an image lower and wider than its patch as nnU-Net's sliding window does, with and without mirroring (fixtures)",
+          arguments: [false, true])
+    func nnUNetFolderSlidingWindow(mirrored: Bool) throws {
+        let folder = try SyntheticData.temporaryFolder("unet-predict-nnunet-window")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let images = folder.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Fixture.path("sliding_window/strip.png"), toPath: images.appendingPathComponent("strip.png").path)
+        let out = folder.appendingPathComponent("out").path
+        let result = try CommandRunner.unet(["predict", "-m", Fixture.path("models/nnunet_folder"), "-i", images.path, "-o", out,
+                                             "--save-probabilities"] + (mirrored ? [] : ["--no-tta"]))
+        #expect(result.status == 0, "\(result.error)")
+        let expected = try Fixture("sliding_window/expected").tensor(mirrored ? "strip.mirrored" : "strip.probabilities")
+        expectClose(try NumpyArray.read(path: out + "/strip.npy"), expected, rtol: 0, atol: 1e-4, "strip")
+    }
+
     @Test("an nnU-Net folder crops each image to its nonzero pixels as nnU-Net does: z-score over the box, class 0 outside (fixtures)")
     func nnUNetFolderNonzeroCrop() throws {
         let folder = try SyntheticData.temporaryFolder("unet-predict-nnunet-crop")

@@ -160,6 +160,9 @@ struct PredictorTests {
             try WindowLayout(architecture: nnunet, height: 37, width: 45, tile: 22, tileWidth: 20, overlap: 0.5)
         }
         #expect(planned.map { "\($0)" }?.contains("the window 22x20 must be a multiple of 2x8") == true, "\(String(describing: planned))")
+        // nnU-Net's padding: a side no longer than the window is centred in it (37 in 40: 1 row before, 2 after).
+        let padded = try WindowLayout(architecture: nnunet, height: 37, width: 45, tile: 40, tileWidth: 24, overlap: 0.5, padsToWindow: true)
+        #expect(padded.input == (40, 24) && padded.rows == [-1] && padded.columns == TileGrid.origins(length: 45, tile: 24, overlap: 0.5))
         var g = SeededGenerator(seed: 4)
         let model = try nnunet.makeModel(generator: &g)
         let logits = try Predictor(model: model, options: PredictionOptions()).logits(image(channels: 1, height: 37, width: 45))

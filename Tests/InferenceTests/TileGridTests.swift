@@ -14,6 +14,8 @@ struct TileGridTests {
             }
         }
         #expect(TileGrid.origins(length: 1000, tile: 256, overlap: 0.5) == [0, 124, 248, 372, 496, 620, 744])
+        // nnU-Net rounds 9.25·i half to even: 18.5 → 18, 27.75 → 28.
+        #expect(TileGrid.origins(length: 61, tile: 24, overlap: 0.5) == [0, 9, 18, 28, 37])
     }
 
     @Test("aligned origins step by a multiple of the alignment and cover the length")
