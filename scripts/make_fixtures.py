@@ -1161,6 +1161,48 @@ def nnunet_sliding_window_cases():
                 "strip.mirrored": nnunet_sliding_window(model, x, patch, mirror=True)}, os.path.join(folder, "expected.safetensors"))
 
 
+def nnunet_mask_norm_cases():
+    """mask_norm/: nnU-Net's ZScoreNormalization with use_mask_for_norm (planned where cropping to the nonzero region
+    shrinks the images, as for skull-stripped brain MRI), restated from nnunetv2's crop_to_nonzero and
+    ZScoreNormalization: the nonzero mask (nonzero in any channel, holes filled: scipy's binary_fill_holes), the image
+    cut to its box, each channel's z-score taken over the mask's pixels and applied to them, the pixels outside the
+    mask left 0. plans_mask.json is models/nnunet_folder's plans with use_mask_for_norm true. brain.png is an RGB image
+    whose box (the patch's size, 32 x 24) lies in zero margins and holds a zero hole (filled: normalized) and a zero
+    notch open to the box's edge (outside the mask: 0); expected.safetensors holds `brain.probabilities`: the folder's
+    network on that input (one window, no mirroring), class 0 with probability 1 outside the box."""
+    from scipy.ndimage import binary_fill_holes
+    folder = os.path.join(ROOT, "mask_norm")
+    os.makedirs(folder, exist_ok=True)
+    source = os.path.join(ROOT, "models", "nnunet_folder")
+    with open(os.path.join(source, "plans.json")) as f:
+        plans = json.load(f)
+    plans["configurations"]["2d"]["use_mask_for_norm"] = [True] * 3
+    with open(os.path.join(folder, "plans_mask.json"), "w") as f:
+        json.dump(plans, f, indent=4)
+    h, w = plans["configurations"]["2d"]["patch_size"]
+    top, bottom, left, right = 2, 3, 4, 2
+    inner = np.random.default_rng(95).integers(1, 256, (h, w, 3), dtype=np.uint8)
+    inner[10:14, 8:12] = 0  # a hole: filled, so inside the mask
+    inner[0:6, 15:19] = 0  # a notch open to the box's top edge: outside the mask
+    inner[20, 5] = [0, 7, 0]  # nonzero in one channel only: inside
+    image = np.zeros((h + top + bottom, w + left + right, 3), dtype=np.uint8)
+    image[top:top + h, left:left + w] = inner
+    Image.fromarray(image).save(os.path.join(folder, "brain.png"))
+    mask = binary_fill_holes((image != 0).any(axis=2))[top:top + h, left:left + w]
+    assert mask[11, 9] and not mask[2, 16] and mask[20, 5]
+    box = np.ascontiguousarray(inner.transpose(2, 0, 1)).astype(np.float32)
+    for c in range(3):
+        values = box[c][mask]
+        box[c][mask] = (values - values.mean()) / max(values.std(), 1e-8)
+    model = plain_conv_unet([8, 16, 16], [1, 2, 2], 3, 3, deep_supervision=False)
+    model.load_state_dict(torch.load(os.path.join(source, "fold_0", "checkpoint_final.pth"), weights_only=False)["network_weights"])
+    probabilities = nnunet_sliding_window(model, box, [h, w])
+    full = np.zeros((3,) + image.shape[:2], dtype=np.float32)
+    full[0] = 1
+    full[:, top:top + h, left:left + w] = probabilities
+    save_numpy({"brain.probabilities": full}, os.path.join(folder, "expected.safetensors"))
+
+
 def deep_supervision_loss(outputs, target, out):
     """nnU-Net's deep supervision loss over `outputs` (the full resolution first) for `target` (255 ignored): each output
     scored with this project's Dice + cross-entropy against the masks resized to its size as nnU-Net's
@@ -1355,6 +1397,7 @@ CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cas
              ops=[conv_cases, pool_and_norm_cases, activation_cases, movement_cases, arithmetic_cases],
              metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases], peers=[smp_cases, monai_cases, nnunet_cases], deep_supervision=[deep_supervision_cases],
              nnunet_anisotropic=[nnunet_anisotropic_cases], sliding_window=[nnunet_sliding_window_cases],
+             mask_norm=[nnunet_mask_norm_cases],
              classic_deep_supervision=[classic_deep_supervision_cases],
              normalization=[nnunet_normalization_cases], nonzero_crop=[nnunet_nonzero_crop_cases],
              tensorboard=[tensorboard_cases])

@@ -129,12 +129,13 @@ public struct NNUNetPlans: Sendable {
         var normalization = Normalization()
         switch c.normalization_schemes.first {
         case "ZScoreNormalization":
-            // nnU-Net then z-scores inside the image's nonzero region and zeroes the rest (planned for brain MRI).
-            guard !(c.use_mask_for_norm ?? []).contains(true) else {
-                throw .incompatibleCheckpoint("\(plansPath): use_mask_for_norm is true (a z-score inside the nonzero region): "
-                    + "not done by this version")
-            }
+            // use_mask_for_norm: the z-score inside the image's nonzero mask, the rest 0 (planned for brain MRI).
             normalization.perImage = true
+            let masked = c.use_mask_for_norm ?? []
+            guard Set(masked).count <= 1 else {
+                throw .incompatibleCheckpoint("\(plansPath): use_mask_for_norm \(masked.prefix(8)) differs between channels; one for every channel is supported")
+            }
+            if masked.first == true { normalization.insideNonzero = true }
         case "NoNormalization": normalization.rawIntensities = true
         case "CTNormalization":
             let channels = dataset.channel_names.count

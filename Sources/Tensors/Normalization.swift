@@ -10,17 +10,22 @@ public struct Normalization: Sendable, Equatable, Codable {
     public var std: [Float]?
     /// Each image normalised by its own per-channel mean and standard deviation (then `mean`/`std` are not used).
     public var perImage: Bool?
+    /// With `perImage`: the mean and standard deviation are taken over the image's nonzero mask (the pixels nonzero in
+    /// any channel, with the holes inside filled) and applied there; the pixels outside stay 0 (nnU-Net's
+    /// `use_mask_for_norm`, planned for images with zero backgrounds such as skull-stripped MRI).
+    public var insideNonzero: Bool?
     /// Per-channel bounds each value is clipped to before the mean and std are applied (both or neither).
     public var lower: [Float]?
     public var upper: [Float]?
     /// Whether values are taken in the format's units (multiplied back by 255 or 65535) before anything else.
     public var rawIntensities: Bool?
 
-    public init(mean: [Float]? = nil, std: [Float]? = nil, perImage: Bool? = nil, lower: [Float]? = nil, upper: [Float]? = nil,
-                rawIntensities: Bool? = nil) {
+    public init(mean: [Float]? = nil, std: [Float]? = nil, perImage: Bool? = nil, insideNonzero: Bool? = nil, lower: [Float]? = nil,
+                upper: [Float]? = nil, rawIntensities: Bool? = nil) {
         self.mean = mean
         self.std = std
         self.perImage = perImage
+        self.insideNonzero = insideNonzero
         self.lower = lower
         self.upper = upper
         self.rawIntensities = rawIntensities

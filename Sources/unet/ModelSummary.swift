@@ -115,7 +115,9 @@ struct ModelSummary: Encodable {
         var steps = [n.rawIntensities == true ? "the file's own intensities (0-255, 0-65535)" : "pixels / 255"]
         if let lower = n.lower, let upper = n.upper { steps.append("clipped to \(lower)...\(upper)") }
         if n.perImage == true {
-            steps.append("each image's own per-channel z-score (nnU-Net's ZScoreNormalization)")
+            steps.append(n.insideNonzero == true
+                ? "each image's own per-channel z-score over its nonzero mask (holes filled), 0 outside (nnU-Net's ZScoreNormalization, use_mask_for_norm)"
+                : "each image's own per-channel z-score (nnU-Net's ZScoreNormalization)")
         } else if let mean = n.mean, let std = n.std {
             steps.append("mean \(mean), std \(std)")
         }

@@ -191,6 +191,26 @@ struct PredictCommandTests {
         expectClose(try NumpyArray.read(path: out + "/strip.npy"), expected, rtol: 0, atol: 1e-4, "strip")
     }
 
+    @Test("an nnU-Net folder planned with use_mask_for_norm z-scores each image over its nonzero mask (holes filled) and leaves 0 outside, as nnU-Net does (fixtures)")
+    func nnUNetFolderMaskedNormalization() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-predict-nnunet-mask")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = folder.appendingPathComponent("model")
+        try FileManager.default.copyItem(atPath: Fixture.path("models/nnunet_folder"), toPath: model.path)
+        try FileManager.default.removeItem(at: model.appendingPathComponent("plans.json"))
+        try FileManager.default.copyItem(atPath: Fixture.path("mask_norm/plans_mask.json"), toPath: model.appendingPathComponent("plans.json").path)
+        let images = folder.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Fixture.path("mask_norm/brain.png"), toPath: images.appendingPathComponent("brain.png").path)
+        let out = folder.appendingPathComponent("out").path
+        let result = try CommandRunner.unet(["predict", "-m", model.path, "-i", images.path, "-o", out, "--save-probabilities", "--no-tta"])
+        #expect(result.status == 0, "\(result.error)")
+        expectClose(try NumpyArray.read(path: out + "/brain.npy"), try Fixture("mask_norm/expected").tensor("brain.probabilities"),
+                    rtol: 0, atol: 1e-4, "brain")
+        let info = try CommandRunner.unet(["info", model.path])
+        #expect(info.output.contains("z-score over its nonzero mask (holes filled), 0 outside"), "\(info.output)")
+    }
+
     @Test("an nnU-Net folder crops each image to its nonzero pixels as nnU-Net does: z-score over the box, class 0 outside (fixtures)")
     func nnUNetFolderNonzeroCrop() throws {
         let folder = try SyntheticData.temporaryFolder("unet-predict-nnunet-crop")

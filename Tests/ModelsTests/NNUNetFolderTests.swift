@@ -50,7 +50,7 @@ struct NNUNetFolderTests {
                                    (("\"2d\"", "\"3d_fullres\""), "no \"2d\" configuration"),
                                    (("ZScoreNormalization", "RescaleTo01Normalization"), "RescaleTo01Normalization"),
                                    (("\"use_mask_for_norm\": [\n                false", "\"use_mask_for_norm\": [\n                true"),
-                                    "use_mask_for_norm is true"),
+                                    "use_mask_for_norm [true, false, false] differs between channels"),
                                    (("ZScoreNormalization", "CTNormalization"), "CTNormalization needs foreground_intensity_properties"),
                                    (("ZScoreNormalization", "CTNormalization"), "non-finite")] {
             var text = text
