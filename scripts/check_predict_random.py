@@ -4,22 +4,23 @@
 Each case builds a network with its package (MONAI's UNet and BasicUNet, smp's Unet, nnU-Net's PlainConvUNet and
 ResidualEncoderUNet, through scripts/make_fixtures.py's pinned constructors) in a configuration drawn at random
 (levels, widths, strides 1-3 (nnU-Net's differing between the axes), residual units, kernel sizes, norms or none,
-encoders, decoder attention, input channels, classes), with random norm statistics and PReLU slopes, saves its state
-dict as its users do, and writes one to three random 8-bit images of a size drawn at random (odd for BasicUNet). `unet
-predict --save-probabilities` (random --batch-size, `--strides` for MONAI's UNet, whose checkpoints do not record
-them, and `--norm none` for MONAI networks built without norm, whose keys are instance norm's without affine
-parameters, `--decoder-interpolation bilinear` for smp's bilinear decoders) must match the package's eval-mode softmax
-(sigmoid for one class) computed in float64 within 1e-4 or twice the package's own float32 distance from it, whichever
-is larger (a ResNet-152's float32 moves probabilities by 2e-4); with --amp, the package's float32 within 2e-2 or twice
-PyTorch's own bf16 autocast's distance from it, whichever is larger; with --int8, the model quantized by `unet
-quantize` on the case's images must give 80% of the pixels the package's class (random untrained networks have logits
-of tens and near ties between classes, which int8 moves: up to 14% of the pixels in deep smp ones; a wrong weight or
-range moves most pixels); with --onnx, the model exported by `unet export` (fixed at the case's size and batch, or
---dynamic, with or without --fold-bn, at a random opset) must give in ONNX Runtime the logits the package gives in
-float64 for the same random input in [0, 1], within 1e-4 of their largest magnitude (at least 1) or twice the
-package's own float32 distance, whichever is larger. Sizes PyTorch refuses (an instance norm over one value) are
-skipped. The fixtures prove each op and each family; this looks for the configurations between them. Developers run it
-after changing detection, the graph passes or the predictor (CI has no torch):
+activations, encoders, decoder attention, input channels, classes), with random norm statistics and PReLU slopes,
+saves its state dict as its users do, and writes one to three random 8-bit images of a size drawn at random (odd for
+BasicUNet). `unet predict --save-probabilities` (random --batch-size, `--strides` for MONAI's UNet, whose checkpoints
+do not record them, and `--norm none` for MONAI networks built without norm, whose keys are instance norm's without
+affine parameters, `--act` for MONAI activations without parameters, `--decoder-interpolation bilinear` for smp's
+bilinear decoders) must match the package's eval-mode softmax (sigmoid for one class) computed in float64 within 1e-4
+or twice the package's own float32 distance from it, whichever is larger (a ResNet-152's float32 moves probabilities
+by 2e-4); with --amp, the package's float32 within 2e-2 or twice PyTorch's own bf16 autocast's distance from it,
+whichever is larger; with --int8, the model quantized by `unet quantize` on the case's images must give 80% of the
+pixels the package's class (random untrained networks have logits of tens and near ties between classes, which int8
+moves: up to 14% of the pixels in deep smp ones; a wrong weight or range moves most pixels); with --onnx, the model
+exported by `unet export` (fixed at the case's size and batch, or --dynamic, with or without --fold-bn, at a random
+opset) must give in ONNX Runtime the logits the package gives in float64 for the same random input in [0, 1], within
+1e-4 of their largest magnitude (at least 1) or twice the package's own float32 distance, whichever is larger. Sizes
+PyTorch refuses (an instance norm over one value) are skipped. The fixtures prove each op and each family; this looks
+for the configurations between them. Developers run it after changing detection, the graph passes or the predictor (CI
+has no torch):
 
     swift build -c release --product unet && .venv/bin/python scripts/check_predict_random.py .build/release/unet --cases 40
 """
@@ -65,6 +66,11 @@ def randomized(model, channels, size):
     return model.eval()
 
 
+# MONAI's act values and the --act each needs: PReLU shows in the weights, the others do not.
+ACTIVATIONS = [("prelu", None), ("relu", "relu"), (("leakyrelu", {"negative_slope": 0.2}), "leakyrelu:0.2"),
+               (("leakyrelu", {"negative_slope": 0.1}), None)]
+
+
 def monai_unet(rng):
     levels, base = rng.randint(2, 5), rng.choice([4, 8, 16])
     units = rng.randint(0, 3)
@@ -73,10 +79,13 @@ def monai_unet(rng):
                   channels=[base * 2 ** i for i in range(levels)], strides=strides, num_res_units=units,
                   norm=rng.choice(["batch", "instance", ("instance", {"affine": True}), None]), kernel_size=rng.choice([3, 3, 5]),
                   up_kernel_size=rng.choice([3, 3, 5]))
+    act, act_flag = rng.choice(ACTIVATIONS[:3] + [ACTIVATIONS[0]] * 3)  # mostly MONAI UNet's default, PReLU
+    config["act"] = act
     multiple = int(np.prod(strides))
     size = (multiple * rng.randint(2, 6), multiple * rng.randint(2, 6))
     model = make_fixtures.monai_nets().UNet(**config)
     flags = ["--strides", ",".join(map(str, strides))] + (["--norm", "none"] if config["norm"] is None else [])
+    flags += ["--act", act_flag] if act_flag else []
     return f"MONAI UNet {config}", model, config["in_channels"], config["out_channels"], size, flags
 
 
@@ -85,8 +94,9 @@ def basic_unet(rng):
     config = dict(spatial_dims=2, in_channels=rng.choice([1, 3]), out_channels=rng.choice([1, 2, 4]),
                   features=(b, b, 2 * b, 4 * b, 8 * b, rng.choice([b, 2 * b])),
                   norm=rng.choice([("instance", {"affine": True}), ("instance", {"affine": True}), "instance", "batch", None]))
+    config["act"], act_flag = rng.choice(ACTIVATIONS[:3] + [ACTIVATIONS[3]] * 3)  # mostly BasicUNet's default, LeakyReLU(0.1)
     model = make_fixtures.monai_nets().BasicUNet(**config)
-    flags = ["--norm", "none"] if config["norm"] is None else []
+    flags = (["--norm", "none"] if config["norm"] is None else []) + (["--act", act_flag] if act_flag else [])
     return f"MONAI BasicUNet {config}", model, config["in_channels"], config["out_channels"], (rng.randint(16, 70), rng.randint(16, 70)), flags
 
 

@@ -862,10 +862,11 @@ MONAI_LAYOUTS = [  # every key and shape of full-size models, as their users' st
 ]
 
 
-def monai_parity_model(name):
-    """The network of MONAI_PARITY's `name` with its fixture's parameters (the same seeds and steps as monai_cases)."""
+def monai_parity_model(name, cases=MONAI_PARITY):
+    """The network of `cases`' `name` (MONAI_PARITY's by default) with its fixture's parameters (the same seeds and
+    steps as monai_cases)."""
     nets = monai_nets()
-    _, kind, options, shape = next(case for case in MONAI_PARITY if case[0] == name)
+    _, kind, options, shape = next(case for case in cases if case[0] == name)
     torch.manual_seed(61)
     model = getattr(nets, kind)(spatial_dims=2, **options)
     torch.manual_seed(62)
@@ -877,6 +878,38 @@ def monai_parity_model(name):
             if isinstance(m, nn.PReLU):
                 m.weight.copy_(torch.rand_like(m.weight) * 0.5)
     return prepared(model, shape, 63)
+
+
+def save_monai_parity(name, kind, options, model, shape, **extra):
+    """models/<name>.safetensors: `parity_tensors` of a MONAI network for a random input of `shape`, its options as
+    metadata (the norm as `--norm` names it), and `extra`."""
+    out = parity_tensors(model, torch.randn(shape))
+    norms = {"batch" if isinstance(m, nn.BatchNorm2d) else "instance-affine" if m.affine else "instance"
+             for m in model.modules() if isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d))}
+    assert len(norms) == 1 or (not norms and options["norm"] is None), norms
+    meta = {k: ",".join(map(str, v)) if isinstance(v, tuple) else v for k, v in options.items() if k not in ("norm", "act")}
+    save("models", name, out, kind=kind, norm=norms.pop() if norms else "none", **meta, **extra)
+
+
+MONAI_ACTIVATIONS = [  # (name, class, options, input shape, --act): activations other than the networks' defaults
+    ("monai_unet_relu", "UNet", dict(channels=(4, 8, 16), strides=(2, 2), num_res_units=1, norm="batch", act="relu", in_channels=1,
+                                     out_channels=2), (2, 1, 16, 24), "relu"),
+    ("monai_unet_leaky", "UNet", dict(channels=(4, 8, 16), strides=(2, 2), norm=("instance", {"affine": True}),
+                                      act=("leakyrelu", {"negative_slope": 0.2}), in_channels=1, out_channels=3), (2, 1, 20, 16),
+     "leakyrelu:0.2"),
+    ("monai_basicunet_relu", "BasicUNet", dict(features=(4, 4, 8, 8, 16, 4), act="relu", in_channels=1, out_channels=2), (2, 1, 37, 41),
+     "relu"),
+    ("monai_basicunet_prelu", "BasicUNet", dict(features=(4, 4, 8, 8, 16, 4), act="prelu", in_channels=2, out_channels=2),
+     (2, 2, 35, 49), "prelu"),
+]
+
+
+def monai_activation_cases():
+    """models/monai_{unet,basicunet}_<act>.safetensors: MONAI networks built with an `act` other than their default
+    (UNet: ReLU, LeakyReLU(0.2); BasicUNet: ReLU, PReLU), as monai_cases writes them, with `act` as `--act` takes it."""
+    cases = [case[:4] for case in MONAI_ACTIVATIONS]
+    for name, kind, options, shape, act in MONAI_ACTIVATIONS:
+        save_monai_parity(name, kind, options, monai_parity_model(name, cases), shape, act=act)
 
 
 def whole_module_case():
@@ -898,12 +931,7 @@ def monai_cases():
         if name == "monai_unet_res0":
             torch.save({"epoch": 3, "best_acc": 0.5, "state_dict": model.state_dict()},
                        os.path.join(ROOT, "models", name + ".pth"))
-        out = parity_tensors(model, torch.randn(shape))
-        norms = {"batch" if isinstance(m, nn.BatchNorm2d) else "instance-affine" if m.affine else "instance"
-                 for m in model.modules() if isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d))}
-        assert len(norms) == 1 or (not norms and options["norm"] is None), norms
-        meta = {k: ",".join(map(str, v)) if isinstance(v, tuple) else v for k, v in options.items() if k != "norm"}
-        save("models", name, out, kind=kind, norm=norms.pop() if norms else "none", **meta)
+        save_monai_parity(name, kind, options, model, shape)
     whole_module_case()
     torch.manual_seed(64)  # adn_ordering="ADN": the activation before the norm, which its state dict's order shows
     adn = nets.UNet(spatial_dims=2, channels=(4, 8), strides=(2,), num_res_units=1, norm="batch", adn_ordering="ADN", in_channels=1,
@@ -1397,7 +1425,7 @@ CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cas
              ops=[conv_cases, pool_and_norm_cases, activation_cases, movement_cases, arithmetic_cases],
              metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases], peers=[smp_cases, monai_cases, nnunet_cases], deep_supervision=[deep_supervision_cases],
              nnunet_anisotropic=[nnunet_anisotropic_cases], sliding_window=[nnunet_sliding_window_cases],
-             mask_norm=[nnunet_mask_norm_cases],
+             mask_norm=[nnunet_mask_norm_cases], monai_activations=[monai_activation_cases],
              classic_deep_supervision=[classic_deep_supervision_cases],
              normalization=[nnunet_normalization_cases], nonzero_crop=[nnunet_nonzero_crop_cases],
              tensorboard=[tensorboard_cases])

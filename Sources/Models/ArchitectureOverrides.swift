@@ -20,6 +20,8 @@ public struct ArchitectureOverrides: Sendable, Equatable {
     /// A MONAI `UNet`'s or `BasicUNet`'s norm, which its keys show unless it has no parameters (instance norm without
     /// affine parameters, or none).
     public var norm: MONAINorm?
+    /// A MONAI `UNet`'s or `BasicUNet`'s activation, which its weights show only for PReLU.
+    public var activation: MONAIActivation?
     /// An smp `Unet`'s `decoder_interpolation`, which its weights do not show.
     public var decoderInterpolation: SMPUNetConfiguration.DecoderInterpolation?
 
@@ -27,11 +29,12 @@ public struct ArchitectureOverrides: Sendable, Equatable {
                 baseWidth: Int? = nil, depth: Int? = nil, padding: UNetConfiguration.Padding? = nil,
                 merge: UNetConfiguration.SkipMerge? = nil, concatOrder: UNetConfiguration.ConcatOrder? = nil,
                 batchNorm: Bool? = nil, convolutionBias: Bool? = nil, upsampling: UNetConfiguration.Upsampling? = nil,
-                strides: [Int]? = nil, norm: MONAINorm? = nil, decoderInterpolation: SMPUNetConfiguration.DecoderInterpolation? = nil) {
+                strides: [Int]? = nil, norm: MONAINorm? = nil, activation: MONAIActivation? = nil,
+                decoderInterpolation: SMPUNetConfiguration.DecoderInterpolation? = nil) {
         (self.layout, self.inputChannels, self.classes, self.baseWidth, self.depth) = (layout, inputChannels, classes, baseWidth, depth)
         (self.padding, self.merge, self.concatOrder) = (padding, merge, concatOrder)
         (self.batchNorm, self.convolutionBias, self.upsampling, self.strides) = (batchNorm, convolutionBias, upsampling, strides)
-        (self.norm, self.decoderInterpolation) = (norm, decoderInterpolation)
+        (self.norm, self.activation, self.decoderInterpolation) = (norm, activation, decoderInterpolation)
     }
 
     /// True when nothing was given.
@@ -85,6 +88,7 @@ public struct ArchitectureOverrides: Sendable, Equatable {
         check("up-sampling", upsampling, c.upsampling, \.rawValue)
         if strides != nil { found.append("strides (a classic U-Net has none)") }
         if norm != nil { found.append("norm (a classic U-Net's is --batch-norm)") }
+        if activation != nil { found.append("activation (a classic U-Net's is ReLU)") }
         if decoderInterpolation != nil { found.append("decoder interpolation (a classic U-Net's is --bilinear)") }
         return found
     }
@@ -119,10 +123,17 @@ public struct ArchitectureOverrides: Sendable, Equatable {
         case .unet, .smpUNet, .plainConvUNet, .residualEncoderUNet: nil
         }
         check("norm", norm, actualNorm, \.rawValue)
+        let actualActivation: MONAIActivation? = switch architecture {
+        case .monaiUNet(let c): c.activation
+        case .basicUNet(let c): c.activation
+        case .unet, .smpUNet, .plainConvUNet, .residualEncoderUNet: nil
+        }
+        check("activation", activation, actualActivation, \.description)
         let actualInterpolation: SMPUNetConfiguration.DecoderInterpolation? = if case .smpUNet(let c) = architecture { c.decoderInterpolation } else { nil }
         check("decoder interpolation", decoderInterpolation, actualInterpolation, \.rawValue)
         var classic = self
-        (classic.inputChannels, classic.classes, classic.strides, classic.norm, classic.decoderInterpolation) = (nil, nil, nil, nil, nil)
+        (classic.inputChannels, classic.classes, classic.strides, classic.norm, classic.activation, classic.decoderInterpolation) =
+            (nil, nil, nil, nil, nil, nil)
         if !classic.isEmpty { found.append("classic U-Net options (the file is \(architecture))") }
         return found
     }

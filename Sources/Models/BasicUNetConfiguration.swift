@@ -1,5 +1,5 @@
 /// The options of MONAI's `BasicUNet` this project builds (monai 1.6.1, 2-D, `upsample="deconv"`): two 3x3
-/// Conv-Norm-LeakyReLU(0.1) blocks per level, 2x2 max-pooling down, a 2x2 stride-2 transposed convolution up
+/// Conv-Norm-LeakyReLU(0.1) blocks per level (another `activation` where given), 2x2 max-pooling down, a 2x2 stride-2 transposed convolution up
 /// (halving the channels, except into the top level), the skip concatenated first, and a 1x1 head. The defaults are
 /// MONAI's: features `(32, 32, 64, 128, 256, 32)`, instance norm with affine parameters, biases.
 public struct BasicUNetConfiguration: Hashable, Sendable, Codable {
@@ -8,12 +8,22 @@ public struct BasicUNetConfiguration: Hashable, Sendable, Codable {
     public var inputChannels: Int
     public var classes: Int
     public var norm: MONAINorm
+    /// MONAI's `act` where it is not LeakyReLU(0.1) (nil: the default, stored so that files written before stay as they were).
+    public var act: MONAIActivation?
     public var bias: Bool
 
+    /// `activation` LeakyReLU(0.1) is stored as nil.
     public init(features: [Int] = [32, 32, 64, 128, 256, 32], inputChannels: Int = 1, classes: Int = 2, norm: MONAINorm = .instanceAffine,
-                bias: Bool = true) {
+                activation: MONAIActivation = Self.defaultActivation, bias: Bool = true) {
         (self.features, self.inputChannels, self.classes, self.norm, self.bias) = (features, inputChannels, classes, norm, bias)
+        act = activation == Self.defaultActivation ? nil : activation
     }
+
+    /// BasicUNet's `act`: LeakyReLU(0.1).
+    public static let defaultActivation = MONAIActivation.leakyReLU(0.1)
+
+    /// The blocks' activation.
+    public var activation: MONAIActivation { act ?? Self.defaultActivation }
 
     /// The largest width this project accepts.
     public static let maximumWidth = 4096
@@ -43,6 +53,7 @@ public struct BasicUNetConfiguration: Hashable, Sendable, Codable {
     public var parameterCount: Double {
         func block(_ input: Int, _ output: Int) -> Double {
             Double(input * output * 9 + output * 9 * output) + (bias ? 2 * Double(output) : 0) + (norm.hasParameters ? 4 * Double(output) : 0)
+                + (activation == .prelu ? 2 : 0)
         }
         var total = block(inputChannels, features[0])
         for k in 1...4 { total += block(features[k - 1], features[k]) }
@@ -70,7 +81,8 @@ public struct BasicUNetConfiguration: Hashable, Sendable, Codable {
 extension BasicUNetConfiguration: CustomStringConvertible {
     /// `MONAI BasicUNet(features 32-32-64-128-256-32, instance-affine norm, 1 -> 2 classes)`.
     public var description: String {
-        "MONAI BasicUNet(features \(features.map(String.init).joined(separator: "-")), \(norm.phrase)\(bias ? "" : ", no bias"), "
+        "MONAI BasicUNet(features \(features.map(String.init).joined(separator: "-")), \(norm.phrase)\(act.map { ", \($0.phrase)" } ?? "")"
+            + "\(bias ? "" : ", no bias"), "
             + "\(inputChannels) -> \(classes) classes)"
     }
 }

@@ -3,25 +3,18 @@ import NN
 import Tensors
 
 /// MONAI's `Convolution` block (monai 1.6.1, `monai.networks.blocks.Convolution`), 2-D with "same" padding: a
-/// convolution or transposed convolution (`conv`), then norm (`adn.N`) and activation (`adn.A` for PReLU), MONAI's
+/// convolution or transposed convolution (`conv`), then norm (`adn.N`) and activation (`adn.A`, a parameter for PReLU), MONAI's
 /// default `adn_ordering="NDA"` with no dropout. A conv-only block has no `adn`.
 ///
 /// Input `(N, C_in, H, W)` → `(N, C_out, H / stride, W / stride)`, or `· stride` when transposed (padding
 /// `(k − 1) / 2`, and for the transposed form `output_padding = stride − 1`, as MONAI sets them).
 public final class MONAIConvolution: MONAIBlock {
-    /// The activation after the norm.
-    public enum Nonlinearity: Hashable, Sendable {
-        /// `torch.nn.PReLU` with one shared slope (MONAI `UNet`'s default), a parameter under `adn.A`.
-        case prelu
-        /// `torch.nn.LeakyReLU(negative_slope)` (`BasicUNet`'s 0.1), no parameter.
-        case leakyReLU(Float)
-    }
-
     /// `Conv2d` `(C_out, C_in, k, k)` or `ConvTranspose2d` `(C_in, C_out, k, k)`.
     public let conv: any Module
     public let norm: MONAINorm?
     public let normLayer: (any Module)?
-    public let nonlinearity: Nonlinearity?
+    /// The activation after the norm.
+    public let nonlinearity: MONAIActivation?
     public let prelu: PReLU?
     public let outputChannels: Int
     public let kernel: Int
@@ -36,7 +29,7 @@ public final class MONAIConvolution: MONAIBlock {
 
     /// A block initialised as PyTorch does; `nonlinearity` nil and `norm` nil make it conv-only (`.none`: no norm).
     public init(inputChannels: Int, outputChannels: Int, kernel: Int, stride: Int = 1, transposed: Bool = false, norm: MONAINorm?,
-                nonlinearity: Nonlinearity?, bias: Bool, generator: inout SeededGenerator) {
+                nonlinearity: MONAIActivation?, bias: Bool, generator: inout SeededGenerator) {
         (self.outputChannels, self.kernel, self.stride, self.transposed, self.hasBias) = (outputChannels, kernel, stride, transposed, bias)
         (self.norm, self.nonlinearity) = (norm, nonlinearity)
         conv = transposed
@@ -69,6 +62,7 @@ public final class MONAIConvolution: MONAIBlock {
         }
         switch nonlinearity {
         case .prelu?: y = try b.prelu(y, weight: key + ".adn.A.weight", name: key + ".adn.A")
+        case .relu?: y = try b.relu(y, name: key + ".adn.A")
         case .leakyReLU(let slope)?: y = try b.leakyReLU(y, slope: slope, name: key + ".adn.A")
         case nil: break
         }

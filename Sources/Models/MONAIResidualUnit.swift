@@ -3,9 +3,10 @@ import NN
 import Tensors
 
 /// MONAI's `ResidualUnit` (monai 1.6.1, `monai.networks.blocks.ResidualUnit`), 2-D: `subunits` `Convolution` blocks
-/// with PReLU, as MONAI `UNet` builds them (`conv.unit0`, `conv.unit1`, …; only the first strided; the last conv-only
-/// when `lastConvOnly`) plus the input through `residual`: a convolution with the units' kernel and stride when the
-/// stride is not 1, 1x1 when only the channels change, the identity (no keys) otherwise.
+/// with the network's activation (PReLU by default), as MONAI `UNet` builds them (`conv.unit0`, `conv.unit1`, …; only
+/// the first strided; the last conv-only when `lastConvOnly`) plus the input through `residual`: a convolution with the
+/// units' kernel and stride when the stride is not 1, 1x1 when only the channels change, the identity (no keys)
+/// otherwise.
 /// `(N, C_in, H, W)` → `(N, C_out, H / stride, W / stride)`.
 public final class MONAIResidualUnit: MONAIBlock {
     public let units: [MONAIConvolution]
@@ -17,12 +18,12 @@ public final class MONAIResidualUnit: MONAIBlock {
     }
 
     public init(inputChannels: Int, outputChannels: Int, kernel: Int, stride: Int, subunits: Int, lastConvOnly: Bool = false,
-                norm: MONAINorm?, bias: Bool, generator: inout SeededGenerator) {
+                norm: MONAINorm?, activation: MONAIActivation = .prelu, bias: Bool, generator: inout SeededGenerator) {
         let count = max(1, subunits)
         units = (0..<count).map { i in
             let convOnly = lastConvOnly && i == count - 1
             return MONAIConvolution(inputChannels: i == 0 ? inputChannels : outputChannels, outputChannels: outputChannels, kernel: kernel,
-                                    stride: i == 0 ? stride : 1, norm: convOnly ? nil : norm, nonlinearity: convOnly ? nil : .prelu,
+                                    stride: i == 0 ? stride : 1, norm: convOnly ? nil : norm, nonlinearity: convOnly ? nil : activation,
                                     bias: bias, generator: &generator)
         }
         if stride != 1 || inputChannels != outputChannels {

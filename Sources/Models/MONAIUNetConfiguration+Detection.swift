@@ -6,12 +6,14 @@ extension MONAIUNetConfiguration {
     /// stride-1 level's is 1x1 or absent): `strides`, where given (`--strides`), must agree with it; else strides above
     /// 1 are read as 2, MONAI's usual, and without residual units every stride is taken as 2 (`assumedStrides`: some
     /// stride was taken as 2 without a trace of its value). Instance norm without affine parameters and no norm
-    /// leave the same keys: `norm` (`--norm`) tells them apart, else instance norm is assumed.
+    /// leave the same keys: `norm` (`--norm`) tells them apart, else instance norm is assumed. PReLU shows in
+    /// `adn.A.weight`; another activation must be given (`activation`, `--act`).
     /// - Returns: nil when the keys are not a MONAI `UNet`'s (no `model.0.…conv.weight` and `model.1.submodule.…`).
     /// - Throws: `UNetError.incompatibleCheckpoint` for a MONAI `UNet` this project does not build, naming what, or
     ///   for `strides` of another count than the levels or against the residual units' trace, or for a `norm` the keys
-    ///   contradict.
-    public static func detect(shapes: [String: [Int]], strides given: [Int]? = nil, norm: MONAINorm? = nil) throws(UNetError)
+    ///   contradict, or without PReLU parameters and no `activation`.
+    public static func detect(shapes: [String: [Int]], strides given: [Int]? = nil, norm: MONAINorm? = nil, activation: MONAIActivation? = nil)
+        throws(UNetError)
         -> (MONAIUNetConfiguration, assumedStrides: Bool)?
     {
         let residualUnits: Int
@@ -50,12 +52,7 @@ extension MONAIUNetConfiguration {
         }
         let top = try weight(residualUnits > 0 ? "model.2.0.conv.weight" : "model.2.conv.weight")
         let prelu = "model.0\(unit).adn.A.weight"
-        guard let slope = shapes[prelu] else {
-            throw .incompatibleCheckpoint("a MONAI UNet whose activation is not PReLU (no \(prelu)), which this version does not build")
-        }
-        guard slope == [1] else {
-            throw .incompatibleCheckpoint("a MONAI UNet with a per-channel PReLU (\(prelu) \(slope)); one shared slope is built")
-        }
+        let act = try MONAIActivation.detect(key: prelu, shape: shapes[prelu], given: activation, fallback: nil, network: "MONAI UNet")
         if let given {
             guard given.count == strides.count else {
                 throw .incompatibleCheckpoint("--strides \(ArchitectureOverrides.list(given)): the MONAI UNet has \(strides.count) "
@@ -69,7 +66,7 @@ extension MONAIUNetConfiguration {
         }
         let configuration = MONAIUNetConfiguration(
             channels: channels, strides: strides, residualUnits: residualUnits, kernelSize: first[2], upKernelSize: top[2],
-            norm: try MONAINorm.detect(keys: Array(shapes.keys), prefix: "model.0\(unit).adn.N.", given: norm),
+            norm: try MONAINorm.detect(keys: Array(shapes.keys), prefix: "model.0\(unit).adn.N.", given: norm), activation: act,
             bias: shapes["model.0\(unit).conv.bias"] != nil, inputChannels: first[1], classes: top[1])
         return (configuration, given == nil && strides.contains(2))
     }

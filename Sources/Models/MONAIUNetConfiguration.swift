@@ -1,4 +1,4 @@
-/// The options of MONAI's `UNet` this project builds (monai 1.6.1, 2-D, PReLU with one slope, no dropout,
+/// The options of MONAI's `UNet` this project builds (monai 1.6.1, 2-D, PReLU with one slope or another `activation`, no dropout,
 /// `adn_ordering="NDA"`). Level `i` goes down with a `stride`-`strides[i]` block to `channels[i]`; the deepest
 /// channels are the bottom block's (stride 1); each level comes back up with a transposed convolution after the
 /// concatenation. MONAI's defaults are kernel 3, up kernel 3, no residual units, instance norm without affine
@@ -14,16 +14,24 @@ public struct MONAIUNetConfiguration: Hashable, Sendable, Codable {
     public var kernelSize: Int
     public var upKernelSize: Int
     public var norm: MONAINorm
+    /// MONAI's `act` where it is not PReLU (nil: PReLU, the default, stored so that files written before stay as they were).
+    public var act: MONAIActivation?
     public var bias: Bool
     public var inputChannels: Int
     public var classes: Int
 
+    /// `activation` PReLU is stored as nil.
     public init(channels: [Int] = [16, 32, 64, 128, 256], strides: [Int] = [2, 2, 2, 2], residualUnits: Int = 2, kernelSize: Int = 3,
-                upKernelSize: Int = 3, norm: MONAINorm = .batch, bias: Bool = true, inputChannels: Int = 1, classes: Int = 2) {
+                upKernelSize: Int = 3, norm: MONAINorm = .batch, activation: MONAIActivation = .prelu, bias: Bool = true, inputChannels: Int = 1,
+                classes: Int = 2) {
         (self.channels, self.strides, self.residualUnits) = (channels, strides, residualUnits)
         (self.kernelSize, self.upKernelSize, self.norm, self.bias) = (kernelSize, upKernelSize, norm, bias)
         (self.inputChannels, self.classes) = (inputChannels, classes)
+        act = activation == .prelu ? nil : activation
     }
+
+    /// The blocks' activation.
+    public var activation: MONAIActivation { act ?? .prelu }
 
     public static let maximumWidth = 4096
 
@@ -56,9 +64,9 @@ public struct MONAIUNetConfiguration: Hashable, Sendable, Codable {
 
     /// The number of trainable parameters, counted from the configuration before anything is allocated.
     public var parameterCount: Double {
-        let normParameters = norm.hasParameters ? 2 : 0
+        let (normParameters, slope) = (norm.hasParameters ? 2 : 0, activation == .prelu ? 1 : 0)
         func unit(_ input: Int, _ output: Int, _ k: Int, adn: Bool = true) -> Double {
-            Double(input * output * k * k + (bias ? output : 0)) + (adn ? Double(normParameters * output + 1) : 0)
+            Double(input * output * k * k + (bias ? output : 0)) + (adn ? Double(normParameters * output + slope) : 0)
         }
         func down(_ input: Int, _ output: Int, stride: Int) -> Double {
             guard residualUnits > 0 else { return unit(input, output, kernelSize) }
@@ -100,6 +108,7 @@ extension MONAIUNetConfiguration: CustomStringConvertible {
         var parts = ["channels \(channels.map(String.init).joined(separator: "-"))", "strides \(strides.map(String.init).joined(separator: "-"))",
                      "\(residualUnits) residual unit\(residualUnits == 1 ? "" : "s")", norm.phrase]
         if kernelSize != 3 || upKernelSize != 3 { parts.append("kernel \(kernelSize), up kernel \(upKernelSize)") }
+        if let act { parts.append(act.phrase) }
         if !bias { parts.append("no bias") }
         return "MONAI UNet(\(parts.joined(separator: ", ")), \(inputChannels) -> \(classes) classes)"
     }

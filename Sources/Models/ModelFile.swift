@@ -280,6 +280,7 @@ public enum ModelFile {
         func refusePeerOptions() throws {
             for (given, flag, peers) in [(overrides.strides != nil, "--strides", "a MONAI UNet or an nnU-Net network"),
                                          (overrides.norm != nil, "--norm", "a MONAI UNet or BasicUNet"),
+                                         (overrides.activation != nil, "--act", "a MONAI UNet or BasicUNet"),
                                          (overrides.decoderInterpolation != nil, "--decoder-interpolation", "an smp Unet")] where given {
                 throw UNetError.incompatibleCheckpoint("\(path): \(flag) is for \(peers); this is a classic U-Net")
             }
@@ -324,7 +325,7 @@ public enum ModelFile {
     private static func detectedPeer(_ shapes: [String: [Int]], overrides: ArchitectureOverrides) throws(UNetError)
         -> (architecture: Architecture, what: String, notes: [String])?
     {
-        let (strides, norm) = (overrides.strides, overrides.norm)
+        let (strides, norm, activation) = (overrides.strides, overrides.norm, overrides.activation)
         // Instance norm without affine parameters and no norm leave the same keys: none.
         func normNote(_ found: MONAINorm) -> [String] {
             norm == nil && found == .instance
@@ -343,14 +344,14 @@ public enum ModelFile {
             return (.smpUNet(c), "is an smp Unet", interpolation + ["smp checkpoints do not record their preprocessing: assumed "
                 + "pixels / 255; " + imageNet])
         }
-        if let c = try BasicUNetConfiguration.detect(shapes: shapes, norm: norm) {
-            return (.basicUNet(c), "is a MONAI BasicUNet", [c.detectionAssumptions] + normNote(c.norm))
+        if let c = try BasicUNetConfiguration.detect(shapes: shapes, norm: norm, activation: activation) {
+            return (.basicUNet(c), "is a MONAI BasicUNet", c.detectionAssumptions(activationGiven: activation != nil) + normNote(c.norm))
         }
         if let c = try ResidualEncoderUNetConfiguration.detect(shapes: shapes) {
             return (.residualEncoderUNet(c), "is an nnU-Net ResidualEncoderUNet", [])
         }
         if let c = try PlainConvUNetConfiguration.detect(shapes: shapes) { return (.plainConvUNet(c), "is an nnU-Net PlainConvUNet", []) }
-        if let (c, assumedStrides) = try MONAIUNetConfiguration.detect(shapes: shapes, strides: strides, norm: norm) {
+        if let (c, assumedStrides) = try MONAIUNetConfiguration.detect(shapes: shapes, strides: strides, norm: norm, activation: activation) {
             let trace = c.residualUnits > 0 ? "its residual units show only which strides are 1" : "strides leave no trace in it"
             var notes = assumedStrides ? ["a MONAI UNet checkpoint does not record its strides (\(trace)): assumed 2 where not 1, MONAI's "
                 + "usual; give --strides for a network built otherwise"] : []

@@ -46,6 +46,9 @@ struct ArchitectureOptions: ParsableArguments {
     @Option(help: ArgumentHelp("basic-unet, monai-unet: the norm (default: instance-affine for basic-unet, batch for monai-unet; "
         + "with --load, instance or none completes a file without norm parameters).", valueName: "instance|instance-affine|batch|none"))
     var norm: MONAINorm?
+    @Option(help: ArgumentHelp("basic-unet, monai-unet: MONAI's act (default: leakyrelu:0.1 for basic-unet, prelu for monai-unet; with "
+        + "--load, completes a file whose activation has no parameters).", valueName: MONAIActivation.choices))
+    var act: MONAIActivation?
 
     func validate() throws {
         try FlagRange.check(classes, "--classes", in: 1...UNetConfiguration.maximumChannels)
@@ -73,12 +76,13 @@ struct ArchitectureOptions: ParsableArguments {
         case .basicUNet:
             return .basicUNet(BasicUNetConfiguration(
                 features: try NumberList.parse(features, "--features", as: Int.self) ?? [32, 32, 64, 128, 256, 32],
-                inputChannels: inChannels, classes: classes, norm: norm ?? .instanceAffine))
+                inputChannels: inChannels, classes: classes, norm: norm ?? .instanceAffine,
+                activation: act ?? BasicUNetConfiguration.defaultActivation))
         case .monaiUNet:
             let channels = try NumberList.parse(channels, "--channels", as: Int.self) ?? [16, 32, 64, 128, 256]
             return .monaiUNet(MONAIUNetConfiguration(
                 channels: channels, strides: try NumberList.parse(strides, "--strides", as: Int.self) ?? Array(repeating: 2, count: channels.count - 1),
-                residualUnits: resUnits, norm: norm ?? .batch, inputChannels: inChannels, classes: classes))
+                residualUnits: resUnits, norm: norm ?? .batch, activation: act ?? .prelu, inputChannels: inChannels, classes: classes))
         case .nnUNet:
             let features = try NumberList.parse(features, "--features", as: Int.self) ?? [32, 64, 128, 256, 512, 512]
             let stages = try strides.map(Self.stageStrides) ?? [[1, 1]] + Array(repeating: [2, 2], count: features.count - 1)
@@ -121,3 +125,4 @@ extension ResNetEncoder.Variant: ExpressibleByArgument {}
 extension SMPUNetConfiguration.DecoderAttention: ExpressibleByArgument {}
 extension SMPUNetConfiguration.DecoderInterpolation: ExpressibleByArgument {}
 extension MONAINorm: ExpressibleByArgument {}
+extension MONAIActivation: ExpressibleByArgument {}

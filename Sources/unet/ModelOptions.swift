@@ -28,6 +28,10 @@ struct ModelOptions: ParsableArguments {
         + "(without affine parameters, the default) or none (norm=None); else it must be the one the keys show.",
         valueName: "instance|none"))
     var norm: MONAINorm?
+    @Option(help: ArgumentHelp("A MONAI UNet's or BasicUNet's activation (MONAI's act) where it has no parameters, which its "
+        + "checkpoint does not show (default: BasicUNet's leakyrelu:0.1; a MONAI UNet without PReLU weights needs it).",
+        valueName: MONAIActivation.choices))
+    var act: MONAIActivation?
     @Option(help: ArgumentHelp("An smp Unet's decoder up-sampling (smp's decoder_interpolation), which its .pth does not record "
         + "(default: nearest, smp's).", valueName: "nearest|bilinear"))
     var decoderInterpolation: SMPUNetConfiguration.DecoderInterpolation?
@@ -47,7 +51,7 @@ struct ModelOptions: ParsableArguments {
         return ArchitectureOverrides(layout: layout, inputChannels: inChannels, classes: classes, baseWidth: base, depth: depth,
                                      padding: padding, merge: merge, concatOrder: concat, batchNorm: batchNorm,
                                      convolutionBias: bias, upsampling: bilinear ? .bilinear : nil, strides: strides,
-                                     norm: norm, decoderInterpolation: decoderInterpolation)
+                                     norm: norm, activation: act, decoderInterpolation: decoderInterpolation)
     }
 
     func validate() throws {

@@ -159,13 +159,14 @@ struct TrainCommand: ParsableCommand {
         // 1. Data: pair the files and check every one of them before anything trains (--auto: at full resolution,
         // read as colour unless --in-channels says otherwise, until the plan decides).
         let given = GivenFlags()
-        // A MONAI UNet's .pth does not record its strides, nor a norm without parameters, nor an smp Unet's its decoder's
-        // up-sampling: --strides, --norm and --decoder-interpolation complete it (and are checked against a file that
-        // records them). Without a file, --strides describes the network --arch builds (nnU-Net's may read 1x2).
+        // A MONAI UNet's .pth does not record its strides, nor a norm or an activation without parameters, nor an smp
+        // Unet's its decoder's up-sampling: --strides, --norm, --act and --decoder-interpolation complete it (and are
+        // checked against a file that records them). Without a file, --strides describes the network --arch builds
+        // (nnU-Net's may read 1x2).
         let file = resume ?? load
         let completion = ModelLoadOptions(overrides: ArchitectureOverrides(
             strides: file == nil ? nil : try NumberList.parse(architecture.strides, "--strides", as: Int.self), norm: architecture.norm,
-            decoderInterpolation: architecture.decoderInterpolation))
+            activation: architecture.act, decoderInterpolation: architecture.decoderInterpolation))
         let loaded = try file.map { try ModelFile.load(path: $0, options: completion) }
         if let loaded, resume == nil, group.isPrimary {
             for line in loaded.notes { progress.message("note: \(line)") }

@@ -321,6 +321,41 @@ struct TrainCommandTests {
         #expect(mask.width == 37 && mask.height == 37)
     }
 
+    @Test("--act: a MONAI UNet with LeakyReLU trains, goes out as MONAI's .pth, and comes back only with --act, which a PReLU file contradicts")
+    func monaiActivation() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-train-act")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 6, size: 37)
+        let common = ["--images", images, "--masks", masks, "--in-channels", "1", "--scale", "1", "--crop", "32", "--steps", "2", "-b", "2",
+                      "-v", "0"]
+        let output = folder.appendingPathComponent("run").path
+        let trained = try CommandRunner.unet(["train", "--arch", "monai-unet", "--channels", "4,8,16", "--strides", "2,2", "--res-units", "0",
+                                              "--act", "leakyrelu:0.2", "--output-dir", output] + common)
+        #expect(trained.status == 0, "\(trained.error)")
+        let info = try CommandRunner.unet(["info", output + "/last.safetensors"])
+        #expect(info.output.contains("LeakyReLU(0.2)"), "\(info.output)")
+        let exported = folder.appendingPathComponent("monai.pth").path
+        #expect(try CommandRunner.unet(["convert", output + "/last.safetensors", "-o", exported]).status == 0)
+        let predicted = folder.appendingPathComponent("predicted").path
+        let refused = try CommandRunner.unet(["predict", "-m", exported, "-i", images, "-o", predicted])
+        #expect(refused.status != 0 && refused.error.contains("give --act relu|leakyrelu[:slope]"), "\(refused.error)")
+        let given = try CommandRunner.unet(["predict", "-m", exported, "--act", "leakyrelu:0.2", "-i", images, "-o", predicted])
+        #expect(given.status == 0, "\(given.error)")
+        let loaded = try ModelFile.load(path: exported, options: ModelLoadOptions(overrides: ArchitectureOverrides(activation: .leakyReLU(0.2))))
+        guard case .monaiUNet(let c) = loaded.model.architecture else { Issue.record("\(loaded.model.architecture)"); return }
+        #expect(c.activation == .leakyReLU(0.2))
+        let tuned = try CommandRunner.unet(["train", "--load", exported, "--act", "leakyrelu:0.2", "--output-dir",
+                                            folder.appendingPathComponent("tuned").path] + common)
+        #expect(tuned.status == 0, "\(tuned.error)")
+        let prelu = try CommandRunner.unet(["train", "--arch", "monai-unet", "--channels", "4,8,16", "--strides", "2,2", "--res-units", "0",
+                                            "--output-dir", folder.appendingPathComponent("prelu").path] + common)
+        #expect(prelu.status == 0, "\(prelu.error)")
+        let contradicted = try CommandRunner.unet(["info", folder.appendingPathComponent("prelu").path + "/last.safetensors", "--act", "relu"])
+        #expect(contradicted.status != 0 && contradicted.error.contains("activation relu (the file has prelu)"), "\(contradicted.error)")
+        let classic = try CommandRunner.unet(["info", Fixture.path("models/milesial_b2_c2.pth"), "--act", "relu"])
+        #expect(classic.status != 0 && classic.error.contains("--act is for a MONAI UNet or BasicUNet"), "\(classic.error)")
+    }
+
     @Test("a stride-3 MONAI UNet without norm trains, goes out as MONAI's .pth, comes back with --strides and --norm none; without them notes name each")
     func monaiStrides() throws {
         let folder = try SyntheticData.temporaryFolder("unet-train-strides")

@@ -10,15 +10,17 @@ import TestSupport
 import Testing
 
 /// MONAI's `BasicUNet` and `UNet` (written by scripts/make_fixtures.py with monai 1.6.1 itself: instance norm with
-/// and without affine parameters, batch norm, no norm, no bias, 0-2 residual units, a stride-1 level, a stride-3 one) run by the engine with
-/// every pass off and every pass on, against MONAI's logits, gradients and running statistics (in eval mode, a
-/// transposed convolution to 16 channels as its four phase convolutions). BasicUNet's inputs
-/// have odd sizes (its replicate padding), UNet's multiples of its strides' product (MONAI's own condition).
+/// and without affine parameters, batch norm, no norm, no bias, 0-2 residual units, a stride-1 level, a stride-3 one,
+/// ReLU, LeakyReLU(0.2) and PReLU where they are not the default) run by the engine with every pass off and every pass
+/// on, against MONAI's logits, gradients and running statistics (in eval mode, a transposed convolution to 16 channels
+/// as its four phase convolutions). BasicUNet's inputs have odd sizes (its replicate padding), UNet's multiples of its
+/// strides' product (MONAI's own condition).
 @Suite("MONAI UNet and BasicUNet parity with monai, passes off and on")
 struct MONAIParityTests {
     static let names = ["monai_basicunet", "monai_basicunet_batch_nobias", "monai_unet_res2_batch", "monai_unet_res0",
                         "monai_unet_res1_affine_s1", "monai_unet_res2_wide", "monai_unet_res1_phases", "monai_unet_res1_s3",
-                        "monai_unet_res1_nonorm", "monai_basicunet_nonorm"]
+                        "monai_unet_res1_nonorm", "monai_basicunet_nonorm", "monai_unet_relu", "monai_unet_leaky", "monai_basicunet_relu",
+                        "monai_basicunet_prelu"]
 
     /// The configuration the fixture's metadata describes (not detected: detection is tested against it).
     static func architecture(_ f: Fixture) throws -> Architecture {
@@ -26,14 +28,15 @@ struct MONAIParityTests {
         let norm = try #require(MONAINorm(rawValue: try f.string("norm")))
         let bias = f.hasOption("bias") ? try f.string("bias") == "True" : true
         let (input, classes) = (try f.int("in_channels"), try f.int("out_channels"))
+        let act = f.hasOption("act") ? try #require(MONAIActivation(try f.string("act"))) : nil
         if try f.string("kind") == "BasicUNet" {
             return .basicUNet(BasicUNetConfiguration(features: try list("features"), inputChannels: input, classes: classes, norm: norm,
-                                                     bias: bias))
+                                                     activation: act ?? BasicUNetConfiguration.defaultActivation, bias: bias))
         }
         return .monaiUNet(MONAIUNetConfiguration(
             channels: try list("channels"), strides: try list("strides"),
-            residualUnits: f.hasOption("num_res_units") ? try f.int("num_res_units") : 0, norm: norm, bias: bias, inputChannels: input,
-            classes: classes))
+            residualUnits: f.hasOption("num_res_units") ? try f.int("num_res_units") : 0, norm: norm, activation: act ?? .prelu, bias: bias,
+            inputChannels: input, classes: classes))
     }
 
     /// The fixture's network with MONAI's parameters; every key of MONAI's state dict and of ours is the same.
@@ -100,8 +103,9 @@ struct MONAIParityTests {
 
     /// A stride other than 1 and 2 leaves no trace in the file: it loads as 2 with a note naming `--strides`, and as
     /// MONAI built it with the flag. So does `norm=None`, read as instance norm without affine parameters unless
-    /// `--norm none` is given.
-    @Test("a .pth of it loads as MONAI built it, given --strides for a stride of 3 and --norm none for no norm, and predicts MONAI's logits",
+    /// `--norm none` is given, and an activation without parameters: a MONAI UNet's is refused without `--act`, a
+    /// BasicUNet's read as its default LeakyReLU(0.1).
+    @Test("a .pth of it loads as MONAI built it, given --strides for a stride of 3, --norm none for no norm and --act for an activation without parameters, and predicts MONAI's logits",
           arguments: names)
     func loadedWithoutFlags(name: String) throws {
         let (model, f) = try Self.model(name)
@@ -117,10 +121,19 @@ struct MONAIParityTests {
             #expect(guessed.report.contains { $0.contains("give --strides") }, "\(guessed.report)")
             options.overrides.strides = c.strides
         }
-        let norm: MONAINorm? = switch model.architecture {
-        case .monaiUNet(let c): c.norm
-        case .basicUNet(let c): c.norm
-        default: nil
+        let (norm, activation): (MONAINorm?, MONAIActivation?) = switch model.architecture {
+        case .monaiUNet(let c): (c.norm, c.activation)
+        case .basicUNet(let c): (c.norm, c.activation)
+        default: (nil, nil)
+        }
+        if case .monaiUNet = model.architecture, let activation, activation != .prelu {
+            let refused = #expect(throws: UNetError.self) { try ModelFile.load(path: path, options: options) }
+            #expect(refused.map { "\($0)" }?.contains("give --act relu|leakyrelu[:slope]") == true, "\(String(describing: refused))")
+            options.overrides.activation = activation
+        } else if case .basicUNet = model.architecture, let activation, ![.prelu, BasicUNetConfiguration.defaultActivation].contains(activation) {
+            let guessed = try ModelFile.load(path: path, options: options)
+            #expect(guessed.model.architecture != model.architecture && guessed.assumptions.contains { $0.contains("give --act") })
+            options.overrides.activation = activation
         }
         let guessed = try ModelFile.load(path: path, options: options)
         #expect(guessed.assumptions.contains { $0.contains("give --norm none") } == (norm == .instance || norm == MONAINorm.none),

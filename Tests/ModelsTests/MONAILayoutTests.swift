@@ -128,16 +128,39 @@ struct MONAILayoutTests {
         #expect(overrides.contradictions(with: .milesial()) == ["norm (a classic U-Net's is --batch-norm)"])
     }
 
+    /// Only PReLU leaves a parameter: another activation is given (`--act`), and must agree with the weights.
+    @Test("the activation: PReLU from its weight, another given; a MONAI UNet without PReLU weights and no --act is refused naming the flag")
+    func givenActivation() throws {
+        var unet = Dictionary(try Self.layout("unet_tutorial"), uniquingKeysWith: { a, _ in a })
+        #expect(try MONAIUNetConfiguration.detect(shapes: unet)?.0.activation == .prelu)
+        let prelu = #expect(throws: UNetError.self) { try MONAIUNetConfiguration.detect(shapes: unet, activation: .relu) }
+        #expect(prelu.map { "\($0)" }?.contains("--act relu: the file's model.0.conv.unit0.adn.A.weight shows PReLU") == true,
+                "\(String(describing: prelu))")
+        unet = unet.filter { !$0.key.contains(".adn.A.") }
+        let missing = #expect(throws: UNetError.self) { try MONAIUNetConfiguration.detect(shapes: unet) }
+        #expect(missing.map { "\($0)" }?.contains("give --act relu|leakyrelu[:slope]") == true, "\(String(describing: missing))")
+        #expect(try MONAIUNetConfiguration.detect(shapes: unet, activation: .leakyReLU(0.2))?.0.activation == .leakyReLU(0.2))
+        #expect(throws: UNetError.self) { try MONAIUNetConfiguration.detect(shapes: unet, activation: .prelu) }
+        let basic = Dictionary(try Self.layout("basicunet_default"), uniquingKeysWith: { a, _ in a })
+        #expect(try BasicUNetConfiguration.detect(shapes: basic)?.activation == .leakyReLU(0.1))
+        #expect(try BasicUNetConfiguration.detect(shapes: basic, activation: .relu)?.activation == .relu)
+        #expect(MONAIActivation("leakyrelu:0.2") == .leakyReLU(0.2) && MONAIActivation("leakyrelu") == .leakyReLU(0.01)
+            && MONAIActivation("ReLU") == .relu && MONAIActivation("gelu") == nil && MONAIActivation("leakyrelu:2") == nil)
+        let overrides = ArchitectureOverrides(activation: .relu)
+        #expect(overrides.contradictions(withForeign: .basicUNet(BasicUNetConfiguration())) == ["activation relu (the file has leakyrelu:0.1)"])
+        #expect(overrides.contradictions(withForeign: .basicUNet(BasicUNetConfiguration(activation: .relu))).isEmpty)
+    }
+
     @Test("networks this project does not build are refused in one line naming what")
     func refused() throws {
         var shapes = Dictionary(try Self.layout("basicunet_default"), uniquingKeysWith: { a, _ in a })
         shapes["conv_0.conv_0.conv.weight"] = [32, 1, 3, 3, 3]
         let threeD = #expect(throws: UNetError.self) { try BasicUNetConfiguration.detect(shapes: shapes) }
         #expect(threeD.map { "\($0)" }?.contains("3-D MONAI BasicUNet") == true)
-        var unet = Dictionary(try Self.layout("unet_tutorial"), uniquingKeysWith: { a, _ in a })
-        unet = unet.filter { !$0.key.contains(".adn.A.") }
-        let activation = #expect(throws: UNetError.self) { try MONAIUNetConfiguration.detect(shapes: unet) }
-        #expect(activation.map { "\($0)" }?.contains("not PReLU") == true)
+        let unet = Dictionary(try Self.layout("unet_tutorial"), uniquingKeysWith: { a, _ in a })
+        let perChannel = unet.merging(["model.0.conv.unit0.adn.A.weight": [16]]) { _, new in new }
+        let activation = #expect(throws: UNetError.self) { try MONAIUNetConfiguration.detect(shapes: perChannel) }
+        #expect(activation.map { "\($0)" }?.contains("a per-channel PReLU") == true)
     }
 
     @Test("old names map to the current ones; other keys are left alone")
