@@ -3,24 +3,24 @@
 
 Each case builds a network with its package (MONAI's UNet and BasicUNet, smp's Unet, nnU-Net's PlainConvUNet and
 ResidualEncoderUNet, through scripts/make_fixtures.py's pinned constructors) in a configuration drawn at random
-(levels, widths, strides 1-3 (nnU-Net's differing between the axes), residual units, kernel sizes, norms or none,
-activations, encoders, decoder attention, input channels, classes), with random norm statistics and PReLU slopes,
-saves its state dict as its users do, and writes one to three random 8-bit images of a size drawn at random (odd for
-BasicUNet). `unet predict --save-probabilities` (random --batch-size, `--strides` for MONAI's UNet, whose checkpoints
-do not record them, and `--norm none` for MONAI networks built without norm, whose keys are instance norm's without
-affine parameters, `--act` for MONAI activations without parameters, `--decoder-interpolation bilinear` for smp's
-bilinear decoders) must match the package's eval-mode softmax (sigmoid for one class) computed in float64 within 1e-4
-or twice the package's own float32 distance from it, whichever is larger (a ResNet-152's float32 moves probabilities
-by 2e-4); with --amp, the package's float32 within 2e-2 or twice PyTorch's own bf16 autocast's distance from it,
-whichever is larger; with --int8, the model quantized by `unet quantize` on the case's images must give 80% of the
-pixels the package's class (random untrained networks have logits of tens and near ties between classes, which int8
-moves: up to 14% of the pixels in deep smp ones; a wrong weight or range moves most pixels); with --onnx, the model
-exported by `unet export` (fixed at the case's size and batch, or --dynamic, with or without --fold-bn, at a random
-opset) must give in ONNX Runtime the logits the package gives in float64 for the same random input in [0, 1], within
-1e-4 of their largest magnitude (at least 1) or twice the package's own float32 distance, whichever is larger. Sizes
-PyTorch refuses (an instance norm over one value) are skipped. The fixtures prove each op and each family; this looks
-for the configurations between them. Developers run it after changing detection, the graph passes or the predictor (CI
-has no torch):
+(levels, widths, strides 1-3 (nnU-Net's differing between the axes), residual units, kernel sizes (nnU-Net's too),
+norms or none, activations, encoders, decoder attention, input channels, classes), with random norm statistics and
+PReLU slopes, saves its state dict as its users do, and writes one to three random 8-bit images of a size drawn at
+random (odd for BasicUNet). `unet predict --save-probabilities` (random --batch-size, `--strides` for MONAI's UNet,
+whose checkpoints do not record them, and `--norm none` for MONAI networks built without norm, whose keys are instance
+norm's without affine parameters, `--act` for MONAI activations without parameters, `--decoder-interpolation bilinear`
+for smp's bilinear decoders) must match the package's eval-mode softmax (sigmoid for one class) computed in float64
+within 1e-4 or twice the package's own float32 distance from it, whichever is larger (a ResNet-152's float32 moves
+probabilities by 2e-4); with --amp, the package's float32 within 2e-2 or twice PyTorch's own bf16 autocast's distance
+from it, whichever is larger; with --int8, the model quantized by `unet quantize` on the case's images must give 80%
+of the pixels the package's class (random untrained networks have logits of tens and near ties between classes, which
+int8 moves: up to 14% of the pixels in deep smp ones; a wrong weight or range moves most pixels); with --onnx, the
+model exported by `unet export` (fixed at the case's size and batch, or --dynamic, with or without --fold-bn, at a
+random opset) must give in ONNX Runtime the logits the package gives in float64 for the same random input in [0, 1],
+within 1e-4 of their largest magnitude (at least 1) or twice the package's own float32 distance, whichever is larger.
+Sizes PyTorch refuses (an instance norm over one value) are skipped. The fixtures prove each op and each family; this
+looks for the configurations between them. Developers run it after changing detection, the graph passes or the
+predictor (CI has no torch):
 
     swift build -c release --product unet && .venv/bin/python scripts/check_predict_random.py .build/release/unet --cases 40
 """
@@ -122,15 +122,18 @@ def nnunet(rng):
     features = [min(base * 2 ** i, 32) for i in range(stages)]
     # Mostly [2, 2]; sometimes one side only, as nnU-Net plans a patch whose sides differ in powers of two.
     strides = [[1, 1]] + [rng.choice([[2, 2], [2, 2], [2, 1], [1, 2]]) for _ in range(stages - 1)]
+    # Mostly 3x3; sometimes 1x3 or 3x1, as nnU-Net plans them for pixels two or more times longer one way.
+    kernels = [rng.choice([[3, 3], [3, 3], [3, 3], [1, 3], [3, 1]]) for _ in range(stages)]
     inputs, classes = rng.choice([1, 3]), rng.choice([2, 3])
     multiples = [int(np.prod([s[axis] for s in strides])) for axis in (0, 1)]
     size = (multiples[0] * rng.randint(2, 5), multiples[1] * rng.randint(2, 5))
     if rng.random() < 0.5:
-        model = make_fixtures.plain_conv_unet(features, strides, inputs, classes)
-        return f"nnU-Net PlainConvUNet {features} strides {strides}", model, inputs, classes, size, []
+        model = make_fixtures.plain_conv_unet(features, strides, inputs, classes, kernels=kernels)
+        return f"nnU-Net PlainConvUNet {features} strides {strides} kernels {kernels}", model, inputs, classes, size, []
     blocks = [rng.randint(1, 2) for _ in range(stages)]
-    model = make_fixtures.residual_encoder_unet(features, strides, blocks, inputs, classes)
-    return f"nnU-Net ResidualEncoderUNet {features} strides {strides} blocks {blocks}", model, inputs, classes, size, []
+    model = make_fixtures.residual_encoder_unet(features, strides, blocks, inputs, classes, kernels=kernels)
+    name = f"nnU-Net ResidualEncoderUNet {features} strides {strides} kernels {kernels} blocks {blocks}"
+    return name, model, inputs, classes, size, []
 
 
 FAMILIES = {"monai-unet": monai_unet, "basic-unet": basic_unet, "smp": smp_unet, "nnunet": nnunet}

@@ -3,7 +3,7 @@
 
 The peers: segmentation_models_pytorch's Unet (resnet18, resnet34 with smp's defaults and with scse attention,
 resnet50) and MONAI's BasicUNet and UNet (MONAI's defaults, the tutorials' residual batch-norm network) and nnU-Net's 2-D PlainConvUNet
-and ResidualEncoderUNet (dynamic-network-architectures, with their aliased keys; strides square and not) saved as their users do
+and ResidualEncoderUNet (dynamic-network-architectures, with their aliased keys; strides and kernels square and not) saved as their users do
 (`torch.save(model.state_dict())`), converted to native safetensors and back to .pth; the package's own class must
 take it with `load_state_dict(strict=True)`, bit-identical, with equal logits.
 
@@ -75,9 +75,9 @@ def monai(kind, **config):
     return getattr(monai_nets(), kind)(spatial_dims=2, **config)
 
 
-def nnunet(features, strides, in_channels, classes):
+def nnunet(features, strides, in_channels, classes, kernels=3):
     from make_fixtures import plain_conv_unet
-    return plain_conv_unet(features, strides, in_channels, classes, deep_supervision=True)
+    return plain_conv_unet(features, strides, in_channels, classes, deep_supervision=True, kernels=kernels)
 
 
 def resenc(features, strides, blocks, in_channels, classes):
@@ -103,6 +103,9 @@ PEERS = {  # name: (build, input channels, an input size the network takes)
     # Strides that differ between the axes, as nnU-Net plans a patch twice as wide as high (and the other way).
     "nnunet_plain_wide_patch": (lambda: nnunet([32, 64, 128, 256, 512, 512, 512], [[1, 1]] + [[2, 2]] * 5 + [[1, 2]], 1, 3), 1, (64, 128)),
     "nnunet_resenc_tall_patch": (lambda: resenc([32, 64, 128, 256], [[1, 1], [2, 2], [2, 1], [2, 2]], [1, 3, 4, 6], 3, 2), 3, (48, 40)),
+    # Kernels that differ between the axes, as nnU-Net plans them for pixels two or more times longer one way.
+    "nnunet_plain_1x3_kernels": (lambda: nnunet([32, 64, 128, 256], [[1, 1], [1, 2], [2, 2], [2, 2]], 1, 3,
+                                                kernels=[[1, 3], [1, 3], [3, 3], [3, 3]]), 1, (32, 64)),
 }
 
 

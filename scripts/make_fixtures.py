@@ -945,21 +945,22 @@ def monai_cases():
         json.dump(layouts, f, indent=0)
 
 
-def plain_conv_unet(features, strides, in_channels, classes, convs=2, decoder_convs=2, deep_supervision=False):
+def plain_conv_unet(features, strides, in_channels, classes, convs=2, decoder_convs=2, deep_supervision=False, kernels=3):
     """dynamic_network_architectures' PlainConvUNet as nnU-Net v2 plans it for 2-D (conv bias, affine instance norm,
-    LeakyReLU 0.01), imported late: only the peers' group needs the package (0.4.4)."""
+    LeakyReLU 0.01), imported late: only the peers' group needs the package (0.4.4). `kernels`: 3, or one
+    [height, width] per stage."""
     from importlib.metadata import version
     from dynamic_network_architectures.architectures.unet import PlainConvUNet
     assert version("dynamic-network-architectures") == "0.4.4", "fixtures are pinned to dynamic-network-architectures 0.4.4"
-    return PlainConvUNet(in_channels, len(features), features, nn.Conv2d, 3, strides, convs, classes, decoder_convs, True,
+    return PlainConvUNet(in_channels, len(features), features, nn.Conv2d, kernels, strides, convs, classes, decoder_convs, True,
                          nn.InstanceNorm2d, {"eps": 1e-5, "affine": True}, None, None, nn.LeakyReLU, {"inplace": True},
                          deep_supervision=deep_supervision)
 
 
-def residual_encoder_unet(features, strides, blocks, in_channels, classes, decoder_convs=1, deep_supervision=False):
+def residual_encoder_unet(features, strides, blocks, in_channels, classes, decoder_convs=1, deep_supervision=False, kernels=3):
     """dynamic_network_architectures' ResidualEncoderUNet as nnU-Net's ResEnc planners configure it for 2-D."""
     from dynamic_network_architectures.architectures.unet import ResidualEncoderUNet
-    return ResidualEncoderUNet(in_channels, len(features), features, nn.Conv2d, 3, strides, blocks, classes, decoder_convs, True,
+    return ResidualEncoderUNet(in_channels, len(features), features, nn.Conv2d, kernels, strides, blocks, classes, decoder_convs, True,
                                nn.InstanceNorm2d, {"eps": 1e-5, "affine": True}, None, None, nn.LeakyReLU, {"inplace": True},
                                deep_supervision=deep_supervision)
 
@@ -975,8 +976,9 @@ def randomize_instance_norms(model):
 
 def nnunet_parity(name, options, shape, seed):
     """models/<name>.safetensors: an nnU-Net network's parity fixture (`parity_tensors`), built with `seed` and its norms
-    randomized with `seed + 1`. Strides are one number per stage or `[height, width]` pairs; the metadata's `strides`
-    holds the heights' and, where some differ, `width_strides` the widths'."""
+    randomized with `seed + 1`. Strides (and `kernels`, 3 by default) are one number per stage or `[height, width]`
+    pairs; the metadata's `strides` holds the heights' and, where some differ, `width_strides` the widths' (`kernels`
+    and `width_kernels` where the kernels are given)."""
     torch.manual_seed(seed)
     model = residual_encoder_unet(**options) if "blocks" in options else plain_conv_unet(**options)
     torch.manual_seed(seed + 1)
@@ -987,6 +989,9 @@ def nnunet_parity(name, options, shape, seed):
     meta = dict(features=",".join(map(str, options["features"])), strides=",".join(str(s[0]) for s in pairs))
     if any(s[0] != s[1] for s in pairs):
         meta["width_strides"] = ",".join(str(s[1]) for s in pairs)
+    if "kernels" in options:
+        kernels = [k if isinstance(k, list) else [k, k] for k in options["kernels"]]
+        meta.update(kernels=",".join(str(k[0]) for k in kernels), width_kernels=",".join(str(k[1]) for k in kernels))
     if "blocks" in options:
         meta["blocks"] = ",".join(map(str, options["blocks"]))
     else:
@@ -1022,6 +1027,20 @@ NNUNET_ANISOTROPIC = [  # strides [height, width] per stage, as nnU-Net plans a 
     ("nnunet_resenc_aniso", dict(features=[4, 8, 16], strides=[[1, 1], [2, 1], [2, 2]], blocks=[1, 2, 2], in_channels=2, classes=2),
      (2, 2, 20, 14)),
 ]
+
+NNUNET_KERNELS = [  # kernels [height, width] per stage, as nnU-Net plans them for pixels two or more times longer one way
+    ("nnunet_plain_kernels", dict(features=[4, 8, 16], strides=[[1, 1], [1, 2], [2, 2]], kernels=[[1, 3], [3, 3], [3, 1]], in_channels=1,
+                                  classes=2), (2, 1, 10, 20)),
+    ("nnunet_resenc_kernels", dict(features=[4, 8, 16], strides=[[1, 1], [2, 2], [2, 2]], kernels=[[3, 1], [3, 5], [3, 3]],
+                                   blocks=[1, 2, 1], in_channels=1, classes=3), (2, 1, 16, 12)),
+]
+
+
+def nnunet_kernel_cases():
+    """models/nnunet_{plain,resenc}_kernels.safetensors: parity fixtures as nnunet_cases writes them, of networks whose
+    kernels differ between the axes (`kernels` the heights', `width_kernels` the widths')."""
+    for name, options, shape in NNUNET_KERNELS:
+        nnunet_parity(name, options, shape, seed=75)
 
 
 def nnunet_anisotropic_cases():
@@ -1426,6 +1445,7 @@ CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cas
              metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases], peers=[smp_cases, monai_cases, nnunet_cases], deep_supervision=[deep_supervision_cases],
              nnunet_anisotropic=[nnunet_anisotropic_cases], sliding_window=[nnunet_sliding_window_cases],
              mask_norm=[nnunet_mask_norm_cases], monai_activations=[monai_activation_cases],
+             nnunet_kernels=[nnunet_kernel_cases],
              classic_deep_supervision=[classic_deep_supervision_cases],
              normalization=[nnunet_normalization_cases], nonzero_crop=[nnunet_nonzero_crop_cases],
              tensorboard=[tensorboard_cases])

@@ -18,13 +18,14 @@ public final class BasicBlockD: Module {
         [("conv1", conv1), ("conv2", conv2)] + (projection.map { [(stride != [1, 1] ? "skip.1" : "skip.0", $0)] } ?? [])
     }
 
-    public init(inputChannels: Int, outputChannels: Int, kernel: Int, stride: [Int], bias: Bool, generator: inout SeededGenerator) {
+    /// `kernel` and `stride` are `[height, width]`.
+    public init(inputChannels: Int, outputChannels: Int, kernel: [Int], stride: [Int], bias: Bool, generator: inout SeededGenerator) {
         conv1 = ConvDropoutNormReLU(inputChannels: inputChannels, outputChannels: outputChannels, kernel: kernel, stride: stride, bias: bias,
                                     generator: &generator)
         conv2 = ConvDropoutNormReLU(inputChannels: outputChannels, outputChannels: outputChannels, kernel: kernel, stride: [1, 1], bias: bias,
                                     nonlinearity: false, generator: &generator)
         projection = inputChannels != outputChannels
-            ? ConvDropoutNormReLU(inputChannels: inputChannels, outputChannels: outputChannels, kernel: 1, stride: [1, 1], bias: false,
+            ? ConvDropoutNormReLU(inputChannels: inputChannels, outputChannels: outputChannels, kernel: [1, 1], stride: [1, 1], bias: false,
                                   nonlinearity: false, generator: &generator)
             : nil
         self.stride = stride

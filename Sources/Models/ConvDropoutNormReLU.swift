@@ -14,11 +14,11 @@ public final class ConvDropoutNormReLU: Module {
 
     public var namedChildren: [(String, any Module)] { [("conv", conv), ("norm", norm)] }
 
-    /// `stride` is `[height, width]`.
-    public init(inputChannels: Int, outputChannels: Int, kernel: Int, stride: [Int], bias: Bool, nonlinearity: Bool = true,
+    /// `kernel` (odd sides) and `stride` are `[height, width]`.
+    public init(inputChannels: Int, outputChannels: Int, kernel: [Int], stride: [Int], bias: Bool, nonlinearity: Bool = true,
                 generator: inout SeededGenerator) {
         conv = Conv2d(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernel, stride: stride,
-                      padding: (kernel - 1) / 2, bias: bias, generator: &generator)
+                      padding: kernel.map { ($0 - 1) / 2 }, bias: bias, generator: &generator)
         norm = InstanceNorm2d(numFeatures: outputChannels, affine: true)
         hasNonlinearity = nonlinearity
     }
@@ -28,7 +28,7 @@ public final class ConvDropoutNormReLU: Module {
         let w = conv.weight.value.shape
         let p = conv.padding
         var y = try b.conv2d(x, Conv2dAttributes(weight: key + ".conv.weight", bias: conv.bias == nil ? nil : key + ".conv.bias",
-                                                  outputChannels: w[0], kernel: [w[2], w[3]], stride: conv.stride, padding: [p, p, p, p],
+                                                  outputChannels: w[0], kernel: [w[2], w[3]], stride: conv.stride, padding: [p[0], p[0], p[1], p[1]],
                                                   dilation: [1, 1], groups: 1),
                              name: key + ".conv")
         y = try b.instanceNorm(y, InstanceNormAttributes(affinePrefix: key + ".norm."), name: key + ".norm")

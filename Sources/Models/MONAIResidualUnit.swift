@@ -42,7 +42,7 @@ public final class MONAIResidualUnit: MONAIBlock {
         let shape = residual.weight.value.shape
         let r = try b.conv2d(x, Conv2dAttributes(
             weight: key + ".residual.weight", bias: residual.bias == nil ? nil : key + ".residual.bias", outputChannels: shape[0],
-            kernel: shape[2], stride: residual.stride[0], padding: residual.padding), name: key + ".residual")
+            kernel: shape[2], stride: residual.stride[0], padding: residual.padding[0]), name: key + ".residual")
         return try b.add(y, r, name: key + ".add")
     }
 }

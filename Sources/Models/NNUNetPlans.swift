@@ -61,8 +61,7 @@ public struct NNUNetPlans: Sendable {
 
     /// Reads `plans.json` and `dataset.json` (paths name them in errors).
     /// - Throws: `UNetError.incompatibleCheckpoint` naming the file and what does not fit: no 2-D configuration, a
-    ///   network other than `PlainConvUNet` or `ResidualEncoderUNet`, non-square kernels, a normalization this project
-    ///   does not do.
+    ///   network other than `PlainConvUNet` or `ResidualEncoderUNet`, a normalization this project does not do.
     public static func read(plans plansPath: String, dataset datasetPath: String) throws -> NNUNetPlans {
         try decode(plans: try FileContents.read(plansPath, limit: sizeLimit), dataset: try FileContents.read(datasetPath, limit: sizeLimit),
                    plansPath: plansPath, datasetPath: datasetPath)
@@ -94,21 +93,24 @@ public struct NNUNetPlans: Sendable {
         guard a.strides.allSatisfy({ $0.count == 2 }) else {
             throw .incompatibleCheckpoint("\(plansPath): strides \(a.strides.prefix(8)) are not 2-D ([height, width] per stage)")
         }
-        guard a.kernel_sizes.allSatisfy({ $0.count == 2 && $0[0] == $0[1] }) else {
-            throw .incompatibleCheckpoint("\(plansPath): kernel_sizes \(a.kernel_sizes.prefix(8)) are not all square; square ones are built")
+        guard a.kernel_sizes.allSatisfy({ $0.count == 2 }) else {
+            throw .incompatibleCheckpoint("\(plansPath): kernel_sizes \(a.kernel_sizes.prefix(8)) are not 2-D ([height, width] per stage)")
         }
-        let (strides, widthStrides, kernels) = (a.strides.map { $0[0] }, a.strides.map { $0[1] }, a.kernel_sizes.map { $0[0] })
+        let (strides, widthStrides) = (a.strides.map { $0[0] }, a.strides.map { $0[1] })
+        let (kernels, widthKernels) = (a.kernel_sizes.map { $0[0] }, a.kernel_sizes.map { $0[1] })
         let architecture: Architecture
         if network.network_class_name.hasSuffix(".ResidualEncoderUNet") {
             guard let blocks = a.n_blocks_per_stage else { throw .incompatibleCheckpoint("\(plansPath): a ResidualEncoderUNet without n_blocks_per_stage") }
             architecture = .residualEncoderUNet(ResidualEncoderUNetConfiguration(
-                features: a.features_per_stage, strides: strides, widthStrides: widthStrides, kernelSizes: kernels, blocksPerStage: blocks,
+                features: a.features_per_stage, strides: strides, widthStrides: widthStrides, kernelSizes: kernels, widthKernelSizes: widthKernels,
+                blocksPerStage: blocks,
                 convsPerStageDecoder: a.n_conv_per_stage_decoder, inputChannels: dataset.channel_names.count, classes: dataset.labels.count,
                 convolutionBias: a.conv_bias))
         } else {
             guard let convs = a.n_conv_per_stage else { throw .incompatibleCheckpoint("\(plansPath): a PlainConvUNet without n_conv_per_stage") }
             architecture = .plainConvUNet(PlainConvUNetConfiguration(
-                features: a.features_per_stage, strides: strides, widthStrides: widthStrides, kernelSizes: kernels, convsPerStage: convs,
+                features: a.features_per_stage, strides: strides, widthStrides: widthStrides, kernelSizes: kernels, widthKernelSizes: widthKernels,
+                convsPerStage: convs,
                 convsPerStageDecoder: a.n_conv_per_stage_decoder, inputChannels: dataset.channel_names.count, classes: dataset.labels.count,
                 convolutionBias: a.conv_bias))
         }

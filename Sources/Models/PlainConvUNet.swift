@@ -30,13 +30,13 @@ public final class PlainConvUNet: Module {
         var encoder: [[ConvDropoutNormReLU]] = []
         for (s, f) in c.features.enumerated() {
             encoder.append((0..<c.convsPerStage[s]).map { i in
-                ConvDropoutNormReLU(inputChannels: i == 0 ? width : f, outputChannels: f, kernel: c.kernelSizes[s],
+                ConvDropoutNormReLU(inputChannels: i == 0 ? width : f, outputChannels: f, kernel: c.stageKernels[s],
                                     stride: i == 0 ? c.stageStrides[s] : [1, 1], bias: c.convolutionBias, generator: &generator)
             })
             width = f
         }
         self.encoder = encoder
-        decoder = UNetDecoder(features: c.features, strides: c.stageStrides, kernelSizes: c.kernelSizes, convsPerStage: c.convsPerStageDecoder,
+        decoder = UNetDecoder(features: c.features, strides: c.stageStrides, kernelSizes: c.stageKernels, convsPerStage: c.convsPerStageDecoder,
                               classes: c.classes, bias: c.convolutionBias, generator: &generator)
     }
 

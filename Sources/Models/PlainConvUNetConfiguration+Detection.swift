@@ -12,11 +12,11 @@ extension PlainConvUNetConfiguration {
             throw .incompatibleCheckpoint("a \(first.count - 2)-D nnU-Net network (encoder.stages.0.0.convs.0.conv.weight \(first)); "
                 + "2-D networks are built")
         }
-        var (features, kernels, convs) = ([Int](), [Int](), [Int]())
+        var (features, kernels, widthKernels, convs) = ([Int](), [Int](), [Int](), [Int]())
         while features.count < 12, shapes["encoder.stages.\(features.count).0.convs.0.conv.weight"] != nil {
             let s = features.count
-            let w = try UNetDecoder.squareWeight(shapes, "encoder.stages.\(s).0.convs.0.conv.weight")
-            (features, kernels) = (features + [w[0]], kernels + [w[2]])
+            let w = try UNetDecoder.weight(shapes, "encoder.stages.\(s).0.convs.0.conv.weight")
+            (features, kernels, widthKernels) = (features + [w[0]], kernels + [w[2]], widthKernels + [w[3]])
             var c = 1
             while c < 9, shapes["encoder.stages.\(s).0.convs.\(c).conv.weight"] != nil { c += 1 }
             convs.append(c)
@@ -28,6 +28,7 @@ extension PlainConvUNetConfiguration {
         guard n >= 2 else { throw .incompatibleCheckpoint("an nnU-Net network with \(n) stage (2 or more expected)") }
         let (strides, widthStrides, decoderConvs) = try UNetDecoder.detect(shapes: shapes, stages: n)
         return PlainConvUNetConfiguration(features: features, strides: strides, widthStrides: widthStrides, kernelSizes: kernels,
+                                          widthKernelSizes: widthKernels,
                                           convsPerStage: convs,
                                           convsPerStageDecoder: decoderConvs, inputChannels: first[1], classes: head[0],
                                           convolutionBias: shapes["encoder.stages.0.0.convs.0.conv.bias"] != nil)

@@ -12,8 +12,11 @@ public struct PlainConvUNetConfiguration: Hashable, Sendable, Codable {
     /// Each stage's stride along the width where some differs from the height's (nnU-Net plans a patch whose sides
     /// differ in powers of two, e.g. 256x512, with `[1, 2]` strides at the deepest stages); nil when all are square.
     public var widthStrides: [Int]?
-    /// Each stage's kernel size (square, odd).
+    /// Each stage's kernel size (odd) along the height, and along the width too unless `widthKernelSizes` differs.
     public var kernelSizes: [Int]
+    /// Each stage's kernel size along the width where some differs from the height's (nnU-Net plans `[1, 3]` kernels
+    /// for pixels two or more times longer one way); nil when all are square.
+    public var widthKernelSizes: [Int]?
     /// `n_conv_per_stage` and `n_conv_per_stage_decoder` (one fewer).
     public var convsPerStage: [Int]
     public var convsPerStageDecoder: [Int]
@@ -21,12 +24,13 @@ public struct PlainConvUNetConfiguration: Hashable, Sendable, Codable {
     public var classes: Int
     public var convolutionBias: Bool
 
-    /// `widthStrides` equal to `strides` are stored as nil (square).
-    public init(features: [Int], strides: [Int], widthStrides: [Int]? = nil, kernelSizes: [Int]? = nil, convsPerStage: [Int]? = nil,
-                convsPerStageDecoder: [Int]? = nil, inputChannels: Int, classes: Int, convolutionBias: Bool = true) {
+    /// `widthStrides` equal to `strides`, and `widthKernelSizes` equal to `kernelSizes`, are stored as nil (square).
+    public init(features: [Int], strides: [Int], widthStrides: [Int]? = nil, kernelSizes: [Int]? = nil, widthKernelSizes: [Int]? = nil,
+                convsPerStage: [Int]? = nil, convsPerStageDecoder: [Int]? = nil, inputChannels: Int, classes: Int, convolutionBias: Bool = true) {
         (self.features, self.strides, self.inputChannels, self.classes) = (features, strides, inputChannels, classes)
         self.widthStrides = widthStrides == strides ? nil : widthStrides
         self.kernelSizes = kernelSizes ?? Array(repeating: 3, count: features.count)
+        self.widthKernelSizes = widthKernelSizes == self.kernelSizes ? nil : widthKernelSizes
         self.convsPerStage = convsPerStage ?? Array(repeating: 2, count: features.count)
         self.convsPerStageDecoder = convsPerStageDecoder ?? Array(repeating: 2, count: max(features.count - 1, 0))
         self.convolutionBias = convolutionBias
@@ -43,6 +47,9 @@ public struct PlainConvUNetConfiguration: Hashable, Sendable, Codable {
     /// Each stage's `[height, width]` stride, as nnU-Net's plans write them.
     public var stageStrides: [[Int]] { strides.indices.map { [strides[$0], widthStrides?[$0] ?? strides[$0]] } }
 
+    /// Each stage's `[height, width]` kernel, as nnU-Net's plans write them.
+    public var stageKernels: [[Int]] { kernelSizes.indices.map { [kernelSizes[$0], widthKernelSizes?[$0] ?? kernelSizes[$0]] } }
+
     /// The products of the strides along the height and the width: an input's sides must be multiples of them (nnU-Net's
     /// patch sizes are).
     public var sizeMultiples: [Int] { [strides.reduce(1, *), (widthStrides ?? strides).reduce(1, *)] }
@@ -53,6 +60,11 @@ public struct PlainConvUNetConfiguration: Hashable, Sendable, Codable {
         let (a, b) = (sizeMultiples[0], sizeMultiples[1])
         func gcd(_ x: Int, _ y: Int) -> Int { y == 0 ? x : gcd(y, x % y) }
         return a / gcd(a, b) * b
+    }
+
+    /// `3,3,1x3` (each stage's kernel, `HxW` where its sides differ).
+    public func kernelsText(separator: String = ",") -> String {
+        stageKernels.map { $0[0] == $0[1] ? "\($0[0])" : "\($0[0])x\($0[1])" }.joined(separator: separator)
     }
 
     /// `1,2,2,2x1` (the strides as `--strides` takes them: `HxW` where a stage's sides differ; `separator` between stages).
@@ -70,8 +82,9 @@ public struct PlainConvUNetConfiguration: Hashable, Sendable, Codable {
               sizeMultiple <= 4096 else {
             throw .invalidConfiguration("strides \(stridesText()): one per stage, each 1...4")
         }
-        guard kernelSizes.count == n, kernelSizes.allSatisfy({ $0 % 2 == 1 && (1...15).contains($0) }) else {
-            throw .invalidConfiguration("kernel sizes \(kernelSizes): one odd size in 1...15 per stage")
+        guard kernelSizes.count == n, (widthKernelSizes ?? kernelSizes).count == n,
+              (kernelSizes + (widthKernelSizes ?? [])).allSatisfy({ $0 % 2 == 1 && (1...15).contains($0) }) else {
+            throw .invalidConfiguration("kernel sizes \(kernelsText()): one odd size in 1...15 per stage and axis")
         }
         guard convsPerStage.count == n, convsPerStageDecoder.count == n - 1,
               (convsPerStage + convsPerStageDecoder).allSatisfy({ (1...8).contains($0) }) else {
@@ -84,15 +97,15 @@ public struct PlainConvUNetConfiguration: Hashable, Sendable, Codable {
     /// The number of trainable parameters (every head included), counted before anything is allocated.
     public var parameterCount: Double {
         let bias = convolutionBias ? 1.0 : 0.0
-        func conv(_ input: Int, _ output: Int, _ k: Int) -> Double { Double(input * output * k * k) + Double(output) * (bias + 2) }
+        func conv(_ input: Int, _ output: Int, _ k: [Int]) -> Double { Double(input * output * k[0] * k[1]) + Double(output) * (bias + 2) }
         var total = 0.0
         var width = inputChannels
         for (s, f) in features.enumerated() {
-            for c in 0..<convsPerStage[s] { total += conv(c == 0 ? width : f, f, kernelSizes[s]) }
+            for c in 0..<convsPerStage[s] { total += conv(c == 0 ? width : f, f, stageKernels[s]) }
             width = f
         }
         for i in 0..<(features.count - 1) {
-            let (deep, skip, k) = (features[features.count - 1 - i], features[features.count - 2 - i], kernelSizes[features.count - 2 - i])
+            let (deep, skip, k) = (features[features.count - 1 - i], features[features.count - 2 - i], stageKernels[features.count - 2 - i])
             let stride = stageStrides[features.count - 1 - i]
             total += Double(deep * skip * stride[0] * stride[1]) + Double(skip) * bias
             for c in 0..<convsPerStageDecoder[i] { total += conv(c == 0 ? 2 * skip : skip, skip, k) }
@@ -118,7 +131,7 @@ extension PlainConvUNetConfiguration: CustomStringConvertible {
     /// `nnU-Net PlainConvUNet(features 32-64-128, strides 1-2-2, 1 -> 4 classes)` (`2x1` a stage whose strides differ).
     public var description: String {
         var parts = ["features \(features.map(String.init).joined(separator: "-"))", "strides \(stridesText(separator: "-"))"]
-        if kernelSizes.contains(where: { $0 != 3 }) { parts.append("kernels \(kernelSizes.map(String.init).joined(separator: "-"))") }
+        if stageKernels.contains(where: { $0 != [3, 3] }) { parts.append("kernels \(kernelsText(separator: "-"))") }
         if convsPerStage.contains(where: { $0 != 2 }) || convsPerStageDecoder.contains(where: { $0 != 2 }) {
             parts.append("convolutions \(convsPerStage.map(String.init).joined(separator: "-")) / \(convsPerStageDecoder.map(String.init).joined(separator: "-"))")
         }

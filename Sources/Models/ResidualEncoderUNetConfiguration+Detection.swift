@@ -14,11 +14,11 @@ extension ResidualEncoderUNetConfiguration {
             throw .incompatibleCheckpoint("an nnU-Net residual encoder with bottleneck or squeeze-excitation blocks, which this version "
                 + "does not build (BasicBlockD is built)")
         }
-        var (features, kernels, blocks) = ([Int](), [Int](), [Int]())
+        var (features, kernels, widthKernels, blocks) = ([Int](), [Int](), [Int](), [Int]())
         while features.count < 12, shapes["encoder.stages.\(features.count).blocks.0.conv1.conv.weight"] != nil {
             let s = features.count
-            let w = try UNetDecoder.squareWeight(shapes, "encoder.stages.\(s).blocks.0.conv1.conv.weight")
-            (features, kernels) = (features + [w[0]], kernels + [w[2]])
+            let w = try UNetDecoder.weight(shapes, "encoder.stages.\(s).blocks.0.conv1.conv.weight")
+            (features, kernels, widthKernels) = (features + [w[0]], kernels + [w[2]], widthKernels + [w[3]])
             var b = 1
             while b < 9, shapes["encoder.stages.\(s).blocks.\(b).conv1.conv.weight"] != nil { b += 1 }
             blocks.append(b)
@@ -30,6 +30,7 @@ extension ResidualEncoderUNetConfiguration {
             throw .incompatibleCheckpoint("an nnU-Net network whose norm is not affine instance norm (encoder.stem.convs.0.norm)")
         }
         return ResidualEncoderUNetConfiguration(features: features, strides: strides, widthStrides: widthStrides, kernelSizes: kernels,
+                                                widthKernelSizes: widthKernels,
                                                 blocksPerStage: blocks,
                                                 convsPerStageDecoder: decoderConvs, inputChannels: stem[1], classes: head[0],
                                                 convolutionBias: shapes["encoder.stem.convs.0.conv.bias"] != nil)

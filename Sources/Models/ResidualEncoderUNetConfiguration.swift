@@ -9,6 +9,8 @@ public struct ResidualEncoderUNetConfiguration: Hashable, Sendable, Codable {
     /// Each stage's stride along the width where some differs from the height's; nil when all are square.
     public var widthStrides: [Int]?
     public var kernelSizes: [Int]
+    /// Each stage's kernel size along the width where some differs from the height's; nil when all are square.
+    public var widthKernelSizes: [Int]?
     /// `n_blocks_per_stage` (ResEnc M: 1, 3, 4, 6, 6, 6, …).
     public var blocksPerStage: [Int]
     public var convsPerStageDecoder: [Int]
@@ -16,12 +18,13 @@ public struct ResidualEncoderUNetConfiguration: Hashable, Sendable, Codable {
     public var classes: Int
     public var convolutionBias: Bool
 
-    /// `widthStrides` equal to `strides` are stored as nil (square).
-    public init(features: [Int], strides: [Int], widthStrides: [Int]? = nil, kernelSizes: [Int]? = nil, blocksPerStage: [Int],
-                convsPerStageDecoder: [Int]? = nil, inputChannels: Int, classes: Int, convolutionBias: Bool = true) {
+    /// `widthStrides` equal to `strides`, and `widthKernelSizes` equal to `kernelSizes`, are stored as nil (square).
+    public init(features: [Int], strides: [Int], widthStrides: [Int]? = nil, kernelSizes: [Int]? = nil, widthKernelSizes: [Int]? = nil,
+                blocksPerStage: [Int], convsPerStageDecoder: [Int]? = nil, inputChannels: Int, classes: Int, convolutionBias: Bool = true) {
         (self.features, self.strides, self.blocksPerStage, self.inputChannels, self.classes) = (features, strides, blocksPerStage, inputChannels, classes)
         self.widthStrides = widthStrides == strides ? nil : widthStrides
         self.kernelSizes = kernelSizes ?? Array(repeating: 3, count: features.count)
+        self.widthKernelSizes = widthKernelSizes == self.kernelSizes ? nil : widthKernelSizes
         self.convsPerStageDecoder = convsPerStageDecoder ?? Array(repeating: 1, count: max(features.count - 1, 0))
         self.convolutionBias = convolutionBias
     }
@@ -29,17 +32,21 @@ public struct ResidualEncoderUNetConfiguration: Hashable, Sendable, Codable {
     /// The stages, widths, strides and kernels as a `PlainConvUNetConfiguration` (validation and the decoder's shape).
     var plain: PlainConvUNetConfiguration {
         PlainConvUNetConfiguration(features: features, strides: strides, widthStrides: widthStrides, kernelSizes: kernelSizes,
-                                   convsPerStage: blocksPerStage,
+                                   widthKernelSizes: widthKernelSizes, convsPerStage: blocksPerStage,
                                    convsPerStageDecoder: convsPerStageDecoder, inputChannels: inputChannels, classes: classes,
                                    convolutionBias: convolutionBias)
     }
 
     /// Each stage's `[height, width]` stride (see `PlainConvUNetConfiguration.stageStrides`).
     public var stageStrides: [[Int]] { plain.stageStrides }
+    /// Each stage's `[height, width]` kernel.
+    public var stageKernels: [[Int]] { plain.stageKernels }
     public var sizeMultiples: [Int] { plain.sizeMultiples }
     public var sizeMultiple: Int { plain.sizeMultiple }
     /// `1,2,2,2x1` (see `PlainConvUNetConfiguration.stridesText(separator:)`).
     public func stridesText(separator: String = ",") -> String { plain.stridesText(separator: separator) }
+    /// `3,3,1x3` (see `PlainConvUNetConfiguration.kernelsText(separator:)`).
+    public func kernelsText(separator: String = ",") -> String { plain.kernelsText(separator: separator) }
 
     /// - Throws: `UNetError.invalidConfiguration` naming the option out of range.
     public func validate() throws(UNetError) {
@@ -51,14 +58,15 @@ public struct ResidualEncoderUNetConfiguration: Hashable, Sendable, Codable {
     /// The number of trainable parameters, counted before anything is allocated.
     public var parameterCount: Double {
         let bias = convolutionBias ? 1.0 : 0.0
-        func conv(_ input: Int, _ output: Int, _ k: Int, bias: Double) -> Double { Double(input * output * k * k) + Double(output) * (bias + 2) }
-        var total = conv(inputChannels, features[0], kernelSizes[0], bias: bias)
+        func conv(_ input: Int, _ output: Int, _ k: [Int], bias: Double) -> Double { Double(input * output * k[0] * k[1]) + Double(output) * (bias + 2) }
+        let kernels = stageKernels
+        var total = conv(inputChannels, features[0], kernels[0], bias: bias)
         var width = features[0]
         for (s, f) in features.enumerated() {
             for b in 0..<blocksPerStage[s] {
                 let input = b == 0 ? width : f
-                total += conv(input, f, kernelSizes[s], bias: bias) + conv(f, f, kernelSizes[s], bias: bias)
-                if input != f { total += conv(input, f, 1, bias: 0) }
+                total += conv(input, f, kernels[s], bias: bias) + conv(f, f, kernels[s], bias: bias)
+                if input != f { total += conv(input, f, [1, 1], bias: 0) }
             }
             width = f
         }
@@ -79,7 +87,7 @@ extension ResidualEncoderUNetConfiguration: CustomStringConvertible {
     public var description: String {
         var parts = ["features \(features.map(String.init).joined(separator: "-"))", "strides \(stridesText(separator: "-"))",
                      "blocks \(blocksPerStage.map(String.init).joined(separator: "-"))"]
-        if kernelSizes.contains(where: { $0 != 3 }) { parts.append("kernels \(kernelSizes.map(String.init).joined(separator: "-"))") }
+        if stageKernels.contains(where: { $0 != [3, 3] }) { parts.append("kernels \(plain.kernelsText(separator: "-"))") }
         if convsPerStageDecoder.contains(where: { $0 != 1 }) { parts.append("decoder convolutions \(convsPerStageDecoder.map(String.init).joined(separator: "-"))") }
         if !convolutionBias { parts.append("no bias") }
         return "nnU-Net ResidualEncoderUNet(\(parts.joined(separator: ", ")), \(inputChannels) -> \(classes) classes)"

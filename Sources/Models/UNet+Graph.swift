@@ -29,7 +29,7 @@ extension UNet {
         func convolution(_ x: Graph.Value, _ conv: Conv2d, _ name: String) throws -> Graph.Value {
             let w = conv.weight.value.shape
             return try b.conv2d(x, Conv2dAttributes(weight: key(conv.weight), bias: conv.bias.map(key), outputChannels: w[0],
-                                                    kernel: w[2], stride: conv.stride[0], padding: conv.padding), name: name)
+                                                    kernel: w[2], stride: conv.stride[0], padding: conv.padding[0]), name: name)
         }
         func normalization(_ x: Graph.Value, _ norm: BatchNorm2d?, _ name: String) throws -> Graph.Value {
             guard let norm else { return x }

@@ -1,9 +1,9 @@
 extension UNetDecoder {
-    /// A square 2-D convolution weight of an nnU-Net state dict, `(out, in, k, k)`.
+    /// A 2-D convolution weight of an nnU-Net state dict, `(out, in, kH, kW)`.
     /// - Throws: `UNetError.incompatibleCheckpoint` naming `key` when it is missing or not one.
-    static func squareWeight(_ shapes: [String: [Int]], _ key: String) throws(UNetError) -> [Int] {
-        guard let w = shapes[key], w.count == 4, w[2] == w[3] else {
-            throw .incompatibleCheckpoint("an nnU-Net network without a square 2-D \(key) (\(shapes[key].map { "\($0)" } ?? "missing"))")
+    static func weight(_ shapes: [String: [Int]], _ key: String) throws(UNetError) -> [Int] {
+        guard let w = shapes[key], w.count == 4 else {
+            throw .incompatibleCheckpoint("an nnU-Net network without a 2-D \(key) (\(shapes[key].map { "\($0)" } ?? "missing"))")
         }
         return w
     }

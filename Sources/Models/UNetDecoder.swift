@@ -19,9 +19,9 @@ public final class UNetDecoder: Module {
         return children + heads.enumerated().map { ("seg_layers.\($0.offset)", $0.element) }
     }
 
-    /// The decoder of an encoder with stages of `features`, `strides` (`[height, width]` each) and `kernelSizes`
-    /// (shallowest first).
-    public init(features: [Int], strides: [[Int]], kernelSizes: [Int], convsPerStage: [Int], classes: Int, bias: Bool,
+    /// The decoder of an encoder with stages of `features`, `strides` and `kernelSizes` (`[height, width]` each),
+    /// shallowest first.
+    public init(features: [Int], strides: [[Int]], kernelSizes: [[Int]], convsPerStage: [Int], classes: Int, bias: Bool,
                 generator: inout SeededGenerator) {
         let n = features.count
         var transposed: [ConvTranspose2d] = [], stages: [[ConvDropoutNormReLU]] = [], heads: [Conv2d] = []

@@ -81,7 +81,7 @@ struct ModelSummary: Encodable {
                 "layout: nnU-Net PlainConvUNet (dynamic-network-architectures)",
                 "input channels: \(c.inputChannels), classes: \(c.classes)",
                 "features: \(c.features.map(String.init).joined(separator: ", ")), strides: \(c.stridesText(separator: ", "))",
-                "kernels: \(c.kernelSizes.map(String.init).joined(separator: ", ")), convolutions: "
+                "kernels: \(c.kernelsText(separator: ", ")), convolutions: "
                     + "\(c.convsPerStage.map(String.init).joined(separator: ", ")) / decoder \(c.convsPerStageDecoder.map(String.init).joined(separator: ", "))",
                 "norm: instance (affine), conv bias: \(c.convolutionBias ? "yes" : "no"), activation: LeakyReLU(0.01)",
             ]
@@ -91,7 +91,7 @@ struct ModelSummary: Encodable {
                 "layout: nnU-Net ResidualEncoderUNet (dynamic-network-architectures)",
                 "input channels: \(c.inputChannels), classes: \(c.classes)",
                 "features: \(c.features.map(String.init).joined(separator: ", ")), strides: \(c.stridesText(separator: ", "))",
-                "kernels: \(c.kernelSizes.map(String.init).joined(separator: ", ")), residual blocks: "
+                "kernels: \(c.kernelsText(separator: ", ")), residual blocks: "
                     + "\(c.blocksPerStage.map(String.init).joined(separator: ", ")) / decoder convolutions \(c.convsPerStageDecoder.map(String.init).joined(separator: ", "))",
                 "norm: instance (affine), conv bias: \(c.convolutionBias ? "yes" : "no"), activation: LeakyReLU(0.01)",
             ]

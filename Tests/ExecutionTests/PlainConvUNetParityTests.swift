@@ -11,23 +11,28 @@ import Testing
 /// nnU-Net's 2-D `PlainConvUNet` and `ResidualEncoderUNet` (built by scripts/make_fixtures.py with
 /// dynamic-network-architectures 0.4.4 as nnU-Net's planners configure them; one plain network with three convolutions
 /// in a stage and one in a decoder stage, one residual encoder with strided and projecting blocks, and one of each whose
-/// strides differ between the axes, as nnU-Net plans a patch whose sides differ in powers of two) run by the engine
+/// strides differ between the axes, as nnU-Net plans a patch whose sides differ in powers of two, and one of each whose
+/// kernels do) run by the engine
 /// with every pass off and every pass on, against the package's logits and gradients (without deep supervision: the
 /// full-resolution head).
 @Suite("nnU-Net PlainConvUNet and ResidualEncoderUNet parity with dynamic-network-architectures, passes off and on")
 struct PlainConvUNetParityTests {
-    static let names = ["nnunet_plain_s4", "nnunet_plain_s3_c1", "nnunet_resenc_s3", "nnunet_plain_aniso", "nnunet_resenc_aniso"]
+    static let names = ["nnunet_plain_s4", "nnunet_plain_s3_c1", "nnunet_resenc_s3", "nnunet_plain_aniso", "nnunet_resenc_aniso",
+                        "nnunet_plain_kernels", "nnunet_resenc_kernels"]
 
     static func architecture(_ f: Fixture) throws -> Architecture {
         func list(_ key: String) throws -> [Int] { try f.string(key).split(separator: ",").map { Int($0)! } }
         let widthStrides = f.hasOption("width_strides") ? try list("width_strides") : nil
+        let (kernels, widthKernels) = f.hasOption("kernels") ? (try list("kernels"), try list("width_kernels")) : (nil, nil)
         if f.hasOption("blocks") {
             return .residualEncoderUNet(ResidualEncoderUNetConfiguration(
-                features: try list("features"), strides: try list("strides"), widthStrides: widthStrides, blocksPerStage: try list("blocks"),
-                inputChannels: try f.int("in_channels"), classes: try f.int("classes")))
+                features: try list("features"), strides: try list("strides"), widthStrides: widthStrides, kernelSizes: kernels,
+                widthKernelSizes: widthKernels, blocksPerStage: try list("blocks"), inputChannels: try f.int("in_channels"),
+                classes: try f.int("classes")))
         }
         return .plainConvUNet(PlainConvUNetConfiguration(
-            features: try list("features"), strides: try list("strides"), widthStrides: widthStrides, convsPerStage: try list("convs"),
+            features: try list("features"), strides: try list("strides"), widthStrides: widthStrides, kernelSizes: kernels,
+            widthKernelSizes: widthKernels, convsPerStage: try list("convs"),
             convsPerStageDecoder: try list("decoder_convs"), inputChannels: try f.int("in_channels"), classes: try f.int("classes")))
     }
 

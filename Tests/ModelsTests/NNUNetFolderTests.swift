@@ -38,6 +38,27 @@ struct NNUNetFolderTests {
         try loaded.model.checkInput([1, 3, 22, 40])
     }
 
+    @Test("plans with kernels that differ between the axes describe the network with them (the weights must then agree)")
+    func anisotropicKernels() throws {
+        let folder = Fixture.path("models/nnunet_folder_aniso")
+        let text = try String(contentsOfFile: folder + "/plans.json", encoding: .utf8)
+        let square = "\"kernel_sizes\": [\n                        [\n                            3,\n                            3\n                        ],"
+        #expect(text.contains(square))
+        let edited = text.replacingOccurrences(
+            of: square, with: square.replacingOccurrences(of: "3,\n                            3", with: "1,\n                            3"))
+        let dataset = Array(try String(contentsOfFile: folder + "/dataset.json", encoding: .utf8).utf8)
+        let plans = try NNUNetPlans.decode(plans: Array(edited.utf8), dataset: dataset, plansPath: "plans.json", datasetPath: "dataset.json")
+        guard case .plainConvUNet(let c) = plans.architecture else { Issue.record("\(plans.architecture)"); return }
+        #expect(c.stageKernels == [[1, 3], [3, 3], [3, 3]] && c.kernelsText() == "1x3,3,3" && "\(c)".contains("kernels 1x3-3-3"), "\(c)")
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("nnunet-kernels-\(getpid())")
+        try? FileManager.default.removeItem(at: copy)
+        try FileManager.default.copyItem(atPath: folder, toPath: copy.path)
+        defer { try? FileManager.default.removeItem(at: copy) }
+        try edited.write(to: copy.appendingPathComponent("plans.json"), atomically: true, encoding: .utf8)
+        let error = #expect(throws: UNetError.self) { try ModelFile.load(path: copy.path) }
+        #expect(error.map { "\($0)" }?.contains("kernels 1x3-3-3") == true, "\(String(describing: error))")
+    }
+
     @Test("plans that do not describe the weights, or a network this project does not build, are refused in one line naming the file")
     func refused() throws {
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("nnunet-folder-\(getpid())")

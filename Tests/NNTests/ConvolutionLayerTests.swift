@@ -74,8 +74,8 @@ struct ConvolutionLayerTests {
         #expect(error.map { "\($0)" }?.contains("groups 32: the eager convolution takes groups 1") == true, "\(String(describing: error))")
     }
 
-    /// nnU-Net's `[1, 2]` strides: a transposed convolution of kernel = stride `(C_in, C_out, 1, 2)` with PyTorch's bound
-    /// from `C_out·1·2`, and a convolution strided along one axis; only a compiled graph runs them (the nnU-Net parity
+    /// nnU-Net's `[1, 2]` strides and `[1, 3]` kernels: a transposed convolution of kernel = stride `(C_in, C_out, 1, 2)`
+    /// with PyTorch's bound from `C_out·1·2`, and a `[1, 3]` convolution strided along one axis; only a compiled graph runs them (the nnU-Net parity
     /// tests compare it with the package), so the eager calls refuse them.
     @Test("a ConvTranspose2d or Conv2d whose kernel or stride differs between the axes holds PyTorch's shapes; its eager call is refused in one line")
     func anisotropic() throws {
@@ -87,8 +87,10 @@ struct ConvolutionLayerTests {
         let refused = #expect(throws: TensorError.self) { try up(Tensor(shape: [1, 8, 4, 4])) }
         #expect(refused.map { "\($0)" }?.contains("kernel 1x2, stride [1, 2]: the eager transposed convolution takes square ones") == true,
                 "\(String(describing: refused))")
-        let conv = Conv2d(inputChannels: 4, outputChannels: 8, kernelSize: 3, stride: [2, 1], padding: 1, generator: &g)
-        #expect(conv.weight.value.shape == [8, 4, 3, 3] && conv.stride == [2, 1])
+        let conv = Conv2d(inputChannels: 4, outputChannels: 8, kernelSize: [1, 3], stride: [2, 1], padding: [0, 1], generator: &g)
+        #expect(conv.weight.value.shape == [8, 4, 1, 3] && conv.stride == [2, 1] && conv.padding == [0, 1])
+        let convBound = 1 / Float(4 * 1 * 3).squareRoot()
+        #expect(conv.weight.value.scalars.allSatisfy { abs($0) <= convBound })
         #expect(throws: TensorError.self) { try conv(Tensor(shape: [1, 4, 4, 4])) }
         let square = Conv2d(inputChannels: 4, outputChannels: 8, kernelSize: 3, stride: 2, padding: 1, generator: &g)
         #expect(try square(Tensor(shape: [1, 4, 4, 4])).shape == [1, 8, 2, 2])
