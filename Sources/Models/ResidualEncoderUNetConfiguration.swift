@@ -58,7 +58,9 @@ public struct ResidualEncoderUNetConfiguration: Hashable, Sendable, Codable {
     /// The number of trainable parameters, counted before anything is allocated.
     public var parameterCount: Double {
         let bias = convolutionBias ? 1.0 : 0.0
-        func conv(_ input: Int, _ output: Int, _ k: [Int], bias: Double) -> Double { Double(input * output * k[0] * k[1]) + Double(output) * (bias + 2) }
+        func conv(_ input: Int, _ output: Int, _ k: [Int], bias: Double) -> Double {
+            Double(input * output * k[0] * k[1]) + Double(output) * (bias + 2)
+        }
         let kernels = stageKernels
         var total = conv(inputChannels, features[0], kernels[0], bias: bias)
         var width = features[0]

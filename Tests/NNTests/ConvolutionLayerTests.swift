@@ -75,8 +75,8 @@ struct ConvolutionLayerTests {
     }
 
     /// nnU-Net's `[1, 2]` strides and `[1, 3]` kernels: a transposed convolution of kernel = stride `(C_in, C_out, 1, 2)`
-    /// with PyTorch's bound from `C_out·1·2`, and a `[1, 3]` convolution strided along one axis; only a compiled graph runs them (the nnU-Net parity
-    /// tests compare it with the package), so the eager calls refuse them.
+    /// with PyTorch's bound from `C_out·1·2`, and a `[1, 3]` convolution strided along one axis; only a compiled graph
+    /// runs them (the nnU-Net parity tests compare it with the package), so the eager calls refuse them.
     @Test("a ConvTranspose2d or Conv2d whose kernel or stride differs between the axes holds PyTorch's shapes; its eager call is refused in one line")
     func anisotropic() throws {
         var g = SeededGenerator(seed: 4)
