@@ -1061,14 +1061,7 @@ def nnunet_anisotropic_cases():
     torch.manual_seed(83)
     model = plain_conv_unet(features, strides, 3, 3, deep_supervision=False)
     randomize_instance_norms(model)
-    arch = {"network_class_name": "dynamic_network_architectures.architectures.unet.PlainConvUNet",
-            "arch_kwargs": {"n_stages": 3, "features_per_stage": features, "conv_op": "torch.nn.modules.conv.Conv2d",
-                            "kernel_sizes": [[3, 3]] * 3, "strides": strides, "n_conv_per_stage": [2, 2, 2],
-                            "n_conv_per_stage_decoder": [2, 2], "conv_bias": True,
-                            "norm_op": "torch.nn.modules.instancenorm.InstanceNorm2d",
-                            "norm_op_kwargs": {"eps": 1e-05, "affine": True}, "dropout_op": None, "dropout_op_kwargs": None,
-                            "nonlin": "torch.nn.LeakyReLU", "nonlin_kwargs": {"inplace": True}},
-            "_kw_requires_import": ["conv_op", "norm_op", "dropout_op", "nonlin"]}
+    arch = plain_conv_unet_plans_architecture(features, strides)
     plans = {"dataset_name": "Dataset902_Strips", "plans_name": "nnUNetPlans", "image_reader_writer": "NaturalImage2DIO",
              "transpose_forward": [0, 1, 2], "transpose_backward": [0, 1, 2],
              "configurations": {"2d": {"data_identifier": "nnUNetPlans_2d", "batch_size": 12, "patch_size": patch, "spacing": [1.0, 1.0],
@@ -1076,10 +1069,7 @@ def nnunet_anisotropic_cases():
                                        "architecture": arch}}}
     dataset = {"channel_names": {"0": "R", "1": "G", "2": "B"}, "labels": {"background": 0, "strip": 1, "edge": 2},
                "numTraining": 4, "file_ending": ".png"}
-    with open(os.path.join(folder, "plans.json"), "w") as f:
-        json.dump(plans, f, indent=4)
-    with open(os.path.join(folder, "dataset.json"), "w") as f:
-        json.dump(dataset, f, indent=4)
+    write_plans(folder, plans, dataset)
     torch.save({"network_weights": model.state_dict(), "current_epoch": 1, "trainer_name": "nnUNetTrainer",
                 "inference_allowed_mirroring_axes": (0, 1)}, os.path.join(folder, "fold_0", "checkpoint_final.pth"))
 
@@ -1087,12 +1077,48 @@ def nnunet_anisotropic_cases():
     os.makedirs(images, exist_ok=True)
     image = np.random.default_rng(93).integers(1, 256, (patch[0], patch[1], 3), dtype=np.uint8)
     Image.fromarray(image).save(os.path.join(images, "patch.png"))
-    x = np.ascontiguousarray(image.transpose(2, 0, 1)).astype(np.float32)
-    x = (x - x.mean(axis=(1, 2), keepdims=True)) / np.maximum(x.std(axis=(1, 2), keepdims=True), 1e-8)
     model.eval()
     with torch.no_grad():
-        probabilities = torch.softmax(model(torch.from_numpy(x)[None]), 1)[0].numpy()
+        probabilities = torch.softmax(model(torch.from_numpy(zscore(image))[None]), 1)[0].numpy()
     save_numpy({"patch.probabilities": probabilities}, os.path.join(images, "expected.safetensors"))
+
+
+def plain_conv_unet_plans_architecture(features, strides):
+    """plans.json's `architecture` entry for a PlainConvUNet of `features` and `strides` ([height, width] per stage) as
+    nnU-Net's planner writes it: 3x3 kernels, two convolutions per stage, conv bias, affine instance norm, LeakyReLU."""
+    n = len(features)
+    return {"network_class_name": "dynamic_network_architectures.architectures.unet.PlainConvUNet",
+            "arch_kwargs": {"n_stages": n, "features_per_stage": features, "conv_op": "torch.nn.modules.conv.Conv2d",
+                            "kernel_sizes": [[3, 3]] * n, "strides": strides, "n_conv_per_stage": [2] * n,
+                            "n_conv_per_stage_decoder": [2] * (n - 1), "conv_bias": True,
+                            "norm_op": "torch.nn.modules.instancenorm.InstanceNorm2d",
+                            "norm_op_kwargs": {"eps": 1e-05, "affine": True}, "dropout_op": None, "dropout_op_kwargs": None,
+                            "nonlin": "torch.nn.LeakyReLU", "nonlin_kwargs": {"inplace": True}},
+            "_kw_requires_import": ["conv_op", "norm_op", "dropout_op", "nonlin"]}
+
+
+def write_plans(folder, plans, dataset):
+    """A trained-model folder's plans.json and dataset.json, indented as nnU-Net writes them."""
+    for name, value in [("plans.json", plans), ("dataset.json", dataset)]:
+        with open(os.path.join(folder, name), "w") as f:
+            json.dump(value, f, indent=4)
+
+
+def nnunet_folder_network():
+    """models/nnunet_folder's plans (a dict) and its network with fold 0's weights (no deep supervision)."""
+    source = os.path.join(ROOT, "models", "nnunet_folder")
+    with open(os.path.join(source, "plans.json")) as f:
+        plans = json.load(f)
+    model = plain_conv_unet([8, 16, 16], [1, 2, 2], 3, 3, deep_supervision=False)
+    model.load_state_dict(torch.load(os.path.join(source, "fold_0", "checkpoint_final.pth"), weights_only=False)["network_weights"])
+    return plans, model
+
+
+def zscore(image):
+    """An HWC image as CHW float32, each channel's own z-score, as nnU-Net's ZScoreNormalization computes it (the
+    standard deviation at least 1e-8)."""
+    x = np.ascontiguousarray(image.transpose(2, 0, 1)).astype(np.float32)
+    return (x - x.mean(axis=(1, 2), keepdims=True)) / np.maximum(x.std(axis=(1, 2), keepdims=True), 1e-8)
 
 
 def nnunet_folder():
@@ -1106,14 +1132,7 @@ def nnunet_folder():
     features, strides = [8, 16, 16], [1, 2, 2]
     torch.manual_seed(81)
     model = plain_conv_unet(features, strides, 3, 3, deep_supervision=True)
-    arch = {"network_class_name": "dynamic_network_architectures.architectures.unet.PlainConvUNet",
-            "arch_kwargs": {"n_stages": 3, "features_per_stage": features, "conv_op": "torch.nn.modules.conv.Conv2d",
-                            "kernel_sizes": [[3, 3]] * 3, "strides": [[s, s] for s in strides], "n_conv_per_stage": [2, 2, 2],
-                            "n_conv_per_stage_decoder": [2, 2], "conv_bias": True,
-                            "norm_op": "torch.nn.modules.instancenorm.InstanceNorm2d",
-                            "norm_op_kwargs": {"eps": 1e-05, "affine": True}, "dropout_op": None, "dropout_op_kwargs": None,
-                            "nonlin": "torch.nn.LeakyReLU", "nonlin_kwargs": {"inplace": True}},
-            "_kw_requires_import": ["conv_op", "norm_op", "dropout_op", "nonlin"]}
+    arch = plain_conv_unet_plans_architecture(features, [[s, s] for s in strides])
     plans = {"dataset_name": "Dataset901_Discs", "plans_name": "nnUNetPlans", "original_median_spacing_after_transp": [999.0, 1.0, 1.0],
              "image_reader_writer": "NaturalImage2DIO", "transpose_forward": [0, 1, 2], "transpose_backward": [0, 1, 2],
              "configurations": {"2d": {"data_identifier": "nnUNetPlans_2d", "preprocessor_name": "DefaultPreprocessor",
@@ -1127,10 +1146,7 @@ def nnunet_folder():
                                                            for c in range(3)}}
     dataset = {"channel_names": {"0": "R", "1": "G", "2": "B"}, "labels": {"background": 0, "disc": 1, "ring": 2},
                "numTraining": 6, "file_ending": ".png"}
-    with open(os.path.join(folder, "plans.json"), "w") as f:
-        json.dump(plans, f, indent=4)
-    with open(os.path.join(folder, "dataset.json"), "w") as f:
-        json.dump(dataset, f, indent=4)
+    write_plans(folder, plans, dataset)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.99, nesterov=True)
     model(torch.randn(2, 3, 32, 24))[0].sum().backward()
     optimizer.step()
@@ -1194,16 +1210,11 @@ def nnunet_sliding_window_cases():
     `nnunet_sliding_window` computes them on the image's z-score."""
     folder = os.path.join(ROOT, "sliding_window")
     os.makedirs(folder, exist_ok=True)
-    source = os.path.join(ROOT, "models", "nnunet_folder")
-    with open(os.path.join(source, "plans.json")) as f:
-        plans = json.load(f)
+    plans, model = nnunet_folder_network()
     patch = plans["configurations"]["2d"]["patch_size"]
     image = np.random.default_rng(94).integers(1, 256, (20, 61, 3), dtype=np.uint8)
     Image.fromarray(image).save(os.path.join(folder, "strip.png"))
-    x = np.ascontiguousarray(image.transpose(2, 0, 1)).astype(np.float32)
-    x = (x - x.mean(axis=(1, 2), keepdims=True)) / np.maximum(x.std(axis=(1, 2), keepdims=True), 1e-8)
-    model = plain_conv_unet([8, 16, 16], [1, 2, 2], 3, 3, deep_supervision=False)
-    model.load_state_dict(torch.load(os.path.join(source, "fold_0", "checkpoint_final.pth"), weights_only=False)["network_weights"])
+    x = zscore(image)
     save_numpy({"strip.probabilities": nnunet_sliding_window(model, x, patch),
                 "strip.mirrored": nnunet_sliding_window(model, x, patch, mirror=True)}, os.path.join(folder, "expected.safetensors"))
 
@@ -1220,9 +1231,7 @@ def nnunet_mask_norm_cases():
     from scipy.ndimage import binary_fill_holes
     folder = os.path.join(ROOT, "mask_norm")
     os.makedirs(folder, exist_ok=True)
-    source = os.path.join(ROOT, "models", "nnunet_folder")
-    with open(os.path.join(source, "plans.json")) as f:
-        plans = json.load(f)
+    plans, model = nnunet_folder_network()
     plans["configurations"]["2d"]["use_mask_for_norm"] = [True] * 3
     with open(os.path.join(folder, "plans_mask.json"), "w") as f:
         json.dump(plans, f, indent=4)
@@ -1241,8 +1250,6 @@ def nnunet_mask_norm_cases():
     for c in range(3):
         values = box[c][mask]
         box[c][mask] = (values - values.mean()) / max(values.std(), 1e-8)
-    model = plain_conv_unet([8, 16, 16], [1, 2, 2], 3, 3, deep_supervision=False)
-    model.load_state_dict(torch.load(os.path.join(source, "fold_0", "checkpoint_final.pth"), weights_only=False)["network_weights"])
     probabilities = nnunet_sliding_window(model, box, [h, w])
     full = np.zeros((3,) + image.shape[:2], dtype=np.float32)
     full[0] = 1
@@ -1395,9 +1402,7 @@ def nnunet_nonzero_crop_cases():
     (one window, no mirroring), and outside the box class 0 with probability 1, as nnU-Net reverts its crop."""
     folder = os.path.join(ROOT, "nonzero_crop")
     os.makedirs(folder, exist_ok=True)
-    source = os.path.join(ROOT, "models", "nnunet_folder")
-    with open(os.path.join(source, "plans.json")) as f:
-        plans = json.load(f)
+    plans, model = nnunet_folder_network()
     h, w = plans["configurations"]["2d"]["patch_size"]
     top, bottom, left, right = 3, 2, 5, 1
     rng = np.random.default_rng(92)
@@ -1407,14 +1412,9 @@ def nnunet_nonzero_crop_cases():
     image = np.zeros((h + top + bottom, w + left + right, 3), dtype=np.uint8)
     image[top:top + h, left:left + w] = inner
     Image.fromarray(image).save(os.path.join(folder, "margin.png"))
-    box = np.ascontiguousarray(inner.transpose(2, 0, 1)).astype(np.float32)
-    box = (box - box.mean(axis=(1, 2), keepdims=True)) / np.maximum(box.std(axis=(1, 2), keepdims=True), 1e-8)
-    model = plain_conv_unet([8, 16, 16], [1, 2, 2], 3, 3, deep_supervision=False)
-    weights = torch.load(os.path.join(source, "fold_0", "checkpoint_final.pth"), weights_only=False)["network_weights"]
-    model.load_state_dict(weights)
     model.eval()
     with torch.no_grad():
-        probabilities = torch.softmax(model(torch.from_numpy(box)[None]), 1)[0].numpy()
+        probabilities = torch.softmax(model(torch.from_numpy(zscore(inner))[None]), 1)[0].numpy()
     full = np.zeros((3,) + image.shape[:2], dtype=np.float32)
     full[0] = 1
     full[:, top:top + h, left:left + w] = probabilities

@@ -26,17 +26,18 @@ public final class PlainConvUNet: Module {
         try configuration.validate()
         self.configuration = configuration
         let c = configuration
+        let (strides, kernels) = (c.stageStrides, c.stageKernels)
         var width = c.inputChannels
         var encoder: [[ConvDropoutNormReLU]] = []
         for (s, f) in c.features.enumerated() {
             encoder.append((0..<c.convsPerStage[s]).map { i in
-                ConvDropoutNormReLU(inputChannels: i == 0 ? width : f, outputChannels: f, kernel: c.stageKernels[s],
-                                    stride: i == 0 ? c.stageStrides[s] : [1, 1], bias: c.convolutionBias, generator: &generator)
+                ConvDropoutNormReLU(inputChannels: i == 0 ? width : f, outputChannels: f, kernel: kernels[s],
+                                    stride: i == 0 ? strides[s] : [1, 1], bias: c.convolutionBias, generator: &generator)
             })
             width = f
         }
         self.encoder = encoder
-        decoder = UNetDecoder(features: c.features, strides: c.stageStrides, kernelSizes: c.stageKernels, convsPerStage: c.convsPerStageDecoder,
+        decoder = UNetDecoder(features: c.features, strides: strides, kernelSizes: kernels, convsPerStage: c.convsPerStageDecoder,
                               classes: c.classes, bias: c.convolutionBias, generator: &generator)
     }
 

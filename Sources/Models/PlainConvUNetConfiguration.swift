@@ -98,15 +98,16 @@ public struct PlainConvUNetConfiguration: Hashable, Sendable, Codable {
     public var parameterCount: Double {
         let bias = convolutionBias ? 1.0 : 0.0
         func conv(_ input: Int, _ output: Int, _ k: [Int]) -> Double { Double(input * output * k[0] * k[1]) + Double(output) * (bias + 2) }
+        let (strides, kernels) = (stageStrides, stageKernels)
         var total = 0.0
         var width = inputChannels
         for (s, f) in features.enumerated() {
-            for c in 0..<convsPerStage[s] { total += conv(c == 0 ? width : f, f, stageKernels[s]) }
+            for c in 0..<convsPerStage[s] { total += conv(c == 0 ? width : f, f, kernels[s]) }
             width = f
         }
         for i in 0..<(features.count - 1) {
-            let (deep, skip, k) = (features[features.count - 1 - i], features[features.count - 2 - i], stageKernels[features.count - 2 - i])
-            let stride = stageStrides[features.count - 1 - i]
+            let (deep, skip, k) = (features[features.count - 1 - i], features[features.count - 2 - i], kernels[features.count - 2 - i])
+            let stride = strides[features.count - 1 - i]
             total += Double(deep * skip * stride[0] * stride[1]) + Double(skip) * bias
             for c in 0..<convsPerStageDecoder[i] { total += conv(c == 0 ? 2 * skip : skip, skip, k) }
             total += Double(skip * classes + classes)
@@ -118,8 +119,9 @@ public struct PlainConvUNetConfiguration: Hashable, Sendable, Codable {
     public func activationBytesEstimate(batch: Int, height: Int, width: Int, training: Bool) -> Double {
         var scale = Double(height) * Double(width)
         var total = Double(inputChannels) * scale
+        let strides = stageStrides
         for (s, f) in features.enumerated() {
-            scale /= Double(stageStrides[s][0] * stageStrides[s][1])
+            scale /= Double(strides[s][0] * strides[s][1])
             total += Double(f) * scale * Double(3 * convsPerStage[s] + (s > 0 ? 3 * convsPerStageDecoder[s - 1] + 3 : 0))
         }
         let logits = Double(classes) * Double(height) * Double(width) * (training ? 4 : 2)

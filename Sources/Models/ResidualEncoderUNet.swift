@@ -24,20 +24,20 @@ public final class ResidualEncoderUNet: Module {
         try configuration.validate()
         self.configuration = configuration
         let c = configuration
-        stem = ConvDropoutNormReLU(inputChannels: c.inputChannels, outputChannels: c.features[0], kernel: c.stageKernels[0], stride: [1, 1],
+        let (strides, kernels) = (c.stageStrides, c.stageKernels)
+        stem = ConvDropoutNormReLU(inputChannels: c.inputChannels, outputChannels: c.features[0], kernel: kernels[0], stride: [1, 1],
                                    bias: c.convolutionBias, generator: &generator)
         var width = c.features[0]
         var stages: [[BasicBlockD]] = []
         for (s, f) in c.features.enumerated() {
             stages.append((0..<c.blocksPerStage[s]).map { b in
-                BasicBlockD(inputChannels: b == 0 ? width : f, outputChannels: f, kernel: c.stageKernels[s],
-                            stride: b == 0 ? c.stageStrides[s] : [1, 1],
-                            bias: c.convolutionBias, generator: &generator)
+                BasicBlockD(inputChannels: b == 0 ? width : f, outputChannels: f, kernel: kernels[s],
+                            stride: b == 0 ? strides[s] : [1, 1], bias: c.convolutionBias, generator: &generator)
             })
             width = f
         }
         self.stages = stages
-        decoder = UNetDecoder(features: c.features, strides: c.stageStrides, kernelSizes: c.stageKernels, convsPerStage: c.convsPerStageDecoder,
+        decoder = UNetDecoder(features: c.features, strides: strides, kernelSizes: kernels, convsPerStage: c.convsPerStageDecoder,
                               classes: c.classes, bias: c.convolutionBias, generator: &generator)
     }
 

@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import ImageIO
+import Tensors
 import TestSupport
 import Testing
 
@@ -137,20 +138,10 @@ struct PredictCommandTests {
     func nnUNetFolderIntensities(scheme: String) throws {
         let folder = try SyntheticData.temporaryFolder("unet-predict-nnunet-\(scheme)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let model = folder.appendingPathComponent("model")
-        try FileManager.default.copyItem(atPath: Fixture.path("models/nnunet_folder"), toPath: model.path)
-        try FileManager.default.removeItem(at: model.appendingPathComponent("plans.json"))
-        try FileManager.default.copyItem(atPath: Fixture.path("normalization/plans_\(scheme).json"),
-                                         toPath: model.appendingPathComponent("plans.json").path)
-        let images = folder.appendingPathComponent("images")
-        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: Fixture.path("normalization/rgb8.png"), toPath: images.appendingPathComponent("rgb8.png").path)
-        let out = folder.appendingPathComponent("out").path
-        let result = try CommandRunner.unet(["predict", "-m", model.path, "-i", images.path, "-o", out, "--save-probabilities", "--no-tta"])
-        #expect(result.status == 0, "\(result.error)")
-        let probabilities = try NumpyArray.read(path: out + "/rgb8.npy")
+        let model = try Self.nnUNetFolder(in: folder, plans: "normalization/plans_\(scheme).json")
+        let (probabilities, _) = try Self.predict("normalization/rgb8.png", model: model, in: folder)
         expectClose(probabilities, try Fixture("normalization/expected").tensor("\(scheme)_rgb8.probabilities"), rtol: 0, atol: 1e-4, scheme)
-        let info = try CommandRunner.unet(["info", model.path])
+        let info = try CommandRunner.unet(["info", model])
         let described = scheme == "ct" ? "the file's own intensities (0-255, 0-65535), then clipped to [30.0, 10.0, 60.0]...[200.0, 150.0, 240.0]"
             : "normalization: the file's own intensities (0-255, 0-65535)\n"
         #expect(info.output.contains(described), "\(info.output)")
@@ -160,15 +151,8 @@ struct PredictCommandTests {
     func nnUNetFolderAnisotropic() throws {
         let folder = try SyntheticData.temporaryFolder("unet-predict-nnunet-aniso")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let images = folder.appendingPathComponent("images")
-        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: Fixture.path("anisotropic/patch.png"), toPath: images.appendingPathComponent("patch.png").path)
-        let out = folder.appendingPathComponent("out").path
-        let result = try CommandRunner.unet(["predict", "-m", Fixture.path("models/nnunet_folder_aniso"), "-i", images.path, "-o", out,
-                                             "--save-probabilities", "--no-tta"])
-        #expect(result.status == 0, "\(result.error)")
-        expectClose(try NumpyArray.read(path: out + "/patch.npy"), try Fixture("anisotropic/expected").tensor("patch.probabilities"),
-                    rtol: 0, atol: 1e-4, "patch")
+        let (probabilities, _) = try Self.predict("anisotropic/patch.png", model: Fixture.path("models/nnunet_folder_aniso"), in: folder)
+        expectClose(probabilities, try Fixture("anisotropic/expected").tensor("patch.probabilities"), rtol: 0, atol: 1e-4, "patch")
         let info = try CommandRunner.unet(["info", Fixture.path("models/nnunet_folder_aniso")])
         #expect(info.output.contains("strides: 1, 2, 1x2"), "\(info.output)")
     }
@@ -180,34 +164,20 @@ struct PredictCommandTests {
     func nnUNetFolderSlidingWindow(mirrored: Bool) throws {
         let folder = try SyntheticData.temporaryFolder("unet-predict-nnunet-window")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let images = folder.appendingPathComponent("images")
-        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: Fixture.path("sliding_window/strip.png"), toPath: images.appendingPathComponent("strip.png").path)
-        let out = folder.appendingPathComponent("out").path
-        let result = try CommandRunner.unet(["predict", "-m", Fixture.path("models/nnunet_folder"), "-i", images.path, "-o", out,
-                                             "--save-probabilities"] + (mirrored ? [] : ["--no-tta"]))
-        #expect(result.status == 0, "\(result.error)")
+        let (probabilities, _) = try Self.predict("sliding_window/strip.png", model: Fixture.path("models/nnunet_folder"), in: folder,
+                                                  flags: mirrored ? [] : ["--no-tta"])
         let expected = try Fixture("sliding_window/expected").tensor(mirrored ? "strip.mirrored" : "strip.probabilities")
-        expectClose(try NumpyArray.read(path: out + "/strip.npy"), expected, rtol: 0, atol: 1e-4, "strip")
+        expectClose(probabilities, expected, rtol: 0, atol: 1e-4, "strip")
     }
 
     @Test("an nnU-Net folder planned with use_mask_for_norm z-scores each image over its nonzero mask (holes filled) and leaves 0 outside, as nnU-Net does (fixtures)")
     func nnUNetFolderMaskedNormalization() throws {
         let folder = try SyntheticData.temporaryFolder("unet-predict-nnunet-mask")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let model = folder.appendingPathComponent("model")
-        try FileManager.default.copyItem(atPath: Fixture.path("models/nnunet_folder"), toPath: model.path)
-        try FileManager.default.removeItem(at: model.appendingPathComponent("plans.json"))
-        try FileManager.default.copyItem(atPath: Fixture.path("mask_norm/plans_mask.json"), toPath: model.appendingPathComponent("plans.json").path)
-        let images = folder.appendingPathComponent("images")
-        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: Fixture.path("mask_norm/brain.png"), toPath: images.appendingPathComponent("brain.png").path)
-        let out = folder.appendingPathComponent("out").path
-        let result = try CommandRunner.unet(["predict", "-m", model.path, "-i", images.path, "-o", out, "--save-probabilities", "--no-tta"])
-        #expect(result.status == 0, "\(result.error)")
-        expectClose(try NumpyArray.read(path: out + "/brain.npy"), try Fixture("mask_norm/expected").tensor("brain.probabilities"),
-                    rtol: 0, atol: 1e-4, "brain")
-        let info = try CommandRunner.unet(["info", model.path])
+        let model = try Self.nnUNetFolder(in: folder, plans: "mask_norm/plans_mask.json")
+        let (probabilities, _) = try Self.predict("mask_norm/brain.png", model: model, in: folder)
+        expectClose(probabilities, try Fixture("mask_norm/expected").tensor("brain.probabilities"), rtol: 0, atol: 1e-4, "brain")
+        let info = try CommandRunner.unet(["info", model])
         #expect(info.output.contains("z-score over its nonzero mask (holes filled), 0 outside"), "\(info.output)")
     }
 
@@ -215,19 +185,36 @@ struct PredictCommandTests {
     func nnUNetFolderNonzeroCrop() throws {
         let folder = try SyntheticData.temporaryFolder("unet-predict-nnunet-crop")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let images = folder.appendingPathComponent("images")
-        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: Fixture.path("nonzero_crop/margin.png"), toPath: images.appendingPathComponent("margin.png").path)
-        let out = folder.appendingPathComponent("out").path
-        let result = try CommandRunner.unet(["predict", "-m", Fixture.path("models/nnunet_folder"), "-i", images.path, "-o", out,
-                                             "--save-probabilities", "--no-tta"])
-        #expect(result.status == 0, "\(result.error)")
-        let probabilities = try NumpyArray.read(path: out + "/margin.npy")
+        let (probabilities, out) = try Self.predict("nonzero_crop/margin.png", model: Fixture.path("models/nnunet_folder"), in: folder)
         expectClose(probabilities, try Fixture("nonzero_crop/expected").tensor("margin.probabilities"), rtol: 0, atol: 1e-4, "margin")
         let mask = try ImageReader.read(path: out + "/margin.png")
         #expect(mask.samples[0] == 0 && mask.samples[mask.samples.count - 1] == 0, "the margins are class 0")
         let info = try CommandRunner.unet(["info", Fixture.path("models/nnunet_folder")])
         #expect(info.output.contains("crop: each image to its nonzero pixels' box first"), "\(info.output)")
+    }
+
+    /// models/nnunet_folder copied into `folder` with the fixture `plans` as its plans.json; the copy's path.
+    static func nnUNetFolder(in folder: URL, plans: String) throws -> String {
+        let model = folder.appendingPathComponent("model")
+        try FileManager.default.copyItem(atPath: Fixture.path("models/nnunet_folder"), toPath: model.path)
+        try FileManager.default.removeItem(at: model.appendingPathComponent("plans.json"))
+        try FileManager.default.copyItem(atPath: Fixture.path(plans), toPath: model.appendingPathComponent("plans.json").path)
+        return model.path
+    }
+
+    /// `unet predict -m model --save-probabilities` (and `flags`, no mirroring by default) of the fixture `image`,
+    /// copied alone into `folder`/images: its probabilities, and the output folder.
+    static func predict(_ image: String, model: String, in folder: URL, flags: [String] = ["--no-tta"]) throws
+        -> (probabilities: Tensor, out: String)
+    {
+        let images = folder.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        let name = (image as NSString).lastPathComponent
+        try FileManager.default.copyItem(atPath: Fixture.path(image), toPath: images.appendingPathComponent(name).path)
+        let out = folder.appendingPathComponent("out").path
+        let result = try CommandRunner.unet(["predict", "-m", model, "-i", images.path, "-o", out, "--save-probabilities"] + flags)
+        #expect(result.status == 0, "\(result.error)")
+        return (try NumpyArray.read(path: out + "/" + (name as NSString).deletingPathExtension + ".npy"), out)
     }
 }
 
