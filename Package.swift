@@ -134,7 +134,8 @@ let package = Package(
             dependencies: ["Inference", "Datasets", "Execution", "Graph", "Models", "Tensors", "TestSupport"]),
         .testTarget(
             name: "ONNXExportTests",
-            dependencies: ["Models", "ONNXExport", "ONNXProto", "Tensors", "TestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+            dependencies: ["Checkpoints", "Models", "ONNXExport", "ONNXProto", "Tensors", "TestSupport",
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "TensorBoardTests", dependencies: ["ImageIO", "TensorBoard", "TensorBoardProto", "TestSupport"]),
         .testTarget(
             name: "CLITests",

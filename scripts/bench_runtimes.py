@@ -27,6 +27,7 @@ multiplications: Winograd).
     swift build -c release --product unet
     .venv/bin/pip install onnx onnxruntime openvino nncf
     .venv/bin/python scripts/bench_runtimes.py [--quick] [--cases classic peers peers-throughput] [--int8] [--roofline]
+        [--match TEXT]
 """
 import argparse
 import json
@@ -51,6 +52,7 @@ CLASSIC = {
 }
 PEERS = {
     "smp Unet resnet34, 2 cls, 256², batch 1": (["--arch", "smp-unet", "--encoder", "resnet34"], 2, 256, 1),
+    "smp Unet efficientnet-b0, 2 cls, 256², batch 1": (["--arch", "smp-unet", "--encoder", "efficientnet-b0"], 2, 256, 1),
     "MONAI BasicUNet, 2 cls, 256², batch 1": (["--arch", "basic-unet"], 2, 256, 1),
     "MONAI UNet (tutorial), 2 cls, 256², batch 1": (["--arch", "monai-unet"], 2, 256, 1),
     "nnU-Net PlainConvUNet (6 stages), 2 cls, 256², batch 1": (["--arch", "nnunet"], 2, 256, 1),
@@ -189,6 +191,7 @@ def main():
     parser.add_argument("--cases", nargs="+", choices=["classic", "peers", "peers-throughput"], default=["classic", "peers"],
                         help="peers-throughput: the peers at batch 4")
     parser.add_argument("--int8", action="store_true", help="also the runtimes' int8 (NNCF, QDQ)")
+    parser.add_argument("--match", help="only the cases whose name contains this text (e.g. efficientnet)")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--roofline", action="store_true",
                         help="also set each row against the machine's peak rate at its precision (needs a C compiler)")
@@ -208,6 +211,7 @@ def main():
         print("bf16: this CPU has no native bf16 (avx512_bf16 or AMX); bf16 rows skipped", file=sys.stderr)
     cases = {**(CLASSIC if "classic" in args.cases else {}), **(PEERS if "peers" in args.cases else {}),
              **(PEERS_THROUGHPUT if "peers-throughput" in args.cases else {})}
+    cases = {name: case for name, case in cases.items() if args.match is None or args.match in name}
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for name, (arch, classes, size, batch) in cases.items():

@@ -104,6 +104,8 @@ def smp_unet(rng):
     depth = rng.randint(3, 5)
     decoder = tuple(rng.choice([8, 16, 32]) for _ in range(depth))
     encoders = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x4d"]
+    if rng.random() < 0.5:
+        encoders = [f"efficientnet-b{i}" for i in range(8)]
     config = dict(encoder_name=rng.choice(encoders), encoder_depth=depth, decoder_channels=decoder,
                   in_channels=rng.choice([1, 3]), classes=rng.choice([1, 2, 3]))
     if rng.random() < 0.3 and min(decoder) >= 16:

@@ -2,7 +2,7 @@
 """Checks that .pth files written by `unet convert` load back into PyTorch.
 
 The peers: segmentation_models_pytorch's Unet (resnet18, resnet34 with smp's defaults and with scse attention,
-resnet50) and MONAI's BasicUNet and UNet (MONAI's defaults, the tutorials' residual batch-norm network) and nnU-Net's 2-D PlainConvUNet
+resnet50, efficientnet-b0 and -b4) and MONAI's BasicUNet and UNet (MONAI's defaults, the tutorials' residual batch-norm network) and nnU-Net's 2-D PlainConvUNet
 and ResidualEncoderUNet (dynamic-network-architectures, with their aliased keys; strides and kernels square and not) saved as their users do
 (`torch.save(model.state_dict())`), converted to native safetensors and back to .pth; the package's own class must
 take it with `load_state_dict(strict=True)`, bit-identical, with equal logits.
@@ -93,6 +93,9 @@ PEERS = {  # name: (build, input channels, an input size the network takes)
                                         classes=3), 1, (45, 61)),
     "smp_resnext50_32x4d_d4": (lambda: smp(encoder_name="resnext50_32x4d", encoder_depth=4, decoder_channels=(64, 32, 16, 8), in_channels=3,
                                            classes=2), 3, (45, 61)),
+    "smp_efficientnet-b0_default": (lambda: smp(encoder_name="efficientnet-b0", in_channels=3, classes=2), 3, (64, 96)),
+    "smp_efficientnet-b4_d4_in1": (lambda: smp(encoder_name="efficientnet-b4", encoder_depth=4, decoder_channels=(64, 32, 16, 8),
+                                               in_channels=1, classes=3), 1, (48, 64)),
     "monai_basicunet_default": (lambda: monai("BasicUNet", in_channels=1, out_channels=2), 1, (45, 61)),
     "monai_unet_tutorial": (lambda: monai("UNet", channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), num_res_units=2, norm="batch",
                                           in_channels=1, out_channels=2), 1, (48, 64)),

@@ -792,11 +792,8 @@ def smp_cases():
         model = prepared(smp_unet(**config), (2, config["in_channels"], 37, 45), 50)
         depth = config["encoder_depth"]
         unused = tuple(f"encoder.layer{k}." for k in range(depth, 5))
-        out = parity_tensors(model, torch.randn(2, config["in_channels"], 37, 45), keep=lambda k: not k.startswith(unused))
-        save("models", name, out, encoder=config["encoder_name"], depth=depth,
-             decoder_channels=",".join(map(str, config["decoder_channels"])), in_channels=config["in_channels"],
-             classes=config["classes"], attention=config.get("decoder_attention_type") or "none",
-             interpolation=config.get("decoder_interpolation", "nearest"))
+        save_smp_parity(name, config, parity_tensors(model, torch.randn(2, config["in_channels"], 37, 45),
+                                                     keep=lambda k: not k.startswith(unused)))
     # smp's patch_first_conv: ImageNet stem weights adapted to 1, 2 and 4 input channels.
     from segmentation_models_pytorch.encoders._utils import patch_first_conv
     torch.manual_seed(51)
@@ -814,12 +811,71 @@ def smp_cases():
     with tempfile.TemporaryDirectory() as folder:
         smp_unet(**SMP_PARITY[0][1]).save_pretrained(folder)
         shutil.copy(os.path.join(folder, "config.json"), os.path.join(ROOT, "models", "smp_resnet18_d3_config.json"))
+    write_smp_layouts(SMP_LAYOUTS, "smp_layouts.json")
+
+
+def write_smp_layouts(cases, file):
+    """models/<file>: key → shape of full-size smp Unets' state dicts, in order, with their configuration."""
     layouts = {}
-    for name, config in SMP_LAYOUTS:
+    for name, config in cases:
         state = smp_unet(**config).state_dict()
         layouts[name] = dict(config=config, keys=[[k, list(v.shape)] for k, v in state.items()])
-    with open(os.path.join(ROOT, "models", "smp_layouts.json"), "w") as f:
+    with open(os.path.join(ROOT, "models", file), "w") as f:
         json.dump(layouts, f, indent=0)
+
+
+def save_smp_parity(name, config, out):
+    """models/<name>.safetensors: an smp parity fixture's tensors, with its configuration as the tests read it."""
+    save("models", name, out, encoder=config["encoder_name"], depth=config["encoder_depth"],
+         decoder_channels=",".join(map(str, config["decoder_channels"])), in_channels=config["in_channels"],
+         classes=config["classes"], attention=config.get("decoder_attention_type") or "none",
+         interpolation=config.get("decoder_interpolation", "nearest"))
+
+
+def efficientnet_op_cases():
+    """graph/silu and graph/conv2d_dw5_s2_same: EfficientNet's ops as graph_cases writes them, SiLU and a depthwise 5x5
+    stride-2 convolution zero-padded 1 before and 2 after (efficientnet-pytorch's Conv2dStaticSamePadding at an even
+    size)."""
+    torch.manual_seed(45)
+    xa = away_from_zero(torch.randn(2, 4, 7, 9))
+    graph_op("silu", xa, F.silu)
+    torch.manual_seed(48)
+    conv = nn.Conv2d(4, 4, 5, stride=2, groups=4, bias=False)
+    graph_op("conv2d_dw5_s2_same", torch.randn(2, 4, 8, 10), lambda t: conv(F.pad(t, [1, 2, 1, 2])), [("weight", conv.weight)],
+             op="conv2d", out_channels=4, kernel=5, stride=2, padding=1, padding_after=2, dilation=1, groups=4, bias=0)
+
+
+SMP_EFFICIENTNET_PARITY = [  # efficientnet-pytorch's encoders, static "same" padding as each variant's image size sets it
+    # b0: a block without expansion, SE, a 3x3 and a 5x5 stride-2 depthwise convolution padded (0, 1) and (1, 2)
+    ("smp_effb0_d3", dict(encoder_name="efficientnet-b0", encoder_depth=3, decoder_channels=(32, 16, 8), in_channels=3, classes=2)),
+    # b2 (width 1.1, depth 1.2, 260 pixels): its 5x5 stride-2 convolution at 65 pixels is padded (2, 2); one input channel
+    ("smp_effb2_d3_c1", dict(encoder_name="efficientnet-b2", encoder_depth=3, decoder_channels=(16, 8, 8), in_channels=1, classes=1)),
+]
+SMP_EFFICIENTNET_LAYOUTS = [
+    ("efficientnet-b0_default", dict(encoder_name="efficientnet-b0", in_channels=3, classes=2)),
+    ("efficientnet-b3_in1", dict(encoder_name="efficientnet-b3", in_channels=1, classes=3)),
+    ("efficientnet-b4_d4", dict(encoder_name="efficientnet-b4", encoder_depth=4, decoder_channels=(128, 64, 32, 16), in_channels=3,
+                                classes=1)),
+    ("efficientnet-b7_scse", dict(encoder_name="efficientnet-b7", in_channels=3, classes=2, decoder_attention_type="scse")),
+]
+
+
+def smp_efficientnet_cases():
+    """models/smp_effb*.safetensors: as smp_cases' parity fixtures, for smp Unets with efficientnet-pytorch encoders
+    (blocks past `encoder_depth` left out). Drop connect (stochastic depth) is random in training: the fixtures set
+    the encoder's rate to 0 so train-mode logits are deterministic. models/smp_efficientnet_layouts.json: key → shape of
+    full-size models' state dicts, as models/smp_layouts.json."""
+    for name, config in SMP_EFFICIENTNET_PARITY:
+        torch.manual_seed(49)
+        model = smp_unet(**config)
+        model.encoder._drop_connect_rate = 0.0
+        model = prepared(model, (2, config["in_channels"], 37, 45), 50)
+        depth = config["encoder_depth"]
+        last = model.encoder._out_indexes[depth - 2]  # the last block the decoder's features need
+        unused = tuple(f"encoder._blocks.{k}." for k in range(last + 1, len(model.encoder._blocks))) + ("encoder._conv_head.", "encoder._bn1.")
+        save_smp_parity(name, config, parity_tensors(model, torch.randn(2, config["in_channels"], 37, 45),
+                                                     keep=lambda k: not k.startswith(unused)))
+    write_smp_layouts(SMP_EFFICIENTNET_LAYOUTS, "smp_efficientnet_layouts.json")
 
 
 def monai_nets():
@@ -1445,7 +1501,7 @@ CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cas
              metrics=[metrics_cases], predict=[predict_cases], graph=[graph_cases], peers=[smp_cases, monai_cases, nnunet_cases], deep_supervision=[deep_supervision_cases],
              nnunet_anisotropic=[nnunet_anisotropic_cases], sliding_window=[nnunet_sliding_window_cases],
              mask_norm=[nnunet_mask_norm_cases], monai_activations=[monai_activation_cases],
-             nnunet_kernels=[nnunet_kernel_cases],
+             nnunet_kernels=[nnunet_kernel_cases], smp_efficientnet=[smp_efficientnet_cases, efficientnet_op_cases],
              classic_deep_supervision=[classic_deep_supervision_cases],
              normalization=[nnunet_normalization_cases], nonzero_crop=[nnunet_nonzero_crop_cases],
              tensorboard=[tensorboard_cases])

@@ -11,6 +11,8 @@ public final class PrimitiveAttributes {
         case relu
         /// `dst = dst` where positive, `slope·dst` elsewhere.
         case leakyReLU(slope: Float)
+        /// `dst = dst · sigmoid(dst)`.
+        case silu
         /// `dst = scale * dst_before + dst` (accumulate into the existing destination).
         case sum(scale: Float)
         /// `dst = dst + src1`, `src1` of this layout and the destination's shape, bound as `Argument.postOpSource(i)`
@@ -49,6 +51,8 @@ public final class PrimitiveAttributes {
             case .leakyReLU(let slope):
                 try check(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_relu, slope, 0),
                           "dnnl_post_ops_append_eltwise")
+            case .silu:
+                try check(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_swish, 1, 0), "dnnl_post_ops_append_eltwise")
             case .sum(let scale):
                 try check(dnnl_post_ops_append_sum(ops, scale), "dnnl_post_ops_append_sum")
             case .add(let descriptor):

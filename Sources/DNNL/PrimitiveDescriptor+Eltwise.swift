@@ -10,25 +10,35 @@ public enum EltwiseAlgorithm: Sendable, Equatable {
     case leakyReLUUsingOutput(slope: Float)
     /// `1 / (1 + exp(-x))`; backward uses the forward output.
     case logistic
+    /// `x / (1 + exp(-x))` (SiLU); backward reads the forward input.
+    case swish
 
     var raw: dnnl_alg_kind_t {
         switch self {
         case .relu: dnnl_eltwise_relu
         case .reluUsingOutput, .leakyReLUUsingOutput: dnnl_eltwise_relu_use_dst_for_bwd
         case .logistic: dnnl_eltwise_logistic_use_dst_for_bwd
+        case .swish: dnnl_eltwise_swish
         }
     }
 
-    /// oneDNN's `alpha`: the negative slope.
+    /// oneDNN's `alpha`: the negative slope, or swish's scale of the sigmoid's argument (1).
     var alpha: Float {
-        if case .leakyReLUUsingOutput(let slope) = self { return slope }
-        return 0
+        switch self {
+        case .leakyReLUUsingOutput(let slope): slope
+        case .swish: 1
+        default: 0
+        }
     }
+
+    /// Whether backward reads the forward input (else the forward output).
+    public var backwardReadsInput: Bool { self == .relu || self == .swish }
 
     var name: String {
         switch self {
         case .logistic: "logistic"
         case .leakyReLUUsingOutput: "leaky_relu"
+        case .swish: "swish"
         default: "relu"
         }
     }
@@ -47,8 +57,8 @@ extension PrimitiveDescriptor {
         return try create(desc, operation: "\(algorithm.name) forward", attributes: attributes)
     }
 
-    /// Elementwise activation backward. `data` is the forward input for ReLU and the forward output
-    /// for the logistic function.
+    /// Elementwise activation backward. `data` is the forward input where `algorithm.backwardReadsInput`, else the
+    /// forward output.
     public static func eltwiseBackward(
         _ algorithm: EltwiseAlgorithm, diffData: MemoryDescriptor, data: MemoryDescriptor, hint: PrimitiveDescriptor,
         attributes: PrimitiveAttributes? = nil

@@ -227,10 +227,10 @@ final class Conv2dKernel: NodeKernel {
                 attributes: try lowering.attributes(sum + (activation ? activationOp : []), outputScales: outputScales),
                 algorithm: algorithm)
         }
-        // Winograd, with the activation fused where oneDNN takes it (a ReLU; a leaky one runs after it).
+        // Winograd, with the activation fused where oneDNN takes it (a ReLU; a leaky one or a SiLU runs after it).
         func winogradDescriptor(slice: (dimension: Int, count: Int)? = nil) -> (descriptor: PrimitiveDescriptor, fused: Bool)? {
             if let d = try? forwardDescriptor(.winograd, type: type, slice: slice), d.isWinograd { return (d, true) }
-            guard case .leakyReLU = a.activation,
+            guard a.activation != nil, a.activation != .relu,
                   let d = try? forwardDescriptor(.winograd, type: type, activation: false, slice: slice), d.isWinograd else { return nil }
             return (d, false)
         }
@@ -268,12 +268,14 @@ final class Conv2dKernel: NodeKernel {
             }
         }
         self.slices = slices
-        if !fused, case .leakyReLU(let slope) = a.activation {
-            activationAfter = try Primitive(.eltwiseForward(.leakyReLUUsingOutput(slope: slope), training: false,
-                                                            data: slices == nil ? forward.memoryDescriptor(.destination) : destination,
-                                                            attributes: try lowering.attributes()))
-        } else {
-            activationAfter = nil
+        let after: EltwiseAlgorithm? = switch (fused, a.activation) {
+        case (false, .leakyReLU(let slope)): .leakyReLUUsingOutput(slope: slope)
+        case (false, .silu): .swish
+        default: nil
+        }
+        activationAfter = try after.map {
+            try Primitive(.eltwiseForward($0, training: false, data: slices == nil ? forward.memoryDescriptor(.destination) : destination,
+                                          attributes: try lowering.attributes()))
         }
         source = slices?.dimension == 0 ? sourceWanted.with(dataType: type) : forward.memoryDescriptor(.source)
         if isInput { lowering.setInputDescriptor(source) }
@@ -299,6 +301,8 @@ final class Conv2dKernel: NodeKernel {
             let algorithm: EltwiseAlgorithm = switch activation {
             case .relu: .reluUsingOutput
             case .leakyReLU(let slope): .leakyReLUUsingOutput(slope: slope)
+            case .silu:
+                throw CompilationError("\(node.name): a SiLU fused into a convolution has no backward (training does not fuse it)")
             }
             let hint = try PrimitiveDescriptor.eltwiseForward(algorithm, training: true, data: destination)
             activationBackward = try Primitive(.eltwiseBackward(

@@ -226,6 +226,7 @@ final class Lowering {
         switch activation {
         case .relu: [.relu]
         case .leakyReLU(let slope): [.leakyReLU(slope: slope)]
+        case .silu: [.silu]
         case nil: []
         }
     }

@@ -4,12 +4,15 @@ public enum Activation: Hashable, Sendable {
     case relu
     /// `x` where positive, `slope·x` elsewhere (`torch.nn.LeakyReLU(negative_slope)`).
     case leakyReLU(slope: Float)
+    /// `x · sigmoid(x)` (`torch.nn.SiLU`); fused in inference only, its backward reading the input.
+    case silu
 
     /// The activation `op` applies (nil for any other op).
     public init?(_ op: Op) {
         switch op {
         case .relu: self = .relu
         case .leakyReLU(let slope): self = .leakyReLU(slope: slope)
+        case .silu: self = .silu
         default: return nil
         }
     }

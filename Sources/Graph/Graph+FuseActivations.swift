@@ -1,7 +1,7 @@
 extension Graph {
-    /// A ReLU or leaky ReLU whose input is a convolution's output read by nothing else, directly or through a
-    /// depth-to-space rearrangement or an interleave (`convolutions(behind:consumers:)`), becomes the post-op of that
-    /// convolution, or of each interleaved one; a ReLU after a batch norm becomes part of it (oneDNN's
+    /// A ReLU or leaky ReLU (in inference, also a SiLU) whose input is a convolution's output read by nothing else,
+    /// directly or through a depth-to-space rearrangement or an interleave (`convolutions(behind:consumers:)`), becomes
+    /// the post-op of that convolution, or of each interleaved one; a ReLU after a batch norm becomes part of it (oneDNN's
     /// `fuse_norm_relu`, whose backward needs only the normalization's input, statistics and a mask of which outputs it
     /// zeroed); in inference (not `training`), a ReLU or leaky ReLU after an instance norm becomes its post-op.
     public func fusingActivations(training: Bool) -> Graph {
@@ -10,7 +10,8 @@ extension Graph {
         var removed = Set<Int>()
         var replacement: [Value: Value] = [:]
         for (index, node) in nodes.enumerated() {
-            guard let activation = Activation(node.op) else { continue }
+            // SiLU's backward reads its input, which a fused convolution does not keep.
+            guard let activation = Activation(node.op), activation != .silu || !training else { continue }
             let input = node.inputs[0]
             guard !isOutput(input), consumers[input] == [index], let made = producerIndex(of: input) else { continue }
             let targets = convolutions(behind: made, consumers: consumers) ?? [made]
@@ -22,7 +23,7 @@ extension Graph {
                 case .batchNorm(var norm) where norm.activation == nil && activation == .relu:
                     norm.activation = activation
                     return .batchNorm(norm)
-                case .instanceNorm(var norm) where norm.activation == nil && !training:
+                case .instanceNorm(var norm) where norm.activation == nil && !training && activation != .silu:
                     norm.activation = activation
                     return .instanceNorm(norm)
                 default:

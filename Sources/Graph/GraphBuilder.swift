@@ -118,6 +118,8 @@ public final class GraphBuilder {
         try add(.multiply, [x, gate], name: name)
     }
 
+    public func silu(_ x: Graph.Value, name: String) throws(GraphError) -> Graph.Value { try add(.silu, [x], name: name) }
+
     public func sigmoid(_ x: Graph.Value, name: String) throws(GraphError) -> Graph.Value { try add(.sigmoid, [x], name: name) }
 
     public func softmax(_ x: Graph.Value, name: String) throws(GraphError) -> Graph.Value { try add(.softmax, [x], name: name) }

@@ -13,6 +13,8 @@ public enum Op: Hashable, Sendable {
     case relu
     /// `torch.nn.LeakyReLU(negative_slope)`.
     case leakyReLU(slope: Float)
+    /// `torch.nn.SiLU`: `x · sigmoid(x)` (EfficientNet's swish).
+    case silu
     /// `torch.nn.PReLU`: a learned slope per channel (`weight`, `(C)`, or `(1)` shared by all channels).
     case prelu(weight: String)
     /// `torch.nn.MaxPool2d`.
@@ -58,6 +60,7 @@ public enum Op: Hashable, Sendable {
         case .instanceNorm: "instance_norm"
         case .relu: "relu"
         case .leakyReLU: "leaky_relu"
+        case .silu: "silu"
         case .prelu: "prelu"
         case .maxPool: "max_pool2d"
         case .avgPool: "avg_pool2d"
@@ -84,6 +87,7 @@ public enum Op: Hashable, Sendable {
         switch activation {
         case .relu: "relu"
         case .leakyReLU: "leaky_relu"
+        case .silu: "silu"
         }
     }
 
@@ -129,7 +133,7 @@ public enum Op: Hashable, Sendable {
             return result
         case .convTranspose2d(let a):
             return a.outputShape(x)
-        case .batchNorm, .instanceNorm, .relu, .leakyReLU, .prelu, .sigmoid, .softmax, .convert:
+        case .batchNorm, .instanceNorm, .relu, .leakyReLU, .silu, .prelu, .sigmoid, .softmax, .convert:
             return .success(x)
         case .maxPool(let a), .avgPool(let a):
             guard let h = a.outputLength(x[2], axis: 0), let w = a.outputLength(x[3], axis: 1) else {

@@ -9,42 +9,17 @@ extension SMPUNet {
         let c = configuration
         let b = GraphBuilder(inputShape: inputShape)
 
-        func conv(_ x: Graph.Value, _ key: String, _ out: Int, kernel: Int, stride: Int = 1, groups: Int = 1, bias: Bool = false) throws
-            -> Graph.Value
-        {
+        func conv(_ x: Graph.Value, _ key: String, _ out: Int, kernel: Int, bias: Bool = false) throws -> Graph.Value {
             try b.conv2d(x, Conv2dAttributes(weight: key + ".weight", bias: bias ? key + ".bias" : nil, outputChannels: out, kernel: kernel,
-                                              stride: stride, padding: kernel / 2, groups: groups), name: key)
+                                              padding: kernel / 2), name: key)
         }
         func norm(_ x: Graph.Value, _ key: String) throws -> Graph.Value {
             try b.batchNorm(x, BatchNormAttributes(prefix: key + "."), name: key)
         }
-        // torchvision's BasicBlock / Bottleneck (ResNeXt's grouped): convolutions with batch norm, ReLU between, the input
-        // added back.
-        func block(_ x: Graph.Value, _ block: ResNetBlock, _ key: String) throws -> Graph.Value {
-            var y = x
-            for (i, (convolution, _)) in block.convolutions.enumerated() {
-                let w = convolution.weight.value.shape
-                y = try conv(y, "\(key).conv\(i + 1)", w[0], kernel: w[2], stride: convolution.stride[0], groups: convolution.groups)
-                y = try norm(y, "\(key).bn\(i + 1)")
-                if i < block.convolutions.count - 1 { y = try b.relu(y, name: "\(key).relu\(i + 1)") }
-            }
-            var identity = x
-            if let (convolution, _) = block.downsample {
-                identity = try conv(x, "\(key).downsample.0", convolution.weight.value.shape[0], kernel: 1, stride: block.stride)
-                identity = try norm(identity, "\(key).downsample.1")
-            }
-            return try b.relu(try b.add(y, identity, name: "\(key).add"), name: "\(key).relu")
-        }
 
         // Encoder: the features the decoder reads, shallowest first.
-        var features: [Graph.Value] = []
-        var x = try b.relu(try norm(try conv(b.input, "encoder.conv1", 64, kernel: 7, stride: 2), "encoder.bn1"), name: "encoder.relu")
-        features.append(x)
-        for (i, layer) in encoder.layers.prefix(c.encoderDepth - 1).enumerated() {
-            if i == 0 { x = try b.maxPool(x, PoolAttributes(kernel: 3, stride: 2, padding: 1), name: "encoder.maxpool") }
-            for (j, residual) in layer.enumerated() { x = try block(x, residual, "encoder.layer\(i + 1).\(j)") }
-            features.append(x)
-        }
+        let features = try encoder.features(b, b.input, depth: c.encoderDepth, prefix: "encoder.")
+        var x = features.last!
         // smp's SCSEModule: x · (channel weights) + x · (pixel weights).
         func scse(_ x: Graph.Value, _ key: String) throws -> Graph.Value {
             let channels = b.shape(x)[1]

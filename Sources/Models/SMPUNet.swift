@@ -1,18 +1,20 @@
 import NN
 import Tensors
 
-/// segmentation_models_pytorch's `Unet` with a ResNet encoder, key for key (smp 0.6.0): `encoder.*` is a
-/// torchvision ResNet, `decoder.blocks.{i}.conv{1,2}.{0,1}` the decoder's Conv-BN-ReLU pairs, `segmentation_head.0`
-/// a 3x3 convolution to logits; with `decoder_attention_type="scse"`, `decoder.blocks.{i}.attention{1,2}.attention` the
-/// blocks' `SCSEModule`s. `graph(inputShape:)` describes the computation, which the engine runs.
+/// segmentation_models_pytorch's `Unet` with a ResNet or EfficientNet encoder, key for key (smp 0.6.0): `encoder.*` is a
+/// torchvision ResNet or an efficientnet-pytorch EfficientNet, `decoder.blocks.{i}.conv{1,2}.{0,1}` the decoder's
+/// Conv-BN-ReLU pairs, `segmentation_head.0` a 3x3 convolution to logits; with `decoder_attention_type="scse"`,
+/// `decoder.blocks.{i}.attention{1,2}.attention` the blocks' `SCSEModule`s. `graph(inputShape:)` describes the
+/// computation, which the engine runs.
 ///
-///     x (N, C_in, H, W) → stem (H/2) → pool + layer1 (H/4) → layer2 … (as deep as encoderDepth)
+///     x (N, C_in, H, W) → encoder features 1 … encoderDepth (H/2, H/4, …; a ResNet: stem, pool + layer1, layer2 …)
 ///     decoder block i: nearest up-sampling to the next shallower feature's size, [up, skip] concatenated (→ scse),
 ///     (3x3 conv → BN → ReLU) × 2 (→ scse); the last block has no skip (its attention1 is kept but never applied, as
 ///     in smp) and ends at H × W → 3x3 head → logits (N, classes, H, W)
 public final class SMPUNet: Module {
     public let configuration: SMPUNetConfiguration
-    public let encoder: ResNetEncoder
+    /// `ResNetEncoder` or `EfficientNetEncoder`, as `configuration.encoder` names.
+    public let encoder: any SMPUNetEncoder
     /// Decoder blocks, deepest first: `(conv1, conv2)`.
     public let decoder: [(Conv2dReLU, Conv2dReLU)]
     /// The decoder blocks' attention with `decoderAttention == .scse`, deepest first: `(attention1, attention2)`, after
@@ -46,7 +48,7 @@ public final class SMPUNet: Module {
     public init(_ configuration: SMPUNetConfiguration, generator: inout SeededGenerator) throws(UNetError) {
         try configuration.validate()
         self.configuration = configuration
-        encoder = ResNetEncoder(configuration.encoder, inputChannels: configuration.inputChannels, generator: &generator)
+        encoder = configuration.encoder.module(inputChannels: configuration.inputChannels, generator: &generator)
         decoder = configuration.decoderChannels.enumerated().map { i, width in
             let (input, skip) = configuration.decoderInputs(i)
             return (Conv2dReLU(inputChannels: input + skip, outputChannels: width, kernelSize: 3, padding: 1, generator: &generator),

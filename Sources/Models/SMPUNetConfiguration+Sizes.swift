@@ -6,23 +6,33 @@ extension SMPUNetConfiguration {
             Double(input / groups) * Double(output) * Double(kernel * kernel)
         }
         func norm(_ channels: Int) -> Double { 2 * Double(channels) }
-        var total = conv(inputChannels, 64, 7) + norm(64)
-        var width = 64
-        let expansion = encoder.block.expansion
-        for (i, count) in encoder.layers.enumerated() {
-            let planes = 64 << i
-            for b in 0..<count {
-                let output = planes * expansion
-                if encoder.block == .basic {
-                    total += conv(width, planes, 3) + conv(planes, planes, 3) + 2 * norm(planes)
-                } else {
-                    let (groups, widthPerGroup) = encoder.grouping
-                    let inner = ResNetBlock.bottleneckWidth(planes: planes, groups: groups, widthPerGroup: widthPerGroup)
-                    total += conv(width, inner, 1) + conv(inner, inner, 3, groups: groups) + conv(inner, output, 1) + 2 * norm(inner) + norm(output)
+        var total: Double
+        switch encoder {
+        case .resnet(let encoder):
+            total = conv(inputChannels, 64, 7) + norm(64)
+            var width = 64
+            let expansion = encoder.block.expansion
+            for (i, count) in encoder.layers.enumerated() {
+                let planes = 64 << i
+                for b in 0..<count {
+                    let output = planes * expansion
+                    if encoder.block == .basic {
+                        total += conv(width, planes, 3) + conv(planes, planes, 3) + 2 * norm(planes)
+                    } else {
+                        let (groups, widthPerGroup) = encoder.grouping
+                        let inner = ResNetBlock.bottleneckWidth(planes: planes, groups: groups, widthPerGroup: widthPerGroup)
+                        total += conv(width, inner, 1) + conv(inner, inner, 3, groups: groups) + conv(inner, output, 1) + 2 * norm(inner)
+                            + norm(output)
+                    }
+                    if (i > 0 && b == 0) || width != output { total += conv(width, output, 1) + norm(output) }
+                    width = output
                 }
-                if (i > 0 && b == 0) || width != output { total += conv(width, output, 1) + norm(output) }
-                width = output
             }
+        case .efficientNet(let encoder):
+            let blocks = encoder.blocks
+            total = conv(inputChannels, encoder.stemChannels, 3) + norm(encoder.stemChannels)
+                + blocks.reduce(0) { $0 + MBConvBlock.parameterCount($1) }
+                + conv(blocks.last!.outputChannels, encoder.headChannels, 1) + norm(encoder.headChannels)
         }
         for (i, out) in decoderChannels.enumerated() {
             let (input, skip) = decoderInputs(i)
@@ -39,9 +49,20 @@ extension SMPUNetConfiguration {
     public func activationBytesEstimate(batch: Int, height: Int, width: Int, training: Bool) -> Double {
         let pixels = Double(height) * Double(width)
         var total = 0.0
-        for (stage, channels) in encoder.featureChannels.prefix(encoderDepth).enumerated() {
-            let blocks = stage == 0 ? 1 : encoder.layers[stage - 1]
-            total += Double(channels) * Double(blocks) * pixels / Double(1 << (2 * (stage + 1)))
+        switch encoder {
+        case .resnet(let encoder):
+            for (stage, channels) in encoder.featureChannels.prefix(encoderDepth).enumerated() {
+                let blocks = stage == 0 ? 1 : encoder.layers[stage - 1]
+                total += Double(channels) * Double(blocks) * pixels / Double(1 << (2 * (stage + 1)))
+            }
+        case .efficientNet(let encoder):
+            // Each block keeps its expanded maps (expansion, depthwise, gated) and its output.
+            total += Double(encoder.stemChannels) * pixels / 4
+            var scale = 4.0
+            for block in encoder.blocks.prefix(encoder.outIndexes[max(encoderDepth - 2, 0)] + 1) {
+                scale *= Double(block.stride * block.stride)
+                total += Double(3 * block.expandedChannels + block.outputChannels) * pixels / scale
+            }
         }
         for (i, channels) in decoderChannels.enumerated() {
             let (input, skip) = decoderInputs(i)

@@ -1,4 +1,4 @@
-/// The options of segmentation_models_pytorch's `Unet` this project builds (smp 0.6.0): a ResNet encoder of
+/// The options of segmentation_models_pytorch's `Unet` this project builds (smp 0.6.0): a ResNet or EfficientNet encoder of
 /// `encoderDepth` stages and one decoder block per stage. The defaults are smp's: `resnet34`, depth 5, decoder
 /// channels `(256, 128, 64, 32, 16)`, batch-norm decoder blocks, nearest up-sampling, no attention.
 public struct SMPUNetConfiguration: Hashable, Sendable, Codable {
@@ -17,7 +17,7 @@ public struct SMPUNetConfiguration: Hashable, Sendable, Codable {
     }
 
     /// smp's `encoder_name`.
-    public var encoder: ResNetEncoder.Variant
+    public var encoder: SMPEncoder
     /// smp's `encoder_depth`: how many of the encoder's five feature maps the decoder uses (1-5).
     public var encoderDepth: Int
     /// smp's `decoder_channels`, deepest block first; one per encoder stage.
@@ -29,7 +29,7 @@ public struct SMPUNetConfiguration: Hashable, Sendable, Codable {
     /// smp's `decoder_interpolation`, which the weights do not show.
     public var decoderInterpolation: DecoderInterpolation
 
-    public init(encoder: ResNetEncoder.Variant = .resnet34, encoderDepth: Int = 5, decoderChannels: [Int] = [256, 128, 64, 32, 16],
+    public init(encoder: SMPEncoder = .resnet(.resnet34), encoderDepth: Int = 5, decoderChannels: [Int] = [256, 128, 64, 32, 16],
                 inputChannels: Int = 3, classes: Int = 1, decoderAttention: DecoderAttention? = nil,
                 decoderInterpolation: DecoderInterpolation = .nearest) {
         (self.encoder, self.encoderDepth, self.decoderChannels) = (encoder, encoderDepth, decoderChannels)
@@ -40,7 +40,7 @@ public struct SMPUNetConfiguration: Hashable, Sendable, Codable {
     /// Decodes a configuration; files written before `decoderInterpolation` existed up-sample by nearest.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(encoder: try c.decode(ResNetEncoder.Variant.self, forKey: .encoder), encoderDepth: try c.decode(Int.self, forKey: .encoderDepth),
+        self.init(encoder: try c.decode(SMPEncoder.self, forKey: .encoder), encoderDepth: try c.decode(Int.self, forKey: .encoderDepth),
                   decoderChannels: try c.decode([Int].self, forKey: .decoderChannels), inputChannels: try c.decode(Int.self, forKey: .inputChannels),
                   classes: try c.decode(Int.self, forKey: .classes),
                   decoderAttention: try c.decodeIfPresent(DecoderAttention.self, forKey: .decoderAttention),
@@ -52,6 +52,11 @@ public struct SMPUNetConfiguration: Hashable, Sendable, Codable {
 
     /// - Throws: `UNetError.invalidConfiguration` naming the option out of range.
     public func validate() throws(UNetError) {
+        if case .efficientNet = encoder {
+            guard (2...5).contains(encoderDepth) else {
+                throw .invalidConfiguration("encoder depth \(encoderDepth): smp's EfficientNet encoders take 2 to 5 stages")
+            }
+        }
         guard (1...5).contains(encoderDepth) else {
             throw .invalidConfiguration("encoder depth \(encoderDepth): smp's ResNet encoders have 1 to 5 stages")
         }

@@ -203,6 +203,8 @@ struct ONNXGraphTranslation {
             return writer.node("GlobalAveragePool", [x], name: node.name, output: output)
         case .sigmoid:
             return writer.node("Sigmoid", [x], name: node.name, output: output)
+        case .silu:
+            return activate(x, .silu, node.name, output: output)
         case .softmax:
             return writer.node("Softmax", [x], name: node.name, output: output, attributes: [W.attribute("axis", int: 1)])
         case .depthToSpace, .interleave, .convert:
@@ -215,6 +217,8 @@ struct ONNXGraphTranslation {
         case .relu: writer.node("Relu", [x], name: name, output: output)
         case .leakyReLU(let slope):
             writer.node("LeakyRelu", [x], name: name, output: output, attributes: [ONNXGraphWriter.attribute("alpha", float: slope)])
+        case .silu:
+            writer.node("Mul", [x, writer.node("Sigmoid", [x], name: name + ".sigmoid")], name: name, output: output)
         }
     }
 

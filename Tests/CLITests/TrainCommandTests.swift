@@ -225,33 +225,42 @@ struct TrainCommandTests {
         #expect(info.output.contains("\"classes\":1") || info.output.contains("\"classes\": 1"), "\(info.output)")
     }
 
-    @Test("--arch smp-unet trains smp's Unet from a torchvision ResNet file; the model predicts and goes back to smp's keys")
-    func smpUNet() throws {
+    /// The encoder's ImageNet file stands in as random weights with the classifier smp drops (torchvision's `fc.*`,
+    /// efficientnet-pytorch's `_fc.*`); an EfficientNet keeps its unused head (`_conv_head`, `_bn1`) in smp's keys.
+    @Test("--arch smp-unet trains smp's Unet from a torchvision ResNet or efficientnet-pytorch EfficientNet file; the model predicts and goes back to smp's keys",
+          arguments: [("resnet18", "encoder.layer4.1.bn2.num_batches_tracked"), ("efficientnet-b0", "encoder._bn1.num_batches_tracked")])
+    func smpUNet(name: String, lastKey: String) throws {
         let folder = try SyntheticData.temporaryFolder("unet-train-smp")
         defer { try? FileManager.default.removeItem(at: folder) }
         let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 6, size: 32)
-        // A torchvision resnet18 file (random weights standing in for ImageNet's), with the classifier smp drops.
+        let encoder = try #require(SMPEncoder(rawValue: name))
         var g = SeededGenerator(seed: 3)
-        let resnet = ResNetEncoder(.resnet18, inputChannels: 3, generator: &g)
-        let weights = folder.appendingPathComponent("resnet18.pth").path
-        try TorchCheckpoint.write(ModelFile.storedTensors(of: resnet) + [("fc.weight", StoredTensor(Tensor(shape: [1000, 512]))),
-                                                                       ("fc.bias", StoredTensor(Tensor(shape: [1000])))], to: weights)
+        let module = encoder.module(inputChannels: 3, generator: &g)
+        let features: Int
+        switch encoder {
+        case .resnet(let v): features = v.featureChannels.last!
+        case .efficientNet(let v): features = v.headChannels
+        }
+        let weights = folder.appendingPathComponent(name + ".pth").path
+        try TorchCheckpoint.write(ModelFile.storedTensors(of: module) + [
+            (module.classifierPrefix + "weight", StoredTensor(Tensor(shape: [1000, features]))),
+            (module.classifierPrefix + "bias", StoredTensor(Tensor(shape: [1000])))], to: weights)
         let output = folder.appendingPathComponent("run").path
         let trained = try CommandRunner.unet([
-            "train", "--arch", "smp-unet", "--encoder", "resnet18", "--encoder-depth", "2", "--decoder-channels", "16,8",
+            "train", "--arch", "smp-unet", "--encoder", name, "--encoder-depth", "2", "--decoder-channels", "16,8",
             "--encoder-weights", weights, "--images", images, "--masks", masks, "--in-channels", "1", "--scale", "1",
             "--steps", "4", "-b", "2", "-v", "0", "--output-dir", output])
         #expect(trained.status == 0, "\(trained.error)")
-        #expect(trained.error.contains("encoder: resnet18 weights from"), "\(trained.error)")
+        #expect(trained.error.contains("encoder: \(name) weights from"), "\(trained.error)")
         let info = try CommandRunner.unet(["info", output + "/last.safetensors"])
-        #expect(info.output.contains("smp Unet") && info.output.contains("encoder: resnet18, depth: 2"), "\(info.output)")
+        #expect(info.output.contains("smp Unet") && info.output.contains("encoder: \(name), depth: 2"), "\(info.output)")
         // Back to smp's layout: a .pth whose keys and shapes are smp's, detected again with no flags.
         let exported = folder.appendingPathComponent("smp.pth").path
         #expect(try CommandRunner.unet(["convert", output + "/last.safetensors", "-o", exported]).status == 0)
         let loaded = try ModelFile.load(path: exported)
         #expect(loaded.model.architecture == .smpUNet(SMPUNetConfiguration(
-            encoder: .resnet18, encoderDepth: 2, decoderChannels: [16, 8], inputChannels: 1, classes: 2)))
-        #expect(loaded.tensors.contains { $0.key == "encoder.layer4.1.bn2.num_batches_tracked" })
+            encoder: encoder, encoderDepth: 2, decoderChannels: [16, 8], inputChannels: 1, classes: 2)))
+        #expect(loaded.tensors.contains { $0.key == lastKey })
         let predicted = folder.appendingPathComponent("predicted").path
         let prediction = try CommandRunner.unet(["predict", "-m", exported, "-i", images, "-o", predicted])
         #expect(prediction.status == 0, "\(prediction.error)")
@@ -277,7 +286,7 @@ struct TrainCommandTests {
         #expect(try CommandRunner.unet(["convert", output + "/last.safetensors", "-o", exported]).status == 0)
         let loaded = try ModelFile.load(path: exported)
         #expect(loaded.model.architecture == .smpUNet(SMPUNetConfiguration(
-            encoder: .resnet18, encoderDepth: 2, decoderChannels: [16, 16], inputChannels: 1, classes: 2, decoderAttention: .scse)))
+            encoder: .resnet(.resnet18), encoderDepth: 2, decoderChannels: [16, 16], inputChannels: 1, classes: 2, decoderAttention: .scse)))
         #expect(loaded.tensors.contains { $0.key == "decoder.blocks.1.attention2.attention.cSE.3.weight" })
 
         let refused = try CommandRunner.unet(flags + ["--decoder-channels", "16,8"])

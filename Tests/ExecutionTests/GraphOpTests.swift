@@ -11,10 +11,10 @@ import Testing
 @Suite("Graph ops against PyTorch, passes off and on")
 struct GraphOpTests {
     static let fixtures = [
-        "conv2d_s2_p1", "conv2d_d2_p2", "conv2d_g2", "conv2d_k1_s2", "conv2d_k7_s2_p3",
+        "conv2d_s2_p1", "conv2d_d2_p2", "conv2d_g2", "conv2d_k1_s2", "conv2d_k7_s2_p3", "conv2d_dw5_s2_same",
         "conv_transpose2d_k2_s2", "conv_transpose2d_k3_s2_p1_op1", "conv_transpose2d_k3_s2_p1_op1_c16", "conv_transpose2d_k4_s2_p1",
         "conv_transpose2d_k3_s1_p1", "conv_transpose2d_k3_s3_p1_op2",
-        "batch_norm_train", "instance_norm_affine", "instance_norm_plain", "relu", "leaky_relu", "sigmoid", "softmax",
+        "batch_norm_train", "instance_norm_affine", "instance_norm_plain", "relu", "leaky_relu", "silu", "sigmoid", "softmax",
         "prelu_channels", "prelu_shared", "max_pool2d_k2", "max_pool2d_k3_s2_p1_ceil", "avg_pool2d_k3_s2_p1",
         "avg_pool2d_k2_ceil_exclude", "upsample_nearest_x2", "upsample_nearest_size", "upsample_bilinear_aligned",
         "upsample_bilinear_x2", "upsample_bilinear_size", "pad_constant", "pad_replicate", "pad_reflect", "center_crop",
@@ -35,10 +35,14 @@ struct GraphOpTests {
         switch op {
         case "conv2d":
             let bias = try f.int("bias") == 1 ? try parameter("bias") : nil
-            y = try b.conv2d(b.input, Conv2dAttributes(
+            var attributes = Conv2dAttributes(
                 weight: try parameter("weight"), bias: bias, outputChannels: try f.int("out_channels"), kernel: try f.int("kernel"),
-                stride: try f.int("stride"), padding: try f.int("padding"), dilation: try f.int("dilation"), groups: try f.int("groups")),
-                name: "op")
+                stride: try f.int("stride"), padding: try f.int("padding"), dilation: try f.int("dilation"), groups: try f.int("groups"))
+            if f.hasOption("padding_after") {  // TensorFlow's "same" padding: more after the map than before
+                let (before, after) = (try f.int("padding"), try f.int("padding_after"))
+                attributes.padding = [before, after, before, after]
+            }
+            y = try b.conv2d(b.input, attributes, name: "op")
         case "conv_transpose2d":
             let bias = try f.int("bias") == 1 ? try parameter("bias") : nil
             y = try b.convTranspose2d(b.input, ConvTranspose2dAttributes(
@@ -54,6 +58,7 @@ struct GraphOpTests {
             y = try b.instanceNorm(b.input, InstanceNormAttributes(affinePrefix: try f.int("affine") == 1 ? "op." : nil), name: "op")
         case "relu": y = try b.relu(b.input, name: "op")
         case "leaky_relu": y = try b.leakyReLU(b.input, slope: Float(try f.string("slope"))!, name: "op")
+        case "silu": y = try b.silu(b.input, name: "op")
         case "sigmoid": y = try b.sigmoid(b.input, name: "op")
         case "softmax": y = try b.softmax(b.input, name: "op")
         case "prelu": y = try b.prelu(b.input, weight: try parameter("weight"), name: "op")

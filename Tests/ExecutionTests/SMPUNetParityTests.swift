@@ -9,6 +9,7 @@ import TestSupport
 import Testing
 
 /// segmentation_models_pytorch's `Unet` (ResNet-18, -34 and -50 encoders, ResNeXt-50 32x4d's grouped convolutions,
+/// EfficientNet-B0 and -B2 (depthwise convolutions, SiLU, squeeze-and-excitation, TensorFlow's "same" padding),
 /// bilinear decoder up-sampling, and scse decoder attention, whose gates weigh maps in the blocked layout with passes on, written by
 /// scripts/make_fixtures.py with the package itself) run by the engine with every pass off and every pass on, against
 /// smp's logits, gradients and running statistics at an odd input size (37x45: every stride-2 stage rounds up, every
@@ -17,13 +18,13 @@ import Testing
 @Suite("smp Unet parity with segmentation_models_pytorch, passes off and on")
 struct SMPUNetParityTests {
     static let names = ["smp_resnet18_d3", "smp_resnet34_d2_c1", "smp_resnet50_d2", "smp_resnet18_d3_scse", "smp_resnext50_d2",
-                        "smp_resnet34_d2_bilinear"]
+                        "smp_resnet34_d2_bilinear", "smp_effb0_d3", "smp_effb2_d3_c1"]
 
     /// The fixture's network with its parameters: every tensor the graph reads comes from the fixture.
     static func model(_ name: String) throws -> (SMPUNet, Graph, Fixture) {
         let f = try Fixture("models/" + name)
         let configuration = SMPUNetConfiguration(
-            encoder: try #require(ResNetEncoder.Variant(rawValue: try f.string("encoder"))), encoderDepth: try f.int("depth"),
+            encoder: try #require(SMPEncoder(rawValue: try f.string("encoder"))), encoderDepth: try f.int("depth"),
             decoderChannels: try f.string("decoder_channels").split(separator: ",").map { Int($0)! },
             inputChannels: try f.int("in_channels"), classes: try f.int("classes"),
             decoderAttention: f.hasOption("attention") ? SMPUNetConfiguration.DecoderAttention(rawValue: try f.string("attention")) : nil,
@@ -64,7 +65,15 @@ struct SMPUNetParityTests {
             var checked = 0
             for (key, parameter) in model.namedParameters() where read.contains(key) {
                 if parameter.requiresGrad {
-                    expectCloseInNorm(parameter.grad, try f.tensor("grad." + key), "\(name), \(label): grad \(key)")
+                    let expected = try f.tensor("grad." + key)
+                    if expected.scalars.allSatisfy({ abs($0) < 1e-3 }) {
+                        // Zero but for rounding: a bias whose shift the next train-mode batch norm cancels (an EfficientNet
+                        // block's projection before the next block's expansion).
+                        #expect(parameter.grad.scalars.allSatisfy { abs($0) < 1e-3 }, "\(name), \(label): grad \(key) is not about 0")
+                        checked += 1
+                        continue
+                    }
+                    expectCloseInNorm(parameter.grad, expected, "\(name), \(label): grad \(key)")
                 } else {
                     expectClose(parameter.value, try f.tensor("after." + key), rtol: 1e-4, atol: 1e-5, "\(name), \(label): after \(key)")
                 }

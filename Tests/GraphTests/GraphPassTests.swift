@@ -211,6 +211,24 @@ struct GraphPassTests {
         #expect(graph.fusingActivations(training: true).nodes.count == 2)
     }
 
+    /// SiLU's backward reads its input, which a convolution with the SiLU fused does not keep: only inference fuses
+    /// it, into a convolution (with the batch norm folded in), never into a batch or instance norm.
+    @Test("inference fuses a SiLU after a convolution (and its folded batch norm) into it; training and norms keep it apart")
+    func silu() throws {
+        let b = GraphBuilder(inputShape: [1, 4, 8, 8])
+        let conv = try b.conv2d(b.input, Conv2dAttributes(weight: "w", outputChannels: 4, kernel: 1), name: "conv")
+        let norm = try b.batchNorm(conv, BatchNormAttributes(prefix: "bn."), name: "bn")
+        let graph = b.graph(output: try b.silu(norm, name: "act"))
+        let inference = graph.foldingBatchNorm().fusingActivations(training: false)
+        #expect(inference.nodes.count == 1)
+        if case .conv2d(let a) = inference.nodes.first?.op { #expect(a.activation == .silu && a.foldedNorm != nil) } else { Issue.record("\(inference.nodes)") }
+        #expect(graph.fusingActivations(training: true).nodes.map(\.op.name) == ["conv2d", "batch_norm", "silu"])
+        #expect(graph.fusingActivations(training: false).nodes.map(\.op.name) == ["conv2d", "batch_norm", "silu"])
+        let n = GraphBuilder(inputShape: [1, 4, 8, 8])
+        let instance = n.graph(output: try n.silu(try n.instanceNorm(n.input, InstanceNormAttributes(affinePrefix: "n."), name: "norm"), name: "act"))
+        #expect(instance.fusingActivations(training: false).nodes.count == 2)
+    }
+
     @Test("training keeps batch norm, fusing the ReLU into it; a value read twice is not fused")
     func training() throws {
         let fused = try Self.decoderBlock().fusingActivations(training: true)

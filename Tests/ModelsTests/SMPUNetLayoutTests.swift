@@ -6,7 +6,8 @@ import TestSupport
 import Testing
 
 /// The state dict of `SMPUNet` against full-size models of segmentation_models_pytorch 0.6.0 (keys, order and
-/// shapes dumped by scripts/make_fixtures.py into models/smp_layouts.json).
+/// shapes dumped by scripts/make_fixtures.py into models/smp_layouts.json and, for EfficientNet encoders,
+/// models/smp_efficientnet_layouts.json).
 @Suite("smp Unet layout")
 struct SMPUNetLayoutTests {
     struct Layout: Decodable {
@@ -40,18 +41,23 @@ struct SMPUNetLayoutTests {
     }
 
     static let names = ["resnet34_default", "resnet18_d4_in1_c5", "resnet50_default", "resnet34_scse", "resnet101_default", "resnet152_d4",
-                        "resnext50_32x4d_default", "resnext101_32x8d_in1"]
+                        "resnext50_32x4d_default", "resnext101_32x8d_in1", "efficientnet-b0_default", "efficientnet-b3_in1",
+                        "efficientnet-b4_d4", "efficientnet-b7_scse"]
 
     static let layouts: [String: Layout] = {
-        let data = FileManager.default.contents(atPath: Fixture.path("models/smp_layouts.json")) ?? Data()
-        return (try? JSONDecoder().decode([String: Layout].self, from: data)) ?? [:]
+        var layouts: [String: Layout] = [:]
+        for file in ["models/smp_layouts.json", "models/smp_efficientnet_layouts.json"] {
+            let data = FileManager.default.contents(atPath: Fixture.path(file)) ?? Data()
+            layouts.merge((try? JSONDecoder().decode([String: Layout].self, from: data)) ?? [:]) { first, _ in first }
+        }
+        return layouts
     }()
 
     @Test("every key and shape of smp's state dict, in smp's order", arguments: Self.names)
     func stateDict(name: String) throws {
         let layout = try #require(Self.layouts[name], "models/smp_layouts.json lacks \(name)")
         let c = layout.config
-        var configuration = SMPUNetConfiguration(encoder: try #require(ResNetEncoder.Variant(rawValue: c.encoder_name)),
+        var configuration = SMPUNetConfiguration(encoder: try #require(SMPEncoder(rawValue: c.encoder_name)),
                                                  inputChannels: c.in_channels, classes: c.classes)
         if let depth = c.encoder_depth { configuration.encoderDepth = depth }
         if let channels = c.decoder_channels { configuration.decoderChannels = channels }
@@ -106,17 +112,35 @@ struct SMPUNetLayoutTests {
     @Test("encoders are told apart by their blocks (ResNet-50, -101, ResNeXt); other block counts or groups are refused in one line")
     func encoderBlocks() throws {
         let resnext = try #require(Self.layouts["resnext50_32x4d_default"]).shapes
-        #expect(try SMPUNetConfiguration.detect(shapes: resnext)?.encoder == .resnext50_32x4d)
+        #expect(try SMPUNetConfiguration.detect(shapes: resnext)?.encoder == .resnet(.resnext50_32x4d))
         var sixteenGroups = resnext
         sixteenGroups["encoder.layer1.0.conv2.weight"] = [128, 8, 3, 3]
         let groups = #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: sixteenGroups) }
         #expect(groups.map { "\($0)" }?.contains("bottleneck blocks (3, 4, 6, 3 per layer, 16 groups of width 8), which no encoder") == true,
                 "\(String(describing: groups))")
         var longer = try #require(Self.layouts["resnet101_default"]).shapes
-        #expect(try SMPUNetConfiguration.detect(shapes: longer)?.encoder == .resnet101)
+        #expect(try SMPUNetConfiguration.detect(shapes: longer)?.encoder == .resnet(.resnet101))
         longer["encoder.layer3.23.conv1.weight"] = [256, 1024, 1, 1]
         let blocks = #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: longer) }
         #expect(blocks.map { "\($0)" }?.contains("bottleneck blocks (3, 4, 24, 3 per layer)") == true, "\(String(describing: blocks))")
+    }
+
+    /// An EfficientNet is the variant whose stem, blocks and head the keys hold; other blocks, and encoders smp has but
+    /// this project does not build (timm's EfficientNets, `encoder.conv_stem.weight`), are refused in one line.
+    @Test("EfficientNets are told apart by their blocks; other blocks and other smp encoders are refused in one line naming them")
+    func efficientNetBlocks() throws {
+        let b0 = try #require(Self.layouts["efficientnet-b0_default"]).shapes
+        #expect(try SMPUNetConfiguration.detect(shapes: b0)?.encoder == .efficientNet(.b0))
+        var wider = b0
+        wider["encoder._blocks.3._depthwise_conv.weight"] = [144, 1, 3, 3]
+        let blocks = #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: wider) }
+        #expect(blocks.map { "\($0)" }?.contains("(a 32-channel stem, 16 blocks) is none of efficientnet-b0 to -b7") == true,
+                "\(String(describing: blocks))")
+        var timm = b0.filter { !$0.key.hasPrefix("encoder.") }
+        timm["encoder.conv_stem.weight"] = [32, 3, 3, 3]
+        let other = #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: timm) }
+        #expect(other.map { "\($0)" }?.contains("encoder ('encoder.conv_stem.weight', ...) is not one this version builds") == true,
+                "\(String(describing: other))")
     }
 
     @Test("the parameter count is computed without building the network", arguments: Self.names)
@@ -133,6 +157,11 @@ struct SMPUNetLayoutTests {
     func validation() {
         var g = SeededGenerator(seed: 0)
         #expect(throws: UNetError.self) { try SMPUNet(SMPUNetConfiguration(encoderDepth: 6), generator: &g) }
+        // smp's EfficientNet encoders refuse a depth of 1 (their stem alone).
+        let shallow = #expect(throws: UNetError.self) {
+            try SMPUNet(SMPUNetConfiguration(encoder: .efficientNet(.b0), encoderDepth: 1, decoderChannels: [16]), generator: &g)
+        }
+        #expect(shallow.map { "\($0)" }?.contains("EfficientNet encoders take 2 to 5 stages") == true)
         #expect(throws: UNetError.self) { try SMPUNet(SMPUNetConfiguration(encoderDepth: 3), generator: &g) }  // 5 decoder widths
         #expect(throws: UNetError.self) { try SMPUNet(SMPUNetConfiguration(decoderChannels: [256, 128, 64, 32, 0]), generator: &g) }
         // scse divides each block's channels by 16: a block of 8 would have none (smp's own model fails at its forward).

@@ -1,3 +1,4 @@
+import Checkpoints
 import Foundation
 import Models
 import ONNXExport
@@ -106,6 +107,29 @@ struct ONNXExportTests {
         #expect(ops.isSuperset(of: ["InstanceNormalization", "LeakyRelu", "Pad", "ConvTranspose"]))
         let pads = model.graph.node.filter { $0.opType == "Pad" }
         #expect(!pads.isEmpty && pads.allSatisfy { $0.attribute.contains { $0.name == "mode" && $0.s == Data("edge".utf8) } })
+    }
+
+    /// efficientnet-pytorch's blocks: depthwise convolutions (`group` = channels), SiLU as Sigmoid and Mul, the
+    /// squeeze-and-excitation gate, and TensorFlow's "same" padding at stride 2 as a Conv's uneven `pads`.
+    @Test("smp Unet with an EfficientNet encoder: depthwise Conv groups, SiLU as Sigmoid x Mul, squeeze-and-excitation, uneven pads")
+    func efficientNet() throws {
+        var g = SeededGenerator(seed: 5)
+        let smp = try SMPUNet(SMPUNetConfiguration(encoder: .efficientNet(.b0), encoderDepth: 3, decoderChannels: [16, 8, 8], inputChannels: 3,
+                                                   classes: 2), generator: &g)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("onnx-efficientnet-\(getpid()).pth").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try TorchCheckpoint.write(ModelFile.storedTensors(of: smp), to: path)
+        let (model, _) = try export(try ModelFile.load(path: path), ONNXExportOptions(inputShape: [1, 3, 64, 64]))
+        let ops = Set(model.graph.node.map(\.opType))
+        #expect(ops.isSuperset(of: ["Sigmoid", "Mul", "GlobalAveragePool", "Conv", "Add", "Resize", "Concat"]))
+        let convolutions = model.graph.node.filter { $0.opType == "Conv" }
+        func attribute(_ node: Onnx_NodeProto, _ name: String) -> [Int64] {
+            node.attribute.first { $0.name == name }.map { $0.ints.isEmpty ? [$0.i] : $0.ints } ?? []
+        }
+        #expect(convolutions.contains { attribute($0, "group") == [96] })  // block 1's depthwise 3x3 over 16 · 6 channels
+        // ONNX pads are [top, left, bottom, right]: the stem's and block 1's 3x3 stride-2 convolutions pad 0 before, 1 after.
+        #expect(convolutions.filter { attribute($0, "pads") == [0, 0, 1, 1] }.count == 2)
+        #expect(convolutions.contains { attribute($0, "pads") == [1, 1, 2, 2] })  // block 3's 5x5 at stride 2
     }
 
     @Test("--external-data: large weights leave the model for the data blob, at the offsets and lengths recorded")

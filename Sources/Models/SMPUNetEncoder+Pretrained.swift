@@ -1,10 +1,11 @@
 import Checkpoints
 import Tensors
 
-extension ResNetEncoder {
-    /// Initialises the encoder from a torchvision or timm ResNet state dict (ImageNet weights a user has:
-    /// `conv1.weight`, `bn1.*`, `layer1.0.conv1.weight`, ...; the classifier `fc.*` is dropped), as smp does for
-    /// `encoder_weights`. For other than 3 input channels the stem's weight is adapted as smp's `patch_first_conv`
+extension SMPUNetEncoder {
+    /// Initialises the encoder from the state dict of the network it comes from (ImageNet weights a user has: a
+    /// torchvision or timm ResNet's `conv1.weight`, `bn1.*`, `layer1.0.conv1.weight`, ..., an efficientnet-pytorch
+    /// EfficientNet's `_conv_stem.weight`, `_blocks.0.*`, ...; the classifier, `fc.*` or `_fc.*`, is dropped), as smp does
+    /// for `encoder_weights`. For other than 3 input channels the stem's weight is adapted as smp's `patch_first_conv`
     /// does: summed over RGB for one channel, else channel `i` takes RGB channel `i mod 3`, scaled by `3 / C_in`.
     /// - Throws: `CheckpointError` for an unreadable file, `UNetError.incompatibleCheckpoint` naming the first key
     ///   missing, unexpected or of another shape.
@@ -17,32 +18,32 @@ extension ResNetEncoder {
     public func loadPretrained(_ tensors: [(key: String, tensor: StoredTensor)], path: String) throws(UNetError) {
         var byKey: [String: StoredTensor] = [:]
         for (key, tensor) in tensors {
-            let name = key.hasPrefix("encoder.") ? String(key.dropFirst("encoder.".count)) : key
-            if name.hasPrefix("fc.") { continue }
-            byKey[name] = tensor
+            let own = key.hasPrefix("encoder.") ? String(key.dropFirst("encoder.".count)) : key
+            if own.hasPrefix(classifierPrefix) { continue }
+            byKey[own] = tensor
         }
         let parameters = namedParameters()
         let expected = Set(parameters.map(\.0))
         if let unexpected = byKey.keys.sorted().first(where: { !expected.contains($0) }) {
-            throw .incompatibleCheckpoint("\(path): \(CheckpointError.quote(unexpected)) is not a key of a torchvision \(variant.rawValue)")
+            throw .incompatibleCheckpoint("\(path): \(CheckpointError.quote(unexpected)) is not a key of \(weightsDescription)")
         }
         for (key, parameter) in parameters {
             guard let stored = byKey[key] else {
-                throw .incompatibleCheckpoint("\(path): no '\(key)': not the weights of a torchvision \(variant.rawValue)")
+                throw .incompatibleCheckpoint("\(path): no '\(key)': not the weights of \(weightsDescription)")
             }
             guard stored.isFinite else { throw .incompatibleCheckpoint("\(path): '\(key)' holds NaN or infinite values") }
             var value = stored.floatTensor()
-            if key == "conv1.weight", value.shape.count == 4, value.shape[1] == 3, parameter.value.shape[1] != 3 {
+            if key == stemKey, value.shape.count == 4, value.shape[1] == 3, parameter.value.shape[1] != 3 {
                 value = Self.adaptedStem(value, inputChannels: parameter.value.shape[1])
             }
             guard value.shape == parameter.value.shape else {
-                throw .incompatibleCheckpoint("\(path): '\(key)' is \(value.shape), a \(variant.rawValue) has \(parameter.value.shape)")
+                throw .incompatibleCheckpoint("\(path): '\(key)' is \(value.shape), \(weightsDescription) has \(parameter.value.shape)")
             }
             parameter.value = value
         }
     }
 
-    /// smp's `patch_first_conv` for a `(64, 3, k, k)` stem weight: `(64, C_in, k, k)`.
+    /// smp's `patch_first_conv` for a `(C_out, 3, k, k)` stem weight: `(C_out, C_in, k, k)`.
     static func adaptedStem(_ weight: Tensor, inputChannels: Int) -> Tensor {
         let (out, plane) = (weight.shape[0], weight.shape[2] * weight.shape[3])
         var result = Tensor(shape: [out, inputChannels, weight.shape[2], weight.shape[3]])

@@ -5,9 +5,10 @@ import Tensors
 import TestSupport
 import Testing
 
-/// `ResNetEncoder.loadPretrained`: torchvision/timm ResNet files as ImageNet weights, as smp's `encoder_weights`.
-@Suite("ResNet encoder from pretrained weights")
-struct ResNetEncoderPretrainedTests {
+/// `SMPUNetEncoder.loadPretrained`: torchvision/timm ResNet and efficientnet-pytorch EfficientNet files as ImageNet
+/// weights, as smp's `encoder_weights`.
+@Suite("smp encoders from pretrained weights")
+struct SMPUNetEncoderPretrainedTests {
     /// The tensors of a torchvision ResNet file: the encoder's keys and the classifier smp drops.
     static func torchvisionFile(_ encoder: ResNetEncoder) -> [(key: String, tensor: StoredTensor)] {
         let fc = Tensor(shape: [1000, encoder.variant.featureChannels.last!]) { Float($0 % 7) * 0.01 }
@@ -50,5 +51,27 @@ struct ResNetEncoderPretrainedTests {
         let target = ResNetEncoder(.resnet18, inputChannels: channels, generator: &g)
         try target.loadPretrained(Self.torchvisionFile(source), path: "resnet18.pth")
         expectClose(target.conv1.weight.value, try f.tensor("w\(channels)"), rtol: 1e-6, atol: 1e-6, "\(channels) channels")
+    }
+
+    /// An efficientnet-pytorch file: `_conv_stem.weight`, `_blocks.*`, the head smp keeps and the classifier `_fc.*` it
+    /// drops; for one input channel the stem is the sum over RGB.
+    @Test("an efficientnet-pytorch EfficientNet file loads, its classifier dropped and its stem adapted; another variant's is refused")
+    func efficientNet() throws {
+        var g1 = SeededGenerator(seed: 1), g2 = SeededGenerator(seed: 2)
+        let source = EfficientNetEncoder(.b0, inputChannels: 3, generator: &g1)
+        let file = source.namedParameters().map { ($0.0, $0.1.isInteger ? StoredTensor(int64: $0.1.value) : StoredTensor($0.1.value)) }
+            + [("_fc.weight", StoredTensor(Tensor(shape: [1000, 1280]))), ("_fc.bias", StoredTensor(Tensor(shape: [1000])))]
+        let target = EfficientNetEncoder(.b0, inputChannels: 1, generator: &g2)
+        try target.loadPretrained(file, path: "efficientnet-b0.pth")
+        for ((key, a), (_, b)) in zip(source.namedParameters(), target.namedParameters()) where key != "_conv_stem.weight" {
+            #expect(a.value.scalars == b.value.scalars, "\(key)")
+        }
+        let rgb = source.stem.weight.value
+        let summed = Tensor(shape: [32, 1, 3, 3]) { i in (0..<3).reduce(0) { $0 + rgb[flat: (i / 9 * 3 + $1) * 9 + i % 9] } }
+        expectClose(target.stem.weight.value, summed, rtol: 1e-6, atol: 1e-6, "stem")
+        let b1 = EfficientNetEncoder(.b1, inputChannels: 3, generator: &g2)
+        let refused = #expect(throws: UNetError.self) { try b1.loadPretrained(file, path: "efficientnet-b0.pth") }
+        #expect(refused.map { "\($0)" }?.contains("of an efficientnet-pytorch efficientnet-b1") == true,
+                "\(String(describing: refused))")
     }
 }

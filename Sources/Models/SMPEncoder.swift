@@ -1,0 +1,59 @@
+import Tensors
+
+/// smp's `encoder_name` for the encoders this project builds: a torchvision ResNet or ResNeXt, or an
+/// efficientnet-pytorch EfficientNet. Coded as smp's name (`"resnet34"`, `"efficientnet-b4"`).
+public enum SMPEncoder: Hashable, Sendable, CaseIterable, RawRepresentable, Codable {
+    case resnet(ResNetEncoder.Variant)
+    case efficientNet(EfficientNetEncoder.Variant)
+
+    public static var allCases: [SMPEncoder] {
+        ResNetEncoder.Variant.allCases.map(Self.resnet) + EfficientNetEncoder.Variant.allCases.map(Self.efficientNet)
+    }
+
+    public init?(rawValue: String) {
+        if let v = ResNetEncoder.Variant(rawValue: rawValue) {
+            self = .resnet(v)
+        } else if let v = EfficientNetEncoder.Variant(rawValue: rawValue) {
+            self = .efficientNet(v)
+        } else {
+            return nil
+        }
+    }
+
+    public var rawValue: String {
+        switch self {
+        case .resnet(let v): v.rawValue
+        case .efficientNet(let v): v.rawValue
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let name = try container.decode(String.self)
+        guard let encoder = Self(rawValue: name) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "no smp encoder named \(name)")
+        }
+        self = encoder
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+
+    /// Channels of features 1-5 (smp's `out_channels` without the input).
+    public var featureChannels: [Int] {
+        switch self {
+        case .resnet(let v): v.featureChannels
+        case .efficientNet(let v): v.featureChannels
+        }
+    }
+
+    /// A randomly initialised encoder.
+    public func module(inputChannels: Int, generator: inout SeededGenerator) -> any SMPUNetEncoder {
+        switch self {
+        case .resnet(let v): ResNetEncoder(v, inputChannels: inputChannels, generator: &generator)
+        case .efficientNet(let v): EfficientNetEncoder(v, inputChannels: inputChannels, generator: &generator)
+        }
+    }
+}
