@@ -136,6 +136,16 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
     /// value per channel at the deepest level, so networks with it take twice `smallestSide`).
     public var minimumInputSize: Int { hasInstanceNorm ? 2 * smallestSide : smallestSide }
 
+    /// `minimumInputSize` along the height and the width (`[height, width]`), each the smallest that side takes whatever
+    /// the other: they differ only for nnU-Net networks whose strides differ between the axes (each axis' own product,
+    /// twice for instance norm).
+    public var minimumInputSizePerAxis: [Int] {
+        switch self {
+        case .plainConvUNet, .residualEncoderUNet: downsamplingPerAxis.map { hasInstanceNorm ? 2 * $0 : $0 }
+        case .unet, .smpUNet, .basicUNet, .monaiUNet: [minimumInputSize, minimumInputSize]
+        }
+    }
+
     /// The smallest side length the network takes where the other side is long enough: one value across the deepest
     /// map (16 for BasicUNet's four poolings, which round down; the strides' product for MONAI's `UNet` and nnU-Net's).
     public var smallestSide: Int {

@@ -22,7 +22,10 @@ struct ModelSummary: Encodable {
     let parameters: Int
     let tensors: Int
     let metadata: ModelMetadata
+    /// The smallest side both axes take (at least the larger of `minimumInputShape`).
     let minimumInputSize: Int
+    /// The smallest `[height, width]`: each side the smallest it takes whatever the other.
+    let minimumInputShape: [Int]
 
     init(_ loaded: LoadedModel) {
         format = loaded.format.rawValue
@@ -38,6 +41,7 @@ struct ModelSummary: Encodable {
         tensors = loaded.tensors.count
         metadata = loaded.metadata
         minimumInputSize = loaded.model.architecture.minimumInputSize
+        minimumInputShape = loaded.model.architecture.minimumInputSizePerAxis
     }
 
     var lines: [String] {
@@ -97,7 +101,7 @@ struct ModelSummary: Encodable {
             ]
         }
         lines += ["parameters: \(parameters.formatted()) in \(tensors) tensors",
-                  "smallest input: \(minimumInputSize)x\(minimumInputSize)"]
+                  "smallest input: \(minimumInputShape[0])x\(minimumInputShape[1])"]
         if let values = metadata.maskValues {
             lines.append("mask values: " + values.map { $0.count == 1 ? "\($0[0])" : "\($0)" }.joined(separator: ", "))
         }

@@ -33,6 +33,8 @@ struct NNUNetFolderTests {
         #expect(expected.sizeMultiples == [2, 4] && expected.sizeMultiple == 4 && expected.stridesText() == "1,2,1x2")
         #expect("\(expected)".contains("strides 1-2-1x2"), "\(expected)")
         #expect(loaded.model.architecture.downsamplingPerAxis == [2, 4])
+        // Instance norm needs two values at the deepest map: 4 rows (2 there) take any width from 4 up, and the other way.
+        #expect(loaded.model.architecture.minimumInputSizePerAxis == [4, 8] && loaded.model.architecture.minimumInputSize == 8)
         #expect(loaded.metadata.tile == 22 && loaded.metadata.tileWidth == 40, "\(loaded.metadata)")
         #expect(throws: UNetError.self) { try loaded.model.checkInput([1, 3, 20, 42]) }
         try loaded.model.checkInput([1, 3, 22, 40])
