@@ -1,7 +1,6 @@
 import Graph
 
 extension EfficientNetEncoder: SMPUNetEncoder {
-    public var name: String { variant.rawValue }
     public var weightsDescription: String { "an efficientnet-pytorch \(variant.rawValue)" }
     public var stemKey: String { "_conv_stem.weight" }
     public var classifierPrefix: String { "_fc." }

@@ -64,12 +64,17 @@ public struct PlainConvUNetConfiguration: Hashable, Sendable, Codable {
 
     /// `3,3,1x3` (each stage's kernel, `HxW` where its sides differ).
     public func kernelsText(separator: String = ",") -> String {
-        stageKernels.map { $0[0] == $0[1] ? "\($0[0])" : "\($0[0])x\($0[1])" }.joined(separator: separator)
+        Self.text(stageKernels, separator: separator)
     }
 
     /// `1,2,2,2x1` (the strides as `--strides` takes them: `HxW` where a stage's sides differ; `separator` between stages).
     public func stridesText(separator: String = ",") -> String {
-        stageStrides.map { $0[0] == $0[1] ? "\($0[0])" : "\($0[0])x\($0[1])" }.joined(separator: separator)
+        Self.text(stageStrides, separator: separator)
+    }
+
+    /// Each stage's `[height, width]` pair as one number where the sides agree, else `HxW`.
+    private static func text(_ pairs: [[Int]], separator: String) -> String {
+        pairs.map { $0[0] == $0[1] ? "\($0[0])" : "\($0[0])x\($0[1])" }.joined(separator: separator)
     }
 
     /// - Throws: `UNetError.invalidConfiguration` naming the option out of range.

@@ -1,7 +1,6 @@
 import Graph
 
 extension ResNetEncoder: SMPUNetEncoder {
-    public var name: String { variant.rawValue }
     public var weightsDescription: String { "a torchvision \(variant.rawValue)" }
     public var stemKey: String { "conv1.weight" }
     public var classifierPrefix: String { "fc." }

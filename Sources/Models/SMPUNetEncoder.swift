@@ -4,8 +4,6 @@ import NN
 /// An encoder of smp's `Unet` (`ResNetEncoder`, `EfficientNetEncoder`): a module whose state dict sits under
 /// `encoder.` and whose features, shallowest first, the decoder reads.
 public protocol SMPUNetEncoder: Module {
-    /// smp's `encoder_name`.
-    var name: String { get }
     /// The network the encoder's weights come from, for messages: "a torchvision resnet34".
     var weightsDescription: String { get }
     /// The stem convolution's weight key, which smp adapts to other than 3 input channels (`patch_first_conv`).
