@@ -53,6 +53,9 @@ CLASSIC = {
 PEERS = {
     "smp Unet resnet34, 2 cls, 256², batch 1": (["--arch", "smp-unet", "--encoder", "resnet34"], 2, 256, 1),
     "smp Unet efficientnet-b0, 2 cls, 256², batch 1": (["--arch", "smp-unet", "--encoder", "efficientnet-b0"], 2, 256, 1),
+    "smp Unet timm-efficientnet-b0, 2 cls, 256², batch 1": (["--arch", "smp-unet", "--encoder", "timm-efficientnet-b0"], 2, 256, 1),
+    "smp Unet timm-tf_efficientnet_lite0, 2 cls, 256², batch 1": (["--arch", "smp-unet", "--encoder", "timm-tf_efficientnet_lite0"], 2, 256, 1),
+    "smp Unet mobilenet_v2, 2 cls, 256², batch 1": (["--arch", "smp-unet", "--encoder", "mobilenet_v2"], 2, 256, 1),
     "MONAI BasicUNet, 2 cls, 256², batch 1": (["--arch", "basic-unet"], 2, 256, 1),
     "MONAI UNet (tutorial), 2 cls, 256², batch 1": (["--arch", "monai-unet"], 2, 256, 1),
     "nnU-Net PlainConvUNet (6 stages), 2 cls, 256², batch 1": (["--arch", "nnunet"], 2, 256, 1),

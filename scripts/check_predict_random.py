@@ -24,6 +24,7 @@ looks for the configurations between them. Developers run it after changing dete
 predictor (CI has no torch):
 
     swift build -c release --product unet && .venv/bin/python scripts/check_predict_random.py .build/release/unet --cases 40
+    (--family smp --encoder mobilenet_v2: one family, one encoder; --amp, --int8 or --onnx: that path)
 """
 import argparse
 import copy
@@ -101,13 +102,18 @@ def basic_unet(rng):
     return f"MONAI BasicUNet {config}", model, config["in_channels"], config["out_channels"], (rng.randint(16, 70), rng.randint(16, 70)), flags
 
 
-def smp_unet(rng):
+def smp_unet(rng, encoder=None):
     depth = rng.randint(3, 5)
     decoder = tuple(rng.choice([8, 16, 32]) for _ in range(depth))
     encoders = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x4d"]
-    if rng.random() < 0.5:
+    draw = rng.random()
+    if draw < 0.4:
         encoders = [f"efficientnet-b{i}" for i in range(8)]
-    config = dict(encoder_name=rng.choice(encoders), encoder_depth=depth, decoder_channels=decoder,
+    elif draw < 0.6:
+        encoders = ["mobilenet_v2"]
+    elif draw < 0.8:
+        encoders = [f"timm-efficientnet-b{i}" for i in range(9)] + [f"timm-tf_efficientnet_lite{i}" for i in range(5)]
+    config = dict(encoder_name=encoder or rng.choice(encoders), encoder_depth=depth, decoder_channels=decoder,
                   in_channels=rng.choice([1, 3]), classes=rng.choice([1, 2, 3]))
     if rng.random() < 0.3 and min(decoder) >= 16:
         config["decoder_attention_type"] = "scse"
@@ -195,6 +201,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cases", type=int, default=20)
     parser.add_argument("--family", choices=sorted(FAMILIES), help="only this family (default: each case draws one)")
+    parser.add_argument("--encoder", help="smp cases: this encoder_name (default: each case draws one)")
     precision = parser.add_mutually_exclusive_group()
     precision.add_argument("--amp", action="store_true", help="predict with --amp (bf16)")
     precision.add_argument("--int8", action="store_true", help="quantize the model on the case's images, then predict")
@@ -206,7 +213,7 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         for case in range(args.cases):
             family = FAMILIES[args.family] if args.family else rng.choice(list(FAMILIES.values()))
-            name, model, channels, classes, (h, w), flags = family(rng)
+            name, model, channels, classes, (h, w), flags = family(rng, args.encoder) if family is smp_unet else family(rng)
             randomized(model, channels, (h, w))
             path = os.path.join(folder, f"model{case}.pth")
             torch.save(model.state_dict(), path)

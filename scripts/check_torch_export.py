@@ -2,7 +2,7 @@
 """Checks that .pth files written by `unet convert` load back into PyTorch.
 
 The peers: segmentation_models_pytorch's Unet (resnet18, resnet34 with smp's defaults and with scse attention,
-resnet50, efficientnet-b0 and -b4) and MONAI's BasicUNet and UNet (MONAI's defaults, the tutorials' residual batch-norm network) and nnU-Net's 2-D PlainConvUNet
+resnet50, efficientnet-b0 and -b4, timm-efficientnet-b0 and timm-tf_efficientnet_lite3, mobilenet_v2) and MONAI's BasicUNet and UNet (MONAI's defaults, the tutorials' residual batch-norm network) and nnU-Net's 2-D PlainConvUNet
 and ResidualEncoderUNet (dynamic-network-architectures, with their aliased keys; strides and kernels square and not) saved as their users do
 (`torch.save(model.state_dict())`), converted to native safetensors and back to .pth; the package's own class must
 take it with `load_state_dict(strict=True)`, bit-identical, with equal logits.
@@ -96,6 +96,12 @@ PEERS = {  # name: (build, input channels, an input size the network takes)
     "smp_efficientnet-b0_default": (lambda: smp(encoder_name="efficientnet-b0", in_channels=3, classes=2), 3, (64, 96)),
     "smp_efficientnet-b4_d4_in1": (lambda: smp(encoder_name="efficientnet-b4", encoder_depth=4, decoder_channels=(64, 32, 16, 8),
                                                in_channels=1, classes=3), 1, (48, 64)),
+    "smp_timm-efficientnet-b0_default": (lambda: smp(encoder_name="timm-efficientnet-b0", in_channels=3, classes=2), 3, (64, 96)),
+    "smp_timm-tf_efficientnet_lite3_d4_in1": (lambda: smp(encoder_name="timm-tf_efficientnet_lite3", encoder_depth=4,
+                                                          decoder_channels=(64, 32, 16, 8), in_channels=1, classes=3), 1, (45, 61)),
+    "smp_mobilenet_v2_default": (lambda: smp(encoder_name="mobilenet_v2", in_channels=3, classes=2), 3, (64, 96)),
+    "smp_mobilenet_v2_d3_in1": (lambda: smp(encoder_name="mobilenet_v2", encoder_depth=3, decoder_channels=(32, 16, 8), in_channels=1,
+                                            classes=1), 1, (45, 61)),
     "monai_basicunet_default": (lambda: monai("BasicUNet", in_channels=1, out_channels=2), 1, (45, 61)),
     "monai_unet_tutorial": (lambda: monai("UNet", channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), num_res_units=2, norm="batch",
                                           in_channels=1, out_channels=2), 1, (48, 64)),

@@ -878,6 +878,85 @@ def smp_efficientnet_cases():
     write_smp_layouts(SMP_EFFICIENTNET_LAYOUTS, "smp_efficientnet_layouts.json")
 
 
+
+def mobilenet_op_cases():
+    """graph/relu6 and graph/conv2d_relu6: MobileNetV2's activation as graph_cases writes ops, alone (inputs kept 0.05
+    from its kinks at 0 and 6) and after a convolution (op conv2d with `activation=relu6`: two nodes, which training
+    fuses into one whose backward reads the output)."""
+    torch.manual_seed(52)
+    x = away_from_zero(torch.randn(2, 4, 7, 9) * 5)
+    x = torch.where((x - 6).abs() < 0.05, x + 0.1, x)
+    graph_op("relu6", x, F.relu6)
+    torch.manual_seed(53)
+    conv = nn.Conv2d(4, 6, 3, padding=1)
+    graph_op("conv2d_relu6", torch.randn(2, 4, 7, 9) * 6, lambda t: F.relu6(conv(t)), [("weight", conv.weight), ("bias", conv.bias)],
+             op="conv2d", out_channels=6, kernel=3, stride=1, padding=1, dilation=1, groups=1, bias=1, activation="relu6")
+
+
+SMP_MOBILENET_PARITY = [  # torchvision's MobileNetV2: inverted residuals, ReLU6, depthwise 3x3 convolutions
+    # features.1-6: the block without expansion, stride-2 blocks, residual blocks
+    ("smp_mnv2_d3", dict(encoder_name="mobilenet_v2", encoder_depth=3, decoder_channels=(32, 16, 8), in_channels=3, classes=2)),
+    # features.1-13, one input channel
+    ("smp_mnv2_d4_c1", dict(encoder_name="mobilenet_v2", encoder_depth=4, decoder_channels=(32, 16, 8, 8), in_channels=1, classes=1)),
+]
+SMP_MOBILENET_LAYOUTS = [
+    ("mobilenet_v2_default", dict(encoder_name="mobilenet_v2", in_channels=3, classes=2)),
+    ("mobilenet_v2_d4_in1_scse", dict(encoder_name="mobilenet_v2", encoder_depth=4, decoder_channels=(128, 64, 32, 16), in_channels=1,
+                                      classes=3, decoder_attention_type="scse")),
+]
+
+
+def smp_mobilenet_cases():
+    """models/smp_mnv2_*.safetensors: as smp_cases' parity fixtures, for smp Unets with torchvision's MobileNetV2
+    encoder (`features` past the depth's last output left out); models/smp_mobilenet_layouts.json: key → shape of
+    full-size models' state dicts, as models/smp_layouts.json."""
+    for name, config in SMP_MOBILENET_PARITY:
+        torch.manual_seed(49)
+        model = prepared(smp_unet(**config), (2, config["in_channels"], 37, 45), 50)
+        last = model.encoder._out_indexes[config["encoder_depth"] - 1]
+        unused = tuple(f"encoder.features.{k}." for k in range(last + 1, len(model.encoder.features)))
+        save_smp_parity(name, config, parity_tensors(model, torch.randn(2, config["in_channels"], 37, 45),
+                                                     keep=lambda k: not k.startswith(unused)))
+    write_smp_layouts(SMP_MOBILENET_LAYOUTS, "smp_mobilenet_layouts.json")
+
+
+SMP_TIMM_EFFICIENTNET_PARITY = [  # timm's EfficientNets: symmetric padding, PyTorch's batch-norm defaults
+    # b0: a depthwise-separable first block, SE, 3x3 and 5x5 stride-2 depthwise convolutions
+    ("smp_timm_effb0_d3", dict(encoder_name="timm-efficientnet-b0", encoder_depth=3, decoder_channels=(32, 16, 8), in_channels=3,
+                               classes=2)),
+    # Lite2 (width 1.1, depth 1.2): ReLU6, no SE, the stem and first stage kept as b0's; one input channel
+    ("smp_timm_lite2_d3_c1", dict(encoder_name="timm-tf_efficientnet_lite2", encoder_depth=3, decoder_channels=(16, 8, 8),
+                                  in_channels=1, classes=1)),
+]
+SMP_TIMM_EFFICIENTNET_LAYOUTS = [
+    ("timm-efficientnet-b0_default", dict(encoder_name="timm-efficientnet-b0", in_channels=3, classes=2)),
+    ("timm-efficientnet-b3_in1", dict(encoder_name="timm-efficientnet-b3", in_channels=1, classes=3)),
+    ("timm-efficientnet-b8_d4", dict(encoder_name="timm-efficientnet-b8", encoder_depth=4, decoder_channels=(128, 64, 32, 16),
+                                     in_channels=3, classes=1)),
+    ("timm-tf_efficientnet_lite0_default", dict(encoder_name="timm-tf_efficientnet_lite0", in_channels=3, classes=2)),
+    ("timm-tf_efficientnet_lite4_scse", dict(encoder_name="timm-tf_efficientnet_lite4", in_channels=3, classes=2,
+                                             decoder_attention_type="scse")),
+]
+
+
+def smp_timm_efficientnet_cases():
+    """models/smp_timm_*.safetensors: as smp_cases' parity fixtures, for smp Unets with timm's EfficientNet and
+    EfficientNet-Lite encoders (stages past the depth's last feature left out). Their drop path (stochastic depth) is
+    random in training: the fixtures replace it by the identity so train-mode logits are deterministic.
+    models/smp_timm_efficientnet_layouts.json: key → shape of full-size models' state dicts, as models/smp_layouts.json."""
+    for name, config in SMP_TIMM_EFFICIENTNET_PARITY:
+        torch.manual_seed(49)
+        model = smp_unet(**config)
+        for stage in model.encoder.blocks:
+            for block in stage:
+                block.drop_path = nn.Identity()
+        model = prepared(model, (2, config["in_channels"], 37, 45), 50)
+        last = [1, 2, 4, 6][config["encoder_depth"] - 2]  # the last stage the decoder's features need
+        unused = tuple(f"encoder.blocks.{k}." for k in range(last + 1, len(model.encoder.blocks))) + ("encoder.conv_head.", "encoder.bn2.")
+        save_smp_parity(name, config, parity_tensors(model, torch.randn(2, config["in_channels"], 37, 45),
+                                                     keep=lambda k: not k.startswith(unused)))
+    write_smp_layouts(SMP_TIMM_EFFICIENTNET_LAYOUTS, "smp_timm_efficientnet_layouts.json")
+
 def monai_nets():
     """monai.networks.nets, imported late: only the peers' group needs the package (1.6.1)."""
     import monai
@@ -1502,6 +1581,7 @@ CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cas
              nnunet_anisotropic=[nnunet_anisotropic_cases], sliding_window=[nnunet_sliding_window_cases],
              mask_norm=[nnunet_mask_norm_cases], monai_activations=[monai_activation_cases],
              nnunet_kernels=[nnunet_kernel_cases], smp_efficientnet=[smp_efficientnet_cases, efficientnet_op_cases],
+             smp_mobilenet=[smp_mobilenet_cases, mobilenet_op_cases], smp_timm_efficientnet=[smp_timm_efficientnet_cases],
              classic_deep_supervision=[classic_deep_supervision_cases],
              normalization=[nnunet_normalization_cases], nonzero_crop=[nnunet_nonzero_crop_cases],
              tensorboard=[tensorboard_cases])

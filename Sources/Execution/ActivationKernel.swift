@@ -1,7 +1,7 @@
 import DNNL
 import Graph
 
-/// `relu`, `leaky_relu`, `sigmoid`, `silu` and `softmax` (over channels) in a compiled network: oneDNN eltwise or
+/// `relu`, `leaky_relu`, `relu6`, `sigmoid`, `silu` and `softmax` (over channels) in a compiled network: oneDNN eltwise or
 /// softmax primitives whose backward reads the output (so the input need not be kept; SiLU's reads the input) and may
 /// run in place on the output gradient.
 final class ActivationKernel: NodeKernel {

@@ -227,7 +227,7 @@ final class Conv2dKernel: NodeKernel {
                 attributes: try lowering.attributes(sum + (activation ? activationOp : []), outputScales: outputScales),
                 algorithm: algorithm)
         }
-        // Winograd, with the activation fused where oneDNN takes it (a ReLU; a leaky one or a SiLU runs after it).
+        // Winograd, with the activation fused where oneDNN takes it (a ReLU; a leaky one, a SiLU or a ReLU6 runs after it).
         func winogradDescriptor(slice: (dimension: Int, count: Int)? = nil) -> (descriptor: PrimitiveDescriptor, fused: Bool)? {
             if let d = try? forwardDescriptor(.winograd, type: type, slice: slice), d.isWinograd { return (d, true) }
             guard a.activation != nil, a.activation != .relu,
@@ -271,6 +271,7 @@ final class Conv2dKernel: NodeKernel {
         let after: EltwiseAlgorithm? = switch (fused, a.activation) {
         case (false, .leakyReLU(let slope)): .leakyReLUUsingOutput(slope: slope)
         case (false, .silu): .swish
+        case (false, .relu6): .clipUsingOutput(lower: 0, upper: 6)
         default: nil
         }
         activationAfter = try after.map {
@@ -301,6 +302,7 @@ final class Conv2dKernel: NodeKernel {
             let algorithm: EltwiseAlgorithm = switch activation {
             case .relu: .reluUsingOutput
             case .leakyReLU(let slope): .leakyReLUUsingOutput(slope: slope)
+            case .relu6: .clipUsingOutput(lower: 0, upper: 6)
             case .silu:
                 throw CompilationError("\(node.name): a SiLU fused into a convolution has no backward (training does not fuse it)")
             }

@@ -36,7 +36,7 @@ final class InstanceNormInt8Kernel: NodeKernel {
         case nil: slope = 1
         case .relu: slope = 0
         case .leakyReLU(let s): slope = s
-        case .silu: throw CompilationError("\(node.name): a SiLU is not fused into an instance norm")
+        case .silu, .relu6: throw CompilationError("\(node.name): a SiLU or ReLU6 is not fused into an instance norm")
         }
         affine = try InstanceNormKernel.checkedAffine(node, a, lowering: lowering)
         (gamma, beta) = (Array(repeating: 1, count: channels), Array(repeating: 0, count: channels))

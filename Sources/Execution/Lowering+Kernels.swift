@@ -12,6 +12,7 @@ extension Lowering {
         case .leakyReLU(let slope): return try ActivationKernel(node, .eltwise(.leakyReLUUsingOutput(slope: slope)), lowering: self)
         case .sigmoid: return try ActivationKernel(node, .eltwise(.logistic), lowering: self)
         case .silu: return try ActivationKernel(node, .eltwise(.swish), lowering: self)
+        case .relu6: return try ActivationKernel(node, .eltwise(.clipUsingOutput(lower: 0, upper: 6)), lowering: self)
         case .softmax: return try ActivationKernel(node, .softmax, lowering: self)
         case .maxPool(let a): return try PoolKernel(node, attributes: a, max: true, lowering: self)
         case .avgPool(let a): return try PoolKernel(node, attributes: a, max: false, lowering: self)

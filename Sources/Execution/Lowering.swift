@@ -227,6 +227,7 @@ final class Lowering {
         case .relu: [.relu]
         case .leakyReLU(let slope): [.leakyReLU(slope: slope)]
         case .silu: [.silu]
+        case .relu6: [.clip(lower: 0, upper: 6)]
         case nil: []
         }
     }

@@ -6,6 +6,8 @@ public enum Activation: Hashable, Sendable {
     case leakyReLU(slope: Float)
     /// `x · sigmoid(x)` (`torch.nn.SiLU`); fused in inference only, its backward reading the input.
     case silu
+    /// `min(max(x, 0), 6)` (`torch.nn.ReLU6`); its backward reads the output (zero where it is 0 or 6).
+    case relu6
 
     /// The activation `op` applies (nil for any other op).
     public init?(_ op: Op) {
@@ -13,6 +15,7 @@ public enum Activation: Hashable, Sendable {
         case .relu: self = .relu
         case .leakyReLU(let slope): self = .leakyReLU(slope: slope)
         case .silu: self = .silu
+        case .relu6: self = .relu6
         default: return nil
         }
     }

@@ -1,5 +1,5 @@
 extension Graph {
-    /// A ReLU or leaky ReLU (in inference, also a SiLU) whose input is a convolution's output read by nothing else,
+    /// A ReLU, leaky ReLU or ReLU6 (in inference, also a SiLU) whose input is a convolution's output read by nothing else,
     /// directly or through a depth-to-space rearrangement or an interleave (`convolutions(behind:consumers:)`), becomes
     /// the post-op of that convolution, or of each interleaved one; a ReLU after a batch norm becomes part of it (oneDNN's
     /// `fuse_norm_relu`, whose backward needs only the normalization's input, statistics and a mask of which outputs it
@@ -23,7 +23,7 @@ extension Graph {
                 case .batchNorm(var norm) where norm.activation == nil && activation == .relu:
                     norm.activation = activation
                     return .batchNorm(norm)
-                case .instanceNorm(var norm) where norm.activation == nil && !training && activation != .silu:
+                case .instanceNorm(var norm) where norm.activation == nil && !training && activation != .silu && activation != .relu6:
                     norm.activation = activation
                     return .instanceNorm(norm)
                 default:

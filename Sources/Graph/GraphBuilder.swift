@@ -120,6 +120,8 @@ public final class GraphBuilder {
 
     public func silu(_ x: Graph.Value, name: String) throws(GraphError) -> Graph.Value { try add(.silu, [x], name: name) }
 
+    public func relu6(_ x: Graph.Value, name: String) throws(GraphError) -> Graph.Value { try add(.relu6, [x], name: name) }
+
     public func sigmoid(_ x: Graph.Value, name: String) throws(GraphError) -> Graph.Value { try add(.sigmoid, [x], name: name) }
 
     public func softmax(_ x: Graph.Value, name: String) throws(GraphError) -> Graph.Value { try add(.softmax, [x], name: name) }

@@ -15,6 +15,8 @@ public enum Op: Hashable, Sendable {
     case leakyReLU(slope: Float)
     /// `torch.nn.SiLU`: `x · sigmoid(x)` (EfficientNet's swish).
     case silu
+    /// `torch.nn.ReLU6`: `min(max(x, 0), 6)` (MobileNetV2's activation).
+    case relu6
     /// `torch.nn.PReLU`: a learned slope per channel (`weight`, `(C)`, or `(1)` shared by all channels).
     case prelu(weight: String)
     /// `torch.nn.MaxPool2d`.
@@ -61,6 +63,7 @@ public enum Op: Hashable, Sendable {
         case .relu: "relu"
         case .leakyReLU: "leaky_relu"
         case .silu: "silu"
+        case .relu6: "relu6"
         case .prelu: "prelu"
         case .maxPool: "max_pool2d"
         case .avgPool: "avg_pool2d"
@@ -88,6 +91,7 @@ public enum Op: Hashable, Sendable {
         case .relu: "relu"
         case .leakyReLU: "leaky_relu"
         case .silu: "silu"
+        case .relu6: "relu6"
         }
     }
 
@@ -133,7 +137,7 @@ public enum Op: Hashable, Sendable {
             return result
         case .convTranspose2d(let a):
             return a.outputShape(x)
-        case .batchNorm, .instanceNorm, .relu, .leakyReLU, .silu, .prelu, .sigmoid, .softmax, .convert:
+        case .batchNorm, .instanceNorm, .relu, .leakyReLU, .silu, .relu6, .prelu, .sigmoid, .softmax, .convert:
             return .success(x)
         case .maxPool(let a), .avgPool(let a):
             guard let h = a.outputLength(x[2], axis: 0), let w = a.outputLength(x[3], axis: 1) else {

@@ -11,14 +11,16 @@ import Tensors
 /// Keys: [`_expand_conv`, `_bn0`], `_depthwise_conv`, `_bn1`, `_se_reduce`, `_se_expand`, `_project_conv`, `_bn2`.
 public final class MBConvBlock: Module {
     /// What efficientnet-pytorch's `BlockArgs` say of one block, with the widths already scaled, and the zero padding
-    /// its `Conv2dStaticSamePadding` computed for the depthwise convolution.
+    /// its `Conv2dStaticSamePadding` computed for the depthwise convolution. timm's blocks (`TimmEfficientNetBlock`)
+    /// are described by the same arguments.
     public struct Arguments: Hashable, Sendable {
         public var kernel: Int
         public var stride: Int
         public var expandRatio: Int
         public var inputChannels: Int
         public var outputChannels: Int
-        /// The squeeze-and-excitation's hidden width: `max(1, ⌊inputChannels · se_ratio⌋)`.
+        /// The squeeze-and-excitation's hidden width: `max(1, ⌊inputChannels · se_ratio⌋)`; 0 where a block has none
+        /// (timm's EfficientNet-Lite).
         public var squeezedChannels: Int
         /// TensorFlow's "same" padding for the image size the variant plans, before and after on both axes: `(k − 1) / 2`
         /// each side at stride 1, and at stride 2 whatever that size asks (0 and 1 for a 3x3 at an even size).
@@ -76,7 +78,7 @@ public final class MBConvBlock: Module {
         let (input, expanded, squeezed, output) = (Double(a.inputChannels), Double(a.expandedChannels), Double(a.squeezedChannels),
                                                    Double(a.outputChannels))
         let expansion = a.expandRatio == 1 ? 0 : input * expanded + 2 * expanded
-        return expansion + expanded * Double(a.kernel * a.kernel) + 2 * expanded + 2 * expanded * squeezed + squeezed + expanded
-            + expanded * output + 2 * output
+        let excitation = a.squeezedChannels == 0 ? 0 : 2 * expanded * squeezed + squeezed + expanded
+        return expansion + expanded * Double(a.kernel * a.kernel) + 2 * expanded + excitation + expanded * output + 2 * output
     }
 }

@@ -1,13 +1,17 @@
 import Tensors
 
-/// smp's `encoder_name` for the encoders this project builds: a torchvision ResNet or ResNeXt, or an
-/// efficientnet-pytorch EfficientNet. Coded as smp's name (`"resnet34"`, `"efficientnet-b4"`).
+/// smp's `encoder_name` for the encoders this project builds: a torchvision ResNet or ResNeXt, an efficientnet-pytorch
+/// EfficientNet, a timm EfficientNet or EfficientNet-Lite, or torchvision's MobileNetV2. Coded as smp's name
+/// (`"resnet34"`, `"efficientnet-b4"`, `"timm-efficientnet-b3"`, `"mobilenet_v2"`).
 public enum SMPEncoder: Hashable, Sendable, CaseIterable, RawRepresentable, Codable {
     case resnet(ResNetEncoder.Variant)
     case efficientNet(EfficientNetEncoder.Variant)
+    case timmEfficientNet(TimmEfficientNetEncoder.Variant)
+    case mobileNetV2
 
     public static var allCases: [SMPEncoder] {
         ResNetEncoder.Variant.allCases.map(Self.resnet) + EfficientNetEncoder.Variant.allCases.map(Self.efficientNet)
+            + TimmEfficientNetEncoder.Variant.allCases.map(Self.timmEfficientNet) + [.mobileNetV2]
     }
 
     public init?(rawValue: String) {
@@ -15,6 +19,10 @@ public enum SMPEncoder: Hashable, Sendable, CaseIterable, RawRepresentable, Coda
             self = .resnet(v)
         } else if let v = EfficientNetEncoder.Variant(rawValue: rawValue) {
             self = .efficientNet(v)
+        } else if let v = TimmEfficientNetEncoder.Variant(rawValue: rawValue) {
+            self = .timmEfficientNet(v)
+        } else if rawValue == Self.mobileNetV2.rawValue {
+            self = .mobileNetV2
         } else {
             return nil
         }
@@ -24,6 +32,8 @@ public enum SMPEncoder: Hashable, Sendable, CaseIterable, RawRepresentable, Coda
         switch self {
         case .resnet(let v): v.rawValue
         case .efficientNet(let v): v.rawValue
+        case .timmEfficientNet(let v): v.rawValue
+        case .mobileNetV2: "mobilenet_v2"
         }
     }
 
@@ -46,6 +56,8 @@ public enum SMPEncoder: Hashable, Sendable, CaseIterable, RawRepresentable, Coda
         switch self {
         case .resnet(let v): v.featureChannels
         case .efficientNet(let v): v.featureChannels
+        case .timmEfficientNet(let v): v.featureChannels
+        case .mobileNetV2: MobileNetV2Encoder.featureChannels
         }
     }
 
@@ -54,6 +66,8 @@ public enum SMPEncoder: Hashable, Sendable, CaseIterable, RawRepresentable, Coda
         switch self {
         case .resnet(let v): ResNetEncoder(v, inputChannels: inputChannels, generator: &generator)
         case .efficientNet(let v): EfficientNetEncoder(v, inputChannels: inputChannels, generator: &generator)
+        case .timmEfficientNet(let v): TimmEfficientNetEncoder(v, inputChannels: inputChannels, generator: &generator)
+        case .mobileNetV2: MobileNetV2Encoder(inputChannels: inputChannels, generator: &generator)
         }
     }
 }

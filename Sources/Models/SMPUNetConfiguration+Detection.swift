@@ -2,7 +2,8 @@ import Checkpoints
 
 extension SMPUNetConfiguration {
     /// The configuration of an smp `Unet` state dict, read from its keys and shapes alone: the encoder from its blocks
-    /// (`encoderVariant(shapes:)`, `efficientNetVariant(shapes:)`), the depth and widths from
+    /// (`encoderVariant(shapes:)`, `efficientNetVariant(shapes:)`, `timmEfficientNetVariant(shapes:)`,
+    /// `checkMobileNetV2(shapes:)`), the depth and widths from
     /// `decoder.blocks.{i}.conv1.0.weight`, the classes from `segmentation_head.0.weight`, scse attention from
     /// `decoder.blocks.0.attention2.attention.sSE.0.weight`.
     /// A classification head (`aux_params`: `classification_head.*`) is not part of the configuration: the masks do
@@ -15,15 +16,20 @@ extension SMPUNetConfiguration {
         let inputChannels: Int
         if let stem = shapes["encoder._conv_stem.weight"], stem.count == 4 {
             (encoder, inputChannels) = (.efficientNet(try efficientNetVariant(shapes: shapes)), stem[1])
+        } else if let stem = shapes["encoder.conv_stem.weight"], stem.count == 4, shapes["encoder.blocks.0.0.conv_dw.weight"] != nil {
+            (encoder, inputChannels) = (.timmEfficientNet(try timmEfficientNetVariant(shapes: shapes)), stem[1])
+        } else if let stem = shapes["encoder.features.0.0.weight"], stem.count == 4 {
+            try checkMobileNetV2(shapes: shapes, inputChannels: stem[1])
+            (encoder, inputChannels) = (.mobileNetV2, stem[1])
         } else if let stem = shapes["encoder.conv1.weight"] {
             guard stem.count == 4, stem[0] == 64, stem[2] == 7, stem[3] == 7 else {
                 throw .incompatibleCheckpoint("an smp model whose encoder is not a ResNet (encoder.conv1.weight \(stem)); "
-                    + "ResNet, ResNeXt and EfficientNet (efficientnet-b0 to -b7) encoders are supported")
+                    + Self.supportedEncoders)
             }
             (encoder, inputChannels) = (.resnet(try encoderVariant(shapes: shapes)), stem[1])
         } else if shapes["decoder.blocks.0.conv1.0.weight"] != nil, let key = shapes.keys.filter({ $0.hasPrefix("encoder.") }).min() {
             throw .incompatibleCheckpoint("an smp Unet whose encoder (\(CheckpointError.quote(key)), ...) is not one this version builds: "
-                + "ResNet, ResNeXt and EfficientNet (efficientnet-b0 to -b7, efficientnet-pytorch's) encoders are supported")
+                + Self.supportedEncoders)
         } else {
             return nil
         }
@@ -46,6 +52,65 @@ extension SMPUNetConfiguration {
         let attention: DecoderAttention? = shapes["decoder.blocks.0.attention2.attention.sSE.0.weight"] != nil ? .scse : nil
         return SMPUNetConfiguration(encoder: encoder, encoderDepth: widths.count, decoderChannels: widths, inputChannels: inputChannels,
                                     classes: head[0], decoderAttention: attention)
+    }
+
+    /// The timm EfficientNet whose blocks an smp state dict's `encoder.*` keys hold: the stem's width, each block's
+    /// depthwise convolution (`blocks.{stage}.{i}.conv_dw.weight`, `(expanded, 1, k, k)`), squeeze-and-excitation or
+    /// none (EfficientNet-Lite) and the head's width; a file without the stages past its depth matches the first
+    /// variant that fits.
+    /// - Throws: `UNetError.incompatibleCheckpoint` for blocks no timm EfficientNet smp names has.
+    static func timmEfficientNetVariant(shapes: [String: [Int]]) throws(UNetError) -> TimmEfficientNetEncoder.Variant {
+        let stem = shapes["encoder.conv_stem.weight"] ?? []
+        var stages: [[[Int]]] = []
+        while stages.count < 7 {
+            var blocks: [[Int]] = []
+            while blocks.count < 256, let w = shapes["encoder.blocks.\(stages.count).\(blocks.count).conv_dw.weight"] { blocks.append(w) }
+            guard !blocks.isEmpty else { break }
+            stages.append(blocks)
+        }
+        let excites = shapes["encoder.blocks.0.0.se.conv_reduce.weight"] != nil
+        let head = shapes["encoder.conv_head.weight"]
+        let match = TimmEfficientNetEncoder.Variant.allCases.first { v in
+            let expected = v.stageBlocks
+            return stem.first == v.stemChannels && v.isLite != excites && (head == nil || head?.first == v.headChannels)
+                && stages.count <= expected.count
+                && zip(expected, stages).allSatisfy { e, found in
+                    e.count == found.count && zip(e, found).allSatisfy { $1 == [$0.expandedChannels, 1, $0.kernel, $0.kernel] }
+                }
+        }
+        guard let match else {
+            throw .incompatibleCheckpoint("an smp Unet whose timm EfficientNet encoder (a \(stem.first.map(String.init) ?? "?")-channel stem, "
+                + "\(stages.map { String($0.count) }.joined(separator: "-")) blocks per stage, \(excites ? "" : "no ")squeeze-and-excitation) "
+                + "is none of timm-efficientnet-b0 to -b8, -l2 and timm-tf_efficientnet_lite0 to lite4")
+        }
+        return match
+    }
+
+    /// What the refusals of other encoders list.
+    static let supportedEncoders = "ResNet, ResNeXt, EfficientNet (efficientnet-b0 to -b7, efficientnet-pytorch's; "
+        + "timm-efficientnet-b0 to -b8, -l2 and timm-tf_efficientnet_lite0 to lite4, timm's) and MobileNetV2 (mobilenet_v2, "
+        + "torchvision's) encoders are supported"
+
+    /// Checks that an smp state dict's `encoder.features.*` keys are torchvision's MobileNetV2 (width multiplier 1): the
+    /// stem's width, each block's depthwise convolution (`(expanded, 1, 3, 3)`) and projection, and the head's width,
+    /// as far as the file holds them.
+    /// - Throws: `UNetError.incompatibleCheckpoint` naming the first that differs.
+    static func checkMobileNetV2(shapes: [String: [Int]], inputChannels: Int) throws(UNetError) {
+        func check(_ key: String, _ expected: (Int, Int)) throws(UNetError) {
+            guard let shape = shapes["encoder." + key] else { return }
+            guard shape.count == 4, shape[0] == expected.0, shape[1] == expected.1 else {
+                throw .incompatibleCheckpoint("an smp Unet whose MobileNet encoder has encoder.\(key) \(shape), where torchvision's "
+                    + "mobilenet_v2 (width 1.0) has [\(expected.0), \(expected.1), ...]: other MobileNets are not built")
+            }
+        }
+        try check("features.0.0.weight", (MobileNetV2Encoder.stemChannels, inputChannels))
+        for (i, a) in MobileNetV2Encoder.blocks.enumerated() {
+            let key = "features.\(i + 1).conv.\(a.expandRatio == 1 ? 0 : 1).0.weight"
+            guard shapes["encoder." + key] != nil || i == 0 else { break }
+            try check(key, (a.expandedChannels, 1))
+            try check("features.\(i + 1).conv.\(a.expandRatio == 1 ? 1 : 2).weight", (a.outputChannels, a.expandedChannels))
+        }
+        try check("features.18.0.weight", (MobileNetV2Encoder.headChannels, MobileNetV2Encoder.blocks.last!.outputChannels))
     }
 
     /// The ResNet or ResNeXt whose blocks an smp state dict's `encoder.*` keys hold: basic blocks or bottlenecks (a

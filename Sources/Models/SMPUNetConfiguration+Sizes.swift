@@ -33,6 +33,16 @@ extension SMPUNetConfiguration {
             total = conv(inputChannels, encoder.stemChannels, 3) + norm(encoder.stemChannels)
                 + blocks.reduce(0) { $0 + MBConvBlock.parameterCount($1) }
                 + conv(blocks.last!.outputChannels, encoder.headChannels, 1) + norm(encoder.headChannels)
+        case .timmEfficientNet(let encoder):
+            let blocks = encoder.stageBlocks.joined()
+            total = conv(inputChannels, encoder.stemChannels, 3) + norm(encoder.stemChannels)
+                + blocks.reduce(0) { $0 + MBConvBlock.parameterCount($1) }
+                + conv(blocks.last!.outputChannels, encoder.headChannels, 1) + norm(encoder.headChannels)
+        case .mobileNetV2:
+            let (stem, head) = (MobileNetV2Encoder.stemChannels, MobileNetV2Encoder.headChannels)
+            let blocks = MobileNetV2Encoder.blocks
+            total = conv(inputChannels, stem, 3) + norm(stem) + blocks.reduce(0) { $0 + InvertedResidual.parameterCount($1) }
+                + conv(blocks.last!.outputChannels, head, 1) + norm(head)
         }
         for (i, out) in decoderChannels.enumerated() {
             let (input, skip) = decoderInputs(i)
@@ -63,6 +73,25 @@ extension SMPUNetConfiguration {
                 scale *= Double(block.stride * block.stride)
                 total += Double(3 * block.expandedChannels + block.outputChannels) * pixels / scale
             }
+        case .timmEfficientNet(let encoder):
+            // As efficientnet-pytorch's: each block's expanded maps and its output.
+            total += Double(encoder.stemChannels) * pixels / 4
+            var scale = 4.0
+            let stages = encoderDepth < 2 ? 0 : TimmEfficientNetEncoder.featureStages[min(encoderDepth, 5) - 2] + 1
+            for block in encoder.stageBlocks.prefix(stages).joined() {
+                scale *= Double(block.stride * block.stride)
+                total += Double(3 * block.expandedChannels + block.outputChannels) * pixels / scale
+            }
+        case .mobileNetV2:
+            // Each block keeps its expanded maps (expansion, depthwise) and its output; the head its 1280 channels.
+            total += Double(MobileNetV2Encoder.stemChannels) * pixels / 4
+            var scale = 4.0
+            let last = MobileNetV2Encoder.outIndexes[min(max(encoderDepth, 1), 5) - 1]
+            for block in MobileNetV2Encoder.blocks.prefix(last) {
+                scale *= Double(block.stride * block.stride)
+                total += Double(2 * block.expandedChannels + block.outputChannels) * pixels / scale
+            }
+            if last > MobileNetV2Encoder.blocks.count { total += Double(MobileNetV2Encoder.headChannels) * pixels / scale }
         }
         for (i, channels) in decoderChannels.enumerated() {
             let (input, skip) = decoderInputs(i)

@@ -1,4 +1,4 @@
-/// The options of segmentation_models_pytorch's `Unet` this project builds (smp 0.6.0): a ResNet or EfficientNet encoder of
+/// The options of segmentation_models_pytorch's `Unet` this project builds (smp 0.6.0): a ResNet, EfficientNet or MobileNetV2 encoder of
 /// `encoderDepth` stages and one decoder block per stage. The defaults are smp's: `resnet34`, depth 5, decoder
 /// channels `(256, 128, 64, 32, 16)`, batch-norm decoder blocks, nearest up-sampling, no attention.
 public struct SMPUNetConfiguration: Hashable, Sendable, Codable {
@@ -58,7 +58,7 @@ public struct SMPUNetConfiguration: Hashable, Sendable, Codable {
             }
         }
         guard (1...5).contains(encoderDepth) else {
-            throw .invalidConfiguration("encoder depth \(encoderDepth): smp's ResNet encoders have 1 to 5 stages")
+            throw .invalidConfiguration("encoder depth \(encoderDepth): smp's \(encoder.rawValue) encoder has 1 to 5 stages")
         }
         guard decoderChannels.count == encoderDepth else {
             throw .invalidConfiguration("\(decoderChannels.count) decoder channels for encoder depth \(encoderDepth): one per stage")

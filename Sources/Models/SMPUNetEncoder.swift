@@ -1,7 +1,7 @@
 import Graph
 import NN
 
-/// An encoder of smp's `Unet` (`ResNetEncoder`, `EfficientNetEncoder`): a module whose state dict sits under
+/// An encoder of smp's `Unet` (`ResNetEncoder`, `EfficientNetEncoder`, `MobileNetV2Encoder`): a module whose state dict sits under
 /// `encoder.` and whose features, shallowest first, the decoder reads.
 public protocol SMPUNetEncoder: Module {
     /// The network the encoder's weights come from, for messages: "a torchvision resnet34".

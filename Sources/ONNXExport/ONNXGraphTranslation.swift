@@ -205,6 +205,8 @@ struct ONNXGraphTranslation {
             return writer.node("Sigmoid", [x], name: node.name, output: output)
         case .silu:
             return activate(x, .silu, node.name, output: output)
+        case .relu6:
+            return activate(x, .relu6, node.name, output: output)
         case .softmax:
             return writer.node("Softmax", [x], name: node.name, output: output, attributes: [W.attribute("axis", int: 1)])
         case .depthToSpace, .interleave, .convert:
@@ -219,6 +221,9 @@ struct ONNXGraphTranslation {
             writer.node("LeakyRelu", [x], name: name, output: output, attributes: [ONNXGraphWriter.attribute("alpha", float: slope)])
         case .silu:
             writer.node("Mul", [x, writer.node("Sigmoid", [x], name: name + ".sigmoid")], name: name, output: output)
+        case .relu6:
+            writer.node("Clip", [x, writer.float(name + ".min", shape: [], [0]), writer.float(name + ".max", shape: [], [6])], name: name,
+                        output: output)
         }
     }
 

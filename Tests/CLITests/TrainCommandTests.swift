@@ -225,10 +225,12 @@ struct TrainCommandTests {
         #expect(info.output.contains("\"classes\":1") || info.output.contains("\"classes\": 1"), "\(info.output)")
     }
 
-    /// The encoder's ImageNet file stands in as random weights with the classifier smp drops (torchvision's `fc.*`,
-    /// efficientnet-pytorch's `_fc.*`); an EfficientNet keeps its unused head (`_conv_head`, `_bn1`) in smp's keys.
-    @Test("--arch smp-unet trains smp's Unet from a torchvision ResNet or efficientnet-pytorch EfficientNet file; the model predicts and goes back to smp's keys",
-          arguments: [("resnet18", "encoder.layer4.1.bn2.num_batches_tracked"), ("efficientnet-b0", "encoder._bn1.num_batches_tracked")])
+    /// The encoder's ImageNet file stands in as random weights with the classifier smp drops (torchvision's `fc.*` and
+    /// `classifier.*`, efficientnet-pytorch's `_fc.*`, timm's `classifier.*`); an EfficientNet keeps its unused head (`_conv_head`, `_bn1`) in
+    /// smp's keys, a MobileNetV2 its blocks past the depth.
+    @Test("--arch smp-unet trains smp's Unet from a torchvision ResNet or MobileNetV2, efficientnet-pytorch or timm EfficientNet file; the model predicts and goes back to smp's keys",
+          arguments: [("resnet18", "encoder.layer4.1.bn2.num_batches_tracked"), ("efficientnet-b0", "encoder._bn1.num_batches_tracked"),
+                      ("mobilenet_v2", "encoder.features.18.1.num_batches_tracked"), ("timm-tf_efficientnet_lite0", "encoder.bn2.num_batches_tracked")])
     func smpUNet(name: String, lastKey: String) throws {
         let folder = try SyntheticData.temporaryFolder("unet-train-smp")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -240,6 +242,8 @@ struct TrainCommandTests {
         switch encoder {
         case .resnet(let v): features = v.featureChannels.last!
         case .efficientNet(let v): features = v.headChannels
+        case .timmEfficientNet(let v): features = v.headChannels
+        case .mobileNetV2: features = MobileNetV2Encoder.headChannels
         }
         let weights = folder.appendingPathComponent(name + ".pth").path
         try TorchCheckpoint.write(ModelFile.storedTensors(of: module) + [

@@ -11,10 +11,10 @@ import Testing
 @Suite("Graph ops against PyTorch, passes off and on")
 struct GraphOpTests {
     static let fixtures = [
-        "conv2d_s2_p1", "conv2d_d2_p2", "conv2d_g2", "conv2d_k1_s2", "conv2d_k7_s2_p3", "conv2d_dw5_s2_same",
+        "conv2d_s2_p1", "conv2d_d2_p2", "conv2d_g2", "conv2d_k1_s2", "conv2d_k7_s2_p3", "conv2d_dw5_s2_same", "conv2d_relu6",
         "conv_transpose2d_k2_s2", "conv_transpose2d_k3_s2_p1_op1", "conv_transpose2d_k3_s2_p1_op1_c16", "conv_transpose2d_k4_s2_p1",
         "conv_transpose2d_k3_s1_p1", "conv_transpose2d_k3_s3_p1_op2",
-        "batch_norm_train", "instance_norm_affine", "instance_norm_plain", "relu", "leaky_relu", "silu", "sigmoid", "softmax",
+        "batch_norm_train", "instance_norm_affine", "instance_norm_plain", "relu", "leaky_relu", "silu", "relu6", "sigmoid", "softmax",
         "prelu_channels", "prelu_shared", "max_pool2d_k2", "max_pool2d_k3_s2_p1_ceil", "avg_pool2d_k3_s2_p1",
         "avg_pool2d_k2_ceil_exclude", "upsample_nearest_x2", "upsample_nearest_size", "upsample_bilinear_aligned",
         "upsample_bilinear_x2", "upsample_bilinear_size", "pad_constant", "pad_replicate", "pad_reflect", "center_crop",
@@ -31,7 +31,7 @@ struct GraphOpTests {
             parameters.append(("op." + name, Parameter(try f.tensor(name), requiresGrad: trainable)))
             return "op." + name
         }
-        let y: Graph.Value
+        var y: Graph.Value
         switch op {
         case "conv2d":
             let bias = try f.int("bias") == 1 ? try parameter("bias") : nil
@@ -43,6 +43,10 @@ struct GraphOpTests {
                 attributes.padding = [before, after, before, after]
             }
             y = try b.conv2d(b.input, attributes, name: "op")
+            if f.hasOption("activation") {  // a ReLU6 after it: two nodes, fused into one with passes on
+                guard try f.string("activation") == "relu6" else { throw FixtureError("unknown activation \(try f.string("activation"))") }
+                y = try b.relu6(y, name: "act")
+            }
         case "conv_transpose2d":
             let bias = try f.int("bias") == 1 ? try parameter("bias") : nil
             y = try b.convTranspose2d(b.input, ConvTranspose2dAttributes(
@@ -59,6 +63,7 @@ struct GraphOpTests {
         case "relu": y = try b.relu(b.input, name: "op")
         case "leaky_relu": y = try b.leakyReLU(b.input, slope: Float(try f.string("slope"))!, name: "op")
         case "silu": y = try b.silu(b.input, name: "op")
+        case "relu6": y = try b.relu6(b.input, name: "op")
         case "sigmoid": y = try b.sigmoid(b.input, name: "op")
         case "softmax": y = try b.softmax(b.input, name: "op")
         case "prelu": y = try b.prelu(b.input, weight: try parameter("weight"), name: "op")

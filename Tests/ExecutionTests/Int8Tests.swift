@@ -520,10 +520,11 @@ struct Int8Tests {
         #expect(Double(agree) / Double(shape[0] * plane) > 0.97, "\(agree) of \(shape[0] * plane) pixels agree")
     }
 
-    @Test("the peers' U-Nets in int8 stay close to float32: residual adds, instance norm, PReLU, LeakyReLU, MONAI's transposed convolutions as int8 2x2 ones, EfficientNet's SiLU and gates",
+    @Test("the peers' U-Nets in int8 stay close to float32: residual adds, instance norm, PReLU, LeakyReLU, MONAI's transposed convolutions as int8 2x2 ones, EfficientNet's SiLU and gates, MobileNetV2's ReLU6",
           arguments: [
               Architecture.smpUNet(SMPUNetConfiguration(encoder: .resnet(.resnet18), inputChannels: 3, classes: 2)),
               .smpUNet(SMPUNetConfiguration(encoder: .efficientNet(.b0), inputChannels: 3, classes: 2)),
+              .smpUNet(SMPUNetConfiguration(encoder: .mobileNetV2, inputChannels: 3, classes: 2)),
               .basicUNet(BasicUNetConfiguration(inputChannels: 3, classes: 2)),
               .monaiUNet(MONAIUNetConfiguration(inputChannels: 3, classes: 2)),
               .plainConvUNet(.nnUNetDefault(stages: 5, inputChannels: 3, classes: 2)),

@@ -229,6 +229,32 @@ struct GraphPassTests {
         #expect(instance.fusingActivations(training: false).nodes.count == 2)
     }
 
+    /// ReLU6's backward reads its output, so training fuses it into a convolution as it does a ReLU; oneDNN's batch
+    /// norm fuses only a ReLU, and the int8 instance norm none but ReLU and leaky ReLU.
+    @Test("a ReLU6 fuses into a convolution in training and inference, never into a batch or instance norm")
+    func relu6() throws {
+        let b = GraphBuilder(inputShape: [1, 4, 8, 8])
+        let conv = try b.conv2d(b.input, Conv2dAttributes(weight: "w", outputChannels: 4, kernel: 3, padding: 1), name: "conv")
+        let direct = b.graph(output: try b.relu6(conv, name: "act"))
+        for training in [true, false] {
+            let fused = direct.fusingActivations(training: training)
+            if case .conv2d(let a) = fused.nodes.first?.op, fused.nodes.count == 1 {
+                #expect(a.activation == .relu6 && fused.nodes[0].name == "conv+act")
+            } else {
+                Issue.record("training \(training): \(fused.nodes)")
+            }
+        }
+        let n = GraphBuilder(inputShape: [1, 4, 8, 8])
+        let norm = try n.batchNorm(try n.conv2d(n.input, Conv2dAttributes(weight: "w", outputChannels: 4, kernel: 1), name: "conv"),
+                                   BatchNormAttributes(prefix: "bn."), name: "bn")
+        let normed = n.graph(output: try n.relu6(norm, name: "act"))
+        #expect(normed.fusingActivations(training: true).nodes.map(\.op.name) == ["conv2d", "batch_norm", "relu6"])
+        #expect(normed.foldingBatchNorm().fusingActivations(training: false).nodes.map(\.op.name) == ["conv2d+bn+relu6"])
+        let i = GraphBuilder(inputShape: [1, 4, 8, 8])
+        let instance = i.graph(output: try i.relu6(try i.instanceNorm(i.input, InstanceNormAttributes(affinePrefix: "n."), name: "norm"), name: "act"))
+        #expect(instance.fusingActivations(training: false).nodes.count == 2)
+    }
+
     @Test("training keeps batch norm, fusing the ReLU into it; a value read twice is not fused")
     func training() throws {
         let fused = try Self.decoderBlock().fusingActivations(training: true)

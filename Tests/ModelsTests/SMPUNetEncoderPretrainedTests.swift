@@ -5,8 +5,8 @@ import Tensors
 import TestSupport
 import Testing
 
-/// `SMPUNetEncoder.loadPretrained`: torchvision/timm ResNet and efficientnet-pytorch EfficientNet files as ImageNet
-/// weights, as smp's `encoder_weights`.
+/// `SMPUNetEncoder.loadPretrained`: torchvision/timm ResNet, torchvision MobileNetV2 and efficientnet-pytorch
+/// EfficientNet files as ImageNet weights, as smp's `encoder_weights`.
 @Suite("smp encoders from pretrained weights")
 struct SMPUNetEncoderPretrainedTests {
     /// The tensors of a torchvision ResNet file: the encoder's keys and the classifier smp drops.
@@ -73,5 +73,49 @@ struct SMPUNetEncoderPretrainedTests {
         let refused = #expect(throws: UNetError.self) { try b1.loadPretrained(file, path: "efficientnet-b0.pth") }
         #expect(refused.map { "\($0)" }?.contains("of an efficientnet-pytorch efficientnet-b1") == true,
                 "\(String(describing: refused))")
+    }
+
+    /// A torchvision MobileNetV2 file: `features.*` and the classifier `classifier.1.*` smp drops; for two input
+    /// channels the stem takes RGB's first two, scaled by 3/2.
+    @Test("a torchvision mobilenet_v2 file loads, its classifier dropped and its stem adapted; a ResNet's is refused")
+    func mobileNetV2() throws {
+        var g1 = SeededGenerator(seed: 1), g2 = SeededGenerator(seed: 2)
+        let source = MobileNetV2Encoder(inputChannels: 3, generator: &g1)
+        let file = source.namedParameters().map { ($0.0, $0.1.isInteger ? StoredTensor(int64: $0.1.value) : StoredTensor($0.1.value)) }
+            + [("classifier.1.weight", StoredTensor(Tensor(shape: [1000, 1280]))), ("classifier.1.bias", StoredTensor(Tensor(shape: [1000])))]
+        let target = MobileNetV2Encoder(inputChannels: 2, generator: &g2)
+        try target.loadPretrained(file, path: "mobilenet_v2.pth")
+        for ((key, a), (_, b)) in zip(source.namedParameters(), target.namedParameters()) where key != "features.0.0.weight" {
+            #expect(a.value.scalars == b.value.scalars, "\(key)")
+        }
+        let rgb = source.stem.conv.weight.value
+        let adapted = Tensor(shape: [32, 2, 3, 3]) { i in rgb[flat: (i / 18 * 3 + i / 9 % 2) * 9 + i % 9] * 1.5 }
+        expectClose(target.stem.conv.weight.value, adapted, rtol: 1e-6, atol: 1e-6, "stem")
+        let refused = #expect(throws: UNetError.self) {
+            try target.loadPretrained(Self.torchvisionFile(ResNetEncoder(.resnet18, inputChannels: 3, generator: &g2)), path: "resnet18.pth")
+        }
+        #expect(refused.map { "\($0)" }?.contains("'bn1.bias' is not a key of a torchvision mobilenet_v2") == true,
+                "\(String(describing: refused))")
+    }
+
+    /// A timm EfficientNet file: `conv_stem.weight`, `blocks.*`, the head smp keeps and the classifier `classifier.*`
+    /// it drops; an EfficientNet-Lite's (no squeeze-and-excitation) does not fit the EfficientNet of its width.
+    @Test("a timm EfficientNet file loads, its classifier dropped; a Lite file is refused by the EfficientNet")
+    func timmEfficientNet() throws {
+        var g1 = SeededGenerator(seed: 1), g2 = SeededGenerator(seed: 2)
+        let source = TimmEfficientNetEncoder(.b0, inputChannels: 3, generator: &g1)
+        func file(_ encoder: TimmEfficientNetEncoder) -> [(key: String, tensor: StoredTensor)] {
+            encoder.namedParameters().map { ($0.0, $0.1.isInteger ? StoredTensor(int64: $0.1.value) : StoredTensor($0.1.value)) }
+                + [("classifier.weight", StoredTensor(Tensor(shape: [1000, 1280]))), ("classifier.bias", StoredTensor(Tensor(shape: [1000])))]
+        }
+        let target = TimmEfficientNetEncoder(.b0, inputChannels: 3, generator: &g2)
+        try target.loadPretrained(file(source), path: "efficientnet_b0.pth")
+        for ((key, a), (_, b)) in zip(source.namedParameters(), target.namedParameters()) {
+            #expect(a.value.scalars == b.value.scalars, "\(key)")
+        }
+        let lite = TimmEfficientNetEncoder(.lite0, inputChannels: 3, generator: &g1)
+        let refused = #expect(throws: UNetError.self) { try target.loadPretrained(file(lite), path: "lite0.pth") }
+        #expect(refused.map { "\($0)" }?.contains("lite0.pth: no 'blocks.0.0.se.conv_reduce.weight': not the weights of a timm efficientnet-b0")
+                    == true, "\(String(describing: refused))")
     }
 }

@@ -6,8 +6,9 @@ import TestSupport
 import Testing
 
 /// The state dict of `SMPUNet` against full-size models of segmentation_models_pytorch 0.6.0 (keys, order and
-/// shapes dumped by scripts/make_fixtures.py into models/smp_layouts.json and, for EfficientNet encoders,
-/// models/smp_efficientnet_layouts.json).
+/// shapes dumped by scripts/make_fixtures.py into models/smp_layouts.json and, for EfficientNet and MobileNetV2
+/// encoders, models/smp_efficientnet_layouts.json, models/smp_timm_efficientnet_layouts.json and
+/// models/smp_mobilenet_layouts.json).
 @Suite("smp Unet layout")
 struct SMPUNetLayoutTests {
     struct Layout: Decodable {
@@ -42,11 +43,14 @@ struct SMPUNetLayoutTests {
 
     static let names = ["resnet34_default", "resnet18_d4_in1_c5", "resnet50_default", "resnet34_scse", "resnet101_default", "resnet152_d4",
                         "resnext50_32x4d_default", "resnext101_32x8d_in1", "efficientnet-b0_default", "efficientnet-b3_in1",
-                        "efficientnet-b4_d4", "efficientnet-b7_scse"]
+                        "efficientnet-b4_d4", "efficientnet-b7_scse", "mobilenet_v2_default", "mobilenet_v2_d4_in1_scse",
+                        "timm-efficientnet-b0_default", "timm-efficientnet-b3_in1", "timm-efficientnet-b8_d4",
+                        "timm-tf_efficientnet_lite0_default", "timm-tf_efficientnet_lite4_scse"]
 
     static let layouts: [String: Layout] = {
         var layouts: [String: Layout] = [:]
-        for file in ["models/smp_layouts.json", "models/smp_efficientnet_layouts.json"] {
+        for file in ["models/smp_layouts.json", "models/smp_efficientnet_layouts.json", "models/smp_mobilenet_layouts.json",
+                     "models/smp_timm_efficientnet_layouts.json"] {
             let data = FileManager.default.contents(atPath: Fixture.path(file)) ?? Data()
             layouts.merge((try? JSONDecoder().decode([String: Layout].self, from: data)) ?? [:]) { first, _ in first }
         }
@@ -126,7 +130,7 @@ struct SMPUNetLayoutTests {
     }
 
     /// An EfficientNet is the variant whose stem, blocks and head the keys hold; other blocks, and encoders smp has but
-    /// this project does not build (timm's EfficientNets, `encoder.conv_stem.weight`), are refused in one line.
+    /// this project does not build (SE-ResNeXt, `encoder.layer0.conv1.weight`), are refused in one line.
     @Test("EfficientNets are told apart by their blocks; other blocks and other smp encoders are refused in one line naming them")
     func efficientNetBlocks() throws {
         let b0 = try #require(Self.layouts["efficientnet-b0_default"]).shapes
@@ -136,11 +140,39 @@ struct SMPUNetLayoutTests {
         let blocks = #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: wider) }
         #expect(blocks.map { "\($0)" }?.contains("(a 32-channel stem, 16 blocks) is none of efficientnet-b0 to -b7") == true,
                 "\(String(describing: blocks))")
-        var timm = b0.filter { !$0.key.hasPrefix("encoder.") }
-        timm["encoder.conv_stem.weight"] = [32, 3, 3, 3]
-        let other = #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: timm) }
-        #expect(other.map { "\($0)" }?.contains("encoder ('encoder.conv_stem.weight', ...) is not one this version builds") == true,
+        var senet = b0.filter { !$0.key.hasPrefix("encoder.") }
+        senet["encoder.layer0.conv1.weight"] = [64, 3, 7, 7]
+        let other = #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: senet) }
+        #expect(other.map { "\($0)" }?.contains("encoder ('encoder.layer0.conv1.weight', ...) is not one this version builds") == true,
                 "\(String(describing: other))")
+    }
+
+    /// torchvision's MobileNetV2 is detected from `encoder.features.0.0.weight`; a MobileNet of another width
+    /// multiplier (its blocks wider) is refused naming the first block that differs.
+    @Test("MobileNetV2 is detected from its features; another width of it is refused in one line naming the key")
+    func mobileNetBlocks() throws {
+        let mobileNet = try #require(Self.layouts["mobilenet_v2_default"]).shapes
+        #expect(try SMPUNetConfiguration.detect(shapes: mobileNet)?.encoder == .mobileNetV2)
+        var wider = mobileNet
+        wider["encoder.features.4.conv.1.0.weight"] = [192, 1, 3, 3]
+        let refused = #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: wider) }
+        #expect(refused.map { "\($0)" }?.contains("encoder.features.4.conv.1.0.weight [192, 1, 3, 3], where torchvision's mobilenet_v2 "
+            + "(width 1.0) has [144, 1, ...]") == true, "\(String(describing: refused))")
+    }
+
+    /// timm's EfficientNets are told from efficientnet-pytorch's by their keys (`encoder.conv_stem.weight`), and from
+    /// each other by their stages and whether they have squeeze-and-excitation (Lite has none).
+    @Test("timm EfficientNets are told apart by their stages and squeeze-and-excitation; other stages are refused in one line")
+    func timmEfficientNetBlocks() throws {
+        let b0 = try #require(Self.layouts["timm-efficientnet-b0_default"]).shapes
+        #expect(try SMPUNetConfiguration.detect(shapes: b0)?.encoder == .timmEfficientNet(.b0))
+        let lite0 = try #require(Self.layouts["timm-tf_efficientnet_lite0_default"]).shapes
+        #expect(try SMPUNetConfiguration.detect(shapes: lite0)?.encoder == .timmEfficientNet(.lite0))
+        var longer = b0
+        longer["encoder.blocks.2.2.conv_dw.weight"] = [240, 1, 5, 5]
+        let refused = #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: longer) }
+        #expect(refused.map { "\($0)" }?.contains("(a 32-channel stem, 1-2-3-3-3-4-1 blocks per stage, squeeze-and-excitation) is none of "
+            + "timm-efficientnet-b0") == true, "\(String(describing: refused))")
     }
 
     @Test("the parameter count is computed without building the network", arguments: Self.names)

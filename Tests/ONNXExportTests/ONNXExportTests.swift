@@ -132,6 +132,29 @@ struct ONNXExportTests {
         #expect(convolutions.contains { attribute($0, "pads") == [1, 1, 2, 2] })  // block 3's 5x5 at stride 2
     }
 
+    /// torchvision's MobileNetV2: ReLU6 as Clip between the constants 0 and 6 (opset 11's inputs, not attributes), the
+    /// depthwise convolutions, and the residual adds of the blocks that keep their size.
+    @Test("smp Unet with a MobileNetV2 encoder: ReLU6 as Clip(0, 6), depthwise Conv groups, residual Add")
+    func mobileNetV2() throws {
+        var g = SeededGenerator(seed: 6)
+        let smp = try SMPUNet(SMPUNetConfiguration(encoder: .mobileNetV2, encoderDepth: 3, decoderChannels: [16, 8, 8], inputChannels: 3,
+                                                   classes: 2), generator: &g)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("onnx-mobilenet-\(getpid()).pth").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try TorchCheckpoint.write(ModelFile.storedTensors(of: smp), to: path)
+        let (model, _) = try export(try ModelFile.load(path: path), ONNXExportOptions(inputShape: [1, 3, 64, 64]))
+        let clips = model.graph.node.filter { $0.opType == "Clip" }
+        // The stem, and per block one (features.1) or two ReLU6s: 1 + 1 + 2 · 5 for features.0-6.
+        #expect(clips.count == 12)
+        let constants = Dictionary(model.graph.initializer.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for clip in clips {
+            let bounds = clip.input.dropFirst().map { name in constants[name].map { $0.rawData.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) } } }
+            #expect(bounds == [[0], [6]], "\(clip.name)")
+        }
+        #expect(model.graph.node.contains { $0.opType == "Conv" && $0.attribute.contains { $0.name == "group" && $0.i == 144 } })
+        #expect(model.graph.node.filter { $0.opType == "Add" }.count == 3)  // features.3, .5 and .6
+    }
+
     @Test("--external-data: large weights leave the model for the data blob, at the offsets and lengths recorded")
     func externalData() throws {
         let loaded = try load("milesial_b2_c2.pth")
