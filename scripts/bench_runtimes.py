@@ -55,6 +55,7 @@ PEERS = {
     "smp Unet efficientnet-b0, 2 cls, 256², batch 1": (["--arch", "smp-unet", "--encoder", "efficientnet-b0"], 2, 256, 1),
     "smp Unet timm-efficientnet-b0, 2 cls, 256², batch 1": (["--arch", "smp-unet", "--encoder", "timm-efficientnet-b0"], 2, 256, 1),
     "smp Unet timm-tf_efficientnet_lite0, 2 cls, 256², batch 1": (["--arch", "smp-unet", "--encoder", "timm-tf_efficientnet_lite0"], 2, 256, 1),
+    "smp Unet se_resnext50_32x4d, 2 cls, 256², batch 1": (["--arch", "smp-unet", "--encoder", "se_resnext50_32x4d"], 2, 256, 1),
     "smp Unet mobilenet_v2, 2 cls, 256², batch 1": (["--arch", "smp-unet", "--encoder", "mobilenet_v2"], 2, 256, 1),
     "MONAI BasicUNet, 2 cls, 256², batch 1": (["--arch", "basic-unet"], 2, 256, 1),
     "MONAI UNet (tutorial), 2 cls, 256², batch 1": (["--arch", "monai-unet"], 2, 256, 1),

@@ -105,7 +105,8 @@ def basic_unet(rng):
 def smp_unet(rng, encoder=None):
     depth = rng.randint(3, 5)
     decoder = tuple(rng.choice([8, 16, 32]) for _ in range(depth))
-    encoders = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x4d"]
+    encoders = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x4d", "se_resnet50",
+                "se_resnext50_32x4d", "se_resnext101_32x4d"]
     draw = rng.random()
     if draw < 0.4:
         encoders = [f"efficientnet-b{i}" for i in range(8)]

@@ -2,7 +2,7 @@
 """Checks that .pth files written by `unet convert` load back into PyTorch.
 
 The peers: segmentation_models_pytorch's Unet (resnet18, resnet34 with smp's defaults and with scse attention,
-resnet50, efficientnet-b0 and -b4, timm-efficientnet-b0 and timm-tf_efficientnet_lite3, mobilenet_v2) and MONAI's BasicUNet and UNet (MONAI's defaults, the tutorials' residual batch-norm network) and nnU-Net's 2-D PlainConvUNet
+resnet50, efficientnet-b0 and -b4, timm-efficientnet-b0 and timm-tf_efficientnet_lite3, mobilenet_v2, se_resnext50_32x4d and se_resnet50) and MONAI's BasicUNet and UNet (MONAI's defaults, the tutorials' residual batch-norm network) and nnU-Net's 2-D PlainConvUNet
 and ResidualEncoderUNet (dynamic-network-architectures, with their aliased keys; strides and kernels square and not) saved as their users do
 (`torch.save(model.state_dict())`), converted to native safetensors and back to .pth; the package's own class must
 take it with `load_state_dict(strict=True)`, bit-identical, with equal logits.
@@ -99,6 +99,9 @@ PEERS = {  # name: (build, input channels, an input size the network takes)
     "smp_timm-efficientnet-b0_default": (lambda: smp(encoder_name="timm-efficientnet-b0", in_channels=3, classes=2), 3, (64, 96)),
     "smp_timm-tf_efficientnet_lite3_d4_in1": (lambda: smp(encoder_name="timm-tf_efficientnet_lite3", encoder_depth=4,
                                                           decoder_channels=(64, 32, 16, 8), in_channels=1, classes=3), 1, (45, 61)),
+    "smp_se_resnext50_32x4d_default": (lambda: smp(encoder_name="se_resnext50_32x4d", in_channels=3, classes=2), 3, (64, 96)),
+    "smp_se_resnet50_d3_in1": (lambda: smp(encoder_name="se_resnet50", encoder_depth=3, decoder_channels=(32, 16, 8), in_channels=1,
+                                           classes=1), 1, (45, 61)),
     "smp_mobilenet_v2_default": (lambda: smp(encoder_name="mobilenet_v2", in_channels=3, classes=2), 3, (64, 96)),
     "smp_mobilenet_v2_d3_in1": (lambda: smp(encoder_name="mobilenet_v2", encoder_depth=3, decoder_channels=(32, 16, 8), in_channels=1,
                                             classes=1), 1, (45, 61)),

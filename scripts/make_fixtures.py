@@ -957,6 +957,34 @@ def smp_timm_efficientnet_cases():
                                                      keep=lambda k: not k.startswith(unused)))
     write_smp_layouts(SMP_TIMM_EFFICIENTNET_LAYOUTS, "smp_timm_efficientnet_layouts.json")
 
+
+SMP_SENET_PARITY = [  # pretrainedmodels' SE networks as smp vendors them: squeeze-and-excitation in each bottleneck,
+    # a max-pool without padding in ceil mode (37x45 → 19x23 → 9x11)
+    ("smp_seresnext50_d2", dict(encoder_name="se_resnext50_32x4d", encoder_depth=2, decoder_channels=(16, 8), in_channels=3, classes=2)),
+    ("smp_seresnet50_d2_c1", dict(encoder_name="se_resnet50", encoder_depth=2, decoder_channels=(16, 8), in_channels=1, classes=1)),
+]
+SMP_SENET_LAYOUTS = [
+    ("se_resnext50_32x4d_default", dict(encoder_name="se_resnext50_32x4d", in_channels=3, classes=2)),
+    ("se_resnet50_d4_in1", dict(encoder_name="se_resnet50", encoder_depth=4, decoder_channels=(128, 64, 32, 16), in_channels=1,
+                                classes=3)),
+    ("se_resnet101_scse", dict(encoder_name="se_resnet101", in_channels=3, classes=2, decoder_attention_type="scse")),
+    ("se_resnet152_default", dict(encoder_name="se_resnet152", in_channels=3, classes=1)),
+    ("se_resnext101_32x4d_default", dict(encoder_name="se_resnext101_32x4d", in_channels=3, classes=2)),
+]
+
+
+def smp_senet_cases():
+    """models/smp_se*.safetensors: as smp_cases' parity fixtures, for smp Unets with pretrainedmodels' SE-ResNet and
+    SE-ResNeXt encoders (layers past the depth left out); models/smp_senet_layouts.json: key → shape of full-size
+    models' state dicts, as models/smp_layouts.json."""
+    for name, config in SMP_SENET_PARITY:
+        torch.manual_seed(49)
+        model = prepared(smp_unet(**config), (2, config["in_channels"], 37, 45), 50)
+        unused = tuple(f"encoder.layer{k}." for k in range(config["encoder_depth"], 5))
+        save_smp_parity(name, config, parity_tensors(model, torch.randn(2, config["in_channels"], 37, 45),
+                                                     keep=lambda k: not k.startswith(unused)))
+    write_smp_layouts(SMP_SENET_LAYOUTS, "smp_senet_layouts.json")
+
 def monai_nets():
     """monai.networks.nets, imported late: only the peers' group needs the package (1.6.1)."""
     import monai
@@ -1582,6 +1610,7 @@ CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cas
              mask_norm=[nnunet_mask_norm_cases], monai_activations=[monai_activation_cases],
              nnunet_kernels=[nnunet_kernel_cases], smp_efficientnet=[smp_efficientnet_cases, efficientnet_op_cases],
              smp_mobilenet=[smp_mobilenet_cases, mobilenet_op_cases], smp_timm_efficientnet=[smp_timm_efficientnet_cases],
+             smp_senet=[smp_senet_cases],
              classic_deep_supervision=[classic_deep_supervision_cases],
              normalization=[nnunet_normalization_cases], nonzero_crop=[nnunet_nonzero_crop_cases],
              tensorboard=[tensorboard_cases])

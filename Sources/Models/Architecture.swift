@@ -151,7 +151,7 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
     public var smallestSide: Int {
         switch self {
         case .unet(let c): c.minimumInputSize
-        case .smpUNet: 1
+        case .smpUNet(let c): c.smallestSide
         case .basicUNet: BasicUNetConfiguration.minimumInputSize
         case .monaiUNet(let c): c.sizeMultiple
         case .plainConvUNet(let c): c.sizeMultiple

@@ -1,22 +1,27 @@
 import Tensors
 
-/// smp's `encoder_name` for the encoders this project builds: a torchvision ResNet or ResNeXt, an efficientnet-pytorch
-/// EfficientNet, a timm EfficientNet or EfficientNet-Lite, or torchvision's MobileNetV2. Coded as smp's name
-/// (`"resnet34"`, `"efficientnet-b4"`, `"timm-efficientnet-b3"`, `"mobilenet_v2"`).
+/// smp's `encoder_name` for the encoders this project builds: a torchvision ResNet or ResNeXt, a pretrainedmodels
+/// SE-ResNet or SE-ResNeXt, an efficientnet-pytorch EfficientNet, a timm EfficientNet or EfficientNet-Lite, or
+/// torchvision's MobileNetV2. Coded as smp's name (`"resnet34"`, `"se_resnext50_32x4d"`, `"efficientnet-b4"`,
+/// `"timm-efficientnet-b3"`, `"mobilenet_v2"`).
 public enum SMPEncoder: Hashable, Sendable, CaseIterable, RawRepresentable, Codable {
     case resnet(ResNetEncoder.Variant)
+    case seNet(SENetEncoder.Variant)
     case efficientNet(EfficientNetEncoder.Variant)
     case timmEfficientNet(TimmEfficientNetEncoder.Variant)
     case mobileNetV2
 
     public static var allCases: [SMPEncoder] {
-        ResNetEncoder.Variant.allCases.map(Self.resnet) + EfficientNetEncoder.Variant.allCases.map(Self.efficientNet)
+        ResNetEncoder.Variant.allCases.map(Self.resnet) + SENetEncoder.Variant.allCases.map(Self.seNet)
+            + EfficientNetEncoder.Variant.allCases.map(Self.efficientNet)
             + TimmEfficientNetEncoder.Variant.allCases.map(Self.timmEfficientNet) + [.mobileNetV2]
     }
 
     public init?(rawValue: String) {
         if let v = ResNetEncoder.Variant(rawValue: rawValue) {
             self = .resnet(v)
+        } else if let v = SENetEncoder.Variant(rawValue: rawValue) {
+            self = .seNet(v)
         } else if let v = EfficientNetEncoder.Variant(rawValue: rawValue) {
             self = .efficientNet(v)
         } else if let v = TimmEfficientNetEncoder.Variant(rawValue: rawValue) {
@@ -31,6 +36,7 @@ public enum SMPEncoder: Hashable, Sendable, CaseIterable, RawRepresentable, Coda
     public var rawValue: String {
         switch self {
         case .resnet(let v): v.rawValue
+        case .seNet(let v): v.rawValue
         case .efficientNet(let v): v.rawValue
         case .timmEfficientNet(let v): v.rawValue
         case .mobileNetV2: "mobilenet_v2"
@@ -55,6 +61,7 @@ public enum SMPEncoder: Hashable, Sendable, CaseIterable, RawRepresentable, Coda
     public var featureChannels: [Int] {
         switch self {
         case .resnet(let v): v.featureChannels
+        case .seNet: SENetEncoder.Variant.featureChannels
         case .efficientNet(let v): v.featureChannels
         case .timmEfficientNet(let v): v.featureChannels
         case .mobileNetV2: MobileNetV2Encoder.featureChannels
@@ -65,6 +72,7 @@ public enum SMPEncoder: Hashable, Sendable, CaseIterable, RawRepresentable, Coda
     public func module(inputChannels: Int, generator: inout SeededGenerator) -> any SMPUNetEncoder {
         switch self {
         case .resnet(let v): ResNetEncoder(v, inputChannels: inputChannels, generator: &generator)
+        case .seNet(let v): SENetEncoder(v, inputChannels: inputChannels, generator: &generator)
         case .efficientNet(let v): EfficientNetEncoder(v, inputChannels: inputChannels, generator: &generator)
         case .timmEfficientNet(let v): TimmEfficientNetEncoder(v, inputChannels: inputChannels, generator: &generator)
         case .mobileNetV2: MobileNetV2Encoder(inputChannels: inputChannels, generator: &generator)

@@ -2,7 +2,7 @@ import Checkpoints
 
 extension SMPUNetConfiguration {
     /// The configuration of an smp `Unet` state dict, read from its keys and shapes alone: the encoder from its blocks
-    /// (`encoderVariant(shapes:)`, `efficientNetVariant(shapes:)`, `timmEfficientNetVariant(shapes:)`,
+    /// (`encoderVariant(shapes:)`, `seNetVariant(shapes:)`, `efficientNetVariant(shapes:)`, `timmEfficientNetVariant(shapes:)`,
     /// `checkMobileNetV2(shapes:)`), the depth and widths from
     /// `decoder.blocks.{i}.conv1.0.weight`, the classes from `segmentation_head.0.weight`, scse attention from
     /// `decoder.blocks.0.attention2.attention.sSE.0.weight`.
@@ -21,6 +21,12 @@ extension SMPUNetConfiguration {
         } else if let stem = shapes["encoder.features.0.0.weight"], stem.count == 4 {
             try checkMobileNetV2(shapes: shapes, inputChannels: stem[1])
             (encoder, inputChannels) = (.mobileNetV2, stem[1])
+        } else if let stem = shapes["encoder.layer0.conv1.weight"] {
+            guard stem.count == 4, stem[0] == 64, stem[2] == 7, stem[3] == 7 else {
+                throw .incompatibleCheckpoint("an smp Unet whose SENet encoder has encoder.layer0.conv1.weight \(stem), not the 7x7 stem of "
+                    + "an SE-ResNet or SE-ResNeXt (senet154's three 3x3 convolutions are not built); " + Self.supportedEncoders)
+            }
+            (encoder, inputChannels) = (.seNet(try seNetVariant(shapes: shapes)), stem[1])
         } else if let stem = shapes["encoder.conv1.weight"] {
             guard stem.count == 4, stem[0] == 64, stem[2] == 7, stem[3] == 7 else {
                 throw .incompatibleCheckpoint("an smp model whose encoder is not a ResNet (encoder.conv1.weight \(stem)); "
@@ -86,8 +92,32 @@ extension SMPUNetConfiguration {
         return match
     }
 
+    /// The SE-ResNet or SE-ResNeXt whose blocks an smp state dict's `encoder.*` keys hold: the 3x3 convolution's groups
+    /// (`layer1.0.conv2.weight`) and the blocks of each layer the file holds.
+    /// - Throws: `UNetError.incompatibleCheckpoint` for blocks no SE network smp names has.
+    static func seNetVariant(shapes: [String: [Int]]) throws(UNetError) -> SENetEncoder.Variant {
+        let conv2 = shapes["encoder.layer1.0.conv2.weight"] ?? []
+        let grouped = conv2.count == 4 && conv2[1] > 0 && conv2[0] / conv2[1] == 32
+        let blocks: [Int?] = (1...4).map { layer in
+            var count = 0
+            while count < 64, shapes["encoder.layer\(layer).\(count).conv1.weight"] != nil { count += 1 }
+            return count == 0 ? nil : count
+        }
+        let match = SENetEncoder.Variant.allCases.first { v in
+            v.grouped == grouped && conv2.first == SEResNetBlock.width(planes: 64, grouped: grouped)
+                && zip(v.layers, blocks).allSatisfy { $1 == nil || $0 == $1 }
+        }
+        guard let match else {
+            let counts = blocks.map { $0.map(String.init) ?? "-" }.joined(separator: ", ")
+            throw .incompatibleCheckpoint("an smp Unet whose SENet encoder has \(counts) blocks per layer, layer1.0.conv2.weight \(conv2), "
+                + "which no encoder this version builds has (\(SENetEncoder.Variant.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        return match
+    }
+
     /// What the refusals of other encoders list.
-    static let supportedEncoders = "ResNet, ResNeXt, EfficientNet (efficientnet-b0 to -b7, efficientnet-pytorch's; "
+    static let supportedEncoders = "ResNet, ResNeXt, SE-ResNet and SE-ResNeXt (se_resnet50 to 152, se_resnext50_32x4d, "
+        + "se_resnext101_32x4d), EfficientNet (efficientnet-b0 to -b7, efficientnet-pytorch's; "
         + "timm-efficientnet-b0 to -b8, -l2 and timm-tf_efficientnet_lite0 to lite4, timm's) and MobileNetV2 (mobilenet_v2, "
         + "torchvision's) encoders are supported"
 

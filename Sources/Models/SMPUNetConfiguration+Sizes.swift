@@ -1,4 +1,11 @@
 extension SMPUNetConfiguration {
+    /// The smallest side length the network takes: 1 (every stride rounds up), or 5 for an SE network past its stem,
+    /// whose max-pool has no padding and needs 3 pixels of the stem's output.
+    public var smallestSide: Int {
+        if case .seNet = encoder, encoderDepth >= 2 { return 5 }
+        return 1
+    }
+
     /// The number of trainable parameters (weights, biases, batch-norm affine parameters), counted from the
     /// configuration as `SMPUNet.init` lays it out, in floating point. Checked before any weight is allocated.
     public var parameterCount: Double {
@@ -25,6 +32,19 @@ extension SMPUNetConfiguration {
                             + norm(output)
                     }
                     if (i > 0 && b == 0) || width != output { total += conv(width, output, 1) + norm(output) }
+                    width = output
+                }
+            }
+        case .seNet(let encoder):
+            total = conv(inputChannels, 64, 7) + norm(64)
+            var width = 64
+            for (i, count) in encoder.layers.enumerated() {
+                let (planes, output) = (64 << i, 256 << i)
+                let (inner, squeezed) = (SEResNetBlock.width(planes: planes, grouped: encoder.grouped), output / SEResNetBlock.reduction)
+                for b in 0..<count {
+                    total += conv(width, inner, 1) + conv(inner, inner, 3, groups: encoder.grouped ? 32 : 1) + conv(inner, output, 1)
+                        + 2 * norm(inner) + norm(output) + conv(output, squeezed, 1) + Double(squeezed) + conv(squeezed, output, 1) + Double(output)
+                    if b == 0 { total += conv(width, output, 1) + norm(output) }
                     width = output
                 }
             }
@@ -63,6 +83,12 @@ extension SMPUNetConfiguration {
         case .resnet(let encoder):
             for (stage, channels) in encoder.featureChannels.prefix(encoderDepth).enumerated() {
                 let blocks = stage == 0 ? 1 : encoder.layers[stage - 1]
+                total += Double(channels) * Double(blocks) * pixels / Double(1 << (2 * (stage + 1)))
+            }
+        case .seNet(let encoder):
+            // As a ResNet's, with the squeeze-and-excitation's gated map beside each block's output.
+            for (stage, channels) in SENetEncoder.Variant.featureChannels.prefix(encoderDepth).enumerated() {
+                let blocks = stage == 0 ? 1 : 2 * encoder.layers[stage - 1]
                 total += Double(channels) * Double(blocks) * pixels / Double(1 << (2 * (stage + 1)))
             }
         case .efficientNet(let encoder):

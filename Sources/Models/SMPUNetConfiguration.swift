@@ -1,5 +1,5 @@
-/// The options of segmentation_models_pytorch's `Unet` this project builds (smp 0.6.0): a ResNet, EfficientNet or MobileNetV2 encoder of
-/// `encoderDepth` stages and one decoder block per stage. The defaults are smp's: `resnet34`, depth 5, decoder
+/// The options of segmentation_models_pytorch's `Unet` this project builds (smp 0.6.0): an encoder `SMPEncoder` names
+/// (ResNet, SE-ResNet, EfficientNet, MobileNetV2) of `encoderDepth` stages and one decoder block per stage. The defaults are smp's: `resnet34`, depth 5, decoder
 /// channels `(256, 128, 64, 32, 16)`, batch-norm decoder blocks, nearest up-sampling, no attention.
 public struct SMPUNetConfiguration: Hashable, Sendable, Codable {
     /// smp's `decoder_attention_type` (the one its `Unet` builds).

@@ -1,8 +1,9 @@
 import Graph
 import NN
 
-/// An encoder of smp's `Unet` (`ResNetEncoder`, `EfficientNetEncoder`, `MobileNetV2Encoder`): a module whose state dict sits under
-/// `encoder.` and whose features, shallowest first, the decoder reads.
+/// An encoder of smp's `Unet` (`ResNetEncoder`, `SENetEncoder`, `EfficientNetEncoder`, `TimmEfficientNetEncoder`,
+/// `MobileNetV2Encoder`): a module whose state dict sits under `encoder.` and whose features, shallowest first, the
+/// decoder reads.
 public protocol SMPUNetEncoder: Module {
     /// The network the encoder's weights come from, for messages: "a torchvision resnet34".
     var weightsDescription: String { get }

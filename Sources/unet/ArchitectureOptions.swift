@@ -14,7 +14,7 @@ struct ArchitectureOptions: ParsableArguments {
         case nnUNet = "nnunet"
     }
 
-    @Option(help: ArgumentHelp("The network: a classic U-Net, smp's Unet with a ResNet, EfficientNet or MobileNetV2 encoder, MONAI's BasicUNet, MONAI's UNet or "
+    @Option(help: ArgumentHelp("The network: a classic U-Net, smp's Unet with a ResNet, SE-ResNeXt, EfficientNet or MobileNetV2 encoder, MONAI's BasicUNet, MONAI's UNet or "
         + "nnU-Net's 2-D PlainConvUNet.", valueName: "unet|smp-unet|basic-unet|monai-unet|nnunet"))
     var arch: Family = .unet
     @Option(name: [.short, .long], help: "Classes (1 for a binary model with a sigmoid).") var classes = 2
@@ -23,8 +23,8 @@ struct ArchitectureOptions: ParsableArguments {
     @Option(help: "Base width.") var base = 64
     @Option(help: "Number of down-samplings.") var depth = 4
     @Option(help: ArgumentHelp("3x3 convolution padding.", valueName: "same|valid")) var padding: UNetConfiguration.Padding = .same
-    @Option(help: ArgumentHelp("smp-unet: the encoder, smp's encoder_name (a torchvision ResNet or ResNeXt, an "
-        + "efficientnet-pytorch or timm EfficientNet, or mobilenet_v2).", valueName: "encoder"))
+    @Option(help: ArgumentHelp("smp-unet: the encoder, smp's encoder_name (a torchvision ResNet or ResNeXt, an SE-ResNet "
+        + "or SE-ResNeXt, an efficientnet-pytorch or timm EfficientNet, or mobilenet_v2).", valueName: "encoder"))
     var encoder: SMPEncoder = .resnet(.resnet34)
     @Option(help: "smp-unet: encoder stages the decoder uses (1-5).") var encoderDepth = 5
     @Option(help: ArgumentHelp("smp-unet: decoder block widths, deepest first, one per stage (default: 256,128,64,32,16, "

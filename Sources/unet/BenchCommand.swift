@@ -36,8 +36,8 @@ struct BenchCommand: ParsableCommand {
         + "(MONAI's defaults), MONAI's UNet (the tutorials': channels 16-256, two residual units, batch norm) or nnU-Net's "
         + "PlainConvUNet (its 2-D plan's 6 stages, 32-512 features).", valueName: "unet|smp-unet|basic-unet|monai-unet|nnunet"))
     var arch: ArchitectureOptions.Family = .unet
-    @Option(help: ArgumentHelp("smp-unet: the encoder, smp's encoder_name (a torchvision ResNet or ResNeXt, an "
-        + "efficientnet-pytorch or timm EfficientNet, or mobilenet_v2).", valueName: "encoder"))
+    @Option(help: ArgumentHelp("smp-unet: the encoder, smp's encoder_name (a torchvision ResNet or ResNeXt, an SE-ResNet "
+        + "or SE-ResNeXt, an efficientnet-pytorch or timm EfficientNet, or mobilenet_v2).", valueName: "encoder"))
     var encoder: SMPEncoder = .resnet(.resnet34)
     @Option(help: ArgumentHelp("smp-unet: decoder attention (default none).", valueName: "scse"))
     var decoderAttention: SMPUNetConfiguration.DecoderAttention?

@@ -226,11 +226,13 @@ struct TrainCommandTests {
     }
 
     /// The encoder's ImageNet file stands in as random weights with the classifier smp drops (torchvision's `fc.*` and
-    /// `classifier.*`, efficientnet-pytorch's `_fc.*`, timm's `classifier.*`); an EfficientNet keeps its unused head (`_conv_head`, `_bn1`) in
-    /// smp's keys, a MobileNetV2 its blocks past the depth.
-    @Test("--arch smp-unet trains smp's Unet from a torchvision ResNet or MobileNetV2, efficientnet-pytorch or timm EfficientNet file; the model predicts and goes back to smp's keys",
+    /// `classifier.*`, pretrainedmodels' `last_linear.*`, efficientnet-pytorch's `_fc.*`, timm's `classifier.*`); an
+    /// EfficientNet keeps its unused head (`_conv_head`, `_bn1`) in smp's keys, a MobileNetV2 or SE-ResNeXt its blocks
+    /// past the depth.
+    @Test("--arch smp-unet trains smp's Unet from a torchvision ResNet or MobileNetV2, pretrainedmodels SE-ResNeXt, efficientnet-pytorch or timm EfficientNet file; the model predicts and goes back to smp's keys",
           arguments: [("resnet18", "encoder.layer4.1.bn2.num_batches_tracked"), ("efficientnet-b0", "encoder._bn1.num_batches_tracked"),
-                      ("mobilenet_v2", "encoder.features.18.1.num_batches_tracked"), ("timm-tf_efficientnet_lite0", "encoder.bn2.num_batches_tracked")])
+                      ("mobilenet_v2", "encoder.features.18.1.num_batches_tracked"), ("timm-tf_efficientnet_lite0", "encoder.bn2.num_batches_tracked"),
+                      ("se_resnext50_32x4d", "encoder.layer4.2.se_module.fc2.bias")])
     func smpUNet(name: String, lastKey: String) throws {
         let folder = try SyntheticData.temporaryFolder("unet-train-smp")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -241,6 +243,7 @@ struct TrainCommandTests {
         let features: Int
         switch encoder {
         case .resnet(let v): features = v.featureChannels.last!
+        case .seNet: features = SENetEncoder.Variant.featureChannels.last!
         case .efficientNet(let v): features = v.headChannels
         case .timmEfficientNet(let v): features = v.headChannels
         case .mobileNetV2: features = MobileNetV2Encoder.headChannels

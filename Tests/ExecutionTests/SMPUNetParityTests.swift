@@ -10,7 +10,8 @@ import Testing
 
 /// segmentation_models_pytorch's `Unet` (ResNet-18, -34 and -50 encoders, ResNeXt-50 32x4d's grouped convolutions,
 /// EfficientNet-B0 and -B2 (depthwise convolutions, SiLU, squeeze-and-excitation, TensorFlow's "same" padding), MobileNetV2
-/// at depths 3 and 4 (inverted residuals, ReLU6), timm's EfficientNet-B0 and EfficientNet-Lite2 (ReLU6, no SE),
+/// at depths 3 and 4 (inverted residuals, ReLU6), timm's EfficientNet-B0 and EfficientNet-Lite2 (ReLU6, no SE), SE-ResNeXt-50 and SE-ResNet-50 (squeeze-and-excitation in each
+/// bottleneck, a ceil-mode max-pool without padding),
 /// bilinear decoder up-sampling, and scse decoder attention, whose gates weigh maps in the blocked layout with passes on, written by
 /// scripts/make_fixtures.py with the package itself) run by the engine with every pass off and every pass on, against
 /// smp's logits, gradients and running statistics at an odd input size (37x45: every stride-2 stage rounds up, every
@@ -20,7 +21,7 @@ import Testing
 struct SMPUNetParityTests {
     static let names = ["smp_resnet18_d3", "smp_resnet34_d2_c1", "smp_resnet50_d2", "smp_resnet18_d3_scse", "smp_resnext50_d2",
                         "smp_resnet34_d2_bilinear", "smp_effb0_d3", "smp_effb2_d3_c1", "smp_mnv2_d3", "smp_mnv2_d4_c1",
-                        "smp_timm_effb0_d3", "smp_timm_lite2_d3_c1"]
+                        "smp_timm_effb0_d3", "smp_timm_lite2_d3_c1", "smp_seresnext50_d2", "smp_seresnet50_d2_c1"]
 
     /// The fixture's network with its parameters: every tensor the graph reads comes from the fixture.
     static func model(_ name: String) throws -> (SMPUNet, Graph, Fixture) {

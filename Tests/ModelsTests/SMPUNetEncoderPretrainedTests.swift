@@ -118,4 +118,26 @@ struct SMPUNetEncoderPretrainedTests {
         #expect(refused.map { "\($0)" }?.contains("lite0.pth: no 'blocks.0.0.se.conv_reduce.weight': not the weights of a timm efficientnet-b0")
                     == true, "\(String(describing: refused))")
     }
+
+    /// A pretrainedmodels SE-ResNeXt file: `layer0.conv1.weight`, `layer1.0.se_module.fc1.weight`, ..., and the
+    /// classifier `last_linear.*` smp drops; an SE-ResNet's file does not fit it.
+    @Test("a pretrainedmodels se_resnext50_32x4d file loads, its classifier dropped; an se_resnet50 file is refused")
+    func seNet() throws {
+        var g1 = SeededGenerator(seed: 1), g2 = SeededGenerator(seed: 2)
+        func file(_ encoder: SENetEncoder) -> [(key: String, tensor: StoredTensor)] {
+            encoder.namedParameters().map { ($0.0, $0.1.isInteger ? StoredTensor(int64: $0.1.value) : StoredTensor($0.1.value)) }
+                + [("last_linear.weight", StoredTensor(Tensor(shape: [1000, 2048]))), ("last_linear.bias", StoredTensor(Tensor(shape: [1000])))]
+        }
+        let source = SENetEncoder(.seResNeXt50, inputChannels: 3, generator: &g1)
+        let target = SENetEncoder(.seResNeXt50, inputChannels: 3, generator: &g2)
+        try target.loadPretrained(file(source), path: "se_resnext50_32x4d.pth")
+        for ((key, a), (_, b)) in zip(source.namedParameters(), target.namedParameters()) {
+            #expect(a.value.scalars == b.value.scalars, "\(key)")
+        }
+        let refused = #expect(throws: UNetError.self) {
+            try target.loadPretrained(file(SENetEncoder(.seResNet50, inputChannels: 3, generator: &g1)), path: "se_resnet50.pth")
+        }
+        #expect(refused.map { "\($0)" }?.contains("'layer1.0.conv1.weight' is [64, 64, 1, 1], a pretrainedmodels se_resnext50_32x4d has [128, 64, 1, 1]")
+                    == true, "\(String(describing: refused))")
+    }
 }

@@ -6,9 +6,9 @@ import TestSupport
 import Testing
 
 /// The state dict of `SMPUNet` against full-size models of segmentation_models_pytorch 0.6.0 (keys, order and
-/// shapes dumped by scripts/make_fixtures.py into models/smp_layouts.json and, for EfficientNet and MobileNetV2
-/// encoders, models/smp_efficientnet_layouts.json, models/smp_timm_efficientnet_layouts.json and
-/// models/smp_mobilenet_layouts.json).
+/// shapes dumped by scripts/make_fixtures.py into models/smp_layouts.json and, for SE, EfficientNet and MobileNetV2
+/// encoders, models/smp_senet_layouts.json, models/smp_efficientnet_layouts.json,
+/// models/smp_timm_efficientnet_layouts.json and models/smp_mobilenet_layouts.json).
 @Suite("smp Unet layout")
 struct SMPUNetLayoutTests {
     struct Layout: Decodable {
@@ -45,12 +45,13 @@ struct SMPUNetLayoutTests {
                         "resnext50_32x4d_default", "resnext101_32x8d_in1", "efficientnet-b0_default", "efficientnet-b3_in1",
                         "efficientnet-b4_d4", "efficientnet-b7_scse", "mobilenet_v2_default", "mobilenet_v2_d4_in1_scse",
                         "timm-efficientnet-b0_default", "timm-efficientnet-b3_in1", "timm-efficientnet-b8_d4",
-                        "timm-tf_efficientnet_lite0_default", "timm-tf_efficientnet_lite4_scse"]
+                        "timm-tf_efficientnet_lite0_default", "timm-tf_efficientnet_lite4_scse", "se_resnext50_32x4d_default",
+                        "se_resnet50_d4_in1", "se_resnet101_scse", "se_resnet152_default", "se_resnext101_32x4d_default"]
 
     static let layouts: [String: Layout] = {
         var layouts: [String: Layout] = [:]
         for file in ["models/smp_layouts.json", "models/smp_efficientnet_layouts.json", "models/smp_mobilenet_layouts.json",
-                     "models/smp_timm_efficientnet_layouts.json"] {
+                     "models/smp_timm_efficientnet_layouts.json", "models/smp_senet_layouts.json"] {
             let data = FileManager.default.contents(atPath: Fixture.path(file)) ?? Data()
             layouts.merge((try? JSONDecoder().decode([String: Layout].self, from: data)) ?? [:]) { first, _ in first }
         }
@@ -130,7 +131,7 @@ struct SMPUNetLayoutTests {
     }
 
     /// An EfficientNet is the variant whose stem, blocks and head the keys hold; other blocks, and encoders smp has but
-    /// this project does not build (SE-ResNeXt, `encoder.layer0.conv1.weight`), are refused in one line.
+    /// this project does not build (Mix Transformer, `encoder.patch_embed1.proj.weight`), are refused in one line.
     @Test("EfficientNets are told apart by their blocks; other blocks and other smp encoders are refused in one line naming them")
     func efficientNetBlocks() throws {
         let b0 = try #require(Self.layouts["efficientnet-b0_default"]).shapes
@@ -140,10 +141,10 @@ struct SMPUNetLayoutTests {
         let blocks = #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: wider) }
         #expect(blocks.map { "\($0)" }?.contains("(a 32-channel stem, 16 blocks) is none of efficientnet-b0 to -b7") == true,
                 "\(String(describing: blocks))")
-        var senet = b0.filter { !$0.key.hasPrefix("encoder.") }
-        senet["encoder.layer0.conv1.weight"] = [64, 3, 7, 7]
-        let other = #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: senet) }
-        #expect(other.map { "\($0)" }?.contains("encoder ('encoder.layer0.conv1.weight', ...) is not one this version builds") == true,
+        var transformer = b0.filter { !$0.key.hasPrefix("encoder.") }
+        transformer["encoder.patch_embed1.proj.weight"] = [32, 3, 7, 7]
+        let other = #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: transformer) }
+        #expect(other.map { "\($0)" }?.contains("encoder ('encoder.patch_embed1.proj.weight', ...) is not one this version builds") == true,
                 "\(String(describing: other))")
     }
 
@@ -173,6 +174,32 @@ struct SMPUNetLayoutTests {
         let refused = #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: longer) }
         #expect(refused.map { "\($0)" }?.contains("(a 32-channel stem, 1-2-3-3-3-4-1 blocks per stage, squeeze-and-excitation) is none of "
             + "timm-efficientnet-b0") == true, "\(String(describing: refused))")
+    }
+
+    /// An SE network is told by its grouped or plain 3x3 convolutions and its block counts; senet154's stem (three 3x3
+    /// convolutions), which this version does not build, is refused in one line.
+    @Test("SE-ResNets and SE-ResNeXts are told apart by their blocks; senet154's stem is refused in one line")
+    func seNetBlocks() throws {
+        let shapes = try #require(Self.layouts["se_resnext50_32x4d_default"]).shapes
+        #expect(try SMPUNetConfiguration.detect(shapes: shapes)?.encoder == .seNet(.seResNeXt50))
+        let deeper = try #require(Self.layouts["se_resnet152_default"]).shapes
+        #expect(try SMPUNetConfiguration.detect(shapes: deeper)?.encoder == .seNet(.seResNet152))
+        var senet154 = shapes
+        senet154["encoder.layer0.conv1.weight"] = [64, 3, 3, 3]
+        let refused = #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: senet154) }
+        #expect(refused.map { "\($0)" }?.contains("senet154's three 3x3 convolutions are not built") == true, "\(String(describing: refused))")
+        var longer = shapes
+        longer["encoder.layer3.6.conv1.weight"] = [512, 1024, 1, 1]
+        let blocks = #expect(throws: UNetError.self) { try SMPUNetConfiguration.detect(shapes: longer) }
+        #expect(blocks.map { "\($0)" }?.contains("has 3, 4, 7, 3 blocks per layer") == true, "\(String(describing: blocks))")
+        // The max-pool after the stem has no padding: 5 pixels (3 after the stem) are the least it takes.
+        var g = SeededGenerator(seed: 0)
+        let configuration = SMPUNetConfiguration(encoder: .seNet(.seResNet50), encoderDepth: 2, decoderChannels: [16, 8])
+        #expect(Architecture.smpUNet(configuration).minimumInputSize == 5)
+        let model = try SMPUNet(configuration, generator: &g)
+        let graph = try model.graph(inputShape: [1, 3, 5, 5])
+        #expect(graph.shape(graph.output) == [1, 1, 5, 5])
+        #expect(throws: (any Error).self) { try model.graph(inputShape: [1, 3, 4, 4]) }
     }
 
     @Test("the parameter count is computed without building the network", arguments: Self.names)
