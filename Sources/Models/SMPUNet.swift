@@ -4,8 +4,8 @@ import Tensors
 /// segmentation_models_pytorch's `Unet` with one of the encoders `SMPEncoder` names, key for key (smp 0.6.0): `encoder.*`
 /// is a torchvision ResNet, a pretrainedmodels SE-ResNet, an efficientnet-pytorch or timm EfficientNet or a torchvision
 /// MobileNetV2, `decoder.blocks.{i}.conv{1,2}.{0,1}` the decoder's Conv-BN-ReLU pairs, `segmentation_head.0` a 3x3
-/// convolution to logits; with `decoder_attention_type="scse"`, `decoder.blocks.{i}.attention{1,2}.attention` the blocks' `SCSEModule`s.
-/// `graph(inputShape:)` describes the computation, which the engine runs.
+/// convolution to logits; with `decoder_attention_type="scse"`, `decoder.blocks.{i}.attention{1,2}.attention` the
+/// blocks' `SCSEModule`s. `graph(inputShape:)` describes the computation, which the engine runs.
 ///
 ///     x (N, C_in, H, W) → encoder features 1 … encoderDepth (H/2, H/4, …; a ResNet: stem, pool + layer1, layer2 …)
 ///     decoder block i: nearest up-sampling to the next shallower feature's size, [up, skip] concatenated (→ scse),
