@@ -98,11 +98,7 @@ extension SMPUNetConfiguration {
     static func seNetVariant(shapes: [String: [Int]]) throws(UNetError) -> SENetEncoder.Variant {
         let conv2 = shapes["encoder.layer1.0.conv2.weight"] ?? []
         let grouped = conv2.count == 4 && conv2[1] > 0 && conv2[0] / conv2[1] == 32
-        let blocks: [Int?] = (1...4).map { layer in
-            var count = 0
-            while count < 64, shapes["encoder.layer\(layer).\(count).conv1.weight"] != nil { count += 1 }
-            return count == 0 ? nil : count
-        }
+        let blocks = layerBlockCounts(shapes: shapes)
         let match = SENetEncoder.Variant.allCases.first { v in
             v.grouped == grouped && conv2.first == SEResNetBlock.width(planes: 64, grouped: grouped)
                 && zip(v.layers, blocks).allSatisfy { $1 == nil || $0 == $1 }
@@ -113,6 +109,16 @@ extension SMPUNetConfiguration {
                 + "which no encoder this version builds has (\(SENetEncoder.Variant.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         return match
+    }
+
+    /// The blocks of layers 1-4 a ResNet-style encoder's keys hold (`encoder.layer{i}.{j}.conv1.weight`), nil for a
+    /// layer the file lacks (smp files hold every layer, trimmed ones only those their depth reads).
+    private static func layerBlockCounts(shapes: [String: [Int]]) -> [Int?] {
+        (1...4).map { layer in
+            var count = 0
+            while count < 64, shapes["encoder.layer\(layer).\(count).conv1.weight"] != nil { count += 1 }
+            return count == 0 ? nil : count
+        }
     }
 
     /// What the refusals of other encoders list.
@@ -154,11 +160,7 @@ extension SMPUNetConfiguration {
         if bottleneck, let w = shapes["encoder.layer1.0.conv2.weight"], w.count == 4, w[1] > 0, w[0] % w[1] == 0 {
             grouping = (w[0] / w[1], w[1])
         }
-        let blocks: [Int?] = (1...4).map { layer in
-            var count = 0
-            while count < 64, shapes["encoder.layer\(layer).\(count).conv1.weight"] != nil { count += 1 }
-            return count == 0 ? nil : count
-        }
+        let blocks = layerBlockCounts(shapes: shapes)
         let match = ResNetEncoder.Variant.allCases.first { v in
             (v.block == .bottleneck) == bottleneck && v.grouping == grouping && zip(v.layers, blocks).allSatisfy { $1 == nil || $0 == $1 }
         }

@@ -13,6 +13,10 @@ extension SMPUNetConfiguration {
             Double(input / groups) * Double(output) * Double(kernel * kernel)
         }
         func norm(_ channels: Int) -> Double { 2 * Double(channels) }
+        /// A 3x3 stem and a 1x1 head, each with batch norm, around blocks of `blockParameters` ending at `lastWidth`.
+        func stemBlocksHead(stem: Int, blockParameters: Double, lastWidth: Int, head: Int) -> Double {
+            conv(inputChannels, stem, 3) + norm(stem) + blockParameters + conv(lastWidth, head, 1) + norm(head)
+        }
         var total: Double
         switch encoder {
         case .resnet(let encoder):
@@ -50,19 +54,17 @@ extension SMPUNetConfiguration {
             }
         case .efficientNet(let encoder):
             let blocks = encoder.blocks
-            total = conv(inputChannels, encoder.stemChannels, 3) + norm(encoder.stemChannels)
-                + blocks.reduce(0) { $0 + MBConvBlock.parameterCount($1) }
-                + conv(blocks.last!.outputChannels, encoder.headChannels, 1) + norm(encoder.headChannels)
+            total = stemBlocksHead(stem: encoder.stemChannels, blockParameters: blocks.reduce(0) { $0 + MBConvBlock.parameterCount($1) },
+                                   lastWidth: blocks.last!.outputChannels, head: encoder.headChannels)
         case .timmEfficientNet(let encoder):
-            let blocks = encoder.stageBlocks.joined()
-            total = conv(inputChannels, encoder.stemChannels, 3) + norm(encoder.stemChannels)
-                + blocks.reduce(0) { $0 + MBConvBlock.parameterCount($1) }
-                + conv(blocks.last!.outputChannels, encoder.headChannels, 1) + norm(encoder.headChannels)
+            let blocks = Array(encoder.stageBlocks.joined())
+            total = stemBlocksHead(stem: encoder.stemChannels, blockParameters: blocks.reduce(0) { $0 + MBConvBlock.parameterCount($1) },
+                                   lastWidth: blocks.last!.outputChannels, head: encoder.headChannels)
         case .mobileNetV2:
-            let (stem, head) = (MobileNetV2Encoder.stemChannels, MobileNetV2Encoder.headChannels)
             let blocks = MobileNetV2Encoder.blocks
-            total = conv(inputChannels, stem, 3) + norm(stem) + blocks.reduce(0) { $0 + InvertedResidual.parameterCount($1) }
-                + conv(blocks.last!.outputChannels, head, 1) + norm(head)
+            total = stemBlocksHead(stem: MobileNetV2Encoder.stemChannels,
+                                   blockParameters: blocks.reduce(0) { $0 + InvertedResidual.parameterCount($1) },
+                                   lastWidth: blocks.last!.outputChannels, head: MobileNetV2Encoder.headChannels)
         }
         for (i, out) in decoderChannels.enumerated() {
             let (input, skip) = decoderInputs(i)
@@ -92,22 +94,11 @@ extension SMPUNetConfiguration {
                 total += Double(channels) * Double(blocks) * pixels / Double(1 << (2 * (stage + 1)))
             }
         case .efficientNet(let encoder):
-            // Each block keeps its expanded maps (expansion, depthwise, gated) and its output.
-            total += Double(encoder.stemChannels) * pixels / 4
-            var scale = 4.0
-            for block in encoder.blocks.prefix(encoder.outIndexes[max(encoderDepth - 2, 0)] + 1) {
-                scale *= Double(block.stride * block.stride)
-                total += Double(3 * block.expandedChannels + block.outputChannels) * pixels / scale
-            }
+            total += mobileInvertedBottlenecks(stem: encoder.stemChannels,
+                                               encoder.blocks.prefix(encoder.outIndexes[max(encoderDepth - 2, 0)] + 1), pixels: pixels)
         case .timmEfficientNet(let encoder):
-            // As efficientnet-pytorch's: each block's expanded maps and its output.
-            total += Double(encoder.stemChannels) * pixels / 4
-            var scale = 4.0
             let stages = encoderDepth < 2 ? 0 : TimmEfficientNetEncoder.featureStages[min(encoderDepth, 5) - 2] + 1
-            for block in encoder.stageBlocks.prefix(stages).joined() {
-                scale *= Double(block.stride * block.stride)
-                total += Double(3 * block.expandedChannels + block.outputChannels) * pixels / scale
-            }
+            total += mobileInvertedBottlenecks(stem: encoder.stemChannels, encoder.stageBlocks.prefix(stages).joined(), pixels: pixels)
         case .mobileNetV2:
             // Each block keeps its expanded maps (expansion, depthwise) and its output; the head its 1280 channels.
             total += Double(MobileNetV2Encoder.stemChannels) * pixels / 4
@@ -127,5 +118,17 @@ extension SMPUNetConfiguration {
         }
         let logits = Double(classes) * pixels * (training ? 4 : 2)
         return (total * (training ? 8 : 3) + logits) * Double(batch) * 4
+    }
+
+    /// The feature maps of an EfficientNet's stem (at half the size) and `blocks` (efficientnet-pytorch's or timm's),
+    /// in values: each block keeps its expanded maps (expansion, depthwise, gated) and its output.
+    private func mobileInvertedBottlenecks(stem: Int, _ blocks: some Sequence<MBConvBlock.Arguments>, pixels: Double) -> Double {
+        var total = Double(stem) * pixels / 4
+        var scale = 4.0
+        for block in blocks {
+            scale *= Double(block.stride * block.stride)
+            total += Double(3 * block.expandedChannels + block.outputChannels) * pixels / scale
+        }
+        return total
     }
 }
