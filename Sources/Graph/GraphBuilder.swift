@@ -122,6 +122,11 @@ public final class GraphBuilder {
 
     public func relu6(_ x: Graph.Value, name: String) throws(GraphError) -> Graph.Value { try add(.relu6, [x], name: name) }
 
+    /// `x` itself where `rate` is 0 (no node), else a dropout node (see `Op.dropout`).
+    public func dropout(_ x: Graph.Value, rate: Float, perSample: Bool = false, name: String) throws(GraphError) -> Graph.Value {
+        rate == 0 ? x : try add(.dropout(rate: rate, perSample: perSample), [x], name: name)
+    }
+
     public func sigmoid(_ x: Graph.Value, name: String) throws(GraphError) -> Graph.Value { try add(.sigmoid, [x], name: name) }
 
     public func softmax(_ x: Graph.Value, name: String) throws(GraphError) -> Graph.Value { try add(.softmax, [x], name: name) }

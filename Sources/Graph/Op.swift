@@ -38,6 +38,10 @@ public enum Op: Hashable, Sendable {
     /// `torch.mul` of a map `(N, C, H, W)` by a gate that broadcasts over it: `(N, C, 1, 1)` (a weight per channel),
     /// `(N, 1, H, W)` (a weight per pixel) or `(N, C, H, W)`. The gate is the second input.
     case multiply
+    /// `torch.nn.Dropout(rate)` (`perSample` false: each value zeroed with probability `rate`) or timm's `DropPath(rate)`
+    /// (`perSample`: each image's whole map, stochastic depth), the values kept scaled by `1 / (1 − rate)`; in training
+    /// only: an inference network has none (`Graph.removingDropout`). `0 ≤ rate < 1`.
+    case dropout(rate: Float, perSample: Bool)
     /// `torch.sigmoid`: a one-class head.
     case sigmoid
     /// `torch.softmax(dim=1)`: a multi-class head.
@@ -78,6 +82,7 @@ public enum Op: Hashable, Sendable {
         case .concat: "cat"
         case .add: "add"
         case .multiply: "mul"
+        case .dropout(_, let perSample): perSample ? "drop_path" : "dropout"
         case .sigmoid: "sigmoid"
         case .softmax: "softmax"
         case .depthToSpace: "depth_to_space"
@@ -138,6 +143,9 @@ public enum Op: Hashable, Sendable {
         case .convTranspose2d(let a):
             return a.outputShape(x)
         case .batchNorm, .instanceNorm, .relu, .leakyReLU, .silu, .relu6, .prelu, .sigmoid, .softmax, .convert:
+            return .success(x)
+        case .dropout(let rate, _):
+            guard rate >= 0, rate < 1 else { return .failure("rate \(rate) is not in [0, 1)") }
             return .success(x)
         case .maxPool(let a), .avgPool(let a):
             guard let h = a.outputLength(x[2], axis: 0), let w = a.outputLength(x[3], axis: 1) else {

@@ -42,6 +42,34 @@ public enum Architecture: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The same network with MONAI's `dropout` at `rate` (MONAI's `UNet` and `BasicUNet`).
+    /// - Throws: `UNetError.invalidConfiguration` for another family, or a rate outside [0, 1).
+    public func with(dropout rate: Float) throws(UNetError) -> Architecture {
+        switch self {
+        case .monaiUNet(var c):
+            c.dropout = rate
+            try c.validate()
+            return .monaiUNet(c)
+        case .basicUNet(var c):
+            c.dropout = rate
+            try c.validate()
+            return .basicUNet(c)
+        default:
+            throw .invalidConfiguration("dropout: \(self) has none; MONAI's UNet and BasicUNet have")
+        }
+    }
+
+    /// The same network with an EfficientNet encoder's stochastic depth at `rate` (smp's Unet).
+    /// - Throws: `UNetError.invalidConfiguration` for another family or encoder, or a rate outside [0, 1).
+    public func with(dropPath rate: Float) throws(UNetError) -> Architecture {
+        guard case .smpUNet(var c) = self else {
+            throw .invalidConfiguration("drop path: \(self) has none; smp's Unet with an EfficientNet encoder has")
+        }
+        c.dropPath = rate
+        try c.validate()
+        return .smpUNet(c)
+    }
+
     /// The same network with another number of classes (fine-tuning to another label set).
     public func with(classes: Int) -> Architecture {
         switch self {

@@ -40,7 +40,7 @@ public final class BasicUNet: Module {
         let c = configuration
         func twoConv(_ input: Int, _ output: Int) -> [MONAIConvolution] {
             [input, output].map { MONAIConvolution(inputChannels: $0, outputChannels: output, kernel: 3, norm: c.norm,
-                                                   nonlinearity: c.activation, bias: c.bias, generator: &generator) }
+                                                   nonlinearity: c.activation, bias: c.bias, dropout: c.dropout ?? 0, generator: &generator) }
         }
         encoder = (0...4).map { level in twoConv(level == 0 ? c.inputChannels : c.features[level - 1], c.features[level]) }
         decoder = (1...4).reversed().map { k in

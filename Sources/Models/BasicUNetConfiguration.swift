@@ -11,6 +11,9 @@ public struct BasicUNetConfiguration: Hashable, Sendable, Codable {
     /// MONAI's `act` where it is not LeakyReLU(0.1) (nil: the default, stored so that files written before stay as they were).
     public var act: MONAIActivation?
     public var bias: Bool
+    /// MONAI's `dropout` in every `TwoConv` convolution's `adn` (nil: none, MONAI's default), in training only: a
+    /// checkpoint does not record it.
+    public var dropout: Float?
 
     /// `activation` LeakyReLU(0.1) is stored as nil.
     public init(features: [Int] = [32, 32, 64, 128, 256, 32], inputChannels: Int = 1, classes: Int = 2, norm: MONAINorm = .instanceAffine,
@@ -40,6 +43,7 @@ public struct BasicUNetConfiguration: Hashable, Sendable, Codable {
         }
         guard (1...64).contains(inputChannels) else { throw .invalidConfiguration("\(inputChannels) input channels (1...64)") }
         guard (1...65536).contains(classes) else { throw .invalidConfiguration("\(classes) classes (1...65536)") }
+        if let dropout, !(dropout >= 0 && dropout < 1) { throw .invalidConfiguration("dropout \(dropout): in [0, 1)") }
     }
 
     /// For `upcat_{k}` (k = 4 … 1): the channels going in, those the transposed convolution makes, the skip's, and the
@@ -82,7 +86,7 @@ extension BasicUNetConfiguration: CustomStringConvertible {
     /// `MONAI BasicUNet(features 32-32-64-128-256-32, instance-affine norm, 1 -> 2 classes)`.
     public var description: String {
         "MONAI BasicUNet(features \(features.map(String.init).joined(separator: "-")), \(norm.phrase)\(act.map { ", \($0.phrase)" } ?? "")"
-            + "\(bias ? "" : ", no bias"), "
+            + "\(bias ? "" : ", no bias")\(dropout.map { $0 > 0 ? ", dropout \($0)" : "" } ?? ""), "
             + "\(inputChannels) -> \(classes) classes)"
     }
 }

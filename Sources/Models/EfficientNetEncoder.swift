@@ -104,6 +104,9 @@ public final class EfficientNetEncoder: Module {
     /// `_conv_head` and `_bn1`: in smp's state dict, never run (the decoder reads the blocks' outputs).
     public let head: Conv2d
     public let bn1: BatchNorm2d
+    /// efficientnet-pytorch's `drop_connect_rate` (smp's 0.2; 0: none): in training, block `i` of `n` with a skip
+    /// drops its residual branch for whole images at `rate · i / n` before the add (stochastic depth).
+    public let dropPathRate: Float
     public var isTraining = true
 
     public var namedChildren: [(String, any Module)] {
@@ -111,8 +114,8 @@ public final class EfficientNetEncoder: Module {
             + [("_conv_head", head), ("_bn1", bn1)]
     }
 
-    public init(_ variant: Variant, inputChannels: Int, generator: inout SeededGenerator) {
-        self.variant = variant
+    public init(_ variant: Variant, inputChannels: Int, dropPathRate: Float = 0, generator: inout SeededGenerator) {
+        (self.variant, self.dropPathRate) = (variant, dropPathRate)
         let (epsilon, momentum) = (MBConvBlock.normEpsilon, MBConvBlock.normMomentum)
         stem = Conv2d(inputChannels: inputChannels, outputChannels: variant.stemChannels, kernelSize: 3, stride: 2, bias: false,
                       generator: &generator)

@@ -18,13 +18,13 @@ public final class MONAIResidualUnit: MONAIBlock {
     }
 
     public init(inputChannels: Int, outputChannels: Int, kernel: Int, stride: Int, subunits: Int, lastConvOnly: Bool = false,
-                norm: MONAINorm?, activation: MONAIActivation = .prelu, bias: Bool, generator: inout SeededGenerator) {
+                norm: MONAINorm?, activation: MONAIActivation = .prelu, bias: Bool, dropout: Float = 0, generator: inout SeededGenerator) {
         let count = max(1, subunits)
         units = (0..<count).map { i in
             let convOnly = lastConvOnly && i == count - 1
             return MONAIConvolution(inputChannels: i == 0 ? inputChannels : outputChannels, outputChannels: outputChannels, kernel: kernel,
                                     stride: i == 0 ? stride : 1, norm: convOnly ? nil : norm, nonlinearity: convOnly ? nil : activation,
-                                    bias: bias, generator: &generator)
+                                    bias: bias, dropout: dropout, generator: &generator)
         }
         if stride != 1 || inputChannels != outputChannels {
             let k = stride == 1 ? 1 : kernel

@@ -40,12 +40,14 @@ public final class MONAIUNet: Module {
         try configuration.validate()
         self.configuration = configuration
         let c = configuration
+        let dropout = c.dropout ?? 0
         func block(_ input: Int, _ output: Int, stride: Int) -> any MONAIBlock {
             c.residualUnits > 0
                 ? MONAIResidualUnit(inputChannels: input, outputChannels: output, kernel: c.kernelSize, stride: stride,
-                                    subunits: c.residualUnits, norm: c.norm, activation: c.activation, bias: c.bias, generator: &generator)
+                                    subunits: c.residualUnits, norm: c.norm, activation: c.activation, bias: c.bias, dropout: dropout,
+                                    generator: &generator)
                 : MONAIConvolution(inputChannels: input, outputChannels: output, kernel: c.kernelSize, stride: stride, norm: c.norm,
-                                   nonlinearity: c.activation, bias: c.bias, generator: &generator)
+                                   nonlinearity: c.activation, bias: c.bias, dropout: dropout, generator: &generator)
         }
         let levels = c.channels.count - 1
         down = (0..<levels).map { block(c.level($0).input, c.level($0).down, stride: c.strides[$0]) }
@@ -55,10 +57,12 @@ public final class MONAIUNet: Module {
             let convOnly = top && c.residualUnits == 0
             var blocks: [any MONAIBlock] = [MONAIConvolution(
                 inputChannels: l.upInput, outputChannels: l.output, kernel: c.upKernelSize, stride: c.strides[i], transposed: true,
-                norm: convOnly ? nil : c.norm, nonlinearity: convOnly ? nil : c.activation, bias: c.bias, generator: &generator)]
+                norm: convOnly ? nil : c.norm, nonlinearity: convOnly ? nil : c.activation, bias: c.bias, dropout: dropout,
+                generator: &generator)]
             if c.residualUnits > 0 {
                 blocks.append(MONAIResidualUnit(inputChannels: l.output, outputChannels: l.output, kernel: c.kernelSize, stride: 1, subunits: 1,
-                                                lastConvOnly: top, norm: c.norm, activation: c.activation, bias: c.bias, generator: &generator))
+                                                lastConvOnly: top, norm: c.norm, activation: c.activation, bias: c.bias, dropout: dropout,
+                                                generator: &generator))
             }
             return blocks
         }

@@ -1,5 +1,5 @@
-/// The options of MONAI's `UNet` this project builds (monai 1.6.1, 2-D, PReLU with one slope or another `activation`, no dropout,
-/// `adn_ordering="NDA"`). Level `i` goes down with a `stride`-`strides[i]` block to `channels[i]`; the deepest
+/// The options of MONAI's `UNet` this project builds (monai 1.6.1, 2-D, PReLU with one slope or another `activation`,
+/// `dropout_dim=1`, `adn_ordering="NDA"`). Level `i` goes down with a `stride`-`strides[i]` block to `channels[i]`; the deepest
 /// channels are the bottom block's (stride 1); each level comes back up with a transposed convolution after the
 /// concatenation. MONAI's defaults are kernel 3, up kernel 3, no residual units, instance norm without affine
 /// parameters, biases; this initializer's are the MONAI tutorials' network (channels 16-256, strides 2, two residual
@@ -19,6 +19,9 @@ public struct MONAIUNetConfiguration: Hashable, Sendable, Codable {
     public var bias: Bool
     public var inputChannels: Int
     public var classes: Int
+    /// MONAI's `dropout` in every block's `adn` (nil: none, MONAI's default), in training only: a checkpoint does not
+    /// record it.
+    public var dropout: Float?
 
     /// `activation` PReLU is stored as nil.
     public init(channels: [Int] = [16, 32, 64, 128, 256], strides: [Int] = [2, 2, 2, 2], residualUnits: Int = 2, kernelSize: Int = 3,
@@ -52,6 +55,7 @@ public struct MONAIUNetConfiguration: Hashable, Sendable, Codable {
         }
         guard (1...64).contains(inputChannels) else { throw .invalidConfiguration("\(inputChannels) input channels (1...64)") }
         guard (1...65536).contains(classes) else { throw .invalidConfiguration("\(classes) classes (1...65536)") }
+        if let dropout, !(dropout >= 0 && dropout < 1) { throw .invalidConfiguration("dropout \(dropout): in [0, 1)") }
     }
 
     /// Level `i`'s channels: into its down block, out of it, into its up block (the skip and the deeper level's
@@ -110,6 +114,7 @@ extension MONAIUNetConfiguration: CustomStringConvertible {
         if kernelSize != 3 || upKernelSize != 3 { parts.append("kernel \(kernelSize), up kernel \(upKernelSize)") }
         if let act { parts.append(act.phrase) }
         if !bias { parts.append("no bias") }
+        if let dropout, dropout > 0 { parts.append("dropout \(dropout)") }
         return "MONAI UNet(\(parts.joined(separator: ", ")), \(inputChannels) -> \(classes) classes)"
     }
 }

@@ -68,13 +68,22 @@ public enum SMPEncoder: Hashable, Sendable, CaseIterable, RawRepresentable, Coda
         }
     }
 
-    /// A randomly initialised encoder.
-    public func module(inputChannels: Int, generator: inout SeededGenerator) -> any SMPUNetEncoder {
+    /// Whether the encoder has stochastic depth (efficientnet-pytorch's drop connect, timm's drop path).
+    public var hasDropPath: Bool {
+        switch self {
+        case .efficientNet, .timmEfficientNet: true
+        case .resnet, .seNet, .mobileNetV2: false
+        }
+    }
+
+    /// A randomly initialised encoder; `dropPathRate` for those with stochastic depth (`hasDropPath`).
+    public func module(inputChannels: Int, dropPathRate: Float = 0, generator: inout SeededGenerator) -> any SMPUNetEncoder {
         switch self {
         case .resnet(let v): ResNetEncoder(v, inputChannels: inputChannels, generator: &generator)
         case .seNet(let v): SENetEncoder(v, inputChannels: inputChannels, generator: &generator)
-        case .efficientNet(let v): EfficientNetEncoder(v, inputChannels: inputChannels, generator: &generator)
-        case .timmEfficientNet(let v): TimmEfficientNetEncoder(v, inputChannels: inputChannels, generator: &generator)
+        case .efficientNet(let v): EfficientNetEncoder(v, inputChannels: inputChannels, dropPathRate: dropPathRate, generator: &generator)
+        case .timmEfficientNet(let v):
+            TimmEfficientNetEncoder(v, inputChannels: inputChannels, dropPathRate: dropPathRate, generator: &generator)
         case .mobileNetV2: MobileNetV2Encoder(inputChannels: inputChannels, generator: &generator)
         }
     }

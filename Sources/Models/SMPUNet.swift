@@ -49,7 +49,8 @@ public final class SMPUNet: Module {
     public init(_ configuration: SMPUNetConfiguration, generator: inout SeededGenerator) throws(UNetError) {
         try configuration.validate()
         self.configuration = configuration
-        encoder = configuration.encoder.module(inputChannels: configuration.inputChannels, generator: &generator)
+        encoder = configuration.encoder.module(inputChannels: configuration.inputChannels, dropPathRate: configuration.dropPath ?? 0,
+                                               generator: &generator)
         decoder = configuration.decoderChannels.enumerated().map { i, width in
             let (input, skip) = configuration.decoderInputs(i)
             return (Conv2dReLU(inputChannels: input + skip, outputChannels: width, kernelSize: 3, padding: 1, generator: &generator),

@@ -28,23 +28,28 @@ public struct SMPUNetConfiguration: Hashable, Sendable, Codable {
     public var decoderAttention: DecoderAttention?
     /// smp's `decoder_interpolation`, which the weights do not show.
     public var decoderInterpolation: DecoderInterpolation
+    /// An EfficientNet encoder's stochastic depth (efficientnet-pytorch's `drop_connect_rate`, timm's
+    /// `drop_path_rate`; smp builds them at 0.2), in training only: a checkpoint does not record it. nil: none.
+    public var dropPath: Float?
 
     public init(encoder: SMPEncoder = .resnet(.resnet34), encoderDepth: Int = 5, decoderChannels: [Int] = [256, 128, 64, 32, 16],
                 inputChannels: Int = 3, classes: Int = 1, decoderAttention: DecoderAttention? = nil,
-                decoderInterpolation: DecoderInterpolation = .nearest) {
+                decoderInterpolation: DecoderInterpolation = .nearest, dropPath: Float? = nil) {
         (self.encoder, self.encoderDepth, self.decoderChannels) = (encoder, encoderDepth, decoderChannels)
         (self.inputChannels, self.classes, self.decoderAttention) = (inputChannels, classes, decoderAttention)
-        self.decoderInterpolation = decoderInterpolation
+        (self.decoderInterpolation, self.dropPath) = (decoderInterpolation, dropPath)
     }
 
-    /// Decodes a configuration; files written before `decoderInterpolation` existed up-sample by nearest.
+    /// Decodes a configuration; files written before `decoderInterpolation` existed up-sample by nearest, and those
+    /// before `dropPath` have none.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(encoder: try c.decode(SMPEncoder.self, forKey: .encoder), encoderDepth: try c.decode(Int.self, forKey: .encoderDepth),
                   decoderChannels: try c.decode([Int].self, forKey: .decoderChannels), inputChannels: try c.decode(Int.self, forKey: .inputChannels),
                   classes: try c.decode(Int.self, forKey: .classes),
                   decoderAttention: try c.decodeIfPresent(DecoderAttention.self, forKey: .decoderAttention),
-                  decoderInterpolation: try c.decodeIfPresent(DecoderInterpolation.self, forKey: .decoderInterpolation) ?? .nearest)
+                  decoderInterpolation: try c.decodeIfPresent(DecoderInterpolation.self, forKey: .decoderInterpolation) ?? .nearest,
+                  dropPath: try c.decodeIfPresent(Float.self, forKey: .dropPath))
     }
 
     /// The largest width of a decoder block this project accepts (smp's defaults stay far below it).
@@ -68,6 +73,12 @@ public struct SMPUNetConfiguration: Hashable, Sendable, Codable {
         }
         guard (1...64).contains(inputChannels) else { throw .invalidConfiguration("\(inputChannels) input channels (1...64)") }
         guard (1...65536).contains(classes) else { throw .invalidConfiguration("\(classes) classes (1...65536)") }
+        if let dropPath {
+            guard encoder.hasDropPath || dropPath == 0 else {
+                throw .invalidConfiguration("drop path: the \(encoder.rawValue) encoder has no stochastic depth (smp's EfficientNets have)")
+            }
+            guard dropPath >= 0 && dropPath < 1 else { throw .invalidConfiguration("drop path \(dropPath): in [0, 1)") }
+        }
         if decoderAttention != nil {
             let widths = decoderChannels.indices.flatMap { i in [decoderInputs(i).input + decoderInputs(i).skip, decoderChannels[i]] }
             guard widths.allSatisfy({ $0 >= SCSEModule.reduction }) else {
@@ -92,6 +103,7 @@ extension SMPUNetConfiguration: CustomStringConvertible {
     public var description: String {
         "smp Unet(\(encoder.rawValue), depth \(encoderDepth), decoder \(decoderChannels.map(String.init).joined(separator: "-")), "
             + "\(decoderAttention.map { "\($0.rawValue) attention, " } ?? "")"
-            + "\(decoderInterpolation == .nearest ? "" : "\(decoderInterpolation.rawValue) up-sampling, ")\(inputChannels) -> \(classes) classes)"
+            + "\(decoderInterpolation == .nearest ? "" : "\(decoderInterpolation.rawValue) up-sampling, ")"
+            + "\(dropPath.map { $0 > 0 ? "drop path \($0), " : "" } ?? "")\(inputChannels) -> \(classes) classes)"
     }
 }

@@ -4,7 +4,8 @@ import Tensors
 extension SMPUNetEncoder {
     /// Initialises the encoder from the state dict of the network it comes from (ImageNet weights a user has: a
     /// torchvision or timm ResNet's `conv1.weight`, `bn1.*`, `layer1.0.conv1.weight`, ..., an efficientnet-pytorch
-    /// EfficientNet's `_conv_stem.weight`, `_blocks.0.*`, ...; the classifier, `fc.*` or `_fc.*`, is dropped), as smp does
+    /// EfficientNet's `_conv_stem.weight`, `_blocks.0.*`, ...; the classifier, `fc.*` or `_fc.*`, is dropped; keys under
+    /// another package's names are translated by `ownKey(pretrained:)`), as smp does
     /// for `encoder_weights`. For other than 3 input channels the stem's weight is adapted as smp's `patch_first_conv`
     /// does: summed over RGB for one channel, else channel `i` takes RGB channel `i mod 3`, scaled by `3 / C_in`.
     /// - Throws: `CheckpointError` for an unreadable file, `UNetError.incompatibleCheckpoint` naming the first key
@@ -16,28 +17,33 @@ extension SMPUNetEncoder {
     /// `loadPretrained(path:)` from a file's tensors (an `encoder.` prefix, as smp checkpoints have, is taken off);
     /// `path` labels errors.
     public func loadPretrained(_ tensors: [(key: String, tensor: StoredTensor)], path: String) throws(UNetError) {
-        var byKey: [String: StoredTensor] = [:]
+        var byKey: [String: StoredTensor] = [:], fileKeys: [String: String] = [:]
         for (key, tensor) in tensors {
-            let own = key.hasPrefix("encoder.") ? String(key.dropFirst("encoder.".count)) : key
+            let own = ownKey(pretrained: key.hasPrefix("encoder.") ? String(key.dropFirst("encoder.".count)) : key)
             if own.hasPrefix(classifierPrefix) { continue }
-            byKey[own] = tensor
+            (byKey[own], fileKeys[own]) = (tensor, key)
         }
         let parameters = namedParameters()
         let expected = Set(parameters.map(\.0))
         if let unexpected = byKey.keys.sorted().first(where: { !expected.contains($0) }) {
-            throw .incompatibleCheckpoint("\(path): \(CheckpointError.quote(unexpected)) is not a key of \(weightsDescription)")
+            let named = fileKeys[unexpected] ?? unexpected
+            throw .incompatibleCheckpoint("\(path): \(CheckpointError.quote(named)) is not a key of \(weightsDescription)")
         }
         for (key, parameter) in parameters {
             guard let stored = byKey[key] else {
                 throw .incompatibleCheckpoint("\(path): no '\(key)': not the weights of \(weightsDescription)")
             }
-            guard stored.isFinite else { throw .incompatibleCheckpoint("\(path): '\(key)' holds NaN or infinite values") }
+            let named = fileKeys[key] ?? key
+            guard stored.isFinite else {
+                throw .incompatibleCheckpoint("\(path): \(CheckpointError.quote(named)) holds NaN or infinite values")
+            }
             var value = stored.floatTensor()
             if key == stemKey, value.shape.count == 4, value.shape[1] == 3, parameter.value.shape[1] != 3 {
                 value = Self.adaptedStem(value, inputChannels: parameter.value.shape[1])
             }
             guard value.shape == parameter.value.shape else {
-                throw .incompatibleCheckpoint("\(path): '\(key)' is \(value.shape), \(weightsDescription) has \(parameter.value.shape)")
+                throw .incompatibleCheckpoint(
+                    "\(path): \(CheckpointError.quote(named)) is \(value.shape), \(weightsDescription) has \(parameter.value.shape)")
             }
             parameter.value = value
         }

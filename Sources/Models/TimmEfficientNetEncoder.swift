@@ -99,6 +99,9 @@ public final class TimmEfficientNetEncoder: Module {
     /// `conv_head` and `bn2`: in smp's state dict, never run.
     public let head: Conv2d
     public let bn2: BatchNorm2d
+    /// timm's `drop_path_rate` (smp's 0.2; 0: none): in training, block `i` of `n` (counted through the stages) with a
+    /// skip drops its residual branch for whole images at `rate · i / n` before the add (stochastic depth).
+    public let dropPathRate: Float
     public var isTraining = true
 
     public var namedChildren: [(String, any Module)] {
@@ -109,8 +112,8 @@ public final class TimmEfficientNetEncoder: Module {
         return children + [("conv_head", head), ("bn2", bn2)]
     }
 
-    public init(_ variant: Variant, inputChannels: Int, generator: inout SeededGenerator) {
-        self.variant = variant
+    public init(_ variant: Variant, inputChannels: Int, dropPathRate: Float = 0, generator: inout SeededGenerator) {
+        (self.variant, self.dropPathRate) = (variant, dropPathRate)
         stem = Conv2d(inputChannels: inputChannels, outputChannels: variant.stemChannels, kernelSize: 3, stride: 2, padding: 1, bias: false,
                       generator: &generator)
         bn1 = BatchNorm2d(numFeatures: variant.stemChannels)

@@ -199,6 +199,9 @@ struct ONNXGraphTranslation {
             return writer.node("Add", node.inputs.map(name), name: node.name, output: output)
         case .multiply:
             return writer.node("Mul", node.inputs.map(name), name: node.name, output: output)
+        case .dropout:
+            // The exported network is the eval-mode one, where dropout is the identity.
+            return output.map { writer.node("Identity", [x], name: node.name, output: $0) } ?? x
         case .globalAvgPool:
             return writer.node("GlobalAveragePool", [x], name: node.name, output: output)
         case .sigmoid:

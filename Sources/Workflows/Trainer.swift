@@ -387,6 +387,12 @@ public final class Trainer {
         guard Set(all).count == 1 else { throw TrainingError.replicasDiverged(step: step, checksums: all) }
     }
 
+    /// The seed of a new training network's dropout masks: the run's seed, mixed with the rank (each rank draws its own),
+    /// the step (a resumed run draws anew) and the networks made so far (one per batch shape).
+    private var dropoutSeed: UInt64 {
+        options.seed ^ (UInt64(group.rank) << 48) ^ (UInt64(step) << 16) ^ UInt64(trainingNetworks.count)
+    }
+
     /// The compiled training network for a batch shape (one per shape, kept).
     private func trainingNetwork(for shape: [Int]) throws -> CompiledUNet {
         if let network = trainingNetworks[shape] { return network }
@@ -397,7 +403,8 @@ public final class Trainer {
         let network = try CompiledUNet(model, inputShape: shape, precision: options.precision, training: true,
                                        recomputesConvolutions: options.recomputesConvolutions,
                                        synchronizedBatchNorm: options.synchronizedBatchNorm && group.worldSize > 1 ? group : nil,
-                                       deepSupervision: deepSupervision, addedHeads: addedHeads)
+                                       deepSupervision: deepSupervision, addedHeads: addedHeads,
+                                       randomSeed: dropoutSeed)
         trainingNetworks[shape] = network
         return network
     }

@@ -94,8 +94,10 @@ struct BenchCommand: ParsableCommand {
         var generator = SeededGenerator(seed: 0)
         let architecture: Architecture = switch arch {
         case .unet: .unet(.milesial(inputChannels: inChannels, classes: classes, bilinear: bilinear, baseWidth: base))
-        case .smpUNet: .smpUNet(SMPUNetConfiguration(encoder: encoder, inputChannels: inChannels, classes: classes,
-                                                       decoderAttention: decoderAttention))
+        case .smpUNet:
+            // smp builds its EfficientNets with stochastic depth 0.2, which PyTorch's training step runs too.
+            .smpUNet(SMPUNetConfiguration(encoder: encoder, inputChannels: inChannels, classes: classes, decoderAttention: decoderAttention,
+                                          dropPath: mode == .train && encoder.hasDropPath ? 0.2 : nil))
         case .basicUNet: .basicUNet(BasicUNetConfiguration(inputChannels: inChannels, classes: classes))
         case .monaiUNet: .monaiUNet(MONAIUNetConfiguration(inputChannels: inChannels, classes: classes))
         case .nnUNet: .plainConvUNet(.nnUNetDefault(stages: 6, inputChannels: inChannels, classes: classes))

@@ -60,9 +60,16 @@ struct TrainCommand: ParsableCommand {
     static let keepActivationsHelp = ArgumentHelp(
         "Keep every convolution output for backward even where keeping every map would take more than an eighth of this machine's memory (there, by default, the first convolution of each block and each up-sampling run again: 10-15% slower, about 12% less peak memory).")
     @OptionGroup var architecture: ArchitectureOptions
-    @Option(help: ArgumentHelp("smp-unet: initialise the encoder from a torchvision or timm ResNet file (ImageNet weights: "
-        + "conv1.weight, layer1.0.conv1.weight, ...); the default normalization then is ImageNet's mean and std.", valueName: "file"))
+    @Option(help: ArgumentHelp("smp-unet: initialise the encoder from the state dict of its network (ImageNet weights: "
+        + "a torchvision or timm ResNet's conv1.weight, layer1.0.conv1.weight, ...); the default normalization then is the "
+        + "weights' (ImageNet's mean and std; 0.5 and 0.5 for EfficientNet-Lite).", valueName: "file"))
     var encoderWeights: String?
+    @Option(help: ArgumentHelp("monai-unet, basic-unet: MONAI's dropout, each value of every block's map zeroed with this probability "
+        + "in training (MONAI's dropout=RATE; none by default). A model file records it; a PyTorch checkpoint does not.",
+        valueName: "rate")) var dropout: Float?
+    @Option(help: ArgumentHelp("smp-unet with an EfficientNet encoder: stochastic depth, block i of n dropping its residual branch for "
+        + "whole images at RATE·i/n in training (efficientnet-pytorch's drop_connect_rate, timm's drop_path_rate; default: smp's 0.2, "
+        + "or what a resumed run or a model file recorded; 0: none).", valueName: "rate")) var dropPath: Float?
     @Option(help: ArgumentHelp("smp-unet, nnunet: leave the encoder's weights alone for the first N steps (train the decoder "
         + "first), as requires_grad=False does in PyTorch.", valueName: "N")) var freezeEncoder = 0
     @Flag(inversion: .prefixedNo, help: ArgumentHelp("The loss also scores lower-resolution heads against the masks resized to their "
@@ -141,6 +148,12 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--encoder-weights starts a new model; --load and --resume start from a whole one")
         }
         if overwrite && resume != nil { throw ValidationError("--overwrite replaces a run; --resume continues one") }
+        if let dropout, !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout \(dropout): a rate in [0, 1)") }
+        if dropout != nil && resume != nil { throw ValidationError("--dropout: --resume continues with the run's own (its model file records it)") }
+        if let dropPath, !(dropPath >= 0 && dropPath < 1) { throw ValidationError("--drop-path \(dropPath): a rate in [0, 1)") }
+        if dropPath != nil && resume != nil {
+            throw ValidationError("--drop-path: --resume continues with the run's own (its model file records it)")
+        }
     }
 
     func run() throws {
@@ -234,7 +247,7 @@ struct TrainCommand: ParsableCommand {
 
         // 2. The model: new, loaded (fine-tuning, a different class count re-initialises the head), or resumed.
         var generator = SeededGenerator(seed: seed)
-        let model: any SegmentationModel
+        var model: any SegmentationModel
         if let loaded, resume == nil {
             model = try fineTuned(loaded, generator: &generator, progress)
         } else if let loaded {
@@ -242,14 +255,17 @@ struct TrainCommand: ParsableCommand {
         } else {
             model = try settings.architecture.makeModel(generator: &generator)
         }
+        if let rebuilt = try withRegularization(model, resumed: resume != nil, generator: &generator) { model = rebuilt }
         var normalization = Normalization(mean: settings.mean, std: settings.std, lower: settings.intensityMinimum,
                                           upper: settings.intensityMaximum)
         if let path = encoderWeights, let smp = model as? SMPUNet {
             try smp.encoder.loadPretrained(path: path)
             progress.message("encoder: \(smp.configuration.encoder.rawValue) weights from \(path)")
-            if settings.inputChannels == 3, mean == nil, std == nil {
-                (normalization.mean, normalization.std) = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
-                progress.message("normalization: ImageNet's mean and std (the encoder's weights expect them; --mean/--std to change)")
+            if mean == nil, std == nil {
+                let (m, s) = smp.encoder.pretrainedNormalization(inputChannels: settings.inputChannels)
+                (normalization.mean, normalization.std) = (m, s)
+                let list = { (values: [Float]) in values.map { "\(($0 * 1000).rounded() / 1000)" }.joined(separator: ",") }
+                progress.message("normalization: mean \(list(m)), std \(list(s)), as the encoder's weights expect (--mean/--std to change)")
             }
         }
         if freezeEncoder > 0 {
@@ -372,6 +388,26 @@ struct TrainCommand: ParsableCommand {
             + (o.minimumLearningRate > 0 ? " down to \(o.minimumLearningRate)" : "")
         return "optimizer: \(o.optimizer.rawValue) at \(o.learningRate)\(momentum), weight decay \(o.weightDecay), \(schedule), "
             + (o.gradientClipping.map { "gradient norm clipped at \($0)" } ?? "no clipping")
+    }
+
+    /// The model rebuilt with `--dropout` or `--drop-path` (smp's 0.2 for an EfficientNet encoder that records none,
+    /// unless resumed), its tensors copied; nil where nothing changes.
+    private func withRegularization(_ model: any SegmentationModel, resumed: Bool, generator: inout SeededGenerator) throws
+        -> (any SegmentationModel)?
+    {
+        var architecture = model.architecture
+        if let dropout {
+            do { architecture = try architecture.with(dropout: dropout) } catch { throw ValidationError("--dropout: \(error)") }
+        }
+        if case .smpUNet(let c) = architecture, c.encoder.hasDropPath, let rate = dropPath ?? (resumed || c.dropPath != nil ? nil : 0.2) {
+            architecture = try architecture.with(dropPath: rate)
+        } else if let dropPath {
+            do { architecture = try architecture.with(dropPath: dropPath) } catch { throw ValidationError("--drop-path: \(error)") }
+        }
+        guard architecture != model.architecture else { return nil }
+        let rebuilt = try architecture.makeModel(generator: &generator)
+        try rebuilt.load(model.stateDict(), strict: true)
+        return rebuilt
     }
 
     /// The loaded model, with its head re-initialised if --classes differs from its class count.

@@ -337,6 +337,39 @@ struct TrainCommandTests {
         #expect(mask.width == 37 && mask.height == 37)
     }
 
+    @Test("--dropout trains MONAI's networks with dropout, which the model file records; EfficientNet encoders train with smp's drop path 0.2 unless --drop-path says otherwise; either refused in one line where the network has none")
+    func regularization() throws {
+        let folder = try SyntheticData.temporaryFolder("unet-train-dropout")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (images, masks) = try SyntheticData.writeDiscs(to: folder, count: 4, size: 32)
+        let common = ["--images", images, "--masks", masks, "--in-channels", "1", "--scale", "1", "--steps", "2", "-b", "2", "-v", "0"]
+        func run(_ name: String, _ flags: [String]) throws -> ((status: Int32, output: String, error: String), Architecture?) {
+            let output = folder.appendingPathComponent(name).path
+            let result = try CommandRunner.unet(["train", "--output-dir", output] + flags + common)
+            return (result, result.status == 0 ? try ModelFile.load(path: output + "/last.safetensors").model.architecture : nil)
+        }
+        let (monai, monaiArchitecture) = try run("monai", ["--arch", "monai-unet", "--channels", "4,8,16", "--strides", "2,2", "--dropout", "0.2"])
+        #expect(monai.status == 0 && monai.error.contains("dropout 0.2"), "\(monai.error)")
+        guard case .monaiUNet(let c)? = monaiArchitecture else { Issue.record("\(String(describing: monaiArchitecture))"); return }
+        #expect(c.dropout == 0.2)
+        let smpFlags = ["--arch", "smp-unet", "--encoder", "timm-tf_efficientnet_lite0", "--encoder-depth", "2", "--decoder-channels", "16,8"]
+        let (lite, liteArchitecture) = try run("lite", smpFlags)
+        #expect(lite.status == 0 && lite.error.contains("drop path 0.2"), "\(lite.error)")
+        guard case .smpUNet(let d)? = liteArchitecture else { Issue.record("\(String(describing: liteArchitecture))"); return }
+        #expect(d.dropPath == 0.2)
+        let (off, offArchitecture) = try run("off", smpFlags + ["--drop-path", "0"])
+        #expect(off.status == 0 && !off.error.contains("drop path"), "\(off.error)")
+        guard case .smpUNet(let e)? = offArchitecture else { Issue.record("\(String(describing: offArchitecture))"); return }
+        #expect(e.dropPath == 0)
+        let resnet = try CommandRunner.unet(["train", "--arch", "smp-unet", "--encoder", "resnet18", "--drop-path", "0.1"] + common)
+        #expect(resnet.status != 0 && resnet.error.contains("--drop-path") && resnet.error.contains("no stochastic depth"), "\(resnet.error)")
+        let classic = try CommandRunner.unet(["train", "--dropout", "0.1"] + common)
+        #expect(classic.status != 0 && classic.error.contains("--dropout") && classic.error.contains("MONAI's UNet and BasicUNet have"),
+                "\(classic.error)")
+        let rate = try CommandRunner.unet(["train", "--arch", "monai-unet", "--dropout", "1"] + common)
+        #expect(rate.status != 0 && rate.error.contains("--dropout 1.0: a rate in [0, 1)"), "\(rate.error)")
+    }
+
     @Test("--act: a MONAI UNet with LeakyReLU trains, goes out as MONAI's .pth, and comes back only with --act, which a PReLU file contradicts")
     func monaiActivation() throws {
         let folder = try SyntheticData.temporaryFolder("unet-train-act")

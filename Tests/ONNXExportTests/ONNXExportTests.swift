@@ -155,6 +155,25 @@ struct ONNXExportTests {
         #expect(model.graph.node.filter { $0.opType == "Add" }.count == 3)  // features.3, .5 and .6
     }
 
+    /// The exported network is the eval-mode one: MONAI's dropout and an EfficientNet's drop path leave nothing in it.
+    @Test("a model trained with dropout or drop path exports as the same model without: the same nodes")
+    func dropout() throws {
+        var g = SeededGenerator(seed: 7)
+        var monai = MONAIUNetConfiguration(channels: [4, 8, 16], strides: [2, 2], residualUnits: 1, norm: .batch, inputChannels: 1, classes: 2)
+        var smp = SMPUNetConfiguration(encoder: .timmEfficientNet(.lite0), encoderDepth: 3, decoderChannels: [16, 8, 8], classes: 2)
+        for (plain, regularized) in [(Architecture.monaiUNet(monai), { monai.dropout = 0.3; return Architecture.monaiUNet(monai) }()),
+                                     (Architecture.smpUNet(smp), { smp.dropPath = 0.2; return Architecture.smpUNet(smp) }())] {
+            let (a, b) = (try plain.makeModel(generator: &g), try regularized.makeModel(generator: &g))
+            try b.load(a.stateDict(), strict: true)
+            let shape = [1, plain.inputChannels, 64, 64]
+            let nodes = try [a, b].map { model in
+                try ONNXExporter.export(model, metadata: [:], options: ONNXExportOptions(inputShape: shape)).0.graph.node.map(\.opType)
+            }
+            #expect(nodes[0] == nodes[1], "\(regularized)")
+            #expect(!nodes[1].contains("Dropout") && !nodes[1].contains("Identity"))
+        }
+    }
+
     @Test("--external-data: large weights leave the model for the data blob, at the offsets and lengths recorded")
     func externalData() throws {
         let loaded = try load("milesial_b2_c2.pth")
