@@ -3,7 +3,8 @@ import Tensors
 
 /// An SE-ResNet or SE-ResNeXt of Cadene's pretrainedmodels without its classifier, as segmentation_models_pytorch's
 /// `SENetEncoder` holds it (smp 0.6.0): `layer0` (a 7x7 stride-2 convolution to 64 channels + batch norm + ReLU, then a
-/// 3x3 stride-2 max-pool without padding in ceil mode) and four layers of `SEResNetBlock`s, the first block of layers
+/// 3x3 stride-2 max-pool without padding in ceil mode) and four layers of `ResNetBlock` bottlenecks with
+/// squeeze-and-excitation (an SE-ResNet's strided first, an SE-ResNeXt's 3x3 in 32 groups), the first block of layers
 /// 2-4 with stride 2. Its state dict is pretrainedmodels' (`layer0.conv1.weight`, `layer1.0.se_module.fc1.weight`,
 /// ...), which is also what an ImageNet weights file holds (with `last_linear.*`, which smp drops).
 ///
@@ -18,6 +19,9 @@ public final class SENetEncoder: Module {
 
         /// Whether the blocks are SE-ResNeXt's (32 groups in the 3x3).
         public var grouped: Bool { self == .seResNeXt50 || self == .seResNeXt101 }
+        /// The 3x3 convolutions' groups and the width of each (torchvision's `groups` and `width_per_group`): 32 of 4
+        /// for an SE-ResNeXt 32x4d, 1 of 64 for an SE-ResNet.
+        public var grouping: (groups: Int, widthPerGroup: Int) { grouped ? (32, 4) : (1, 64) }
         /// Blocks per layer.
         public var layers: [Int] {
             switch self {
@@ -34,7 +38,7 @@ public final class SENetEncoder: Module {
     /// `layer0.conv1` and `layer0.bn1`.
     public let stem: (Conv2d, BatchNorm2d)
     /// `layer1` ... `layer4`.
-    public let layers: [[SEResNetBlock]]
+    public let layers: [[ResNetBlock]]
     public var isTraining = true
 
     public var namedChildren: [(String, any Module)] {
@@ -52,8 +56,9 @@ public final class SENetEncoder: Module {
         var width = 64
         layers = variant.layers.enumerated().map { i, count in
             (0..<count).map { b in
-                let block = SEResNetBlock(grouped: variant.grouped, inputChannels: width, planes: 64 << i, stride: i > 0 && b == 0 ? 2 : 1,
-                                          generator: &generator)
+                let block = ResNetBlock(.bottleneck, inputChannels: width, planes: 64 << i, stride: i > 0 && b == 0 ? 2 : 1,
+                                        groups: variant.grouping.groups, widthPerGroup: variant.grouping.widthPerGroup,
+                                        stridesFirst: !variant.grouped, excites: true, generator: &generator)
                 width = 256 << i
                 return block
             }

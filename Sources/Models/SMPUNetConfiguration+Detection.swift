@@ -100,7 +100,8 @@ extension SMPUNetConfiguration {
         let grouped = conv2.count == 4 && conv2[1] > 0 && conv2[0] / conv2[1] == 32
         let blocks = layerBlockCounts(shapes: shapes)
         let match = SENetEncoder.Variant.allCases.first { v in
-            v.grouped == grouped && conv2.first == SEResNetBlock.width(planes: 64, grouped: grouped)
+            v.grouped == grouped
+                && conv2.first == ResNetBlock.bottleneckWidth(planes: 64, groups: v.grouping.groups, widthPerGroup: v.grouping.widthPerGroup)
                 && zip(v.layers, blocks).allSatisfy { $1 == nil || $0 == $1 }
         }
         guard let match else {

@@ -44,9 +44,11 @@ extension SMPUNetConfiguration {
             var width = 64
             for (i, count) in encoder.layers.enumerated() {
                 let (planes, output) = (64 << i, 256 << i)
-                let (inner, squeezed) = (SEResNetBlock.width(planes: planes, grouped: encoder.grouped), output / SEResNetBlock.reduction)
+                let (groups, widthPerGroup) = encoder.grouping
+                let inner = ResNetBlock.bottleneckWidth(planes: planes, groups: groups, widthPerGroup: widthPerGroup)
+                let squeezed = output / ResNetBlock.reduction
                 for b in 0..<count {
-                    total += conv(width, inner, 1) + conv(inner, inner, 3, groups: encoder.grouped ? 32 : 1) + conv(inner, output, 1)
+                    total += conv(width, inner, 1) + conv(inner, inner, 3, groups: groups) + conv(inner, output, 1)
                         + 2 * norm(inner) + norm(output) + conv(output, squeezed, 1) + Double(squeezed) + conv(squeezed, output, 1) + Double(output)
                     if b == 0 { total += conv(width, output, 1) + norm(output) }
                     width = output
