@@ -76,6 +76,10 @@ public enum SMPEncoder: Hashable, Sendable, CaseIterable, RawRepresentable, Coda
         }
     }
 
+    /// The stochastic depth smp builds the encoder with (`drop_connect_rate`, `drop_path_rate`): 0.2 where it has
+    /// any, else nil.
+    public var smpDropPath: Float? { hasDropPath ? 0.2 : nil }
+
     /// A randomly initialised encoder; `dropPathRate` for those with stochastic depth (`hasDropPath`).
     public func module(inputChannels: Int, dropPathRate: Float = 0, generator: inout SeededGenerator) -> any SMPUNetEncoder {
         switch self {

@@ -17,23 +17,22 @@ extension SMPUNetEncoder {
     /// `loadPretrained(path:)` from a file's tensors (an `encoder.` prefix, as smp checkpoints have, is taken off);
     /// `path` labels errors.
     public func loadPretrained(_ tensors: [(key: String, tensor: StoredTensor)], path: String) throws(UNetError) {
-        var byKey: [String: StoredTensor] = [:], fileKeys: [String: String] = [:]
+        // The encoder's key → the file's key (for messages) and its tensor.
+        var byKey: [String: (named: String, tensor: StoredTensor)] = [:]
         for (key, tensor) in tensors {
             let own = ownKey(pretrained: key.hasPrefix("encoder.") ? String(key.dropFirst("encoder.".count)) : key)
             if own.hasPrefix(classifierPrefix) { continue }
-            (byKey[own], fileKeys[own]) = (tensor, key)
+            byKey[own] = (key, tensor)
         }
         let parameters = namedParameters()
         let expected = Set(parameters.map(\.0))
-        if let unexpected = byKey.keys.sorted().first(where: { !expected.contains($0) }) {
-            let named = fileKeys[unexpected] ?? unexpected
-            throw .incompatibleCheckpoint("\(path): \(CheckpointError.quote(named)) is not a key of \(weightsDescription)")
+        if let unexpected = byKey.filter({ !expected.contains($0.key) }).min(by: { $0.key < $1.key }) {
+            throw .incompatibleCheckpoint("\(path): \(CheckpointError.quote(unexpected.value.named)) is not a key of \(weightsDescription)")
         }
         for (key, parameter) in parameters {
-            guard let stored = byKey[key] else {
+            guard let (named, stored) = byKey[key] else {
                 throw .incompatibleCheckpoint("\(path): no '\(key)': not the weights of \(weightsDescription)")
             }
-            let named = fileKeys[key] ?? key
             guard stored.isFinite else {
                 throw .incompatibleCheckpoint("\(path): \(CheckpointError.quote(named)) holds NaN or infinite values")
             }

@@ -97,7 +97,7 @@ struct BenchCommand: ParsableCommand {
         case .smpUNet:
             // smp builds its EfficientNets with stochastic depth 0.2, which PyTorch's training step runs too.
             .smpUNet(SMPUNetConfiguration(encoder: encoder, inputChannels: inChannels, classes: classes, decoderAttention: decoderAttention,
-                                          dropPath: mode == .train && encoder.hasDropPath ? 0.2 : nil))
+                                          dropPath: mode == .train ? encoder.smpDropPath : nil))
         case .basicUNet: .basicUNet(BasicUNetConfiguration(inputChannels: inChannels, classes: classes))
         case .monaiUNet: .monaiUNet(MONAIUNetConfiguration(inputChannels: inChannels, classes: classes))
         case .nnUNet: .plainConvUNet(.nnUNetDefault(stages: 6, inputChannels: inChannels, classes: classes))

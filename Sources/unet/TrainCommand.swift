@@ -399,10 +399,12 @@ struct TrainCommand: ParsableCommand {
         if let dropout {
             do { architecture = try architecture.with(dropout: dropout) } catch { throw ValidationError("--dropout: \(error)") }
         }
-        if case .smpUNet(let c) = architecture, c.encoder.hasDropPath, let rate = dropPath ?? (resumed || c.dropPath != nil ? nil : 0.2) {
-            architecture = try architecture.with(dropPath: rate)
-        } else if let dropPath {
-            do { architecture = try architecture.with(dropPath: dropPath) } catch { throw ValidationError("--drop-path: \(error)") }
+        var smpDefault: Float? {
+            guard !resumed, case .smpUNet(let c) = architecture, c.dropPath == nil else { return nil }
+            return c.encoder.smpDropPath
+        }
+        if let rate = dropPath ?? smpDefault {
+            do { architecture = try architecture.with(dropPath: rate) } catch { throw ValidationError("--drop-path: \(error)") }
         }
         guard architecture != model.architecture else { return nil }
         let rebuilt = try architecture.makeModel(generator: &generator)

@@ -11,11 +11,17 @@ import Testing
 /// normalization those weights expect.
 @Suite("smp encoders from pretrained weights")
 struct SMPUNetEncoderPretrainedTests {
-    /// The tensors of a torchvision ResNet file: the encoder's keys and the classifier smp drops.
+    /// The tensors of an ImageNet weights file of `encoder`'s network: the encoder's keys and a 1000-class classifier
+    /// on `features` channels under `classifier` (`fc.`, ...), which smp drops.
+    static func weightsFile(_ encoder: any Module, classifier: String, features: Int) -> [(key: String, tensor: StoredTensor)] {
+        let weight = Tensor(shape: [1000, features]) { Float($0 % 7) * 0.01 }
+        return ModelFile.storedTensors(of: encoder)
+            + [(classifier + "weight", StoredTensor(weight)), (classifier + "bias", StoredTensor(Tensor(shape: [1000])))]
+    }
+
+    /// The tensors of a torchvision ResNet file.
     static func torchvisionFile(_ encoder: ResNetEncoder) -> [(key: String, tensor: StoredTensor)] {
-        let fc = Tensor(shape: [1000, encoder.variant.featureChannels.last!]) { Float($0 % 7) * 0.01 }
-        return encoder.namedParameters().map { ($0.0, $0.1.isInteger ? StoredTensor(int64: $0.1.value) : StoredTensor($0.1.value)) }
-            + [("fc.weight", StoredTensor(fc)), ("fc.bias", StoredTensor(Tensor(shape: [1000])))]
+        weightsFile(encoder, classifier: "fc.", features: encoder.variant.featureChannels.last!)
     }
 
     @Test("every tensor is taken, the classifier dropped, an smp encoder. prefix taken off")
@@ -61,8 +67,7 @@ struct SMPUNetEncoderPretrainedTests {
     func efficientNet() throws {
         var g1 = SeededGenerator(seed: 1), g2 = SeededGenerator(seed: 2)
         let source = EfficientNetEncoder(.b0, inputChannels: 3, generator: &g1)
-        let file = source.namedParameters().map { ($0.0, $0.1.isInteger ? StoredTensor(int64: $0.1.value) : StoredTensor($0.1.value)) }
-            + [("_fc.weight", StoredTensor(Tensor(shape: [1000, 1280]))), ("_fc.bias", StoredTensor(Tensor(shape: [1000])))]
+        let file = Self.weightsFile(source, classifier: "_fc.", features: 1280)
         let target = EfficientNetEncoder(.b0, inputChannels: 1, generator: &g2)
         try target.loadPretrained(file, path: "efficientnet-b0.pth")
         for ((key, a), (_, b)) in zip(source.namedParameters(), target.namedParameters()) where key != "_conv_stem.weight" {
@@ -83,8 +88,7 @@ struct SMPUNetEncoderPretrainedTests {
     func mobileNetV2() throws {
         var g1 = SeededGenerator(seed: 1), g2 = SeededGenerator(seed: 2)
         let source = MobileNetV2Encoder(inputChannels: 3, generator: &g1)
-        let file = source.namedParameters().map { ($0.0, $0.1.isInteger ? StoredTensor(int64: $0.1.value) : StoredTensor($0.1.value)) }
-            + [("classifier.1.weight", StoredTensor(Tensor(shape: [1000, 1280]))), ("classifier.1.bias", StoredTensor(Tensor(shape: [1000])))]
+        let file = Self.weightsFile(source, classifier: "classifier.1.", features: 1280)
         let target = MobileNetV2Encoder(inputChannels: 2, generator: &g2)
         try target.loadPretrained(file, path: "mobilenet_v2.pth")
         for ((key, a), (_, b)) in zip(source.namedParameters(), target.namedParameters()) where key != "features.0.0.weight" {
@@ -107,8 +111,7 @@ struct SMPUNetEncoderPretrainedTests {
         var g1 = SeededGenerator(seed: 1), g2 = SeededGenerator(seed: 2)
         let source = TimmEfficientNetEncoder(.b0, inputChannels: 3, generator: &g1)
         func file(_ encoder: TimmEfficientNetEncoder) -> [(key: String, tensor: StoredTensor)] {
-            encoder.namedParameters().map { ($0.0, $0.1.isInteger ? StoredTensor(int64: $0.1.value) : StoredTensor($0.1.value)) }
-                + [("classifier.weight", StoredTensor(Tensor(shape: [1000, 1280]))), ("classifier.bias", StoredTensor(Tensor(shape: [1000])))]
+            Self.weightsFile(encoder, classifier: "classifier.", features: 1280)
         }
         let target = TimmEfficientNetEncoder(.b0, inputChannels: 3, generator: &g2)
         try target.loadPretrained(file(source), path: "efficientnet_b0.pth")
@@ -127,8 +130,7 @@ struct SMPUNetEncoderPretrainedTests {
     func seNet() throws {
         var g1 = SeededGenerator(seed: 1), g2 = SeededGenerator(seed: 2)
         func file(_ encoder: SENetEncoder) -> [(key: String, tensor: StoredTensor)] {
-            encoder.namedParameters().map { ($0.0, $0.1.isInteger ? StoredTensor(int64: $0.1.value) : StoredTensor($0.1.value)) }
-                + [("last_linear.weight", StoredTensor(Tensor(shape: [1000, 2048]))), ("last_linear.bias", StoredTensor(Tensor(shape: [1000])))]
+            Self.weightsFile(encoder, classifier: "last_linear.", features: 2048)
         }
         let source = SENetEncoder(.seResNeXt50, inputChannels: 3, generator: &g1)
         let target = SENetEncoder(.seResNeXt50, inputChannels: 3, generator: &g2)
