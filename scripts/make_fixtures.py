@@ -1043,6 +1043,31 @@ def smp_drop_path_cases():
         json.dump(out, f, indent=0)
 
 
+def upsampled_convolution_cases():
+    """graph/upsampled_conv2d.safetensors: an smp decoder block's pattern in eval mode, a nearest 2x up-sampling `u` of
+    ReLU(x) read by 3x3 convolutions (padding 1) and nothing else: `a` = ReLU(BatchNorm(conv(cat(u, s)))) with `s` a
+    bilinear up-sampling of x (the skip's place), `c` = conv(u) with a bias; y = cat(a, c). Its parameters under the
+    names the test reads (`a.weight`, `bn.*`, `c.weight`, `c.bias`)."""
+    torch.manual_seed(60)
+    x = torch.randn(2, 4, 7, 9)
+    a = nn.Conv2d(8, 16, 3, padding=1, bias=False)
+    bn = nn.BatchNorm2d(16)
+    c = nn.Conv2d(4, 6, 3, padding=1)
+    with torch.no_grad():
+        bn.weight.copy_(torch.rand(16) + 0.5)
+        bn.bias.copy_(torch.randn(16))
+        bn.running_mean.copy_(torch.randn(16) * 0.1)
+        bn.running_var.copy_(torch.rand(16) + 0.5)
+    bn.eval()
+    with torch.no_grad():
+        u = F.interpolate(torch.relu(x), scale_factor=2, mode="nearest")
+        skip = F.interpolate(x, size=(14, 18), mode="bilinear", align_corners=False)
+        y = torch.cat([torch.relu(bn(a(torch.cat([u, skip], 1)))), c(u)], 1)
+    tensors = {"x": x, "y": y, "a.weight": a.weight, "c.weight": c.weight, "c.bias": c.bias}
+    tensors.update({"bn." + k: v for k, v in bn.state_dict().items()})
+    save("graph", "upsampled_conv2d", {k: v.detach().clone() for k, v in tensors.items()})
+
+
 EFFICIENTNET_PACKAGE_NAMES = [  # efficientnet_lite_pytorch's model name → timm's, whose weights are the same network's
     ("efficientnet-lite0", "tf_efficientnet_lite0"),
     ("efficientnet-b0", "tf_efficientnet_b0"),
@@ -1713,6 +1738,7 @@ CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cas
              smp_mobilenet=[smp_mobilenet_cases, mobilenet_op_cases], smp_timm_efficientnet=[smp_timm_efficientnet_cases],
              smp_senet=[smp_senet_cases], efficientnet_package_names=[efficientnet_package_name_cases],
              monai_dropout=[monai_dropout_cases], smp_drop_path=[smp_drop_path_cases],
+             upsampled_convolution=[upsampled_convolution_cases],
              classic_deep_supervision=[classic_deep_supervision_cases],
              normalization=[nnunet_normalization_cases], nonzero_crop=[nnunet_nonzero_crop_cases],
              tensorboard=[tensorboard_cases])

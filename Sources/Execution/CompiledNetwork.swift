@@ -78,6 +78,13 @@ public final class CompiledNetwork {
         if !training && passes.contains(.fuseResidualAdds) { g = g.fusingResidualAdds() }
         if passes.contains(.fuseActivations) { g = g.fusingActivations(training: training) }
         if passes.contains(.splitConcat) { g = g.splittingConcatenations() }
+        // After the split, which leaves the up-sampled map's part of a decoder's convolution on its own. Calibration
+        // observes the convolutions as they were, the names an int8 table keeps; each phase reads its convolution's range.
+        var quantization = quantization
+        if !training && observingConvolutionInputs == nil && passes.contains(.upsampledAsPhases) {
+            g = g.rewritingUpsampledConvolutions()
+            quantization = quantization?.readingUpsampledPhases(of: g)
+        }
         let (regions, regionPrecisions) = PrecisionRegions.apply(
             to: g, precision: precision, training: training, enabled: passes.contains(.precisionRegions),
             winogradScratchLimit: winogradScratchLimit)

@@ -371,6 +371,11 @@ final class Conv2dKernel: NodeKernel {
             fits = shape.count == 4 && shape[0] == a.outputChannels && shape[1] >= columns && Array(shape[2...]) == a.kernel
                 && (a.weightInputChannels != nil || shape[1] == columns)
             needed = "(\(a.outputChannels), \(columns), \(a.kernel[0]), \(a.kernel[1]))"
+        case .upsampledAsPhase:
+            let columns = a.weightInputChannels.map { $0.upperBound } ?? inputChannels
+            fits = shape.count == 4 && shape[0] == a.outputChannels && shape[1] >= columns && Array(shape[2...]) == [3, 3]
+                && (a.weightInputChannels != nil || shape[1] == columns)
+            needed = "(\(a.outputChannels), \(columns), 3, 3)"
         case .transposedAsPointwise(let k, let outputChannels):
             fits = shape == [inputChannels, outputChannels, k, k]
             needed = "(\(inputChannels), \(outputChannels), \(k), \(k))"
@@ -423,6 +428,8 @@ final class Conv2dKernel: NodeKernel {
             w = Self.subpixelWeight(w, outputChannels: cout, phases: [(0, 0), (0, 1), (1, 0), (1, 1)], kernel: (2, 2))
         case .transposedAsPhase(let row, let column, let cout):
             w = Self.subpixelWeight(w, outputChannels: cout, phases: [(row, column)], kernel: (1 + row, 1 + column))
+        case .upsampledAsPhase(let row, let column):
+            w = Self.upsampledPhaseWeight(w, row: row, column: column)
         }
         if let scale = folded {
             // Row `r` (an output channel) becomes channel `r % C` of the batch norm's `C` (`Graph.convolutions(behind:consumers:)`).
@@ -462,7 +469,7 @@ final class Conv2dKernel: NodeKernel {
     /// positions of a transposed convolution's block.
     private static func repeats(_ a: Conv2dAttributes) -> Int {
         switch a.weightSource {
-        case .conv2d, .transposedAsPhase: 1
+        case .conv2d, .transposedAsPhase, .upsampledAsPhase: 1
         case .transposedAsPointwise(let k, _): k * k
         case .transposedAsSubpixel: 4
         }
@@ -505,7 +512,28 @@ final class Conv2dKernel: NodeKernel {
         case .transposedAsPointwise: [weightShape[0], 1, 1]
         case .transposedAsSubpixel: [weightShape[0], 2, 2]
         case .transposedAsPhase(let row, let column, _): [weightShape[0], 1 + row, 1 + column]
+        case .upsampledAsPhase: [weightShape[1], 2, 2]
         }
+    }
+
+    /// The 2x2 weight `Wp[o, c, dy, dx]` of phase `(row, column)` of a 3x3 convolution `W[o, c, ty, tx]` reading a
+    /// nearest 2x up-sampling (`Conv2dAttributes.WeightSource.upsampledAsPhase`): output row `2m + row` reads up-sampled
+    /// rows `2m + row − 1 ... 2m + row + 1`, which are input rows `m − 1 + dy` (phase 0: taps {0} and {1, 2}) or
+    /// `m + dy` (phase 1: taps {0, 1} and {2}); the taps on one input pixel add up.
+    private static func upsampledPhaseWeight(_ w: Tensor, row: Int, column: Int) -> Tensor {
+        let (cout, cin) = (w.shape[0], w.shape[1])
+        func taps(_ phase: Int, _ d: Int) -> ClosedRange<Int> { phase == 0 ? (d == 0 ? 0...0 : 1...2) : (d == 0 ? 0...1 : 2...2) }
+        var result = Tensor(shape: [cout, cin, 2, 2])
+        result.withUnsafeMutableBufferPointer { target in
+            w.withUnsafeBufferPointer { s in
+                for oc in 0..<(cout * cin) { for dy in 0..<2 { for dx in 0..<2 {
+                    var sum: Float = 0
+                    for ty in taps(row, dy) { for tx in taps(column, dx) { sum += s[(oc * 3 + ty) * 3 + tx] } }
+                    target[(oc * 2 + dy) * 2 + dx] = sum
+                } } }
+            }
+        }
+        return result
     }
 
     /// The weight `W2[p·C_out + o, c, dy, dx]` of a kernel-3 stride-2 transposed convolution's `W[c, o, ty, tx]` for the
@@ -783,6 +811,8 @@ final class Conv2dKernel: NodeKernel {
             }
         case .transposedAsSubpixel, .transposedAsPhase:
             throw CompilationError("\(name): a transposed convolution read as 2x2 or phase convolutions is for inference only")
+        case .upsampledAsPhase:
+            throw CompilationError("\(name): a convolution of an up-sampled map read as phase convolutions is for inference only")
         }
         return steps
     }

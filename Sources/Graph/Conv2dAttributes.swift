@@ -5,7 +5,7 @@
 /// Passes add what PyTorch's module does not have: the slice of the weight's input channels this convolution
 /// multiplies (a decoder's first convolution split over its concatenated inputs), accumulation into a partial
 /// sum (the second input), a fused activation, an eval-mode batch norm folded in, and the weight's source
-/// (a transposed convolution's weight rearranged into a 1x1 one).
+/// (a transposed convolution's weight rearranged into a 1x1 one, an up-sampled map's convolution read as phases).
 public struct Conv2dAttributes: Hashable, Sendable {
     public var weight: String
     public var bias: String?
@@ -52,6 +52,13 @@ public struct Conv2dAttributes: Hashable, Sendable {
         /// and `b` at the right, the taps of `transposedAsSubpixel`'s rows `(2·a + b)·C_out...` that are not 0; an
         /// interleave puts the four phases in place. Inference only.
         case transposedAsPhase(row: Int, column: Int, outputChannels: Int)
+        /// A `Conv2d` weight `(C_out, C_in, 3, 3)` of a stride-1 convolution padded by 1 that reads a nearest 2x
+        /// up-sampling, read for the output pixels `(2m + a, 2n + b)` as a 2x2 weight over the map before the
+        /// up-sampling: the taps that land on the same input pixel summed, `Wp[o, c, dy, dx] = Σ W[o, c, ty, tx]` over
+        /// `ty` in `T(a, dy)` and `tx` in `T(b, dx)`, where `T(0, 0) = {0}`, `T(0, 1) = {1, 2}`, `T(1, 0) = {0, 1}`,
+        /// `T(1, 1) = {2}`, of a convolution padded by `1 − a` at the top, `a` at the bottom, `1 − b` at the left and `b`
+        /// at the right; an interleave puts the four phases in place. Inference only.
+        case upsampledAsPhase(row: Int, column: Int)
     }
 
     /// Whether the convolution can multiply a slice of its weight's input channels (`weightInputChannels`, as
@@ -59,7 +66,7 @@ public struct Conv2dAttributes: Hashable, Sendable {
     /// (inference); not one read as 1x1, whose training gradient is rearranged for the whole weight.
     public var splitsOverInputChannels: Bool {
         switch weightSource {
-        case .conv2d, .transposedAsSubpixel, .transposedAsPhase: true
+        case .conv2d, .transposedAsSubpixel, .transposedAsPhase, .upsampledAsPhase: true
         case .transposedAsPointwise: false
         }
     }

@@ -19,6 +19,10 @@ public enum Pass: String, CaseIterable, Sendable, Comparable {
     /// A convolution of a concatenation split into one convolution per input, each adding into the same output:
     /// no concatenated copy (`Graph.splittingConcatenations()`).
     case splitConcat = "split-concat"
+    /// Inference (not calibration): a 3x3 convolution of a nearest 2x up-sampling as four 2x2 convolutions of the map
+    /// before it, one per output phase, and an interleave: 4 multiply-adds per pixel and input channel instead of 9
+    /// (`Graph.rewritingUpsampledConvolutions()`); in an int8 network each phase takes its convolution's range.
+    case upsampledAsPhases = "upsampled-as-phases"
     /// A transposed convolution with kernel = stride as a 1x1 convolution and a depth-to-space reorder, which
     /// oneDNN runs several times faster than its deconvolution; in inference, one of kernel 3 and stride 2 that
     /// doubles the size as a 2x2 convolution and a depth-to-space reorder, or in fp32 with 16 or more output channels

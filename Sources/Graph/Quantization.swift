@@ -6,7 +6,8 @@
 /// magnitude of that channel, runs oneDNN's int8 kernel and writes float32, so every other op and every
 /// unlisted convolution (the first, which reads the image, and the last, which writes the logits) stays in floating
 /// point: float32, or bf16 where the CPU has native bf16 kernels (the compiled network's precision pass).
-/// Convolutions are named as in the compiled graph after the passes (`Graph.Node.name`).
+/// Convolutions are named as in the compiled graph after the passes (`Graph.Node.name`), before `upsampled-as-phases`:
+/// its phase convolutions read their convolution's entry (`readingUpsampledPhases(of:)`).
 public struct Quantization: Codable, Equatable, Sendable {
     /// The range of one convolution's input.
     public struct InputRange: Codable, Equatable, Sendable {
@@ -53,5 +54,21 @@ public struct Quantization: Codable, Equatable, Sendable {
             }
         }
         return nil
+    }
+
+    /// The table for `graph`, whose 3x3 convolutions of up-sampled maps run as phase convolutions
+    /// (`Graph.rewritingUpsampledConvolutions()`): each phase reads the range the table holds for its convolution, under
+    /// the phase's name, but for phases of the network's input (the image, which convolutions read in floating point).
+    /// Tables keep the convolutions' own names, which calibration observes.
+    public func readingUpsampledPhases(of graph: Graph) -> Quantization {
+        let phases = Dictionary(graph.nodes.map { ($0.name, $0.inputs[0]) }, uniquingKeysWith: { first, _ in first })
+        var table = self
+        for (name, range) in inputs {
+            guard let input = phases[Graph.upsampledPhaseName(name, row: 0, column: 0)] else { continue }
+            table.inputs[name] = nil
+            guard input != graph.input else { continue }
+            for (row, column) in [(0, 0), (0, 1), (1, 0), (1, 1)] { table.inputs[Graph.upsampledPhaseName(name, row: row, column: column)] = range }
+        }
+        return table
     }
 }

@@ -269,4 +269,45 @@ struct GraphPassTests {
         let graph = b.graph(output: sum)
         #expect(graph.fusingActivations(training: true).nodes.count == 3, "the convolution's output is also read by the add")
     }
+
+    @Test("a 3x3 convolution of a nearest 2x up-sampling becomes four 2x2 phase convolutions of the map before it (padded 1 − a above, a below, 1 − b left, b right) and an interleave; not for another size, bilinear, another kernel, or a map something else reads")
+    func upsampledAsPhases() throws {
+        func graph(size: [Int] = [10, 14], mode: UpsampleAttributes.Mode = .nearest, kernel: Int = 3, alsoPooled: Bool = false) throws -> Graph {
+            let b = GraphBuilder(inputShape: [1, 8, 5, 7])
+            let up = try b.upsample(b.input, size: size, mode: mode, name: "up")
+            var y = try b.conv2d(up, Conv2dAttributes(weight: "w", bias: "b", outputChannels: 4, kernel: kernel, padding: kernel / 2), name: "conv")
+            if alsoPooled { y = try b.concat([y, try b.maxPool(up, PoolAttributes(kernel: 1, stride: 1), name: "pool")], name: "cat") }
+            return b.graph(output: y)
+        }
+        let rewritten = try graph().rewritingUpsampledConvolutions()
+        let expected: [Op] = [(0, 0), (0, 1), (1, 0), (1, 1)].map { row, column in
+            var a = Conv2dAttributes(weight: "w", bias: "b", outputChannels: 4, kernel: [2, 2], stride: [1, 1],
+                                     padding: [1 - row, row, 1 - column, column], dilation: [1, 1], groups: 1)
+            a.weightSource = .upsampledAsPhase(row: row, column: column)
+            return .conv2d(a)
+        } + [.interleave(block: 2)]
+        #expect(rewritten.nodes.map(\.op) == expected)
+        #expect(rewritten.nodes.dropLast().allSatisfy { rewritten.shape($0.output) == [1, 4, 5, 7] && $0.inputs == [rewritten.input] })
+        #expect(rewritten.shape(rewritten.output) == [1, 4, 10, 14] && rewritten.levels[rewritten.output.id] == -1)
+        for (label, unchanged) in [("another size", try graph(size: [11, 14])), ("bilinear", try graph(mode: .bilinear(alignCorners: false))),
+                                   ("1x1", try graph(kernel: 1)), ("read by a pool too", try graph(alsoPooled: true))] {
+            #expect(unchanged.rewritingUpsampledConvolutions().nodes.map(\.op) == unchanged.nodes.map(\.op), "\(label)")
+        }
+    }
+
+    @Test("an int8 table's range for a convolution read as phases goes to each phase, but for phases of the network's input (the image)")
+    func int8TableForPhases() throws {
+        let b = GraphBuilder(inputShape: [1, 8, 5, 7])
+        let ofImage = try b.conv2d(try b.upsample(b.input, scale: 2, mode: .nearest, name: "up1"),
+                                   Conv2dAttributes(weight: "w1", outputChannels: 8, kernel: 3, padding: 1), name: "first")
+        let ofMap = try b.conv2d(try b.upsample(try b.relu(b.input, name: "relu"), scale: 2, mode: .nearest, name: "up2"),
+                                 Conv2dAttributes(weight: "w2", outputChannels: 8, kernel: 3, padding: 1), name: "second")
+        let graph = b.graph(output: try b.add(ofImage, ofMap, name: "sum")).rewritingUpsampledConvolutions()
+        let (image, map) = (Quantization.InputRange(limit: 1, signed: true), Quantization.InputRange(limit: 2, signed: false))
+        let other = Quantization.InputRange(limit: 3, signed: true)
+        let table = Quantization(rule: "max", images: 1, inputs: ["first": image, "second": map, "elsewhere": other])
+        let read = table.readingUpsampledPhases(of: graph)
+        #expect(read.inputs == ["second.phase00": map, "second.phase01": map, "second.phase10": map, "second.phase11": map, "elsewhere": other])
+        #expect((read.rule, read.images) == ("max", 1))
+    }
 }
