@@ -19,15 +19,17 @@ import Graph
 /// channels-last batch norm for multiples of 4 is a vector kernel, 2 to 6 times faster than its NCHW one. A grouped
 /// convolution whose groups split the blocks (ResNeXt's 32 groups of 4 channels) runs channels-last too.
 /// Switched off: NCHW everywhere. An int8 network runs channels-last (but for the convolutions of the image on AVX2):
-/// oneDNN 2.6's int8 convolutions take NHWC only (on AVX2 and AVX-512 alike).
+/// oneDNN 2.6's int8 convolutions take NHWC only (on AVX2 and AVX-512 alike). So does an inference network with
+/// depthwise convolutions on AVX-512 (the mobile encoders: `runsChannelsLast`).
 enum LayoutChoice {
     /// The graph with the conversions between layouts, each value's precision (the conversions keep their input's)
     /// and each value's layout.
-    static func apply(to graph: Graph, precisions: [Precision], enabled: Bool, int8: Bool = false)
+    static func apply(to graph: Graph, precisions: [Precision], enabled: Bool, training: Bool, int8: Bool = false)
         -> (graph: Graph, precisions: [Precision], formats: [FormatTag])
     {
         guard enabled else { return (graph, precisions, Array(repeating: .abcd, count: graph.shapes.count)) }
         guard let block = CPUISA.channelBlock else { return (graph, precisions, Array(repeating: .acdb, count: graph.shapes.count)) }
+        let channelsLast = int8 || Self.runsChannelsLast(graph, training: training)
         let blocked: FormatTag = block == 16 ? .aBcd16b : .aBcd8b
         func fills(_ value: Graph.Value) -> Bool { graph.shape(value)[1] % block == 0 }
         // The input keeps a layout of its own only where convolutions alone read it (they take any layout).
@@ -48,7 +50,7 @@ enum LayoutChoice {
             // float32 kernel for a few input channels into NHWC: a reorder after it costs a hundredth of its reference
             // loops; AVX-512's brgconv takes NHWC at the blocked kernel's speed).
             let convolvesImage = if case .conv2d = node.op { node.inputs.contains(graph.input) } else { false }
-            let mayBlock = (!int8 || (convolvesImage && !CPUISA.hasAVX512)) && !Self.groupsSplitBlocks(node.op, block: block)
+            let mayBlock = (!channelsLast || (convolvesImage && !CPUISA.hasAVX512)) && !Self.groupsSplitBlocks(node.op, block: block)
             let own: FormatTag = mayBlock && outputFits && read.allSatisfy(fills) ? blocked
                 : !int8 && Self.runsFasterPlain(node.op, channels: graph.shape(node.output)[1]) ? .abcd : .acdb
             for (k, input) in node.inputs.prefix(laidOut).enumerated() where formats[input.id] != own && !(inputAlone && input == graph.input) {
@@ -63,6 +65,19 @@ enum LayoutChoice {
             rewritten.nodes.append(node)
         }
         return (rewritten, precisions, formats)
+    }
+
+    /// Whether an inference network runs channels-last throughout, as an int8 one does: where it has depthwise
+    /// convolutions (which take NHWC only, `groupsSplitBlocks`) on AVX-512, whose brgconv kernels run every other
+    /// convolution in NHWC too. Blocked, each depthwise convolution sat between two reorders from and back to the
+    /// blocked 1x1 convolutions around it (`Sources/Execution/README.md`). Not on AVX2, where a float32 convolution of
+    /// the image into NHWC has no optimized kernel, nor in training.
+    static func runsChannelsLast(_ graph: Graph, training: Bool) -> Bool {
+        guard !training, CPUISA.hasAVX512 else { return false }
+        return graph.nodes.contains { node in
+            guard case .conv2d(let a) = node.op, a.groups > 1 else { return false }
+            return a.groups == a.outputChannels && a.groups == graph.shape(node.inputs[0])[1]
+        }
     }
 
     /// Whether `op` is a grouped convolution whose groups hold channels that fill no block (ResNeXt-50's 32 groups of

@@ -84,4 +84,35 @@ struct NarrowMapLayoutTests {
             for ((name, a), (_, b)) in zip(laidOutParameters, plainParameters) { expectClose(a.grad, b.grad, rtol: 1e-4, atol: 1e-5, name) }
         }
     }
+
+    /// A mobile block: 1x1 expansion, depthwise 3x3, 1x1 projection. On AVX-512 inference runs it channels-last
+    /// throughout (no reorder around the depthwise convolution); training keeps the 1x1 convolutions blocked.
+    @Test("an inference network with a depthwise convolution runs channels-last throughout on AVX-512, with the logits of NCHW; training keeps the others blocked",
+          .enabled(if: CPUISA.hasAVX512, "channels-last throughout is for AVX-512"))
+    func depthwiseNetworksRunChannelsLast() throws {
+        var g = SeededGenerator(seed: 33)
+        let x = Tensor.normal(shape: [2, 32, 10, 12], using: &g)
+        let b = GraphBuilder(inputShape: x.shape)
+        let expanded = try b.relu6(try b.conv2d(b.input, Conv2dAttributes(weight: "c1.weight", outputChannels: 64, kernel: 1), name: "c1"), name: "a1")
+        let depthwise = try b.relu6(try b.conv2d(expanded, Conv2dAttributes(weight: "c2.weight", outputChannels: 64, kernel: 3, padding: 1,
+                                                                               groups: 64), name: "c2"), name: "a2")
+        let graph = b.graph(output: try b.conv2d(depthwise, Conv2dAttributes(weight: "c3.weight", outputChannels: 32, kernel: 1), name: "c3"))
+        let parameters: [(String, Parameter)] = [
+            ("c1.weight", Parameter(Tensor.normal(shape: [64, 32, 1, 1], standardDeviation: 0.2, using: &g))),
+            ("c2.weight", Parameter(Tensor.normal(shape: [64, 1, 3, 3], standardDeviation: 0.3, using: &g))),
+            ("c3.weight", Parameter(Tensor.normal(shape: [32, 64, 1, 1], standardDeviation: 0.2, using: &g))),
+        ]
+        let plain = try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: Set(Pass.allCases).subtracting([.layout]))
+        for training in [false, true] {
+            let network = try CompiledNetwork(graph: graph, parameters: parameters, training: training)
+            let layouts = Dictionary(network.memoryPlan.rows.filter { $0.kind == "activation" }.map { ($0.name, $0.layout) },
+                                     uniquingKeysWith: { a, _ in a })
+            #expect(layouts["c2+a2"] == "acdb", "\(layouts)")
+            #expect((layouts["c1+a1"] == "acdb") == !training, "training \(training): \(layouts)")
+            #expect(network.graph.nodes.contains { if case .convert = $0.op { true } else { false } } == training)
+            #expect(!network.convolutionImplementations.values.contains { $0.hasPrefix("ref") }, "\(network.convolutionImplementations)")
+            guard !training else { continue }
+            expectClose(try network.forward(x), try plain.forward(x), rtol: 1e-4, atol: 1e-5, "logits")
+        }
+    }
 }
