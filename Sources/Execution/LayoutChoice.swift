@@ -70,8 +70,8 @@ enum LayoutChoice {
     /// Whether an inference network runs channels-last throughout, as an int8 one does: where it has depthwise
     /// convolutions (which take NHWC only, `groupsSplitBlocks`) on AVX-512, whose brgconv kernels run every other
     /// convolution in NHWC too. Blocked, each depthwise convolution sat between two reorders from and back to the
-    /// blocked 1x1 convolutions around it (`Sources/Execution/README.md`). Not on AVX2, where a float32 convolution of
-    /// the image into NHWC has no optimized kernel, nor in training.
+    /// blocked 1x1 convolutions around it (README, "Mobile encoders channels-last throughout"). Not on AVX2, where a
+    /// float32 convolution of the image into NHWC has no optimized kernel, nor in training.
     static func runsChannelsLast(_ graph: Graph, training: Bool) -> Bool {
         guard !training, CPUISA.hasAVX512 else { return false }
         return graph.nodes.contains { node in
