@@ -366,16 +366,13 @@ final class Conv2dKernel: NodeKernel {
         let fits: Bool
         let needed: String
         switch a.weightSource {
-        case .conv2d:
+        case .conv2d, .upsampledAsPhase:
+            // A phase of an up-sampled map's convolution (one group) reads that convolution's 3x3 weight.
+            let kernel = a.weightSource == .conv2d ? a.kernel : [3, 3]
             let columns = a.weightInputChannels.map { $0.upperBound } ?? inputChannels / a.groups
-            fits = shape.count == 4 && shape[0] == a.outputChannels && shape[1] >= columns && Array(shape[2...]) == a.kernel
+            fits = shape.count == 4 && shape[0] == a.outputChannels && shape[1] >= columns && Array(shape[2...]) == kernel
                 && (a.weightInputChannels != nil || shape[1] == columns)
-            needed = "(\(a.outputChannels), \(columns), \(a.kernel[0]), \(a.kernel[1]))"
-        case .upsampledAsPhase:
-            let columns = a.weightInputChannels.map { $0.upperBound } ?? inputChannels
-            fits = shape.count == 4 && shape[0] == a.outputChannels && shape[1] >= columns && Array(shape[2...]) == [3, 3]
-                && (a.weightInputChannels != nil || shape[1] == columns)
-            needed = "(\(a.outputChannels), \(columns), 3, 3)"
+            needed = "(\(a.outputChannels), \(columns), \(kernel[0]), \(kernel[1]))"
         case .transposedAsPointwise(let k, let outputChannels):
             fits = shape == [inputChannels, outputChannels, k, k]
             needed = "(\(inputChannels), \(outputChannels), \(k), \(k))"

@@ -32,19 +32,12 @@ extension Graph {
                 subpixel.weightSource = .transposedAsSubpixel(outputChannels: t.outputChannels)
                 rewrite(subpixel, block: 2, ".subpixel")
             } else if t.isSubpixel, !training {
-                let x = shape(node.inputs[0])
-                var phases: [Value] = []
-                for a in 0..<2 {
-                    for b in 0..<2 {
-                        var phase = Conv2dAttributes(weight: t.weight, bias: t.bias, outputChannels: t.outputChannels, kernel: [1 + a, 1 + b],
-                                                     stride: [1, 1], padding: [0, a, 0, b], dilation: [1, 1], groups: 1)
-                        phase.weightSource = .transposedAsPhase(row: a, column: b, outputChannels: t.outputChannels)
-                        let output = graph.newValue(shape: [x[0], t.outputChannels, x[2], x[3]])
-                        graph.nodes.append(Node(op: .conv2d(phase), inputs: node.inputs, output: output, name: node.name + ".phase\(a)\(b)"))
-                        phases.append(output)
-                    }
+                graph.appendPhases(of: node.name, inputs: node.inputs, size: shape(node.inputs[0]), output: node.output) { a, b in
+                    var phase = Conv2dAttributes(weight: t.weight, bias: t.bias, outputChannels: t.outputChannels, kernel: [1 + a, 1 + b],
+                                                 stride: [1, 1], padding: [0, a, 0, b], dilation: [1, 1], groups: 1)
+                    phase.weightSource = .transposedAsPhase(row: a, column: b, outputChannels: t.outputChannels)
+                    return phase
                 }
-                graph.nodes.append(Node(op: .interleave(block: 2), inputs: phases, output: node.output, name: node.name + ".interleave"))
             } else if t.isDepthToSpace {
                 let k = t.kernel[0]
                 var pointwise = Conv2dAttributes(weight: t.weight, bias: t.bias, outputChannels: k * k * t.outputChannels, kernel: 1)

@@ -64,10 +64,10 @@ public struct Quantization: Codable, Equatable, Sendable {
         let phases = Dictionary(graph.nodes.map { ($0.name, $0.inputs[0]) }, uniquingKeysWith: { first, _ in first })
         var table = self
         for (name, range) in inputs {
-            guard let input = phases[Graph.upsampledPhaseName(name, row: 0, column: 0)] else { continue }
+            guard let input = phases[Graph.phaseName(name, row: 0, column: 0)] else { continue }
             table.inputs[name] = nil
             guard input != graph.input else { continue }
-            for (row, column) in [(0, 0), (0, 1), (1, 0), (1, 1)] { table.inputs[Graph.upsampledPhaseName(name, row: row, column: column)] = range }
+            for (row, column) in [(0, 0), (0, 1), (1, 0), (1, 1)] { table.inputs[Graph.phaseName(name, row: row, column: column)] = range }
         }
         return table
     }
