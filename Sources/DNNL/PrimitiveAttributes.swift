@@ -11,8 +11,9 @@ public final class PrimitiveAttributes {
         case relu
         /// `dst = dst` where positive, `slope·dst` elsewhere.
         case leakyReLU(slope: Float)
-        /// `dst = dst · sigmoid(dst)`.
-        case silu
+        /// `dst = dst · sigmoid(alpha·dst)`: SiLU where `alpha` is 1; `alpha = s` gives `silu(s·dst)/s`, a SiLU of values
+        /// kept in steps of `s`.
+        case swish(alpha: Float)
         /// `dst = min(max(dst, lower), upper)`.
         case clip(lower: Float, upper: Float)
         /// `dst = scale * dst_before + dst` (accumulate into the existing destination).
@@ -53,8 +54,8 @@ public final class PrimitiveAttributes {
             case .leakyReLU(let slope):
                 try check(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_relu, slope, 0),
                           "dnnl_post_ops_append_eltwise")
-            case .silu:
-                try check(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_swish, 1, 0), "dnnl_post_ops_append_eltwise")
+            case .swish(let alpha):
+                try check(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_swish, alpha, 0), "dnnl_post_ops_append_eltwise")
             case .clip(let lower, let upper):
                 try check(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_clip_v2, lower, upper), "dnnl_post_ops_append_eltwise")
             case .sum(let scale):

@@ -19,8 +19,10 @@ import Tensors
 /// oneDNN itself halves them for s8 inputs there), and oneDNN's int8 kernel writes float32 with the bias and
 /// post-ops; its scales are fixed when the kernel is made. Where every reader of its output is an int8 convolution of
 /// one range (`Lowering.int8Values`), it writes that output as u8 or s8 in that range, and the readers skip their
-/// quantizing step. A part adding into such an output reads the first part's partial sum, written in the output's
-/// steps (`Lowering.int8PartialSums`), as a post-op's addend, instead of adding into it in place.
+/// quantizing step; its activation then acts on values in that range's steps (`Lowering.postOps(_:step:)`). A part
+/// adding into such an output reads the first part's partial sum, written in the output's steps
+/// (`Lowering.int8PartialSums`), as a post-op's addend, instead of adding into it in place. Grouped and depthwise
+/// convolutions run in int8 as the others do, their weights' steps per output channel.
 ///
 /// fp32 convolutions of 3x3 with at least 32 channels in and out (16 out in inference) run oneDNN's Winograd
 /// F(4x4, 3x3) kernels where oneDNN has them (AVX-512) within the scratchpad limit, in inference on small maps with
@@ -123,10 +125,10 @@ final class Conv2dKernel: NodeKernel {
         return try MemoryDescriptor(dims: dims, dataType: descriptor.dataType, format: tag)
     }
 
-    /// Whether an int8 network may run `node` in int8: an ungrouped convolution that neither reads the network's
-    /// input (the image, a few channels) nor writes its output (the logits).
+    /// Whether an int8 network may run `node` in int8: a convolution (grouped and depthwise ones too) that neither
+    /// reads the network's input (the image, a few channels) nor writes its output (the logits).
     static func isQuantizable(_ node: Graph.Node, in graph: Graph) -> Bool {
-        guard case .conv2d(let a) = node.op, a.groups == 1 else { return false }
+        guard case .conv2d = node.op else { return false }
         return node.inputs[0] != graph.input && !graph.isOutput(node.output)
     }
 
@@ -183,7 +185,9 @@ final class Conv2dKernel: NodeKernel {
         partialAddend = a.accumulates && lowering.int8PartialSums[node.inputs[1].id] != nil
             ? try lowering.descriptor(node.inputs[1]) : nil
         let sum: [PrimitiveAttributes.PostOp] = !a.accumulates ? [] : partialAddend.map { [.add($0)] } ?? [.sum(scale: 1)]
-        let activationOp = Lowering.postOps(a.activation)
+        // An output written in 8 bits is in its range's steps when the post-ops run.
+        let outputRange = int8Range == nil ? nil : lowering.int8Values[node.output.id] ?? lowering.int8PartialSums[node.output.id]
+        let activationOp = Lowering.postOps(a.activation, step: outputRange?.scale ?? 1)
         let (training, geometry, weightDims, biasDims) = (training, geometry, weightDims, [a.outputChannels])
         let addsBias = addsBias
         var int8Scales: (weights: [Float], limit: Float)?
@@ -196,7 +200,7 @@ final class Conv2dKernel: NodeKernel {
         // weights a file holds may each be finite and still make it overflow or vanish in float32.
         var outputScales: [Float]?
         if let int8Range, let int8Scales {
-            let output = (lowering.int8Values[node.output.id] ?? lowering.int8PartialSums[node.output.id]).map { 1 / $0.scale } ?? 1
+            let output = outputRange.map { 1 / $0.scale } ?? 1
             let scales = int8Scales.weights.map { $0 * int8Range.scale * output }
             guard scales.allSatisfy({ $0.isFinite && $0 > 0 }) else {
                 let largest = int8Scales.weights.max()! * int8Scales.limit
@@ -610,14 +614,15 @@ final class Conv2dKernel: NodeKernel {
     /// reorder, in the same channels' steps.
     private func loadQuantized(_ int8: (range: Quantization.InputRange, quantize: Primitive?, weightScales: [Float], limit: Float),
                                weights: Buffer, bias: Buffer?) throws {
-        let dense = try Memory(MemoryDescriptor(dims: weightDims, format: .abcd))
+        let dense = try Memory(MemoryDescriptor(dims: weightDims, strides: rowMajorStrides(weightDims)))
         try stageWeights(plainWeight(), view(), into: dense, dims: weightDims)
         if forwardPrimitive.descriptor.isWinograd {
             try Primitive(.reorder(source: dense.descriptor, destination: weights.descriptor,
                                    attributes: PrimitiveAttributes(outputScales: (mask: 1, values: int8.weightScales.map { 1 / $0 }))))
                 .execute([.source: dense, .destination: weights.memory])
         } else {
-            let perRow = weightDims.dropFirst().reduce(1, *)
+            // Output channel `o` (of group `o / (O/G)` with groups) is the `o`-th run of `perRow` plain weights.
+            let perRow = weightDims.dropFirst(a.groups == 1 ? 1 : 2).reduce(1, *)
             let w = dense.dataPointer.assumingMemoryBound(to: Float.self)
             for (o, step) in int8.weightScales.enumerated() {
                 for j in o * perRow..<(o + 1) * perRow { w[j] = min(max((w[j] / step).rounded(), -int8.limit), int8.limit) }

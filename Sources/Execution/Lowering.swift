@@ -225,13 +225,15 @@ final class Lowering {
         try primitive.scratchpadNeeded.map { try buffer(name + " scratchpad", .scratchpad, $0) }
     }
 
-    /// A fused activation as oneDNN's eltwise post-op (none for nil).
-    static func postOps(_ activation: Activation?) -> [PrimitiveAttributes.PostOp] {
+    /// A fused activation as oneDNN's eltwise post-op (none for nil), applied to values in steps of `step` (an int8
+    /// convolution writing 8 bits, whose output scales divide by its output's step before the post-ops run): f(s·x)/s,
+    /// which is f(x) for the ReLUs but needs ReLU6's bound and SiLU's slope rescaled.
+    static func postOps(_ activation: Activation?, step: Float = 1) -> [PrimitiveAttributes.PostOp] {
         switch activation {
         case .relu: [.relu]
         case .leakyReLU(let slope): [.leakyReLU(slope: slope)]
-        case .silu: [.silu]
-        case .relu6: [.clip(lower: 0, upper: 6)]
+        case .silu: [.swish(alpha: step)]
+        case .relu6: [.clip(lower: 0, upper: 6 / step)]
         case nil: []
         }
     }

@@ -1,4 +1,5 @@
 import DNNL
+import Foundation
 import Execution
 import Graph
 import Inference
@@ -14,13 +15,13 @@ import Testing
 struct Int8Tests {
     /// `x → identity 1x1 (fp32, the first) → conv 3x3 (int8) [→ ReLU] → identity 1x1 (fp32, the last)`: the network's
     /// output is the int8 convolution's.
-    static func network(x: Tensor, weight: Tensor, bias: Tensor, relu: Bool) throws -> (Graph, [(String, Parameter)]) {
+    static func network(x: Tensor, weight: Tensor, bias: Tensor, relu: Bool, groups: Int = 1) throws -> (Graph, [(String, Parameter)]) {
         let (channels, outputs) = (x.shape[1], weight.shape[0])
         func identity(_ n: Int) -> Tensor { Tensor(shape: [n, n, 1, 1]) { $0 / n == $0 % n ? 1 : 0 } }
         let b = GraphBuilder(inputShape: x.shape)
         let first = try b.conv2d(b.input, Conv2dAttributes(weight: "first.weight", bias: nil, outputChannels: channels, kernel: 1), name: "first")
         var y = try b.conv2d(first, Conv2dAttributes(weight: "middle.weight", bias: "middle.bias", outputChannels: outputs, kernel: 3,
-                                                     padding: 1), name: "middle")
+                                                     padding: 1, groups: groups), name: "middle")
         if relu { y = try b.relu(y, name: "relu") }
         let last = try b.conv2d(y, Conv2dAttributes(weight: "last.weight", bias: nil, outputChannels: outputs, kernel: 1), name: "last")
         let parameters = [("first.weight", Parameter(identity(channels))), ("middle.weight", Parameter(weight)),
@@ -34,10 +35,11 @@ struct Int8Tests {
 
     /// The int8 convolution's result computed here: the input rounded to its range's steps (saturating), each
     /// weight to its channel's step (7 bits for unsigned inputs without VNNI; for signed ones without VNNI, halved
-    /// again with rounding to even, as oneDNN's weight reorder does), summed exactly, plus the bias.
-    static func expected(x: Tensor, weight: Tensor, bias: Tensor, range: Quantization.InputRange, relu: Bool) -> Tensor {
-        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let o = weight.shape[0]
+    /// again with rounding to even, as oneDNN's weight reorder does), summed exactly, plus the bias. With `groups`,
+    /// output channel `k` reads input channels `g·C/G ..< (g+1)·C/G` of its group `g = k / (O/G)`.
+    static func expected(x: Tensor, weight: Tensor, bias: Tensor, range: Quantization.InputRange, relu: Bool, groups: Int = 1) -> Tensor {
+        let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
+        let (o, c) = (weight.shape[0], weight.shape[1])
         let step = range.scale
         let (low, high): (Float, Float) = range.signed ? (-128, 127) : (0, 255)
         let xq = Tensor(shape: x.shape) { min(max((x[flat: $0] / step).rounded(.toNearestOrEven), low), high) * step }
@@ -56,12 +58,14 @@ struct Int8Tests {
         return Tensor(shape: [n, o, h, w]) { index in
             let (b, k, i, j) = (index / (o * h * w), index / (h * w) % o, index / w % h, index % w)
             var sum = Double(bias[flat: k])
+            let first = k / (o / groups) * c
             for ci in 0..<c {
                 for p in 0..<3 {
                     for q in 0..<3 {
                         let (y, xx) = (i + p - 1, j + q - 1)
                         guard y >= 0, y < h, xx >= 0, xx < w else { continue }
-                        sum += Double(xq[flat: ((b * c + ci) * h + y) * w + xx]) * Double(wq[flat: ((k * c + ci) * 3 + p) * 3 + q])
+                        sum += Double(xq[flat: ((b * c * groups + first + ci) * h + y) * w + xx])
+                            * Double(wq[flat: ((k * c + ci) * 3 + p) * 3 + q])
                     }
                 }
             }
@@ -69,18 +73,22 @@ struct Int8Tests {
         }
     }
 
-    @Test("one convolution computes its quantized arithmetic: unsigned and signed inputs, bias, clipping, ReLU",
-          arguments: [(false, true), (false, false), (true, false), (true, true)])
-    func quantizedArithmetic(signed: Bool, relu: Bool) throws {
+    @Test("one convolution computes its quantized arithmetic: unsigned and signed inputs, bias, clipping, ReLU; grouped (4 groups) and depthwise (32)",
+          arguments: [(false, true, 1), (false, false, 1), (true, false, 1), (true, true, 1), (false, true, 4), (true, false, 4),
+                      (false, true, 32), (true, false, 32)])
+    func quantizedArithmetic(signed: Bool, relu: Bool, groups: Int) throws {
         var g = SeededGenerator(seed: 21)
-        let normal = Tensor.normal(shape: [2, 16, 9, 11], using: &g)
+        let channels = groups == 1 ? 16 : 32
+        let outputs = groups == 1 ? 24 : 32
+        let normal = Tensor.normal(shape: [2, channels, 9, 11], using: &g)
         let x = signed ? normal : Tensor(shape: normal.shape) { abs(normal[flat: $0]) }
-        let weight = Tensor.normal(shape: [24, 16, 3, 3], standardDeviation: 0.2, using: &g)
-        let bias = Tensor.normal(shape: [24], using: &g)
+        // Depthwise weights are larger: 9 taps each instead of 144.
+        let weight = Tensor.normal(shape: [outputs, channels / groups, 3, 3], standardDeviation: groups == 1 ? 0.2 : 0.5, using: &g)
+        let bias = Tensor.normal(shape: [outputs], using: &g)
         let largest = (0..<x.count).map { abs(x[flat: $0]) }.max()!
         // The range clips the largest fifth of the magnitudes' span.
         let range = Quantization.InputRange(limit: largest * 0.8, signed: signed)
-        let (graph, parameters) = try Self.network(x: x, weight: weight, bias: bias, relu: relu)
+        let (graph, parameters) = try Self.network(x: x, weight: weight, bias: bias, relu: relu, groups: groups)
         // The fuse-activations pass names a convolution with its ReLU after both.
         let name = relu ? "middle+relu" : "middle"
         let table = Quantization(rule: "test", images: 1, inputs: [name: range])
@@ -88,7 +96,7 @@ struct Int8Tests {
                                           quantization: table)
         #expect(network.int8Convolutions[name].map { !$0.hasPrefix("ref") } == true, "\(network.convolutionImplementations)")
         let y = try network.forward(x)
-        let reference = Self.expected(x: x, weight: weight, bias: bias, range: range, relu: relu)
+        let reference = Self.expected(x: x, weight: weight, bias: bias, range: range, relu: relu, groups: groups)
         expectClose(y, reference, rtol: 1e-4, atol: 1e-4, "int8 against its arithmetic")
         // And the float32 network differs from it by about the quantization error, no more.
         let fp32 = try CompiledNetwork(graph: graph, parameters: parameters, training: false).forward(x)
@@ -124,15 +132,15 @@ struct Int8Tests {
         #expect(Self.relativeRMS(y, exact) < 0.05)
     }
 
-    /// `x → identity 1x1 (fp32, the first) → "one" 3x3 + ReLU (int8) → between → "two" 3x3 [+ ReLU] (int8) → identity
-    /// 1x1 (fp32, the last)`, random weights and biases from `seed`.
+    /// `x → identity 1x1 (fp32, the first) → "one" 3x3 + `activation` named "relu1" (int8) → between → "two" 3x3 [+ ReLU]
+    /// (int8) → identity 1x1 (fp32, the last)`, random weights and biases from `seed`.
     struct TwoConvolutions {
         let x: Tensor
         let (w1, b1, w2, b2): (Tensor, Tensor, Tensor, Tensor)
         let graph: Graph
         let parameters: [(String, Parameter)]
 
-        init(seed: UInt64, shape: [Int], reluAfterTwo: Bool,
+        init(seed: UInt64, shape: [Int], reluAfterTwo: Bool, activation: Activation = .relu,
              between: (GraphBuilder, Graph.Value) throws -> Graph.Value = { $1 }) throws {
             var g = SeededGenerator(seed: seed)
             x = Tensor.normal(shape: shape, using: &g)
@@ -142,8 +150,14 @@ struct Int8Tests {
             let b = GraphBuilder(inputShape: x.shape)
             let identity = Tensor(shape: [16, 16, 1, 1]) { $0 / 16 == $0 % 16 ? 1 : 0 }
             let first = try b.conv2d(b.input, Conv2dAttributes(weight: "first.weight", bias: nil, outputChannels: 16, kernel: 1), name: "first")
-            let one = try b.relu(try b.conv2d(first, Conv2dAttributes(weight: "one.weight", bias: "one.bias", outputChannels: 16, kernel: 3,
-                                                                       padding: 1), name: "one"), name: "relu1")
+            let convolved = try b.conv2d(first, Conv2dAttributes(weight: "one.weight", bias: "one.bias", outputChannels: 16, kernel: 3,
+                                                                  padding: 1), name: "one")
+            let one = switch activation {
+            case .relu: try b.relu(convolved, name: "relu1")
+            case .relu6: try b.relu6(convolved, name: "relu1")
+            case .silu: try b.silu(convolved, name: "relu1")
+            case .leakyReLU(let slope): try b.leakyReLU(convolved, slope: slope, name: "relu1")
+            }
             var two = try b.conv2d(try between(b, one), Conv2dAttributes(weight: "two.weight", bias: "two.bias", outputChannels: 16,
                                                                          kernel: 3, padding: 1), name: "two")
             if reluAfterTwo { two = try b.relu(two, name: "relu2") }
@@ -154,19 +168,31 @@ struct Int8Tests {
         }
     }
 
-    @Test("two int8 convolutions in a row: the first writes u8 in the second's range, which quantizes nothing")
-    func chainedConvolutions() throws {
-        let net = try TwoConvolutions(seed: 33, shape: [1, 16, 10, 12], reluAfterTwo: true)
+    @Test("two int8 convolutions in a row: the first writes 8 bits in the second's range, which quantizes nothing; its ReLU6 or SiLU in those steps",
+          arguments: [Activation.relu, .relu6, .silu])
+    func chainedConvolutions(activation: Activation) throws {
+        let net = try TwoConvolutions(seed: 33, shape: [1, 16, 10, 12], reluAfterTwo: true, activation: activation)
         let r1 = Quantization.InputRange(limit: 2.5, signed: true)
-        let middle = Self.expected(x: net.x, weight: net.w1, bias: net.b1, range: r1, relu: true)
-        let largest = (0..<middle.count).map { middle[flat: $0] }.max()!
-        let r2 = Quantization.InputRange(limit: largest * 0.9, signed: false)
+        let sums = Self.expected(x: net.x, weight: net.w1, bias: net.b1, range: r1, relu: false)
+        let middle = Tensor(shape: sums.shape) { i in
+            let v = sums[flat: i]
+            return switch activation {
+            case .relu6: min(max(v, 0), 6)
+            case .silu: v / (1 + exp(-v))
+            default: max(v, 0)
+            }
+        }
+        let values = (0..<middle.count).map { middle[flat: $0] }
+        // ReLU6 must clip: the range reaches past 6.
+        #expect(activation != .relu6 || values.contains(6))
+        let r2 = Quantization.InputRange(limit: values.max()! * 0.9, signed: values.min()! < 0)
         let table = Quantization(rule: "test", images: 1, inputs: ["one+relu1": r1, "two+relu2": r2])
         let network = try CompiledNetwork(graph: net.graph, parameters: net.parameters, training: false, passes: Self.float32Edges,
                                           quantization: table)
         let plan = network.memoryPlan.table
         #expect(plan.components(separatedBy: "int8 input").count == 2, "\(plan)")
-        #expect(plan.split(separator: "\n").contains { $0.contains(" u8 ") && $0.contains("one+relu1") && !$0.contains("int8 input") }, "\(plan)")
+        let eightBits = r2.signed ? " s8 " : " u8 "
+        #expect(plan.split(separator: "\n").contains { $0.contains(eightBits) && $0.contains("one+relu1") && !$0.contains("int8 input") }, "\(plan)")
         let y = try network.forward(net.x)
         let reference = Self.expected(x: middle, weight: net.w2, bias: net.b2, range: r2, relu: true)
         expectClose(y, reference, rtol: 1e-4, atol: 1e-4, "two int8 convolutions against their arithmetic")
@@ -558,7 +584,10 @@ struct Int8Tests {
             }
         }
         let error = Self.relativeRMS(try int8.forward(x), try CompiledUNet(model, inputShape: shape, training: false).forward(x))
-        #expect(error > 1e-4 && error < 0.05, "\(architecture.description): relative RMS error against fp32 \(error)")
+        // smp's Unets come within 0.2% (a ReLU6 clipped in the wrong steps made mobilenet_v2's 3%); the instance-normed
+        // and deeper networks within 5%.
+        let tolerance = if case .smpUNet = architecture { 0.01 } else { 0.05 }
+        #expect(error > 1e-4 && error < tolerance, "\(architecture.description): relative RMS error against fp32 \(error)")
     }
 
     @Test("tables that do not fit are refused: an unknown convolution, the first or last, training, bad ranges, scales past float32")
