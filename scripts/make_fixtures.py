@@ -1068,6 +1068,33 @@ def upsampled_convolution_cases():
     save("graph", "upsampled_conv2d", {k: v.detach().clone() for k, v in tensors.items()})
 
 
+def gated_residual_cases():
+    """graph/gated_residual.safetensors: the end of a squeeze-and-excitation residual block (SE-ResNet's) in eval mode:
+    `h` = BatchNorm(conv3x3(x)), its gate `g` = sigmoid(fc2(ReLU(fc1(mean over the map of h)))) (1x1 convolutions with
+    biases), y = ReLU(h · g + x). Its parameters under the names the test reads (`conv.weight`, `bn.*`, `fc1.*`,
+    `fc2.*`)."""
+    torch.manual_seed(61)
+    x = torch.randn(2, 32, 9, 11)
+    conv = nn.Conv2d(32, 32, 3, padding=1, bias=False)
+    bn = nn.BatchNorm2d(32)
+    fc1 = nn.Conv2d(32, 8, 1)
+    fc2 = nn.Conv2d(8, 32, 1)
+    with torch.no_grad():
+        bn.weight.copy_(torch.rand(32) + 0.5)
+        bn.bias.copy_(torch.randn(32))
+        bn.running_mean.copy_(torch.randn(32) * 0.1)
+        bn.running_var.copy_(torch.rand(32) + 0.5)
+    bn.eval()
+    with torch.no_grad():
+        h = bn(conv(x))
+        g = torch.sigmoid(fc2(torch.relu(fc1(h.mean((2, 3), keepdim=True)))))
+        y = torch.relu(h * g + x)
+    tensors = {"x": x, "y": y, "conv.weight": conv.weight, "fc1.weight": fc1.weight, "fc1.bias": fc1.bias,
+               "fc2.weight": fc2.weight, "fc2.bias": fc2.bias}
+    tensors.update({"bn." + k: v for k, v in bn.state_dict().items()})
+    save("graph", "gated_residual", {k: v.detach().clone() for k, v in tensors.items()})
+
+
 EFFICIENTNET_PACKAGE_NAMES = [  # efficientnet_lite_pytorch's model name → timm's, whose weights are the same network's
     ("efficientnet-lite0", "tf_efficientnet_lite0"),
     ("efficientnet-b0", "tf_efficientnet_b0"),
@@ -1738,7 +1765,7 @@ CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cas
              smp_mobilenet=[smp_mobilenet_cases, mobilenet_op_cases], smp_timm_efficientnet=[smp_timm_efficientnet_cases],
              smp_senet=[smp_senet_cases], efficientnet_package_names=[efficientnet_package_name_cases],
              monai_dropout=[monai_dropout_cases], smp_drop_path=[smp_drop_path_cases],
-             upsampled_convolution=[upsampled_convolution_cases],
+             upsampled_convolution=[upsampled_convolution_cases], gated_residual=[gated_residual_cases],
              classic_deep_supervision=[classic_deep_supervision_cases],
              normalization=[nnunet_normalization_cases], nonzero_crop=[nnunet_nonzero_crop_cases],
              tensorboard=[tensorboard_cases])

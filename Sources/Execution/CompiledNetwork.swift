@@ -76,6 +76,7 @@ public final class CompiledNetwork {
         }
         if !training && passes.contains(.foldBatchNorm) { g = g.foldingBatchNorm() }
         if !training && passes.contains(.fuseResidualAdds) { g = g.fusingResidualAdds() }
+        if !training && passes.contains(.fuseGatedResiduals) { g = g.fusingGatedResiduals() }
         if passes.contains(.fuseActivations) { g = g.fusingActivations(training: training) }
         if passes.contains(.splitConcat) { g = g.splittingConcatenations() }
         // After the split, which leaves the up-sampled map's part of a decoder's convolution on its own. Calibration

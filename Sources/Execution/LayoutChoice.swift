@@ -40,8 +40,13 @@ enum LayoutChoice {
         formats[graph.input.id] = fills(graph.input) ? blocked : .acdb
         for node in graph.nodes {
             var node = node
-            // A multiply's gate broadcasts from the layout its producer chose: only the map it scales takes the op's.
-            let laidOut = if case .multiply = node.op { 1 } else { node.inputs.count }
+            // A gate broadcasts from the layout its producer chose: only the maps take the op's (a gated residual's gate
+            // is its last input).
+            let laidOut = switch node.op {
+            case .multiply: 1
+            case .gatedResidual: 2
+            default: node.inputs.count
+            }
             let read = node.inputs.prefix(laidOut).filter { !(inputAlone && $0 == graph.input) }
             // The output may leave channels of its last block unused where a convolution writes it (a head of 2 classes).
             var outputFits = fills(node.output)

@@ -29,6 +29,7 @@ extension Lowering {
         case .concat: return try ConcatKernel(node, lowering: self)
         case .add: return try AddKernel(node, lowering: self)
         case .multiply: return try MultiplyKernel(node, lowering: self)
+        case .gatedResidual(let activation): return try GatedResidualKernel(node, activation: activation, lowering: self)
         case .dropout(let rate, let perSample): return try DropoutKernel(node, rate: rate, perSample: perSample, lowering: self)
         case .depthToSpace(let block): return try DepthToSpaceKernel(node, block: block, lowering: self)
         case .interleave(let block): return try InterleaveKernel(node, block: block, lowering: self)

@@ -187,7 +187,8 @@ extension Op {
     /// Whether the op only moves or combines data (no arithmetic a precision would speed up).
     var onlyMovesData: Bool {
         switch self {
-        case .maxPool, .avgPool, .globalAvgPool, .pad, .centerCrop, .concat, .depthToSpace, .upsample, .add, .multiply, .dropout: true
+        case .maxPool, .avgPool, .globalAvgPool, .pad, .centerCrop, .concat, .depthToSpace, .upsample, .add, .multiply, .gatedResidual,
+             .dropout: true
         default: false
         }
     }

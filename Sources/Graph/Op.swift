@@ -54,6 +54,9 @@ public enum Op: Hashable, Sendable {
     case interleave(block: Int)
     /// Made by a pass: the same values in another precision (where a region of another precision begins).
     case convert(to: Precision)
+    /// Made by a pass: `activation(x · g + r)` of inputs `[x, r, g]`, the gate `g` `(N, C, 1, 1)` broadcast over the
+    /// maps `x` and `r` `(N, C, H, W)`: a squeeze-and-excitation block's gate and residual addition in one pass.
+    case gatedResidual(activation: Activation?)
 
     /// The op's name, as PyTorch's functional API would say it.
     public var name: String {
@@ -88,6 +91,7 @@ public enum Op: Hashable, Sendable {
         case .depthToSpace: "depth_to_space"
         case .interleave: "interleave"
         case .convert(let precision): "to_\(precision.rawValue)"
+        case .gatedResidual(let activation): "mul+add" + (activation.map { "+\(Self.name(of: $0))" } ?? "")
         }
     }
 
@@ -120,6 +124,7 @@ public enum Op: Hashable, Sendable {
         switch self {
         case .conv2d(let a): a.accumulates ? 2 : 1
         case .add, .multiply: 2
+        case .gatedResidual: 3
         case .interleave(let k): k * k
         case .concat: nil
         default: 1
@@ -180,6 +185,11 @@ public enum Op: Hashable, Sendable {
             let g = shapes[1]
             guard g[0] == x[0], g[1] == x[1] || g[1] == 1, g[2...] == x[2...] || g[2...] == [1, 1] else {
                 return .failure("multiplies \(x) by \(g), which does not broadcast over it")
+            }
+            return .success(x)
+        case .gatedResidual:
+            guard shapes[1] == x, shapes[2] == [x[0], x[1], 1, 1] else {
+                return .failure("adds \(x) gated by \(shapes[2]) to \(shapes[1])")
             }
             return .success(x)
         case .depthToSpace(let k):

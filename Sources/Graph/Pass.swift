@@ -16,6 +16,10 @@ public enum Pass: String, CaseIterable, Sendable, Comparable {
     /// `conv(x) + identity`) as the convolution adding into that map in place, with a ReLU after it as its post-op
     /// (`Graph.fusingResidualAdds()`).
     case fuseResidualAdds = "fuse-residual-adds"
+    /// Inference: a map multiplied by a channel gate and added to another map, read by nothing else (a
+    /// squeeze-and-excitation block's `se(x) + identity`), with a ReLU after the sum, as one op: one pass over the maps
+    /// instead of three (`Graph.fusingGatedResiduals()`).
+    case fuseGatedResiduals = "fuse-gated-residuals"
     /// A convolution of a concatenation split into one convolution per input, each adding into the same output:
     /// no concatenated copy (`Graph.splittingConcatenations()`).
     case splitConcat = "split-concat"

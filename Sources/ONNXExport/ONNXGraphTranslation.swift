@@ -212,7 +212,7 @@ struct ONNXGraphTranslation {
             return activate(x, .relu6, node.name, output: output)
         case .softmax:
             return writer.node("Softmax", [x], name: node.name, output: output, attributes: [W.attribute("axis", int: 1)])
-        case .depthToSpace, .interleave, .convert:
+        case .depthToSpace, .interleave, .convert, .gatedResidual:
             throw ONNXExportError("\(node.name): \(node.op.name) is made by an engine pass and has no ONNX form")
         }
     }

@@ -295,6 +295,37 @@ struct GraphPassTests {
         }
     }
 
+    @Test("a channel-gated map added to a residual, with the ReLU after, becomes one gated residual; not where the product or the sum is read elsewhere, nor for a pixel gate")
+    func gatedResiduals() throws {
+        /// `relu(conv(x) · sigmoid(pool(conv(x))) + x)`: a squeeze-and-excitation block's end.
+        func graph(productAlsoRead: Bool = false, sumAlsoRead: Bool = false, pixelGate: Bool = false) throws -> Graph {
+            let b = GraphBuilder(inputShape: [1, 8, 6, 6])
+            let y = try b.conv2d(b.input, Conv2dAttributes(weight: "w", outputChannels: 8, kernel: 3, padding: 1), name: "conv")
+            let gate = pixelGate
+                ? try b.sigmoid(try b.conv2d(y, Conv2dAttributes(weight: "p", outputChannels: 1, kernel: 1), name: "pixels"), name: "gate")
+                : try b.sigmoid(try b.globalAvgPool(y, name: "pool"), name: "gate")
+            let product = try b.multiply(y, gate, name: "se")
+            let sum = try b.add(b.input, product, name: "sum")
+            var output = try b.relu(sum, name: "relu")
+            if productAlsoRead { output = try b.add(output, product, name: "again") }
+            if sumAlsoRead { output = try b.add(output, sum, name: "again") }
+            return b.graph(output: output)
+        }
+        let original = try graph()
+        let fused = original.fusingGatedResiduals()
+        #expect(fused.nodes.map(\.op) == [original.nodes[0].op, .globalAvgPool, .sigmoid, .gatedResidual(activation: .relu)])
+        let node = try #require(fused.nodes.last)
+        // The inputs: the gated map, the residual (the network's input), the gate; named as the addition was.
+        #expect(node.inputs == [fused.nodes[0].output, fused.input, fused.nodes[2].output] && node.name == "sum")
+        #expect(fused.output == node.output && fused.shape(node.output) == [1, 8, 6, 6])
+        for (label, unchanged) in [("product read again", try graph(productAlsoRead: true)), ("pixel gate", try graph(pixelGate: true))] {
+            #expect(unchanged.fusingGatedResiduals().nodes.map(\.op) == unchanged.nodes.map(\.op), "\(label)")
+        }
+        // A sum read again keeps its ReLU apart.
+        let apart = try graph(sumAlsoRead: true).fusingGatedResiduals()
+        #expect(apart.nodes.map(\.op).contains(.gatedResidual(activation: nil)) && apart.nodes.map(\.op).contains(.relu))
+    }
+
     @Test("an int8 table's range for a convolution read as phases goes to each phase, but for phases of the network's input (the image)")
     func int8TableForPhases() throws {
         let b = GraphBuilder(inputShape: [1, 8, 5, 7])
