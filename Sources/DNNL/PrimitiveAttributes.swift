@@ -32,7 +32,10 @@ public final class PrimitiveAttributes {
     ///   one for the whole output (`mask` 0) or one per index of the dimensions set in `mask` (bit 1: an int8
     ///   convolution's output channels; for a reorder, bit 0: a weight's output channels). An int8 convolution computes
     ///   `dst = post-ops(scales · (Σ src·weights + bias))`, its bias in the accumulator's units.
-    public init(outputScales: (mask: Int32, values: [Float])? = nil, postOps: [PostOp] = []) throws(DNNLError) {
+    /// - Parameter firstSourceScale: a binary primitive's factor on its first source (`dnnl_primitive_attr_set_scales`
+    ///   for `DNNL_ARG_SRC_0`): `dst = post-ops(scale · src0 ∘ src1)`, which writes 8 bits in steps of `1 / scale`.
+    public init(outputScales: (mask: Int32, values: [Float])? = nil, firstSourceScale: Float? = nil,
+                postOps: [PostOp] = []) throws(DNNLError) {
         var attr: dnnl_primitive_attr_t?
         try check(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create")
         handle = attr!
@@ -41,6 +44,9 @@ public final class PrimitiveAttributes {
         if let outputScales {
             try check(dnnl_primitive_attr_set_output_scales(handle, Int64(outputScales.values.count), outputScales.mask,
                                                             outputScales.values), "dnnl_primitive_attr_set_output_scales")
+        }
+        if var scale = firstSourceScale {
+            try check(dnnl_primitive_attr_set_scales(handle, DNNL_ARG_SRC_0, 1, 0, &scale), "dnnl_primitive_attr_set_scales")
         }
         guard !postOps.isEmpty else { return }
         var ops: dnnl_post_ops_t?

@@ -31,7 +31,8 @@ final class Lowering {
     /// What a training network's random masks (dropout) are drawn from.
     let randomSeed: UInt64
     /// int8 networks: the values kept as 8-bit integers, by `Graph.Value.id`, with their range: written by an int8
-    /// convolution or by an instance norm of a float32 channels-last map (`InstanceNormInt8Kernel`), and read only, as
+    /// convolution, by an instance norm of a float32 channels-last map (`InstanceNormInt8Kernel`) or by a channel gate's
+    /// multiply of one (`MultiplyKernel`, a squeeze-and-excitation before its projection), and read only, as
     /// their input, by int8 convolutions of that range (or one they share, `int8InputRanges`), which so need no
     /// quantizing step, or by ops that only pick among its values (max pooling, depth-to-space, nearest up-sampling by
     /// whole factors), whose outputs are such values too: the rounding commutes with them, so the result is the same.
@@ -132,6 +133,13 @@ final class Lowering {
             let x = node.inputs[0]
             return precisions[x.id] == .fp32 && formats[x.id] == .acdb && formats[node.output.id] == .acdb
         }
+        // A float32 map multiplied by a channel gate (squeeze-and-excitation): oneDNN's binary multiply writes 8 bits.
+        func channelGated(_ node: Graph.Node) -> Bool {
+            guard case .multiply = node.op else { return false }
+            let (x, g) = (node.inputs[0], node.inputs[1])
+            return graph.shape(g)[2...] == [1, 1] && [x, g].allSatisfy { precisions[$0.id] == .fp32 } && formats[x.id] == .acdb
+                && formats[node.output.id] == .acdb
+        }
         // The partial sum an int8 part adding in reads, where an int8 part that nothing else reads wrote it.
         func addend(_ node: Graph.Node) -> Graph.Value? {
             guard case .conv2d(let a) = node.op, a.accumulates, range(node) != nil, let producer = graph.producer(of: node.inputs[1]),
@@ -158,7 +166,7 @@ final class Lowering {
         var values: [Int: Quantization.InputRange] = [:]
         var partialSums: [Int: Quantization.InputRange] = [:]
         var inputRanges: [String: Quantization.InputRange] = [:]
-        for node in graph.nodes where range(node) != nil || channelsLastInstanceNorm(node) {
+        for node in graph.nodes where range(node) != nil || channelsLastInstanceNorm(node) || channelGated(node) {
             let addend = addend(node)
             if case .conv2d(let a) = node.op, a.accumulates, addend == nil { continue }
             guard let (readers, passedTo) = int8Readers(node.output) else { continue }
@@ -239,8 +247,11 @@ final class Lowering {
     }
 
     /// Attributes with the user-managed scratchpad and the given post-ops.
-    func attributes(_ postOps: [PrimitiveAttributes.PostOp] = [], outputScales: [Float]? = nil) throws -> PrimitiveAttributes {
-        try PrimitiveAttributes(outputScales: outputScales.map { (mask: $0.count == 1 ? 0 : 2, values: $0) }, postOps: postOps)
+    func attributes(_ postOps: [PrimitiveAttributes.PostOp] = [], outputScales: [Float]? = nil, firstSourceScale: Float? = nil) throws
+        -> PrimitiveAttributes
+    {
+        try PrimitiveAttributes(outputScales: outputScales.map { (mask: $0.count == 1 ? 0 : 2, values: $0) }, firstSourceScale: firstSourceScale,
+                                postOps: postOps)
     }
 
     /// Whether `winograd` (oneDNN offered it) has a scratchpad within the limit.

@@ -6,7 +6,9 @@ import Graph
 /// along. A channel gate `(N, C, 1, 1)` multiplies with oneDNN's binary primitive; a pixel gate `(N, 1, H, W)`, and
 /// every gate's gradient, run as `StridedMap`'s loops (float32 or bf16), where oneDNN 2.6 has only its reference
 /// loops (oneDNN's binary and reduction primitives do the rest: a gate as large as the map, other layouts). `x` and
-/// the output share a layout and a precision; the gate keeps the layout its producer chose (`LayoutChoice`).
+/// the output share a layout and a precision, but in an int8 network a channel gate's product that only int8
+/// convolutions of one range read is written in that range's 8 bits (`Lowering.int8Values`); the gate keeps the layout
+/// its producer chose (`LayoutChoice`).
 final class MultiplyKernel: NodeKernel {
     /// How the gate broadcasts.
     private enum Gate {
@@ -36,8 +38,11 @@ final class MultiplyKernel: NodeKernel {
         }
         let data = try lowering.descriptor(node.output)
         let gateData = try lowering.descriptor(node.inputs[1])
+        // An int8 network's product read only by int8 convolutions of one range is written in its steps (`Lowering.int8Values`).
+        let step = lowering.int8Values[node.output.id]?.scale
         gated = gate == .pixels && maps != nil
-            ? nil : try Primitive(.binaryMultiply(source0: data, source1: gateData, destination: data, attributes: try lowering.attributes()))
+            ? nil : try Primitive(.binaryMultiply(source0: try lowering.descriptor(node.inputs[0]), source1: gateData, destination: data,
+                                                  attributes: try lowering.attributes(firstSourceScale: step.map { 1 / $0 })))
         if lowering.training, gate == .none || maps == nil {
             product = try Primitive(.binaryMultiply(source0: data, source1: data, destination: gate == .none ? gateData : data,
                                                     attributes: try lowering.attributes()))

@@ -228,6 +228,36 @@ struct Int8Tests {
         expectClose(y, reference, rtol: 1e-4, atol: 1e-4, "int8 through pooling and up-sampling against its arithmetic")
     }
 
+    @Test("a squeeze-and-excitation's product read by an int8 convolution is written in its 8 bits: the gate, then the rounding")
+    func gatedIntoEightBits() throws {
+        let net = try TwoConvolutions(seed: 37, shape: [2, 16, 10, 12], reluAfterTwo: false) { b, one in
+            try b.multiply(one, try b.sigmoid(try b.globalAvgPool(one, name: "pool"), name: "gate"), name: "excite")
+        }
+        let r1 = Quantization.InputRange(limit: 2.5, signed: true)
+        let middle = Self.expected(x: net.x, weight: net.w1, bias: net.b1, range: r1, relu: true)
+        // Each channel of each image times the sigmoid of its mean, in float32 here.
+        let plane = 10 * 12
+        let gates = (0..<(2 * 16)).map { c in
+            let mean = (0..<plane).reduce(Float(0)) { $0 + middle[flat: c * plane + $1] } / Float(plane)
+            return 1 / (1 + exp(-mean))
+        }
+        let gated = Tensor(shape: middle.shape) { middle[flat: $0] * gates[$0 / plane] }
+        let largest = (0..<gated.count).map { gated[flat: $0] }.max()!
+        let r2 = Quantization.InputRange(limit: largest * 0.9, signed: false)
+        let table = Quantization(rule: "test", images: 1, inputs: ["one+relu1": r1, "two": r2])
+        let network = try CompiledNetwork(graph: net.graph, parameters: net.parameters, training: false, passes: Self.float32Edges,
+                                          quantization: table)
+        let plan = network.memoryPlan.table.split(separator: "\n")
+        // Only the first convolution quantizes its input; the product is u8 and the map it gates stays float32.
+        #expect(plan.filter { $0.contains("int8 input") }.count == 1, "\(network.memoryPlan.table)")
+        #expect(plan.contains { $0.contains(" u8 ") && $0.contains("excite  [") }, "\(network.memoryPlan.table)")
+        #expect(plan.contains { $0.contains(" f32 ") && $0.contains("one+relu1  [") }, "\(network.memoryPlan.table)")
+        let y = try network.forward(net.x)
+        // The product rounds as (x / step) · g rather than (x · g) / step, which may move a value at a tie by one step.
+        let reference = Self.expected(x: gated, weight: net.w2, bias: net.b2, range: r2, relu: false)
+        expectClose(y, reference, rtol: 1e-4, atol: 0.01 * r2.limit, "a gated product in 8 bits against its arithmetic")
+    }
+
     @Test("an instance norm read by an int8 convolution writes its 8 bits itself: its statistics, affine, activation and rounding",
           arguments: [(true, 20), (false, 32)])
     func instanceNormIntoEightBits(signed: Bool, channels: Int) throws {
