@@ -1043,6 +1043,18 @@ def smp_drop_path_cases():
         json.dump(out, f, indent=0)
 
 
+def draw_eval_statistics(bn):
+    """Random affine parameters and running statistics for `bn`, put in eval mode: scales in [0.5, 1.5), shifts and
+    means drawn normal (means a tenth as wide), variances in [0.5, 1.5)."""
+    channels = bn.num_features
+    with torch.no_grad():
+        bn.weight.copy_(torch.rand(channels) + 0.5)
+        bn.bias.copy_(torch.randn(channels))
+        bn.running_mean.copy_(torch.randn(channels) * 0.1)
+        bn.running_var.copy_(torch.rand(channels) + 0.5)
+    bn.eval()
+
+
 def upsampled_convolution_cases():
     """graph/upsampled_conv2d.safetensors: an smp decoder block's pattern in eval mode, a nearest 2x up-sampling `u` of
     ReLU(x) read by 3x3 convolutions (padding 1) and nothing else: `a` = ReLU(BatchNorm(conv(cat(u, s)))) with `s` a
@@ -1053,12 +1065,7 @@ def upsampled_convolution_cases():
     a = nn.Conv2d(8, 16, 3, padding=1, bias=False)
     bn = nn.BatchNorm2d(16)
     c = nn.Conv2d(4, 6, 3, padding=1)
-    with torch.no_grad():
-        bn.weight.copy_(torch.rand(16) + 0.5)
-        bn.bias.copy_(torch.randn(16))
-        bn.running_mean.copy_(torch.randn(16) * 0.1)
-        bn.running_var.copy_(torch.rand(16) + 0.5)
-    bn.eval()
+    draw_eval_statistics(bn)
     with torch.no_grad():
         u = F.interpolate(torch.relu(x), scale_factor=2, mode="nearest")
         skip = F.interpolate(x, size=(14, 18), mode="bilinear", align_corners=False)
@@ -1079,12 +1086,7 @@ def gated_residual_cases():
     bn = nn.BatchNorm2d(32)
     fc1 = nn.Conv2d(32, 8, 1)
     fc2 = nn.Conv2d(8, 32, 1)
-    with torch.no_grad():
-        bn.weight.copy_(torch.rand(32) + 0.5)
-        bn.bias.copy_(torch.randn(32))
-        bn.running_mean.copy_(torch.randn(32) * 0.1)
-        bn.running_var.copy_(torch.rand(32) + 0.5)
-    bn.eval()
+    draw_eval_statistics(bn)
     with torch.no_grad():
         h = bn(conv(x))
         g = torch.sigmoid(fc2(torch.relu(fc1(h.mean((2, 3), keepdim=True)))))
