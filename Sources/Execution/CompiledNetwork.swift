@@ -83,7 +83,7 @@ public final class CompiledNetwork {
         // observes the convolutions as they were, the names an int8 table keeps; each phase reads its convolution's range.
         var quantization = quantization
         if !training && observingConvolutionInputs == nil && passes.contains(.upsampledAsPhases) {
-            g = g.rewritingUpsampledConvolutions()
+            g = g.rewritingUpsampledConvolutions(partsAddingIn: quantization != nil)
             quantization = quantization?.readingUpsampledPhases(of: g)
         }
         let (regions, regionPrecisions) = PrecisionRegions.apply(

@@ -80,6 +80,8 @@ final class Conv2dKernel: NodeKernel {
     private let int8: (range: Quantization.InputRange, quantize: Primitive?, weightScales: [Float], limit: Float)?
     /// Calibration: whether forward hands its input to `Lowering.inputObserver`.
     private let observesInput: Bool
+    /// The value it convolves (int8: its quantized copy is shared, `Lowering.quantizedInput`).
+    private let inputValue: Graph.Value
 
     /// Whether `node` has the shape oneDNN's Winograd kernels take and pay off on: a 3x3 stride-1 convolution of one
     /// group with at least 32 channels in and out (in inference, 16 out will do), making at least 256 output pixels
@@ -135,6 +137,7 @@ final class Conv2dKernel: NodeKernel {
     init(_ node: Graph.Node, attributes a: Conv2dAttributes, lowering: Lowering) throws {
         (self.a, name, self.lowering, training) = (a, node.name, lowering, lowering.training)
         observesInput = lowering.inputObserver != nil && Self.isQuantizable(node, in: lowering.graph)
+        inputValue = node.inputs[0]
         let inputShape = lowering.graph.shape(node.inputs[0])
         outputElements = lowering.graph.shape(node.output).reduce(1, *)
         let inputChannels = inputShape[1]
@@ -662,10 +665,12 @@ final class Conv2dKernel: NodeKernel {
                 observer(name, UnsafeBufferPointer(start: input.memory.dataPointer.assumingMemoryBound(to: Float.self), count: count))
             })
         }
-        if let quantize = int8?.quantize {
-            let quantized = try lowering.buffer(name + " int8 input", .activation, source)
-            steps.append(.primitive("\(name): quantize input", quantize, reading: [.source: inputs[0]],
-                                    writing: [.destination: quantized], scratchpad: try lowering.scratchpad(quantize, name)))
+        if let int8, let quantize = int8.quantize {
+            let (quantized, made) = try lowering.quantizedInput(of: inputValue, range: int8.range, source, name: name)
+            if made {
+                steps.append(.primitive("\(name): quantize input", quantize, reading: [.source: inputs[0]],
+                                        writing: [.destination: quantized], scratchpad: try lowering.scratchpad(quantize, name)))
+            }
             reads[.source] = quantized
         }
         if training {

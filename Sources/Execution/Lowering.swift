@@ -57,6 +57,9 @@ final class Lowering {
     private(set) var buffers: [Buffer] = []
     /// Copies the model's parameters into dedicated buffers (inference), run by `loadParameters`.
     var loaders: [() throws -> Void] = []
+    /// int8 networks: each float32 value quantized for int8 convolutions, by value, range and layout
+    /// (`quantizedInput(of:range:_:name:)`).
+    private var quantizedInputs: [String: Buffer] = [:]
     private let placeholder: Memory
     private var inputDescriptor: MemoryDescriptor?
 
@@ -226,6 +229,19 @@ final class Lowering {
     /// A buffer like `value`'s, for its gradient or a copy made again.
     func buffer(_ name: String, _ kind: Buffer.Kind, like value: Graph.Value) throws -> Buffer {
         try buffer(name, kind, try descriptor(value))
+    }
+
+    /// int8 networks: the buffer holding float32 `value` quantized to `range` in `descriptor` (8 bits), one for every
+    /// convolution that reads it so (the four phases of a convolution reading a skip map, a block's convolution and its
+    /// shortcut): `made` is true for the first asked, whose step fills it, and the others read it.
+    func quantizedInput(of value: Graph.Value, range: Quantization.InputRange, _ descriptor: MemoryDescriptor, name: String) throws
+        -> (buffer: Buffer, made: Bool)
+    {
+        let key = "\(value.id) \(range.limit.bitPattern) \(range.signed) \(descriptor.dims) \(descriptor.dataType) \(descriptor.layoutName)"
+        if let buffer = quantizedInputs[key] { return (buffer, false) }
+        let buffer = try self.buffer(name + " int8 input", .activation, descriptor)
+        quantizedInputs[key] = buffer
+        return (buffer, true)
     }
 
     /// The scratchpad `primitive` needs, as a buffer of its own (nil if it needs none).

@@ -174,11 +174,12 @@ extension Op {
         return a.kernel == [3, 3] && a.stride == [1, 1] && a.dilation == [1, 1] && a.groups == 1
     }
 
-    /// Whether each output value is one of the input's values (max pooling; depth-to-space, a permutation; nearest
-    /// up-sampling by whole factors, run as oneDNN's resampling): an int8 map passes through it unchanged in its range.
+    /// Whether each output value is one of the input's values (max pooling; depth-to-space and the interleave of phase
+    /// convolutions, permutations; nearest up-sampling by whole factors, run as oneDNN's resampling): an int8 map passes
+    /// through it unchanged in its range.
     func picksAmongValues(_ input: [Int], _ output: [Int]) -> Bool {
         switch self {
-        case .maxPool, .depthToSpace: true
+        case .maxPool, .depthToSpace, .interleave: true
         case .upsample(let a): UpsampleKernel.resamples(a, input: input, output: output)
         default: false
         }

@@ -32,7 +32,7 @@ extension Graph {
                 subpixel.weightSource = .transposedAsSubpixel(outputChannels: t.outputChannels)
                 rewrite(subpixel, block: 2, ".subpixel")
             } else if t.isSubpixel, !training {
-                graph.appendPhases(of: node.name, inputs: node.inputs, size: shape(node.inputs[0]), output: node.output) { a, b in
+                graph.appendPhases(of: node.name, inputs: { _, _ in node.inputs }, size: shape(node.inputs[0]), output: node.output) { a, b in
                     var phase = Conv2dAttributes(weight: t.weight, bias: t.bias, outputChannels: t.outputChannels, kernel: [1 + a, 1 + b],
                                                  stride: [1, 1], padding: [0, a, 0, b], dilation: [1, 1], groups: 1)
                     phase.weightSource = .transposedAsPhase(row: a, column: b, outputChannels: t.outputChannels)

@@ -6,7 +6,13 @@ extension Graph {
     /// output pixel then takes 4 multiply-adds per input channel instead of 9, and the up-sampled map is not made.
     /// The bias, a folded batch norm and an activation go with each phase. Where anything else reads the up-sampled map
     /// (or it is an output), the convolutions stay.
-    public func rewritingUpsampledConvolutions() -> Graph {
+    ///
+    /// With `partsAddingIn` (int8 inference), a split part that adds into such phases' interleave and nothing else
+    /// reads it (the skip's part of smp's decoder convolution: 3x3, stride 1, padding 1, of a map the output's size)
+    /// becomes four stride-2 convolutions too, phase `(a, b)` padded `1 − a` above, `a` below, `1 − b` left, `b` right
+    /// (the pixels its outputs' windows cover), each adding into the up-sampled map's phase `(a, b)`; the interleave
+    /// then moves the finished sums, which an int8 network writes in 8 bits, instead of the partial sum.
+    public func rewritingUpsampledConvolutions(partsAddingIn: Bool = false) -> Graph {
         let consumers = self.consumers
         func readsAsPhases(_ index: Int) -> Bool {
             guard case .conv2d(let a) = nodes[index].op else { return false }
@@ -28,7 +34,7 @@ extension Graph {
                 continue
             }
             removed.insert(node.inputs[0])
-            graph.appendPhases(of: node.name, inputs: up.inputs, size: shape(up.inputs[0]), output: node.output) { a, b in
+            graph.appendPhases(of: node.name, inputs: { _, _ in up.inputs }, size: shape(up.inputs[0]), output: node.output) { a, b in
                 var phase = conv
                 (phase.kernel, phase.padding) = ([2, 2], [1 - a, a, 1 - b, b])
                 phase.weightSource = .upsampledAsPhase(row: a, column: b)
@@ -36,6 +42,42 @@ extension Graph {
             }
         }
         graph.nodes.removeAll { removed.contains($0.output) }
+        return partsAddingIn ? graph.rewritingPartsAddingIntoPhases() : graph
+    }
+
+    /// See `rewritingUpsampledConvolutions(partsAddingIn:)`.
+    private func rewritingPartsAddingIntoPhases() -> Graph {
+        let consumers = self.consumers
+        func isUpsampledPhase(_ value: Value) -> Bool {
+            guard let p = producer(of: value), case .conv2d(let c) = p.op, case .upsampledAsPhase = c.weightSource else { return false }
+            return !c.accumulates
+        }
+        // Each part to rewrite, by index, with the index of the interleave it adds into.
+        var parts: [Int: Int] = [:]
+        for (index, node) in nodes.enumerated() {
+            guard case .conv2d(let a) = node.op, a.accumulates, a.kernel == [3, 3], a.stride == [1, 1], a.padding == [1, 1, 1, 1],
+                  a.dilation == [1, 1], a.groups == 1, a.weightSource == .conv2d, !isOutput(node.inputs[1]),
+                  consumers[node.inputs[1]] == [index], let made = producerIndex(of: node.inputs[1]),
+                  nodes[made].op == .interleave(block: 2), nodes[made].inputs.allSatisfy(isUpsampledPhase),
+                  shape(node.inputs[0])[2...] == shape(node.output)[2...] else { continue }
+            parts[index] = made
+        }
+        let interleaves = Set(parts.values)
+        var graph = self
+        graph.nodes = []
+        for (index, node) in nodes.enumerated() where !interleaves.contains(index) {
+            guard let made = parts[index], case .conv2d(let part) = node.op else {
+                graph.nodes.append(node)
+                continue
+            }
+            let phases = nodes[made].inputs
+            graph.appendPhases(of: node.name, inputs: { a, b in [node.inputs[0], phases[2 * a + b]] }, size: shape(phases[0]),
+                               output: node.output) { a, b in
+                var phase = part
+                (phase.stride, phase.padding) = ([2, 2], [1 - a, a, 1 - b, b])
+                return phase
+            }
+        }
         return graph
     }
 }
