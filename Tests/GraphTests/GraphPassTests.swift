@@ -326,6 +326,34 @@ struct GraphPassTests {
         #expect(apart.nodes.map(\.op).contains(.gatedResidual(activation: nil)) && apart.nodes.map(\.op).contains(.relu))
     }
 
+    @Test("with partsAddingIn, the skip's part of a split decoder convolution becomes four stride-2 phases, each adding into the up-sampled part's phase (a, b), padded 1 − a above, a below, 1 − b left, b right; one interleave of the sums")
+    func partsAddingIntoPhases() throws {
+        let b = GraphBuilder(inputShape: [1, 8, 5, 7])
+        let skip = try b.relu(try b.conv2d(try b.upsample(b.input, scale: 2, mode: .bilinear(alignCorners: false), name: "skip_up"),
+                                           Conv2dAttributes(weight: "s", outputChannels: 4, kernel: 1), name: "skip"), name: "skip_relu")
+        let up = try b.upsample(b.input, scale: 2, mode: .nearest, name: "up")
+        let y = try b.relu(try b.conv2d(try b.concat([up, skip], name: "cat"), Conv2dAttributes(weight: "w", outputChannels: 6, kernel: 3,
+                                                                                               padding: 1), name: "conv"), name: "relu")
+        let split = b.graph(output: y).fusingActivations(training: false).splittingConcatenations()
+        let plain = split.rewritingUpsampledConvolutions()
+        let phased = split.rewritingUpsampledConvolutions(partsAddingIn: true)
+        func convolutions(_ g: Graph) -> [Conv2dAttributes] { g.nodes.compactMap { if case .conv2d(let a) = $0.op { a } else { nil } } }
+        // Without it: the up-sampled part's four phases, their interleave, and the skip's part adding into it at full size.
+        #expect(convolutions(plain).filter(\.accumulates).map(\.stride) == [[1, 1]])
+        let parts = convolutions(phased).filter(\.accumulates)
+        #expect(parts.map(\.stride) == Array(repeating: [2, 2], count: 4))
+        #expect(parts.map(\.padding) == [[1, 0, 1, 0], [1, 0, 0, 1], [0, 1, 1, 0], [0, 1, 0, 1]])
+        #expect(parts.allSatisfy { $0.weightInputChannels == 8..<12 && $0.activation == .relu && $0.weightSource == .conv2d })
+        let interleaves = phased.nodes.filter { $0.op == .interleave(block: 2) }
+        #expect(interleaves.count == 1 && interleaves[0].output == phased.output && phased.shape(phased.output) == [1, 6, 10, 14])
+        // Each part adds into the up-sampled part's phase of the same name's position, at half size.
+        for (index, node) in phased.nodes.enumerated() {
+            guard case .conv2d(let a) = node.op, a.accumulates, let made = phased.producer(of: node.inputs[1]) else { continue }
+            #expect(made.name.hasSuffix(String(node.name.suffix(7))) && phased.shape(node.output) == [1, 6, 5, 7], "\(index): \(node.name)")
+            #expect(interleaves[0].inputs.contains(node.output))
+        }
+    }
+
     @Test("an int8 table's range for a convolution read as phases goes to each phase, but for phases of the network's input (the image)")
     func int8TableForPhases() throws {
         let b = GraphBuilder(inputShape: [1, 8, 5, 7])
