@@ -25,7 +25,8 @@ public enum Pass: String, CaseIterable, Sendable, Comparable {
     case splitConcat = "split-concat"
     /// Inference (not calibration): a 3x3 convolution of a nearest 2x up-sampling as four 2x2 convolutions of the map
     /// before it, one per output phase, and an interleave: 4 multiply-adds per pixel and input channel instead of 9
-    /// (`Graph.rewritingUpsampledConvolutions()`); in an int8 network each phase takes its convolution's range.
+    /// (`Graph.rewritingUpsampledConvolutions(partsAddingIn:)`); in an int8 network each phase takes its convolution's
+    /// range, and the split part adding into the phases (the skip's) becomes four stride-2 phase convolutions too.
     case upsampledAsPhases = "upsampled-as-phases"
     /// A transposed convolution with kernel = stride as a 1x1 convolution and a depth-to-space reorder, which
     /// oneDNN runs several times faster than its deconvolution; in inference, one of kernel 3 and stride 2 that
