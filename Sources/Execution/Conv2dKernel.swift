@@ -394,8 +394,12 @@ final class Conv2dKernel: NodeKernel {
 
     /// Multiply-adds: each output element sums over its input channels' kernel windows.
     var cost: RecomputeCost {
-        .convolution(flops: 2 * Double(outputElements) * Double(weightDims.dropFirst(a.groups == 1 ? 1 : 2).reduce(1, *)))
+        .convolution(flops: 2 * Double(outputElements) * Double(weightsPerOutputChannel))
     }
+
+    /// The weights one output channel multiplies: `I/G · kH · kW` (`weightDims` after the output channels, and the
+    /// group with groups).
+    private var weightsPerOutputChannel: Int { weightDims.dropFirst(a.groups == 1 ? 1 : 2).reduce(1, *) }
 
     var outputReusesInput: Int? { a.accumulates && partialAddend == nil ? 1 : nil }
 
@@ -625,7 +629,7 @@ final class Conv2dKernel: NodeKernel {
                 .execute([.source: dense, .destination: weights.memory])
         } else {
             // Output channel `o` (of group `o / (O/G)` with groups) is the `o`-th run of `perRow` plain weights.
-            let perRow = weightDims.dropFirst(a.groups == 1 ? 1 : 2).reduce(1, *)
+            let perRow = weightsPerOutputChannel
             let w = dense.dataPointer.assumingMemoryBound(to: Float.self)
             for (o, step) in int8.weightScales.enumerated() {
                 for j in o * perRow..<(o + 1) * perRow { w[j] = min(max((w[j] / step).rounded(), -int8.limit), int8.limit) }

@@ -12,18 +12,17 @@ extension Graph {
             guard case .add = node.op, node.inputs.count == 2, node.inputs[0] != node.inputs[1] else { continue }
             for (product, r) in [(node.inputs[0], node.inputs[1]), (node.inputs[1], node.inputs[0])] {
                 guard !isOutput(product), consumers[product] == [index], let made = producerIndex(of: product),
-                      case .multiply = nodes[made].op, !removed.contains(made) else { continue }
+                      case .multiply = nodes[made].op else { continue }
                 let (x, g) = (nodes[made].inputs[0], nodes[made].inputs[1])
                 guard shape(g) == [shape(x)[0], shape(x)[1], 1, 1], shape(r) == shape(x) else { continue }
                 let sum = node.output
-                var activation: Activation?
-                if !isOutput(sum), let readers = consumers[sum], readers.count == 1, let a = Activation(nodes[readers[0]].op) {
-                    activation = a
-                    removed.insert(readers[0])
-                    replacement[nodes[readers[0]].output] = sum
+                let activation = soleActivation(reading: sum, consumers: consumers)
+                if let reader = activation?.index {
+                    removed.insert(reader)
+                    replacement[nodes[reader].output] = sum
                 }
                 removed.insert(made)
-                graph.nodes[index] = Node(op: .gatedResidual(activation: activation), inputs: [x, r, g], output: sum, name: node.name)
+                graph.nodes[index] = Node(op: .gatedResidual(activation: activation?.activation), inputs: [x, r, g], output: sum, name: node.name)
                 break
             }
         }

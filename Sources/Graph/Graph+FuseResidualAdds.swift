@@ -38,15 +38,24 @@ extension Graph {
             guard case .conv2d(var conv) = nodes[f.convolution].op else { continue }
             conv.accumulates = true
             let sum = nodes[index].output
-            if !isOutput(sum), let readers = consumers[sum], readers.count == 1, let activation = Activation(nodes[readers[0]].op) {
+            if let (reader, activation) = soleActivation(reading: sum, consumers: consumers) {
                 conv.activation = activation
-                removed.insert(readers[0])
-                replacement[nodes[readers[0]].output] = sum
+                removed.insert(reader)
+                replacement[nodes[reader].output] = sum
             }
             removed.insert(f.convolution)
             graph.nodes[index] = Node(op: .conv2d(conv), inputs: [nodes[f.convolution].inputs[0], f.into], output: sum,
                                       name: nodes[f.convolution].name)
         }
         return graph.removing(removed, replacing: replacement)
+    }
+
+    /// The activation that alone reads `value` (not an output), with its node's index, which a pass folding `value`'s
+    /// producer into one op takes as that op's post-op.
+    func soleActivation(reading value: Value, consumers: [Value: [Int]]) -> (index: Int, activation: Activation)? {
+        guard !isOutput(value), let readers = consumers[value], readers.count == 1, let activation = Activation(nodes[readers[0]].op) else {
+            return nil
+        }
+        return (readers[0], activation)
     }
 }
