@@ -1097,6 +1097,25 @@ def gated_residual_cases():
     save("graph", "gated_residual", {k: v.detach().clone() for k, v in tensors.items()})
 
 
+def narrow_convolution_cases():
+    """graph/narrow_conv2d.safetensors: segmentation heads, stride-1 convolutions to few channels on a 64x64 map in eval
+    mode: `a` = conv3x3(x) to 2 channels with a bias, `b` = ReLU(BatchNorm(conv3x3(x))) to 1 channel, `c` =
+    conv5x5(x, padding 2) to 3 channels with a bias; y = cat(a, b, c). Its parameters under the names the test reads
+    (`a.*`, `b.weight`, `bn.*`, `c.*`)."""
+    torch.manual_seed(62)
+    x = torch.randn(1, 4, 64, 64)
+    a = nn.Conv2d(4, 2, 3, padding=1)
+    b = nn.Conv2d(4, 1, 3, padding=1, bias=False)
+    bn = nn.BatchNorm2d(1)
+    c = nn.Conv2d(4, 3, 5, padding=2)
+    draw_eval_statistics(bn)
+    with torch.no_grad():
+        y = torch.cat([a(x), torch.relu(bn(b(x))), c(x)], 1)
+    tensors = {"x": x, "y": y, "a.weight": a.weight, "a.bias": a.bias, "b.weight": b.weight, "c.weight": c.weight, "c.bias": c.bias}
+    tensors.update({"bn." + k: v for k, v in bn.state_dict().items()})
+    save("graph", "narrow_conv2d", {k: v.detach().clone() for k, v in tensors.items()})
+
+
 EFFICIENTNET_PACKAGE_NAMES = [  # efficientnet_lite_pytorch's model name → timm's, whose weights are the same network's
     ("efficientnet-lite0", "tf_efficientnet_lite0"),
     ("efficientnet-b0", "tf_efficientnet_b0"),
@@ -1768,6 +1787,7 @@ CASES = dict(losses=[loss_cases, loss_extended_cases], optimizers=[optimizer_cas
              smp_senet=[smp_senet_cases], efficientnet_package_names=[efficientnet_package_name_cases],
              monai_dropout=[monai_dropout_cases], smp_drop_path=[smp_drop_path_cases],
              upsampled_convolution=[upsampled_convolution_cases], gated_residual=[gated_residual_cases],
+             narrow_convolution=[narrow_convolution_cases],
              classic_deep_supervision=[classic_deep_supervision_cases],
              normalization=[nnunet_normalization_cases], nonzero_crop=[nnunet_nonzero_crop_cases],
              tensorboard=[tensorboard_cases])

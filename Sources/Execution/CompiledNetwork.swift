@@ -86,6 +86,10 @@ public final class CompiledNetwork {
             g = g.rewritingUpsampledConvolutions(partsAddingIn: quantization != nil)
             quantization = quantization?.readingUpsampledPhases(of: g)
         }
+        // Calibration observes the head as the last convolution, which an int8 network keeps in float.
+        if !training && observingConvolutionInputs == nil && passes.contains(.narrowAsDepthToSpace) {
+            g = g.rewritingNarrowConvolutions()
+        }
         let (regions, regionPrecisions) = PrecisionRegions.apply(
             to: g, precision: precision, training: training, enabled: passes.contains(.precisionRegions),
             winogradScratchLimit: winogradScratchLimit)

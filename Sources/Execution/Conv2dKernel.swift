@@ -388,6 +388,10 @@ final class Conv2dKernel: NodeKernel {
             fits = shape.count == 4 && shape[0] >= rows && Array(shape[1...]) == [outputChannels, 3, 3]
                 && (a.weightInputChannels != nil || shape[0] == rows)
             needed = "(\(rows), \(outputChannels), 3, 3)"
+        case .narrowAsPhases(let r, let outputChannels):
+            let k = a.kernel[0] - r + 1
+            fits = shape == [outputChannels, inputChannels, k, k]
+            needed = "(\(outputChannels), \(inputChannels), \(k), \(k))"
         }
         guard fits else { throw CompilationError("\(name): the weight \(a.weight) is \(shape), the convolution needs \(needed)") }
     }
@@ -438,6 +442,8 @@ final class Conv2dKernel: NodeKernel {
             w = Self.subpixelWeight(w, outputChannels: cout, phases: [(row, column)], kernel: (1 + row, 1 + column))
         case .upsampledAsPhase(let row, let column):
             w = Self.upsampledPhaseWeight(w, row: row, column: column)
+        case .narrowAsPhases(let r, _):
+            w = Self.narrowPhasesWeight(w, block: r)
         }
         if let scale = folded {
             // Row `r` (an output channel) becomes channel `r % C` of the batch norm's `C` (`Graph.convolutions(behind:consumers:)`).
@@ -480,6 +486,7 @@ final class Conv2dKernel: NodeKernel {
         case .conv2d, .transposedAsPhase, .upsampledAsPhase: 1
         case .transposedAsPointwise(let k, _): k * k
         case .transposedAsSubpixel: 4
+        case .narrowAsPhases(let r, _): r * r
         }
     }
 
@@ -521,6 +528,7 @@ final class Conv2dKernel: NodeKernel {
         case .transposedAsSubpixel: [weightShape[0], 2, 2]
         case .transposedAsPhase(let row, let column, _): [weightShape[0], 1 + row, 1 + column]
         case .upsampledAsPhase: [weightShape[1], 2, 2]
+        case .narrowAsPhases: [weightShape[1]] + a.kernel
         }
     }
 
@@ -539,6 +547,24 @@ final class Conv2dKernel: NodeKernel {
                     for ty in taps(row, dy) { for tx in taps(column, dx) { sum += s[(oc * 3 + ty) * 3 + tx] } }
                     target[(oc * 2 + dy) * 2 + dx] = sum
                 } } }
+            }
+        }
+        return result
+    }
+
+    /// The `(k + r − 1)`-square weight `Wr[(r·a + b)·C_out + o, c, u, v] = W[o, c, u − a, v − b]` of a stride-1
+    /// convolution's `W[o, c, ty, tx]` (`k×k`) computing its output's `r×r` blocks (`block` `r`,
+    /// `Conv2dAttributes.WeightSource.narrowAsPhases`): position `(a, b)` of a block reads the window shifted by `(a, b)`.
+    private static func narrowPhasesWeight(_ w: Tensor, block r: Int) -> Tensor {
+        let (cout, cin, k) = (w.shape[0], w.shape[1], w.shape[2])
+        let wide = k + r - 1
+        var result = Tensor(shape: [r * r * cout, cin, wide, wide])
+        result.withUnsafeMutableBufferPointer { target in
+            w.withUnsafeBufferPointer { s in
+                for a in 0..<r { for b in 0..<r { for o in 0..<cout { for c in 0..<cin { for ty in 0..<k { for tx in 0..<k {
+                    let row = (a * r + b) * cout + o
+                    target[((row * cin + c) * wide + ty + a) * wide + tx + b] = s[((o * cin + c) * k + ty) * k + tx]
+                } } } } } }
             }
         }
         return result
@@ -824,6 +850,8 @@ final class Conv2dKernel: NodeKernel {
             throw CompilationError("\(name): a transposed convolution read as 2x2 or phase convolutions is for inference only")
         case .upsampledAsPhase:
             throw CompilationError("\(name): a convolution of an up-sampled map read as phase convolutions is for inference only")
+        case .narrowAsPhases:
+            throw CompilationError("\(name): a convolution read as its output's blocks is for inference only")
         }
         return steps
     }

@@ -78,7 +78,7 @@ enum PrecisionRegions {
 
     /// An int8 network's float32 convolutions at its edges in bf16, on a CPU with native bf16 kernels (where they run
     /// in about half fp32's time): those reading the image, where only convolutions read it, and the one writing the
-    /// logits from a map that only it reads, written by an int8 convolution or by a channels-last instance norm of a
+    /// logits (directly or through a depth to space) from a map that only it reads, written by an int8 convolution or by a channels-last instance norm of a
     /// float32 map (as in BasicUNet and nnU-Net, whose last norm comes after an int8 convolution). Their inputs become
     /// bf16 (the image converted where it is copied in, the int8 convolution or the norm, `InstanceNormInt8Kernel`,
     /// writing bf16); they still write float32. `precisions` with those inputs' changed; `formats` by value id.
@@ -87,7 +87,14 @@ enum PrecisionRegions {
         var precisions = precisions
         let consumers = graph.consumers
         if graph.onlyConvolutionsReadInput { precisions[graph.input.id] = .bf16 }
-        for (index, node) in graph.nodes.enumerated() where graph.isOutput(node.output) {
+        // The logits' convolution writes the output, or the map a depth to space puts in place as the output
+        // (`Graph.rewritingNarrowConvolutions()`).
+        func writesLogits(_ node: Graph.Node) -> Bool {
+            guard !graph.isOutput(node.output) else { return true }
+            guard let readers = consumers[node.output], readers.count == 1, case .depthToSpace = graph.nodes[readers[0]].op else { return false }
+            return graph.isOutput(graph.nodes[readers[0]].output)
+        }
+        for (index, node) in graph.nodes.enumerated() where writesLogits(node) {
             let value = node.inputs[0]
             guard case .conv2d = node.op, quantization.inputs[node.name] == nil, value != graph.input, consumers[value] == [index],
                   let producer = graph.producer(of: value) else { continue }

@@ -59,6 +59,12 @@ public struct Conv2dAttributes: Hashable, Sendable {
         /// `T(1, 1) = {2}`, of a convolution padded by `1 − a` at the top, `a` at the bottom, `1 − b` at the left and `b`
         /// at the right; an interleave puts the four phases in place. Inference only.
         case upsampledAsPhase(row: Int, column: Int)
+        /// A `Conv2d` weight `(C_out, C_in, k, k)` of a stride-1 convolution padded by `(k − 1)/2` (odd `k`), read as
+        /// the `(k + r − 1)`-square weight of a stride-`r` convolution computing the output's `r×r` blocks at once:
+        /// `Wr[(r·a + b)·C_out + o, c, u, v] = W[o, c, u − a, v − b]` (0 where a tap falls outside the kernel), block
+        /// `(i, j)`'s channel `(r·a + b)·C_out + o` being output pixel `(r·i + a, r·j + b)`, which a depth-to-space reorder
+        /// puts in place; the bias is repeated for each of the `r²` positions. Inference only.
+        case narrowAsPhases(block: Int, outputChannels: Int)
     }
 
     /// Whether the convolution can multiply a slice of its weight's input channels (`weightInputChannels`, as
@@ -67,7 +73,7 @@ public struct Conv2dAttributes: Hashable, Sendable {
     public var splitsOverInputChannels: Bool {
         switch weightSource {
         case .conv2d, .transposedAsSubpixel, .transposedAsPhase, .upsampledAsPhase: true
-        case .transposedAsPointwise: false
+        case .transposedAsPointwise, .narrowAsPhases: false
         }
     }
 

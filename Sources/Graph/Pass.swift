@@ -28,6 +28,11 @@ public enum Pass: String, CaseIterable, Sendable, Comparable {
     /// (`Graph.rewritingUpsampledConvolutions(partsAddingIn:)`); in an int8 network each phase takes its convolution's
     /// range, and the split part adding into the phases (the skip's) becomes four stride-2 phase convolutions too.
     case upsampledAsPhases = "upsampled-as-phases"
+    /// Inference (not calibration): a stride-1 convolution to fewer than 8 channels on a large map (a segmentation
+    /// head) as a stride-`r` convolution computing its output's `r×r` blocks, to `r²·C_out` channels, and a
+    /// depth-to-space reorder: oneDNN's vectors over output channels filled instead of mostly idle
+    /// (`Graph.rewritingNarrowConvolutions()`).
+    case narrowAsDepthToSpace = "narrow-as-depth-to-space"
     /// A transposed convolution with kernel = stride as a 1x1 convolution and a depth-to-space reorder, which
     /// oneDNN runs several times faster than its deconvolution; in inference, one of kernel 3 and stride 2 that
     /// doubles the size as a 2x2 convolution and a depth-to-space reorder, or in fp32 with 16 or more output channels

@@ -614,6 +614,16 @@ struct Int8Tests {
                 #expect(rows.contains { ($0.contains(" u8 ") || $0.contains(" s8 ")) && $0.contains("\(name)  [") }, "\(name)")
             }
         }
+        // smp's head (3x3 to 2 classes on the 64x64 map) runs as 2x2 blocks, a float32 convolution of the image's edge:
+        // bf16 on a CPU with native bf16.
+        if case .smpUNet = architecture {
+            let heads = int8.network.graph.nodes.filter { if case .conv2d(let a) = $0.op, case .narrowAsPhases = a.weightSource { true } else { false } }
+            #expect(heads.count == 1)
+            for head in heads {
+                let implementation = int8.network.convolutionImplementations[head.name] ?? ""
+                #expect(implementation.contains("bf16") == CPUISA.hasNativeBF16, "\(head.name): \(implementation)")
+            }
+        }
         let error = Self.relativeRMS(try int8.forward(x), try CompiledUNet(model, inputShape: shape, training: false).forward(x))
         // smp's Unets come within 0.2% (a ReLU6 clipped in the wrong steps made mobilenet_v2's 3%); the instance-normed
         // and deeper networks within 5%.

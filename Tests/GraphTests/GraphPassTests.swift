@@ -295,6 +295,28 @@ struct GraphPassTests {
         }
     }
 
+    @Test("a stride-1 convolution to fewer than 8 channels on a 64x64 or larger map becomes a stride-r convolution to r²·C_out channels (r 4 for one channel, else 2; kernel k + r − 1, padding kept) and a depth to space; not for 8 channels, 1x1, stride 2, a small map or sides r does not divide")
+    func narrowAsDepthToSpace() throws {
+        func graph(size: [Int] = [64, 68], channels: Int = 2, kernel: Int = 3, stride: Int = 1) throws -> Graph {
+            let b = GraphBuilder(inputShape: [1, 16] + size)
+            let a = Conv2dAttributes(weight: "w", bias: "b", outputChannels: channels, kernel: kernel, stride: stride, padding: kernel / 2)
+            return b.graph(output: try b.relu(try b.conv2d(b.input, a, name: "head"), name: "relu")).fusingActivations(training: false)
+        }
+        for (channels, kernel, r) in [(2, 3, 2), (1, 3, 4), (7, 5, 2)] {
+            let rewritten = try graph(channels: channels, kernel: kernel).rewritingNarrowConvolutions()
+            var expected = Conv2dAttributes(weight: "w", bias: "b", outputChannels: r * r * channels, kernel: [kernel + r - 1, kernel + r - 1],
+                                            stride: [r, r], padding: Array(repeating: kernel / 2, count: 4), dilation: [1, 1], groups: 1)
+            (expected.activation, expected.weightSource) = (.relu, .narrowAsPhases(block: r, outputChannels: channels))
+            #expect(rewritten.nodes.map(\.op) == [.conv2d(expected), .depthToSpace(block: r)], "\(channels) channels")
+            #expect(rewritten.shape(rewritten.nodes[0].output) == [1, r * r * channels, 64 / r, 68 / r] && rewritten.nodes[0].name == "head+relu")
+            #expect(rewritten.shape(rewritten.output) == [1, channels, 64, 68])
+        }
+        for (label, unchanged) in [("8 channels", try graph(channels: 8)), ("1x1", try graph(kernel: 1)), ("stride 2", try graph(stride: 2)),
+                                   ("32x32", try graph(size: [32, 32])), ("sides 4 does not divide", try graph(size: [64, 66], channels: 1))] {
+            #expect(unchanged.rewritingNarrowConvolutions().nodes.map(\.op) == unchanged.nodes.map(\.op), "\(label)")
+        }
+    }
+
     @Test("a channel-gated map added to a residual, with the ReLU after, becomes one gated residual; not where the product or the sum is read elsewhere, nor for a pixel gate")
     func gatedResiduals() throws {
         /// `relu(conv(x) · sigmoid(pool(conv(x))) + x)`: a squeeze-and-excitation block's end.
