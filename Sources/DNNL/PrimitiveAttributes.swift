@@ -16,6 +16,8 @@ public final class PrimitiveAttributes {
         case swish(alpha: Float)
         /// `dst = min(max(dst, lower), upper)`.
         case clip(lower: Float, upper: Float)
+        /// `dst = alpha·dst`.
+        case linear(alpha: Float)
         /// `dst = scale * dst_before + dst` (accumulate into the existing destination).
         case sum(scale: Float)
         /// `dst = dst + src1`, `src1` of this layout and the destination's shape, bound as `Argument.postOpSource(i)`
@@ -64,6 +66,8 @@ public final class PrimitiveAttributes {
                 try check(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_swish, alpha, 0), "dnnl_post_ops_append_eltwise")
             case .clip(let lower, let upper):
                 try check(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_clip_v2, lower, upper), "dnnl_post_ops_append_eltwise")
+            case .linear(let alpha):
+                try check(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_linear, alpha, 0), "dnnl_post_ops_append_eltwise")
             case .sum(let scale):
                 try check(dnnl_post_ops_append_sum(ops, scale), "dnnl_post_ops_append_sum")
             case .add(let descriptor):

@@ -3,8 +3,10 @@ import Graph
 
 /// `gatedResidual` in a compiled inference network: `y = activation(x · g + r)` as oneDNN's binary multiply of `x` by
 /// the channel gate `g` (broadcast), with the addition of `r` and the activation as its post-ops: one pass over the
-/// maps where a multiply, an add and an activation made three. `x`, `r` and `y` share a layout and a precision; the
-/// gate keeps the layout its producer chose. Inference only (`Graph.fusingGatedResiduals()`).
+/// maps where a multiply, an add and an activation made three. `x`, `r` and `y` share a layout; the gate keeps the
+/// layout its producer chose. `x` is float; in an int8 network `r` and `y` may be 8 bits, each in the steps of the
+/// range its int8 readers share (`Lowering.int8Values`: a residual stream from block to block without a float copy).
+/// Inference only (`Graph.fusingGatedResiduals()`).
 final class GatedResidualKernel: NodeKernel {
     private let name: String
     private let lowering: Lowering
@@ -15,9 +17,14 @@ final class GatedResidualKernel: NodeKernel {
         (name, self.lowering) = (node.name, lowering)
         let data = try lowering.descriptor(node.output)
         let residual = try lowering.descriptor(node.inputs[1])
+        // An 8-bit residual holds `r / s_r`: the product is taken in those steps, the activation runs on them, and the
+        // result is rescaled into the output's steps (1 for float).
+        let (residualStep, outputStep) = (lowering.int8Values[node.inputs[1].id]?.scale ?? 1, lowering.int8Values[node.output.id]?.scale ?? 1)
+        let rescale: [PrimitiveAttributes.PostOp] = residualStep == outputStep ? [] : [.linear(alpha: residualStep / outputStep)]
         primitive = try Primitive(.binaryMultiply(
             source0: try lowering.descriptor(node.inputs[0]), source1: try lowering.descriptor(node.inputs[2]), destination: data,
-            attributes: try lowering.attributes([.add(residual)] + Lowering.postOps(activation))))
+            attributes: try lowering.attributes([.add(residual)] + Lowering.postOps(activation, step: residualStep) + rescale,
+                                                firstSourceScale: residualStep == 1 ? nil : 1 / residualStep)))
     }
 
     var cost: RecomputeCost { .cheap }

@@ -31,11 +31,13 @@ final class Lowering {
     /// What a training network's random masks (dropout) are drawn from.
     let randomSeed: UInt64
     /// int8 networks: the values kept as 8-bit integers, by `Graph.Value.id`, with their range: written by an int8
-    /// convolution, by an instance norm of a float32 channels-last map (`InstanceNormInt8Kernel`) or by a channel gate's
-    /// multiply of one (`MultiplyKernel`, a squeeze-and-excitation before its projection), and read only, as
-    /// their input, by int8 convolutions of that range (or one they share, `int8InputRanges`), which so need no
-    /// quantizing step, or by ops that only pick among its values (max pooling, depth-to-space, nearest up-sampling by
-    /// whole factors), whose outputs are such values too: the rounding commutes with them, so the result is the same.
+    /// convolution, by an instance norm of a float32 channels-last map (`InstanceNormInt8Kernel`), by a channel gate's
+    /// multiply of one (`MultiplyKernel`, a squeeze-and-excitation before its projection) or by a gated residual
+    /// (`GatedResidualKernel`, a squeeze-and-excitation block's end), and read only, as their input, by int8
+    /// convolutions of that range (or one they share, `int8InputRanges`), which so need no quantizing step, as the
+    /// residual of a gated residual (which takes any steps), or by ops that only pick among its values (max pooling,
+    /// depth-to-space, nearest up-sampling by whole factors), whose outputs are such values too: the rounding commutes
+    /// with them, so the result is the same.
     let int8Values: [Int: Quantization.InputRange]
     /// int8 networks: the partial sums of split convolutions (`Graph.splittingConcatenations`) whose sum is such an
     /// 8-bit value, by `Graph.Value.id`, with the sum's range: the first part writes its float32 partial sum in that
@@ -143,6 +145,12 @@ final class Lowering {
             return graph.shape(g)[2...] == [1, 1] && [x, g].allSatisfy { precisions[$0.id] == .fp32 } && formats[x.id] == .acdb
                 && formats[node.output.id] == .acdb
         }
+        // A squeeze-and-excitation block's end on float32 maps: oneDNN's binary reads and writes the residual in 8 bits.
+        func gatedResidual(_ node: Graph.Node) -> Bool {
+            guard case .gatedResidual = node.op else { return false }
+            let (x, g) = (node.inputs[0], node.inputs[2])
+            return [x, g].allSatisfy { precisions[$0.id] == .fp32 } && formats[x.id] == .acdb && formats[node.output.id] == .acdb
+        }
         // The partial sum an int8 part adding in reads, where an int8 part that nothing else reads wrote it.
         func addend(_ node: Graph.Node) -> Graph.Value? {
             guard case .conv2d(let a) = node.op, a.accumulates, range(node) != nil, let producer = graph.producer(of: node.inputs[1]),
@@ -158,6 +166,8 @@ final class Lowering {
             for reader in readers {
                 if range(reader) != nil, reader.inputs[0] == value, !reader.inputs.dropFirst().contains(value) {
                     convolutions.append(reader)
+                } else if gatedResidual(reader), reader.inputs[1] == value, reader.inputs[0] != value, reader.inputs[2] != value {
+                    continue  // the residual, read in whatever steps the convolutions choose
                 } else if reader.op.picksAmongValues(graph.shape(value), graph.shape(reader.output)), let further = int8Readers(reader.output) {
                     (convolutions, passedTo) = (convolutions + further.convolutions, passedTo + [reader.output] + further.passedTo)
                 } else {
@@ -169,7 +179,7 @@ final class Lowering {
         var values: [Int: Quantization.InputRange] = [:]
         var partialSums: [Int: Quantization.InputRange] = [:]
         var inputRanges: [String: Quantization.InputRange] = [:]
-        for node in graph.nodes where range(node) != nil || channelsLastInstanceNorm(node) || channelGated(node) {
+        for node in graph.nodes where range(node) != nil || channelsLastInstanceNorm(node) || channelGated(node) || gatedResidual(node) {
             let addend = addend(node)
             if case .conv2d(let a) = node.op, a.accumulates, addend == nil { continue }
             guard let (readers, passedTo) = int8Readers(node.output) else { continue }

@@ -258,6 +258,43 @@ struct Int8Tests {
         expectClose(y, reference, rtol: 1e-4, atol: 0.01 * r2.limit, "a gated product in 8 bits against its arithmetic")
     }
 
+    @Test("squeeze-and-excitation residual streams stay in 8 bits between blocks: each gated residual reads its residual and writes its sum in the steps the next int8 convolution takes, rescaling between them")
+    func gatedResidualStreams() throws {
+        var g = SeededGenerator(seed: 43)
+        let x = Tensor.normal(shape: [2, 16, 10, 12], using: &g)
+        let identity = Tensor(shape: [16, 16, 1, 1]) { $0 / 16 == $0 % 16 ? 1 : 0 }
+        let b = GraphBuilder(inputShape: x.shape)
+        var parameters: [(String, Parameter)] = [("first.weight", Parameter(identity)), ("last.weight", Parameter(identity))]
+        // x0 = ReLU(first(x)); block k: y = conv(x), x' = ReLU(y · sigmoid(pool(y)) + x); the last convolution reads x3.
+        var stream = try b.relu(try b.conv2d(b.input, Conv2dAttributes(weight: "first.weight", outputChannels: 16, kernel: 1), name: "first"),
+                                name: "first.relu")
+        for block in ["a", "b", "c"] {
+            parameters.append(("\(block).weight", Parameter(Tensor.normal(shape: [16, 16, 3, 3], standardDeviation: 0.15, using: &g))))
+            let y = try b.conv2d(stream, Conv2dAttributes(weight: "\(block).weight", outputChannels: 16, kernel: 3, padding: 1), name: block)
+            let gate = try b.sigmoid(try b.globalAvgPool(y, name: "\(block).pool"), name: "\(block).gate")
+            stream = try b.relu(try b.add(try b.multiply(y, gate, name: "\(block).excite"), stream, name: "\(block).sum"), name: "\(block).relu")
+        }
+        let graph = b.graph(output: try b.conv2d(stream, Conv2dAttributes(weight: "last.weight", outputChannels: 16, kernel: 1), name: "last"))
+        let calibrator = Int8Calibrator(rule: .max)
+        let observing = try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: Self.float32Edges,
+                                            observingConvolutionInputs: calibrator.observe)
+        try calibrator.calibrate { _ in _ = try observing.forward(x) }
+        let table = calibrator.quantization(images: 2)
+        // The stream grows from block to block: the steps differ, so a sum left in its residual's steps would be off.
+        #expect(table.inputs.keys.sorted() == ["a", "b", "c"] && table.inputs["c"]!.limit > 1.2 * table.inputs["b"]!.limit, "\(table.inputs)")
+        let network = try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: Self.float32Edges, quantization: table)
+        let plan = network.memoryPlan.table.split(separator: "\n")
+        // a's sum is b's input and b's residual, b's is c's; c's is the float last convolution's.
+        for (sum, type) in [("a.sum", " u8 "), ("b.sum", " u8 "), ("c.sum", " f32 ")] {
+            #expect(plan.contains { $0.contains(type) && $0.contains("\(sum)  [") }, "\(sum): \(network.memoryPlan.table)")
+        }
+        // Only a quantizes its input (the first convolution's float map): b and c read the sums as they are.
+        #expect(plan.filter { $0.contains("int8 input") }.count == 1, "\(network.memoryPlan.table)")
+        let float = try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: Self.float32Edges)
+        let error = Self.relativeRMS(try network.forward(x), try float.forward(x))
+        #expect(error > 1e-4 && error < 0.02, "relative RMS error against float32: \(error)")
+    }
+
     @Test("an instance norm read by an int8 convolution writes its 8 bits itself: its statistics, affine, activation and rounding",
           arguments: [(true, 20), (false, 32)])
     func instanceNormIntoEightBits(signed: Bool, channels: Int) throws {
@@ -578,11 +615,12 @@ struct Int8Tests {
         #expect(Double(agree) / Double(shape[0] * plane) > 0.97, "\(agree) of \(shape[0] * plane) pixels agree")
     }
 
-    @Test("the peers' U-Nets in int8 stay close to float32: residual adds, instance norm, PReLU, LeakyReLU, MONAI's transposed convolutions as int8 2x2 ones, EfficientNet's SiLU and gates, MobileNetV2's ReLU6",
+    @Test("the peers' U-Nets in int8 stay close to float32: residual adds, instance norm, PReLU, LeakyReLU, MONAI's transposed convolutions as int8 2x2 ones, EfficientNet's SiLU and gates, MobileNetV2's ReLU6, SE-ResNeXt's 8-bit residual streams",
           arguments: [
               Architecture.smpUNet(SMPUNetConfiguration(encoder: .resnet(.resnet18), inputChannels: 3, classes: 2)),
               .smpUNet(SMPUNetConfiguration(encoder: .efficientNet(.b0), inputChannels: 3, classes: 2)),
               .smpUNet(SMPUNetConfiguration(encoder: .mobileNetV2, inputChannels: 3, classes: 2)),
+              .smpUNet(SMPUNetConfiguration(encoder: .seNet(.seResNeXt50), inputChannels: 3, classes: 2)),
               .basicUNet(BasicUNetConfiguration(inputChannels: 3, classes: 2)),
               .monaiUNet(MONAIUNetConfiguration(inputChannels: 3, classes: 2)),
               .plainConvUNet(.nnUNetDefault(stages: 5, inputChannels: 3, classes: 2)),
