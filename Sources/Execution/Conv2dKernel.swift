@@ -21,7 +21,9 @@ import Tensors
 /// one range (`Lowering.int8Values`), it writes that output as u8 or s8 in that range, and the readers skip their
 /// quantizing step; its activation then acts on values in that range's steps (`Lowering.postOps(_:step:)`). A part
 /// adding into such an output reads the first part's partial sum, written in the output's steps
-/// (`Lowering.int8PartialSums`), as a post-op's addend, instead of adding into it in place. Grouped and depthwise
+/// (`Lowering.int8PartialSums`), as a post-op's addend, instead of adding into it in place. A residual added into in
+/// place may be 8 bits with the sum (a ResNet's stream): the sum post-op then scales it from its steps to the output's.
+/// Grouped and depthwise
 /// convolutions run in int8 as the others do, their weights' steps per output channel.
 ///
 /// fp32 convolutions of 3x3 with at least 32 channels in and out (16 out in inference) run oneDNN's Winograd
@@ -187,9 +189,12 @@ final class Conv2dKernel: NodeKernel {
             && Self.suitsInt8Winograd(node, in: lowering.graph)
         partialAddend = a.accumulates && lowering.int8PartialSums[node.inputs[1].id] != nil
             ? try lowering.descriptor(node.inputs[1]) : nil
-        let sum: [PrimitiveAttributes.PostOp] = !a.accumulates ? [] : partialAddend.map { [.add($0)] } ?? [.sum(scale: 1)]
         // An output written in 8 bits is in its range's steps when the post-ops run.
         let outputRange = int8Range == nil ? nil : lowering.int8Values[node.output.id] ?? lowering.int8PartialSums[node.output.id]
+        // An 8-bit residual added into in place (`Lowering.int8Values`: then the sum is 8 bits too) is read in its own steps.
+        let residualScale: Float = if a.accumulates, partialAddend == nil, let output = outputRange,
+                                      let residual = lowering.int8Values[node.inputs[1].id] { residual.scale / output.scale } else { 1 }
+        let sum: [PrimitiveAttributes.PostOp] = !a.accumulates ? [] : partialAddend.map { [.add($0)] } ?? [.sum(scale: residualScale)]
         let activationOp = Lowering.postOps(a.activation, step: outputRange?.scale ?? 1)
         let (training, geometry, weightDims, biasDims) = (training, geometry, weightDims, [a.outputChannels])
         let addsBias = addsBias

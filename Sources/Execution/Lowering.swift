@@ -123,7 +123,8 @@ final class Lowering {
 
     /// See `int8Values` and `int8PartialSums`. A split convolution's part adding in may read an 8-bit source; it writes
     /// 8 bits where it adds the only other part, an int8 convolution (a split over two inputs), and its output is
-    /// read as such a value.
+    /// read as such a value. An int8 convolution adding into a residual in place writes 8 bits where the residual is
+    /// 8 bits too (a ResNet's stream from block to block), both or neither.
     private static func int8Values(_ graph: Graph, _ quantization: Quantization?, _ precisions: [Precision], _ formats: [FormatTag])
         -> (values: [Int: Quantization.InputRange], partialSums: [Int: Quantization.InputRange], inputRanges: [String: Quantization.InputRange])
     {
@@ -158,16 +159,27 @@ final class Lowering {
                   consumers[node.inputs[1]]?.count == 1 else { return nil }
             return node.inputs[1]
         }
+        // An int8 residual addition in place (a ResNet block's `conv(h) + x` adding into x, not a split's part): it reads
+        // and writes 8 bits where both the residual and the sum are 8-bit values, rescaling the residual by its sum post-op.
+        func addsInPlace(_ node: Graph.Node) -> Bool {
+            guard case .conv2d(let a) = node.op, a.accumulates, a.weightInputChannels == nil, range(node) != nil else { return false }
+            return addend(node) == nil
+        }
+        // The in-place additions kept in float32: one whose residual and sum would differ in precision cannot share storage.
+        var floatAdditions: Set<Int> = []
         // The int8 convolutions that read `value` as their input, directly or through ops that pick among values, and the
         // values it reaches through those ops; nil where anything else reads it.
         func int8Readers(_ value: Graph.Value) -> (convolutions: [Graph.Node], passedTo: [Graph.Value])? {
-            guard !graph.isOutput(value), let readers = consumers[value]?.map({ graph.nodes[$0] }), !readers.isEmpty else { return nil }
+            guard !graph.isOutput(value), let indices = consumers[value], !indices.isEmpty else { return nil }
             var (convolutions, passedTo): ([Graph.Node], [Graph.Value]) = ([], [])
-            for reader in readers {
+            for index in indices {
+                let reader = graph.nodes[index]
                 if range(reader) != nil, reader.inputs[0] == value, !reader.inputs.dropFirst().contains(value) {
                     convolutions.append(reader)
                 } else if gatedResidual(reader), reader.inputs[1] == value, reader.inputs[0] != value, reader.inputs[2] != value {
                     continue  // the residual, read in whatever steps the convolutions choose
+                } else if addsInPlace(reader), !floatAdditions.contains(index), reader.inputs[1] == value, reader.inputs[0] != value {
+                    continue  // the residual added into, likewise
                 } else if reader.op.picksAmongValues(graph.shape(value), graph.shape(reader.output)), let further = int8Readers(reader.output) {
                     (convolutions, passedTo) = (convolutions + further.convolutions, passedTo + [reader.output] + further.passedTo)
                 } else {
@@ -176,20 +188,30 @@ final class Lowering {
             }
             return (convolutions, passedTo)
         }
-        var values: [Int: Quantization.InputRange] = [:]
-        var partialSums: [Int: Quantization.InputRange] = [:]
-        var inputRanges: [String: Quantization.InputRange] = [:]
-        for node in graph.nodes where range(node) != nil || channelsLastInstanceNorm(node) || channelGated(node) || gatedResidual(node) {
-            let addend = addend(node)
-            if case .conv2d(let a) = node.op, a.accumulates, addend == nil { continue }
-            guard let (readers, passedTo) = int8Readers(node.output) else { continue }
-            let ranges = readers.compactMap(range)
-            guard let shared = Quantization.InputRange.shared(by: ranges) else { continue }
-            for value in [node.output] + passedTo { values[value.id] = shared }
-            for reader in readers where range(reader) != shared { inputRanges[reader.name] = shared }
-            if let addend { partialSums[addend.id] = shared }
+        while true {
+            var values: [Int: Quantization.InputRange] = [:]
+            var partialSums: [Int: Quantization.InputRange] = [:]
+            var inputRanges: [String: Quantization.InputRange] = [:]
+            for (index, node) in graph.nodes.enumerated()
+            where range(node) != nil || channelsLastInstanceNorm(node) || channelGated(node) || gatedResidual(node) {
+                let addend = addend(node)
+                if case .conv2d(let a) = node.op, a.accumulates, addend == nil, !addsInPlace(node) || floatAdditions.contains(index) { continue }
+                guard let (readers, passedTo) = int8Readers(node.output) else { continue }
+                let ranges = readers.compactMap(range)
+                guard let shared = Quantization.InputRange.shared(by: ranges) else { continue }
+                for value in [node.output] + passedTo { values[value.id] = shared }
+                for reader in readers where range(reader) != shared { inputRanges[reader.name] = shared }
+                if let addend { partialSums[addend.id] = shared }
+            }
+            // An addition whose residual and sum came out in different precisions stays float32, and everything is
+            // assigned again without it: its residual may then stay float32 in turn.
+            let mixed = graph.nodes.indices.filter { index in
+                let node = graph.nodes[index]
+                return addsInPlace(node) && !floatAdditions.contains(index) && (values[node.inputs[1].id] == nil) != (values[node.output.id] == nil)
+            }
+            if mixed.isEmpty { return (values, partialSums, inputRanges) }
+            floatAdditions.formUnion(mixed)
         }
-        return (values, partialSums, inputRanges)
     }
 
     /// The range an int8 convolution quantizes its input to (nil: it runs in float32, as every convolution in training):

@@ -295,6 +295,49 @@ struct Int8Tests {
         #expect(error > 1e-4 && error < 0.02, "relative RMS error against float32: \(error)")
     }
 
+    @Test("ResNet residual streams stay in 8 bits between blocks: each convolution adding into its residual in place reads it in its steps and writes the sum in the next int8 convolution's, by its sum post-op's scale")
+    func residualStreams() throws {
+        var g = SeededGenerator(seed: 47)
+        let x = Tensor.normal(shape: [2, 16, 10, 12], using: &g)
+        let identity = Tensor(shape: [16, 16, 1, 1]) { $0 / 16 == $0 % 16 ? 1 : 0 }
+        let b = GraphBuilder(inputShape: x.shape)
+        var parameters: [(String, Parameter)] = [("first.weight", Parameter(identity)), ("last.weight", Parameter(identity))]
+        func convolution(_ input: Graph.Value, _ name: String) throws -> Graph.Value {
+            parameters.append(("\(name).weight", Parameter(Tensor.normal(shape: [16, 16, 3, 3], standardDeviation: 0.15, using: &g))))
+            return try b.conv2d(input, Conv2dAttributes(weight: "\(name).weight", outputChannels: 16, kernel: 3, padding: 1), name: name)
+        }
+        // The stream starts at an int8 convolution (z) and ends at one (d) before the float last convolution; block k:
+        // x' = ReLU(k2(ReLU(k1(x))) + x).
+        let first = try b.conv2d(b.input, Conv2dAttributes(weight: "first.weight", outputChannels: 16, kernel: 1), name: "first")
+        var stream = try b.relu(try convolution(first, "z"), name: "z.relu")
+        for block in ["a", "b", "c"] {
+            let h = try b.relu(try convolution(stream, "\(block)1"), name: "\(block)1.relu")
+            stream = try b.relu(try b.add(try convolution(h, "\(block)2"), stream, name: "\(block).sum"), name: "\(block).relu")
+        }
+        let d = try b.relu(try convolution(stream, "d"), name: "d.relu")
+        let graph = b.graph(output: try b.conv2d(d, Conv2dAttributes(weight: "last.weight", outputChannels: 16, kernel: 1), name: "last"))
+        let calibrator = Int8Calibrator(rule: .max)
+        let observing = try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: Self.float32Edges,
+                                            observingConvolutionInputs: calibrator.observe)
+        try calibrator.calibrate { _ in _ = try observing.forward(x) }
+        let table = calibrator.quantization(images: 2)
+        // The stream grows from block to block: the steps differ, so a residual read in the sum's steps would be off.
+        let (limitB, limitD) = (try #require(table.inputs["b1+b1.relu"]).limit, try #require(table.inputs["d+d.relu"]).limit)
+        #expect(limitD > 1.2 * limitB, "\(table.inputs)")
+        let network = try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: Self.float32Edges, quantization: table)
+        let plan = network.memoryPlan.table.split(separator: "\n")
+        // The three sums add into z's output in place: one u8 buffer from z to d, and only z quantizes its input (the
+        // first convolution's float map).
+        #expect(network.graph.nodes.filter { if case .conv2d(let a) = $0.op { a.accumulates } else { false } }.count == 3)
+        #expect(plan.contains { $0.contains(" u8 ") && $0.contains("z+z.relu  [z+z.relu: forward -> d+d.relu: forward]") },
+                "\(network.memoryPlan.table)")
+        #expect(plan.filter { $0.contains("int8 input") }.count == 1, "\(network.memoryPlan.table)")
+        // The int8 convolutions alone, with the stream in float32, come within 2.5% here.
+        let float = try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: Self.float32Edges)
+        let error = Self.relativeRMS(try network.forward(x), try float.forward(x))
+        #expect(error > 1e-4 && error < 0.03, "relative RMS error against float32: \(error)")
+    }
+
     @Test("an instance norm read by an int8 convolution writes its 8 bits itself: its statistics, affine, activation and rounding",
           arguments: [(true, 20), (false, 32)])
     func instanceNormIntoEightBits(signed: Bool, channels: Int) throws {
