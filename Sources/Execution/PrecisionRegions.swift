@@ -78,8 +78,9 @@ enum PrecisionRegions {
 
     /// An int8 network's float32 convolutions at its edges in bf16, on a CPU with native bf16 kernels (where they run
     /// in about half fp32's time): those reading the image, where only convolutions read it, and the one writing the
-    /// logits (directly or through a depth to space) from a map that only it reads, written by an int8 convolution or by a channels-last instance norm of a
-    /// float32 map (as in BasicUNet and nnU-Net, whose last norm comes after an int8 convolution). Their inputs become
+    /// logits (directly or through a depth to space) from a map that only it reads, written by an int8 convolution or
+    /// by a channels-last instance norm of a float32 map (as in BasicUNet and nnU-Net, whose last norm comes after an
+    /// int8 convolution). Their inputs become
     /// bf16 (the image converted where it is copied in, the int8 convolution or the norm, `InstanceNormInt8Kernel`,
     /// writing bf16); they still write float32. `precisions` with those inputs' changed; `formats` by value id.
     static func bf16Edges(of graph: Graph, precisions: [Precision], formats: [FormatTag], quantization: Quantization) -> [Precision] {

@@ -2,11 +2,12 @@ extension Graph {
     /// Inference: a stride-1 convolution with few output channels on a large map (a segmentation head: smp's 3x3 to
     /// the classes) becomes a stride-`r` convolution computing each `r×r` block of its output at once, to `r²·C_out`
     /// channels, followed by a depth-to-space rearrangement (`Conv2dAttributes.WeightSource.narrowAsPhases`). oneDNN's
-    /// kernels vectorize over output channels: with 1 or 2 of them most of each vector is idle, and the wider
-    /// convolution fills it for `(k + r − 1)²/k²` of the multiply-adds. `r` is 4 for one output channel and 2 for 2 to 7;
-    /// the convolution must have an odd square kernel of 3 or more (a 1x1 one gains nothing: its wider form multiplies 4 or 16 times as much) padded by `(k − 1)/2` on every side, one group, its whole weight,
-    /// no partial sum, and a map whose sides `r` divides, of at least 64x64 pixels. A fused activation and a folded
-    /// batch norm go with it.
+    /// kernels vectorize over output channels: with 1 or 2 of them most of each vector is idle; the wider convolution
+    /// fills the vectors with `(k + r − 1)²/k²` times the multiply-adds. `r` is 4 for one output channel and 2 for 2 to
+    /// 7. The convolution must have an odd square kernel of 3 or more (a 1x1 one gains nothing: its wider form
+    /// multiplies 4 or 16 times as much) padded by `(k − 1)/2` on every side, one group, its whole weight, no partial
+    /// sum, and a map of at least 64x64 pixels whose sides `r` divides. A fused activation and a folded batch norm go
+    /// with it.
     public func rewritingNarrowConvolutions() -> Graph {
         var graph = self
         graph.nodes = []
