@@ -275,14 +275,10 @@ struct Int8Tests {
             stream = try b.relu(try b.add(try b.multiply(y, gate, name: "\(block).excite"), stream, name: "\(block).sum"), name: "\(block).relu")
         }
         let graph = b.graph(output: try b.conv2d(stream, Conv2dAttributes(weight: "last.weight", outputChannels: 16, kernel: 1), name: "last"))
-        let calibrator = Int8Calibrator(rule: .max)
-        let observing = try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: Self.float32Edges,
-                                            observingConvolutionInputs: calibrator.observe)
-        try calibrator.calibrate { _ in _ = try observing.forward(x) }
-        let table = calibrator.quantization(images: 2)
+        let (network, table, error) = try Self.calibratedAgainstFloat(graph, parameters, x)
         // The stream grows from block to block: the steps differ, so a sum left in its residual's steps would be off.
-        #expect(table.inputs.keys.sorted() == ["a", "b", "c"] && table.inputs["c"]!.limit > 1.2 * table.inputs["b"]!.limit, "\(table.inputs)")
-        let network = try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: Self.float32Edges, quantization: table)
+        let (limitB, limitC) = (try #require(table.inputs["b"]).limit, try #require(table.inputs["c"]).limit)
+        #expect(table.inputs.keys.sorted() == ["a", "b", "c"] && limitC > 1.2 * limitB, "\(table.inputs)")
         let plan = network.memoryPlan.table.split(separator: "\n")
         // a's sum is b's input and b's residual, b's is c's; c's is the float last convolution's.
         for (sum, type) in [("a.sum", " u8 "), ("b.sum", " u8 "), ("c.sum", " f32 ")] {
@@ -290,8 +286,6 @@ struct Int8Tests {
         }
         // Only a quantizes its input (the first convolution's float map): b and c read the sums as they are.
         #expect(plan.filter { $0.contains("int8 input") }.count == 1, "\(network.memoryPlan.table)")
-        let float = try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: Self.float32Edges)
-        let error = Self.relativeRMS(try network.forward(x), try float.forward(x))
         #expect(error > 1e-4 && error < 0.02, "relative RMS error against float32: \(error)")
     }
 
@@ -316,15 +310,10 @@ struct Int8Tests {
         }
         let d = try b.relu(try convolution(stream, "d"), name: "d.relu")
         let graph = b.graph(output: try b.conv2d(d, Conv2dAttributes(weight: "last.weight", outputChannels: 16, kernel: 1), name: "last"))
-        let calibrator = Int8Calibrator(rule: .max)
-        let observing = try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: Self.float32Edges,
-                                            observingConvolutionInputs: calibrator.observe)
-        try calibrator.calibrate { _ in _ = try observing.forward(x) }
-        let table = calibrator.quantization(images: 2)
+        let (network, table, error) = try Self.calibratedAgainstFloat(graph, parameters, x)
         // The stream grows from block to block: the steps differ, so a residual read in the sum's steps would be off.
         let (limitB, limitD) = (try #require(table.inputs["b1+b1.relu"]).limit, try #require(table.inputs["d+d.relu"]).limit)
         #expect(limitD > 1.2 * limitB, "\(table.inputs)")
-        let network = try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: Self.float32Edges, quantization: table)
         let plan = network.memoryPlan.table.split(separator: "\n")
         // The three sums add into z's output in place: one u8 buffer from z to d, and only z quantizes its input (the
         // first convolution's float map).
@@ -333,8 +322,6 @@ struct Int8Tests {
                 "\(network.memoryPlan.table)")
         #expect(plan.filter { $0.contains("int8 input") }.count == 1, "\(network.memoryPlan.table)")
         // The int8 convolutions alone, with the stream in float32, come within 2.5% here.
-        let float = try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: Self.float32Edges)
-        let error = Self.relativeRMS(try network.forward(x), try float.forward(x))
         #expect(error > 1e-4 && error < 0.03, "relative RMS error against float32: \(error)")
     }
 
@@ -608,6 +595,21 @@ struct Int8Tests {
         let (y, reference) = (try network.forward(x), try exact.forward(x))
         let error = Self.relativeRMS(y, reference)
         #expect(CPUISA.hasNativeBF16 ? error > 0 && error < 0.01 : error == 0, "relative RMS against float32 edges: \(error)")
+    }
+
+    /// `graph` calibrated on `x` (rule max, float32 edges), compiled with that table, and the relative RMS error of its
+    /// output against the float32 network's.
+    static func calibratedAgainstFloat(_ graph: Graph, _ parameters: [(String, Parameter)], _ x: Tensor) throws
+        -> (network: CompiledNetwork, table: Quantization, error: Double)
+    {
+        let calibrator = Int8Calibrator(rule: .max)
+        let observing = try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: float32Edges,
+                                            observingConvolutionInputs: calibrator.observe)
+        try calibrator.calibrate { _ in _ = try observing.forward(x) }
+        let table = calibrator.quantization(images: x.shape[0])
+        let network = try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: float32Edges, quantization: table)
+        let float = try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: float32Edges)
+        return (network, table, relativeRMS(try network.forward(x), try float.forward(x)))
     }
 
     /// `√(Σ(a-b)²/Σb²)`.
