@@ -23,8 +23,7 @@ import Tensors
 /// adding into such an output reads the first part's partial sum, written in the output's steps
 /// (`Lowering.int8PartialSums`), as a post-op's addend, instead of adding into it in place. A residual added into in
 /// place may be 8 bits with the sum (a ResNet's stream): the sum post-op then scales it from its steps to the output's.
-/// Grouped and depthwise
-/// convolutions run in int8 as the others do, their weights' steps per output channel.
+/// Grouped and depthwise convolutions run in int8 as the others do, their weights' steps per output channel.
 ///
 /// fp32 convolutions of 3x3 with at least 32 channels in and out (16 out in inference) run oneDNN's Winograd
 /// F(4x4, 3x3) kernels where oneDNN has them (AVX-512) within the scratchpad limit, in inference on small maps with

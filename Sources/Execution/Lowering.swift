@@ -134,23 +134,24 @@ final class Lowering {
             guard case .conv2d = node.op else { return nil }
             return quantization.inputs[node.name]
         }
+        // `x` a float32 channels-last map (and `gate`, if any, float32) and `output` channels-last.
+        func floatChannelsLast(_ x: Graph.Value, gate: Graph.Value? = nil, output: Graph.Value) -> Bool {
+            ([x] + (gate.map { [$0] } ?? [])).allSatisfy { precisions[$0.id] == .fp32 } && formats[x.id] == .acdb
+                && formats[output.id] == .acdb
+        }
         func channelsLastInstanceNorm(_ node: Graph.Node) -> Bool {
             guard case .instanceNorm = node.op else { return false }
-            let x = node.inputs[0]
-            return precisions[x.id] == .fp32 && formats[x.id] == .acdb && formats[node.output.id] == .acdb
+            return floatChannelsLast(node.inputs[0], output: node.output)
         }
         // A float32 map multiplied by a channel gate (squeeze-and-excitation): oneDNN's binary multiply writes 8 bits.
         func channelGated(_ node: Graph.Node) -> Bool {
             guard case .multiply = node.op else { return false }
-            let (x, g) = (node.inputs[0], node.inputs[1])
-            return graph.shape(g)[2...] == [1, 1] && [x, g].allSatisfy { precisions[$0.id] == .fp32 } && formats[x.id] == .acdb
-                && formats[node.output.id] == .acdb
+            return graph.shape(node.inputs[1])[2...] == [1, 1] && floatChannelsLast(node.inputs[0], gate: node.inputs[1], output: node.output)
         }
         // A squeeze-and-excitation block's end on float32 maps: oneDNN's binary reads and writes the residual in 8 bits.
         func gatedResidual(_ node: Graph.Node) -> Bool {
             guard case .gatedResidual = node.op else { return false }
-            let (x, g) = (node.inputs[0], node.inputs[2])
-            return [x, g].allSatisfy { precisions[$0.id] == .fp32 } && formats[x.id] == .acdb && formats[node.output.id] == .acdb
+            return floatChannelsLast(node.inputs[0], gate: node.inputs[2], output: node.output)
         }
         // The partial sum an int8 part adding in reads, where an int8 part that nothing else reads wrote it.
         func addend(_ node: Graph.Node) -> Graph.Value? {
@@ -159,14 +160,15 @@ final class Lowering {
                   consumers[node.inputs[1]]?.count == 1 else { return nil }
             return node.inputs[1]
         }
-        // An int8 residual addition in place (a ResNet block's `conv(h) + x` adding into x, not a split's part): it reads
-        // and writes 8 bits where both the residual and the sum are 8-bit values, rescaling the residual by its sum post-op.
-        func addsInPlace(_ node: Graph.Node) -> Bool {
+        // The int8 residual additions in place, by index (a ResNet block's `conv(h) + x` adding into x, not a split's
+        // part), less those kept in float32: one reads and writes 8 bits where both the residual and the sum are 8-bit
+        // values, rescaling the residual by its sum post-op; one whose residual and sum would differ in precision cannot
+        // share storage.
+        var int8Additions = Set(graph.nodes.indices.filter { index in
+            let node = graph.nodes[index]
             guard case .conv2d(let a) = node.op, a.accumulates, a.weightInputChannels == nil, range(node) != nil else { return false }
             return addend(node) == nil
-        }
-        // The in-place additions kept in float32: one whose residual and sum would differ in precision cannot share storage.
-        var floatAdditions: Set<Int> = []
+        })
         // The int8 convolutions that read `value` as their input, directly or through ops that pick among values, and the
         // values it reaches through those ops; nil where anything else reads it.
         func int8Readers(_ value: Graph.Value) -> (convolutions: [Graph.Node], passedTo: [Graph.Value])? {
@@ -178,7 +180,7 @@ final class Lowering {
                     convolutions.append(reader)
                 } else if gatedResidual(reader), reader.inputs[1] == value, reader.inputs[0] != value, reader.inputs[2] != value {
                     continue  // the residual, read in whatever steps the convolutions choose
-                } else if addsInPlace(reader), !floatAdditions.contains(index), reader.inputs[1] == value, reader.inputs[0] != value {
+                } else if int8Additions.contains(index), reader.inputs[1] == value, reader.inputs[0] != value {
                     continue  // the residual added into, likewise
                 } else if reader.op.picksAmongValues(graph.shape(value), graph.shape(reader.output)), let further = int8Readers(reader.output) {
                     (convolutions, passedTo) = (convolutions + further.convolutions, passedTo + [reader.output] + further.passedTo)
@@ -195,7 +197,7 @@ final class Lowering {
             for (index, node) in graph.nodes.enumerated()
             where range(node) != nil || channelsLastInstanceNorm(node) || channelGated(node) || gatedResidual(node) {
                 let addend = addend(node)
-                if case .conv2d(let a) = node.op, a.accumulates, addend == nil, !addsInPlace(node) || floatAdditions.contains(index) { continue }
+                if case .conv2d(let a) = node.op, a.accumulates, addend == nil, !int8Additions.contains(index) { continue }
                 guard let (readers, passedTo) = int8Readers(node.output) else { continue }
                 let ranges = readers.compactMap(range)
                 guard let shared = Quantization.InputRange.shared(by: ranges) else { continue }
@@ -205,12 +207,12 @@ final class Lowering {
             }
             // An addition whose residual and sum came out in different precisions stays float32, and everything is
             // assigned again without it: its residual may then stay float32 in turn.
-            let mixed = graph.nodes.indices.filter { index in
+            let mixed = int8Additions.filter { index in
                 let node = graph.nodes[index]
-                return addsInPlace(node) && !floatAdditions.contains(index) && (values[node.inputs[1].id] == nil) != (values[node.output.id] == nil)
+                return (values[node.inputs[1].id] == nil) != (values[node.output.id] == nil)
             }
             if mixed.isEmpty { return (values, partialSums, inputRanges) }
-            floatAdditions.formUnion(mixed)
+            int8Additions.subtract(mixed)
         }
     }
 
