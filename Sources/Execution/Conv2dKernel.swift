@@ -27,7 +27,8 @@ import Tensors
 ///
 /// fp32 convolutions of 3x3 with at least 32 channels in and out (16 out in inference) run oneDNN's Winograd
 /// F(4x4, 3x3) kernels where oneDNN has them (AVX-512) within the scratchpad limit, in inference on small maps with
-/// their weights transformed once (`pretransforms`); the rest run direct kernels.
+/// their weights transformed once (`pretransforms`); the rest run direct kernels, as do those of float32 inference on
+/// maps under 512 pixels, which run channels-last (`LayoutChoice.isSmallMap`).
 /// oneDNN 2.6's Winograd takes a ReLU post-op but not a leaky one: with a fused leaky ReLU (MONAI's PReLU, baked) the
 /// activation then runs in place right after it. In an fp32 region of a bf16 network, a weight gradient whose
 /// Winograd scratchpad would pass the limit runs in bf16 from bf16 copies of its inputs (fp32 direct is the slowest

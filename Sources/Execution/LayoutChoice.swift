@@ -20,7 +20,8 @@ import Graph
 /// convolution whose groups split the blocks (ResNeXt's 32 groups of 4 channels) runs channels-last too.
 /// Switched off: NCHW everywhere. An int8 network runs channels-last (but for the convolutions of the image on AVX2):
 /// oneDNN 2.6's int8 convolutions take NHWC only (on AVX2 and AVX-512 alike). So does an inference network with
-/// depthwise convolutions on AVX-512 (the mobile encoders: `runsChannelsLast`).
+/// depthwise convolutions on AVX-512 (the mobile encoders: `runsChannelsLast`), and, in float32 inference on AVX-512,
+/// every op that reads and writes only small maps (`isSmallMap`).
 enum LayoutChoice {
     /// The graph with the conversions between layouts, each value's precision (the conversions keep their input's)
     /// and each value's layout.
@@ -30,6 +31,10 @@ enum LayoutChoice {
         guard enabled else { return (graph, precisions, Array(repeating: .abcd, count: graph.shapes.count)) }
         guard let block = CPUISA.channelBlock else { return (graph, precisions, Array(repeating: .acdb, count: graph.shapes.count)) }
         let channelsLast = int8 || Self.runsChannelsLast(graph, training: training)
+        let smallMapsChannelsLast = !channelsLast && !training && CPUISA.hasAVX512
+        func small(_ value: Graph.Value) -> Bool {
+            precisions[value.id] == .fp32 && Self.isSmallMap(graph.shape(value))
+        }
         let blocked: FormatTag = block == 16 ? .aBcd16b : .aBcd8b
         func fills(_ value: Graph.Value) -> Bool { graph.shape(value)[1] % block == 0 }
         // The input keeps a layout of its own only where convolutions alone read it (they take any layout).
@@ -56,6 +61,8 @@ enum LayoutChoice {
             // loops; AVX-512's brgconv takes NHWC at the blocked kernel's speed).
             let convolvesImage = if case .conv2d = node.op { node.inputs.contains(graph.input) } else { false }
             let mayBlock = (!channelsLast || (convolvesImage && !CPUISA.hasAVX512)) && !Self.groupsSplitBlocks(node.op, block: block)
+                && !(smallMapsChannelsLast && small(node.output) && (graph.shape(node.output).dropFirst(2).reduce(1, *) == 1
+                    ? formats[node.inputs[0].id] == .acdb : read.allSatisfy(small)))
             let own: FormatTag = mayBlock && outputFits && read.allSatisfy(fills) ? blocked
                 : !int8 && Self.runsFasterPlain(node.op, channels: graph.shape(node.output)[1]) ? .abcd : .acdb
             for (k, input) in node.inputs.prefix(laidOut).enumerated() where formats[input.id] != own && !(inputAlone && input == graph.input) {
@@ -83,6 +90,16 @@ enum LayoutChoice {
             guard case .conv2d(let a) = node.op, a.groups > 1 else { return false }
             return a.groups == a.outputChannels && a.groups == graph.shape(node.inputs[0])[1]
         }
+    }
+
+    /// Whether a float32 map of `shape` (`(N, C, H, W)`) is small enough that an inference network on AVX-512 runs the
+    /// ops that only read and write such maps channels-last: fewer than 512 pixels over the batch (16x16 at batch 1, 8x8
+    /// at batch 4). There oneDNN's NHWC brgconv kernels beat both its blocked direct kernels and its Winograd ones
+    /// (`Sources/Execution/README.md`, "Small maps channels-last"). An op writing one pixel per image (a
+    /// squeeze-and-excitation branch) runs channels-last only where its first input is: the gate it ends in is read in
+    /// the layout of the map it scales.
+    static func isSmallMap(_ shape: [Int]) -> Bool {
+        shape.count == 4 && shape[0] * shape[2] * shape[3] < 512
     }
 
     /// Whether `op` is a grouped convolution whose groups hold channels that fill no block (ResNeXt-50's 32 groups of

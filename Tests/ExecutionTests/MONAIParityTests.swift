@@ -235,16 +235,20 @@ struct MONAIParityTests {
 
     /// oneDNN 2.6's Winograd takes no leaky ReLU post-op: a convolution wide enough for it, with MONAI's PReLU (baked into
     /// a leaky ReLU) fused, runs Winograd and then the activation; the eval-mode test above matches its logits to MONAI's.
+    /// The fixture's image twice, so that the 16x16 level's maps reach the 512 pixels below which inference runs them
+    /// channels-last, without Winograd (`LayoutChoice.isSmallMap`).
     @Test("a Winograd convolution with MONAI's PReLU fused runs the activation after it, where the CPU has Winograd (AVX-512)")
     func winogradThenActivation() throws {
         let (model, f) = try Self.model("monai_unet_res2_wide")
-        let network = try CompiledUNet(model, inputShape: try f.tensor("x").shape, training: false).network
+        let (x, logits) = (try f.tensor("x"), try f.tensor("logits_eval"))
+        let twice = { (t: Tensor) in try Tensor(shape: [2 * t.shape[0]] + t.shape.dropFirst(), scalars: t.scalars + t.scalars) }
+        let network = try CompiledUNet(model, inputShape: try twice(x).shape, training: false).network
         let leaky = Set(network.graph.nodes.filter { node in
             if case .conv2d(let a) = node.op, case .leakyReLU = a.activation { true } else { false }
         }.map(\.name))
         let winograd = network.convolutionImplementations.filter { leaky.contains($0.key) && $0.value.contains("wino") }
         #expect(winograd.count == (CPUISA.hasAVX512 ? 3 : 0), "\(network.convolutionImplementations)")
-        expectClose(try network.forward(try f.tensor("x")), try f.tensor("logits_eval"), rtol: 1e-3, atol: 1e-4)
+        expectClose(try network.forward(try twice(x)), try twice(logits), rtol: 1e-3, atol: 1e-4)
     }
 
     @Test("a MONAI UNet refuses sizes that are not multiples of its strides' product, in one line")

@@ -54,7 +54,8 @@ struct NarrowMapLayoutTests {
           .enabled(if: CPUISA.channelBlock != nil, "this CPU runs every map channels-last"))
     func groupsRunChannelsLast() throws {
         var g = SeededGenerator(seed: 32)
-        let x = Tensor.normal(shape: [2, 64, 10, 12], using: &g)
+        // Maps of 640 pixels over the batch: on fewer, inference would run c1 channels-last too (`LayoutChoice.isSmallMap`).
+        let x = Tensor.normal(shape: [2, 64, 16, 20], using: &g)
         let b = GraphBuilder(inputShape: x.shape)
         let wide = try b.conv2d(b.input, Conv2dAttributes(weight: "c1.weight", outputChannels: 128, kernel: 1), name: "c1")
         let grouped = try b.relu(try b.conv2d(wide, Conv2dAttributes(weight: "c2.weight", outputChannels: 128, kernel: 3, stride: 2,

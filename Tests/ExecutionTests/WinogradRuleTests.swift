@@ -14,7 +14,7 @@ struct WinogradRuleTests {
     @Test("a 3x3 convolution of 32 channels into 16 runs Winograd in inference (where the CPU has it), direct in training")
     func narrowOutput() throws {
         var g = SeededGenerator(seed: 21)
-        let x = Tensor.normal(shape: [1, 32, 16, 16], using: &g)
+        let x = Tensor.normal(shape: [1, 32, 32, 32], using: &g)
         let b = GraphBuilder(inputShape: x.shape)
         let y = try b.relu(try b.conv2d(b.input, Conv2dAttributes(weight: "conv.weight", bias: "conv.bias", outputChannels: 16, kernel: 3,
                                                                   padding: 1), name: "conv"), name: "relu")
@@ -38,7 +38,7 @@ struct WinogradRuleTests {
     func pretransformedWeights() throws {
         var g = SeededGenerator(seed: 23)
         // (channels, size, whether each convolution keeps its weights transformed): two of 512 channels would keep 75 MB.
-        for (channels, size, kept) in [(128, 16, [true]), (128, 64, [false]), (512, 16, [true, false])] {
+        for (channels, size, kept) in [(128, 32, [true]), (128, 64, [false]), (512, 32, [true, false])] {
             let x = Tensor.normal(shape: [1, channels, size, size], using: &g)
             let b = GraphBuilder(inputShape: x.shape)
             var y = b.input
