@@ -94,7 +94,8 @@ public final class CompiledNetwork {
             to: g, precision: precision, training: training, enabled: passes.contains(.precisionRegions),
             winogradScratchLimit: winogradScratchLimit)
         var (laidOut, precisions, formats) = LayoutChoice.apply(to: regions, precisions: regionPrecisions,
-                                                                enabled: passes.contains(.layout), training: training, int8: int8)
+                                                                enabled: passes.contains(.layout), training: training, int8: int8,
+                                                                winograd: passes.contains(.winograd))
         if let quantization, passes.contains(.precisionRegions) {
             precisions = PrecisionRegions.bf16Edges(of: laidOut, precisions: precisions, formats: formats, quantization: quantization)
         }

@@ -98,6 +98,17 @@ final class Conv2dKernel: NodeKernel {
             && output[0] * output[2] * output[3] >= 256
     }
 
+    /// Whether float32 inference runs `node` in oneDNN's F(2x2, 3x3) Winograd kernel, its weights transformed once
+    /// (16 values for each 9): a 3x3 stride-1 convolution of one group with at least 256 channels in and out, making 64
+    /// to 128 output pixels over the batch, where oneDNN's inference variant takes that kernel. It stays in the channel
+    /// blocks that kernel needs, on a map that `LayoutChoice.isSmallMap` would otherwise run channels-last; where oneDNN
+    /// offers another kernel or the weights pass `Lowering.pretransformedWinogradLimit` it runs direct.
+    static func suitsSmallWinograd(_ node: Graph.Node, in graph: Graph) -> Bool {
+        let output = graph.shape(node.output)
+        return node.op.isConvolution3x3 && graph.shape(node.inputs[0])[1] >= 256 && output[1] >= 256
+            && (64...128).contains(output[0] * output[2] * output[3])
+    }
+
     /// Whether an fp32 Winograd convolution in inference making `pixels` output pixels per call keeps its weights
     /// transformed (oneDNN's inference variant, 4x the weights' size, within `Lowering.pretransformedWinogradLimit`)
     /// instead of transforming them at every call: on at most 1024 pixels that transform is a large part of the call
@@ -185,6 +196,8 @@ final class Conv2dKernel: NodeKernel {
         }
         let winograd = int8Range == nil && lowering.passes.contains(.winograd) && type == .f32
             && Self.suitsWinograd(node, in: lowering.graph, training: training)
+        let smallWinograd = int8Range == nil && !training && lowering.passes.contains(.winograd) && type == .f32
+            && sourceWanted.layoutTag != .acdb && Self.suitsSmallWinograd(node, in: lowering.graph)
         let int8Winograd = int8Range.map { !$0.signed } == true && lowering.passes.contains(.winograd)
             && Self.suitsInt8Winograd(node, in: lowering.graph)
         partialAddend = a.accumulates && lowering.int8PartialSums[node.inputs[1].id] != nil
@@ -240,10 +253,15 @@ final class Conv2dKernel: NodeKernel {
                 algorithm: algorithm)
         }
         // Winograd, with the activation fused where oneDNN takes it (a ReLU; a leaky one, a SiLU or a ReLU6 runs after it).
-        func winogradDescriptor(slice: (dimension: Int, count: Int)? = nil) -> (descriptor: PrimitiveDescriptor, fused: Bool)? {
-            if let d = try? forwardDescriptor(.winograd, type: type, slice: slice), d.isWinograd { return (d, true) }
+        func winogradDescriptor(slice: (dimension: Int, count: Int)? = nil, pretransformed: Bool = false)
+            -> (descriptor: PrimitiveDescriptor, fused: Bool)?
+        {
+            if let d = try? forwardDescriptor(.winograd, type: type, slice: slice, pretransformed: pretransformed), d.isWinograd {
+                return (d, true)
+            }
             guard a.activation != nil, a.activation != .relu,
-                  let d = try? forwardDescriptor(.winograd, type: type, activation: false, slice: slice), d.isWinograd else { return nil }
+                  let d = try? forwardDescriptor(.winograd, type: type, activation: false, slice: slice, pretransformed: pretransformed),
+                  d.isWinograd else { return nil }
             return (d, false)
         }
         let direct = try forwardDescriptor(.direct, type: type)
@@ -266,6 +284,11 @@ final class Conv2dKernel: NodeKernel {
            d.implementationName == forward.implementationName, lowering.admits(winograd: d),
            lowering.reservePretransformedWinograd(d.memoryDescriptor(.weights).byteCount) {
             forward = d
+        }
+        if smallWinograd, let small = winogradDescriptor(pretransformed: true), small.descriptor.implementationName.contains("wino_2x3"),
+           lowering.admits(winograd: small.descriptor),
+           lowering.reservePretransformedWinograd(small.descriptor.memoryDescriptor(.weights).byteCount) {
+            (forward, fused) = small
         }
         if slicing, slices == nil, !forward.isWinograd, batch == 1, a.groups == 1, !a.accumulates, a.weightInputChannels == nil,
            forward.memoryDescriptor(.scratchpad).byteCount > destination.byteCount, destination.layoutTag != .acdb {

@@ -21,11 +21,13 @@ import Graph
 /// Switched off: NCHW everywhere. An int8 network runs channels-last (but for the convolutions of the image on AVX2):
 /// oneDNN 2.6's int8 convolutions take NHWC only (on AVX2 and AVX-512 alike). So does an inference network with
 /// depthwise convolutions on AVX-512 (the mobile encoders: `runsChannelsLast`), and, in float32 inference on AVX-512,
-/// every op that reads and writes only small maps (`isSmallMap`).
+/// every op that reads and writes only small maps (`isSmallMap`), but for a convolution that oneDNN's small Winograd
+/// kernel runs faster in the blocks (`Conv2dKernel.suitsSmallWinograd`, where the `winograd` pass is on).
 enum LayoutChoice {
     /// The graph with the conversions between layouts, each value's precision (the conversions keep their input's)
     /// and each value's layout.
-    static func apply(to graph: Graph, precisions: [Precision], enabled: Bool, training: Bool, int8: Bool = false)
+    static func apply(to graph: Graph, precisions: [Precision], enabled: Bool, training: Bool, int8: Bool = false,
+                      winograd: Bool = false)
         -> (graph: Graph, precisions: [Precision], formats: [FormatTag])
     {
         guard enabled else { return (graph, precisions, Array(repeating: .abcd, count: graph.shapes.count)) }
@@ -62,7 +64,8 @@ enum LayoutChoice {
             let convolvesImage = if case .conv2d = node.op { node.inputs.contains(graph.input) } else { false }
             let mayBlock = (!channelsLast || (convolvesImage && !CPUISA.hasAVX512)) && !Self.groupsSplitBlocks(node.op, block: block)
                 && !(smallMapsChannelsLast && small(node.output) && (graph.shape(node.output).dropFirst(2).reduce(1, *) == 1
-                    ? formats[node.inputs[0].id] == .acdb : read.allSatisfy(small)))
+                    ? formats[node.inputs[0].id] == .acdb : read.allSatisfy(small))
+                    && !(winograd && Conv2dKernel.suitsSmallWinograd(node, in: graph)))
             let own: FormatTag = mayBlock && outputFits && read.allSatisfy(fills) ? blocked
                 : !int8 && Self.runsFasterPlain(node.op, channels: graph.shape(node.output)[1]) ? .abcd : .acdb
             for (k, input) in node.inputs.prefix(laidOut).enumerated() where formats[input.id] != own && !(inputAlone && input == graph.input) {

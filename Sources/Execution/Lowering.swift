@@ -310,9 +310,9 @@ final class Lowering {
         return winograd.memoryDescriptor(.scratchpad).byteCount <= winogradScratchLimit
     }
 
-    /// The most bytes of float Winograd weights an inference network keeps transformed (`Conv2dKernel.pretransforms`):
-    /// 4x the weights' own size each.
-    static let pretransformedWinogradLimit = 64 << 20
+    /// The most bytes of float Winograd weights an inference network keeps transformed (`Conv2dKernel.pretransforms`,
+    /// `Conv2dKernel.suitsSmallWinograd`): 4x the weights' own size each for F(4x4, 3x3), 16/9 for F(2x2, 3x3).
+    static let pretransformedWinogradLimit = 128 << 20
     private var pretransformedWinogradBytes = 0
 
     /// Whether `bytes` more of transformed Winograd weights fit `pretransformedWinogradLimit`; if so they are counted.

@@ -57,4 +57,38 @@ struct SmallMapLayoutTests {
             expectClose(try network.forward(x), reference, rtol: 1e-4, atol: 1e-4, label)
         }
     }
+
+    /// A 3x3 convolution of 256+ channels on 64 to 128 pixels keeps the channel blocks for oneDNN's F(2x2, 3x3) Winograd
+    /// kernel, its weights transformed once (`Conv2dKernel.suitsSmallWinograd`); with 128 channels, or on 256 pixels, it
+    /// runs channels-last and direct. Each computes what the reference engine does.
+    @Test("256 channels on 8x8 run oneDNN's small Winograd kernel in the blocks; 128 channels, or batch 4, channels-last direct",
+          .enabled(if: CPUISA.hasAVX512, "oneDNN 2.6's Winograd kernels need AVX-512"))
+    func smallWinograd() throws {
+        var g = SeededGenerator(seed: 42)
+        // (channels, batch, whether the two convolutions run F(2x2, 3x3) Winograd)
+        for (channels, batch, winograd) in [(256, 1, true), (256, 2, true), (128, 1, false), (256, 4, false)] {
+            let b = GraphBuilder(inputShape: [batch, channels, 8, 8])
+            let attributes = { (name: String) in
+                Conv2dAttributes(weight: "\(name).weight", bias: "\(name).bias", outputChannels: channels, kernel: 3, padding: 1)
+            }
+            let c1 = try b.relu(try b.conv2d(b.input, attributes("c1"), name: "c1"), name: "r1")
+            let graph = b.graph(output: try b.conv2d(c1, attributes("c2"), name: "c2"))
+            let parameters = ["c1", "c2"].flatMap { name in
+                [("\(name).weight", Parameter(Tensor.normal(shape: [channels, channels, 3, 3], standardDeviation: 0.02, using: &g))),
+                 ("\(name).bias", Parameter(Tensor.normal(shape: [channels], standardDeviation: 0.1, using: &g)))]
+            }
+            let x = Tensor.normal(shape: [batch, channels, 8, 8], using: &g)
+            let network = try CompiledNetwork(graph: graph, parameters: parameters, training: false)
+            let layouts = Dictionary(network.memoryPlan.rows.filter { $0.kind == "activation" }.map { ($0.name, $0.layout) },
+                                     uniquingKeysWith: { a, _ in a })
+            let label = "\(channels) channels, batch \(batch): \(network.convolutionImplementations), \(layouts)"
+            for name in ["c1+r1", "c2"] {
+                let implementation = try #require(network.convolutionImplementations[name], "\(label)")
+                #expect(implementation.contains("wino_2x3") == winograd && !implementation.hasPrefix("ref"), "\(name), \(label)")
+                #expect((layouts[name] == "aBcd16b") == winograd, "\(name), \(label)")
+            }
+            let reference = try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: []).forward(x)
+            expectClose(try network.forward(x), reference, rtol: 1e-4, atol: 1e-4, label)
+        }
+    }
 }
