@@ -37,6 +37,15 @@ enum LayoutChoice {
         func small(_ value: Graph.Value) -> Bool {
             precisions[value.id] == .fp32 && Self.isSmallMap(graph.shape(value))
         }
+        // Whether `node`, reading `read`, runs channels-last for its small maps: a one-pixel map where the map it is
+        // made from is, but not a convolution of oneDNN's small Winograd kernel.
+        func runsOnSmallMaps(_ node: Graph.Node, reading read: [Graph.Value]) -> Bool {
+            guard smallMapsChannelsLast, small(node.output), !(winograd && Conv2dKernel.suitsSmallWinograd(node, in: graph)) else {
+                return false
+            }
+            let output = graph.shape(node.output)
+            return output[2] * output[3] == 1 ? formats[node.inputs[0].id] == .acdb : read.allSatisfy(small)
+        }
         let blocked: FormatTag = block == 16 ? .aBcd16b : .aBcd8b
         func fills(_ value: Graph.Value) -> Bool { graph.shape(value)[1] % block == 0 }
         // The input keeps a layout of its own only where convolutions alone read it (they take any layout).
@@ -63,9 +72,7 @@ enum LayoutChoice {
             // loops; AVX-512's brgconv takes NHWC at the blocked kernel's speed).
             let convolvesImage = if case .conv2d = node.op { node.inputs.contains(graph.input) } else { false }
             let mayBlock = (!channelsLast || (convolvesImage && !CPUISA.hasAVX512)) && !Self.groupsSplitBlocks(node.op, block: block)
-                && !(smallMapsChannelsLast && small(node.output) && (graph.shape(node.output).dropFirst(2).reduce(1, *) == 1
-                    ? formats[node.inputs[0].id] == .acdb : read.allSatisfy(small))
-                    && !(winograd && Conv2dKernel.suitsSmallWinograd(node, in: graph)))
+                && !runsOnSmallMaps(node, reading: read)
             let own: FormatTag = mayBlock && outputFits && read.allSatisfy(fills) ? blocked
                 : !int8 && Self.runsFasterPlain(node.op, channels: graph.shape(node.output)[1]) ? .abcd : .acdb
             for (k, input) in node.inputs.prefix(laidOut).enumerated() where formats[input.id] != own && !(inputAlone && input == graph.input) {

@@ -35,8 +35,7 @@ struct NarrowMapLayoutTests {
         let laidOut = try CompiledNetwork(graph: graph, parameters: laidOutParameters, training: true)
         let plain = try CompiledNetwork(graph: graph, parameters: plainParameters, training: true,
                                         passes: Set(Pass.allCases).subtracting([.layout]))
-        let layouts = Dictionary(laidOut.memoryPlan.rows.filter { $0.kind == "activation" }.map { ($0.name, $0.layout) },
-                                 uniquingKeysWith: { a, _ in a })
+        let layouts = laidOut.memoryPlan.activationLayouts
         #expect(layouts["c1"] == "acdb" && layouts["bn"] == "abcd" && layouts["act"] == "abcd", "\(layouts)")
         expectClose(try laidOut.forward(x), try plain.forward(x), rtol: 1e-5, atol: 1e-5, "logits")
         let dy = Tensor.normal(shape: laidOut.outputShape, using: &g)
@@ -71,8 +70,7 @@ struct NarrowMapLayoutTests {
             let laidOut = try CompiledNetwork(graph: graph, parameters: laidOutParameters, training: training)
             let plain = try CompiledNetwork(graph: graph, parameters: plainParameters, training: training,
                                             passes: Set(Pass.allCases).subtracting([.layout]))
-            let layouts = Dictionary(laidOut.memoryPlan.rows.filter { $0.kind == "activation" }.map { ($0.name, $0.layout) },
-                                     uniquingKeysWith: { a, _ in a })
+            let layouts = laidOut.memoryPlan.activationLayouts
             let name = "c2+relu"  // the ReLU fused
             #expect(layouts[name] == "acdb" && layouts["c1"] != "acdb", "\(layouts)")
             let implementation = try #require(laidOut.convolutionImplementations[name], "\(laidOut.convolutionImplementations)")
@@ -106,8 +104,7 @@ struct NarrowMapLayoutTests {
         let plain = try CompiledNetwork(graph: graph, parameters: parameters, training: false, passes: Set(Pass.allCases).subtracting([.layout]))
         for training in [false, true] {
             let network = try CompiledNetwork(graph: graph, parameters: parameters, training: training)
-            let layouts = Dictionary(network.memoryPlan.rows.filter { $0.kind == "activation" }.map { ($0.name, $0.layout) },
-                                     uniquingKeysWith: { a, _ in a })
+            let layouts = network.memoryPlan.activationLayouts
             #expect(layouts["c2+a2"] == "acdb", "\(layouts)")
             #expect((layouts["c1+a1"] == "acdb") == !training, "training \(training): \(layouts)")
             #expect(network.graph.nodes.contains { if case .convert = $0.op { true } else { false } } == training)

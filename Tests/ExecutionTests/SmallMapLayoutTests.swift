@@ -39,8 +39,7 @@ struct SmallMapLayoutTests {
             let graph = try graph(batch: batch)
             let x = Tensor.normal(shape: [batch, 64, 32, 32], using: &g)
             let network = try CompiledNetwork(graph: graph, parameters: parameters, training: training)
-            let layouts = Dictionary(network.memoryPlan.rows.filter { $0.kind == "activation" }.map { ($0.name, $0.layout) },
-                                     uniquingKeysWith: { a, _ in a })
+            let layouts = network.memoryPlan.activationLayouts
             let label = "batch \(batch), training \(training): \(layouts)"
             let implementations = network.convolutionImplementations
             #expect(layouts["c1+r1"] == "aBcd16b", "\(label)")
@@ -79,8 +78,7 @@ struct SmallMapLayoutTests {
             }
             let x = Tensor.normal(shape: [batch, channels, 8, 8], using: &g)
             let network = try CompiledNetwork(graph: graph, parameters: parameters, training: false)
-            let layouts = Dictionary(network.memoryPlan.rows.filter { $0.kind == "activation" }.map { ($0.name, $0.layout) },
-                                     uniquingKeysWith: { a, _ in a })
+            let layouts = network.memoryPlan.activationLayouts
             let label = "\(channels) channels, batch \(batch): \(network.convolutionImplementations), \(layouts)"
             for name in ["c1+r1", "c2"] {
                 let implementation = try #require(network.convolutionImplementations[name], "\(label)")
